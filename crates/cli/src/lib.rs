@@ -1,0 +1,1 @@
+//! mlrig-cli (under construction)

@@ -1,0 +1,385 @@
+//! [`ModelBundle`]: the directory a trained model travels as.
+//!
+//! ```text
+//! <base>/<name>/<version>/     version = positive integer, as TF Serving's model base path
+//!   manifest.json              format_version, created_at, fingerprint of every file, lineage
+//!   schema.json                the training schema (tensorflow-metadata JSON)
+//!   statistics.json            training statistics
+//!   features.json              the fitted feature pipeline (an Artifact)
+//!   model.json                 the fitted model (an Artifact)
+//!   evaluation.json            metrics and the blessing decision (an Artifact)
+//! ```
+//!
+//! [`BundleWriter`] fills a hidden staging directory and renames it into place
+//! on [`BundleWriter::commit`], so a server polling the base path never sees
+//! half a bundle. [`ModelBundle::open`] re-hashes every file against the
+//! manifest before anything is loaded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::artifact::{Artifact, Fingerprint, Stored, write_atomic};
+use crate::{Error, Result};
+
+/// The manifest format version this build writes and reads.
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// The manifest's file name inside a bundle.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One file of a bundle as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFile {
+    /// What the file holds (an artifact kind or a format name).
+    pub kind: String,
+    /// SHA-256 of the file's bytes.
+    pub fingerprint: Fingerprint,
+}
+
+/// `manifest.json`: what a bundle contains and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleManifest {
+    /// Manifest format version ([`BUNDLE_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    pub version: u64,
+    /// Creation time, RFC 3339 UTC.
+    pub created_at: String,
+    /// The crate and version that wrote the bundle.
+    pub created_by: String,
+    /// Every file of the bundle but the manifest, by file name.
+    pub files: BTreeMap<String, BundleFile>,
+    /// Fingerprints of the data the model was trained on.
+    #[serde(default)]
+    pub lineage: Vec<Fingerprint>,
+}
+
+/// Builds a bundle in a staging directory; nothing is visible until [`commit`](Self::commit).
+///
+/// ```
+/// use mlrig_core::{Artifact, BundleWriter, ModelBundle};
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct Model { w: Vec<f64> }
+/// impl Artifact for Model { const KIND: &'static str = "example.model"; const FORMAT_VERSION: u32 = 1; }
+///
+/// let base = tempfile::tempdir().unwrap();
+/// let mut writer = BundleWriter::new(base.path(), "demo", None).unwrap();
+/// writer.add_artifact("model.json", &Model { w: vec![1.0] }, &[]).unwrap();
+/// let bundle = writer.commit().unwrap();
+/// assert_eq!(bundle.manifest().version, 1);
+///
+/// let reopened = ModelBundle::open(&base.path().join("demo/1")).unwrap();
+/// assert_eq!(reopened.load::<Model>("model.json").unwrap().value, Model { w: vec![1.0] });
+/// ```
+#[derive(Debug)]
+pub struct BundleWriter {
+    staging: tempfile::TempDir,
+    final_dir: PathBuf,
+    manifest: BundleManifest,
+}
+
+impl BundleWriter {
+    /// Starts `<base>/<name>/<version>`; with `version = None`, one more than
+    /// the highest existing version (1 for a new model). Fails if the version exists.
+    pub fn new(base: &Path, name: &str, version: Option<u64>) -> Result<Self> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(Error::InvalidParameter {
+                name: "model name".into(),
+                reason: format!(
+                    "`{name}` must be non-empty, not start with '.', and contain no path separator"
+                ),
+            });
+        }
+        let model_dir = base.join(name);
+        std::fs::create_dir_all(&model_dir).map_err(|e| Error::io(&model_dir, e))?;
+        let version = match version {
+            Some(0) => {
+                return Err(Error::InvalidParameter {
+                    name: "version".into(),
+                    reason: "must be a positive integer".into(),
+                });
+            }
+            Some(v) => v,
+            None => list_versions(&model_dir)?.last().map_or(1, |v| v + 1),
+        };
+        let final_dir = model_dir.join(version.to_string());
+        if final_dir.exists() {
+            return Err(Error::InvalidBundle {
+                path: final_dir,
+                reason: "this version already exists; choose another version or remove it".into(),
+            });
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&model_dir)
+            .map_err(|e| Error::io(&model_dir, e))?;
+        let now = SystemTime::now();
+        Ok(Self {
+            staging,
+            final_dir,
+            manifest: BundleManifest {
+                format_version: BUNDLE_FORMAT_VERSION,
+                name: name.to_string(),
+                version,
+                created_at: humantime::format_rfc3339_seconds(now).to_string(),
+                created_by: concat!("mlrig-core ", env!("CARGO_PKG_VERSION")).to_string(),
+                files: BTreeMap::new(),
+                lineage: Vec::new(),
+            },
+        })
+    }
+
+    /// Writes an [`Artifact`] file and records it.
+    pub fn add_artifact<T: Artifact>(
+        &mut self,
+        file_name: &str,
+        value: &T,
+        inputs: &[Fingerprint],
+    ) -> Result<Fingerprint> {
+        let (_, bytes) = value.to_artifact_bytes(inputs)?;
+        self.add_bytes(file_name, T::KIND, &bytes)
+    }
+
+    /// Writes a file in a foreign format (e.g. tensorflow-metadata JSON) and records it.
+    pub fn add_bytes(&mut self, file_name: &str, kind: &str, bytes: &[u8]) -> Result<Fingerprint> {
+        if file_name == MANIFEST_FILE || file_name.contains(['/', '\\']) || file_name.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "file name".into(),
+                reason: format!("`{file_name}` is reserved or not a plain file name"),
+            });
+        }
+        write_atomic(&self.staging.path().join(file_name), bytes)?;
+        let fingerprint = Fingerprint::of_bytes(bytes);
+        self.manifest.files.insert(
+            file_name.to_string(),
+            BundleFile {
+                kind: kind.to_string(),
+                fingerprint: fingerprint.clone(),
+            },
+        );
+        Ok(fingerprint)
+    }
+
+    /// Records the fingerprint of training data (lineage).
+    pub fn add_lineage(&mut self, input: Fingerprint) {
+        self.manifest.lineage.push(input);
+    }
+
+    /// Writes the manifest and moves the bundle into place.
+    pub fn commit(self) -> Result<ModelBundle> {
+        let mut bytes =
+            serde_json::to_vec_pretty(&self.manifest).map_err(|source| Error::Json {
+                context: MANIFEST_FILE.into(),
+                source,
+            })?;
+        bytes.push(b'\n');
+        write_atomic(&self.staging.path().join(MANIFEST_FILE), &bytes)?;
+        let staging = self.staging.keep();
+        std::fs::rename(&staging, &self.final_dir).map_err(|e| Error::io(&self.final_dir, e))?;
+        Ok(ModelBundle {
+            dir: self.final_dir,
+            manifest: self.manifest,
+        })
+    }
+}
+
+/// A bundle on disk whose files all matched the manifest when it was opened.
+#[derive(Debug, Clone)]
+pub struct ModelBundle {
+    dir: PathBuf,
+    manifest: BundleManifest,
+}
+
+impl ModelBundle {
+    /// Opens a bundle directory, checking the manifest version and every file's fingerprint.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        if !manifest_path.is_file() {
+            return Err(Error::InvalidBundle {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "no {MANIFEST_FILE}; pass a version directory such as <base>/<name>/1 (see `mlrig train --out`)"
+                ),
+            });
+        }
+        let bytes = std::fs::read(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
+        let manifest: BundleManifest =
+            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+                context: manifest_path.display().to_string(),
+                source,
+            })?;
+        if manifest.format_version != BUNDLE_FORMAT_VERSION {
+            return Err(Error::UnsupportedFormatVersion {
+                path: manifest_path,
+                kind: "mlrig.bundle.manifest".into(),
+                found: manifest.format_version,
+                supported: BUNDLE_FORMAT_VERSION,
+            });
+        }
+        for (file_name, entry) in &manifest.files {
+            let path = dir.join(file_name);
+            let content = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let found = Fingerprint::of_bytes(&content);
+            if found != entry.fingerprint {
+                return Err(Error::FingerprintMismatch {
+                    path,
+                    expected: entry.fingerprint.to_string(),
+                    found: found.to_string(),
+                });
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+        })
+    }
+
+    /// Opens the highest version under `<base>/<name>`, as TF Serving's default
+    /// version policy does; `None` when there is no version yet.
+    ///
+    /// ```
+    /// let base = tempfile::tempdir().unwrap();
+    /// assert!(mlrig_core::ModelBundle::open_latest(base.path(), "m").unwrap().is_none());
+    /// ```
+    pub fn open_latest(base: &Path, name: &str) -> Result<Option<Self>> {
+        let model_dir = base.join(name);
+        if !model_dir.is_dir() {
+            return Ok(None);
+        }
+        match list_versions(&model_dir)?.last() {
+            Some(v) => Ok(Some(Self::open(&model_dir.join(v.to_string()))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The bundle directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &BundleManifest {
+        &self.manifest
+    }
+
+    /// Creation time as seconds since the Unix epoch.
+    pub fn created_at_unix(&self) -> Result<u64> {
+        let t = humantime::parse_rfc3339(&self.manifest.created_at).map_err(|e| {
+            Error::InvalidBundle {
+                path: self.dir.join(MANIFEST_FILE),
+                reason: format!("created_at `{}`: {e}", self.manifest.created_at),
+            }
+        })?;
+        Ok(t.duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs())
+    }
+
+    /// The path of a file listed in the manifest.
+    pub fn file_path(&self, file_name: &str) -> Result<PathBuf> {
+        if !self.manifest.files.contains_key(file_name) {
+            return Err(Error::InvalidBundle {
+                path: self.dir.clone(),
+                reason: format!(
+                    "no `{file_name}` in the manifest (it lists: {})",
+                    self.manifest
+                        .files
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        Ok(self.dir.join(file_name))
+    }
+
+    /// Loads an [`Artifact`] file of the bundle.
+    pub fn load<T: Artifact>(&self, file_name: &str) -> Result<Stored<T>> {
+        T::load(&self.file_path(file_name)?)
+    }
+
+    /// Reads a foreign-format JSON file of the bundle.
+    pub fn read_json<T: DeserializeOwned>(&self, file_name: &str) -> Result<T> {
+        let path = self.file_path(file_name)?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            context: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// Version numbers (directory names that are positive integers), ascending.
+fn list_versions(model_dir: &Path) -> Result<Vec<u64>> {
+    let mut versions = Vec::new();
+    for entry in std::fs::read_dir(model_dir).map_err(|e| Error::io(model_dir, e))? {
+        let entry = entry.map_err(|e| Error::io(model_dir, e))?;
+        if let Some(v) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u64>().ok())
+            && v > 0
+            && entry.path().is_dir()
+        {
+            versions.push(v);
+        }
+    }
+    versions.sort_unstable();
+    Ok(versions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_tampering_is_detected() {
+        let base = tempfile::tempdir().unwrap();
+        for expected in 1..=2 {
+            let mut w = BundleWriter::new(base.path(), "m", None).unwrap();
+            w.add_bytes("schema.json", "tfmd.Schema", b"{}").unwrap();
+            w.add_lineage(Fingerprint::of_bytes(b"data"));
+            assert_eq!(w.commit().unwrap().manifest().version, expected);
+        }
+        let latest = ModelBundle::open_latest(base.path(), "m").unwrap().unwrap();
+        assert_eq!(latest.manifest().version, 2);
+        assert!(latest.created_at_unix().unwrap() > 1_700_000_000);
+        assert!(BundleWriter::new(base.path(), "m", Some(2)).is_err());
+
+        std::fs::write(base.path().join("m/2/schema.json"), b"{\"x\":1}").unwrap();
+        let err = ModelBundle::open(&base.path().join("m/2")).unwrap_err();
+        assert!(matches!(err, Error::FingerprintMismatch { .. }), "{err}");
+
+        let err = ModelBundle::open(base.path()).unwrap_err();
+        assert!(err.to_string().contains("no manifest.json"), "{err}");
+        assert!(latest.file_path("model.json").is_err());
+    }
+
+    #[test]
+    fn no_half_bundle_is_visible_before_commit() {
+        let base = tempfile::tempdir().unwrap();
+        let mut w = BundleWriter::new(base.path(), "m", None).unwrap();
+        w.add_bytes("a.json", "x", b"1").unwrap();
+        assert!(
+            ModelBundle::open_latest(base.path(), "m")
+                .unwrap()
+                .is_none()
+        );
+        drop(w); // abandoned: the staging directory is removed
+        assert_eq!(std::fs::read_dir(base.path().join("m")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        let base = tempfile::tempdir().unwrap();
+        assert!(BundleWriter::new(base.path(), "../x", None).is_err());
+        assert!(BundleWriter::new(base.path(), "m", Some(0)).is_err());
+        let mut w = BundleWriter::new(base.path(), "m", None).unwrap();
+        assert!(w.add_bytes(MANIFEST_FILE, "x", b"").is_err());
+    }
+}

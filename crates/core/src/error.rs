@@ -1,0 +1,189 @@
+//! The error type of `mlrig-core`.
+
+use std::path::PathBuf;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in `mlrig-core`.
+///
+/// Variants carry structured fields so callers (the CLI, the HTTP server) can
+/// turn them into precise messages or status codes: [`Error::is_invalid_input`]
+/// tells apart a caller's bad input from a failure of the system.
+///
+/// ```
+/// use mlrig_core::Error;
+/// let e = Error::InvalidField {
+///     instance: Some(0),
+///     field: "age".into(),
+///     expected: "a number".into(),
+///     found: "string \"forty\"".into(),
+/// };
+/// assert!(e.is_invalid_input());
+/// assert_eq!(e.to_string(), "instance 0, field `age`: expected a number, found string \"forty\"");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON document could not be parsed or written.
+    #[error("{context}: invalid JSON: {source}")]
+    Json {
+        /// What was being read or written (usually a file path).
+        context: String,
+        /// The underlying serde_json error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An artifact file holds a different kind of artifact than the one asked for.
+    #[error("{}: expected a `{expected}` artifact, found `{found}`", path.display())]
+    WrongArtifactKind {
+        /// The artifact file.
+        path: PathBuf,
+        /// The kind the caller asked for.
+        expected: String,
+        /// The kind written in the file.
+        found: String,
+    },
+    /// An artifact was written by a format version this build cannot read.
+    #[error(
+        "{}: `{kind}` format_version {found} is not supported (this build reads version {supported}); \
+         re-create the artifact with this version of mlrig or upgrade mlrig",
+        path.display()
+    )]
+    UnsupportedFormatVersion {
+        /// The artifact file.
+        path: PathBuf,
+        /// The artifact kind.
+        kind: String,
+        /// The version found in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A file's content does not hash to the fingerprint recorded for it.
+    #[error(
+        "{}: content fingerprint mismatch (recorded {expected}, content hashes to {found}); \
+         the file was modified or corrupted, re-create it",
+        path.display()
+    )]
+    FingerprintMismatch {
+        /// The file whose content changed.
+        path: PathBuf,
+        /// The fingerprint recorded in the artifact or manifest.
+        expected: String,
+        /// The fingerprint of the content found.
+        found: String,
+    },
+    /// A model bundle directory is malformed.
+    #[error("{}: invalid model bundle: {reason}", path.display())]
+    InvalidBundle {
+        /// The bundle directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A value in an input record has the wrong type or an invalid value.
+    #[error("{}field `{field}`: expected {expected}, found {found}", instance_prefix(*instance))]
+    InvalidField {
+        /// Index of the record in the request (`None` for a single record).
+        instance: Option<usize>,
+        /// The field name.
+        field: String,
+        /// What was expected, e.g. `a number`.
+        expected: String,
+        /// What was found, e.g. `string "forty"`.
+        found: String,
+    },
+    /// A required field is absent from an input record.
+    #[error("{}missing required field `{field}`", instance_prefix(*instance))]
+    MissingField {
+        /// Index of the record in the request.
+        instance: Option<usize>,
+        /// The missing field.
+        field: String,
+    },
+    /// An input record has a field the model does not know.
+    #[error("{}unknown field `{field}`; expected one of: {expected}", instance_prefix(*instance))]
+    UnknownField {
+        /// Index of the record in the request.
+        instance: Option<usize>,
+        /// The unexpected field.
+        field: String,
+        /// The accepted field names, comma separated.
+        expected: String,
+    },
+    /// Two shapes that must agree do not.
+    #[error("shape mismatch: expected {expected}, got {got}")]
+    ShapeMismatch {
+        /// The expected shape.
+        expected: String,
+        /// The shape found.
+        got: String,
+    },
+    /// A parameter is outside its valid range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter name.
+        name: String,
+        /// Why the value is invalid.
+        reason: String,
+    },
+    /// Two accumulators with different configurations were merged.
+    #[error("cannot merge accumulators: {reason}")]
+    IncompatibleMerge {
+        /// What differs.
+        reason: String,
+    },
+    /// An error reported by Arrow.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+fn instance_prefix(instance: Option<usize>) -> String {
+    instance
+        .map(|i| format!("instance {i}, "))
+        .unwrap_or_default()
+}
+
+impl Error {
+    /// `true` when the error is caused by the caller's input (a bad record or
+    /// field), so a server answers 400 rather than 500.
+    ///
+    /// ```
+    /// use mlrig_core::Error;
+    /// let e = Error::MissingField { instance: None, field: "age".into() };
+    /// assert!(e.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidField { .. }
+                | Error::MissingField { .. }
+                | Error::UnknownField { .. }
+                | Error::ShapeMismatch { .. }
+        )
+    }
+
+    /// An [`Error::Io`] for `path`.
+    ///
+    /// ```
+    /// use mlrig_core::Error;
+    /// let e = Error::io("data.csv", std::io::Error::from(std::io::ErrorKind::NotFound));
+    /// assert!(e.to_string().starts_with("data.csv: "));
+    /// ```
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! # mlrig-core
+//!
+//! The types and traits every mlrig component shares. Tiny and stable: the
+//! component crates (`mlrig-ingest`, `-validate`, `-features`, `-train`,
+//! `-serve`, `-monitor`) depend on this crate and never on each other.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! CSV / JSON ──ingest──▶ RecordBatch stream ──Accumulator──▶ statistics, vocabularies, sketches
+//!                              │
+//!                              └──Transform──▶ Features (ndarray / CSR) ──Predict──▶ Predictions
+//! serving: JSON record ──records_to_batch──▶ one-row RecordBatch ──(same Transform, same Predict)
+//! everything fitted ──Artifact──▶ versioned, fingerprinted JSON ──BundleWriter──▶ <name>/<version>/
+//! ```
+//!
+//! * Tables are Arrow [`RecordBatch`](arrow_array::RecordBatch)es (re-exported
+//!   [`arrow_array`], [`arrow_schema`]); streams are iterators of batches.
+//! * [`Features`] are a dense [`ndarray::Array2`] or a CSR [`sprs::CsMat`] with
+//!   column names; models return [`Predictions`].
+//! * [`Accumulator`]s merge exactly — [`ExactSum`] makes float sums independent
+//!   of order — so statistics are the same bits however the data is split.
+//! * [`ParamGuard`] / [`Fit`]: params → checked params → fitted value.
+//! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
+//! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
+//!   server runs.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use mlrig_core::{Features, records_to_batch, ExactSum};
+//! use mlrig_core::arrow_schema::{DataType, Field, Schema};
+//! use mlrig_core::ndarray::array;
+//! use std::sync::Arc;
+//!
+//! // A serving request becomes a one-row batch with the training schema.
+//! let schema = Arc::new(Schema::new(vec![Field::new("age", DataType::Float64, true)]));
+//! let batch = records_to_batch(&[serde_json::json!({"age": 39})], &schema)?;
+//! assert_eq!(batch.num_rows(), 1);
+//!
+//! // Features carry names; dense and sparse convert losslessly.
+//! let f = Features::dense(vec!["age".into()], array![[39.0]])?;
+//! assert_eq!(f.to_sparse_features().to_dense(), f.to_dense());
+//!
+//! // Exact sums do not depend on order.
+//! let mut s = ExactSum::default();
+//! for v in [1e16, 1.0, -1e16] { s.add(v); }
+//! assert_eq!(s.value(), 1.0);
+//! # Ok::<(), mlrig_core::Error>(())
+//! ```
+//!
+//! ## Feature flags
+//!
+//! `mlrig-core` has none: it is always needed and kept small.
+
+pub use arrow_array;
+pub use arrow_schema;
+pub use ndarray;
+pub use sprs;
+
+mod accumulator;
+pub mod artifact;
+pub mod bundle;
+mod error;
+mod exact_sum;
+mod features;
+mod params;
+mod predictions;
+pub mod records;
+mod transform;
+
+pub use accumulator::{Accumulator, accumulate_par};
+pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored, write_atomic};
+pub use bundle::{BundleFile, BundleManifest, BundleWriter, ModelBundle};
+pub use error::{Error, Result};
+pub use exact_sum::ExactSum;
+pub use features::{FeatureMatrix, Features};
+pub use params::{Fit, ParamGuard};
+pub use predictions::Predictions;
+pub use records::{describe_json, record_to_batch, records_to_batch};
+pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

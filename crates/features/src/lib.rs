@@ -1,0 +1,1 @@
+//! mlrig-features (under construction)

@@ -1,0 +1,1 @@
+//! mlrig-monitor (under construction)

@@ -1,0 +1,1 @@
+//! mlrig-pipeline (under construction)

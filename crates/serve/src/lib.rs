@@ -1,0 +1,1 @@
+//! mlrig-serve (under construction)

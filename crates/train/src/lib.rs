@@ -1,0 +1,1 @@
+//! mlrig-train (under construction)

@@ -1,0 +1,1 @@
+//! mlrig-validate (under construction)
