@@ -1,0 +1,943 @@
+//! [`FittedFeaturePipeline`]: the fitted transforms, applied with one code
+//! path to training batches and to the one-row batch of a serving request.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
+use mlrig_core::ndarray::Array2;
+use mlrig_core::{Artifact, Features, Transform, record_to_batch};
+use serde::{Deserialize, Serialize};
+
+use crate::FeaturesError;
+use crate::input_column::{CategoricalColumn, Category, ColumnType, NumericColumn};
+
+/// The fitted transform of one input column, as stored in the artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "encode", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum FittedColumn {
+    /// `(x − mean) / scale`.
+    StandardScale {
+        name: String,
+        input_type: ColumnType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impute_with: Option<f64>,
+        mean: f64,
+        scale: f64,
+    },
+    /// `x` as `f64`.
+    Passthrough {
+        name: String,
+        input_type: ColumnType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impute_with: Option<f64>,
+    },
+    /// One output per category, sorted.
+    OneHot {
+        name: String,
+        input_type: ColumnType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        impute_with: Option<Category>,
+        categories: Vec<Category>,
+    },
+}
+
+impl FittedColumn {
+    fn name(&self) -> &str {
+        match self {
+            FittedColumn::StandardScale { name, .. }
+            | FittedColumn::Passthrough { name, .. }
+            | FittedColumn::OneHot { name, .. } => name,
+        }
+    }
+
+    fn input_type(&self) -> ColumnType {
+        match self {
+            FittedColumn::StandardScale { input_type, .. }
+            | FittedColumn::Passthrough { input_type, .. }
+            | FittedColumn::OneHot { input_type, .. } => *input_type,
+        }
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        match self {
+            FittedColumn::StandardScale { name, .. } | FittedColumn::Passthrough { name, .. } => {
+                vec![name.clone()]
+            }
+            FittedColumn::OneHot {
+                name, categories, ..
+            } => categories.iter().map(|c| format!("{name}={c}")).collect(),
+        }
+    }
+
+    /// Checks the invariants `transform` relies on (for deserialized values).
+    fn validate(&self) -> Result<(), String> {
+        let name = self.name();
+        if name.is_empty() {
+            return Err("a column has an empty name".into());
+        }
+        let numeric = |input_type: ColumnType, impute_with: Option<f64>| {
+            if !input_type.is_numeric() {
+                return Err(format!(
+                    "column `{name}`: a numeric transform of {input_type:?} input"
+                ));
+            }
+            if impute_with.is_some_and(|v| !v.is_finite()) {
+                return Err(format!("column `{name}`: impute_with is not finite"));
+            }
+            Ok(())
+        };
+        match self {
+            FittedColumn::StandardScale {
+                input_type,
+                impute_with,
+                mean,
+                scale,
+                ..
+            } => {
+                numeric(*input_type, *impute_with)?;
+                if !mean.is_finite() || !scale.is_finite() || *scale <= 0.0 {
+                    return Err(format!(
+                        "column `{name}`: mean {mean} and scale {scale} must be finite, scale > 0"
+                    ));
+                }
+            }
+            FittedColumn::Passthrough {
+                input_type,
+                impute_with,
+                ..
+            } => numeric(*input_type, *impute_with)?,
+            FittedColumn::OneHot {
+                input_type,
+                impute_with,
+                categories,
+                ..
+            } => {
+                if !input_type.is_categorical() {
+                    return Err(format!(
+                        "column `{name}`: one-hot encoding of {input_type:?} input"
+                    ));
+                }
+                if let Some(c) = categories.iter().find(|c| c.column_type() != *input_type) {
+                    return Err(format!(
+                        "column `{name}`: category {c} is not a {input_type:?} value"
+                    ));
+                }
+                if categories.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(format!(
+                        "column `{name}`: categories are not sorted and unique"
+                    ));
+                }
+                if let Some(fill) = impute_with
+                    && categories.binary_search(fill).is_err()
+                {
+                    return Err(format!(
+                        "column `{name}`: impute_with {fill} is not one of the categories"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes this column's outputs for every row of `batch` into the
+    /// row-major `out` (`width` values per row), starting at `offset`.
+    fn write(
+        &self,
+        batch: &RecordBatch,
+        out: &mut [f64],
+        width: usize,
+        offset: usize,
+    ) -> Result<(), FeaturesError> {
+        let mut set = |row: usize, column: usize, value: f64| {
+            if let Some(slot) = out.get_mut(row * width + offset + column) {
+                *slot = value;
+            }
+        };
+        match self {
+            FittedColumn::StandardScale {
+                name,
+                impute_with,
+                mean,
+                scale,
+                ..
+            } => NumericColumn::read(batch, name)?.try_for_each(name, |row, value| {
+                let z = value
+                    .or(*impute_with)
+                    .map_or(f64::NAN, |x| (x - mean) / scale);
+                set(row, 0, z);
+                Ok(())
+            }),
+            FittedColumn::Passthrough {
+                name, impute_with, ..
+            } => NumericColumn::read(batch, name)?.try_for_each(name, |row, value| {
+                set(row, 0, value.or(*impute_with).unwrap_or(f64::NAN));
+                Ok(())
+            }),
+            FittedColumn::OneHot {
+                name,
+                input_type,
+                impute_with,
+                categories,
+            } => {
+                let fill = impute_with
+                    .as_ref()
+                    .and_then(|f| categories.binary_search(f).ok());
+                CategoricalColumn::read(batch, name, *input_type)?.try_for_each(|row, value| {
+                    let index = match value {
+                        Some(v) => categories.binary_search_by(|c| c.cmp_value(v)).ok(),
+                        None => fill,
+                    };
+                    if let Some(index) = index {
+                        set(row, index, 1.0);
+                    }
+                    Ok(())
+                })
+            }
+        }
+    }
+}
+
+/// The artifact body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineBody {
+    /// Rows of the training data.
+    training_rows: u64,
+    /// One name per output feature (derived from `columns`, kept for readers).
+    output_names: Vec<String>,
+    /// The fitted transforms, in output order.
+    columns: Vec<FittedColumn>,
+}
+
+/// A fitted feature pipeline: Arrow record batches in, dense [`Features`] out.
+///
+/// Made by fitting [`FeaturePipelineValidParams`](crate::FeaturePipelineValidParams);
+/// saved and loaded as an [`Artifact`] (kind `mlrig.features.pipeline`,
+/// format version 1). [`transform`](Transform::transform) looks input columns
+/// up by name, so batches may have extra columns (the target, dropped
+/// columns) in any order. A serving record goes through
+/// [`transform_record`](FittedFeaturePipeline::transform_record), which builds
+/// a one-row batch with [`input_schema`](FittedFeaturePipeline::input_schema)
+/// and runs the very same `transform`.
+///
+/// Output is always dense in this version: one-hot columns of a small
+/// vocabulary keep it small, and [`Features::to_sparse_features`] converts
+/// when a model wants CSR.
+///
+/// ```
+/// use mlrig_core::{Fit, ParamGuard, Transform};
+/// use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+/// use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+/// use std::sync::Arc;
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("x", Arc::new(Float64Array::from(vec![1.0, 3.0])) as ArrayRef),
+///     ("c", Arc::new(StringArray::from(vec!["b", "a"])) as ArrayRef),
+/// ])?;
+/// let spec = FeatureSpec::new()
+///     .with_column(ColumnSpec::standard_scale("x"))
+///     .with_column(ColumnSpec::one_hot("c"));
+/// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch.clone()])?;
+/// assert_eq!(fitted.output_names(), ["x", "c=a", "c=b"]);
+///
+/// let features = fitted.transform(&batch)?;
+/// assert_eq!(features.to_dense().row(0).to_vec(), [-1.0, 0.0, 1.0]);
+///
+/// let one = fitted.transform_record(&serde_json::json!({"x": 3.0, "c": "z"}))?;
+/// assert_eq!(one.to_dense().row(0).to_vec(), [1.0, 0.0, 0.0]); // unknown category: zeros
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedFeaturePipeline {
+    body: PipelineBody,
+    input_schema: SchemaRef,
+}
+
+impl FittedFeaturePipeline {
+    /// Assembles and validates a pipeline.
+    pub(crate) fn new(
+        columns: Vec<FittedColumn>,
+        training_rows: u64,
+    ) -> Result<Self, FeaturesError> {
+        let output_names = columns
+            .iter()
+            .flat_map(FittedColumn::output_names)
+            .collect();
+        Self::try_from(PipelineBody {
+            training_rows,
+            output_names,
+            columns,
+        })
+    }
+
+    /// The schema of the columns the pipeline reads (all nullable, in spec
+    /// order; no target, no dropped columns): what a server builds one-row
+    /// batches with.
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    /// # use mlrig_core::arrow_schema::DataType;
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("age", Arc::new(Int64Array::from(vec![30, 40])) as ArrayRef),
+    ///     ("y", Arc::new(Int64Array::from(vec![0, 1])) as ArrayRef),
+    /// ])?;
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::passthrough("age"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch])?;
+    /// let schema = fitted.input_schema();
+    /// assert_eq!(schema.fields().len(), 1);
+    /// assert_eq!(schema.field(0).data_type(), &DataType::Int64);
+    /// assert!(schema.field(0).is_nullable());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn input_schema(&self) -> SchemaRef {
+        Arc::clone(&self.input_schema)
+    }
+
+    /// One readable name per output column: the input name for numeric
+    /// encodings, `name=category` for one-hot (`workclass=Private`).
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard};
+    /// # use mlrig_core::arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("smoker", Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef),
+    /// ])?;
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::one_hot("smoker"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch])?;
+    /// assert_eq!(fitted.output_names(), ["smoker=false", "smoker=true"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn output_names(&self) -> &[String] {
+        &self.body.output_names
+    }
+
+    /// Number of rows the pipeline was fitted on.
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef)])?;
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::passthrough("x"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch.clone(), batch])?;
+    /// assert_eq!(fitted.training_rows(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn training_rows(&self) -> u64 {
+        self.body.training_rows
+    }
+
+    /// Transforms one JSON record (a serving request): exactly
+    /// [`record_to_batch`] with [`input_schema`](Self::input_schema), then
+    /// [`transform`](Transform::transform). Field errors (unknown field, wrong
+    /// JSON type) come from `record_to_batch` and satisfy
+    /// [`FeaturesError::is_invalid_input`]; absent or null fields are missing
+    /// values.
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec, Imputation};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef)])?;
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::passthrough("x").with_impute(Imputation::Mean));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch])?;
+    /// assert_eq!(fitted.transform_record(&serde_json::json!({}))?.to_dense()[[0, 0]], 1.5);
+    /// let err = fitted.transform_record(&serde_json::json!({"x": "big"})).unwrap_err();
+    /// assert!(err.is_invalid_input());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transform_record(&self, record: &serde_json::Value) -> Result<Features, FeaturesError> {
+        let batch = record_to_batch(record, &self.input_schema)?;
+        self.transform(&batch)
+    }
+}
+
+impl TryFrom<PipelineBody> for FittedFeaturePipeline {
+    type Error = FeaturesError;
+
+    fn try_from(body: PipelineBody) -> Result<Self, FeaturesError> {
+        let invalid = |reason: String| FeaturesError::InvalidArtifact { reason };
+        let mut names = BTreeSet::new();
+        for column in &body.columns {
+            column.validate().map_err(invalid)?;
+            if !names.insert(column.name()) {
+                return Err(invalid(format!("column `{}` appears twice", column.name())));
+            }
+        }
+        let derived: Vec<String> = body
+            .columns
+            .iter()
+            .flat_map(FittedColumn::output_names)
+            .collect();
+        if derived != body.output_names {
+            return Err(invalid(
+                "output_names do not match the fitted columns".to_string(),
+            ));
+        }
+        let fields: Vec<Field> = body
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name(), c.input_type().to_arrow(), true))
+            .collect();
+        Ok(Self {
+            input_schema: Arc::new(Schema::new(fields)),
+            body,
+        })
+    }
+}
+
+impl Serialize for FittedFeaturePipeline {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.body.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FittedFeaturePipeline {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let body = PipelineBody::deserialize(deserializer)?;
+        Self::try_from(body).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Artifact for FittedFeaturePipeline {
+    const KIND: &'static str = "mlrig.features.pipeline";
+    const FORMAT_VERSION: u32 = 1;
+}
+
+impl Transform for FittedFeaturePipeline {
+    type Output = Features;
+    type Error = FeaturesError;
+
+    /// Transforms every row of `batch`: numeric inputs are read as `f64`
+    /// (NaN and null are missing; ±∞ is an error naming the column and row),
+    /// missing values are imputed when the spec says so, then each column is
+    /// encoded into its output columns.
+    fn transform(&self, batch: &RecordBatch) -> Result<Features, FeaturesError> {
+        let rows = batch.num_rows();
+        let width = self.body.output_names.len();
+        let mut out = vec![0.0; rows * width];
+        let mut offset = 0;
+        for column in &self.body.columns {
+            column.write(batch, &mut out, width, offset)?;
+            offset += match column {
+                FittedColumn::OneHot { categories, .. } => categories.len(),
+                _ => 1,
+            };
+        }
+        let matrix = Array2::from_shape_vec((rows, width), out).map_err(|e| {
+            mlrig_core::Error::ShapeMismatch {
+                expected: format!("{rows} × {width} features"),
+                got: e.to_string(),
+            }
+        })?;
+        Ok(Features::dense(self.body.output_names.clone(), matrix)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColumnSpec, FeaturePipelineParams, FeatureSpec, Imputation};
+    use mlrig_core::arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+    use mlrig_core::{Fit, ParamGuard};
+
+    fn fit(spec: FeatureSpec, batch: &RecordBatch) -> Result<FittedFeaturePipeline, FeaturesError> {
+        FeaturePipelineParams::new(spec)
+            .check()?
+            .fit(std::slice::from_ref(batch))
+    }
+
+    fn one(name: &str, array: ArrayRef) -> RecordBatch {
+        RecordBatch::try_from_iter([(name, array)]).unwrap()
+    }
+
+    fn column(features: &Features, index: usize) -> Vec<f64> {
+        features.to_dense().column(index).to_vec()
+    }
+
+    fn bits(values: &[f64]) -> Vec<u64> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn standard_scale_uses_population_std() {
+        let x = [1i64, 2, 3, 4, 10];
+        let batch = one("x", Arc::new(Int64Array::from(x.to_vec())));
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::standard_scale("x")),
+            &batch,
+        )
+        .unwrap();
+        // By hand: mean 20 / 5 = 4; squared deviations 9 + 4 + 1 + 0 + 36 = 50; var 50 / 5 = 10.
+        let std = 10f64.sqrt();
+        let expected: Vec<f64> = x.iter().map(|v| (*v as f64 - 4.0) / std).collect();
+        let out = fitted.transform(&batch).unwrap();
+        assert_eq!(bits(&column(&out, 0)), bits(&expected));
+        assert_eq!(out.names(), ["x"]);
+    }
+
+    #[test]
+    fn standard_scale_without_impute_skips_and_keeps_missing() {
+        let batch = one(
+            "x",
+            Arc::new(Float64Array::from(vec![
+                Some(1.0),
+                None,
+                Some(f64::NAN),
+                Some(3.0),
+            ])),
+        );
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::standard_scale("x")),
+            &batch,
+        )
+        .unwrap();
+        let out = column(&fitted.transform(&batch).unwrap(), 0);
+        // mean 2, std 1 over the two observed values.
+        assert_eq!(out[0], -1.0);
+        assert!(out[1].is_nan() && out[2].is_nan());
+        assert_eq!(out[3], 1.0);
+    }
+
+    #[test]
+    fn scaler_sees_the_imputed_column() {
+        let batch = one(
+            "x",
+            Arc::new(Float64Array::from(vec![Some(1.0), None, Some(3.0)])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::standard_scale("x").with_impute(Imputation::Mean));
+        let out = column(&fit(spec, &batch).unwrap().transform(&batch).unwrap(), 0);
+        // Imputed column [1, 2, 3]: mean 2, var (1 + 0 + 1) / 3.
+        let std = (2.0f64 / 3.0).sqrt();
+        assert_eq!(bits(&out), bits(&[-1.0 / std, 0.0, 1.0 / std]));
+
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::standard_scale("x").with_impute(Imputation::MostFrequent));
+        let out = column(&fit(spec, &batch).unwrap().transform(&batch).unwrap(), 0);
+        // Tie between 1 and 3 → 1. Imputed [1, 1, 3]: mean 5/3, var (4/9 + 4/9 + 16/9) / 3 = 8/9.
+        let (mean, std) = (5.0f64 / 3.0, (8.0f64 / 9.0).sqrt());
+        let expected = [(1.0 - mean) / std, (1.0 - mean) / std, (3.0 - mean) / std];
+        for (got, want) in out.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn constant_column_gets_scale_one_and_exact_mean() {
+        let batch = one("x", Arc::new(Float64Array::from(vec![0.1; 3])));
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::standard_scale("x")),
+            &batch,
+        )
+        .unwrap();
+        assert_eq!(column(&fitted.transform(&batch).unwrap(), 0), [0.0; 3]);
+        let json = serde_json::to_value(&fitted).unwrap();
+        assert_eq!(json["columns"][0]["mean"], 0.1);
+        assert_eq!(json["columns"][0]["scale"], 1.0);
+    }
+
+    #[test]
+    fn large_offset_keeps_the_spread() {
+        let batch = one(
+            "x",
+            Arc::new(Float64Array::from(vec![1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0])),
+        );
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::standard_scale("x")),
+            &batch,
+        )
+        .unwrap();
+        let std = (2.0f64 / 3.0).sqrt();
+        assert_eq!(
+            bits(&column(&fitted.transform(&batch).unwrap(), 0)),
+            bits(&[-1.0 / std, 0.0, 1.0 / std])
+        );
+    }
+
+    #[test]
+    fn most_frequent_ties_go_to_the_smallest_value() {
+        let text = one(
+            "s",
+            Arc::new(StringArray::from(vec![
+                Some("b"),
+                Some("a"),
+                Some("b"),
+                Some("a"),
+                Some("c"),
+                None,
+            ])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::one_hot("s").with_impute(Imputation::MostFrequent));
+        let out = fit(spec, &text).unwrap().transform(&text).unwrap();
+        assert_eq!(out.names(), ["s=a", "s=b", "s=c"]);
+        assert_eq!(out.to_dense().row(5).to_vec(), [1.0, 0.0, 0.0]);
+
+        let ints = one(
+            "n",
+            Arc::new(Int64Array::from(vec![
+                Some(3),
+                Some(1),
+                None,
+                Some(3),
+                Some(1),
+            ])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::passthrough("n").with_impute(Imputation::MostFrequent));
+        assert_eq!(
+            column(&fit(spec, &ints).unwrap().transform(&ints).unwrap(), 0)[2],
+            1.0
+        );
+
+        let floats = one(
+            "f",
+            Arc::new(Float64Array::from(vec![
+                2.5,
+                -1.0,
+                f64::NAN,
+                2.5,
+                -1.0,
+                7.0,
+            ])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::passthrough("f").with_impute(Imputation::MostFrequent));
+        assert_eq!(
+            column(&fit(spec, &floats).unwrap().transform(&floats).unwrap(), 0)[2],
+            -1.0
+        );
+
+        let bools = one(
+            "b",
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::one_hot("b").with_impute(Imputation::MostFrequent));
+        let out = fit(spec, &bools).unwrap().transform(&bools).unwrap();
+        assert_eq!(out.names(), ["b=false", "b=true"]);
+        assert_eq!(out.to_dense().row(1).to_vec(), [1.0, 0.0]);
+    }
+
+    #[test]
+    fn mean_imputation_and_passthrough_cast() {
+        let batch = one(
+            "n",
+            Arc::new(Int64Array::from(vec![
+                Some(1),
+                None,
+                Some(2),
+                Some(i64::MAX),
+            ])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::passthrough("n").with_impute(Imputation::Mean));
+        let out = column(&fit(spec, &batch).unwrap().transform(&batch).unwrap(), 0);
+        let mean = (1.0 + 2.0 + i64::MAX as f64) / 3.0;
+        assert_eq!(bits(&out), bits(&[1.0, mean, 2.0, i64::MAX as f64]));
+
+        let spec = FeatureSpec::new().with_column(ColumnSpec::passthrough("n"));
+        let out = column(&fit(spec, &batch).unwrap().transform(&batch).unwrap(), 0);
+        assert!(out[1].is_nan());
+    }
+
+    #[test]
+    fn one_hot_layout_unknown_and_missing() {
+        let train = RecordBatch::try_from_iter([
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(2), Some(-1), None, Some(2)])) as ArrayRef,
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec!["red", "blue", "red", "green"])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::one_hot("s"))
+            .with_column(ColumnSpec::one_hot("n"));
+        let fitted = fit(spec, &train).unwrap();
+        assert_eq!(
+            fitted.output_names(),
+            ["s=blue", "s=green", "s=red", "n=-1", "n=2"]
+        );
+        let test = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("green"), Some("purple"), None])) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(-1), Some(7), None])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let out = fitted.transform(&test).unwrap().to_dense();
+        assert_eq!(out.row(0).to_vec(), [0.0, 1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(out.row(1).to_vec(), [0.0; 5]);
+        assert_eq!(out.row(2).to_vec(), [0.0; 5]);
+    }
+
+    #[test]
+    fn drop_reads_nothing_but_must_exist_at_fit() {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+            ),
+            (
+                "id",
+                Arc::new(Float64Array::from(vec![f64::INFINITY, 0.0])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::drop("id"))
+            .with_column(ColumnSpec::passthrough("x"));
+        let fitted = fit(spec, &batch).unwrap();
+        assert_eq!(fitted.output_names(), ["x"]);
+        assert_eq!(fitted.input_schema().fields().len(), 1);
+        let without_id = batch.project(&[0]).unwrap();
+        assert_eq!(
+            fitted.transform(&without_id).unwrap(),
+            fitted.transform(&batch).unwrap()
+        );
+
+        let typo = FeatureSpec::new()
+            .with_column(ColumnSpec::drop("idd"))
+            .with_column(ColumnSpec::passthrough("x"));
+        let err = fit(typo, &batch).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `idd` is not in the input; it has: x, id"
+        );
+    }
+
+    #[test]
+    fn extra_columns_and_any_order() {
+        let train = RecordBatch::try_from_iter([
+            (
+                "a",
+                Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+            ),
+            ("b", Arc::new(StringArray::from(vec!["x", "y"])) as ArrayRef),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::one_hot("b"))
+            .with_column(ColumnSpec::standard_scale("a"));
+        let fitted = fit(spec, &train).unwrap();
+        let shuffled = RecordBatch::try_from_iter([
+            (
+                "target",
+                Arc::new(BooleanArray::from(vec![true, false])) as ArrayRef,
+            ),
+            ("b", Arc::new(StringArray::from(vec!["x", "y"])) as ArrayRef),
+            ("a", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        ])
+        .unwrap();
+        assert_eq!(
+            fitted.transform(&shuffled).unwrap(),
+            fitted.transform(&train).unwrap()
+        );
+        let names: Vec<_> = fitted
+            .input_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["b", "a"]);
+    }
+
+    #[test]
+    fn errors_name_column_and_types() {
+        let train = RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+            ),
+            ("s", Arc::new(StringArray::from(vec!["p", "q"])) as ArrayRef),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::standard_scale("x"))
+            .with_column(ColumnSpec::one_hot("s"));
+        let fitted = fit(spec, &train).unwrap();
+
+        let err = fitted.transform(&train.project(&[1]).unwrap()).unwrap_err();
+        assert_eq!(err.to_string(), "column `x` is not in the input; it has: s");
+        assert!(err.is_invalid_input());
+
+        let wrong = RecordBatch::try_from_iter([
+            ("x", Arc::new(StringArray::from(vec!["1"])) as ArrayRef),
+            ("s", Arc::new(StringArray::from(vec!["p"])) as ArrayRef),
+        ])
+        .unwrap();
+        assert_eq!(
+            fitted.transform(&wrong).unwrap_err().to_string(),
+            "column `x`: expected Int64 or Float64, found Utf8"
+        );
+        let wrong = RecordBatch::try_from_iter([
+            ("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+            ("s", Arc::new(BooleanArray::from(vec![true])) as ArrayRef),
+        ])
+        .unwrap();
+        assert_eq!(
+            fitted.transform(&wrong).unwrap_err().to_string(),
+            "column `s`: expected Utf8, found Boolean"
+        );
+        let infinite = RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![1.0, f64::INFINITY])) as ArrayRef,
+            ),
+            ("s", Arc::new(StringArray::from(vec!["p", "q"])) as ArrayRef),
+        ])
+        .unwrap();
+        let err = fitted.transform(&infinite).unwrap_err();
+        assert!(
+            matches!(&err, FeaturesError::NonFiniteValue { column, row: 1, .. } if column == "x")
+        );
+        let err = fit(
+            FeatureSpec::new().with_column(ColumnSpec::passthrough("x")),
+            &infinite,
+        )
+        .unwrap_err();
+        assert!(matches!(err, FeaturesError::NonFiniteValue { .. }), "{err}");
+
+        let err = fit(
+            FeatureSpec::new().with_column(ColumnSpec::one_hot("x")),
+            &train,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `x`: expected Utf8, Boolean or Int64 (for one_hot), found Float64"
+        );
+        let err = fit(
+            FeatureSpec::new().with_column(ColumnSpec::passthrough("s")),
+            &train,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `s`: expected Int64 or Float64 (for passthrough), found Utf8"
+        );
+        let err = FeaturePipelineParams::new(
+            FeatureSpec::new().with_column(ColumnSpec::passthrough("x")),
+        )
+        .check()
+        .unwrap()
+        .fit(&[])
+        .unwrap_err();
+        assert!(matches!(err, FeaturesError::NoTrainingData));
+
+        let empty = one(
+            "x",
+            Arc::new(Float64Array::from(vec![None, Some(f64::NAN)])),
+        );
+        for spec in [
+            ColumnSpec::standard_scale("x"),
+            ColumnSpec::passthrough("x").with_impute(Imputation::Mean),
+            ColumnSpec::passthrough("x").with_impute(Imputation::MostFrequent),
+        ] {
+            let err = fit(FeatureSpec::new().with_column(spec), &empty).unwrap_err();
+            assert!(
+                matches!(err, FeaturesError::NoTrainingValues { .. }),
+                "{err}"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("column `x` has no non-missing value"),
+                "{err}"
+            );
+        }
+        // One-hot of an all-missing column: no categories, no outputs.
+        let nulls = one("s", Arc::new(StringArray::from(vec![None::<&str>])));
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::one_hot("s")),
+            &nulls,
+        )
+        .unwrap();
+        assert_eq!(fitted.transform(&nulls).unwrap().ncols(), 0);
+
+        let huge = one("x", Arc::new(Float64Array::from(vec![f64::MAX, -f64::MAX])));
+        let err = fit(
+            FeatureSpec::new().with_column(ColumnSpec::standard_scale("x")),
+            &huge,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, FeaturesError::NonFiniteStatistic { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn core_errors_keep_invalid_input() {
+        let batch = one("x", Arc::new(Float64Array::from(vec![1.0, 2.0])));
+        let fitted = fit(
+            FeatureSpec::new().with_column(ColumnSpec::passthrough("x")),
+            &batch,
+        )
+        .unwrap();
+        let err = fitted
+            .transform_record(&serde_json::json!({"x": 1, "y": 2}))
+            .unwrap_err();
+        assert!(err.is_invalid_input());
+        assert_eq!(err.to_string(), "unknown field `y`; expected one of: x");
+        let core: mlrig_core::Error = err.into();
+        assert!(core.is_invalid_input());
+    }
+
+    #[test]
+    fn deserialization_checks_invariants() {
+        let batch = RecordBatch::try_from_iter([
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+            ),
+            ("s", Arc::new(StringArray::from(vec!["p", "q"])) as ArrayRef),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::standard_scale("x"))
+            .with_column(ColumnSpec::one_hot("s").with_impute(Imputation::MostFrequent));
+        let fitted = fit(spec, &batch).unwrap();
+        let json = serde_json::to_value(&fitted).unwrap();
+        let back: FittedFeaturePipeline = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, fitted);
+
+        let edits: [(&str, serde_json::Value); 6] = [
+            ("/columns/1/categories", serde_json::json!(["q", "p"])),
+            ("/columns/1/categories", serde_json::json!(["p", 3])),
+            ("/columns/1/impute_with", serde_json::json!("z")),
+            ("/columns/0/scale", serde_json::json!(0.0)),
+            ("/columns/0/input_type", serde_json::json!("Utf8")),
+            ("/output_names/0", serde_json::json!("y")),
+        ];
+        for (pointer, value) in edits {
+            let mut edited = json.clone();
+            *edited.pointer_mut(pointer).unwrap() = value;
+            let err = serde_json::from_value::<FittedFeaturePipeline>(edited).unwrap_err();
+            assert!(
+                err.to_string().contains("invalid fitted feature pipeline"),
+                "{pointer}: {err}"
+            );
+        }
+        let mut unknown = json.clone();
+        unknown["columns"][0]["shift"] = serde_json::json!(1.0);
+        assert!(serde_json::from_value::<FittedFeaturePipeline>(unknown).is_err());
+    }
+}

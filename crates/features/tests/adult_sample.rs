@@ -1,0 +1,185 @@
+//! The feature pipeline on the shipped UCI Adult sample (`?` = missing).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use mlrig_core::arrow_schema::DataType;
+use mlrig_core::{Artifact, Fit, ParamGuard, Transform};
+use mlrig_features::{
+    ColumnSpec, FeaturePipelineParams, FeatureSpec, FeaturesError, FittedFeaturePipeline,
+    Imputation,
+};
+
+const ADULT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_sample.csv"
+);
+
+#[test]
+fn inferred_pipeline_on_adult() {
+    let (batch, header, rows) = common::csv_batch(ADULT, &["?"]);
+    let schema = batch.schema();
+    let spec = FeatureSpec::infer(&schema, "income").unwrap();
+    assert_eq!(spec.columns.len(), header.len() - 1);
+    assert!(spec.columns.iter().all(|c| c.name != "income"));
+
+    // Expected width from the raw file: one per numeric column, one per
+    // distinct present value of each string column.
+    let mut expected_width = 0;
+    let mut numeric = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        if name == "income" {
+            continue;
+        }
+        match schema.field(i).data_type() {
+            DataType::Utf8 => {
+                let levels: BTreeSet<&str> = rows.iter().filter_map(|r| r[i].as_deref()).collect();
+                expected_width += levels.len();
+            }
+            DataType::Int64 | DataType::Float64 => {
+                expected_width += 1;
+                numeric.push(name.clone());
+            }
+            other => panic!("unexpected type {other} for {name}"),
+        }
+    }
+    assert_eq!(numeric.len(), 6, "{numeric:?}");
+
+    // Fit on several batches (the parallel path) and on the whole: identical.
+    let parts: Vec<_> = (0..batch.num_rows())
+        .step_by(1000)
+        .map(|start| batch.slice(start, 1000.min(batch.num_rows() - start)))
+        .collect();
+    let params = FeaturePipelineParams::new(spec).check().unwrap();
+    let fitted = params.fit(&parts).unwrap();
+    let whole = params.fit(std::slice::from_ref(&batch)).unwrap();
+    assert_eq!(fitted.fingerprint().unwrap(), whole.fingerprint().unwrap());
+    assert_eq!(fitted.training_rows(), 4071);
+
+    let names = fitted.output_names();
+    assert_eq!(names.len(), expected_width);
+    assert!(names.contains(&"age".to_string()));
+    assert!(names.contains(&"workclass=Private".to_string()));
+    assert!(fitted.input_schema().field_with_name("income").is_err());
+
+    let features = fitted.transform(&batch).unwrap();
+    let dense = features.to_dense();
+    assert_eq!(dense.dim(), (4071, expected_width));
+    assert!(dense.iter().all(|v| v.is_finite()), "NaN or inf in output");
+
+    for name in &numeric {
+        let j = names.iter().position(|n| n == name).unwrap();
+        let col = dense.column(j);
+        let n = col.len() as f64;
+        let mean = col.sum() / n;
+        let std = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!(mean.abs() < 1e-9, "{name}: mean {mean}");
+        assert!((std - 1.0).abs() < 1e-9, "{name}: std {std}");
+    }
+    // Every categorical column is imputed, so each row has exactly one 1 per column.
+    for (i, name) in header.iter().enumerate() {
+        if schema.field(i).data_type() != &DataType::Utf8 || name == "income" {
+            continue;
+        }
+        let prefix = format!("{name}=");
+        let cols: Vec<usize> = (0..names.len())
+            .filter(|j| names[*j].starts_with(&prefix))
+            .collect();
+        for row in dense.rows() {
+            assert_eq!(cols.iter().map(|j| row[*j]).sum::<f64>(), 1.0, "{name}");
+        }
+    }
+    // workclass has missing values, imputed with its most frequent value.
+    let private = names.iter().position(|n| n == "workclass=Private").unwrap();
+    let workclass = header.iter().position(|h| h == "workclass").unwrap();
+    let missing_row = rows.iter().position(|r| r[workclass].is_none()).unwrap();
+    assert_eq!(dense[[missing_row, private]], 1.0);
+
+    // Serving path: JSON records of the first rows give the same rows.
+    for (row, values) in rows.iter().enumerate().take(50) {
+        let mut record = serde_json::Map::new();
+        for (i, name) in header.iter().enumerate() {
+            let Some(v) = &values[i] else { continue };
+            if name == "income" {
+                continue;
+            }
+            let json = match schema.field(i).data_type() {
+                DataType::Int64 => serde_json::json!(v.parse::<i64>().unwrap()),
+                _ => serde_json::json!(v),
+            };
+            record.insert(name.clone(), json);
+        }
+        let one = fitted
+            .transform_record(&serde_json::Value::Object(record))
+            .unwrap();
+        assert_eq!(one.to_dense().row(0), dense.row(row), "row {row}");
+    }
+
+    // Artifact round trip.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("features.json");
+    fitted.save(&path, &[]).unwrap();
+    let loaded = FittedFeaturePipeline::load(&path).unwrap();
+    assert_eq!(loaded.header.kind, "mlrig.features.pipeline");
+    assert_eq!(loaded.header.format_version, 1);
+    assert_eq!(loaded.value.transform(&batch).unwrap(), features);
+}
+
+#[test]
+fn unknown_spec_column_is_named_at_fit() {
+    let (batch, _, _) = common::csv_batch(ADULT, &["?"]);
+    let spec = FeatureSpec::new()
+        .with_column(ColumnSpec::standard_scale("age").with_impute(Imputation::Mean))
+        .with_column(ColumnSpec::one_hot("work_class"));
+    let err = FeaturePipelineParams::new(spec)
+        .check()
+        .unwrap()
+        .fit(&[batch])
+        .unwrap_err();
+    assert!(matches!(&err, FeaturesError::MissingColumn { column, .. } if column == "work_class"));
+    assert!(
+        err.to_string()
+            .starts_with("column `work_class` is not in the input; it has: age, workclass,"),
+        "{err}"
+    );
+}
+
+#[test]
+fn typo_in_spec_json_is_named() {
+    let text = r#"{"columns": [
+        {"name": "age", "impute": "mean", "encode": "standard_scale"},
+        {"name": "workclass", "imputer": "most_frequent", "encode": "one_hot"}
+    ]}"#;
+    let err = FeatureSpec::from_json(text).unwrap_err();
+    assert!(err.to_string().contains("unknown field `imputer`"), "{err}");
+    assert!(err.to_string().contains("line 3"), "{err}");
+}
+
+#[test]
+fn full_adult_when_available() {
+    let Ok(dir) = std::env::var("MLRIG_DATA_DIR") else {
+        eprintln!("SKIPPED: full UCI Adult test; set MLRIG_DATA_DIR=../shared/data");
+        return;
+    };
+    let path = format!("{dir}/adult.csv");
+    let (batch, _, _) = common::csv_batch(&path, &["?"]);
+    let spec = FeatureSpec::infer(&batch.schema(), "income").unwrap();
+    let parts: Vec<_> = (0..batch.num_rows())
+        .step_by(8192)
+        .map(|s| batch.slice(s, 8192.min(batch.num_rows() - s)))
+        .collect();
+    let params = FeaturePipelineParams::new(spec).check().unwrap();
+    let fitted = params.fit(&parts).unwrap();
+    assert_eq!(
+        fitted.fingerprint().unwrap(),
+        params
+            .fit(std::slice::from_ref(&batch))
+            .unwrap()
+            .fingerprint()
+            .unwrap()
+    );
+    let features = fitted.transform(&batch).unwrap();
+    assert!(features.to_dense().iter().all(|v| v.is_finite()));
+}

@@ -1,0 +1,337 @@
+//! Invariants of fitted feature pipelines over arbitrary specs and data:
+//! batch == row-by-row == JSON record, split fits == whole fit, artifact
+//! round trip, and no panic on arbitrary input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use mlrig_core::arrow_array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use mlrig_core::{Artifact, Features, Fit, ParamGuard, Transform};
+use mlrig_features::{
+    ColumnSpec, Encoding, FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, Imputation,
+};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Int,
+    Float,
+    Bool,
+    Text,
+}
+
+#[derive(Debug, Clone)]
+enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop_oneof![
+        Just(Kind::Int),
+        Just(Kind::Float),
+        Just(Kind::Bool),
+        Just(Kind::Text)
+    ]
+}
+
+/// Values from a small domain (ties, repeats, categories unseen in training)
+/// mixed with arbitrary ones; no infinities.
+fn cell(kind: Kind) -> BoxedStrategy<Cell> {
+    match kind {
+        Kind::Int => prop_oneof![
+            1 => Just(Cell::Null),
+            3 => (-3i64..4).prop_map(Cell::Int),
+            1 => any::<i64>().prop_map(Cell::Int),
+        ]
+        .boxed(),
+        Kind::Float => prop_oneof![
+            1 => Just(Cell::Null),
+            1 => Just(Cell::Float(f64::NAN)),
+            2 => prop::sample::select(vec![-1.5, -0.0, 0.0, 0.1, 0.25, 2.0]).prop_map(Cell::Float),
+            2 => (-1e6..1e6f64).prop_map(Cell::Float),
+            1 => (-1e3..1e3f64).prop_map(|v| Cell::Float(1e9 + v)),
+        ]
+        .boxed(),
+        Kind::Bool => prop_oneof![Just(Cell::Null), any::<bool>().prop_map(Cell::Bool)].boxed(),
+        Kind::Text => prop_oneof![
+            1 => Just(Cell::Null),
+            4 => prop::sample::select(vec!["a", "b", "c", "é", "", "a=b"]).prop_map(|s| Cell::Text(s.into())),
+            1 => "\\PC{0,6}".prop_map(Cell::Text),
+        ]
+        .boxed(),
+    }
+}
+
+fn column_spec(name: String, kind: Kind) -> BoxedStrategy<ColumnSpec> {
+    let encodings = match kind {
+        Kind::Int => vec![
+            Encoding::StandardScale,
+            Encoding::Passthrough,
+            Encoding::OneHot,
+            Encoding::Drop,
+        ],
+        Kind::Float => vec![
+            Encoding::StandardScale,
+            Encoding::Passthrough,
+            Encoding::Drop,
+        ],
+        Kind::Bool | Kind::Text => vec![Encoding::OneHot, Encoding::Drop],
+    };
+    (prop::sample::select(encodings), 0u8..3)
+        .prop_map(move |(encode, impute)| {
+            let column = ColumnSpec::new(name.clone(), encode);
+            match (impute, encode) {
+                (_, Encoding::Drop) | (0, _) => column,
+                (1, Encoding::StandardScale | Encoding::Passthrough) => {
+                    column.with_impute(Imputation::Mean)
+                }
+                _ => column.with_impute(Imputation::MostFrequent),
+            }
+        })
+        .boxed()
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    kinds: Vec<Kind>,
+    spec: FeatureSpec,
+    train: Vec<Vec<Cell>>,
+    test: Vec<Vec<Cell>>,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (prop::collection::vec(kind(), 1..5), 1usize..30, 0usize..12).prop_flat_map(
+        |(kinds, n_train, n_test)| {
+            let specs: Vec<_> = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| column_spec(format!("c{i}"), *k))
+                .collect();
+            let train: Vec<_> = kinds
+                .iter()
+                .map(|k| prop::collection::vec(cell(*k), n_train))
+                .collect();
+            let test: Vec<_> = kinds
+                .iter()
+                .map(|k| prop::collection::vec(cell(*k), n_test))
+                .collect();
+            (Just(kinds), specs, train, test).prop_map(|(kinds, columns, train, test)| Case {
+                kinds,
+                spec: columns
+                    .into_iter()
+                    .fold(FeatureSpec::new(), FeatureSpec::with_column),
+                train,
+                test,
+            })
+        },
+    )
+}
+
+fn array(kind: Kind, cells: &[Cell]) -> ArrayRef {
+    match kind {
+        Kind::Int => Arc::new(Int64Array::from(
+            cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Int(v) => Some(*v),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Float => Arc::new(Float64Array::from(
+            cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Float(v) => Some(*v),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Bool => Arc::new(BooleanArray::from(
+            cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Bool(v) => Some(*v),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        Kind::Text => Arc::new(StringArray::from(
+            cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(v) => Some(v.as_str()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+        )),
+    }
+}
+
+/// A batch of the columns plus an extra `target` column; `reversed` puts the
+/// columns in the opposite order.
+fn batch(kinds: &[Kind], columns: &[Vec<Cell>], rows: usize, reversed: bool) -> RecordBatch {
+    let mut arrays: Vec<(String, ArrayRef)> = kinds
+        .iter()
+        .zip(columns)
+        .enumerate()
+        .map(|(i, (k, cells))| (format!("c{i}"), array(*k, cells)))
+        .collect();
+    arrays.push((
+        "target".into(),
+        Arc::new(Float64Array::from(vec![1.0; rows])),
+    ));
+    if reversed {
+        arrays.reverse();
+    }
+    RecordBatch::try_from_iter(arrays).unwrap()
+}
+
+/// Row `row` as a JSON record over the pipeline's input columns; missing
+/// values alternate between `null` and an absent field.
+fn record(pipeline: &FittedFeaturePipeline, columns: &[Vec<Cell>], row: usize) -> Value {
+    let mut object = serde_json::Map::new();
+    for field in pipeline.input_schema().fields() {
+        let index: usize = field.name()[1..].parse().unwrap();
+        let value = match &columns[index][row] {
+            Cell::Int(v) => json!(v),
+            Cell::Float(v) if v.is_finite() => json!(v),
+            Cell::Bool(v) => json!(v),
+            Cell::Text(v) => json!(v),
+            Cell::Null | Cell::Float(_) if row.is_multiple_of(2) => continue,
+            Cell::Null | Cell::Float(_) => Value::Null,
+        };
+        object.insert(field.name().clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn bits(features: &Features) -> Vec<u64> {
+    features.to_dense().iter().map(|v| v.to_bits()).collect()
+}
+
+fn fit(
+    spec: &FeatureSpec,
+    batches: &[RecordBatch],
+) -> Option<Result<FittedFeaturePipeline, String>> {
+    let params = FeaturePipelineParams::new(spec.clone()).check().ok()?;
+    Some(params.fit(batches).map_err(|e| e.to_string()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn batch_equals_rows_and_records(case in case()) {
+        let n_train = case.train[0].len();
+        let n_test = case.test[0].len();
+        let train = batch(&case.kinds, &case.train, n_train, false);
+        let Some(fitted) = fit(&case.spec, &[train]) else { return Ok(()) };
+        let Ok(pipeline) = fitted else { return Ok(()) };
+
+        let test = batch(&case.kinds, &case.test, n_test, true);
+        let whole = pipeline.transform(&test).unwrap();
+        prop_assert_eq!(whole.nrows(), n_test);
+        prop_assert_eq!(whole.names(), pipeline.output_names());
+        let whole_rows: Vec<Vec<u64>> = whole
+            .to_dense()
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().map(|v| v.to_bits()).collect())
+            .collect();
+        for (row, expected) in whole_rows.iter().enumerate() {
+            let one = pipeline.transform(&test.slice(row, 1)).unwrap();
+            prop_assert_eq!(&bits(&one), expected, "row {} as a one-row batch", row);
+            let json = record(&pipeline, &case.test, row);
+            let served = pipeline.transform_record(&json).unwrap();
+            prop_assert_eq!(&bits(&served), expected, "row {} as JSON {}", row, json);
+        }
+    }
+
+    #[test]
+    fn split_fit_equals_whole_fit(case in case(), cuts in prop::collection::vec(0usize..30, 1..4)) {
+        let n = case.train[0].len();
+        let whole = batch(&case.kinds, &case.train, n, false);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(n)).collect();
+        cuts.extend([0, n]);
+        cuts.sort_unstable();
+        // Parts in reverse order, so merge order differs from data order too.
+        let parts: Vec<RecordBatch> = cuts.windows(2).rev().map(|w| whole.slice(w[0], w[1] - w[0])).collect();
+        let Some(single) = fit(&case.spec, &[whole]) else { return Ok(()) };
+        let split = fit(&case.spec, &parts).unwrap();
+        match (single, split) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a.fingerprint().unwrap(), b.fingerprint().unwrap());
+                prop_assert_eq!(
+                    serde_json::to_string(&a).unwrap(),
+                    serde_json::to_string(&b).unwrap()
+                );
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "whole {:?} vs split {:?}", a.map(|_| ()), b.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn artifact_round_trip_gives_identical_output(case in case()) {
+        let n_train = case.train[0].len();
+        let train = batch(&case.kinds, &case.train, n_train, false);
+        let Some(Ok(pipeline)) = fit(&case.spec, &[train]) else { return Ok(()) };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("features.json");
+        let header = pipeline.save(&path, &[]).unwrap();
+        let loaded = FittedFeaturePipeline::load(&path).unwrap();
+        prop_assert_eq!(&loaded.header, &header);
+        prop_assert_eq!(loaded.value.input_schema(), pipeline.input_schema());
+        let test = batch(&case.kinds, &case.test, case.test[0].len(), false);
+        prop_assert_eq!(
+            bits(&loaded.value.transform(&test).unwrap()),
+            bits(&pipeline.transform(&test).unwrap())
+        );
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics(
+        case in case(),
+        other_kinds in prop::collection::vec(kind(), 5),
+        floats in prop::collection::vec(prop_oneof![Just(f64::INFINITY), Just(f64::NEG_INFINITY), Just(f64::NAN), any::<f64>()], 0..8),
+        key in "[a-z0-9]{1,3}",
+        text in "\\PC{0,8}",
+        number in any::<f64>(),
+    ) {
+        let n_train = case.train[0].len();
+        let train = batch(&case.kinds, &case.train, n_train, false);
+        let Some(Ok(pipeline)) = fit(&case.spec, &[train]) else { return Ok(()) };
+
+        // Columns of other types than the fitted ones, and infinities.
+        let kinds: Vec<Kind> = other_kinds[..case.kinds.len()].to_vec();
+        let rows = floats.len();
+        let columns: Vec<Vec<Cell>> = kinds
+            .iter()
+            .map(|k| floats.iter().map(|f| match k {
+                Kind::Int => Cell::Int(*f as i64),
+                Kind::Float => Cell::Float(*f),
+                Kind::Bool => Cell::Bool(*f > 0.0),
+                Kind::Text => Cell::Text(f.to_string()),
+            }).collect())
+            .collect();
+        let mixed = batch(&kinds, &columns, rows, false);
+        if let Err(e) = pipeline.transform(&mixed) {
+            prop_assert!(e.is_invalid_input(), "{}", e);
+        }
+        let _ = fit(&case.spec, &[mixed]);
+
+        for value in [json!(text), json!(number), json!(true), json!(null), json!([1]), json!({"x": 1})] {
+            let _ = pipeline.transform_record(&value);
+            let _ = pipeline.transform_record(&json!({ key.clone(): value.clone() }));
+            let _ = pipeline.transform_record(&json!({ "c0": value }));
+        }
+    }
+}
