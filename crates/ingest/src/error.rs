@@ -1,0 +1,189 @@
+//! The error type of `mlrig-ingest`.
+//!
+//! Bad *rows* are not errors: they go to the quarantine (see
+//! [`QuarantinedRow`](crate::QuarantinedRow)). An [`IngestError`] means the
+//! file as a whole cannot be read: it is missing or empty, its header is
+//! unusable, an option is invalid, or the disk failed.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a CSV file from being ingested.
+///
+/// Every variant that concerns a file names it; header problems also name the
+/// column position (1-based), so the CLI can print one precise line.
+///
+/// ```
+/// use mlrig_ingest::IngestError;
+/// let e = IngestError::DuplicateColumn {
+///     path: "data.csv".into(),
+///     name: "age".into(),
+///     first: 1,
+///     second: 4,
+/// };
+/// assert_eq!(
+///     e.to_string(),
+///     "data.csv: line 1: duplicate column name `age` at positions 1 and 4"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// Reading the input or writing the quarantine file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file being read or written.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file holds no record at all (0 bytes, or only a byte-order mark and
+    /// blank lines), so not even a header can be read.
+    #[error("{}: the file is empty (expected at least a header line)", path.display())]
+    EmptyFile {
+        /// The empty file.
+        path: PathBuf,
+    },
+    /// The header line cannot be used as column names.
+    #[error("{}: line 1, column {column}: invalid header: {reason}", path.display())]
+    InvalidHeader {
+        /// The file.
+        path: PathBuf,
+        /// 1-based position of the offending header field.
+        column: usize,
+        /// What is wrong, e.g. `invalid UTF-8`.
+        reason: String,
+    },
+    /// Two header fields have the same name.
+    #[error(
+        "{}: line 1: duplicate column name `{name}` at positions {first} and {second}",
+        path.display()
+    )]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The repeated name.
+        name: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the second occurrence.
+        second: usize,
+    },
+    /// A type override names a column the file does not have.
+    #[error(
+        "{}: type override for unknown column `{column}`; the columns are: {available}",
+        path.display()
+    )]
+    UnknownColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column named in the override.
+        column: String,
+        /// The file's column names, comma separated.
+        available: String,
+    },
+    /// A type override asks for an Arrow type that CSV ingestion does not produce.
+    #[error(
+        "column `{column}`: unsupported column type {data_type}; expected one of Boolean, Int64, Float64, Utf8"
+    )]
+    UnsupportedType {
+        /// The column named in the override.
+        column: String,
+        /// The requested type.
+        data_type: String,
+    },
+    /// A type name given to [`parse_data_type`](crate::parse_data_type) is not known.
+    #[error("unknown data type `{name}`; expected one of: boolean, int64, float64, utf8")]
+    UnknownDataType {
+        /// The name that was given.
+        name: String,
+    },
+    /// A [`CsvOptions`](crate::CsvOptions) value is out of range.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option, e.g. `batch_size`.
+        option: String,
+        /// Why the value is invalid.
+        reason: String,
+    },
+    /// [`CsvReader::finish`](crate::CsvReader::finish) was called after the
+    /// reader had already returned an error; the counts and the quarantine
+    /// would be incomplete, so the quarantine file is not committed.
+    #[error("{}: reading stopped after an earlier error; the results are incomplete", path.display())]
+    ReadAborted {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An error from `mlrig-core` (Arrow array assembly, JSON, atomic writes).
+    #[error(transparent)]
+    Core(#[from] mlrig_core::Error),
+}
+
+impl IngestError {
+    /// An [`IngestError::Io`] for `path`.
+    ///
+    /// ```
+    /// use mlrig_ingest::IngestError;
+    /// let e = IngestError::io("in.csv", std::io::Error::from(std::io::ErrorKind::NotFound));
+    /// assert!(e.to_string().starts_with("in.csv: "));
+    /// ```
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        IngestError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// `true` when the error is caused by the caller's file or options (exit
+    /// status 2 in the CLI) rather than by the system (disk, permissions).
+    ///
+    /// ```
+    /// use mlrig_ingest::IngestError;
+    /// assert!(IngestError::EmptyFile { path: "a.csv".into() }.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            IngestError::EmptyFile { .. }
+            | IngestError::InvalidHeader { .. }
+            | IngestError::DuplicateColumn { .. }
+            | IngestError::UnknownColumn { .. }
+            | IngestError::UnsupportedType { .. }
+            | IngestError::UnknownDataType { .. }
+            | IngestError::InvalidOption { .. } => true,
+            IngestError::Core(e) => e.is_invalid_input(),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_file_line_and_column() {
+        let e = IngestError::InvalidHeader {
+            path: "x.csv".into(),
+            column: 2,
+            reason: "invalid UTF-8".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "x.csv: line 1, column 2: invalid header: invalid UTF-8"
+        );
+        assert!(e.is_invalid_input());
+        let io = IngestError::io("x.csv", std::io::Error::other("disk on fire"));
+        assert!(!io.is_invalid_input());
+        assert!(std::error::Error::source(&io).is_some());
+    }
+
+    #[test]
+    fn core_errors_convert() {
+        let core = mlrig_core::Error::InvalidParameter {
+            name: "n".into(),
+            reason: "negative".into(),
+        };
+        let e: IngestError = core.into();
+        assert_eq!(e.to_string(), "invalid parameter `n`: negative");
+    }
+}

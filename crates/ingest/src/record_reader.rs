@@ -1,0 +1,406 @@
+//! Splitting a byte stream into raw CSV records with exact starting lines.
+//!
+//! The parsing itself is `csv-core` (the engine of the `csv` crate); this
+//! module drives it directly so that it can report the line where each record
+//! *starts* (1-based, counting `\n`), which stays correct across CRLF line
+//! ends, skipped blank lines and quoted fields spanning several lines, and so
+//! that it can cap the memory of one record.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::IngestError;
+
+/// Bytes of field data kept from a record that exceeds the size limit, so the
+/// quarantine can show how it starts.
+const OVERSIZE_PREVIEW: usize = 1024;
+/// Initial field buffer of a record; it doubles as needed up to the limit.
+const INITIAL_FIELD_BYTES: usize = 4 * 1024;
+/// Initial number of field ends of a record.
+const INITIAL_FIELDS: usize = 64;
+/// Scratch space used to parse (and drop) the rest of an oversized record.
+const DISCARD_BYTES: usize = 64 * 1024;
+
+/// One CSV record as bytes: unescaped field data and where each field ends.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawRecord {
+    /// Field bytes, back to back (only `data[..used]` is meaningful).
+    data: Vec<u8>,
+    /// `ends[i]` is the end of field `i` in `data` (only `ends[..fields]`).
+    ends: Vec<usize>,
+    used: usize,
+    fields: usize,
+    /// 1-based line where the record starts.
+    line: u64,
+    /// `Some(size)` when the record exceeded the size limit: only a preview of
+    /// its bytes was kept, and field boundaries are lost.
+    oversize: Option<u64>,
+}
+
+impl RawRecord {
+    /// The 1-based line where the record starts.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// The number of fields.
+    pub(crate) fn len(&self) -> usize {
+        self.fields
+    }
+
+    /// `Some(size in bytes)` when the record was too large to hold.
+    pub(crate) fn oversize(&self) -> Option<u64> {
+        self.oversize
+    }
+
+    /// The bytes of field `i` (empty for an oversized record or `i` out of range).
+    pub(crate) fn field(&self, i: usize) -> &[u8] {
+        if self.oversize.is_some() || i >= self.fields {
+            return &[];
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.data.get(start..self.ends[i]).unwrap_or(&[])
+    }
+
+    /// The fields in order.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        (0..if self.oversize.is_some() {
+            0
+        } else {
+            self.fields
+        })
+            .map(|i| self.field(i))
+    }
+
+    /// The kept start of an oversized record's bytes.
+    pub(crate) fn preview(&self) -> &[u8] {
+        &self.data[..self.used.min(self.data.len())]
+    }
+
+    /// A copy holding only the meaningful bytes (for the inference sample).
+    pub(crate) fn compact(&self) -> RawRecord {
+        RawRecord {
+            data: self.data[..self.used].to_vec(),
+            ends: self.ends[..self.fields.min(self.ends.len())].to_vec(),
+            used: self.used,
+            fields: self.fields,
+            line: self.line,
+            oversize: self.oversize,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn to_strings(&self) -> Vec<String> {
+        self.fields()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+}
+
+/// Reads [`RawRecord`]s from any byte source.
+pub(crate) struct RecordReader {
+    source: BufReader<Box<dyn Read + Send>>,
+    parser: csv_core::Reader,
+    path: PathBuf,
+    /// `\n` bytes consumed so far.
+    newlines: u64,
+    max_record_bytes: usize,
+}
+
+impl RecordReader {
+    /// A reader over `source`; `path` names it in errors.
+    pub(crate) fn new(
+        source: Box<dyn Read + Send>,
+        path: &Path,
+        delimiter: u8,
+        max_record_bytes: usize,
+    ) -> Self {
+        let parser = csv_core::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .quote(b'"')
+            .double_quote(true)
+            .escape(None)
+            .comment(None)
+            .terminator(csv_core::Terminator::CRLF)
+            .build();
+        RecordReader {
+            source: BufReader::with_capacity(64 * 1024, Box::new(BomSkipping::new(source))),
+            parser,
+            path: path.to_path_buf(),
+            newlines: 0,
+            max_record_bytes,
+        }
+    }
+
+    /// Reads the next record into `record`; `false` at the end of the input.
+    pub(crate) fn read(&mut self, record: &mut RawRecord) -> Result<bool, IngestError> {
+        use csv_core::ReadRecordResult;
+
+        if record.data.len() < INITIAL_FIELD_BYTES.min(self.max_record_bytes.saturating_add(1)) {
+            record.data.resize(
+                INITIAL_FIELD_BYTES.min(self.max_record_bytes.saturating_add(1)),
+                0,
+            );
+        }
+        if record.ends.len() < INITIAL_FIELDS {
+            record.ends.resize(INITIAL_FIELDS, 0);
+        }
+        record.used = 0;
+        record.fields = 0;
+        record.oversize = None;
+        record.line = 0;
+
+        let mut started = false;
+        // Bytes and fields of the record so far, including any discarded.
+        let mut total_bytes: u64 = 0;
+        let mut total_fields: u64 = 0;
+        loop {
+            let input = self
+                .source
+                .fill_buf()
+                .map_err(|e| IngestError::io(&self.path, e))?;
+            let oversize = record.oversize.is_some();
+            let (output, ends) = if oversize {
+                let keep = record.used;
+                (&mut record.data[keep..], &mut record.ends[..])
+            } else {
+                (
+                    &mut record.data[record.used..],
+                    &mut record.ends[record.fields..],
+                )
+            };
+            let (result, nin, nout, nend) = self.parser.read_record(input, output, ends);
+            track_lines(
+                &input[..nin],
+                &mut self.newlines,
+                &mut started,
+                &mut record.line,
+            );
+            self.source.consume(nin);
+            total_bytes += nout as u64;
+            total_fields += nend as u64;
+            if !oversize {
+                record.used += nout;
+                record.fields += nend;
+            }
+            let size = total_bytes.saturating_add(total_fields);
+            if !oversize && size > self.max_record_bytes as u64 {
+                start_discarding(record);
+            }
+            match result {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => {
+                    if record.oversize.is_none() {
+                        let len = record.data.len();
+                        let grown = len
+                            .saturating_mul(2)
+                            .min(self.max_record_bytes.saturating_add(1));
+                        if grown > len {
+                            record.data.resize(grown, 0);
+                        } else {
+                            start_discarding(record);
+                        }
+                    }
+                }
+                ReadRecordResult::OutputEndsFull => {
+                    if record.oversize.is_none() {
+                        let len = record.ends.len();
+                        record.ends.resize(len.saturating_mul(2), 0);
+                    }
+                }
+                ReadRecordResult::Record => {
+                    if let Some(s) = record.oversize.as_mut() {
+                        *s = size;
+                        record.fields = usize::try_from(total_fields).unwrap_or(usize::MAX);
+                    }
+                    return Ok(true);
+                }
+                ReadRecordResult::End => return Ok(false),
+            }
+        }
+    }
+}
+
+/// Switches `record` to oversize mode: keep a preview, parse the rest into
+/// scratch space.
+fn start_discarding(record: &mut RawRecord) {
+    record.used = record.used.min(OVERSIZE_PREVIEW);
+    record.oversize = Some(0);
+    let needed = record.used + DISCARD_BYTES;
+    if record.data.len() < needed {
+        record.data.resize(needed, 0);
+    }
+}
+
+/// A reader that drops a UTF-8 byte-order mark at the start of its source,
+/// however few bytes each `read` of the source returns.
+struct BomSkipping<R> {
+    inner: R,
+    /// The first bytes of the source when they were not a BOM, served first.
+    prefix: [u8; 3],
+    prefix_len: usize,
+    prefix_pos: usize,
+    checked: bool,
+}
+
+impl<R: Read> BomSkipping<R> {
+    fn new(inner: R) -> Self {
+        BomSkipping {
+            inner,
+            prefix: [0; 3],
+            prefix_len: 0,
+            prefix_pos: 0,
+            checked: false,
+        }
+    }
+}
+
+impl<R: Read> Read for BomSkipping<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.checked {
+            while self.prefix_len < 3 {
+                match self.inner.read(&mut self.prefix[self.prefix_len..]) {
+                    Ok(0) => break,
+                    Ok(n) => self.prefix_len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.checked = true;
+            if self.prefix[..self.prefix_len] == *b"\xEF\xBB\xBF" {
+                self.prefix_len = 0;
+            }
+        }
+        if self.prefix_pos < self.prefix_len {
+            let n = (self.prefix_len - self.prefix_pos).min(buf.len());
+            buf[..n].copy_from_slice(&self.prefix[self.prefix_pos..self.prefix_pos + n]);
+            self.prefix_pos += n;
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// Advances the line counter over `consumed` bytes. Until the record's first
+/// byte of content, `\r` and `\n` are line ends skipped by the parser (blank
+/// lines, the `\n` of a CRLF); the first other byte fixes the record's line.
+fn track_lines(consumed: &[u8], newlines: &mut u64, started: &mut bool, line: &mut u64) {
+    let mut rest = consumed;
+    if !*started {
+        match rest.iter().position(|&b| b != b'\n' && b != b'\r') {
+            Some(k) => {
+                *newlines += count_newlines(&rest[..k]);
+                *started = true;
+                *line = *newlines + 1;
+                rest = &rest[k..];
+            }
+            None => {
+                *newlines += count_newlines(rest);
+                return;
+            }
+        }
+    }
+    *newlines += count_newlines(rest);
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8], max: usize) -> Vec<(u64, Vec<String>, Option<u64>)> {
+        let mut reader = RecordReader::new(
+            Box::new(std::io::Cursor::new(input.to_vec())),
+            Path::new("mem.csv"),
+            b',',
+            max,
+        );
+        let mut record = RawRecord::default();
+        let mut out = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            out.push((record.line(), record.to_strings(), record.oversize()));
+        }
+        out
+    }
+
+    fn lines(input: &[u8]) -> Vec<u64> {
+        read_all(input, 1 << 20).into_iter().map(|r| r.0).collect()
+    }
+
+    #[test]
+    fn lines_are_where_records_start() {
+        assert_eq!(lines(b"h\na\nb\n"), [1, 2, 3]);
+        assert_eq!(lines(b"h\r\na\r\nb\r\n"), [1, 2, 3]);
+        assert_eq!(lines(b"h\n\n\na\n\"x\ny\"\nb"), [1, 4, 5, 7]);
+        assert_eq!(lines(b"h\r\n\r\na\r\n\"x\r\ny\"\r\nb\r\n"), [1, 3, 4, 6]);
+        assert_eq!(lines(b"\n\nh\n"), [3]);
+    }
+
+    #[test]
+    fn bom_is_skipped_and_quotes_are_unescaped() {
+        let records = read_all(b"\xEF\xBB\xBFa,\"b,\"\"c\"\"\"\r\n1,2", 1 << 20);
+        assert_eq!(records[0].1, ["a", "b,\"c\""]);
+        assert_eq!(records[1].1, ["1", "2"]);
+        assert_eq!(records[1].0, 2);
+    }
+
+    #[test]
+    fn bom_split_across_reads_is_skipped() {
+        struct OneByte(Vec<u8>, usize);
+        impl Read for OneByte {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.1 >= self.0.len() || buf.is_empty() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[self.1];
+                self.1 += 1;
+                Ok(1)
+            }
+        }
+        let mut reader = RecordReader::new(
+            Box::new(OneByte(b"\xEF\xBB\xBFx,y\n".to_vec(), 0)),
+            Path::new("mem.csv"),
+            b',',
+            1 << 20,
+        );
+        let mut record = RawRecord::default();
+        assert!(reader.read(&mut record).unwrap());
+        assert_eq!(record.to_strings(), ["x", "y"]);
+    }
+
+    #[test]
+    fn oversized_records_are_flagged_and_the_next_record_is_intact() {
+        let mut input = b"a,b\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 100_000));
+        input.extend(b",y\n1,2\n");
+        let records = read_all(&input, 1000);
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[1].0, 2);
+        assert_eq!(records[1].2, Some(100_003));
+        assert_eq!(records[2].1, ["1", "2"]);
+        assert_eq!(records[2].0, 3);
+    }
+
+    #[test]
+    fn many_fields_grow_the_ends_buffer() {
+        let input = vec![b','; 10_000];
+        let records = read_all(&input, 1 << 20);
+        assert_eq!(records[0].1.len(), 10_001);
+    }
+
+    #[test]
+    fn oversize_by_field_count() {
+        let input = vec![b','; 10_000];
+        let records = read_all(&input, 100);
+        assert_eq!(records[0].2, Some(10_001));
+    }
+
+    #[test]
+    fn empty_input_has_no_records() {
+        assert!(read_all(b"", 10).is_empty());
+        assert!(read_all(b"\xEF\xBB\xBF\r\n\n", 10).is_empty());
+    }
+}
