@@ -1,1 +1,69 @@
-//! mlrig-monitor (under construction)
+//! # mlrig-monitor
+//!
+//! Prometheus metrics for an mlrig model server: request counts, latency,
+//! errors, requests in flight, predictions and model age, exposed at
+//! `GET /metrics` in the OpenMetrics text format.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! request ──MetricsLayer──▶ server router (e.g. mlrig-serve) ──▶ response
+//!   │ path → Route (protocol, endpoint, model, version)    │ status → outcome, code
+//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors)
+//! register_model(name, version, created_at) ─▶ known models (label values, model age)
+//! GET /metrics ──metrics_router──▶ ServingMetrics::render ──▶ OpenMetrics text
+//! ```
+//!
+//! * [`ServingMetrics`] owns a `prometheus_client` registry; its docs list the
+//!   metrics and what every label means.
+//! * [`MetricsLayer`] is a tower layer for any HTTP service. It does not know
+//!   the server's types: it reads the protocol, endpoint, model and version
+//!   from the request path ([`Route`]) and the outcome from the status code.
+//!   Only models registered with [`ServingMetrics::register_model`] appear by
+//!   name, so arbitrary paths cannot blow up the number of series.
+//! * [`metrics_router`] serves `GET /metrics`; merge it into the server's router.
+//!
+//! This crate does not depend on `mlrig-serve`: the application composes them.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::{Router, body::Body, http::Request, routing::post};
+//! use mlrig_monitor::{MetricsLayer, ServingMetrics, metrics_router};
+//! use tower::ServiceExt;
+//!
+//! let metrics = Arc::new(ServingMetrics::new());
+//! metrics.register_model("iris", 1, 1_700_000_000);
+//!
+//! // Any server router; in mlrig it is `mlrig_serve::router(..)`.
+//! let server = Router::new().route("/v1/models/{*rest}", post(|| async { "{\"predictions\":[1]}" }));
+//! let app = server.merge(metrics_router(metrics.clone())).layer(MetricsLayer::new(metrics.clone()));
+//!
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! let request = Request::post("/v1/models/iris:predict").body(Body::from("{}"))?;
+//! assert_eq!(runtime.block_on(app.oneshot(request))?.status(), 200);
+//!
+//! let text = metrics.render()?;
+//! assert!(text.contains(
+//!     "mlrig_requests_total{protocol=\"tf_serving\",endpoint=\"predict\",model=\"iris\",version=\"1\",outcome=\"success\"} 1"
+//! ));
+//! assert!(text.contains("mlrig_model_age_seconds{model=\"iris\",version=\"1\"}"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Feature flags
+//!
+//! `mlrig-monitor` has none.
+
+mod error;
+mod exposition;
+mod layer;
+mod metrics;
+mod route;
+
+pub use error::MonitorError;
+pub use exposition::{OPENMETRICS_CONTENT_TYPE, metrics_router};
+pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
+pub use metrics::{LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, ServingMetrics, UNKNOWN};
+pub use route::Route;

@@ -1,1 +1,104 @@
-//! mlrig-serve (under construction)
+//! # mlrig-serve
+//!
+//! The model server of mlrig: a [`ModelRegistry`] of loaded models
+//! ([`mlrig_core::Servable`]s) answering the TF Serving REST API over axum.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! POST /v1/models/{name}[/versions/{n}]:predict     {"instances": [{...}, ...]}  or  {"inputs": {field: [...]}}
+//!   │ router: path → (name, version, verb); body ≤ max_body_bytes, request ≤ request_timeout
+//!   ▼
+//! ModelRegistry::get(name, version)  ──▶ Arc<dyn Servable>        (unknown → 404 naming what is loaded)
+//!   │ JSON records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
+//!   ▼ (inline for small bodies, tokio blocking pool for large ones)
+//! Servable::predict(&batch) ──▶ Predictions ──▶ {"predictions": [...]}  /  {"outputs": ...}
+//! ```
+//!
+//! A request is turned into the same Arrow batch training used, so the
+//! servable runs the same transform code on it: no second implementation of
+//! a feature, no training/serving skew from code.
+//!
+//! * [`router`] builds the axum [`Router`](axum::Router): predict / classify /
+//!   regress, model status and metadata; every error is JSON `{"error": "..."}`.
+//! * [`serve`] runs any router on a listener with graceful shutdown;
+//!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM.
+//! * Metrics are not built in: compose with `mlrig-monitor`
+//!   (`router(..).merge(metrics_router(..)).layer(MetricsLayer::new(..))`).
+//!
+//! ## Response shapes
+//!
+//! | request | regression | classification |
+//! |---|---|---|
+//! | `:predict` `{"instances": [...]}` | `{"predictions": [2.5, 3.1]}` | `{"predictions": [{"classes": ["no", "yes"], "scores": [0.2, 0.8], "label": "yes"}]}` |
+//! | `:predict` `{"inputs": {...}}` | `{"outputs": [2.5, 3.1]}` | `{"outputs": {"classes": [[...]], "scores": [[...]], "label": [...]}}` |
+//! | `:classify` `{"examples": [...]}` | 400 | `{"result": [[["no", 0.2], ["yes", 0.8]]]}` |
+//! | `:regress` `{"examples": [...]}` | `{"result": [2.5, 3.1]}` | 400 |
+//!
+//! `scores` are the class probabilities in the order of `classes`; `label` is
+//! the most probable class (ties go to the first). Non-finite values are
+//! written as `null`. Model status and metadata documents are described in
+//! [`router`].
+//!
+//! ## Quick start
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use mlrig_core::arrow_array::{RecordBatch, cast::AsArray, types::Float64Type};
+//! use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
+//! use mlrig_core::{Predictions, Servable, ServableInfo, Task};
+//! use mlrig_serve::{ModelRegistry, ServerConfig, router};
+//! use tower::ServiceExt;
+//!
+//! /// y = 2x + 1
+//! struct Linear(ServableInfo);
+//! impl Servable for Linear {
+//!     fn input_schema(&self) -> SchemaRef {
+//!         Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]))
+//!     }
+//!     fn info(&self) -> &ServableInfo { &self.0 }
+//!     fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+//!         let x = batch.column(0).as_primitive::<Float64Type>();
+//!         Ok(Predictions::Regression { values: x.values().iter().map(|x| 2.0 * x + 1.0).collect() })
+//!     }
+//! }
+//!
+//! let registry = Arc::new(ModelRegistry::new());
+//! registry.insert(Arc::new(Linear(ServableInfo {
+//!     name: "linear".into(), version: 1, created_at_unix: 1_700_000_000,
+//!     task: Task::Regression, target: "y".into(),
+//! })))?;
+//! let app = router(registry, &ServerConfig::default());
+//!
+//! let request = Request::post("/v1/models/linear:predict")
+//!     .body(Body::from(r#"{"instances": [{"x": 1.0}, {"x": 2.5}]}"#))?;
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! let response = runtime.block_on(app.oneshot(request))?;
+//! assert_eq!(response.status(), 200);
+//! let body = runtime.block_on(axum::body::to_bytes(response.into_body(), usize::MAX))?;
+//! assert_eq!(&body[..], br#"{"predictions":[3.0,6.0]}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! To serve over TCP: `serve(TcpListener::bind("0.0.0.0:8501").await?, app, shutdown_signal()).await`.
+//!
+//! ## Feature flags
+//!
+//! `mlrig-serve` has none.
+
+mod config;
+mod error;
+mod model_path;
+mod model_status;
+mod predict;
+mod registry;
+mod router;
+mod server;
+
+pub use config::ServerConfig;
+pub use error::ServeError;
+pub use registry::ModelRegistry;
+pub use router::router;
+pub use server::{serve, shutdown_signal};

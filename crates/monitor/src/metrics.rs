@@ -1,0 +1,487 @@
+//! [`ServingMetrics`]: the Prometheus metrics of a model server.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use mlrig_core::ServableInfo;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::{MonitorError, Route};
+
+/// Upper bounds of the latency histogram, in seconds: a 1-2.5-5 series from
+/// 25 µs to 10 s, plus 30 s (the server's default request timeout).
+pub const LATENCY_BUCKETS_SECONDS: [f64; 19] = [
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The label value for a model or version the metrics do not know.
+pub const UNKNOWN: &str = "unknown";
+
+/// Labels of the request counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    protocol: &'static str,
+    endpoint: &'static str,
+    model: String,
+    version: String,
+    outcome: &'static str,
+}
+
+/// Labels of the latency histogram.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    protocol: &'static str,
+    endpoint: &'static str,
+    model: String,
+    version: String,
+}
+
+/// Labels of the error counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    protocol: &'static str,
+    endpoint: &'static str,
+    model: String,
+    version: String,
+    code: String,
+}
+
+/// Labels of per-model metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    model: String,
+    version: String,
+}
+
+/// Registered models: name → version → created_at (Unix seconds).
+type ModelTable = Arc<RwLock<BTreeMap<String, BTreeMap<u64, u64>>>>;
+
+/// How a request ended, for `mlrig_requests_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response with this HTTP status was produced.
+    Status(u16),
+    /// The service failed without producing a response.
+    ServiceError,
+    /// The request was dropped before a response (the client went away).
+    Cancelled,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Status(s) if s >= 500 => "server_error",
+            Outcome::Status(s) if s >= 400 => "client_error",
+            Outcome::Status(_) => "success",
+            Outcome::ServiceError => "server_error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+
+    fn error_code(self) -> Option<String> {
+        match self {
+            Outcome::Status(s) if s >= 400 => Some(s.to_string()),
+            Outcome::Status(_) | Outcome::Cancelled => None,
+            Outcome::ServiceError => Some("service_error".into()),
+        }
+    }
+}
+
+/// The resolved, bounded labels of one request (see [`ServingMetrics::labels_for_path`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLabelValues {
+    /// Protocol, from a fixed set (see [`Route`]).
+    pub protocol: &'static str,
+    /// Endpoint, from a fixed set (see [`Route`]).
+    pub endpoint: &'static str,
+    /// A registered model's name, [`UNKNOWN`], or empty when the path names no model.
+    pub model: String,
+    /// A registered version of that model, [`UNKNOWN`], or empty when the path names no model.
+    pub version: String,
+}
+
+/// The Prometheus metrics of a model server, in one
+/// [`prometheus_client`] registry:
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `mlrig_requests_total` | counter | `protocol`, `endpoint`, `model`, `version`, `outcome` |
+/// | `mlrig_request_duration_seconds` | histogram ([`LATENCY_BUCKETS_SECONDS`]) | `protocol`, `endpoint`, `model`, `version` |
+/// | `mlrig_request_errors_total` | counter | `protocol`, `endpoint`, `model`, `version`, `code` |
+/// | `mlrig_requests_in_flight` | gauge | — |
+/// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version` |
+/// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
+/// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
+///
+/// Label semantics, all with bounded cardinality:
+/// * `protocol`, `endpoint`: from the request path, fixed sets (see [`Route`]).
+/// * `model`: the model named in the path if it was registered with
+///   [`ServingMetrics::register_model`], else `unknown`; empty for paths that
+///   name no model (health, `/metrics`). Raw path text never becomes a label,
+///   so requests for made-up models cannot create new series.
+/// * `version`: the version in the path if registered for that model; for a
+///   path without a version, the model's latest registered version (the one a
+///   server answers with); else `unknown`.
+/// * `outcome`: `success` (status < 400), `client_error` (4xx),
+///   `server_error` (5xx or a failed service), `cancelled` (dropped before a response).
+/// * `code`: the HTTP status (≥ 400) as text, or `service_error`.
+///
+/// ```
+/// use mlrig_monitor::ServingMetrics;
+/// let metrics = ServingMetrics::new();
+/// metrics.register_model("iris", 2, 1_700_000_000);
+/// let text = metrics.render()?;
+/// assert!(text.contains("mlrig_model_age_seconds{model=\"iris\",version=\"2\"}"));
+/// assert!(text.contains("mlrig_build_info{version=\""));
+/// assert!(text.ends_with("# EOF\n"));
+/// # Ok::<(), mlrig_monitor::MonitorError>(())
+/// ```
+#[derive(Debug)]
+pub struct ServingMetrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    errors: Family<ErrorLabels, Counter>,
+    in_flight: Gauge,
+    predictions: Family<ModelLabels, Counter>,
+    models: ModelTable,
+}
+
+impl Default for ServingMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS_SECONDS)
+}
+
+impl ServingMetrics {
+    /// Metrics with every family registered and no model known yet (labelled
+    /// families appear in the output once they have a series).
+    ///
+    /// ```
+    /// let text = mlrig_monitor::ServingMetrics::new().render()?;
+    /// assert!(text.contains("mlrig_requests_in_flight 0"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn new() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations: Family<RouteLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let in_flight = Gauge::default();
+        let predictions = Family::<ModelLabels, Counter>::default();
+        let models = ModelTable::default();
+
+        let mut registry = Registry::default();
+        registry.register(
+            "mlrig_requests",
+            "HTTP requests handled, by protocol, endpoint, model, version and outcome",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "mlrig_request_duration",
+            "Time from receiving a request to sending the response headers",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        registry.register(
+            "mlrig_request_errors",
+            "HTTP requests answered with an error status (code >= 400), by status code",
+            errors.clone(),
+        );
+        registry.register(
+            "mlrig_requests_in_flight",
+            "HTTP requests being handled right now",
+            in_flight.clone(),
+        );
+        registry.register(
+            "mlrig_predictions",
+            "Instances predicted, by model and version",
+            predictions.clone(),
+        );
+        registry.register_collector(Box::new(ModelAgeCollector {
+            models: models.clone(),
+        }));
+        registry.register(
+            "mlrig_build",
+            "Build information of mlrig",
+            Info::new([("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            errors,
+            in_flight,
+            predictions,
+            models,
+        }
+    }
+
+    fn read_models(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, BTreeMap<u64, u64>>> {
+        // Writers only insert or remove single entries, so a poisoned table is consistent.
+        self.models.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes a model version known: its name and version become label values
+    /// and `mlrig_model_age_seconds` reports its age from `created_at_unix`
+    /// (seconds since the Unix epoch). Registering again updates the time.
+    ///
+    /// ```
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_model("iris", 1, 1_700_000_000);
+    /// assert_eq!(metrics.labels_for_path("/v1/models/iris:predict").version, "1");
+    /// ```
+    pub fn register_model(&self, name: &str, version: u64, created_at_unix: u64) {
+        self.models
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_string())
+            .or_default()
+            .insert(version, created_at_unix);
+    }
+
+    /// [`ServingMetrics::register_model`] from a servable's info.
+    ///
+    /// ```
+    /// use mlrig_core::{ServableInfo, Task};
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_servable(&ServableInfo { name: "iris".into(), version: 4,
+    ///     created_at_unix: 0, task: Task::Regression, target: "y".into() });
+    /// assert_eq!(metrics.labels_for_path("/v1/models/iris").version, "4");
+    /// ```
+    pub fn register_servable(&self, info: &ServableInfo) {
+        self.register_model(&info.name, info.version, info.created_at_unix);
+    }
+
+    /// Forgets a model version (it no longer reports an age; its requests are
+    /// labelled `unknown`). Series already recorded stay until restart.
+    ///
+    /// ```
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_model("iris", 1, 0);
+    /// metrics.unregister_model("iris", 1);
+    /// assert_eq!(metrics.labels_for_path("/v1/models/iris").model, "unknown");
+    /// ```
+    pub fn unregister_model(&self, name: &str, version: u64) {
+        let mut models = self.models.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(versions) = models.get_mut(name) {
+            versions.remove(&version);
+            if versions.is_empty() {
+                models.remove(name);
+            }
+        }
+    }
+
+    /// The bounded label values for a request path: see the label semantics
+    /// on [`ServingMetrics`].
+    ///
+    /// ```
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_model("iris", 1, 0);
+    /// metrics.register_model("iris", 2, 0);
+    /// let l = metrics.labels_for_path("/v1/models/iris/versions/1:predict");
+    /// assert_eq!((l.protocol, l.endpoint, l.model.as_str(), l.version.as_str()),
+    ///            ("tf_serving", "predict", "iris", "1"));
+    /// assert_eq!(metrics.labels_for_path("/v1/models/iris:predict").version, "2");
+    /// assert_eq!(metrics.labels_for_path("/v1/models/iris/versions/9:predict").version, "unknown");
+    /// assert_eq!(metrics.labels_for_path("/v1/models/made-up:predict").model, "unknown");
+    /// assert_eq!(metrics.labels_for_path("/metrics").model, "");
+    /// ```
+    pub fn labels_for_path(&self, path: &str) -> RequestLabelValues {
+        let route = Route::from_path(path);
+        let (model, version) = match &route.model {
+            None => (String::new(), String::new()),
+            Some(name) => self.resolve_model(name, route.version),
+        };
+        RequestLabelValues {
+            protocol: route.protocol,
+            endpoint: route.endpoint,
+            model,
+            version,
+        }
+    }
+
+    fn resolve_model(&self, name: &str, version: Option<&str>) -> (String, String) {
+        let models = self.read_models();
+        let Some(versions) = models.get(name) else {
+            return (UNKNOWN.into(), UNKNOWN.into());
+        };
+        let version = match version {
+            None => versions.keys().next_back().copied(),
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|v| versions.contains_key(v)),
+        };
+        (
+            name.to_string(),
+            version.map_or_else(|| UNKNOWN.to_string(), |v| v.to_string()),
+        )
+    }
+
+    /// Records one finished request: counts it, observes its latency and
+    /// counts an error for a status ≥ 400. [`crate::MetricsLayer`] calls this
+    /// for every request; call it yourself only for requests that bypass it.
+    ///
+    /// ```
+    /// use mlrig_monitor::{Outcome, ServingMetrics};
+    /// use std::time::Duration;
+    /// let metrics = ServingMetrics::new();
+    /// let labels = metrics.labels_for_path("/v1/models/iris:predict");
+    /// metrics.record_request(&labels, Outcome::Status(404), Duration::from_millis(3));
+    /// let text = metrics.render()?;
+    /// assert!(text.contains("mlrig_request_errors_total{protocol=\"tf_serving\",endpoint=\"predict\",model=\"unknown\",version=\"unknown\",code=\"404\"} 1"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn record_request(&self, labels: &RequestLabelValues, outcome: Outcome, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                protocol: labels.protocol,
+                endpoint: labels.endpoint,
+                model: labels.model.clone(),
+                version: labels.version.clone(),
+                outcome: outcome.label(),
+            })
+            .inc();
+        if outcome == Outcome::Cancelled {
+            return;
+        }
+        self.durations
+            .get_or_create(&RouteLabels {
+                protocol: labels.protocol,
+                endpoint: labels.endpoint,
+                model: labels.model.clone(),
+                version: labels.version.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        if let Some(code) = outcome.error_code() {
+            self.errors
+                .get_or_create(&ErrorLabels {
+                    protocol: labels.protocol,
+                    endpoint: labels.endpoint,
+                    model: labels.model.clone(),
+                    version: labels.version.clone(),
+                    code,
+                })
+                .inc();
+        }
+    }
+
+    /// Adds `instances` to `mlrig_predictions_total` of a registered model
+    /// version (unregistered ones count under `unknown`).
+    ///
+    /// ```
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_model("iris", 1, 0);
+    /// metrics.record_predictions("iris", 1, 3);
+    /// assert!(metrics.render()?.contains("mlrig_predictions_total{model=\"iris\",version=\"1\"} 3"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn record_predictions(&self, model: &str, version: u64, instances: u64) {
+        let (model, version) = self.resolve_model(model, Some(&version.to_string()));
+        self.predictions
+            .get_or_create(&ModelLabels { model, version })
+            .inc_by(instances);
+    }
+
+    pub(crate) fn request_started(&self) {
+        self.in_flight.inc();
+    }
+
+    pub(crate) fn request_ended(&self) {
+        self.in_flight.dec();
+    }
+
+    /// Encodes every metric in the OpenMetrics text format (served by
+    /// [`crate::metrics_router`] with [`crate::OPENMETRICS_CONTENT_TYPE`]).
+    ///
+    /// # Errors
+    /// [`MonitorError::Encode`] if the encoder fails (it writes to a `String`,
+    /// so only a metric's own encoding can fail).
+    pub fn render(&self) -> Result<String, MonitorError> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .map_err(|_| MonitorError::Encode)?;
+        Ok(text)
+    }
+}
+
+/// Computes `mlrig_model_age_seconds` when scraped.
+#[derive(Debug)]
+struct ModelAgeCollector {
+    models: ModelTable,
+}
+
+impl Collector for ModelAgeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let models = self.models.read().unwrap_or_else(PoisonError::into_inner);
+        let mut metric = encoder.encode_descriptor(
+            "mlrig_model_age",
+            "Time since the model version was trained (its bundle's created_at); negative if created_at is in the future.",
+            Some(&Unit::Seconds),
+            MetricType::Gauge,
+        )?;
+        for (name, versions) in models.iter() {
+            for (version, created_at) in versions {
+                let labels = ModelLabels {
+                    model: name.clone(),
+                    version: version.to_string(),
+                };
+                let age = now - *created_at as f64;
+                metric.encode_family(&labels)?.encode_gauge(&age)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_bounded_labels() {
+        assert_eq!(Outcome::Status(200).label(), "success");
+        assert_eq!(Outcome::Status(302).label(), "success");
+        assert_eq!(Outcome::Status(404).label(), "client_error");
+        assert_eq!(Outcome::Status(503).label(), "server_error");
+        assert_eq!(Outcome::Cancelled.label(), "cancelled");
+        assert_eq!(Outcome::Status(200).error_code(), None);
+        assert_eq!(Outcome::Status(413).error_code().as_deref(), Some("413"));
+    }
+
+    #[test]
+    fn model_age_is_computed_at_scrape_time() {
+        let metrics = ServingMetrics::new();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        metrics.register_model("m", 1, now - 3600);
+        let text = metrics.render().unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("mlrig_model_age_seconds{"))
+            .unwrap();
+        let age: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((3600.0..3600.0 + 86_400.0).contains(&age), "{line}");
+        assert!(text.contains("# UNIT mlrig_model_age_seconds seconds"));
+    }
+}

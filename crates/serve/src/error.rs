@@ -1,0 +1,251 @@
+//! [`ServeError`]: everything that can go wrong while serving, and the HTTP
+//! answer each failure becomes.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+/// The text a client sees for a server-side failure; the details go to the log.
+const INTERNAL_ERROR_MESSAGE: &str =
+    "internal error while serving the request; the server log has the details";
+
+/// Everything that can go wrong in `mlrig-serve`.
+///
+/// Request failures carry structured fields and map to an HTTP status with
+/// [`ServeError::status_code`]; as an axum response the body is always TF
+/// Serving's error shape `{"error": "<message>"}`. Server-side failures (a
+/// servable's own error, a panicking model, an I/O error) answer 500 with a
+/// generic message and are logged with `tracing` at `error` level, so internal
+/// details never reach a client.
+///
+/// ```
+/// use mlrig_serve::ServeError;
+/// use axum::http::StatusCode;
+/// let e = ServeError::ModelNotFound { name: "iris".into(), available: vec!["adult".into()] };
+/// assert_eq!(e.status_code(), StatusCode::NOT_FOUND);
+/// assert_eq!(e.to_string(), "Servable not found for request: Latest(iris); available models: adult");
+///
+/// let e = ServeError::from(mlrig_core::Error::MissingField { instance: Some(2), field: "age".into() });
+/// assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// No model with this name is loaded.
+    #[error(
+        "Servable not found for request: Latest({name}); available models: {}",
+        list_or_none(available)
+    )]
+    ModelNotFound {
+        /// The requested model name.
+        name: String,
+        /// The names of the loaded models.
+        available: Vec<String>,
+    },
+    /// The model is loaded but not in the requested version.
+    #[error(
+        "Servable not found for request: Specific({name}, {version}); available versions of {name}: {}",
+        list_or_none(available)
+    )]
+    VersionNotFound {
+        /// The requested model name.
+        name: String,
+        /// The requested version.
+        version: u64,
+        /// The loaded versions of the model, ascending.
+        available: Vec<u64>,
+    },
+    /// A servable cannot be registered (its name or version cannot be addressed over HTTP).
+    #[error("cannot register model `{name}` version {version}: {reason}")]
+    InvalidModel {
+        /// The servable's name.
+        name: String,
+        /// The servable's version.
+        version: u64,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The request is malformed: not JSON, wrong shape, empty, unsupported option.
+    #[error("{reason}")]
+    BadRequest {
+        /// What is wrong with the request, naming the offending key or value.
+        reason: String,
+    },
+    /// No endpoint answers this path.
+    #[error("no endpoint at `{path}`; {hint}")]
+    EndpointNotFound {
+        /// The request path.
+        path: String,
+        /// The endpoints that exist.
+        hint: &'static str,
+    },
+    /// The endpoint exists but not for this HTTP method.
+    #[error("method {method} is not allowed on `{path}`; use {allowed}")]
+    MethodNotAllowed {
+        /// The request method.
+        method: String,
+        /// The request path.
+        path: String,
+        /// The method the endpoint accepts.
+        allowed: &'static str,
+    },
+    /// The request body is larger than the configured limit.
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes (`ServerConfig::max_body_bytes`).
+        limit: usize,
+    },
+    /// The request did not complete within the configured time.
+    #[error("request did not complete within {}", humanize(*after))]
+    Timeout {
+        /// The limit (`ServerConfig::request_timeout`).
+        after: Duration,
+    },
+    /// An error from `mlrig-core`: a caller's bad record or field (400, see
+    /// [`mlrig_core::Error::is_invalid_input`]) or a failure of the model (500).
+    #[error(transparent)]
+    Core(#[from] mlrig_core::Error),
+    /// The server failed in a way that is not the caller's fault.
+    #[error("internal error: {reason}")]
+    Internal {
+        /// What failed.
+        reason: String,
+    },
+    /// Accepting or serving connections failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the server was doing.
+        context: String,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn list_or_none<T: ToString>(items: &[T]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+impl ServeError {
+    /// The HTTP status this error answers with.
+    ///
+    /// ```
+    /// use mlrig_serve::ServeError;
+    /// use axum::http::StatusCode;
+    /// assert_eq!(ServeError::PayloadTooLarge { limit: 10 }.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
+    /// assert_eq!(ServeError::Internal { reason: "x".into() }.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    /// ```
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ServeError::ModelNotFound { .. }
+            | ServeError::VersionNotFound { .. }
+            | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
+            ServeError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
+            ServeError::Core(_)
+            | ServeError::InvalidModel { .. }
+            | ServeError::Internal { .. }
+            | ServeError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Shorthand for [`ServeError::BadRequest`].
+    pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
+        ServeError::BadRequest {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        let message = if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
+            tracing::error!(error = %self, "request failed");
+            INTERNAL_ERROR_MESSAGE.to_string()
+        } else {
+            tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
+            self.to_string()
+        };
+        let body = serde_json::json!({ "error": message }).to_string();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let ServeError::MethodNotAllowed { allowed, .. } = self {
+            headers.insert(ALLOW, HeaderValue::from_static(allowed));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_is_available() {
+        let e = ServeError::VersionNotFound {
+            name: "iris".into(),
+            version: 7,
+            available: vec![1, 2],
+        };
+        assert_eq!(
+            e.to_string(),
+            "Servable not found for request: Specific(iris, 7); available versions of iris: 1, 2"
+        );
+        let e = ServeError::ModelNotFound {
+            name: "iris".into(),
+            available: vec![],
+        };
+        assert!(e.to_string().ends_with("available models: none"));
+        assert_eq!(
+            ServeError::Timeout {
+                after: Duration::from_millis(1500)
+            }
+            .to_string(),
+            "request did not complete within 1500 ms"
+        );
+    }
+
+    #[test]
+    fn server_errors_hide_details_from_clients() {
+        let response = ServeError::Internal {
+            reason: "secret path /etc/model".into(),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let core = ServeError::from(mlrig_core::Error::InvalidParameter {
+            name: "k".into(),
+            reason: "bad".into(),
+        });
+        assert_eq!(core.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let allowed = ServeError::MethodNotAllowed {
+            method: "GET".into(),
+            path: "/v1/models/m:predict".into(),
+            allowed: "POST",
+        }
+        .into_response();
+        assert_eq!(allowed.headers()[ALLOW], "POST");
+    }
+}

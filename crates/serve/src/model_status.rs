@@ -1,0 +1,130 @@
+//! TF Serving model status and model metadata documents.
+//!
+//! The JSON shapes are documented on [`crate::router`].
+
+use mlrig_core::arrow_schema::DataType;
+use mlrig_core::{Servable, Task};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelStatus {
+    model_version_status: Vec<VersionStatus>,
+}
+
+#[derive(Debug, Serialize)]
+struct VersionStatus {
+    version: String,
+    state: &'static str,
+    status: StatusCode,
+}
+
+#[derive(Debug, Serialize)]
+struct StatusCode {
+    error_code: &'static str,
+    error_message: &'static str,
+}
+
+/// The status document for the given loaded versions (all `AVAILABLE`: a
+/// version is in the registry only once it is loaded).
+pub(crate) fn model_status(versions: &[u64]) -> ModelStatus {
+    ModelStatus {
+        model_version_status: versions
+            .iter()
+            .map(|v| VersionStatus {
+                version: v.to_string(),
+                state: "AVAILABLE",
+                status: StatusCode {
+                    error_code: "OK",
+                    error_message: "",
+                },
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelMetadata {
+    model_spec: ModelSpec,
+    metadata: Metadata,
+}
+
+#[derive(Debug, Serialize)]
+struct ModelSpec {
+    name: String,
+    signature_name: &'static str,
+    version: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Metadata {
+    task: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    classes: Option<Vec<String>>,
+    target: String,
+    created_at_unix: u64,
+    inputs: Vec<InputField>,
+}
+
+#[derive(Debug, Serialize)]
+struct InputField {
+    name: String,
+    dtype: String,
+    json_type: &'static str,
+    nullable: bool,
+}
+
+/// The metadata document of one servable.
+pub(crate) fn model_metadata(servable: &dyn Servable) -> ModelMetadata {
+    let info = servable.info();
+    let (task, classes) = match &info.task {
+        Task::Regression => ("regression", None),
+        Task::Classification { classes } => ("classification", Some(classes.clone())),
+    };
+    let inputs = servable
+        .input_schema()
+        .fields()
+        .iter()
+        .map(|f| InputField {
+            name: f.name().clone(),
+            dtype: f.data_type().to_string(),
+            json_type: match f.data_type() {
+                DataType::Float64 => "number",
+                DataType::Int64 => "integer",
+                DataType::Boolean => "boolean",
+                DataType::Utf8 => "string",
+                _ => "unsupported",
+            },
+            nullable: f.is_nullable(),
+        })
+        .collect();
+    ModelMetadata {
+        model_spec: ModelSpec {
+            name: info.name.clone(),
+            signature_name: "",
+            version: info.version.to_string(),
+        },
+        metadata: Metadata {
+            task,
+            classes,
+            target: info.target.clone(),
+            created_at_unix: info.created_at_unix,
+            inputs,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lists_versions_as_strings() {
+        let json = serde_json::to_value(model_status(&[1, 4])).unwrap();
+        assert_eq!(json["model_version_status"][1]["version"], "4");
+        assert_eq!(json["model_version_status"][0]["state"], "AVAILABLE");
+        assert_eq!(
+            json["model_version_status"][0]["status"]["error_code"],
+            "OK"
+        );
+    }
+}

@@ -1,0 +1,452 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The TF Serving REST API, called in-process through `tower::ServiceExt::oneshot`.
+
+mod fakes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use fakes::{CREATED_AT, Gate, Linear, call, error_of, get, post, sigmoid};
+use mlrig_serve::{ModelRegistry, ServerConfig, router};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn predicts_regression_in_row_format_with_latest_and_pinned_versions() {
+    let (status, json) = post(
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": 1.0}, {"x": -2}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    // Latest is version 2: y = 3x + 1.
+    assert_eq!(json, json!({"predictions": [4.0, -5.0]}));
+
+    let (status, json) = post(
+        "/v1/models/linear/versions/1:predict",
+        r#"{"signature_name": "serving_default", "instances": [{"x": 1.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"predictions": [3.0]}));
+
+    // A single-input model also takes bare values, as in TF Serving.
+    let (status, json) = post("/v1/models/linear:predict", r#"{"instances": [0.5, 2]}"#).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"predictions": [2.5, 7.0]}));
+}
+
+#[tokio::test]
+async fn predicts_regression_in_columnar_format() {
+    let (status, json) = post(
+        "/v1/models/linear:predict",
+        r#"{"inputs": {"x": [1.0, 2.0, 3.0]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"outputs": [4.0, 7.0, 10.0]}));
+    let (status, json) = post("/v1/models/linear:predict", r#"{"inputs": [1.0]}"#).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"outputs": [4.0]}));
+}
+
+#[tokio::test]
+async fn predicts_classification_in_row_and_columnar_format() {
+    let (status, json) = post(
+        "/v1/models/spam:predict",
+        r#"{"instances": [{"score": 2.0, "sender": "eve", "urgent": true, "links": 3},
+                          {"score": 5.0, "sender": "boss"},
+                          {"score": -1.0, "sender": null}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    let predictions = json["predictions"].as_array().unwrap();
+    assert_eq!(predictions.len(), 3);
+    let first = &predictions[0];
+    assert_eq!(first["classes"], json!(["ham", "spam"]));
+    assert_eq!(first["scores"][1].as_f64().unwrap(), sigmoid(2.0));
+    assert_eq!(first["scores"][0].as_f64().unwrap(), 1.0 - sigmoid(2.0));
+    assert_eq!(first["label"], "spam");
+    assert_eq!(predictions[1]["label"], "ham");
+    assert_eq!(predictions[1]["scores"], json!([1.0, 0.0]));
+    assert_eq!(predictions[2]["label"], "ham");
+
+    let (status, columnar) = post(
+        "/v1/models/spam:predict",
+        r#"{"inputs": {"score": [2.0, 5.0, -1.0], "sender": ["eve", "boss", null]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{columnar}");
+    let outputs = &columnar["outputs"];
+    assert_eq!(outputs["label"], json!(["spam", "ham", "ham"]));
+    assert_eq!(outputs["classes"][2], json!(["ham", "spam"]));
+    for (i, row) in predictions.iter().enumerate() {
+        assert_eq!(outputs["scores"][i], row["scores"], "instance {i}");
+    }
+}
+
+#[tokio::test]
+async fn classify_and_regress_use_tf_serving_result_shapes() {
+    let (status, json) = post(
+        "/v1/models/spam:classify",
+        r#"{"context": {"sender": "eve"}, "examples": [{"score": 0.0}, {"score": 3.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        json,
+        json!({"result": [[["ham", 0.5], ["spam", 0.5]], [["ham", 1.0 - sigmoid(3.0)], ["spam", sigmoid(3.0)]]]})
+    );
+    let (status, json) = post(
+        "/v1/models/linear/versions/1:regress",
+        r#"{"examples": [{"x": 1.0}, {"x": 0.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"result": [3.0, 1.0]}));
+
+    let (status, json) = post(
+        "/v1/models/linear:classify",
+        r#"{"examples": [{"x": 1.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(error_of(&json).contains("regression model"), "{json}");
+    let (status, json) = post(
+        "/v1/models/spam:regress",
+        r#"{"examples": [{"score": 1.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(error_of(&json).contains("classification model"), "{json}");
+}
+
+/// Every 400 names what is wrong: the instance, the field, expected vs found.
+#[tokio::test]
+async fn bad_requests_are_400_naming_the_field() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": 1}, {"x": "forty"}]}"#,
+            "instance 1, field `x`: expected a number, found string \"forty\"",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": 1}, {}]}"#,
+            "instance 1, missing required field `x`",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": null}]}"#,
+            "instance 0, missing required field `x`",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": 1, "z": 2}]}"#,
+            "instance 0, unknown field `z`; expected one of: x",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"inputs": {"score": [1.0], "links": [1.5]}}"#,
+            "instance 0, field `links`: expected an integer, found number 1.5",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1, "urgent": "yes"}]}"#,
+            "instance 0, field `urgent`: expected true or false, found string \"yes\"",
+        ),
+        // The model itself rejects a null score as the caller's fault.
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}, {"sender": "eve"}]}"#,
+            "instance 1, missing required field `score`",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [[1, 2]]}"#,
+            "instance 0, field `(record)`: expected a JSON object of field names to values, found an array",
+        ),
+        (
+            "/v1/models/linear:predict",
+            "{\"instances\": [{\"x\": 1}",
+            "request body is not valid JSON: EOF while parsing",
+        ),
+        (
+            "/v1/models/linear:predict",
+            "x=1&y=2",
+            "request body is not valid JSON: expected value at line 1 column 1",
+        ),
+        ("/v1/models/linear:predict", "", "request body is empty"),
+        (
+            "/v1/models/linear:predict",
+            "[1, 2]",
+            "request body must be a JSON object",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": []}"#,
+            "`instances` is empty",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"inputs": {}}"#,
+            "`inputs` is empty",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": {"x": 1}}"#,
+            "`instances` must be a list of instances, found an object",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": 1}], "inputs": {"x": [1]}}"#,
+            "both `instances`",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"rows": [{"x": 1}]}"#,
+            "unknown key `rows`",
+        ),
+        (
+            "/v1/models/linear:predict",
+            r#"{"signature_name": "other", "instances": [{"x": 1}]}"#,
+            "unknown signature_name string \"other\"",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"inputs": {"score": [1, 2], "sender": ["a"]}}"#,
+            "`inputs.sender` has 1 values but `inputs.score` has 2",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"inputs": {"score": 1}}"#,
+            "`inputs.score` must be a list with one value per instance, found number 1",
+        ),
+        (
+            "/v1/models/spam:classify",
+            r#"{"examples": [{"score": 1}, 7]}"#,
+            "example 1: expected an object",
+        ),
+        (
+            "/v1/models/linear:explain",
+            r#"{"instances": [{"x": 1}]}"#,
+            "unknown method `:explain`",
+        ),
+        (
+            "/v1/models/linear/versions/latest:predict",
+            r#"{"instances": [{"x": 1}]}"#,
+            "model version must be a positive integer, found `latest`",
+        ),
+        (
+            "/v1/models/linear/labels/stable:predict",
+            r#"{"instances": [{"x": 1}]}"#,
+            "version labels are not supported",
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let (status, json) = post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {json}");
+        let message = error_of(&json);
+        assert!(
+            message.contains(expected),
+            "{path} {body}:\n  got      {message}\n  expected {expected}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_models_versions_and_paths_are_404_json() {
+    let (status, json) = post("/v1/models/iris:predict", r#"{"instances": [{"x": 1}]}"#).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        error_of(&json),
+        "Servable not found for request: Latest(iris); available models: broken, linear, spam"
+    );
+    let (status, json) = post(
+        "/v1/models/linear/versions/7:predict",
+        r#"{"instances": [{"x": 1}]}"#,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        error_of(&json),
+        "Servable not found for request: Specific(linear, 7); available versions of linear: 1, 2"
+    );
+    let (status, json) = get("/v1/models/iris/metadata").await;
+    assert_eq!(status, 404);
+    assert!(error_of(&json).contains("Latest(iris)"));
+    for path in [
+        "/v2/models/linear/infer",
+        "/",
+        "/v1/models",
+        "/v1/models/linear/extra",
+    ] {
+        let (status, json) = get(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(error_of(&json).contains(path), "{path}: {json}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_json() {
+    let (status, json) = get("/v1/models/linear:predict").await;
+    assert_eq!(status, 405);
+    assert!(error_of(&json).contains("use POST"), "{json}");
+    let (status, _) = post("/v1/models/linear", "{}").await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_json() {
+    let app = router(
+        fakes::registry(),
+        &ServerConfig::default().with_max_body_bytes(64),
+    );
+    let big = format!(
+        r#"{{"instances": [{}]}}"#,
+        vec![r#"{"x": 1.0}"#; 20].join(",")
+    );
+    assert!(big.len() > 64);
+    let (status, json) = call(app.clone(), "POST", "/v1/models/linear:predict", big).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        error_of(&json),
+        "request body is larger than the limit of 64 bytes"
+    );
+    // Just under the limit is fine.
+    let (status, json) = call(
+        app,
+        "POST",
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": 1.0}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+}
+
+#[tokio::test]
+async fn status_endpoints_report_available_versions() {
+    let (status, json) = get("/v1/models/linear").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json,
+        json!({"model_version_status": [
+            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}},
+            {"version": "2", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+        ]})
+    );
+    let (status, json) = get("/v1/models/linear/versions/1").await;
+    assert_eq!(status, 200);
+    assert_eq!(json["model_version_status"].as_array().unwrap().len(), 1);
+    assert_eq!(json["model_version_status"][0]["version"], "1");
+    let (status, _) = get("/v1/models/linear/versions/3").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn metadata_describes_task_classes_and_inputs() {
+    let (status, json) = get("/v1/models/spam/metadata").await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        json["model_spec"],
+        json!({"name": "spam", "signature_name": "", "version": "3"})
+    );
+    let metadata = &json["metadata"];
+    assert_eq!(metadata["task"], "classification");
+    assert_eq!(metadata["classes"], json!(["ham", "spam"]));
+    assert_eq!(metadata["target"], "is_spam");
+    assert_eq!(metadata["created_at_unix"], CREATED_AT);
+    assert_eq!(
+        metadata["inputs"],
+        json!([
+            {"name": "score", "dtype": "Float64", "json_type": "number", "nullable": true},
+            {"name": "sender", "dtype": "Utf8", "json_type": "string", "nullable": true},
+            {"name": "urgent", "dtype": "Boolean", "json_type": "boolean", "nullable": true},
+            {"name": "links", "dtype": "Int64", "json_type": "integer", "nullable": true}
+        ])
+    );
+    let (status, json) = get("/v1/models/linear/versions/1/metadata").await;
+    assert_eq!(status, 200);
+    assert_eq!(json["model_spec"]["version"], "1");
+    assert_eq!(json["metadata"]["task"], "regression");
+    assert!(json["metadata"].get("classes").is_none());
+}
+
+#[tokio::test]
+async fn model_failures_are_500_without_internal_details() {
+    let (status, json) = post("/v1/models/broken:predict", r#"{"instances": [{"x": 1}]}"#).await;
+    assert_eq!(status, 500);
+    let message = error_of(&json);
+    assert!(!message.contains("secret"), "{message}");
+    assert!(message.contains("internal error"), "{message}");
+}
+
+/// Large requests run on the blocking pool; the answer is the same as inline.
+#[tokio::test]
+async fn blocking_pool_and_inline_give_identical_answers() {
+    let instances: Vec<Value> = (0..500)
+        .map(|i| json!({"score": i as f64 / 50.0 - 5.0}))
+        .collect();
+    let body = json!({ "instances": instances }).to_string();
+    let inline = router(
+        fakes::registry(),
+        &ServerConfig::default().with_inline_predict_max_bytes(usize::MAX),
+    );
+    let pooled = router(
+        fakes::registry(),
+        &ServerConfig::default().with_inline_predict_max_bytes(0),
+    );
+    let (s1, a) = call(inline, "POST", "/v1/models/spam:predict", body.clone()).await;
+    let (s2, b) = call(pooled, "POST", "/v1/models/spam:predict", body).await;
+    assert_eq!((s1.as_u16(), s2.as_u16()), (200, 200));
+    assert_eq!(a, b);
+    assert_eq!(a["predictions"].as_array().unwrap().len(), 500);
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_504_json() {
+    let registry = Arc::new(ModelRegistry::new());
+    let (gate, release) = Gate::new();
+    registry.insert(gate).unwrap();
+    let app = router(
+        registry,
+        &ServerConfig::default()
+            .with_request_timeout(Duration::from_millis(50))
+            .with_inline_predict_max_bytes(0),
+    );
+    let (status, json) = call(
+        app,
+        "POST",
+        "/v1/models/gate:predict",
+        Body::from(r#"{"instances": [{"x": 1}]}"#),
+    )
+    .await;
+    release.send(()).unwrap();
+    assert_eq!(status, 504);
+    assert_eq!(error_of(&json), "request did not complete within 50 ms");
+}
+
+#[tokio::test]
+async fn hot_inserted_versions_are_served_immediately() {
+    let registry = fakes::registry();
+    let app = router(registry.clone(), &ServerConfig::default());
+    registry.insert(Linear::new(5, 10.0)).unwrap();
+    let (status, json) = call(
+        app.clone(),
+        "POST",
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": 1}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json, json!({"predictions": [11.0]}));
+    registry.remove("linear", 5);
+    let (_, json) = call(
+        app,
+        "POST",
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": 1}]}"#,
+    )
+    .await;
+    assert_eq!(json, json!({"predictions": [4.0]}));
+}

@@ -1,0 +1,245 @@
+//! Deterministic test doubles of `mlrig_core::Servable` shared by the
+//! integration tests, and helpers to call a router in-process.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex, mpsc};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use mlrig_core::arrow_array::cast::AsArray;
+use mlrig_core::arrow_array::types::Float64Type;
+use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
+use mlrig_core::ndarray::{Array1, Array2};
+use mlrig_core::{Error, Predictions, Servable, ServableInfo, Task};
+use mlrig_serve::{ModelRegistry, ServerConfig, router};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const CREATED_AT: u64 = 1_700_000_000;
+
+fn info(name: &str, version: u64, task: Task, target: &str) -> ServableInfo {
+    ServableInfo {
+        name: name.into(),
+        version,
+        created_at_unix: CREATED_AT,
+        task,
+        target: target.into(),
+    }
+}
+
+/// Regression `y = slope * x + 1` on one required Float64 column `x`.
+pub struct Linear {
+    info: ServableInfo,
+    slope: f64,
+}
+
+impl Linear {
+    pub fn new(version: u64, slope: f64) -> Arc<Self> {
+        Arc::new(Self {
+            info: info("linear", version, Task::Regression, "y"),
+            slope,
+        })
+    }
+}
+
+impl Servable for Linear {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        Ok(Predictions::Regression {
+            values: x.values().iter().map(|x| self.slope * x + 1.0).collect(),
+        })
+    }
+}
+
+/// Two classes `ham`/`spam`: P(spam) = sigmoid(score), and 0 when `sender`
+/// is `"boss"`. `score` is nullable in the schema but required by the model,
+/// which reports a null score as the caller's error.
+pub struct SpamFilter {
+    info: ServableInfo,
+}
+
+impl SpamFilter {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            info: info(
+                "spam",
+                3,
+                Task::Classification {
+                    classes: vec!["ham".into(), "spam".into()],
+                },
+                "is_spam",
+            ),
+        })
+    }
+}
+
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Servable for SpamFilter {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("score", DataType::Float64, true),
+            Field::new("sender", DataType::Utf8, true),
+            Field::new("urgent", DataType::Boolean, true),
+            Field::new("links", DataType::Int64, true),
+        ]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        let score = batch.column(0).as_primitive::<Float64Type>();
+        let sender = batch.column(1).as_string::<i32>();
+        let mut probabilities = Array2::zeros((batch.num_rows(), 2));
+        for i in 0..batch.num_rows() {
+            if score.is_null(i) {
+                return Err(Error::MissingField {
+                    instance: Some(i),
+                    field: "score".into(),
+                });
+            }
+            let spam = if sender.is_valid(i) && sender.value(i) == "boss" {
+                0.0
+            } else {
+                sigmoid(score.value(i))
+            };
+            probabilities[[i, 0]] = 1.0 - spam;
+            probabilities[[i, 1]] = spam;
+        }
+        Ok(Predictions::Classification {
+            classes: vec!["ham".into(), "spam".into()],
+            probabilities,
+        })
+    }
+}
+
+/// A model whose prediction always fails on the server's side (its files vanished).
+pub struct Broken {
+    info: ServableInfo,
+}
+
+impl Broken {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            info: info("broken", 1, Task::Regression, "y"),
+        })
+    }
+}
+
+impl Servable for Broken {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, _batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        Err(Error::io(
+            "/secret/models/broken/1/model.json",
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ))
+    }
+}
+
+/// A model that blocks in `predict` until the test sends on the channel.
+pub struct Gate {
+    info: ServableInfo,
+    release: Mutex<mpsc::Receiver<()>>,
+}
+
+impl Gate {
+    pub fn new() -> (Arc<Self>, mpsc::Sender<()>) {
+        let (tx, rx) = mpsc::channel();
+        (
+            Arc::new(Self {
+                info: info("gate", 1, Task::Regression, "y"),
+                release: Mutex::new(rx),
+            }),
+            tx,
+        )
+    }
+}
+
+impl Servable for Gate {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        if let Ok(rx) = self.release.lock() {
+            let _ = rx.recv();
+        }
+        Ok(Predictions::Regression {
+            values: Array1::zeros(batch.num_rows()),
+        })
+    }
+}
+
+/// linear v1 (slope 2) and v2 (slope 3), spam v3, broken v1.
+pub fn registry() -> Arc<ModelRegistry> {
+    let registry = Arc::new(ModelRegistry::new());
+    registry.insert(Linear::new(1, 2.0)).unwrap();
+    registry.insert(Linear::new(2, 3.0)).unwrap();
+    registry.insert(SpamFilter::new()).unwrap();
+    registry.insert(Broken::new()).unwrap();
+    registry
+}
+
+pub fn app() -> axum::Router {
+    router(registry(), &ServerConfig::default())
+}
+
+/// Sends one request through `app` in-process; returns the status and the body as JSON.
+pub async fn call(
+    app: axum::Router,
+    method: &str,
+    path: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "{method} {path} answered {status} without a JSON content type"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{method} {path}: body is not JSON ({e}): {bytes:?}"));
+    (status, json)
+}
+
+pub async fn post(path: &str, body: &str) -> (StatusCode, Value) {
+    call(app(), "POST", path, body.to_string()).await
+}
+
+pub async fn get(path: &str) -> (StatusCode, Value) {
+    call(app(), "GET", path, Body::empty()).await
+}
+
+/// The `error` message of an error response.
+pub fn error_of(json: &Value) -> &str {
+    json["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error document: {json}"))
+}
