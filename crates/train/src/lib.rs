@@ -1,1 +1,107 @@
-//! mlrig-train (under construction)
+//! # mlrig-train
+//!
+//! Models, metrics, deterministic splits and the blessing gate of mlrig:
+//! ordinary least squares, ridge and L2 logistic regression with
+//! scikit-learn's objectives, and scikit-learn's metric definitions.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! RecordBatch stream ──SplitRule::split_batch──▶ train batches │ eval batches
+//! train batches ──(mlrig-features Transform)──▶ Features ─┐
+//! target column ──RegressionTarget / ClassTarget──────────┴─▶ Dataset
+//! Dataset ──XParams::default().with_…().check()?.fit()──▶ LinearRegression │ LogisticRegression
+//!   └─▶ Model (enum, Artifact "mlrig.train.model" = a bundle's model.json) ──Predict──▶ Predictions
+//! eval predictions + eval target ──evaluate_classifier / evaluate_regressor──▶ metrics
+//! metrics + BlessingThresholds ──▶ Evaluation (Artifact "mlrig.train.evaluation": evaluation.json)
+//! ```
+//!
+//! * **Models** follow linfa's parameter pattern via [`mlrig_core::ParamGuard`]
+//!   and [`mlrig_core::Fit`]: `Params` → checked `ValidParams` → fitted model.
+//!   Both solvers are dense Cholesky factorisations of small `p × p` systems
+//!   (normal equations, Newton steps); no BLAS/LAPACK.
+//! * A fitted model stores the names of the feature columns it was trained on
+//!   and rejects other columns at prediction time ([`TrainError::ShapeMismatch`]).
+//!   A row's prediction has the same bits alone or inside a batch.
+//! * **Metrics** ([`metrics`]) use exact sums, so they do not depend on row order.
+//! * **Splits** ([`SplitRule`]) depend only on the global row number or a key,
+//!   never on batch boundaries, thread count or machine.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use mlrig_core::{Features, Fit, ParamGuard, Predict, Predictions, Task, ndarray::array};
+//! use mlrig_train::{
+//!     BlessingThresholds, ClassTarget, Dataset, Evaluation, LogisticRegressionParams, Model,
+//!     SplitRule, evaluate_classifier,
+//! };
+//!
+//! // Hours studied → passed the exam.
+//! let hours = array![[0.5], [1.0], [1.5], [2.0], [2.5], [3.0], [3.5], [4.0], [4.5], [5.0]];
+//! let passed = ["no", "no", "no", "yes", "no", "yes", "no", "yes", "yes", "yes"];
+//!
+//! // Hold out every fifth row (i % 5 == 4).
+//! let rule = SplitRule::modulo(5, vec![4])?;
+//! let (train_rows, eval_rows): (Vec<usize>, Vec<usize>) =
+//!     (0..10).partition(|&i| !rule.is_eval(i as u64, None));
+//! let take = |rows: &[usize]| -> Result<(Features, ClassTarget), mlrig_train::TrainError> {
+//!     let x = hours.select(mlrig_core::ndarray::Axis(0), rows);
+//!     let y = ClassTarget::from_labels("passed", rows.iter().map(|&i| passed[i]));
+//!     Ok((Features::dense(vec!["hours".into()], x)?, y))
+//! };
+//! let (x_train, y_train) = take(&train_rows)?;
+//! let (x_eval, y_eval) = take(&eval_rows)?;
+//!
+//! // Fit L2 logistic regression (scikit-learn's C = 1).
+//! let model = LogisticRegressionParams::default()
+//!     .with_c(1.0)
+//!     .check()?
+//!     .fit(&Dataset::new(&x_train, &y_train)?)?;
+//! assert!(model.converged());
+//! let model = Model::from(model);
+//!
+//! // Predict and evaluate on the held-out rows.
+//! let Predictions::Classification { probabilities, .. } = model.predict(&x_eval)? else {
+//!     unreachable!("logistic regression classifies")
+//! };
+//! let positive: Vec<f64> = probabilities.column(1).to_vec();
+//! let metrics = evaluate_classifier(&y_eval.positive_indicator()?, &positive)?;
+//! let evaluation = Evaluation::new(
+//!     model.task(),
+//!     metrics,
+//!     train_rows.len() as u64,
+//!     eval_rows.len() as u64,
+//!     BlessingThresholds::default().with_min("roc_auc", 0.5),
+//! )?;
+//! assert!(evaluation.blessed());
+//! # Ok::<(), mlrig_train::TrainError>(())
+//! ```
+//!
+//! ## Feature flags
+//!
+//! None.
+
+mod cholesky;
+mod dataset;
+mod error;
+mod evaluation;
+mod linear_regression;
+mod linear_score;
+mod logistic_regression;
+pub mod metrics;
+mod model;
+pub mod split;
+mod target;
+
+pub use dataset::Dataset;
+pub use error::{Result, TrainError};
+pub use evaluation::{BlessingThresholds, Evaluation, evaluate_classifier, evaluate_regressor};
+pub use linear_regression::{
+    LinearRegression, LinearRegressionParams, LinearRegressionValidParams,
+};
+pub use logistic_regression::{
+    LogisticRegression, LogisticRegressionParams, LogisticRegressionValidParams,
+};
+pub use model::Model;
+pub use split::SplitRule;
+pub use target::{ClassTarget, RegressionTarget, Target};

@@ -1,0 +1,114 @@
+//! [`Model`]: any fitted model of this crate, the content of a bundle's `model.json`.
+
+use mlrig_core::{Artifact, Features, Predict, Predictions, Task};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::linear_regression::LinearRegression;
+use crate::logistic_regression::LogisticRegression;
+
+/// A fitted model of any kind; serialises as `{"linear_regression": {…}}` or
+/// `{"logistic_regression": {…}}` inside the artifact envelope
+/// (kind `mlrig.train.model`, format version 1).
+///
+/// ```
+/// use mlrig_core::{Artifact, Features, Fit, Predict, ndarray::array};
+/// use mlrig_train::{Dataset, LinearRegressionParams, Model, RegressionTarget};
+///
+/// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+/// let y = RegressionTarget::new("y", vec![1.0, 3.0])?;
+/// let model = Model::from(LinearRegressionParams::default().fit(&Dataset::new(&x, &y)?)?);
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("model.json");
+/// model.save(&path, &[])?;
+/// let loaded = Model::load(&path)?.value;
+/// assert_eq!(loaded.predict(&x)?, model.predict(&x)?);
+/// assert_eq!(loaded.feature_names(), ["x"]);
+/// # Ok::<(), mlrig_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Model {
+    /// Least squares or ridge regression.
+    LinearRegression(LinearRegression),
+    /// Binary logistic regression.
+    LogisticRegression(LogisticRegression),
+}
+
+impl Model {
+    /// The feature columns the model expects, in order.
+    ///
+    /// See [`Model`] for an example.
+    pub fn feature_names(&self) -> &[String] {
+        match self {
+            Model::LinearRegression(m) => m.feature_names(),
+            Model::LogisticRegression(m) => m.feature_names(),
+        }
+    }
+
+    /// The target column the model was trained on.
+    ///
+    /// ```
+    /// # use mlrig_core::{Features, Fit, ndarray::array};
+    /// # use mlrig_train::{Dataset, LinearRegressionParams, Model, RegressionTarget};
+    /// # let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+    /// # let y = RegressionTarget::new("price", vec![1.0, 3.0])?;
+    /// let model = Model::from(LinearRegressionParams::default().fit(&Dataset::new(&x, &y)?)?);
+    /// assert_eq!(model.target(), "price");
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn target(&self) -> &str {
+        match self {
+            Model::LinearRegression(m) => m.target(),
+            Model::LogisticRegression(m) => m.target(),
+        }
+    }
+
+    /// What the model predicts (for serving metadata).
+    ///
+    /// ```
+    /// # use mlrig_core::{Features, Fit, Task, ndarray::array};
+    /// # use mlrig_train::{Dataset, LinearRegressionParams, Model, RegressionTarget};
+    /// # let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+    /// # let y = RegressionTarget::new("y", vec![1.0, 3.0])?;
+    /// let model = Model::from(LinearRegressionParams::default().fit(&Dataset::new(&x, &y)?)?);
+    /// assert_eq!(model.task(), Task::Regression);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn task(&self) -> Task {
+        match self {
+            Model::LinearRegression(m) => m.task(),
+            Model::LogisticRegression(m) => m.task(),
+        }
+    }
+}
+
+impl From<LinearRegression> for Model {
+    fn from(model: LinearRegression) -> Self {
+        Model::LinearRegression(model)
+    }
+}
+
+impl From<LogisticRegression> for Model {
+    fn from(model: LogisticRegression) -> Self {
+        Model::LogisticRegression(model)
+    }
+}
+
+impl Predict for Model {
+    type Error = crate::TrainError;
+
+    fn predict(&self, features: &Features) -> Result<Predictions> {
+        match self {
+            Model::LinearRegression(m) => m.predict(features),
+            Model::LogisticRegression(m) => m.predict(features),
+        }
+    }
+}
+
+impl Artifact for Model {
+    const KIND: &'static str = "mlrig.train.model";
+    const FORMAT_VERSION: u32 = 1;
+}
