@@ -1,1 +1,124 @@
-fn main() {}
+//! `mlrig`: the command-line front of the mlrig components.
+//!
+//! Thin by design: each verb parses its arguments, calls the component crates
+//! (through `mlrig-pipeline` where several compose), and prints a report —
+//! text for people, `--format json` on stdout for scripts. Progress and logs
+//! go to stderr. Exit status: 0 success, 1 the data failed a check
+//! (anomalies, gate not passed), 2 usage or input error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod output;
+mod progress;
+
+use output::{Format, Outcome};
+
+/// Production ML components: ingest, verify, transform, train, serve.
+#[derive(Debug, Parser)]
+#[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Output format: `text` for people, `json` (on stdout) for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    /// Worker threads for parallel work (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read a CSV file; report rows accepted and quarantined (with line numbers).
+    #[command(
+        after_help = "Example:\n  mlrig ingest data/samples/broken.csv --quarantine bad_rows.csv --format json"
+    )]
+    Ingest(commands::ingest::Args),
+    /// Compute per-column statistics (tensorflow-metadata JSON).
+    #[command(
+        after_help = "Example:\n  mlrig stats data/samples/adult_sample.csv --out stats.json"
+    )]
+    Stats(commands::stats::Args),
+    /// Infer a schema from a data file or a statistics file.
+    #[command(
+        name = "infer-schema",
+        after_help = "Examples:\n  mlrig infer-schema data/samples/adult_sample.csv --out schema.json\n  mlrig infer-schema --stats stats.json --out schema.json"
+    )]
+    InferSchema(commands::infer_schema::Args),
+    /// Check a data file against a schema; exit status 1 when anomalies are found.
+    #[command(
+        after_help = "Example:\n  mlrig validate data/samples/adult_shifted.csv --schema schema.json\n  mlrig validate serving.csv --schema schema.json --environment SERVING"
+    )]
+    Validate(commands::validate::Args),
+    /// Train a model and write a versioned model bundle; exit status 1 if not blessed.
+    #[command(
+        after_help = "Example:\n  mlrig train data/samples/adult_sample.csv --target income --name adult --out models"
+    )]
+    Train(commands::train::Args),
+    /// Serve model bundles over HTTP (TF Serving REST API, Prometheus /metrics).
+    #[command(
+        after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'"
+    )]
+    Serve(commands::serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    if let Some(threads) = cli.threads
+        && let Err(e) = rayon_pool(threads)
+    {
+        return output::fail(cli.format, e.as_ref());
+    }
+    let result = match cli.command {
+        Command::Ingest(args) => commands::ingest::run(args),
+        Command::Stats(args) => commands::stats::run(args),
+        Command::InferSchema(args) => commands::infer_schema::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Serve(args) => commands::serve::run(args, cli.format),
+    };
+    match result {
+        Ok(outcome) => output::emit(cli.format, &outcome),
+        Err(e) => output::fail(cli.format, e.as_ref()),
+    }
+}
+
+/// Logs go to stderr, quiet by default; `RUST_LOG=info` (or `debug`, or a
+/// per-crate filter) turns them up.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn rayon_pool(threads: usize) -> Result<(), output::CliError> {
+    if threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|e| format!("--threads {threads}: {e}").into())
+}
+
+/// Used by every command: the result a verb hands back to `main`.
+pub(crate) type CommandResult = Result<Outcome, output::CliError>;
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -48,13 +48,7 @@ impl Fingerprint {
     /// assert_eq!(Fingerprint::of_bytes(b"x"), Fingerprint::of_bytes(b"x"));
     /// ```
     pub fn of_bytes(bytes: &[u8]) -> Self {
-        let digest = Sha256::digest(bytes);
-        let mut text = String::with_capacity(7 + 64);
-        text.push_str("sha256:");
-        for byte in digest {
-            text.push_str(&format!("{byte:02x}"));
-        }
-        Fingerprint(text)
+        Self::from_digest(&Sha256::digest(bytes))
     }
 
     /// The fingerprint of a value's compact JSON serialization.
@@ -69,6 +63,31 @@ impl Fingerprint {
             source,
         })?;
         Ok(Self::of_bytes(&bytes))
+    }
+
+    /// The fingerprint of a file's bytes, read in a stream (memory stays flat).
+    ///
+    /// ```
+    /// # use mlrig_core::Fingerprint;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("d.csv");
+    /// std::fs::write(&path, b"a,b\n").unwrap();
+    /// assert_eq!(Fingerprint::of_file(&path).unwrap(), Fingerprint::of_bytes(b"a,b\n"));
+    /// ```
+    pub fn of_file(path: &Path) -> Result<Self> {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|e| Error::io(path, e))?;
+        Ok(Self::from_digest(&hasher.finalize()))
+    }
+
+    fn from_digest(digest: &[u8]) -> Self {
+        let mut text = String::with_capacity(7 + 64);
+        text.push_str("sha256:");
+        for byte in digest {
+            text.push_str(&format!("{byte:02x}"));
+        }
+        Fingerprint(text)
     }
 
     /// The text form, `sha256:<hex>`.
@@ -247,6 +266,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(".mlrig-tmp-")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    // Temporary files are private (0600); the result is an ordinary, readable file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
     file.write_all(bytes).map_err(|e| Error::io(path, e))?;
     file.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     file.persist(path).map_err(|e| Error::io(path, e.error))?;

@@ -178,6 +178,13 @@ impl BundleWriter {
             })?;
         bytes.push(b'\n');
         write_atomic(&self.staging.path().join(MANIFEST_FILE), &bytes)?;
+        // The staging directory is private (0700); the bundle is an ordinary, readable directory.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(self.staging.path(), std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| Error::io(self.staging.path(), e))?;
+        }
         let staging = self.staging.keep();
         std::fs::rename(&staging, &self.final_dir).map_err(|e| Error::io(&self.final_dir, e))?;
         Ok(ModelBundle {

@@ -143,6 +143,15 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
+    /// An error from a component crate, passed through a core trait such as [`crate::Servable`].
+    #[error("{component}: {source}")]
+    Component {
+        /// The component, e.g. `mlrig-features`.
+        component: String,
+        /// The component's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An error reported by Arrow.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),

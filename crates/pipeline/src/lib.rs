@@ -1,1 +1,50 @@
-//! mlrig-pipeline (under construction)
+//! # mlrig-pipeline
+//!
+//! Composition of the mlrig components — the only crate (with the CLI and the
+//! facade) that depends on several of them. Component crates never depend on
+//! each other; what joins them lives here.
+//!
+//! ## Data flow
+//!
+//! ```text
+//! training:  CSV ─ingest─▶ batches ─split (row i eval iff i % 5 == 4)─▶ train │ eval
+//!            train ─validate─▶ statistics, schema
+//!            train ─features (fit)─▶ Features ─train─▶ model
+//!            eval  ─features─▶ Features ─model─▶ metrics ─▶ blessing
+//!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
+//! serving:   bundle ─▶ BundleServable (features + model as one `Servable`)
+//!            ─▶ ModelRegistry ─▶ server_app = serve::router + monitor::metrics_router + MetricsLayer
+//! ```
+//!
+//! ## Quick start
+//!
+//! ```
+//! use mlrig_pipeline::{TrainingJob, load_model_dir};
+//! let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/california_sample.csv");
+//! let out = tempfile::tempdir()?;
+//! let report = TrainingJob::new(data, "MedHouseVal").with_name("housing").with_output_dir(out.path()).run()?;
+//! assert!(report.evaluation.metrics()["r2"] > 0.5);
+//!
+//! let servable = load_model_dir(&out.path().join("housing"))?; // latest version
+//! let batch = mlrig_core::records_to_batch(
+//!     &[serde_json::json!({"MedInc": 8.3, "HouseAge": 41.0, "AveRooms": 7.0, "AveBedrms": 1.0,
+//!                          "Population": 322.0, "AveOccup": 2.5, "Latitude": 37.88, "Longitude": -122.23})],
+//!     &servable.input_schema(),
+//! )?;
+//! assert_eq!(servable.predict(&batch)?.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Feature flags
+//!
+//! None.
+
+mod bundle_files;
+mod error;
+mod serving;
+mod training;
+
+pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
+pub use error::PipelineError;
+pub use serving::{BundleServable, load_model_dir, server_app};
+pub use training::{TaskKind, TrainingJob, TrainingReport};

@@ -1,0 +1,77 @@
+//! One module per verb. Each exposes `Args` (clap) and `run(args) -> CommandResult`.
+
+pub(crate) mod infer_schema;
+pub(crate) mod ingest;
+pub(crate) mod serve;
+pub(crate) mod stats;
+pub(crate) mod train;
+pub(crate) mod validate;
+
+use std::path::PathBuf;
+
+use mlrig_ingest::{CsvOptions, parse_data_type};
+
+use crate::output::CliError;
+
+/// How to read CSV input; shared by every verb that reads data.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct CsvArgs {
+    /// Field delimiter (one ASCII character; `\t` for tab).
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    delimiter: String,
+
+    /// The file has no header row (columns are named column_1, column_2, …).
+    #[arg(long)]
+    no_header: bool,
+
+    /// Tokens read as missing values (repeat the flag); default: "", NA, N/A, NaN, null, ?.
+    #[arg(long = "missing", value_name = "TOKEN")]
+    missing: Vec<String>,
+
+    /// Force a column's type: NAME=TYPE with TYPE one of bool, int64, float64, utf8 (repeatable).
+    #[arg(long = "column-type", value_name = "NAME=TYPE")]
+    column_types: Vec<String>,
+
+    /// Rows read to infer column types.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    infer_rows: usize,
+}
+
+impl CsvArgs {
+    pub(crate) fn options(&self) -> Result<CsvOptions, CliError> {
+        let delimiter = match self.delimiter.as_str() {
+            "\\t" | "tab" => b'\t',
+            d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+            other => {
+                return Err(
+                    format!("--delimiter: expected one ASCII character, found {other:?}").into(),
+                );
+            }
+        };
+        let mut options = CsvOptions::default()
+            .with_delimiter(delimiter)
+            .with_header(!self.no_header)
+            .with_infer_rows(self.infer_rows);
+        if !self.missing.is_empty() {
+            options = options.with_missing_tokens(self.missing.clone());
+        }
+        for spec in &self.column_types {
+            let Some((name, type_name)) = spec.split_once('=') else {
+                return Err(format!(
+                    "--column-type: expected NAME=TYPE (e.g. zip=utf8), found {spec:?}"
+                )
+                .into());
+            };
+            options = options.with_column_type(name, parse_data_type(type_name)?);
+        }
+        Ok(options)
+    }
+}
+
+/// `--out` handling shared by the verbs that write a file.
+pub(crate) fn describe_output(out: &Option<PathBuf>) -> String {
+    match out {
+        Some(path) => format!("written to {}", path.display()),
+        None => "not written (pass --out FILE to save it)".into(),
+    }
+}

@@ -1,0 +1,77 @@
+//! `mlrig serve`: answer TF Serving REST requests for model bundles.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mlrig_monitor::ServingMetrics;
+use mlrig_serve::{ModelRegistry, ServerConfig};
+
+use crate::CommandResult;
+use crate::output::{Format, Outcome};
+
+/// Arguments of `mlrig serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// A model directory (<base>/<name>, serves its highest version) or a
+    /// version directory (<base>/<name>/<version>); repeat for several models.
+    #[arg(long = "model", value_name = "DIR", required = true)]
+    models: Vec<PathBuf>,
+
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8501)]
+    port: u16,
+
+    /// Address to bind (use 0.0.0.0 to accept connections from other machines).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
+    max_body_bytes: usize,
+}
+
+pub(crate) fn run(args: Args, format: Format) -> CommandResult {
+    let registry = Arc::new(ModelRegistry::new());
+    let mut loaded = Vec::new();
+    for dir in &args.models {
+        let servable = mlrig_pipeline::load_model_dir(dir)?;
+        let info = servable.info().clone();
+        registry.insert(servable)?;
+        loaded.push(info);
+    }
+    let metrics = Arc::new(ServingMetrics::new());
+    let config = ServerConfig::default().with_max_body_bytes(args.max_body_bytes);
+    let app = mlrig_pipeline::server_app(registry, metrics, &config);
+    let address = SocketAddr::new(args.host, args.port);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e} (is the port in use? try --port)"))?;
+        let bound = listener.local_addr()?;
+        let started = serde_json::json!({
+            "listening": format!("http://{bound}"),
+            "models": loaded.iter().map(|i| serde_json::json!({"name": i.name, "version": i.version})).collect::<Vec<_>>(),
+        });
+        match format {
+            Format::Json => println!("{started}"),
+            Format::Text => {
+                for info in &loaded {
+                    println!("serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
+                }
+                println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
+            }
+        }
+        mlrig_serve::serve(listener, app, mlrig_serve::shutdown_signal()).await?;
+        Ok::<_, crate::output::CliError>(())
+    })?;
+    Ok(Outcome {
+        json: serde_json::json!({"stopped": true}),
+        text: "server stopped\n".into(),
+        check_failed: false,
+    })
+}

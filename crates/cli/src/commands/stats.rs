@@ -1,0 +1,101 @@
+//! `mlrig stats`: per-column statistics of a CSV file.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlrig_core::Accumulator;
+use mlrig_ingest::CsvReader;
+use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
+
+use super::{CsvArgs, describe_output};
+use crate::CommandResult;
+use crate::output::{CliError, Outcome};
+use crate::progress::rows_spinner;
+
+/// Arguments of `mlrig stats`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The CSV file.
+    file: PathBuf,
+
+    /// Write the statistics (tensorflow-metadata DatasetFeatureStatisticsList JSON) here.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+pub(crate) fn run(args: Args) -> CommandResult {
+    let (stats, summary) = compute(&args.file, &args.csv)?;
+    if let Some(out) = &args.out {
+        stats.save_tfmd_json(out)?;
+    }
+    let mut text = format!(
+        "{}: {} examples ({} rows quarantined); statistics {}\n",
+        args.file.display(),
+        stats.num_examples(),
+        summary.rows_quarantined,
+        describe_output(&args.out)
+    );
+    let _ = writeln!(
+        text,
+        "{:<24} {:>10} {:>10} {:>14} {:>14} {:>14}",
+        "column", "present", "missing", "min", "mean", "max"
+    );
+    for feature in stats.features() {
+        let (present, missing) = feature
+            .common()
+            .map(|c| (c.num_non_missing, c.num_missing))
+            .unwrap_or_default();
+        let (min, mean, max) = match feature.numeric() {
+            Some(n) => (
+                format!("{:.6}", n.min),
+                format!("{:.6}", n.mean),
+                format!("{:.6}", n.max),
+            ),
+            None => {
+                let top = feature
+                    .string()
+                    .and_then(|s| s.top_values.first())
+                    .map(|t| format!("top: {}", t.value))
+                    .unwrap_or_default();
+                (String::new(), top, String::new())
+            }
+        };
+        let _ = writeln!(
+            text,
+            "{:<24} {:>10} {:>10} {:>14} {:>14} {:>14}",
+            feature.name, present, missing, min, mean, max
+        );
+    }
+    let json = serde_json::json!({
+        "file": args.file,
+        "out": args.out,
+        "ingest": summary,
+        "statistics": serde_json::from_str::<serde_json::Value>(&stats.to_tfmd_json()?)?,
+    });
+    Ok(Outcome {
+        json,
+        text,
+        check_failed: false,
+    })
+}
+
+/// Streams a CSV file through the statistics accumulator.
+pub(crate) fn compute(
+    file: &std::path::Path,
+    csv: &CsvArgs,
+) -> Result<(DatasetStatistics, mlrig_ingest::IngestSummary), CliError> {
+    let mut reader = CsvReader::open(file, csv.options()?)?;
+    let mut accumulator = StatisticsAccumulator::new(&reader.schema(), StatisticsParams::default());
+    let spinner = rows_spinner(&format!("statistics of {}", file.display()));
+    for batch in reader.by_ref() {
+        let batch = batch?;
+        spinner.inc(batch.num_rows() as u64);
+        accumulator.update(&batch)?;
+    }
+    spinner.finish_and_clear();
+    let report = reader.finish()?;
+    Ok((accumulator.finish(), report.summary))
+}

@@ -1,0 +1,148 @@
+//! `mlrig train`: data file → versioned model bundle.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use mlrig_pipeline::{TaskKind, TrainingJob};
+use mlrig_train::{BlessingThresholds, SplitRule};
+
+use super::CsvArgs;
+use crate::CommandResult;
+use crate::output::{CliError, Outcome};
+
+/// Arguments of `mlrig train`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The training data (CSV).
+    file: PathBuf,
+
+    /// The column to predict.
+    #[arg(long, value_name = "COLUMN")]
+    target: String,
+
+    /// Model name (default: the file name without extension).
+    #[arg(long)]
+    name: Option<String>,
+
+    /// Base directory for bundles: writes <OUT>/<NAME>/<VERSION>/.
+    #[arg(long, default_value = "models", value_name = "DIR")]
+    out: PathBuf,
+
+    /// Bundle version (default: one more than the highest existing).
+    #[arg(long, value_name = "N")]
+    bundle_version: Option<u64>,
+
+    /// Regression or classification (default: from the target's type).
+    #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
+    task: TaskArg,
+
+    /// Hold out row i for evaluation iff i % N == N - 1.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    eval_every: u64,
+
+    /// Ridge penalty for regression (0 = ordinary least squares).
+    #[arg(long, default_value_t = 0.0)]
+    l2: f64,
+
+    /// Inverse regularization strength for logistic regression (as scikit-learn's C).
+    #[arg(long, default_value_t = 1.0)]
+    c: f64,
+
+    /// Bless only if METRIC >= VALUE (repeatable), e.g. --min roc_auc=0.85.
+    #[arg(long = "min", value_name = "METRIC=VALUE")]
+    min: Vec<String>,
+
+    /// Bless only if METRIC <= VALUE (repeatable), e.g. --max rmse=0.8.
+    #[arg(long = "max", value_name = "METRIC=VALUE")]
+    max: Vec<String>,
+
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum TaskArg {
+    Auto,
+    Regression,
+    Classification,
+}
+
+pub(crate) fn run(args: Args) -> CommandResult {
+    if args.eval_every < 2 {
+        return Err("--eval-every must be at least 2".into());
+    }
+    let mut thresholds = BlessingThresholds::default();
+    for spec in &args.min {
+        let (metric, value) = metric_value("--min", spec)?;
+        thresholds = thresholds.with_min(metric, value);
+    }
+    for spec in &args.max {
+        let (metric, value) = metric_value("--max", spec)?;
+        thresholds = thresholds.with_max(metric, value);
+    }
+    let mut job = TrainingJob::new(&args.file, &args.target)
+        .with_output_dir(&args.out)
+        .with_csv_options(args.csv.options()?)
+        .with_split(SplitRule::modulo(
+            args.eval_every,
+            vec![args.eval_every - 1],
+        )?)
+        .with_task(match args.task {
+            TaskArg::Auto => TaskKind::Auto,
+            TaskArg::Regression => TaskKind::Regression,
+            TaskArg::Classification => TaskKind::Classification,
+        })
+        .with_l2_penalty(args.l2)
+        .with_c(args.c)
+        .with_thresholds(thresholds);
+    if let Some(name) = &args.name {
+        job = job.with_name(name);
+    }
+    if let Some(version) = args.bundle_version {
+        job = job.with_version(version);
+    }
+    eprintln!(
+        "training on {} (target `{}`)…",
+        args.file.display(),
+        args.target
+    );
+    let report = job.run()?;
+
+    let mut text = format!(
+        "model `{}` version {} written to {}\n",
+        report.name,
+        report.version,
+        report.bundle_dir.display()
+    );
+    let _ = writeln!(
+        text,
+        "rows: {} read = {} accepted + {} quarantined; {} train, {} eval; {} feature columns",
+        report.ingest.rows_read,
+        report.ingest.rows_accepted,
+        report.ingest.rows_quarantined,
+        report.train_rows,
+        report.eval_rows,
+        report.feature_columns
+    );
+    for (metric, value) in report.evaluation.metrics() {
+        let _ = writeln!(text, "  {metric:<10} {value:.4}");
+    }
+    let blessed = report.evaluation.blessed();
+    let _ = writeln!(text, "blessed: {}", if blessed { "yes" } else { "no" });
+    for reason in report.evaluation.reasons() {
+        let _ = writeln!(text, "  {reason}");
+    }
+    Ok(Outcome::new(&report, text)?.failed_check(!blessed))
+}
+
+fn metric_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
+    let parsed = spec.split_once('=').and_then(|(m, v)| {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .map(|v| (m.trim().to_string(), v))
+    });
+    parsed.ok_or_else(|| {
+        format!("{flag}: expected METRIC=VALUE (e.g. roc_auc=0.85), found {spec:?}").into()
+    })
+}

@@ -1,1 +1,0 @@
-//! mlrig-cli (under construction)

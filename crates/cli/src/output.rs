@@ -1,0 +1,79 @@
+//! Printing results and errors in the chosen format, and the exit status.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+/// Errors of any component, printed as one line with their causes.
+pub(crate) type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// What a command reports: a JSON value for scripts, text for people, and
+/// whether the data passed the command's check.
+pub(crate) struct Outcome {
+    pub json: serde_json::Value,
+    pub text: String,
+    pub check_failed: bool,
+}
+
+impl Outcome {
+    /// A successful outcome from any serializable report.
+    pub fn new(report: &impl Serialize, text: String) -> Result<Self, CliError> {
+        Ok(Self {
+            json: serde_json::to_value(report)?,
+            text,
+            check_failed: false,
+        })
+    }
+
+    /// Marks the data as having failed the command's check (exit status 1).
+    pub fn failed_check(mut self, failed: bool) -> Self {
+        self.check_failed = failed;
+        self
+    }
+}
+
+pub(crate) fn emit(format: Format, outcome: &Outcome) -> ExitCode {
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.json)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        ),
+        Format::Text => print!("{}", outcome.text),
+    }
+    if outcome.check_failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Prints the error as one line (`error: … : cause`) on stderr, and as
+/// `{"error": …}` on stdout in JSON mode; exit status 2.
+pub(crate) fn fail(format: Format, error: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    let message = message.replace('\n', " ");
+    if format == Format::Json {
+        println!("{}", serde_json::json!({ "error": message }));
+    }
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,67 @@
+//! The error type of `mlrig-pipeline`: the component errors it composes, and its own.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while training or serving a bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// Reading the data failed.
+    #[error(transparent)]
+    Ingest(#[from] mlrig_ingest::IngestError),
+    /// Statistics, schema inference or validation failed.
+    #[error(transparent)]
+    Validate(#[from] mlrig_validate::ValidateError),
+    /// Fitting or applying the feature pipeline failed.
+    #[error(transparent)]
+    Features(#[from] mlrig_features::FeaturesError),
+    /// Training or evaluating the model failed.
+    #[error(transparent)]
+    Train(#[from] mlrig_train::TrainError),
+    /// Writing or reading the bundle failed.
+    #[error(transparent)]
+    Core(#[from] mlrig_core::Error),
+    /// The target column is not in the data.
+    #[error("{}: no target column `{target}`; the columns are: {available}", file.display())]
+    MissingTarget {
+        /// The data file.
+        file: PathBuf,
+        /// The requested target.
+        target: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// The split left no rows on one side.
+    #[error("{}: the split put {train} rows in training and {eval} in evaluation; both need rows (use more data or another split)", file.display())]
+    EmptySplit {
+        /// The data file.
+        file: PathBuf,
+        /// Rows for training.
+        train: usize,
+        /// Rows for evaluation.
+        eval: usize,
+    },
+    /// A bundle's files do not fit together.
+    #[error("{}: inconsistent bundle: {reason}", path.display())]
+    InconsistentBundle {
+        /// The bundle directory.
+        path: PathBuf,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A model directory holds no version to serve.
+    #[error("{}: no model version found; expected <base>/<name>/<version>/manifest.json (create one with `mlrig train`)", path.display())]
+    NoModel {
+        /// The directory given.
+        path: PathBuf,
+    },
+    /// JSON could not be written.
+    #[error("{context}: {source}")]
+    Json {
+        /// What was being written.
+        context: String,
+        /// The serde_json error.
+        #[source]
+        source: serde_json::Error,
+    },
+}

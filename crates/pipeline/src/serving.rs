@@ -1,0 +1,125 @@
+//! Serving a bundle: [`BundleServable`] (fitted features + model behind
+//! `mlrig_core::Servable`), [`load_model_dir`], and [`server_app`], which joins
+//! the TF Serving router of `mlrig-serve` with the metrics of `mlrig-monitor`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::SchemaRef;
+use mlrig_core::{ModelBundle, Predict, Predictions, Servable, ServableInfo, Transform};
+use mlrig_features::FittedFeaturePipeline;
+use mlrig_monitor::ServingMetrics;
+use mlrig_serve::{ModelRegistry, ServerConfig};
+use mlrig_train::Model;
+
+use crate::PipelineError;
+use crate::bundle_files::{FEATURES_FILE, MODEL_FILE};
+
+/// A model bundle ready to serve: the fitted feature pipeline and the model,
+/// run one after the other on the request's one-row (or n-row) batch — the
+/// same code that produced the training features.
+///
+/// ```no_run
+/// use mlrig_core::{ModelBundle, Servable};
+/// let bundle = ModelBundle::open(std::path::Path::new("models/adult/1"))?;
+/// let servable = mlrig_pipeline::BundleServable::open(&bundle)?;
+/// println!("{} v{}", servable.info().name, servable.info().version);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct BundleServable {
+    info: ServableInfo,
+    features: FittedFeaturePipeline,
+    model: Model,
+}
+
+impl BundleServable {
+    /// Loads `features.json` and `model.json` from an opened (fingerprint-checked) bundle.
+    pub fn open(bundle: &ModelBundle) -> Result<Self, PipelineError> {
+        let features = bundle.load::<FittedFeaturePipeline>(FEATURES_FILE)?.value;
+        let model = bundle.load::<Model>(MODEL_FILE)?.value;
+        if features.output_names() != model.feature_names() {
+            return Err(PipelineError::InconsistentBundle {
+                path: bundle.dir().to_path_buf(),
+                reason: format!(
+                    "the feature pipeline produces {} columns but the model expects {}",
+                    features.output_names().len(),
+                    model.feature_names().len()
+                ),
+            });
+        }
+        let manifest = bundle.manifest();
+        let info = ServableInfo {
+            name: manifest.name.clone(),
+            version: manifest.version,
+            created_at_unix: bundle.created_at_unix()?,
+            task: model.task(),
+            target: model.target().to_string(),
+        };
+        Ok(Self {
+            info,
+            features,
+            model,
+        })
+    }
+}
+
+impl Servable for BundleServable {
+    fn input_schema(&self) -> SchemaRef {
+        self.features.input_schema()
+    }
+
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        let features = self.features.transform(batch)?;
+        self.model
+            .predict(&features)
+            .map_err(|e| mlrig_core::Error::Component {
+                component: "mlrig-train".into(),
+                source: Box::new(e),
+            })
+    }
+}
+
+/// Loads what `path` names: a version directory (`<base>/<name>/<version>`,
+/// holding `manifest.json`) or a model directory (`<base>/<name>`), whose
+/// highest version is served, as TF Serving does.
+pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
+    let bundle = if path.join(mlrig_core::bundle::MANIFEST_FILE).is_file() {
+        ModelBundle::open(path)?
+    } else {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let base = path.parent().unwrap_or(Path::new("."));
+        ModelBundle::open_latest(base, name)?.ok_or_else(|| PipelineError::NoModel {
+            path: path.to_path_buf(),
+        })?
+    };
+    Ok(Arc::new(BundleServable::open(&bundle)?))
+}
+
+/// The complete HTTP app: TF Serving REST routes for the registry's models,
+/// `GET /metrics`, and request metrics recorded for every route.
+pub fn server_app(
+    registry: Arc<ModelRegistry>,
+    metrics: Arc<ServingMetrics>,
+    config: &ServerConfig,
+) -> Router {
+    for name in registry.models() {
+        for version in registry.versions(&name) {
+            if let Ok(servable) = registry.get(&name, Some(version)) {
+                metrics.register_servable(servable.info());
+            }
+        }
+    }
+    mlrig_serve::router(registry, config)
+        .merge(mlrig_monitor::metrics_router(metrics.clone()))
+        .layer(mlrig_monitor::MetricsLayer::new(metrics))
+}

@@ -1,0 +1,218 @@
+//! [`DistinctCounter`]: exact counts of distinct string values, bounded in
+//! memory, mergeable bit for bit.
+//!
+//! Up to `cap` distinct values every count is exact. Beyond the cap the
+//! counter keeps the `cap` values with the smallest `(hash, value)` — a
+//! bottom-k sample whose membership depends only on the *set* of values seen,
+//! never on their order or on how the data was split:
+//!
+//! * a value is dropped only when `cap` kept values are smaller than it, so it
+//!   cannot be among the `cap` smallest of any superset; hence
+//! * every value kept at the end was never dropped anywhere, and its count is
+//!   exact;
+//! * `overflowed` is set exactly when more than `cap` distinct values were seen.
+//!
+//! The hash (FNV-1a 64 with a SplitMix64 finalizer) is fixed and platform
+//! independent, because serialized counters from other machines are merged.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+/// A value with its fixed hash; ordered by hash, then value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct HashedValue {
+    hash: u64,
+    value: String,
+}
+
+impl HashedValue {
+    fn new(value: String) -> Self {
+        Self {
+            hash: stable_hash(value.as_bytes()),
+            value,
+        }
+    }
+}
+
+/// FNV-1a 64 followed by the SplitMix64 finalizer (so the low-order
+/// structure of FNV does not bias which values are kept).
+fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Exact, capped counts of distinct values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "DistinctCounterRepr", from = "DistinctCounterRepr")]
+pub(crate) struct DistinctCounter {
+    cap: usize,
+    counts: BTreeMap<HashedValue, u64>,
+    overflowed: bool,
+}
+
+impl DistinctCounter {
+    /// An empty counter that keeps at most `cap` distinct values.
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            counts: BTreeMap::new(),
+            overflowed: false,
+        }
+    }
+
+    /// Adds the values of one batch (tallied first, so each distinct value
+    /// of the batch costs one map operation).
+    pub(crate) fn add_all<'a>(&mut self, values: impl Iterator<Item = &'a str>) {
+        let mut tally: HashMap<&str, u64> = HashMap::new();
+        for v in values {
+            *tally.entry(v).or_insert(0) += 1;
+        }
+        for (value, count) in tally {
+            self.add(HashedValue::new(value.to_string()), count);
+        }
+    }
+
+    fn add(&mut self, key: HashedValue, count: u64) {
+        if let Some(c) = self.counts.get_mut(&key) {
+            *c = c.saturating_add(count);
+            return;
+        }
+        if self.counts.len() < self.cap {
+            self.counts.insert(key, count);
+            return;
+        }
+        self.overflowed = true;
+        let larger_than_all_kept = self
+            .counts
+            .last_key_value()
+            .is_none_or(|(largest, _)| key > *largest);
+        if !larger_than_all_kept {
+            self.counts.pop_last();
+            self.counts.insert(key, count);
+        }
+    }
+
+    /// Adds everything `other` counted.
+    pub(crate) fn merge(&mut self, other: DistinctCounter) {
+        self.overflowed |= other.overflowed;
+        for (key, count) in other.counts {
+            self.add(key, count);
+        }
+    }
+
+    /// `true` when more than `cap` distinct values were seen.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// The kept values with their counts, most frequent first, ties by value.
+    pub(crate) fn by_frequency(&self) -> Vec<(&str, u64)> {
+        let mut entries: Vec<(&str, u64)> = self
+            .counts
+            .iter()
+            .map(|(k, c)| (k.value.as_str(), *c))
+            .collect();
+        entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        entries
+    }
+}
+
+/// Serialized form: values in value order (hashes are recomputed on reading).
+#[derive(Serialize, Deserialize)]
+struct DistinctCounterRepr {
+    cap: usize,
+    overflowed: bool,
+    counts: BTreeMap<String, u64>,
+}
+
+impl From<DistinctCounter> for DistinctCounterRepr {
+    fn from(counter: DistinctCounter) -> Self {
+        Self {
+            cap: counter.cap,
+            overflowed: counter.overflowed,
+            counts: counter
+                .counts
+                .into_iter()
+                .map(|(k, c)| (k.value, c))
+                .collect(),
+        }
+    }
+}
+
+impl From<DistinctCounterRepr> for DistinctCounter {
+    fn from(repr: DistinctCounterRepr) -> Self {
+        let mut counter = DistinctCounter::new(repr.cap);
+        counter.overflowed = repr.overflowed;
+        for (value, count) in repr.counts {
+            counter.add(HashedValue::new(value), count);
+        }
+        counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn counter_of(cap: usize, values: &[String]) -> DistinctCounter {
+        let mut c = DistinctCounter::new(cap);
+        c.add_all(values.iter().map(String::as_str));
+        c
+    }
+
+    #[test]
+    fn exact_below_the_cap() {
+        let values: Vec<String> = ["a", "b", "a", "c", "a", "b"].map(String::from).to_vec();
+        let c = counter_of(10, &values);
+        assert!(!c.overflowed());
+        assert_eq!(c.by_frequency(), vec![("a", 3), ("b", 2), ("c", 1)]);
+    }
+
+    #[test]
+    fn hash_is_stable() {
+        // Pinned: a change would alter which values are kept beyond the cap.
+        assert_eq!(stable_hash(b""), 0xf52a_15e9_a9b5_e89b);
+        assert_eq!(stable_hash(b"Private"), 0x44c2_59e2_b435_53f3);
+    }
+
+    proptest! {
+        #[test]
+        fn capped_counts_do_not_depend_on_split_or_order(
+            values in proptest::collection::vec("[a-h]{1,2}", 0..120),
+            cap in 0usize..12,
+            split in 0usize..120,
+            reverse in any::<bool>(),
+        ) {
+            let whole = counter_of(cap, &values);
+            let split = split.min(values.len());
+            let (left, right) = values.split_at(split);
+            let (mut a, b) = if reverse {
+                (counter_of(cap, right), counter_of(cap, left))
+            } else {
+                (counter_of(cap, left), counter_of(cap, right))
+            };
+            a.merge(b);
+            prop_assert_eq!(&a, &whole);
+            // Kept counts are exact.
+            for (value, count) in whole.by_frequency() {
+                prop_assert_eq!(count as usize, values.iter().filter(|v| *v == value).count());
+            }
+            let distinct: std::collections::BTreeSet<&String> = values.iter().collect();
+            prop_assert_eq!(whole.overflowed(), distinct.len() > cap);
+            // Serde keeps the state.
+            let json = serde_json::to_string(&whole).unwrap();
+            let back: DistinctCounter = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back, whole);
+        }
+    }
+}

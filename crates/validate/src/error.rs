@@ -1,0 +1,79 @@
+//! The error type of `mlrig-validate`.
+//!
+//! Anomalies in the *data* are not errors: they are reported in
+//! [`Anomalies`](crate::Anomalies). A [`ValidateError`] means the work itself
+//! cannot be done: a batch does not match the schema it was announced with, two
+//! accumulators configured differently are merged, a file cannot be read or
+//! parsed, or an option names something that does not exist.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `mlrig-validate`.
+///
+/// ```
+/// use mlrig_validate::ValidateError;
+/// let e = ValidateError::BatchSchemaMismatch {
+///     column: "age".into(),
+///     expected: "Int64".into(),
+///     found: "Utf8".into(),
+/// };
+/// assert_eq!(e.to_string(), "column `age`: expected Int64, found Utf8");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidateError {
+    /// A record batch does not have the columns (names, order, types) of the
+    /// Arrow schema the accumulator or validator was created with.
+    #[error("column `{column}`: expected {expected}, found {found}")]
+    BatchSchemaMismatch {
+        /// The column (or `(columns)` when the column count differs).
+        column: String,
+        /// What the announced schema says.
+        expected: String,
+        /// What the batch has.
+        found: String,
+    },
+    /// Two statistics accumulators with different columns or parameters were merged.
+    #[error("cannot merge statistics accumulators: {reason}")]
+    IncompatibleMerge {
+        /// What differs.
+        reason: String,
+    },
+    /// A validation environment that the schema does not mention.
+    #[error("environment `{environment}` is not defined in the schema (known: {known})")]
+    UnknownEnvironment {
+        /// The environment asked for.
+        environment: String,
+        /// The environments the schema defines, comma separated.
+        known: String,
+    },
+    /// The schema is inconsistent (e.g. a `domain` that names no domain).
+    #[error("schema feature `{feature}`: {reason}")]
+    InvalidSchema {
+        /// The feature concerned.
+        feature: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A JSON document could not be parsed or written.
+    #[error("{context}: invalid tensorflow-metadata JSON: {source}")]
+    Json {
+        /// What was being read or written (a file path or a type name).
+        context: String,
+        /// The underlying serde_json error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Reading a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An error from `mlrig-core` (atomic writes, artifacts, Arrow).
+    #[error(transparent)]
+    Core(#[from] mlrig_core::Error),
+}

@@ -1,0 +1,790 @@
+//! [`DatasetStatistics`]: per-feature statistics of one dataset, in the
+//! tensorflow-metadata `DatasetFeatureStatisticsList` proto3 JSON mapping.
+//!
+//! The Rust types mirror the protos in `statistics.proto` (field for field,
+//! for the fields mlrig fills), so a `statistics.json` written here opens in
+//! TFDV / Facets, and one written by TFDV reads here (fields that are not
+//! modelled are ignored). On the wire:
+//!
+//! ```json
+//! {"datasets":[{"numExamples":"3","features":[
+//!   {"path":{"step":["age"]},"type":"INT","numStats":{"commonStats":{"numNonMissing":"3",…},"mean":…}},
+//!   {"path":{"step":["city"]},"type":"STRING","stringStats":{"commonStats":{…},"unique":"2","topValues":[…],"avgLength":…}}]}]}
+//! ```
+//!
+//! mlrig extensions travel in the proto's own extension point, `customStats`:
+//! [`DISTINCT_CAPPED`] marks a `unique` that is a lower bound. NaN counts go
+//! where TFDV puts them, in `numStats.histograms[].numNan`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::ValidateError;
+use crate::proto_json::{self, double, float, int64, is_zero};
+
+/// Name of the custom statistic (value `1`) saying that a string feature had
+/// more distinct values than the accumulator keeps, so `unique` is a lower
+/// bound and `topValues` come from a deterministic sample of the values.
+pub const DISTINCT_CAPPED: &str = "mlrig.distinct_capped";
+
+/// Statistics of one dataset: the number of examples and one
+/// [`FeatureStatistics`] per column.
+///
+/// Serializes as a tfmd `DatasetFeatureStatisticsList` holding exactly this
+/// one dataset (reading a list of several datasets is an error).
+///
+/// ```
+/// use mlrig_validate::DatasetStatistics;
+/// let json = r#"{"datasets":[{"numExamples":"2","features":[
+///     {"path":{"step":["x"]},"type":"FLOAT","numStats":{"mean":1.5,"unknownField":true}}]}]}"#;
+/// let stats = DatasetStatistics::from_tfmd_json(json)?;
+/// assert_eq!(stats.num_examples(), 2);
+/// assert_eq!(stats.feature("x").and_then(|f| f.numeric()).map(|n| n.mean), Some(1.5));
+/// # Ok::<(), mlrig_validate::ValidateError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct DatasetStatistics {
+    /// The dataset name (`name`; empty when unnamed).
+    pub name: String,
+    /// Number of examples (rows).
+    pub num_examples: u64,
+    /// One entry per feature, in column order.
+    pub features: Vec<FeatureStatistics>,
+}
+
+impl DatasetStatistics {
+    /// Number of examples (rows) in the dataset.
+    ///
+    /// ```
+    /// assert_eq!(mlrig_validate::DatasetStatistics::default().num_examples(), 0);
+    /// ```
+    pub fn num_examples(&self) -> u64 {
+        self.num_examples
+    }
+
+    /// The statistics of feature `name`, if the dataset has it.
+    ///
+    /// ```
+    /// assert!(mlrig_validate::DatasetStatistics::default().feature("age").is_none());
+    /// ```
+    pub fn feature(&self, name: &str) -> Option<&FeatureStatistics> {
+        self.features.iter().find(|f| f.name == name)
+    }
+
+    /// All feature statistics, in column order.
+    ///
+    /// ```
+    /// assert_eq!(mlrig_validate::DatasetStatistics::default().features().len(), 0);
+    /// ```
+    pub fn features(&self) -> &[FeatureStatistics] {
+        &self.features
+    }
+
+    /// Pretty tfmd JSON (`DatasetFeatureStatisticsList`), with a trailing newline.
+    ///
+    /// ```
+    /// let text = mlrig_validate::DatasetStatistics::default().to_tfmd_json()?;
+    /// assert!(text.starts_with("{\n  \"datasets\""));
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn to_tfmd_json(&self) -> Result<String, ValidateError> {
+        proto_json::to_pretty_json(self, "statistics")
+    }
+
+    /// Parses tfmd JSON (`DatasetFeatureStatisticsList` with one dataset).
+    ///
+    /// ```
+    /// use mlrig_validate::DatasetStatistics;
+    /// let s = DatasetStatistics::from_tfmd_json(r#"{"datasets":[{"numExamples":5}]}"#)?;
+    /// assert_eq!(s.num_examples(), 5);
+    /// assert!(DatasetStatistics::from_tfmd_json(r#"{"datasets":[]}"#).is_err());
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
+        proto_json::from_json(text, "statistics")
+    }
+
+    /// Writes tfmd JSON to `path` atomically (the bundle's `statistics.json`).
+    ///
+    /// ```
+    /// # use mlrig_validate::DatasetStatistics;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("statistics.json");
+    /// DatasetStatistics::default().save_tfmd_json(&path)?;
+    /// assert_eq!(DatasetStatistics::load_tfmd_json(&path)?, DatasetStatistics::default());
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
+        proto_json::write_tfmd_json(self, path)
+    }
+
+    /// Reads tfmd JSON from `path`; errors name the file.
+    ///
+    /// ```
+    /// # use mlrig_validate::DatasetStatistics;
+    /// let err = DatasetStatistics::load_tfmd_json("/nonexistent/s.json".as_ref()).unwrap_err();
+    /// assert!(err.to_string().starts_with("/nonexistent/s.json"));
+    /// ```
+    pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
+        proto_json::read_tfmd_json(path)
+    }
+}
+
+impl mlrig_core::Artifact for DatasetStatistics {
+    const KIND: &'static str = "mlrig.validate.statistics";
+    const FORMAT_VERSION: u32 = 1;
+}
+
+/// The `type` of a feature in statistics (tfmd `FeatureNameStatistics.Type`).
+///
+/// ```
+/// use mlrig_validate::StatisticsType;
+/// assert_eq!(serde_json::to_string(&StatisticsType::String).unwrap(), "\"STRING\"");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StatisticsType {
+    /// Integers (and booleans, as 0/1).
+    #[default]
+    Int,
+    /// Floating-point numbers.
+    Float,
+    /// UTF-8 strings.
+    String,
+    /// Opaque bytes (also used for Arrow types mlrig does not summarise).
+    Bytes,
+    /// Nested structures.
+    Struct,
+}
+
+/// Statistics of one feature (tfmd `FeatureNameStatistics`).
+///
+/// ```
+/// use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+/// let f = FeatureStatistics::new("age", StatisticsType::Int, ValueStatistics::None);
+/// assert_eq!(f.name, "age");
+/// assert!(f.numeric().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FeatureStatistics {
+    /// The feature name (`path.step` joined with `.`, or the legacy `name`).
+    pub name: String,
+    /// The feature type.
+    pub feature_type: StatisticsType,
+    /// The value statistics (the proto's `stats` oneof).
+    pub stats: ValueStatistics,
+    /// Custom statistics (tfmd `customStats`), including mlrig's extensions.
+    pub custom_stats: Vec<CustomStatistic>,
+}
+
+impl FeatureStatistics {
+    /// Statistics of feature `name` with no custom statistics.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::Float, ValueStatistics::None);
+    /// assert!(f.custom_stats.is_empty());
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        feature_type: StatisticsType,
+        stats: ValueStatistics,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            feature_type,
+            stats,
+            custom_stats: Vec::new(),
+        }
+    }
+
+    /// The common statistics (present/missing counts), whatever the value kind.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::Float, ValueStatistics::None);
+    /// assert!(f.common().is_none());
+    /// ```
+    pub fn common(&self) -> Option<&CommonStatistics> {
+        match &self.stats {
+            ValueStatistics::Numeric(n) => Some(&n.common_stats),
+            ValueStatistics::String(s) => Some(&s.common_stats),
+            ValueStatistics::Bytes(b) => Some(&b.common_stats),
+            ValueStatistics::None => None,
+        }
+    }
+
+    /// The numeric statistics, for `INT`/`FLOAT` features.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, NumericStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::Float,
+    ///     ValueStatistics::Numeric(NumericStatistics::default()));
+    /// assert!(f.numeric().is_some());
+    /// ```
+    pub fn numeric(&self) -> Option<&NumericStatistics> {
+        match &self.stats {
+            ValueStatistics::Numeric(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The string statistics, for `STRING` features and booleans.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::String, ValueStatistics::None);
+    /// assert!(f.string().is_none());
+    /// ```
+    pub fn string(&self) -> Option<&StringStatistics> {
+        match &self.stats {
+            ValueStatistics::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `true` when the feature had more distinct values than were kept
+    /// ([`DISTINCT_CAPPED`]), so `unique` is a lower bound.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::String, ValueStatistics::None);
+    /// assert!(!f.distinct_capped());
+    /// ```
+    pub fn distinct_capped(&self) -> bool {
+        self.custom_stat(DISTINCT_CAPPED)
+            .and_then(|c| c.num)
+            .is_some_and(|v| v != 0.0)
+    }
+
+    /// The custom statistic called `name`.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::String, ValueStatistics::None);
+    /// assert!(f.custom_stat("anything").is_none());
+    /// ```
+    pub fn custom_stat(&self, name: &str) -> Option<&CustomStatistic> {
+        self.custom_stats.iter().find(|c| c.name == name)
+    }
+}
+
+/// The value statistics of a feature (the proto's `stats` oneof).
+///
+/// ```
+/// use mlrig_validate::ValueStatistics;
+/// assert_eq!(ValueStatistics::default(), ValueStatistics::None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub enum ValueStatistics {
+    /// `numStats`.
+    Numeric(NumericStatistics),
+    /// `stringStats`.
+    String(StringStatistics),
+    /// `bytesStats`.
+    Bytes(BytesStatistics),
+    /// None of the kinds mlrig models.
+    #[default]
+    None,
+}
+
+/// Presence and valency counts shared by every feature kind (tfmd `CommonStatistics`).
+///
+/// mlrig columns are scalar: a present value is one value, so
+/// `minNumValues = maxNumValues = 1` and `totNumValues = numNonMissing`
+/// whenever the feature is present at all.
+///
+/// ```
+/// let c = mlrig_validate::CommonStatistics::default();
+/// assert_eq!(c.num_non_missing + c.num_missing, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct CommonStatistics {
+    /// Examples with a value.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub num_non_missing: u64,
+    /// Examples without a value (null).
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub num_missing: u64,
+    /// Fewest values in an example where present.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub min_num_values: u64,
+    /// Most values in an example.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub max_num_values: u64,
+    /// Average number of values per present example.
+    #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
+    pub avg_num_values: f32,
+    /// Total number of values.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub tot_num_values: u64,
+}
+
+/// Statistics of a numeric feature (tfmd `NumericStatistics`).
+///
+/// NaN values are counted in `histograms[].num_nan` (see
+/// [`num_nan`](Self::num_nan)) and excluded from every other field.
+/// `mean`, `std_dev`, `min` and `max` are 0 (the proto default) when no
+/// non-NaN value was seen.
+///
+/// ```
+/// let n = mlrig_validate::NumericStatistics::default();
+/// assert_eq!(n.num_nan(), 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct NumericStatistics {
+    /// Presence counts.
+    pub common_stats: CommonStatistics,
+    /// Mean of the non-NaN values.
+    #[serde(with = "double")]
+    pub mean: f64,
+    /// Population standard deviation of the non-NaN values.
+    #[serde(with = "double")]
+    pub std_dev: f64,
+    /// Number of values equal to zero.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub num_zeros: u64,
+    /// Smallest non-NaN value.
+    #[serde(with = "double")]
+    pub min: f64,
+    /// Largest non-NaN value.
+    #[serde(with = "double")]
+    pub max: f64,
+    /// Histograms (mlrig writes one, without buckets, to carry `numNan` when
+    /// NaN values were seen).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub histograms: Vec<Histogram>,
+}
+
+impl NumericStatistics {
+    /// Number of NaN values (the largest `numNan` over the histograms).
+    ///
+    /// ```
+    /// use mlrig_validate::{Histogram, NumericStatistics};
+    /// let mut n = NumericStatistics::default();
+    /// n.histograms.push(Histogram { num_nan: 3, ..Histogram::default() });
+    /// assert_eq!(n.num_nan(), 3);
+    /// ```
+    pub fn num_nan(&self) -> u64 {
+        self.histograms.iter().map(|h| h.num_nan).max().unwrap_or(0)
+    }
+}
+
+/// A histogram of numeric values (tfmd `Histogram`).
+///
+/// ```
+/// let h = mlrig_validate::Histogram::default();
+/// assert!(h.buckets.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Histogram {
+    /// Number of NaN values.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub num_nan: u64,
+    /// Number of undefined values.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub num_undefined: u64,
+    /// Buckets from lowest to highest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<HistogramBucket>,
+    /// `STANDARD` (equal width) or `QUANTILES` (equal count).
+    #[serde(rename = "type", skip_serializing_if = "HistogramType::is_standard")]
+    pub histogram_type: HistogramType,
+    /// Optional label.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// One bucket of a [`Histogram`].
+///
+/// ```
+/// let b = mlrig_validate::HistogramBucket { low_value: 0.0, high_value: 1.0, sample_count: 2.0 };
+/// assert_eq!(b.sample_count, 2.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HistogramBucket {
+    /// Inclusive lower bound.
+    #[serde(with = "double")]
+    pub low_value: f64,
+    /// Exclusive upper bound.
+    #[serde(with = "double")]
+    pub high_value: f64,
+    /// Number of values in the bucket.
+    #[serde(with = "double")]
+    pub sample_count: f64,
+}
+
+/// The kind of a [`Histogram`].
+///
+/// ```
+/// assert!(mlrig_validate::HistogramType::default().is_standard());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HistogramType {
+    /// Equal-width buckets.
+    #[default]
+    Standard,
+    /// Equal-count buckets.
+    Quantiles,
+}
+
+impl HistogramType {
+    /// `true` for [`HistogramType::Standard`] (the proto default).
+    ///
+    /// ```
+    /// assert!(!mlrig_validate::HistogramType::Quantiles.is_standard());
+    /// ```
+    pub fn is_standard(&self) -> bool {
+        *self == HistogramType::Standard
+    }
+}
+
+/// Statistics of a string (categorical) feature (tfmd `StringStatistics`).
+///
+/// ```
+/// let s = mlrig_validate::StringStatistics::default();
+/// assert_eq!(s.unique, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct StringStatistics {
+    /// Presence counts.
+    pub common_stats: CommonStatistics,
+    /// Number of distinct values (a lower bound when
+    /// [`FeatureStatistics::distinct_capped`]).
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub unique: u64,
+    /// Most frequent values, most frequent first (ties by value).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_values: Vec<FreqAndValue>,
+    /// Average length of the values in UTF-8 bytes.
+    #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
+    pub avg_length: f32,
+    /// Every kept value by rank (one bucket per value), used for domain inference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_histogram: Option<RankHistogram>,
+}
+
+/// A value and its frequency (tfmd `StringStatistics.FreqAndValue`).
+///
+/// ```
+/// let v = mlrig_validate::FreqAndValue { value: "a".into(), frequency: 3.0 };
+/// assert_eq!(v.frequency, 3.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FreqAndValue {
+    /// The value.
+    pub value: String,
+    /// How many times it occurs.
+    #[serde(with = "double")]
+    pub frequency: f64,
+}
+
+/// Values by rank (tfmd `RankHistogram`).
+///
+/// ```
+/// let r = mlrig_validate::RankHistogram::default();
+/// assert!(r.buckets.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankHistogram {
+    /// Buckets from the most frequent value down.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<RankBucket>,
+    /// Optional label.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+/// One bucket of a [`RankHistogram`].
+///
+/// ```
+/// let b = mlrig_validate::RankBucket { low_rank: 0, high_rank: 0, label: "a".into(), sample_count: 1.0 };
+/// assert_eq!(b.label, "a");
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RankBucket {
+    /// First rank in the bucket (0-based, inclusive).
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub low_rank: u64,
+    /// Last rank in the bucket (inclusive, as TFDV writes it).
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub high_rank: u64,
+    /// The value(s) in the bucket.
+    pub label: String,
+    /// Number of occurrences.
+    #[serde(with = "double")]
+    pub sample_count: f64,
+}
+
+/// Statistics of an opaque bytes feature (tfmd `BytesStatistics`).
+///
+/// ```
+/// let b = mlrig_validate::BytesStatistics::default();
+/// assert_eq!(b.unique, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct BytesStatistics {
+    /// Presence counts.
+    pub common_stats: CommonStatistics,
+    /// Number of distinct values.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub unique: u64,
+    /// Average size in bytes.
+    #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
+    pub avg_num_bytes: f32,
+    /// Smallest size in bytes.
+    #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
+    pub min_num_bytes: f32,
+    /// Largest size in bytes.
+    #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
+    pub max_num_bytes: f32,
+}
+
+/// A named custom statistic (tfmd `CustomStatistic`; the `num` and `str`
+/// kinds of its `val` oneof).
+///
+/// ```
+/// let c = mlrig_validate::CustomStatistic { name: "n".into(), num: Some(1.0), str: None };
+/// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"name":"n","num":1.0}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomStatistic {
+    /// The statistic's name.
+    pub name: String,
+    /// A numeric value.
+    #[serde(
+        with = "crate::proto_json::opt_double",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub num: Option<f64>,
+    /// A text value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub str: Option<String>,
+}
+
+fn is_zero_f32(value: &f32) -> bool {
+    *value == 0.0 && value.is_sign_positive()
+}
+
+// ---- wire format -------------------------------------------------------
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+struct FeaturePathWire {
+    step: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeatureWireOut<'a> {
+    path: FeaturePathWire,
+    #[serde(rename = "type")]
+    feature_type: StatisticsType,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    num_stats: Option<&'a NumericStatistics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    string_stats: Option<&'a StringStatistics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_stats: Option<&'a BytesStatistics>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    custom_stats: &'a [CustomStatistic],
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct FeatureWireIn {
+    name: Option<String>,
+    path: Option<FeaturePathWire>,
+    #[serde(rename = "type")]
+    feature_type: StatisticsType,
+    num_stats: Option<NumericStatistics>,
+    string_stats: Option<StringStatistics>,
+    bytes_stats: Option<BytesStatistics>,
+    custom_stats: Vec<CustomStatistic>,
+}
+
+impl Serialize for FeatureStatistics {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (num_stats, string_stats, bytes_stats) = match &self.stats {
+            ValueStatistics::Numeric(n) => (Some(n), None, None),
+            ValueStatistics::String(s) => (None, Some(s), None),
+            ValueStatistics::Bytes(b) => (None, None, Some(b)),
+            ValueStatistics::None => (None, None, None),
+        };
+        FeatureWireOut {
+            path: FeaturePathWire {
+                step: vec![self.name.clone()],
+            },
+            feature_type: self.feature_type,
+            num_stats,
+            string_stats,
+            bytes_stats,
+            custom_stats: &self.custom_stats,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for FeatureStatistics {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = FeatureWireIn::deserialize(deserializer)?;
+        let name = match (wire.path, wire.name) {
+            (Some(path), _) if !path.step.is_empty() => path.step.join("."),
+            (_, Some(name)) => name,
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "feature statistics without `path` or `name`",
+                ));
+            }
+        };
+        let stats = if let Some(n) = wire.num_stats {
+            ValueStatistics::Numeric(n)
+        } else if let Some(s) = wire.string_stats {
+            ValueStatistics::String(s)
+        } else if let Some(b) = wire.bytes_stats {
+            ValueStatistics::Bytes(b)
+        } else {
+            ValueStatistics::None
+        };
+        Ok(FeatureStatistics {
+            name,
+            feature_type: wire.feature_type,
+            stats,
+            custom_stats: wire.custom_stats,
+        })
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DatasetWireOut<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    name: &'a str,
+    #[serde(with = "int64")]
+    num_examples: u64,
+    features: &'a [FeatureStatistics],
+}
+
+#[derive(Serialize)]
+struct ListWireOut<'a> {
+    datasets: [DatasetWireOut<'a>; 1],
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct DatasetWireIn {
+    name: String,
+    #[serde(with = "int64")]
+    num_examples: u64,
+    features: Vec<FeatureStatistics>,
+}
+
+#[derive(Deserialize)]
+struct ListWireIn {
+    #[serde(default)]
+    datasets: Vec<DatasetWireIn>,
+}
+
+impl Serialize for DatasetStatistics {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ListWireOut {
+            datasets: [DatasetWireOut {
+                name: &self.name,
+                num_examples: self.num_examples,
+                features: &self.features,
+            }],
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DatasetStatistics {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let list = ListWireIn::deserialize(deserializer)?;
+        let count = list.datasets.len();
+        let mut datasets = list.datasets.into_iter();
+        match (datasets.next(), count) {
+            (Some(d), 1) => Ok(DatasetStatistics {
+                name: d.name,
+                num_examples: d.num_examples,
+                features: d.features,
+            }),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected exactly one dataset in `datasets`, found {count}"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tfdv_style_json_with_unknown_fields_and_legacy_name() {
+        let json = r#"{"datasets":[{"name":"train","numExamples":"10","weightedNumExamples":3.0,
+          "features":[
+            {"name":"a","numStats":{"commonStats":{"numNonMissing":"9","numMissing":1,"avgNumValues":1.0},
+              "mean":"NaN","stdDev":"Infinity","min":"-Infinity","max":2,"median":1.0,
+              "histograms":[{"numNan":"2","buckets":[{"lowValue":0,"highValue":1,"sampleCount":3}],"type":"QUANTILES"}]}},
+            {"path":{"step":["s","t"]},"type":"STRING","stringStats":{"unique":"2","topValues":[{"value":"x","frequency":2}],
+              "weightedStringStats":{}}},
+            {"path":{"step":["b"]},"type":"BYTES","bytesStats":{"unique":"1","maxNumBytes":4}},
+            {"path":{"step":["st"]},"type":"STRUCT","structStats":{}}
+          ],"crossFeatures":[]}]}"#;
+        let stats = DatasetStatistics::from_tfmd_json(json).unwrap();
+        assert_eq!(stats.name, "train");
+        let a = stats.feature("a").unwrap();
+        assert_eq!(a.feature_type, StatisticsType::Int); // proto3 omits the default enum value
+        let n = a.numeric().unwrap();
+        assert!(n.mean.is_nan());
+        assert_eq!(n.std_dev, f64::INFINITY);
+        assert_eq!(n.min, f64::NEG_INFINITY);
+        assert_eq!(n.num_nan(), 2);
+        assert_eq!(n.common_stats.num_missing, 1);
+        assert_eq!(stats.feature("s.t").unwrap().string().unwrap().unique, 2);
+        assert!(matches!(
+            stats.feature("b").unwrap().stats,
+            ValueStatistics::Bytes(_)
+        ));
+        assert_eq!(stats.feature("st").unwrap().stats, ValueStatistics::None);
+
+        // Written back and read again: the same value.
+        let text = stats.to_tfmd_json().unwrap();
+        let again = DatasetStatistics::from_tfmd_json(&text).unwrap();
+        assert_eq!(text, again.to_tfmd_json().unwrap());
+        assert!(text.contains("\"mean\": \"NaN\""), "{text}");
+        assert!(text.contains("\"numExamples\": \"10\""), "{text}");
+    }
+
+    #[test]
+    fn rejects_several_datasets_and_nameless_features() {
+        let two = r#"{"datasets":[{},{}]}"#;
+        let err = DatasetStatistics::from_tfmd_json(two).unwrap_err();
+        assert!(err.to_string().contains("found 2"), "{err}");
+        let nameless = r#"{"datasets":[{"features":[{"type":"INT"}]}]}"#;
+        assert!(DatasetStatistics::from_tfmd_json(nameless).is_err());
+        let bad_int = r#"{"datasets":[{"numExamples":"ten"}]}"#;
+        let err = DatasetStatistics::from_tfmd_json(bad_int).unwrap_err();
+        assert!(err.to_string().contains("\"ten\""), "{err}");
+    }
+}

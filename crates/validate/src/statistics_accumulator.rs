@@ -1,0 +1,736 @@
+//! [`StatisticsAccumulator`]: one streaming pass over record batches that
+//! produces [`DatasetStatistics`], mergeable bit for bit.
+//!
+//! State per column: counts (present, missing, zeros, NaN), exact min/max,
+//! [`ExactSum`]s of the values and of their squares, and for strings and
+//! booleans exact per-value counts (capped, see below). Everything is either an
+//! integer or an exact sum, so any split of the data, merged in any order,
+//! finishes to the same bits as a single pass.
+//!
+//! # Precision
+//!
+//! * `mean` is the exact sum rounded once to `f64`, divided by the count (≤ 1 ulp
+//!   from the exact mean, plus the division's ½ ulp).
+//! * `std_dev` is the population standard deviation (as TFDV). The sum of
+//!   squared deviations `Σx² − 2m·Σx + n·m²` is evaluated in exact arithmetic
+//!   from the exact sums (only the sub-ulp remainder of `Σx` is rounded), so
+//!   there is no cancellation even when the mean is large against the spread;
+//!   the result is within a few ulps of the true value. Integers beyond 2⁵³ are
+//!   split into two exactly representable halves, so their sums are exact too.
+//! * If a value is ±∞ the mean is ±∞ (or NaN) and `std_dev` is NaN; the same
+//!   holds when squares overflow `f64` (|x| > ~1.3e154).
+//!
+//! # Distinct values
+//!
+//! Strings keep exact counts of up to [`StatisticsParams::max_distinct_values`]
+//! distinct values. Beyond that a deterministic sample of that many values is
+//! kept (see `DistinctCounter`): their counts stay exact, `unique` becomes a
+//! lower bound and the feature carries the [`DISTINCT_CAPPED`] flag; top values
+//! are then the most frequent values *of the sample*.
+
+use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, SchemaRef};
+use mlrig_core::{Accumulator, ExactSum};
+use serde::{Deserialize, Serialize};
+
+use crate::ValidateError;
+use crate::column_values::{ColumnKind, ColumnValues, column_values};
+use crate::distinct_values::DistinctCounter;
+use crate::statistics::{
+    BytesStatistics, CommonStatistics, CustomStatistic, DISTINCT_CAPPED, DatasetStatistics,
+    FeatureStatistics, FreqAndValue, Histogram, NumericStatistics, RankBucket, RankHistogram,
+    StatisticsType, StringStatistics, ValueStatistics,
+};
+
+/// Options of the statistics pass.
+///
+/// ```
+/// use mlrig_validate::StatisticsParams;
+/// let p = StatisticsParams::default().with_max_distinct_values(50).with_num_top_values(5);
+/// assert_eq!(p.max_distinct_values, 50);
+/// assert_eq!(p.num_top_values, 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StatisticsParams {
+    /// Distinct string values counted exactly per column (default 1,000).
+    pub max_distinct_values: usize,
+    /// Values listed in `topValues` (default 20, as TFDV).
+    pub num_top_values: usize,
+    /// Buckets of the rank histogram, one value each (default 1,000); schema
+    /// inference reads the string domain from it.
+    pub num_rank_histogram_buckets: usize,
+    /// The dataset name written in the statistics (default empty).
+    pub dataset_name: String,
+}
+
+impl Default for StatisticsParams {
+    fn default() -> Self {
+        Self {
+            max_distinct_values: 1_000,
+            num_top_values: 20,
+            num_rank_histogram_buckets: 1_000,
+            dataset_name: String::new(),
+        }
+    }
+}
+
+impl StatisticsParams {
+    /// Sets [`max_distinct_values`](Self::max_distinct_values).
+    ///
+    /// ```
+    /// # use mlrig_validate::StatisticsParams;
+    /// assert_eq!(StatisticsParams::default().with_max_distinct_values(7).max_distinct_values, 7);
+    /// ```
+    pub fn with_max_distinct_values(mut self, cap: usize) -> Self {
+        self.max_distinct_values = cap;
+        self
+    }
+
+    /// Sets [`num_top_values`](Self::num_top_values).
+    ///
+    /// ```
+    /// # use mlrig_validate::StatisticsParams;
+    /// assert_eq!(StatisticsParams::default().with_num_top_values(3).num_top_values, 3);
+    /// ```
+    pub fn with_num_top_values(mut self, n: usize) -> Self {
+        self.num_top_values = n;
+        self
+    }
+
+    /// Sets [`num_rank_histogram_buckets`](Self::num_rank_histogram_buckets).
+    ///
+    /// ```
+    /// # use mlrig_validate::StatisticsParams;
+    /// let p = StatisticsParams::default().with_num_rank_histogram_buckets(10);
+    /// assert_eq!(p.num_rank_histogram_buckets, 10);
+    /// ```
+    pub fn with_num_rank_histogram_buckets(mut self, n: usize) -> Self {
+        self.num_rank_histogram_buckets = n;
+        self
+    }
+
+    /// Sets [`dataset_name`](Self::dataset_name).
+    ///
+    /// ```
+    /// # use mlrig_validate::StatisticsParams;
+    /// assert_eq!(StatisticsParams::default().with_dataset_name("train").dataset_name, "train");
+    /// ```
+    pub fn with_dataset_name(mut self, name: impl Into<String>) -> Self {
+        self.dataset_name = name.into();
+        self
+    }
+}
+
+/// Streaming, exactly mergeable statistics of record batches with one schema.
+///
+/// ```
+/// use mlrig_core::Accumulator;
+/// use mlrig_core::arrow_array::{Int64Array, RecordBatch, StringArray};
+/// use mlrig_validate::{StatisticsAccumulator, StatisticsParams};
+/// use std::sync::Arc;
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("age", Arc::new(Int64Array::from(vec![Some(30), None, Some(50)])) as _),
+///     ("city", Arc::new(StringArray::from(vec!["Oslo", "Oslo", "Rome"])) as _),
+/// ]).unwrap();
+/// let mut acc = StatisticsAccumulator::new(&batch.schema(), StatisticsParams::default());
+/// acc.update(&batch)?;
+/// let stats = acc.finish();
+/// let age = stats.feature("age").unwrap().numeric().unwrap();
+/// assert_eq!((age.mean, age.std_dev, age.common_stats.num_missing), (40.0, 10.0, 1));
+/// let city = stats.feature("city").unwrap().string().unwrap();
+/// assert_eq!(city.top_values[0].value, "Oslo");
+/// # Ok::<(), mlrig_validate::ValidateError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsAccumulator {
+    params: StatisticsParams,
+    num_examples: u64,
+    columns: Vec<ColumnAccumulator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ColumnAccumulator {
+    name: String,
+    data_type: DataType,
+    present: u64,
+    missing: u64,
+    values: ValueAccumulator,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum ValueAccumulator {
+    Int(IntAccumulator),
+    Float(FloatAccumulator),
+    Bool { falses: u64, trues: u64 },
+    Str(StrAccumulator),
+    Other,
+}
+
+/// Count, zeros and exact sums shared by integer and float columns.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Moments {
+    count: u64,
+    zeros: u64,
+    sum: ExactSum,
+    sum_squares: ExactSum,
+}
+
+impl Moments {
+    fn add_float(&mut self, x: f64) {
+        self.count += 1;
+        if x == 0.0 {
+            self.zeros += 1;
+        }
+        self.sum.add(x);
+        self.sum_squares.add_product(x, x);
+    }
+
+    fn add_int(&mut self, x: i64) {
+        self.count += 1;
+        if x == 0 {
+            self.zeros += 1;
+        }
+        const EXACT: i64 = 1 << 53;
+        if (-EXACT..=EXACT).contains(&x) {
+            let f = x as f64;
+            self.sum.add(f);
+            self.sum_squares.add_product(f, f);
+        } else {
+            // x = hi + lo with both halves exact in f64; x² = hi² + 2·hi·lo + lo².
+            let hi = (x >> 26) << 26;
+            let (hi, lo) = (hi as f64, (x - hi) as f64);
+            self.sum.add(hi);
+            self.sum.add(lo);
+            self.sum_squares.add_product(hi, hi);
+            self.sum_squares.add_product(2.0 * hi, lo);
+            self.sum_squares.add_product(lo, lo);
+        }
+    }
+
+    fn merge(&mut self, other: &Moments) {
+        self.count += other.count;
+        self.zeros += other.zeros;
+        self.sum.merge(&other.sum);
+        self.sum_squares.merge(&other.sum_squares);
+    }
+
+    /// Mean and population standard deviation (see the module docs for precision).
+    fn mean_and_std_dev(&self) -> (f64, f64) {
+        if self.count == 0 {
+            return (0.0, 0.0);
+        }
+        let n = self.count as f64;
+        let s1 = self.sum.value();
+        let mean = s1 / n;
+        if !mean.is_finite() || !self.sum_squares.value().is_finite() {
+            return (mean, f64::NAN);
+        }
+        // Σ(x − m)² = Σx² − 2m·Σx + n·m², with Σx = s1 + r exactly.
+        let mut remainder = self.sum.clone();
+        remainder.add(-s1);
+        let r = remainder.value();
+        let mut deviations = self.sum_squares.clone();
+        let minus_two_mean = -2.0 * mean;
+        deviations.add_product(minus_two_mean, s1);
+        deviations.add_product(minus_two_mean, r);
+        let n_mean = n * mean;
+        let n_mean_error = n.mul_add(mean, -n_mean);
+        deviations.add_product(n_mean, mean);
+        deviations.add_product(n_mean_error, mean);
+        let variance = (deviations.value() / n).max(0.0);
+        (mean, variance.sqrt())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct IntAccumulator {
+    moments: Moments,
+    min: Option<i64>,
+    max: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct FloatAccumulator {
+    moments: Moments,
+    nan: u64,
+    #[serde(with = "crate::proto_json::opt_double")]
+    min: Option<f64>,
+    #[serde(with = "crate::proto_json::opt_double")]
+    max: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StrAccumulator {
+    distinct: DistinctCounter,
+    total_bytes: u64,
+}
+
+/// The smaller of two non-NaN floats in IEEE total order (−0 < +0), so the
+/// result does not depend on which comes first.
+fn total_min(a: f64, b: f64) -> f64 {
+    if b.total_cmp(&a).is_lt() { b } else { a }
+}
+
+fn total_max(a: f64, b: f64) -> f64 {
+    if b.total_cmp(&a).is_gt() { b } else { a }
+}
+
+fn merge_option<T: Copy>(a: Option<T>, b: Option<T>, pick: impl Fn(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(pick(x, y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl StatisticsAccumulator {
+    /// An empty accumulator for batches with `schema`.
+    ///
+    /// ```
+    /// use mlrig_core::Accumulator;
+    /// use mlrig_core::arrow_schema::{DataType, Field, Schema};
+    /// use mlrig_validate::{StatisticsAccumulator, StatisticsParams};
+    /// use std::sync::Arc;
+    /// let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+    /// let stats = StatisticsAccumulator::new(&schema, StatisticsParams::default()).finish();
+    /// assert_eq!(stats.num_examples(), 0);
+    /// assert_eq!(stats.features().len(), 1);
+    /// ```
+    pub fn new(schema: &SchemaRef, params: StatisticsParams) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let values = match ColumnKind::of(field.data_type()) {
+                    ColumnKind::Int => ValueAccumulator::Int(IntAccumulator::default()),
+                    ColumnKind::Float => ValueAccumulator::Float(FloatAccumulator::default()),
+                    ColumnKind::Bool => ValueAccumulator::Bool {
+                        falses: 0,
+                        trues: 0,
+                    },
+                    ColumnKind::Str => ValueAccumulator::Str(StrAccumulator {
+                        distinct: DistinctCounter::new(params.max_distinct_values),
+                        total_bytes: 0,
+                    }),
+                    ColumnKind::Other => ValueAccumulator::Other,
+                };
+                ColumnAccumulator {
+                    name: field.name().clone(),
+                    data_type: field.data_type().clone(),
+                    present: 0,
+                    missing: 0,
+                    values,
+                }
+            })
+            .collect();
+        Self {
+            params,
+            num_examples: 0,
+            columns,
+        }
+    }
+
+    /// The parameters this accumulator was created with.
+    ///
+    /// ```
+    /// # use mlrig_core::arrow_schema::Schema;
+    /// # use mlrig_validate::{StatisticsAccumulator, StatisticsParams};
+    /// let acc = StatisticsAccumulator::new(&std::sync::Arc::new(Schema::empty()), StatisticsParams::default());
+    /// assert_eq!(acc.params(), &StatisticsParams::default());
+    /// ```
+    pub fn params(&self) -> &StatisticsParams {
+        &self.params
+    }
+
+    fn check_batch(&self, batch: &RecordBatch) -> Result<(), ValidateError> {
+        let schema = batch.schema();
+        if schema.fields().len() != self.columns.len() {
+            return Err(ValidateError::BatchSchemaMismatch {
+                column: "(columns)".into(),
+                expected: format!("{} columns", self.columns.len()),
+                found: format!("{} columns", schema.fields().len()),
+            });
+        }
+        for (column, field) in self.columns.iter().zip(schema.fields()) {
+            if column.name != *field.name() {
+                return Err(ValidateError::BatchSchemaMismatch {
+                    column: column.name.clone(),
+                    expected: format!("column `{}` at this position", column.name),
+                    found: format!("column `{}`", field.name()),
+                });
+            }
+            if column.data_type != *field.data_type() {
+                return Err(ValidateError::BatchSchemaMismatch {
+                    column: column.name.clone(),
+                    expected: column.data_type.to_string(),
+                    found: field.data_type().to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ColumnAccumulator {
+    fn update(&mut self, array: &dyn Array, values: ColumnValues) {
+        let nulls = array.logical_null_count() as u64;
+        self.missing += nulls;
+        self.present += array.len() as u64 - nulls;
+        match (&mut self.values, values) {
+            (ValueAccumulator::Int(acc), ColumnValues::Int(values)) => {
+                let (mut min, mut max) = (acc.min, acc.max);
+                for x in values.iter().flatten() {
+                    acc.moments.add_int(x);
+                    min = Some(min.map_or(x, |m| m.min(x)));
+                    max = Some(max.map_or(x, |m| m.max(x)));
+                }
+                (acc.min, acc.max) = (min, max);
+            }
+            (ValueAccumulator::Float(acc), ColumnValues::Float(values)) => {
+                let (mut min, mut max) = (acc.min, acc.max);
+                for x in values.iter().flatten() {
+                    if x.is_nan() {
+                        acc.nan += 1;
+                        continue;
+                    }
+                    acc.moments.add_float(x);
+                    min = Some(min.map_or(x, |m| total_min(m, x)));
+                    max = Some(max.map_or(x, |m| total_max(m, x)));
+                }
+                (acc.min, acc.max) = (min, max);
+            }
+            (ValueAccumulator::Bool { falses, trues }, ColumnValues::Bool(values)) => {
+                let t = values.true_count() as u64;
+                *trues += t;
+                *falses += (values.len() - values.null_count()) as u64 - t;
+            }
+            (ValueAccumulator::Str(acc), ColumnValues::Str(values)) => {
+                acc.total_bytes = values.iter().flatten().fold(acc.total_bytes, |total, v| {
+                    total.saturating_add(v.len() as u64)
+                });
+                acc.distinct.add_all(values.iter().flatten());
+            }
+            // Checked data types make other pairings impossible; only presence counts.
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, other: ColumnAccumulator) {
+        self.present += other.present;
+        self.missing += other.missing;
+        match (&mut self.values, other.values) {
+            (ValueAccumulator::Int(a), ValueAccumulator::Int(b)) => {
+                a.moments.merge(&b.moments);
+                a.min = merge_option(a.min, b.min, i64::min);
+                a.max = merge_option(a.max, b.max, i64::max);
+            }
+            (ValueAccumulator::Float(a), ValueAccumulator::Float(b)) => {
+                a.moments.merge(&b.moments);
+                a.nan += b.nan;
+                a.min = merge_option(a.min, b.min, total_min);
+                a.max = merge_option(a.max, b.max, total_max);
+            }
+            (
+                ValueAccumulator::Bool { falses, trues },
+                ValueAccumulator::Bool {
+                    falses: f,
+                    trues: t,
+                },
+            ) => {
+                *falses += f;
+                *trues += t;
+            }
+            (ValueAccumulator::Str(a), ValueAccumulator::Str(b)) => {
+                a.total_bytes = a.total_bytes.saturating_add(b.total_bytes);
+                a.distinct.merge(b.distinct);
+            }
+            // Merge checks the data types first; nothing else can pair up.
+            _ => {}
+        }
+    }
+
+    fn common(&self) -> CommonStatistics {
+        let present = self.present > 0;
+        CommonStatistics {
+            num_non_missing: self.present,
+            num_missing: self.missing,
+            min_num_values: u64::from(present),
+            max_num_values: u64::from(present),
+            avg_num_values: if present { 1.0 } else { 0.0 },
+            tot_num_values: self.present,
+        }
+    }
+
+    fn finish(self, params: &StatisticsParams) -> FeatureStatistics {
+        let common_stats = self.common();
+        match self.values {
+            ValueAccumulator::Int(acc) => {
+                let (mean, std_dev) = acc.moments.mean_and_std_dev();
+                let numeric = NumericStatistics {
+                    common_stats,
+                    mean,
+                    std_dev,
+                    num_zeros: acc.moments.zeros,
+                    min: acc.min.map_or(0.0, |v| v as f64),
+                    max: acc.max.map_or(0.0, |v| v as f64),
+                    histograms: Vec::new(),
+                };
+                FeatureStatistics::new(
+                    self.name,
+                    StatisticsType::Int,
+                    ValueStatistics::Numeric(numeric),
+                )
+            }
+            ValueAccumulator::Float(acc) => {
+                let (mean, std_dev) = acc.moments.mean_and_std_dev();
+                let histograms = if acc.nan > 0 {
+                    vec![Histogram {
+                        num_nan: acc.nan,
+                        ..Histogram::default()
+                    }]
+                } else {
+                    Vec::new()
+                };
+                let numeric = NumericStatistics {
+                    common_stats,
+                    mean,
+                    std_dev,
+                    num_zeros: acc.moments.zeros,
+                    min: acc.min.unwrap_or(0.0),
+                    max: acc.max.unwrap_or(0.0),
+                    histograms,
+                };
+                FeatureStatistics::new(
+                    self.name,
+                    StatisticsType::Float,
+                    ValueStatistics::Numeric(numeric),
+                )
+            }
+            ValueAccumulator::Bool { falses, trues } => {
+                let mut entries = vec![("false", falses), ("true", trues)];
+                entries.retain(|(_, c)| *c > 0);
+                entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+                let total_bytes = 5 * falses + 4 * trues;
+                let strings = string_statistics(common_stats, &entries, total_bytes, params);
+                FeatureStatistics::new(
+                    self.name,
+                    StatisticsType::Int,
+                    ValueStatistics::String(strings),
+                )
+            }
+            ValueAccumulator::Str(acc) => {
+                let entries = acc.distinct.by_frequency();
+                let strings = string_statistics(common_stats, &entries, acc.total_bytes, params);
+                let mut feature = FeatureStatistics::new(
+                    self.name,
+                    StatisticsType::String,
+                    ValueStatistics::String(strings),
+                );
+                if acc.distinct.overflowed() {
+                    feature.custom_stats.push(CustomStatistic {
+                        name: DISTINCT_CAPPED.into(),
+                        num: Some(1.0),
+                        str: None,
+                    });
+                }
+                feature
+            }
+            ValueAccumulator::Other => FeatureStatistics::new(
+                self.name,
+                StatisticsType::Bytes,
+                ValueStatistics::Bytes(BytesStatistics {
+                    common_stats,
+                    ..BytesStatistics::default()
+                }),
+            ),
+        }
+    }
+}
+
+fn string_statistics(
+    common_stats: CommonStatistics,
+    entries_by_frequency: &[(&str, u64)],
+    total_bytes: u64,
+    params: &StatisticsParams,
+) -> StringStatistics {
+    let avg_length = if common_stats.num_non_missing > 0 {
+        (total_bytes as f64 / common_stats.num_non_missing as f64) as f32
+    } else {
+        0.0
+    };
+    let top_values = entries_by_frequency
+        .iter()
+        .take(params.num_top_values)
+        .map(|(value, count)| FreqAndValue {
+            value: (*value).to_string(),
+            frequency: *count as f64,
+        })
+        .collect();
+    let buckets: Vec<RankBucket> = entries_by_frequency
+        .iter()
+        .take(params.num_rank_histogram_buckets)
+        .enumerate()
+        .map(|(rank, (value, count))| RankBucket {
+            low_rank: rank as u64,
+            high_rank: rank as u64,
+            label: (*value).to_string(),
+            sample_count: *count as f64,
+        })
+        .collect();
+    StringStatistics {
+        common_stats,
+        unique: entries_by_frequency.len() as u64,
+        top_values,
+        avg_length,
+        rank_histogram: (!buckets.is_empty()).then(|| RankHistogram {
+            buckets,
+            name: String::new(),
+        }),
+    }
+}
+
+impl Accumulator for StatisticsAccumulator {
+    type Output = DatasetStatistics;
+    type Error = ValidateError;
+
+    fn update(&mut self, batch: &RecordBatch) -> Result<(), ValidateError> {
+        self.check_batch(batch)?;
+        self.num_examples += batch.num_rows() as u64;
+        for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
+            column.update(array.as_ref(), column_values(array));
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Self) -> Result<(), ValidateError> {
+        if self.params != other.params {
+            return Err(ValidateError::IncompatibleMerge {
+                reason: format!("parameters differ: {:?} vs {:?}", self.params, other.params),
+            });
+        }
+        let layout = |a: &Self| -> Vec<(String, DataType)> {
+            a.columns
+                .iter()
+                .map(|c| (c.name.clone(), c.data_type.clone()))
+                .collect()
+        };
+        if layout(self) != layout(&other) {
+            return Err(ValidateError::IncompatibleMerge {
+                reason: "the accumulators were created for different schemas".into(),
+            });
+        }
+        if let Some((a, b)) =
+            self.columns.iter().zip(&other.columns).find(|(a, b)| {
+                std::mem::discriminant(&a.values) != std::mem::discriminant(&b.values)
+            })
+        {
+            return Err(ValidateError::IncompatibleMerge {
+                reason: format!("column `{}` has different state kinds ({})", a.name, b.name),
+            });
+        }
+        self.num_examples += other.num_examples;
+        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
+            mine.merge(theirs);
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> DatasetStatistics {
+        let params = self.params;
+        DatasetStatistics {
+            name: params.dataset_name.clone(),
+            num_examples: self.num_examples,
+            features: self
+                .columns
+                .into_iter()
+                .map(|c| c.finish(&params))
+                .collect(),
+        }
+    }
+}
+
+/// Computes the statistics of `batches` (all with `schema`) in parallel with
+/// rayon. The result does not depend on the thread count or the batching.
+///
+/// ```
+/// use mlrig_core::arrow_array::{Float64Array, RecordBatch};
+/// use mlrig_validate::{compute_statistics, StatisticsParams};
+/// use std::sync::Arc;
+/// let batch = RecordBatch::try_from_iter([
+///     ("x", Arc::new(Float64Array::from(vec![1.0, 2.0, f64::NAN, 0.0])) as _),
+/// ]).unwrap();
+/// let stats = compute_statistics(&[batch.clone(), batch.clone()], &batch.schema(), &StatisticsParams::default())?;
+/// let x = stats.feature("x").unwrap().numeric().unwrap();
+/// assert_eq!((x.mean, x.num_zeros, x.num_nan(), x.max), (1.0, 2, 2, 2.0));
+/// # Ok::<(), mlrig_validate::ValidateError>(())
+/// ```
+pub fn compute_statistics(
+    batches: &[RecordBatch],
+    schema: &SchemaRef,
+    params: &StatisticsParams,
+) -> Result<DatasetStatistics, ValidateError> {
+    let accumulator = mlrig_core::accumulate_par(
+        || StatisticsAccumulator::new(schema, params.clone()),
+        batches,
+    )?;
+    Ok(accumulator.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments_of_ints(values: &[i64]) -> Moments {
+        let mut m = Moments::default();
+        for v in values {
+            m.add_int(*v);
+        }
+        m
+    }
+
+    #[test]
+    fn std_dev_has_no_cancellation_for_large_means() {
+        let mut m = Moments::default();
+        for v in [1e9 + 4.0, 1e9 + 7.0, 1e9 + 13.0, 1e9 + 16.0] {
+            m.add_float(v);
+        }
+        let (mean, std) = m.mean_and_std_dev();
+        assert_eq!(mean, 1e9 + 10.0);
+        assert_eq!(std, 22.5f64.sqrt());
+    }
+
+    #[test]
+    fn huge_integers_are_summed_exactly() {
+        let big = i64::MAX - 1;
+        let m = moments_of_ints(&[big, big, -big]);
+        let (mean, std) = m.mean_and_std_dev();
+        assert_eq!(mean, (big as f64) / 3.0);
+        // Exact: deviations of (b, b, −b) around b/3 give population std = b·√8/3.
+        let expected = (big as f64) * 8f64.sqrt() / 3.0;
+        assert!(
+            (std - expected).abs() <= expected * 4.0 * f64::EPSILON,
+            "{std} vs {expected}"
+        );
+        let m = moments_of_ints(&[i64::MIN, i64::MIN]);
+        assert_eq!(m.mean_and_std_dev(), (i64::MIN as f64, 0.0));
+    }
+
+    #[test]
+    fn infinities_give_nan_std_dev() {
+        let mut m = Moments::default();
+        m.add_float(f64::INFINITY);
+        m.add_float(1.0);
+        let (mean, std) = m.mean_and_std_dev();
+        assert_eq!(mean, f64::INFINITY);
+        assert!(std.is_nan());
+    }
+
+    #[test]
+    fn signed_zero_extremes_are_order_independent() {
+        assert_eq!(total_min(0.0, -0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(total_min(-0.0, 0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(total_max(-0.0, 0.0).to_bits(), 0.0f64.to_bits());
+    }
+}

@@ -1,0 +1,828 @@
+//! [`Validator`]: checks record batches against a [`Schema`] in one
+//! streaming pass and reports [`Anomalies`] with example rows.
+//!
+//! | check | anomaly kind |
+//! |---|---|
+//! | a schema feature (in the environment) has no column and its presence requires one | `SCHEMA_MISSING_COLUMN` |
+//! | a column is not in the schema | `SCHEMA_NEW_COLUMN` |
+//! | the column's Arrow type does not fit the feature type (`INT` ← integers/booleans, `FLOAT` ← floats, `BYTES` ← strings and types mlrig does not interpret) | `UNEXPECTED_DATA_TYPE` |
+//! | string values outside the domain (beyond `1 − distributionConstraints.minDomainMass`, default any) | `ENUM_TYPE_UNEXPECTED_STRING_VALUES` |
+//! | integers outside `intDomain` | `INT_TYPE_SMALL_INT` / `INT_TYPE_BIG_INT` |
+//! | floats outside `floatDomain` (NaN is never out of range) | `FLOAT_TYPE_SMALL_FLOAT` / `FLOAT_TYPE_BIG_FLOAT` |
+//! | NaN / ±∞ where `floatDomain` disallows them | `FLOAT_TYPE_HAS_NAN` / `FLOAT_TYPE_HAS_INF` |
+//! | present in fewer examples than `presence.minFraction` / `minCount` | `FEATURE_TYPE_LOW_FRACTION_PRESENT` / `FEATURE_TYPE_LOW_NUMBER_PRESENT` |
+//!
+//! Example rows are 0-based indices of data rows across all batches, in the
+//! order the batches were given.
+//!
+//! Environments work as in TFDV: with [`ValidationOptions::environment`] set,
+//! only features in that environment are checked (a label with
+//! `notInEnvironment: ["SERVING"]` may be absent at `SERVING`), and a column
+//! for a feature outside the environment is not a new column. Without an
+//! environment every feature is checked. Features whose lifecycle stage is
+//! deprecated, disabled, planned, alpha or debug-only are not checked.
+
+use std::collections::{BTreeMap, HashSet};
+
+use mlrig_core::arrow_array::{Array, ArrayRef, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+use crate::ValidateError;
+use crate::anomalies::{Anomalies, Anomaly, AnomalyKind};
+use crate::column_values::{ColumnKind, ColumnValues, column_values};
+use crate::schema::{FeaturePresence, FeatureType, Schema};
+
+/// Options of a validation.
+///
+/// ```
+/// use mlrig_validate::ValidationOptions;
+/// let o = ValidationOptions::default().with_environment("SERVING");
+/// assert_eq!(o.environment.as_deref(), Some("SERVING"));
+/// assert_eq!(o.max_example_rows, 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ValidationOptions {
+    /// The environment the data comes from (e.g. `SERVING`); `None` checks every feature.
+    pub environment: Option<String>,
+    /// Example rows kept per anomaly (default 5).
+    pub max_example_rows: usize,
+    /// Distinct unexpected string values listed per anomaly (default 10).
+    pub max_example_values: usize,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        Self {
+            environment: None,
+            max_example_rows: 5,
+            max_example_values: 10,
+        }
+    }
+}
+
+impl ValidationOptions {
+    /// Sets [`environment`](Self::environment).
+    ///
+    /// ```
+    /// # use mlrig_validate::ValidationOptions;
+    /// assert!(ValidationOptions::default().with_environment("TRAINING").environment.is_some());
+    /// ```
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// Sets [`max_example_rows`](Self::max_example_rows).
+    ///
+    /// ```
+    /// # use mlrig_validate::ValidationOptions;
+    /// assert_eq!(ValidationOptions::default().with_max_example_rows(2).max_example_rows, 2);
+    /// ```
+    pub fn with_max_example_rows(mut self, n: usize) -> Self {
+        self.max_example_rows = n;
+        self
+    }
+
+    /// Sets [`max_example_values`](Self::max_example_values).
+    ///
+    /// ```
+    /// # use mlrig_validate::ValidationOptions;
+    /// assert_eq!(ValidationOptions::default().with_max_example_values(3).max_example_values, 3);
+    /// ```
+    pub fn with_max_example_values(mut self, n: usize) -> Self {
+        self.max_example_values = n;
+        self
+    }
+}
+
+/// A count of affected rows with the first few row indices.
+#[derive(Debug, Clone, Default)]
+struct Finding {
+    count: u64,
+    rows: Vec<u64>,
+}
+
+impl Finding {
+    fn record(&mut self, row: u64, max_rows: usize) {
+        self.count += 1;
+        if self.rows.len() < max_rows {
+            self.rows.push(row);
+        }
+    }
+}
+
+#[derive(Debug)]
+enum ValueRule {
+    /// No value constraint (or a type TFDV does not check).
+    Unchecked,
+    /// The column type does not fit; value checks are skipped.
+    TypeMismatch { found: DataType },
+    Strings {
+        domain: HashSet<String>,
+        domain_name: String,
+        min_domain_mass: f64,
+        unexpected: Finding,
+        values: BTreeMap<String, u64>,
+        more_values: bool,
+    },
+    Ints {
+        min: Option<i64>,
+        max: Option<i64>,
+        small: Finding,
+        smallest: Option<i64>,
+        big: Finding,
+        biggest: Option<i64>,
+    },
+    Floats {
+        min: Option<f64>,
+        max: Option<f64>,
+        disallow_nan: bool,
+        disallow_inf: bool,
+        small: Finding,
+        smallest: Option<f64>,
+        big: Finding,
+        biggest: Option<f64>,
+        nan: Finding,
+        inf: Finding,
+    },
+}
+
+#[derive(Debug)]
+struct FeatureCheck {
+    name: String,
+    feature_type: FeatureType,
+    column: Option<usize>,
+    presence: Option<FeaturePresence>,
+    rule: ValueRule,
+    present: u64,
+    missing_rows: Vec<u64>,
+    present_rows: Vec<u64>,
+}
+
+#[derive(Debug)]
+struct NewColumn {
+    column: usize,
+    present: Finding,
+}
+
+/// Streaming validation of batches against a schema.
+///
+/// ```
+/// use mlrig_core::arrow_array::{Int64Array, RecordBatch};
+/// use mlrig_validate::{AnomalyKind, Feature, FeatureType, IntDomain, Schema, Validator};
+/// use std::sync::Arc;
+///
+/// let mut age = Feature::new("age", FeatureType::Int);
+/// age.int_domain = Some(IntDomain { min: Some(0), max: Some(120), ..IntDomain::default() });
+/// let mut schema = Schema::default();
+/// schema.features.push(age);
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("age", Arc::new(Int64Array::from(vec![30, 150, 40, 200])) as _),
+/// ]).unwrap();
+/// let mut validator = Validator::new(&schema, &batch.schema())?;
+/// validator.update(&batch)?;
+/// validator.update(&batch)?;
+/// let anomalies = validator.finish();
+/// let big = anomalies.get("age", &AnomalyKind::IntTypeBigInt).unwrap();
+/// assert_eq!((big.count, big.example_rows.clone()), (4, vec![1, 3, 5, 7]));
+/// assert_eq!(big.found, "200");
+/// # Ok::<(), mlrig_validate::ValidateError>(())
+/// ```
+#[derive(Debug)]
+pub struct Validator {
+    options: ValidationOptions,
+    batch_schema: SchemaRef,
+    checks: Vec<FeatureCheck>,
+    new_columns: Vec<NewColumn>,
+    num_examples: u64,
+}
+
+fn type_fits(feature_type: FeatureType, kind: ColumnKind) -> bool {
+    match feature_type {
+        FeatureType::TypeUnknown | FeatureType::Struct => true,
+        FeatureType::Int => matches!(kind, ColumnKind::Int | ColumnKind::Bool),
+        FeatureType::Float => kind == ColumnKind::Float,
+        // BYTES is opaque: strings, and Arrow types mlrig does not interpret.
+        FeatureType::Bytes => matches!(kind, ColumnKind::Str | ColumnKind::Other),
+    }
+}
+
+fn describe_type(feature_type: FeatureType) -> &'static str {
+    match feature_type {
+        FeatureType::TypeUnknown => "any type",
+        FeatureType::Int => "INT (an integer or boolean column)",
+        FeatureType::Float => "FLOAT (a floating-point column)",
+        FeatureType::Bytes => "BYTES (a string or opaque column)",
+        FeatureType::Struct => "STRUCT",
+    }
+}
+
+impl Validator {
+    /// A validator for batches with `batch_schema`, checking every feature.
+    ///
+    /// ```
+    /// use mlrig_core::arrow_schema::Schema as ArrowSchema;
+    /// use mlrig_validate::{Schema, Validator};
+    /// let v = Validator::new(&Schema::default(), &std::sync::Arc::new(ArrowSchema::empty()))?;
+    /// assert!(v.finish().data_missing);
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn new(schema: &Schema, batch_schema: &SchemaRef) -> Result<Self, ValidateError> {
+        Self::with_options(schema, batch_schema, &ValidationOptions::default())
+    }
+
+    /// A validator with options. Fails on an environment the schema does not
+    /// define and on a `domain` reference to no domain.
+    ///
+    /// ```
+    /// use mlrig_core::arrow_schema::Schema as ArrowSchema;
+    /// use mlrig_validate::{Schema, ValidationOptions, Validator};
+    /// let err = Validator::with_options(
+    ///     &Schema::default(),
+    ///     &std::sync::Arc::new(ArrowSchema::empty()),
+    ///     &ValidationOptions::default().with_environment("SERVING"),
+    /// ).unwrap_err();
+    /// assert!(err.to_string().contains("SERVING"));
+    /// ```
+    pub fn with_options(
+        schema: &Schema,
+        batch_schema: &SchemaRef,
+        options: &ValidationOptions,
+    ) -> Result<Self, ValidateError> {
+        if let Some(environment) = &options.environment {
+            let known = schema.environments();
+            if !known.contains(&environment.as_str()) {
+                return Err(ValidateError::UnknownEnvironment {
+                    environment: environment.clone(),
+                    known: if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    },
+                });
+            }
+        }
+        let mut claimed = vec![false; batch_schema.fields().len()];
+        let mut checks = Vec::new();
+        for feature in schema.features() {
+            let column = batch_schema.index_of(&feature.name).ok();
+            if let Some(i) = column {
+                // Known to the schema: never a new column, even when not checked.
+                claimed[i] = true;
+            }
+            let in_environment = options
+                .environment
+                .as_deref()
+                .is_none_or(|env| schema.is_in_environment(feature, env));
+            if !feature.is_validated() || !in_environment {
+                continue;
+            }
+            let rule = match column {
+                None => ValueRule::Unchecked,
+                Some(i) => {
+                    let data_type = batch_schema.field(i).data_type();
+                    let kind = ColumnKind::of(data_type);
+                    if type_fits(feature.feature_type, kind) {
+                        value_rule(schema, feature, kind)?
+                    } else {
+                        ValueRule::TypeMismatch {
+                            found: data_type.clone(),
+                        }
+                    }
+                }
+            };
+            checks.push(FeatureCheck {
+                name: feature.name.clone(),
+                feature_type: feature.feature_type,
+                column,
+                presence: feature.presence.clone(),
+                rule,
+                present: 0,
+                missing_rows: Vec::new(),
+                present_rows: Vec::new(),
+            });
+        }
+        let new_columns = claimed
+            .iter()
+            .enumerate()
+            .filter(|(_, claimed)| !**claimed)
+            .map(|(column, _)| NewColumn {
+                column,
+                present: Finding::default(),
+            })
+            .collect();
+        Ok(Self {
+            options: options.clone(),
+            batch_schema: batch_schema.clone(),
+            checks,
+            new_columns,
+            num_examples: 0,
+        })
+    }
+
+    /// Checks one batch (its schema must be the one given at construction).
+    ///
+    /// ```
+    /// use mlrig_core::arrow_array::{Int64Array, RecordBatch};
+    /// use mlrig_validate::{Schema, Validator};
+    /// use std::sync::Arc;
+    /// let a = RecordBatch::try_from_iter([("a", Arc::new(Int64Array::from(vec![1])) as _)]).unwrap();
+    /// let b = RecordBatch::try_from_iter([("b", Arc::new(Int64Array::from(vec![1])) as _)]).unwrap();
+    /// let mut v = Validator::new(&Schema::default(), &a.schema())?;
+    /// assert!(v.update(&b).is_err());
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn update(&mut self, batch: &RecordBatch) -> Result<(), ValidateError> {
+        self.check_batch(batch)?;
+        let offset = self.num_examples;
+        let max_rows = self.options.max_example_rows;
+        let max_values = self.options.max_example_values;
+        for check in &mut self.checks {
+            let Some(i) = check.column else { continue };
+            let array = batch.column(i);
+            check.update(array, offset, max_rows, max_values);
+        }
+        for new in &mut self.new_columns {
+            let array = batch.column(new.column);
+            for row in 0..array.len() {
+                if array.is_valid(row) {
+                    new.present.record(offset + row as u64, max_rows);
+                }
+            }
+        }
+        self.num_examples += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn check_batch(&self, batch: &RecordBatch) -> Result<(), ValidateError> {
+        let expected = self.batch_schema.fields();
+        let found = batch.schema();
+        let found = found.fields();
+        if expected.len() != found.len() {
+            return Err(ValidateError::BatchSchemaMismatch {
+                column: "(columns)".into(),
+                expected: format!("{} columns", expected.len()),
+                found: format!("{} columns", found.len()),
+            });
+        }
+        for (e, f) in expected.iter().zip(found.iter()) {
+            if e.name() != f.name() || e.data_type() != f.data_type() {
+                return Err(ValidateError::BatchSchemaMismatch {
+                    column: e.name().clone(),
+                    expected: format!("`{}` {}", e.name(), e.data_type()),
+                    found: format!("`{}` {}", f.name(), f.data_type()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything found, ordered by feature name.
+    ///
+    /// ```
+    /// # use mlrig_core::arrow_schema::Schema as ArrowSchema;
+    /// # use mlrig_validate::{Schema, Validator};
+    /// let v = Validator::new(&Schema::default(), &std::sync::Arc::new(ArrowSchema::empty()))?;
+    /// assert!(!v.finish().is_empty()); // no examples at all is an anomaly (dataMissing)
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn finish(self) -> Anomalies {
+        let mut anomalies = Anomalies::default();
+        let n = self.num_examples;
+        if n == 0 {
+            anomalies.data_missing = true;
+            return anomalies;
+        }
+        let max_rows = self.options.max_example_rows as u64;
+        for check in self.checks {
+            check.finish(n, max_rows, &mut anomalies);
+        }
+        for new in self.new_columns {
+            let field = self.batch_schema.field(new.column);
+            anomalies.push(Anomaly::new(
+                field.name().clone(),
+                AnomalyKind::SchemaNewColumn,
+                format!("no column `{}` (it is not in the schema)", field.name()),
+                format!("a {} column", field.data_type()),
+                new.present.count,
+                new.present.rows,
+            ));
+        }
+        anomalies
+    }
+}
+
+fn value_rule(
+    schema: &Schema,
+    feature: &crate::schema::Feature,
+    kind: ColumnKind,
+) -> Result<ValueRule, ValidateError> {
+    let rule = match (feature.feature_type, kind) {
+        (FeatureType::Bytes, ColumnKind::Str) => match schema.string_domain_of(feature)? {
+            Some(domain) => ValueRule::Strings {
+                domain: domain.value.iter().cloned().collect(),
+                domain_name: domain.name.clone().unwrap_or_else(|| feature.name.clone()),
+                min_domain_mass: feature
+                    .distribution_constraints
+                    .as_ref()
+                    .and_then(|d| d.min_domain_mass)
+                    .unwrap_or(1.0),
+                unexpected: Finding::default(),
+                values: BTreeMap::new(),
+                more_values: false,
+            },
+            None => ValueRule::Unchecked,
+        },
+        (FeatureType::Int, _) => match schema.int_domain_of(feature) {
+            Some(d) if d.min.is_some() || d.max.is_some() => ValueRule::Ints {
+                min: d.min,
+                max: d.max,
+                small: Finding::default(),
+                smallest: None,
+                big: Finding::default(),
+                biggest: None,
+            },
+            _ => ValueRule::Unchecked,
+        },
+        (FeatureType::Float, _) => match schema.float_domain_of(feature) {
+            Some(d) => ValueRule::Floats {
+                min: d.min,
+                max: d.max,
+                disallow_nan: d.disallow_nan,
+                disallow_inf: d.disallow_inf,
+                small: Finding::default(),
+                smallest: None,
+                big: Finding::default(),
+                biggest: None,
+                nan: Finding::default(),
+                inf: Finding::default(),
+            },
+            None => ValueRule::Unchecked,
+        },
+        _ => ValueRule::Unchecked,
+    };
+    Ok(rule)
+}
+
+impl FeatureCheck {
+    fn update(&mut self, array: &ArrayRef, offset: u64, max_rows: usize, max_values: usize) {
+        let len = array.len();
+        let nulls = array.logical_null_count();
+        self.present += (len - nulls) as u64;
+        if nulls > 0 && self.missing_rows.len() < max_rows {
+            let logical = array.logical_nulls();
+            let missing = (0..len)
+                .filter(|i| logical.as_ref().is_some_and(|n| n.is_null(*i)))
+                .take(max_rows - self.missing_rows.len());
+            self.missing_rows.extend(missing.map(|i| offset + i as u64));
+        }
+        if matches!(self.rule, ValueRule::TypeMismatch { .. }) && self.present_rows.len() < max_rows
+        {
+            let present = (0..len)
+                .filter(|i| array.is_valid(*i))
+                .take(max_rows - self.present_rows.len());
+            self.present_rows.extend(present.map(|i| offset + i as u64));
+        }
+        let row = |i: usize| offset + i as u64;
+        match (&mut self.rule, column_values(array)) {
+            (
+                ValueRule::Strings {
+                    domain,
+                    unexpected,
+                    values: seen,
+                    more_values,
+                    ..
+                },
+                ColumnValues::Str(values),
+            ) => {
+                for (i, v) in values.iter().enumerate() {
+                    let Some(v) = v else { continue };
+                    if domain.contains(v) {
+                        continue;
+                    }
+                    unexpected.record(row(i), max_rows);
+                    if let Some(c) = seen.get_mut(v) {
+                        *c += 1;
+                    } else if seen.len() < max_values {
+                        seen.insert(v.to_string(), 1);
+                    } else {
+                        *more_values = true;
+                    }
+                }
+            }
+            (
+                ValueRule::Ints {
+                    min,
+                    max,
+                    small,
+                    smallest,
+                    big,
+                    biggest,
+                },
+                values,
+            ) => {
+                let mut check = |i: usize, x: i64| {
+                    if min.is_some_and(|m| x < m) {
+                        small.record(row(i), max_rows);
+                        *smallest = Some(smallest.map_or(x, |s| s.min(x)));
+                    }
+                    if max.is_some_and(|m| x > m) {
+                        big.record(row(i), max_rows);
+                        *biggest = Some(biggest.map_or(x, |b| b.max(x)));
+                    }
+                };
+                match values {
+                    ColumnValues::Int(values) => {
+                        for (i, x) in values.iter().enumerate() {
+                            if let Some(x) = x {
+                                check(i, x);
+                            }
+                        }
+                    }
+                    ColumnValues::Bool(values) => {
+                        for (i, x) in values.iter().enumerate() {
+                            if let Some(x) = x {
+                                check(i, i64::from(x));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            (
+                ValueRule::Floats {
+                    min,
+                    max,
+                    disallow_nan,
+                    disallow_inf,
+                    small,
+                    smallest,
+                    big,
+                    biggest,
+                    nan,
+                    inf,
+                },
+                ColumnValues::Float(values),
+            ) => {
+                for (i, x) in values.iter().enumerate() {
+                    let Some(x) = x else { continue };
+                    if x.is_nan() {
+                        if *disallow_nan {
+                            nan.record(row(i), max_rows);
+                        }
+                        continue;
+                    }
+                    if x.is_infinite() && *disallow_inf {
+                        inf.record(row(i), max_rows);
+                    }
+                    if min.is_some_and(|m| x < m) {
+                        small.record(row(i), max_rows);
+                        *smallest = Some(smallest.map_or(x, |s| s.min(x)));
+                    }
+                    if max.is_some_and(|m| x > m) {
+                        big.record(row(i), max_rows);
+                        *biggest = Some(biggest.map_or(x, |b| b.max(x)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish(self, n: u64, max_rows: u64, out: &mut Anomalies) {
+        let name = self.name;
+        let required = self.presence.as_ref().is_some_and(|p| {
+            p.min_count.is_some_and(|c| c > 0) || p.min_fraction.is_some_and(|f| f > 0.0)
+        });
+        if self.column.is_none() {
+            if required {
+                out.push(Anomaly::new(
+                    name.clone(),
+                    AnomalyKind::SchemaMissingColumn,
+                    format!(
+                        "a column `{name}` of type {}",
+                        describe_type(self.feature_type)
+                    ),
+                    "no such column in the data",
+                    n,
+                    (0..n.min(max_rows)).collect(),
+                ));
+            }
+            return;
+        }
+        let present = self.present;
+        match self.rule {
+            ValueRule::Unchecked => {}
+            ValueRule::TypeMismatch { found } => out.push(Anomaly::new(
+                name.clone(),
+                AnomalyKind::UnexpectedDataType,
+                describe_type(self.feature_type),
+                format!("a {found} column"),
+                present,
+                self.present_rows,
+            )),
+            ValueRule::Strings {
+                domain,
+                domain_name,
+                min_domain_mass,
+                unexpected,
+                values,
+                more_values,
+            } => {
+                let fraction = fraction(unexpected.count, present);
+                if unexpected.count > 0 && 1.0 - fraction < min_domain_mass {
+                    let mut listed: Vec<String> =
+                        values.iter().map(|(v, c)| format!("{v:?} ({c})")).collect();
+                    if more_values {
+                        listed.push("…".into());
+                    }
+                    let mass = if min_domain_mass < 1.0 {
+                        format!(" for at least {} of values", percent(min_domain_mass))
+                    } else {
+                        String::new()
+                    };
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::EnumTypeUnexpectedStringValues,
+                        format!(
+                            "values from domain `{domain_name}` ({} values){mass}",
+                            domain.len()
+                        ),
+                        format!(
+                            "{} of values outside it: {}",
+                            percent(fraction),
+                            listed.join(", ")
+                        ),
+                        unexpected.count,
+                        unexpected.rows,
+                    ));
+                }
+            }
+            ValueRule::Ints {
+                min,
+                max,
+                small,
+                smallest,
+                big,
+                biggest,
+            } => {
+                if let (Some(m), Some(s)) = (min, smallest) {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::IntTypeSmallInt,
+                        format!("at least {m}"),
+                        format!("{s}"),
+                        small.count,
+                        small.rows,
+                    ));
+                }
+                if let (Some(m), Some(b)) = (max, biggest) {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::IntTypeBigInt,
+                        format!("at most {m}"),
+                        format!("{b}"),
+                        big.count,
+                        big.rows,
+                    ));
+                }
+            }
+            ValueRule::Floats {
+                min,
+                max,
+                small,
+                smallest,
+                big,
+                biggest,
+                nan,
+                inf,
+                ..
+            } => {
+                if let (Some(m), Some(s)) = (min, smallest) {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::FloatTypeSmallFloat,
+                        format!("at least {m}"),
+                        format!("{s}"),
+                        small.count,
+                        small.rows,
+                    ));
+                }
+                if let (Some(m), Some(b)) = (max, biggest) {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::FloatTypeBigFloat,
+                        format!("at most {m}"),
+                        format!("{b}"),
+                        big.count,
+                        big.rows,
+                    ));
+                }
+                if nan.count > 0 {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::FloatTypeHasNan,
+                        "no NaN values",
+                        format!("{} NaN values", nan.count),
+                        nan.count,
+                        nan.rows,
+                    ));
+                }
+                if inf.count > 0 {
+                    out.push(Anomaly::new(
+                        name.clone(),
+                        AnomalyKind::FloatTypeHasInf,
+                        "no infinite values",
+                        format!("{} infinite values", inf.count),
+                        inf.count,
+                        inf.rows,
+                    ));
+                }
+            }
+        }
+        let Some(presence) = self.presence else {
+            return;
+        };
+        let missing = n - present;
+        let present_fraction = fraction(present, n);
+        if let Some(min_fraction) = presence.min_fraction
+            && present_fraction < min_fraction
+        {
+            out.push(Anomaly::new(
+                name.clone(),
+                AnomalyKind::FeatureTypeLowFractionPresent,
+                format!("present in at least {} of examples", percent(min_fraction)),
+                format!(
+                    "present in {} ({present} of {n})",
+                    percent(present_fraction)
+                ),
+                missing,
+                self.missing_rows.clone(),
+            ));
+        }
+        if let Some(min_count) = presence.min_count
+            && (present as i128) < i128::from(min_count)
+        {
+            out.push(Anomaly::new(
+                name,
+                AnomalyKind::FeatureTypeLowNumberPresent,
+                format!("present in at least {min_count} examples"),
+                format!("present in {present} of {n}"),
+                missing,
+                self.missing_rows,
+            ));
+        }
+    }
+}
+
+fn fraction(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+/// Validates `batches` (all with `batch_schema`) against `schema`.
+///
+/// ```
+/// use mlrig_core::arrow_array::{RecordBatch, StringArray};
+/// use mlrig_validate::*;
+/// use std::sync::Arc;
+/// let train = RecordBatch::try_from_iter([
+///     ("colour", Arc::new(StringArray::from(vec!["red", "blue"])) as _),
+/// ]).unwrap();
+/// let stats = compute_statistics(&[train.clone()], &train.schema(), &StatisticsParams::default())?;
+/// let schema = infer_schema(&stats, &SchemaInferenceParams::default());
+///
+/// let serving = RecordBatch::try_from_iter([
+///     ("colour", Arc::new(StringArray::from(vec![Some("red"), Some("green"), None])) as _),
+/// ]).unwrap();
+/// let anomalies = validate_batches(&schema, &serving.schema(), [&serving], &ValidationOptions::default())?;
+/// assert_eq!(anomalies.len(), 2);
+/// assert_eq!(anomalies.to_string(),
+///     "colour: ENUM_TYPE_UNEXPECTED_STRING_VALUES: expected values from domain `colour` (2 values), \
+///      found 50.00% of values outside it: \"green\" (1) (1 example; rows 1)\n\
+///      colour: FEATURE_TYPE_LOW_FRACTION_PRESENT: expected present in at least 100.00% of examples, \
+///      found present in 66.67% (2 of 3) (1 example; rows 2)");
+/// # Ok::<(), mlrig_validate::ValidateError>(())
+/// ```
+pub fn validate_batches<'a>(
+    schema: &Schema,
+    batch_schema: &SchemaRef,
+    batches: impl IntoIterator<Item = &'a RecordBatch>,
+    options: &ValidationOptions,
+) -> Result<Anomalies, ValidateError> {
+    let mut validator = Validator::with_options(schema, batch_schema, options)?;
+    for batch in batches {
+        validator.update(batch)?;
+    }
+    Ok(validator.finish())
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's one test command (README): format, lints, tests (doctests included),
+# docs with warnings denied, benches compiled (not run), and a package check of every crate.
+# Set MLRIG_DATA_DIR to the full data sets (../shared/data) to run the full-data tests too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ -z "${MLRIG_DATA_DIR:-}" ]; then
+  echo "note: MLRIG_DATA_DIR is not set; tests on the full data sets will say SKIPPED."
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, all features, warnings denied)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "cargo test (unit, integration, doctests)"
+cargo test --workspace --all-features
+
+step "benches compile (not run)"
+cargo test --workspace --all-features --benches --no-run
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+
+step "cargo package (every crate; --no-verify: sibling crates are not on crates.io yet)"
+cargo package --workspace --no-verify --allow-dirty --quiet
+echo "packaged: $(ls target/package/*.crate | wc -l) crates"
+
+step "ok"
