@@ -1,0 +1,90 @@
+//! Benchmarks of `mlrig-train` on the shipped Adult sample: L2 logistic
+//! regression fit on the `FeatureSpec::infer` features, prediction of one row
+//! and of the whole sample, and the whole serving path for one JSON record
+//! (`transform_record` + `predict`).
+//!
+//! Run with `cargo bench --bench train`; results land in
+//! `target/criterion/train/<bench>/new/estimates.json`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mlrig::core::arrow_array::RecordBatch;
+use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
+use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
+use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::train::{ClassTarget, Dataset, LogisticRegressionParams, Model};
+use std::hint::black_box;
+use std::time::Duration;
+
+const ADULT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/adult_sample.csv");
+const TARGET: &str = "income";
+
+/// The Adult sample read, its inferred feature pipeline fitted, and the
+/// transformed features with the class target.
+fn adult_features() -> (FittedFeaturePipeline, Features, ClassTarget) {
+    let (_, batches, _) = read_csv(ADULT_SAMPLE, CsvOptions::default()).unwrap();
+    assert_eq!(batches.len(), 1, "the sample fits in one default batch");
+    let batch: &RecordBatch = &batches[0];
+    let spec = FeatureSpec::infer(&batch.schema(), TARGET).unwrap();
+    let pipeline = FeaturePipelineParams::new(spec)
+        .check()
+        .unwrap()
+        .fit(&batches)
+        .unwrap();
+    let features = pipeline.transform(batch).unwrap();
+    let target = ClassTarget::from_column(batch, TARGET).unwrap();
+    (pipeline, features, target)
+}
+
+/// The first data row of `adult_sample.csv` as a serving request (no target).
+fn adult_record() -> serde_json::Value {
+    serde_json::json!({
+        "age": 25, "workclass": "Private", "fnlwgt": 226802, "education": "11th",
+        "educational-num": 7, "marital-status": "Never-married",
+        "occupation": "Machine-op-inspct", "relationship": "Own-child", "race": "Black",
+        "gender": "Male", "capital-gain": 0, "capital-loss": 0, "hours-per-week": 40,
+        "native-country": "United-States"
+    })
+}
+
+fn train(c: &mut Criterion) {
+    let (pipeline, features, target) = adult_features();
+    let rows = features.to_dense().nrows();
+    let dataset = Dataset::new(&features, &target).unwrap();
+    let params = LogisticRegressionParams::default().check().unwrap();
+    let fitted = params.fit(&dataset).unwrap();
+    assert!(fitted.converged(), "the benchmarked fit must converge");
+    let model = Model::from(fitted);
+    let record = adult_record();
+    let one_row = pipeline.transform_record(&record).unwrap();
+
+    let mut group = c.benchmark_group("train");
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function("logistic_fit_adult_sample", |b| {
+        b.iter(|| params.fit(black_box(&dataset)).unwrap())
+    });
+    group.bench_function("logistic_predict_adult_sample", |b| {
+        b.iter(|| model.predict(black_box(&features)).unwrap())
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("logistic_predict_one_row", |b| {
+        b.iter(|| model.predict(black_box(&one_row)).unwrap())
+    });
+    group.bench_function("serve_one_record", |b| {
+        b.iter(|| {
+            let row = pipeline.transform_record(black_box(&record)).unwrap();
+            model.predict(&row).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = train
+}
+criterion_main!(benches);
