@@ -53,11 +53,15 @@ pub(crate) fn run(args: Args) -> CommandResult {
             report.summary.rows_accepted
         )
     } else {
-        format!(
+        let mut text = format!(
             "{}: {} anomalies\n{anomalies}",
             args.file.display(),
             anomalies.len()
-        )
+        );
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text
     };
     let json = serde_json::json!({
         "file": args.file,
