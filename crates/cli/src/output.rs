@@ -22,16 +22,31 @@ pub(crate) struct Outcome {
     pub json: serde_json::Value,
     pub text: String,
     pub check_failed: bool,
+    pub json_line: bool,
 }
 
 impl Outcome {
-    /// A successful outcome from any serializable report.
-    pub fn new(report: &impl Serialize, text: String) -> Result<Self, CliError> {
-        Ok(Self {
-            json: serde_json::to_value(report)?,
+    /// A successful outcome from a JSON value and its text rendering.
+    pub fn from_json(json: serde_json::Value, text: String) -> Self {
+        Self {
+            json,
             text,
             check_failed: false,
-        })
+            json_line: false,
+        }
+    }
+
+    /// A successful outcome from any serializable report.
+    pub fn new(report: &impl Serialize, text: String) -> Result<Self, CliError> {
+        Ok(Self::from_json(serde_json::to_value(report)?, text))
+    }
+
+    /// Prints `json` as one compact line instead of a pretty document (for
+    /// commands that emit a stream of events, such as `serve`).
+    pub fn with_json_line(mut self, json: serde_json::Value) -> Self {
+        self.json = json;
+        self.json_line = true;
+        self
     }
 
     /// Marks the data as having failed the command's check (exit status 1).

@@ -263,6 +263,23 @@ impl ModelBundle {
         }
     }
 
+    /// The versions under `<base>/<name>`, ascending (directories whose names
+    /// are positive integers); empty when the model directory does not exist.
+    ///
+    /// ```
+    /// let base = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir_all(base.path().join("m/3")).unwrap();
+    /// std::fs::create_dir_all(base.path().join("m/.staging-x")).unwrap();
+    /// assert_eq!(mlrig_core::ModelBundle::versions(base.path(), "m").unwrap(), vec![3]);
+    /// ```
+    pub fn versions(base: &Path, name: &str) -> Result<Vec<u64>> {
+        let model_dir = base.join(name);
+        if !model_dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        list_versions(&model_dir)
+    }
+
     /// The bundle directory.
     pub fn dir(&self) -> &Path {
         &self.dir

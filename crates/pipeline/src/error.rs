@@ -55,6 +55,26 @@ pub enum PipelineError {
         /// The directory given.
         path: PathBuf,
     },
+    /// A model directory has versions, but none passed its evaluation gate.
+    #[error(
+        "{}: no blessed version to serve (versions {versions:?} all failed their evaluation thresholds); \
+         pass a version directory to serve one anyway, or retrain",
+        path.display()
+    )]
+    NoBlessedModel {
+        /// The model directory.
+        path: PathBuf,
+        /// The versions found.
+        versions: Vec<u64>,
+    },
+    /// A blessing threshold names a metric the task does not compute.
+    #[error("threshold on unknown metric `{metric}`; this task computes: {available}")]
+    UnknownMetric {
+        /// The metric named.
+        metric: String,
+        /// The metrics the task computes, comma separated.
+        available: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {

@@ -12,10 +12,10 @@ use mlrig_core::{ModelBundle, Predict, Predictions, Servable, ServableInfo, Tran
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_monitor::ServingMetrics;
 use mlrig_serve::{ModelRegistry, ServerConfig};
-use mlrig_train::Model;
+use mlrig_train::{Evaluation, Model};
 
 use crate::PipelineError;
-use crate::bundle_files::{FEATURES_FILE, MODEL_FILE};
+use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE};
 
 /// A model bundle ready to serve: the fitted feature pipeline and the model,
 /// run one after the other on the request's one-row (or n-row) batch — the
@@ -86,23 +86,39 @@ impl Servable for BundleServable {
     }
 }
 
-/// Loads what `path` names: a version directory (`<base>/<name>/<version>`,
-/// holding `manifest.json`) or a model directory (`<base>/<name>`), whose
-/// highest version is served, as TF Serving does.
+/// Loads what `path` names:
+///
+/// * a version directory (`<base>/<name>/<version>`, holding `manifest.json`):
+///   exactly that version, blessed or not (an explicit choice);
+/// * a model directory (`<base>/<name>`): the highest **blessed** version, as
+///   TF Serving serves the highest version that TFX's pusher let through.
+///   Versions whose evaluation did not pass the gate are skipped.
 pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
-    let bundle = if path.join(mlrig_core::bundle::MANIFEST_FILE).is_file() {
-        ModelBundle::open(path)?
-    } else {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let base = path.parent().unwrap_or(Path::new("."));
-        ModelBundle::open_latest(base, name)?.ok_or_else(|| PipelineError::NoModel {
+    if path.join(mlrig_core::bundle::MANIFEST_FILE).is_file() {
+        return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let versions = ModelBundle::versions(base, name)?;
+    for version in versions.iter().rev() {
+        let bundle = ModelBundle::open(&path.join(version.to_string()))?;
+        if bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed() {
+            return Ok(Arc::new(BundleServable::open(&bundle)?));
+        }
+    }
+    Err(if versions.is_empty() {
+        PipelineError::NoModel {
             path: path.to_path_buf(),
-        })?
-    };
-    Ok(Arc::new(BundleServable::open(&bundle)?))
+        }
+    } else {
+        PipelineError::NoBlessedModel {
+            path: path.to_path_buf(),
+            versions,
+        }
+    })
 }
 
 /// The complete HTTP app: TF Serving REST routes for the registry's models,

@@ -18,8 +18,9 @@ use mlrig_core::{
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig_ingest::{CsvOptions, IngestSummary, read_csv};
 use mlrig_train::{
-    BlessingThresholds, ClassTarget, Dataset, Evaluation, LinearRegressionParams,
-    LogisticRegressionParams, Model, RegressionTarget, SplitRule,
+    BlessingThresholds, CLASSIFIER_METRICS, ClassTarget, Dataset, Evaluation,
+    LinearRegressionParams, LogisticRegressionParams, Model, REGRESSOR_METRICS, RegressionTarget,
+    SplitRule,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 use serde::Serialize;
@@ -202,6 +203,9 @@ impl TrainingJob {
             });
         }
 
+        let task = self.resolve_task(&schema, &train)?;
+        self.check_threshold_metrics(task)?;
+
         let statistics = compute_statistics(&train, &schema, &StatisticsParams::default())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
 
@@ -215,7 +219,6 @@ impl TrainingJob {
         let train_x = transform_all(&features, &train)?;
         let eval_x = transform_all(&features, &eval)?;
 
-        let task = self.resolve_task(&schema, &train)?;
         let (model, metrics) = match task {
             TaskKind::Classification => {
                 let y = class_target(&self.target, &train)?;
@@ -280,6 +283,22 @@ impl TrainingJob {
             eval.push(e);
         }
         Ok((train, eval))
+    }
+
+    /// Refuses, before any work, a threshold on a metric the task does not compute.
+    fn check_threshold_metrics(&self, task: TaskKind) -> Result<(), PipelineError> {
+        let available: &[&str] = match task {
+            TaskKind::Classification => &CLASSIFIER_METRICS,
+            _ => &REGRESSOR_METRICS,
+        };
+        let named = self.thresholds.min.keys().chain(self.thresholds.max.keys());
+        match named.into_iter().find(|m| !available.contains(&m.as_str())) {
+            Some(metric) => Err(PipelineError::UnknownMetric {
+                metric: metric.clone(),
+                available: available.join(", "),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn resolve_task(

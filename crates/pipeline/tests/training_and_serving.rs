@@ -289,3 +289,47 @@ fn full_california_reaches_r2_0_58() {
     );
     assert!(r2 >= 0.58, "R² {r2}");
 }
+
+#[test]
+fn a_model_directory_serves_its_highest_blessed_version() {
+    use mlrig_train::BlessingThresholds;
+    let out = tempfile::tempdir().unwrap();
+    let job = TrainingJob::new(sample("california_sample.csv"), "MedHouseVal")
+        .with_name("h")
+        .with_output_dir(out.path());
+    let blessed = job.clone().run().unwrap();
+    let failed = job
+        .clone()
+        .with_thresholds(BlessingThresholds::default().with_min("r2", 0.99))
+        .run()
+        .unwrap();
+    assert!(blessed.evaluation.blessed() && !failed.evaluation.blessed());
+    assert!(
+        failed.evaluation.reasons().iter().any(|r| r.contains("r2")),
+        "{:?}",
+        failed.evaluation.reasons()
+    );
+    // Version 2 failed its gate: the model directory serves version 1; version 2 only when named.
+    assert_eq!(
+        load_model_dir(&out.path().join("h"))
+            .unwrap()
+            .info()
+            .version,
+        1
+    );
+    assert_eq!(
+        load_model_dir(&failed.bundle_dir).unwrap().info().version,
+        2
+    );
+
+    std::fs::remove_dir_all(&blessed.bundle_dir).unwrap();
+    let err = load_model_dir(&out.path().join("h")).err().unwrap();
+    assert!(matches!(err, PipelineError::NoBlessedModel { .. }), "{err}");
+
+    let err = job
+        .with_thresholds(BlessingThresholds::default().with_min("roc_auc", 0.5))
+        .run()
+        .unwrap_err();
+    assert!(matches!(err, PipelineError::UnknownMetric { .. }), "{err}");
+    assert!(err.to_string().contains("mae, r2, rmse"), "{err}");
+}

@@ -258,6 +258,12 @@ pub fn evaluate_classifier(
     ]))
 }
 
+/// The metrics [`evaluate_classifier`] computes (thresholds may name these).
+pub const CLASSIFIER_METRICS: [&str; 3] = ["accuracy", "log_loss", "roc_auc"];
+
+/// The metrics [`evaluate_regressor`] computes (thresholds may name these).
+pub const REGRESSOR_METRICS: [&str; 3] = ["mae", "r2", "rmse"];
+
 /// `r2`, `rmse` and `mae` of predicted values.
 ///
 /// ```

@@ -95,7 +95,10 @@ mod target;
 
 pub use dataset::Dataset;
 pub use error::{Result, TrainError};
-pub use evaluation::{BlessingThresholds, Evaluation, evaluate_classifier, evaluate_regressor};
+pub use evaluation::{
+    BlessingThresholds, CLASSIFIER_METRICS, Evaluation, REGRESSOR_METRICS, evaluate_classifier,
+    evaluate_regressor,
+};
 pub use linear_regression::{
     LinearRegression, LinearRegressionParams, LinearRegressionValidParams,
 };

@@ -67,9 +67,5 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "out": args.out,
         "schema": serde_json::from_str::<serde_json::Value>(&schema.to_tfmd_json()?)?,
     });
-    Ok(Outcome {
-        json,
-        text,
-        check_failed: false,
-    })
+    Ok(Outcome::from_json(json, text))
 }

@@ -83,9 +83,5 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "quarantined": report.quarantined,
         "quarantine_file": args.quarantine,
     });
-    Ok(Outcome {
-        json,
-        text,
-        check_failed: false,
-    })
+    Ok(Outcome::from_json(json, text))
 }

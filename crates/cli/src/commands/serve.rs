@@ -69,9 +69,9 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         mlrig_serve::serve(listener, app, mlrig_serve::shutdown_signal()).await?;
         Ok::<_, crate::output::CliError>(())
     })?;
-    Ok(Outcome {
-        json: serde_json::json!({"stopped": true}),
-        text: "server stopped\n".into(),
-        check_failed: false,
-    })
+    // A server's JSON output is one document per line (started, stopped).
+    Ok(
+        Outcome::from_json(serde_json::Value::Null, "server stopped\n".into())
+            .with_json_line(serde_json::json!({"stopped": true})),
+    )
 }

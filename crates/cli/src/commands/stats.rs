@@ -75,11 +75,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "ingest": summary,
         "statistics": serde_json::from_str::<serde_json::Value>(&stats.to_tfmd_json()?)?,
     });
-    Ok(Outcome {
-        json,
-        text,
-        check_failed: false,
-    })
+    Ok(Outcome::from_json(json, text))
 }
 
 /// Streams a CSV file through the statistics accumulator.

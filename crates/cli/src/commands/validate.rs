@@ -69,9 +69,5 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "anomaly_count": anomalies.len(),
         "anomalies": anomalies,
     });
-    Ok(Outcome {
-        json,
-        text,
-        check_failed: !anomalies.is_empty(),
-    })
+    Ok(Outcome::from_json(json, text).failed_check(!anomalies.is_empty()))
 }
