@@ -5,10 +5,11 @@
 //! `target/criterion/exact_sum/<bench>/new/estimates.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod bench_config;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::ExactSum;
 use std::hint::black_box;
-use std::time::Duration;
 
 const VALUES: usize = 1_000_000;
 
@@ -68,10 +69,7 @@ fn exact_sum(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = bench_config::criterion();
     targets = exact_sum
 }
 criterion_main!(benches);

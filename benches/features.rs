@@ -7,38 +7,26 @@
 //! `target/criterion/features/<bench>/new/estimates.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod adult_sample;
+mod bench_config;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Fit, ParamGuard, Transform};
 use mlrig::features::{FeaturePipelineParams, FeaturePipelineValidParams, FeatureSpec};
 use mlrig::ingest::{CsvOptions, read_csv};
 use std::hint::black_box;
-use std::time::Duration;
-
-const ADULT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/adult_sample.csv");
-const TARGET: &str = "income";
 
 /// The Adult sample as `read_csv` returns it with default options (one
 /// batch: the sample is smaller than the default batch size).
 fn adult_batches() -> Vec<RecordBatch> {
-    let (_, batches, _) = read_csv(ADULT_SAMPLE, CsvOptions::default()).unwrap();
+    let (_, batches, _) = read_csv(adult_sample::PATH, CsvOptions::default()).unwrap();
     batches
 }
 
 fn inferred_params(batches: &[RecordBatch]) -> FeaturePipelineValidParams {
-    let spec = FeatureSpec::infer(&batches[0].schema(), TARGET).unwrap();
+    let spec = FeatureSpec::infer(&batches[0].schema(), adult_sample::TARGET).unwrap();
     FeaturePipelineParams::new(spec).check().unwrap()
-}
-
-/// The first data row of `adult_sample.csv` as a serving request (no target).
-fn adult_record() -> serde_json::Value {
-    serde_json::json!({
-        "age": 25, "workclass": "Private", "fnlwgt": 226802, "education": "11th",
-        "educational-num": 7, "marital-status": "Never-married",
-        "occupation": "Machine-op-inspct", "relationship": "Own-child", "race": "Black",
-        "gender": "Male", "capital-gain": 0, "capital-loss": 0, "hours-per-week": 40,
-        "native-country": "United-States"
-    })
 }
 
 fn features(c: &mut Criterion) {
@@ -46,7 +34,7 @@ fn features(c: &mut Criterion) {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let params = inferred_params(&batches);
     let pipeline = params.fit(&batches).unwrap();
-    let record = adult_record();
+    let record = adult_sample::first_record();
     // The record transforms to the same row as the batch (same code path).
     assert_eq!(
         pipeline
@@ -86,10 +74,7 @@ fn features(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = bench_config::criterion();
     targets = features
 }
 criterion_main!(benches);

@@ -9,12 +9,13 @@
 //! `scripts/bench_peers.py` can time pandas on the very same bytes).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod bench_config;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::ingest::{CsvOptions, read_csv};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const ADULT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/adult_sample.csv");
 const SYNTHETIC_ROWS: usize = 200_000;
@@ -143,10 +144,7 @@ fn ingest(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = bench_config::criterion();
     targets = ingest
 }
 criterion_main!(benches);

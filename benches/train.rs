@@ -7,6 +7,9 @@
 //! `target/criterion/train/<bench>/new/estimates.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod adult_sample;
+mod bench_config;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
@@ -14,37 +17,22 @@ use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline}
 use mlrig::ingest::{CsvOptions, read_csv};
 use mlrig::train::{ClassTarget, Dataset, LogisticRegressionParams, Model};
 use std::hint::black_box;
-use std::time::Duration;
-
-const ADULT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/adult_sample.csv");
-const TARGET: &str = "income";
 
 /// The Adult sample read, its inferred feature pipeline fitted, and the
 /// transformed features with the class target.
 fn adult_features() -> (FittedFeaturePipeline, Features, ClassTarget) {
-    let (_, batches, _) = read_csv(ADULT_SAMPLE, CsvOptions::default()).unwrap();
+    let (_, batches, _) = read_csv(adult_sample::PATH, CsvOptions::default()).unwrap();
     assert_eq!(batches.len(), 1, "the sample fits in one default batch");
     let batch: &RecordBatch = &batches[0];
-    let spec = FeatureSpec::infer(&batch.schema(), TARGET).unwrap();
+    let spec = FeatureSpec::infer(&batch.schema(), adult_sample::TARGET).unwrap();
     let pipeline = FeaturePipelineParams::new(spec)
         .check()
         .unwrap()
         .fit(&batches)
         .unwrap();
     let features = pipeline.transform(batch).unwrap();
-    let target = ClassTarget::from_column(batch, TARGET).unwrap();
+    let target = ClassTarget::from_column(batch, adult_sample::TARGET).unwrap();
     (pipeline, features, target)
-}
-
-/// The first data row of `adult_sample.csv` as a serving request (no target).
-fn adult_record() -> serde_json::Value {
-    serde_json::json!({
-        "age": 25, "workclass": "Private", "fnlwgt": 226802, "education": "11th",
-        "educational-num": 7, "marital-status": "Never-married",
-        "occupation": "Machine-op-inspct", "relationship": "Own-child", "race": "Black",
-        "gender": "Male", "capital-gain": 0, "capital-loss": 0, "hours-per-week": 40,
-        "native-country": "United-States"
-    })
 }
 
 fn train(c: &mut Criterion) {
@@ -55,7 +43,7 @@ fn train(c: &mut Criterion) {
     let fitted = params.fit(&dataset).unwrap();
     assert!(fitted.converged(), "the benchmarked fit must converge");
     let model = Model::from(fitted);
-    let record = adult_record();
+    let record = adult_sample::first_record();
     let one_row = pipeline.transform_record(&record).unwrap();
 
     let mut group = c.benchmark_group("train");
@@ -81,10 +69,7 @@ fn train(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = bench_config::criterion();
     targets = train
 }
 criterion_main!(benches);

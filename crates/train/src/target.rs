@@ -108,22 +108,7 @@ impl RegressionTarget {
         name: &str,
         arrays: impl IntoIterator<Item = &'a dyn Array>,
     ) -> Result<Self> {
-        let mut values = Vec::new();
-        let mut missing = MissingCounter::default();
-        for array in arrays {
-            let offset = values.len();
-            let column = numeric_column(name, array)?;
-            for (i, value) in column.into_iter().enumerate() {
-                match value {
-                    Some(v) => values.push(v),
-                    None => {
-                        missing.record(offset + i);
-                        values.push(f64::NAN);
-                    }
-                }
-            }
-        }
-        missing.check(name)?;
+        let values = present_values(name, arrays, |array| numeric_column(name, array))?;
         Self::new(name, values)
     }
 
@@ -248,10 +233,8 @@ impl ClassTarget {
         name: &str,
         arrays: impl IntoIterator<Item = &'a dyn Array>,
     ) -> Result<Self> {
-        let mut values = Vec::new();
-        let mut missing = MissingCounter::default();
         let mut first_type: Option<DataType> = None;
-        for array in arrays {
+        let values = present_values(name, arrays, |array| {
             match &first_type {
                 None => first_type = Some(array.data_type().clone()),
                 Some(t) if t != array.data_type() => {
@@ -263,15 +246,8 @@ impl ClassTarget {
                 }
                 Some(_) => {}
             }
-            let offset = values.len();
-            for (i, value) in class_column(name, array)?.into_iter().enumerate() {
-                match value {
-                    Some(v) => values.push(v),
-                    None => missing.record(offset + i),
-                }
-            }
-        }
-        missing.check(name)?;
+            class_column(name, array)
+        })?;
         Ok(Self::from_values(name, values))
     }
 
@@ -403,6 +379,31 @@ impl MissingCounter {
             }),
         }
     }
+}
+
+/// Reads every array with `read` and returns the values of all of them in
+/// order; any missing value is a [`TrainError::MissingTarget`] that counts them
+/// and names the first row (counted across all arrays). An error of `read`
+/// comes first.
+fn present_values<'a, T>(
+    name: &str,
+    arrays: impl IntoIterator<Item = &'a dyn Array>,
+    mut read: impl FnMut(&'a dyn Array) -> Result<Vec<Option<T>>>,
+) -> Result<Vec<T>> {
+    let mut values = Vec::new();
+    let mut missing = MissingCounter::default();
+    let mut row = 0;
+    for array in arrays {
+        for value in read(array)? {
+            match value {
+                Some(v) => values.push(v),
+                None => missing.record(row),
+            }
+            row += 1;
+        }
+    }
+    missing.check(name)?;
+    Ok(values)
 }
 
 pub(crate) fn column_of<'b>(

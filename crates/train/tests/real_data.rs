@@ -9,7 +9,7 @@
 //! Python and records scikit-learn's numbers in `sklearn_reference.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use mlrig_core::arrow_array::{Float64Array, StringArray};
@@ -144,6 +144,35 @@ struct Outcome {
     intercept: f64,
 }
 
+impl Outcome {
+    /// Evaluates `model`'s holdout `metrics` on `data` (read from `path`) and
+    /// asserts that `thresholds` bless it.
+    fn blessed(
+        path: &Path,
+        model: &Model,
+        metrics: BTreeMap<String, f64>,
+        data: &Prepared,
+        thresholds: BlessingThresholds,
+        (coefficients, intercept): (Vec<f64>, f64),
+    ) -> Self {
+        let evaluation = Evaluation::new(
+            model.task(),
+            metrics,
+            data.x_train.nrows() as u64,
+            data.x_eval.nrows() as u64,
+            thresholds,
+        )
+        .unwrap();
+        eprintln!("{}: {:?}", path.display(), evaluation.metrics());
+        assert!(evaluation.blessed(), "{:?}", evaluation.reasons());
+        Self {
+            evaluation,
+            coefficients,
+            intercept,
+        }
+    }
+}
+
 /// Logistic regression with `C = c` on an Adult CSV.
 fn adult(path: &Path, c: f64, min_auc: f64) -> Outcome {
     let data = prepare(&read_csv(path), "income", &holdout());
@@ -183,21 +212,14 @@ fn adult(path: &Path, c: f64, min_auc: f64) -> Outcome {
     assert_eq!(classes, ["<=50K", ">50K"]);
     let positive = probabilities.column(1).to_vec();
     let metrics = evaluate_classifier(&y_eval.positive_indicator().unwrap(), &positive).unwrap();
-    let evaluation = Evaluation::new(
-        model.task(),
+    Outcome::blessed(
+        path,
+        &model,
         metrics,
-        data.x_train.nrows() as u64,
-        data.x_eval.nrows() as u64,
+        &data,
         BlessingThresholds::default().with_min("roc_auc", min_auc),
+        (coefficients, intercept),
     )
-    .unwrap();
-    eprintln!("{}: {:?}", path.display(), evaluation.metrics());
-    assert!(evaluation.blessed(), "{:?}", evaluation.reasons());
-    Outcome {
-        evaluation,
-        coefficients,
-        intercept,
-    }
 }
 
 /// Linear regression with ridge penalty `alpha` on a California housing CSV.
@@ -223,21 +245,14 @@ fn california(path: &Path, alpha: f64, min_r2: f64) -> Outcome {
         panic!("regression expected")
     };
     let metrics = evaluate_regressor(y_eval.values(), &values.to_vec()).unwrap();
-    let evaluation = Evaluation::new(
-        model.task(),
+    Outcome::blessed(
+        path,
+        &model,
         metrics,
-        data.x_train.nrows() as u64,
-        data.x_eval.nrows() as u64,
+        &data,
         BlessingThresholds::default().with_min("r2", min_r2),
+        (coefficients, intercept),
     )
-    .unwrap();
-    eprintln!("{}: {:?}", path.display(), evaluation.metrics());
-    assert!(evaluation.blessed(), "{:?}", evaluation.reasons());
-    Outcome {
-        evaluation,
-        coefficients,
-        intercept,
-    }
 }
 
 #[derive(Deserialize)]
