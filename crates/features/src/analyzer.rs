@@ -5,7 +5,8 @@
 //! Fitting takes two passes. [`SummaryAnalyzer`] counts missing values,
 //! sums values with [`ExactSum`], tracks min/max and counts values
 //! (categories, or numeric values for most-frequent imputation) in
-//! `BTreeMap`s. [`SpreadAnalyzer`] then sums squared deviations from the
+//! `BTreeMap`s, and feeds a [`QuantileSketch`] where a median or quantiles
+//! are needed. [`SpreadAnalyzer`] then sums squared deviations from the
 //! mean found by the first pass, which keeps the variance accurate when the
 //! mean is large relative to the spread (a one-pass `Σx² − (Σx)²/n` loses
 //! every digit there).
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
 use crate::input_column::{CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn};
+use crate::sketch::QuantileSketch;
 
 /// An `f64` that is never NaN, ordered by value (`-0.0` is stored as `0.0`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -53,19 +55,19 @@ impl Ord for OrderedF64 {
 
 /// Value counts, serialized as a list of `[value, count]` pairs (JSON object
 /// keys can only be strings).
-mod count_pairs {
+pub(crate) mod count_pairs {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    pub(super) fn serialize<K: Serialize, S: Serializer>(
+    pub(crate) fn serialize<K: Serialize, S: Serializer>(
         counts: &BTreeMap<K, u64>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(counts.iter())
     }
 
-    pub(super) fn deserialize<'de, K, D>(deserializer: D) -> Result<BTreeMap<K, u64>, D::Error>
+    pub(crate) fn deserialize<'de, K, D>(deserializer: D) -> Result<BTreeMap<K, u64>, D::Error>
     where
         K: Deserialize<'de> + Ord,
         D: Deserializer<'de>,
@@ -111,6 +113,8 @@ pub(crate) struct NumericSummary {
     pub(crate) max: Option<OrderedF64>,
     #[serde(with = "count_pairs")]
     pub(crate) counts: BTreeMap<OrderedF64, u64>,
+    /// The quantile sketch, when the column needs quantiles.
+    pub(crate) sketch: Option<QuantileSketch>,
 }
 
 /// First-pass summary of a categorical column.
@@ -118,6 +122,8 @@ pub(crate) struct NumericSummary {
 pub(crate) struct CategoricalSummary {
     pub(crate) name: String,
     pub(crate) column_type: ColumnType,
+    /// Whether `counts` is kept (vocabularies and most-frequent imputation).
+    pub(crate) count_values: bool,
     /// Nulls seen.
     pub(crate) missing: u64,
     #[serde(with = "count_pairs")]
@@ -132,8 +138,8 @@ pub(crate) enum ColumnSummary {
 }
 
 impl ColumnSummary {
-    /// An empty numeric summary.
-    pub(crate) fn numeric(name: &str, count_values: bool) -> Self {
+    /// An empty numeric summary; `sketch` keeps a quantile sketch.
+    pub(crate) fn numeric(name: &str, count_values: bool, sketch: bool) -> Self {
         ColumnSummary::Numeric(Box::new(NumericSummary {
             name: name.to_string(),
             count_values,
@@ -143,14 +149,17 @@ impl ColumnSummary {
             min: None,
             max: None,
             counts: BTreeMap::new(),
+            sketch: sketch.then(QuantileSketch::default),
         }))
     }
 
-    /// An empty categorical summary of a column of type `column_type`.
-    pub(crate) fn categorical(name: &str, column_type: ColumnType) -> Self {
+    /// An empty categorical summary of a column of type `column_type`;
+    /// `count_values` keeps the value counts.
+    pub(crate) fn categorical(name: &str, column_type: ColumnType, count_values: bool) -> Self {
         ColumnSummary::Categorical(CategoricalSummary {
             name: name.to_string(),
             column_type,
+            count_values,
             missing: 0,
             counts: BTreeMap::new(),
         })
@@ -172,6 +181,9 @@ impl ColumnSummary {
                             if s.count_values {
                                 *s.counts.entry(key).or_insert(0) += 1;
                             }
+                            if let Some(sketch) = &mut s.sketch {
+                                sketch.add(v);
+                            }
                         }
                     }
                     Ok(())
@@ -179,6 +191,15 @@ impl ColumnSummary {
             }
             ColumnSummary::Categorical(s) => {
                 let column = CategoricalColumn::read(batch, &s.name, s.column_type)?;
+                if !s.count_values {
+                    let mut missing = 0;
+                    column.try_for_each(|_, value| {
+                        missing += u64::from(value.is_none());
+                        Ok(())
+                    })?;
+                    s.missing += missing;
+                    return Ok(());
+                }
                 // Count borrowed values first: one allocation per distinct value.
                 let mut local: std::collections::HashMap<CategoryValue<'_>, u64> =
                     std::collections::HashMap::new();
@@ -202,8 +223,13 @@ impl ColumnSummary {
     fn merge(&mut self, other: ColumnSummary) -> Result<(), FeaturesError> {
         match (self, other) {
             (ColumnSummary::Numeric(a), ColumnSummary::Numeric(b))
-                if a.name == b.name && a.count_values == b.count_values =>
+                if a.name == b.name
+                    && a.count_values == b.count_values
+                    && a.sketch.is_some() == b.sketch.is_some() =>
             {
+                if let (Some(mine), Some(theirs)) = (&mut a.sketch, &b.sketch) {
+                    mine.merge(theirs);
+                }
                 a.observed += b.observed;
                 a.missing += b.missing;
                 a.sum.merge(&b.sum);
@@ -219,7 +245,9 @@ impl ColumnSummary {
                 Ok(())
             }
             (ColumnSummary::Categorical(a), ColumnSummary::Categorical(b))
-                if a.name == b.name && a.column_type == b.column_type =>
+                if a.name == b.name
+                    && a.column_type == b.column_type
+                    && a.count_values == b.count_values =>
             {
                 a.missing += b.missing;
                 add_counts(&mut a.counts, b.counts);
@@ -245,6 +273,26 @@ impl ColumnSummary {
 
 fn incompatible(reason: String) -> FeaturesError {
     FeaturesError::Core(mlrig_core::Error::IncompatibleMerge { reason })
+}
+
+/// Merges `theirs` into `mine` column by column with `merge`; the two must
+/// have the same number of columns.
+fn merge_columns<T>(
+    mine: &mut [T],
+    theirs: Vec<T>,
+    mut merge: impl FnMut(&mut T, T) -> Result<(), FeaturesError>,
+) -> Result<(), FeaturesError> {
+    if mine.len() != theirs.len() {
+        return Err(incompatible(format!(
+            "{} columns vs {} columns",
+            mine.len(),
+            theirs.len()
+        )));
+    }
+    for (mine, theirs) in mine.iter_mut().zip(theirs) {
+        merge(mine, theirs)?;
+    }
+    Ok(())
 }
 
 /// First pass: per-column summaries, plus the number of rows.
@@ -274,16 +322,7 @@ impl Accumulator for SummaryAnalyzer {
     }
 
     fn merge(&mut self, other: Self) -> Result<(), FeaturesError> {
-        if self.columns.len() != other.columns.len() {
-            return Err(incompatible(format!(
-                "{} columns vs {} columns",
-                self.columns.len(),
-                other.columns.len()
-            )));
-        }
-        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
-            mine.merge(theirs)?;
-        }
+        merge_columns(&mut self.columns, other.columns, ColumnSummary::merge)?;
         self.rows += other.rows;
         Ok(())
     }
@@ -343,14 +382,7 @@ impl Accumulator for SpreadAnalyzer {
     }
 
     fn merge(&mut self, other: Self) -> Result<(), FeaturesError> {
-        if self.columns.len() != other.columns.len() {
-            return Err(incompatible(format!(
-                "{} columns vs {} columns",
-                self.columns.len(),
-                other.columns.len()
-            )));
-        }
-        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
+        merge_columns(&mut self.columns, other.columns, |mine, theirs| {
             if mine.name != theirs.name || mine.centre.to_bits() != theirs.centre.to_bits() {
                 return Err(incompatible(format!(
                     "spread of `{}` around {} vs `{}` around {}",
@@ -358,8 +390,8 @@ impl Accumulator for SpreadAnalyzer {
                 )));
             }
             mine.squares.merge(&theirs.squares);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn finish(self) -> Vec<SpreadColumn> {
@@ -384,8 +416,9 @@ mod tests {
 
     fn analyzer() -> SummaryAnalyzer {
         SummaryAnalyzer::new(vec![
-            ColumnSummary::numeric("x", true),
-            ColumnSummary::categorical("s", ColumnType::Utf8),
+            ColumnSummary::numeric("x", true, true),
+            ColumnSummary::categorical("s", ColumnType::Utf8, true),
+            ColumnSummary::categorical("s", ColumnType::Utf8, false),
         ])
     }
 
@@ -419,17 +452,27 @@ mod tests {
         assert_eq!(s.missing, 1);
         assert_eq!(s.counts.get(&Category::Text("b".into())), Some(&2));
         assert_eq!(s.counts.get(&Category::Text(String::new())), Some(&1));
+        let ColumnSummary::Categorical(uncounted) = &a.columns[2] else {
+            panic!("categorical")
+        };
+        assert_eq!(uncounted.missing, 1);
+        assert!(uncounted.counts.is_empty());
+        let ColumnSummary::Numeric(x) = &a.columns[0] else {
+            panic!("numeric")
+        };
+        assert_eq!(x.sketch.as_ref().map(QuantileSketch::count), Some(3));
     }
 
     #[test]
     fn merge_of_differently_configured_analyzers_fails() {
         let mut a = analyzer();
-        let b = SummaryAnalyzer::new(vec![ColumnSummary::numeric("x", true)]);
+        let b = SummaryAnalyzer::new(vec![ColumnSummary::numeric("x", true, true)]);
         assert!(a.merge(b).is_err());
         let mut a = analyzer();
         let b = SummaryAnalyzer::new(vec![
-            ColumnSummary::numeric("x", false),
-            ColumnSummary::categorical("s", ColumnType::Utf8),
+            ColumnSummary::numeric("x", false, true),
+            ColumnSummary::categorical("s", ColumnType::Utf8, true),
+            ColumnSummary::categorical("s", ColumnType::Utf8, false),
         ]);
         let err = a.merge(b).unwrap_err();
         assert!(err.to_string().contains("cannot merge"), "{err}");
@@ -442,7 +485,11 @@ mod tests {
 
     #[test]
     fn wrong_type_in_a_later_batch_is_reported() {
-        let mut a = SummaryAnalyzer::new(vec![ColumnSummary::categorical("s", ColumnType::Utf8)]);
+        let mut a = SummaryAnalyzer::new(vec![ColumnSummary::categorical(
+            "s",
+            ColumnType::Utf8,
+            false,
+        )]);
         let bools = RecordBatch::try_from_iter([(
             "s",
             Arc::new(BooleanArray::from(vec![true])) as ArrayRef,

@@ -78,6 +78,25 @@ pub enum FeaturesError {
         /// The value found.
         value: f64,
     },
+    /// A value outside the domain of its transform (`log` of a value ≤ 0,
+    /// `log1p` of a value ≤ −1). `row` is `None` when found in the training
+    /// statistics at fit.
+    #[error(
+        "column `{column}`{}: value {value} is outside the domain of {transform} (expected {expected})",
+        row_suffix(.row)
+    )]
+    OutOfDomain {
+        /// The column.
+        column: String,
+        /// The row index within the batch, if known.
+        row: Option<usize>,
+        /// The value found.
+        value: f64,
+        /// The transform, e.g. `log`.
+        transform: String,
+        /// The accepted values, e.g. `a value > 0`.
+        expected: String,
+    },
     /// A statistic needs at least one non-missing training value.
     #[error(
         "column `{column}` has no non-missing value in the training data, so its {statistic} is undefined"
@@ -127,7 +146,8 @@ impl FeaturesError {
         match self {
             FeaturesError::MissingColumn { .. }
             | FeaturesError::WrongColumnType { .. }
-            | FeaturesError::NonFiniteValue { .. } => true,
+            | FeaturesError::NonFiniteValue { .. }
+            | FeaturesError::OutOfDomain { .. } => true,
             FeaturesError::Core(e) => e.is_invalid_input(),
             _ => false,
         }
@@ -173,10 +193,26 @@ impl From<FeaturesError> for mlrig_core::Error {
                     found: format!("{value}"),
                 }
             }
+            FeaturesError::OutOfDomain {
+                column,
+                row,
+                value,
+                expected,
+                ..
+            } => mlrig_core::Error::InvalidField {
+                instance: row,
+                field: column,
+                expected,
+                found: format!("{value}"),
+            },
             other => mlrig_core::Error::InvalidParameter {
                 name: "mlrig-features".into(),
                 reason: other.to_string(),
             },
         }
     }
+}
+
+fn row_suffix(row: &Option<usize>) -> String {
+    row.map(|r| format!(", row {r}")).unwrap_or_default()
 }

@@ -1,203 +1,17 @@
 //! [`FittedFeaturePipeline`]: the fitted transforms, applied with one code
 //! path to training batches and to the one-row batch of a serving request.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
-use mlrig_core::ndarray::Array2;
 use mlrig_core::{Artifact, Features, Transform, record_to_batch};
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
-use crate::input_column::{CategoricalColumn, Category, ColumnType, NumericColumn};
-
-/// The fitted transform of one input column, as stored in the artifact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "encode", rename_all = "snake_case", deny_unknown_fields)]
-pub(crate) enum FittedColumn {
-    /// `(x − mean) / scale`.
-    StandardScale {
-        name: String,
-        input_type: ColumnType,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        impute_with: Option<f64>,
-        mean: f64,
-        scale: f64,
-    },
-    /// `x` as `f64`.
-    Passthrough {
-        name: String,
-        input_type: ColumnType,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        impute_with: Option<f64>,
-    },
-    /// One output per category, sorted.
-    OneHot {
-        name: String,
-        input_type: ColumnType,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        impute_with: Option<Category>,
-        categories: Vec<Category>,
-    },
-}
-
-impl FittedColumn {
-    fn name(&self) -> &str {
-        match self {
-            FittedColumn::StandardScale { name, .. }
-            | FittedColumn::Passthrough { name, .. }
-            | FittedColumn::OneHot { name, .. } => name,
-        }
-    }
-
-    fn input_type(&self) -> ColumnType {
-        match self {
-            FittedColumn::StandardScale { input_type, .. }
-            | FittedColumn::Passthrough { input_type, .. }
-            | FittedColumn::OneHot { input_type, .. } => *input_type,
-        }
-    }
-
-    fn output_names(&self) -> Vec<String> {
-        match self {
-            FittedColumn::StandardScale { name, .. } | FittedColumn::Passthrough { name, .. } => {
-                vec![name.clone()]
-            }
-            FittedColumn::OneHot {
-                name, categories, ..
-            } => categories.iter().map(|c| format!("{name}={c}")).collect(),
-        }
-    }
-
-    /// Checks the invariants `transform` relies on (for deserialized values).
-    fn validate(&self) -> Result<(), String> {
-        let name = self.name();
-        if name.is_empty() {
-            return Err("a column has an empty name".into());
-        }
-        let numeric = |input_type: ColumnType, impute_with: Option<f64>| {
-            if !input_type.is_numeric() {
-                return Err(format!(
-                    "column `{name}`: a numeric transform of {input_type:?} input"
-                ));
-            }
-            if impute_with.is_some_and(|v| !v.is_finite()) {
-                return Err(format!("column `{name}`: impute_with is not finite"));
-            }
-            Ok(())
-        };
-        match self {
-            FittedColumn::StandardScale {
-                input_type,
-                impute_with,
-                mean,
-                scale,
-                ..
-            } => {
-                numeric(*input_type, *impute_with)?;
-                if !mean.is_finite() || !scale.is_finite() || *scale <= 0.0 {
-                    return Err(format!(
-                        "column `{name}`: mean {mean} and scale {scale} must be finite, scale > 0"
-                    ));
-                }
-            }
-            FittedColumn::Passthrough {
-                input_type,
-                impute_with,
-                ..
-            } => numeric(*input_type, *impute_with)?,
-            FittedColumn::OneHot {
-                input_type,
-                impute_with,
-                categories,
-                ..
-            } => {
-                if !input_type.is_categorical() {
-                    return Err(format!(
-                        "column `{name}`: one-hot encoding of {input_type:?} input"
-                    ));
-                }
-                if let Some(c) = categories.iter().find(|c| c.column_type() != *input_type) {
-                    return Err(format!(
-                        "column `{name}`: category {c} is not a {input_type:?} value"
-                    ));
-                }
-                if categories.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(format!(
-                        "column `{name}`: categories are not sorted and unique"
-                    ));
-                }
-                if let Some(fill) = impute_with
-                    && categories.binary_search(fill).is_err()
-                {
-                    return Err(format!(
-                        "column `{name}`: impute_with {fill} is not one of the categories"
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes this column's outputs for every row of `batch` into the
-    /// row-major `out` (`width` values per row), starting at `offset`.
-    fn write(
-        &self,
-        batch: &RecordBatch,
-        out: &mut [f64],
-        width: usize,
-        offset: usize,
-    ) -> Result<(), FeaturesError> {
-        let mut set = |row: usize, column: usize, value: f64| {
-            if let Some(slot) = out.get_mut(row * width + offset + column) {
-                *slot = value;
-            }
-        };
-        match self {
-            FittedColumn::StandardScale {
-                name,
-                impute_with,
-                mean,
-                scale,
-                ..
-            } => NumericColumn::read(batch, name)?.try_for_each(name, |row, value| {
-                let z = value
-                    .or(*impute_with)
-                    .map_or(f64::NAN, |x| (x - mean) / scale);
-                set(row, 0, z);
-                Ok(())
-            }),
-            FittedColumn::Passthrough {
-                name, impute_with, ..
-            } => NumericColumn::read(batch, name)?.try_for_each(name, |row, value| {
-                set(row, 0, value.or(*impute_with).unwrap_or(f64::NAN));
-                Ok(())
-            }),
-            FittedColumn::OneHot {
-                name,
-                input_type,
-                impute_with,
-                categories,
-            } => {
-                let fill = impute_with
-                    .as_ref()
-                    .and_then(|f| categories.binary_search(f).ok());
-                CategoricalColumn::read(batch, name, *input_type)?.try_for_each(|row, value| {
-                    let index = match value {
-                        Some(v) => categories.binary_search_by(|c| c.cmp_value(v)).ok(),
-                        None => fill,
-                    };
-                    if let Some(index) = index {
-                        set(row, index, 1.0);
-                    }
-                    Ok(())
-                })
-            }
-        }
-    }
-}
+use crate::fitted_column::{FittedColumn, FittedCross, OutputSink};
+use crate::spec::OutputLayout;
 
 /// The artifact body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,22 +23,28 @@ struct PipelineBody {
     output_names: Vec<String>,
     /// The fitted transforms, in output order.
     columns: Vec<FittedColumn>,
+    /// The fitted crosses, output after the columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    crosses: Vec<FittedCross>,
+    /// The output storage: `dense` or `sparse` (`auto` is resolved at fit).
+    #[serde(default)]
+    output: OutputLayout,
 }
 
-/// A fitted feature pipeline: Arrow record batches in, dense [`Features`] out.
+/// A fitted feature pipeline: Arrow record batches in, [`Features`] out.
 ///
 /// Made by fitting [`FeaturePipelineValidParams`](crate::FeaturePipelineValidParams);
 /// saved and loaded as an [`Artifact`] (kind `mlrig.features.pipeline`,
-/// format version 1). [`transform`](Transform::transform) looks input columns
+/// format version 2). [`transform`](Transform::transform) looks input columns
 /// up by name, so batches may have extra columns (the target, dropped
 /// columns) in any order. A serving record goes through
 /// [`transform_record`](FittedFeaturePipeline::transform_record), which builds
 /// a one-row batch with [`input_schema`](FittedFeaturePipeline::input_schema)
 /// and runs the very same `transform`.
 ///
-/// Output is always dense in this version: one-hot columns of a small
-/// vocabulary keep it small, and [`Features::to_sparse_features`] converts
-/// when a model wants CSR.
+/// The output is dense or CSR as the spec's
+/// [`OutputLayout`](crate::OutputLayout) says (`auto` is decided at fit, so
+/// every batch, one-row serving batches included, has the same storage).
 ///
 /// ```
 /// use mlrig_core::{Fit, ParamGuard, Transform};
@@ -259,17 +79,45 @@ impl FittedFeaturePipeline {
     /// Assembles and validates a pipeline.
     pub(crate) fn new(
         columns: Vec<FittedColumn>,
+        crosses: Vec<FittedCross>,
+        output: OutputLayout,
         training_rows: u64,
     ) -> Result<Self, FeaturesError> {
-        let output_names = columns
-            .iter()
-            .flat_map(FittedColumn::output_names)
-            .collect();
+        let output_names = derived_names(&columns, &crosses);
         Self::try_from(PipelineBody {
             training_rows,
             output_names,
             columns,
+            crosses,
+            output,
         })
+    }
+
+    /// The storage of the output: [`OutputLayout::Dense`] or
+    /// [`OutputLayout::Sparse`] (never `Auto`, which is resolved at fit).
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard, Transform};
+    /// # use mlrig_core::arrow_array::{ArrayRef, StringArray, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec, OutputLayout};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("c", Arc::new(StringArray::from(vec!["a", "b", "c", "d"])) as ArrayRef),
+    /// ])?;
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::one_hot("c")).with_output(OutputLayout::Auto);
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch.clone()])?;
+    /// // One non-zero in four outputs: density 0.25 < 0.3, so CSR.
+    /// assert_eq!(fitted.output_layout(), OutputLayout::Sparse);
+    /// assert!(matches!(fitted.transform(&batch)?.matrix(), mlrig_core::FeatureMatrix::Sparse(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn output_layout(&self) -> OutputLayout {
+        self.body.output
+    }
+
+    /// The fitted columns (crate-internal, for the checks).
+    pub(crate) fn columns(&self) -> &[FittedColumn] {
+        &self.body.columns
     }
 
     /// The schema of the columns the pipeline reads (all nullable, in spec
@@ -299,7 +147,10 @@ impl FittedFeaturePipeline {
     }
 
     /// One readable name per output column: the input name for numeric
-    /// encodings, `name=category` for one-hot (`workclass=Private`).
+    /// encodings, `name=category` for one-hot and vocabularies
+    /// (`workclass=Private`, `color=__oov_0__`), `name_bucket[i]` (or
+    /// `name_bucket` when ordinal), `name_hash[i]`, `name_year` …,
+    /// `name_missing` for indicators, and `a_x_b[i]` for crosses.
     ///
     /// ```
     /// # use mlrig_core::{Fit, ParamGuard};
@@ -367,32 +218,68 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
     fn try_from(body: PipelineBody) -> Result<Self, FeaturesError> {
         let invalid = |reason: String| FeaturesError::InvalidArtifact { reason };
         let mut names = BTreeSet::new();
+        // Input columns in first-use order, each with one type.
+        let mut inputs: Vec<Field> = Vec::new();
+        let mut types = BTreeMap::new();
+        let mut add_input = |name: &str, input_type: crate::input_column::ColumnType| {
+            match types.insert(name.to_string(), input_type) {
+                None => inputs.push(Field::new(name, input_type.to_arrow(), true)),
+                Some(previous) if previous != input_type => {
+                    return Err(invalid(format!(
+                        "column `{name}` is read as {previous:?} and as {input_type:?}"
+                    )));
+                }
+                Some(_) => {}
+            }
+            Ok(())
+        };
         for column in &body.columns {
             column.validate().map_err(invalid)?;
-            if !names.insert(column.name()) {
-                return Err(invalid(format!("column `{}` appears twice", column.name())));
+            if !names.insert(column.name.as_str()) {
+                return Err(invalid(format!("column `{}` appears twice", column.name)));
+            }
+            add_input(&column.name, column.input_type)?;
+        }
+        let mut crosses = BTreeSet::new();
+        for cross in &body.crosses {
+            cross.validate().map_err(invalid)?;
+            if !crosses.insert(&cross.columns) {
+                return Err(invalid(format!("cross `{}` appears twice", cross.prefix())));
+            }
+            for (name, input_type) in cross.columns.iter().zip(cross.input_types) {
+                add_input(name, input_type)?;
             }
         }
-        let derived: Vec<String> = body
-            .columns
-            .iter()
-            .flat_map(FittedColumn::output_names)
-            .collect();
+        if body.output == OutputLayout::Auto {
+            return Err(invalid("output must be dense or sparse".to_string()));
+        }
+        let derived = derived_names(&body.columns, &body.crosses);
         if derived != body.output_names {
             return Err(invalid(
                 "output_names do not match the fitted columns".to_string(),
             ));
         }
-        let fields: Vec<Field> = body
-            .columns
-            .iter()
-            .map(|c| Field::new(c.name(), c.input_type().to_arrow(), true))
-            .collect();
+        let mut unique = BTreeSet::new();
+        if let Some(twice) = derived.iter().find(|n| !unique.insert(n.as_str())) {
+            return Err(invalid(format!(
+                "output name `{twice}` is produced twice; rename a column"
+            )));
+        }
+        let fields = inputs;
         Ok(Self {
             input_schema: Arc::new(Schema::new(fields)),
             body,
         })
     }
+}
+
+/// The output names of columns then crosses.
+fn derived_names(columns: &[FittedColumn], crosses: &[FittedCross]) -> Vec<String> {
+    columns
+        .iter()
+        .flat_map(FittedColumn::output_names)
+        .chain(crosses.iter().flat_map(FittedCross::output_names))
+        .collect()
 }
 
 impl Serialize for FittedFeaturePipeline {
@@ -410,7 +297,7 @@ impl<'de> Deserialize<'de> for FittedFeaturePipeline {
 
 impl Artifact for FittedFeaturePipeline {
     const KIND: &'static str = "mlrig.features.pipeline";
-    const FORMAT_VERSION: u32 = 1;
+    const FORMAT_VERSION: u32 = 2;
 }
 
 impl Transform for FittedFeaturePipeline {
@@ -420,26 +307,21 @@ impl Transform for FittedFeaturePipeline {
     /// Transforms every row of `batch`: numeric inputs are read as `f64`
     /// (NaN and null are missing; ±∞ is an error naming the column and row),
     /// missing values are imputed when the spec says so, then each column is
-    /// encoded into its output columns.
+    /// encoded into its output columns, then the crosses.
     fn transform(&self, batch: &RecordBatch) -> Result<Features, FeaturesError> {
         let rows = batch.num_rows();
         let width = self.body.output_names.len();
-        let mut out = vec![0.0; rows * width];
+        let mut sink = OutputSink::new(rows, width, self.body.output == OutputLayout::Sparse);
         let mut offset = 0;
         for column in &self.body.columns {
-            column.write(batch, &mut out, width, offset)?;
-            offset += match column {
-                FittedColumn::OneHot { categories, .. } => categories.len(),
-                _ => 1,
-            };
+            column.write(batch, &mut sink, offset)?;
+            offset += column.width();
         }
-        let matrix = Array2::from_shape_vec((rows, width), out).map_err(|e| {
-            mlrig_core::Error::ShapeMismatch {
-                expected: format!("{rows} × {width} features"),
-                got: e.to_string(),
-            }
-        })?;
-        Ok(Features::dense(self.body.output_names.clone(), matrix)?)
+        for cross in &self.body.crosses {
+            cross.write(batch, &mut sink, offset)?;
+            offset += cross.buckets as usize;
+        }
+        sink.finish(self.body.output_names.clone(), rows)
     }
 }
 
@@ -542,8 +424,8 @@ mod tests {
         .unwrap();
         assert_eq!(column(&fitted.transform(&batch).unwrap(), 0), [0.0; 3]);
         let json = serde_json::to_value(&fitted).unwrap();
-        assert_eq!(json["columns"][0]["mean"], 0.1);
-        assert_eq!(json["columns"][0]["scale"], 1.0);
+        assert_eq!(json["columns"][0]["encode"]["standard_scale"]["mean"], 0.1);
+        assert_eq!(json["columns"][0]["encode"]["standard_scale"]["scale"], 1.0);
     }
 
     #[test]
@@ -919,11 +801,21 @@ mod tests {
         let back: FittedFeaturePipeline = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(back, fitted);
 
-        let edits: [(&str, serde_json::Value); 6] = [
-            ("/columns/1/categories", serde_json::json!(["q", "p"])),
-            ("/columns/1/categories", serde_json::json!(["p", 3])),
-            ("/columns/1/impute_with", serde_json::json!("z")),
-            ("/columns/0/scale", serde_json::json!(0.0)),
+        let edits: [(&str, serde_json::Value); 7] = [
+            (
+                "/columns/1/encode/one_hot/categories",
+                serde_json::json!(["q", "p"]),
+            ),
+            (
+                "/columns/1/encode/one_hot/categories",
+                serde_json::json!(["p", 3]),
+            ),
+            ("/columns/1/impute_with", serde_json::json!({"category": 3})),
+            ("/columns/1/impute_with", serde_json::json!({"number": 3.0})),
+            (
+                "/columns/0/encode/standard_scale/scale",
+                serde_json::json!(0.0),
+            ),
             ("/columns/0/input_type", serde_json::json!("Utf8")),
             ("/output_names/0", serde_json::json!("y")),
         ];
@@ -937,7 +829,7 @@ mod tests {
             );
         }
         let mut unknown = json.clone();
-        unknown["columns"][0]["shift"] = serde_json::json!(1.0);
+        unknown["columns"][0]["encode"]["standard_scale"]["shift"] = serde_json::json!(1.0);
         assert!(serde_json::from_value::<FittedFeaturePipeline>(unknown).is_err());
     }
 }

@@ -161,6 +161,15 @@ impl Category {
         }
     }
 
+    /// The borrowed form of this category.
+    pub(crate) fn as_value(&self) -> CategoryValue<'_> {
+        match self {
+            Category::Bool(b) => CategoryValue::Bool(*b),
+            Category::Int(i) => CategoryValue::Int(*i),
+            Category::Text(s) => CategoryValue::Text(s),
+        }
+    }
+
     /// The type of column this category comes from.
     pub(crate) fn column_type(&self) -> ColumnType {
         match self {

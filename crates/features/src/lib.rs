@@ -1,35 +1,71 @@
 //! # mlrig-features
 //!
-//! Fitted feature pipelines: standard scaling, mean / most-frequent
-//! imputation, one-hot encoding, passthrough and drop, declared in a serde
-//! [`FeatureSpec`] and applied by **one code path** to training batches and to
-//! single serving records, so training/serving skew cannot come from code.
+//! Fitted feature pipelines — scaling (standard, min-max, robust), clipping,
+//! logs, imputation (mean, median, most frequent, constant) with optional
+//! missing indicators, bucketizing (fixed or quantile boundaries), one-hot and
+//! limited vocabularies with out-of-vocabulary buckets, feature hashing,
+//! feature crosses and date parts — declared in a serde [`FeatureSpec`] and
+//! applied by **one code path** to training batches and to single serving
+//! records, so training/serving skew cannot come from code.
 //!
 //! ## Data flow
 //!
 //! ```text
 //! FeatureSpec (JSON / TOML / Rust / FeatureSpec::infer)
-//!    │ FeaturePipelineParams::new(spec).check()            spec errors: typos, duplicates, mean+one_hot
+//!    │ FeaturePipelineParams::new(spec).check()      spec errors: typos, bad parameters, duplicates
 //!    ▼
 //! FeaturePipelineValidParams ──fit(&[RecordBatch])──▶ FittedFeaturePipeline ──save/load──▶ artifact JSON
-//!    two passes of exactly-mergeable Accumulators              │
-//!    (rayon over batches; counts, ExactSum, BTreeMap)          │ transform(&RecordBatch) ─▶ Features (dense)
-//!                                                              │
+//!    pass 1: counts, ExactSum, min/max, value counts,          │
+//!            quantile sketches (exact merge, rayon)            │ transform(&RecordBatch) ─▶ Features
+//!    pass 2: exact squared deviations (standard scaling)       │   (dense, or CSR per `output`)
+//!                                                              │ check(&[RecordBatch]) ─▶ FeatureCheckReport
 //! serving: JSON record ──record_to_batch(input_schema)──▶ one-row batch ──(same transform)──▶ Features
 //! ```
 //!
 //! * Columns are looked up **by name**: batches may carry extra columns (the
 //!   target) in any order; a missing column or a wrong Arrow type is an error
 //!   naming the column and the expected and found types.
-//! * Numeric inputs are `Int64` (cast to `f64`) or `Float64`. A null or NaN
-//!   is a **missing** value (imputed, or NaN out of a numeric encoding and
-//!   all zeros out of one-hot); **±∞ is an error** naming the column and row.
-//! * Statistics match scikit-learn: `StandardScaler` (population std, scale 1
-//!   for a constant column, fitted on the imputed column as in a `Pipeline`),
-//!   `SimpleImputer` (`mean`; `most_frequent` with ties to the smallest value),
-//!   `OneHotEncoder(handle_unknown="ignore")` with sorted categories.
-//! * Fitting on any split of the data gives the same pipeline bit for bit, and
-//!   the output names are stable and readable (`age`, `workclass=Private`).
+//! * Every analyzer is an exactly-mergeable [`Accumulator`](mlrig_core::Accumulator):
+//!   fitting on any split of the data gives the same pipeline bit for bit.
+//!   Quantiles (median, robust scaling, quantile buckets) come from a
+//!   DDSketch-style log-bucket sketch (counts in a `BTreeMap<i32, u64>`,
+//!   merge = add counts): exact while a column has at most 1,024 distinct
+//!   values, otherwise within relative error α = 0.001 of numpy's `linear`
+//!   percentile (precisely: `≤ α · max(|x₍⌊r⌋₎|, |x₍⌈r⌉₎|)`, `r = q(n − 1)`).
+//! * Statistics follow scikit-learn (`StandardScaler`, `MinMaxScaler`,
+//!   `RobustScaler`, `SimpleImputer`, `OneHotEncoder(handle_unknown="ignore")`,
+//!   `KBinsDiscretizer(strategy="quantile")`), fitted on the imputed column as
+//!   in a `Pipeline`; `tests/sklearn_parity.rs` checks it against fixtures.
+//! * Output names are stable and readable: `age`, `workclass=Private`,
+//!   `color=__oov_0__`, `age_bucket[3]`, `city_hash[5]`, `a_x_b[7]`,
+//!   `ts_weekday`, `age_missing`.
+//! * Storage: [`OutputLayout`] `dense` (default), `sparse` (CSR) or `auto`
+//!   (CSR when the expected density is below [`SPARSE_DENSITY_THRESHOLD`] =
+//!   0.3, decided once at fit so every batch has the same storage).
+//!
+//! ## Missing, NaN, ±∞, unknown and mistyped values
+//!
+//! A value is **missing** when it is null, or NaN in a `Float64` column (for
+//! `date_parts`: null or unparsable). Imputation (if any) fills it before the
+//! encoding; the missing indicator (if any) is 1 for it either way. A column
+//! of the wrong Arrow type is always an error (`WrongColumnType`, naming the
+//! column, expected and found types), in fitting and in transforming.
+//!
+//! | encoding | missing, not imputed | ±∞ | unknown value | out of domain |
+//! |---|---|---|---|---|
+//! | `standard_scale`, `min_max_scale`, `robust_scale`, `passthrough`, `clip` | NaN | error `NonFiniteValue` (column, row) | — | — (min-max of new data may leave `feature_range` unless `clip`) |
+//! | `log` / `log1p` | NaN | error | — | error `OutOfDomain` for `x ≤ 0` / `x ≤ −1` (column, row; at fit without row) |
+//! | `bucketize`, `quantile_bucketize` | all zeros (one-hot) / NaN (ordinal) | error | — | below the first / above the last boundary: first / last bucket |
+//! | `one_hot` | all zeros | — | all zeros | — |
+//! | `vocabulary` | all zeros | — | its OOV bucket (`FNV-1a mod n`), or all zeros with no OOV buckets | — |
+//! | `hash` | all zeros | — | hashed like any value | — |
+//! | crosses | all zeros (either side missing) | — | hashed like any value | — |
+//! | `date_parts` | NaN per part | — | unparsable text is missing | — |
+//! | `drop` | not read | not read | not read | not read |
+//!
+//! A statistic that needs data (mean, median, min/max, quantiles, most
+//! frequent value) fails with `NoTrainingValues` when the training column has
+//! no non-missing value, and with `NonFiniteStatistic` when it overflows.
 //!
 //! ## Quick start
 //!
@@ -67,18 +103,67 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A richer spec, written as JSON, with sparse output and the checks:
+//!
+//! ```
+//! use mlrig_core::{FeatureMatrix, Fit, ParamGuard, Transform};
+//! use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+//! use mlrig_features::{FeaturePipelineParams, FeatureSpec};
+//! use std::sync::Arc;
+//!
+//! let train = RecordBatch::try_from_iter([
+//!     ("age", Arc::new(Float64Array::from(vec![Some(17.0), Some(30.0), None, Some(70.0)])) as ArrayRef),
+//!     ("color", Arc::new(StringArray::from(vec!["red", "red", "blue", "teal"])) as ArrayRef),
+//!     ("seen", Arc::new(StringArray::from(vec!["2024-02-29", "2024-03-01 08:00:00", "x", "2023-01-01T00:00:00Z"])) as ArrayRef),
+//! ])?;
+//! let spec = FeatureSpec::from_json(r#"{
+//!   "columns": [
+//!     {"name": "age", "impute": "median", "missing_indicator": true,
+//!      "encode": {"bucketize": {"boundaries": [18, 65]}}},
+//!     {"name": "color", "encode": {"vocabulary": {"min_frequency": 2, "oov_buckets": 1}}},
+//!     {"name": "seen", "encode": {"date_parts": {"parts": ["year", "weekday"]}}}
+//!   ],
+//!   "crosses": [{"columns": ["color", "seen"], "buckets": 4}],
+//!   "output": "sparse"
+//! }"#)?;
+//! let pipeline = FeaturePipelineParams::new(spec).check()?.fit(&[train.clone()])?;
+//! assert_eq!(pipeline.output_names()[..6],
+//!     ["age_bucket[0]", "age_bucket[1]", "age_bucket[2]", "age_missing", "color=red", "color=__oov_0__"]);
+//! assert_eq!(pipeline.output_names()[6..8], ["seen_year", "seen_weekday"]);
+//!
+//! let features = pipeline.transform(&train)?;
+//! assert!(matches!(features.matrix(), FeatureMatrix::Sparse(_)));
+//! let row = features.to_dense().row(0).to_vec();
+//! assert_eq!(row[..8], [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2024.0, 3.0]); // a Thursday
+//! assert!(pipeline.check(&[train])?.is_ok());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Feature flags
 //!
 //! none.
 
 mod analyzer;
+mod check;
+mod date_parts;
 mod error;
 mod fitted;
+mod fitted_column;
+mod hashing;
 mod input_column;
 mod params;
+mod sketch;
 mod spec;
 
+pub use check::{
+    BOUND_TOLERANCE, CheckKind, CheckViolation, FeatureCheckReport, STANDARDIZED_TOLERANCE,
+};
 pub use error::FeaturesError;
 pub use fitted::FittedFeaturePipeline;
 pub use params::{FeaturePipelineParams, FeaturePipelineValidParams};
-pub use spec::{ColumnSpec, Encoding, FeatureSpec, Imputation};
+pub use spec::{
+    BucketizeParams, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart, DatePartsParams,
+    Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MinMaxScaleParams,
+    OutputLayout, QuantileBucketizeParams, RobustScaleParams, SPARSE_DENSITY_THRESHOLD,
+    VocabularyParams,
+};

@@ -8,9 +8,13 @@ use crate::FeaturesError;
 use crate::analyzer::{
     ColumnSummary, NumericSummary, OrderedF64, SpreadAnalyzer, SummaryAnalyzer, most_frequent,
 };
-use crate::fitted::{FittedColumn, FittedFeaturePipeline};
-use crate::input_column::{CATEGORICAL_TYPES, ColumnType, NUMERIC_TYPES};
-use crate::spec::{ColumnSpec, Encoding, FeatureSpec, Imputation, column_list};
+use crate::fitted::FittedFeaturePipeline;
+use crate::fitted_column::{FillValue, FittedColumn, FittedCross, FittedEncoding};
+use crate::input_column::{CATEGORICAL_TYPES, Category, ColumnType, NUMERIC_TYPES};
+use crate::spec::{
+    ColumnSpec, ConstantValue, CrossSpec, Encoding, FeatureSpec, Imputation, InputKind,
+    OutputLayout, SPARSE_DENSITY_THRESHOLD, column_list,
+};
 
 /// Parameters of a feature pipeline: a [`FeatureSpec`], not yet checked.
 ///
@@ -53,9 +57,9 @@ impl ParamGuard for FeaturePipelineParams {
     type Checked = FeaturePipelineValidParams;
     type Error = FeaturesError;
 
-    /// Checks the spec: no column listed twice, no mean imputation of a
-    /// one-hot column, no imputation of a dropped column, and at least one
-    /// column that produces features. Column types are checked at fit.
+    /// Checks the spec: no column or cross listed twice, imputations that fit
+    /// their encodings, valid encoding parameters, and at least one column
+    /// or cross that produces features. Column types are checked at fit.
     fn check(self) -> Result<FeaturePipelineValidParams, FeaturesError> {
         self.spec.check()?;
         Ok(FeaturePipelineValidParams { spec: self.spec })
@@ -114,30 +118,38 @@ struct PlannedColumn<'a> {
     column_type: ColumnType,
 }
 
+/// A cross resolved against the training schema.
+struct PlannedCross<'a> {
+    spec: &'a CrossSpec,
+    column_types: [ColumnType; 2],
+}
+
 impl Fit<[RecordBatch]> for FeaturePipelineValidParams {
     type Fitted = FittedFeaturePipeline;
     type Error = FeaturesError;
 
     fn fit(&self, batches: &[RecordBatch]) -> Result<FittedFeaturePipeline, FeaturesError> {
-        let plan = self.plan(batches)?;
+        let (plan, crosses) = self.plan(batches)?;
 
-        // Pass 1: counts, exact sums, min/max, value counts.
-        let template = SummaryAnalyzer::new(
-            plan.iter()
-                .map(|p| match p.spec.encode {
-                    Encoding::OneHot => ColumnSummary::categorical(&p.spec.name, p.column_type),
-                    _ => ColumnSummary::numeric(
-                        &p.spec.name,
-                        p.spec.impute == Some(Imputation::MostFrequent),
-                    ),
-                })
-                .collect(),
-        );
+        // Pass 1: counts, exact sums, min/max, value counts, quantile
+        // sketches; cross inputs are read to check their type in every batch.
+        let mut summaries: Vec<ColumnSummary> = plan.iter().map(summary_for).collect();
+        for cross in &crosses {
+            for (name, column_type) in cross.spec.columns.iter().zip(cross.column_types) {
+                summaries.push(ColumnSummary::categorical(name, column_type, false));
+            }
+        }
+        let template = SummaryAnalyzer::new(summaries);
         let summary = accumulate_par(|| template.clone(), batches)?.finish();
 
         let mut columns = Vec::with_capacity(plan.len());
         let mut pending = Vec::new();
+        let mut missing = Vec::with_capacity(plan.len());
         for (planned, summary) in plan.iter().zip(summary.columns) {
+            missing.push(match &summary {
+                ColumnSummary::Numeric(s) => s.missing,
+                ColumnSummary::Categorical(s) => s.missing,
+            });
             let (column, spread) = fit_column(planned, summary)?;
             if let Some(spread) = spread {
                 pending.push((columns.len(), spread));
@@ -152,57 +164,123 @@ impl Fit<[RecordBatch]> for FeaturePipelineValidParams {
             let spreads = accumulate_par(|| template.clone(), batches)?.finish();
             for ((index, pending), spread) in pending.into_iter().zip(spreads) {
                 let scale = pending.scale(spread.squares)?;
-                if let Some(FittedColumn::StandardScale { scale: slot, .. }) =
-                    columns.get_mut(index)
+                if let Some(FittedColumn {
+                    encode: FittedEncoding::StandardScale { scale: slot, .. },
+                    ..
+                }) = columns.get_mut(index)
                 {
                     *slot = scale;
                 }
             }
         }
-        FittedFeaturePipeline::new(columns, summary.rows)
+        let crosses: Vec<FittedCross> = crosses
+            .iter()
+            .map(|c| FittedCross {
+                columns: c.spec.columns.clone(),
+                input_types: c.column_types,
+                buckets: c.spec.buckets,
+            })
+            .collect();
+        let output = match self.spec.output {
+            OutputLayout::Auto => {
+                let rows = summary.rows.max(1) as f64;
+                let nonzeros: f64 = columns
+                    .iter()
+                    .zip(&missing)
+                    .map(|(c, m)| c.expected_nonzeros(*m as f64 / rows))
+                    .sum::<f64>()
+                    + crosses.len() as f64;
+                let width: usize = columns.iter().map(FittedColumn::width).sum::<usize>()
+                    + crosses.iter().map(|c| c.buckets as usize).sum::<usize>();
+                if width > 0 && nonzeros / (width as f64) < SPARSE_DENSITY_THRESHOLD {
+                    OutputLayout::Sparse
+                } else {
+                    OutputLayout::Dense
+                }
+            }
+            layout => layout,
+        };
+        FittedFeaturePipeline::new(columns, crosses, output, summary.rows)
+    }
+}
+
+/// The empty first-pass summary a planned column needs.
+fn summary_for(planned: &PlannedColumn<'_>) -> ColumnSummary {
+    let spec = planned.spec;
+    let most_frequent = spec.impute == Some(Imputation::MostFrequent);
+    match spec.encode.input_kind() {
+        InputKind::Categorical => {
+            let vocabulary = matches!(spec.encode, Encoding::OneHot | Encoding::Vocabulary(_));
+            ColumnSummary::categorical(&spec.name, planned.column_type, vocabulary || most_frequent)
+        }
+        InputKind::DateText | InputKind::Unread => {
+            ColumnSummary::categorical(&spec.name, planned.column_type, false)
+        }
+        InputKind::Numeric => {
+            let sketch = spec.impute == Some(Imputation::Median)
+                || matches!(
+                    spec.encode,
+                    Encoding::RobustScale(_) | Encoding::QuantileBucketize(_)
+                );
+            ColumnSummary::numeric(&spec.name, most_frequent, sketch)
+        }
     }
 }
 
 impl FeaturePipelineValidParams {
-    /// Resolves every spec column against the first batch's schema: it must
-    /// exist (even when dropped: a misspelt name is an error) and have a type
-    /// the encoding reads.
-    fn plan(&self, batches: &[RecordBatch]) -> Result<Vec<PlannedColumn<'_>>, FeaturesError> {
+    /// Resolves every spec column and cross against the first batch's
+    /// schema: it must exist (even when dropped: a misspelt name is an error)
+    /// and have a type the encoding reads.
+    fn plan(
+        &self,
+        batches: &[RecordBatch],
+    ) -> Result<(Vec<PlannedColumn<'_>>, Vec<PlannedCross<'_>>), FeaturesError> {
         let schema = batches
             .first()
             .ok_or(FeaturesError::NoTrainingData)?
             .schema();
+        let resolve = |name: &str, kind: InputKind, encoding: &str| {
+            let field = schema
+                .field_with_name(name)
+                .map_err(|_| FeaturesError::MissingColumn {
+                    column: name.to_string(),
+                    available: column_list(&schema),
+                })?;
+            let found = ColumnType::from_arrow(field.data_type());
+            let (accepted, expected) = match kind {
+                InputKind::Unread => return Ok(None),
+                InputKind::Categorical => (found.filter(|t| t.is_categorical()), CATEGORICAL_TYPES),
+                InputKind::DateText => (found.filter(|t| *t == ColumnType::Utf8), "Utf8"),
+                InputKind::Numeric => (found.filter(|t| t.is_numeric()), NUMERIC_TYPES),
+            };
+            accepted
+                .map(Some)
+                .ok_or_else(|| FeaturesError::WrongColumnType {
+                    column: name.to_string(),
+                    expected: format!("{expected} (for {encoding})"),
+                    found: field.data_type().to_string(),
+                })
+        };
         let mut plan = Vec::new();
         for spec in &self.spec.columns {
-            let field =
-                schema
-                    .field_with_name(&spec.name)
-                    .map_err(|_| FeaturesError::MissingColumn {
-                        column: spec.name.clone(),
-                        available: column_list(&schema),
-                    })?;
-            let found = ColumnType::from_arrow(field.data_type());
-            let (accepted, expected) = match spec.encode {
-                Encoding::Drop => continue,
-                Encoding::OneHot => (found.filter(|t| t.is_categorical()), CATEGORICAL_TYPES),
-                _ => (found.filter(|t| t.is_numeric()), NUMERIC_TYPES),
-            };
-            let column_type = accepted.ok_or_else(|| FeaturesError::WrongColumnType {
-                column: spec.name.clone(),
-                expected: format!("{expected} (for {})", encoding_name(spec.encode)),
-                found: field.data_type().to_string(),
-            })?;
-            plan.push(PlannedColumn { spec, column_type });
+            if let Some(column_type) =
+                resolve(&spec.name, spec.encode.input_kind(), spec.encode.name())?
+            {
+                plan.push(PlannedColumn { spec, column_type });
+            }
         }
-        Ok(plan)
+        let mut crosses = Vec::new();
+        for spec in &self.spec.crosses {
+            let mut column_types = [ColumnType::Utf8; 2];
+            for (slot, name) in column_types.iter_mut().zip(&spec.columns) {
+                if let Some(found) = resolve(name, InputKind::Categorical, "a cross")? {
+                    *slot = found;
+                }
+            }
+            crosses.push(PlannedCross { spec, column_types });
+        }
+        Ok((plan, crosses))
     }
-}
-
-fn encoding_name(encoding: Encoding) -> String {
-    serde_json::to_value(encoding)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{encoding:?}"))
 }
 
 /// What pass 2 needs to finish a standard-scaled column.
@@ -256,6 +334,16 @@ fn finite(name: &str, statistic: &str, value: f64) -> Result<f64, FeaturesError>
     }
 }
 
+/// A scale below 10 machine epsilons becomes 1, as scikit-learn's
+/// `_handle_zeros_in_scale` does.
+fn nonzero_scale(scale: f64) -> f64 {
+    if scale < 10.0 * f64::EPSILON {
+        1.0
+    } else {
+        scale
+    }
+}
+
 /// The mean of the non-missing values: exact for a constant column.
 fn mean(s: &NumericSummary) -> Result<f64, FeaturesError> {
     match (s.min, s.max) {
@@ -265,6 +353,235 @@ fn mean(s: &NumericSummary) -> Result<f64, FeaturesError> {
     }
 }
 
+/// The `q`-quantile of the sketch, clamped into the exact `[min, max]`.
+fn quantile(s: &NumericSummary, q: f64, statistic: &str) -> Result<f64, FeaturesError> {
+    let value = s
+        .sketch
+        .as_ref()
+        .and_then(|sketch| sketch.quantile(q))
+        .ok_or_else(|| no_values(&s.name, statistic))?;
+    Ok(match (s.min, s.max) {
+        (Some(min), Some(max)) => value.clamp(min.0, max.0),
+        _ => value,
+    })
+}
+
+fn invalid_fill(name: &str, value: &ConstantValue, column_type: ColumnType) -> FeaturesError {
+    FeaturesError::InvalidSpec {
+        column: name.to_string(),
+        reason: format!(
+            "the constant fill value {} does not fit a {column_type:?} column",
+            serde_json::to_string(value).unwrap_or_default()
+        ),
+    }
+}
+
+/// The summary of the imputed column: `fill` added `missing` times.
+fn with_fill(s: &NumericSummary, fill: Option<f64>) -> NumericSummary {
+    let mut imputed = s.clone();
+    if let Some(fill) = fill
+        && s.missing > 0
+    {
+        let key = OrderedF64::new(fill);
+        imputed.observed += s.missing;
+        imputed.missing = 0;
+        imputed.sum.add_product(fill, s.missing as f64);
+        imputed.min = Some(s.min.map_or(key, |m| m.min(key)));
+        imputed.max = Some(s.max.map_or(key, |m| m.max(key)));
+        if let Some(sketch) = &mut imputed.sketch {
+            sketch.add_count(fill, s.missing);
+        }
+    }
+    imputed
+}
+
+/// The numeric fill value of an imputation.
+fn numeric_fill(
+    spec: &ColumnSpec,
+    s: &NumericSummary,
+    column_type: ColumnType,
+) -> Result<Option<f64>, FeaturesError> {
+    let name = &spec.name;
+    Ok(match &spec.impute {
+        None => None,
+        Some(Imputation::Mean) => Some(mean(s)?),
+        Some(Imputation::Median) => Some(quantile(s, 0.5, "median")?),
+        Some(Imputation::MostFrequent) => Some(
+            most_frequent(&s.counts)
+                .map(|v| v.0)
+                .ok_or_else(|| no_values(name, "most frequent value"))?,
+        ),
+        Some(Imputation::Constant(ConstantValue::Int(v))) => Some(*v as f64),
+        Some(Imputation::Constant(ConstantValue::Float(v))) => Some(*v),
+        Some(Imputation::Constant(other)) => return Err(invalid_fill(name, other, column_type)),
+    })
+}
+
+/// The categorical fill value of an imputation.
+fn category_fill(
+    spec: &ColumnSpec,
+    counts: &std::collections::BTreeMap<Category, u64>,
+    column_type: ColumnType,
+) -> Result<Option<Category>, FeaturesError> {
+    let name = &spec.name;
+    Ok(match &spec.impute {
+        None => None,
+        Some(Imputation::MostFrequent) => Some(
+            most_frequent(counts)
+                .cloned()
+                .ok_or_else(|| no_values(name, "most frequent value"))?,
+        ),
+        Some(Imputation::Constant(value)) => Some(match (value, column_type) {
+            (ConstantValue::Bool(b), ColumnType::Boolean) => Category::Bool(*b),
+            (ConstantValue::Int(i), ColumnType::Int64) => Category::Int(*i),
+            (ConstantValue::Text(t), ColumnType::Utf8) => Category::Text(t.clone()),
+            (other, _) => return Err(invalid_fill(name, other, column_type)),
+        }),
+        // Mean and median are rejected for categorical encodings by `check`.
+        Some(_) => {
+            return Err(FeaturesError::InvalidSpec {
+                column: name.clone(),
+                reason: "this imputation needs a numeric encoding".into(),
+            });
+        }
+    })
+}
+
+/// The fitted vocabulary: values seen at least `min_frequency` times, the
+/// `top_k` most frequent of them (ties to the smallest), sorted.
+fn vocabulary(
+    counts: std::collections::BTreeMap<Category, u64>,
+    top_k: Option<usize>,
+    min_frequency: u64,
+) -> Vec<Category> {
+    let mut kept: Vec<(Category, u64)> = counts
+        .into_iter()
+        .filter(|(_, count)| *count >= min_frequency)
+        .collect();
+    if let Some(k) = top_k
+        && kept.len() > k
+    {
+        // Stable sort of a sorted list: equal counts stay smallest-first.
+        kept.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        kept.truncate(k);
+        kept.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    kept.into_iter().map(|(category, _)| category).collect()
+}
+
+/// Inner bucket boundaries at the `buckets`-quantiles: the edges
+/// `[min, q(1/n), …, q((n−1)/n), max]` less every edge within 1e-8 of the
+/// previous one (as `KBinsDiscretizer` drops narrow bins), without the ends.
+fn quantile_boundaries(s: &NumericSummary, buckets: u32) -> Result<Vec<f64>, FeaturesError> {
+    let (Some(min), Some(max)) = (s.min, s.max) else {
+        return Err(no_values(&s.name, "quantiles"));
+    };
+    let mut edges = vec![min.0];
+    for i in 1..buckets {
+        edges.push(quantile(s, f64::from(i) / f64::from(buckets), "quantiles")?);
+    }
+    edges.push(max.0);
+    let mut kept = vec![edges[0]];
+    for pair in edges.windows(2) {
+        if pair[1] - pair[0] > 1e-8 {
+            kept.push(pair[1]);
+        }
+    }
+    let inner = kept.len().saturating_sub(1);
+    Ok(kept.into_iter().take(inner).skip(1).collect())
+}
+
+/// Fits the encoding of a numeric column from the summary of the imputed
+/// column; a standard-scaled column that is not constant also returns what
+/// pass 2 must finish.
+fn fit_numeric(
+    spec: &ColumnSpec,
+    s: &NumericSummary,
+    fill: Option<f64>,
+) -> Result<(FittedEncoding, Option<PendingScale>), FeaturesError> {
+    let name = &spec.name;
+    let imputed = with_fill(s, fill);
+    let range = || match (imputed.min, imputed.max) {
+        (Some(min), Some(max)) => Ok((min.0, max.0)),
+        _ => Err(no_values(name, "minimum and maximum")),
+    };
+    let encoding = match &spec.encode {
+        Encoding::StandardScale => {
+            if imputed.observed == 0 {
+                return Err(no_values(name, "mean and standard deviation"));
+            }
+            let mean = mean(&imputed)?;
+            let pending = (imputed.min != imputed.max).then(|| PendingScale {
+                name: name.clone(),
+                count: imputed.observed,
+                mean,
+                fill: fill.map(|f| (f, s.missing)),
+            });
+            // A constant column keeps scale 1; others get theirs in pass 2.
+            let encoding = FittedEncoding::StandardScale { mean, scale: 1.0 };
+            return Ok((encoding, pending));
+        }
+        Encoding::MinMaxScale(p) => {
+            let (min, max) = range()?;
+            let [a, b] = p.feature_range;
+            let scale = (b - a) / nonzero_scale(finite(name, "range", max - min)?);
+            FittedEncoding::MinMaxScale {
+                scale,
+                offset: finite(name, "minimum", a - min * scale)?,
+                feature_range: p.feature_range,
+                clip: p.clip,
+            }
+        }
+        Encoding::RobustScale(p) => {
+            let [low, high] = p.quantile_range;
+            let center = quantile(&imputed, 0.5, "median")?;
+            let spread = quantile(&imputed, high / 100.0, "quantiles")?
+                - quantile(&imputed, low / 100.0, "quantiles")?;
+            FittedEncoding::RobustScale {
+                center,
+                scale: nonzero_scale(finite(name, "quantile range", spread)?),
+            }
+        }
+        Encoding::Clip(p) => FittedEncoding::Clip {
+            min: p.min,
+            max: p.max,
+        },
+        Encoding::Log | Encoding::Log1p => {
+            let (transform, limit, expected) = if spec.encode == Encoding::Log {
+                ("log", 0.0, "a value > 0")
+            } else {
+                ("log1p", -1.0, "a value > -1")
+            };
+            if let Some(min) = imputed.min
+                && min.0 <= limit
+            {
+                return Err(FeaturesError::OutOfDomain {
+                    column: name.clone(),
+                    row: None,
+                    value: min.0,
+                    transform: transform.into(),
+                    expected: expected.into(),
+                });
+            }
+            if spec.encode == Encoding::Log {
+                FittedEncoding::Log
+            } else {
+                FittedEncoding::Log1p
+            }
+        }
+        Encoding::Bucketize(p) => FittedEncoding::Bucketize {
+            boundaries: p.boundaries.clone(),
+            ordinal: p.ordinal,
+        },
+        Encoding::QuantileBucketize(p) => FittedEncoding::Bucketize {
+            boundaries: quantile_boundaries(&imputed, p.buckets)?,
+            ordinal: p.ordinal,
+        },
+        _ => FittedEncoding::Passthrough,
+    };
+    Ok((encoding, None))
+}
+
 /// Fits one column from its first-pass summary; a standard-scaled column
 /// that is not constant also returns what pass 2 must finish.
 fn fit_column(
@@ -272,77 +589,47 @@ fn fit_column(
     summary: ColumnSummary,
 ) -> Result<(FittedColumn, Option<PendingScale>), FeaturesError> {
     let spec = planned.spec;
-    let name = spec.name.clone();
     let input_type = planned.column_type;
-    match summary {
-        ColumnSummary::Categorical(s) => {
-            let impute_with = match spec.impute {
-                Some(_) => Some(
-                    most_frequent(&s.counts)
-                        .cloned()
-                        .ok_or_else(|| no_values(&name, "most frequent value"))?,
-                ),
-                None => None,
-            };
-            let column = FittedColumn::OneHot {
-                name,
-                input_type,
-                impute_with,
-                categories: s.counts.into_keys().collect(),
-            };
-            Ok((column, None))
-        }
-        ColumnSummary::Numeric(s) => {
-            let impute_with = match spec.impute {
-                None => None,
-                Some(Imputation::Mean) => Some(mean(&s)?),
-                Some(_) => Some(
-                    most_frequent(&s.counts)
-                        .map(|v| v.0)
-                        .ok_or_else(|| no_values(&name, "most frequent value"))?,
-                ),
-            };
-            if spec.encode != Encoding::StandardScale {
-                return Ok((
-                    FittedColumn::Passthrough {
-                        name,
-                        input_type,
-                        impute_with,
+    let (impute_with, encode, pending) = match summary {
+        ColumnSummary::Categorical(s) => match &spec.encode {
+            Encoding::DateParts(p) => (
+                None,
+                FittedEncoding::DateParts {
+                    parts: p.parts.clone(),
+                },
+                None,
+            ),
+            encoding => {
+                let fill = category_fill(spec, &s.counts, input_type)?;
+                let encode = match encoding {
+                    Encoding::Hash(p) => FittedEncoding::Hash {
+                        buckets: p.buckets,
+                        alternate_sign: p.alternate_sign,
                     },
-                    None,
-                ));
+                    Encoding::Vocabulary(p) => FittedEncoding::OneHot {
+                        categories: vocabulary(s.counts, p.top_k, p.min_frequency),
+                        oov_buckets: p.oov_buckets,
+                    },
+                    _ => FittedEncoding::OneHot {
+                        categories: s.counts.into_keys().collect(),
+                        oov_buckets: 0,
+                    },
+                };
+                (fill.map(FillValue::Category), encode, None)
             }
-            // The scaler sees the imputed column, as in an sklearn Pipeline.
-            let mut imputed = s.clone();
-            if let Some(fill) = impute_with
-                && s.missing > 0
-            {
-                let key = OrderedF64::new(fill);
-                imputed.observed += s.missing;
-                imputed.sum.add_product(fill, s.missing as f64);
-                imputed.min = Some(s.min.map_or(key, |m| m.min(key)));
-                imputed.max = Some(s.max.map_or(key, |m| m.max(key)));
-            }
-            if imputed.observed == 0 {
-                return Err(no_values(&name, "mean and standard deviation"));
-            }
-            let mean = mean(&imputed)?;
-            let constant = imputed.min == imputed.max;
-            let column = FittedColumn::StandardScale {
-                name: name.clone(),
-                input_type,
-                impute_with,
-                mean,
-                // A constant column keeps scale 1; others get theirs in pass 2.
-                scale: 1.0,
-            };
-            let pending = (!constant).then(|| PendingScale {
-                name,
-                count: imputed.observed,
-                mean,
-                fill: impute_with.map(|f| (f, s.missing)),
-            });
-            Ok((column, pending))
+        },
+        ColumnSummary::Numeric(s) => {
+            let fill = numeric_fill(spec, &s, input_type)?;
+            let (encode, pending) = fit_numeric(spec, &s, fill)?;
+            (fill.map(FillValue::Number), encode, pending)
         }
-    }
+    };
+    let column = FittedColumn {
+        name: spec.name.clone(),
+        input_type,
+        impute_with,
+        missing_indicator: spec.missing_indicator,
+        encode,
+    };
+    Ok((column, pending))
 }

@@ -117,13 +117,19 @@ fn inferred_pipeline_on_adult() {
         assert_eq!(one.to_dense().row(0), dense.row(row), "row {row}");
     }
 
+    // The checks hold on the training data.
+    let report = fitted.check(&parts).unwrap();
+    assert!(report.is_ok(), "{:?}", report.violations);
+    assert_eq!(report.rows, 4071);
+    assert!(report.checks >= 6 * 2 + 8, "{report:?}");
+
     // Artifact round trip.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("features.json");
     fitted.save(&path, &[]).unwrap();
     let loaded = FittedFeaturePipeline::load(&path).unwrap();
     assert_eq!(loaded.header.kind, "mlrig.features.pipeline");
-    assert_eq!(loaded.header.format_version, 1);
+    assert_eq!(loaded.header.format_version, 2);
     assert_eq!(loaded.value.transform(&batch).unwrap(), features);
 }
 

@@ -28,8 +28,9 @@ use crate::proto_json::{self, is_false, is_zero};
 /// use mlrig_validate::AnomalyKind;
 /// assert_eq!(AnomalyKind::IntTypeBigInt.name(), "INT_TYPE_BIG_INT");
 /// assert_eq!(AnomalyKind::from_name("SCHEMA_NEW_COLUMN"), AnomalyKind::SchemaNewColumn);
-/// assert_eq!(AnomalyKind::from_name("COMPARATOR_L_INFTY_HIGH"),
-///            AnomalyKind::Other("COMPARATOR_L_INFTY_HIGH".into()));
+/// assert_eq!(AnomalyKind::from_name("COMPARATOR_L_INFTY_HIGH"), AnomalyKind::ComparatorLInftyHigh);
+/// assert_eq!(AnomalyKind::from_name("DATASET_LOW_NUM_EXAMPLES"),
+///            AnomalyKind::Other("DATASET_LOW_NUM_EXAMPLES".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -58,11 +59,20 @@ pub enum AnomalyKind {
     FeatureTypeLowFractionPresent,
     /// The feature is present in too few examples.
     FeatureTypeLowNumberPresent,
+    /// The L∞ distance between two datasets' value distributions is above
+    /// the comparator's threshold.
+    ComparatorLInftyHigh,
+    /// The Jensen–Shannon divergence between two datasets' histograms is
+    /// above the comparator's threshold.
+    ComparatorJensenShannonDivergenceHigh,
+    /// The normalized absolute count difference between two datasets is
+    /// above the comparator's threshold.
+    ComparatorNormalizedAbsoluteDifferenceHigh,
     /// Any other tfmd anomaly type (read from a file written elsewhere).
     Other(String),
 }
 
-const KIND_NAMES: [(AnomalyKind, &str); 12] = [
+const KIND_NAMES: [(AnomalyKind, &str); 15] = [
     (AnomalyKind::SchemaMissingColumn, "SCHEMA_MISSING_COLUMN"),
     (AnomalyKind::SchemaNewColumn, "SCHEMA_NEW_COLUMN"),
     (AnomalyKind::UnexpectedDataType, "UNEXPECTED_DATA_TYPE"),
@@ -83,6 +93,15 @@ const KIND_NAMES: [(AnomalyKind, &str); 12] = [
     (
         AnomalyKind::FeatureTypeLowNumberPresent,
         "FEATURE_TYPE_LOW_NUMBER_PRESENT",
+    ),
+    (AnomalyKind::ComparatorLInftyHigh, "COMPARATOR_L_INFTY_HIGH"),
+    (
+        AnomalyKind::ComparatorJensenShannonDivergenceHigh,
+        "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH",
+    ),
+    (
+        AnomalyKind::ComparatorNormalizedAbsoluteDifferenceHigh,
+        "COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH",
     ),
 ];
 
@@ -134,6 +153,13 @@ impl AnomalyKind {
             AnomalyKind::FloatTypeHasInf => "Invalid values (infinity)",
             AnomalyKind::FeatureTypeLowFractionPresent => "Column dropped (partially)",
             AnomalyKind::FeatureTypeLowNumberPresent => "Column dropped (too few examples)",
+            AnomalyKind::ComparatorLInftyHigh => "High Linfty distance",
+            AnomalyKind::ComparatorJensenShannonDivergenceHigh => {
+                "High approximate Jensen-Shannon divergence"
+            }
+            AnomalyKind::ComparatorNormalizedAbsoluteDifferenceHigh => {
+                "High normalized absolute difference"
+            }
             AnomalyKind::Other(_) => "Anomaly",
         }
     }

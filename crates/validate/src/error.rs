@@ -55,6 +55,38 @@ pub enum ValidateError {
         /// What is wrong.
         reason: String,
     },
+    /// Two statistics cannot be compared the way a comparator or drift test
+    /// asks (e.g. a numeric feature whose statistics carry no histogram).
+    #[error("feature `{feature}`: cannot compare statistics: {reason}")]
+    IncomparableStatistics {
+        /// The feature concerned.
+        feature: String,
+        /// What is missing or inconsistent.
+        reason: String,
+    },
+    /// A weight column value is missing, negative, NaN or infinite.
+    #[error(
+        "weight column `{column}`, batch row {row}: expected a finite weight >= 0, found {found}"
+    )]
+    InvalidWeight {
+        /// The weight column.
+        column: String,
+        /// The 0-based row within the batch.
+        row: usize,
+        /// The offending value (`null` when missing).
+        found: String,
+    },
+    /// A sliced statistics pass saw more slices than it may keep.
+    #[error(
+        "slicing feature `{feature}` has more than {max_slices} distinct values; \
+         slice by a feature with fewer values or raise the cap"
+    )]
+    TooManySlices {
+        /// The slicing feature.
+        feature: String,
+        /// The cap.
+        max_slices: usize,
+    },
     /// A JSON document could not be parsed or written.
     #[error("{context}: invalid tensorflow-metadata JSON: {source}")]
     Json {

@@ -12,19 +12,33 @@
 //!                                                        infer_schema│
 //!                                                                    ▼
 //! RecordBatches ──Validator (streaming, row offsets) ◀────────── Schema            (schema.json)
-//!                      │
-//!                      ▼
-//!                 Anomalies  (feature, kind, expected vs found, count, example rows)
+//!                      │                                             │ drift/skew comparators
+//!                      ▼                                             ▼
+//!                 Anomalies ◀──compare / compare_skew── DatasetStatistics × 2
+//!                                    drift_tests (KS, PSI, Wasserstein, χ²) ──▶ DriftTestResults
 //! ```
 //!
 //! * [`StatisticsAccumulator`] is an [`mlrig_core::Accumulator`]: counts, exact
-//!   min/max and [`mlrig_core::ExactSum`]s, so [`compute_statistics`] gives the
-//!   same bits however the batches are split across threads.
+//!   min/max and [`mlrig_core::ExactSum`]s, a log-bucket quantile sketch
+//!   (median, histograms; relative value error [`QUANTILE_RELATIVE_ACCURACY`])
+//!   and HyperLogLog registers for high-cardinality strings — all integer or
+//!   exact state, so [`compute_statistics`] gives the same bits however the
+//!   batches are split across threads.
+//! * [`StatisticsParams::with_weight_feature`] adds TFDV's weighted
+//!   statistics (weighted counts, mean, std-dev, median, histograms, top
+//!   values), from exact sums of weights.
+//! * [`SlicedStatisticsAccumulator`] / [`compute_sliced_statistics`] add one
+//!   dataset per value of a categorical feature (TFDV slice keys such as
+//!   `sex_Female`, plus `All Examples`), merged just as exactly.
 //! * [`infer_schema`] applies TFDV's rules (type, presence, shape, string
 //!   domains) plus optional numeric ranges.
 //! * [`Validator`] / [`validate_batches`] check data against a [`Schema`] in
 //!   one pass and name up to five example rows (0-based) per anomaly;
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
+//! * [`compare`] / [`compare_skew`] apply the schema's `driftComparator` /
+//!   `skewComparator` (TFDV's L∞ distance, normalized absolute difference and
+//!   Jensen–Shannon divergence); [`drift_tests`] runs Evidently's tests with
+//!   Evidently's default thresholds, from statistics alone.
 //!
 //! Input columns are Arrow `Int64`, `Float64`, `Boolean` and `Utf8` (nullable;
 //! null is "missing"). Narrower integers, `Float32`, `LargeUtf8` and
@@ -75,26 +89,45 @@
 
 mod anomalies;
 mod column_values;
+mod comparator;
 mod distinct_values;
+mod drift;
 mod error;
+mod hll;
+mod probability_distributions;
 mod proto_json;
 mod schema;
 mod schema_inference;
+mod sketch;
+mod sliced_statistics;
 mod statistics;
 mod statistics_accumulator;
 mod validator;
+mod weighted_statistics;
 
 pub use anomalies::{Anomalies, Anomaly, AnomalyKind, Severity};
+pub use comparator::{
+    compare, compare_skew, jensen_shannon_divergence, l_infinity_distance,
+    normalized_absolute_difference,
+};
+pub use drift::{DriftTest, DriftTestParams, DriftTestResult, chi_squared, drift_tests};
 pub use error::ValidateError;
 pub use schema::{
-    BoolDomain, Dim, DistributionConstraints, Feature, FeaturePresence, FeatureType, FixedShape,
-    FloatDomain, IntDomain, LifecycleStage, Schema, StringDomain, ValueCount,
+    BoolDomain, Dim, DistributionConstraints, Feature, FeatureComparator, FeaturePresence,
+    FeatureType, FixedShape, FloatDomain, HistogramSelection, HistogramSelectionType, InfinityNorm,
+    IntDomain, JensenShannonDivergence, LifecycleStage, NormalizedAbsoluteDifference, Schema,
+    StringDomain, ValueCount,
 };
 pub use schema_inference::{SchemaInferenceParams, infer_schema};
+pub use sketch::QUANTILE_RELATIVE_ACCURACY;
+pub use sliced_statistics::{
+    DEFAULT_SLICE_KEY, SlicedStatistics, SlicedStatisticsAccumulator, compute_sliced_statistics,
+};
 pub use statistics::{
     BytesStatistics, CommonStatistics, CustomStatistic, DISTINCT_CAPPED, DatasetStatistics,
     FeatureStatistics, FreqAndValue, Histogram, HistogramBucket, HistogramType, NumericStatistics,
-    RankBucket, RankHistogram, StatisticsType, StringStatistics, ValueStatistics,
+    RankBucket, RankHistogram, StatisticsType, StringStatistics, VALUE_SKETCH, ValueStatistics,
+    WeightedCommonStatistics, WeightedNumericStatistics, WeightedStringStatistics,
 };
 pub use statistics_accumulator::{StatisticsAccumulator, StatisticsParams, compute_statistics};
 pub use validator::{ValidationOptions, Validator, validate_batches};

@@ -398,6 +398,12 @@ pub struct Feature {
     /// Deprecated in tfmd in favour of `lifecycleStage: DEPRECATED`; honoured.
     #[serde(skip_serializing_if = "is_false")]
     pub deprecated: bool,
+    /// Training/serving skew check (see [`compare_skew`](crate::compare_skew)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skew_comparator: Option<FeatureComparator>,
+    /// Drift check against previous data (see [`compare`](crate::compare)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_comparator: Option<FeatureComparator>,
 }
 
 impl Feature {
@@ -632,6 +638,145 @@ pub struct DistributionConstraints {
     pub min_domain_mass: Option<f64>,
 }
 
+/// How two datasets' distributions of a feature are compared (tfmd
+/// `FeatureComparator`, the type of `skewComparator` and `driftComparator`).
+///
+/// ```
+/// use mlrig_validate::{FeatureComparator, InfinityNorm};
+/// let c = FeatureComparator::infinity_norm(0.01);
+/// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"infinityNorm":{"threshold":0.01}}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct FeatureComparator {
+    /// L∞ distance between the normalized value counts (categorical features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infinity_norm: Option<InfinityNorm>,
+    /// Jensen–Shannon divergence between histograms (numeric features).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jensen_shannon_divergence: Option<JensenShannonDivergence>,
+    /// Largest count difference relative to the total count (categorical).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalized_abs_difference: Option<NormalizedAbsoluteDifference>,
+}
+
+impl FeatureComparator {
+    /// A comparator with only an L∞ threshold.
+    ///
+    /// ```
+    /// let c = mlrig_validate::FeatureComparator::infinity_norm(0.1);
+    /// assert_eq!(c.infinity_norm.unwrap().threshold, Some(0.1));
+    /// ```
+    pub fn infinity_norm(threshold: f64) -> Self {
+        Self {
+            infinity_norm: Some(InfinityNorm {
+                threshold: Some(threshold),
+            }),
+            ..Self::default()
+        }
+    }
+
+    /// A comparator with only a Jensen–Shannon divergence threshold (on the
+    /// `STANDARD` histograms).
+    ///
+    /// ```
+    /// let c = mlrig_validate::FeatureComparator::jensen_shannon_divergence(0.1);
+    /// assert_eq!(c.jensen_shannon_divergence.unwrap().threshold, Some(0.1));
+    /// ```
+    pub fn jensen_shannon_divergence(threshold: f64) -> Self {
+        Self {
+            jensen_shannon_divergence: Some(JensenShannonDivergence {
+                threshold: Some(threshold),
+                source: None,
+            }),
+            ..Self::default()
+        }
+    }
+}
+
+/// An L∞ threshold (tfmd `InfinityNorm`): `max_i |p_i − q_i|` over the
+/// normalized value counts must not exceed `threshold`.
+///
+/// ```
+/// let n = mlrig_validate::InfinityNorm { threshold: Some(0.05) };
+/// assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"threshold":0.05}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InfinityNorm {
+    /// Largest allowed distance, in `[0, 1]`; unset means no check.
+    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+/// A Jensen–Shannon divergence threshold (tfmd `JensenShannonDivergence`).
+///
+/// ```
+/// let j: mlrig_validate::JensenShannonDivergence =
+///     serde_json::from_str(r#"{"threshold":0.1,"source":{"type":"QUANTILES"}}"#).unwrap();
+/// assert_eq!(j.threshold, Some(0.1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JensenShannonDivergence {
+    /// Largest allowed divergence (in bits, so in `[0, 1]`); unset means no check.
+    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Which histogram to compare (default `STANDARD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<HistogramSelection>,
+}
+
+/// The histogram a divergence is computed on (tfmd `HistogramSelection`).
+///
+/// ```
+/// use mlrig_validate::{HistogramSelection, HistogramSelectionType};
+/// let s = HistogramSelection { selection_type: Some(HistogramSelectionType::Quantiles) };
+/// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"type":"QUANTILES"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistogramSelection {
+    /// The histogram type.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub selection_type: Option<HistogramSelectionType>,
+}
+
+/// The values of tfmd `HistogramSelection.Type`.
+///
+/// ```
+/// assert_eq!(mlrig_validate::HistogramSelectionType::default(),
+///            mlrig_validate::HistogramSelectionType::Default);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HistogramSelectionType {
+    /// The default (`STANDARD`).
+    #[default]
+    Default,
+    /// The equal-count `QUANTILES` histogram (robust to outliers).
+    Quantiles,
+    /// The equal-width `STANDARD` histogram.
+    Standard,
+}
+
+/// A normalized absolute difference threshold (tfmd
+/// `NormalizedAbsoluteDifference`): `max_i |x_i − y_i| / Σ_i (x_i + y_i)`
+/// over the raw value counts must not exceed `threshold`.
+///
+/// ```
+/// let d = mlrig_validate::NormalizedAbsoluteDifference { threshold: Some(0.2) };
+/// assert_eq!(d.threshold, Some(0.2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NormalizedAbsoluteDifference {
+    /// Largest allowed difference, in `[0, 1]`; unset means no check.
+    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,6 +808,10 @@ mod tests {
                 .value
                 .len(),
             2
+        );
+        assert_eq!(
+            age.skew_comparator,
+            Some(FeatureComparator::infinity_norm(0.1))
         );
         let income = schema.feature("income").unwrap();
         assert!(!schema.is_in_environment(income, "SERVING"));

@@ -13,8 +13,10 @@
 //! ```
 //!
 //! mlrig extensions travel in the proto's own extension point, `customStats`:
-//! [`DISTINCT_CAPPED`] marks a `unique` that is a lower bound. NaN counts go
-//! where TFDV puts them, in `numStats.histograms[].numNan`.
+//! [`DISTINCT_CAPPED`] marks a `unique` that is a HyperLogLog estimate, and
+//! [`VALUE_SKETCH`] carries a numeric feature's full quantile sketch (the
+//! input of the drift tests). NaN counts go where TFDV puts them, in
+//! `numStats.histograms[].numNan`.
 
 use std::path::Path;
 
@@ -24,9 +26,16 @@ use crate::ValidateError;
 use crate::proto_json::{self, double, float, int64, is_zero};
 
 /// Name of the custom statistic (value `1`) saying that a string feature had
-/// more distinct values than the accumulator keeps, so `unique` is a lower
-/// bound and `topValues` come from a deterministic sample of the values.
+/// more distinct values than the accumulator keeps exactly, so `unique` is a
+/// HyperLogLog estimate (≈ 0.8 % standard error) and `topValues` come from a
+/// deterministic sample of the values.
 pub const DISTINCT_CAPPED: &str = "mlrig.distinct_capped";
+
+/// Name of the custom statistic holding a numeric feature's quantile sketch
+/// as a tfmd `Histogram`: one bucket per non-empty log bucket (relative width
+/// `2α`, see [`QUANTILE_RELATIVE_ACCURACY`](crate::QUANTILE_RELATIVE_ACCURACY)),
+/// with exact counts. The drift tests (KS, PSI, Wasserstein) read it.
+pub const VALUE_SKETCH: &str = "mlrig.value_sketch";
 
 /// Statistics of one dataset: the number of examples and one
 /// [`FeatureStatistics`] per column.
@@ -50,6 +59,9 @@ pub struct DatasetStatistics {
     pub name: String,
     /// Number of examples (rows).
     pub num_examples: u64,
+    /// Sum of the example weights, when statistics are weighted
+    /// ([`StatisticsParams::with_weight_feature`](crate::StatisticsParams::with_weight_feature)).
+    pub weighted_num_examples: f64,
     /// One entry per feature, in column order.
     pub features: Vec<FeatureStatistics>,
 }
@@ -247,7 +259,7 @@ impl FeatureStatistics {
     }
 
     /// `true` when the feature had more distinct values than were kept
-    /// ([`DISTINCT_CAPPED`]), so `unique` is a lower bound.
+    /// ([`DISTINCT_CAPPED`]), so `unique` is a HyperLogLog estimate.
     ///
     /// ```
     /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
@@ -269,6 +281,19 @@ impl FeatureStatistics {
     /// ```
     pub fn custom_stat(&self, name: &str) -> Option<&CustomStatistic> {
         self.custom_stats.iter().find(|c| c.name == name)
+    }
+
+    /// The numeric feature's quantile sketch ([`VALUE_SKETCH`]), if the
+    /// statistics carry one.
+    ///
+    /// ```
+    /// # use mlrig_validate::{FeatureStatistics, StatisticsType, ValueStatistics};
+    /// let f = FeatureStatistics::new("x", StatisticsType::Float, ValueStatistics::None);
+    /// assert!(f.value_sketch().is_none());
+    /// ```
+    pub fn value_sketch(&self) -> Option<&Histogram> {
+        self.custom_stat(VALUE_SKETCH)
+            .and_then(|c| c.histogram.as_ref())
     }
 }
 
@@ -324,14 +349,100 @@ pub struct CommonStatistics {
     /// Total number of values.
     #[serde(with = "int64", skip_serializing_if = "is_zero")]
     pub tot_num_values: u64,
+    /// Quantiles histogram of the number of values per present example
+    /// (every bucket `[1, 1]` for scalar columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_values_histogram: Option<Histogram>,
+    /// Weighted presence counts, when statistics are weighted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_common_stats: Option<WeightedCommonStatistics>,
+}
+
+/// Weighted presence counts (tfmd `WeightedCommonStatistics`): sums of the
+/// example weights instead of example counts.
+///
+/// ```
+/// let w = mlrig_validate::WeightedCommonStatistics::default();
+/// assert_eq!(w.num_non_missing, 0.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct WeightedCommonStatistics {
+    /// Total weight of the examples with a value.
+    #[serde(with = "double")]
+    pub num_non_missing: f64,
+    /// Total weight of the examples without a value.
+    #[serde(with = "double")]
+    pub num_missing: f64,
+    /// Weighted average number of values per present example (1 for scalars).
+    #[serde(with = "double")]
+    pub avg_num_values: f64,
+    /// Weighted total number of values.
+    #[serde(with = "double")]
+    pub tot_num_values: f64,
+}
+
+/// Weighted statistics of a numeric feature (tfmd `WeightedNumericStatistics`).
+///
+/// ```
+/// let w = mlrig_validate::WeightedNumericStatistics::default();
+/// assert!(w.histograms.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct WeightedNumericStatistics {
+    /// Weighted mean.
+    #[serde(with = "double")]
+    pub mean: f64,
+    /// Weighted population standard deviation.
+    #[serde(with = "double")]
+    pub std_dev: f64,
+    /// Weighted median (sketch estimate, relative error ≤ α).
+    #[serde(with = "double")]
+    pub median: f64,
+    /// Weighted `STANDARD` and `QUANTILES` histograms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub histograms: Vec<Histogram>,
+}
+
+/// Weighted statistics of a string feature (tfmd `WeightedStringStatistics`).
+///
+/// ```
+/// let w = mlrig_validate::WeightedStringStatistics::default();
+/// assert!(w.top_values.is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct WeightedStringStatistics {
+    /// Values with the largest total weight, heaviest first (ties by value).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub top_values: Vec<FreqAndValue>,
+    /// Every kept value by weighted rank.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank_histogram: Option<RankHistogram>,
 }
 
 /// Statistics of a numeric feature (tfmd `NumericStatistics`).
 ///
 /// NaN values are counted in `histograms[].num_nan` (see
 /// [`num_nan`](Self::num_nan)) and excluded from every other field.
-/// `mean`, `std_dev`, `min` and `max` are 0 (the proto default) when no
-/// non-NaN value was seen.
+/// `mean`, `std_dev`, `min`, `median` and `max` are 0 (the proto default)
+/// when no non-NaN value was seen.
+///
+/// `mean`, `std_dev`, `min` and `max` are exact (see
+/// [`StatisticsAccumulator`](crate::StatisticsAccumulator)); `median` and the
+/// histograms come from an exactly mergeable log-bucket sketch with relative
+/// value error [`QUANTILE_RELATIVE_ACCURACY`](crate::QUANTILE_RELATIVE_ACCURACY):
+/// `histograms[0]` is the `STANDARD` histogram (10 equal-width buckets from
+/// `min` to `max`; a value within `α·|x|` of a boundary may be counted in the
+/// neighbouring bucket) and `histograms[1]` the `QUANTILES` histogram (10
+/// buckets bounded by the 0, 0.1, …, 1 quantiles, `n/10` values each, as
+/// TFDV writes it). For `INT` features a sketch bucket that can hold only
+/// one integer (every |x| < 200) stands for that integer exactly, so small
+/// integers get exact medians, quantiles and histograms.
 ///
 /// ```
 /// let n = mlrig_validate::NumericStatistics::default();
@@ -355,13 +466,19 @@ pub struct NumericStatistics {
     /// Smallest non-NaN value.
     #[serde(with = "double")]
     pub min: f64,
+    /// Median of the non-NaN values (sketch estimate, relative error ≤ α).
+    #[serde(with = "double")]
+    pub median: f64,
     /// Largest non-NaN value.
     #[serde(with = "double")]
     pub max: f64,
-    /// Histograms (mlrig writes one, without buckets, to carry `numNan` when
-    /// NaN values were seen).
+    /// The `STANDARD` and `QUANTILES` histograms (or a single bucketless one
+    /// carrying `numNan` when every value was NaN).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub histograms: Vec<Histogram>,
+    /// Weighted statistics, when statistics are weighted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_numeric_stats: Option<WeightedNumericStatistics>,
 }
 
 impl NumericStatistics {
@@ -375,6 +492,18 @@ impl NumericStatistics {
     /// ```
     pub fn num_nan(&self) -> u64 {
         self.histograms.iter().map(|h| h.num_nan).max().unwrap_or(0)
+    }
+
+    /// The histogram of type `kind`, if present.
+    ///
+    /// ```
+    /// use mlrig_validate::{HistogramType, NumericStatistics};
+    /// assert!(NumericStatistics::default().histogram(HistogramType::Standard).is_none());
+    /// ```
+    pub fn histogram(&self, kind: HistogramType) -> Option<&Histogram> {
+        self.histograms
+            .iter()
+            .find(|h| h.histogram_type == kind && !h.buckets.is_empty())
     }
 }
 
@@ -462,8 +591,8 @@ impl HistogramType {
 pub struct StringStatistics {
     /// Presence counts.
     pub common_stats: CommonStatistics,
-    /// Number of distinct values (a lower bound when
-    /// [`FeatureStatistics::distinct_capped`]).
+    /// Number of distinct values (exact, or a HyperLogLog estimate with
+    /// ≈ 0.8 % standard error when [`FeatureStatistics::distinct_capped`]).
     #[serde(with = "int64", skip_serializing_if = "is_zero")]
     pub unique: u64,
     /// Most frequent values, most frequent first (ties by value).
@@ -475,6 +604,14 @@ pub struct StringStatistics {
     /// Every kept value by rank (one bucket per value), used for domain inference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_histogram: Option<RankHistogram>,
+    /// Number of values that are not valid UTF-8 (tfmd ≥ 1.6). Always 0 for
+    /// statistics computed by mlrig: Arrow `Utf8` arrays are valid UTF-8 by
+    /// construction, and the ingest layer quarantines rows that are not.
+    #[serde(with = "int64", skip_serializing_if = "is_zero")]
+    pub invalid_utf8_count: u64,
+    /// Weighted statistics, when statistics are weighted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weighted_string_stats: Option<WeightedStringStatistics>,
 }
 
 /// A value and its frequency (tfmd `StringStatistics.FreqAndValue`).
@@ -558,11 +695,11 @@ pub struct BytesStatistics {
     pub max_num_bytes: f32,
 }
 
-/// A named custom statistic (tfmd `CustomStatistic`; the `num` and `str`
-/// kinds of its `val` oneof).
+/// A named custom statistic (tfmd `CustomStatistic`; the `num`, `str` and
+/// `histogram` kinds of its `val` oneof).
 ///
 /// ```
-/// let c = mlrig_validate::CustomStatistic { name: "n".into(), num: Some(1.0), str: None };
+/// let c = mlrig_validate::CustomStatistic { name: "n".into(), num: Some(1.0), ..Default::default() };
 /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"name":"n","num":1.0}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -579,6 +716,9 @@ pub struct CustomStatistic {
     /// A text value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub str: Option<String>,
+    /// A histogram value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
 }
 
 fn is_zero_f32(value: &f32) -> bool {
@@ -681,7 +821,13 @@ struct DatasetWireOut<'a> {
     name: &'a str,
     #[serde(with = "int64")]
     num_examples: u64,
+    #[serde(with = "double", skip_serializing_if = "is_zero_f64")]
+    weighted_num_examples: f64,
     features: &'a [FeatureStatistics],
+}
+
+fn is_zero_f64(value: &f64) -> bool {
+    *value == 0.0 && value.is_sign_positive()
 }
 
 #[derive(Serialize)]
@@ -695,6 +841,8 @@ struct DatasetWireIn {
     name: String,
     #[serde(with = "int64")]
     num_examples: u64,
+    #[serde(with = "double")]
+    weighted_num_examples: f64,
     features: Vec<FeatureStatistics>,
 }
 
@@ -710,6 +858,7 @@ impl Serialize for DatasetStatistics {
             datasets: [DatasetWireOut {
                 name: &self.name,
                 num_examples: self.num_examples,
+                weighted_num_examples: self.weighted_num_examples,
                 features: &self.features,
             }],
         }
@@ -726,6 +875,7 @@ impl<'de> Deserialize<'de> for DatasetStatistics {
             (Some(d), 1) => Ok(DatasetStatistics {
                 name: d.name,
                 num_examples: d.num_examples,
+                weighted_num_examples: d.weighted_num_examples,
                 features: d.features,
             }),
             _ => Err(serde::de::Error::custom(format!(
@@ -733,6 +883,47 @@ impl<'de> Deserialize<'de> for DatasetStatistics {
             ))),
         }
     }
+}
+
+/// Serializes several datasets as one `DatasetFeatureStatisticsList`
+/// (used by [`SlicedStatistics`](crate::SlicedStatistics)).
+pub(crate) fn serialize_dataset_list<S: Serializer>(
+    datasets: &[DatasetStatistics],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct ManyWireOut<'a> {
+        datasets: Vec<DatasetWireOut<'a>>,
+    }
+    ManyWireOut {
+        datasets: datasets
+            .iter()
+            .map(|d| DatasetWireOut {
+                name: &d.name,
+                num_examples: d.num_examples,
+                weighted_num_examples: d.weighted_num_examples,
+                features: &d.features,
+            })
+            .collect(),
+    }
+    .serialize(serializer)
+}
+
+/// Reads every dataset of a `DatasetFeatureStatisticsList`.
+pub(crate) fn deserialize_dataset_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<DatasetStatistics>, D::Error> {
+    let list = ListWireIn::deserialize(deserializer)?;
+    Ok(list
+        .datasets
+        .into_iter()
+        .map(|d| DatasetStatistics {
+            name: d.name,
+            num_examples: d.num_examples,
+            weighted_num_examples: d.weighted_num_examples,
+            features: d.features,
+        })
+        .collect())
 }
 
 #[cfg(test)]

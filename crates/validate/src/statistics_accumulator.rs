@@ -20,13 +20,25 @@
 //! * If a value is ±∞ the mean is ±∞ (or NaN) and `std_dev` is NaN; the same
 //!   holds when squares overflow `f64` (|x| > ~1.3e154).
 //!
+//! # Median and histograms
+//!
+//! Numeric columns also feed a DDSketch-style [`QuantileSketch`] (integer
+//! counts in logarithmic buckets, so it merges exactly too). `median`, the
+//! `STANDARD` and `QUANTILES` histograms and the [`VALUE_SKETCH`] custom
+//! statistic are derived from it at `finish`; quantiles are within relative
+//! value error [`QUANTILE_RELATIVE_ACCURACY`](crate::QUANTILE_RELATIVE_ACCURACY)
+//! of the exact order statistic (see the `sketch` module docs for how this
+//! relates to TFDV's rank error ε = 0.01).
+//!
 //! # Distinct values
 //!
 //! Strings keep exact counts of up to [`StatisticsParams::max_distinct_values`]
 //! distinct values. Beyond that a deterministic sample of that many values is
 //! kept (see `DistinctCounter`): their counts stay exact, `unique` becomes a
-//! lower bound and the feature carries the [`DISTINCT_CAPPED`] flag; top values
-//! are then the most frequent values *of the sample*.
+//! HyperLogLog estimate (`p = 14`, ≈ 0.8 % standard error, registers merged
+//! by maximum, so still exact under any split) and the feature carries the
+//! [`DISTINCT_CAPPED`] flag; top values are then the most frequent values
+//! *of the sample*.
 
 use mlrig_core::arrow_array::{Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, SchemaRef};
@@ -36,11 +48,13 @@ use serde::{Deserialize, Serialize};
 use crate::ValidateError;
 use crate::column_values::{ColumnKind, ColumnValues, column_values};
 use crate::distinct_values::DistinctCounter;
+use crate::sketch::{NUM_HISTOGRAM_BUCKETS, QuantileSketch};
 use crate::statistics::{
     BytesStatistics, CommonStatistics, CustomStatistic, DISTINCT_CAPPED, DatasetStatistics,
-    FeatureStatistics, FreqAndValue, Histogram, NumericStatistics, RankBucket, RankHistogram,
-    StatisticsType, StringStatistics, ValueStatistics,
+    FeatureStatistics, FreqAndValue, Histogram, HistogramBucket, HistogramType, NumericStatistics,
+    RankBucket, RankHistogram, StatisticsType, StringStatistics, VALUE_SKETCH, ValueStatistics,
 };
+use crate::weighted_statistics::WeightedColumn;
 
 /// Options of the statistics pass.
 ///
@@ -62,6 +76,13 @@ pub struct StatisticsParams {
     pub num_rank_histogram_buckets: usize,
     /// The dataset name written in the statistics (default empty).
     pub dataset_name: String,
+    /// A numeric column holding each example's weight (default none). When
+    /// set, every feature also gets TFDV's weighted statistics
+    /// (`weightedCommonStats`, `weightedNumericStats`, `weightedStringStats`)
+    /// and the dataset its `weightedNumExamples`. Weights must be finite and
+    /// `≥ 0`; a missing weight is an error, as in TFDV.
+    #[serde(default)]
+    pub weight_feature: Option<String>,
 }
 
 impl Default for StatisticsParams {
@@ -71,6 +92,7 @@ impl Default for StatisticsParams {
             num_top_values: 20,
             num_rank_histogram_buckets: 1_000,
             dataset_name: String::new(),
+            weight_feature: None,
         }
     }
 }
@@ -120,6 +142,28 @@ impl StatisticsParams {
         self.dataset_name = name.into();
         self
     }
+
+    /// Sets [`weight_feature`](Self::weight_feature).
+    ///
+    /// ```
+    /// use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    /// use mlrig_validate::{compute_statistics, StatisticsParams};
+    /// use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("x", Arc::new(Float64Array::from(vec![1.0, 3.0])) as ArrayRef),
+    ///     ("w", Arc::new(Float64Array::from(vec![3.0, 1.0])) as ArrayRef),
+    /// ]).unwrap();
+    /// let params = StatisticsParams::default().with_weight_feature("w");
+    /// let stats = compute_statistics(&[batch.clone()], &batch.schema(), &params)?;
+    /// assert_eq!(stats.weighted_num_examples, 4.0);
+    /// let x = stats.feature("x").unwrap().numeric().unwrap();
+    /// assert_eq!((x.mean, x.weighted_numeric_stats.as_ref().unwrap().mean), (2.0, 1.5));
+    /// # Ok::<(), mlrig_validate::ValidateError>(())
+    /// ```
+    pub fn with_weight_feature(mut self, column: impl Into<String>) -> Self {
+        self.weight_feature = Some(column.into());
+        self
+    }
 }
 
 /// Streaming, exactly mergeable statistics of record batches with one schema.
@@ -147,6 +191,8 @@ impl StatisticsParams {
 pub struct StatisticsAccumulator {
     params: StatisticsParams,
     num_examples: u64,
+    /// Total example weight (only with a weight feature).
+    total_weight: ExactSum,
     columns: Vec<ColumnAccumulator>,
 }
 
@@ -157,6 +203,8 @@ struct ColumnAccumulator {
     present: u64,
     missing: u64,
     values: ValueAccumulator,
+    /// Weighted state, present exactly when there is a weight feature.
+    weighted: Option<WeightedColumn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +295,7 @@ impl Moments {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct IntAccumulator {
     moments: Moments,
+    sketch: QuantileSketch,
     min: Option<i64>,
     max: Option<i64>,
 }
@@ -254,6 +303,7 @@ struct IntAccumulator {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct FloatAccumulator {
     moments: Moments,
+    sketch: QuantileSketch,
     nan: u64,
     #[serde(with = "crate::proto_json::opt_double")]
     min: Option<f64>,
@@ -265,6 +315,18 @@ struct FloatAccumulator {
 struct StrAccumulator {
     distinct: DistinctCounter,
     total_bytes: u64,
+}
+
+/// `x` as `hi + lo` with both halves exactly representable in `f64`
+/// (`lo = 0` when `x` itself is).
+fn split_exactly(x: i64) -> (f64, f64) {
+    const EXACT: i64 = 1 << 53;
+    if (-EXACT..=EXACT).contains(&x) {
+        (x as f64, 0.0)
+    } else {
+        let hi = (x >> 26) << 26;
+        (hi as f64, (x - hi) as f64)
+    }
 }
 
 /// The smaller of two non-NaN floats in IEEE total order (−0 < +0), so the
@@ -322,12 +384,17 @@ impl StatisticsAccumulator {
                     present: 0,
                     missing: 0,
                     values,
+                    weighted: params
+                        .weight_feature
+                        .is_some()
+                        .then(WeightedColumn::default),
                 }
             })
             .collect();
         Self {
             params,
             num_examples: 0,
+            total_weight: ExactSum::default(),
             columns,
         }
     }
@@ -342,6 +409,45 @@ impl StatisticsAccumulator {
     /// ```
     pub fn params(&self) -> &StatisticsParams {
         &self.params
+    }
+
+    /// The example weights of `batch`, when there is a weight feature.
+    fn weights(&self, batch: &RecordBatch) -> Result<Option<Vec<f64>>, ValidateError> {
+        let Some(name) = &self.params.weight_feature else {
+            return Ok(None);
+        };
+        let Some(index) = self.columns.iter().position(|c| c.name == *name) else {
+            return Err(ValidateError::BatchSchemaMismatch {
+                column: name.clone(),
+                expected: "a numeric weight column".into(),
+                found: "no such column".into(),
+            });
+        };
+        let array = &batch.columns()[index];
+        let values: Vec<Option<f64>> = match column_values(array) {
+            ColumnValues::Int(v) => v.iter().map(|x| x.map(|x| x as f64)).collect(),
+            ColumnValues::Float(v) => v.iter().collect(),
+            _ => {
+                return Err(ValidateError::BatchSchemaMismatch {
+                    column: name.clone(),
+                    expected: "a numeric weight column".into(),
+                    found: array.data_type().to_string(),
+                });
+            }
+        };
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(row, w)| match w {
+                Some(w) if w.is_finite() && w >= 0.0 => Ok(w),
+                other => Err(ValidateError::InvalidWeight {
+                    column: name.clone(),
+                    row,
+                    found: other.map_or_else(|| "null".to_string(), |w| w.to_string()),
+                }),
+            })
+            .collect::<Result<Vec<f64>, _>>()
+            .map(Some)
     }
 
     fn check_batch(&self, batch: &RecordBatch) -> Result<(), ValidateError> {
@@ -383,6 +489,7 @@ impl ColumnAccumulator {
                 let (mut min, mut max) = (acc.min, acc.max);
                 for x in values.iter().flatten() {
                     acc.moments.add_int(x);
+                    acc.sketch.add(x as f64);
                     min = Some(min.map_or(x, |m| m.min(x)));
                     max = Some(max.map_or(x, |m| m.max(x)));
                 }
@@ -396,6 +503,7 @@ impl ColumnAccumulator {
                         continue;
                     }
                     acc.moments.add_float(x);
+                    acc.sketch.add(x);
                     min = Some(min.map_or(x, |m| total_min(m, x)));
                     max = Some(max.map_or(x, |m| total_max(m, x)));
                 }
@@ -420,14 +528,19 @@ impl ColumnAccumulator {
     fn merge(&mut self, other: ColumnAccumulator) {
         self.present += other.present;
         self.missing += other.missing;
+        if let (Some(mine), Some(theirs)) = (&mut self.weighted, &other.weighted) {
+            mine.merge(theirs);
+        }
         match (&mut self.values, other.values) {
             (ValueAccumulator::Int(a), ValueAccumulator::Int(b)) => {
                 a.moments.merge(&b.moments);
+                a.sketch.merge(&b.sketch);
                 a.min = merge_option(a.min, b.min, i64::min);
                 a.max = merge_option(a.max, b.max, i64::max);
             }
             (ValueAccumulator::Float(a), ValueAccumulator::Float(b)) => {
                 a.moments.merge(&b.moments);
+                a.sketch.merge(&b.sketch);
                 a.nan += b.nan;
                 a.min = merge_option(a.min, b.min, total_min);
                 a.max = merge_option(a.max, b.max, total_max);
@@ -445,6 +558,11 @@ impl ColumnAccumulator {
             (ValueAccumulator::Str(a), ValueAccumulator::Str(b)) => {
                 a.total_bytes = a.total_bytes.saturating_add(b.total_bytes);
                 a.distinct.merge(b.distinct);
+                if let Some(weighted) = &mut self.weighted
+                    && a.distinct.overflowed()
+                {
+                    weighted.retain_categories(|v| a.distinct.contains(v));
+                }
             }
             // Merge checks the data types first; nothing else can pair up.
             _ => {}
@@ -460,60 +578,132 @@ impl ColumnAccumulator {
             max_num_values: u64::from(present),
             avg_num_values: if present { 1.0 } else { 0.0 },
             tot_num_values: self.present,
+            num_values_histogram: present.then(|| scalar_num_values_histogram(self.present)),
+            weighted_common_stats: None,
         }
     }
 
-    fn finish(self, params: &StatisticsParams) -> FeatureStatistics {
+    /// Feeds the weighted state (rows with their weights); call after
+    /// [`update`](Self::update) so the distinct counter is current.
+    fn update_weighted(&mut self, array: &dyn Array, values: ColumnValues, weights: &[f64]) {
+        let Some(weighted) = &mut self.weighted else {
+            return;
+        };
+        let rows = weights.iter().copied().enumerate();
+        match values {
+            ColumnValues::Int(values) => {
+                for (row, w) in rows {
+                    let x = values.is_valid(row).then(|| values.value(row));
+                    weighted.add_presence(x.is_some(), w);
+                    if let Some(x) = x {
+                        let (hi, lo) = split_exactly(x);
+                        weighted.add_number(hi, lo, w);
+                    }
+                }
+            }
+            ColumnValues::Float(values) => {
+                for (row, w) in rows {
+                    let x = values.is_valid(row).then(|| values.value(row));
+                    weighted.add_presence(x.is_some(), w);
+                    if let Some(x) = x.filter(|x| !x.is_nan()) {
+                        weighted.add_number(x, 0.0, w);
+                    }
+                }
+            }
+            ColumnValues::Bool(values) => {
+                for (row, w) in rows {
+                    let x = values.is_valid(row).then(|| values.value(row));
+                    weighted.add_presence(x.is_some(), w);
+                    if let Some(x) = x {
+                        weighted.add_category(if x { "true" } else { "false" }, w);
+                    }
+                }
+            }
+            ColumnValues::Str(values) => {
+                for (row, w) in rows {
+                    let x = values.is_valid(row).then(|| values.value(row));
+                    weighted.add_presence(x.is_some(), w);
+                    if let Some(x) = x {
+                        weighted.add_category(x, w);
+                    }
+                }
+                if let ValueAccumulator::Str(acc) = &self.values
+                    && acc.distinct.overflowed()
+                {
+                    weighted.retain_categories(|v| acc.distinct.contains(v));
+                }
+            }
+            ColumnValues::Other => {
+                let nulls = array.logical_nulls();
+                for (row, w) in rows {
+                    let present = nulls.as_ref().is_none_or(|n| n.is_valid(row));
+                    weighted.add_presence(present, w);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, params: &StatisticsParams) -> FeatureStatistics {
+        let weighted = self.weighted.take();
+        let mut feature = self.finish_unweighted(params);
+        if let Some(weighted) = weighted {
+            let is_int = feature.feature_type == StatisticsType::Int;
+            match &mut feature.stats {
+                ValueStatistics::Numeric(n) => {
+                    n.common_stats.weighted_common_stats = Some(weighted.common());
+                    n.weighted_numeric_stats =
+                        Some(weighted.numeric(n.min, n.max, n.num_nan(), is_int));
+                }
+                ValueStatistics::String(s) => {
+                    s.common_stats.weighted_common_stats = Some(weighted.common());
+                    s.weighted_string_stats = Some(
+                        weighted.strings(params.num_top_values, params.num_rank_histogram_buckets),
+                    );
+                }
+                ValueStatistics::Bytes(b) => {
+                    b.common_stats.weighted_common_stats = Some(weighted.common());
+                }
+                ValueStatistics::None => {}
+            }
+        }
+        feature
+    }
+
+    fn finish_unweighted(self, params: &StatisticsParams) -> FeatureStatistics {
         let common_stats = self.common();
         match self.values {
             ValueAccumulator::Int(acc) => {
-                let (mean, std_dev) = acc.moments.mean_and_std_dev();
-                let numeric = NumericStatistics {
-                    common_stats,
-                    mean,
-                    std_dev,
-                    num_zeros: acc.moments.zeros,
-                    min: acc.min.map_or(0.0, |v| v as f64),
-                    max: acc.max.map_or(0.0, |v| v as f64),
-                    histograms: Vec::new(),
-                };
-                FeatureStatistics::new(
+                let (min, max) = (
+                    acc.min.map_or(0.0, |v| v as f64),
+                    acc.max.map_or(0.0, |v| v as f64),
+                );
+                numeric_feature(
                     self.name,
                     StatisticsType::Int,
-                    ValueStatistics::Numeric(numeric),
-                )
-            }
-            ValueAccumulator::Float(acc) => {
-                let (mean, std_dev) = acc.moments.mean_and_std_dev();
-                let histograms = if acc.nan > 0 {
-                    vec![Histogram {
-                        num_nan: acc.nan,
-                        ..Histogram::default()
-                    }]
-                } else {
-                    Vec::new()
-                };
-                let numeric = NumericStatistics {
                     common_stats,
-                    mean,
-                    std_dev,
-                    num_zeros: acc.moments.zeros,
-                    min: acc.min.unwrap_or(0.0),
-                    max: acc.max.unwrap_or(0.0),
-                    histograms,
-                };
-                FeatureStatistics::new(
-                    self.name,
-                    StatisticsType::Float,
-                    ValueStatistics::Numeric(numeric),
+                    &acc.moments,
+                    &acc.sketch,
+                    (min, max),
+                    0,
                 )
             }
+            ValueAccumulator::Float(acc) => numeric_feature(
+                self.name,
+                StatisticsType::Float,
+                common_stats,
+                &acc.moments,
+                &acc.sketch,
+                (acc.min.unwrap_or(0.0), acc.max.unwrap_or(0.0)),
+                acc.nan,
+            ),
             ValueAccumulator::Bool { falses, trues } => {
                 let mut entries = vec![("false", falses), ("true", trues)];
                 entries.retain(|(_, c)| *c > 0);
                 entries.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
                 let total_bytes = 5 * falses + 4 * trues;
-                let strings = string_statistics(common_stats, &entries, total_bytes, params);
+                let unique = entries.len() as u64;
+                let strings =
+                    string_statistics(common_stats, &entries, unique, total_bytes, params);
                 FeatureStatistics::new(
                     self.name,
                     StatisticsType::Int,
@@ -522,7 +712,9 @@ impl ColumnAccumulator {
             }
             ValueAccumulator::Str(acc) => {
                 let entries = acc.distinct.by_frequency();
-                let strings = string_statistics(common_stats, &entries, acc.total_bytes, params);
+                let unique = acc.distinct.distinct_count();
+                let strings =
+                    string_statistics(common_stats, &entries, unique, acc.total_bytes, params);
                 let mut feature = FeatureStatistics::new(
                     self.name,
                     StatisticsType::String,
@@ -532,7 +724,7 @@ impl ColumnAccumulator {
                     feature.custom_stats.push(CustomStatistic {
                         name: DISTINCT_CAPPED.into(),
                         num: Some(1.0),
-                        str: None,
+                        ..CustomStatistic::default()
                     });
                 }
                 feature
@@ -549,9 +741,61 @@ impl ColumnAccumulator {
     }
 }
 
+/// TFDV's `num_values_histogram` for a scalar column: a quantiles histogram
+/// whose buckets are all `[1, 1]`, each holding a tenth of the present examples.
+fn scalar_num_values_histogram(present: u64) -> Histogram {
+    Histogram {
+        buckets: (0..NUM_HISTOGRAM_BUCKETS)
+            .map(|_| HistogramBucket {
+                low_value: 1.0,
+                high_value: 1.0,
+                sample_count: present as f64 / NUM_HISTOGRAM_BUCKETS as f64,
+            })
+            .collect(),
+        histogram_type: HistogramType::Quantiles,
+        ..Histogram::default()
+    }
+}
+
+/// The statistics of an `INT` or `FLOAT` column: exact moments and extremes,
+/// sketch-derived median and histograms, and the sketch itself.
+fn numeric_feature(
+    name: String,
+    feature_type: StatisticsType,
+    common_stats: CommonStatistics,
+    moments: &Moments,
+    sketch: &QuantileSketch,
+    (min, max): (f64, f64),
+    num_nan: u64,
+) -> FeatureStatistics {
+    let (mean, std_dev) = moments.mean_and_std_dev();
+    let summaries = sketch.summaries(min, max, num_nan, feature_type == StatisticsType::Int);
+    let numeric = NumericStatistics {
+        common_stats,
+        mean,
+        std_dev,
+        num_zeros: moments.zeros,
+        min,
+        median: summaries.median,
+        max,
+        histograms: summaries.histograms,
+        weighted_numeric_stats: None,
+    };
+    let mut feature = FeatureStatistics::new(name, feature_type, ValueStatistics::Numeric(numeric));
+    if sketch.count() > 0 {
+        feature.custom_stats.push(CustomStatistic {
+            name: VALUE_SKETCH.into(),
+            histogram: Some(sketch.to_histogram()),
+            ..CustomStatistic::default()
+        });
+    }
+    feature
+}
+
 fn string_statistics(
     common_stats: CommonStatistics,
     entries_by_frequency: &[(&str, u64)],
+    unique: u64,
     total_bytes: u64,
     params: &StatisticsParams,
 ) -> StringStatistics {
@@ -581,13 +825,15 @@ fn string_statistics(
         .collect();
     StringStatistics {
         common_stats,
-        unique: entries_by_frequency.len() as u64,
+        unique,
         top_values,
         avg_length,
         rank_histogram: (!buckets.is_empty()).then(|| RankHistogram {
             buckets,
             name: String::new(),
         }),
+        invalid_utf8_count: 0,
+        weighted_string_stats: None,
     }
 }
 
@@ -597,9 +843,18 @@ impl Accumulator for StatisticsAccumulator {
 
     fn update(&mut self, batch: &RecordBatch) -> Result<(), ValidateError> {
         self.check_batch(batch)?;
+        let weights = self.weights(batch)?;
         self.num_examples += batch.num_rows() as u64;
         for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
             column.update(array.as_ref(), column_values(array));
+            if let Some(weights) = &weights {
+                column.update_weighted(array.as_ref(), column_values(array), weights);
+            }
+        }
+        if let Some(weights) = &weights {
+            for w in weights {
+                self.total_weight.add(*w);
+            }
         }
         Ok(())
     }
@@ -631,6 +886,7 @@ impl Accumulator for StatisticsAccumulator {
             });
         }
         self.num_examples += other.num_examples;
+        self.total_weight.merge(&other.total_weight);
         for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
             mine.merge(theirs);
         }
@@ -642,6 +898,7 @@ impl Accumulator for StatisticsAccumulator {
         DatasetStatistics {
             name: params.dataset_name.clone(),
             num_examples: self.num_examples,
+            weighted_num_examples: self.total_weight.value(),
             features: self
                 .columns
                 .into_iter()

@@ -118,7 +118,9 @@ enum ValueRule {
     /// No value constraint (or a type TFDV does not check).
     Unchecked,
     /// The column type does not fit; value checks are skipped.
-    TypeMismatch { found: DataType },
+    TypeMismatch {
+        found: DataType,
+    },
     Strings {
         domain: HashSet<String>,
         domain_name: String,
@@ -127,26 +129,103 @@ enum ValueRule {
         values: BTreeMap<String, u64>,
         more_values: bool,
     },
-    Ints {
-        min: Option<i64>,
-        max: Option<i64>,
-        small: Finding,
-        smallest: Option<i64>,
-        big: Finding,
-        biggest: Option<i64>,
-    },
+    Ints(RangeCheck<i64>),
     Floats {
-        min: Option<f64>,
-        max: Option<f64>,
+        range: RangeCheck<f64>,
         disallow_nan: bool,
         disallow_inf: bool,
-        small: Finding,
-        smallest: Option<f64>,
-        big: Finding,
-        biggest: Option<f64>,
         nan: Finding,
         inf: Finding,
     },
+}
+
+/// A number type a [`RangeCheck`] can bound.
+trait RangeValue: Copy + PartialOrd + std::fmt::Display {
+    fn lesser(self, other: Self) -> Self;
+    fn greater(self, other: Self) -> Self;
+}
+
+impl RangeValue for i64 {
+    fn lesser(self, other: Self) -> Self {
+        self.min(other)
+    }
+    fn greater(self, other: Self) -> Self {
+        self.max(other)
+    }
+}
+
+impl RangeValue for f64 {
+    fn lesser(self, other: Self) -> Self {
+        self.min(other)
+    }
+    fn greater(self, other: Self) -> Self {
+        self.max(other)
+    }
+}
+
+/// Values below `min` / above `max` of an int or float domain, with the extremes seen.
+#[derive(Debug)]
+struct RangeCheck<T> {
+    min: Option<T>,
+    max: Option<T>,
+    small: Finding,
+    smallest: Option<T>,
+    big: Finding,
+    biggest: Option<T>,
+}
+
+impl<T: RangeValue> RangeCheck<T> {
+    fn new(min: Option<T>, max: Option<T>) -> Self {
+        Self {
+            min,
+            max,
+            small: Finding::default(),
+            smallest: None,
+            big: Finding::default(),
+            biggest: None,
+        }
+    }
+
+    fn check(&mut self, row: u64, x: T, max_rows: usize) {
+        if self.min.is_some_and(|m| x < m) {
+            self.small.record(row, max_rows);
+            self.smallest = Some(self.smallest.map_or(x, |s| s.lesser(x)));
+        }
+        if self.max.is_some_and(|m| x > m) {
+            self.big.record(row, max_rows);
+            self.biggest = Some(self.biggest.map_or(x, |b| b.greater(x)));
+        }
+    }
+
+    /// Pushes the `small_kind` / `big_kind` anomalies of feature `name`, if any.
+    fn finish(
+        self,
+        name: &str,
+        small_kind: AnomalyKind,
+        big_kind: AnomalyKind,
+        out: &mut Anomalies,
+    ) {
+        if let (Some(m), Some(s)) = (self.min, self.smallest) {
+            out.push(Anomaly::new(
+                name,
+                small_kind,
+                format!("at least {m}"),
+                format!("{s}"),
+                self.small.count,
+                self.small.rows,
+            ));
+        }
+        if let (Some(m), Some(b)) = (self.max, self.biggest) {
+            out.push(Anomaly::new(
+                name,
+                big_kind,
+                format!("at most {m}"),
+                format!("{b}"),
+                self.big.count,
+                self.big.rows,
+            ));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -437,26 +516,16 @@ fn value_rule(
             None => ValueRule::Unchecked,
         },
         (FeatureType::Int, _) => match schema.int_domain_of(feature) {
-            Some(d) if d.min.is_some() || d.max.is_some() => ValueRule::Ints {
-                min: d.min,
-                max: d.max,
-                small: Finding::default(),
-                smallest: None,
-                big: Finding::default(),
-                biggest: None,
-            },
+            Some(d) if d.min.is_some() || d.max.is_some() => {
+                ValueRule::Ints(RangeCheck::new(d.min, d.max))
+            }
             _ => ValueRule::Unchecked,
         },
         (FeatureType::Float, _) => match schema.float_domain_of(feature) {
             Some(d) => ValueRule::Floats {
-                min: d.min,
-                max: d.max,
+                range: RangeCheck::new(d.min, d.max),
                 disallow_nan: d.disallow_nan,
                 disallow_inf: d.disallow_inf,
-                small: Finding::default(),
-                smallest: None,
-                big: Finding::default(),
-                biggest: None,
                 nan: Finding::default(),
                 inf: Finding::default(),
             },
@@ -513,55 +582,28 @@ impl FeatureCheck {
                     }
                 }
             }
-            (
-                ValueRule::Ints {
-                    min,
-                    max,
-                    small,
-                    smallest,
-                    big,
-                    biggest,
-                },
-                values,
-            ) => {
-                let mut check = |i: usize, x: i64| {
-                    if min.is_some_and(|m| x < m) {
-                        small.record(row(i), max_rows);
-                        *smallest = Some(smallest.map_or(x, |s| s.min(x)));
-                    }
-                    if max.is_some_and(|m| x > m) {
-                        big.record(row(i), max_rows);
-                        *biggest = Some(biggest.map_or(x, |b| b.max(x)));
-                    }
-                };
-                match values {
-                    ColumnValues::Int(values) => {
-                        for (i, x) in values.iter().enumerate() {
-                            if let Some(x) = x {
-                                check(i, x);
-                            }
+            (ValueRule::Ints(range), values) => match values {
+                ColumnValues::Int(values) => {
+                    for (i, x) in values.iter().enumerate() {
+                        if let Some(x) = x {
+                            range.check(row(i), x, max_rows);
                         }
                     }
-                    ColumnValues::Bool(values) => {
-                        for (i, x) in values.iter().enumerate() {
-                            if let Some(x) = x {
-                                check(i, i64::from(x));
-                            }
-                        }
-                    }
-                    _ => {}
                 }
-            }
+                ColumnValues::Bool(values) => {
+                    for (i, x) in values.iter().enumerate() {
+                        if let Some(x) = x {
+                            range.check(row(i), i64::from(x), max_rows);
+                        }
+                    }
+                }
+                _ => {}
+            },
             (
                 ValueRule::Floats {
-                    min,
-                    max,
+                    range,
                     disallow_nan,
                     disallow_inf,
-                    small,
-                    smallest,
-                    big,
-                    biggest,
                     nan,
                     inf,
                 },
@@ -578,14 +620,7 @@ impl FeatureCheck {
                     if x.is_infinite() && *disallow_inf {
                         inf.record(row(i), max_rows);
                     }
-                    if min.is_some_and(|m| x < m) {
-                        small.record(row(i), max_rows);
-                        *smallest = Some(smallest.map_or(x, |s| s.min(x)));
-                    }
-                    if max.is_some_and(|m| x > m) {
-                        big.record(row(i), max_rows);
-                        *biggest = Some(biggest.map_or(x, |b| b.max(x)));
-                    }
+                    range.check(row(i), x, max_rows);
                 }
             }
             _ => {}
@@ -661,66 +696,21 @@ impl FeatureCheck {
                     ));
                 }
             }
-            ValueRule::Ints {
-                min,
-                max,
-                small,
-                smallest,
-                big,
-                biggest,
-            } => {
-                if let (Some(m), Some(s)) = (min, smallest) {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::IntTypeSmallInt,
-                        format!("at least {m}"),
-                        format!("{s}"),
-                        small.count,
-                        small.rows,
-                    ));
-                }
-                if let (Some(m), Some(b)) = (max, biggest) {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::IntTypeBigInt,
-                        format!("at most {m}"),
-                        format!("{b}"),
-                        big.count,
-                        big.rows,
-                    ));
-                }
-            }
+            ValueRule::Ints(range) => range.finish(
+                &name,
+                AnomalyKind::IntTypeSmallInt,
+                AnomalyKind::IntTypeBigInt,
+                out,
+            ),
             ValueRule::Floats {
-                min,
-                max,
-                small,
-                smallest,
-                big,
-                biggest,
-                nan,
-                inf,
-                ..
+                range, nan, inf, ..
             } => {
-                if let (Some(m), Some(s)) = (min, smallest) {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::FloatTypeSmallFloat,
-                        format!("at least {m}"),
-                        format!("{s}"),
-                        small.count,
-                        small.rows,
-                    ));
-                }
-                if let (Some(m), Some(b)) = (max, biggest) {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::FloatTypeBigFloat,
-                        format!("at most {m}"),
-                        format!("{b}"),
-                        big.count,
-                        big.rows,
-                    ));
-                }
+                range.finish(
+                    &name,
+                    AnomalyKind::FloatTypeSmallFloat,
+                    AnomalyKind::FloatTypeBigFloat,
+                    out,
+                );
                 if nan.count > 0 {
                     out.push(Anomaly::new(
                         name.clone(),

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{RawTable, read_batches, to_batches};
 use mlrig_core::Accumulator;
 use mlrig_core::Artifact;
+use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::SchemaRef;
 use mlrig_validate::*;
 
 fn ints(table: &RawTable, name: &str) -> Vec<Option<i64>> {
@@ -17,6 +19,23 @@ fn ints(table: &RawTable, name: &str) -> Vec<Option<i64>> {
         .column(name)
         .iter()
         .map(|v| v.as_ref().map(|v| v.parse().unwrap()))
+        .collect()
+}
+
+/// Validates `batches` with the default options.
+fn validate_with_defaults(
+    schema: &Schema,
+    batch_schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Anomalies {
+    validate_batches(schema, batch_schema, batches, &ValidationOptions::default()).unwrap()
+}
+
+/// The (feature, kind name) of every anomaly, in order.
+fn kinds(anomalies: &Anomalies) -> Vec<(&str, &str)> {
+    anomalies
+        .iter()
+        .map(|a| (a.feature.as_str(), a.kind.name()))
         .collect()
 }
 
@@ -69,6 +88,38 @@ fn adult_statistics_match_an_independent_computation() {
             present.iter().filter(|v| **v == 0).count() as u64
         );
         assert_eq!(num.num_nan(), 0);
+
+        // Median and quantiles: within relative error α of the exact order
+        // statistics; the standard histogram's buckets hold every value.
+        let mut sorted = present.clone();
+        sorted.sort_unstable();
+        let at = |q: f64| sorted[(q * (sorted.len() - 1) as f64).floor() as usize] as f64;
+        let within = |got: f64, exact: f64| {
+            (got - exact).abs() <= QUANTILE_RELATIVE_ACCURACY * exact.abs() * (1.0 + 1e-12)
+        };
+        assert!(within(num.median, at(0.5)), "{name}: median {}", num.median);
+        let quantiles = num.histogram(HistogramType::Quantiles).unwrap();
+        for (j, bucket) in quantiles.buckets.iter().enumerate().skip(1) {
+            let exact = at(j as f64 / 10.0);
+            assert!(
+                within(bucket.low_value, exact),
+                "{name} q{j}: {bucket:?} vs {exact}"
+            );
+            assert_eq!(bucket.sample_count, n as f64 / 10.0);
+        }
+        let standard = num.histogram(HistogramType::Standard).unwrap();
+        assert_eq!(standard.buckets.len(), 10);
+        let total: f64 = standard.buckets.iter().map(|b| b.sample_count).sum();
+        assert_eq!(total, n as f64);
+        let common = &num.common_stats;
+        assert_eq!(
+            (
+                common.min_num_values,
+                common.max_num_values,
+                common.avg_num_values
+            ),
+            (1, 1, 1.0)
+        );
     }
 
     for name in ["workclass", "occupation", "native-country", "income"] {
@@ -225,13 +276,7 @@ fn inferred_schema_follows_tfdv_rules() {
 fn adult_sample_is_valid_against_its_own_schema() {
     let schema = adult_schema();
     let (_, batch_schema, batches) = read_batches("adult_sample.csv", 500);
-    let anomalies = validate_batches(
-        &schema,
-        &batch_schema,
-        &batches,
-        &ValidationOptions::default(),
-    )
-    .unwrap();
+    let anomalies = validate_with_defaults(&schema, &batch_schema, &batches);
     assert!(anomalies.is_empty(), "{anomalies}");
     assert_eq!(anomalies.to_string(), "no anomalies");
 }
@@ -286,13 +331,7 @@ fn shifted_data_has_exactly_the_expected_anomalies() {
     let schema = adult_schema();
     let train = common::read_raw("adult_sample.csv");
     let (shifted, batch_schema, batches) = read_batches("adult_shifted.csv", 64);
-    let anomalies = validate_batches(
-        &schema,
-        &batch_schema,
-        &batches,
-        &ValidationOptions::default(),
-    )
-    .unwrap();
+    let anomalies = validate_with_defaults(&schema, &batch_schema, &batches);
 
     let found: BTreeSet<(String, String)> = anomalies
         .iter()
@@ -396,13 +435,7 @@ fn shifted_data_has_exactly_the_expected_anomalies() {
 
     // Streaming: the same result one batch of 7 rows at a time.
     let (_, _, small) = read_batches("adult_shifted.csv", 7);
-    let again = validate_batches(
-        &schema,
-        &batch_schema,
-        &small,
-        &ValidationOptions::default(),
-    )
-    .unwrap();
+    let again = validate_with_defaults(&schema, &batch_schema, &small);
     assert_eq!(again, anomalies);
 }
 
@@ -438,19 +471,9 @@ fn a_label_absent_at_serving_is_not_an_anomaly() {
 
     let training = ValidationOptions::default().with_environment("TRAINING");
     let anomalies = validate_batches(&schema, &batch_schema, &batches, &training).unwrap();
-    let kinds: Vec<(&str, &str)> = anomalies
-        .iter()
-        .map(|a| (a.feature.as_str(), a.kind.name()))
-        .collect();
-    assert_eq!(kinds, [("income", "SCHEMA_MISSING_COLUMN")]);
+    assert_eq!(kinds(&anomalies), [("income", "SCHEMA_MISSING_COLUMN")]);
 
-    let none = validate_batches(
-        &schema,
-        &batch_schema,
-        &batches,
-        &ValidationOptions::default(),
-    )
-    .unwrap();
+    let none = validate_with_defaults(&schema, &batch_schema, &batches);
     assert_eq!(none.len(), 1);
 
     let err = validate_batches(
@@ -477,18 +500,8 @@ fn type_mismatch_is_reported_and_value_checks_are_skipped() {
     let age = table.header.iter().position(|h| h == "age").unwrap();
     table.rows[3][age] = Some("unknown".into()); // turns the column into Utf8
     let (batch_schema, batches) = to_batches(&table, 1000);
-    let anomalies = validate_batches(
-        &schema,
-        &batch_schema,
-        &batches,
-        &ValidationOptions::default(),
-    )
-    .unwrap();
-    let kinds: Vec<(&str, &str)> = anomalies
-        .iter()
-        .map(|a| (a.feature.as_str(), a.kind.name()))
-        .collect();
-    assert_eq!(kinds, [("age", "UNEXPECTED_DATA_TYPE")]);
+    let anomalies = validate_with_defaults(&schema, &batch_schema, &batches);
+    assert_eq!(kinds(&anomalies), [("age", "UNEXPECTED_DATA_TYPE")]);
     let a = anomalies.iter().next().unwrap();
     assert_eq!(a.found, "a Utf8 column");
     assert_eq!(

@@ -145,6 +145,23 @@ proptest! {
             prop_assert_eq!(i.max, *ints.iter().max().unwrap() as f64);
             let exact_mean = ints.iter().map(|v| i128::from(*v)).sum::<i128>() as f64 / ints.len() as f64;
             prop_assert!((i.mean - exact_mean).abs() <= exact_mean.abs() * 1e-15);
+            // Sketch-derived: median within relative error α of the (lower)
+            // exact median, histograms that count every value.
+            let mut sorted = ints.clone();
+            sorted.sort_unstable();
+            let lower_median = sorted[(sorted.len() - 1) / 2] as f64;
+            prop_assert!((i.median - lower_median).abs() <= QUANTILE_RELATIVE_ACCURACY * lower_median.abs() * (1.0 + 1e-9));
+            let standard = i.histogram(HistogramType::Standard).unwrap();
+            let counted: f64 = standard.buckets.iter().map(|b| b.sample_count).sum();
+            prop_assert_eq!(counted, ints.len() as f64);
+            let quantiles = i.histogram(HistogramType::Quantiles).unwrap();
+            prop_assert_eq!(quantiles.buckets.len(), 10);
+            prop_assert_eq!(quantiles.buckets[0].low_value, i.min);
+            prop_assert_eq!(quantiles.buckets[9].high_value, i.max);
+            prop_assert!(quantiles.buckets.windows(2).all(|w| w[0].high_value == w[1].low_value && w[0].low_value <= w[0].high_value));
+            let sketch = stats.feature("i").unwrap().value_sketch().unwrap();
+            let sketched: f64 = sketch.buckets.iter().map(|b| b.sample_count).sum();
+            prop_assert_eq!(sketched, ints.len() as f64);
         }
         let floats: Vec<f64> = rows.iter().filter_map(|r| r.1).collect();
         let f = stats.feature("f").unwrap().numeric().unwrap();
@@ -215,6 +232,123 @@ proptest! {
     }
 
     #[test]
+    fn comparators_and_drift_tests_never_panic_and_are_symmetric_where_they_should_be(
+        reference in proptest::collection::vec(any_row(), 0..40),
+        current in proptest::collection::vec(any_row(), 0..40),
+        threshold in 0.0..=1.0f64,
+        quantiles in any::<bool>(),
+    ) {
+        let stats = |rows: &[Row]| {
+            let text = single_pass(rows, &StatisticsParams::default().with_max_distinct_values(3));
+            // Through the file format, as a reference would travel.
+            DatasetStatistics::from_tfmd_json(&text).unwrap()
+        };
+        let (a, b) = (stats(&reference), stats(&current));
+        let mut schema = infer_schema(&a, &SchemaInferenceParams::default());
+        for feature in schema.features.iter_mut() {
+            let mut comparator = FeatureComparator::infinity_norm(threshold);
+            comparator.jensen_shannon_divergence = Some(JensenShannonDivergence {
+                threshold: Some(threshold),
+                source: quantiles.then_some(HistogramSelection {
+                    selection_type: Some(HistogramSelectionType::Quantiles),
+                }),
+            });
+            comparator.normalized_abs_difference =
+                Some(NormalizedAbsoluteDifference { threshold: Some(threshold) });
+            feature.drift_comparator = Some(comparator.clone());
+            feature.skew_comparator = Some(comparator);
+        }
+        let drift = compare(&a, &b, &schema).unwrap();
+        let skew = compare_skew(&a, &b, &schema).unwrap();
+        prop_assert_eq!(drift.len(), skew.len());
+        for anomaly in &drift {
+            prop_assert!(anomaly.kind.name().starts_with("COMPARATOR_"));
+        }
+        let schema_json = schema.to_tfmd_json().unwrap();
+        prop_assert_eq!(Schema::from_tfmd_json(&schema_json).unwrap(), schema);
+
+        let results = drift_tests(&a, &b, &DriftTestParams::default()).unwrap();
+        let reversed = drift_tests(&b, &a, &DriftTestParams::default()).unwrap();
+        for r in &results {
+            if let Some(p) = r.p_value {
+                prop_assert!((0.0..=1.0).contains(&p), "{:?}", r);
+            }
+            if r.test == DriftTest::KolmogorovSmirnov {
+                // D and its p-value do not depend on which side is the reference.
+                let back = reversed.iter().find(|x| x.feature == r.feature && x.test == r.test).unwrap();
+                prop_assert_eq!(r.statistic, back.statistic);
+                prop_assert!((0.0..=1.0).contains(&r.statistic));
+            }
+        }
+    }
+
+    #[test]
+    fn sliced_statistics_merge_exactly_and_each_slice_is_its_rows(
+        rows in proptest::collection::vec(any_row(), 0..60),
+        cuts in proptest::collection::vec(any::<usize>(), 0..4),
+        by_bool in any::<bool>(),
+    ) {
+        let params = StatisticsParams::default().with_max_distinct_values(4);
+        let feature = if by_bool { "b" } else { "s" };
+        let single = {
+            let mut acc = SlicedStatisticsAccumulator::new(&arrow_schema(), params.clone(), feature).unwrap();
+            acc.update(&batch(&rows)).unwrap();
+            acc.finish()
+        };
+        let batches: Vec<RecordBatch> = parts(&rows, &cuts).into_iter().map(batch).collect();
+        let parallel = compute_sliced_statistics(&batches, &arrow_schema(), &params, feature).unwrap();
+        prop_assert_eq!(parallel.to_tfmd_json().unwrap(), single.to_tfmd_json().unwrap());
+        let text = single.to_tfmd_json().unwrap();
+        prop_assert_eq!(SlicedStatistics::from_tfmd_json(&text).unwrap().to_tfmd_json().unwrap(), text);
+
+        prop_assert_eq!(single.datasets[0].name.as_str(), DEFAULT_SLICE_KEY);
+        let mut all = compute_statistics(&[batch(&rows)], &arrow_schema(), &params).unwrap();
+        all.name = DEFAULT_SLICE_KEY.to_string();
+        prop_assert_eq!(single.datasets[0].to_tfmd_json().unwrap(), all.to_tfmd_json().unwrap());
+        for slice in &single.datasets[1..] {
+            let value = slice.name.strip_prefix(&format!("{feature}_")).unwrap();
+            let members: Vec<Row> = rows
+                .iter()
+                .filter(|r| if by_bool { r.2.map(|b| b.to_string()).as_deref() == Some(value) } else { r.3.as_deref() == Some(value) })
+                .cloned()
+                .collect();
+            let mut direct = compute_statistics(&[batch(&members)], &arrow_schema(), &params).unwrap();
+            direct.name = slice.name.clone();
+            prop_assert_eq!(slice.to_tfmd_json().unwrap(), direct.to_tfmd_json().unwrap());
+        }
+        let sliced_rows: u64 = single.datasets[1..].iter().map(|d| d.num_examples).sum();
+        let keyed = rows.iter().filter(|r| if by_bool { r.2.is_some() } else { r.3.is_some() }).count();
+        prop_assert_eq!(sliced_rows, keyed as u64);
+    }
+
+    #[test]
+    fn jensen_shannon_divergence_never_panics_and_is_bounded(
+        a in proptest::collection::vec((any::<f64>(), any::<f64>(), 0.0..1e6f64), 0..8),
+        b in proptest::collection::vec((-10.0..10.0f64, 0.0..5.0f64, 0.0..1e3f64), 0..8),
+        nan in 0u64..3,
+    ) {
+        let histogram = |buckets: &[(f64, f64, f64)], sorted: bool| {
+            let mut buckets: Vec<HistogramBucket> = buckets
+                .iter()
+                .map(|(low, width, count)| HistogramBucket {
+                    low_value: *low,
+                    high_value: if sorted { low + width } else { *width },
+                    sample_count: *count,
+                })
+                .collect();
+            if sorted {
+                buckets.sort_by(|x, y| x.low_value.total_cmp(&y.low_value));
+            }
+            Histogram { buckets, num_nan: nan, ..Histogram::default() }
+        };
+        let _ = jensen_shannon_divergence(&histogram(&a, false), &histogram(&b, true));
+        let (x, y) = (histogram(&b, true), histogram(&b[..b.len() / 2], true));
+        if let Some(jsd) = jensen_shannon_divergence(&x, &y) {
+            prop_assert!(jsd > -1e-12 && jsd < 1.0 + 1e-12, "{}", jsd);
+        }
+    }
+
+    #[test]
     fn mismatched_batches_are_errors_not_panics(rows in proptest::collection::vec(any_row(), 1..10)) {
         let other = RecordBatch::try_from_iter([
             ("i", Arc::new(StringArray::from(vec!["x"; rows.len()])) as ArrayRef),
@@ -257,7 +391,19 @@ fn high_cardinality_strings_are_capped_and_get_no_domain() {
     let stats = compute_statistics(&[batch(&rows)], &arrow_schema(), &params).unwrap();
     let s = stats.feature("s").unwrap();
     assert!(s.distinct_capped());
-    assert_eq!(s.string().unwrap().unique, 10);
+    // Beyond the cap `unique` is the HyperLogLog estimate (exact here: linear
+    // counting is exact for a handful of values), not the 10 kept values.
+    assert_eq!(s.string().unwrap().unique, 50);
+    assert_eq!(
+        s.string()
+            .unwrap()
+            .rank_histogram
+            .as_ref()
+            .unwrap()
+            .buckets
+            .len(),
+        10
+    );
     assert!(stats.to_tfmd_json().unwrap().contains(DISTINCT_CAPPED));
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
     assert!(schema.feature("s").unwrap().domain.is_none());
@@ -316,4 +462,27 @@ fn other_arrow_types_are_widened_or_counted() {
         FeatureType::Bytes
     );
     assert!(anomalies.is_empty(), "{anomalies}");
+}
+
+#[test]
+fn too_many_slices_is_an_error_however_the_data_is_split() {
+    let rows: Vec<Row> = (0..6)
+        .map(|i| (Some(i), None, None, Some(format!("v{i}"))))
+        .collect();
+    let fresh = || {
+        SlicedStatisticsAccumulator::new(&arrow_schema(), StatisticsParams::default(), "s")
+            .unwrap()
+            .with_max_slices(4)
+    };
+    let mut whole = fresh();
+    let err = whole.update(&batch(&rows)).unwrap_err();
+    assert!(err.to_string().contains("more than 4"), "{err}");
+    let (mut a, mut b) = (fresh(), fresh());
+    a.update(&batch(&rows[..3])).unwrap();
+    b.update(&batch(&rows[3..])).unwrap();
+    assert!(a.merge(b).is_err());
+    assert!(
+        SlicedStatisticsAccumulator::new(&arrow_schema(), StatisticsParams::default(), "f")
+            .is_err()
+    );
 }

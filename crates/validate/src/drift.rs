@@ -1,0 +1,511 @@
+//! [`drift_tests`]: the statistical drift tests users know from Evidently,
+//! computed from two [`DatasetStatistics`] (no second pass over the data).
+//!
+//! | test | features | statistic | drift when (default) |
+//! |------|----------|-----------|----------------------|
+//! | [`DriftTest::KolmogorovSmirnov`] | numeric | `D = max_x |F_ref(x) − F_cur(x)|` | p-value < 0.05 |
+//! | [`DriftTest::PopulationStabilityIndex`] | numeric | `Σ (c_i − r_i) ln(c_i / r_i)` over 10 reference-quantile bins | PSI > 0.1 |
+//! | [`DriftTest::NormalizedWasserstein`] | numeric | `W₁(ref, cur) / σ_ref` | > 0.1 |
+//! | [`DriftTest::ChiSquared`] | categorical | Pearson's χ² of current counts vs reference proportions | p-value < 0.05 |
+//!
+//! The thresholds are Evidently's defaults ([`DriftTestParams::default`]).
+//!
+//! **Numeric features** are read from the [`VALUE_SKETCH`](crate::VALUE_SKETCH)
+//! custom statistic: the full log-bucket quantile sketch, whose buckets are
+//! identical in both datasets (same `α`), so both CDFs are evaluated at the
+//! same points. Each bucket counts as a point mass at its representative
+//! value (within relative error `α` of every value in it; for `INT` features
+//! the exact integer when the bucket can hold only one). Hence:
+//!
+//! * KS: `D` is exact whenever no sketch bucket holds two *different* values
+//!   from the two samples (e.g. `INT` features with |x| < 200, or values
+//!   more than `2α` apart); otherwise it is `D` of the data rounded to
+//!   buckets. The
+//!   p-value is the asymptotic one, `Q_KS(√(nm/(n+m)) · D)` with Kolmogorov's
+//!   limit distribution (scipy `kstwobign.sf`); Evidently calls scipy's
+//!   `ks_2samp`, whose exact small-sample p-value differs for small `n`.
+//! * Wasserstein: moving every value by at most `α·|x|` moves `W₁` by at most
+//!   `α·(E|x_ref| + E|x_cur|)`; it is divided by the reference's population
+//!   standard deviation (exact, from the statistics), as Evidently does.
+//! * PSI: the bin edges are the reference's 0.1, …, 0.9 quantiles (sketch
+//!   values, duplicates merged); empty bins count as proportion 0.0001 on
+//!   either side, as Evidently does.
+//!
+//! **Categorical features** (string and boolean statistics) use the value
+//! counts of the rank histogram. Expected counts are the reference counts
+//! scaled to the current total (`ref_i · n_cur / n_ref`) over the union of
+//! values, as Evidently's `chisquare(f_obs, f_exp)`; `df = k − 1`. Values the
+//! statistics did not keep (beyond the distinct cap or the rank histogram)
+//! are pooled into one extra category so no count is lost. A value never
+//! seen in the reference makes the statistic infinite and the p-value 0.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidateError;
+use crate::probability_distributions::{chi_squared_sf, kolmogorov_sf};
+use crate::sketch::{SketchBucket, buckets_from_histogram, quantile_of_buckets, snap_to_integers};
+use crate::statistics::StatisticsType;
+use crate::statistics::{DatasetStatistics, FeatureStatistics, ValueStatistics};
+
+/// Thresholds of the drift tests (Evidently's defaults).
+///
+/// ```
+/// let p = mlrig_validate::DriftTestParams::default();
+/// assert_eq!((p.ks_p_value, p.psi_threshold, p.wasserstein_threshold, p.chi_squared_p_value),
+///            (0.05, 0.1, 0.1, 0.05));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DriftTestParams {
+    /// KS drift when the p-value is below this (default 0.05).
+    pub ks_p_value: f64,
+    /// PSI drift when the index is above this (default 0.1).
+    pub psi_threshold: f64,
+    /// Wasserstein drift when `W₁ / σ_ref` is above this (default 0.1).
+    pub wasserstein_threshold: f64,
+    /// χ² drift when the p-value is below this (default 0.05).
+    pub chi_squared_p_value: f64,
+}
+
+impl Default for DriftTestParams {
+    fn default() -> Self {
+        Self {
+            ks_p_value: 0.05,
+            psi_threshold: 0.1,
+            wasserstein_threshold: 0.1,
+            chi_squared_p_value: 0.05,
+        }
+    }
+}
+
+/// A statistical drift test.
+///
+/// ```
+/// assert_eq!(mlrig_validate::DriftTest::ChiSquared.name(), "chisquare");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DriftTest {
+    /// Two-sample Kolmogorov–Smirnov (numeric).
+    KolmogorovSmirnov,
+    /// Population stability index (numeric).
+    PopulationStabilityIndex,
+    /// Wasserstein-1 distance normalized by the reference standard deviation (numeric).
+    NormalizedWasserstein,
+    /// Pearson's chi-squared test (categorical).
+    ChiSquared,
+}
+
+impl DriftTest {
+    /// Evidently's name of the test (`ks`, `psi`, `wasserstein`, `chisquare`).
+    ///
+    /// ```
+    /// assert_eq!(mlrig_validate::DriftTest::KolmogorovSmirnov.name(), "ks");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            DriftTest::KolmogorovSmirnov => "ks",
+            DriftTest::PopulationStabilityIndex => "psi",
+            DriftTest::NormalizedWasserstein => "wasserstein",
+            DriftTest::ChiSquared => "chisquare",
+        }
+    }
+}
+
+/// The outcome of one test on one feature.
+///
+/// ```
+/// use mlrig_validate::{DriftTest, DriftTestResult};
+/// let r = DriftTestResult::new("age", DriftTest::PopulationStabilityIndex, 0.25, None, 0.1, true);
+/// assert!(r.drift_detected);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DriftTestResult {
+    /// The feature.
+    pub feature: String,
+    /// The test.
+    pub test: DriftTest,
+    /// The test statistic (`D`, PSI, `W₁/σ`, χ²).
+    pub statistic: f64,
+    /// The p-value, for KS and χ².
+    pub p_value: Option<f64>,
+    /// The threshold applied (to the p-value when there is one, else to the statistic).
+    pub threshold: f64,
+    /// `true` when the test says the distribution drifted.
+    pub drift_detected: bool,
+}
+
+impl DriftTestResult {
+    /// A result from its parts.
+    ///
+    /// ```
+    /// use mlrig_validate::{DriftTest, DriftTestResult};
+    /// let r = DriftTestResult::new("x", DriftTest::KolmogorovSmirnov, 0.3, Some(0.01), 0.05, true);
+    /// assert_eq!(r.p_value, Some(0.01));
+    /// ```
+    pub fn new(
+        feature: impl Into<String>,
+        test: DriftTest,
+        statistic: f64,
+        p_value: Option<f64>,
+        threshold: f64,
+        drift_detected: bool,
+    ) -> Self {
+        Self {
+            feature: feature.into(),
+            test,
+            statistic,
+            p_value,
+            threshold,
+            drift_detected,
+        }
+    }
+}
+
+/// Runs the drift tests on every feature present in both statistics with
+/// values on both sides: KS, PSI and normalized Wasserstein on numeric
+/// features, χ² on categorical ones. Results are in the reference's feature
+/// order.
+///
+/// Errors when a numeric feature has values but no
+/// [`VALUE_SKETCH`](crate::VALUE_SKETCH) (statistics not computed by mlrig).
+///
+/// ```
+/// use mlrig_core::arrow_array::{ArrayRef, Int64Array, RecordBatch};
+/// use mlrig_validate::*;
+/// use std::sync::Arc;
+///
+/// let stats = |values: Vec<i64>| {
+///     let batch = RecordBatch::try_from_iter([("age", Arc::new(Int64Array::from(values)) as ArrayRef)]).unwrap();
+///     compute_statistics(&[batch.clone()], &batch.schema(), &StatisticsParams::default()).unwrap()
+/// };
+/// let reference = stats((0..200).map(|i| 20 + i % 40).collect());
+/// let current = stats((0..200).map(|i| 35 + i % 40).collect());
+/// let results = drift_tests(&reference, &current, &DriftTestParams::default())?;
+/// let ks = results.iter().find(|r| r.test == DriftTest::KolmogorovSmirnov).unwrap();
+/// assert!((ks.statistic - 0.375).abs() < 1e-12);
+/// assert!(ks.drift_detected);
+/// # Ok::<(), ValidateError>(())
+/// ```
+pub fn drift_tests(
+    reference: &DatasetStatistics,
+    current: &DatasetStatistics,
+    params: &DriftTestParams,
+) -> Result<Vec<DriftTestResult>, ValidateError> {
+    let mut results = Vec::new();
+    for r in reference.features() {
+        let Some(c) = current.feature(&r.name) else {
+            continue;
+        };
+        match (&r.stats, &c.stats) {
+            (ValueStatistics::Numeric(rn), ValueStatistics::Numeric(_)) => {
+                let (Some(rb), Some(cb)) = (sketch_buckets(r)?, sketch_buckets(c)?) else {
+                    continue;
+                };
+                results.extend(numeric_tests(&r.name, &rb, &cb, rn.std_dev, params));
+            }
+            (ValueStatistics::String(_), ValueStatistics::String(_)) => {
+                let (rc, cc) = (categorical_counts(r), categorical_counts(c));
+                if rc.values().sum::<f64>() <= 0.0 || cc.values().sum::<f64>() <= 0.0 {
+                    continue;
+                }
+                let (statistic, p_value) = chi_squared_test(&rc, &cc);
+                results.push(DriftTestResult::new(
+                    &r.name,
+                    DriftTest::ChiSquared,
+                    statistic,
+                    Some(p_value),
+                    params.chi_squared_p_value,
+                    p_value < params.chi_squared_p_value,
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(results)
+}
+
+/// The sketch buckets of a numeric feature; `None` when it has no values.
+fn sketch_buckets(feature: &FeatureStatistics) -> Result<Option<Vec<SketchBucket>>, ValidateError> {
+    let present = feature.numeric().map_or(0, |n| {
+        n.common_stats.num_non_missing.saturating_sub(n.num_nan())
+    });
+    match feature.value_sketch() {
+        Some(h) => {
+            let mut buckets = buckets_from_histogram(h);
+            if feature.feature_type == StatisticsType::Int {
+                snap_to_integers(&mut buckets);
+            }
+            Ok((!buckets.is_empty()).then_some(buckets))
+        }
+        None if present == 0 => Ok(None),
+        None => Err(ValidateError::IncomparableStatistics {
+            feature: feature.name.clone(),
+            reason: format!(
+                "no `{}` custom statistic (compute the statistics with mlrig)",
+                crate::VALUE_SKETCH
+            ),
+        }),
+    }
+}
+
+fn numeric_tests(
+    name: &str,
+    reference: &[SketchBucket],
+    current: &[SketchBucket],
+    reference_std_dev: f64,
+    params: &DriftTestParams,
+) -> Vec<DriftTestResult> {
+    let (d, p_value) = kolmogorov_smirnov(reference, current);
+    let psi = population_stability_index(reference, current);
+    let w1 = wasserstein_distance(reference, current);
+    let normalized = if reference_std_dev > 0.0 {
+        w1 / reference_std_dev
+    } else if w1 == 0.0 {
+        0.0
+    } else {
+        f64::INFINITY
+    };
+    vec![
+        DriftTestResult::new(
+            name,
+            DriftTest::KolmogorovSmirnov,
+            d,
+            Some(p_value),
+            params.ks_p_value,
+            p_value < params.ks_p_value,
+        ),
+        DriftTestResult::new(
+            name,
+            DriftTest::PopulationStabilityIndex,
+            psi,
+            None,
+            params.psi_threshold,
+            psi > params.psi_threshold,
+        ),
+        DriftTestResult::new(
+            name,
+            DriftTest::NormalizedWasserstein,
+            normalized,
+            None,
+            params.wasserstein_threshold,
+            normalized > params.wasserstein_threshold,
+        ),
+    ]
+}
+
+/// The union of both samples' bucket values, ascending, with each sample's
+/// count at that value.
+fn merged_points(a: &[SketchBucket], b: &[SketchBucket]) -> Vec<(f64, f64, f64)> {
+    let mut points: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+    // Order key: total order of f64 mapped to u64.
+    let key = |x: f64| {
+        let bits = x.to_bits();
+        if bits >> 63 == 1 {
+            !bits
+        } else {
+            bits | (1 << 63)
+        }
+    };
+    for bucket in a {
+        points
+            .entry(key(bucket.value))
+            .or_insert((bucket.value, 0.0, 0.0))
+            .1 += bucket.count as f64;
+    }
+    for bucket in b {
+        points
+            .entry(key(bucket.value))
+            .or_insert((bucket.value, 0.0, 0.0))
+            .2 += bucket.count as f64;
+    }
+    points.into_values().collect()
+}
+
+/// Two-sample KS statistic and asymptotic p-value.
+fn kolmogorov_smirnov(reference: &[SketchBucket], current: &[SketchBucket]) -> (f64, f64) {
+    let points = merged_points(reference, current);
+    let n: f64 = points.iter().map(|p| p.1).sum();
+    let m: f64 = points.iter().map(|p| p.2).sum();
+    let (mut fa, mut fb, mut d) = (0.0f64, 0.0f64, 0.0f64);
+    for (_, ca, cb) in &points {
+        fa += ca;
+        fb += cb;
+        d = d.max((fa / n - fb / m).abs());
+    }
+    let en = n * m / (n + m);
+    (d, kolmogorov_sf(en.sqrt() * d))
+}
+
+/// `W₁ = ∫ |F_a − F_b| dx` between the two point-mass distributions.
+fn wasserstein_distance(reference: &[SketchBucket], current: &[SketchBucket]) -> f64 {
+    let points = merged_points(reference, current);
+    let n: f64 = points.iter().map(|p| p.1).sum();
+    let m: f64 = points.iter().map(|p| p.2).sum();
+    let (mut fa, mut fb, mut total) = (0.0f64, 0.0f64, 0.0f64);
+    for pair in points.windows(2) {
+        let (x, ca, cb) = pair[0];
+        fa += ca;
+        fb += cb;
+        let gap = (fa / n - fb / m).abs();
+        if gap > 0.0 {
+            total += gap * (pair[1].0 - x);
+        }
+    }
+    total
+}
+
+/// PSI over bins bounded by the reference's deciles.
+fn population_stability_index(reference: &[SketchBucket], current: &[SketchBucket]) -> f64 {
+    const MIN_PROPORTION: f64 = 0.0001;
+    let mut edges: Vec<f64> = (1..10)
+        .filter_map(|j| {
+            quantile_of_buckets(
+                reference,
+                f64::from(j) / 10.0,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+            )
+        })
+        .collect();
+    edges.dedup();
+    let proportions = |buckets: &[SketchBucket]| -> Vec<f64> {
+        let mut counts = vec![0.0f64; edges.len() + 1];
+        for b in buckets {
+            let bin = edges.partition_point(|e| *e < b.value);
+            counts[bin] += b.count as f64;
+        }
+        let total: f64 = counts.iter().sum();
+        counts
+            .iter()
+            .map(|c| (c / total).max(MIN_PROPORTION))
+            .collect()
+    };
+    let (r, c) = (proportions(reference), proportions(current));
+    r.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum()
+}
+
+/// Value counts of a categorical feature (rank histogram, else top values),
+/// plus one pooled category for values not kept.
+fn categorical_counts(feature: &FeatureStatistics) -> BTreeMap<Option<String>, f64> {
+    let mut counts = BTreeMap::new();
+    let ValueStatistics::String(s) = &feature.stats else {
+        return counts;
+    };
+    match &s.rank_histogram {
+        Some(rank) if !rank.buckets.is_empty() => {
+            for b in &rank.buckets {
+                *counts.entry(Some(b.label.clone())).or_insert(0.0) += b.sample_count;
+            }
+        }
+        _ => {
+            for v in &s.top_values {
+                *counts.entry(Some(v.value.clone())).or_insert(0.0) += v.frequency;
+            }
+        }
+    }
+    let kept: f64 = counts.values().sum();
+    let other = s.common_stats.num_non_missing as f64 - kept;
+    if other > 0.0 {
+        counts.insert(None, other);
+    }
+    counts
+}
+
+/// Pearson's χ² of `current` counts against `reference` proportions, and
+/// its p-value with `k − 1` degrees of freedom (1 when `k = 1`).
+fn chi_squared_test(
+    reference: &BTreeMap<Option<String>, f64>,
+    current: &BTreeMap<Option<String>, f64>,
+) -> (f64, f64) {
+    let n_ref: f64 = reference.values().sum();
+    let n_cur: f64 = current.values().sum();
+    let mut keys: Vec<&Option<String>> = reference.keys().chain(current.keys()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let observed: Vec<f64> = keys
+        .iter()
+        .map(|k| current.get(*k).copied().unwrap_or(0.0))
+        .collect();
+    let expected: Vec<f64> = keys
+        .iter()
+        .map(|k| reference.get(*k).copied().unwrap_or(0.0) * n_cur / n_ref)
+        .collect();
+    chi_squared(&observed, &expected)
+}
+
+/// Pearson's χ² statistic `Σ (o − e)² / e` and its p-value with `k − 1`
+/// degrees of freedom (scipy's `chisquare(f_obs, f_exp)`). A category with
+/// `e = 0 < o` makes the statistic infinite (p-value 0); a single category
+/// gives statistic 0 and p-value 1.
+///
+/// ```
+/// let (stat, p) = mlrig_validate::chi_squared(&[10.0, 20.0, 30.0], &[20.0, 20.0, 20.0]);
+/// assert_eq!(stat, 10.0);
+/// assert!((p - (-5.0f64).exp()).abs() < 1e-12); // df = 2: sf(x) = e^(−x/2)
+/// ```
+pub fn chi_squared(observed: &[f64], expected: &[f64]) -> (f64, f64) {
+    let mut statistic = 0.0;
+    for (o, e) in observed.iter().zip(expected) {
+        if *e > 0.0 {
+            statistic += (o - e) * (o - e) / e;
+        } else if *o > 0.0 {
+            statistic = f64::INFINITY;
+        }
+    }
+    let df = observed.len().min(expected.len()).saturating_sub(1);
+    if df == 0 {
+        return (0.0, 1.0);
+    }
+    (statistic, chi_squared_sf(statistic, df as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sketch::QuantileSketch;
+
+    fn buckets(values: &[f64]) -> Vec<SketchBucket> {
+        let mut s = QuantileSketch::default();
+        for v in values {
+            s.add(*v);
+        }
+        s.buckets()
+    }
+
+    #[test]
+    fn identical_samples_show_no_drift() {
+        let values: Vec<f64> = (0..500).map(|i| f64::from(i % 37)).collect();
+        let b = buckets(&values);
+        assert_eq!(kolmogorov_smirnov(&b, &b), (0.0, 1.0));
+        assert_eq!(wasserstein_distance(&b, &b), 0.0);
+        assert_eq!(population_stability_index(&b, &b), 0.0);
+    }
+
+    #[test]
+    fn shifted_samples_drift() {
+        let a: Vec<f64> = (0..1000).map(|i| f64::from(i % 50)).collect();
+        let b: Vec<f64> = (0..1000).map(|i| f64::from(i % 50) + 10.0).collect();
+        let (ba, bb) = (buckets(&a), buckets(&b));
+        let (d, p) = kolmogorov_smirnov(&ba, &bb);
+        assert!((d - 0.2).abs() < 1e-12, "{d}");
+        assert!(p < 1e-10);
+        // Shift by 10, within the sketch's relative error.
+        let w = wasserstein_distance(&ba, &bb);
+        assert!((w - 10.0).abs() <= 0.005 * (24.5 + 34.5), "{w}");
+        assert!(population_stability_index(&ba, &bb) > 0.1);
+    }
+
+    #[test]
+    fn chi_squared_edge_cases() {
+        assert_eq!(chi_squared(&[5.0], &[5.0]), (0.0, 1.0));
+        let (stat, p) = chi_squared(&[1.0, 1.0], &[2.0, 0.0]);
+        assert_eq!((stat, p), (f64::INFINITY, 0.0));
+        let (stat, p) = chi_squared(&[], &[]);
+        assert_eq!((stat, p), (0.0, 1.0));
+    }
+}

@@ -1,0 +1,381 @@
+//! Weighted statistics: the state kept per column when
+//! [`StatisticsParams::with_weight_feature`](crate::StatisticsParams::with_weight_feature)
+//! names a weight column, and the tfmd `weighted*Stats` it finishes to.
+//!
+//! Every weighted quantity is an [`ExactSum`] of weights (or of weight ×
+//! value products, computed exactly with two-product splitting), so the
+//! weighted statistics merge bit for bit like the unweighted ones:
+//!
+//! * presence: total weight of present and missing examples;
+//! * numeric: `Σw`, `Σw·x`, `Σw·x²` (mean and population standard deviation
+//!   derived at `finish` without cancellation) and a weighted version of the
+//!   log-bucket sketch (one exact weight sum per bucket) for the weighted
+//!   median and histograms, with the same relative value error `α`;
+//! * strings and booleans: an exact weight sum per value, for the values the
+//!   distinct counter keeps (so beyond the distinct cap the weighted top
+//!   values come from the same deterministic sample).
+//!
+//! Memory: an `ExactSum` is about 0.5 KiB, so a weighted numeric column costs
+//! about 0.5 KiB per non-empty sketch bucket and a weighted string column
+//! about 0.5 KiB per kept value (≤ `max_distinct_values`).
+
+use std::collections::BTreeMap;
+
+use mlrig_core::ExactSum;
+use serde::{Deserialize, Serialize};
+
+use crate::sketch::{NUM_HISTOGRAM_BUCKETS, SketchBucket, bounds_of, key_of, snap_to_integer};
+use crate::statistics::{
+    FreqAndValue, Histogram, HistogramBucket, HistogramType, RankBucket, RankHistogram,
+    WeightedCommonStatistics, WeightedNumericStatistics, WeightedStringStatistics,
+};
+
+/// Adds `a·b·w` exactly (when no product under- or overflows): `a·b` is
+/// split into its rounded value and rounding error, each multiplied by `w`
+/// exactly by [`ExactSum::add_product`].
+fn add_triple_product(sum: &mut ExactSum, w: f64, a: f64, b: f64) {
+    let p = a * b;
+    let e = a.mul_add(b, -p);
+    sum.add_product(w, p);
+    if e != 0.0 {
+        sum.add_product(w, e);
+    }
+}
+
+/// Adds `c · Σ` for an exact sum `Σ` (its value and the value of its
+/// remainder; the remainder's own remainder is far below an ulp).
+fn add_scaled(target: &mut ExactSum, c: f64, sum: &ExactSum) {
+    let value = sum.value();
+    let mut remainder = sum.clone();
+    remainder.add(-value);
+    target.add_product(c, value);
+    target.add_product(c, remainder.value());
+}
+
+/// Weighted state of one column.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub(crate) struct WeightedColumn {
+    present: ExactSum,
+    missing: ExactSum,
+    numeric: WeightedNumeric,
+    categories: BTreeMap<String, ExactSum>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct WeightedNumeric {
+    weight: ExactSum,
+    sum: ExactSum,
+    sum_squares: ExactSum,
+    negative: BTreeMap<i32, ExactSum>,
+    zeros: ExactSum,
+    positive: BTreeMap<i32, ExactSum>,
+}
+
+impl WeightedColumn {
+    /// A present or missing example of weight `w`.
+    pub(crate) fn add_presence(&mut self, present: bool, w: f64) {
+        if present {
+            self.present.add(w);
+        } else {
+            self.missing.add(w);
+        }
+    }
+
+    /// A non-NaN numeric value `x` (exactly `hi + lo` for integers beyond
+    /// 2⁵³; pass `lo = 0` otherwise) of weight `w`.
+    pub(crate) fn add_number(&mut self, hi: f64, lo: f64, w: f64) {
+        let n = &mut self.numeric;
+        n.weight.add(w);
+        n.sum.add_product(w, hi);
+        add_triple_product(&mut n.sum_squares, w, hi, hi);
+        if lo != 0.0 {
+            n.sum.add_product(w, lo);
+            add_triple_product(&mut n.sum_squares, w, 2.0 * hi, lo);
+            add_triple_product(&mut n.sum_squares, w, lo, lo);
+        }
+        let x = hi + lo;
+        if x == 0.0 {
+            n.zeros.add(w);
+        } else if x > 0.0 {
+            n.positive.entry(key_of(x)).or_default().add(w);
+        } else {
+            n.negative.entry(key_of(-x)).or_default().add(w);
+        }
+    }
+
+    /// A categorical value of weight `w`.
+    pub(crate) fn add_category(&mut self, value: &str, w: f64) {
+        match self.categories.get_mut(value) {
+            Some(sum) => sum.add(w),
+            None => {
+                let mut sum = ExactSum::default();
+                sum.add(w);
+                self.categories.insert(value.to_string(), sum);
+            }
+        }
+    }
+
+    /// Keeps only the categories `keep` accepts (the distinct counter's sample).
+    pub(crate) fn retain_categories(&mut self, keep: impl Fn(&str) -> bool) {
+        self.categories.retain(|value, _| keep(value));
+    }
+
+    /// Adds everything `other` accumulated.
+    pub(crate) fn merge(&mut self, other: &WeightedColumn) {
+        self.present.merge(&other.present);
+        self.missing.merge(&other.missing);
+        let (a, b) = (&mut self.numeric, &other.numeric);
+        a.weight.merge(&b.weight);
+        a.sum.merge(&b.sum);
+        a.sum_squares.merge(&b.sum_squares);
+        a.zeros.merge(&b.zeros);
+        for (key, w) in &b.positive {
+            a.positive.entry(*key).or_default().merge(w);
+        }
+        for (key, w) in &b.negative {
+            a.negative.entry(*key).or_default().merge(w);
+        }
+        for (value, w) in &other.categories {
+            self.categories.entry(value.clone()).or_default().merge(w);
+        }
+    }
+
+    /// tfmd `WeightedCommonStatistics` (scalar columns: one value per present example).
+    pub(crate) fn common(&self) -> WeightedCommonStatistics {
+        let present = self.present.value();
+        WeightedCommonStatistics {
+            num_non_missing: present,
+            num_missing: self.missing.value(),
+            avg_num_values: if present > 0.0 { 1.0 } else { 0.0 },
+            tot_num_values: present,
+        }
+    }
+
+    /// tfmd `WeightedNumericStatistics`; histograms use the exact unweighted
+    /// `min`/`max` for the `STANDARD` bucket bounds, as the unweighted ones.
+    pub(crate) fn numeric(
+        &self,
+        min: f64,
+        max: f64,
+        num_nan: u64,
+        integer_valued: bool,
+    ) -> WeightedNumericStatistics {
+        let n = &self.numeric;
+        let total = n.weight.value();
+        let (mean, std_dev) = if total > 0.0 {
+            let mean = n.sum.value() / total;
+            if !mean.is_finite() || !n.sum_squares.value().is_finite() {
+                (mean, f64::NAN)
+            } else {
+                // Σw(x − m)² = Σwx² − 2m·Σwx + m²·Σw, in exact arithmetic.
+                let mut deviations = n.sum_squares.clone();
+                add_scaled(&mut deviations, -2.0 * mean, &n.sum);
+                let square = mean * mean;
+                add_scaled(&mut deviations, square, &n.weight);
+                add_scaled(&mut deviations, mean.mul_add(mean, -square), &n.weight);
+                (mean, (deviations.value() / total).max(0.0).sqrt())
+            }
+        } else {
+            (0.0, 0.0)
+        };
+        let mut buckets = self.weighted_buckets();
+        if integer_valued {
+            for (bucket, _) in &mut buckets {
+                snap_to_integer(bucket);
+            }
+        }
+        let median = weighted_quantile(&buckets, 0.5, min, max).unwrap_or(0.0);
+        let histograms = if buckets.is_empty() || total <= 0.0 {
+            Vec::new()
+        } else {
+            vec![
+                weighted_standard_histogram(&buckets, min, max, num_nan),
+                weighted_quantiles_histogram(&buckets, min, max, num_nan, total),
+            ]
+        };
+        WeightedNumericStatistics {
+            mean,
+            std_dev,
+            median,
+            histograms,
+        }
+    }
+
+    /// The weighted sketch buckets in increasing value order (the
+    /// `SketchBucket` count is unused; the weight goes alongside).
+    fn weighted_buckets(&self) -> Vec<(SketchBucket, f64)> {
+        let n = &self.numeric;
+        let mut out = Vec::new();
+        for (key, w) in n.negative.iter().rev() {
+            let (low, high, value) = bounds_of(*key);
+            out.push((
+                SketchBucket {
+                    low: -high,
+                    high: -low,
+                    value: -value,
+                    count: 0,
+                },
+                w.value(),
+            ));
+        }
+        let zeros = n.zeros.value();
+        if zeros != 0.0 {
+            out.push((
+                SketchBucket {
+                    low: 0.0,
+                    high: 0.0,
+                    value: 0.0,
+                    count: 0,
+                },
+                zeros,
+            ));
+        }
+        for (key, w) in &n.positive {
+            let (low, high, value) = bounds_of(*key);
+            out.push((
+                SketchBucket {
+                    low,
+                    high,
+                    value,
+                    count: 0,
+                },
+                w.value(),
+            ));
+        }
+        out
+    }
+
+    /// tfmd `WeightedStringStatistics` over the kept values.
+    pub(crate) fn strings(
+        &self,
+        num_top_values: usize,
+        num_rank_buckets: usize,
+    ) -> WeightedStringStatistics {
+        let mut entries: Vec<(&str, f64)> = self
+            .categories
+            .iter()
+            .map(|(value, w)| (value.as_str(), w.value()))
+            .collect();
+        entries.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let top_values = entries
+            .iter()
+            .take(num_top_values)
+            .map(|(value, w)| FreqAndValue {
+                value: (*value).to_string(),
+                frequency: *w,
+            })
+            .collect();
+        let buckets: Vec<RankBucket> = entries
+            .iter()
+            .take(num_rank_buckets)
+            .enumerate()
+            .map(|(rank, (value, w))| RankBucket {
+                low_rank: rank as u64,
+                high_rank: rank as u64,
+                label: (*value).to_string(),
+                sample_count: *w,
+            })
+            .collect();
+        WeightedStringStatistics {
+            top_values,
+            rank_histogram: (!buckets.is_empty()).then(|| RankHistogram {
+                buckets,
+                name: String::new(),
+            }),
+        }
+    }
+}
+
+/// The smallest bucket value whose cumulative weight reaches `q` of the total.
+fn weighted_quantile(buckets: &[(SketchBucket, f64)], q: f64, min: f64, max: f64) -> Option<f64> {
+    let total: f64 = buckets.iter().map(|(_, w)| w).sum();
+    if total.is_nan() || total <= 0.0 {
+        return None;
+    }
+    let target = q.clamp(0.0, 1.0) * total;
+    let mut seen = 0.0;
+    for (bucket, w) in buckets {
+        seen += w;
+        if *w > 0.0 && seen >= target {
+            return Some(bucket.value.clamp(min, max.max(min)));
+        }
+    }
+    buckets
+        .iter()
+        .rev()
+        .find(|(_, w)| *w > 0.0)
+        .map(|(b, _)| b.value.clamp(min, max.max(min)))
+}
+
+fn weighted_standard_histogram(
+    buckets: &[(SketchBucket, f64)],
+    min: f64,
+    max: f64,
+    num_nan: u64,
+) -> Histogram {
+    let total: f64 = buckets.iter().map(|(_, w)| w).sum();
+    let width = (max - min) / NUM_HISTOGRAM_BUCKETS as f64;
+    let mut out = Histogram {
+        num_nan,
+        ..Histogram::default()
+    };
+    if !(width.is_finite() && width > 0.0) {
+        out.buckets.push(HistogramBucket {
+            low_value: min,
+            high_value: max,
+            sample_count: total,
+        });
+        return out;
+    }
+    let mut weights = [0.0f64; NUM_HISTOGRAM_BUCKETS];
+    for (bucket, w) in buckets {
+        let v = bucket.value.clamp(min, max);
+        let index = (((v - min) / width).floor() as usize).min(NUM_HISTOGRAM_BUCKETS - 1);
+        weights[index] += w;
+    }
+    out.buckets = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| HistogramBucket {
+            low_value: if i == 0 { min } else { min + width * i as f64 },
+            high_value: if i + 1 == NUM_HISTOGRAM_BUCKETS {
+                max
+            } else {
+                min + width * (i + 1) as f64
+            },
+            sample_count: *w,
+        })
+        .collect();
+    out
+}
+
+fn weighted_quantiles_histogram(
+    buckets: &[(SketchBucket, f64)],
+    min: f64,
+    max: f64,
+    num_nan: u64,
+    total: f64,
+) -> Histogram {
+    let n = NUM_HISTOGRAM_BUCKETS;
+    let boundary = |j: usize| -> f64 {
+        if j == 0 {
+            min
+        } else if j == n {
+            max
+        } else {
+            weighted_quantile(buckets, j as f64 / n as f64, min, max).unwrap_or(min)
+        }
+    };
+    Histogram {
+        num_nan,
+        buckets: (0..n)
+            .map(|j| HistogramBucket {
+                low_value: boundary(j),
+                high_value: boundary(j + 1),
+                sample_count: total / n as f64,
+            })
+            .collect(),
+        histogram_type: HistogramType::Quantiles,
+        ..Histogram::default()
+    }
+}
