@@ -55,6 +55,16 @@ enum Command {
         after_help = "Example:\n  mlrig validate data/samples/adult_shifted.csv --schema schema.json\n  mlrig validate serving.csv --schema schema.json --environment SERVING"
     )]
     Validate(commands::validate::Args),
+    /// Compare two data sets (or statistics files) for drift or training/serving skew; exit 1 on drift.
+    #[command(
+        after_help = "Examples:\n  mlrig drift --reference data/samples/adult_sample.csv --current data/samples/adult_shifted.csv\n  mlrig drift --reference train_stats.json --current serving_stats.json --schema schema.json --skew"
+    )]
+    Drift(commands::drift::Args),
+    /// Fit, apply and check feature pipelines.
+    #[command(
+        after_help = "Examples:\n  mlrig features fit data.csv --spec spec.toml --out transformer.json\n  mlrig features apply transformer.json data.csv --out features.csv\n  mlrig features check transformer.json data.csv"
+    )]
+    Features(commands::features::Args),
     /// Train a model and write a versioned model bundle; exit status 1 if not blessed.
     #[command(
         after_help = "Example:\n  mlrig train data/samples/adult_sample.csv --target income --name adult --out models"
@@ -80,6 +90,8 @@ fn main() -> ExitCode {
         Command::Stats(args) => commands::stats::run(args),
         Command::InferSchema(args) => commands::infer_schema::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Drift(args) => commands::drift::run(args),
+        Command::Features(args) => commands::features::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
     };

@@ -23,11 +23,13 @@ const ADULT_SHIFTED: &str = concat!(
 );
 
 /// Every verb of the command line.
-const VERBS: [&str; 6] = [
+const VERBS: [&str; 8] = [
     "ingest",
     "stats",
     "infer-schema",
     "validate",
+    "drift",
+    "features",
     "train",
     "serve",
 ];
@@ -910,4 +912,123 @@ fn every_verb_has_help_with_an_example() {
     let output = mlrig(["--version"]);
     assert_status(&output, 0);
     assert!(stdout(&output).starts_with("mlrig "));
+}
+
+#[test]
+fn features_fit_apply_check_from_a_toml_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.toml");
+    std::fs::write(
+        &spec,
+        "[[columns]]\nname = \"age\"\nimpute = \"mean\"\nencode = \"standard_scale\"\n\n\
+         [[columns]]\nname = \"workclass\"\nimpute = \"most_frequent\"\nencode = \"one_hot\"\n",
+    )
+    .unwrap();
+    let transformer = dir.path().join("t.json");
+    let fit = mlrig(
+        ["features", "fit", ADULT, "--spec"]
+            .map(String::from)
+            .into_iter()
+            .chain([
+                spec.display().to_string(),
+                "--out".into(),
+                transformer.display().to_string(),
+                "--format".into(),
+                "json".into(),
+            ]),
+    );
+    assert_status(&fit, 0);
+    let names = json_stdout(&fit)["output_names"].as_array().unwrap().len();
+    assert_eq!(names, 8, "age + 7 workclass levels");
+
+    let features = dir.path().join("f.csv");
+    let apply = mlrig([
+        "features".to_string(),
+        "apply".into(),
+        transformer.display().to_string(),
+        ADULT_SHIFTED.into(),
+        "--out".into(),
+        features.display().to_string(),
+    ]);
+    assert_status(&apply, 0);
+    let text = std::fs::read_to_string(&features).unwrap();
+    assert_eq!(text.lines().count(), 401, "header + 400 rows");
+    assert!(
+        text.starts_with("age,workclass=Federal-gov,"),
+        "{}",
+        &text[..80]
+    );
+
+    let on_training = mlrig([
+        "features".to_string(),
+        "check".into(),
+        transformer.display().to_string(),
+        ADULT.into(),
+    ]);
+    assert_status(&on_training, 0);
+    let on_shifted = mlrig([
+        "features".to_string(),
+        "check".into(),
+        transformer.display().to_string(),
+        ADULT_SHIFTED.into(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    assert_status(&on_shifted, 1);
+    assert!(
+        json_stdout(&on_shifted)["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["column"] == "age")
+    );
+
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(
+        &typo,
+        "[[columns]]\nname = \"age\"\nencode = \"standard_scael\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("never.json");
+    let bad = mlrig([
+        "features".to_string(),
+        "fit".into(),
+        ADULT.into(),
+        "--spec".into(),
+        typo.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    assert_status(&bad, 2);
+    assert!(assert_one_line_error(&bad).contains("standard_scael"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn drift_flags_the_shifted_batch_and_not_the_reference_itself() {
+    let shifted = mlrig([
+        "drift",
+        "--reference",
+        ADULT,
+        "--current",
+        ADULT_SHIFTED,
+        "--format",
+        "json",
+    ]);
+    assert_status(&shifted, 1);
+    let report = json_stdout(&shifted);
+    let drifted: Vec<_> = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["drift_detected"] == true)
+        .map(|t| t["feature"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        drifted.contains(&"age".to_string()) && drifted.contains(&"workclass".to_string()),
+        "{drifted:?}"
+    );
+
+    let same = mlrig(["drift", "--reference", ADULT, "--current", ADULT]);
+    assert_status(&same, 0);
 }

@@ -29,6 +29,22 @@ pub enum FeaturesError {
         #[source]
         source: serde_json::Error,
     },
+    /// A TOML feature spec could not be parsed.
+    #[cfg(feature = "toml")]
+    #[error("feature spec: {source}")]
+    SpecToml {
+        /// The toml error; its message names the key, line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A spec file could not be read, or its extension is not a known format.
+    #[error("feature spec {}: {reason}", path.display())]
+    SpecFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// A column entry of the spec is inconsistent.
     #[error("feature spec, column `{column}`: {reason}")]
     InvalidSpec {

@@ -141,7 +141,9 @@
 //!
 //! ## Feature flags
 //!
-//! none.
+//! | feature | enables | default |
+//! |---|---|---|
+//! | `toml` | [`FeatureSpec::from_toml`] and `.toml` files in [`FeatureSpec::load`] | no |
 
 mod analyzer;
 mod check;

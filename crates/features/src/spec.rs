@@ -957,6 +957,61 @@ impl FeatureSpec {
         serde_json::from_str(text).map_err(|source| FeaturesError::SpecJson { source })
     }
 
+    /// Parses a TOML spec (`[[columns]]` tables); errors name the key, line and column.
+    ///
+    /// ```
+    /// # use mlrig_features::FeatureSpec;
+    /// let spec = FeatureSpec::from_toml(r#"
+    ///     [[columns]]
+    ///     name = "age"
+    ///     impute = "mean"
+    ///     encode = "standard_scale"
+    /// "#).unwrap();
+    /// assert_eq!(spec.columns[0].name, "age");
+    /// assert!(FeatureSpec::from_toml("[[columns]]\nname = \"x\"\nencode = \"scael\"").is_err());
+    /// ```
+    #[cfg(feature = "toml")]
+    pub fn from_toml(text: &str) -> Result<Self, FeaturesError> {
+        toml::from_str(text).map_err(|source| FeaturesError::SpecToml { source })
+    }
+
+    /// Reads a spec file: `.json`, or `.toml` with the `toml` feature.
+    ///
+    /// ```
+    /// # use mlrig_features::FeatureSpec;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("spec.json");
+    /// std::fs::write(&path, r#"{"columns": [{"name": "x", "encode": "drop"}]}"#).unwrap();
+    /// assert_eq!(FeatureSpec::load(&path).unwrap().columns.len(), 1);
+    /// assert!(FeatureSpec::load(&dir.path().join("spec.yaml")).is_err());
+    /// ```
+    pub fn load(path: &std::path::Path) -> Result<Self, FeaturesError> {
+        let file_error = |reason: String| FeaturesError::SpecFile {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or_default();
+        if !matches!(extension, "json" | "toml") {
+            return Err(file_error(format!(
+                "unknown extension `.{extension}`; use .json or .toml"
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+        match extension {
+            #[cfg(feature = "toml")]
+            "toml" => Self::from_toml(&text),
+            #[cfg(not(feature = "toml"))]
+            "toml" => Err(file_error(
+                "TOML specs need the `toml` feature of mlrig-features".into(),
+            )),
+            _ => Self::from_json(&text),
+        }
+        .map_err(|e| file_error(e.to_string()))
+    }
+
     /// A default spec for a table: mean imputation and standard scaling for
     /// `Int64` and `Float64` columns, most-frequent imputation and one-hot
     /// encoding for `Utf8` and `Boolean` columns, in schema order, without

@@ -1,5 +1,7 @@
 //! One module per verb. Each exposes `Args` (clap) and `run(args) -> CommandResult`.
 
+pub(crate) mod drift;
+pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
 pub(crate) mod serve;

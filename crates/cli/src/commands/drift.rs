@@ -1,0 +1,100 @@
+//! `mlrig drift`: compare two data sets (or their statistics) for drift or skew.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mlrig_validate::{
+    DatasetStatistics, DriftTestParams, Schema, compare, compare_skew, drift_tests,
+};
+
+use super::CsvArgs;
+use crate::CommandResult;
+use crate::output::{CliError, Outcome};
+
+/// Arguments of `mlrig drift`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The reference: a CSV file or a statistics file from `mlrig stats --out` (e.g. training data).
+    #[arg(long, value_name = "FILE")]
+    reference: PathBuf,
+
+    /// The data to compare: a CSV file or a statistics file (e.g. today's serving data).
+    #[arg(long, value_name = "FILE")]
+    current: PathBuf,
+
+    /// A schema whose drift/skew comparators (infinity_norm, jensen_shannon_divergence) to apply.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+
+    /// Apply the schema's skew comparators (training vs serving) instead of its drift comparators.
+    #[arg(long)]
+    skew: bool,
+
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+pub(crate) fn run(args: Args) -> CommandResult {
+    let reference = statistics_of(&args.reference, &args.csv)?;
+    let current = statistics_of(&args.current, &args.csv)?;
+    let tests = drift_tests(&reference, &current, &DriftTestParams::default())?;
+    let anomalies = match &args.schema {
+        Some(path) => {
+            let schema = Schema::load_tfmd_json(path)?;
+            Some(if args.skew {
+                compare_skew(&reference, &current, &schema)?
+            } else {
+                compare(&reference, &current, &schema)?
+            })
+        }
+        None => None,
+    };
+
+    let drifted: Vec<_> = tests.iter().filter(|t| t.drift_detected).collect();
+    let mut text = format!(
+        "{} vs {}: {} of {} tests detect drift\n",
+        args.reference.display(),
+        args.current.display(),
+        drifted.len(),
+        tests.len()
+    );
+    for t in &tests {
+        let p = t
+            .p_value
+            .map(|p| format!(", p = {p:.4}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  {} {:<24} {:?}: {:.4}{p} (threshold {}){}",
+            if t.drift_detected { "!" } else { " " },
+            t.feature,
+            t.test,
+            t.statistic,
+            t.threshold,
+            if t.drift_detected { "  DRIFT" } else { "" }
+        );
+    }
+    if let Some(anomalies) = &anomalies {
+        let _ = writeln!(text, "schema comparators: {} anomalies", anomalies.len());
+        if !anomalies.is_empty() {
+            let _ = writeln!(text, "{anomalies}");
+        }
+    }
+    let comparator_failed = anomalies.as_ref().is_some_and(|a| !a.is_empty());
+    let json = serde_json::json!({
+        "reference": args.reference,
+        "current": args.current,
+        "drift_detected": !drifted.is_empty() || comparator_failed,
+        "tests": tests,
+        "anomalies": anomalies,
+    });
+    Ok(Outcome::from_json(json, text).failed_check(!drifted.is_empty() || comparator_failed))
+}
+
+/// Statistics from a statistics file (JSON with `datasets`) or computed from a CSV file.
+fn statistics_of(path: &Path, csv: &CsvArgs) -> Result<DatasetStatistics, CliError> {
+    if path.extension().is_some_and(|e| e == "json") {
+        return Ok(DatasetStatistics::load_tfmd_json(path)?);
+    }
+    Ok(super::stats::compute(path, csv)?.0)
+}

@@ -1,0 +1,206 @@
+//! `mlrig features fit | apply | check`: fitted feature pipelines from the command line.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Transform};
+use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
+use mlrig_ingest::{CsvReader, read_csv};
+
+use super::{CsvArgs, describe_output};
+use crate::CommandResult;
+use crate::output::{CliError, Outcome};
+use crate::progress::rows_spinner;
+
+/// Arguments of `mlrig features`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: FeaturesCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum FeaturesCommand {
+    /// Fit a feature pipeline on a data file and save it.
+    #[command(
+        after_help = "Examples:\n  mlrig features fit data.csv --spec spec.toml --out transformer.json\n  mlrig features fit data/samples/adult_sample.csv --infer --target income --out transformer.json"
+    )]
+    Fit(FitArgs),
+    /// Transform a data file with a fitted pipeline and write the features as CSV.
+    #[command(
+        after_help = "Example:\n  mlrig features apply transformer.json data.csv --out features.csv"
+    )]
+    Apply(ApplyArgs),
+    /// Check a fitted pipeline on data: scaled columns, one-hot groups, no NaN, bounds; exit 1 on violations.
+    #[command(after_help = "Example:\n  mlrig features check transformer.json data.csv")]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FitArgs {
+    /// The training data (CSV).
+    data: PathBuf,
+    /// The feature spec (.toml or .json).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "infer",
+        conflicts_with = "infer"
+    )]
+    spec: Option<PathBuf>,
+    /// Infer the spec from the column types (numbers: mean impute + scale; strings: most-frequent + one-hot).
+    #[arg(long, requires = "target")]
+    infer: bool,
+    /// With --infer: the label column, left out of the features.
+    #[arg(long, value_name = "COLUMN")]
+    target: Option<String>,
+    /// Where to write the fitted pipeline (an mlrig artifact, JSON).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ApplyArgs {
+    /// The fitted pipeline (from `mlrig features fit`).
+    transformer: PathBuf,
+    /// The data to transform (CSV).
+    data: PathBuf,
+    /// Where to write the features (CSV with one column per output name).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The fitted pipeline.
+    transformer: PathBuf,
+    /// The data to check it on (CSV; the training data for the scaling checks).
+    data: PathBuf,
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+pub(crate) fn run(args: Args) -> CommandResult {
+    match args.command {
+        FeaturesCommand::Fit(args) => fit(args),
+        FeaturesCommand::Apply(args) => apply(args),
+        FeaturesCommand::Check(args) => check(args),
+    }
+}
+
+fn fit(args: FitArgs) -> CommandResult {
+    let (schema, batches, report) = read_csv(&args.data, args.csv.options()?)?;
+    let spec = match (&args.spec, &args.target) {
+        (Some(path), _) => FeatureSpec::load(path)?,
+        (None, Some(target)) => FeatureSpec::infer(&schema, target)?,
+        (None, None) => return Err("give --spec FILE, or --infer --target COLUMN".into()),
+    };
+    let fitted = FeaturePipelineParams::new(spec)
+        .check()?
+        .fit(batches.as_slice())?;
+    let header = fitted.save(&args.out, &[Fingerprint::of_file(&args.data)?])?;
+    let text = format!(
+        "fitted on {} rows of {} → {} output columns; pipeline {}\n",
+        report.summary.rows_accepted,
+        args.data.display(),
+        fitted.output_names().len(),
+        describe_output(&Some(args.out.clone()))
+    );
+    let json = serde_json::json!({
+        "out": args.out,
+        "fingerprint": header.fingerprint,
+        "ingest": report.summary,
+        "output_names": fitted.output_names(),
+    });
+    Ok(Outcome::from_json(json, text))
+}
+
+fn apply(args: ApplyArgs) -> CommandResult {
+    let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
+    let mut reader = CsvReader::open(&args.data, args.csv.options()?)?;
+    let directory = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let temporary = tempfile::NamedTempFile::new_in(&directory)
+        .map_err(|e| format!("{}: {e}", directory.display()))?;
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(temporary.as_file()));
+    writer.write_record(pipeline.output_names())?;
+    let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
+    let mut rows = 0u64;
+    for batch in reader.by_ref() {
+        let features = pipeline.transform(&batch?)?;
+        write_rows(&mut writer, &features)?;
+        rows += features.nrows() as u64;
+        spinner.inc(features.nrows() as u64);
+    }
+    spinner.finish_and_clear();
+    let report = reader.finish()?;
+    writer.flush()?;
+    drop(writer);
+    temporary.as_file().sync_all()?;
+    persist(temporary, &args.out)?;
+    let text = format!(
+        "{} rows × {} features written to {} ({} rows quarantined)\n",
+        rows,
+        pipeline.output_names().len(),
+        args.out.display(),
+        report.summary.rows_quarantined
+    );
+    let json = serde_json::json!({"out": args.out, "rows": rows, "columns": pipeline.output_names().len(), "ingest": report.summary});
+    Ok(Outcome::from_json(json, text))
+}
+
+fn check(args: CheckArgs) -> CommandResult {
+    let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
+    let (_, batches, _) = read_csv(&args.data, args.csv.options()?)?;
+    let report = pipeline.check(&batches)?;
+    let mut text = format!("{} rows, {} checks: ", report.rows, report.checks);
+    if report.violations.is_empty() {
+        text.push_str("all passed\n");
+    } else {
+        let _ = writeln!(text, "{} violations", report.violations.len());
+        for v in &report.violations {
+            let _ = writeln!(
+                text,
+                "  {:<28} {:?}: {} rows; {}",
+                v.column, v.kind, v.count, v.detail
+            );
+        }
+    }
+    let failed = !report.violations.is_empty();
+    Ok(Outcome::new(&report, text)?.failed_check(failed))
+}
+
+/// Writes feature rows as CSV; `f64` values in their shortest round-trip form.
+fn write_rows<W: std::io::Write>(
+    writer: &mut csv::Writer<W>,
+    features: &Features,
+) -> Result<(), CliError> {
+    let dense;
+    let matrix = match features.matrix() {
+        FeatureMatrix::Dense(m) => m,
+        FeatureMatrix::Sparse(_) => {
+            dense = features.to_dense();
+            &dense
+        }
+    };
+    let mut record = Vec::with_capacity(matrix.ncols());
+    for row in matrix.rows() {
+        record.clear();
+        record.extend(row.iter().map(|v| v.to_string()));
+        writer.write_record(&record)?;
+    }
+    Ok(())
+}
+
+fn persist(temporary: tempfile::NamedTempFile, path: &Path) -> Result<(), CliError> {
+    temporary
+        .persist(path)
+        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    Ok(())
+}
