@@ -96,6 +96,26 @@ pub enum ValidateError {
         #[source]
         source: serde_json::Error,
     },
+    /// A protobuf text-format document (`schema.pbtxt`) could not be parsed.
+    #[error("{context}:{line}:{column}: {message}")]
+    TextFormat {
+        /// What was being read (a file path, or `schema`).
+        context: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What was expected and what was found.
+        message: String,
+    },
+    /// A schema file name whose extension names no format mlrig reads or writes.
+    #[error("{}: unknown schema file extension (expected {expected})", path.display())]
+    UnknownSchemaFormat {
+        /// The file.
+        path: PathBuf,
+        /// The extensions that are understood.
+        expected: String,
+    },
     /// Reading a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -11,7 +11,7 @@
 //!                                                                    │
 //!                                                        infer_schema│
 //!                                                                    ▼
-//! RecordBatches ──Validator (streaming, row offsets) ◀────────── Schema            (schema.json)
+//! RecordBatches ──Validator (streaming, row offsets) ◀────────── Schema   (schema.json / .pbtxt)
 //!                      │                                             │ drift/skew comparators
 //!                      ▼                                             ▼
 //!                 Anomalies ◀──compare / compare_skew── DatasetStatistics × 2
@@ -31,7 +31,10 @@
 //!   dataset per value of a categorical feature (TFDV slice keys such as
 //!   `sex_Female`, plus `All Examples`), merged just as exactly.
 //! * [`infer_schema`] applies TFDV's rules (type, presence, shape, string
-//!   domains) plus optional numeric ranges.
+//!   domains) plus optional numeric ranges. A [`Schema`] is read and written
+//!   as tfmd JSON or in protobuf text format (`schema.pbtxt`, byte-identical
+//!   to TFDV's `write_schema_text`); [`Schema::load`] / [`Schema::save`]
+//!   choose by extension.
 //! * [`Validator`] / [`validate_batches`] check data against a [`Schema`] in
 //!   one pass and name up to five example rows (0-based) per anomaly;
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
@@ -68,6 +71,8 @@
 //! // 2. schema (tfmd Schema JSON)
 //! let schema = infer_schema(&stats, &SchemaInferenceParams::default());
 //! assert_eq!(schema.feature("age").unwrap().int_domain.as_ref().unwrap().max, Some(61));
+//! // ... or TFDV's text format (schema.pbtxt)
+//! assert_eq!(Schema::from_pbtxt(&schema.to_pbtxt())?, schema);
 //!
 //! // 3. validation
 //! let serving = batch(vec![Some(30), None, Some(95)], vec!["Private", "Space-agency", "Private"]);
@@ -98,10 +103,12 @@ mod probability_distributions;
 mod proto_json;
 mod schema;
 mod schema_inference;
+mod schema_text;
 mod sketch;
 mod sliced_statistics;
 mod statistics;
 mod statistics_accumulator;
+mod text_format;
 mod validator;
 mod weighted_statistics;
 

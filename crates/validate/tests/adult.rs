@@ -268,8 +268,14 @@ fn inferred_schema_follows_tfdv_rules() {
 
     let dir = tempfile::tempdir().unwrap();
     let artifact = dir.path().join("schema.artifact.json");
-    schema.save(&artifact, &[]).unwrap();
-    assert_eq!(Schema::load(&artifact).unwrap().value, schema);
+    mlrig_core::Artifact::save(&schema, &artifact, &[]).unwrap();
+    assert_eq!(
+        <Schema as mlrig_core::Artifact>::load(&artifact)
+            .unwrap()
+            .value,
+        schema
+    );
+    assert_eq!(Schema::load(&artifact).unwrap(), schema);
 }
 
 #[test]

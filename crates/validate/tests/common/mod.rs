@@ -32,7 +32,13 @@ pub fn sample_path(file: &str) -> String {
 }
 
 pub fn read_raw(file: &str) -> RawTable {
-    let mut reader = csv::Reader::from_path(sample_path(file)).unwrap();
+    read_raw_from(&sample_path(file), &["", "?"])
+}
+
+/// Reads any CSV file; a cell is missing when, trimmed, it is one of
+/// `missing_tokens` (TFDV's CSV decoder treats only `""` as missing).
+pub fn read_raw_from(path: &str, missing_tokens: &[&str]) -> RawTable {
+    let mut reader = csv::Reader::from_path(path).unwrap();
     let header = reader.headers().unwrap().iter().map(String::from).collect();
     let rows = reader
         .records()
@@ -41,7 +47,7 @@ pub fn read_raw(file: &str) -> RawTable {
                 .iter()
                 .map(|cell| {
                     let cell = cell.trim();
-                    (!cell.is_empty() && cell != "?").then(|| cell.to_string())
+                    (!missing_tokens.contains(&cell)).then(|| cell.to_string())
                 })
                 .collect()
         })
