@@ -187,9 +187,16 @@ fn ingest_writes_the_quarantine_file_as_csv_and_jsonl() {
     let csv_text = std::fs::read_to_string(&csv_path).unwrap();
     let csv_lines: Vec<&str> = csv_text.lines().collect();
     assert_eq!(csv_lines.len(), 5, "header + 4 rows:\n{csv_text}");
-    assert!(csv_lines[0].starts_with("line,"), "{csv_text}");
+    assert!(csv_lines[0].starts_with("file,line,"), "{csv_text}");
     for (row, line) in csv_lines[1..].iter().zip(["3,", "4,", "9,", "10,"]) {
-        assert!(row.starts_with(line), "{row:?} should start with {line:?}");
+        let after_file = row
+            .split_once("broken.csv,")
+            .map(|(_, rest)| rest)
+            .unwrap_or(row);
+        assert!(
+            after_file.starts_with(line),
+            "{row:?} should name line {line:?}"
+        );
     }
     assert!(csv_text.contains("7,zeta,4.0,true,extra"), "{csv_text}");
 

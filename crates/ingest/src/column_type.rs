@@ -91,16 +91,52 @@ pub(crate) fn classify(trimmed: &str) -> ValueKind {
 }
 
 /// The set of missing-value tokens, matched exactly against trimmed values.
+///
+/// This runs for every field, so it rejects by length first (numbers and
+/// most words are longer than every token) and compares a few tokens
+/// directly instead of hashing.
 #[derive(Debug, Clone)]
-pub(crate) struct MissingTokens(HashSet<String>);
+pub(crate) struct MissingTokens {
+    /// The tokens when there are few of them.
+    few: Vec<String>,
+    /// The tokens when there are many.
+    many: HashSet<String>,
+    longest: usize,
+}
+
+/// Up to this many tokens, a linear scan beats hashing.
+const LINEAR_TOKENS: usize = 16;
 
 impl MissingTokens {
     pub(crate) fn new(tokens: &[String]) -> Self {
-        MissingTokens(tokens.iter().map(|t| t.trim_ascii().to_string()).collect())
+        let set: HashSet<String> = tokens.iter().map(|t| t.trim_ascii().to_string()).collect();
+        let longest = set.iter().map(String::len).max().unwrap_or(0);
+        if set.len() <= LINEAR_TOKENS {
+            let mut few: Vec<String> = set.into_iter().collect();
+            few.sort();
+            MissingTokens {
+                few,
+                many: HashSet::new(),
+                longest,
+            }
+        } else {
+            MissingTokens {
+                few: Vec::new(),
+                many: set,
+                longest,
+            }
+        }
     }
 
     pub(crate) fn contains(&self, trimmed: &str) -> bool {
-        self.0.contains(trimmed)
+        if trimmed.len() > self.longest {
+            return false;
+        }
+        if self.many.is_empty() {
+            self.few.iter().any(|t| t == trimmed)
+        } else {
+            self.many.contains(trimmed)
+        }
     }
 }
 
@@ -200,6 +236,21 @@ mod tests {
         assert_eq!(ColumnType::Boolean.parse("maybe", &m), None);
         assert_eq!(ColumnType::Utf8.parse("   ", &m), Some(Cell::Null));
         assert_eq!(ColumnType::Utf8.parse(" x ", &m), Some(Cell::Text));
+    }
+
+    #[test]
+    fn missing_tokens_match_exactly_with_few_or_many_tokens() {
+        let few = missing();
+        assert!(few.contains("") && few.contains("NA") && few.contains("?"));
+        assert!(!few.contains("na") && !few.contains("NAN") && !few.contains("12345"));
+        let tokens: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+        let many = MissingTokens::new(&tokens);
+        assert!(many.contains("m39") && many.contains("m0"));
+        assert!(!many.contains("m40") && !many.contains(""));
+        let none = MissingTokens::new(&[]);
+        assert!(!none.contains("") && !none.contains("x"));
+        let padded = MissingTokens::new(&[" - ".to_string()]);
+        assert!(padded.contains("-"));
     }
 
     #[test]

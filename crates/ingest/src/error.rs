@@ -114,6 +114,58 @@ pub enum IngestError {
         /// The file.
         path: PathBuf,
     },
+    /// A glob pattern matched no file (or no path was given at all; then
+    /// `pattern` is empty).
+    #[error("no input file matches `{pattern}`")]
+    NoFiles {
+        /// The pattern as given.
+        pattern: String,
+    },
+    /// A file of a [`FileSet`](crate::FileSet) has a different header than
+    /// the first file, so the files cannot be read as one table.
+    #[error(
+        "{}: line 1, column {column}: header differs from {}: expected {}, found {}",
+        file.display(),
+        first.display(),
+        describe_column(expected),
+        describe_column(found)
+    )]
+    HeaderMismatch {
+        /// The first file of the set, whose header is the reference.
+        first: PathBuf,
+        /// The file whose header differs.
+        file: PathBuf,
+        /// 1-based position of the first differing column.
+        column: usize,
+        /// The name in the first file (`None`: the first file has fewer columns).
+        expected: Option<String>,
+        /// The name in `file` (`None`: `file` has fewer columns).
+        found: Option<String>,
+    },
+    /// A column of a Parquet file has an Arrow type that ingestion cannot
+    /// convert losslessly to `Boolean`, `Int64`, `Float64` or `Utf8`.
+    #[error(
+        "{}: column `{column}`: unsupported type {data_type}; expected a boolean, integer, floating-point or string type",
+        path.display()
+    )]
+    UnsupportedColumnType {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+        /// The column's Arrow type.
+        data_type: String,
+    },
+    /// A file is not valid in its format (for example a corrupt Parquet
+    /// footer).
+    #[error("{}: {source}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An error from `mlrig-core` (Arrow array assembly, JSON, atomic writes).
     #[error(transparent)]
     Core(#[from] mlrig_core::Error),
@@ -149,10 +201,22 @@ impl IngestError {
             | IngestError::UnknownColumn { .. }
             | IngestError::UnsupportedType { .. }
             | IngestError::UnknownDataType { .. }
-            | IngestError::InvalidOption { .. } => true,
+            | IngestError::InvalidOption { .. }
+            | IngestError::NoFiles { .. }
+            | IngestError::HeaderMismatch { .. }
+            | IngestError::UnsupportedColumnType { .. }
+            | IngestError::Format { .. } => true,
             IngestError::Core(e) => e.is_invalid_input(),
             _ => false,
         }
+    }
+}
+
+/// A column name in a message, or `no column`.
+fn describe_column(name: &Option<String>) -> String {
+    match name {
+        Some(name) => format!("`{name}`"),
+        None => "no column".into(),
     }
 }
 
@@ -175,6 +239,22 @@ mod tests {
         let io = IngestError::io("x.csv", std::io::Error::other("disk on fire"));
         assert!(!io.is_invalid_input());
         assert!(std::error::Error::source(&io).is_some());
+    }
+
+    #[test]
+    fn header_mismatches_name_both_files_and_the_column() {
+        let e = IngestError::HeaderMismatch {
+            first: "a.csv".into(),
+            file: "b.csv".into(),
+            column: 3,
+            expected: Some("age".into()),
+            found: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "b.csv: line 1, column 3: header differs from a.csv: expected `age`, found no column"
+        );
+        assert!(e.is_invalid_input());
     }
 
     #[test]

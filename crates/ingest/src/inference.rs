@@ -14,6 +14,10 @@
 //! The values that do not fit are quarantined when their rows are read.
 //! Records with the wrong number of fields, an oversized record and fields
 //! that are not UTF-8 are left out of the sample (they are quarantined too).
+//! With several files, the sample is the first `ceil(infer_rows / files)`
+//! records of each file, so every file is represented and the sample stays
+//! bounded. JSON Lines values are classified by their JSON type
+//! (see the `json_lines` module).
 
 use std::path::Path;
 
@@ -62,49 +66,86 @@ impl ColumnProfile {
     }
 }
 
-/// The column types for `names` from the sampled records, with the
-/// overrides of `options` applied.
-pub(crate) fn infer_column_types<'a>(
-    names: &[String],
-    sample: impl IntoIterator<Item = &'a RawRecord>,
-    options: &CsvOptions,
-    path: &Path,
-) -> Result<Vec<ColumnType>, IngestError> {
-    let missing = MissingTokens::new(options.missing_tokens());
-    let mut profiles = vec![ColumnProfile::default(); names.len()];
-    for record in sample {
-        if record.oversize().is_some() || record.len() != names.len() {
-            continue;
+/// The value kinds seen in each column of a sample, possibly gathered from
+/// several files.
+#[derive(Debug, Clone)]
+pub(crate) struct SampleProfile {
+    columns: Vec<ColumnProfile>,
+    missing: MissingTokens,
+}
+
+impl SampleProfile {
+    /// An empty profile of `columns` columns.
+    pub(crate) fn new(columns: usize, options: &CsvOptions) -> Self {
+        SampleProfile {
+            columns: vec![ColumnProfile::default(); columns],
+            missing: MissingTokens::new(options.missing_tokens()),
         }
-        for (profile, bytes) in profiles.iter_mut().zip(record.fields()) {
+    }
+
+    /// Adds one CSV record; records of the wrong width, oversized records and
+    /// fields that are not UTF-8 are left out.
+    pub(crate) fn observe_record(&mut self, record: &RawRecord) {
+        if record.oversize().is_some() || record.len() != self.columns.len() {
+            return;
+        }
+        for (profile, bytes) in self.columns.iter_mut().zip(record.fields()) {
             let Ok(value) = std::str::from_utf8(bytes) else {
                 continue;
             };
             let trimmed = value.trim_ascii();
-            if !missing.contains(trimmed) {
+            if !self.missing.contains(trimmed) {
                 profile.observe(classify(trimmed));
             }
         }
     }
-    let mut types: Vec<ColumnType> = profiles
-        .iter()
-        .map(|p| p.infer(options.infer_tolerance()))
-        .collect();
-    for (column, data_type) in options.column_types() {
-        let Some(position) = names.iter().position(|n| n == column) else {
-            return Err(IngestError::UnknownColumn {
-                path: path.to_path_buf(),
-                column: column.clone(),
-                available: names.join(", "),
-            });
-        };
-        types[position] =
-            ColumnType::from_data_type(data_type).ok_or_else(|| IngestError::UnsupportedType {
-                column: column.clone(),
-                data_type: data_type.to_string(),
-            })?;
+
+    /// Adds one value of kind `kind` to column `column` (a new column when
+    /// `column` is the current count).
+    pub(crate) fn observe(&mut self, column: usize, kind: ValueKind) {
+        if column >= self.columns.len() {
+            self.columns.resize(column + 1, ColumnProfile::default());
+        }
+        self.columns[column].observe(kind);
     }
-    Ok(types)
+
+    /// Whether a text value is a missing token.
+    pub(crate) fn is_missing(&self, value: &str) -> bool {
+        self.missing.contains(value.trim_ascii())
+    }
+
+    /// The column types for `names`, with the overrides of `options`
+    /// applied; an override of a column not in `names` is an error.
+    pub(crate) fn column_types(
+        &self,
+        names: &[String],
+        options: &CsvOptions,
+        path: &Path,
+    ) -> Result<Vec<ColumnType>, IngestError> {
+        let mut types: Vec<ColumnType> = (0..names.len())
+            .map(|i| {
+                self.columns
+                    .get(i)
+                    .map_or(ColumnType::Utf8, |p| p.infer(options.infer_tolerance()))
+            })
+            .collect();
+        for (column, data_type) in options.column_types() {
+            let Some(position) = names.iter().position(|n| n == column) else {
+                return Err(IngestError::UnknownColumn {
+                    path: path.to_path_buf(),
+                    column: column.clone(),
+                    available: names.join(", "),
+                });
+            };
+            types[position] = ColumnType::from_data_type(data_type).ok_or_else(|| {
+                IngestError::UnsupportedType {
+                    column: column.clone(),
+                    data_type: data_type.to_string(),
+                }
+            })?;
+        }
+        Ok(types)
+    }
 }
 
 #[cfg(test)]

@@ -1,32 +1,44 @@
 //! # mlrig-ingest
 //!
-//! CSV files into a stream of Arrow [`RecordBatch`](mlrig_core::arrow_array::RecordBatch)es,
-//! with type inference and a quarantine for the rows that do not fit.
+//! CSV, JSON Lines and (feature `parquet`) Parquet files into a stream of
+//! Arrow [`RecordBatch`](mlrig_core::arrow_array::RecordBatch)es, with type
+//! inference, deterministic sampling and a quarantine for the rows that do
+//! not fit.
 //!
 //! ## Data flow
 //!
 //! ```text
-//! file ─▶ BOM skipped ─▶ csv-core records (exact start line, size cap)
-//!   header ─▶ column names (or column_1..column_n)      ──┐
-//!   first infer_rows records ─▶ type inference + overrides ─▶ schema
-//!   every record (the sample first, then the rest):
-//!     wrong field count │ invalid UTF-8 │ value not of its type │ oversized
-//!        ├─ yes ─▶ QuarantinedRow ─▶ kept in memory (up to a cap) + quarantine file (CSV / JSON Lines)
+//! paths / globs ─▶ FileSet (sorted, deduplicated) ─▶ each file: .gz or gzip magic? ─▶ gunzip
+//!   CSV:   BOM skipped ─▶ csv-core records (exact start line, size cap)
+//!          header of every file == header of the first (else HeaderMismatch)
+//!   JSONL: lines (size cap) ─▶ serde_json objects; columns = keys of the sample
+//!   sample: first ceil(infer_rows / files) records of each file ─▶ types + overrides ─▶ schema
+//!   every record, files in order (the first file's sample is not read twice;
+//!   with_threads(n): records split on a reader thread, typed on n threads, merged in order):
+//!     sampled out (hash of row number, seed)?  ─▶ counted in rows_sampled_out
+//!     wrong width │ invalid UTF-8/JSON │ value not of its type │ unknown key │ oversized
+//!        ├─ yes ─▶ QuarantinedRow {file, line, column, value, reason}
+//!        │           ─▶ kept in memory (up to a cap) + quarantine file (CSV / JSON Lines)
 //!        └─ no  ─▶ Arrow builders ─▶ RecordBatch every batch_size rows
-//! finish() ─▶ quarantine file renamed into place ─▶ IngestReport { summary, quarantined }
+//!   Parquet: arrow-rs reader ─▶ lossless cast to Int64/Float64/Boolean/Utf8 ─▶ sampling filter
+//! finish() ─▶ quarantine file renamed into place ─▶ IngestReport { summary (+ per file), quarantined }
 //! ```
 //!
-//! * [`CsvReader`] is an `Iterator<Item = Result<RecordBatch, IngestError>>`;
-//!   memory is bounded by the inference sample plus one batch.
+//! * [`CsvReader`], [`JsonLinesReader`] and `ParquetReader` are
+//!   `Iterator<Item = Result<RecordBatch, IngestError>>`; memory is bounded
+//!   by the inference sample plus one batch, whatever the number or size of
+//!   the files.
 //! * Types are `Boolean`, `Int64`, `Float64` or `Utf8`, all nullable; missing
 //!   tokens (`""`, `NA`, `N/A`, `NaN`, `null`, `?` by default) become nulls.
 //!   See [`CsvOptions::with_infer_tolerance`] for how a few stray values in a
 //!   numeric column are quarantined rather than turning it into text.
 //! * A bad row is never dropped silently and never an `Err`: it is
-//!   quarantined whole, with its starting line, column, value and reason, and
-//!   [`IngestSummary`] keeps `rows_read == rows_accepted + rows_quarantined`.
-//! * [`IngestError`] is for files that cannot be read at all: missing, empty,
-//!   a non-UTF-8 or duplicated header, invalid options, I/O failures.
+//!   quarantined whole, with its file, starting line, column, value and
+//!   reason, and [`IngestSummary`] (in total and per [`FileSummary`]) keeps
+//!   `rows_read == rows_accepted + rows_quarantined + rows_sampled_out`.
+//! * [`IngestError`] is for inputs that cannot be read at all: missing,
+//!   empty, an unusable or mismatched header, an unsupported Parquet column,
+//!   invalid options, corrupt gzip, I/O failures.
 //!
 //! ## Quick start
 //!
@@ -52,24 +64,44 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Many files (for example `data/part-*.csv.gz`) are one table with
+//! [`FileSet`] and [`CsvReader::open_files`]; [`CsvOptions::with_sample`]
+//! keeps a reproducible fraction of the rows.
+//!
 //! ## Feature flags
 //!
-//! None.
+//! | Feature   | Default | Enables |
+//! |-----------|---------|---------|
+//! | `parquet` | off     | `ParquetReader` and `read_parquet`, through arrow-rs `parquet` (Snappy and Zstandard codecs) |
 
+mod batch_assembler;
 mod column_type;
+mod csv_source;
 mod error;
+mod file_set;
 mod header;
 mod inference;
+mod json_lines;
 mod options;
+mod parallel_csv;
+#[cfg(feature = "parquet")]
+mod parquet_reader;
 mod quarantine;
 mod reader;
 mod record_reader;
+mod report;
+mod row_sampling;
 
 pub use error::IngestError;
+pub use file_set::FileSet;
+pub use json_lines::{JsonLinesReader, read_json_lines};
 pub use options::{
     CsvOptions, DEFAULT_BATCH_SIZE, DEFAULT_INFER_ROWS, DEFAULT_INFER_TOLERANCE,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MISSING_TOKENS, DEFAULT_QUARANTINE_KEEP, QuarantineFormat,
     parse_data_type,
 };
+#[cfg(feature = "parquet")]
+pub use parquet_reader::{ParquetReader, read_parquet};
 pub use quarantine::QuarantinedRow;
-pub use reader::{CsvReader, IngestReport, IngestSummary, infer_schema, read_csv};
+pub use reader::{CsvReader, infer_schema, read_csv};
+pub use report::{FileSummary, IngestReport, IngestSummary};

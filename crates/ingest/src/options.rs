@@ -38,7 +38,7 @@ pub const DEFAULT_MISSING_TOKENS: [&str; 6] = ["", "NA", "N/A", "NaN", "null", "
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuarantineFormat {
-    /// CSV with the header `line,column,raw_value,reason,record` (absent
+    /// CSV with the header `file,line,column,raw_value,reason,record` (absent
     /// values are empty cells).
     Csv,
     /// One JSON object per line, the fields of [`QuarantinedRow`](crate::QuarantinedRow)
@@ -127,6 +127,8 @@ pub struct CsvOptions {
     quarantine_file: Option<(PathBuf, QuarantineFormat)>,
     quarantine_keep: usize,
     max_record_bytes: usize,
+    sample: Option<(f64, u64)>,
+    threads: usize,
 }
 
 impl Default for CsvOptions {
@@ -149,6 +151,8 @@ impl Default for CsvOptions {
             quarantine_file: None,
             quarantine_keep: DEFAULT_QUARANTINE_KEEP,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            sample: None,
+            threads: 1,
         }
     }
 }
@@ -313,6 +317,73 @@ impl CsvOptions {
         self
     }
 
+    /// Keeps a deterministic sample of about `fraction` of the data rows
+    /// (`0.0..=1.0`), chosen by hashing each row's position with `seed`.
+    ///
+    /// Row `i` (0-based, over every data row of the input in reading order,
+    /// across all files) is kept when `(h >> 11) · 2⁻⁵³ < fraction`, where
+    /// `h = splitmix64(seed ^ i.wrapping_mul(0x9E3779B97F4A7C15))` and
+    /// `splitmix64` is the SplitMix64 output function (`z ^= z >> 30;
+    /// z *= 0xBF58476D1CE4E5B9; z ^= z >> 27; z *= 0x94D049BB133111EB;
+    /// z ^= z >> 31`, wrapping). A smaller fraction with the same seed
+    /// selects a subset of a larger one.
+    ///
+    /// Rows left out are neither parsed nor quarantined; they are counted in
+    /// `rows_sampled_out`, so `rows_read == rows_accepted + rows_quarantined +
+    /// rows_sampled_out`. Type inference still uses the unsampled records.
+    /// The same seed and fraction select the same rows whatever the batch
+    /// size, the number of threads or the machine.
+    ///
+    /// ```
+    /// let o = mlrig_ingest::CsvOptions::default().with_sample(0.1, 42);
+    /// assert_eq!(o.sample(), Some((0.1, 42)));
+    /// ```
+    #[must_use]
+    pub fn with_sample(mut self, fraction: f64, seed: u64) -> Self {
+        self.sample = Some((fraction, seed));
+        self
+    }
+
+    /// The number of threads that parse CSV values (default 1: everything
+    /// on the caller's thread; 0: one per available core).
+    ///
+    /// Otherwise [`CsvReader`](crate::CsvReader) reads and splits records
+    /// (gunzip, csv-core) on one dedicated thread, and chunks of
+    /// `min(batch_size, 8192)` records are checked and built into Arrow arrays in parallel on a pool
+    /// of `threads` threads owned by the reader; the caller's thread merges
+    /// them in order. At most `2 × threads` chunks are dispatched and not yet
+    /// merged, so memory stays bounded. The batches, the quarantine and the
+    /// counts are identical to reading on one thread. JSON Lines and Parquet
+    /// ignore this option.
+    ///
+    /// ```
+    /// let o = mlrig_ingest::CsvOptions::default().with_threads(4);
+    /// assert_eq!(o.threads(), 4);
+    /// ```
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The number of CSV parsing threads (see [`CsvOptions::with_threads`]).
+    ///
+    /// ```
+    /// assert_eq!(mlrig_ingest::CsvOptions::default().threads(), 1);
+    /// ```
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The sampling fraction and seed, if rows are sampled.
+    ///
+    /// ```
+    /// assert_eq!(mlrig_ingest::CsvOptions::default().sample(), None);
+    /// ```
+    pub fn sample(&self) -> Option<(f64, u64)> {
+        self.sample
+    }
+
     /// The field delimiter.
     ///
     /// ```
@@ -437,6 +508,14 @@ impl CsvOptions {
                 format!("must be in 0.0..0.5, found {}", self.infer_tolerance),
             );
         }
+        if let Some((fraction, _)) = self.sample
+            && !(0.0..=1.0).contains(&fraction)
+        {
+            return invalid(
+                "sample",
+                format!("the fraction must be in 0.0..=1.0, found {fraction}"),
+            );
+        }
         if self.max_record_bytes == 0 {
             return invalid("max_record_bytes", "must be at least 1".into());
         }
@@ -490,6 +569,9 @@ mod tests {
                 CsvOptions::default().with_max_record_bytes(0),
                 "max_record_bytes",
             ),
+            (CsvOptions::default().with_sample(1.5, 0), "sample"),
+            (CsvOptions::default().with_sample(f64::NAN, 0), "sample"),
+            (CsvOptions::default().with_sample(-0.1, 0), "sample"),
         ];
         for (options, name) in cases {
             match options.validate() {

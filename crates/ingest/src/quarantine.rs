@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
-use crate::record_reader::RawRecord;
+use crate::record_reader::CsvRecord;
 use crate::{IngestError, QuarantineFormat};
 
 /// The longest value quoted in a [`QuarantinedRow::reason`]; longer values are
@@ -25,6 +25,7 @@ const REASON_VALUE_CHARS: usize = 80;
 /// let (_, _, report) = read_csv(&path, CsvOptions::default())?;
 /// let row = &report.quarantined[0];
 /// assert_eq!(row.line, 5);
+/// assert!(row.file.ends_with("a.csv"));
 /// assert_eq!(row.column.as_deref(), Some("n"));
 /// assert_eq!(row.raw_value.as_deref(), Some("abc"));
 /// assert_eq!(row.reason, "expected Int64, found \"abc\"");
@@ -33,7 +34,11 @@ const REASON_VALUE_CHARS: usize = 80;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuarantinedRow {
-    /// The 1-based line where the record starts (the header is line 1).
+    /// The file the row comes from (as given, lossily converted to UTF-8).
+    #[serde(default)]
+    pub file: String,
+    /// The 1-based line where the record starts in its file (a CSV header
+    /// is line 1).
     pub line: u64,
     /// The column whose value was rejected; `None` when the row as a whole is
     /// wrong (number of fields, size).
@@ -62,7 +67,7 @@ pub(crate) fn type_mismatch_reason(type_name: &str, value: &str) -> String {
 }
 
 /// The record as one line of CSV text (for [`QuarantinedRow::record`]).
-pub(crate) fn join_record(record: &RawRecord, delimiter: u8) -> String {
+pub(crate) fn join_record(record: &impl CsvRecord, delimiter: u8) -> String {
     if record.oversize().is_some() {
         return format!("{}…", String::from_utf8_lossy(record.preview()));
     }
@@ -113,7 +118,7 @@ impl QuarantineSink {
             QuarantineFormat::JsonLines => SinkWriter::JsonLines(BufWriter::new(file)),
         };
         if let SinkWriter::Csv(w) = &mut writer {
-            w.write_record(["line", "column", "raw_value", "reason", "record"])
+            w.write_record(["file", "line", "column", "raw_value", "reason", "record"])
                 .map_err(|e| csv_error(path, e))?;
         }
         Ok(QuarantineSink {
@@ -132,6 +137,7 @@ impl QuarantineSink {
         match &mut self.writer {
             SinkWriter::Csv(w) => w
                 .write_record([
+                    row.file.as_str(),
                     row.line.to_string().as_str(),
                     row.column.as_deref().unwrap_or(""),
                     row.raw_value.as_deref().unwrap_or(""),
@@ -185,7 +191,7 @@ fn csv_error(path: &Path, error: csv::Error) -> IngestError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record_reader::RecordReader;
+    use crate::record_reader::{RawRecord, RecordReader};
 
     fn record(bytes: &[u8], max: usize) -> RawRecord {
         let mut reader = RecordReader::new(
@@ -201,6 +207,7 @@ mod tests {
 
     fn row(line: u64) -> QuarantinedRow {
         QuarantinedRow {
+            file: "data/in.csv".into(),
             line,
             column: Some("score".into()),
             raw_value: Some("x,\"y\"".into()),
@@ -251,13 +258,14 @@ mod tests {
                     let headers = rdr.headers().unwrap().clone();
                     assert_eq!(
                         &headers,
-                        vec!["line", "column", "raw_value", "reason", "record"]
+                        vec!["file", "line", "column", "raw_value", "reason", "record"]
                     );
                     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
                     assert_eq!(rows.len(), 2);
-                    assert_eq!(&rows[0][0], "3");
-                    assert_eq!(&rows[0][2], "x,\"y\"");
-                    assert_eq!(&rows[0][4], row(3).record);
+                    assert_eq!(&rows[0][0], "data/in.csv");
+                    assert_eq!(&rows[0][1], "3");
+                    assert_eq!(&rows[0][3], "x,\"y\"");
+                    assert_eq!(&rows[0][5], row(3).record);
                 }
                 QuarantineFormat::JsonLines => {
                     let rows: Vec<QuarantinedRow> = text

@@ -1,96 +1,24 @@
-//! [`CsvReader`]: a CSV file as a stream of Arrow record batches, with the
-//! rows that do not fit the schema sent to the quarantine.
+//! [`CsvReader`]: one CSV file, or a [`FileSet`] of CSV files with the same
+//! header, as a stream of Arrow record batches, with the rows that do not fit
+//! the schema sent to the quarantine.
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
-use serde::{Deserialize, Serialize, Serializer};
+use mlrig_core::arrow_schema::SchemaRef;
 
-use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
-use crate::header::{generated_names, header_names};
-use crate::inference::infer_column_types;
-use crate::quarantine::{QuarantineSink, QuarantinedRow, join_record, type_mismatch_reason};
-use crate::record_reader::{RawRecord, RecordReader};
-use crate::{CsvOptions, IngestError};
-
-/// Running totals of one ingestion. `rows_read == rows_accepted +
-/// rows_quarantined` holds at every point.
-///
-/// ```
-/// use mlrig_ingest::{CsvOptions, read_csv};
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("a.csv");
-/// std::fs::write(&path, "x,y\n1,2\n3\n")?;
-/// let (_, _, report) = read_csv(&path, CsvOptions::default())?;
-/// let s = &report.summary;
-/// assert_eq!((s.rows_read, s.rows_accepted, s.rows_quarantined, s.batches), (2, 1, 1, 1));
-/// assert!(serde_json::to_string(s)?.contains("\"rows_read\":2"));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngestSummary {
-    /// The file read.
-    #[serde(serialize_with = "serialize_path_lossy")]
-    pub file: PathBuf,
-    /// Number of columns of the schema.
-    pub columns: usize,
-    /// Data records read (the header is not counted; blank lines are not
-    /// records).
-    pub rows_read: u64,
-    /// Rows that went into batches.
-    pub rows_accepted: u64,
-    /// Rows sent to the quarantine.
-    pub rows_quarantined: u64,
-    /// Batches produced.
-    pub batches: u64,
-    /// Quarantined rows kept in memory (at most the
-    /// [`quarantine_keep`](CsvOptions::with_quarantine_keep) cap).
-    pub quarantined_kept: u64,
-    /// The quarantine file, when one was asked for (complete once
-    /// [`CsvReader::finish`] returns).
-    #[serde(serialize_with = "serialize_opt_path_lossy")]
-    pub quarantine_file: Option<PathBuf>,
-}
-
-fn serialize_path_lossy<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&path.to_string_lossy())
-}
-
-fn serialize_opt_path_lossy<S: Serializer>(
-    path: &Option<PathBuf>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match path {
-        Some(p) => s.serialize_some(&p.to_string_lossy()),
-        None => s.serialize_none(),
-    }
-}
-
-/// The outcome of reading a whole file: the totals and the kept quarantined
-/// rows.
-///
-/// ```
-/// use mlrig_ingest::{CsvOptions, CsvReader};
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("a.csv");
-/// std::fs::write(&path, "x\n1\n")?;
-/// let report = CsvReader::open(&path, CsvOptions::default())?.finish()?;
-/// assert_eq!(report.summary.rows_accepted, 1);
-/// assert!(report.quarantined.is_empty());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IngestReport {
-    /// Final totals.
-    pub summary: IngestSummary,
-    /// The first quarantined rows, up to the cap.
-    pub quarantined: Vec<QuarantinedRow>,
-}
+use crate::batch_assembler::{BatchAssembler, Rejection, reject_input_as_quarantine};
+use crate::column_type::{Cell, ColumnType, MissingTokens};
+use crate::csv_source::{FileStart, RecordSource, SourceItem, Start, check_header, file_start};
+use crate::file_set::{decompressed, open_file};
+use crate::header::generated_names;
+use crate::inference::SampleProfile;
+use crate::parallel_csv::ParallelCsv;
+use crate::quarantine::{QuarantinedRow, join_record, type_mismatch_reason};
+use crate::record_reader::{CsvRecord, RawRecord};
+use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -102,7 +30,7 @@ enum State {
     Failed,
 }
 
-/// Streams a CSV file as Arrow [`RecordBatch`]es of at most
+/// Streams CSV as Arrow [`RecordBatch`]es of at most
 /// [`batch_size`](CsvOptions::with_batch_size) rows.
 ///
 /// Opening reads the header and the inference sample (the first
@@ -110,12 +38,21 @@ enum State {
 /// then streamed like the rest), so memory is bounded by the sample plus one
 /// batch, never by the file size.
 ///
+/// Several files ([`CsvReader::open_files`]) are one table: every header must
+/// equal the first file's ([`IngestError::HeaderMismatch`] otherwise, checked
+/// when opening), the types are inferred from the first
+/// `ceil(infer_rows / files)` records of each file, and the files are
+/// streamed in order. Files ending in `.gz` or starting with the gzip magic
+/// bytes are decompressed while streaming.
+///
 /// Every record is either accepted into a batch or quarantined whole
-/// ([`QuarantinedRow`]): wrong number of fields, a value that does not parse
-/// as its column's type, invalid UTF-8, or a record over
-/// [`max_record_bytes`](CsvOptions::with_max_record_bytes). Bad rows never
-/// produce `Err` items; an `Err` item means the input could not be read (or
-/// the quarantine file could not be written), after which the iterator ends.
+/// ([`QuarantinedRow`], naming its file and line): wrong number of fields, a
+/// value that does not parse as its column's type, invalid UTF-8, or a record
+/// over [`max_record_bytes`](CsvOptions::with_max_record_bytes); or, with
+/// [`with_sample`](CsvOptions::with_sample), left out by sampling and
+/// counted. Bad rows never produce `Err` items; an `Err` item means the
+/// input could not be read (or the quarantine file could not be written),
+/// after which the iterator ends.
 ///
 /// Call [`CsvReader::finish`] at the end: it reads what is left, commits the
 /// quarantine file and returns the report. Dropping the reader instead
@@ -144,43 +81,41 @@ enum State {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct CsvReader {
-    path: PathBuf,
-    schema: SchemaRef,
-    names: Vec<String>,
-    types: Vec<ColumnType>,
-    records: RecordReader,
-    /// Sampled records not yet streamed.
-    pending: VecDeque<RawRecord>,
+    /// Every input, in reading order.
+    files: Vec<PathBuf>,
+    engine: Engine,
     /// Reused buffer for the record being processed.
     scratch: RawRecord,
     /// Reused parsed fields of the row being checked.
     cells: Vec<Cell>,
-    builders: Vec<ColumnBuilder>,
-    rows_in_batch: usize,
-    batch_size: usize,
     delimiter: u8,
-    missing: MissingTokens,
-    summary: IngestSummary,
-    kept: Vec<QuarantinedRow>,
-    keep: usize,
-    sink: Option<QuarantineSink>,
+    out: BatchAssembler,
     state: State,
+}
+
+/// Who turns records into rows.
+enum Engine {
+    /// Records are read and typed on the caller's thread.
+    Sequential(Box<RecordSource>),
+    /// Records are read on a reader thread and typed in parallel.
+    Parallel(ParallelCsv),
 }
 
 impl std::fmt::Debug for CsvReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CsvReader")
-            .field("path", &self.path)
-            .field("schema", &self.schema)
-            .field("summary", &self.summary)
+            .field("files", &self.files)
+            .field("schema", &self.out.schema())
+            .field("summary", self.out.summary())
             .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
 
 impl CsvReader {
-    /// Opens `path`, reads the header and the inference sample, and prepares
-    /// the quarantine file if one was asked for.
+    /// Opens `path` (gzip-compressed or not), reads the header and the
+    /// inference sample, and prepares the quarantine file if one was asked
+    /// for.
     ///
     /// Errors: the file cannot be opened or read ([`IngestError::Io`]), it is
     /// empty ([`IngestError::EmptyFile`]), the header is not UTF-8 or repeats
@@ -198,17 +133,51 @@ impl CsvReader {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(path: impl AsRef<Path>, options: CsvOptions) -> Result<CsvReader, IngestError> {
-        let path = path.as_ref();
+        CsvReader::open_files(&FileSet::from(path.as_ref()), options)
+    }
+
+    /// Opens every file of `files` as one table (see the type docs): checks
+    /// that every header equals the first file's, infers one schema from a
+    /// sample of each file, and prepares the quarantine file.
+    ///
+    /// Errors: those of [`CsvReader::open`] for any file, an empty set
+    /// ([`IngestError::NoFiles`]), and [`IngestError::HeaderMismatch`] naming
+    /// both files and the first differing column.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, CsvReader, FileSet, IngestError};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.csv"), "id,x\n1,0.5\n2,1.5\n3,2.5\n")?;
+    /// std::fs::write(dir.path().join("b.csv"), "id,x\n4,bad\n5,3.5\n")?;
+    /// let files = FileSet::new([dir.path().join("*.csv").to_str().unwrap()])?;
+    /// let mut reader = CsvReader::open_files(&files, CsvOptions::default())?;
+    /// let rows: usize = reader.by_ref().map(|b| b.map(|b| b.num_rows())).sum::<Result<_, _>>()?;
+    /// assert_eq!(rows, 4);
+    /// let bad = &reader.quarantined()[0];
+    /// assert!(bad.file.ends_with("b.csv") && bad.line == 2);
+    ///
+    /// std::fs::write(dir.path().join("c.csv"), "id,y\n4,2.5\n")?;
+    /// let files = FileSet::new([dir.path().join("*.csv").to_str().unwrap()])?;
+    /// let err = CsvReader::open_files(&files, CsvOptions::default()).unwrap_err();
+    /// assert!(matches!(err, IngestError::HeaderMismatch { column: 2, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<CsvReader, IngestError> {
         options.validate()?;
-        if let Some((quarantine, _)) = options.quarantine_file() {
-            reject_same_file(path, quarantine)?;
-        }
-        let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-        CsvReader::from_reader(file, path, options)
+        let paths = files.files().to_vec();
+        let Some(first) = paths.first() else {
+            return Err(IngestError::NoFiles {
+                pattern: String::new(),
+            });
+        };
+        reject_input_as_quarantine(&paths, &options)?;
+        let start = file_start(open_file(first)?, first, &options)?;
+        CsvReader::start(paths, start, options)
     }
 
     /// Reads CSV from any byte source (standard input, a decompressor, a
-    /// buffer); `name` stands for it in errors and the summary.
+    /// buffer); `name` stands for it in errors and the summary. Gzip data is
+    /// recognized by its magic bytes and decompressed.
     ///
     /// ```
     /// use mlrig_ingest::{CsvOptions, CsvReader};
@@ -226,79 +195,72 @@ impl CsvReader {
     ) -> Result<CsvReader, IngestError> {
         options.validate()?;
         let path = name.as_ref().to_path_buf();
-        let mut records = RecordReader::new(
-            Box::new(source),
-            &path,
-            options.delimiter(),
-            options.max_record_bytes(),
-        );
+        let source = decompressed(source, false).map_err(|e| IngestError::io(&path, e))?;
+        let start = file_start(source, &path, &options)?;
+        CsvReader::start(vec![path], start, options)
+    }
 
-        let mut first = RawRecord::default();
-        if !records.read(&mut first)? {
-            return Err(IngestError::EmptyFile { path });
-        }
+    /// Samples every file, infers the schema and prepares the first file for
+    /// streaming.
+    fn start(
+        files: Vec<PathBuf>,
+        start: FileStart,
+        options: CsvOptions,
+    ) -> Result<CsvReader, IngestError> {
+        let first_path = files.first().cloned().unwrap_or_default();
+        let FileStart { mut records, first } = start;
+        let per_file = options.infer_rows().div_ceil(files.len().max(1));
         let mut pending = VecDeque::new();
-        let names = if options.has_header() {
-            header_names(&first, &path)?
-        } else {
-            let names = generated_names(first.len());
-            pending.push_back(first.compact());
-            names
+        let names = match first {
+            Start::Header(names) => names,
+            Start::Data(record) => {
+                let names = generated_names(record.len());
+                pending.push_back(record);
+                names
+            }
         };
         let mut scratch = RawRecord::default();
-        while pending.len() < options.infer_rows() && records.read(&mut scratch)? {
+        while pending.len() < per_file && records.read(&mut scratch)? {
             pending.push_back(scratch.compact());
         }
+        let mut profile = SampleProfile::new(names.len(), &options);
         // Without a header, the first record is data but must not count
         // against a zero-row sample.
-        let sample = pending.iter().take(options.infer_rows());
-        let types = infer_column_types(&names, sample, &options, &path)?;
-
-        let schema: SchemaRef = Arc::new(Schema::new(
-            names
-                .iter()
-                .zip(&types)
-                .map(|(name, t)| Field::new(name, t.data_type(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let batch_size = options.batch_size();
-        let capacity = batch_size.min(8 * 1024);
-        let builders = types
-            .iter()
-            .map(|&t| ColumnBuilder::new(t, capacity))
-            .collect();
-        let sink = match options.quarantine_file() {
-            Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
-            None => None,
-        };
-        let summary = IngestSummary {
-            file: path.clone(),
-            columns: names.len(),
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_quarantined: 0,
-            batches: 0,
-            quarantined_kept: 0,
-            quarantine_file: sink.as_ref().map(|s| s.path().to_path_buf()),
+        for record in pending.iter().take(per_file) {
+            profile.observe_record(record);
+        }
+        for path in files.iter().skip(1) {
+            let FileStart { mut records, first } = file_start(open_file(path)?, path, &options)?;
+            let mut sampled = 0;
+            match first {
+                Start::Header(other) => check_header(&names, &first_path, &other, path)?,
+                Start::Data(record) => {
+                    if per_file > 0 {
+                        profile.observe_record(&record);
+                        sampled += 1;
+                    }
+                }
+            }
+            while sampled < per_file && records.read(&mut scratch)? {
+                profile.observe_record(&scratch);
+                sampled += 1;
+            }
+        }
+        let types = profile.column_types(&names, &options, &first_path)?;
+        let mut out = BatchAssembler::new(names.clone(), types, &options, &first_path)?;
+        out.start_file(&first_path);
+        let source = RecordSource::new(files.clone(), records, pending, names, options.clone());
+        let engine = match options.threads() {
+            1 => Engine::Sequential(Box::new(source)),
+            threads => Engine::Parallel(ParallelCsv::start(source, &out, &options, threads)?),
         };
         Ok(CsvReader {
-            path,
-            schema,
-            cells: Vec::with_capacity(names.len()),
-            names,
-            types,
-            records,
-            pending,
+            files,
+            engine,
             scratch,
-            builders,
-            rows_in_batch: 0,
-            batch_size,
+            cells: Vec::with_capacity(out.names().len()),
             delimiter: options.delimiter(),
-            missing: MissingTokens::new(options.missing_tokens()),
-            summary,
-            kept: Vec::new(),
-            keep: options.quarantine_keep(),
-            sink,
+            out,
             state: State::Reading,
         })
     }
@@ -314,7 +276,7 @@ impl CsvReader {
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
     pub fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        self.out.schema()
     }
 
     /// The totals so far.
@@ -328,7 +290,7 @@ impl CsvReader {
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
     pub fn summary(&self) -> &IngestSummary {
-        &self.summary
+        self.out.summary()
     }
 
     /// The quarantined rows so far, up to the
@@ -342,7 +304,7 @@ impl CsvReader {
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
     pub fn quarantined(&self) -> &[QuarantinedRow] {
-        &self.kept
+        self.out.quarantined()
     }
 
     /// Reads the remaining rows (their batches are dropped), commits the
@@ -364,32 +326,37 @@ impl CsvReader {
     /// ```
     pub fn finish(mut self) -> Result<IngestReport, IngestError> {
         if self.state == State::Failed {
-            return Err(IngestError::ReadAborted { path: self.path });
+            return Err(IngestError::ReadAborted {
+                path: self.out.summary().file.clone(),
+            });
         }
         for batch in self.by_ref() {
             batch?;
         }
-        if let Some(sink) = self.sink.take() {
-            sink.commit()?;
-        }
-        Ok(IngestReport {
-            summary: self.summary,
-            quarantined: self.kept,
-        })
+        self.out.finish()
     }
 
     /// Reads records until a batch is full or the input ends.
     fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
-        while self.state == State::Reading && self.rows_in_batch < self.batch_size {
-            if let Some(record) = self.pending.pop_front() {
-                self.process(&record)?;
-                continue;
+        if let Engine::Parallel(parallel) = &mut self.engine {
+            let batch = parallel.next_batch(&mut self.out)?;
+            if batch.is_none() {
+                self.state = State::Exhausted;
             }
+            return Ok(batch);
+        }
+        while self.state == State::Reading && !self.out.is_full() {
+            let Engine::Sequential(source) = &mut self.engine else {
+                break;
+            };
             let mut record = std::mem::take(&mut self.scratch);
-            let more = self.records.read(&mut record);
-            let result = match more {
-                Ok(true) => self.process(&record),
-                Ok(false) => {
+            let result = match source.next(&mut record) {
+                Ok(SourceItem::Record) => self.process(&record),
+                Ok(SourceItem::NewFile(path)) => {
+                    self.out.start_file(&path);
+                    Ok(())
+                }
+                Ok(SourceItem::End) => {
                     self.state = State::Exhausted;
                     Ok(())
                 }
@@ -398,106 +365,34 @@ impl CsvReader {
             self.scratch = record;
             result?;
         }
-        if self.rows_in_batch == 0 {
-            return Ok(None);
-        }
-        let columns = self
-            .builders
-            .iter_mut()
-            .map(ColumnBuilder::finish)
-            .collect();
-        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
-            .map_err(mlrig_core::Error::from)?;
-        self.rows_in_batch = 0;
-        self.summary.batches += 1;
-        Ok(Some(batch))
+        self.out.flush()
     }
 
     /// Accepts one record into the builders or quarantines it.
     fn process(&mut self, record: &RawRecord) -> Result<(), IngestError> {
-        self.summary.rows_read += 1;
-        if let Some(size) = record.oversize() {
-            return self.quarantine(
-                record,
-                None,
-                None,
-                format!("record of {size} bytes is larger than max_record_bytes"),
-            );
-        }
-        if record.len() != self.names.len() {
-            let reason = format!(
-                "expected {} fields, found {}",
-                self.names.len(),
-                record.len()
-            );
-            return self.quarantine(record, None, None, reason);
-        }
-        self.cells.clear();
-        for (i, bytes) in record.fields().enumerate() {
-            let value = match std::str::from_utf8(bytes) {
-                Ok(value) => value,
-                Err(_) => {
-                    let column = self.names[i].clone();
-                    let reason = format!("invalid UTF-8 in column {column}");
-                    let raw = String::from_utf8_lossy(bytes).into_owned();
-                    return self.quarantine(record, Some(column), Some(raw), reason);
-                }
-            };
-            match self.types[i].parse(value, &self.missing) {
-                Some(cell) => self.cells.push(cell),
-                None => {
-                    let reason =
-                        type_mismatch_reason(&self.types[i].data_type().to_string(), value);
-                    let column = self.names[i].clone();
-                    return self.quarantine(record, Some(column), Some(value.to_string()), reason);
-                }
-            }
-        }
-        for ((builder, &cell), bytes) in self
-            .builders
-            .iter_mut()
-            .zip(&self.cells)
-            .zip(record.fields())
-        {
-            // Fields were checked to be UTF-8 above; only text cells read them.
-            let text = if cell == Cell::Text {
-                std::str::from_utf8(bytes).unwrap_or_default()
-            } else {
-                ""
-            };
-            builder.append(cell, text);
-        }
-        self.rows_in_batch += 1;
-        self.summary.rows_accepted += 1;
-        Ok(())
-    }
-
-    fn quarantine(
-        &mut self,
-        record: &RawRecord,
-        column: Option<String>,
-        raw_value: Option<String>,
-        reason: String,
-    ) -> Result<(), IngestError> {
-        self.summary.rows_quarantined += 1;
-        if self.sink.is_none() && self.kept.len() >= self.keep {
+        if !self.out.admit() {
             return Ok(());
         }
-        let row = QuarantinedRow {
-            line: record.line(),
-            column,
-            raw_value,
-            reason,
-            record: join_record(record, self.delimiter),
-        };
-        if let Some(sink) = self.sink.as_mut() {
-            sink.write(&row)?;
+        match check_record(
+            record,
+            self.out.names(),
+            self.out.types(),
+            self.out.missing(),
+            &mut self.cells,
+        ) {
+            Ok(()) => {
+                // Fields were checked to be UTF-8; only text cells read them.
+                self.out.accept(&self.cells, |i| {
+                    std::str::from_utf8(record.field(i)).unwrap_or_default()
+                });
+                Ok(())
+            }
+            Err(rejection) => {
+                let delimiter = self.delimiter;
+                self.out
+                    .quarantine(record.line(), rejection, || join_record(record, delimiter))
+            }
         }
-        if self.kept.len() < self.keep {
-            self.kept.push(row);
-            self.summary.quarantined_kept += 1;
-        }
-        Ok(())
     }
 }
 
@@ -520,21 +415,47 @@ impl Iterator for CsvReader {
 
 impl std::iter::FusedIterator for CsvReader {}
 
-/// Refuses a quarantine file that is the input file itself (committing it
-/// would replace the data).
-fn reject_same_file(input: &Path, quarantine: &Path) -> Result<(), IngestError> {
-    let same = match (input.canonicalize(), quarantine.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(IngestError::InvalidOption {
-            option: "quarantine_file".into(),
-            reason: format!(
-                "{} is the input file; choose another path",
-                quarantine.display()
-            ),
-        });
+/// Parses every field of `record` into `cells`, or says why the row is
+/// rejected.
+pub(crate) fn check_record(
+    record: &impl CsvRecord,
+    names: &[String],
+    types: &[ColumnType],
+    missing: &MissingTokens,
+    cells: &mut Vec<Cell>,
+) -> Result<(), Rejection> {
+    if let Some(size) = record.oversize() {
+        return Err(Rejection::row(format!(
+            "record of {size} bytes is larger than max_record_bytes"
+        )));
+    }
+    if record.len() != names.len() {
+        return Err(Rejection::row(format!(
+            "expected {} fields, found {}",
+            names.len(),
+            record.len()
+        )));
+    }
+    cells.clear();
+    for (i, bytes) in record.fields().enumerate() {
+        let value = match std::str::from_utf8(bytes) {
+            Ok(value) => value,
+            Err(_) => {
+                let column = &names[i];
+                return Err(Rejection::value(
+                    column,
+                    String::from_utf8_lossy(bytes).into_owned(),
+                    format!("invalid UTF-8 in column {column}"),
+                ));
+            }
+        };
+        match types[i].parse(value, missing) {
+            Some(cell) => cells.push(cell),
+            None => {
+                let reason = type_mismatch_reason(&types[i].data_type().to_string(), value);
+                return Err(Rejection::value(&names[i], value.to_string(), reason));
+            }
+        }
     }
     Ok(())
 }

@@ -97,6 +97,154 @@ impl RawRecord {
     }
 }
 
+/// Read access to one parsed CSV record, wherever its bytes are stored.
+pub(crate) trait CsvRecord {
+    /// The 1-based line where the record starts.
+    fn line(&self) -> u64;
+    /// The number of fields.
+    fn len(&self) -> usize;
+    /// `Some(size in bytes)` when the record was too large to hold.
+    fn oversize(&self) -> Option<u64>;
+    /// The bytes of field `i` (empty for an oversized record or `i` out of range).
+    fn field(&self, i: usize) -> &[u8];
+    /// The kept start of an oversized record's bytes.
+    fn preview(&self) -> &[u8];
+
+    /// The fields in order (none for an oversized record).
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let n = if self.oversize().is_some() {
+            0
+        } else {
+            self.len()
+        };
+        (0..n).map(|i| self.field(i))
+    }
+}
+
+impl CsvRecord for RawRecord {
+    fn line(&self) -> u64 {
+        RawRecord::line(self)
+    }
+    fn len(&self) -> usize {
+        RawRecord::len(self)
+    }
+    fn oversize(&self) -> Option<u64> {
+        RawRecord::oversize(self)
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        RawRecord::field(self, i)
+    }
+    fn preview(&self) -> &[u8] {
+        RawRecord::preview(self)
+    }
+}
+
+/// Many records stored back to back in three flat buffers (few
+/// allocations, good locality), for handing chunks to other threads.
+#[derive(Debug, Default)]
+pub(crate) struct RecordBlock {
+    data: Vec<u8>,
+    /// Absolute end offsets in `data` of every field of every record.
+    ends: Vec<usize>,
+    entries: Vec<BlockEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlockEntry {
+    line: u64,
+    /// Start of the record's bytes in `data`.
+    data_start: usize,
+    /// End of the record's bytes (its preview when oversized).
+    data_end: usize,
+    /// Index in `ends` of its first field end.
+    first_end: usize,
+    fields: usize,
+    oversize: Option<u64>,
+}
+
+impl RecordBlock {
+    /// An empty block with room for about `records` records.
+    pub(crate) fn with_capacity(records: usize) -> Self {
+        RecordBlock {
+            data: Vec::with_capacity(records * 64),
+            ends: Vec::with_capacity(records * 8),
+            entries: Vec::with_capacity(records),
+        }
+    }
+
+    /// Appends a copy of `record`.
+    pub(crate) fn push(&mut self, record: &RawRecord) {
+        let data_start = self.data.len();
+        let first_end = self.ends.len();
+        if record.oversize.is_some() {
+            self.data.extend_from_slice(record.preview());
+        } else {
+            let used = record.used.min(record.data.len());
+            self.data.extend_from_slice(&record.data[..used]);
+            let fields = record.fields.min(record.ends.len());
+            self.ends
+                .extend(record.ends[..fields].iter().map(|&e| data_start + e));
+        }
+        self.entries.push(BlockEntry {
+            line: record.line,
+            data_start,
+            data_end: self.data.len(),
+            first_end,
+            fields: record.fields,
+            oversize: record.oversize,
+        });
+    }
+
+    /// The number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The records in order.
+    pub(crate) fn records(&self) -> impl Iterator<Item = BlockRecord<'_>> {
+        self.entries
+            .iter()
+            .map(|entry| BlockRecord { block: self, entry })
+    }
+}
+
+/// One record of a [`RecordBlock`].
+pub(crate) struct BlockRecord<'a> {
+    block: &'a RecordBlock,
+    entry: &'a BlockEntry,
+}
+
+impl CsvRecord for BlockRecord<'_> {
+    fn line(&self) -> u64 {
+        self.entry.line
+    }
+    fn len(&self) -> usize {
+        self.entry.fields
+    }
+    fn oversize(&self) -> Option<u64> {
+        self.entry.oversize
+    }
+    fn field(&self, i: usize) -> &[u8] {
+        if self.entry.oversize.is_some() || i >= self.entry.fields {
+            return &[];
+        }
+        let ends = &self.block.ends;
+        let start = if i == 0 {
+            self.entry.data_start
+        } else {
+            ends.get(self.entry.first_end + i - 1).copied().unwrap_or(0)
+        };
+        let end = ends.get(self.entry.first_end + i).copied().unwrap_or(0);
+        self.block.data.get(start..end).unwrap_or(&[])
+    }
+    fn preview(&self) -> &[u8] {
+        self.block
+            .data
+            .get(self.entry.data_start..self.entry.data_end)
+            .unwrap_or(&[])
+    }
+}
+
 /// Reads [`RawRecord`]s from any byte source.
 pub(crate) struct RecordReader {
     source: BufReader<Box<dyn Read + Send>>,
@@ -396,6 +544,57 @@ mod tests {
         let input = vec![b','; 10_000];
         let records = read_all(&input, 100);
         assert_eq!(records[0].2, Some(10_001));
+    }
+
+    #[test]
+    fn a_block_holds_records_exactly_as_read() {
+        let mut input = b"a,\"b\nc\",\n\n1,22,333\n".to_vec();
+        input.extend(std::iter::repeat_n(b'z', 3000));
+        input.extend(b"\nlast");
+        let mut reader = RecordReader::new(
+            Box::new(std::io::Cursor::new(input)),
+            Path::new("b.csv"),
+            b',',
+            1000,
+        );
+        let mut block = RecordBlock::with_capacity(2);
+        let mut record = RawRecord::default();
+        let mut expected = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            block.push(&record);
+            expected.push((
+                CsvRecord::line(&record),
+                record.to_strings(),
+                CsvRecord::oversize(&record),
+                CsvRecord::len(&record),
+                record.preview().to_vec(),
+            ));
+        }
+        assert_eq!(block.len(), 4);
+        let got: Vec<_> = block
+            .records()
+            .map(|r| {
+                let fields: Vec<String> = r
+                    .fields()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                let preview = if r.oversize().is_some() {
+                    r.preview().to_vec()
+                } else {
+                    expected[0].4.clone()
+                };
+                (r.line(), fields, r.oversize(), r.len(), preview)
+            })
+            .collect();
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((g.0, &g.1, g.2, g.3), (e.0, &e.1, e.2, e.3));
+            if e.2.is_some() {
+                assert_eq!(g.4, e.4);
+            }
+        }
+        assert_eq!(got[0].1, ["a", "b\nc", ""]);
+        assert_eq!(got[2].2, Some(3001), "field bytes plus one per field");
+        assert_eq!(got[3].1, ["last"]);
     }
 
     #[test]

@@ -28,6 +28,7 @@ fn float(v: f64) -> Value {
 fn broken_quarantine() -> Vec<QuarantinedRow> {
     let row = |line, column: Option<&str>, raw: Option<&str>, reason: &str, record: &str| {
         QuarantinedRow {
+            file: sample("broken.csv").to_string_lossy().into_owned(),
             line,
             column: column.map(String::from),
             raw_value: raw.map(String::from),
@@ -421,11 +422,12 @@ fn quarantine_file_is_written_in_both_formats() {
                         let r = r.unwrap();
                         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
                         QuarantinedRow {
-                            line: r[0].parse().unwrap(),
-                            column: opt(&r[1]),
-                            raw_value: opt(&r[2]),
-                            reason: r[3].to_string(),
-                            record: r[4].to_string(),
+                            file: r[0].to_string(),
+                            line: r[1].parse().unwrap(),
+                            column: opt(&r[2]),
+                            raw_value: opt(&r[3]),
+                            reason: r[4].to_string(),
+                            record: r[5].to_string(),
                         }
                     })
                     .collect()
@@ -452,7 +454,7 @@ fn a_clean_file_still_gets_an_empty_quarantine_file() {
     read_csv(sample("california_sample.csv"), options).unwrap();
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
-        "line,column,raw_value,reason,record\n"
+        "file,line,column,raw_value,reason,record\n"
     );
 }
 

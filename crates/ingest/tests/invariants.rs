@@ -25,17 +25,24 @@ fn options() -> impl Strategy<Value = CsvOptions> {
         0.0f64..0.49,
         prop_oneof![Just(64 * 1024 * 1024), 1usize..64],
         0usize..4,
+        prop::option::of((0.0f64..=1.0, any::<u64>())),
     )
-        .prop_map(|(header, delimiter, batch, infer, tolerance, max, keep)| {
-            CsvOptions::default()
-                .with_header(header)
-                .with_delimiter(delimiter)
-                .with_batch_size(batch)
-                .with_infer_rows(infer)
-                .with_infer_tolerance(tolerance)
-                .with_max_record_bytes(max)
-                .with_quarantine_keep(keep)
-        })
+        .prop_map(
+            |(header, delimiter, batch, infer, tolerance, max, keep, sample)| {
+                let options = match sample {
+                    Some((fraction, seed)) => CsvOptions::default().with_sample(fraction, seed),
+                    None => CsvOptions::default(),
+                };
+                options
+                    .with_header(header)
+                    .with_delimiter(delimiter)
+                    .with_batch_size(batch)
+                    .with_infer_rows(infer)
+                    .with_infer_tolerance(tolerance)
+                    .with_max_record_bytes(max)
+                    .with_quarantine_keep(keep)
+            },
+        )
 }
 
 /// Reads everything in memory; `Err` only for whole-file errors.

@@ -40,7 +40,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let tests = drift_tests(&reference, &current, &DriftTestParams::default())?;
     let anomalies = match &args.schema {
         Some(path) => {
-            let schema = Schema::load_tfmd_json(path)?;
+            let schema = Schema::load(path)?;
             Some(if args.skew {
                 compare_skew(&reference, &current, &schema)?
             } else {
@@ -96,5 +96,5 @@ fn statistics_of(path: &Path, csv: &CsvArgs) -> Result<DatasetStatistics, CliErr
     if path.extension().is_some_and(|e| e == "json") {
         return Ok(DatasetStatistics::load_tfmd_json(path)?);
     }
-    Ok(super::stats::compute(path, csv)?.0)
+    Ok(super::stats::compute(&[path.display().to_string()], csv)?.0)
 }

@@ -20,7 +20,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Write the schema (tensorflow-metadata Schema JSON) here.
+    /// Write the schema here: `.pbtxt` (protobuf text, as TFDV writes) or `.json` (tensorflow-metadata JSON).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -35,14 +35,14 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> CommandResult {
     let stats = match (&args.stats, &args.file) {
         (Some(path), _) => DatasetStatistics::load_tfmd_json(path)?,
-        (None, Some(file)) => super::stats::compute(file, &args.csv)?.0,
+        (None, Some(file)) => super::stats::compute(&[file.display().to_string()], &args.csv)?.0,
         (None, None) => return Err("give a CSV file or --stats FILE".into()),
     };
     let params =
         SchemaInferenceParams::default().with_max_string_domain_size(args.max_string_domain_size);
     let schema = infer_schema(&stats, &params);
     if let Some(out) = &args.out {
-        schema.save_tfmd_json(out)?;
+        schema.save(out)?;
     }
     let mut text = format!(
         "schema of {} features {}\n",

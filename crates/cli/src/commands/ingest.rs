@@ -13,8 +13,9 @@ use crate::progress::rows_spinner;
 /// Arguments of `mlrig ingest`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The CSV file to read.
-    file: PathBuf,
+    /// CSV files or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
 
     /// Write the quarantined rows (line, column, value, reason, raw record) to this file.
     #[arg(long, value_name = "FILE")]
@@ -37,9 +38,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
     if let Some(path) = &args.quarantine {
         options = options.with_quarantine_file(path, args.quarantine_format);
     }
-    let mut reader = CsvReader::open(&args.file, options)?;
+    let set = mlrig_ingest::FileSet::new(&args.files)?;
+    let mut reader = CsvReader::open_files(&set, options)?;
     let schema = reader.schema();
-    let spinner = rows_spinner(&format!("reading {}", args.file.display()));
+    let spinner = rows_spinner(&format!("reading {}", args.files.join(" ")));
     for batch in reader.by_ref() {
         spinner.inc(batch?.num_rows() as u64);
     }
@@ -49,7 +51,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let s = &report.summary;
     let mut text = format!(
         "{}: {} rows read = {} accepted + {} quarantined\n",
-        args.file.display(),
+        args.files.join(" "),
         s.rows_read,
         s.rows_accepted,
         s.rows_quarantined

@@ -50,10 +50,12 @@ impl CsvArgs {
                 );
             }
         };
+        // Parse on as many threads as `--threads` gives rayon (default: all cores).
         let mut options = CsvOptions::default()
             .with_delimiter(delimiter)
             .with_header(!self.no_header)
-            .with_infer_rows(self.infer_rows);
+            .with_infer_rows(self.infer_rows)
+            .with_threads(rayon::current_num_threads());
         if !self.missing.is_empty() {
             options = options.with_missing_tokens(self.missing.clone());
         }
@@ -68,6 +70,15 @@ impl CsvArgs {
         }
         Ok(options)
     }
+}
+
+/// Opens one or more CSV files (paths or glob patterns, optionally gzip-compressed) as one stream.
+pub(crate) fn open_csv(
+    files: &[String],
+    csv: &CsvArgs,
+) -> Result<mlrig_ingest::CsvReader, CliError> {
+    let set = mlrig_ingest::FileSet::new(files)?;
+    Ok(mlrig_ingest::CsvReader::open_files(&set, csv.options()?)?)
 }
 
 /// `--out` handling shared by the verbs that write a file.

@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlrig_core::Accumulator;
-use mlrig_ingest::CsvReader;
 use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
 
 use super::{CsvArgs, describe_output};
@@ -15,8 +14,9 @@ use crate::progress::rows_spinner;
 /// Arguments of `mlrig stats`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The CSV file.
-    file: PathBuf,
+    /// CSV files or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
 
     /// Write the statistics (tensorflow-metadata DatasetFeatureStatisticsList JSON) here.
     #[arg(long, value_name = "FILE")]
@@ -27,13 +27,13 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    let (stats, summary) = compute(&args.file, &args.csv)?;
+    let (stats, summary) = compute(&args.files, &args.csv)?;
     if let Some(out) = &args.out {
         stats.save_tfmd_json(out)?;
     }
     let mut text = format!(
         "{}: {} examples ({} rows quarantined); statistics {}\n",
-        args.file.display(),
+        args.files.join(" "),
         stats.num_examples(),
         summary.rows_quarantined,
         describe_output(&args.out)
@@ -70,7 +70,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         );
     }
     let json = serde_json::json!({
-        "file": args.file,
+        "files": args.files,
         "out": args.out,
         "ingest": summary,
         "statistics": serde_json::from_str::<serde_json::Value>(&stats.to_tfmd_json()?)?,
@@ -80,12 +80,12 @@ pub(crate) fn run(args: Args) -> CommandResult {
 
 /// Streams a CSV file through the statistics accumulator.
 pub(crate) fn compute(
-    file: &std::path::Path,
+    files: &[String],
     csv: &CsvArgs,
 ) -> Result<(DatasetStatistics, mlrig_ingest::IngestSummary), CliError> {
-    let mut reader = CsvReader::open(file, csv.options()?)?;
+    let mut reader = super::open_csv(files, csv)?;
     let mut accumulator = StatisticsAccumulator::new(&reader.schema(), StatisticsParams::default());
-    let spinner = rows_spinner(&format!("statistics of {}", file.display()));
+    let spinner = rows_spinner(&format!("statistics of {}", files.join(" ")));
     for batch in reader.by_ref() {
         let batch = batch?;
         spinner.inc(batch.num_rows() as u64);

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use mlrig_ingest::CsvReader;
 use mlrig_validate::{Schema, ValidationOptions, Validator};
 
 use super::CsvArgs;
@@ -13,10 +12,11 @@ use crate::progress::rows_spinner;
 /// Arguments of `mlrig validate`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The CSV file to check.
-    file: PathBuf,
+    /// CSV files or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
 
-    /// The schema (tensorflow-metadata Schema JSON, e.g. from `mlrig infer-schema --out`).
+    /// The schema: `.pbtxt` or `.json` (e.g. from `mlrig infer-schema --out`), TFDV-compatible.
     #[arg(long, value_name = "FILE")]
     schema: PathBuf,
 
@@ -29,14 +29,14 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    let schema = Schema::load_tfmd_json(&args.schema)?;
-    let mut reader = CsvReader::open(&args.file, args.csv.options()?)?;
+    let schema = Schema::load(&args.schema)?;
+    let mut reader = super::open_csv(&args.files, &args.csv)?;
     let mut options = ValidationOptions::default();
     if let Some(env) = &args.environment {
         options = options.with_environment(env);
     }
     let mut validator = Validator::with_options(&schema, &reader.schema(), &options)?;
-    let spinner = rows_spinner(&format!("validating {}", args.file.display()));
+    let spinner = rows_spinner(&format!("validating {}", args.files.join(" ")));
     for batch in reader.by_ref() {
         let batch = batch?;
         spinner.inc(batch.num_rows() as u64);
@@ -49,13 +49,13 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let text = if anomalies.is_empty() {
         format!(
             "{}: no anomalies ({} rows)\n",
-            args.file.display(),
+            args.files.join(" "),
             report.summary.rows_accepted
         )
     } else {
         let mut text = format!(
             "{}: {} anomalies\n{anomalies}",
-            args.file.display(),
+            args.files.join(" "),
             anomalies.len()
         );
         if !text.ends_with('\n') {
@@ -64,7 +64,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         text
     };
     let json = serde_json::json!({
-        "file": args.file,
+        "files": args.files,
         "ingest": report.summary,
         "anomaly_count": anomalies.len(),
         "anomalies": anomalies,

@@ -72,11 +72,31 @@ fn value(column: &dyn Array, row: usize) -> Value {
     }
 }
 
-/// The invariant every summary must satisfy.
+/// The invariant every summary must satisfy, in total and per file.
 pub fn assert_totals(summary: &IngestSummary) {
     assert_eq!(
         summary.rows_read,
-        summary.rows_accepted + summary.rows_quarantined,
+        summary.rows_accepted + summary.rows_quarantined + summary.rows_sampled_out,
         "{summary:?}"
     );
+    for f in &summary.files {
+        assert_eq!(
+            f.rows_read,
+            f.rows_accepted + f.rows_quarantined + f.rows_sampled_out,
+            "{f:?}"
+        );
+    }
+    let sum = |g: fn(&mlrig_ingest::FileSummary) -> u64| summary.files.iter().map(g).sum::<u64>();
+    assert_eq!(sum(|f| f.rows_read), summary.rows_read);
+    assert_eq!(sum(|f| f.rows_accepted), summary.rows_accepted);
+    assert_eq!(sum(|f| f.rows_quarantined), summary.rows_quarantined);
+    assert_eq!(sum(|f| f.rows_sampled_out), summary.rows_sampled_out);
+}
+
+/// `bytes` compressed with gzip.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
 }

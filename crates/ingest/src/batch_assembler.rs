@@ -1,0 +1,345 @@
+//! [`BatchAssembler`]: the format-independent end of every reader. Rows come
+//! in already split into fields; each is sampled out, quarantined or
+//! appended to the Arrow builders, and full builders become a batch. It owns
+//! the counts, so every reader keeps the same guarantees.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use arrow_select::concat::concat_batches;
+use std::sync::Arc;
+
+use mlrig_core::arrow_array::{RecordBatch, RecordBatchOptions};
+use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
+
+use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
+use crate::quarantine::{QuarantineSink, QuarantinedRow};
+use crate::report::{FileSummary, IngestReport, IngestSummary};
+use crate::row_sampling::RowSampler;
+use crate::{CsvOptions, IngestError};
+
+/// Why a row is quarantined, with where in the row.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    /// The offending column, `None` for the row as a whole.
+    pub(crate) column: Option<String>,
+    /// The offending value.
+    pub(crate) raw_value: Option<String>,
+    /// The reason.
+    pub(crate) reason: String,
+}
+
+impl Rejection {
+    /// A problem with the whole row.
+    pub(crate) fn row(reason: String) -> Self {
+        Rejection {
+            column: None,
+            raw_value: None,
+            reason,
+        }
+    }
+
+    /// A problem with one value.
+    pub(crate) fn value(column: &str, raw_value: String, reason: String) -> Self {
+        Rejection {
+            column: Some(column.to_string()),
+            raw_value: Some(raw_value),
+            reason,
+        }
+    }
+}
+
+/// Builds batches from accepted rows and keeps every count.
+pub(crate) struct BatchAssembler {
+    schema: SchemaRef,
+    names: Vec<String>,
+    types: Vec<ColumnType>,
+    missing: MissingTokens,
+    builders: Vec<ColumnBuilder>,
+    rows_in_batch: usize,
+    batch_size: usize,
+    summary: IngestSummary,
+    /// Lossy display of the current file, for quarantined rows.
+    current_file: String,
+    kept: Vec<QuarantinedRow>,
+    keep: usize,
+    sink: Option<QuarantineSink>,
+    sampler: Option<RowSampler>,
+    /// Accepted rows built elsewhere (parallel parsing), not yet in a batch.
+    ready: VecDeque<RecordBatch>,
+    ready_rows: usize,
+}
+
+impl BatchAssembler {
+    /// An assembler for columns `names` of `types`; creates the quarantine
+    /// file if `options` asks for one. `first_file` names the input.
+    pub(crate) fn new(
+        names: Vec<String>,
+        types: Vec<ColumnType>,
+        options: &CsvOptions,
+        first_file: &Path,
+    ) -> Result<Self, IngestError> {
+        let schema: SchemaRef = Arc::new(Schema::new(
+            names
+                .iter()
+                .zip(&types)
+                .map(|(name, t)| Field::new(name, t.data_type(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch_size = options.batch_size();
+        let capacity = batch_size.min(8 * 1024);
+        let builders = types
+            .iter()
+            .map(|&t| ColumnBuilder::new(t, capacity))
+            .collect();
+        let sink = match options.quarantine_file() {
+            Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
+            None => None,
+        };
+        let summary = IngestSummary::new(
+            first_file,
+            names.len(),
+            sink.as_ref().map(|s| s.path().to_path_buf()),
+        );
+        Ok(BatchAssembler {
+            schema,
+            names,
+            types,
+            missing: MissingTokens::new(options.missing_tokens()),
+            builders,
+            rows_in_batch: 0,
+            batch_size,
+            summary,
+            current_file: String::new(),
+            kept: Vec::new(),
+            keep: options.quarantine_keep(),
+            sink,
+            sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
+            ready: VecDeque::new(),
+            ready_rows: 0,
+        })
+    }
+
+    pub(crate) fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub(crate) fn types(&self) -> &[ColumnType] {
+        &self.types
+    }
+
+    pub(crate) fn missing(&self) -> &MissingTokens {
+        &self.missing
+    }
+
+    pub(crate) fn sampler(&self) -> Option<RowSampler> {
+        self.sampler
+    }
+
+    pub(crate) fn summary(&self) -> &IngestSummary {
+        &self.summary
+    }
+
+    pub(crate) fn quarantined(&self) -> &[QuarantinedRow] {
+        &self.kept
+    }
+
+    /// Rows from now on come from `file`.
+    pub(crate) fn start_file(&mut self, file: &Path) {
+        self.current_file = file.to_string_lossy().into_owned();
+        self.summary.files.push(FileSummary::new(file));
+    }
+
+    fn file_summary(&mut self) -> Option<&mut FileSummary> {
+        self.summary.files.last_mut()
+    }
+
+    /// Counts one row read; `false` when sampling leaves it out (it is then
+    /// fully accounted for and must not be processed).
+    pub(crate) fn admit(&mut self) -> bool {
+        let index = self.summary.rows_read;
+        self.summary.rows_read += 1;
+        let kept = self.sampler.is_none_or(|s| s.keeps(index));
+        if !kept {
+            self.summary.rows_sampled_out += 1;
+        }
+        if let Some(f) = self.file_summary() {
+            f.rows_read += 1;
+            if !kept {
+                f.rows_sampled_out += 1;
+            }
+        }
+        kept
+    }
+
+    /// Whether the batch under construction is full.
+    pub(crate) fn is_full(&self) -> bool {
+        self.rows_in_batch >= self.batch_size
+    }
+
+    /// Appends an admitted row whose values were all checked; `text(i)` is
+    /// the value of column `i` for [`Cell::Text`] cells.
+    pub(crate) fn accept<'a>(&mut self, cells: &[Cell], text: impl Fn(usize) -> &'a str) {
+        for (i, (builder, &cell)) in self.builders.iter_mut().zip(cells).enumerate() {
+            let value = if cell == Cell::Text { text(i) } else { "" };
+            builder.append(cell, value);
+        }
+        self.rows_in_batch += 1;
+        self.summary.rows_accepted += 1;
+        if let Some(f) = self.file_summary() {
+            f.rows_accepted += 1;
+        }
+    }
+
+    /// Quarantines an admitted row that starts on `line`; `record` renders
+    /// the whole row (only called when the row is kept or written).
+    pub(crate) fn quarantine(
+        &mut self,
+        line: u64,
+        rejection: Rejection,
+        record: impl FnOnce() -> String,
+    ) -> Result<(), IngestError> {
+        self.summary.rows_quarantined += 1;
+        if let Some(f) = self.file_summary() {
+            f.rows_quarantined += 1;
+        }
+        if self.sink.is_none() && self.kept.len() >= self.keep {
+            return Ok(());
+        }
+        let row = QuarantinedRow {
+            file: self.current_file.clone(),
+            line,
+            column: rejection.column,
+            raw_value: rejection.raw_value,
+            reason: rejection.reason,
+            record: record(),
+        };
+        if let Some(sink) = self.sink.as_mut() {
+            sink.write(&row)?;
+        }
+        if self.kept.len() < self.keep {
+            self.kept.push(row);
+            self.summary.quarantined_kept += 1;
+        }
+        Ok(())
+    }
+
+    /// The rows accepted since the last batch as a batch, if there are any.
+    pub(crate) fn flush(&mut self) -> Result<Option<RecordBatch>, IngestError> {
+        if self.rows_in_batch == 0 {
+            return Ok(None);
+        }
+        let columns = self
+            .builders
+            .iter_mut()
+            .map(ColumnBuilder::finish)
+            .collect();
+        // The row count is explicit so that a table without columns (JSON
+        // objects with no known key) still has rows.
+        let batch = RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(self.rows_in_batch)),
+        )
+        .map_err(mlrig_core::Error::from)?;
+        self.rows_in_batch = 0;
+        self.summary.batches += 1;
+        Ok(Some(batch))
+    }
+
+    /// Counts `read` rows parsed elsewhere, `sampled_out` of them left out by
+    /// sampling (the others are then quarantined or accepted).
+    pub(crate) fn count_read(&mut self, read: u64, sampled_out: u64) {
+        self.summary.rows_read += read;
+        self.summary.rows_sampled_out += sampled_out;
+        if let Some(f) = self.file_summary() {
+            f.rows_read += read;
+            f.rows_sampled_out += sampled_out;
+        }
+    }
+
+    /// Accepts rows already built into a batch elsewhere; they leave in
+    /// batches of `batch_size` rows through [`BatchAssembler::take_ready`].
+    pub(crate) fn accept_batch(&mut self, batch: RecordBatch) {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return;
+        }
+        self.summary.rows_accepted += rows as u64;
+        if let Some(f) = self.file_summary() {
+            f.rows_accepted += rows as u64;
+        }
+        self.ready_rows += rows;
+        self.ready.push_back(batch);
+    }
+
+    /// The next batch of `batch_size` rows from [`BatchAssembler::accept_batch`]
+    /// rows, or (when `last`) the remaining rows.
+    pub(crate) fn take_ready(&mut self, last: bool) -> Result<Option<RecordBatch>, IngestError> {
+        if self.ready_rows == 0 || (!last && self.ready_rows < self.batch_size) {
+            return Ok(None);
+        }
+        let rows = self.ready_rows.min(self.batch_size);
+        let mut parts = Vec::new();
+        let mut needed = rows;
+        while needed > 0 {
+            let Some(piece) = self.ready.pop_front() else {
+                break;
+            };
+            let n = piece.num_rows();
+            if n <= needed {
+                needed -= n;
+                parts.push(piece);
+            } else {
+                parts.push(piece.slice(0, needed));
+                self.ready.push_front(piece.slice(needed, n - needed));
+                needed = 0;
+            }
+        }
+        let batch = concat_batches(&self.schema, &parts).map_err(mlrig_core::Error::from)?;
+        self.ready_rows -= rows;
+        self.summary.batches += 1;
+        Ok(Some(batch))
+    }
+
+    /// Commits the quarantine file and returns the report.
+    pub(crate) fn finish(mut self) -> Result<IngestReport, IngestError> {
+        if let Some(sink) = self.sink.take() {
+            sink.commit()?;
+        }
+        Ok(IngestReport {
+            summary: self.summary,
+            quarantined: self.kept,
+        })
+    }
+}
+
+/// Refuses a quarantine file that is one of the input files (committing it
+/// would replace the data).
+pub(crate) fn reject_input_as_quarantine(
+    inputs: &[PathBuf],
+    options: &CsvOptions,
+) -> Result<(), IngestError> {
+    let Some((quarantine, _)) = options.quarantine_file() else {
+        return Ok(());
+    };
+    let Ok(canonical) = quarantine.canonicalize() else {
+        return Ok(());
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i == canonical) {
+            return Err(IngestError::InvalidOption {
+                option: "quarantine_file".into(),
+                reason: format!(
+                    "{} is an input file; choose another path",
+                    quarantine.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! Parallel CSV parsing ([`CsvOptions::with_threads`]): one thread reads and
+//! splits records, the rayon pool types them, the caller's thread merges.
+//!
+//! ```text
+//! reader thread: RecordSource (gunzip, csv-core, header checks)
+//!     ─▶ chunks of min(batch_size, CHUNK_RECORDS) records (never across
+//!        files), numbered
+//!     ─▶ one task per chunk on the reader's own rayon pool (at most
+//!        2 × threads chunks dispatched and not merged yet)
+//! task: sample / check / build Arrow arrays ─▶ results channel
+//! caller: results in chunk order ─▶ BatchAssembler: counts, quarantine
+//!     (same order as sequential), accepted rows re-cut into batch_size batches
+//! ```
+//!
+//! Splitting records is inherently sequential (a quote changes the meaning
+//! of every later newline), so it stays on one thread; it is the cheap part.
+//! The expensive part (UTF-8 checks, number parsing, missing tokens, Arrow
+//! builders) runs in parallel. Every decision depends only on a record and
+//! its global position, so the output is the same as the sequential one.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+
+use mlrig_core::arrow_array::{RecordBatch, RecordBatchOptions};
+use mlrig_core::arrow_schema::SchemaRef;
+
+use crate::batch_assembler::{BatchAssembler, Rejection};
+use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
+use crate::csv_source::{RecordSource, SourceItem};
+use crate::quarantine::join_record;
+use crate::reader::check_record;
+use crate::record_reader::{CsvRecord, RawRecord, RecordBlock};
+use crate::row_sampling::RowSampler;
+use crate::{CsvOptions, IngestError};
+
+/// Most records per chunk: large enough to amortize scheduling, small
+/// enough to keep a few chunks per thread in memory. Smaller batches make
+/// smaller chunks (`min(batch_size, CHUNK_RECORDS)`), so a chunk's rows
+/// rarely span batches.
+const CHUNK_RECORDS: usize = 8 * 1024;
+
+/// Consecutive records of one file.
+struct RecordChunk {
+    /// Set on the first chunk of every file after the first.
+    file_start: Option<PathBuf>,
+    /// Global 0-based position of the first record (for sampling).
+    first_index: u64,
+    records: RecordBlock,
+}
+
+impl RecordChunk {
+    fn new(file_start: Option<PathBuf>, first_index: u64, capacity: usize) -> Self {
+        RecordChunk {
+            file_start,
+            first_index,
+            records: RecordBlock::with_capacity(capacity),
+        }
+    }
+
+    /// Whether it carries anything the merger must see.
+    fn is_worth_sending(&self) -> bool {
+        self.records.len() > 0 || self.file_start.is_some()
+    }
+}
+
+/// What the workers need to know about the table.
+struct ParseContext {
+    schema: SchemaRef,
+    names: Vec<String>,
+    types: Vec<ColumnType>,
+    missing: MissingTokens,
+    sampler: Option<RowSampler>,
+    delimiter: u8,
+}
+
+/// A chunk after typing.
+struct ParsedChunk {
+    file_start: Option<PathBuf>,
+    rows: u64,
+    sampled_out: u64,
+    accepted: Result<RecordBatch, IngestError>,
+    /// Line, reason and rendered record of each quarantined row, in order.
+    rejections: Vec<(u64, Rejection, String)>,
+}
+
+/// What the reader thread and the parse tasks report, numbered in input
+/// order.
+enum Message {
+    Parsed(ParsedChunk),
+    Failed(IngestError),
+    End,
+}
+
+/// The parallel engine of a [`CsvReader`](crate::CsvReader).
+pub(crate) struct ParallelCsv {
+    results: Receiver<(u64, Message)>,
+    /// One token per chunk dispatched and not merged yet; the reader thread
+    /// blocks when all are taken, which bounds memory.
+    slots: Receiver<()>,
+    /// Messages that arrived ahead of their turn.
+    waiting: BTreeMap<u64, Message>,
+    next_seq: u64,
+    input_done: bool,
+}
+
+impl ParallelCsv {
+    /// Starts the reader thread over `source` and a pool of `threads` parse
+    /// threads (0: one per available core).
+    pub(crate) fn start(
+        source: RecordSource,
+        out: &BatchAssembler,
+        options: &CsvOptions,
+        threads: usize,
+    ) -> Result<Self, IngestError> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        let spawn_error =
+            |e: String| IngestError::io(&out.summary().file, std::io::Error::other(e));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("mlrig-csv-parse-{i}"))
+            .build()
+            .map_err(|e| spawn_error(e.to_string()))?;
+        let context = Arc::new(ParseContext {
+            schema: out.schema(),
+            names: out.names().to_vec(),
+            types: out.types().to_vec(),
+            missing: out.missing().clone(),
+            sampler: out.sampler(),
+            delimiter: options.delimiter(),
+        });
+        let (results_sender, results) = channel();
+        let (slot_sender, slots) = sync_channel(2 * threads);
+        let chunk_records = options.batch_size().clamp(1, CHUNK_RECORDS);
+        std::thread::Builder::new()
+            .name("mlrig-csv-reader".into())
+            .spawn(move || {
+                produce(
+                    source,
+                    chunk_records,
+                    &pool,
+                    &context,
+                    &results_sender,
+                    &slot_sender,
+                );
+            })
+            .map_err(|e| spawn_error(e.to_string()))?;
+        Ok(ParallelCsv {
+            results,
+            slots,
+            waiting: BTreeMap::new(),
+            next_seq: 0,
+            input_done: false,
+        })
+    }
+
+    /// The next batch of `batch_size` rows (fewer at the end), `None` when
+    /// every record has been merged.
+    pub(crate) fn next_batch(
+        &mut self,
+        out: &mut BatchAssembler,
+    ) -> Result<Option<RecordBatch>, IngestError> {
+        loop {
+            if let Some(batch) = out.take_ready(false)? {
+                return Ok(Some(batch));
+            }
+            if self.input_done {
+                return out.take_ready(true);
+            }
+            let message = loop {
+                if let Some(message) = self.waiting.remove(&self.next_seq) {
+                    break message;
+                }
+                match self.results.recv() {
+                    Ok((seq, message)) => {
+                        self.waiting.insert(seq, message);
+                    }
+                    Err(_) => {
+                        break Message::Failed(IngestError::io(
+                            &out.summary().file,
+                            std::io::Error::other("the CSV reader thread stopped unexpectedly"),
+                        ));
+                    }
+                }
+            };
+            self.next_seq += 1;
+            match message {
+                Message::Parsed(chunk) => {
+                    // Frees the chunk's slot for the reader thread.
+                    let _ = self.slots.try_recv();
+                    absorb(out, chunk)?;
+                }
+                Message::End => self.input_done = true,
+                Message::Failed(e) => {
+                    self.input_done = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// The reader thread: cuts the input into chunks and hands each to the pool,
+/// until the input ends, an error occurs or the reader is dropped.
+fn produce(
+    mut source: RecordSource,
+    chunk_records: usize,
+    pool: &rayon::ThreadPool,
+    context: &Arc<ParseContext>,
+    results: &Sender<(u64, Message)>,
+    slots: &SyncSender<()>,
+) {
+    let mut seq: u64 = 0;
+    let mut dispatch = |chunk: RecordChunk| -> bool {
+        if slots.send(()).is_err() {
+            return false;
+        }
+        let (context, results) = (Arc::clone(context), results.clone());
+        let this = seq;
+        seq += 1;
+        pool.spawn(move || {
+            let parsed = parse_chunk(chunk, &context);
+            let _ = results.send((this, Message::Parsed(parsed)));
+        });
+        true
+    };
+    let mut index: u64 = 0;
+    let mut chunk = RecordChunk::new(None, 0, chunk_records);
+    let mut record = RawRecord::default();
+    let last = loop {
+        match source.next(&mut record) {
+            Ok(SourceItem::Record) => {
+                chunk.records.push(&record);
+                index += 1;
+                if chunk.records.len() >= chunk_records {
+                    let full =
+                        std::mem::replace(&mut chunk, RecordChunk::new(None, index, chunk_records));
+                    if !dispatch(full) {
+                        return;
+                    }
+                }
+            }
+            Ok(SourceItem::NewFile(path)) => {
+                let done = std::mem::replace(
+                    &mut chunk,
+                    RecordChunk::new(Some(path), index, chunk_records),
+                );
+                if done.is_worth_sending() && !dispatch(done) {
+                    return;
+                }
+            }
+            Ok(SourceItem::End) => break Message::End,
+            Err(e) => break Message::Failed(e),
+        }
+    };
+    if chunk.is_worth_sending() && !dispatch(chunk) {
+        return;
+    }
+    let _ = results.send((seq, last));
+}
+
+/// Samples, checks and builds one chunk (on a rayon thread).
+fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
+    let mut builders: Vec<ColumnBuilder> = context
+        .types
+        .iter()
+        .map(|&t| ColumnBuilder::new(t, chunk.records.len()))
+        .collect();
+    let mut cells = Vec::with_capacity(context.names.len());
+    let mut accepted = 0;
+    let mut sampled_out = 0;
+    let mut rejections = Vec::new();
+    for (k, record) in chunk.records.records().enumerate() {
+        let index = chunk.first_index + k as u64;
+        if context.sampler.is_some_and(|s| !s.keeps(index)) {
+            sampled_out += 1;
+            continue;
+        }
+        match check_record(
+            &record,
+            &context.names,
+            &context.types,
+            &context.missing,
+            &mut cells,
+        ) {
+            Ok(()) => {
+                for (i, (builder, &cell)) in builders.iter_mut().zip(&cells).enumerate() {
+                    // Fields were checked to be UTF-8; only text cells read them.
+                    let text = if cell == Cell::Text {
+                        std::str::from_utf8(record.field(i)).unwrap_or_default()
+                    } else {
+                        ""
+                    };
+                    builder.append(cell, text);
+                }
+                accepted += 1;
+            }
+            Err(rejection) => rejections.push((
+                record.line(),
+                rejection,
+                join_record(&record, context.delimiter),
+            )),
+        }
+    }
+    let columns = builders.iter_mut().map(ColumnBuilder::finish).collect();
+    let accepted = RecordBatch::try_new_with_options(
+        Arc::clone(&context.schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(accepted)),
+    )
+    .map_err(|e| IngestError::from(mlrig_core::Error::from(e)));
+    ParsedChunk {
+        file_start: chunk.file_start,
+        rows: chunk.records.len() as u64,
+        sampled_out,
+        accepted,
+        rejections,
+    }
+}
+
+/// Merges one parsed chunk into the counts, the quarantine and the batches.
+fn absorb(out: &mut BatchAssembler, chunk: ParsedChunk) -> Result<(), IngestError> {
+    if let Some(path) = &chunk.file_start {
+        out.start_file(path);
+    }
+    out.count_read(chunk.rows, chunk.sampled_out);
+    for (line, rejection, record) in chunk.rejections {
+        out.quarantine(line, rejection, || record)?;
+    }
+    out.accept_batch(chunk.accepted?);
+    Ok(())
+}

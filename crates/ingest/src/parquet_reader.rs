@@ -1,0 +1,515 @@
+//! [`ParquetReader`] (feature `parquet`): Parquet files as Arrow record
+//! batches with the ingestion column types, read batch by batch.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mlrig_core::arrow_array::cast::AsArray;
+use mlrig_core::arrow_array::types::{
+    Float16Type, Float32Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use mlrig_core::arrow_array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray,
+};
+use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+
+use crate::batch_assembler::reject_input_as_quarantine;
+use crate::quarantine::QuarantineSink;
+use crate::report::FileSummary;
+use crate::row_sampling::RowSampler;
+use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
+
+/// Streams Parquet files as Arrow [`RecordBatch`]es of at most
+/// [`batch_size`](CsvOptions::with_batch_size) rows, converted to the column
+/// types of the other readers (feature `parquet`).
+///
+/// Columns are converted losslessly: `Boolean` stays; signed integers and
+/// `UInt8`/`16`/`32` become `Int64`; `UInt64` becomes `Int64` (a value above
+/// `i64::MAX` is an [`IngestError::Format`] naming the column and row);
+/// `Float16`/`32`/`64` become `Float64`; `Utf8`, `LargeUtf8`, `Utf8View`
+/// and dictionaries of strings (pandas categoricals) become `Utf8`. Any other
+/// type (dates, timestamps, decimals, binary, lists, structs) is an
+/// [`IngestError::UnsupportedColumnType`] naming the column, raised when
+/// opening. Nulls are kept.
+///
+/// Parquet is typed, so nothing is inferred and no row is quarantined
+/// (`rows_quarantined` is 0; a quarantine file, if asked for, is written
+/// empty). Of the [`CsvOptions`], `batch_size`,
+/// [`with_sample`](CsvOptions::with_sample) and the quarantine file apply; a
+/// [type override](CsvOptions::with_column_type) must name a column and
+/// agree with its converted type (an [`IngestError::InvalidOption`]
+/// otherwise); the CSV dialect, missing tokens and inference options do not
+/// apply. Several files must have the same column names and converted types.
+///
+/// Codecs: uncompressed, Snappy and Zstandard (the defaults of pyarrow and
+/// polars).
+///
+/// ```
+/// use std::sync::Arc;
+/// use mlrig_core::arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+/// use mlrig_core::arrow_schema::DataType;
+/// use mlrig_ingest::{CsvOptions, ParquetReader};
+///
+/// // Write a small file (parquet's own writer, for the example).
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("t.parquet");
+/// let batch = RecordBatch::try_from_iter([
+///     ("n", Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])) as ArrayRef),
+///     ("s", Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef),
+/// ])?;
+/// let mut writer = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path)?, batch.schema(), None)?;
+/// writer.write(&batch)?;
+/// writer.close()?;
+///
+/// let mut reader = ParquetReader::open(&path, CsvOptions::default())?;
+/// assert_eq!(reader.schema().field(0).data_type(), &DataType::Int64);
+/// let read = reader.next().unwrap()?;
+/// assert_eq!((read.num_rows(), read.column(0).null_count()), (3, 1));
+/// assert_eq!(reader.finish()?.summary.rows_accepted, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ParquetReader {
+    files: Vec<PathBuf>,
+    next_file: usize,
+    current: Option<(PathBuf, ParquetRecordBatchReader)>,
+    schema: SchemaRef,
+    batch_size: usize,
+    sampler: Option<RowSampler>,
+    summary: IngestSummary,
+    sink: Option<QuarantineSink>,
+    failed: bool,
+}
+
+impl std::fmt::Debug for ParquetReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetReader")
+            .field("files", &self.files)
+            .field("schema", &self.schema)
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ParquetReader {
+    /// Opens one Parquet file (reading its footer) and checks its column
+    /// types.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, IngestError, ParquetReader};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("not.parquet");
+    /// std::fs::write(&path, "a,b\n1,2\n")?;
+    /// let err = ParquetReader::open(&path, CsvOptions::default()).unwrap_err();
+    /// assert!(matches!(err, IngestError::Format { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>, options: CsvOptions) -> Result<ParquetReader, IngestError> {
+        ParquetReader::open_files(&FileSet::from(path.as_ref()), options)
+    }
+
+    /// Opens every file of `files` as one table; every file's converted
+    /// schema must equal the first file's.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, FileSet, IngestError, ParquetReader};
+    /// let err = ParquetReader::open_files(&FileSet::from_paths(Vec::<String>::new()), CsvOptions::default());
+    /// assert!(matches!(err, Err(IngestError::NoFiles { .. })));
+    /// ```
+    pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<ParquetReader, IngestError> {
+        options.validate()?;
+        let paths = files.files().to_vec();
+        let Some(first) = paths.first() else {
+            return Err(IngestError::NoFiles {
+                pattern: String::new(),
+            });
+        };
+        reject_input_as_quarantine(&paths, &options)?;
+        let schema = converted_schema(first)?;
+        for path in paths.iter().skip(1) {
+            check_same_schema(&schema, first, converted_schema(path)?.as_ref(), path)?;
+        }
+        for (column, data_type) in options.column_types() {
+            let field = schema
+                .field_with_name(column)
+                .map_err(|_| IngestError::UnknownColumn {
+                    path: first.clone(),
+                    column: column.clone(),
+                    available: schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            if field.data_type() != data_type {
+                return Err(IngestError::InvalidOption {
+                    option: "column type".into(),
+                    reason: format!(
+                        "column `{column}` of {} is {} and Parquet columns are not re-typed; found an override to {data_type}",
+                        first.display(),
+                        field.data_type()
+                    ),
+                });
+            }
+        }
+        let sink = match options.quarantine_file() {
+            Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
+            None => None,
+        };
+        let summary = IngestSummary::new(
+            first,
+            schema.fields().len(),
+            sink.as_ref().map(|s| s.path().to_path_buf()),
+        );
+        Ok(ParquetReader {
+            files: paths,
+            next_file: 0,
+            current: None,
+            schema,
+            batch_size: options.batch_size(),
+            sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
+            summary,
+            sink,
+            failed: false,
+        })
+    }
+
+    /// The schema of every batch.
+    ///
+    /// See [`ParquetReader`] for an example.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// The totals so far.
+    ///
+    /// See [`ParquetReader`] for an example.
+    pub fn summary(&self) -> &IngestSummary {
+        &self.summary
+    }
+
+    /// Reads the remaining batches (dropping them), commits the (empty)
+    /// quarantine file and returns the report; [`IngestError::ReadAborted`]
+    /// if the reader already returned an error.
+    ///
+    /// See [`ParquetReader`] for an example.
+    pub fn finish(mut self) -> Result<IngestReport, IngestError> {
+        if self.failed {
+            return Err(IngestError::ReadAborted {
+                path: self.summary.file.clone(),
+            });
+        }
+        for batch in self.by_ref() {
+            batch?;
+        }
+        if let Some(sink) = self.sink.take() {
+            sink.commit()?;
+        }
+        Ok(IngestReport {
+            summary: self.summary,
+            quarantined: Vec::new(),
+        })
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
+        loop {
+            let Some((path, reader)) = self.current.as_mut() else {
+                let Some(path) = self.files.get(self.next_file).cloned() else {
+                    return Ok(None);
+                };
+                self.next_file += 1;
+                let reader = open_reader(&path, self.batch_size)?;
+                check_same_schema(
+                    &self.schema,
+                    &self.summary.file,
+                    converted_schema_of(&path, &reader.schema())?.as_ref(),
+                    &path,
+                )?;
+                self.summary.files.push(FileSummary::new(&path));
+                self.current = Some((path, reader));
+                continue;
+            };
+            let Some(batch) = reader.next() else {
+                self.current = None;
+                continue;
+            };
+            let batch = batch.map_err(|e| format_error(path, e))?;
+            let first_row = self.summary.files.last().map_or(0, |f| f.rows_read);
+            let batch = convert_batch(&self.schema, &batch, path, first_row)?;
+            let rows = batch.num_rows() as u64;
+            let batch = match self.sampler {
+                Some(sampler) => {
+                    let start = self.summary.rows_read;
+                    let mask: BooleanArray = (start..start + rows)
+                        .map(|i| Some(sampler.keeps(i)))
+                        .collect();
+                    arrow_select::filter::filter_record_batch(&batch, &mask)
+                        .map_err(|e| format_error(path, e))?
+                }
+                None => batch,
+            };
+            let kept = batch.num_rows() as u64;
+            self.summary.rows_read += rows;
+            self.summary.rows_accepted += kept;
+            self.summary.rows_sampled_out += rows - kept;
+            if let Some(f) = self.summary.files.last_mut() {
+                f.rows_read += rows;
+                f.rows_accepted += kept;
+                f.rows_sampled_out += rows - kept;
+            }
+            if kept > 0 {
+                self.summary.batches += 1;
+                return Ok(Some(batch));
+            }
+        }
+    }
+}
+
+impl Iterator for ParquetReader {
+    type Item = Result<RecordBatch, IngestError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_batch() {
+            Ok(batch) => batch.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for ParquetReader {}
+
+/// Reads a whole Parquet file into memory: the schema, every batch and the
+/// report.
+///
+/// ```
+/// use mlrig_ingest::{CsvOptions, read_parquet};
+/// let err = read_parquet("/nonexistent-mlrig/t.parquet", CsvOptions::default()).unwrap_err();
+/// assert!(err.to_string().starts_with("/nonexistent-mlrig/t.parquet: "));
+/// ```
+pub fn read_parquet(
+    path: impl AsRef<Path>,
+    options: CsvOptions,
+) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
+    let mut reader = ParquetReader::open(path, options)?;
+    let schema = reader.schema();
+    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+    let report = reader.finish()?;
+    Ok((schema, batches, report))
+}
+
+fn format_error(path: &Path, error: impl std::error::Error + Send + Sync + 'static) -> IngestError {
+    IngestError::Format {
+        path: path.to_path_buf(),
+        source: Box::new(error),
+    }
+}
+
+fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, IngestError> {
+    let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))
+}
+
+fn open_reader(path: &Path, batch_size: usize) -> Result<ParquetRecordBatchReader, IngestError> {
+    open_builder(path)?
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(|e| format_error(path, e))
+}
+
+/// The schema of `path` after conversion (reads only the footer).
+fn converted_schema(path: &Path) -> Result<SchemaRef, IngestError> {
+    let builder = open_builder(path)?;
+    converted_schema_of(path, builder.schema())
+}
+
+fn converted_schema_of(path: &Path, schema: &Schema) -> Result<SchemaRef, IngestError> {
+    let fields = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            target_type(f.data_type())
+                .map(|t| Field::new(f.name(), t, true))
+                .ok_or_else(|| IngestError::UnsupportedColumnType {
+                    path: path.to_path_buf(),
+                    column: f.name().clone(),
+                    data_type: f.data_type().to_string(),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The ingestion type a Parquet column's Arrow type converts to.
+fn target_type(data_type: &DataType) -> Option<DataType> {
+    match data_type {
+        DataType::Boolean => Some(DataType::Boolean),
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => Some(DataType::Int64),
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Some(DataType::Float64),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(DataType::Utf8),
+        DataType::Dictionary(_, values) => match target_type(values) {
+            Some(DataType::Utf8) => Some(DataType::Utf8),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn check_same_schema(
+    expected: &Schema,
+    first: &Path,
+    found: &Schema,
+    file: &Path,
+) -> Result<(), IngestError> {
+    let width = expected.fields().len().max(found.fields().len());
+    for i in 0..width {
+        let (a, b) = (expected.fields().get(i), found.fields().get(i));
+        if a.map(|f| f.name()) != b.map(|f| f.name()) {
+            return Err(IngestError::HeaderMismatch {
+                first: first.to_path_buf(),
+                file: file.to_path_buf(),
+                column: i + 1,
+                expected: a.map(|f| f.name().clone()),
+                found: b.map(|f| f.name().clone()),
+            });
+        }
+        if let (Some(a), Some(b)) = (a, b)
+            && a.data_type() != b.data_type()
+        {
+            return Err(IngestError::Format {
+                path: file.to_path_buf(),
+                source: format!(
+                    "column `{}` is {} but {} in {}",
+                    b.name(),
+                    b.data_type(),
+                    a.data_type(),
+                    first.display()
+                )
+                .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Converts every column of `batch` to `schema`; `first_row` is the 0-based
+/// row of the file where the batch starts (for error messages).
+fn convert_batch(
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+    path: &Path,
+    first_row: u64,
+) -> Result<RecordBatch, IngestError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(array, field)| {
+            convert_column(array).map_err(|reason| IngestError::Format {
+                path: path.to_path_buf(),
+                source: format!("column `{}`: {reason}", field.name()).into(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| match e {
+            IngestError::Format { path, source } => IngestError::Format {
+                path,
+                source: format!("{source} (in the batch starting at row {})", first_row + 1).into(),
+            },
+            other => other,
+        })?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
+        .map_err(|e| IngestError::from(mlrig_core::Error::from(e)))
+}
+
+/// One column converted to its ingestion type.
+fn convert_column(array: &ArrayRef) -> Result<ArrayRef, String> {
+    let wrong = || format!("unexpected array for {}", array.data_type());
+    let converted: ArrayRef = match array.data_type() {
+        DataType::Boolean | DataType::Int64 | DataType::Float64 | DataType::Utf8 => {
+            Arc::clone(array)
+        }
+        DataType::Int8 => Arc::new(widen::<Int8Type>(array).ok_or_else(wrong)?),
+        DataType::Int16 => Arc::new(widen::<Int16Type>(array).ok_or_else(wrong)?),
+        DataType::Int32 => Arc::new(widen::<Int32Type>(array).ok_or_else(wrong)?),
+        DataType::UInt8 => Arc::new(widen::<UInt8Type>(array).ok_or_else(wrong)?),
+        DataType::UInt16 => Arc::new(widen::<UInt16Type>(array).ok_or_else(wrong)?),
+        DataType::UInt32 => Arc::new(widen::<UInt32Type>(array).ok_or_else(wrong)?),
+        DataType::UInt64 => {
+            let values = array.as_primitive_opt::<UInt64Type>().ok_or_else(wrong)?;
+            Arc::new(values.try_unary::<_, Int64Type, String>(|v| {
+                i64::try_from(v).map_err(|_| format!("value {v} does not fit Int64"))
+            })?)
+        }
+        DataType::Float16 => Arc::new(
+            array
+                .as_primitive_opt::<Float16Type>()
+                .ok_or_else(wrong)?
+                .unary::<_, mlrig_core::arrow_array::types::Float64Type>(|v| v.to_f64()),
+        ),
+        DataType::Float32 => Arc::new(
+            array
+                .as_primitive_opt::<Float32Type>()
+                .ok_or_else(wrong)?
+                .unary::<_, mlrig_core::arrow_array::types::Float64Type>(f64::from),
+        ),
+        DataType::LargeUtf8 => Arc::new(
+            array
+                .as_string_opt::<i64>()
+                .ok_or_else(wrong)?
+                .iter()
+                .collect::<StringArray>(),
+        ),
+        DataType::Utf8View => Arc::new(
+            array
+                .as_string_view_opt()
+                .ok_or_else(wrong)?
+                .iter()
+                .collect::<StringArray>(),
+        ),
+        DataType::Dictionary(_, _) => {
+            let dictionary = array.as_any_dictionary_opt().ok_or_else(wrong)?;
+            let values = convert_column(dictionary.values())?;
+            let values = values.as_string_opt::<i32>().ok_or_else(wrong)?;
+            let keys = dictionary.normalized_keys();
+            let strings: StringArray = (0..array.len())
+                .map(|i| {
+                    let k = keys.get(i).copied()?;
+                    (array.is_valid(i) && k < values.len() && values.is_valid(k))
+                        .then(|| values.value(k))
+                })
+                .collect();
+            Arc::new(strings)
+        }
+        other => return Err(format!("unsupported type {other}")),
+    };
+    Ok(converted)
+}
+
+/// A signed or small unsigned integer column as `Int64`.
+fn widen<T>(array: &ArrayRef) -> Option<mlrig_core::arrow_array::Int64Array>
+where
+    T: mlrig_core::arrow_array::ArrowPrimitiveType,
+    T::Native: Into<i64>,
+{
+    Some(
+        array
+            .as_primitive_opt::<T>()?
+            .unary::<_, Int64Type>(Into::into),
+    )
+}
