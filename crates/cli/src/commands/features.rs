@@ -3,6 +3,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Transform};
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig_ingest::{CsvReader, read_csv};
@@ -26,7 +30,7 @@ enum FeaturesCommand {
         after_help = "Examples:\n  mlrig features fit data.csv --spec spec.toml --out transformer.json\n  mlrig features fit data/samples/adult_sample.csv --infer --target income --out transformer.json"
     )]
     Fit(FitArgs),
-    /// Transform a data file with a fitted pipeline and write the features as CSV.
+    /// Transform a data file with a fitted pipeline and write the features (CSV or Parquet).
     #[command(
         after_help = "Example:\n  mlrig features apply transformer.json data.csv --out features.csv"
     )]
@@ -67,7 +71,7 @@ struct ApplyArgs {
     transformer: PathBuf,
     /// The data to transform (CSV).
     data: PathBuf,
-    /// Where to write the features (CSV with one column per output name).
+    /// Where to write the features: `.csv` or `.parquet`, one column per output name.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     #[command(flatten)]
@@ -128,20 +132,19 @@ fn apply(args: ApplyArgs) -> CommandResult {
     };
     let temporary = tempfile::NamedTempFile::new_in(&directory)
         .map_err(|e| format!("{}: {e}", directory.display()))?;
-    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(temporary.as_file()));
-    writer.write_record(pipeline.output_names())?;
+    let mut writer =
+        FeatureWriter::create(&args.out, temporary.reopen()?, pipeline.output_names())?;
     let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
     let mut rows = 0u64;
     for batch in reader.by_ref() {
         let features = pipeline.transform(&batch?)?;
-        write_rows(&mut writer, &features)?;
+        writer.write(&features)?;
         rows += features.nrows() as u64;
         spinner.inc(features.nrows() as u64);
     }
     spinner.finish_and_clear();
     let report = reader.finish()?;
-    writer.flush()?;
-    drop(writer);
+    writer.finish()?;
     temporary.as_file().sync_all()?;
     persist(temporary, &args.out)?;
     let text = format!(
@@ -176,26 +179,76 @@ fn check(args: CheckArgs) -> CommandResult {
     Ok(Outcome::new(&report, text)?.failed_check(failed))
 }
 
-/// Writes feature rows as CSV; `f64` values in their shortest round-trip form.
-fn write_rows<W: std::io::Write>(
-    writer: &mut csv::Writer<W>,
-    features: &Features,
-) -> Result<(), CliError> {
-    let dense;
-    let matrix = match features.matrix() {
-        FeatureMatrix::Dense(m) => m,
-        FeatureMatrix::Sparse(_) => {
-            dense = features.to_dense();
-            &dense
+/// Where `features apply` writes: CSV (one column per output name, shortest
+/// round-trip floats) or Parquet (one `Float64` column per output name),
+/// chosen by the output file's extension.
+enum FeatureWriter {
+    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+    Parquet(parquet::arrow::ArrowWriter<std::fs::File>, SchemaRef),
+}
+
+impl FeatureWriter {
+    fn create(path: &Path, file: std::fs::File, names: &[String]) -> Result<Self, CliError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("parquet") => {
+                let fields: Vec<Field> = names
+                    .iter()
+                    .map(|n| Field::new(n, DataType::Float64, false))
+                    .collect();
+                let schema = Arc::new(Schema::new(fields));
+                Ok(Self::Parquet(
+                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?,
+                    schema,
+                ))
+            }
+            Some("csv") => {
+                let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
+                writer.write_record(names)?;
+                Ok(Self::Csv(writer))
+            }
+            _ => Err(format!("--out {}: use a .csv or .parquet file name", path.display()).into()),
         }
-    };
-    let mut record = Vec::with_capacity(matrix.ncols());
-    for row in matrix.rows() {
-        record.clear();
-        record.extend(row.iter().map(|v| v.to_string()));
-        writer.write_record(&record)?;
     }
-    Ok(())
+
+    fn write(&mut self, features: &Features) -> Result<(), CliError> {
+        let dense;
+        let matrix = match features.matrix() {
+            FeatureMatrix::Dense(m) => m,
+            FeatureMatrix::Sparse(_) => {
+                dense = features.to_dense();
+                &dense
+            }
+        };
+        match self {
+            Self::Csv(writer) => {
+                let mut record = Vec::with_capacity(matrix.ncols());
+                for row in matrix.rows() {
+                    record.clear();
+                    record.extend(row.iter().map(|v| v.to_string()));
+                    writer.write_record(&record)?;
+                }
+            }
+            Self::Parquet(writer, schema) => {
+                let columns: Vec<ArrayRef> = matrix
+                    .columns()
+                    .into_iter()
+                    .map(|c| Arc::new(Float64Array::from(c.to_vec())) as ArrayRef)
+                    .collect();
+                writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), CliError> {
+        match self {
+            Self::Csv(mut writer) => writer.flush()?,
+            Self::Parquet(writer, _) => {
+                writer.close()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn persist(temporary: tempfile::NamedTempFile, path: &Path) -> Result<(), CliError> {
