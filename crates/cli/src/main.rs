@@ -52,7 +52,7 @@ enum Command {
     InferSchema(commands::infer_schema::Args),
     /// Check a data file against a schema; exit status 1 when anomalies are found.
     #[command(
-        after_help = "Example:\n  mlrig validate data/samples/adult_shifted.csv --schema schema.json\n  mlrig validate serving.csv --schema schema.json --environment SERVING"
+        after_help = "Example:\n  mlrig validate data/samples/adult_shifted.csv --schema schema.json\n  mlrig validate serving.csv --schema schema.pbtxt --environment SERVING\n  mlrig validate 'data/day-*.csv.gz' --schema schema.pbtxt --rows"
     )]
     Validate(commands::validate::Args),
     /// Compare two data sets (or statistics files) for drift or training/serving skew; exit 1 on drift.

@@ -331,6 +331,161 @@ fn stats_then_schema_then_validate_finds_the_documented_drift() {
     assert_eq!(report["ingest"]["rows_accepted"], 4071);
 }
 
+/// The 1-based lines of the data rows of `path` whose `column` is `value`
+/// (the file has no quoted fields, so data row `i` is on line `i + 2`).
+fn lines_where(path: &str, column: &str, value: &str) -> Vec<u64> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(!text.contains('"'), "{path} has quoted fields");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let index = header.iter().position(|h| *h == column).unwrap();
+    lines
+        .enumerate()
+        .filter(|(_, line)| line.split(',').nth(index) == Some(value))
+        .map(|(i, _)| i as u64 + 2)
+        .collect()
+}
+
+#[test]
+fn validate_rows_lists_the_file_and_line_of_every_offending_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    let schema_arg = schema.to_str().unwrap();
+    assert_status(&mlrig(["infer-schema", ADULT, "--out", schema_arg]), 0);
+    let expected = lines_where(ADULT_SHIFTED, "workclass", "Space-agency");
+    assert!(expected.len() > 5, "more rows than the default 5 examples");
+
+    // Text: the anomaly line, then one indented FILE:LINE per row.
+    let output = mlrig(["validate", ADULT_SHIFTED, "--schema", schema_arg, "--rows"]);
+    assert_status(&output, 1);
+    let text = stdout(&output);
+    let mut lines = text.lines();
+    let anomaly = lines
+        .find(|l| l.starts_with("workclass: ENUM_TYPE_UNEXPECTED_STRING_VALUES"))
+        .unwrap_or_else(|| panic!("no workclass anomaly in:\n{text}"));
+    assert!(
+        anomaly.contains(&format!("({} examples)", expected.len())),
+        "{anomaly}"
+    );
+    let listed: Vec<u64> = lines
+        .map_while(|l| l.strip_prefix("  "))
+        .map(|row| {
+            let (file, line) = row.rsplit_once(':').unwrap();
+            assert_eq!(file, ADULT_SHIFTED);
+            line.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(listed, expected);
+    // Column-level anomalies keep their one-line form with example indices.
+    let missing = text
+        .lines()
+        .find(|l| l.starts_with("fnlwgt: SCHEMA_MISSING_COLUMN"))
+        .unwrap_or_else(|| panic!("no fnlwgt anomaly in:\n{text}"));
+    assert!(missing.ends_with("; rows 0, 1, 2, 3, 4)"), "{missing}");
+
+    // JSON: the same rows under the anomaly's reason.
+    let output = mlrig([
+        "validate",
+        ADULT_SHIFTED,
+        "--schema",
+        schema_arg,
+        "--rows",
+        "--format",
+        "json",
+    ]);
+    assert_status(&output, 1);
+    let report = json_stdout(&output);
+    assert_eq!(report["ingest"]["rows_quarantined"], 0);
+    let reasons = report["anomalies"]["anomalyInfo"]["workclass"]["reason"]
+        .as_array()
+        .unwrap();
+    let reason = reasons
+        .iter()
+        .find(|r| r["type"] == "ENUM_TYPE_UNEXPECTED_STRING_VALUES")
+        .unwrap();
+    let rows = reason["rows"].as_array().expect("`rows` array");
+    assert!(rows.iter().all(|r| r["file"] == ADULT_SHIFTED), "{rows:?}");
+    let json_lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(json_lines, expected);
+    assert_eq!(
+        reason["exampleRows"].as_array().unwrap().len(),
+        expected.len()
+    );
+    let fnlwgt = &report["anomalies"]["anomalyInfo"]["fnlwgt"]["reason"][0];
+    assert!(fnlwgt.get("rows").is_none(), "{fnlwgt}");
+
+    // Without --rows: five example indices and no `rows`.
+    let output = mlrig([
+        "validate",
+        ADULT_SHIFTED,
+        "--schema",
+        schema_arg,
+        "--format",
+        "json",
+    ]);
+    let report = json_stdout(&output);
+    let reason = &report["anomalies"]["anomalyInfo"]["workclass"]["reason"][0];
+    assert_eq!(reason["exampleRows"].as_array().unwrap().len(), 5);
+    assert!(reason.get("rows").is_none());
+}
+
+#[test]
+fn validate_rows_names_each_file_of_a_glob() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    let schema_arg = schema.to_str().unwrap();
+    assert_status(&mlrig(["infer-schema", ADULT, "--out", schema_arg]), 0);
+    // adult_shifted.csv cut in two files; the second starts at data row 200.
+    let text = std::fs::read_to_string(ADULT_SHIFTED).unwrap();
+    let all: Vec<&str> = text.lines().collect();
+    let (header, body) = (all[0], &all[1..]);
+    let parts = [dir.path().join("part-1.csv"), dir.path().join("part-2.csv")];
+    for (part, rows) in parts.iter().zip(body.chunks(200)) {
+        std::fs::write(part, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    }
+    let pattern = dir.path().join("part-*.csv");
+    let output = mlrig([
+        "validate",
+        pattern.to_str().unwrap(),
+        "--schema",
+        schema_arg,
+        "--rows",
+        "--format",
+        "json",
+    ]);
+    assert_status(&output, 1);
+    let report = json_stdout(&output);
+    let reason = report["anomalies"]["anomalyInfo"]["workclass"]["reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "ENUM_TYPE_UNEXPECTED_STRING_VALUES")
+        .unwrap()
+        .clone();
+    let got: Vec<(String, u64)> = reason["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let file = r["file"].as_str().unwrap();
+            let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+            (name.to_string(), r["line"].as_u64().unwrap())
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = lines_where(ADULT_SHIFTED, "workclass", "Space-agency")
+        .into_iter()
+        .map(|line| {
+            if line < 202 {
+                ("part-1.csv".to_string(), line)
+            } else {
+                ("part-2.csv".to_string(), line - 200)
+            }
+        })
+        .collect();
+    assert!(expected.iter().any(|(f, _)| f == "part-2.csv"));
+    assert_eq!(got, expected);
+}
+
 #[test]
 fn stats_json_report_includes_ingest_summary_and_statistics() {
     let output = mlrig(["stats", BROKEN, "--format", "json"]);

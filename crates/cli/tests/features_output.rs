@@ -5,23 +5,59 @@ use std::process::Command;
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-const ADULT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/adult_sample.csv");
+const ADULT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_sample.csv"
+);
 
 fn mlrig(args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlrig")).args(args).output().unwrap();
-    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
 fn parquet_and_csv_outputs_hold_the_same_features() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    mlrig(&["features", "fit", ADULT, "--infer", "--target", "income", "--out", &path("t.json")]);
-    mlrig(&["features", "apply", &path("t.json"), ADULT, "--out", &path("f.parquet")]);
-    mlrig(&["features", "apply", &path("t.json"), ADULT, "--out", &path("f.csv")]);
+    mlrig(&[
+        "features",
+        "fit",
+        ADULT,
+        "--infer",
+        "--target",
+        "income",
+        "--out",
+        &path("t.json"),
+    ]);
+    mlrig(&[
+        "features",
+        "apply",
+        &path("t.json"),
+        ADULT,
+        "--out",
+        &path("f.parquet"),
+    ]);
+    mlrig(&[
+        "features",
+        "apply",
+        &path("t.json"),
+        ADULT,
+        "--out",
+        &path("f.csv"),
+    ]);
 
     let file = std::fs::File::open(path("f.parquet")).unwrap();
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let batches: Vec<_> = reader.map(Result::unwrap).collect();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, 4071);
@@ -32,13 +68,23 @@ fn parquet_and_csv_outputs_hold_the_same_features() {
     let schema = batches[0].schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(header, names);
-    let first: Vec<f64> = lines.next().unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    let first: Vec<f64> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
     for (column, expected) in first.iter().enumerate() {
         let array = batches[0]
             .column(column)
             .as_any()
             .downcast_ref::<mlrig_core::arrow_array::Float64Array>()
             .unwrap();
-        assert_eq!(array.value(0).to_bits(), expected.to_bits(), "column {}", names[column]);
+        assert_eq!(
+            array.value(0).to_bits(),
+            expected.to_bits(),
+            "column {}",
+            names[column]
+        );
     }
 }

@@ -15,6 +15,7 @@ use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
 use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
 use crate::quarantine::{QuarantineSink, QuarantinedRow};
 use crate::report::{FileSummary, IngestReport, IngestSummary};
+use crate::row_origin::{RowOrigin, RowOrigins};
 use crate::row_sampling::RowSampler;
 use crate::{CsvOptions, IngestError};
 
@@ -68,6 +69,16 @@ pub(crate) struct BatchAssembler {
     /// Accepted rows built elsewhere (parallel parsing), not yet in a batch.
     ready: VecDeque<RecordBatch>,
     ready_rows: usize,
+    /// Index of the current file among the inputs (files started − 1).
+    file_index: u32,
+    /// Whether a file was started yet.
+    file_started: bool,
+    /// Origins of the rows in the builders (sequential parsing).
+    building_origins: RowOrigins,
+    /// Origins of the `ready` rows (parallel parsing).
+    ready_origins: RowOrigins,
+    /// Origins of the rows of the last batch returned.
+    last_origins: RowOrigins,
 }
 
 impl BatchAssembler {
@@ -117,6 +128,11 @@ impl BatchAssembler {
             sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
             ready: VecDeque::new(),
             ready_rows: 0,
+            file_index: 0,
+            file_started: false,
+            building_origins: RowOrigins::new(),
+            ready_origins: RowOrigins::new(),
+            last_origins: RowOrigins::new(),
         })
     }
 
@@ -148,10 +164,19 @@ impl BatchAssembler {
         &self.kept
     }
 
+    /// Where the rows of the last batch returned come from.
+    pub(crate) fn last_origins(&self) -> &RowOrigins {
+        &self.last_origins
+    }
+
     /// Rows from now on come from `file`.
     pub(crate) fn start_file(&mut self, file: &Path) {
         self.current_file = file.to_string_lossy().into_owned();
         self.summary.files.push(FileSummary::new(file));
+        if self.file_started {
+            self.file_index = self.file_index.saturating_add(1);
+        }
+        self.file_started = true;
     }
 
     fn file_summary(&mut self) -> Option<&mut FileSummary> {
@@ -181,14 +206,23 @@ impl BatchAssembler {
         self.rows_in_batch >= self.batch_size
     }
 
-    /// Appends an admitted row whose values were all checked; `text(i)` is
-    /// the value of column `i` for [`Cell::Text`] cells.
-    pub(crate) fn accept<'a>(&mut self, cells: &[Cell], text: impl Fn(usize) -> &'a str) {
+    /// Appends an admitted row starting on `line` whose values were all
+    /// checked; `text(i)` is the value of column `i` for [`Cell::Text`] cells.
+    pub(crate) fn accept<'a>(
+        &mut self,
+        line: u64,
+        cells: &[Cell],
+        text: impl Fn(usize) -> &'a str,
+    ) {
         for (i, (builder, &cell)) in self.builders.iter_mut().zip(cells).enumerate() {
             let value = if cell == Cell::Text { text(i) } else { "" };
             builder.append(cell, value);
         }
         self.rows_in_batch += 1;
+        self.building_origins.push(RowOrigin {
+            file_index: self.file_index,
+            line,
+        });
         self.summary.rows_accepted += 1;
         if let Some(f) = self.file_summary() {
             f.rows_accepted += 1;
@@ -247,6 +281,8 @@ impl BatchAssembler {
         )
         .map_err(mlrig_core::Error::from)?;
         self.rows_in_batch = 0;
+        std::mem::swap(&mut self.last_origins, &mut self.building_origins);
+        self.building_origins.clear();
         self.summary.batches += 1;
         Ok(Some(batch))
     }
@@ -262,13 +298,15 @@ impl BatchAssembler {
         }
     }
 
-    /// Accepts rows already built into a batch elsewhere; they leave in
-    /// batches of `batch_size` rows through [`BatchAssembler::take_ready`].
-    pub(crate) fn accept_batch(&mut self, batch: RecordBatch) {
+    /// Accepts rows already built into a batch elsewhere, starting on
+    /// `lines` of the current file; they leave in batches of `batch_size`
+    /// rows through [`BatchAssembler::take_ready`].
+    pub(crate) fn accept_batch(&mut self, batch: RecordBatch, lines: &[u64]) {
         let rows = batch.num_rows();
         if rows == 0 {
             return;
         }
+        self.ready_origins.extend_lines(self.file_index, lines);
         self.summary.rows_accepted += rows as u64;
         if let Some(f) = self.file_summary() {
             f.rows_accepted += rows as u64;
@@ -301,6 +339,8 @@ impl BatchAssembler {
             }
         }
         let batch = concat_batches(&self.schema, &parts).map_err(mlrig_core::Error::from)?;
+        self.ready_origins
+            .move_front_into(rows, &mut self.last_origins);
         self.ready_rows -= rows;
         self.summary.batches += 1;
         Ok(Some(batch))

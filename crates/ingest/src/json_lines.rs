@@ -15,6 +15,7 @@ use crate::column_type::{Cell, ColumnType, MissingTokens, ValueKind};
 use crate::file_set::{decompressed, open_file};
 use crate::inference::SampleProfile;
 use crate::quarantine::QuarantinedRow;
+use crate::row_origin::RowOrigins;
 use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
 
 /// Bytes kept from a line over the size limit, for the quarantine.
@@ -278,6 +279,38 @@ impl JsonLinesReader {
         self.out.quarantined()
     }
 
+    /// The input files, in reading order; [`RowOrigin::file_index`] indexes
+    /// this list.
+    ///
+    /// [`RowOrigin::file_index`]: crate::RowOrigin::file_index
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
+    /// let r = JsonLinesReader::from_reader(&b"{\"a\": 1}\n"[..], "m.jsonl", CsvOptions::default())?;
+    /// assert_eq!(r.files(), [std::path::PathBuf::from("m.jsonl")]);
+    /// # Ok::<(), mlrig_ingest::IngestError>(())
+    /// ```
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Where each row of the batch most recently returned by `next` comes
+    /// from (file index and 1-based line), in row order; empty before the
+    /// first batch. Costs one `u64` per row of a batch.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
+    /// let data = "{\"a\": 1}\n\n{\"a\": \"x\"}\n{\"a\": 3}\n";
+    /// let mut r = JsonLinesReader::from_reader(data.as_bytes(), "m.jsonl", CsvOptions::default().with_infer_rows(1))?;
+    /// let batch = r.next().unwrap()?;
+    /// assert_eq!(batch.num_rows(), 2);
+    /// assert_eq!(r.last_batch_origins().lines(), [1, 4]); // line 3 is quarantined
+    /// # Ok::<(), mlrig_ingest::IngestError>(())
+    /// ```
+    pub fn last_batch_origins(&self) -> &RowOrigins {
+        self.out.last_origins()
+    }
+
     /// Reads the remaining rows (their batches are dropped), commits the
     /// quarantine file and returns the report; [`IngestError::ReadAborted`]
     /// if the reader already returned an error.
@@ -353,7 +386,8 @@ impl JsonLinesReader {
         match checked {
             Ok(()) => {
                 let texts = &self.texts;
-                self.out.accept(&self.cells, |i| texts[i].as_str());
+                self.out
+                    .accept(line.number, &self.cells, |i| texts[i].as_str());
                 Ok(())
             }
             Err(rejection) => self

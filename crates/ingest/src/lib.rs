@@ -20,6 +20,7 @@
 //!        ├─ yes ─▶ QuarantinedRow {file, line, column, value, reason}
 //!        │           ─▶ kept in memory (up to a cap) + quarantine file (CSV / JSON Lines)
 //!        └─ no  ─▶ Arrow builders ─▶ RecordBatch every batch_size rows
+//!                    (+ each row's file and start line: last_batch_origins())
 //!   Parquet: arrow-rs reader ─▶ lossless cast to Int64/Float64/Boolean/Utf8 ─▶ sampling filter
 //! finish() ─▶ quarantine file renamed into place ─▶ IngestReport { summary (+ per file), quarantined }
 //! ```
@@ -36,6 +37,11 @@
 //!   quarantined whole, with its file, starting line, column, value and
 //!   reason, and [`IngestSummary`] (in total and per [`FileSummary`]) keeps
 //!   `rows_read == rows_accepted + rows_quarantined + rows_sampled_out`.
+//! * Every row of a batch maps back to its input: after each batch,
+//!   [`CsvReader::last_batch_origins`] (and [`JsonLinesReader`]'s) gives a
+//!   [`RowOrigin`] (index into `files()`, 1-based starting line) per row, the
+//!   same with any number of threads; collect them with [`RowOrigins`] to
+//!   point a validator's row indices at `file:line`.
 //! * [`IngestError`] is for inputs that cannot be read at all: missing,
 //!   empty, an unusable or mismatched header, an unsupported Parquet column,
 //!   invalid options, corrupt gzip, I/O failures.
@@ -90,6 +96,7 @@ mod quarantine;
 mod reader;
 mod record_reader;
 mod report;
+mod row_origin;
 mod row_sampling;
 
 pub use error::IngestError;
@@ -105,3 +112,4 @@ pub use parquet_reader::{ParquetReader, read_parquet};
 pub use quarantine::QuarantinedRow;
 pub use reader::{CsvReader, infer_schema, read_csv};
 pub use report::{FileSummary, IngestReport, IngestSummary};
+pub use row_origin::{RowOrigin, RowOrigins};

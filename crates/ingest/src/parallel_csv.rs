@@ -81,6 +81,8 @@ struct ParsedChunk {
     rows: u64,
     sampled_out: u64,
     accepted: Result<RecordBatch, IngestError>,
+    /// The starting line of every accepted row, in order.
+    accepted_lines: Vec<u64>,
     /// Line, reason and rendered record of each quarantined row, in order.
     rejections: Vec<(u64, Rejection, String)>,
 }
@@ -272,6 +274,7 @@ fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
         .collect();
     let mut cells = Vec::with_capacity(context.names.len());
     let mut accepted = 0;
+    let mut accepted_lines = Vec::with_capacity(chunk.records.len());
     let mut sampled_out = 0;
     let mut rejections = Vec::new();
     for (k, record) in chunk.records.records().enumerate() {
@@ -298,6 +301,7 @@ fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
                     builder.append(cell, text);
                 }
                 accepted += 1;
+                accepted_lines.push(record.line());
             }
             Err(rejection) => rejections.push((
                 record.line(),
@@ -318,6 +322,7 @@ fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
         rows: chunk.records.len() as u64,
         sampled_out,
         accepted,
+        accepted_lines,
         rejections,
     }
 }
@@ -331,6 +336,6 @@ fn absorb(out: &mut BatchAssembler, chunk: ParsedChunk) -> Result<(), IngestErro
     for (line, rejection, record) in chunk.rejections {
         out.quarantine(line, rejection, || record)?;
     }
-    out.accept_batch(chunk.accepted?);
+    out.accept_batch(chunk.accepted?, &chunk.accepted_lines);
     Ok(())
 }

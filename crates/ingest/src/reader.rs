@@ -307,6 +307,46 @@ impl CsvReader {
         self.out.quarantined()
     }
 
+    /// The input files, in reading order; [`RowOrigin::file_index`] indexes
+    /// this list.
+    ///
+    /// [`RowOrigin::file_index`]: crate::RowOrigin::file_index
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, CsvReader};
+    /// let reader = CsvReader::from_reader(&b"a\n1\n"[..], "m.csv", CsvOptions::default())?;
+    /// assert_eq!(reader.files(), [std::path::PathBuf::from("m.csv")]);
+    /// # Ok::<(), mlrig_ingest::IngestError>(())
+    /// ```
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// Where each row of the batch most recently returned by `next` comes
+    /// from: the index of its file in [`CsvReader::files`] and the 1-based
+    /// line on which its record starts (the first line of a quoted field
+    /// spanning several lines), in row order; empty before the first batch.
+    ///
+    /// Sampled-out and quarantined records have no row, hence no origin.
+    /// The same with any number of threads. Costs one `u64` per row of a
+    /// batch (plus one entry per change of file); to map rows of the whole
+    /// stream, append each batch's origins with
+    /// [`RowOrigins::extend_from`](crate::RowOrigins::extend_from).
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, CsvReader, RowOrigin};
+    /// let data = "id,note\n1,a\n2,\"two\nlines\"\nbad,row,here\n4,d\n";
+    /// let mut reader = CsvReader::from_reader(data.as_bytes(), "m.csv", CsvOptions::default())?;
+    /// let batch = reader.next().unwrap()?;
+    /// assert_eq!(batch.num_rows(), 3);
+    /// assert_eq!(reader.last_batch_origins().lines(), [2, 3, 6]);
+    /// assert_eq!(reader.last_batch_origins().get(1), Some(RowOrigin { file_index: 0, line: 3 }));
+    /// # Ok::<(), mlrig_ingest::IngestError>(())
+    /// ```
+    pub fn last_batch_origins(&self) -> &crate::RowOrigins {
+        self.out.last_origins()
+    }
+
     /// Reads the remaining rows (their batches are dropped), commits the
     /// quarantine file and returns the final report.
     ///
@@ -382,7 +422,7 @@ impl CsvReader {
         ) {
             Ok(()) => {
                 // Fields were checked to be UTF-8; only text cells read them.
-                self.out.accept(&self.cells, |i| {
+                self.out.accept(record.line(), &self.cells, |i| {
                     std::str::from_utf8(record.field(i)).unwrap_or_default()
                 });
                 Ok(())

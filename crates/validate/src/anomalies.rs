@@ -134,6 +134,37 @@ impl AnomalyKind {
         )
     }
 
+    /// `true` for the kinds that are about individual values, whose rows
+    /// [`ValidationOptions::with_all_rows`](crate::ValidationOptions::with_all_rows)
+    /// lists in full: `ENUM_TYPE_UNEXPECTED_STRING_VALUES`,
+    /// `INT_TYPE_SMALL_INT` / `INT_TYPE_BIG_INT`,
+    /// `FLOAT_TYPE_SMALL_FLOAT` / `FLOAT_TYPE_BIG_FLOAT`, `FLOAT_TYPE_HAS_NAN`
+    /// and `FLOAT_TYPE_HAS_INF`.
+    ///
+    /// The others are about a whole column (missing, new, of the wrong type,
+    /// present too rarely) or a whole distribution (comparators); their
+    /// example rows, if any, stay capped at
+    /// [`max_example_rows`](crate::ValidationOptions::max_example_rows).
+    ///
+    /// ```
+    /// use mlrig_validate::AnomalyKind;
+    /// assert!(AnomalyKind::IntTypeBigInt.is_row_level());
+    /// assert!(!AnomalyKind::SchemaMissingColumn.is_row_level());
+    /// assert!(!AnomalyKind::FeatureTypeLowFractionPresent.is_row_level());
+    /// ```
+    pub fn is_row_level(&self) -> bool {
+        matches!(
+            self,
+            AnomalyKind::EnumTypeUnexpectedStringValues
+                | AnomalyKind::IntTypeSmallInt
+                | AnomalyKind::IntTypeBigInt
+                | AnomalyKind::FloatTypeSmallFloat
+                | AnomalyKind::FloatTypeBigFloat
+                | AnomalyKind::FloatTypeHasNan
+                | AnomalyKind::FloatTypeHasInf
+        )
+    }
+
     /// A short, UI-sized description (tfmd's `shortDescription`).
     ///
     /// ```
@@ -227,7 +258,10 @@ pub struct Anomaly {
     pub found: String,
     /// How many examples (rows) or values are affected.
     pub count: u64,
-    /// Up to a few affected 0-based data row indices, in increasing order.
+    /// Affected 0-based data row indices, in increasing order: up to
+    /// [`max_example_rows`](crate::ValidationOptions::max_example_rows), or
+    /// every affected row for [row-level](AnomalyKind::is_row_level) kinds
+    /// with [`all_rows`](crate::ValidationOptions::all_rows).
     pub example_rows: Vec<u64>,
 }
 

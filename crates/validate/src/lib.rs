@@ -36,7 +36,9 @@
 //!   to TFDV's `write_schema_text`); [`Schema::load`] / [`Schema::save`]
 //!   choose by extension.
 //! * [`Validator`] / [`validate_batches`] check data against a [`Schema`] in
-//!   one pass and name up to five example rows (0-based) per anomaly;
+//!   one pass and name up to five example rows (0-based) per anomaly, or
+//!   every offending row of the value-level kinds with
+//!   [`ValidationOptions::with_all_rows`] (see [`AnomalyKind::is_row_level`]);
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
 //! * [`compare`] / [`compare_skew`] apply the schema's `driftComparator` /
 //!   `skewComparator` (TFDV's L∞ distance, normalized absolute difference and

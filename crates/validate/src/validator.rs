@@ -13,7 +13,13 @@
 //! | present in fewer examples than `presence.minFraction` / `minCount` | `FEATURE_TYPE_LOW_FRACTION_PRESENT` / `FEATURE_TYPE_LOW_NUMBER_PRESENT` |
 //!
 //! Example rows are 0-based indices of data rows across all batches, in the
-//! order the batches were given.
+//! order the batches were given: at most
+//! [`max_example_rows`](ValidationOptions::max_example_rows) per anomaly, or,
+//! with [`ValidationOptions::with_all_rows`], every offending row of the
+//! [row-level](AnomalyKind::is_row_level) kinds (the string, int and float
+//! value checks above). Memory then grows with the number of offending rows
+//! only (8 bytes each); the column-level kinds (missing or new column,
+//! unexpected type, low presence) keep `max_example_rows` examples.
 //!
 //! Environments work as in TFDV: with [`ValidationOptions::environment`] set,
 //! only features in that environment are checked (a label with
@@ -40,6 +46,7 @@ use crate::schema::{FeaturePresence, FeatureType, Schema};
 /// let o = ValidationOptions::default().with_environment("SERVING");
 /// assert_eq!(o.environment.as_deref(), Some("SERVING"));
 /// assert_eq!(o.max_example_rows, 5);
+/// assert!(!o.all_rows);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -50,6 +57,10 @@ pub struct ValidationOptions {
     pub max_example_rows: usize,
     /// Distinct unexpected string values listed per anomaly (default 10).
     pub max_example_values: usize,
+    /// List every offending row of the [row-level](AnomalyKind::is_row_level)
+    /// anomalies instead of `max_example_rows` examples (default `false`).
+    #[serde(default)]
+    pub all_rows: bool,
 }
 
 impl Default for ValidationOptions {
@@ -58,6 +69,7 @@ impl Default for ValidationOptions {
             environment: None,
             max_example_rows: 5,
             max_example_values: 10,
+            all_rows: false,
         }
     }
 }
@@ -82,6 +94,34 @@ impl ValidationOptions {
     /// ```
     pub fn with_max_example_rows(mut self, n: usize) -> Self {
         self.max_example_rows = n;
+        self
+    }
+
+    /// Lists every offending row of the [row-level](AnomalyKind::is_row_level)
+    /// anomalies (sets [`all_rows`](Self::all_rows)); other anomalies keep
+    /// [`max_example_rows`](Self::max_example_rows) examples. Memory grows by
+    /// 8 bytes per offending row.
+    ///
+    /// ```
+    /// use mlrig_core::arrow_array::{Int64Array, RecordBatch};
+    /// use mlrig_validate::*;
+    /// use std::sync::Arc;
+    /// let mut level = Feature::new("level", FeatureType::Int);
+    /// level.int_domain = Some(IntDomain { max: Some(3), ..IntDomain::default() });
+    /// let mut schema = Schema::default();
+    /// schema.features.push(level);
+    /// let values: Vec<i64> = (0..100).map(|i| i % 10).collect();
+    /// let batch = RecordBatch::try_from_iter([("level", Arc::new(Int64Array::from(values)) as _)]).unwrap();
+    /// let options = ValidationOptions::default().with_all_rows();
+    /// let anomalies = validate_batches(&schema, &batch.schema(), [&batch], &options)?;
+    /// let big = anomalies.get("level", &AnomalyKind::IntTypeBigInt).unwrap();
+    /// assert_eq!(big.count, 60);
+    /// assert_eq!(big.example_rows.len(), 60);
+    /// assert_eq!(big.example_rows[..3], [4, 5, 6]);
+    /// # Ok::<(), ValidateError>(())
+    /// ```
+    pub fn with_all_rows(mut self) -> Self {
+        self.all_rows = true;
         self
     }
 
@@ -418,11 +458,16 @@ impl Validator {
         self.check_batch(batch)?;
         let offset = self.num_examples;
         let max_rows = self.options.max_example_rows;
+        let value_rows = if self.options.all_rows {
+            usize::MAX
+        } else {
+            max_rows
+        };
         let max_values = self.options.max_example_values;
         for check in &mut self.checks {
             let Some(i) = check.column else { continue };
             let array = batch.column(i);
-            check.update(array, offset, max_rows, max_values);
+            check.update(array, offset, max_rows, value_rows, max_values);
         }
         for new in &mut self.new_columns {
             let array = batch.column(new.column);
@@ -537,7 +582,17 @@ fn value_rule(
 }
 
 impl FeatureCheck {
-    fn update(&mut self, array: &ArrayRef, offset: u64, max_rows: usize, max_values: usize) {
+    /// Checks one column of a batch whose first row is row `offset`;
+    /// column-level findings keep `max_rows` rows, value findings
+    /// `value_rows`.
+    fn update(
+        &mut self,
+        array: &ArrayRef,
+        offset: u64,
+        max_rows: usize,
+        value_rows: usize,
+        max_values: usize,
+    ) {
         let len = array.len();
         let nulls = array.logical_null_count();
         self.present += (len - nulls) as u64;
@@ -572,7 +627,7 @@ impl FeatureCheck {
                     if domain.contains(v) {
                         continue;
                     }
-                    unexpected.record(row(i), max_rows);
+                    unexpected.record(row(i), value_rows);
                     if let Some(c) = seen.get_mut(v) {
                         *c += 1;
                     } else if seen.len() < max_values {
@@ -586,14 +641,14 @@ impl FeatureCheck {
                 ColumnValues::Int(values) => {
                     for (i, x) in values.iter().enumerate() {
                         if let Some(x) = x {
-                            range.check(row(i), x, max_rows);
+                            range.check(row(i), x, value_rows);
                         }
                     }
                 }
                 ColumnValues::Bool(values) => {
                     for (i, x) in values.iter().enumerate() {
                         if let Some(x) = x {
-                            range.check(row(i), i64::from(x), max_rows);
+                            range.check(row(i), i64::from(x), value_rows);
                         }
                     }
                 }
@@ -613,14 +668,14 @@ impl FeatureCheck {
                     let Some(x) = x else { continue };
                     if x.is_nan() {
                         if *disallow_nan {
-                            nan.record(row(i), max_rows);
+                            nan.record(row(i), value_rows);
                         }
                         continue;
                     }
                     if x.is_infinite() && *disallow_inf {
-                        inf.record(row(i), max_rows);
+                        inf.record(row(i), value_rows);
                     }
-                    range.check(row(i), x, max_rows);
+                    range.check(row(i), x, value_rows);
                 }
             }
             _ => {}
@@ -815,4 +870,151 @@ pub fn validate_batches<'a>(
         validator.update(batch)?;
     }
     Ok(validator.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Feature, FloatDomain, StringDomain};
+    use mlrig_core::arrow_array::{Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
+
+    /// A schema with a bounded int, a NaN-free float, a string domain, a
+    /// required feature absent from the data, and data with a new column.
+    fn schema_and_batches() -> (Schema, Vec<RecordBatch>) {
+        let mut schema = Schema::default();
+        let mut level = Feature::new("level", FeatureType::Int);
+        level.int_domain = Some(crate::schema::IntDomain {
+            min: Some(0),
+            max: Some(5),
+            ..Default::default()
+        });
+        level.presence = Some(FeaturePresence {
+            min_fraction: Some(1.0),
+            ..Default::default()
+        });
+        schema.features.push(level);
+        let mut score = Feature::new("score", FeatureType::Float);
+        score.float_domain = Some(FloatDomain {
+            disallow_nan: true,
+            ..Default::default()
+        });
+        schema.features.push(score);
+        let mut colour = Feature::new("colour", FeatureType::Bytes);
+        colour.string_domain = Some(StringDomain {
+            value: vec!["red".into(), "blue".into()],
+            ..Default::default()
+        });
+        schema.features.push(colour);
+        let mut gone = Feature::new("gone", FeatureType::Int);
+        gone.presence = Some(FeaturePresence {
+            min_count: Some(1),
+            ..Default::default()
+        });
+        schema.features.push(gone);
+        let batches = (0..3)
+            .map(|b| {
+                let rows = 0..40i64;
+                let level: Vec<Option<i64>> = rows
+                    .clone()
+                    .map(|i| if i % 4 == 0 { None } else { Some((i + b) % 9) })
+                    .collect();
+                let score: Vec<f64> = rows
+                    .clone()
+                    .map(|i| if i % 3 == 0 { f64::NAN } else { i as f64 })
+                    .collect();
+                let colour: Vec<&str> = rows
+                    .clone()
+                    .map(|i| if i % 5 == 0 { "green" } else { "red" })
+                    .collect();
+                let extra: Vec<i64> = rows.collect();
+                RecordBatch::try_from_iter([
+                    ("level", Arc::new(Int64Array::from(level)) as ArrayRef),
+                    ("score", Arc::new(Float64Array::from(score)) as ArrayRef),
+                    ("colour", Arc::new(StringArray::from(colour)) as ArrayRef),
+                    ("extra", Arc::new(Int64Array::from(extra)) as ArrayRef),
+                ])
+                .unwrap()
+            })
+            .collect();
+        (schema, batches)
+    }
+
+    fn validate(options: &ValidationOptions) -> Anomalies {
+        let (schema, batches) = schema_and_batches();
+        validate_batches(&schema, &batches[0].schema(), &batches, options).unwrap()
+    }
+
+    #[test]
+    fn all_rows_lists_every_offending_row_of_row_level_kinds_only() {
+        let capped = validate(&ValidationOptions::default());
+        let all = validate(&ValidationOptions::default().with_all_rows());
+        assert_eq!(capped.len(), all.len());
+        let kinds: Vec<&str> = all.iter().map(|a| a.kind.name()).collect();
+        for kind in [
+            "ENUM_TYPE_UNEXPECTED_STRING_VALUES",
+            "INT_TYPE_BIG_INT",
+            "FLOAT_TYPE_HAS_NAN",
+            "FEATURE_TYPE_LOW_FRACTION_PRESENT",
+            "SCHEMA_MISSING_COLUMN",
+            "SCHEMA_NEW_COLUMN",
+        ] {
+            assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        }
+        let mut row_level = 0;
+        for (a, c) in all.iter().zip(capped.iter()) {
+            assert_eq!(
+                (&a.feature, &a.kind, a.count),
+                (&c.feature, &c.kind, c.count)
+            );
+            assert_eq!(c.example_rows.len() as u64, c.count.min(5), "{a}");
+            assert!(a.example_rows.windows(2).all(|w| w[0] < w[1]), "{a}");
+            assert_eq!(a.example_rows[..c.example_rows.len()], c.example_rows[..]);
+            if a.kind.is_row_level() {
+                row_level += 1;
+                assert_eq!(a.example_rows.len() as u64, a.count, "{a}");
+            } else {
+                assert_eq!(a.example_rows, c.example_rows, "{a}");
+            }
+        }
+        assert_eq!(row_level, 3);
+        // The rows are exactly the offending ones.
+        let green = all
+            .get("colour", &AnomalyKind::EnumTypeUnexpectedStringValues)
+            .unwrap();
+        let expected: Vec<u64> = (0..120).filter(|i| i % 40 % 5 == 0).collect();
+        assert_eq!(green.example_rows, expected);
+        let nan = all.get("score", &AnomalyKind::FloatTypeHasNan).unwrap();
+        let expected: Vec<u64> = (0..120).filter(|i| i % 40 % 3 == 0).collect();
+        assert_eq!(nan.example_rows, expected);
+        let big = all.get("level", &AnomalyKind::IntTypeBigInt).unwrap();
+        let expected: Vec<u64> = (0..120u64)
+            .filter(|i| {
+                let (b, r) = (i / 40, i % 40);
+                r % 4 != 0 && (r + b) % 9 > 5
+            })
+            .collect();
+        assert_eq!(big.example_rows, expected);
+    }
+
+    #[test]
+    fn all_rows_survive_the_json_round_trip() {
+        let all = validate(&ValidationOptions::default().with_all_rows());
+        let json = all.to_tfmd_json().unwrap();
+        assert_eq!(Anomalies::from_tfmd_json(&json).unwrap(), all);
+    }
+
+    #[test]
+    fn options_without_all_rows_still_deserialize() {
+        let options: ValidationOptions = serde_json::from_str(
+            r#"{"environment":null,"max_example_rows":2,"max_example_values":3}"#,
+        )
+        .unwrap();
+        assert_eq!(options.max_example_rows, 2);
+        assert!(!options.all_rows);
+        let all = ValidationOptions::default().with_all_rows();
+        let back: ValidationOptions =
+            serde_json::from_str(&serde_json::to_string(&all).unwrap()).unwrap();
+        assert_eq!(back, all);
+    }
 }
