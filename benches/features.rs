@@ -3,6 +3,11 @@
 //! most-frequent-impute + one-hot strings), transforming the whole sample,
 //! and transforming one JSON record — the serving hot path.
 //!
+//! `features/fit_transform_1m` fits and transforms the 1,000,000-row
+//! synthetic file of `/work/shared/tools/make_big.py` (10 numeric columns, 5
+//! string columns with 3 to 1,000 levels; CSR output) when
+//! `MLRIG_BENCH_BIG_CSV` names it; reading the CSV is not timed.
+//!
 //! Run with `cargo bench --bench features`; results land in
 //! `target/criterion/features/<bench>/new/estimates.json`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -10,12 +15,20 @@
 mod adult_sample;
 mod bench_config;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Fit, ParamGuard, Transform};
-use mlrig::features::{FeaturePipelineParams, FeaturePipelineValidParams, FeatureSpec};
+use mlrig::features::{
+    FeaturePipelineParams, FeaturePipelineValidParams, FeatureSpec, OutputLayout,
+};
 use mlrig::ingest::{CsvOptions, read_csv};
 use std::hint::black_box;
+use std::time::Duration;
+
+/// Environment variable naming the big synthetic CSV.
+const BIG_CSV_VAR: &str = "MLRIG_BENCH_BIG_CSV";
+/// Its target column.
+const BIG_TARGET: &str = "label";
 
 /// The Adult sample as `read_csv` returns it with default options (one
 /// batch: the sample is smaller than the default batch size).
@@ -72,9 +85,51 @@ fn features(c: &mut Criterion) {
     group.finish();
 }
 
+/// Fit + transform of the big synthetic file into one CSR matrix: what
+/// scikit-learn's `ColumnTransformer.fit_transform` does.
+fn fit_transform_big(c: &mut Criterion) {
+    let Some(path) = std::env::var_os(BIG_CSV_VAR) else {
+        eprintln!(
+            "SKIPPED features/fit_transform_1m: set {BIG_CSV_VAR} to the CSV of \
+             `make_big.py --rows 1000000` (see docs/benchmarks.md)"
+        );
+        return;
+    };
+    let (schema, batches, _) = read_csv(&path, CsvOptions::default())
+        .unwrap_or_else(|e| panic!("{BIG_CSV_VAR}={}: {e}", path.to_string_lossy()));
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let spec = FeatureSpec::infer(&schema, BIG_TARGET)
+        .unwrap()
+        .with_output(OutputLayout::Sparse);
+    let params = FeaturePipelineParams::new(spec).check().unwrap();
+    let fitted = params.fit(&batches).unwrap();
+    let features = fitted.transform_batches(&batches).unwrap();
+    eprintln!(
+        "features/fit_transform_1m: {} batches, {rows} rows -> {} x {}, {} non-zeros",
+        batches.len(),
+        features.nrows(),
+        features.ncols(),
+        features.to_sparse().nnz()
+    );
+    drop(features);
+
+    let mut group = c.benchmark_group("features");
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(10));
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function("fit_transform_1m", |b| {
+        b.iter(|| {
+            let fitted = params.fit(black_box(&batches)).unwrap();
+            fitted.transform_batches(&batches).unwrap()
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = bench_config::criterion();
-    targets = features
+    targets = features, fit_transform_big
 }
 criterion_main!(benches);

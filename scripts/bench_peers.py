@@ -3,7 +3,7 @@
 
     python3 -m venv /work/venv-bench
     /work/venv-bench/bin/pip install -r scripts/requirements-bench.txt
-    /work/venv-bench/bin/python scripts/bench_peers.py [--skip-cargo] [--markdown FILE]
+    /work/venv-bench/bin/python scripts/bench_peers.py [--skip-cargo] [--markdown FILE] [--big-csv FILE]
 
 1. Runs `cargo bench` for the core, ingest, features and train benches (release
    build; the synthetic 200k-row CSV is kept in a temporary directory through
@@ -17,6 +17,12 @@
    strings) and LogisticRegression. Each peer timing is the median of many
    calls (at least MIN_CALLS, for at least MIN_SECONDS).
 4. Prints one table: mlrig median, peer median, and peer / mlrig.
+
+With --big-csv FILE (default: $MLRIG_BENCH_BIG_CSV), the 1M-row synthetic file
+of /work/shared/tools/make_big.py, `features/fit_transform_1m` runs too (cargo
+gets MLRIG_BENCH_BIG_CSV=FILE) and is compared with ColumnTransformer.fit_transform
+on the same file (sparse output, as mlrig's; pandas.read_csv is not timed,
+as mlrig's read_csv is not).
 
 Timings are machine-dependent; nothing here is a pass/fail threshold.
 """
@@ -50,6 +56,7 @@ TARGET = "income"
 NA_VALUES = ["?"]
 BENCHES = ["core", "ingest", "features", "train"]
 CARGO_FEATURES = "ingest,features,train"
+BIG_TARGET = "label"
 MIN_CALLS = 7
 MIN_SECONDS = 2.0
 MAX_CALLS = 20_000
@@ -63,12 +70,17 @@ def target_dir():
     return json.loads(meta.stdout)["target_directory"]
 
 
-def run_cargo(csv_dir, benches):
+def run_cargo(csv_dir, benches, big_csv):
     env = dict(os.environ, MLRIG_BENCH_CSV_DIR=csv_dir)
+    prefix = "MLRIG_BENCH_CSV_DIR=" + csv_dir
+    env.pop("MLRIG_BENCH_BIG_CSV", None)
+    if big_csv:
+        env["MLRIG_BENCH_BIG_CSV"] = big_csv
+        prefix += " MLRIG_BENCH_BIG_CSV=" + big_csv
     cmd = ["cargo", "bench", "--no-default-features", "--features", CARGO_FEATURES]
     for bench in benches:
         cmd += ["--bench", bench]
-    print("$ MLRIG_BENCH_CSV_DIR=" + csv_dir + " " + " ".join(cmd), file=sys.stderr, flush=True)
+    print("$ " + prefix + " " + " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=REPO, env=env, check=True)
 
 
@@ -111,7 +123,9 @@ def mixed_values(count, seed):
     return out
 
 
-def feature_transformer(frame):
+def feature_transformer(frame, sparse=False):
+    """The transform of FeatureSpec::infer; `sparse` selects CSR output (as
+    mlrig's OutputLayout::Sparse), otherwise dense (mlrig's default)."""
     numeric = frame.select_dtypes(include="number").columns.tolist()
     categorical = [c for c in frame.columns if c not in numeric]
     return ColumnTransformer(
@@ -121,9 +135,9 @@ def feature_transformer(frame):
                 "cat",
                 make_pipeline(
                     SimpleImputer(strategy="most_frequent"),
-                    # Dense output, as mlrig's transform returns (sklearn's
+                    # The same storage as mlrig's output (for dense, sklearn's
                     # default would switch to a sparse matrix here).
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=sparse),
                 ),
                 categorical,
             ),
@@ -131,9 +145,32 @@ def feature_transformer(frame):
     )
 
 
-def peer_timings(synthetic_csv):
+def big_timing(big_csv):
+    """ColumnTransformer.fit_transform of the 1M-row file, sparse output."""
+    frame = pd.read_csv(big_csv, na_values=NA_VALUES)
+    x_frame = frame.drop(columns=[BIG_TARGET])
+    out = feature_transformer(x_frame, sparse=True).fit_transform(x_frame)
+    print(
+        f"  sklearn on {big_csv}: {out.shape[0]} x {out.shape[1]}, {out.nnz} non-zeros, "
+        f"{type(out).__name__}",
+        file=sys.stderr,
+    )
+    del out
+    return (
+        "ColumnTransformer.fit_transform (CSR)",
+        median_ns(
+            lambda: feature_transformer(x_frame, sparse=True).fit_transform(x_frame),
+            min_calls=5,
+            min_seconds=0.0,
+        ),
+    )
+
+
+def peer_timings(synthetic_csv, big_csv):
     """(group, bench) -> (peer description, median ns)."""
     results = {}
+    if big_csv:
+        results[("features", "fit_transform_1m")] = big_timing(big_csv)
 
     values = mixed_values(1_000_000, 0x9E3779B97F4A7C15)
     array = np.array(values)
@@ -241,6 +278,7 @@ def table(target, peers):
         ("features", "fit_transform_adult_sample"),
         ("features", "transform_record"),
         ("features", "transform_record", "from_dict"),
+        ("features", "fit_transform_1m"),
         ("train", "logistic_fit_adult_sample"),
         ("train", "logistic_fit_adult_sample", "newton"),
         ("train", "logistic_predict_adult_sample"),
@@ -253,6 +291,8 @@ def table(target, peers):
         "|---|---:|---|---:|---:|",
     ]
     for key in rows:
+        if key == ("features", "fit_transform_1m") and key not in peers:
+            continue  # not run without --big-csv; criterion may hold a stale result
         group, bench = key[0], key[1]
         rust = criterion_median_ns(target, group, bench)
         peer_name, peer = peers.get(key, ("—", None))
@@ -268,13 +308,22 @@ def main():
     parser.add_argument("--skip-cargo", action="store_true",
                         help="use the last criterion results; only rerun the ingest bench for its CSV")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument(
+        "--big-csv",
+        default=os.environ.get("MLRIG_BENCH_BIG_CSV"),
+        help="make_big.py --rows 1000000 output for features/fit_transform_1m "
+        "(default: $MLRIG_BENCH_BIG_CSV; skipped when unset)",
+    )
     args = parser.parse_args()
+    big_csv = os.path.abspath(args.big_csv) if args.big_csv else None
+    if big_csv and not os.path.exists(big_csv):
+        parser.error(f"--big-csv {big_csv} does not exist")
 
     target = target_dir()
     with tempfile.TemporaryDirectory(prefix="mlrig-bench-") as csv_dir:
-        run_cargo(csv_dir, ["ingest"] if args.skip_cargo else BENCHES)
+        run_cargo(csv_dir, ["ingest"] if args.skip_cargo else BENCHES, big_csv)
         print("timing the Python peers ...", file=sys.stderr, flush=True)
-        peers = peer_timings(os.path.join(csv_dir, "synthetic_200k.csv"))
+        peers = peer_timings(os.path.join(csv_dir, "synthetic_200k.csv"), big_csv)
 
     header = (
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "

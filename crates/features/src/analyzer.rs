@@ -18,6 +18,7 @@ use mlrig_core::{Accumulator, ExactSum};
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
+use crate::category_index::FastMap;
 use crate::input_column::{CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn};
 use crate::sketch::QuantileSketch;
 
@@ -201,8 +202,7 @@ impl ColumnSummary {
                     return Ok(());
                 }
                 // Count borrowed values first: one allocation per distinct value.
-                let mut local: std::collections::HashMap<CategoryValue<'_>, u64> =
-                    std::collections::HashMap::new();
+                let mut local: FastMap<CategoryValue<'_>, u64> = FastMap::default();
                 let mut missing = 0;
                 column.try_for_each(|_, value| {
                     match value {

@@ -89,7 +89,8 @@ pub enum FeaturesError {
     NonFiniteValue {
         /// The column.
         column: String,
-        /// The row index within the batch.
+        /// The row index within the batch (within all batches for
+        /// `transform_batches`).
         row: usize,
         /// The value found.
         value: f64,
@@ -104,7 +105,8 @@ pub enum FeaturesError {
     OutOfDomain {
         /// The column.
         column: String,
-        /// The row index within the batch, if known.
+        /// The row index within the batch (within all batches for
+        /// `transform_batches`), if known.
         row: Option<usize>,
         /// The value found.
         value: f64,
@@ -148,6 +150,17 @@ pub enum FeaturesError {
 }
 
 impl FeaturesError {
+    /// The same error with its row (if any) moved by `offset`: for a batch
+    /// that starts `offset` rows into a list of batches.
+    pub(crate) fn with_row_offset(mut self, offset: usize) -> Self {
+        match &mut self {
+            FeaturesError::NonFiniteValue { row, .. }
+            | FeaturesError::OutOfDomain { row: Some(row), .. } => *row += offset,
+            _ => {}
+        }
+        self
+    }
+
     /// `true` when the caller's data is at fault (a missing or mistyped
     /// column, an infinite value, a bad JSON record) rather than the spec,
     /// the artifact or the system.

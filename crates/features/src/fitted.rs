@@ -7,10 +7,14 @@ use std::sync::Arc;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
 use mlrig_core::{Artifact, Features, Transform, record_to_batch};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
-use crate::fitted_column::{FittedColumn, FittedCross, OutputSink};
+use crate::category_index::CategoryIndex;
+use crate::fitted_column::{FittedColumn, FittedCross};
+use crate::input_column::BatchInputs;
+use crate::output_sink::{BLOCK_ROWS, OutputRows, OutputSink};
 use crate::spec::OutputLayout;
 
 /// The artifact body.
@@ -73,6 +77,13 @@ struct PipelineBody {
 pub struct FittedFeaturePipeline {
     body: PipelineBody,
     input_schema: SchemaRef,
+    /// For each of `body.columns`: its field in `input_schema`, and the
+    /// index of its categories when it is one-hot encoded.
+    column_inputs: Vec<(usize, Option<CategoryIndex>)>,
+    /// For each of `body.crosses`: the fields of its two columns.
+    cross_inputs: Vec<[usize; 2]>,
+    /// Sparse entries a row usually has (sizes the sparse output buffer).
+    entries_per_row: usize,
 }
 
 impl FittedFeaturePipeline {
@@ -210,6 +221,89 @@ impl FittedFeaturePipeline {
         let batch = record_to_batch(record, &self.input_schema)?;
         self.transform(&batch)
     }
+
+    /// Transforms every batch — in parallel (rayon), each with
+    /// [`transform`](Transform::transform)'s code — and stacks the rows in
+    /// batch order into one [`Features`] of the pipeline's
+    /// [`output_layout`](Self::output_layout): the same values, bit for bit,
+    /// as transforming the batches one by one. On failure the error of the
+    /// first failing batch is returned, with its row counted from the start
+    /// of the first batch.
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard, Transform};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec, FeaturesError};
+    /// # use std::sync::Arc;
+    /// let batch = |v: Vec<f64>| RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+    /// let batches = [batch(vec![1.0, 2.0])?, batch(vec![3.0])?];
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&batches)?;
+    /// let all = fitted.transform_batches(&batches)?;
+    /// assert_eq!(all.nrows(), 3);
+    /// assert_eq!(all.to_dense().row(2), fitted.transform(&batches[1])?.to_dense().row(0));
+    ///
+    /// let bad = [batch(vec![1.0, 2.0])?, batch(vec![0.0, f64::INFINITY])?];
+    /// let err = fitted.transform_batches(&bad).unwrap_err();
+    /// assert!(matches!(err, FeaturesError::NonFiniteValue { row: 3, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn transform_batches(&self, batches: &[RecordBatch]) -> Result<Features, FeaturesError> {
+        let results: Vec<Result<OutputRows, FeaturesError>> = batches
+            .par_iter()
+            .map(|batch| self.transform_rows(batch))
+            .collect();
+        let mut parts = Vec::with_capacity(results.len());
+        let mut rows_before = 0;
+        for (batch, result) in batches.iter().zip(results) {
+            parts.push(result.map_err(|e| e.with_row_offset(rows_before))?);
+            rows_before += batch.num_rows();
+        }
+        let sparse = self.body.output == OutputLayout::Sparse;
+        OutputRows::stack(parts, self.body.output_names.len(), sparse)
+            .into_features(self.body.output_names.clone())
+    }
+
+    /// The one transform routine: every column, then every cross, writes
+    /// its outputs for the rows of `batch`, in blocks of [`BLOCK_ROWS`]
+    /// rows (one block for a serving record).
+    fn transform_rows(&self, batch: &RecordBatch) -> Result<OutputRows, FeaturesError> {
+        let rows = batch.num_rows();
+        let sparse = self.body.output == OutputLayout::Sparse;
+        let width = self.body.output_names.len();
+        let mut sink = OutputSink::new(rows, width, sparse, self.entries_per_row);
+        if rows <= BLOCK_ROWS {
+            self.write_block(batch, &mut sink, 0)?;
+        } else {
+            for start in (0..rows).step_by(BLOCK_ROWS) {
+                let block = batch.slice(start, BLOCK_ROWS.min(rows - start));
+                self.write_block(&block, &mut sink, start)
+                    .map_err(|e| e.with_row_offset(start))?;
+            }
+        }
+        Ok(sink.finish())
+    }
+
+    /// Writes every output of `block`, the rows of the batch from `start`.
+    fn write_block(
+        &self,
+        block: &RecordBatch,
+        sink: &mut OutputSink,
+        start: usize,
+    ) -> Result<(), FeaturesError> {
+        sink.begin_rows(start, block.num_rows());
+        let inputs = BatchInputs::resolve(block, &self.input_schema);
+        let mut offset = 0;
+        for (column, (input, index)) in self.body.columns.iter().zip(&self.column_inputs) {
+            column.write(&inputs, *input, index.as_ref(), sink, offset)?;
+            offset += column.width();
+        }
+        for (cross, input) in self.body.crosses.iter().zip(&self.cross_inputs) {
+            cross.write(&inputs, *input, sink, offset)?;
+            offset += cross.buckets as usize;
+        }
+        Ok(())
+    }
 }
 
 impl TryFrom<PipelineBody> for FittedFeaturePipeline {
@@ -218,37 +312,40 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
     fn try_from(body: PipelineBody) -> Result<Self, FeaturesError> {
         let invalid = |reason: String| FeaturesError::InvalidArtifact { reason };
         let mut names = BTreeSet::new();
-        // Input columns in first-use order, each with one type.
+        // Input columns in first-use order, each with one type and index.
         let mut inputs: Vec<Field> = Vec::new();
         let mut types = BTreeMap::new();
-        let mut add_input = |name: &str, input_type: crate::input_column::ColumnType| {
-            match types.insert(name.to_string(), input_type) {
-                None => inputs.push(Field::new(name, input_type.to_arrow(), true)),
-                Some(previous) if previous != input_type => {
-                    return Err(invalid(format!(
-                        "column `{name}` is read as {previous:?} and as {input_type:?}"
-                    )));
+        let mut add_input =
+            |name: &str, input_type: crate::input_column::ColumnType| match types.get(name) {
+                None => {
+                    types.insert(name.to_string(), (input_type, inputs.len()));
+                    inputs.push(Field::new(name, input_type.to_arrow(), true));
+                    Ok(inputs.len() - 1)
                 }
-                Some(_) => {}
-            }
-            Ok(())
-        };
+                Some((previous, _)) if *previous != input_type => Err(invalid(format!(
+                    "column `{name}` is read as {previous:?} and as {input_type:?}"
+                ))),
+                Some((_, index)) => Ok(*index),
+            };
+        let mut column_inputs = Vec::with_capacity(body.columns.len());
         for column in &body.columns {
             column.validate().map_err(invalid)?;
             if !names.insert(column.name.as_str()) {
                 return Err(invalid(format!("column `{}` appears twice", column.name)));
             }
-            add_input(&column.name, column.input_type)?;
+            let input = add_input(&column.name, column.input_type)?;
+            column_inputs.push((input, column.category_index()));
         }
         let mut crosses = BTreeSet::new();
+        let mut cross_inputs = Vec::with_capacity(body.crosses.len());
         for cross in &body.crosses {
             cross.validate().map_err(invalid)?;
             if !crosses.insert(&cross.columns) {
                 return Err(invalid(format!("cross `{}` appears twice", cross.prefix())));
             }
-            for (name, input_type) in cross.columns.iter().zip(cross.input_types) {
-                add_input(name, input_type)?;
-            }
+            let [a, b] = &cross.columns;
+            let [a_type, b_type] = cross.input_types;
+            cross_inputs.push([add_input(a, a_type)?, add_input(b, b_type)?]);
         }
         if body.output == OutputLayout::Auto {
             return Err(invalid("output must be dense or sparse".to_string()));
@@ -265,10 +362,18 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
                 "output name `{twice}` is produced twice; rename a column"
             )));
         }
-        let fields = inputs;
+        let entries_per_row = body
+            .columns
+            .iter()
+            .map(|c| c.expected_nonzeros(1.0).ceil() as usize)
+            .sum::<usize>()
+            + body.crosses.len();
         Ok(Self {
-            input_schema: Arc::new(Schema::new(fields)),
+            input_schema: Arc::new(Schema::new(inputs)),
             body,
+            column_inputs,
+            cross_inputs,
+            entries_per_row,
         })
     }
 }
@@ -309,19 +414,8 @@ impl Transform for FittedFeaturePipeline {
     /// missing values are imputed when the spec says so, then each column is
     /// encoded into its output columns, then the crosses.
     fn transform(&self, batch: &RecordBatch) -> Result<Features, FeaturesError> {
-        let rows = batch.num_rows();
-        let width = self.body.output_names.len();
-        let mut sink = OutputSink::new(rows, width, self.body.output == OutputLayout::Sparse);
-        let mut offset = 0;
-        for column in &self.body.columns {
-            column.write(batch, &mut sink, offset)?;
-            offset += column.width();
-        }
-        for cross in &self.body.crosses {
-            cross.write(batch, &mut sink, offset)?;
-            offset += cross.buckets as usize;
-        }
-        sink.finish(self.body.output_names.clone(), rows)
+        self.transform_rows(batch)?
+            .into_features(self.body.output_names.clone())
     }
 }
 

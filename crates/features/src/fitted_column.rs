@@ -3,15 +3,16 @@
 //! for every row of a batch: the same code for a training batch and for the
 //! one-row batch of a serving request.
 
-use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::sprs::CsMat;
-use mlrig_core::{Features, ndarray::Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
+use crate::category_index::CategoryIndex;
 use crate::date_parts::{DateTimeParts, parse_date_time};
 use crate::hashing::{bucket_and_sign, hash_pair, hash_value};
-use crate::input_column::{CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn};
+use crate::input_column::{
+    BatchInputs, CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn,
+};
+use crate::output_sink::OutputSink;
 use crate::spec::{DatePart, MAX_HASH_BUCKETS};
 
 /// The value that fills a missing input.
@@ -81,86 +82,6 @@ pub(crate) struct FittedColumn {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) missing_indicator: bool,
     pub(crate) encode: FittedEncoding,
-}
-
-/// Where transform outputs go: a row-major dense buffer or CSR triplets.
-/// Outputs are *added*, so hashed values colliding in a bucket sum, the same
-/// way in both layouts.
-pub(crate) enum OutputSink {
-    Dense { values: Vec<f64>, width: usize },
-    Sparse { entries: Vec<(usize, usize, f64)> },
-}
-
-impl OutputSink {
-    pub(crate) fn new(rows: usize, width: usize, sparse: bool) -> Self {
-        if sparse {
-            OutputSink::Sparse {
-                entries: Vec::new(),
-            }
-        } else {
-            OutputSink::Dense {
-                values: vec![0.0; rows * width],
-                width,
-            }
-        }
-    }
-
-    fn add(&mut self, row: usize, column: usize, value: f64) {
-        match self {
-            OutputSink::Dense { values, width } => {
-                if let Some(slot) = values.get_mut(row * *width + column) {
-                    *slot += value;
-                }
-            }
-            OutputSink::Sparse { entries } => entries.push((row, column, value)),
-        }
-    }
-
-    /// The finished features.
-    pub(crate) fn finish(self, names: Vec<String>, rows: usize) -> Result<Features, FeaturesError> {
-        let width = names.len();
-        let shape_error = |got: String| mlrig_core::Error::ShapeMismatch {
-            expected: format!("{rows} × {width} features"),
-            got,
-        };
-        match self {
-            OutputSink::Dense { values, .. } => {
-                let matrix = Array2::from_shape_vec((rows, width), values)
-                    .map_err(|e| shape_error(e.to_string()))?;
-                Ok(Features::dense(names, matrix)?)
-            }
-            OutputSink::Sparse { mut entries } => {
-                // Stable: colliding entries are summed in the order written.
-                entries.sort_by_key(|(row, column, _)| (*row, *column));
-                let mut indptr = vec![0usize; rows + 1];
-                let mut indices = Vec::with_capacity(entries.len());
-                let mut data = Vec::with_capacity(entries.len());
-                let mut position = 0;
-                while let Some(&(row, column, first)) = entries.get(position) {
-                    let mut value = first;
-                    position += 1;
-                    while let Some(&(r, c, v)) = entries.get(position) {
-                        if (r, c) != (row, column) {
-                            break;
-                        }
-                        value += v;
-                        position += 1;
-                    }
-                    if value != 0.0 && row < rows && column < width {
-                        indices.push(column);
-                        data.push(value);
-                        indptr[row + 1] += 1;
-                    }
-                }
-                for row in 0..rows {
-                    indptr[row + 1] += indptr[row];
-                }
-                let matrix = CsMat::try_new((rows, width), indptr, indices, data)
-                    .map_err(|(_, _, _, e)| shape_error(e.to_string()))?;
-                Ok(Features::sparse(names, matrix)?)
-            }
-        }
-    }
 }
 
 fn out_of_domain(
@@ -255,20 +176,32 @@ impl FittedEncoding {
         }
     }
 
-    /// Encodes a present categorical value.
-    fn encode_category(&self, value: CategoryValue<'_>, emit: &mut impl FnMut(usize, f64)) {
+    /// Encodes a present categorical value; `index` is the index of a
+    /// one-hot encoding's categories (looked up by binary search without).
+    fn encode_category(
+        &self,
+        value: CategoryValue<'_>,
+        index: Option<&CategoryIndex>,
+        emit: &mut impl FnMut(usize, f64),
+    ) {
         match self {
             FittedEncoding::OneHot {
                 categories,
                 oov_buckets,
-            } => match categories.binary_search_by(|c| c.cmp_value(value)) {
-                Ok(index) => emit(index, 1.0),
-                Err(_) if *oov_buckets > 0 => {
-                    let (bucket, _) = bucket_and_sign(hash_value(value), *oov_buckets);
-                    emit(categories.len() + bucket, 1.0);
+            } => {
+                let position = match index {
+                    Some(index) => index.get(value),
+                    None => categories.binary_search_by(|c| c.cmp_value(value)).ok(),
+                };
+                match position {
+                    Some(position) => emit(position, 1.0),
+                    None if *oov_buckets > 0 => {
+                        let (bucket, _) = bucket_and_sign(hash_value(value), *oov_buckets);
+                        emit(categories.len() + bucket, 1.0);
+                    }
+                    None => {}
                 }
-                Err(_) => {}
-            },
+            }
             FittedEncoding::Hash {
                 buckets,
                 alternate_sign,
@@ -380,6 +313,15 @@ impl FittedColumn {
             } else {
                 0.0
             }
+    }
+
+    /// The index of a one-hot encoding's categories (`None` for other
+    /// encodings).
+    pub(crate) fn category_index(&self) -> Option<CategoryIndex> {
+        match &self.encode {
+            FittedEncoding::OneHot { categories, .. } => Some(CategoryIndex::new(categories)),
+            _ => None,
+        }
     }
 
     /// The numeric fill value, if any.
@@ -499,16 +441,19 @@ impl FittedColumn {
     /// starting at output column `offset`.
     pub(crate) fn write(
         &self,
-        batch: &RecordBatch,
+        inputs: &BatchInputs<'_>,
+        input: usize,
+        index: Option<&CategoryIndex>,
         sink: &mut OutputSink,
         offset: usize,
     ) -> Result<(), FeaturesError> {
         let name = &self.name;
+        let array = inputs.get(input, name)?;
         let indicator = self.missing_indicator.then(|| offset + self.encode.width());
         match self.encode.reads() {
             Reads::Numeric => {
                 let fill = self.number_fill();
-                NumericColumn::read(batch, name)?.try_for_each(name, |row, raw| {
+                NumericColumn::from_array(array, name)?.try_for_each(name, |row, raw| {
                     let mut emit =
                         |column: usize, value: f64| sink.add(row, offset + column, value);
                     match raw.or(fill) {
@@ -526,20 +471,22 @@ impl FittedColumn {
                     Some(FillValue::Category(c)) => Some(c.as_value()),
                     _ => None,
                 };
-                CategoricalColumn::read(batch, name, self.input_type)?.try_for_each(|row, raw| {
-                    let mut emit =
-                        |column: usize, value: f64| sink.add(row, offset + column, value);
-                    if let Some(value) = raw.or(fill) {
-                        self.encode.encode_category(value, &mut emit);
-                    }
-                    if let (Some(at), None) = (indicator, raw) {
-                        sink.add(row, at, 1.0);
-                    }
-                    Ok(())
-                })
+                CategoricalColumn::from_array(array, name, self.input_type)?.try_for_each(
+                    |row, raw| {
+                        let mut emit =
+                            |column: usize, value: f64| sink.add(row, offset + column, value);
+                        if let Some(value) = raw.or(fill) {
+                            self.encode.encode_category(value, index, &mut emit);
+                        }
+                        if let (Some(at), None) = (indicator, raw) {
+                            sink.add(row, at, 1.0);
+                        }
+                        Ok(())
+                    },
+                )
             }
-            Reads::Date => {
-                CategoricalColumn::read(batch, name, ColumnType::Utf8)?.try_for_each(|row, raw| {
+            Reads::Date => CategoricalColumn::from_array(array, name, ColumnType::Utf8)?
+                .try_for_each(|row, raw| {
                     let parts = match raw {
                         Some(CategoryValue::Text(text)) => parse_date_time(text),
                         _ => None,
@@ -551,8 +498,7 @@ impl FittedColumn {
                         sink.add(row, at, 1.0);
                     }
                     Ok(())
-                })
-            }
+                }),
         }
     }
 }
@@ -599,13 +545,17 @@ impl FittedCross {
     /// both values are present.
     pub(crate) fn write(
         &self,
-        batch: &RecordBatch,
+        inputs: &BatchInputs<'_>,
+        input: [usize; 2],
         sink: &mut OutputSink,
         offset: usize,
     ) -> Result<(), FeaturesError> {
-        let first = CategoricalColumn::read(batch, &self.columns[0], self.input_types[0])?;
-        let second = CategoricalColumn::read(batch, &self.columns[1], self.input_types[1])?;
-        let mut values = Vec::with_capacity(batch.num_rows());
+        let [a, b] = &self.columns;
+        let first =
+            CategoricalColumn::from_array(inputs.get(input[0], a)?, a, self.input_types[0])?;
+        let second =
+            CategoricalColumn::from_array(inputs.get(input[1], b)?, b, self.input_types[1])?;
+        let mut values = Vec::with_capacity(inputs.rows());
         first.try_for_each(|_, value| {
             values.push(value);
             Ok(())

@@ -7,13 +7,14 @@
 //! `Int64`; a null is missing.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use mlrig_core::arrow_array::cast::AsArray;
 use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
 use mlrig_core::arrow_array::{
     Array, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
-use mlrig_core::arrow_schema::DataType;
+use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
@@ -66,10 +67,54 @@ fn find<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array, Feature
     batch
         .column_by_name(name)
         .map(|c| c.as_ref())
-        .ok_or_else(|| FeaturesError::MissingColumn {
-            column: name.to_string(),
-            available: column_list(&batch.schema()),
-        })
+        .ok_or_else(|| missing_column(batch, name))
+}
+
+fn missing_column(batch: &RecordBatch, name: &str) -> FeaturesError {
+    FeaturesError::MissingColumn {
+        column: name.to_string(),
+        available: column_list(batch.schema_ref()),
+    }
+}
+
+/// The arrays of a batch for the inputs of a fitted pipeline, looked up by
+/// name once per batch (input `i` is field `i` of the pipeline's input
+/// schema). A batch built with that very schema (a serving record) needs no
+/// lookup at all.
+pub(crate) struct BatchInputs<'a> {
+    batch: &'a RecordBatch,
+    /// `None`: the batch has no column of that name (an error when read).
+    arrays: Vec<Option<&'a dyn Array>>,
+}
+
+impl<'a> BatchInputs<'a> {
+    /// Resolves the fields of `inputs` in `batch`.
+    pub(crate) fn resolve(batch: &'a RecordBatch, inputs: &SchemaRef) -> Self {
+        let arrays = if Arc::ptr_eq(batch.schema_ref(), inputs) {
+            batch.columns().iter().map(|c| Some(c.as_ref())).collect()
+        } else {
+            inputs
+                .fields()
+                .iter()
+                .map(|field| batch.column_by_name(field.name()).map(|c| c.as_ref()))
+                .collect()
+        };
+        BatchInputs { batch, arrays }
+    }
+
+    /// The array of input `index`, named `name`.
+    pub(crate) fn get(&self, index: usize, name: &str) -> Result<&'a dyn Array, FeaturesError> {
+        self.arrays
+            .get(index)
+            .copied()
+            .flatten()
+            .ok_or_else(|| missing_column(self.batch, name))
+    }
+
+    /// Number of rows of the batch.
+    pub(crate) fn rows(&self) -> usize {
+        self.batch.num_rows()
+    }
 }
 
 fn wrong_type(name: &str, expected: &str, found: &DataType) -> FeaturesError {
@@ -89,7 +134,11 @@ pub(crate) enum NumericColumn<'a> {
 impl<'a> NumericColumn<'a> {
     /// Finds `name` in `batch`; it must be `Int64` or `Float64`.
     pub(crate) fn read(batch: &'a RecordBatch, name: &str) -> Result<Self, FeaturesError> {
-        let array = find(batch, name)?;
+        Self::from_array(find(batch, name)?, name)
+    }
+
+    /// Reads `array`, the column `name`; it must be `Int64` or `Float64`.
+    pub(crate) fn from_array(array: &'a dyn Array, name: &str) -> Result<Self, FeaturesError> {
         match array.data_type() {
             DataType::Int64 => Ok(NumericColumn::Int64(array.as_primitive::<Int64Type>())),
             DataType::Float64 => Ok(NumericColumn::Float64(array.as_primitive::<Float64Type>())),
@@ -222,7 +271,15 @@ impl<'a> CategoricalColumn<'a> {
         name: &str,
         expected: ColumnType,
     ) -> Result<Self, FeaturesError> {
-        let array = find(batch, name)?;
+        Self::from_array(find(batch, name)?, name, expected)
+    }
+
+    /// Reads `array`, the column `name`; it must have type `expected`.
+    pub(crate) fn from_array(
+        array: &'a dyn Array,
+        name: &str,
+        expected: ColumnType,
+    ) -> Result<Self, FeaturesError> {
         let column = match (expected, array.data_type()) {
             (ColumnType::Boolean, DataType::Boolean) => {
                 CategoricalColumn::Boolean(array.as_boolean())

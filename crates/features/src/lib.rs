@@ -22,6 +22,11 @@
 //! serving: JSON record ──record_to_batch(input_schema)──▶ one-row batch ──(same transform)──▶ Features
 //! ```
 //!
+//! * Many batches: [`FittedFeaturePipeline::transform_batches`] transforms
+//!   them in parallel (rayon) with the same code and stacks the rows in
+//!   order into one `Features`. A batch is written in blocks of 1,024 rows
+//!   (cache-sized); a row's outputs never depend on other rows, so a row has
+//!   the same bits alone, in any batch, and as a JSON record.
 //! * Columns are looked up **by name**: batches may carry extra columns (the
 //!   target) in any order; a missing column or a wrong Arrow type is an error
 //!   naming the column and the expected and found types.
@@ -143,9 +148,10 @@
 //!
 //! | feature | enables | default |
 //! |---|---|---|
-//! | `toml` | [`FeatureSpec::from_toml`] and `.toml` files in [`FeatureSpec::load`] | no |
+//! | `toml` | `FeatureSpec::from_toml` and `.toml` files in [`FeatureSpec::load`] | no |
 
 mod analyzer;
+mod category_index;
 mod check;
 mod date_parts;
 mod error;
@@ -153,6 +159,7 @@ mod fitted;
 mod fitted_column;
 mod hashing;
 mod input_column;
+mod output_sink;
 mod params;
 mod sketch;
 mod spec;

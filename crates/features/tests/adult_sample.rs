@@ -4,13 +4,18 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use mlrig_core::arrow_array::cast::AsArray;
+use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
+use mlrig_core::arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use mlrig_core::arrow_schema::DataType;
-use mlrig_core::{Artifact, Fit, ParamGuard, Transform};
+use mlrig_core::{Artifact, FeatureMatrix, Features, Fit, ParamGuard, Transform};
 use mlrig_features::{
     ColumnSpec, FeaturePipelineParams, FeatureSpec, FeaturesError, FittedFeaturePipeline,
-    Imputation,
+    Imputation, OutputLayout,
 };
+use serde_json::Value;
 
 const ADULT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -188,4 +193,104 @@ fn full_adult_when_available() {
     );
     let features = fitted.transform(&batch).unwrap();
     assert!(features.to_dense().iter().all(|v| v.is_finite()));
+}
+
+/// The JSON record of row `row` of `batch` (the pipeline's input columns;
+/// nulls left out).
+fn json_record(pipeline: &FittedFeaturePipeline, batch: &RecordBatch, row: usize) -> Value {
+    let mut object = serde_json::Map::new();
+    for field in pipeline.input_schema().fields() {
+        let column = batch.column_by_name(field.name()).unwrap();
+        if column.is_null(row) {
+            continue;
+        }
+        let value = match field.data_type() {
+            DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
+            DataType::Float64 => Value::from(column.as_primitive::<Float64Type>().value(row)),
+            DataType::Utf8 => Value::from(column.as_string::<i32>().value(row)),
+            other => panic!("unexpected input type {other}"),
+        };
+        object.insert(field.name().clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn bits(features: &Features) -> Vec<u64> {
+    features.to_dense().iter().map(|v| v.to_bits()).collect()
+}
+
+/// The sample has 4,071 rows, so a batch is written in several blocks of
+/// rows; every row must still equal its one-row batch and its JSON record,
+/// and `transform_batches` of any split must equal `transform` of the whole.
+#[test]
+fn whole_sample_equals_rows_records_and_parallel_batches() {
+    let (batch, _, _) = common::csv_batch(ADULT, &["?"]);
+    let rows = batch.num_rows();
+    assert!(rows > 4_000);
+    for output in [OutputLayout::Dense, OutputLayout::Sparse] {
+        let spec = FeatureSpec::infer(&batch.schema(), "income")
+            .unwrap()
+            .with_output(output);
+        let pipeline = FeaturePipelineParams::new(spec)
+            .check()
+            .unwrap()
+            .fit(std::slice::from_ref(&batch))
+            .unwrap();
+        let whole = pipeline.transform(&batch).unwrap();
+        assert_eq!(
+            matches!(whole.matrix(), FeatureMatrix::Sparse(_)),
+            output == OutputLayout::Sparse
+        );
+        let dense = whole.to_dense();
+        for row in 0..rows {
+            let expected: Vec<u64> = dense.row(row).iter().map(|v| v.to_bits()).collect();
+            let one = pipeline.transform(&batch.slice(row, 1)).unwrap();
+            assert_eq!(bits(&one), expected, "row {row} as a one-row batch");
+            if row % 97 == 0 || row + 1 == rows {
+                let record = json_record(&pipeline, &batch, row);
+                let served = pipeline.transform_record(&record).unwrap();
+                assert_eq!(bits(&served), expected, "row {row} as JSON {record}");
+            }
+        }
+        for cuts in [vec![0, rows], vec![0, 1, 1030, 1030, 3000, rows]] {
+            let parts: Vec<RecordBatch> = cuts
+                .windows(2)
+                .map(|w| batch.slice(w[0], w[1] - w[0]))
+                .collect();
+            let stacked = pipeline.transform_batches(&parts).unwrap();
+            assert_eq!(stacked, whole, "cuts {cuts:?}");
+        }
+        let none = pipeline.transform_batches(&[]).unwrap();
+        assert_eq!((none.nrows(), none.ncols()), (0, whole.ncols()));
+    }
+}
+
+/// Errors from a later block or batch name the row counted from the start.
+#[test]
+fn error_rows_count_across_blocks_and_batches() {
+    let values: Vec<f64> = (0..3_000).map(f64::from).collect();
+    let make = |values: Vec<f64>| {
+        RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(values)) as ArrayRef)])
+            .unwrap()
+    };
+    let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+    let pipeline = FeaturePipelineParams::new(spec)
+        .check()
+        .unwrap()
+        .fit(&[make(values.clone())])
+        .unwrap();
+    let mut bad = values.clone();
+    bad[2_500] = f64::INFINITY;
+    let err = pipeline.transform(&make(bad.clone())).unwrap_err();
+    assert!(
+        matches!(err, FeaturesError::NonFiniteValue { row: 2_500, .. }),
+        "{err}"
+    );
+    let err = pipeline
+        .transform_batches(&[make(values), make(bad)])
+        .unwrap_err();
+    assert!(
+        matches!(err, FeaturesError::NonFiniteValue { row: 5_500, .. }),
+        "{err}"
+    );
 }
