@@ -1,5 +1,7 @@
 //! [`Features`]: the numeric matrix that transforms produce and models consume.
 
+use std::sync::Arc;
+
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use sprs::{CsMat, TriMat};
@@ -29,18 +31,22 @@ pub enum FeatureMatrix {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Features {
-    names: Vec<String>,
+    /// Shared, so a pipeline hands the same names to every batch it makes
+    /// without copying them (the serving hot path).
+    names: Arc<[String]>,
     matrix: FeatureMatrix,
 }
 
 impl Features {
     /// Dense features; fails when the number of names differs from the number of columns.
+    /// `names` is a `Vec<String>` or a shared `Arc<[String]>` (no copy).
     ///
     /// ```
     /// use mlrig_core::{Features, ndarray::Array2};
     /// assert!(Features::dense(vec!["a".into()], Array2::zeros((3, 2))).is_err());
     /// ```
-    pub fn dense(names: Vec<String>, matrix: Array2<f64>) -> Result<Self> {
+    pub fn dense(names: impl Into<Arc<[String]>>, matrix: Array2<f64>) -> Result<Self> {
+        let names = names.into();
         check_names(&names, matrix.ncols())?;
         Ok(Self {
             names,
@@ -57,7 +63,8 @@ impl Features {
     /// let f = Features::sparse(vec!["a".into(), "b".into(), "c".into()], t.to_csr()).unwrap();
     /// assert_eq!(f.to_dense()[[1, 2]], 5.0);
     /// ```
-    pub fn sparse(names: Vec<String>, matrix: CsMat<f64>) -> Result<Self> {
+    pub fn sparse(names: impl Into<Arc<[String]>>, matrix: CsMat<f64>) -> Result<Self> {
+        let names = names.into();
         check_names(&names, matrix.cols())?;
         let matrix = if matrix.is_csr() {
             matrix
@@ -239,7 +246,7 @@ mod tests {
     proptest! {
         #[test]
         fn dense_sparse_round_trip(m in matrix()) {
-            let names = (0..m.ncols()).map(|i| format!("f{i}")).collect();
+            let names: Vec<String> = (0..m.ncols()).map(|i| format!("f{i}")).collect();
             let f = Features::dense(names, m.clone()).unwrap();
             let s = f.to_sparse_features();
             prop_assert_eq!(s.to_dense(), m.clone());
@@ -250,7 +257,7 @@ mod tests {
 
         #[test]
         fn features_serde_round_trip(m in matrix()) {
-            let names = (0..m.ncols()).map(|i| format!("f{i}")).collect();
+            let names: Vec<String> = (0..m.ncols()).map(|i| format!("f{i}")).collect();
             let f = Features::dense(names, m).unwrap();
             for value in [f.clone(), f.to_sparse_features()] {
                 let json = serde_json::to_string(&value).unwrap();

@@ -84,7 +84,7 @@ pub fn records_to_batch(records: &[Value], schema: &SchemaRef) -> Result<RecordB
                 }
                 Ok((i, value))
             });
-            column(field.name(), field.data_type(), values)
+            column(field.name(), field.data_type(), objects.len(), values)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
@@ -137,6 +137,7 @@ fn without_instance(error: Error) -> Error {
 fn column<'a>(
     name: &str,
     data_type: &DataType,
+    rows: usize,
     values: impl Iterator<Item = Result<(usize, Option<&'a Value>)>>,
 ) -> Result<ArrayRef> {
     let invalid = |i: usize, expected: &str, v: &Value| Error::InvalidField {
@@ -147,7 +148,7 @@ fn column<'a>(
     };
     Ok(match data_type {
         DataType::Float64 => {
-            let mut b = Float64Builder::new();
+            let mut b = Float64Builder::with_capacity(rows);
             for item in values {
                 match item? {
                     (_, None) => b.append_null(),
@@ -159,7 +160,7 @@ fn column<'a>(
             Arc::new(b.finish())
         }
         DataType::Int64 => {
-            let mut b = Int64Builder::new();
+            let mut b = Int64Builder::with_capacity(rows);
             for item in values {
                 match item? {
                     (_, None) => b.append_null(),
@@ -171,7 +172,7 @@ fn column<'a>(
             Arc::new(b.finish())
         }
         DataType::Boolean => {
-            let mut b = BooleanBuilder::new();
+            let mut b = BooleanBuilder::with_capacity(rows);
             for item in values {
                 match item? {
                     (_, None) => b.append_null(),
@@ -183,7 +184,7 @@ fn column<'a>(
             Arc::new(b.finish())
         }
         DataType::Utf8 => {
-            let mut b = StringBuilder::new();
+            let mut b = StringBuilder::with_capacity(rows, rows * 16);
             for item in values {
                 match item? {
                     (_, None) => b.append_null(),

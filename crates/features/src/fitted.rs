@@ -84,6 +84,8 @@ pub struct FittedFeaturePipeline {
     cross_inputs: Vec<[usize; 2]>,
     /// Sparse entries a row usually has (sizes the sparse output buffer).
     entries_per_row: usize,
+    /// `body.output_names`, shared with every `Features` made (no copy per call).
+    shared_names: Arc<[String]>,
 }
 
 impl FittedFeaturePipeline {
@@ -261,7 +263,7 @@ impl FittedFeaturePipeline {
         }
         let sparse = self.body.output == OutputLayout::Sparse;
         OutputRows::stack(parts, self.body.output_names.len(), sparse)
-            .into_features(self.body.output_names.clone())
+            .into_features(self.shared_names.clone())
     }
 
     /// The one transform routine: every column, then every cross, writes
@@ -370,6 +372,7 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
             + body.crosses.len();
         Ok(Self {
             input_schema: Arc::new(Schema::new(inputs)),
+            shared_names: body.output_names.clone().into(),
             body,
             column_inputs,
             cross_inputs,
@@ -415,7 +418,7 @@ impl Transform for FittedFeaturePipeline {
     /// encoded into its output columns, then the crosses.
     fn transform(&self, batch: &RecordBatch) -> Result<Features, FeaturesError> {
         self.transform_rows(batch)?
-            .into_features(self.body.output_names.clone())
+            .into_features(self.shared_names.clone())
     }
 }
 

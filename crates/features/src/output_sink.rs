@@ -11,6 +11,7 @@ use mlrig_core::Features;
 use mlrig_core::ndarray::Array2;
 use mlrig_core::sprs::CsMat;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use crate::FeaturesError;
 
@@ -306,7 +307,7 @@ impl OutputRows {
     }
 
     /// The rows as [`Features`] with these column names.
-    pub(crate) fn into_features(self, names: Vec<String>) -> Result<Features, FeaturesError> {
+    pub(crate) fn into_features(self, names: Arc<[String]>) -> Result<Features, FeaturesError> {
         let (rows, width) = (self.rows, self.width);
         let shape_error = |got: String| mlrig_core::Error::ShapeMismatch {
             expected: format!("{rows} × {width} features"),
@@ -353,8 +354,11 @@ mod tests {
         sink.finish()
     }
 
-    fn names(width: usize) -> Vec<String> {
-        (0..width).map(|i| format!("f{i}")).collect()
+    fn names(width: usize) -> Arc<[String]> {
+        (0..width)
+            .map(|i| format!("f{i}"))
+            .collect::<Vec<_>>()
+            .into()
     }
 
     #[test]

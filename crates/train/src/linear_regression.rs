@@ -326,7 +326,7 @@ mod tests {
     use mlrig_core::ndarray::{Array2, array};
 
     fn fit(x: Array2<f64>, y: Vec<f64>, alpha: f64) -> Result<LinearRegression> {
-        let names = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+        let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
         let f = Features::dense(names, x)?;
         let y = RegressionTarget::new("y", y)?;
         LinearRegressionParams::default()

@@ -503,7 +503,7 @@ mod tests {
         labels: &[&str],
         params: LogisticRegressionParams,
     ) -> Result<LogisticRegression> {
-        let names = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+        let names: Vec<String> = (0..x.ncols()).map(|j| format!("x{j}")).collect();
         let f = Features::dense(names, x)?;
         let y = ClassTarget::from_labels("y", labels.iter().copied());
         params.fit(&Dataset::new(&f, &y)?)
