@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use mlrig_core::arrow_array::{Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use mlrig_core::{
-    BundleWriter, Features, Fingerprint, Fit, ParamGuard, Predictions, Task, Transform,
+    BundleWriter, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Predictions, Task,
 };
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig_ingest::{CsvOptions, IngestSummary, read_csv};
@@ -228,7 +228,7 @@ impl TrainingJob {
                     .fit(&Dataset::new(&train_x, &y)?)?;
                 let model = Model::from(model);
                 let truth = positive_indicator(&self.target, &eval, &model)?;
-                let scores = positive_scores(mlrig_core::Predict::predict(&model, &eval_x)?);
+                let scores = scores(mlrig_core::Predict::predict(&model, &eval_x)?);
                 (model, mlrig_train::evaluate_classifier(&truth, &scores)?)
             }
             _ => {
@@ -239,7 +239,7 @@ impl TrainingJob {
                     .fit(&Dataset::new(&train_x, &y)?)?;
                 let model = Model::from(model);
                 let truth = regression_target(&self.target, &eval)?;
-                let predicted = regression_values(mlrig_core::Predict::predict(&model, &eval_x)?);
+                let predicted = scores(mlrig_core::Predict::predict(&model, &eval_x)?);
                 (
                     model,
                     mlrig_train::evaluate_regressor(truth.values(), &predicted)?,
@@ -368,30 +368,17 @@ fn column_names(schema: &SchemaRef) -> String {
         .join(", ")
 }
 
-/// Transforms every batch and stacks the rows (dense).
+/// Transforms every batch (in parallel, in order) and stacks the rows, dense
+/// because the models of mlrig-train are dense.
 fn transform_all(
     features: &FittedFeaturePipeline,
     batches: &[RecordBatch],
 ) -> Result<Features, PipelineError> {
-    let parts = batches
-        .iter()
-        .map(|b| features.transform(b).map(|f| f.into_dense()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    let matrix = if views.is_empty() {
-        mlrig_core::ndarray::Array2::zeros((0, features.output_names().len()))
-    } else {
-        mlrig_core::ndarray::concatenate(mlrig_core::ndarray::Axis(0), &views).map_err(|e| {
-            mlrig_core::Error::ShapeMismatch {
-                expected: format!(
-                    "{} feature columns in every batch",
-                    features.output_names().len()
-                ),
-                got: e.to_string(),
-            }
-        })?
-    };
-    Ok(Features::dense(features.output_names().to_vec(), matrix)?)
+    let stacked = features.transform_batches(batches)?;
+    Ok(match stacked.matrix() {
+        FeatureMatrix::Dense(_) => stacked,
+        FeatureMatrix::Sparse(_) => stacked.to_dense_features(),
+    })
 }
 
 fn target_arrays<'a>(target: &str, batches: &'a [RecordBatch]) -> Vec<&'a dyn Array> {
@@ -436,17 +423,9 @@ fn positive_indicator(
         .collect())
 }
 
-fn positive_scores(predictions: Predictions) -> Vec<f64> {
-    match predictions {
-        Predictions::Classification { probabilities, .. } => {
-            let last = probabilities.ncols().saturating_sub(1);
-            probabilities.column(last).to_vec()
-        }
-        Predictions::Regression { values } => values.to_vec(),
-    }
-}
-
-fn regression_values(predictions: Predictions) -> Vec<f64> {
+/// One score per example: the regression value, or the probability of the
+/// positive (last) class.
+fn scores(predictions: Predictions) -> Vec<f64> {
     match predictions {
         Predictions::Regression { values } => values.to_vec(),
         Predictions::Classification { probabilities, .. } => {
@@ -456,7 +435,6 @@ fn regression_values(predictions: Predictions) -> Vec<f64> {
     }
 }
 
-/// The data file a job reads (for messages).
 impl TrainingJob {
     /// The data file.
     pub fn data(&self) -> &Path {
