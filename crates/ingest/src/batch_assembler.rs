@@ -17,7 +17,7 @@ use crate::quarantine::{QuarantineSink, QuarantinedRow};
 use crate::report::{FileSummary, IngestReport, IngestSummary};
 use crate::row_origin::{RowOrigin, RowOrigins};
 use crate::row_sampling::RowSampler;
-use crate::{CsvOptions, IngestError};
+use crate::{CsvOptions, FileSet, IngestError};
 
 /// Why a row is quarantined, with where in the row.
 #[derive(Debug)]
@@ -358,12 +358,27 @@ impl BatchAssembler {
     }
 }
 
+/// The files a reader will read, checked the same way by every reader: the
+/// options are valid, there is at least one file (so `paths[0]` exists), and
+/// none of them is the quarantine file.
+pub(crate) fn input_paths(
+    files: &FileSet,
+    options: &CsvOptions,
+) -> Result<Vec<PathBuf>, IngestError> {
+    options.validate()?;
+    let paths = files.files().to_vec();
+    if paths.is_empty() {
+        return Err(IngestError::NoFiles {
+            pattern: String::new(),
+        });
+    }
+    reject_input_as_quarantine(&paths, options)?;
+    Ok(paths)
+}
+
 /// Refuses a quarantine file that is one of the input files (committing it
 /// would replace the data).
-pub(crate) fn reject_input_as_quarantine(
-    inputs: &[PathBuf],
-    options: &CsvOptions,
-) -> Result<(), IngestError> {
+fn reject_input_as_quarantine(inputs: &[PathBuf], options: &CsvOptions) -> Result<(), IngestError> {
     let Some((quarantine, _)) = options.quarantine_file() else {
         return Ok(());
     };

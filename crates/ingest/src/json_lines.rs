@@ -10,7 +10,7 @@ use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 use serde_json::{Map, Value};
 
-use crate::batch_assembler::{BatchAssembler, Rejection, reject_input_as_quarantine};
+use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
 use crate::column_type::{Cell, ColumnType, MissingTokens, ValueKind};
 use crate::file_set::{decompressed, open_file};
 use crate::inference::SampleProfile;
@@ -146,14 +146,8 @@ impl JsonLinesReader {
         files: &FileSet,
         options: CsvOptions,
     ) -> Result<JsonLinesReader, IngestError> {
-        options.validate()?;
-        let paths = files.files().to_vec();
-        let Some(first) = paths.first() else {
-            return Err(IngestError::NoFiles {
-                pattern: String::new(),
-            });
-        };
-        reject_input_as_quarantine(&paths, &options)?;
+        let paths = input_paths(files, &options)?;
+        let first = &paths[0];
         let lines = LineReader::new(open_file(first)?, first, options.max_record_bytes());
         JsonLinesReader::start(paths, lines, options)
     }

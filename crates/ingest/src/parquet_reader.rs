@@ -16,7 +16,7 @@ use mlrig_core::arrow_array::{
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use crate::batch_assembler::reject_input_as_quarantine;
+use crate::batch_assembler::input_paths;
 use crate::quarantine::QuarantineSink;
 use crate::report::FileSummary;
 use crate::row_sampling::RowSampler;
@@ -119,14 +119,8 @@ impl ParquetReader {
     /// assert!(matches!(err, Err(IngestError::NoFiles { .. })));
     /// ```
     pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<ParquetReader, IngestError> {
-        options.validate()?;
-        let paths = files.files().to_vec();
-        let Some(first) = paths.first() else {
-            return Err(IngestError::NoFiles {
-                pattern: String::new(),
-            });
-        };
-        reject_input_as_quarantine(&paths, &options)?;
+        let paths = input_paths(files, &options)?;
+        let first = &paths[0];
         let schema = converted_schema(first)?;
         for path in paths.iter().skip(1) {
             check_same_schema(&schema, first, converted_schema(path)?.as_ref(), path)?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 
-use crate::batch_assembler::{BatchAssembler, Rejection, reject_input_as_quarantine};
+use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
 use crate::column_type::{Cell, ColumnType, MissingTokens};
 use crate::csv_source::{FileStart, RecordSource, SourceItem, Start, check_header, file_start};
 use crate::file_set::{decompressed, open_file};
@@ -163,14 +163,8 @@ impl CsvReader {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<CsvReader, IngestError> {
-        options.validate()?;
-        let paths = files.files().to_vec();
-        let Some(first) = paths.first() else {
-            return Err(IngestError::NoFiles {
-                pattern: String::new(),
-            });
-        };
-        reject_input_as_quarantine(&paths, &options)?;
+        let paths = input_paths(files, &options)?;
+        let first = &paths[0];
         let start = file_start(open_file(first)?, first, &options)?;
         CsvReader::start(paths, start, options)
     }
