@@ -304,6 +304,24 @@ fn standard_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u64
 /// (`min` and `max` at the ends) and `n / 10` values in every bucket.
 fn quantiles_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u64) -> Histogram {
     let total: u64 = buckets.iter().map(|b| b.count).sum();
+    quantiles_histogram_from(
+        |q| quantile_of_buckets(buckets, q, min, max),
+        min,
+        max,
+        num_nan,
+        total as f64,
+    )
+}
+
+/// A quantiles histogram from any quantile function (plain or weighted):
+/// boundaries at the 0, 0.1, …, 1 quantiles, `total / 10` in every bucket.
+pub(crate) fn quantiles_histogram_from(
+    quantile: impl Fn(f64) -> Option<f64>,
+    min: f64,
+    max: f64,
+    num_nan: u64,
+    total: f64,
+) -> Histogram {
     let n = NUM_HISTOGRAM_BUCKETS;
     let boundary = |j: usize| -> f64 {
         if j == 0 {
@@ -311,7 +329,7 @@ fn quantiles_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u6
         } else if j == n {
             max
         } else {
-            quantile_of_buckets(buckets, j as f64 / n as f64, min, max).unwrap_or(min)
+            quantile(j as f64 / n as f64).unwrap_or(min)
         }
     };
     Histogram {
@@ -320,7 +338,7 @@ fn quantiles_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u6
             .map(|j| HistogramBucket {
                 low_value: boundary(j),
                 high_value: boundary(j + 1),
-                sample_count: total as f64 / n as f64,
+                sample_count: total / n as f64,
             })
             .collect(),
         histogram_type: HistogramType::Quantiles,

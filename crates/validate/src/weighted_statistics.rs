@@ -24,10 +24,13 @@ use std::collections::BTreeMap;
 use mlrig_core::ExactSum;
 use serde::{Deserialize, Serialize};
 
-use crate::sketch::{NUM_HISTOGRAM_BUCKETS, SketchBucket, bounds_of, key_of, snap_to_integer};
+use crate::sketch::{
+    NUM_HISTOGRAM_BUCKETS, SketchBucket, bounds_of, key_of, quantiles_histogram_from,
+    snap_to_integer,
+};
 use crate::statistics::{
-    FreqAndValue, Histogram, HistogramBucket, HistogramType, RankBucket, RankHistogram,
-    WeightedCommonStatistics, WeightedNumericStatistics, WeightedStringStatistics,
+    FreqAndValue, Histogram, HistogramBucket, RankBucket, RankHistogram, WeightedCommonStatistics,
+    WeightedNumericStatistics, WeightedStringStatistics,
 };
 
 /// Adds `a·b·w` exactly (when no product under- or overflows): `a·b` is
@@ -190,7 +193,13 @@ impl WeightedColumn {
         } else {
             vec![
                 weighted_standard_histogram(&buckets, min, max, num_nan),
-                weighted_quantiles_histogram(&buckets, min, max, num_nan, total),
+                quantiles_histogram_from(
+                    |q| weighted_quantile(&buckets, q, min, max),
+                    min,
+                    max,
+                    num_nan,
+                    total,
+                ),
             ]
         };
         WeightedNumericStatistics {
@@ -347,35 +356,4 @@ fn weighted_standard_histogram(
         })
         .collect();
     out
-}
-
-fn weighted_quantiles_histogram(
-    buckets: &[(SketchBucket, f64)],
-    min: f64,
-    max: f64,
-    num_nan: u64,
-    total: f64,
-) -> Histogram {
-    let n = NUM_HISTOGRAM_BUCKETS;
-    let boundary = |j: usize| -> f64 {
-        if j == 0 {
-            min
-        } else if j == n {
-            max
-        } else {
-            weighted_quantile(buckets, j as f64 / n as f64, min, max).unwrap_or(min)
-        }
-    };
-    Histogram {
-        num_nan,
-        buckets: (0..n)
-            .map(|j| HistogramBucket {
-                low_value: boundary(j),
-                high_value: boundary(j + 1),
-                sample_count: total / n as f64,
-            })
-            .collect(),
-        histogram_type: HistogramType::Quantiles,
-        ..Histogram::default()
-    }
 }
