@@ -77,5 +77,5 @@ pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;
-pub use records::{describe_json, record_to_batch, records_to_batch};
+pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

@@ -60,12 +60,7 @@ pub fn records_to_batch(records: &[Value], schema: &SchemaRef) -> Result<RecordB
                 return Err(Error::UnknownField {
                     instance: Some(i),
                     field: key.clone(),
-                    expected: schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    expected: column_list(schema),
                 });
             }
         }
@@ -215,6 +210,23 @@ fn as_integer(v: &Value) -> Option<i64> {
     let f = v.as_f64()?;
     // 2^63 is exactly representable; anything at or beyond it does not fit.
     (f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63)).then_some(f as i64)
+}
+
+/// The column names of a schema, comma separated, for error messages that
+/// say what is available.
+///
+/// ```
+/// use mlrig_core::arrow_schema::{DataType, Field, Schema};
+/// let schema = Schema::new(vec![Field::new("a", DataType::Int64, true), Field::new("b", DataType::Utf8, true)]);
+/// assert_eq!(mlrig_core::column_list(&schema), "a, b");
+/// ```
+pub fn column_list(schema: &arrow_schema::Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A short description of a JSON value for error messages.

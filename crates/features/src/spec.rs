@@ -1091,15 +1091,7 @@ impl FeatureSpec {
     }
 }
 
-/// The column names of a schema, comma separated, for error messages.
-pub(crate) fn column_list(schema: &Schema) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub(crate) use mlrig_core::column_list;
 
 #[cfg(test)]
 mod tests {

@@ -131,12 +131,7 @@ impl ParquetReader {
                 .map_err(|_| IngestError::UnknownColumn {
                     path: first.clone(),
                     column: column.clone(),
-                    available: schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    available: mlrig_core::column_list(&schema),
                 })?;
             if field.data_type() != data_type {
                 return Err(IngestError::InvalidOption {

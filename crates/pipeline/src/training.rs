@@ -189,7 +189,7 @@ impl TrainingJob {
             return Err(PipelineError::MissingTarget {
                 file: self.data.clone(),
                 target: self.target.clone(),
-                available: column_names(&schema),
+                available: mlrig_core::column_list(&schema),
             });
         }
         let (train, eval) = self.split_batches(&batches)?;
@@ -357,15 +357,6 @@ impl TrainingJob {
         writer.add_artifact(EVALUATION_FILE, evaluation, &[data, model_fp])?;
         Ok(writer.commit()?)
     }
-}
-
-fn column_names(schema: &SchemaRef) -> String {
-    schema
-        .fields()
-        .iter()
-        .map(|f| f.name().as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Transforms every batch (in parallel, in order) and stacks the rows, dense

@@ -414,13 +414,7 @@ pub(crate) fn column_of<'b>(
         .column_by_name(column)
         .ok_or_else(|| TrainError::MissingColumn {
             column: column.into(),
-            available: batch
-                .schema_ref()
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: mlrig_core::column_list(batch.schema_ref()),
         })
 }
 
