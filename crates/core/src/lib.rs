@@ -24,6 +24,8 @@
 //! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
 //!   server runs.
+//! * [`SplitRule`] ([`split`]): the deterministic train/eval split shared by
+//!   ingestion and training (a frozen key hash, so a row's side never changes).
 //!
 //! ## Quick start
 //!
@@ -67,6 +69,7 @@ mod features;
 mod params;
 mod predictions;
 pub mod records;
+pub mod split;
 mod transform;
 
 pub use accumulator::{Accumulator, accumulate_par};
@@ -78,4 +81,5 @@ pub use features::{FeatureMatrix, Features};
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;
 pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
+pub use split::SplitRule;
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

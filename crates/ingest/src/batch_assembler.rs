@@ -1,7 +1,7 @@
 //! [`BatchAssembler`]: the format-independent end of every reader. Rows come
-//! in already split into fields; each is sampled out, quarantined or
-//! appended to the Arrow builders, and full builders become a batch. It owns
-//! the counts, so every reader keeps the same guarantees.
+//! in already split into fields; each is sampled out, quarantined, split off
+//! or appended to the Arrow builders, and full builders become a batch. It
+//! owns the counts, so every reader keeps the same guarantees.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use crate::quarantine::{QuarantineSink, QuarantinedRow};
 use crate::report::{FileSummary, IngestReport, IngestSummary};
 use crate::row_origin::{RowOrigin, RowOrigins};
 use crate::row_sampling::RowSampler;
+use crate::split::RowSplit;
 use crate::{CsvOptions, FileSet, IngestError};
 
 /// Why a row is quarantined, with where in the row.
@@ -66,6 +67,8 @@ pub(crate) struct BatchAssembler {
     keep: usize,
     sink: Option<QuarantineSink>,
     sampler: Option<RowSampler>,
+    /// The train/eval split, resolved against the schema.
+    split: Option<RowSplit>,
     /// Accepted rows built elsewhere (parallel parsing), not yet in a batch.
     ready: VecDeque<RecordBatch>,
     ready_rows: usize,
@@ -107,6 +110,17 @@ impl BatchAssembler {
             Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
             None => None,
         };
+        let split = match options.split() {
+            Some(split) => Some(RowSplit::resolve(
+                split,
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name().as_str(), f.data_type())),
+                first_file,
+            )?),
+            None => None,
+        };
         let summary = IngestSummary::new(
             first_file,
             names.len(),
@@ -126,6 +140,7 @@ impl BatchAssembler {
             keep: options.quarantine_keep(),
             sink,
             sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
+            split,
             ready: VecDeque::new(),
             ready_rows: 0,
             file_index: 0,
@@ -154,6 +169,12 @@ impl BatchAssembler {
 
     pub(crate) fn sampler(&self) -> Option<RowSampler> {
         self.sampler
+    }
+
+    /// The index of the split key column: rows whose key is null must be
+    /// quarantined before they are accepted.
+    pub(crate) fn split_key(&self) -> Option<usize> {
+        self.split.as_ref().and_then(RowSplit::key_index)
     }
 
     pub(crate) fn summary(&self) -> &IngestSummary {
@@ -206,14 +227,33 @@ impl BatchAssembler {
         self.rows_in_batch >= self.batch_size
     }
 
-    /// Appends an admitted row starting on `line` whose values were all
-    /// checked; `text(i)` is the value of column `i` for [`Cell::Text`] cells.
+    /// Accepts an admitted row starting on `line` whose values were all
+    /// checked (and whose split key is not null); `text(i)` is the value of
+    /// column `i` for [`Cell::Text`] cells. The row is appended to the
+    /// builders unless the split sends it to the other side.
     pub(crate) fn accept<'a>(
         &mut self,
         line: u64,
         cells: &[Cell],
         text: impl Fn(usize) -> &'a str,
     ) {
+        let row_number = self.summary.rows_accepted;
+        self.summary.rows_accepted += 1;
+        if let Some(f) = self.file_summary() {
+            f.rows_accepted += 1;
+        }
+        if let Some(split) = &self.split {
+            let key = split.key_index().map(|k| match cells.get(k) {
+                Some(Cell::Int(v)) => std::borrow::Cow::Owned(v.to_string()),
+                // Text: the stored value. Other cells cannot occur: the key
+                // column is Int64 or Utf8 and null keys were quarantined.
+                _ => std::borrow::Cow::Borrowed(text(k)),
+            });
+            if !split.keeps_row(row_number, key.as_deref()) {
+                self.count_split_off(1);
+                return;
+            }
+        }
         for (i, (builder, &cell)) in self.builders.iter_mut().zip(cells).enumerate() {
             let value = if cell == Cell::Text { text(i) } else { "" };
             builder.append(cell, value);
@@ -223,9 +263,12 @@ impl BatchAssembler {
             file_index: self.file_index,
             line,
         });
-        self.summary.rows_accepted += 1;
+    }
+
+    fn count_split_off(&mut self, rows: u64) {
+        self.summary.rows_split_off += rows;
         if let Some(f) = self.file_summary() {
-            f.rows_accepted += 1;
+            f.rows_split_off += rows;
         }
     }
 
@@ -298,21 +341,49 @@ impl BatchAssembler {
         }
     }
 
-    /// Accepts rows already built into a batch elsewhere, starting on
-    /// `lines` of the current file; they leave in batches of `batch_size`
-    /// rows through [`BatchAssembler::take_ready`].
-    pub(crate) fn accept_batch(&mut self, batch: RecordBatch, lines: &[u64]) {
+    /// Accepts rows already built into a batch elsewhere (checked, split
+    /// keys not null), starting on `lines` of the current file; the rows the
+    /// split keeps leave in batches of `batch_size` rows through
+    /// [`BatchAssembler::take_ready`].
+    pub(crate) fn accept_batch(
+        &mut self,
+        batch: RecordBatch,
+        lines: &[u64],
+    ) -> Result<(), IngestError> {
         let rows = batch.num_rows();
         if rows == 0 {
-            return;
+            return Ok(());
         }
-        self.ready_origins.extend_lines(self.file_index, lines);
+        let first_row = self.summary.rows_accepted;
         self.summary.rows_accepted += rows as u64;
         if let Some(f) = self.file_summary() {
             f.rows_accepted += rows as u64;
         }
-        self.ready_rows += rows;
+        let mask = match &self.split {
+            Some(split) => split.keep_mask(&batch, first_row)?,
+            None => None,
+        };
+        let (batch, lines) = match mask {
+            Some(mask) => {
+                let kept_lines: Vec<u64> = lines
+                    .iter()
+                    .zip(mask.values().iter())
+                    .filter_map(|(&line, keep)| keep.then_some(line))
+                    .collect();
+                let kept = arrow_select::filter::filter_record_batch(&batch, &mask)
+                    .map_err(mlrig_core::Error::from)?;
+                self.count_split_off((rows - kept.num_rows()) as u64);
+                (kept, std::borrow::Cow::Owned(kept_lines))
+            }
+            None => (batch, std::borrow::Cow::Borrowed(lines)),
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.ready_origins.extend_lines(self.file_index, &lines);
+        self.ready_rows += batch.num_rows();
         self.ready.push_back(batch);
+        Ok(())
     }
 
     /// The next batch of `batch_size` rows from [`BatchAssembler::accept_batch`]

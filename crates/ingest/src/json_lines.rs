@@ -374,6 +374,7 @@ impl JsonLinesReader {
             self.out.names(),
             self.out.types(),
             self.out.missing(),
+            self.out.split_key(),
             &mut self.cells,
             &mut self.texts,
         );
@@ -522,12 +523,14 @@ impl<'de> serde::Deserialize<'de> for KeyOrder {
 }
 
 /// Converts one line into `cells` (and `texts` for text cells), or says why
-/// it is rejected.
+/// it is rejected (including a null value in the split key column
+/// `split_key`).
 fn check_line(
     line: &Line,
     names: &[String],
     types: &[ColumnType],
     missing: &MissingTokens,
+    split_key: Option<usize>,
     cells: &mut Vec<Cell>,
     texts: &mut [String],
 ) -> Result<(), Rejection> {
@@ -573,6 +576,13 @@ fn check_line(
             _ => None,
         };
         match cell {
+            Some(Cell::Null) if split_key == Some(i) => {
+                return Err(Rejection::value(
+                    name,
+                    value.to_string(),
+                    crate::MISSING_KEY_REASON.to_string(),
+                ));
+            }
             Some(cell) => cells.push(cell),
             None => {
                 return Err(Rejection::value(

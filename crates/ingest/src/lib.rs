@@ -19,9 +19,12 @@
 //!     wrong width │ invalid UTF-8/JSON │ value not of its type │ unknown key │ oversized
 //!        ├─ yes ─▶ QuarantinedRow {file, line, column, value, reason}
 //!        │           ─▶ kept in memory (up to a cap) + quarantine file (CSV / JSON Lines)
-//!        └─ no  ─▶ Arrow builders ─▶ RecordBatch every batch_size rows
+//!        │           (with a split on a key column: a null key too)
+//!        └─ no  ─▶ accepted row n (0-based over accepted rows, all files in order)
+//!                    split (with_split): other side? ─▶ counted in rows_split_off
+//!                    ─▶ Arrow builders ─▶ RecordBatch every batch_size rows
 //!                    (+ each row's file and start line: last_batch_origins())
-//!   Parquet: arrow-rs reader ─▶ lossless cast to Int64/Float64/Boolean/Utf8 ─▶ sampling filter
+//!   Parquet: arrow-rs reader ─▶ lossless cast to Int64/Float64/Boolean/Utf8 ─▶ sampling filter ─▶ split
 //! finish() ─▶ quarantine file renamed into place ─▶ IngestReport { summary (+ per file), quarantined }
 //! ```
 //!
@@ -37,6 +40,14 @@
 //!   quarantined whole, with its file, starting line, column, value and
 //!   reason, and [`IngestSummary`] (in total and per [`FileSummary`]) keeps
 //!   `rows_read == rows_accepted + rows_quarantined + rows_sampled_out`.
+//! * [`CsvOptions::with_split`] keeps one side ([`SplitSide`]) of a
+//!   deterministic train/eval [`Split`] ([`SplitRule`] from `mlrig-core`, the
+//!   rule `mlrig-train` uses): the same rows whatever the reader, batch size
+//!   or thread count, and with a key column whatever the file or row order.
+//!   Rows of the other side are accepted but counted in `rows_split_off`
+//!   instead of going into a batch. [`CsvWriter`] writes batches back to CSV
+//!   atomically (how `mlrig ingest --out-dir` writes `train.csv` and
+//!   `eval.csv`).
 //! * Every row of a batch maps back to its input: after each batch,
 //!   [`CsvReader::last_batch_origins`] (and [`JsonLinesReader`]'s) gives a
 //!   [`RowOrigin`] (index into `files()`, 1-based starting line) per row, the
@@ -72,7 +83,26 @@
 //!
 //! Many files (for example `data/part-*.csv.gz`) are one table with
 //! [`FileSet`] and [`CsvReader::open_files`]; [`CsvOptions::with_sample`]
-//! keeps a reproducible fraction of the rows.
+//! keeps a reproducible fraction of the rows; [`CsvOptions::with_split`]
+//! one side of a train/eval split:
+//!
+//! ```
+//! use mlrig_ingest::{CsvOptions, Split, SplitRule, read_csv};
+//! let dir = tempfile::tempdir()?;
+//! let data = dir.path().join("clicks.csv");
+//! std::fs::write(&data, "user,clicks\nann,3\nbob,5\ncyd,\ndan,1\nann,4\n")?;
+//! let rule = SplitRule::hash_key(0.5)?;
+//! let eval = Split::eval(rule.clone()).with_key_column("user");
+//! let (_, batches, report) = read_csv(&data, CsvOptions::default().with_split(eval))?;
+//! // A row's side depends only on its user, so both of ann's rows go together.
+//! let users = ["ann", "bob", "cyd", "dan", "ann"];
+//! let expected = users.iter().filter(|u| rule.is_eval(0, Some(u))).count();
+//! let kept: usize = batches.iter().map(|b| b.num_rows()).sum();
+//! assert_eq!(kept, expected);
+//! let s = &report.summary;
+//! assert_eq!((s.rows_accepted, s.rows_split_off), (5, (5 - expected) as u64));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Feature flags
 //!
@@ -83,6 +113,7 @@
 mod batch_assembler;
 mod column_type;
 mod csv_source;
+mod csv_writer;
 mod error;
 mod file_set;
 mod header;
@@ -98,10 +129,13 @@ mod record_reader;
 mod report;
 mod row_origin;
 mod row_sampling;
+mod split;
 
+pub use csv_writer::CsvWriter;
 pub use error::IngestError;
 pub use file_set::FileSet;
 pub use json_lines::{JsonLinesReader, read_json_lines};
+pub use mlrig_core::split::SplitRule;
 pub use options::{
     CsvOptions, DEFAULT_BATCH_SIZE, DEFAULT_INFER_ROWS, DEFAULT_INFER_TOLERANCE,
     DEFAULT_MAX_RECORD_BYTES, DEFAULT_MISSING_TOKENS, DEFAULT_QUARANTINE_KEEP, QuarantineFormat,
@@ -113,3 +147,4 @@ pub use quarantine::QuarantinedRow;
 pub use reader::{CsvReader, infer_schema, read_csv};
 pub use report::{FileSummary, IngestReport, IngestSummary};
 pub use row_origin::{RowOrigin, RowOrigins};
+pub use split::{MISSING_KEY_REASON, Split, SplitSide};

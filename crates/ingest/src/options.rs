@@ -8,7 +8,7 @@ use std::str::FromStr;
 use mlrig_core::arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
 
-use crate::IngestError;
+use crate::{IngestError, Split};
 
 /// Default number of accepted rows per [`RecordBatch`](mlrig_core::arrow_array::RecordBatch).
 pub const DEFAULT_BATCH_SIZE: usize = 65_536;
@@ -128,6 +128,7 @@ pub struct CsvOptions {
     quarantine_keep: usize,
     max_record_bytes: usize,
     sample: Option<(f64, u64)>,
+    split: Option<Split>,
     threads: usize,
 }
 
@@ -152,6 +153,7 @@ impl Default for CsvOptions {
             quarantine_keep: DEFAULT_QUARANTINE_KEEP,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             sample: None,
+            split: None,
             threads: 1,
         }
     }
@@ -344,6 +346,48 @@ impl CsvOptions {
         self
     }
 
+    /// Keeps one side of a deterministic train/eval split (every reader:
+    /// CSV on any number of threads, JSON Lines, Parquet), so training and
+    /// evaluation data can be ingested separately without a second copy.
+    ///
+    /// Rows are numbered over the *accepted* rows (after sampling and the
+    /// quarantine), 0-based, across all files in reading order, whatever the
+    /// batch size or number of threads; with a key column
+    /// ([`Split::with_key_column`], [`SplitRule::HashKey`](crate::SplitRule::HashKey))
+    /// a row's side depends only on its key, so not on file or row order. A
+    /// row without a key (null, empty, absent, a missing token) is
+    /// quarantined with [`MISSING_KEY_REASON`](crate::MISSING_KEY_REASON).
+    ///
+    /// Rows of the other side are accepted but not put in a batch; they are
+    /// counted in `rows_split_off` (a part of `rows_accepted`), so
+    /// `rows_read == rows_accepted + rows_quarantined + rows_sampled_out`
+    /// still holds and the batches hold `rows_accepted − rows_split_off`
+    /// rows. An invalid rule, a key column with the modulo rule, or a key
+    /// column that is missing or not `Int64`/`Utf8` is an
+    /// [`IngestError::InvalidOption`] when the reader opens.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvOptions, Split, SplitRule};
+    /// let split = Split::train(SplitRule::hash_key(0.2)?).with_key_column("user_id");
+    /// let o = CsvOptions::default().with_split(split.clone());
+    /// assert_eq!(o.split(), Some(&split));
+    /// # Ok::<(), mlrig_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_split(mut self, split: Split) -> Self {
+        self.split = Some(split);
+        self
+    }
+
+    /// The split applied while reading, if any (see [`CsvOptions::with_split`]).
+    ///
+    /// ```
+    /// assert!(mlrig_ingest::CsvOptions::default().split().is_none());
+    /// ```
+    pub fn split(&self) -> Option<&Split> {
+        self.split.as_ref()
+    }
+
     /// The number of threads that parse CSV values (default 1: everything
     /// on the caller's thread; 0: one per available core).
     ///
@@ -519,6 +563,9 @@ impl CsvOptions {
         if self.max_record_bytes == 0 {
             return invalid("max_record_bytes", "must be at least 1".into());
         }
+        if let Some(split) = &self.split {
+            split.validate()?;
+        }
         for (column, data_type) in &self.column_types {
             if !matches!(
                 data_type,
@@ -572,6 +619,12 @@ mod tests {
             (CsvOptions::default().with_sample(1.5, 0), "sample"),
             (CsvOptions::default().with_sample(f64::NAN, 0), "sample"),
             (CsvOptions::default().with_sample(-0.1, 0), "sample"),
+            (
+                CsvOptions::default().with_split(Split::train(crate::SplitRule::HashKey {
+                    eval_fraction: -0.5,
+                })),
+                "split",
+            ),
         ];
         for (options, name) in cases {
             match options.validate() {

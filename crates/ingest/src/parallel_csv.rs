@@ -7,9 +7,10 @@
 //!        files), numbered
 //!     ─▶ one task per chunk on the reader's own rayon pool (at most
 //!        2 × threads chunks dispatched and not merged yet)
-//! task: sample / check / build Arrow arrays ─▶ results channel
+//! task: sample / check (split key too) / build Arrow arrays ─▶ results channel
 //! caller: results in chunk order ─▶ BatchAssembler: counts, quarantine
-//!     (same order as sequential), accepted rows re-cut into batch_size batches
+//!     (same order as sequential), split (row numbers known in order),
+//!     kept rows re-cut into batch_size batches
 //! ```
 //!
 //! Splitting records is inherently sequential (a quote changes the meaning
@@ -72,6 +73,8 @@ struct ParseContext {
     types: Vec<ColumnType>,
     missing: MissingTokens,
     sampler: Option<RowSampler>,
+    /// The split key column (rows with a null key are quarantined).
+    split_key: Option<usize>,
     delimiter: u8,
 }
 
@@ -133,6 +136,7 @@ impl ParallelCsv {
             types: out.types().to_vec(),
             missing: out.missing().clone(),
             sampler: out.sampler(),
+            split_key: out.split_key(),
             delimiter: options.delimiter(),
         });
         let (results_sender, results) = channel();
@@ -288,6 +292,7 @@ fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
             &context.names,
             &context.types,
             &context.missing,
+            context.split_key,
             &mut cells,
         ) {
             Ok(()) => {
@@ -336,6 +341,5 @@ fn absorb(out: &mut BatchAssembler, chunk: ParsedChunk) -> Result<(), IngestErro
     for (line, rejection, record) in chunk.rejections {
         out.quarantine(line, rejection, || record)?;
     }
-    out.accept_batch(chunk.accepted?, &chunk.accepted_lines);
-    Ok(())
+    out.accept_batch(chunk.accepted?, &chunk.accepted_lines)
 }

@@ -17,10 +17,11 @@ use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::batch_assembler::input_paths;
-use crate::quarantine::QuarantineSink;
+use crate::quarantine::{QuarantineSink, QuarantinedRow};
 use crate::report::FileSummary;
 use crate::row_sampling::RowSampler;
-use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
+use crate::split::RowSplit;
+use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
 
 /// Streams Parquet files as Arrow [`RecordBatch`]es of at most
 /// [`batch_size`](CsvOptions::with_batch_size) rows, converted to the column
@@ -35,10 +36,14 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
 /// [`IngestError::UnsupportedColumnType`] naming the column, raised when
 /// opening. Nulls are kept.
 ///
-/// Parquet is typed, so nothing is inferred and no row is quarantined
-/// (`rows_quarantined` is 0; a quarantine file, if asked for, is written
-/// empty). Of the [`CsvOptions`], `batch_size`,
-/// [`with_sample`](CsvOptions::with_sample) and the quarantine file apply; a
+/// Parquet is typed, so nothing is inferred and no row is quarantined except,
+/// with a [split](CsvOptions::with_split) on a key column, the rows whose key
+/// is null ([`QuarantinedRow::line`](crate::QuarantinedRow::line) is then the
+/// 1-based row number in the file and the record is the row as a JSON
+/// object); a quarantine file, if asked for, is always written. Of the
+/// [`CsvOptions`], `batch_size`, [`with_sample`](CsvOptions::with_sample),
+/// [`with_split`](CsvOptions::with_split), the quarantine file and its
+/// in-memory cap apply; a
 /// [type override](CsvOptions::with_column_type) must name a column and
 /// agree with its converted type (an [`IngestError::InvalidOption`]
 /// otherwise); the CSV dialect, missing tokens and inference options do not
@@ -78,8 +83,12 @@ pub struct ParquetReader {
     schema: SchemaRef,
     batch_size: usize,
     sampler: Option<RowSampler>,
+    split: Option<RowSplit>,
     summary: IngestSummary,
     sink: Option<QuarantineSink>,
+    /// Quarantined rows kept in memory, and the cap.
+    kept: Vec<QuarantinedRow>,
+    keep: usize,
     failed: bool,
 }
 
@@ -144,6 +153,17 @@ impl ParquetReader {
                 });
             }
         }
+        let split = match options.split() {
+            Some(split) => Some(RowSplit::resolve(
+                split,
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| (f.name().as_str(), f.data_type())),
+                first,
+            )?),
+            None => None,
+        };
         let sink = match options.quarantine_file() {
             Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
             None => None,
@@ -160,8 +180,11 @@ impl ParquetReader {
             schema,
             batch_size: options.batch_size(),
             sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
+            split,
             summary,
             sink,
+            kept: Vec::new(),
+            keep: options.quarantine_keep(),
             failed: false,
         })
     }
@@ -180,8 +203,8 @@ impl ParquetReader {
         &self.summary
     }
 
-    /// Reads the remaining batches (dropping them), commits the (empty)
-    /// quarantine file and returns the report; [`IngestError::ReadAborted`]
+    /// Reads the remaining batches (dropping them), commits the quarantine
+    /// file and returns the report; [`IngestError::ReadAborted`]
     /// if the reader already returned an error.
     ///
     /// See [`ParquetReader`] for an example.
@@ -199,7 +222,7 @@ impl ParquetReader {
         }
         Ok(IngestReport {
             summary: self.summary,
-            quarantined: Vec::new(),
+            quarantined: self.kept,
         })
     }
 
@@ -226,35 +249,135 @@ impl ParquetReader {
                 continue;
             };
             let batch = batch.map_err(|e| format_error(path, e))?;
-            let first_row = self.summary.files.last().map_or(0, |f| f.rows_read);
-            let batch = convert_batch(&self.schema, &batch, path, first_row)?;
-            let rows = batch.num_rows() as u64;
-            let batch = match self.sampler {
-                Some(sampler) => {
-                    let start = self.summary.rows_read;
-                    let mask: BooleanArray = (start..start + rows)
-                        .map(|i| Some(sampler.keeps(i)))
-                        .collect();
-                    arrow_select::filter::filter_record_batch(&batch, &mask)
-                        .map_err(|e| format_error(path, e))?
-                }
-                None => batch,
-            };
-            let kept = batch.num_rows() as u64;
-            self.summary.rows_read += rows;
-            self.summary.rows_accepted += kept;
-            self.summary.rows_sampled_out += rows - kept;
-            if let Some(f) = self.summary.files.last_mut() {
-                f.rows_read += rows;
-                f.rows_accepted += kept;
-                f.rows_sampled_out += rows - kept;
-            }
-            if kept > 0 {
-                self.summary.batches += 1;
+            let path = path.clone();
+            if let Some(batch) = self.admit_batch(&path, batch)? {
                 return Ok(Some(batch));
             }
         }
     }
+
+    /// Samples, quarantines rows without a split key, splits and counts one
+    /// batch read from `path`; `None` when no row is left.
+    fn admit_batch(
+        &mut self,
+        path: &Path,
+        batch: RecordBatch,
+    ) -> Result<Option<RecordBatch>, IngestError> {
+        let first_row = self.summary.files.last().map_or(0, |f| f.rows_read);
+        let batch = convert_batch(&self.schema, &batch, path, first_row)?;
+        let rows = batch.num_rows();
+        let start = self.summary.rows_read;
+        let mut keep: Vec<bool> = match self.sampler {
+            Some(sampler) => (start..start + rows as u64)
+                .map(|i| sampler.keeps(i))
+                .collect(),
+            None => vec![true; rows],
+        };
+        let sampled_out = keep.iter().filter(|k| !**k).count() as u64;
+        let mut quarantined = 0u64;
+        if let Some(k) = self.split.as_ref().and_then(RowSplit::key_index) {
+            for (i, kept) in keep.iter_mut().enumerate() {
+                if *kept && batch.column(k).is_null(i) {
+                    *kept = false;
+                    quarantined += 1;
+                    self.quarantine_missing_key(path, &batch, i, first_row + i as u64 + 1, k)?;
+                }
+            }
+        }
+        let batch = if keep.iter().all(|k| *k) {
+            batch
+        } else {
+            arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(keep))
+                .map_err(|e| format_error(path, e))?
+        };
+        let accepted = batch.num_rows() as u64;
+        let batch = match &self.split {
+            Some(split) => match split.keep_mask(&batch, self.summary.rows_accepted)? {
+                Some(mask) => arrow_select::filter::filter_record_batch(&batch, &mask)
+                    .map_err(|e| format_error(path, e))?,
+                None => batch,
+            },
+            None => batch,
+        };
+        let split_off = accepted - batch.num_rows() as u64;
+        let rows = rows as u64;
+        self.summary.rows_read += rows;
+        self.summary.rows_accepted += accepted;
+        self.summary.rows_quarantined += quarantined;
+        self.summary.rows_sampled_out += sampled_out;
+        self.summary.rows_split_off += split_off;
+        if let Some(f) = self.summary.files.last_mut() {
+            f.rows_read += rows;
+            f.rows_accepted += accepted;
+            f.rows_quarantined += quarantined;
+            f.rows_sampled_out += sampled_out;
+            f.rows_split_off += split_off;
+        }
+        if batch.num_rows() == 0 {
+            return Ok(None);
+        }
+        self.summary.batches += 1;
+        Ok(Some(batch))
+    }
+
+    /// Quarantines row `row` of `batch` (row `number`, 1-based, of `path`),
+    /// whose key in column `key` is null.
+    fn quarantine_missing_key(
+        &mut self,
+        path: &Path,
+        batch: &RecordBatch,
+        row: usize,
+        number: u64,
+        key: usize,
+    ) -> Result<(), IngestError> {
+        if self.sink.is_none() && self.kept.len() >= self.keep {
+            return Ok(());
+        }
+        let quarantined = QuarantinedRow {
+            file: path.to_string_lossy().into_owned(),
+            line: number,
+            column: Some(batch.schema_ref().field(key).name().clone()),
+            raw_value: Some("null".into()),
+            reason: MISSING_KEY_REASON.into(),
+            record: row_as_json(batch, row),
+        };
+        if let Some(sink) = self.sink.as_mut() {
+            sink.write(&quarantined)?;
+        }
+        if self.kept.len() < self.keep {
+            self.kept.push(quarantined);
+            self.summary.quarantined_kept += 1;
+        }
+        Ok(())
+    }
+}
+
+/// One row of a converted batch (Boolean, Int64, Float64 or Utf8 columns) as
+/// a JSON object; non-finite floats are strings.
+fn row_as_json(batch: &RecordBatch, row: usize) -> String {
+    use serde_json::Value;
+    let mut object = serde_json::Map::new();
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let value = if column.is_null(row) {
+            Value::Null
+        } else {
+            match column.data_type() {
+                DataType::Boolean => Value::Bool(column.as_boolean().value(row)),
+                DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
+                DataType::Float64 => {
+                    let v = column
+                        .as_primitive::<mlrig_core::arrow_array::types::Float64Type>()
+                        .value(row);
+                    serde_json::Number::from_f64(v)
+                        .map_or_else(|| Value::String(v.to_string()), Value::Number)
+                }
+                DataType::Utf8 => Value::String(column.as_string::<i32>().value(row).to_string()),
+                other => Value::String(format!("<{other}>")),
+            }
+        };
+        object.insert(field.name().clone(), value);
+    }
+    Value::Object(object).to_string()
 }
 
 impl Iterator for ParquetReader {

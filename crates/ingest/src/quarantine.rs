@@ -38,7 +38,7 @@ pub struct QuarantinedRow {
     #[serde(default)]
     pub file: String,
     /// The 1-based line where the record starts in its file (a CSV header
-    /// is line 1).
+    /// is line 1); for Parquet, the 1-based row number in the file.
     pub line: u64,
     /// The column whose value was rejected; `None` when the row as a whole is
     /// wrong (number of fields, size).
@@ -180,7 +180,7 @@ impl QuarantineSink {
 
 /// A `csv` writer error as an I/O error on `path` (writing strings to a file
 /// can only fail in I/O).
-fn csv_error(path: &Path, error: csv::Error) -> IngestError {
+pub(crate) fn csv_error(path: &Path, error: csv::Error) -> IngestError {
     let source = match error.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => std::io::Error::other(format!("{other:?}")),

@@ -18,7 +18,7 @@ use crate::inference::SampleProfile;
 use crate::parallel_csv::ParallelCsv;
 use crate::quarantine::{QuarantinedRow, join_record, type_mismatch_reason};
 use crate::record_reader::{CsvRecord, RawRecord};
-use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
+use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -412,6 +412,7 @@ impl CsvReader {
             self.out.names(),
             self.out.types(),
             self.out.missing(),
+            self.out.split_key(),
             &mut self.cells,
         ) {
             Ok(()) => {
@@ -450,12 +451,13 @@ impl Iterator for CsvReader {
 impl std::iter::FusedIterator for CsvReader {}
 
 /// Parses every field of `record` into `cells`, or says why the row is
-/// rejected.
+/// rejected (including a null value in the split key column `split_key`).
 pub(crate) fn check_record(
     record: &impl CsvRecord,
     names: &[String],
     types: &[ColumnType],
     missing: &MissingTokens,
+    split_key: Option<usize>,
     cells: &mut Vec<Cell>,
 ) -> Result<(), Rejection> {
     if let Some(size) = record.oversize() {
@@ -484,6 +486,13 @@ pub(crate) fn check_record(
             }
         };
         match types[i].parse(value, missing) {
+            Some(Cell::Null) if split_key == Some(i) => {
+                return Err(Rejection::value(
+                    &names[i],
+                    value.to_string(),
+                    MISSING_KEY_REASON.to_string(),
+                ));
+            }
             Some(cell) => cells.push(cell),
             None => {
                 let reason = type_mismatch_reason(&types[i].data_type().to_string(), value);

@@ -8,7 +8,9 @@ use crate::QuarantinedRow;
 
 /// Running totals of one ingestion. `rows_read == rows_accepted +
 /// rows_quarantined + rows_sampled_out` holds at every point, in total and
-/// for each file in [`files`](IngestSummary::files).
+/// for each file in [`files`](IngestSummary::files); `rows_split_off ≤
+/// rows_accepted`, and the batches hold `rows_accepted − rows_split_off`
+/// rows.
 ///
 /// ```
 /// use mlrig_ingest::{CsvOptions, read_csv};
@@ -32,7 +34,8 @@ pub struct IngestSummary {
     /// Data records read (a CSV header is not counted; blank lines are not
     /// records).
     pub rows_read: u64,
-    /// Rows that went into batches.
+    /// Rows that passed every check and went into batches (or, with a
+    /// split, were split off: see `rows_split_off`).
     pub rows_accepted: u64,
     /// Rows sent to the quarantine.
     pub rows_quarantined: u64,
@@ -40,6 +43,12 @@ pub struct IngestSummary {
     /// (neither parsed nor quarantined).
     #[serde(default)]
     pub rows_sampled_out: u64,
+    /// Accepted rows of the other side of a
+    /// [`with_split`](crate::CsvOptions::with_split) split, not put in a
+    /// batch (a part of `rows_accepted`: the batches hold `rows_accepted −
+    /// rows_split_off` rows).
+    #[serde(default)]
+    pub rows_split_off: u64,
     /// Batches produced.
     pub batches: u64,
     /// Quarantined rows kept in memory (at most the
@@ -65,6 +74,7 @@ impl IngestSummary {
             rows_accepted: 0,
             rows_quarantined: 0,
             rows_sampled_out: 0,
+            rows_split_off: 0,
             batches: 0,
             quarantined_kept: 0,
             quarantine_file,
@@ -94,12 +104,15 @@ pub struct FileSummary {
     pub file: PathBuf,
     /// Data records read from it.
     pub rows_read: u64,
-    /// Its rows that went into batches.
+    /// Its rows that went into batches or were split off.
     pub rows_accepted: u64,
     /// Its rows sent to the quarantine.
     pub rows_quarantined: u64,
     /// Its rows left out by sampling.
     pub rows_sampled_out: u64,
+    /// Its accepted rows split off (a part of its `rows_accepted`).
+    #[serde(default)]
+    pub rows_split_off: u64,
 }
 
 impl FileSummary {
@@ -110,6 +123,7 @@ impl FileSummary {
             rows_accepted: 0,
             rows_quarantined: 0,
             rows_sampled_out: 0,
+            rows_split_off: 0,
         }
     }
 }

@@ -307,3 +307,63 @@ fn files_with_other_columns_or_types_are_rejected() {
         .null_count();
     assert_eq!(null_count, 0);
 }
+
+#[test]
+fn a_split_keeps_the_same_rows_as_csv_and_quarantines_null_keys() {
+    use mlrig_ingest::{MISSING_KEY_REASON, Split, SplitRule, SplitSide};
+    let dir = tempfile::tempdir().unwrap();
+    let n = 300usize;
+    let ids: Vec<i64> = (0..n as i64).collect();
+    let users: Vec<Option<String>> = (0..n)
+        .map(|i| (i % 17 != 5).then(|| format!("u{}", i % 50)))
+        .collect();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+        (
+            "user",
+            Arc::new(StringArray::from(users.clone())) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let parquet_path = dir.path().join("t.parquet");
+    write_parquet(&parquet_path, &[batch], Compression::SNAPPY);
+    let mut csv = String::from("id,user\n");
+    for (i, u) in users.iter().enumerate() {
+        csv.push_str(&format!("{i},{}\n", u.as_deref().unwrap_or("")));
+    }
+    let csv_path = dir.path().join("t.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+
+    let rule = SplitRule::hash_key(0.3).unwrap();
+    let mut sides = Vec::new();
+    for side in [SplitSide::Train, SplitSide::Eval] {
+        let split = Split::new(rule.clone(), side).with_key_column("user");
+        let quarantine = dir.path().join("q.jsonl");
+        let options = CsvOptions::default()
+            .with_batch_size(64)
+            .with_split(split.clone())
+            .with_quarantine_file(&quarantine, QuarantineFormat::JsonLines);
+        let (_, batches, report) = read_parquet(&parquet_path, options).unwrap();
+        assert_totals(&report.summary);
+        let (_, csv_batches, csv_report) =
+            read_csv(&csv_path, CsvOptions::default().with_split(split)).unwrap();
+        assert_eq!(rows(&batches), rows(&csv_batches), "{side:?}");
+        let s = &report.summary;
+        assert_eq!(s.rows_quarantined, csv_report.summary.rows_quarantined);
+        assert_eq!(s.rows_split_off, csv_report.summary.rows_split_off);
+        assert_eq!(
+            s.rows_quarantined,
+            (0..n).filter(|i| i % 17 == 5).count() as u64
+        );
+        let q = &report.quarantined[0];
+        assert_eq!((q.line, q.reason.as_str()), (6, MISSING_KEY_REASON));
+        assert_eq!(q.record, r#"{"id":5,"user":null}"#);
+        let written = std::fs::read_to_string(&quarantine).unwrap();
+        assert_eq!(written.lines().count() as u64, s.rows_quarantined);
+        sides.push(rows(&batches));
+    }
+    let total = sides[0].len() + sides[1].len();
+    assert_eq!(total, n - (0..n).filter(|i| i % 17 == 5).count());
+    assert!(sides[0].iter().all(|r| !sides[1].contains(r)));
+    let _ = Value::Null;
+}

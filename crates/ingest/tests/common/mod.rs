@@ -91,6 +91,17 @@ pub fn assert_totals(summary: &IngestSummary) {
     assert_eq!(sum(|f| f.rows_accepted), summary.rows_accepted);
     assert_eq!(sum(|f| f.rows_quarantined), summary.rows_quarantined);
     assert_eq!(sum(|f| f.rows_sampled_out), summary.rows_sampled_out);
+    assert_eq!(sum(|f| f.rows_split_off), summary.rows_split_off);
+    assert!(
+        summary.rows_split_off <= summary.rows_accepted,
+        "{summary:?}"
+    );
+    assert!(
+        summary
+            .files
+            .iter()
+            .all(|f| f.rows_split_off <= f.rows_accepted)
+    );
 }
 
 /// `bytes` compressed with gzip.

@@ -1,0 +1,231 @@
+//! [`CsvWriter`]: record batches back to a CSV file, written atomically.
+
+use std::path::{Path, PathBuf};
+
+use mlrig_core::arrow_array::cast::AsArray;
+use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
+use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, SchemaRef};
+use tempfile::NamedTempFile;
+
+use crate::IngestError;
+use crate::quarantine::csv_error;
+
+/// Writes record batches with the ingestion column types (`Boolean`,
+/// `Int64`, `Float64`, `Utf8`) as comma-separated CSV with a header, to a
+/// temporary file in the target's directory that [`CsvWriter::commit`]
+/// renames into place: the file appears complete or not at all (dropped
+/// without a commit, nothing is written).
+///
+/// Values: nulls are empty fields; booleans `true`/`false`; integers in
+/// decimal; floats in Rust's shortest round-trip form (`0.1`, `1.0`,
+/// `1e300`, `inf`, `NaN`); text as stored, quoted only when it holds a
+/// comma, quote or line break. Reading the file back with the default
+/// [`CsvOptions`](crate::CsvOptions) gives the same values, except a text
+/// value equal to a missing token (or empty) and `NaN`, which read back as
+/// nulls.
+///
+/// ```
+/// use mlrig_ingest::{CsvOptions, CsvWriter, read_csv};
+/// let dir = tempfile::tempdir()?;
+/// let input = dir.path().join("in.csv");
+/// std::fs::write(&input, "id,name,score\n1,\"a, b\",0.5\n2,NA,\n")?;
+/// let (schema, batches, _) = read_csv(&input, CsvOptions::default())?;
+///
+/// let output = dir.path().join("out.csv");
+/// let mut writer = CsvWriter::create(&output, schema)?;
+/// for batch in &batches {
+///     writer.write(batch)?;
+/// }
+/// assert_eq!(writer.commit()?, 2);
+/// assert_eq!(std::fs::read_to_string(&output)?, "id,name,score\n1,\"a, b\",0.5\n2,,\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct CsvWriter {
+    path: PathBuf,
+    schema: SchemaRef,
+    writer: csv::Writer<NamedTempFile>,
+    rows: u64,
+    record: Vec<String>,
+}
+
+impl std::fmt::Debug for CsvWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvWriter")
+            .field("path", &self.path)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvWriter {
+    /// Creates the temporary file beside `path` and writes the header.
+    /// Errors: a column of another type than the four ingestion types
+    /// ([`IngestError::UnsupportedColumnType`]), or an I/O failure.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlrig_core::arrow_schema::{DataType, Field, Schema};
+    /// use mlrig_ingest::CsvWriter;
+    /// let dir = tempfile::tempdir()?;
+    /// let schema = Arc::new(Schema::new(vec![Field::new("d", DataType::Date32, true)]));
+    /// assert!(CsvWriter::create(dir.path().join("x.csv"), schema).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create(path: impl AsRef<Path>, schema: SchemaRef) -> Result<Self, IngestError> {
+        let path = path.as_ref().to_path_buf();
+        for field in schema.fields() {
+            if !matches!(
+                field.data_type(),
+                DataType::Boolean | DataType::Int64 | DataType::Float64 | DataType::Utf8
+            ) {
+                return Err(IngestError::UnsupportedColumnType {
+                    path,
+                    column: field.name().clone(),
+                    data_type: field.data_type().to_string(),
+                });
+            }
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".mlrig-tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| IngestError::io(&path, e))?;
+        // Temporary files are private (0600); the result is an ordinary, readable file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| IngestError::io(&path, e))?;
+        }
+        let mut writer = csv::Writer::from_writer(file);
+        writer
+            .write_record(schema.fields().iter().map(|f| f.name().as_str()))
+            .map_err(|e| csv_error(&path, e))?;
+        Ok(CsvWriter {
+            path,
+            record: Vec::with_capacity(schema.fields().len()),
+            schema,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends the rows of `batch`, whose schema must be the writer's
+    /// (an [`IngestError::InvalidOption`] otherwise).
+    ///
+    /// See [`CsvWriter`] for an example.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), IngestError> {
+        if batch.schema_ref().fields() != self.schema.fields() {
+            return Err(IngestError::InvalidOption {
+                option: "batch schema".into(),
+                reason: format!(
+                    "{}: the batch's columns ({}) differ from the file's ({})",
+                    self.path.display(),
+                    mlrig_core::column_list(batch.schema_ref()),
+                    mlrig_core::column_list(&self.schema)
+                ),
+            });
+        }
+        for row in 0..batch.num_rows() {
+            self.record.clear();
+            for column in batch.columns() {
+                self.record.push(cell_text(column.as_ref(), row));
+            }
+            self.writer
+                .write_record(&self.record)
+                .map_err(|e| csv_error(&self.path, e))?;
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// The data rows written so far.
+    ///
+    /// See [`CsvWriter`] for an example.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Flushes, syncs and renames the file into place; returns the number of
+    /// data rows.
+    ///
+    /// See [`CsvWriter`] for an example.
+    pub fn commit(self) -> Result<u64, IngestError> {
+        let path = self.path;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| IngestError::io(&path, e.into_error()))?;
+        file.as_file()
+            .sync_all()
+            .map_err(|e| IngestError::io(&path, e))?;
+        file.persist(&path)
+            .map_err(|e| IngestError::io(&path, e.error))?;
+        Ok(self.rows)
+    }
+}
+
+/// One value as CSV text (the types were checked by `create`).
+fn cell_text(column: &dyn Array, row: usize) -> String {
+    if column.is_null(row) {
+        return String::new();
+    }
+    match column.data_type() {
+        DataType::Boolean => column.as_boolean().value(row).to_string(),
+        DataType::Int64 => column.as_primitive::<Int64Type>().value(row).to_string(),
+        DataType::Float64 => format!("{:?}", column.as_primitive::<Float64Type>().value(row)),
+        DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CsvOptions, read_csv};
+
+    #[test]
+    fn written_files_read_back_to_the_same_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(
+            &input,
+            "b,i,f,s\ntrue,-3,0.1,\"multi\nline\"\nfalse,,1e300,  padded \n,7,-0.0,\"q\"\"uote\"\n",
+        )
+        .unwrap();
+        let (schema, batches, _) = read_csv(&input, CsvOptions::default()).unwrap();
+        let output = dir.path().join("out.csv");
+        let mut writer = CsvWriter::create(&output, schema).unwrap();
+        for batch in &batches {
+            writer.write(batch).unwrap();
+        }
+        assert_eq!(writer.rows(), 3);
+        assert!(!output.exists(), "nothing appears before the commit");
+        writer.commit().unwrap();
+        let (_, again, _) = read_csv(&output, CsvOptions::default()).unwrap();
+        assert_eq!(again, batches);
+    }
+
+    #[test]
+    fn a_batch_of_another_schema_is_refused_and_a_dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.csv");
+        std::fs::write(&a, "x\n1\n").unwrap();
+        let (_, batches, _) = read_csv(&a, CsvOptions::default()).unwrap();
+        let b = dir.path().join("b.csv");
+        std::fs::write(&b, "y\nz\n").unwrap();
+        let (schema, _, _) = read_csv(&b, CsvOptions::default()).unwrap();
+        let out = dir.path().join("out.csv");
+        let mut writer = CsvWriter::create(&out, schema).unwrap();
+        let e = writer.write(&batches[0]).unwrap_err();
+        assert!(e.to_string().contains("differ"), "{e}");
+        drop(writer);
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}
