@@ -127,14 +127,6 @@ pub enum TrainError {
         /// The columns present, comma separated.
         available: String,
     },
-    /// A split key is null.
-    #[error("split key column `{column}`: null key at row {row}; every row needs a key")]
-    NullKey {
-        /// The key column.
-        column: String,
-        /// The global row number (0-based).
-        row: u64,
-    },
     /// A linear system could not be solved even after stabilisation.
     #[error("numerical failure in {what}: {reason}")]
     Numerical {
@@ -174,8 +166,7 @@ impl TrainError {
             | TrainError::UnsupportedColumnType { .. }
             | TrainError::WrongClassCount { .. }
             | TrainError::UndefinedMetric { .. }
-            | TrainError::MissingColumn { .. }
-            | TrainError::NullKey { .. } => true,
+            | TrainError::MissingColumn { .. } => true,
         }
     }
 

@@ -29,8 +29,9 @@ use crate::proto_json::{self, is_false, is_zero};
 /// assert_eq!(AnomalyKind::IntTypeBigInt.name(), "INT_TYPE_BIG_INT");
 /// assert_eq!(AnomalyKind::from_name("SCHEMA_NEW_COLUMN"), AnomalyKind::SchemaNewColumn);
 /// assert_eq!(AnomalyKind::from_name("COMPARATOR_L_INFTY_HIGH"), AnomalyKind::ComparatorLInftyHigh);
-/// assert_eq!(AnomalyKind::from_name("DATASET_LOW_NUM_EXAMPLES"),
-///            AnomalyKind::Other("DATASET_LOW_NUM_EXAMPLES".into()));
+/// assert_eq!(AnomalyKind::from_name("DATASET_LOW_NUM_EXAMPLES"), AnomalyKind::DatasetLowNumExamples);
+/// assert_eq!(AnomalyKind::from_name("SPARSE_FEATURE_MISSING_VALUE"),
+///            AnomalyKind::Other("SPARSE_FEATURE_MISSING_VALUE".into()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -68,11 +69,30 @@ pub enum AnomalyKind {
     /// The normalized absolute count difference between two datasets is
     /// above the comparator's threshold.
     ComparatorNormalizedAbsoluteDifferenceHigh,
+    /// Some examples have fewer values than `valueCount.min`.
+    FeatureTypeLowNumberValues,
+    /// Some examples have more values than `valueCount.max`.
+    FeatureTypeHighNumberValues,
+    /// `valueCounts` lists a different number of nesting levels than the
+    /// data has (value counts are then not checked).
+    ValueNestednessMismatch,
+    /// The dataset has fewer examples than `datasetConstraints.minExamplesCount`
+    /// (dataset-level).
+    DatasetLowNumExamples,
+    /// The dataset has more examples than `datasetConstraints.maxExamplesCount`
+    /// (dataset-level).
+    DatasetHighNumExamples,
+    /// The ratio of examples to the previous span's or version's is below
+    /// the comparator's `minFractionThreshold` (dataset-level).
+    ComparatorLowNumExamples,
+    /// The ratio of examples to the previous span's or version's is above
+    /// the comparator's `maxFractionThreshold` (dataset-level).
+    ComparatorHighNumExamples,
     /// Any other tfmd anomaly type (read from a file written elsewhere).
     Other(String),
 }
 
-const KIND_NAMES: [(AnomalyKind, &str); 15] = [
+const KIND_NAMES: [(AnomalyKind, &str); 22] = [
     (AnomalyKind::SchemaMissingColumn, "SCHEMA_MISSING_COLUMN"),
     (AnomalyKind::SchemaNewColumn, "SCHEMA_NEW_COLUMN"),
     (AnomalyKind::UnexpectedDataType, "UNEXPECTED_DATA_TYPE"),
@@ -102,6 +122,34 @@ const KIND_NAMES: [(AnomalyKind, &str); 15] = [
     (
         AnomalyKind::ComparatorNormalizedAbsoluteDifferenceHigh,
         "COMPARATOR_NORMALIZED_ABSOLUTE_DIFFERENCE_HIGH",
+    ),
+    (
+        AnomalyKind::FeatureTypeLowNumberValues,
+        "FEATURE_TYPE_LOW_NUMBER_VALUES",
+    ),
+    (
+        AnomalyKind::FeatureTypeHighNumberValues,
+        "FEATURE_TYPE_HIGH_NUMBER_VALUES",
+    ),
+    (
+        AnomalyKind::ValueNestednessMismatch,
+        "VALUE_NESTEDNESS_MISMATCH",
+    ),
+    (
+        AnomalyKind::DatasetLowNumExamples,
+        "DATASET_LOW_NUM_EXAMPLES",
+    ),
+    (
+        AnomalyKind::DatasetHighNumExamples,
+        "DATASET_HIGH_NUM_EXAMPLES",
+    ),
+    (
+        AnomalyKind::ComparatorLowNumExamples,
+        "COMPARATOR_LOW_NUM_EXAMPLES",
+    ),
+    (
+        AnomalyKind::ComparatorHighNumExamples,
+        "COMPARATOR_HIGH_NUM_EXAMPLES",
     ),
 ];
 
@@ -138,8 +186,10 @@ impl AnomalyKind {
     /// [`ValidationOptions::with_all_rows`](crate::ValidationOptions::with_all_rows)
     /// lists in full: `ENUM_TYPE_UNEXPECTED_STRING_VALUES`,
     /// `INT_TYPE_SMALL_INT` / `INT_TYPE_BIG_INT`,
-    /// `FLOAT_TYPE_SMALL_FLOAT` / `FLOAT_TYPE_BIG_FLOAT`, `FLOAT_TYPE_HAS_NAN`
-    /// and `FLOAT_TYPE_HAS_INF`.
+    /// `FLOAT_TYPE_SMALL_FLOAT` / `FLOAT_TYPE_BIG_FLOAT`, `FLOAT_TYPE_HAS_NAN`,
+    /// `FLOAT_TYPE_HAS_INF`, and the value counts
+    /// `FEATURE_TYPE_LOW_NUMBER_VALUES` / `FEATURE_TYPE_HIGH_NUMBER_VALUES`
+    /// (every example with too few or too many values).
     ///
     /// The others are about a whole column (missing, new, of the wrong type,
     /// present too rarely) or a whole distribution (comparators); their
@@ -162,6 +212,27 @@ impl AnomalyKind {
                 | AnomalyKind::FloatTypeBigFloat
                 | AnomalyKind::FloatTypeHasNan
                 | AnomalyKind::FloatTypeHasInf
+                | AnomalyKind::FeatureTypeLowNumberValues
+                | AnomalyKind::FeatureTypeHighNumberValues
+        )
+    }
+
+    /// `true` for the kinds about the dataset as a whole (example counts),
+    /// which tfmd reports in `datasetAnomalyInfo` and mlrig under the
+    /// feature name [`Anomaly::DATASET`].
+    ///
+    /// ```
+    /// use mlrig_validate::AnomalyKind;
+    /// assert!(AnomalyKind::DatasetLowNumExamples.is_dataset_level());
+    /// assert!(!AnomalyKind::SchemaNewColumn.is_dataset_level());
+    /// ```
+    pub fn is_dataset_level(&self) -> bool {
+        matches!(
+            self,
+            AnomalyKind::DatasetLowNumExamples
+                | AnomalyKind::DatasetHighNumExamples
+                | AnomalyKind::ComparatorLowNumExamples
+                | AnomalyKind::ComparatorHighNumExamples
         )
     }
 
@@ -190,6 +261,17 @@ impl AnomalyKind {
             }
             AnomalyKind::ComparatorNormalizedAbsoluteDifferenceHigh => {
                 "High normalized absolute difference"
+            }
+            AnomalyKind::FeatureTypeLowNumberValues => "Missing values",
+            AnomalyKind::FeatureTypeHighNumberValues => "Superfluous values",
+            AnomalyKind::ValueNestednessMismatch => "Mismatched value nest level",
+            AnomalyKind::DatasetLowNumExamples => "Low num examples in dataset.",
+            AnomalyKind::DatasetHighNumExamples => "High num examples in dataset.",
+            AnomalyKind::ComparatorLowNumExamples => {
+                "Low num examples in current dataset versus the previous span or version."
+            }
+            AnomalyKind::ComparatorHighNumExamples => {
+                "High num examples in current dataset versus the previous span or version."
             }
             AnomalyKind::Other(_) => "Anomaly",
         }
@@ -244,7 +326,8 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Anomaly {
-    /// The feature (column) name.
+    /// The feature (column) name, or [`Anomaly::DATASET`] for an anomaly
+    /// about the whole dataset.
     pub feature: String,
     /// The kind.
     pub kind: AnomalyKind,
@@ -266,6 +349,33 @@ pub struct Anomaly {
 }
 
 impl Anomaly {
+    /// The [`feature`](Self::feature) of dataset-level anomalies (the empty
+    /// name: tfmd reports them in `datasetAnomalyInfo`, not under a feature).
+    /// They are listed first and displayed as `(dataset)`.
+    ///
+    /// ```
+    /// use mlrig_validate::{Anomaly, AnomalyKind};
+    /// let a = Anomaly::new(Anomaly::DATASET, AnomalyKind::DatasetLowNumExamples,
+    ///     "at least 10 examples", "4 examples", 0, vec![]);
+    /// assert_eq!(a.to_string(),
+    ///     "(dataset): DATASET_LOW_NUM_EXAMPLES: expected at least 10 examples, found 4 examples");
+    /// ```
+    pub const DATASET: &'static str = "";
+
+    /// Replaces the generated [`description`](Self::description) (e.g. with
+    /// TFDV's wording).
+    ///
+    /// ```
+    /// use mlrig_validate::{Anomaly, AnomalyKind};
+    /// let a = Anomaly::new("x", AnomalyKind::FeatureTypeLowNumberValues, "2", "1", 1, vec![])
+    ///     .with_description("Some examples have fewer values than expected.");
+    /// assert_eq!(a.description, "Some examples have fewer values than expected.");
+    /// ```
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
     /// An anomaly of severity `ERROR` with a generated description.
     ///
     /// ```
@@ -302,6 +412,13 @@ impl Anomaly {
 
 impl fmt::Display for Anomaly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.feature == Anomaly::DATASET {
+            return write!(
+                f,
+                "(dataset): {}: expected {}, found {}",
+                self.kind, self.expected, self.found
+            );
+        }
         write!(
             f,
             "{}: {}: expected {}, found {} ({}",
@@ -513,6 +630,8 @@ struct InfoWire {
 struct AnomaliesWire {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     anomaly_info: BTreeMap<String, InfoWire>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset_anomaly_info: Option<InfoWire>,
     #[serde(skip_serializing_if = "is_false")]
     data_missing: bool,
 }
@@ -520,14 +639,22 @@ struct AnomaliesWire {
 impl Serialize for Anomalies {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut infos: BTreeMap<String, InfoWire> = BTreeMap::new();
+        let mut dataset: Option<InfoWire> = None;
         for a in &self.anomalies {
-            let info = infos.entry(a.feature.clone()).or_insert_with(|| InfoWire {
-                path: Some(PathWire {
-                    step: vec![a.feature.clone()],
-                }),
-                severity: a.severity,
-                ..InfoWire::default()
-            });
+            let info = if a.feature == Anomaly::DATASET {
+                dataset.get_or_insert_with(|| InfoWire {
+                    severity: a.severity,
+                    ..InfoWire::default()
+                })
+            } else {
+                infos.entry(a.feature.clone()).or_insert_with(|| InfoWire {
+                    path: Some(PathWire {
+                        step: vec![a.feature.clone()],
+                    }),
+                    severity: a.severity,
+                    ..InfoWire::default()
+                })
+            };
             info.severity = info.severity.max(a.severity);
             info.reason.push(ReasonWire {
                 kind: Some(a.kind.clone()),
@@ -539,7 +666,7 @@ impl Serialize for Anomalies {
                 example_rows: a.example_rows.iter().map(|r| RowWire(*r)).collect(),
             });
         }
-        for info in infos.values_mut() {
+        for info in infos.values_mut().chain(dataset.as_mut()) {
             info.short_description = match info.reason.as_slice() {
                 [single] => single.short_description.clone(),
                 _ => "Multiple errors".to_string(),
@@ -550,6 +677,7 @@ impl Serialize for Anomalies {
         }
         AnomaliesWire {
             anomaly_info: infos,
+            dataset_anomaly_info: dataset,
             data_missing: self.data_missing,
         }
         .serialize(serializer)
@@ -560,7 +688,10 @@ impl<'de> Deserialize<'de> for Anomalies {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = AnomaliesWire::deserialize(deserializer)?;
         let mut anomalies = Vec::new();
-        for (feature, info) in wire.anomaly_info {
+        let dataset = wire
+            .dataset_anomaly_info
+            .map(|info| (Anomaly::DATASET.to_string(), info));
+        for (feature, info) in dataset.into_iter().chain(wire.anomaly_info) {
             for reason in info.reason {
                 anomalies.push(Anomaly {
                     feature: feature.clone(),

@@ -15,6 +15,7 @@
 //!                      │                                             │ drift/skew comparators
 //!                      ▼                                             ▼
 //!                 Anomalies ◀──compare / compare_skew── DatasetStatistics × 2
+//!                                                        update_schema(Schema, DatasetStatistics) ──▶ Schema + changes
 //!                                    drift_tests (KS, PSI, Wasserstein, χ²) ──▶ DriftTestResults
 //! ```
 //!
@@ -40,6 +41,16 @@
 //!   every offending row of the value-level kinds with
 //!   [`ValidationOptions::with_all_rows`] (see [`AnomalyKind::is_row_level`]);
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
+//! * A schema is often curated by hand. Both readers keep every field mlrig
+//!   models and reject any other with an error naming the field and line,
+//!   so nothing is silently dropped on the way back to disk.
+//!   [`update_schema`] (TFDV's `update_schema`) brings a curated schema up
+//!   to date with new statistics, changing only what they violate and
+//!   listing each [`SchemaChange`].
+//! * [`DatasetConstraints`] (example counts, and their ratio to the previous
+//!   span's / version's) are checked by the [`Validator`] and by
+//!   [`check_dataset_constraints`]; their anomalies are dataset-level
+//!   (feature [`Anomaly::DATASET`], tfmd `datasetAnomalyInfo`).
 //! * [`compare`] / [`compare_skew`] apply the schema's `driftComparator` /
 //!   `skewComparator` (TFDV's L∞ distance, normalized absolute difference and
 //!   Jensen–Shannon divergence); [`drift_tests`] runs Evidently's tests with
@@ -97,6 +108,7 @@
 mod anomalies;
 mod column_values;
 mod comparator;
+mod dataset_constraints;
 mod distinct_values;
 mod drift;
 mod error;
@@ -106,6 +118,7 @@ mod proto_json;
 mod schema;
 mod schema_inference;
 mod schema_text;
+mod schema_update;
 mod sketch;
 mod sliced_statistics;
 mod statistics;
@@ -119,15 +132,21 @@ pub use comparator::{
     compare, compare_skew, jensen_shannon_divergence, l_infinity_distance,
     normalized_absolute_difference,
 };
+pub use dataset_constraints::{
+    DatasetConstraints, NumExamples, NumericValueComparator, check_dataset_constraints,
+};
 pub use drift::{DriftTest, DriftTestParams, DriftTestResult, chi_squared, drift_tests};
 pub use error::ValidateError;
 pub use schema::{
     BoolDomain, Dim, DistributionConstraints, Feature, FeatureComparator, FeaturePresence,
     FeatureType, FixedShape, FloatDomain, HistogramSelection, HistogramSelectionType, InfinityNorm,
     IntDomain, JensenShannonDivergence, LifecycleStage, NormalizedAbsoluteDifference, Schema,
-    StringDomain, ValueCount,
+    StringDomain, ValueCount, ValueCountList,
 };
 pub use schema_inference::{SchemaInferenceParams, infer_schema};
+pub use schema_update::{
+    SchemaChange, SchemaChangeKind, SchemaUpdate, SchemaUpdateOptions, update_schema,
+};
 pub use sketch::QUANTILE_RELATIVE_ACCURACY;
 pub use sliced_statistics::{
     DEFAULT_SLICE_KEY, SlicedStatistics, SlicedStatisticsAccumulator, compute_sliced_statistics,

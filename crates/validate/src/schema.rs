@@ -13,7 +13,11 @@
 //!  "defaultEnvironment":["TRAINING","SERVING"]}
 //! ```
 //!
-//! Fields that are not modelled are ignored on reading. `FloatDomain.min/max`
+//! A field mlrig does not model is an error on reading (naming the field,
+//! the fields that are understood, and the line and column), in JSON as in
+//! text format: a schema is often edited by hand and written back by
+//! `update_schema`, and silently dropping a constraint mlrig cannot check —
+//! or a misspelt one — would lose the user's edit without a word. `FloatDomain.min/max`
 //! are `float` (32-bit) in the proto; mlrig keeps them as `f64` and schema
 //! inference rounds them outwards to `f32` values, so every reader sees the
 //! same bounds.
@@ -23,6 +27,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
+use crate::dataset_constraints::DatasetConstraints;
 use crate::proto_json::{self, is_false, opt_double, opt_int64};
 
 /// A dataset schema (tfmd `Schema`).
@@ -37,7 +42,7 @@ use crate::proto_json::{self, is_false, opt_double, opt_int64};
 /// # Ok::<(), mlrig_validate::ValidateError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Schema {
     /// The features (`feature`).
@@ -56,6 +61,10 @@ pub struct Schema {
     /// `["TRAINING", "SERVING"]`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub default_environment: Vec<String>,
+    /// Constraints on the dataset as a whole: example counts, and how much
+    /// they may change between spans or versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_constraints: Option<DatasetConstraints>,
 }
 
 impl Schema {
@@ -219,12 +228,17 @@ impl Schema {
         proto_json::to_pretty_json(self, "schema")
     }
 
-    /// Parses tfmd JSON; fields mlrig does not model are ignored.
+    /// Parses tfmd JSON. A field mlrig does not model is an error naming
+    /// the field and its line and column (see the module docs for why).
     ///
     /// ```
     /// let s = mlrig_validate::Schema::from_tfmd_json(
-    ///     r#"{"feature":[{"name":"a","type":"FLOAT","annotation":{"tag":["x"]}}]}"#)?;
+    ///     r#"{"feature":[{"name":"a","type":"FLOAT","presence":{"minCount":"1"}}]}"#)?;
     /// assert_eq!(s.features().len(), 1);
+    /// let err = mlrig_validate::Schema::from_tfmd_json(
+    ///     "{\"feature\":[{\"name\":\"a\",\n \"annotation\":{\"tag\":[\"x\"]}}]}").unwrap_err();
+    /// assert!(err.to_string().contains("unknown field `annotation`"), "{err}");
+    /// assert!(err.to_string().contains("line 2"), "{err}");
     /// # Ok::<(), mlrig_validate::ValidateError>(())
     /// ```
     pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
@@ -351,7 +365,7 @@ impl LifecycleStage {
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Feature {
     /// The feature (column) name.
@@ -368,6 +382,10 @@ pub struct Feature {
     /// Bounds on the number of values when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_count: Option<ValueCount>,
+    /// Bounds on the number of values at each nesting level (outermost
+    /// first), for nested lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_counts: Option<ValueCountList>,
     /// Name of a schema-level domain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
@@ -444,7 +462,7 @@ impl Feature {
 /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"minCount":"1"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FeaturePresence {
     /// Minimum fraction of examples that have the feature.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -461,7 +479,7 @@ pub struct FeaturePresence {
 /// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"dim":[{"size":"1"}]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FixedShape {
     /// The dimensions.
     pub dim: Vec<Dim>,
@@ -490,7 +508,7 @@ impl FixedShape {
 /// assert_eq!(d.size, 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Dim {
     /// Number of values along the axis.
     #[serde(with = "crate::proto_json::int64")]
@@ -507,7 +525,7 @@ pub struct Dim {
 /// assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"min":"1","max":"1"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ValueCount {
     /// Fewest values.
     #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
@@ -517,6 +535,23 @@ pub struct ValueCount {
     pub max: Option<i64>,
 }
 
+/// Bounds on the number of values at each nesting level (tfmd
+/// `ValueCountList`): `value_count[0]` bounds the outer list, and so on. A
+/// plain column has one level.
+///
+/// ```
+/// use mlrig_validate::{ValueCount, ValueCountList};
+/// let v = ValueCountList { value_count: vec![ValueCount { min: Some(1), max: None }] };
+/// assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"valueCount":[{"min":"1"}]}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ValueCountList {
+    /// One bound per nesting level, outermost first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub value_count: Vec<ValueCount>,
+}
+
 /// An integer range (tfmd `IntDomain`).
 ///
 /// ```
@@ -524,7 +559,7 @@ pub struct ValueCount {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"min":"17","max":"90"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct IntDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -547,7 +582,7 @@ pub struct IntDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"min":0.5,"disallowNan":true}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FloatDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -576,7 +611,7 @@ pub struct FloatDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"name":"colour","value":["red"]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StringDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -611,7 +646,7 @@ impl StringDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), "{}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BoolDomain {
     /// Domain name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -631,7 +666,7 @@ pub struct BoolDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"minDomainMass":0.99}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct DistributionConstraints {
     /// Minimum fraction of values that must come from the domain (default 1.0).
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -647,7 +682,7 @@ pub struct DistributionConstraints {
 /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"infinityNorm":{"threshold":0.01}}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct FeatureComparator {
     /// L∞ distance between the normalized value counts (categorical features).
@@ -703,7 +738,7 @@ impl FeatureComparator {
 /// assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"threshold":0.05}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InfinityNorm {
     /// Largest allowed distance, in `[0, 1]`; unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -718,7 +753,7 @@ pub struct InfinityNorm {
 /// assert_eq!(j.threshold, Some(0.1));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct JensenShannonDivergence {
     /// Largest allowed divergence (in bits, so in `[0, 1]`); unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -736,7 +771,7 @@ pub struct JensenShannonDivergence {
 /// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"type":"QUANTILES"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HistogramSelection {
     /// The histogram type.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
@@ -770,7 +805,7 @@ pub enum HistogramSelectionType {
 /// assert_eq!(d.threshold, Some(0.2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NormalizedAbsoluteDifference {
     /// Largest allowed difference, in `[0, 1]`; unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -782,12 +817,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_tfdv_schema_json_with_unknown_fields() {
+    fn unmodelled_json_fields_are_errors_at_every_level() {
+        for (json, field) in [
+            (r#"{"sparseFeature":[]}"#, "sparseFeature"),
+            (
+                r#"{"feature":[{"name":"a","annotation":{}}]}"#,
+                "annotation",
+            ),
+            (
+                r#"{"feature":[{"name":"a","presence":{"minFractoin":0.5}}]}"#,
+                "minFractoin",
+            ),
+            (
+                r#"{"datasetConstraints":{"minExampleCount":"1"}}"#,
+                "minExampleCount",
+            ),
+            (
+                r#"{"feature":[{"name":"a","driftComparator":{"infinityNorm":{"threshold":0.1,"x":1}}}]}"#,
+                "x",
+            ),
+        ] {
+            let err = Schema::from_tfmd_json(json).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("unknown field `{field}`")),
+                "{json}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_tfdv_schema_json_with_every_modelled_part() {
         let json = r#"{
           "feature": [
             {"name": "age", "type": "INT", "presence": {"minFraction": 1.0, "minCount": "1"},
              "shape": {"dim": [{"size": "1"}]}, "intDomain": {"min": 17, "max": "90"},
-             "annotation": {"tag": ["x"]}, "skewComparator": {"infinityNorm": {"threshold": 0.1}}},
+             "skewComparator": {"infinityNorm": {"threshold": 0.1}}},
             {"name": "workclass", "type": "BYTES", "domain": "workclass",
              "presence": {"minCount": "1"}, "valueCount": {"min": "1", "max": "1"}},
             {"name": "income", "type": "BYTES", "notInEnvironment": ["SERVING"], "lifecycleStage": "PRODUCTION"}

@@ -142,7 +142,7 @@ pub fn infer_schema(stats: &DatasetStatistics, params: &SchemaInferenceParams) -
     schema
 }
 
-fn infer_feature(
+pub(crate) fn infer_feature(
     stats: &FeatureStatistics,
     params: &SchemaInferenceParams,
 ) -> (Feature, Option<StringDomain>) {
@@ -241,7 +241,7 @@ fn spacing(x: f64) -> f64 {
 
 const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0; // 2^53
 
-fn int_floor(x: f64) -> Option<i64> {
+pub(crate) fn int_floor(x: f64) -> Option<i64> {
     if !x.is_finite() {
         return None;
     }
@@ -254,7 +254,7 @@ fn int_floor(x: f64) -> Option<i64> {
     Some(x.floor() as i64) // saturating cast
 }
 
-fn int_ceil(x: f64) -> Option<i64> {
+pub(crate) fn int_ceil(x: f64) -> Option<i64> {
     if !x.is_finite() {
         return None;
     }
@@ -267,14 +267,14 @@ fn int_ceil(x: f64) -> Option<i64> {
 }
 
 /// The largest `f32` value ≤ `x`, or no bound when there is none.
-fn f32_floor(x: f64) -> Option<f64> {
+pub(crate) fn f32_floor(x: f64) -> Option<f64> {
     let f = x as f32;
     let f = if f64::from(f) > x { f.next_down() } else { f };
     f.is_finite().then_some(f64::from(f))
 }
 
 /// The smallest `f32` value ≥ `x`, or no bound when there is none.
-fn f32_ceil(x: f64) -> Option<f64> {
+pub(crate) fn f32_ceil(x: f64) -> Option<f64> {
     let f = x as f32;
     let f = if f64::from(f) < x { f.next_up() } else { f };
     f.is_finite().then_some(f64::from(f))

@@ -30,21 +30,25 @@
 //! * **Reading** accepts the whole text-format syntax (see the parser in
 //!   `text_format.rs`): `:` optional before `{`, `< >` delimiters, `[a, b]`
 //!   lists, `#` comments, `,`/`;` separators, enum values by name or number,
-//!   `inf`/`nan`. **Fields mlrig does not model are skipped** (with their
-//!   whole value, nested messages included), as the JSON reader ignores
-//!   them: a TFDV schema with `annotation`, `sparse_feature` or
-//!   `dataset_constraints` loads, and those parts are dropped. Everything
-//!   else is checked: a malformed value, an unknown enum name, a singular
-//!   field given twice or a scalar where a message belongs is a
+//!   `inf`/`nan`. **A field mlrig does not model is an error** naming the
+//!   field, the message it is in, the fields mlrig reads there, and its line
+//!   and column — as in the JSON reader. A curated schema is edited by hand
+//!   and written back (`update_schema`, `mlrig infer-schema --update`):
+//!   skipping, say, an `annotation` or a misspelt `min_fractoin` would drop
+//!   the user's edit on the next write without a word, and keeping opaque
+//!   fields mlrig cannot check would suggest they are enforced. Everything
+//!   else is checked too: a malformed value, an unknown enum name, a
+//!   singular field given twice or a scalar where a message belongs is a
 //!   [`ValidateError::TextFormat`] naming the line and column.
 
 use std::path::Path;
 
+use crate::dataset_constraints::{DatasetConstraints, NumericValueComparator};
 use crate::schema::{
     BoolDomain, Dim, DistributionConstraints, Feature, FeatureComparator, FeaturePresence,
     FeatureType, FixedShape, FloatDomain, HistogramSelection, HistogramSelectionType, InfinityNorm,
     IntDomain, JensenShannonDivergence, LifecycleStage, NormalizedAbsoluteDifference, StringDomain,
-    ValueCount,
+    ValueCount, ValueCountList,
 };
 use crate::text_format::{
     self, FieldValue, Scalar, TextError, TextField, TextMessage, TextWriter, parse_float, parse_int,
@@ -116,11 +120,14 @@ impl Schema {
             write_int_domain(&mut w, domain);
             w.close();
         }
+        if let Some(c) = &self.dataset_constraints {
+            write_dataset_constraints(&mut w, c);
+        }
         w.finish()
     }
 
-    /// Parses a schema in protobuf text format. Fields mlrig does not model
-    /// are skipped; errors name the line and column.
+    /// Parses a schema in protobuf text format. Errors (including a field
+    /// mlrig does not model) name the line and column.
     ///
     /// ```
     /// use mlrig_validate::{FeatureType, Schema};
@@ -128,13 +135,15 @@ impl Schema {
     ///     feature { name: "age" type: INT int_domain { min: 17 max: 90 } }
     ///     feature < name: 'job' type: BYTES domain: "job" >  # comment
     ///     string_domain { name: "job" value: ["Private", "State-gov"] }
-    ///     annotation { tag: "skipped" }
+    ///     dataset_constraints { min_examples_count: 100 }
     /// "#)?;
     /// assert_eq!(schema.feature("age").unwrap().int_domain.as_ref().unwrap().max, Some(90));
     /// assert_eq!(schema.string_domain[0].value, ["Private", "State-gov"]);
     ///
     /// let err = Schema::from_pbtxt("feature {\n  type: NUMBER\n}").unwrap_err();
     /// assert!(err.to_string().starts_with("schema:2:9:"), "{err}");
+    /// let err = Schema::from_pbtxt("feature {\n  name: \"x\"\n  annotation { tag: \"t\" }\n}").unwrap_err();
+    /// assert!(err.to_string().starts_with("schema:3:3: unknown field `annotation` in `feature`"), "{err}");
     /// # Ok::<(), mlrig_validate::ValidateError>(())
     /// ```
     pub fn from_pbtxt(text: &str) -> Result<Self, ValidateError> {
@@ -257,14 +266,7 @@ fn write_feature(w: &mut TextWriter, f: &Feature) {
         w.bool("deprecated", true);
     }
     if let Some(v) = &f.value_count {
-        w.open("value_count");
-        if let Some(min) = v.min {
-            w.int("min", min);
-        }
-        if let Some(max) = v.max {
-            w.int("max", max);
-        }
-        w.close();
+        write_value_count(w, v);
     }
     if f.feature_type != FeatureType::TypeUnknown {
         w.raw("type", feature_type_name(f.feature_type));
@@ -344,6 +346,57 @@ fn write_feature(w: &mut TextWriter, f: &Feature) {
         }
         w.close();
     }
+    if let Some(list) = &f.value_counts {
+        w.open("value_counts");
+        for v in &list.value_count {
+            write_value_count(w, v);
+        }
+        w.close();
+    }
+}
+
+fn write_value_count(w: &mut TextWriter, v: &ValueCount) {
+    w.open("value_count");
+    if let Some(min) = v.min {
+        w.int("min", min);
+    }
+    if let Some(max) = v.max {
+        w.int("max", max);
+    }
+    w.close();
+}
+
+fn write_dataset_constraints(w: &mut TextWriter, c: &DatasetConstraints) {
+    w.open("dataset_constraints");
+    let comparators = [
+        (
+            "num_examples_drift_comparator",
+            &c.num_examples_drift_comparator,
+        ),
+        (
+            "num_examples_version_comparator",
+            &c.num_examples_version_comparator,
+        ),
+    ];
+    for (name, comparator) in comparators {
+        if let Some(comparator) = comparator {
+            w.open(name);
+            if let Some(t) = comparator.min_fraction_threshold {
+                w.double("min_fraction_threshold", t);
+            }
+            if let Some(t) = comparator.max_fraction_threshold {
+                w.double("max_fraction_threshold", t);
+            }
+            w.close();
+        }
+    }
+    if let Some(min) = c.min_examples_count {
+        w.int("min_examples_count", min);
+    }
+    if let Some(max) = c.max_examples_count {
+        w.int("max_examples_count", max);
+    }
+    w.close();
 }
 
 fn write_int_domain(w: &mut TextWriter, d: &IntDomain) {
@@ -477,6 +530,7 @@ fn histogram_selection_name(t: HistogramSelectionType) -> &'static str {
 fn parse_schema(text: &str) -> Result<Schema, TextError> {
     let message = text_format::parse(text)?;
     let mut schema = Schema::default();
+    let mut once = Singular::default();
     for field in &message.fields {
         match field.name.as_str() {
             "feature" => schema.features.push(read_feature(message_of(field)?)?),
@@ -488,10 +542,125 @@ fn parse_schema(text: &str) -> Result<Schema, TextError> {
                 .push(read_float_domain(message_of(field)?)?),
             "int_domain" => schema.int_domain.push(read_int_domain(message_of(field)?)?),
             "default_environment" => schema.default_environment.push(string_of(field)?),
-            _ => {}
+            "dataset_constraints" => {
+                schema.dataset_constraints =
+                    Some(read_dataset_constraints(message_of(once.check(field)?)?)?);
+            }
+            _ => return Err(unknown(field, "Schema", SCHEMA_FIELDS)),
         }
     }
     Ok(schema)
+}
+
+const SCHEMA_FIELDS: &[&str] = &[
+    "feature",
+    "string_domain",
+    "float_domain",
+    "int_domain",
+    "default_environment",
+    "dataset_constraints",
+];
+
+const FEATURE_FIELDS: &[&str] = &[
+    "name",
+    "deprecated",
+    "presence",
+    "shape",
+    "value_count",
+    "value_counts",
+    "type",
+    "domain",
+    "int_domain",
+    "float_domain",
+    "string_domain",
+    "bool_domain",
+    "distribution_constraints",
+    "skew_comparator",
+    "drift_comparator",
+    "in_environment",
+    "not_in_environment",
+    "lifecycle_stage",
+];
+
+/// A field mlrig does not read in `message` (one of `known`).
+fn unknown(field: &TextField, message: &str, known: &[&str]) -> TextError {
+    TextError::new(
+        field.name_position,
+        format!(
+            "unknown field `{}` in `{message}`: mlrig does not model it and would drop it \
+             when writing the schema (fields mlrig reads here: {})",
+            field.name,
+            known.join(", ")
+        ),
+    )
+}
+
+fn read_value_count(message: &TextMessage) -> Result<ValueCount, TextError> {
+    let mut v = ValueCount::default();
+    let mut once = Singular::default();
+    for field in &message.fields {
+        match field.name.as_str() {
+            "min" => v.min = Some(int_of(once.check(field)?)?),
+            "max" => v.max = Some(int_of(once.check(field)?)?),
+            _ => return Err(unknown(field, "value_count", &["min", "max"])),
+        }
+    }
+    Ok(v)
+}
+
+fn read_dataset_constraints(message: &TextMessage) -> Result<DatasetConstraints, TextError> {
+    let mut c = DatasetConstraints::default();
+    let mut once = Singular::default();
+    for field in &message.fields {
+        match field.name.as_str() {
+            "num_examples_drift_comparator" => {
+                c.num_examples_drift_comparator =
+                    Some(read_numeric_comparator(message_of(once.check(field)?)?)?);
+            }
+            "num_examples_version_comparator" => {
+                c.num_examples_version_comparator =
+                    Some(read_numeric_comparator(message_of(once.check(field)?)?)?);
+            }
+            "min_examples_count" => c.min_examples_count = Some(int_of(once.check(field)?)?),
+            "max_examples_count" => c.max_examples_count = Some(int_of(once.check(field)?)?),
+            _ => {
+                return Err(unknown(
+                    field,
+                    "dataset_constraints",
+                    &[
+                        "num_examples_drift_comparator",
+                        "num_examples_version_comparator",
+                        "min_examples_count",
+                        "max_examples_count",
+                    ],
+                ));
+            }
+        }
+    }
+    Ok(c)
+}
+
+fn read_numeric_comparator(message: &TextMessage) -> Result<NumericValueComparator, TextError> {
+    let mut c = NumericValueComparator::default();
+    let mut once = Singular::default();
+    for field in &message.fields {
+        match field.name.as_str() {
+            "min_fraction_threshold" => {
+                c.min_fraction_threshold = Some(float_of(once.check(field)?)?);
+            }
+            "max_fraction_threshold" => {
+                c.max_fraction_threshold = Some(float_of(once.check(field)?)?);
+            }
+            _ => {
+                return Err(unknown(
+                    field,
+                    "NumericValueComparator",
+                    &["min_fraction_threshold", "max_fraction_threshold"],
+                ));
+            }
+        }
+    }
+    Ok(c)
 }
 
 /// Rejects a second occurrence of a singular field.
@@ -528,23 +697,25 @@ fn read_feature(message: &TextMessage) -> Result<Feature, TextError> {
                     match field.name.as_str() {
                         "min_fraction" => p.min_fraction = Some(float_of(inner.check(field)?)?),
                         "min_count" => p.min_count = Some(int_of(inner.check(field)?)?),
-                        _ => {}
+                        _ => {
+                            return Err(unknown(field, "presence", &["min_fraction", "min_count"]));
+                        }
                     }
                 }
                 f.presence = Some(p);
             }
             "value_count" => {
-                let m = message_of(once.check(field)?)?;
-                let mut v = ValueCount::default();
-                let mut inner = Singular::default();
-                for field in &m.fields {
-                    match field.name.as_str() {
-                        "min" => v.min = Some(int_of(inner.check(field)?)?),
-                        "max" => v.max = Some(int_of(inner.check(field)?)?),
-                        _ => {}
+                f.value_count = Some(read_value_count(message_of(once.check(field)?)?)?);
+            }
+            "value_counts" => {
+                let mut list = ValueCountList::default();
+                for field in &message_of(once.check(field)?)?.fields {
+                    if field.name != "value_count" {
+                        return Err(unknown(field, "value_counts", &["value_count"]));
                     }
+                    list.value_count.push(read_value_count(message_of(field)?)?);
                 }
-                f.value_count = Some(v);
+                f.value_counts = Some(list);
             }
             "shape" => f.shape = Some(read_shape(message_of(once.check(field)?)?)?),
             "int_domain" => {
@@ -565,7 +736,13 @@ fn read_feature(message: &TextMessage) -> Result<Feature, TextError> {
                         "name" => d.name = Some(string_of(inner.check(field)?)?),
                         "true_value" => d.true_value = Some(string_of(inner.check(field)?)?),
                         "false_value" => d.false_value = Some(string_of(inner.check(field)?)?),
-                        _ => {}
+                        _ => {
+                            return Err(unknown(
+                                field,
+                                "bool_domain",
+                                &["name", "true_value", "false_value"],
+                            ));
+                        }
                     }
                 }
                 f.bool_domain = Some(d);
@@ -575,9 +752,14 @@ fn read_feature(message: &TextMessage) -> Result<Feature, TextError> {
                 let mut d = DistributionConstraints::default();
                 let mut inner = Singular::default();
                 for field in &m.fields {
-                    if field.name == "min_domain_mass" {
-                        d.min_domain_mass = Some(float_of(inner.check(field)?)?);
+                    if field.name != "min_domain_mass" {
+                        return Err(unknown(
+                            field,
+                            "distribution_constraints",
+                            &["min_domain_mass"],
+                        ));
                     }
+                    d.min_domain_mass = Some(float_of(inner.check(field)?)?);
                 }
                 f.distribution_constraints = Some(d);
             }
@@ -592,7 +774,7 @@ fn read_feature(message: &TextMessage) -> Result<Feature, TextError> {
             "drift_comparator" => {
                 f.drift_comparator = Some(read_comparator(message_of(once.check(field)?)?)?);
             }
-            _ => {}
+            _ => return Err(unknown(field, "feature", FEATURE_FIELDS)),
         }
     }
     Ok(f)
@@ -601,18 +783,19 @@ fn read_feature(message: &TextMessage) -> Result<Feature, TextError> {
 fn read_shape(message: &TextMessage) -> Result<FixedShape, TextError> {
     let mut shape = FixedShape::default();
     for field in &message.fields {
-        if field.name == "dim" {
-            let mut dim = Dim::default();
-            let mut once = Singular::default();
-            for field in &message_of(field)?.fields {
-                match field.name.as_str() {
-                    "size" => dim.size = int_of(once.check(field)?)?,
-                    "name" => dim.name = Some(string_of(once.check(field)?)?),
-                    _ => {}
-                }
-            }
-            shape.dim.push(dim);
+        if field.name != "dim" {
+            return Err(unknown(field, "shape", &["dim"]));
         }
+        let mut dim = Dim::default();
+        let mut once = Singular::default();
+        for field in &message_of(field)?.fields {
+            match field.name.as_str() {
+                "size" => dim.size = int_of(once.check(field)?)?,
+                "name" => dim.name = Some(string_of(once.check(field)?)?),
+                _ => return Err(unknown(field, "dim", &["size", "name"])),
+            }
+        }
+        shape.dim.push(dim);
     }
     Ok(shape)
 }
@@ -626,7 +809,13 @@ fn read_int_domain(message: &TextMessage) -> Result<IntDomain, TextError> {
             "min" => d.min = Some(int_of(once.check(field)?)?),
             "max" => d.max = Some(int_of(once.check(field)?)?),
             "is_categorical" => d.is_categorical = bool_of(once.check(field)?)?,
-            _ => {}
+            _ => {
+                return Err(unknown(
+                    field,
+                    "int_domain",
+                    &["name", "min", "max", "is_categorical"],
+                ));
+            }
         }
     }
     Ok(d)
@@ -643,7 +832,20 @@ fn read_float_domain(message: &TextMessage) -> Result<FloatDomain, TextError> {
             "disallow_nan" => d.disallow_nan = bool_of(once.check(field)?)?,
             "disallow_inf" => d.disallow_inf = bool_of(once.check(field)?)?,
             "is_categorical" => d.is_categorical = bool_of(once.check(field)?)?,
-            _ => {}
+            _ => {
+                return Err(unknown(
+                    field,
+                    "float_domain",
+                    &[
+                        "name",
+                        "min",
+                        "max",
+                        "disallow_nan",
+                        "disallow_inf",
+                        "is_categorical",
+                    ],
+                ));
+            }
         }
     }
     Ok(d)
@@ -656,18 +858,29 @@ fn read_string_domain(message: &TextMessage) -> Result<StringDomain, TextError> 
         match field.name.as_str() {
             "name" => d.name = Some(string_of(once.check(field)?)?),
             "value" => d.value.push(string_of(field)?),
-            _ => {}
+            _ => return Err(unknown(field, "string_domain", &["name", "value"])),
         }
     }
     Ok(d)
 }
 
-fn read_threshold(message: &TextMessage) -> Result<Option<f64>, TextError> {
+/// The `threshold` of a comparator message that may also hold the fields
+/// `others` (read by the caller).
+fn read_threshold(
+    message: &TextMessage,
+    name: &str,
+    others: &[&str],
+) -> Result<Option<f64>, TextError> {
     let mut threshold = None;
     let mut once = Singular::default();
     for field in &message.fields {
         if field.name == "threshold" {
             threshold = Some(float_of(once.check(field)?)?);
+        } else if !others.contains(&field.name.as_str()) {
+            let known: Vec<&str> = std::iter::once("threshold")
+                .chain(others.iter().copied())
+                .collect();
+            return Err(unknown(field, name, &known));
         }
     }
     Ok(threshold)
@@ -679,32 +892,45 @@ fn read_comparator(message: &TextMessage) -> Result<FeatureComparator, TextError
     for field in &message.fields {
         match field.name.as_str() {
             "infinity_norm" => {
-                let threshold = read_threshold(message_of(once.check(field)?)?)?;
+                let m = message_of(once.check(field)?)?;
+                let threshold = read_threshold(m, "infinity_norm", &[])?;
                 c.infinity_norm = Some(InfinityNorm { threshold });
             }
             "normalized_abs_difference" => {
-                let threshold = read_threshold(message_of(once.check(field)?)?)?;
+                let m = message_of(once.check(field)?)?;
+                let threshold = read_threshold(m, "normalized_abs_difference", &[])?;
                 c.normalized_abs_difference = Some(NormalizedAbsoluteDifference { threshold });
             }
             "jensen_shannon_divergence" => {
                 let m = message_of(once.check(field)?)?;
-                let threshold = read_threshold(m)?;
+                let threshold = read_threshold(m, "jensen_shannon_divergence", &["source"])?;
                 let mut source = None;
                 let mut inner = Singular::default();
                 for field in m.fields.iter().filter(|f| f.name == "source") {
                     let mut selection = HistogramSelection::default();
                     let mut innermost = Singular::default();
                     for field in &message_of(inner.check(field)?)?.fields {
-                        if field.name == "type" {
-                            selection.selection_type =
-                                Some(enum_of(innermost.check(field)?, HISTOGRAM_SELECTIONS)?);
+                        if field.name != "type" {
+                            return Err(unknown(field, "source", &["type"]));
                         }
+                        selection.selection_type =
+                            Some(enum_of(innermost.check(field)?, HISTOGRAM_SELECTIONS)?);
                     }
                     source = Some(selection);
                 }
                 c.jensen_shannon_divergence = Some(JensenShannonDivergence { threshold, source });
             }
-            _ => {}
+            _ => {
+                return Err(unknown(
+                    field,
+                    "FeatureComparator",
+                    &[
+                        "infinity_norm",
+                        "jensen_shannon_divergence",
+                        "normalized_abs_difference",
+                    ],
+                ));
+            }
         }
     }
     Ok(c)
@@ -914,23 +1140,94 @@ mod tests {
     }
 
     #[test]
-    fn skips_unknown_fields_with_nested_values() {
-        let schema = Schema::from_pbtxt(
-            r#"
-            feature {
-              name: "x"
-              annotation { tag: "t" extra_metadata { [type.googleapis.com/a.B] { c: 1 } } }
-              natural_language_domain { }
-              unique_constraints { min: 1 max: 2 }
-              type: INT
-            }
-            dataset_constraints { min_examples_count: 10 }
-            sparse_feature { name: "s" index_feature { name: "i" } }
-            "#,
-        )
-        .unwrap();
-        assert_eq!(schema.features.len(), 1);
-        assert_eq!(schema.features[0].feature_type, FeatureType::Int);
+    fn unmodelled_fields_are_errors_naming_field_message_and_position() {
+        let cases = [
+            (
+                "annotation { tag: \"t\" }",
+                "1:1: unknown field `annotation` in `Schema`",
+            ),
+            (
+                "sparse_feature { name: \"s\" }",
+                "1:1: unknown field `sparse_feature` in `Schema`",
+            ),
+            (
+                "feature {\n  name: \"x\"\n  natural_language_domain { }\n}",
+                "3:3: unknown field `natural_language_domain` in `feature`",
+            ),
+            (
+                "feature { presence { min_fractoin: 1.0 } }",
+                "1:22: unknown field `min_fractoin` in `presence`",
+            ),
+            (
+                "feature { value_counts { value_count { min: 1 } count: 2 } }",
+                "1:49: unknown field `count` in `value_counts`",
+            ),
+            (
+                "dataset_constraints { min_example_count: 1 }",
+                "1:23: unknown field `min_example_count` in `dataset_constraints`",
+            ),
+            (
+                "dataset_constraints { num_examples_drift_comparator { threshold: 1 } }",
+                "1:55: unknown field `threshold` in `NumericValueComparator`",
+            ),
+            (
+                "feature { drift_comparator { jensen_shannon_divergence { source { kind: 1 } } } }",
+                "1:67: unknown field `kind` in `source`",
+            ),
+            (
+                "feature { skew_comparator { l2: {} } }",
+                "1:29: unknown field `l2` in `FeatureComparator`",
+            ),
+            (
+                "feature { shape { dim { size: 1 extra: 2 } } }",
+                "1:33: unknown field `extra` in `dim`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Schema::from_pbtxt(text).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("schema:{expected}")),
+                "{text}: {err}"
+            );
+            assert!(err.contains("fields mlrig reads here: "), "{err}");
+        }
+        let err = Schema::from_pbtxt("dataset_constraints {}\ndataset_constraints {}").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("2:21: field `dataset_constraints` is given more than once"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dataset_constraints_and_value_counts_round_trip_in_field_number_order() {
+        let text = "feature {\n  name: \"x\"\n  type: INT\n  value_counts {\n    value_count {\n      min: 1\n    }\n    value_count {\n      max: 3\n    }\n  }\n}\n\
+                    default_environment: \"TRAINING\"\n\
+                    int_domain {\n  name: \"d\"\n  min: 0\n}\n\
+                    dataset_constraints {\n  num_examples_drift_comparator {\n    min_fraction_threshold: 0.5\n    max_fraction_threshold: 2.0\n  }\n  num_examples_version_comparator {\n    max_fraction_threshold: 1e-05\n  }\n  min_examples_count: 10\n  max_examples_count: 1000\n}\n";
+        let schema = Schema::from_pbtxt(text).unwrap();
+        let c = schema.dataset_constraints.as_ref().unwrap();
+        assert_eq!(c.min_examples_count, Some(10));
+        assert_eq!(
+            c.num_examples_version_comparator
+                .as_ref()
+                .unwrap()
+                .max_fraction_threshold,
+            Some(1e-5)
+        );
+        assert_eq!(
+            schema.features[0]
+                .value_counts
+                .as_ref()
+                .unwrap()
+                .value_count
+                .len(),
+            2
+        );
+        assert_eq!(schema.to_pbtxt(), text);
+        let json = schema.to_tfmd_json().unwrap();
+        assert!(json.contains("\"numExamplesDriftComparator\""), "{json}");
+        assert_eq!(Schema::from_tfmd_json(&json).unwrap(), schema);
     }
 
     #[test]

@@ -81,6 +81,8 @@ pub(crate) enum FieldValue {
 pub(crate) struct TextField {
     /// The field name (`[...]` names keep their brackets).
     pub(crate) name: String,
+    /// Where the name starts.
+    pub(crate) name_position: Position,
     /// Where the value starts.
     pub(crate) position: Position,
     /// The value.
@@ -364,7 +366,8 @@ impl Parser<'_> {
     fn message(&mut self, close: Option<char>, depth: usize) -> Result<TextMessage, TextError> {
         let mut message = TextMessage::default();
         loop {
-            let (token, position) = self.next()?;
+            let (token, name_position) = self.next()?;
+            let position = name_position;
             let name = match token {
                 Token::End if close.is_none() => return Ok(message),
                 Token::Punct(c) if Some(c) == close => return Ok(message),
@@ -388,15 +391,19 @@ impl Parser<'_> {
                     let value = self.nested(open, position, depth)?;
                     message.fields.push(TextField {
                         name,
+                        name_position,
                         position,
                         value,
                     });
                 }
-                Token::Punct('[') if colon => self.list(&name, &mut message, depth)?,
+                Token::Punct('[') if colon => {
+                    self.list(&name, name_position, &mut message, depth)?;
+                }
                 other if colon => {
                     let value = self.scalar(other, position)?;
                     message.fields.push(TextField {
                         name,
+                        name_position,
                         position,
                         value: FieldValue::Scalar(value),
                     });
@@ -437,6 +444,7 @@ impl Parser<'_> {
     fn list(
         &mut self,
         name: &str,
+        name_position: Position,
         message: &mut TextMessage,
         depth: usize,
     ) -> Result<(), TextError> {
@@ -451,6 +459,7 @@ impl Parser<'_> {
             };
             message.fields.push(TextField {
                 name: name.to_string(),
+                name_position,
                 position,
                 value,
             });

@@ -11,6 +11,16 @@
 //! | floats outside `floatDomain` (NaN is never out of range) | `FLOAT_TYPE_SMALL_FLOAT` / `FLOAT_TYPE_BIG_FLOAT` |
 //! | NaN / ±∞ where `floatDomain` disallows them | `FLOAT_TYPE_HAS_NAN` / `FLOAT_TYPE_HAS_INF` |
 //! | present in fewer examples than `presence.minFraction` / `minCount` | `FEATURE_TYPE_LOW_FRACTION_PRESENT` / `FEATURE_TYPE_LOW_NUMBER_PRESENT` |
+//! | a present value is 1 value, below `valueCount.min` / above `valueCount.max` (or the single entry of `valueCounts`) | `FEATURE_TYPE_LOW_NUMBER_VALUES` / `FEATURE_TYPE_HIGH_NUMBER_VALUES` |
+//! | `valueCounts` lists more than one nesting level (a column is one level) | `VALUE_NESTEDNESS_MISMATCH` |
+//! | `datasetConstraints` example counts, and their ratio to the previous span's / version's ([`ValidationOptions::with_previous_span_num_examples`]) | `DATASET_LOW_NUM_EXAMPLES` / `DATASET_HIGH_NUM_EXAMPLES`, `COMPARATOR_LOW_NUM_EXAMPLES` / `COMPARATOR_HIGH_NUM_EXAMPLES` (see [`DatasetConstraints`](crate::DatasetConstraints)) |
+//!
+//! Value counts are checked as TFDV checks them from the statistics'
+//! `minNumValues` / `maxNumValues`: mlrig's columns hold one value per
+//! present example (null is missing, not an empty list), so `valueCount.min:
+//! 2` flags every present example, and so does `valueCount.max: 0`; both are
+//! row-level kinds, so [`ValidationOptions::with_all_rows`] lists every
+//! offending row. Value-count and nestedness descriptions are TFDV's words.
 //!
 //! Example rows are 0-based indices of data rows across all batches, in the
 //! order the batches were given: at most
@@ -37,7 +47,8 @@ use serde::{Deserialize, Serialize};
 use crate::ValidateError;
 use crate::anomalies::{Anomalies, Anomaly, AnomalyKind};
 use crate::column_values::{ColumnKind, ColumnValues, column_values};
-use crate::schema::{FeaturePresence, FeatureType, Schema};
+use crate::dataset_constraints::{DatasetConstraints, NumExamples};
+use crate::schema::{Feature, FeaturePresence, FeatureType, Schema};
 
 /// Options of a validation.
 ///
@@ -61,6 +72,16 @@ pub struct ValidationOptions {
     /// anomalies instead of `max_example_rows` examples (default `false`).
     #[serde(default)]
     pub all_rows: bool,
+    /// Examples in the previous span, for the schema's
+    /// `datasetConstraints.numExamplesDriftComparator` (default none: not
+    /// checked).
+    #[serde(default)]
+    pub previous_span_num_examples: Option<u64>,
+    /// Examples in the previous version, for the schema's
+    /// `datasetConstraints.numExamplesVersionComparator` (default none: not
+    /// checked).
+    #[serde(default)]
+    pub previous_version_num_examples: Option<u64>,
 }
 
 impl Default for ValidationOptions {
@@ -70,6 +91,8 @@ impl Default for ValidationOptions {
             max_example_rows: 5,
             max_example_values: 10,
             all_rows: false,
+            previous_span_num_examples: None,
+            previous_version_num_examples: None,
         }
     }
 }
@@ -122,6 +145,43 @@ impl ValidationOptions {
     /// ```
     pub fn with_all_rows(mut self) -> Self {
         self.all_rows = true;
+        self
+    }
+
+    /// Sets [`previous_span_num_examples`](Self::previous_span_num_examples),
+    /// e.g. from the previous span's
+    /// [`DatasetStatistics::num_examples`](crate::DatasetStatistics::num_examples).
+    ///
+    /// ```
+    /// use mlrig_core::arrow_array::{Int64Array, RecordBatch};
+    /// use mlrig_validate::*;
+    /// let mut schema = Schema::from_pbtxt(
+    ///     "feature { name: 'x' type: INT }
+    ///      dataset_constraints { num_examples_drift_comparator { min_fraction_threshold: 0.5 } }")?;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("x", std::sync::Arc::new(Int64Array::from(vec![1, 2, 3])) as _),
+    /// ]).unwrap();
+    /// let options = ValidationOptions::default().with_previous_span_num_examples(10);
+    /// let anomalies = validate_batches(&schema, &batch.schema(), [&batch], &options)?;
+    /// assert_eq!(anomalies.to_string(),
+    ///     "(dataset): COMPARATOR_LOW_NUM_EXAMPLES: expected at least 0.5 × the previous span's \
+    ///      10 examples, found 3 examples, 0.3 × the previous span's 10");
+    /// # Ok::<(), ValidateError>(())
+    /// ```
+    pub fn with_previous_span_num_examples(mut self, count: u64) -> Self {
+        self.previous_span_num_examples = Some(count);
+        self
+    }
+
+    /// Sets [`previous_version_num_examples`](Self::previous_version_num_examples).
+    ///
+    /// ```
+    /// # use mlrig_validate::ValidationOptions;
+    /// let o = ValidationOptions::default().with_previous_version_num_examples(7);
+    /// assert_eq!(o.previous_version_num_examples, Some(7));
+    /// ```
+    pub fn with_previous_version_num_examples(mut self, count: u64) -> Self {
+        self.previous_version_num_examples = Some(count);
         self
     }
 
@@ -268,12 +328,141 @@ impl<T: RangeValue> RangeCheck<T> {
     }
 }
 
+/// What a feature's `valueCount` / `valueCounts` says about a column holding
+/// one value per present example.
+#[derive(Debug)]
+enum ValueCountRule {
+    /// Every present example has too few (`min > 1`) or too many (`max < 1`) values.
+    Bounds {
+        min: Option<i64>,
+        max: Option<i64>,
+        low: Finding,
+        high: Finding,
+    },
+    /// `valueCounts` lists `levels` nesting levels; a column has one.
+    Nestedness { levels: usize, present: Finding },
+}
+
+impl ValueCountRule {
+    /// The rule of `feature`, or `None` when no column can break it (bounds
+    /// that admit one value: the inferred `valueCount {min: 1, max: 1}`).
+    fn of(feature: &Feature) -> Option<Self> {
+        let bounds = |v: &crate::schema::ValueCount| {
+            let flags = v.min.is_some_and(|m| m > 1) || v.max.is_some_and(|m| m < 1);
+            flags.then(|| ValueCountRule::Bounds {
+                min: v.min,
+                max: v.max,
+                low: Finding::default(),
+                high: Finding::default(),
+            })
+        };
+        if let Some(v) = &feature.value_count {
+            return bounds(v);
+        }
+        match feature
+            .value_counts
+            .as_ref()
+            .map(|l| l.value_count.as_slice())
+        {
+            None | Some([]) => None,
+            Some([v]) => bounds(v),
+            Some(levels) => Some(ValueCountRule::Nestedness {
+                levels: levels.len(),
+                present: Finding::default(),
+            }),
+        }
+    }
+
+    /// Records present row `row` (of one value).
+    fn record(&mut self, row: u64, max_rows: usize, value_rows: usize) {
+        match self {
+            ValueCountRule::Bounds {
+                min,
+                max,
+                low,
+                high,
+            } => {
+                if min.is_some_and(|m| m > 1) {
+                    low.record(row, value_rows);
+                }
+                if max.is_some_and(|m| m < 1) {
+                    high.record(row, value_rows);
+                }
+            }
+            ValueCountRule::Nestedness { present, .. } => present.record(row, max_rows),
+        }
+    }
+
+    fn finish(self, name: &str, out: &mut Anomalies) {
+        let one_value = |n: u64| {
+            if n == 1 {
+                "1 value in 1 example".to_string()
+            } else {
+                format!("1 value in each of {n} examples")
+            }
+        };
+        match self {
+            ValueCountRule::Bounds {
+                min,
+                max,
+                low,
+                high,
+            } => {
+                if let (Some(min), true) = (min, low.count > 0) {
+                    out.push(
+                        Anomaly::new(
+                            name,
+                            AnomalyKind::FeatureTypeLowNumberValues,
+                            format!("at least {min} values per example"),
+                            one_value(low.count),
+                            low.count,
+                            low.rows,
+                        )
+                        .with_description("Some examples have fewer values than expected."),
+                    );
+                }
+                if let (Some(max), true) = (max, high.count > 0) {
+                    out.push(
+                        Anomaly::new(
+                            name,
+                            AnomalyKind::FeatureTypeHighNumberValues,
+                            format!("at most {max} values per example"),
+                            one_value(high.count),
+                            high.count,
+                            high.rows,
+                        )
+                        .with_description("Some examples have more values than expected."),
+                    );
+                }
+            }
+            ValueCountRule::Nestedness { levels, present } if present.count > 0 => {
+                out.push(
+                    Anomaly::new(
+                        name,
+                        AnomalyKind::ValueNestednessMismatch,
+                        format!("values nested {levels} levels deep (`value_counts` has {levels} entries)"),
+                        "1 level (one value per example)",
+                        present.count,
+                        present.rows,
+                    )
+                    .with_description(
+                        "The values have a different nest level than expected. \
+                         Value counts will not be checked.",
+                    ),
+                );
+            }
+            ValueCountRule::Nestedness { .. } => {}
+        }
+    }
+}
+
 #[derive(Debug)]
 struct FeatureCheck {
     name: String,
     feature_type: FeatureType,
     column: Option<usize>,
     presence: Option<FeaturePresence>,
+    value_count: Option<ValueCountRule>,
     rule: ValueRule,
     present: u64,
     missing_rows: Vec<u64>,
@@ -316,6 +505,7 @@ pub struct Validator {
     batch_schema: SchemaRef,
     checks: Vec<FeatureCheck>,
     new_columns: Vec<NewColumn>,
+    dataset_constraints: Option<DatasetConstraints>,
     num_examples: u64,
 }
 
@@ -418,6 +608,7 @@ impl Validator {
                 feature_type: feature.feature_type,
                 column,
                 presence: feature.presence.clone(),
+                value_count: ValueCountRule::of(feature),
                 rule,
                 present: 0,
                 missing_rows: Vec::new(),
@@ -438,6 +629,7 @@ impl Validator {
             batch_schema: batch_schema.clone(),
             checks,
             new_columns,
+            dataset_constraints: schema.dataset_constraints.clone(),
             num_examples: 0,
         })
     }
@@ -516,6 +708,16 @@ impl Validator {
     pub fn finish(self) -> Anomalies {
         let mut anomalies = Anomalies::default();
         let n = self.num_examples;
+        if let Some(constraints) = &self.dataset_constraints {
+            let counts = NumExamples {
+                current: n,
+                previous_span: self.options.previous_span_num_examples,
+                previous_version: self.options.previous_version_num_examples,
+            };
+            for anomaly in constraints.check(counts) {
+                anomalies.push(anomaly);
+            }
+        }
         if n == 0 {
             anomalies.data_missing = true;
             return anomalies;
@@ -541,7 +743,7 @@ impl Validator {
 
 fn value_rule(
     schema: &Schema,
-    feature: &crate::schema::Feature,
+    feature: &Feature,
     kind: ColumnKind,
 ) -> Result<ValueRule, ValidateError> {
     let rule = match (feature.feature_type, kind) {
@@ -602,6 +804,14 @@ impl FeatureCheck {
                 .filter(|i| logical.as_ref().is_some_and(|n| n.is_null(*i)))
                 .take(max_rows - self.missing_rows.len());
             self.missing_rows.extend(missing.map(|i| offset + i as u64));
+        }
+        if let Some(rule) = self.value_count.as_mut() {
+            let logical = array.logical_nulls();
+            for i in 0..len {
+                if logical.as_ref().is_none_or(|n| n.is_valid(i)) {
+                    rule.record(offset + i as u64, max_rows, value_rows);
+                }
+            }
         }
         if matches!(self.rule, ValueRule::TypeMismatch { .. }) && self.present_rows.len() < max_rows
         {
@@ -787,6 +997,9 @@ impl FeatureCheck {
                     ));
                 }
             }
+        }
+        if let Some(rule) = self.value_count {
+            rule.finish(&name, out);
         }
         let Some(presence) = self.presence else {
             return;

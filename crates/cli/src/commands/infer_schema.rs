@@ -1,9 +1,14 @@
-//! `mlrig infer-schema`: a schema from a data file or a statistics file.
+//! `mlrig infer-schema`: a schema from a data file or a statistics file, or,
+//! with `--update`, a curated schema brought up to date with new data.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlrig_validate::{DatasetStatistics, SchemaInferenceParams, infer_schema};
+use mlrig_validate::{
+    DatasetStatistics, Schema, SchemaChange, SchemaChangeKind, SchemaInferenceParams,
+    SchemaUpdateOptions, infer_schema, update_schema,
+};
+use serde_json::json;
 
 use super::{CsvArgs, describe_output};
 use crate::CommandResult;
@@ -24,6 +29,26 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
+    /// Update this (curated, hand-edited) schema instead of inferring one.
+    ///
+    /// Like TFDV's `update_schema`: the schema is kept; only what the data
+    /// violates changes. New columns are inferred and added, new string
+    /// values added to their domains, ranges, presence and value counts
+    /// relaxed to what the data shows, and a required column that is missing
+    /// or of another type is marked DEPRECATED. Constraints the data meets
+    /// (a deliberately tight range, a deprecated feature, comparators,
+    /// environments, dataset constraints) stay as written. The output lists
+    /// every change; `--out` may be the same file.
+    ///
+    /// Example: mlrig infer-schema --stats new.json --update schema.pbtxt --out schema.pbtxt
+    #[arg(long, value_name = "SCHEMA")]
+    update: Option<PathBuf>,
+
+    /// With --update: the environment the data comes from (e.g. SERVING);
+    /// features outside it are left alone.
+    #[arg(long, value_name = "NAME", requires = "update")]
+    environment: Option<String>,
+
     /// Largest number of distinct strings recorded as a string domain.
     #[arg(long, default_value_t = 100, value_name = "N")]
     max_string_domain_size: usize,
@@ -33,6 +58,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
+    // Read the base schema first: a bad schema is reported before the data is read.
+    let base = match &args.update {
+        Some(path) => Some(Schema::load(path)?),
+        None => None,
+    };
     let stats = match (&args.stats, &args.file) {
         (Some(path), _) => DatasetStatistics::load_tfmd_json(path)?,
         (None, Some(file)) => super::stats::compute(&[file.display().to_string()], &args.csv)?.0,
@@ -40,10 +70,36 @@ pub(crate) fn run(args: Args) -> CommandResult {
     };
     let params =
         SchemaInferenceParams::default().with_max_string_domain_size(args.max_string_domain_size);
-    let schema = infer_schema(&stats, &params);
+    let (schema, changes) = match &base {
+        Some(base) => {
+            let mut options = SchemaUpdateOptions::default().with_inference(params);
+            if let Some(environment) = &args.environment {
+                options = options.with_environment(environment);
+            }
+            let update = update_schema(base, &stats, &options)?;
+            (update.schema, Some(update.changes))
+        }
+        None => (infer_schema(&stats, &params), None),
+    };
     if let Some(out) = &args.out {
         schema.save(out)?;
     }
+    let text = match &changes {
+        Some(changes) => update_text(&args, &schema, changes),
+        None => inferred_text(&args, &schema)?,
+    };
+    let mut json = json!({
+        "out": args.out,
+        "schema": serde_json::from_str::<serde_json::Value>(&schema.to_tfmd_json()?)?,
+    });
+    if let Some(changes) = &changes {
+        json["updated"] = json!(args.update);
+        json["changes"] = changes_json(changes);
+    }
+    Ok(Outcome::from_json(json, text))
+}
+
+fn inferred_text(args: &Args, schema: &Schema) -> Result<String, crate::output::CliError> {
     let mut text = format!(
         "schema of {} features {}\n",
         schema.features().len(),
@@ -63,9 +119,59 @@ pub(crate) fn run(args: Args) -> CommandResult {
             if required { "required" } else { "optional" }
         );
     }
-    let json = serde_json::json!({
-        "out": args.out,
-        "schema": serde_json::from_str::<serde_json::Value>(&schema.to_tfmd_json()?)?,
-    });
-    Ok(Outcome::from_json(json, text))
+    Ok(text)
+}
+
+fn update_text(args: &Args, schema: &Schema, changes: &[SchemaChange]) -> String {
+    let base = args
+        .update
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let mut text = if changes.is_empty() {
+        format!(
+            "{base}: unchanged, the data meets every constraint ({} features) {}\n",
+            schema.features().len(),
+            describe_output(&args.out)
+        )
+    } else {
+        format!(
+            "{base}: {} changes ({} features) {}\n",
+            changes.len(),
+            schema.features().len(),
+            describe_output(&args.out)
+        )
+    };
+    for change in changes {
+        let _ = writeln!(text, "  {change}");
+    }
+    text
+}
+
+/// `{"added_features": [...], "extended_domains": [...],
+/// "relaxed_constraints": [...], "deprecated_features": [...]}`, each entry
+/// `{feature, field, before, after, reason}`.
+fn changes_json(changes: &[SchemaChange]) -> serde_json::Value {
+    let group = |kind: SchemaChangeKind| -> Vec<serde_json::Value> {
+        changes
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| {
+                json!({
+                    "feature": c.feature,
+                    "field": c.field,
+                    "before": c.before,
+                    "after": c.after,
+                    "reason": c.reason,
+                })
+            })
+            .collect()
+    };
+    json!({
+        "count": changes.len(),
+        "added_features": group(SchemaChangeKind::AddedFeature),
+        "extended_domains": group(SchemaChangeKind::ExtendedDomain),
+        "relaxed_constraints": group(SchemaChangeKind::RelaxedConstraint),
+        "deprecated_features": group(SchemaChangeKind::DeprecatedFeature),
+    })
 }

@@ -1,5 +1,10 @@
 //! `mlrig validate`: check a CSV file against a schema.
 //!
+//! The schema's `dataset_constraints` are checked too: example counts
+//! always, and their ratio to a previous span's / version's with
+//! `--previous-stats` / `--previous-version-stats` (TFDV's
+//! `num_examples_drift_comparator` / `num_examples_version_comparator`).
+//!
 //! With `--rows`, every offending row of the value-level anomalies
 //! ([`mlrig_validate::AnomalyKind::is_row_level`]) is listed as `file:line`.
 //! The validator names rows by their 0-based index in the accepted stream,
@@ -13,7 +18,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlrig_ingest::RowOrigins;
-use mlrig_validate::{Anomalies, Schema, ValidationOptions, Validator};
+use mlrig_validate::{Anomalies, DatasetStatistics, Schema, ValidationOptions, Validator};
 use serde_json::json;
 
 use super::CsvArgs;
@@ -39,8 +44,9 @@ pub(crate) struct Args {
 
     /// List every offending row (FILE:LINE) of the value-level anomalies.
     ///
-    /// For unexpected string values, out-of-range ints and floats, NaN and
-    /// infinity, print each offending row as FILE:LINE (the line where the
+    /// For unexpected string values, out-of-range ints and floats, NaN,
+    /// infinity and value counts (FEATURE_TYPE_LOW_NUMBER_VALUES /
+    /// FEATURE_TYPE_HIGH_NUMBER_VALUES), print each offending row as FILE:LINE (the line where the
     /// CSV record starts) under the anomaly; with --format json, each such
     /// anomaly's reason gets "rows": [{"file": …, "line": …}, …].
     /// Column-level anomalies (missing or new column, wrong type, low
@@ -50,6 +56,17 @@ pub(crate) struct Args {
     /// Example: mlrig validate serving.csv --schema schema.json --rows
     #[arg(long)]
     rows: bool,
+
+    /// Statistics of the previous span (`mlrig stats --out`), for the
+    /// schema's dataset_constraints.num_examples_drift_comparator
+    /// (COMPARATOR_LOW_NUM_EXAMPLES / COMPARATOR_HIGH_NUM_EXAMPLES).
+    #[arg(long, value_name = "FILE")]
+    previous_stats: Option<PathBuf>,
+
+    /// Statistics of the previous version, for the schema's
+    /// dataset_constraints.num_examples_version_comparator.
+    #[arg(long, value_name = "FILE")]
+    previous_version_stats: Option<PathBuf>,
 
     #[command(flatten)]
     csv: CsvArgs,
@@ -64,6 +81,14 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     if args.rows {
         options = options.with_all_rows();
+    }
+    if let Some(path) = &args.previous_stats {
+        let previous = DatasetStatistics::load_tfmd_json(path)?;
+        options = options.with_previous_span_num_examples(previous.num_examples);
+    }
+    if let Some(path) = &args.previous_version_stats {
+        let previous = DatasetStatistics::load_tfmd_json(path)?;
+        options = options.with_previous_version_num_examples(previous.num_examples);
     }
     let mut validator = Validator::with_options(&schema, &reader.schema(), &options)?;
     let mut origins = args.rows.then(RowOrigins::new);

@@ -1,0 +1,287 @@
+//! `mlrig infer-schema --update` on a curated (hand-edited) schema, and
+//! `mlrig validate` with dataset constraints and value counts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const ADULT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_sample.csv"
+);
+const ADULT_SHIFTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_shifted.csv"
+);
+/// adult_sample's TFDV schema, curated (see make_curated_fixtures.py).
+const CURATED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../validate/tests/fixtures/tfdv/adult_curated.schema.pbtxt"
+);
+
+fn mlrig<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the mlrig binary runs")
+}
+
+fn assert_status(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "--- stdout ---\n{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn json_stdout(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn entries<'a>(changes: &'a Value, group: &str) -> Vec<(&'a str, &'a str)> {
+    changes[group]
+        .as_array()
+        .unwrap_or_else(|| panic!("no `{group}` in {changes}"))
+        .iter()
+        .map(|c| (c["feature"].as_str().unwrap(), c["field"].as_str().unwrap()))
+        .collect()
+}
+
+fn copy_curated(dir: &Path) -> String {
+    let path = dir.join("schema.pbtxt");
+    std::fs::copy(CURATED, &path).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn update_in_place_keeps_the_curation_and_lists_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = copy_curated(dir.path());
+    let output = mlrig([
+        "infer-schema",
+        ADULT_SHIFTED,
+        "--update",
+        &schema,
+        "--out",
+        &schema,
+        "--format",
+        "json",
+    ]);
+    assert_status(&output, 0);
+    let report = json_stdout(&output);
+    let changes = &report["changes"];
+    assert_eq!(entries(changes, "added_features"), [("device", "feature")]);
+    assert!(
+        entries(changes, "extended_domains")
+            .contains(&("workclass", "string_domain \"workclass\"")),
+        "{changes}"
+    );
+    let relaxed = entries(changes, "relaxed_constraints");
+    for expected in [
+        ("age", "int_domain.max"),
+        ("capital-gain", "int_domain.max"),
+        ("race", "value_count.min"),
+        ("relationship", "value_count.max"),
+        ("hours-per-week", "presence.min_fraction"),
+        ("hours-per-week", "shape"),
+    ] {
+        assert!(
+            relaxed.contains(&expected),
+            "{expected:?} not in {relaxed:?}"
+        );
+    }
+    assert_eq!(
+        changes["count"].as_u64().unwrap() as usize,
+        [
+            "added_features",
+            "extended_domains",
+            "relaxed_constraints",
+            "deprecated_features"
+        ]
+        .iter()
+        .map(|g| changes[g].as_array().unwrap().len())
+        .sum::<usize>()
+    );
+    let age_max = changes["relaxed_constraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["feature"] == "age")
+        .unwrap();
+    assert_eq!(
+        (age_max["before"].as_str(), age_max["after"].as_str()),
+        (Some("90"), Some("112"))
+    );
+
+    // The file keeps the edits the data meets.
+    let text = std::fs::read_to_string(&schema).unwrap();
+    for kept in [
+        "lifecycle_stage: DEPRECATED",
+        "min_examples_count: 1000",
+        "num_examples_version_comparator",
+        "not_in_environment: \"SERVING\"",
+        "threshold: 0.01",
+        "min: 17",
+    ] {
+        assert!(text.contains(kept), "{kept} lost:\n{text}");
+    }
+
+    // A second update with the same data changes nothing.
+    let output = mlrig([
+        "infer-schema",
+        ADULT_SHIFTED,
+        "--update",
+        &schema,
+        "--out",
+        &schema,
+    ]);
+    assert_status(&output, 0);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("unchanged"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&schema).unwrap(), text);
+}
+
+#[test]
+fn update_from_a_statistics_file_equals_update_from_the_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    assert_status(
+        &mlrig(["stats", ADULT_SHIFTED, "--out", stats.to_str().unwrap()]),
+        0,
+    );
+    let from_stats = dir.path().join("from_stats.json");
+    let from_data = dir.path().join("from_data.json");
+    let output = mlrig([
+        "infer-schema",
+        "--stats",
+        stats.to_str().unwrap(),
+        "--update",
+        CURATED,
+        "--out",
+        from_stats.to_str().unwrap(),
+    ]);
+    assert_status(&output, 0);
+    let output = mlrig([
+        "infer-schema",
+        ADULT_SHIFTED,
+        "--update",
+        CURATED,
+        "--out",
+        from_data.to_str().unwrap(),
+    ]);
+    assert_status(&output, 0);
+    let a = std::fs::read_to_string(&from_stats).unwrap();
+    assert_eq!(a, std::fs::read_to_string(&from_data).unwrap());
+    assert!(a.contains("\"datasetConstraints\""), "{a}");
+}
+
+#[test]
+fn an_unmodelled_field_is_a_one_line_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.pbtxt");
+    std::fs::write(
+        &schema,
+        "feature {\n  name: \"age\"\n  type: INT\n  annotation { tag: \"x\" }\n}\n",
+    )
+    .unwrap();
+    let path = schema.to_str().unwrap();
+    for args in [
+        vec!["infer-schema", ADULT, "--update", path],
+        vec!["validate", ADULT, "--schema", path],
+    ] {
+        let output = mlrig(&args);
+        assert_status(&output, 2);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{path}:4:3: unknown field `annotation` in `feature`"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn validate_reports_dataset_constraints_and_value_count_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let previous = dir.path().join("previous.json");
+    assert_status(
+        &mlrig(["stats", ADULT, "--out", previous.to_str().unwrap()]),
+        0,
+    );
+    let previous = previous.to_str().unwrap();
+    let output = mlrig([
+        "validate",
+        ADULT_SHIFTED,
+        "--schema",
+        CURATED,
+        "--previous-stats",
+        previous,
+        "--previous-version-stats",
+        previous,
+        "--rows",
+    ]);
+    assert_status(&output, 1);
+    let text = String::from_utf8(output.stdout).unwrap();
+    for line in [
+        "(dataset): DATASET_LOW_NUM_EXAMPLES: expected at least 1000 examples, found 400 examples",
+        "(dataset): COMPARATOR_LOW_NUM_EXAMPLES: expected at least 0.5 × the previous span's 4071 examples",
+        "(dataset): COMPARATOR_HIGH_NUM_EXAMPLES: expected at most 0.05 × the previous version's 4071 examples",
+        "race: FEATURE_TYPE_LOW_NUMBER_VALUES: expected at least 2 values per example, found 1 value in each of 400 examples",
+        "relationship: FEATURE_TYPE_HIGH_NUMBER_VALUES: expected at most 0 values per example",
+    ] {
+        assert!(text.contains(line), "{line}\nnot in:\n{text}");
+    }
+    // --rows: every one of the 400 rows, as file:line (line 2 is the first record).
+    let shifted_rows = text.matches("adult_shifted.csv:").count();
+    assert!(shifted_rows >= 800, "{shifted_rows}\n{text}");
+    assert!(text.contains("adult_shifted.csv:2\n") && text.contains("adult_shifted.csv:401\n"));
+
+    let output = mlrig([
+        "validate",
+        ADULT_SHIFTED,
+        "--schema",
+        CURATED,
+        "--previous-stats",
+        previous,
+        "--rows",
+        "--format",
+        "json",
+    ]);
+    assert_status(&output, 1);
+    let report = json_stdout(&output);
+    let dataset = report["anomalies"]["datasetAnomalyInfo"]["reason"]
+        .as_array()
+        .unwrap();
+    let kinds: Vec<&str> = dataset
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["COMPARATOR_LOW_NUM_EXAMPLES", "DATASET_LOW_NUM_EXAMPLES"]
+    );
+    assert_eq!(
+        dataset[1]["description"],
+        "The dataset has 400 examples, which is fewer than expected."
+    );
+    let race = &report["anomalies"]["anomalyInfo"]["race"]["reason"][0];
+    assert_eq!(race["type"], "FEATURE_TYPE_LOW_NUMBER_VALUES");
+    assert_eq!(race["rows"].as_array().unwrap().len(), 400);
+    assert_eq!(race["rows"][0]["line"], 2);
+}
