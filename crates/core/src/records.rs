@@ -16,14 +16,21 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_array::builder::{
+    ArrayBuilder as _, BooleanBufferBuilder, NullBufferBuilder, StringBuilder,
+};
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Fields, SchemaRef};
 use serde_json::Value;
 
 use crate::{Error, Result};
 
 /// Builds a batch with `schema` from JSON objects, one row per record.
+///
+/// Errors come in this order: a record that is not an object (first such
+/// record), then an unknown field (records in order, fields in the record's
+/// order), then column by column in schema order, record by record, a
+/// missing required field or a value of the wrong JSON type.
 ///
 /// ```
 /// use mlrig_core::records_to_batch;
@@ -54,9 +61,21 @@ pub fn records_to_batch(records: &[Value], schema: &SchemaRef) -> Result<RecordB
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let rows = objects.len();
+    let fields = schema.fields();
+    // The present (non-null) value of every cell, column by column: each
+    // record's fields are looked up once, in the record's own order.
+    let lookup = FieldLookup::new(fields);
+    let mut cells: Vec<Option<&Value>> = vec![None; fields.len() * rows];
     for (i, object) in objects.iter().enumerate() {
-        for key in object.keys() {
-            if schema.field_with_name(key).is_err() {
+        for (key, value) in object.iter() {
+            let present = (!value.is_null()).then_some(value);
+            let known = lookup.for_each(key, |column| {
+                if let Some(cell) = cells.get_mut(column * rows + i) {
+                    *cell = present;
+                }
+            });
+            if !known {
                 return Err(Error::UnknownField {
                     instance: Some(i),
                     field: key.clone(),
@@ -65,24 +84,237 @@ pub fn records_to_batch(records: &[Value], schema: &SchemaRef) -> Result<RecordB
             }
         }
     }
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|field| {
-            let values = objects.iter().enumerate().map(|(i, o)| {
-                let value = o.get(field.name()).filter(|v| !v.is_null());
-                if value.is_none() && !field.is_nullable() {
+    let mut store = ColumnStore::new(fields, rows);
+    for (f, field) in fields.iter().enumerate() {
+        store.push(
+            field,
+            cells.get(f * rows..(f + 1) * rows).unwrap_or_default(),
+        )?;
+    }
+    Ok(RecordBatch::try_new(Arc::clone(schema), store.finish()?)?)
+}
+
+/// Finds the fields of a schema named like a record's keys.
+enum FieldLookup<'a> {
+    /// A small schema is scanned: comparing names for equality is mostly
+    /// comparing lengths, cheaper than sorting the names for each call.
+    Scan(&'a Fields),
+    /// `(name, field index)` sorted, for schemas wider than [`SCAN_FIELDS`].
+    Sorted(Vec<(&'a str, usize)>),
+}
+
+/// Widest schema whose fields [`FieldLookup`] scans.
+const SCAN_FIELDS: usize = 32;
+
+impl<'a> FieldLookup<'a> {
+    fn new(fields: &'a Fields) -> Self {
+        if fields.len() <= SCAN_FIELDS {
+            return FieldLookup::Scan(fields);
+        }
+        let mut by_name: Vec<(&str, usize)> = fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name().as_str(), i))
+            .collect();
+        by_name.sort_unstable();
+        FieldLookup::Sorted(by_name)
+    }
+
+    /// Calls `found(field index)` for every field named `key` (a schema
+    /// may repeat a name); returns whether there was one.
+    fn for_each(&self, key: &str, mut found: impl FnMut(usize)) -> bool {
+        let mut any = false;
+        match self {
+            FieldLookup::Scan(fields) => {
+                for (i, field) in fields.iter().enumerate() {
+                    if field.name() == key {
+                        found(i);
+                        any = true;
+                    }
+                }
+            }
+            FieldLookup::Sorted(by_name) => {
+                let start = by_name.partition_point(|(name, _)| *name < key);
+                for &(name, i) in by_name.iter().skip(start) {
+                    if name != key {
+                        break;
+                    }
+                    found(i);
+                    any = true;
+                }
+            }
+        }
+        any
+    }
+}
+
+/// Where a column's values are in a [`ColumnStore`].
+struct ColumnSlot {
+    kind: ColumnKind,
+    /// The column's first row in the store's array of that kind.
+    start: usize,
+}
+
+#[derive(Clone, Copy)]
+enum ColumnKind {
+    Float64,
+    Int64,
+    Boolean,
+    Utf8,
+}
+
+/// The values of all columns of a batch, one array per type rather than
+/// a builder per column: the columns of a type are appended one after the
+/// other and each becomes a zero-copy slice of its type's array, so a
+/// one-row batch costs a few allocations, not several per column.
+struct ColumnStore {
+    rows: usize,
+    slots: Vec<ColumnSlot>,
+    floats: Vec<f64>,
+    float_nulls: NullBufferBuilder,
+    ints: Vec<i64>,
+    int_nulls: NullBufferBuilder,
+    bools: BooleanBufferBuilder,
+    bool_nulls: NullBufferBuilder,
+    strings: StringBuilder,
+}
+
+impl ColumnStore {
+    /// An empty store sized for the columns of `fields` (unsupported types
+    /// are reported by [`ColumnStore::push`], in column order).
+    fn new(fields: &Fields, rows: usize) -> Self {
+        let (mut floats, mut ints, mut bools, mut strings) = (0, 0, 0, 0);
+        for field in fields.iter() {
+            match field.data_type() {
+                DataType::Float64 => floats += rows,
+                DataType::Int64 => ints += rows,
+                DataType::Boolean => bools += rows,
+                DataType::Utf8 => strings += rows,
+                _ => {}
+            }
+        }
+        ColumnStore {
+            rows,
+            slots: Vec::with_capacity(fields.len()),
+            floats: Vec::with_capacity(floats),
+            float_nulls: NullBufferBuilder::new(floats),
+            ints: Vec::with_capacity(ints),
+            int_nulls: NullBufferBuilder::new(ints),
+            bools: BooleanBufferBuilder::new(bools),
+            bool_nulls: NullBufferBuilder::new(bools),
+            strings: StringBuilder::with_capacity(strings, strings.saturating_mul(16)),
+        }
+    }
+
+    /// Appends the column of `field` whose present values are `cells`
+    /// (one per row; empty when there are no rows).
+    fn push(&mut self, field: &Field, cells: &[Option<&Value>]) -> Result<()> {
+        let name = field.name();
+        let (kind, start) = match field.data_type() {
+            DataType::Float64 => (ColumnKind::Float64, self.floats.len()),
+            DataType::Int64 => (ColumnKind::Int64, self.ints.len()),
+            DataType::Boolean => (ColumnKind::Boolean, self.bools.len()),
+            DataType::Utf8 => (ColumnKind::Utf8, self.strings.len()),
+            other => {
+                return Err(Error::InvalidParameter {
+                    name: format!("schema field `{name}`"),
+                    reason: format!(
+                        "type {other} is not supported for JSON records (use Float64, Int64, Boolean or Utf8)"
+                    ),
+                });
+            }
+        };
+        let invalid = |i: usize, expected: &str, v: &Value| Error::InvalidField {
+            instance: Some(i),
+            field: name.to_string(),
+            expected: expected.to_string(),
+            found: describe(v),
+        };
+        for (i, cell) in cells.iter().enumerate() {
+            let Some(v) = *cell else {
+                if !field.is_nullable() {
                     return Err(Error::MissingField {
                         instance: Some(i),
-                        field: field.name().clone(),
+                        field: name.clone(),
                     });
                 }
-                Ok((i, value))
-            });
-            column(field.name(), field.data_type(), objects.len(), values)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+                match kind {
+                    ColumnKind::Float64 => {
+                        self.floats.push(0.0);
+                        self.float_nulls.append_null();
+                    }
+                    ColumnKind::Int64 => {
+                        self.ints.push(0);
+                        self.int_nulls.append_null();
+                    }
+                    ColumnKind::Boolean => {
+                        self.bools.append(false);
+                        self.bool_nulls.append_null();
+                    }
+                    ColumnKind::Utf8 => self.strings.append_null(),
+                }
+                continue;
+            };
+            match kind {
+                ColumnKind::Float64 => {
+                    self.floats
+                        .push(v.as_f64().ok_or_else(|| invalid(i, "a number", v))?);
+                    self.float_nulls.append_non_null();
+                }
+                ColumnKind::Int64 => {
+                    self.ints
+                        .push(as_integer(v).ok_or_else(|| invalid(i, "an integer", v))?);
+                    self.int_nulls.append_non_null();
+                }
+                ColumnKind::Boolean => {
+                    self.bools
+                        .append(v.as_bool().ok_or_else(|| invalid(i, "true or false", v))?);
+                    self.bool_nulls.append_non_null();
+                }
+                ColumnKind::Utf8 => {
+                    let text = match v {
+                        Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                        // CSV has no types: `3` and `"3"` are the same token.
+                        Value::Number(_) | Value::Bool(_) => std::borrow::Cow::Owned(v.to_string()),
+                        _ => return Err(invalid(i, "a string", v)),
+                    };
+                    // Utf8 offsets are `i32`: past 2 GiB the builder would panic.
+                    let total = self.strings.values_slice().len().saturating_add(text.len());
+                    if i32::try_from(total).is_err() {
+                        return Err(invalid(
+                            i,
+                            "at most 2 GiB of text in the string fields of one batch",
+                            v,
+                        ));
+                    }
+                    self.strings.append_value(text);
+                }
+            }
+        }
+        self.slots.push(ColumnSlot { kind, start });
+        Ok(())
+    }
+
+    /// The columns, in the order pushed.
+    fn finish(mut self) -> Result<Vec<ArrayRef>> {
+        let rows = self.rows;
+        let floats = Float64Array::try_new(self.floats.into(), self.float_nulls.finish())?;
+        let ints = Int64Array::try_new(self.ints.into(), self.int_nulls.finish())?;
+        let bools = BooleanArray::new(self.bools.finish(), self.bool_nulls.finish());
+        let strings = self.strings.finish();
+        Ok(self
+            .slots
+            .iter()
+            .map(|slot| -> ArrayRef {
+                match slot.kind {
+                    ColumnKind::Float64 => Arc::new(floats.slice(slot.start, rows)),
+                    ColumnKind::Int64 => Arc::new(ints.slice(slot.start, rows)),
+                    ColumnKind::Boolean => Arc::new(bools.slice(slot.start, rows)),
+                    ColumnKind::Utf8 => Arc::new(strings.slice(slot.start, rows)),
+                }
+            })
+            .collect())
+    }
 }
 
 /// Builds a one-row batch from a single JSON object (errors carry no instance index).
@@ -127,80 +359,6 @@ fn without_instance(error: Error) -> Error {
         },
         other => other,
     }
-}
-
-fn column<'a>(
-    name: &str,
-    data_type: &DataType,
-    rows: usize,
-    values: impl Iterator<Item = Result<(usize, Option<&'a Value>)>>,
-) -> Result<ArrayRef> {
-    let invalid = |i: usize, expected: &str, v: &Value| Error::InvalidField {
-        instance: Some(i),
-        field: name.to_string(),
-        expected: expected.to_string(),
-        found: describe(v),
-    };
-    Ok(match data_type {
-        DataType::Float64 => {
-            let mut b = Float64Builder::with_capacity(rows);
-            for item in values {
-                match item? {
-                    (_, None) => b.append_null(),
-                    (i, Some(v)) => {
-                        b.append_value(v.as_f64().ok_or_else(|| invalid(i, "a number", v))?)
-                    }
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Int64 => {
-            let mut b = Int64Builder::with_capacity(rows);
-            for item in values {
-                match item? {
-                    (_, None) => b.append_null(),
-                    (i, Some(v)) => {
-                        b.append_value(as_integer(v).ok_or_else(|| invalid(i, "an integer", v))?)
-                    }
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Boolean => {
-            let mut b = BooleanBuilder::with_capacity(rows);
-            for item in values {
-                match item? {
-                    (_, None) => b.append_null(),
-                    (i, Some(v)) => {
-                        b.append_value(v.as_bool().ok_or_else(|| invalid(i, "true or false", v))?)
-                    }
-                }
-            }
-            Arc::new(b.finish())
-        }
-        DataType::Utf8 => {
-            let mut b = StringBuilder::with_capacity(rows, rows * 16);
-            for item in values {
-                match item? {
-                    (_, None) => b.append_null(),
-                    (_, Some(Value::String(s))) => b.append_value(s),
-                    (_, Some(v @ (Value::Number(_) | Value::Bool(_)))) => {
-                        b.append_value(v.to_string())
-                    }
-                    (i, Some(v)) => return Err(invalid(i, "a string", v)),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        other => {
-            return Err(Error::InvalidParameter {
-                name: format!("schema field `{name}`"),
-                reason: format!(
-                    "type {other} is not supported for JSON records (use Float64, Int64, Boolean or Utf8)"
-                ),
-            });
-        }
-    })
 }
 
 fn as_integer(v: &Value) -> Option<i64> {
@@ -310,6 +468,308 @@ mod tests {
                 .contains("expected an integer, found number 1e"),
             "{err}"
         );
+    }
+
+    /// The builder-per-column implementation this module had before
+    /// [`ColumnStore`]: the oracle for values, nulls and error precedence.
+    fn reference_records_to_batch(records: &[Value], schema: &SchemaRef) -> Result<RecordBatch> {
+        use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder};
+        let objects = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| {
+                record.as_object().ok_or_else(|| Error::InvalidField {
+                    instance: Some(i),
+                    field: "(record)".into(),
+                    expected: "a JSON object of field names to values".into(),
+                    found: describe(record),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (i, object) in objects.iter().enumerate() {
+            for key in object.keys() {
+                if schema.field_with_name(key).is_err() {
+                    return Err(Error::UnknownField {
+                        instance: Some(i),
+                        field: key.clone(),
+                        expected: column_list(schema),
+                    });
+                }
+            }
+        }
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for field in schema.fields() {
+            let name = field.name();
+            let mut values = Vec::new();
+            for (i, o) in objects.iter().enumerate() {
+                let value = o.get(name).filter(|v| !v.is_null());
+                values.push((i, value));
+            }
+            let invalid = |i: usize, expected: &str, v: &Value| Error::InvalidField {
+                instance: Some(i),
+                field: name.to_string(),
+                expected: expected.to_string(),
+                found: describe(v),
+            };
+            let missing = |i: usize| Error::MissingField {
+                instance: Some(i),
+                field: name.clone(),
+            };
+            let rows = objects.len();
+            columns.push(match field.data_type() {
+                DataType::Float64 => {
+                    let mut b = Float64Builder::with_capacity(rows);
+                    for (i, v) in values {
+                        match v {
+                            None if !field.is_nullable() => return Err(missing(i)),
+                            None => b.append_null(),
+                            Some(v) => b.append_value(v.as_f64().ok_or_else(|| invalid(i, "a number", v))?),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                DataType::Int64 => {
+                    let mut b = Int64Builder::with_capacity(rows);
+                    for (i, v) in values {
+                        match v {
+                            None if !field.is_nullable() => return Err(missing(i)),
+                            None => b.append_null(),
+                            Some(v) => b.append_value(as_integer(v).ok_or_else(|| invalid(i, "an integer", v))?),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                DataType::Boolean => {
+                    let mut b = BooleanBuilder::with_capacity(rows);
+                    for (i, v) in values {
+                        match v {
+                            None if !field.is_nullable() => return Err(missing(i)),
+                            None => b.append_null(),
+                            Some(v) => b.append_value(v.as_bool().ok_or_else(|| invalid(i, "true or false", v))?),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                DataType::Utf8 => {
+                    let mut b = StringBuilder::with_capacity(rows, rows * 16);
+                    for (i, v) in values {
+                        match v {
+                            None if !field.is_nullable() => return Err(missing(i)),
+                            None => b.append_null(),
+                            Some(Value::String(s)) => b.append_value(s),
+                            Some(v @ (Value::Number(_) | Value::Bool(_))) => b.append_value(v.to_string()),
+                            Some(v) => return Err(invalid(i, "a string", v)),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+                other => {
+                    return Err(Error::InvalidParameter {
+                        name: format!("schema field `{name}`"),
+                        reason: format!(
+                            "type {other} is not supported for JSON records (use Float64, Int64, Boolean or Utf8)"
+                        ),
+                    });
+                }
+            });
+        }
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    }
+
+    /// Same batch (values, nulls, types) or the same error, and every
+    /// column sliced consistently (offsets, null counts).
+    fn assert_same(records: &[Value], schema: &SchemaRef) {
+        let expected = reference_records_to_batch(records, schema);
+        let got = records_to_batch(records, schema);
+        match (&expected, &got) {
+            (Ok(expected), Ok(got)) => {
+                assert_eq!(got, expected);
+                for (g, e) in got.columns().iter().zip(expected.columns()) {
+                    assert_eq!(g.len(), e.len());
+                    assert_eq!(g.null_count(), e.null_count());
+                    assert_eq!(g.to_data(), e.to_data());
+                }
+            }
+            (Err(expected), Err(got)) => {
+                assert_eq!(got.to_string(), expected.to_string());
+                assert_eq!(got.is_invalid_input(), expected.is_invalid_input());
+                assert_eq!(
+                    std::mem::discriminant(got),
+                    std::mem::discriminant(expected)
+                );
+            }
+            _ => panic!("{records:?}: expected {expected:?}, got {got:?}"),
+        }
+    }
+
+    #[test]
+    fn columns_of_one_type_share_a_buffer_but_not_values() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("i", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+            Field::new("j", DataType::Int64, true),
+            Field::new("p", DataType::Boolean, true),
+            Field::new("q", DataType::Boolean, true),
+        ]));
+        let records = [
+            json!({"a": "x", "b": "yy", "i": 1, "p": true}),
+            json!({"a": null, "b": 3, "j": 2, "q": false}),
+            json!({"a": "é", "i": null, "j": 4, "p": false, "q": true}),
+        ];
+        let batch = records_to_batch(&records, &schema).unwrap();
+        let text =
+            |c: usize| -> Vec<Option<&str>> { batch.column(c).as_string::<i32>().iter().collect() };
+        assert_eq!(text(0), [Some("x"), None, Some("é")]);
+        assert_eq!(text(2), [Some("yy"), Some("3"), None]);
+        let ints = |c: usize| -> Vec<Option<i64>> {
+            batch.column(c).as_primitive::<Int64Type>().iter().collect()
+        };
+        assert_eq!(ints(1), [Some(1), None, None]);
+        assert_eq!(ints(3), [None, Some(2), Some(4)]);
+        let bools =
+            |c: usize| -> Vec<Option<bool>> { batch.column(c).as_boolean().iter().collect() };
+        assert_eq!(bools(4), [Some(true), None, Some(false)]);
+        assert_eq!(bools(5), [None, Some(false), Some(true)]);
+        assert_same(&records, &schema);
+        assert_same(&[], &schema);
+        assert_same(&records[..1], &schema);
+    }
+
+    #[test]
+    fn repeated_names_and_wide_schemas_match_the_reference() {
+        // A repeated name: both fields get the value, as `Map::get` gave them.
+        let repeated = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Float64, false),
+        ]));
+        assert_same(&[json!({"a": 7, "b": 1.5})], &repeated);
+        assert_same(&[json!({"a": 7, "c": 1}), json!({"b": 1})], &repeated);
+        assert_same(&[json!({"a": 7}), json!({"b": "x"})], &repeated);
+
+        // Wider than `SCAN_FIELDS`: the sorted lookup.
+        let wide = Arc::new(Schema::new(
+            (0..SCAN_FIELDS + 8)
+                .map(|i| {
+                    Field::new(
+                        format!("f{}", i % (SCAN_FIELDS + 4)),
+                        DataType::Int64,
+                        i != 3,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let full: serde_json::Map<String, Value> = (0..SCAN_FIELDS + 4)
+            .map(|i| (format!("f{i}"), json!(i)))
+            .collect();
+        assert_same(&[Value::Object(full.clone())], &wide);
+        assert_same(
+            &[json!({"f3": 1, "f10": null}), json!({"f3": 2, "g": 1})],
+            &wide,
+        );
+        assert_same(&[json!({"f3": 1}), json!({"f1": 2})], &wide);
+        assert_same(&[Value::Object(full), json!({"f35": "x", "f3": 1})], &wide);
+
+        let unsupported = Arc::new(Schema::new(vec![
+            Field::new("ok", DataType::Int64, false),
+            Field::new("d", DataType::Date32, true),
+        ]));
+        assert_same(&[json!({"d": 1, "ok": 1})], &unsupported);
+        assert_same(&[json!({"d": 1})], &unsupported);
+        assert_same(&[], &unsupported);
+    }
+
+    fn data_type() -> impl Strategy<Value = DataType> {
+        prop_oneof![
+            15 => Just(DataType::Float64),
+            15 => Just(DataType::Int64),
+            15 => Just(DataType::Boolean),
+            15 => Just(DataType::Utf8),
+            1 => Just(DataType::Int32),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e3f64..1e3).prop_map(Value::from),
+            prop_oneof![Just(3.0), Just(1e19), Just(-0.0), Just(2.5)].prop_map(Value::from),
+            "\\PC{0,6}".prop_map(Value::from),
+            Just(json!([1])),
+            Just(json!({"k": 1})),
+        ]
+    }
+
+    /// A value `data_type` accepts, from `seed`.
+    fn conforming(data_type: &DataType, seed: u16) -> Value {
+        match (data_type, seed % 3) {
+            (_, 0) => Value::Null,
+            (DataType::Float64, _) => json!(f64::from(seed) / 7.0),
+            (DataType::Boolean, _) => json!(seed.is_multiple_of(2)),
+            (DataType::Utf8, 1) => json!(format!("s{seed}")),
+            _ => json!(seed),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn batch_matches_the_builder_reference(
+            fields in prop_oneof![4 => 0..10usize, 1 => 30..40usize].prop_flat_map(|n| {
+                proptest::collection::vec(("[a-e]{1,2}", data_type(), prop::bool::weighted(0.97)), n)
+            }),
+            records in proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::collection::vec(
+                        (any::<prop::sample::Index>(), json_value(), 0..40u8, any::<u16>()),
+                        0..8,
+                    )
+                    .prop_map(Some),
+                    1 => Just(None),
+                ],
+                0..6,
+            ),
+            not_an_object in json_value(),
+        ) {
+            let schema = Arc::new(Schema::new(
+                fields
+                    .iter()
+                    .map(|(name, data_type, nullable)| Field::new(name, data_type.clone(), *nullable))
+                    .collect::<Vec<_>>(),
+            ));
+            // Keys are mostly the schema's names (so most batches build),
+            // sometimes an unknown one.
+            let records: Vec<Value> = records
+                .into_iter()
+                .map(|record| match record {
+                    None => not_an_object.clone(),
+                    Some(entries) => Value::Object(
+                        entries
+                            .into_iter()
+                            .map(|(key, value, kind, seed)| {
+                                // 1 in 40 unknown, 2 in 40 of any JSON type, the rest valid.
+                                match (key.index(fields.len().max(1)), kind) {
+                                    (i, 2..) if i < fields.len() => {
+                                        (fields[i].0.clone(), conforming(&fields[i].1, seed))
+                                    }
+                                    (i, 1) if i < fields.len() => (fields[i].0.clone(), value),
+                                    _ => ("zz".to_string(), value),
+                                }
+                            })
+                            .collect(),
+                    ),
+                })
+                .collect();
+            assert_same(&records, &schema);
+            for record in &records {
+                let one = record_to_batch(record, &schema);
+                let alone = reference_records_to_batch(std::slice::from_ref(record), &schema)
+                    .map_err(without_instance);
+                prop_assert_eq!(one.map_err(|e| e.to_string()), alone.map_err(|e| e.to_string()));
+            }
+        }
     }
 
     proptest! {
