@@ -72,7 +72,7 @@ pub mod records;
 pub mod split;
 mod transform;
 
-pub use accumulator::{Accumulator, accumulate_par};
+pub use accumulator::{Accumulator, ParallelAccumulation, accumulate_par};
 pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored, write_atomic};
 pub use bundle::{BundleFile, BundleManifest, BundleWriter, ModelBundle};
 pub use error::{Error, Result};

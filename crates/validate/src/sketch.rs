@@ -28,9 +28,13 @@
 //! values are not packed closer than `α·|x|`, and it never lets a quantile
 //! leave the data's range (results are clamped to the exact min/max).
 //!
-//! Bucket keys use the platform's `f64::ln`; all tier-1 Rust targets give
-//! identical results for the values involved in practice, and within one
-//! build the keys are a pure function of the value.
+//! Bucket keys are `⌈ln x / ln γ⌉` as evaluated with the platform's
+//! `f64::ln`; all tier-1 Rust targets give identical results for the values
+//! involved in practice, and within one build the keys are a pure function
+//! of the value. For speed the key is computed with a table-driven
+//! logarithm that defers to `f64::ln` wherever the two could disagree (see
+//! `key_of`), so it is always the definition's key; values are counted per
+//! batch (`SketchBatch`), one map update per distinct key.
 
 use std::collections::BTreeMap;
 
@@ -78,8 +82,9 @@ pub(crate) struct SketchBucket {
     pub(crate) count: u64,
 }
 
-/// Key of a magnitude `m > 0` (finite or infinite).
-pub(crate) fn key_of(magnitude: f64) -> i32 {
+/// Key of a magnitude `m > 0` (finite or infinite): `⌈ln m / ln γ⌉`, the
+/// definition, evaluated with the platform's `f64::ln`.
+fn key_by_ln(magnitude: f64) -> i32 {
     if magnitude.is_infinite() {
         return INFINITY_KEY;
     }
@@ -87,6 +92,88 @@ pub(crate) fn key_of(magnitude: f64) -> i32 {
     // Finite magnitudes give |key| < 80,000, far inside i32.
     key as i32
 }
+
+/// Tables of the fast logarithm in [`key_of`].
+struct FastLn {
+    /// For `j` in `0..256`: `(1/c, ln c)`, `c` (the `f64` nearest to) the
+    /// centre of `[1 + j/256, 1 + (j+1)/256)`.
+    table: [(f64, f64); 256],
+    /// `1 / ln γ`.
+    inv_ln_gamma: f64,
+}
+
+static FAST_LN: std::sync::LazyLock<FastLn> = std::sync::LazyLock::new(|| {
+    let mut table = [(0.0, 0.0); 256];
+    for (j, entry) in table.iter_mut().enumerate() {
+        let inverse = 1.0 / (1.0 + (j as f64 + 0.5) / 256.0);
+        // ln(1/inverse), to match the inverse actually used.
+        *entry = (inverse, -inverse.ln());
+    }
+    FastLn {
+        table,
+        inv_ln_gamma: 1.0 / gamma().ln(),
+    }
+});
+
+/// Half-width of the band around an integer in which [`key_of`] falls back
+/// to [`key_by_ln`]. The fast logarithm is within `2·10⁻¹³` of `ln m`
+/// (`e·ln 2` and the final additions round at `|ln m| ≤ 745`; the table,
+/// the series on `|r| ≤ 2⁻⁹`, whose first omitted term is `< 10⁻¹⁷`, and the
+/// product `m·(1/c)` add `< 10⁻¹⁵`), and the definition's `ln` is within one
+/// ulp (`≈ 1.1·10⁻¹³`). In key units (`× 1/ln γ ≈ 100`, `|key| < 75,000`,
+/// whose own rounding is `< 1.5·10⁻¹¹`) each evaluation is within `4·10⁻¹¹`
+/// of the exact value, so a band of `10⁻⁷` leaves a margin of over 1,000×:
+/// outside it both evaluations have the same ceiling.
+const KEY_FALLBACK_BAND: f64 = 1e-7;
+
+/// Key of a magnitude `m > 0` (finite or infinite): `⌈ln m / ln γ⌉`.
+///
+/// Bit for bit the same result as the definition ([`key_by_ln`]), but
+/// without a libm call per value: `ln m = e·ln 2 + ln c + ln(m/c)` with `c`
+/// from a 256-entry table and a short series for `ln(m/c)`. Whenever the
+/// scaled logarithm is within [`KEY_FALLBACK_BAND`] of an integer (where the
+/// two evaluations could round to different sides) the definition itself
+/// decides, so the key never depends on which path computed it. Subnormal,
+/// infinite and non-positive inputs take the definition too.
+#[inline(always)]
+pub(crate) fn key_of(magnitude: f64) -> i32 {
+    let bits = magnitude.to_bits();
+    let biased_exponent = (bits >> 52) as i32;
+    // Sign bit set (so biased_exponent > 0x7ff), zero/subnormal or ∞/NaN.
+    if biased_exponent == 0 || biased_exponent >= 0x7ff {
+        return key_by_ln(magnitude);
+    }
+    let fast = &*FAST_LN;
+    let (inverse, ln_centre) = fast.table[((bits >> 44) & 0xff) as usize];
+    let mantissa = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    let r = mantissa * inverse - 1.0;
+    // ln(1 + r) for |r| ≤ 2⁻⁹: the series' first omitted term is < 10⁻¹⁷.
+    let ln_1p = r * (1.0 + r * (-0.5 + r * (1.0 / 3.0 + r * (-0.25 + r * 0.2))));
+    let ln = f64::from(biased_exponent - 1023) * std::f64::consts::LN_2 + (ln_centre + ln_1p);
+    let scaled = ln * fast.inv_ln_gamma;
+    // |scaled| < 80,000: the truncating cast is exact, and floor follows.
+    let truncated = scaled as i32;
+    let floor = if f64::from(truncated) > scaled {
+        truncated - 1
+    } else {
+        truncated
+    };
+    let fraction = scaled - f64::from(floor);
+    if !(KEY_FALLBACK_BAND..=1.0 - KEY_FALLBACK_BAND).contains(&fraction) {
+        return key_by_ln(magnitude);
+    }
+    floor + 1
+}
+
+/// Keys of the integers `1..SMALL_INTEGER_KEYS` (index = integer), for
+/// integer columns.
+const SMALL_INTEGER_KEYS: usize = 1 << 16;
+
+static SMALL_INTEGER_KEY_TABLE: std::sync::LazyLock<Vec<i32>> = std::sync::LazyLock::new(|| {
+    (0..SMALL_INTEGER_KEYS)
+        .map(|i| if i == 0 { 0 } else { key_of(i as f64) })
+        .collect()
+});
 
 /// `(low, high, representative)` magnitudes of positive bucket `key`.
 pub(crate) fn bounds_of(key: i32) -> (f64, f64, f64) {
@@ -101,22 +188,111 @@ pub(crate) fn bounds_of(key: i32) -> (f64, f64, f64) {
     (low, high, value)
 }
 
-impl QuantileSketch {
-    /// Adds one value; NaN is ignored (callers count it separately).
-    pub(crate) fn add(&mut self, x: f64) {
-        self.add_count(x, 1);
+/// Sketch input gathered over one batch: the keys of the values, counted
+/// into the sketch's maps at once by [`QuantileSketch::absorb`] (one map
+/// operation per distinct key instead of one per value).
+#[derive(Debug, Default)]
+pub(crate) struct SketchBatch {
+    /// Keys of the magnitudes of positive (`[0]`) and negative (`[1]`)
+    /// finite values. Indexed by the sign bit, so random signs cost no
+    /// mispredicted branches.
+    keys: [Vec<i32>; 2],
+    zeros: u64,
+    /// Positive (`[0]`) and negative (`[1]`) infinities.
+    infinities: [u64; 2],
+}
+
+impl SketchBatch {
+    /// An empty batch with room for `values` values.
+    pub(crate) fn with_capacity(values: usize) -> Self {
+        Self {
+            keys: [Vec::with_capacity(values), Vec::with_capacity(values)],
+            ..Self::default()
+        }
     }
 
-    fn add_count(&mut self, x: f64, count: u64) {
-        if x.is_nan() || count == 0 {
+    /// Adds one value; NaN is ignored (callers count it separately).
+    #[inline]
+    pub(crate) fn push(&mut self, x: f64) {
+        let magnitude = x.abs();
+        let sign = usize::from(x.is_sign_negative());
+        if magnitude == 0.0 {
+            self.zeros += 1;
+        } else if magnitude == f64::INFINITY {
+            self.infinities[sign] += 1;
+        } else if !x.is_nan() {
+            self.keys[sign].push(key_of(magnitude));
+        }
+    }
+
+    /// Adds one integer (the same key as `push(x as f64)`, from a table for
+    /// small magnitudes).
+    #[inline]
+    pub(crate) fn push_int(&mut self, x: i64) {
+        let magnitude = x.unsigned_abs();
+        if magnitude == 0 {
+            self.zeros += 1;
             return;
         }
-        if x == 0.0 {
-            self.zeros += count;
-        } else if x > 0.0 {
-            *self.positive.entry(key_of(x)).or_insert(0) += count;
-        } else {
-            *self.negative.entry(key_of(-x)).or_insert(0) += count;
+        let key = match SMALL_INTEGER_KEY_TABLE.get(magnitude as usize) {
+            Some(key) => *key,
+            // Rounds like `x as f64` (to nearest is symmetric in sign).
+            None => key_of(magnitude as f64),
+        };
+        self.keys[usize::from(x < 0)].push(key);
+    }
+}
+
+/// Counts `keys` (emptied) into `map`, one map operation per distinct key.
+fn count_keys(map: &mut BTreeMap<i32, u64>, keys: &mut Vec<i32>) {
+    let (Some(&min), Some(&max)) = (keys.iter().min(), keys.iter().max()) else {
+        return;
+    };
+    let span = (i64::from(max) - i64::from(min)) as usize + 1;
+    // Dense counting when the keys are close together (u32 counts suffice).
+    if span <= 4 * keys.len() + 1024 && u32::try_from(keys.len()).is_ok() {
+        let mut counts = vec![0u32; span];
+        for key in keys.iter() {
+            counts[(key - min) as usize] += 1;
+        }
+        for (offset, count) in counts.into_iter().enumerate() {
+            if count > 0 {
+                *map.entry(min + offset as i32).or_insert(0) += u64::from(count);
+            }
+        }
+    } else {
+        keys.sort_unstable();
+        for run in keys.chunk_by(|a, b| a == b) {
+            *map.entry(run[0]).or_insert(0) += run.len() as u64;
+        }
+    }
+    keys.clear();
+}
+
+impl QuantileSketch {
+    /// Adds one value; NaN is ignored (callers count it separately).
+    #[cfg(test)]
+    pub(crate) fn add(&mut self, x: f64) {
+        let mut batch = SketchBatch::default();
+        batch.push(x);
+        self.absorb(&mut batch);
+    }
+
+    /// Adds everything `batch` gathered and empties it (keeping its
+    /// buffers). The same state as adding each value with `add`.
+    pub(crate) fn absorb(&mut self, batch: &mut SketchBatch) {
+        self.zeros += std::mem::take(&mut batch.zeros);
+        let [positive_keys, negative_keys] = &mut batch.keys;
+        count_keys(&mut self.positive, positive_keys);
+        count_keys(&mut self.negative, negative_keys);
+        let [positive_infinities, negative_infinities] = std::mem::take(&mut batch.infinities);
+        for (map, count) in [
+            (&mut self.positive, positive_infinities),
+            (&mut self.negative, negative_infinities),
+        ] {
+            if count > 0 {
+                *map.entry(INFINITY_KEY).or_insert(0) += count;
+            }
         }
     }
 
@@ -422,6 +598,101 @@ mod tests {
                 "q={q}: {got} vs {exact}"
             );
         }
+    }
+
+    #[test]
+    fn fast_keys_equal_the_definition() {
+        let gamma = gamma();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        // Random bit patterns (every magnitude), random decimals, and the
+        // neighbours of bucket boundaries γ^k, where the fallback decides.
+        for _ in 0..300_000 {
+            let bits = next() >> 1;
+            let x = f64::from_bits(bits);
+            if x.is_finite() && x > 0.0 {
+                assert_eq!(key_of(x), key_by_ln(x), "{x:e}");
+                checked += 1;
+            }
+            let decimal = (next() >> 11) as f64 / 1e6;
+            if decimal > 0.0 {
+                assert_eq!(key_of(decimal), key_by_ln(decimal), "{decimal}");
+            }
+        }
+        for k in -2_000..2_000 {
+            let boundary = gamma.powi(k);
+            let mut x = f64::from_bits(boundary.to_bits() - 4);
+            for _ in 0..9 {
+                assert_eq!(key_of(x), key_by_ln(x), "{x:e} near γ^{k}");
+                x = f64::from_bits(x.to_bits() + 1);
+            }
+        }
+        for i in 1..SMALL_INTEGER_KEYS {
+            assert_eq!(SMALL_INTEGER_KEY_TABLE[i], key_by_ln(i as f64));
+        }
+        assert!(checked > 250_000);
+        assert_eq!(key_of(f64::INFINITY), INFINITY_KEY);
+        assert_eq!(key_of(5e-324), key_by_ln(5e-324));
+    }
+
+    #[test]
+    fn batched_keys_equal_per_value_keys() {
+        let mut values: Vec<f64> = (0..5_000)
+            .map(|i| (f64::from(i) - 2_500.0) * 0.731)
+            .collect();
+        values.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            1e300,
+            -1e-300,
+            f64::NAN,
+        ]);
+        let mut batch = SketchBatch::default();
+        let mut expected = QuantileSketch::default();
+        for v in &values {
+            batch.push(*v);
+            if v.is_nan() {
+                continue;
+            }
+            let map = if *v > 0.0 {
+                &mut expected.positive
+            } else if *v < 0.0 {
+                &mut expected.negative
+            } else {
+                expected.zeros += 1;
+                continue;
+            };
+            *map.entry(key_by_ln(v.abs())).or_insert(0) += 1;
+        }
+        let mut sketch = QuantileSketch::default();
+        sketch.absorb(&mut batch);
+        assert_eq!(sketch, expected);
+        // Spread-out keys take the sorting path.
+        let spread = [1e-300, 1e300, 3.0, 1e-300, -1e200, -1e-200, -1e200];
+        let mut batch = SketchBatch::default();
+        let mut ints = SketchBatch::default();
+        for v in spread {
+            batch.push(v);
+        }
+        for i in [-70_000i64, -3, 0, 5, 65_535, 65_536, i64::MAX, i64::MIN] {
+            ints.push_int(i);
+            batch.push(i as f64);
+        }
+        let (mut a, mut b) = (QuantileSketch::default(), QuantileSketch::default());
+        a.absorb(&mut batch);
+        b.absorb(&mut ints);
+        for v in spread {
+            b.add(v);
+        }
+        assert_eq!(a, b);
+        assert_eq!(a.count(), 15);
     }
 
     #[test]

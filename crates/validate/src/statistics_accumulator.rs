@@ -19,6 +19,10 @@
 //!   split into two exactly representable halves, so their sums are exact too.
 //! * If a value is ±∞ the mean is ±∞ (or NaN) and `std_dev` is NaN; the same
 //!   holds when squares overflow `f64` (|x| > ~1.3e154).
+//! * Per batch, the sums of ordinary values (integers up to 2⁵³, floats
+//!   between 2⁻⁴⁰⁰ and 2⁴⁰⁰) are first gathered exactly in plain integers
+//!   and added to the [`ExactSum`]s in a few exact pieces: the same exact
+//!   sums, so the same bits, at a fraction of the cost per value.
 //!
 //! # Median and histograms
 //!
@@ -40,7 +44,7 @@
 //! [`DISTINCT_CAPPED`] flag; top values are then the most frequent values
 //! *of the sample*.
 
-use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use mlrig_core::{Accumulator, ExactSum};
 use serde::{Deserialize, Serialize};
@@ -48,13 +52,17 @@ use serde::{Deserialize, Serialize};
 use crate::ValidateError;
 use crate::column_values::{ColumnKind, ColumnValues, column_values};
 use crate::distinct_values::DistinctCounter;
-use crate::sketch::{NUM_HISTOGRAM_BUCKETS, QuantileSketch};
+use crate::sketch::{NUM_HISTOGRAM_BUCKETS, QuantileSketch, SketchBatch};
 use crate::statistics::{
     BytesStatistics, CommonStatistics, CustomStatistic, DISTINCT_CAPPED, DatasetStatistics,
     FeatureStatistics, FreqAndValue, Histogram, HistogramBucket, HistogramType, NumericStatistics,
     RankBucket, RankHistogram, StatisticsType, StringStatistics, VALUE_SKETCH, ValueStatistics,
 };
 use crate::weighted_statistics::WeightedColumn;
+
+mod batch_moments;
+
+use batch_moments::{FloatSums, IntSums, MAX_VALUES_PER_FLUSH};
 
 /// Options of the statistics pass.
 ///
@@ -311,6 +319,86 @@ struct FloatAccumulator {
     max: Option<f64>,
 }
 
+/// The present values of a primitive column: the value buffer itself when
+/// nothing is null, else a copy of the present values.
+fn present_values<T: ArrowPrimitiveType>(
+    values: &PrimitiveArray<T>,
+) -> std::borrow::Cow<'_, [T::Native]> {
+    if values.null_count() == 0 {
+        std::borrow::Cow::Borrowed(values.values())
+    } else {
+        std::borrow::Cow::Owned(values.iter().flatten().collect())
+    }
+}
+
+// The batch loops below make one tight pass per concern (sketch keys,
+// extremes, sums): each pass keeps many values in flight in the CPU, where
+// one combined loop was bound by the latency of its longest chain.
+
+impl IntAccumulator {
+    /// Adds the present values of one batch.
+    fn add_values(&mut self, values: &[i64]) {
+        let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max()) else {
+            return;
+        };
+        self.min = Some(self.min.map_or(min, |m| m.min(min)));
+        self.max = Some(self.max.map_or(max, |m| m.max(max)));
+        let mut sketch = SketchBatch::with_capacity(values.len());
+        for x in values {
+            sketch.push_int(*x);
+        }
+        self.sketch.absorb(&mut sketch);
+        let mut sums = IntSums::default();
+        for chunk in values.chunks(MAX_VALUES_PER_FLUSH) {
+            for x in chunk {
+                if *x != 0 && sums.add(*x) {
+                    self.moments.count += 1;
+                } else {
+                    self.moments.add_int(*x);
+                }
+            }
+            sums.flush(&mut self.moments);
+        }
+    }
+}
+
+impl FloatAccumulator {
+    /// Adds the present values of one batch.
+    fn add_values(&mut self, values: &[f64]) {
+        let mut sketch = SketchBatch::with_capacity(values.len());
+        for x in values {
+            sketch.push(*x);
+        }
+        self.sketch.absorb(&mut sketch);
+        // Every non-NaN value is ≥ −∞ and ≤ +∞ in total order.
+        let (mut min, mut max, mut nan) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        for x in values {
+            if x.is_nan() {
+                nan += 1;
+            } else {
+                min = total_min(min, *x);
+                max = total_max(max, *x);
+            }
+        }
+        self.nan += nan as u64;
+        if nan < values.len() {
+            self.min = Some(self.min.map_or(min, |m| total_min(m, min)));
+            self.max = Some(self.max.map_or(max, |m| total_max(m, max)));
+        }
+        let mut sums = FloatSums::new();
+        for chunk in values.chunks(MAX_VALUES_PER_FLUSH) {
+            for x in chunk {
+                if sums.add(*x) {
+                    self.moments.count += 1;
+                } else if !x.is_nan() {
+                    self.moments.add_float(*x);
+                }
+            }
+            sums.flush(&mut self.moments);
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct StrAccumulator {
     distinct: DistinctCounter,
@@ -486,28 +574,10 @@ impl ColumnAccumulator {
         self.present += array.len() as u64 - nulls;
         match (&mut self.values, values) {
             (ValueAccumulator::Int(acc), ColumnValues::Int(values)) => {
-                let (mut min, mut max) = (acc.min, acc.max);
-                for x in values.iter().flatten() {
-                    acc.moments.add_int(x);
-                    acc.sketch.add(x as f64);
-                    min = Some(min.map_or(x, |m| m.min(x)));
-                    max = Some(max.map_or(x, |m| m.max(x)));
-                }
-                (acc.min, acc.max) = (min, max);
+                acc.add_values(&present_values(&values));
             }
             (ValueAccumulator::Float(acc), ColumnValues::Float(values)) => {
-                let (mut min, mut max) = (acc.min, acc.max);
-                for x in values.iter().flatten() {
-                    if x.is_nan() {
-                        acc.nan += 1;
-                        continue;
-                    }
-                    acc.moments.add_float(x);
-                    acc.sketch.add(x);
-                    min = Some(min.map_or(x, |m| total_min(m, x)));
-                    max = Some(max.map_or(x, |m| total_max(m, x)));
-                }
-                (acc.min, acc.max) = (min, max);
+                acc.add_values(&present_values(&values));
             }
             (ValueAccumulator::Bool { falses, trues }, ColumnValues::Bool(values)) => {
                 let t = values.true_count() as u64;
@@ -515,10 +585,19 @@ impl ColumnAccumulator {
                 *falses += (values.len() - values.null_count()) as u64 - t;
             }
             (ValueAccumulator::Str(acc), ColumnValues::Str(values)) => {
-                acc.total_bytes = values.iter().flatten().fold(acc.total_bytes, |total, v| {
-                    total.saturating_add(v.len() as u64)
-                });
-                acc.distinct.add_all(values.iter().flatten());
+                let bytes = if values.null_count() == 0 {
+                    let offsets = values.value_offsets();
+                    offsets
+                        .last()
+                        .zip(offsets.first())
+                        .map_or(0, |(last, first)| {
+                            u64::try_from(i64::from(*last) - i64::from(*first)).unwrap_or(0)
+                        })
+                } else {
+                    values.iter().flatten().map(|v| v.len() as u64).sum()
+                };
+                acc.total_bytes = acc.total_bytes.saturating_add(bytes);
+                acc.distinct.add_strings(&values);
             }
             // Checked data types make other pairings impossible; only presence counts.
             _ => {}

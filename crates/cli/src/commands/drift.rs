@@ -35,8 +35,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    let reference = statistics_of(&args.reference, &args.csv)?;
-    let current = statistics_of(&args.current, &args.csv)?;
+    // The two data sets are read and summarised at the same time.
+    let (reference, current) = std::thread::scope(|scope| {
+        let reference = scope.spawn(|| statistics_of(&args.reference, &args.csv));
+        let current = statistics_of(&args.current, &args.csv);
+        let reference = reference
+            .join()
+            .map_err(|_| CliError::from("reading the reference data panicked"))?;
+        Ok::<_, CliError>((reference?, current?))
+    })?;
     let tests = drift_tests(&reference, &current, &DriftTestParams::default())?;
     let anomalies = match &args.schema {
         Some(path) => {

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlrig_core::Accumulator;
+use mlrig_core::{Accumulator, ParallelAccumulation};
 use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
 
 use super::{CsvArgs, describe_output};
@@ -78,19 +78,29 @@ pub(crate) fn run(args: Args) -> CommandResult {
     Ok(Outcome::from_json(json, text))
 }
 
-/// Streams a CSV file through the statistics accumulator.
+/// Streams CSV files through the statistics accumulator.
+///
+/// This thread reads batches (the CSV reader parses on its own threads)
+/// while the rayon pool (`--threads`) updates accumulators, so parsing and
+/// statistics overlap; at most one batch per pool thread is in flight, so
+/// memory stays bounded. The accumulators merge exactly, so the result is
+/// the same as one sequential pass.
 pub(crate) fn compute(
     files: &[String],
     csv: &CsvArgs,
 ) -> Result<(DatasetStatistics, mlrig_ingest::IngestSummary), CliError> {
     let mut reader = super::open_csv(files, csv)?;
-    let mut accumulator = StatisticsAccumulator::new(&reader.schema(), StatisticsParams::default());
+    let schema = reader.schema();
+    let params = StatisticsParams::default();
+    let mut accumulation =
+        ParallelAccumulation::new(move || StatisticsAccumulator::new(&schema, params.clone()));
     let spinner = rows_spinner(&format!("statistics of {}", files.join(" ")));
     for batch in reader.by_ref() {
         let batch = batch?;
         spinner.inc(batch.num_rows() as u64);
-        accumulator.update(&batch)?;
+        accumulation.push(batch)?;
     }
+    let accumulator = accumulation.finish()?;
     spinner.finish_and_clear();
     let report = reader.finish()?;
     Ok((accumulator.finish(), report.summary))
