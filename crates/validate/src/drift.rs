@@ -201,18 +201,18 @@ pub fn drift_tests(
         let Some(c) = current.feature(&r.name) else {
             continue;
         };
-        match (&r.stats, &c.stats) {
-            (ValueStatistics::Numeric(rn), ValueStatistics::Numeric(_)) => {
-                let (Some(rb), Some(cb)) = (sketch_buckets(r)?, sketch_buckets(c)?) else {
-                    continue;
-                };
-                results.extend(numeric_tests(&r.name, &rb, &cb, rn.std_dev, params));
+        match pair(r, c)? {
+            Pairing::Numeric {
+                reference: rb,
+                current: cb,
+                reference_std,
+            } => {
+                results.extend(numeric_tests(&r.name, &rb, &cb, reference_std, params));
             }
-            (ValueStatistics::String(_), ValueStatistics::String(_)) => {
-                let (rc, cc) = (categorical_counts(r), categorical_counts(c));
-                if rc.values().sum::<f64>() <= 0.0 || cc.values().sum::<f64>() <= 0.0 {
-                    continue;
-                }
+            Pairing::Categorical {
+                reference: rc,
+                current: cc,
+            } => {
                 let (statistic, p_value) = chi_squared_test(&rc, &cc);
                 results.push(DriftTestResult::new(
                     &r.name,
@@ -223,10 +223,123 @@ pub fn drift_tests(
                     p_value < params.chi_squared_p_value,
                 ));
             }
-            _ => {}
+            Pairing::Untested(_) => {}
         }
     }
     Ok(results)
+}
+
+/// A feature [`drift_tests`] could not test, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntestedFeature {
+    /// The feature's name.
+    pub feature: String,
+    /// Why no test ran, e.g. `only in the reference`.
+    pub reason: String,
+}
+
+/// The features [`drift_tests`] skips, with the reason: present on one side
+/// only, numeric on one side and categorical on the other, or without values
+/// on a side. Reference features first (in their order), then features only
+/// in the current statistics. Report these next to the test results: a
+/// column that vanished or changed type is at least as alarming as drift.
+///
+/// ```
+/// use mlrig_core::arrow_array::{ArrayRef, Int64Array, RecordBatch};
+/// use mlrig_validate::*;
+/// use std::sync::Arc;
+///
+/// let stats = |name: &str| {
+///     let batch = RecordBatch::try_from_iter([(name, Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef)]).unwrap();
+///     compute_statistics(&[batch.clone()], &batch.schema(), &StatisticsParams::default()).unwrap()
+/// };
+/// let untested = untested_features(&stats("age"), &stats("years"))?;
+/// assert_eq!(untested[0], UntestedFeature { feature: "age".into(), reason: "only in the reference".into() });
+/// assert_eq!(untested[1].reason, "only in the current data");
+/// # Ok::<(), ValidateError>(())
+/// ```
+pub fn untested_features(
+    reference: &DatasetStatistics,
+    current: &DatasetStatistics,
+) -> Result<Vec<UntestedFeature>, ValidateError> {
+    let mut untested = Vec::new();
+    for r in reference.features() {
+        let reason = match current.feature(&r.name) {
+            None => "only in the reference".to_string(),
+            Some(c) => match pair(r, c)? {
+                Pairing::Untested(reason) => reason,
+                _ => continue,
+            },
+        };
+        untested.push(UntestedFeature {
+            feature: r.name.clone(),
+            reason,
+        });
+    }
+    for c in current.features() {
+        if reference.feature(&c.name).is_none() {
+            untested.push(UntestedFeature {
+                feature: c.name.clone(),
+                reason: "only in the current data".into(),
+            });
+        }
+    }
+    Ok(untested)
+}
+
+/// What the drift tests compare for one feature present on both sides.
+enum Pairing {
+    Numeric {
+        reference: Vec<SketchBucket>,
+        current: Vec<SketchBucket>,
+        reference_std: f64,
+    },
+    Categorical {
+        reference: BTreeMap<Option<String>, f64>,
+        current: BTreeMap<Option<String>, f64>,
+    },
+    Untested(String),
+}
+
+fn pair(r: &FeatureStatistics, c: &FeatureStatistics) -> Result<Pairing, ValidateError> {
+    let no_values = |side: &str| Ok(Pairing::Untested(format!("no values in the {side}")));
+    match (&r.stats, &c.stats) {
+        (ValueStatistics::Numeric(rn), ValueStatistics::Numeric(_)) => {
+            match (sketch_buckets(r)?, sketch_buckets(c)?) {
+                (None, _) => no_values("reference"),
+                (_, None) => no_values("current data"),
+                (Some(reference), Some(current)) => Ok(Pairing::Numeric {
+                    reference,
+                    current,
+                    reference_std: rn.std_dev,
+                }),
+            }
+        }
+        (ValueStatistics::String(_), ValueStatistics::String(_)) => {
+            let (reference, current) = (categorical_counts(r), categorical_counts(c));
+            if reference.values().sum::<f64>() <= 0.0 {
+                no_values("reference")
+            } else if current.values().sum::<f64>() <= 0.0 {
+                no_values("current data")
+            } else {
+                Ok(Pairing::Categorical { reference, current })
+            }
+        }
+        (rs, cs) => Ok(Pairing::Untested(format!(
+            "{} in the reference, {} in the current data",
+            kind_of(rs),
+            kind_of(cs)
+        ))),
+    }
+}
+
+fn kind_of(stats: &ValueStatistics) -> &'static str {
+    match stats {
+        ValueStatistics::Numeric(_) => "numeric",
+        ValueStatistics::String(_) => "categorical",
+        ValueStatistics::Bytes(_) => "bytes",
+        ValueStatistics::None => "without value statistics",
+    }
 }
 
 /// The sketch buckets of a numeric feature; `None` when it has no values.
@@ -507,5 +620,62 @@ mod tests {
         assert_eq!((stat, p), (f64::INFINITY, 0.0));
         let (stat, p) = chi_squared(&[], &[]);
         assert_eq!((stat, p), (0.0, 1.0));
+    }
+
+    #[test]
+    fn untested_features_say_why() {
+        use crate::{StatisticsParams, compute_statistics};
+        use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+        use std::sync::Arc;
+        let stats = |columns: Vec<(&str, ArrayRef)>| {
+            let batch = RecordBatch::try_from_iter(columns).unwrap();
+            compute_statistics(
+                std::slice::from_ref(&batch),
+                &batch.schema(),
+                &StatisticsParams::default(),
+            )
+            .unwrap()
+        };
+        let numbers = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
+        let words = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let reference = stats(vec![
+            ("kept", numbers(vec![Some(1.0), Some(2.0)])),
+            ("retyped", numbers(vec![Some(1.0), Some(2.0)])),
+            ("emptied", numbers(vec![Some(1.0), Some(2.0)])),
+            ("dropped", words(vec!["a", "b"])),
+        ]);
+        let current = stats(vec![
+            ("kept", numbers(vec![Some(3.0), Some(4.0)])),
+            ("retyped", words(vec!["x", "y"])),
+            ("emptied", numbers(vec![None, None])),
+            ("added", words(vec!["a", "b"])),
+        ]);
+        let untested: Vec<(String, String)> = untested_features(&reference, &current)
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.feature, u.reason))
+            .collect();
+        let expected = [
+            (
+                "retyped",
+                "numeric in the reference, categorical in the current data",
+            ),
+            ("emptied", "no values in the current data"),
+            ("dropped", "only in the reference"),
+            ("added", "only in the current data"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(f, r)| (f.to_string(), r.to_string()))
+            .collect();
+        assert_eq!(untested, expected);
+        // Exactly the features with tests are the ones not listed.
+        let tested: std::collections::BTreeSet<String> =
+            drift_tests(&reference, &current, &DriftTestParams::default())
+                .unwrap()
+                .into_iter()
+                .map(|t| t.feature)
+                .collect();
+        assert_eq!(tested, ["kept".to_string()].into_iter().collect());
     }
 }

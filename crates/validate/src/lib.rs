@@ -135,7 +135,10 @@ pub use comparator::{
 pub use dataset_constraints::{
     DatasetConstraints, NumExamples, NumericValueComparator, check_dataset_constraints,
 };
-pub use drift::{DriftTest, DriftTestParams, DriftTestResult, chi_squared, drift_tests};
+pub use drift::{
+    DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, chi_squared, drift_tests,
+    untested_features,
+};
 pub use error::ValidateError;
 pub use schema::{
     BoolDomain, Dim, DistributionConstraints, Feature, FeatureComparator, FeaturePresence,

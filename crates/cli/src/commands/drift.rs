@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use mlrig_validate::{
     DatasetStatistics, DriftTestParams, Schema, compare, compare_skew, drift_tests,
+    untested_features,
 };
 
 use super::CsvArgs;
@@ -45,6 +46,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         Ok::<_, CliError>((reference?, current?))
     })?;
     let tests = drift_tests(&reference, &current, &DriftTestParams::default())?;
+    let untested = untested_features(&reference, &current)?;
     let anomalies = match &args.schema {
         Some(path) => {
             let schema = Schema::load(path)?;
@@ -81,6 +83,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
             if t.drift_detected { "  DRIFT" } else { "" }
         );
     }
+    for u in &untested {
+        let _ = writeln!(text, "  ? {:<24} not tested: {}", u.feature, u.reason);
+    }
     if let Some(anomalies) = &anomalies {
         let _ = writeln!(text, "schema comparators: {} anomalies", anomalies.len());
         if !anomalies.is_empty() {
@@ -93,6 +98,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "current": args.current,
         "drift_detected": !drifted.is_empty() || comparator_failed,
         "tests": tests,
+        "untested": untested,
         "anomalies": anomalies,
     });
     Ok(Outcome::from_json(json, text).failed_check(!drifted.is_empty() || comparator_failed))
