@@ -136,8 +136,8 @@ pub use dataset_constraints::{
     DatasetConstraints, NumExamples, NumericValueComparator, check_dataset_constraints,
 };
 pub use drift::{
-    DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, chi_squared, drift_tests,
-    untested_features,
+    DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, chi_squared,
+    chi_squared_two_sample, drift_tests, untested_features,
 };
 pub use error::ValidateError;
 pub use schema::{
