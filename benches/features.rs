@@ -14,8 +14,9 @@
 
 mod adult_sample;
 mod bench_config;
+mod big_csv;
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Fit, ParamGuard, Transform};
 use mlrig::features::{
@@ -23,11 +24,8 @@ use mlrig::features::{
 };
 use mlrig::ingest::{CsvOptions, read_csv};
 use std::hint::black_box;
-use std::time::Duration;
 
-/// Environment variable naming the big synthetic CSV.
-const BIG_CSV_VAR: &str = "MLRIG_BENCH_BIG_CSV";
-/// Its target column.
+/// The big synthetic CSV's target column.
 const BIG_TARGET: &str = "label";
 
 /// The Adult sample as `read_csv` returns it with default options (one
@@ -88,16 +86,9 @@ fn features(c: &mut Criterion) {
 /// Fit + transform of the big synthetic file into one CSR matrix: what
 /// scikit-learn's `ColumnTransformer.fit_transform` does.
 fn fit_transform_big(c: &mut Criterion) {
-    let Some(path) = std::env::var_os(BIG_CSV_VAR) else {
-        eprintln!(
-            "SKIPPED features/fit_transform_1m: set {BIG_CSV_VAR} to the CSV of \
-             `make_big.py --rows 1000000` (see docs/benchmarks.md)"
-        );
+    let Some((schema, batches, rows)) = big_csv::read("features/fit_transform_1m") else {
         return;
     };
-    let (schema, batches, _) = read_csv(&path, CsvOptions::default())
-        .unwrap_or_else(|e| panic!("{BIG_CSV_VAR}={}: {e}", path.to_string_lossy()));
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let spec = FeatureSpec::infer(&schema, BIG_TARGET)
         .unwrap()
         .with_output(OutputLayout::Sparse);
@@ -113,11 +104,7 @@ fn fit_transform_big(c: &mut Criterion) {
     );
     drop(features);
 
-    let mut group = c.benchmark_group("features");
-    group.sampling_mode(SamplingMode::Flat);
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(10));
-    group.throughput(Throughput::Elements(rows as u64));
+    let mut group = big_csv::group(c, "features", rows);
     group.bench_function("fit_transform_1m", |b| {
         b.iter(|| {
             let fitted = params.fit(black_box(&batches)).unwrap();

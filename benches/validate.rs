@@ -13,8 +13,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod bench_config;
+mod big_csv;
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::arrow_schema::SchemaRef;
 use mlrig::ingest::{CsvOptions, read_csv};
@@ -23,15 +24,12 @@ use mlrig::validate::{
     ValidationOptions, compute_statistics, drift_tests, infer_schema, validate_batches,
 };
 use std::hint::black_box;
-use std::time::Duration;
 
 const ADULT_SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/samples/adult_sample.csv");
 const ADULT_SHIFTED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/data/samples/adult_shifted.csv"
 );
-/// Environment variable naming the big synthetic CSV.
-const BIG_CSV_VAR: &str = "MLRIG_BENCH_BIG_CSV";
 
 /// A CSV as `read_csv` returns it with default options.
 fn read(path: &str) -> (SchemaRef, Vec<RecordBatch>, usize) {
@@ -96,23 +94,12 @@ fn validate(c: &mut Criterion) {
 
 /// Statistics of the big synthetic file, from batches already in memory.
 fn statistics_big(c: &mut Criterion) {
-    let Some(path) = std::env::var_os(BIG_CSV_VAR) else {
-        eprintln!(
-            "SKIPPED validate/statistics_1m: set {BIG_CSV_VAR} to the CSV of \
-             `make_big.py --rows 1000000` (see docs/benchmarks.md)"
-        );
+    let Some((schema, batches, rows)) = big_csv::read("validate/statistics_1m") else {
         return;
     };
-    let (schema, batches, _) = read_csv(&path, CsvOptions::default())
-        .unwrap_or_else(|e| panic!("{BIG_CSV_VAR}={}: {e}", path.to_string_lossy()));
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let params = StatisticsParams::default();
 
-    let mut group = c.benchmark_group("validate");
-    group.sampling_mode(SamplingMode::Flat);
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(10));
-    group.throughput(Throughput::Elements(rows as u64));
+    let mut group = big_csv::group(c, "validate", rows);
     group.bench_function("statistics_1m", |b| {
         b.iter(|| compute_statistics(black_box(&batches), &schema, &params).unwrap())
     });

@@ -53,10 +53,7 @@ fn inferred_pipeline_on_adult() {
     assert_eq!(numeric.len(), 6, "{numeric:?}");
 
     // Fit on several batches (the parallel path) and on the whole: identical.
-    let parts: Vec<_> = (0..batch.num_rows())
-        .step_by(1000)
-        .map(|start| batch.slice(start, 1000.min(batch.num_rows() - start)))
-        .collect();
+    let parts = chunks(&batch, 1000);
     let params = FeaturePipelineParams::new(spec).check().unwrap();
     let fitted = params.fit(&parts).unwrap();
     let whole = params.fit(std::slice::from_ref(&batch)).unwrap();
@@ -177,10 +174,7 @@ fn full_adult_when_available() {
     let path = format!("{dir}/adult.csv");
     let (batch, _, _) = common::csv_batch(&path, &["?"]);
     let spec = FeatureSpec::infer(&batch.schema(), "income").unwrap();
-    let parts: Vec<_> = (0..batch.num_rows())
-        .step_by(8192)
-        .map(|s| batch.slice(s, 8192.min(batch.num_rows() - s)))
-        .collect();
+    let parts = chunks(&batch, 8192);
     let params = FeaturePipelineParams::new(spec).check().unwrap();
     let fitted = params.fit(&parts).unwrap();
     assert_eq!(
@@ -213,6 +207,14 @@ fn json_record(pipeline: &FittedFeaturePipeline, batch: &RecordBatch, row: usize
         object.insert(field.name().clone(), value);
     }
     Value::Object(object)
+}
+
+/// `batch` cut into consecutive slices of `rows` rows (the last one shorter).
+fn chunks(batch: &RecordBatch, rows: usize) -> Vec<RecordBatch> {
+    (0..batch.num_rows())
+        .step_by(rows)
+        .map(|start| batch.slice(start, rows.min(batch.num_rows() - start)))
+        .collect()
 }
 
 fn bits(features: &Features) -> Vec<u64> {

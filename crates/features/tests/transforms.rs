@@ -551,10 +551,7 @@ fn tampered_artifacts_are_rejected() {
         ], "crosses": [{"columns": ["s", "t"], "buckets": 2}], "output": "auto"}"#,
     )
     .unwrap();
-    let fitted = fit(spec, &batch).unwrap();
-    let json = serde_json::to_value(&fitted).unwrap();
-    let back: FittedFeaturePipeline = serde_json::from_value(json.clone()).unwrap();
-    assert_eq!(back, fitted);
+    let json = round_trip(&fit(spec, &batch).unwrap());
     let edits: [(&str, serde_json::Value); 9] = [
         (
             "/columns/0/encode/bucketize/boundaries",
@@ -572,6 +569,60 @@ fn tampered_artifacts_are_rejected() {
         ("/crosses/0/input_types/0", serde_json::json!("Int64")),
         ("/output", serde_json::json!("auto")),
     ];
+    assert_edits_rejected(&json, edits);
+}
+
+#[test]
+fn tampered_scaler_and_one_hot_are_rejected() {
+    let batch = RecordBatch::try_from_iter([
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef,
+        ),
+        ("s", Arc::new(StringArray::from(vec!["p", "q"])) as ArrayRef),
+    ])
+    .unwrap();
+    let spec = FeatureSpec::new()
+        .with_column(ColumnSpec::standard_scale("x"))
+        .with_column(ColumnSpec::one_hot("s").with_impute(Imputation::MostFrequent));
+    let json = round_trip(&fit(spec, &batch).unwrap());
+    let edits: [(&str, serde_json::Value); 7] = [
+        (
+            "/columns/1/encode/one_hot/categories",
+            serde_json::json!(["q", "p"]),
+        ),
+        (
+            "/columns/1/encode/one_hot/categories",
+            serde_json::json!(["p", 3]),
+        ),
+        ("/columns/1/impute_with", serde_json::json!({"category": 3})),
+        ("/columns/1/impute_with", serde_json::json!({"number": 3.0})),
+        (
+            "/columns/0/encode/standard_scale/scale",
+            serde_json::json!(0.0),
+        ),
+        ("/columns/0/input_type", serde_json::json!("Utf8")),
+        ("/output_names/0", serde_json::json!("y")),
+    ];
+    assert_edits_rejected(&json, edits);
+    let mut unknown = json.clone();
+    unknown["columns"][0]["encode"]["standard_scale"]["shift"] = serde_json::json!(1.0);
+    assert!(serde_json::from_value::<FittedFeaturePipeline>(unknown).is_err());
+}
+
+/// The pipeline as JSON, after checking that it deserializes back unchanged.
+fn round_trip(fitted: &FittedFeaturePipeline) -> serde_json::Value {
+    let json = serde_json::to_value(fitted).unwrap();
+    let back: FittedFeaturePipeline = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(&back, fitted);
+    json
+}
+
+/// Each edit (JSON pointer, new value) alone makes `json` an invalid pipeline.
+fn assert_edits_rejected<'a>(
+    json: &serde_json::Value,
+    edits: impl IntoIterator<Item = (&'a str, serde_json::Value)>,
+) {
     for (pointer, value) in edits {
         let mut edited = json.clone();
         *edited.pointer_mut(pointer).expect(pointer) = value;
