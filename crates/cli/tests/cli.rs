@@ -3,6 +3,8 @@
 //! contract on stdout, its exit statuses and its error messages.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -10,17 +12,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{
+    ADULT, ADULT_SHIFTED, BROKEN, assert_one_line_error, assert_status, json_stdout, mlrig,
+    read_json, stderr, stdout, strings_at,
+};
 use serde_json::Value;
-
-const BROKEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/broken.csv");
-const ADULT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/samples/adult_sample.csv"
-);
-const ADULT_SHIFTED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/samples/adult_shifted.csv"
-);
 
 /// Every verb of the command line.
 const VERBS: [&str; 8] = [
@@ -34,85 +30,26 @@ const VERBS: [&str; 8] = [
     "serve",
 ];
 
-/// Runs `mlrig` with `args` to completion.
-fn mlrig<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the mlrig binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
-}
-
-/// The exit status, with both streams in the message when it differs.
-fn assert_status(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "expected exit status {expected}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
-
-fn json_stdout(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\n--- stderr ---\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-/// An error report: exit status 2 and exactly one `error:` line on stderr,
-/// without panic or backtrace text. Returns that line.
-fn assert_one_line_error(output: &Output) -> String {
-    assert_status(output, 2);
-    let err = stderr(output);
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace") && !err.contains("RUST_BACKTRACE"),
-        "stderr shows a panic: {err}"
-    );
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "stderr is not one line: {err:?}");
-    assert!(lines[0].starts_with("error: "), "stderr: {err:?}");
-    lines[0].to_string()
-}
-
-/// Trains the adult classifier into `<base>/adult/<next version>`.
-fn train_adult(base: &Path, extra: &[&str]) -> Output {
+/// Trains a classifier of the adult sample's `income` into
+/// `<base>/<name>/<next version>`.
+fn train(base: &Path, name: &str, extra: &[&str]) -> Output {
     let mut args = vec![
         "train",
         ADULT,
         "--target",
         "income",
         "--name",
-        "adult",
+        name,
         "--out",
         base.to_str().unwrap(),
-        "--format",
-        "json",
     ];
     args.extend_from_slice(extra);
     mlrig(args)
+}
+
+/// [`train`] as `adult`, with the JSON report.
+fn train_adult(base: &Path, extra: &[&str]) -> Output {
+    train(base, "adult", &[&["--format", "json"], extra].concat())
 }
 
 // ---------------------------------------------------------------- ingest
@@ -142,12 +79,7 @@ fn ingest_accounts_for_every_row_of_the_broken_sample() {
             .all(|r| !r["reason"].as_str().unwrap().is_empty())
     );
 
-    let columns: Vec<&str> = report["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let columns = strings_at(&report["columns"], "name");
     assert_eq!(columns, ["id", "name", "score", "active"]);
     assert!(report["quarantine_file"].is_null());
 }
@@ -169,17 +101,20 @@ fn ingest_text_report_names_the_quarantined_lines() {
 #[test]
 fn ingest_writes_the_quarantine_file_as_csv_and_jsonl() {
     let dir = tempfile::tempdir().unwrap();
+    let ingest = |quarantine: &Path, extra: &[&str]| {
+        let args = [
+            "ingest",
+            BROKEN,
+            "--quarantine",
+            quarantine.to_str().unwrap(),
+        ];
+        let output = mlrig([&args[..], extra].concat());
+        assert_status(&output, 0);
+        output
+    };
 
     let csv_path = dir.path().join("q.csv");
-    let output = mlrig([
-        "ingest",
-        BROKEN,
-        "--quarantine",
-        csv_path.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    assert_status(&output, 0);
+    let output = ingest(&csv_path, &["--format", "json"]);
     assert_eq!(
         json_stdout(&output)["quarantine_file"],
         csv_path.to_str().unwrap()
@@ -201,15 +136,7 @@ fn ingest_writes_the_quarantine_file_as_csv_and_jsonl() {
     assert!(csv_text.contains("7,zeta,4.0,true,extra"), "{csv_text}");
 
     let jsonl_path = dir.path().join("q.jsonl");
-    let output = mlrig([
-        "ingest",
-        BROKEN,
-        "--quarantine",
-        jsonl_path.to_str().unwrap(),
-        "--quarantine-format",
-        "jsonl",
-    ]);
-    assert_status(&output, 0);
+    ingest(&jsonl_path, &["--quarantine-format", "jsonl"]);
     let jsonl = std::fs::read_to_string(&jsonl_path).unwrap();
     let records: Vec<Value> = jsonl
         .lines()
@@ -285,21 +212,14 @@ fn stats_then_schema_then_validate_finds_the_documented_drift() {
 
     // The shifted batch fails validation (exit 1) ...
     let schema_arg = schema_path.to_str().unwrap();
-    let output = mlrig(["validate", ADULT_SHIFTED, "--schema", schema_arg]);
+    let output = validate(ADULT_SHIFTED, schema_arg, &[]);
     assert_status(&output, 1);
     let text = stdout(&output);
     assert!(text.contains("SCHEMA_MISSING_COLUMN"), "{text}");
     assert!(text.ends_with('\n'), "text report ends without a newline");
 
     // ... and its JSON report names the anomalies.
-    let output = mlrig([
-        "validate",
-        ADULT_SHIFTED,
-        "--schema",
-        schema_arg,
-        "--format",
-        "json",
-    ]);
+    let output = validate(ADULT_SHIFTED, schema_arg, &["--format", "json"]);
     assert_status(&output, 1);
     let report = json_stdout(&output);
     assert!(report["anomaly_count"].as_u64().unwrap() >= 2);
@@ -322,13 +242,27 @@ fn stats_then_schema_then_validate_finds_the_documented_drift() {
     assert!(!info.contains_key("education"), "education did not drift");
 
     // The data the schema was inferred from passes.
-    let output = mlrig([
-        "validate", ADULT, "--schema", schema_arg, "--format", "json",
-    ]);
+    let output = validate(ADULT, schema_arg, &["--format", "json"]);
     assert_status(&output, 0);
     let report = json_stdout(&output);
     assert_eq!(report["anomaly_count"], 0);
     assert_eq!(report["ingest"]["rows_accepted"], 4071);
+}
+
+/// Runs `mlrig validate DATA --schema SCHEMA EXTRA...`.
+fn validate(data: &str, schema: &str, extra: &[&str]) -> Output {
+    mlrig([&["validate", data, "--schema", schema][..], extra].concat())
+}
+
+/// The reason of type `kind` among the anomalies of `feature` in a JSON
+/// validation report.
+fn anomaly_reason<'a>(report: &'a Value, feature: &str, kind: &str) -> &'a Value {
+    report["anomalies"]["anomalyInfo"][feature]["reason"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no anomaly for `{feature}`: {report:#}"))
+        .iter()
+        .find(|r| r["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} for `{feature}`: {report:#}"))
 }
 
 /// The 1-based lines of the data rows of `path` whose `column` is `value`
@@ -346,17 +280,23 @@ fn lines_where(path: &str, column: &str, value: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Writes the schema `mlrig infer-schema` infers from the adult sample to
+/// `dir/schema.json`; returns its path.
+fn adult_schema(dir: &Path) -> String {
+    let schema = dir.join("schema.json").to_str().unwrap().to_string();
+    assert_status(&mlrig(["infer-schema", ADULT, "--out", &schema]), 0);
+    schema
+}
+
 #[test]
 fn validate_rows_lists_the_file_and_line_of_every_offending_row() {
     let dir = tempfile::tempdir().unwrap();
-    let schema = dir.path().join("schema.json");
-    let schema_arg = schema.to_str().unwrap();
-    assert_status(&mlrig(["infer-schema", ADULT, "--out", schema_arg]), 0);
+    let schema_arg = &adult_schema(dir.path());
     let expected = lines_where(ADULT_SHIFTED, "workclass", "Space-agency");
     assert!(expected.len() > 5, "more rows than the default 5 examples");
 
     // Text: the anomaly line, then one indented FILE:LINE per row.
-    let output = mlrig(["validate", ADULT_SHIFTED, "--schema", schema_arg, "--rows"]);
+    let output = validate(ADULT_SHIFTED, schema_arg, &["--rows"]);
     assert_status(&output, 1);
     let text = stdout(&output);
     let mut lines = text.lines();
@@ -384,25 +324,11 @@ fn validate_rows_lists_the_file_and_line_of_every_offending_row() {
     assert!(missing.ends_with("; rows 0, 1, 2, 3, 4)"), "{missing}");
 
     // JSON: the same rows under the anomaly's reason.
-    let output = mlrig([
-        "validate",
-        ADULT_SHIFTED,
-        "--schema",
-        schema_arg,
-        "--rows",
-        "--format",
-        "json",
-    ]);
+    let output = validate(ADULT_SHIFTED, schema_arg, &["--rows", "--format", "json"]);
     assert_status(&output, 1);
     let report = json_stdout(&output);
     assert_eq!(report["ingest"]["rows_quarantined"], 0);
-    let reasons = report["anomalies"]["anomalyInfo"]["workclass"]["reason"]
-        .as_array()
-        .unwrap();
-    let reason = reasons
-        .iter()
-        .find(|r| r["type"] == "ENUM_TYPE_UNEXPECTED_STRING_VALUES")
-        .unwrap();
+    let reason = anomaly_reason(&report, "workclass", "ENUM_TYPE_UNEXPECTED_STRING_VALUES");
     let rows = reason["rows"].as_array().expect("`rows` array");
     assert!(rows.iter().all(|r| r["file"] == ADULT_SHIFTED), "{rows:?}");
     let json_lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
@@ -415,14 +341,7 @@ fn validate_rows_lists_the_file_and_line_of_every_offending_row() {
     assert!(fnlwgt.get("rows").is_none(), "{fnlwgt}");
 
     // Without --rows: five example indices and no `rows`.
-    let output = mlrig([
-        "validate",
-        ADULT_SHIFTED,
-        "--schema",
-        schema_arg,
-        "--format",
-        "json",
-    ]);
+    let output = validate(ADULT_SHIFTED, schema_arg, &["--format", "json"]);
     let report = json_stdout(&output);
     let reason = &report["anomalies"]["anomalyInfo"]["workclass"]["reason"][0];
     assert_eq!(reason["exampleRows"].as_array().unwrap().len(), 5);
@@ -432,9 +351,7 @@ fn validate_rows_lists_the_file_and_line_of_every_offending_row() {
 #[test]
 fn validate_rows_names_each_file_of_a_glob() {
     let dir = tempfile::tempdir().unwrap();
-    let schema = dir.path().join("schema.json");
-    let schema_arg = schema.to_str().unwrap();
-    assert_status(&mlrig(["infer-schema", ADULT, "--out", schema_arg]), 0);
+    let schema_arg = &adult_schema(dir.path());
     // adult_shifted.csv cut in two files; the second starts at data row 200.
     let text = std::fs::read_to_string(ADULT_SHIFTED).unwrap();
     let all: Vec<&str> = text.lines().collect();
@@ -444,24 +361,14 @@ fn validate_rows_names_each_file_of_a_glob() {
         std::fs::write(part, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
     }
     let pattern = dir.path().join("part-*.csv");
-    let output = mlrig([
-        "validate",
+    let output = validate(
         pattern.to_str().unwrap(),
-        "--schema",
         schema_arg,
-        "--rows",
-        "--format",
-        "json",
-    ]);
+        &["--rows", "--format", "json"],
+    );
     assert_status(&output, 1);
     let report = json_stdout(&output);
-    let reason = report["anomalies"]["anomalyInfo"]["workclass"]["reason"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["type"] == "ENUM_TYPE_UNEXPECTED_STRING_VALUES")
-        .unwrap()
-        .clone();
+    let reason = anomaly_reason(&report, "workclass", "ENUM_TYPE_UNEXPECTED_STRING_VALUES");
     let got: Vec<(String, u64)> = reason["rows"]
         .as_array()
         .unwrap()
@@ -539,7 +446,7 @@ fn missing_schema_and_training_file_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.json");
     let missing = missing.to_str().unwrap();
-    let output = mlrig(["validate", ADULT, "--schema", missing]);
+    let output = validate(ADULT, missing, &[]);
     assert!(assert_one_line_error(&output).contains(missing));
 
     // train reports progress on stderr first; the error is still one line.
@@ -704,18 +611,7 @@ fn train_writes_versioned_bundles_and_blessing_gates_the_exit_status() {
     assert!(dir.path().join("adult/2/manifest.json").is_file());
 
     // The text report says why, too.
-    let output = mlrig([
-        "train",
-        ADULT,
-        "--target",
-        "income",
-        "--name",
-        "adult",
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--min",
-        "roc_auc=0.99",
-    ]);
+    let output = train(dir.path(), "adult", &["--min", "roc_auc=0.99"]);
     assert_status(&output, 1);
     let text = stdout(&output);
     assert!(text.contains("version 3"), "{text}");
@@ -746,18 +642,7 @@ fn train_rejects_malformed_thresholds_and_split() {
     let message = json_stdout(&output)["error"].as_str().unwrap().to_string();
     assert!(message.contains("--eval-every"), "{message}");
     assert_status(&output, 2);
-    let output = mlrig([
-        "train",
-        ADULT,
-        "--target",
-        "income",
-        "--name",
-        "../escape",
-        "--out",
-        dir.path().to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let output = train(dir.path(), "../escape", &["--format", "json"]);
     assert_status(&output, 2);
     let message = json_stdout(&output)["error"].as_str().unwrap().to_string();
     assert!(message.contains("../escape"), "{message}");
@@ -1121,21 +1006,17 @@ fn features_fit_apply_check_from_a_toml_spec() {
         &text[..80]
     );
 
-    let on_training = mlrig([
-        "features".to_string(),
-        "check".into(),
-        transformer.display().to_string(),
-        ADULT.into(),
-    ]);
-    assert_status(&on_training, 0);
-    let on_shifted = mlrig([
-        "features".to_string(),
-        "check".into(),
-        transformer.display().to_string(),
-        ADULT_SHIFTED.into(),
-        "--format".into(),
-        "json".into(),
-    ]);
+    let check = |data: &str, extra: &[&str]| {
+        let args = [
+            "features",
+            "check",
+            &transformer.display().to_string(),
+            data,
+        ];
+        mlrig([&args[..], extra].concat())
+    };
+    assert_status(&check(ADULT, &[]), 0);
+    let on_shifted = check(ADULT_SHIFTED, &["--format", "json"]);
     assert_status(&on_shifted, 1);
     assert!(
         json_stdout(&on_shifted)["violations"]

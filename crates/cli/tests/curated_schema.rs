@@ -2,54 +2,26 @@
 //! `mlrig validate` with dataset constraints and value counts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{
+    ADULT, ADULT_SHIFTED, assert_one_line_error, assert_status, json_stdout, mlrig, strings_at,
+};
 use serde_json::Value;
 
-const ADULT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/samples/adult_sample.csv"
-);
-const ADULT_SHIFTED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/samples/adult_shifted.csv"
-);
 /// adult_sample's TFDV schema, curated (see make_curated_fixtures.py).
 const CURATED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../validate/tests/fixtures/tfdv/adult_curated.schema.pbtxt"
 );
 
-fn mlrig<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the mlrig binary runs")
-}
-
-fn assert_status(output: &Output, expected: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(expected),
-        "--- stdout ---\n{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn json_stdout(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+/// `mlrig infer-schema INPUT... --update SCHEMA --out OUT EXTRA...`.
+fn update(input: &[&str], schema: &str, out: &str, extra: &[&str]) -> Output {
+    let update = ["--update", schema, "--out", out];
+    mlrig([&["infer-schema"], input, &update[..], extra].concat())
 }
 
 fn entries<'a>(changes: &'a Value, group: &str) -> Vec<(&'a str, &'a str)> {
@@ -59,6 +31,14 @@ fn entries<'a>(changes: &'a Value, group: &str) -> Vec<(&'a str, &'a str)> {
         .iter()
         .map(|c| (c["feature"].as_str().unwrap(), c["field"].as_str().unwrap()))
         .collect()
+}
+
+/// Writes the statistics of `data` (`mlrig stats`) to `dir/stats.json`;
+/// returns its path.
+fn stats_file(data: &str, dir: &Path) -> String {
+    let stats = dir.join("stats.json").to_str().unwrap().to_string();
+    assert_status(&mlrig(["stats", data, "--out", &stats]), 0);
+    stats
 }
 
 fn copy_curated(dir: &Path) -> String {
@@ -71,16 +51,7 @@ fn copy_curated(dir: &Path) -> String {
 fn update_in_place_keeps_the_curation_and_lists_every_change() {
     let dir = tempfile::tempdir().unwrap();
     let schema = copy_curated(dir.path());
-    let output = mlrig([
-        "infer-schema",
-        ADULT_SHIFTED,
-        "--update",
-        &schema,
-        "--out",
-        &schema,
-        "--format",
-        "json",
-    ]);
+    let output = update(&[ADULT_SHIFTED], &schema, &schema, &["--format", "json"]);
     assert_status(&output, 0);
     let report = json_stdout(&output);
     let changes = &report["changes"];
@@ -141,14 +112,7 @@ fn update_in_place_keeps_the_curation_and_lists_every_change() {
     }
 
     // A second update with the same data changes nothing.
-    let output = mlrig([
-        "infer-schema",
-        ADULT_SHIFTED,
-        "--update",
-        &schema,
-        "--out",
-        &schema,
-    ]);
+    let output = update(&[ADULT_SHIFTED], &schema, &schema, &[]);
     assert_status(&output, 0);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("unchanged"), "{stdout}");
@@ -158,31 +122,13 @@ fn update_in_place_keeps_the_curation_and_lists_every_change() {
 #[test]
 fn update_from_a_statistics_file_equals_update_from_the_data_file() {
     let dir = tempfile::tempdir().unwrap();
-    let stats = dir.path().join("stats.json");
-    assert_status(
-        &mlrig(["stats", ADULT_SHIFTED, "--out", stats.to_str().unwrap()]),
-        0,
-    );
+    let stats = stats_file(ADULT_SHIFTED, dir.path());
     let from_stats = dir.path().join("from_stats.json");
     let from_data = dir.path().join("from_data.json");
-    let output = mlrig([
-        "infer-schema",
-        "--stats",
-        stats.to_str().unwrap(),
-        "--update",
-        CURATED,
-        "--out",
-        from_stats.to_str().unwrap(),
-    ]);
+    let stats_input = ["--stats", &stats];
+    let output = update(&stats_input, CURATED, from_stats.to_str().unwrap(), &[]);
     assert_status(&output, 0);
-    let output = mlrig([
-        "infer-schema",
-        ADULT_SHIFTED,
-        "--update",
-        CURATED,
-        "--out",
-        from_data.to_str().unwrap(),
-    ]);
+    let output = update(&[ADULT_SHIFTED], CURATED, from_data.to_str().unwrap(), &[]);
     assert_status(&output, 0);
     let a = std::fs::read_to_string(&from_stats).unwrap();
     assert_eq!(a, std::fs::read_to_string(&from_data).unwrap());
@@ -203,15 +149,12 @@ fn an_unmodelled_field_is_a_one_line_error_naming_file_and_line() {
         vec!["infer-schema", ADULT, "--update", path],
         vec!["validate", ADULT, "--schema", path],
     ] {
-        let output = mlrig(&args);
-        assert_status(&output, 2);
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        let line = assert_one_line_error(&mlrig(&args));
         assert!(
-            stderr.contains(&format!(
+            line.contains(&format!(
                 "{path}:4:3: unknown field `annotation` in `feature`"
             )),
-            "{stderr}"
+            "{line}"
         );
     }
 }
@@ -219,23 +162,19 @@ fn an_unmodelled_field_is_a_one_line_error_naming_file_and_line() {
 #[test]
 fn validate_reports_dataset_constraints_and_value_count_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let previous = dir.path().join("previous.json");
-    assert_status(
-        &mlrig(["stats", ADULT, "--out", previous.to_str().unwrap()]),
-        0,
-    );
-    let previous = previous.to_str().unwrap();
-    let output = mlrig([
-        "validate",
-        ADULT_SHIFTED,
-        "--schema",
-        CURATED,
-        "--previous-stats",
-        previous,
-        "--previous-version-stats",
-        previous,
-        "--rows",
-    ]);
+    let previous = &stats_file(ADULT, dir.path());
+    let validate = |extra: &[&str]| {
+        let args = [
+            "validate",
+            ADULT_SHIFTED,
+            "--schema",
+            CURATED,
+            "--previous-stats",
+            previous,
+        ];
+        mlrig([&args[..], extra].concat())
+    };
+    let output = validate(&["--previous-version-stats", previous, "--rows"]);
     assert_status(&output, 1);
     let text = String::from_utf8(output.stdout).unwrap();
     for line in [
@@ -252,26 +191,11 @@ fn validate_reports_dataset_constraints_and_value_count_rows() {
     assert!(shifted_rows >= 800, "{shifted_rows}\n{text}");
     assert!(text.contains("adult_shifted.csv:2\n") && text.contains("adult_shifted.csv:401\n"));
 
-    let output = mlrig([
-        "validate",
-        ADULT_SHIFTED,
-        "--schema",
-        CURATED,
-        "--previous-stats",
-        previous,
-        "--rows",
-        "--format",
-        "json",
-    ]);
+    let output = validate(&["--rows", "--format", "json"]);
     assert_status(&output, 1);
     let report = json_stdout(&output);
-    let dataset = report["anomalies"]["datasetAnomalyInfo"]["reason"]
-        .as_array()
-        .unwrap();
-    let kinds: Vec<&str> = dataset
-        .iter()
-        .map(|r| r["type"].as_str().unwrap())
-        .collect();
+    let dataset = &report["anomalies"]["datasetAnomalyInfo"]["reason"];
+    let kinds = strings_at(dataset, "type");
     assert_eq!(
         kinds,
         ["COMPARATOR_LOW_NUM_EXAMPLES", "DATASET_LOW_NUM_EXAMPLES"]

@@ -1,32 +1,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! `mlrig features apply --out X.parquet|X.csv` write the same numbers.
 
-use std::process::Command;
+mod common;
 
+use common::{ADULT, assert_status, mlrig};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-const ADULT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../data/samples/adult_sample.csv"
-);
-
-fn mlrig(args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 #[test]
 fn parquet_and_csv_outputs_hold_the_same_features() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    mlrig(&[
+    let fit = [
         "features",
         "fit",
         ADULT,
@@ -35,23 +19,19 @@ fn parquet_and_csv_outputs_hold_the_same_features() {
         "income",
         "--out",
         &path("t.json"),
-    ]);
-    mlrig(&[
-        "features",
-        "apply",
-        &path("t.json"),
-        ADULT,
-        "--out",
-        &path("f.parquet"),
-    ]);
-    mlrig(&[
-        "features",
-        "apply",
-        &path("t.json"),
-        ADULT,
-        "--out",
-        &path("f.csv"),
-    ]);
+    ];
+    assert_status(&mlrig(fit), 0);
+    for out in ["f.parquet", "f.csv"] {
+        let apply = [
+            "features",
+            "apply",
+            &path("t.json"),
+            ADULT,
+            "--out",
+            &path(out),
+        ];
+        assert_status(&mlrig(apply), 0);
+    }
 
     let file = std::fs::File::open(path("f.parquet")).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)

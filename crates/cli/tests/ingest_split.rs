@@ -3,30 +3,25 @@
 //! independence from row order when a key column is hashed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
+use common::{assert_status, mlrig, stdout, strings_at, success_json};
 use mlrig_core::split::SplitRule;
-use serde_json::Value;
 
-fn mlrig(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the mlrig binary runs")
+/// `mlrig ingest INPUT SPLIT... --out-dir OUT EXTRA...`.
+fn ingest_split(input: &Path, split: &[&str], out: &Path, extra: &[&str]) -> Output {
+    let input = ["ingest", input.to_str().unwrap()];
+    let out = ["--out-dir", out.to_str().unwrap()];
+    mlrig([&input[..], split, &out[..], extra].concat())
 }
 
-fn json_of(output: &Output) -> Value {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
-}
+/// A split on the hash of `user`, one fifth to eval.
+const KEYED: [&str; 4] = ["--split-key", "user", "--eval-fraction", "0.2"];
 
 /// `user,clicks` rows: 600 users (u0 … u599), a few without a user, one
 /// with clicks that are not a number.
@@ -48,6 +43,16 @@ fn data(order: impl Iterator<Item = usize>) -> String {
     text
 }
 
+/// A temporary directory with `in.csv` holding `data(rows)`: the directory,
+/// that file, and an output directory to split into.
+fn split_input(rows: Range<usize>) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, data(rows)).unwrap();
+    let out = dir.path().join("split");
+    (dir, input, out)
+}
+
 /// The data rows of a written CSV file (no quoting in this data).
 fn data_rows(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -64,25 +69,9 @@ fn users(rows: &[String]) -> BTreeSet<String> {
 
 #[test]
 fn a_keyed_split_writes_two_disjoint_files_that_ignore_row_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    std::fs::write(&input, data(0..600)).unwrap();
-    let out = dir.path().join("split");
-    let output = mlrig(&[
-        "ingest",
-        input.to_str().unwrap(),
-        "--split-key",
-        "user",
-        "--eval-fraction",
-        "0.2",
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--batch-size",
-        "37",
-        "--format",
-        "json",
-    ]);
-    let report = json_of(&output);
+    let (dir, input, out) = split_input(0..600);
+    let extra = ["--batch-size", "37", "--format", "json"];
+    let report = success_json(&ingest_split(&input, &KEYED, &out, &extra));
     let train = data_rows(&out.join("train.csv"));
     let eval = data_rows(&out.join("eval.csv"));
     let summary = &report["summary"];
@@ -103,12 +92,7 @@ fn a_keyed_split_writes_two_disjoint_files_that_ignore_row_order() {
     assert!(eval_users.iter().all(|u| rule.is_eval(0, Some(u))));
     assert!(train_users.iter().all(|u| !rule.is_eval(0, Some(u))));
     assert!((60..180).contains(&eval.len()), "{}", eval.len());
-    let reasons: Vec<&str> = report["quarantined"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["reason"].as_str().unwrap())
-        .collect();
+    let reasons = strings_at(&report["quarantined"], "reason");
     assert!(
         reasons.iter().any(|r| r.starts_with("missing split key")),
         "{reasons:?}"
@@ -126,20 +110,9 @@ fn a_keyed_split_writes_two_disjoint_files_that_ignore_row_order() {
     std::fs::write(dir.path().join("r2.csv"), data((0..300).rev())).unwrap();
     let out2 = dir.path().join("split2");
     let pattern = dir.path().join("r*.csv");
-    let again = mlrig(&[
-        "ingest",
-        pattern.to_str().unwrap(),
-        "--split-key",
-        "user",
-        "--eval-fraction",
-        "0.2",
-        "--out-dir",
-        out2.to_str().unwrap(),
-        "--threads",
-        "2",
-    ]);
-    assert_eq!(again.status.code(), Some(0));
-    let text = String::from_utf8(again.stdout).unwrap();
+    let again = ingest_split(&pattern, &KEYED, &out2, &["--threads", "2"]);
+    assert_status(&again, 0);
+    let text = stdout(&again);
     assert!(
         text.contains("split (hash of `user`, eval fraction 0.2)"),
         "{text}"
@@ -150,20 +123,13 @@ fn a_keyed_split_writes_two_disjoint_files_that_ignore_row_order() {
 
 #[test]
 fn without_a_key_the_row_number_among_accepted_rows_is_hashed() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    std::fs::write(&input, data(0..300)).unwrap();
-    let out = dir.path().join("split");
-    let report = json_of(&mlrig(&[
-        "ingest",
-        input.to_str().unwrap(),
-        "--eval-fraction",
-        "0.3",
-        "--out-dir",
-        out.to_str().unwrap(),
-        "--format",
-        "json",
-    ]));
+    let (_dir, input, out) = split_input(0..300);
+    let report = success_json(&ingest_split(
+        &input,
+        &["--eval-fraction", "0.3"],
+        &out,
+        &["--format", "json"],
+    ));
     // Only the row with bad clicks is quarantined (an empty user is a null, not an error).
     assert_eq!(report["summary"]["rows_quarantined"], 1);
     let accepted: Vec<usize> = (0..300).filter(|&i| i != 42).collect();
@@ -183,10 +149,7 @@ fn without_a_key_the_row_number_among_accepted_rows_is_hashed() {
 
 #[test]
 fn split_flags_are_checked() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.csv");
-    std::fs::write(&input, data(0..10)).unwrap();
-    let out = dir.path().join("o");
+    let (_dir, input, out) = split_input(0..10);
     let input = input.to_str().unwrap();
     let out = out.to_str().unwrap();
     for (args, needle) in [

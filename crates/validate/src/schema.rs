@@ -145,6 +145,35 @@ impl Schema {
         listed && !feature.not_in_environment.iter().any(|e| e == environment)
     }
 
+    /// `Err(UnknownEnvironment)` when `environment` is given and the schema
+    /// does not mention it (the validator's and the updater's first check).
+    pub(crate) fn require_environment(
+        &self,
+        environment: Option<&str>,
+    ) -> Result<(), ValidateError> {
+        let Some(environment) = environment else {
+            return Ok(());
+        };
+        let known = self.environments();
+        if known.contains(&environment) {
+            return Ok(());
+        }
+        Err(ValidateError::UnknownEnvironment {
+            environment: environment.to_string(),
+            known: if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            },
+        })
+    }
+
+    /// Whether the data is checked against `feature`: it is validated (not
+    /// deprecated) and expected in `environment`, when one is given.
+    pub(crate) fn checks_feature(&self, feature: &Feature, environment: Option<&str>) -> bool {
+        feature.is_validated() && environment.is_none_or(|env| self.is_in_environment(feature, env))
+    }
+
     /// The string domain of `feature`: inline, or the schema-level domain its
     /// `domain` names. `Err` names a `domain` that does not exist.
     ///

@@ -34,7 +34,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use crate::schema::{Feature, FeatureType, LifecycleStage, Schema, StringDomain, ValueCount};
+use crate::schema::{Feature, FeatureType, LifecycleStage, Schema, ValueCount};
 use crate::schema_inference::{
     SchemaInferenceParams, f32_ceil, f32_floor, infer_feature, int_ceil, int_floor,
 };
@@ -279,19 +279,7 @@ pub fn update_schema(
     statistics: &DatasetStatistics,
     options: &SchemaUpdateOptions,
 ) -> Result<SchemaUpdate, ValidateError> {
-    if let Some(environment) = &options.environment {
-        let known = schema.environments();
-        if !known.contains(&environment.as_str()) {
-            return Err(ValidateError::UnknownEnvironment {
-                environment: environment.clone(),
-                known: if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                },
-            });
-        }
-    }
+    schema.require_environment(options.environment.as_deref())?;
     let mut updater = Updater {
         schema: schema.clone(),
         changes: Vec::new(),
@@ -302,11 +290,7 @@ pub fn update_schema(
     }
     for index in 0..schema.features.len() {
         let feature = &schema.features[index];
-        let in_environment = options
-            .environment
-            .as_deref()
-            .is_none_or(|env| schema.is_in_environment(feature, env));
-        if !feature.is_validated() || !in_environment {
+        if !schema.checks_feature(feature, options.environment.as_deref()) {
             continue;
         }
         // Fail on a dangling `domain` reference, as the validator does.
@@ -328,6 +312,88 @@ struct Updater {
     schema: Schema,
     changes: Vec<SchemaChange>,
     num_examples: u64,
+}
+
+/// One relaxed constraint: field, before, after, reason.
+type Relaxation = (String, String, String, String);
+
+/// The domain of a feature an update changes: its inline domain, or the
+/// schema-level one its `domain` names; with the field a change names
+/// (`kind`, or `kind "name"` for a schema-level domain).
+fn domain_to_update<'a, D>(
+    kind: &str,
+    inline: Option<&'a mut D>,
+    domain_name: Option<&str>,
+    schema_level: &'a mut [D],
+    name_of: impl Fn(&D) -> Option<&str>,
+) -> Option<(String, &'a mut D)> {
+    if let Some(inline) = inline {
+        return Some((kind.to_string(), inline));
+    }
+    let domain_name = domain_name?;
+    let domain = schema_level
+        .iter_mut()
+        .find(|d| name_of(d) == Some(domain_name))?;
+    Some((format!("{kind} \"{domain_name}\""), domain))
+}
+
+/// How the bounds of a domain of `T` compare with observed values, and the
+/// bound that holds an observed value (`None`: no bound).
+struct Bounds<T> {
+    to_f64: fn(T) -> f64,
+    floor: fn(f64) -> Option<T>,
+    ceil: fn(f64) -> Option<T>,
+}
+
+/// `int_domain` bounds.
+const INT_BOUNDS: Bounds<i64> = Bounds {
+    to_f64: |bound| bound as f64,
+    floor: int_floor,
+    ceil: int_ceil,
+};
+
+/// `float_domain` bounds (`f32` values, as TFDV writes them).
+const FLOAT_BOUNDS: Bounds<f64> = Bounds {
+    to_f64: |bound| bound,
+    floor: f32_floor,
+    ceil: f32_ceil,
+};
+
+/// Widens the bounds `[lo, hi]` that are set so that they hold `[min, max]`,
+/// and lists each change as `field.min` / `field.max`.
+fn widen_range<T: Copy + fmt::Display>(
+    field: &str,
+    (lo, hi): (&mut Option<T>, &mut Option<T>),
+    (min, max): (f64, f64),
+    Bounds {
+        to_f64,
+        floor,
+        ceil,
+    }: Bounds<T>,
+    changes: &mut Vec<Relaxation>,
+) {
+    if let Some(bound) = *lo
+        && min < to_f64(bound)
+    {
+        *lo = floor(min);
+        changes.push((
+            format!("{field}.min"),
+            bound.to_string(),
+            shown_after(*lo),
+            format!("the smallest value is {min}"),
+        ));
+    }
+    if let Some(bound) = *hi
+        && max > to_f64(bound)
+    {
+        *hi = ceil(max);
+        changes.push((
+            format!("{field}.max"),
+            bound.to_string(),
+            shown_after(*hi),
+            format!("the largest value is {max}"),
+        ));
+    }
 }
 
 /// `removed` or the value.
@@ -402,6 +468,20 @@ impl Updater {
         self.changes.push(SchemaChange::new(
             feature, kind, field, before, after, reason,
         ));
+    }
+
+    /// Records `relaxations` of feature `name` as relaxed constraints.
+    fn relaxed(&mut self, name: &str, relaxations: Vec<Relaxation>) {
+        for (field, before, after, reason) in relaxations {
+            self.change(
+                name,
+                SchemaChangeKind::RelaxedConstraint,
+                &field,
+                before,
+                after,
+                reason,
+            );
+        }
     }
 
     fn deprecate(&mut self, index: usize, reason: String) {
@@ -486,7 +566,7 @@ impl Updater {
             {
                 presence.min_fraction = Some(observed);
                 changes.push((
-                    "presence.min_fraction",
+                    "presence.min_fraction".into(),
                     min_fraction.to_string(),
                     observed.to_string(),
                     format!("present in {present} of {n} examples"),
@@ -497,7 +577,7 @@ impl Updater {
             {
                 presence.min_count = Some(i64::try_from(present).unwrap_or(i64::MAX));
                 changes.push((
-                    "presence.min_count",
+                    "presence.min_count".into(),
                     min_count.to_string(),
                     present.to_string(),
                     format!("present in {present} of {n} examples"),
@@ -506,7 +586,7 @@ impl Updater {
         }
         if present < n && feature.shape.take().is_some() {
             changes.push((
-                "shape",
+                "shape".into(),
                 "[1]".into(),
                 "removed".into(),
                 format!(
@@ -514,16 +594,7 @@ impl Updater {
                 ),
             ));
         }
-        for (field, before, after, reason) in changes {
-            self.change(
-                &name,
-                SchemaChangeKind::RelaxedConstraint,
-                field,
-                before,
-                after,
-                reason,
-            );
-        }
+        self.relaxed(&name, changes);
     }
 
     fn relax_value_count(&mut self, index: usize, min_values: u64, max_values: u64) {
@@ -578,111 +649,53 @@ impl Updater {
                 }
             }
         }
-        for (field, before, after, reason) in changes {
-            self.change(
-                &name,
-                SchemaChangeKind::RelaxedConstraint,
-                &field,
-                before,
-                after,
-                reason,
-            );
-        }
+        self.relaxed(&name, changes);
     }
 
     fn relax_int_domain(&mut self, index: usize, min: f64, max: f64) {
-        let feature = &self.schema.features[index];
+        let feature = &mut self.schema.features[index];
         let name = feature.name.clone();
-        let (field, domain) = if feature.int_domain.is_some() {
-            let domain = self.schema.features[index].int_domain.as_mut();
-            ("int_domain".to_string(), domain)
-        } else if let Some(domain_name) = feature.domain.clone() {
-            let domain = self
-                .schema
-                .int_domain
-                .iter_mut()
-                .find(|d| d.name.as_deref() == Some(domain_name.as_str()));
-            (format!("int_domain \"{domain_name}\""), domain)
-        } else {
+        let Some((field, domain)) = domain_to_update(
+            "int_domain",
+            feature.int_domain.as_mut(),
+            feature.domain.as_deref(),
+            &mut self.schema.int_domain,
+            |d| d.name.as_deref(),
+        ) else {
             return;
         };
-        let Some(domain) = domain else { return };
         let mut changes = Vec::new();
-        if let Some(lo) = domain.min
-            && min < lo as f64
-        {
-            domain.min = int_floor(min);
-            changes.push((
-                format!("{field}.min"),
-                lo.to_string(),
-                shown_after(domain.min),
-                format!("the smallest value is {min}"),
-            ));
-        }
-        if let Some(hi) = domain.max
-            && max > hi as f64
-        {
-            domain.max = int_ceil(max);
-            changes.push((
-                format!("{field}.max"),
-                hi.to_string(),
-                shown_after(domain.max),
-                format!("the largest value is {max}"),
-            ));
-        }
-        for (field, before, after, reason) in changes {
-            self.change(
-                &name,
-                SchemaChangeKind::RelaxedConstraint,
-                &field,
-                before,
-                after,
-                reason,
-            );
-        }
+        widen_range(
+            &field,
+            (&mut domain.min, &mut domain.max),
+            (min, max),
+            INT_BOUNDS,
+            &mut changes,
+        );
+        self.relaxed(&name, changes);
     }
 
     fn relax_float_domain(&mut self, index: usize, range: Option<(f64, f64)>, num_nan: u64) {
-        let feature = &self.schema.features[index];
+        let feature = &mut self.schema.features[index];
         let name = feature.name.clone();
-        let (field, domain) = if feature.float_domain.is_some() {
-            let domain = self.schema.features[index].float_domain.as_mut();
-            ("float_domain".to_string(), domain)
-        } else if let Some(domain_name) = feature.domain.clone() {
-            let domain = self
-                .schema
-                .float_domain
-                .iter_mut()
-                .find(|d| d.name.as_deref() == Some(domain_name.as_str()));
-            (format!("float_domain \"{domain_name}\""), domain)
-        } else {
+        let Some((field, domain)) = domain_to_update(
+            "float_domain",
+            feature.float_domain.as_mut(),
+            feature.domain.as_deref(),
+            &mut self.schema.float_domain,
+            |d| d.name.as_deref(),
+        ) else {
             return;
         };
-        let Some(domain) = domain else { return };
         let mut changes = Vec::new();
         if let Some((min, max)) = range {
-            if let Some(lo) = domain.min
-                && min < lo
-            {
-                domain.min = f32_floor(min);
-                changes.push((
-                    format!("{field}.min"),
-                    lo.to_string(),
-                    shown_after(domain.min),
-                    format!("the smallest value is {min}"),
-                ));
-            }
-            if let Some(hi) = domain.max
-                && max > hi
-            {
-                domain.max = f32_ceil(max);
-                changes.push((
-                    format!("{field}.max"),
-                    hi.to_string(),
-                    shown_after(domain.max),
-                    format!("the largest value is {max}"),
-                ));
-            }
+            widen_range(
+                &field,
+                (&mut domain.min, &mut domain.max),
+                (min, max),
+                FLOAT_BOUNDS,
+                &mut changes,
+            );
             if domain.disallow_inf && (min.is_infinite() || max.is_infinite()) {
                 domain.disallow_inf = false;
                 changes.push((
@@ -702,39 +715,26 @@ impl Updater {
                 format!("{num_nan} values are NaN"),
             ));
         }
-        for (field, before, after, reason) in changes {
-            self.change(
-                &name,
-                SchemaChangeKind::RelaxedConstraint,
-                &field,
-                before,
-                after,
-                reason,
-            );
-        }
+        self.relaxed(&name, changes);
     }
 
     fn extend_string_domain(&mut self, index: usize, strings: &StringStatistics) {
-        let feature = &self.schema.features[index];
+        let feature = &mut self.schema.features[index];
         let name = feature.name.clone();
         let min_domain_mass = feature
             .distribution_constraints
             .as_ref()
             .and_then(|d| d.min_domain_mass)
             .unwrap_or(1.0);
-        let inline = feature.string_domain.is_some();
-        let domain_name = feature.domain.clone();
-        let domain: Option<&mut StringDomain> = if inline {
-            self.schema.features[index].string_domain.as_mut()
-        } else if let Some(domain_name) = &domain_name {
-            self.schema
-                .string_domain
-                .iter_mut()
-                .find(|d| d.name.as_deref() == Some(domain_name.as_str()))
-        } else {
-            None
+        let Some((field, domain)) = domain_to_update(
+            "string_domain",
+            feature.string_domain.as_mut(),
+            feature.domain.as_deref(),
+            &mut self.schema.string_domain,
+            |d| d.name.as_deref(),
+        ) else {
+            return;
         };
-        let Some(domain) = domain else { return };
         let known: BTreeSet<&str> = domain.value.iter().map(String::as_str).collect();
         let mut unexpected: BTreeSet<String> = BTreeSet::new();
         let mut unexpected_count = 0.0;
@@ -756,10 +756,6 @@ impl Updater {
         let listed: Vec<String> = unexpected.iter().map(|v| format!("{v:?}")).collect();
         domain.value.extend(unexpected);
         let after = domain.value.len();
-        let field = match (inline, &domain_name) {
-            (false, Some(domain_name)) => format!("string_domain \"{domain_name}\""),
-            _ => "string_domain".to_string(),
-        };
         self.change(
             &name,
             SchemaChangeKind::ExtendedDomain,

@@ -305,25 +305,21 @@ impl<T: RangeValue> RangeCheck<T> {
         big_kind: AnomalyKind,
         out: &mut Anomalies,
     ) {
-        if let (Some(m), Some(s)) = (self.min, self.smallest) {
-            out.push(Anomaly::new(
-                name,
-                small_kind,
-                format!("at least {m}"),
-                format!("{s}"),
-                self.small.count,
-                self.small.rows,
-            ));
-        }
-        if let (Some(m), Some(b)) = (self.max, self.biggest) {
-            out.push(Anomaly::new(
-                name,
-                big_kind,
-                format!("at most {m}"),
-                format!("{b}"),
-                self.big.count,
-                self.big.rows,
-            ));
+        let sides = [
+            (self.min, self.smallest, self.small, small_kind, "at least"),
+            (self.max, self.biggest, self.big, big_kind, "at most"),
+        ];
+        for (bound, extreme, finding, kind, limit) in sides {
+            if let (Some(bound), Some(extreme)) = (bound, extreme) {
+                out.push(Anomaly::new(
+                    name,
+                    kind,
+                    format!("{limit} {bound}"),
+                    format!("{extreme}"),
+                    finding.count,
+                    finding.rows,
+                ));
+            }
         }
     }
 }
@@ -333,14 +329,18 @@ impl<T: RangeValue> RangeCheck<T> {
 #[derive(Debug)]
 enum ValueCountRule {
     /// Every present example has too few (`min > 1`) or too many (`max < 1`) values.
-    Bounds {
-        min: Option<i64>,
-        max: Option<i64>,
-        low: Finding,
-        high: Finding,
-    },
+    Bounds(ValueCountBounds),
     /// `valueCounts` lists `levels` nesting levels; a column has one.
     Nestedness { levels: usize, present: Finding },
+}
+
+/// The `valueCount` bounds of a column holding one value per present example.
+#[derive(Debug)]
+struct ValueCountBounds {
+    min: Option<i64>,
+    max: Option<i64>,
+    low: Finding,
+    high: Finding,
 }
 
 impl ValueCountRule {
@@ -349,11 +349,13 @@ impl ValueCountRule {
     fn of(feature: &Feature) -> Option<Self> {
         let bounds = |v: &crate::schema::ValueCount| {
             let flags = v.min.is_some_and(|m| m > 1) || v.max.is_some_and(|m| m < 1);
-            flags.then(|| ValueCountRule::Bounds {
-                min: v.min,
-                max: v.max,
-                low: Finding::default(),
-                high: Finding::default(),
+            flags.then(|| {
+                ValueCountRule::Bounds(ValueCountBounds {
+                    min: v.min,
+                    max: v.max,
+                    low: Finding::default(),
+                    high: Finding::default(),
+                })
             })
         };
         if let Some(v) = &feature.value_count {
@@ -376,17 +378,12 @@ impl ValueCountRule {
     /// Records present row `row` (of one value).
     fn record(&mut self, row: u64, max_rows: usize, value_rows: usize) {
         match self {
-            ValueCountRule::Bounds {
-                min,
-                max,
-                low,
-                high,
-            } => {
-                if min.is_some_and(|m| m > 1) {
-                    low.record(row, value_rows);
+            ValueCountRule::Bounds(bounds) => {
+                if bounds.min.is_some_and(|m| m > 1) {
+                    bounds.low.record(row, value_rows);
                 }
-                if max.is_some_and(|m| m < 1) {
-                    high.record(row, value_rows);
+                if bounds.max.is_some_and(|m| m < 1) {
+                    bounds.high.record(row, value_rows);
                 }
             }
             ValueCountRule::Nestedness { present, .. } => present.record(row, max_rows),
@@ -394,44 +391,45 @@ impl ValueCountRule {
     }
 
     fn finish(self, name: &str, out: &mut Anomalies) {
-        let one_value = |n: u64| {
-            if n == 1 {
-                "1 value in 1 example".to_string()
-            } else {
-                format!("1 value in each of {n} examples")
-            }
-        };
         match self {
-            ValueCountRule::Bounds {
-                min,
-                max,
-                low,
-                high,
-            } => {
-                if let (Some(min), true) = (min, low.count > 0) {
+            ValueCountRule::Bounds(bounds) => {
+                let sides = [
+                    (
+                        bounds.min,
+                        bounds.low,
+                        AnomalyKind::FeatureTypeLowNumberValues,
+                        "at least",
+                        "fewer",
+                    ),
+                    (
+                        bounds.max,
+                        bounds.high,
+                        AnomalyKind::FeatureTypeHighNumberValues,
+                        "at most",
+                        "more",
+                    ),
+                ];
+                for (bound, finding, kind, limit, than) in sides {
+                    let Some(bound) = bound.filter(|_| finding.count > 0) else {
+                        continue;
+                    };
+                    let found = if finding.count == 1 {
+                        "1 value in 1 example".to_string()
+                    } else {
+                        format!("1 value in each of {} examples", finding.count)
+                    };
                     out.push(
                         Anomaly::new(
                             name,
-                            AnomalyKind::FeatureTypeLowNumberValues,
-                            format!("at least {min} values per example"),
-                            one_value(low.count),
-                            low.count,
-                            low.rows,
+                            kind,
+                            format!("{limit} {bound} values per example"),
+                            found,
+                            finding.count,
+                            finding.rows,
                         )
-                        .with_description("Some examples have fewer values than expected."),
-                    );
-                }
-                if let (Some(max), true) = (max, high.count > 0) {
-                    out.push(
-                        Anomaly::new(
-                            name,
-                            AnomalyKind::FeatureTypeHighNumberValues,
-                            format!("at most {max} values per example"),
-                            one_value(high.count),
-                            high.count,
-                            high.rows,
-                        )
-                        .with_description("Some examples have more values than expected."),
+                        .with_description(format!(
+                            "Some examples have {than} values than expected."
+                        )),
                     );
                 }
             }
@@ -561,19 +559,7 @@ impl Validator {
         batch_schema: &SchemaRef,
         options: &ValidationOptions,
     ) -> Result<Self, ValidateError> {
-        if let Some(environment) = &options.environment {
-            let known = schema.environments();
-            if !known.contains(&environment.as_str()) {
-                return Err(ValidateError::UnknownEnvironment {
-                    environment: environment.clone(),
-                    known: if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    },
-                });
-            }
-        }
+        schema.require_environment(options.environment.as_deref())?;
         let mut claimed = vec![false; batch_schema.fields().len()];
         let mut checks = Vec::new();
         for feature in schema.features() {
@@ -582,11 +568,7 @@ impl Validator {
                 // Known to the schema: never a new column, even when not checked.
                 claimed[i] = true;
             }
-            let in_environment = options
-                .environment
-                .as_deref()
-                .is_none_or(|env| schema.is_in_environment(feature, env));
-            if !feature.is_validated() || !in_environment {
+            if !schema.checks_feature(feature, options.environment.as_deref()) {
                 continue;
             }
             let rule = match column {
@@ -976,25 +958,21 @@ impl FeatureCheck {
                     AnomalyKind::FloatTypeBigFloat,
                     out,
                 );
-                if nan.count > 0 {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::FloatTypeHasNan,
-                        "no NaN values",
-                        format!("{} NaN values", nan.count),
-                        nan.count,
-                        nan.rows,
-                    ));
-                }
-                if inf.count > 0 {
-                    out.push(Anomaly::new(
-                        name.clone(),
-                        AnomalyKind::FloatTypeHasInf,
-                        "no infinite values",
-                        format!("{} infinite values", inf.count),
-                        inf.count,
-                        inf.rows,
-                    ));
+                let special = [
+                    (nan, AnomalyKind::FloatTypeHasNan, "NaN"),
+                    (inf, AnomalyKind::FloatTypeHasInf, "infinite"),
+                ];
+                for (finding, kind, values) in special {
+                    if finding.count > 0 {
+                        out.push(Anomaly::new(
+                            name.clone(),
+                            kind,
+                            format!("no {values} values"),
+                            format!("{} {values} values", finding.count),
+                            finding.count,
+                            finding.rows,
+                        ));
+                    }
                 }
             }
         }

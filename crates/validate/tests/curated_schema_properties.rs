@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::Arc;
 
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
@@ -228,34 +230,20 @@ fn edits() -> impl Strategy<Value = Edits> {
             any::<bool>(),
         ),
     )
-        .prop_map(
-            |(
-                int_range,
-                float_range,
-                domain,
-                min_domain_mass,
-                presence,
-                min_count,
-                value_count,
-                rest,
-            )| {
-                let (deprecate, drop, ghost_presence, shape, lenient) = rest;
-                Edits {
-                    int_range,
-                    float_range,
-                    domain,
-                    min_domain_mass,
-                    presence,
-                    min_count,
-                    value_count,
-                    deprecate,
-                    drop,
-                    ghost_presence,
-                    shape,
-                    lenient,
-                }
-            },
-        )
+        .prop_map(|t| Edits {
+            int_range: t.0,
+            float_range: t.1,
+            domain: t.2,
+            min_domain_mass: t.3,
+            presence: t.4,
+            min_count: t.5,
+            value_count: t.6,
+            deprecate: t.7.0,
+            drop: t.7.1,
+            ghost_presence: t.7.2,
+            shape: t.7.3,
+            lenient: t.7.4,
+        })
 }
 
 impl Edits {
@@ -402,9 +390,7 @@ proptest! {
 
     #[test]
     fn write_then_parse_is_the_identity_in_both_formats(schema in schema()) {
-        let text = schema.to_pbtxt();
-        let back = Schema::from_pbtxt(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        prop_assert_eq!(&back, &schema, "{}", text);
+        let (text, back) = common::pbtxt_round_trip(&schema)?;
         prop_assert_eq!(back.to_pbtxt(), text);
         let json = schema.to_tfmd_json().unwrap();
         prop_assert_eq!(Schema::from_tfmd_json(&json).unwrap(), schema);

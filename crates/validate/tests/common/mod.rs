@@ -1,7 +1,7 @@
 //! Test-only helpers: a tiny CSV reader that turns the sample files into Arrow
 //! batches (`?` and empty fields are missing; a column is Int64 if every
 //! present value parses as an integer, else Float64 if every one parses as a
-//! float, else Utf8).
+//! float, else Utf8); and the pbtxt round trip the property tests check.
 
 #![allow(dead_code)]
 
@@ -88,18 +88,10 @@ pub fn to_batches(table: &RawTable, batch_rows: usize) -> (SchemaRef, Vec<Record
             .map(|(values, t)| {
                 let slice = &values[start..end];
                 match t {
-                    DataType::Int64 => Arc::new(Int64Array::from(
-                        slice
-                            .iter()
-                            .map(|v| v.as_ref().map(|v| v.parse::<i64>().unwrap()))
-                            .collect::<Vec<_>>(),
-                    )) as ArrayRef,
-                    DataType::Float64 => Arc::new(Float64Array::from(
-                        slice
-                            .iter()
-                            .map(|v| v.as_ref().map(|v| v.parse::<f64>().unwrap()))
-                            .collect::<Vec<_>>(),
-                    )) as ArrayRef,
+                    DataType::Int64 => Arc::new(Int64Array::from(parsed::<i64>(slice))) as ArrayRef,
+                    DataType::Float64 => {
+                        Arc::new(Float64Array::from(parsed::<f64>(slice))) as ArrayRef
+                    }
                     _ => Arc::new(StringArray::from(
                         slice.iter().map(|v| v.as_deref()).collect::<Vec<_>>(),
                     )) as ArrayRef,
@@ -112,9 +104,33 @@ pub fn to_batches(table: &RawTable, batch_rows: usize) -> (SchemaRef, Vec<Record
     (schema, batches)
 }
 
+/// The cells parsed as `T` (`to_batches` checked that they parse).
+fn parsed<T: std::str::FromStr>(cells: &[Option<String>]) -> Vec<Option<T>>
+where
+    T::Err: std::fmt::Debug,
+{
+    cells
+        .iter()
+        .map(|v| v.as_ref().map(|v| v.parse::<T>().unwrap()))
+        .collect()
+}
+
 /// Reads a sample file as batches.
 pub fn read_batches(file: &str, batch_rows: usize) -> (RawTable, SchemaRef, Vec<RecordBatch>) {
     let table = read_raw(file);
     let (schema, batches) = to_batches(&table, batch_rows);
     (table, schema, batches)
+}
+
+/// Writes `schema` as protobuf text and parses it back, which must give the
+/// same schema. Returns the text and the schema read back.
+pub fn pbtxt_round_trip(
+    schema: &mlrig_validate::Schema,
+) -> Result<(String, mlrig_validate::Schema), proptest::test_runner::TestCaseError> {
+    use proptest::test_runner::TestCaseError;
+    let text = schema.to_pbtxt();
+    let back = mlrig_validate::Schema::from_pbtxt(&text)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+    proptest::prop_assert_eq!(&back, schema, "{}", text);
+    Ok((text, back))
 }

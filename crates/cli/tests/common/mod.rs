@@ -1,0 +1,107 @@
+//! Helpers shared by the command-line tests: the sample files, running the
+//! `mlrig` binary, and reading its exit status, streams and JSON output.
+
+// Each test file uses a part of these.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// `data/samples/broken.csv`: 8 rows, 4 of them malformed.
+pub const BROKEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/broken.csv");
+/// `data/samples/adult_sample.csv`: 4,071 rows of UCI Adult.
+pub const ADULT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_sample.csv"
+);
+/// `data/samples/adult_shifted.csv`: 400 rows of Adult with documented drift.
+pub const ADULT_SHIFTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_shifted.csv"
+);
+
+/// Runs `mlrig` with `args` to completion (stdin empty).
+pub fn mlrig<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the mlrig binary runs")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// The exit status, with both streams in the message when it differs.
+pub fn assert_status(output: &Output, expected: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(expected),
+        "expected exit status {expected}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// Stdout as one JSON document.
+pub fn json_stdout(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\n--- stderr ---\n{}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+/// Exit status 0 and the JSON report on stdout.
+pub fn success_json(output: &Output) -> Value {
+    assert_status(output, 0);
+    json_stdout(output)
+}
+
+/// The string `key` of every object of the JSON array `array`.
+pub fn strings_at<'a>(array: &'a Value, key: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {array}"))
+        .iter()
+        .map(|item| {
+            item[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no string `{key}` in {item}"))
+        })
+        .collect()
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// An error report: exit status 2 and exactly one `error:` line on stderr,
+/// without panic or backtrace text. Returns that line.
+pub fn assert_one_line_error(output: &Output) -> String {
+    assert_status(output, 2);
+    let err = stderr(output);
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace") && !err.contains("RUST_BACKTRACE"),
+        "stderr shows a panic: {err}"
+    );
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr is not one line: {err:?}");
+    assert!(lines[0].starts_with("error: "), "stderr: {err:?}");
+    lines[0].to_string()
+}
