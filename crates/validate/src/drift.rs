@@ -665,18 +665,9 @@ mod tests {
 
     #[test]
     fn untested_features_say_why() {
-        use crate::{StatisticsParams, compute_statistics};
-        use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+        use crate::test_support::stats_of as stats;
+        use mlrig_core::arrow_array::{ArrayRef, Float64Array, StringArray};
         use std::sync::Arc;
-        let stats = |columns: Vec<(&str, ArrayRef)>| {
-            let batch = RecordBatch::try_from_iter(columns).unwrap();
-            compute_statistics(
-                std::slice::from_ref(&batch),
-                &batch.schema(),
-                &StatisticsParams::default(),
-            )
-            .unwrap()
-        };
         let numbers = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
         let words = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
         let reference = stats(vec![

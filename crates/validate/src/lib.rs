@@ -162,3 +162,20 @@ pub use statistics::{
 };
 pub use statistics_accumulator::{StatisticsAccumulator, StatisticsParams, compute_statistics};
 pub use validator::{ValidationOptions, Validator, validate_batches};
+
+/// Helpers shared by the unit tests of several modules.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use mlrig_core::arrow_array::{ArrayRef, RecordBatch};
+
+    /// The statistics of one batch made of `columns`.
+    pub(crate) fn stats_of(columns: Vec<(&str, ArrayRef)>) -> crate::DatasetStatistics {
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        crate::compute_statistics(
+            std::slice::from_ref(&batch),
+            &batch.schema(),
+            &crate::StatisticsParams::default(),
+        )
+        .unwrap()
+    }
+}

@@ -820,19 +820,9 @@ fn value_counts(strings: &StringStatistics) -> Vec<(&str, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{StatisticsParams, compute_statistics};
-    use mlrig_core::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use crate::test_support::stats_of;
+    use mlrig_core::arrow_array::{ArrayRef, Float64Array, Int64Array, StringArray};
     use std::sync::Arc;
-
-    fn stats_of(columns: Vec<(&str, ArrayRef)>) -> DatasetStatistics {
-        let batch = RecordBatch::try_from_iter(columns).unwrap();
-        compute_statistics(
-            std::slice::from_ref(&batch),
-            &batch.schema(),
-            &StatisticsParams::default(),
-        )
-        .unwrap()
-    }
 
     #[test]
     fn relaxes_only_what_is_violated_and_keeps_deprecated_features() {
