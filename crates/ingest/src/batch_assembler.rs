@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use arrow_select::concat::concat_batches;
 use std::sync::Arc;
 
-use mlrig_core::arrow_array::{RecordBatch, RecordBatchOptions};
+use mlrig_core::arrow_array::{BooleanArray, RecordBatch, RecordBatchOptions};
 use mlrig_core::arrow_schema::{Field, Schema, SchemaRef};
 
 use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
@@ -350,32 +350,16 @@ impl BatchAssembler {
         batch: RecordBatch,
         lines: &[u64],
     ) -> Result<(), IngestError> {
-        let rows = batch.num_rows();
-        if rows == 0 {
-            return Ok(());
-        }
-        let first_row = self.summary.rows_accepted;
-        self.summary.rows_accepted += rows as u64;
-        if let Some(f) = self.file_summary() {
-            f.rows_accepted += rows as u64;
-        }
-        let mask = match &self.split {
-            Some(split) => split.keep_mask(&batch, first_row)?,
-            None => None,
-        };
-        let (batch, lines) = match mask {
-            Some(mask) => {
-                let kept_lines: Vec<u64> = lines
+        let (batch, mask) = self.accept_rows(batch)?;
+        let lines = match mask {
+            Some(mask) => std::borrow::Cow::Owned(
+                lines
                     .iter()
                     .zip(mask.values().iter())
                     .filter_map(|(&line, keep)| keep.then_some(line))
-                    .collect();
-                let kept = arrow_select::filter::filter_record_batch(&batch, &mask)
-                    .map_err(mlrig_core::Error::from)?;
-                self.count_split_off((rows - kept.num_rows()) as u64);
-                (kept, std::borrow::Cow::Owned(kept_lines))
-            }
-            None => (batch, std::borrow::Cow::Borrowed(lines)),
+                    .collect(),
+            ),
+            None => std::borrow::Cow::Borrowed(lines),
         };
         if batch.num_rows() == 0 {
             return Ok(());
@@ -386,6 +370,44 @@ impl BatchAssembler {
         Ok(())
     }
 
+    /// Counts the rows of `batch` (built elsewhere: checked, split keys not
+    /// null) as accepted and applies the split: returns the rows it keeps,
+    /// and the mask that chose them (`None` when every row is kept).
+    pub(crate) fn accept_rows(
+        &mut self,
+        batch: RecordBatch,
+    ) -> Result<(RecordBatch, Option<BooleanArray>), IngestError> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok((batch, None));
+        }
+        let first_row = self.summary.rows_accepted;
+        self.summary.rows_accepted += rows as u64;
+        if let Some(f) = self.file_summary() {
+            f.rows_accepted += rows as u64;
+        }
+        let mask = match &self.split {
+            Some(split) => split.keep_mask(&batch, first_row)?,
+            None => None,
+        };
+        match mask {
+            Some(mask) => {
+                let kept = arrow_select::filter::filter_record_batch(&batch, &mask)
+                    .map_err(mlrig_core::Error::from)?;
+                self.count_split_off((rows - kept.num_rows()) as u64);
+                Ok((kept, Some(mask)))
+            }
+            None => Ok((batch, None)),
+        }
+    }
+
+    /// Counts a batch handed out as it is (not through this assembler's
+    /// builders or [`BatchAssembler::take_ready`]).
+    #[cfg(feature = "parquet")]
+    pub(crate) fn count_batch(&mut self) {
+        self.summary.batches += 1;
+    }
+
     /// The next batch of `batch_size` rows from [`BatchAssembler::accept_batch`]
     /// rows, or (when `last`) the remaining rows.
     pub(crate) fn take_ready(&mut self, last: bool) -> Result<Option<RecordBatch>, IngestError> {
@@ -393,6 +415,36 @@ impl BatchAssembler {
             return Ok(None);
         }
         let rows = self.ready_rows.min(self.batch_size);
+        let batch = match self.ready.pop_front() {
+            // The front piece covers the batch (chunks line up with batches
+            // unless rows were quarantined, sampled or split off): a slice,
+            // no copy.
+            Some(front) if front.num_rows() >= rows => {
+                let n = front.num_rows();
+                if n > rows {
+                    self.ready.push_front(front.slice(rows, n - rows));
+                    front.slice(0, rows)
+                } else {
+                    front
+                }
+            }
+            front => {
+                if let Some(front) = front {
+                    self.ready.push_front(front);
+                }
+                self.concat_front(rows)?
+            }
+        };
+        self.ready_origins
+            .move_front_into(rows, &mut self.last_origins);
+        self.ready_rows -= rows;
+        self.summary.batches += 1;
+        Ok(Some(batch))
+    }
+
+    /// The first `rows` ready rows as one batch, copied out of the pieces
+    /// they span.
+    fn concat_front(&mut self, rows: usize) -> Result<RecordBatch, IngestError> {
         let mut parts = Vec::new();
         let mut needed = rows;
         while needed > 0 {
@@ -409,12 +461,7 @@ impl BatchAssembler {
                 needed = 0;
             }
         }
-        let batch = concat_batches(&self.schema, &parts).map_err(mlrig_core::Error::from)?;
-        self.ready_origins
-            .move_front_into(rows, &mut self.last_origins);
-        self.ready_rows -= rows;
-        self.summary.batches += 1;
-        Ok(Some(batch))
+        Ok(concat_batches(&self.schema, &parts).map_err(mlrig_core::Error::from)?)
     }
 
     /// Commits the quarantine file and returns the report.

@@ -9,6 +9,7 @@ use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use tempfile::NamedTempFile;
 
 use crate::IngestError;
+use crate::atomic_file::{Access, commit, create_beside};
 use crate::quarantine::csv_error;
 
 /// Writes record batches with the ingestion column types (`Boolean`,
@@ -86,22 +87,7 @@ impl CsvWriter {
                 });
             }
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let file = tempfile::Builder::new()
-            .prefix(".mlrig-tmp-")
-            .tempfile_in(dir)
-            .map_err(|e| IngestError::io(&path, e))?;
-        // Temporary files are private (0600); the result is an ordinary, readable file.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(|e| IngestError::io(&path, e))?;
-        }
+        let file = create_beside(&path, Access::Readable)?;
         let mut writer = csv::Writer::from_writer(file);
         writer
             .write_record(schema.fields().iter().map(|f| f.name().as_str()))
@@ -161,11 +147,7 @@ impl CsvWriter {
             .writer
             .into_inner()
             .map_err(|e| IngestError::io(&path, e.into_error()))?;
-        file.as_file()
-            .sync_all()
-            .map_err(|e| IngestError::io(&path, e))?;
-        file.persist(&path)
-            .map_err(|e| IngestError::io(&path, e.error))?;
+        commit(file, &path)?;
         Ok(self.rows)
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::IngestError;
-use crate::record_reader::RawRecord;
+use crate::record_reader::{CsvRecord, RawRecord};
 
 /// The names `column_1` … `column_n`, used when a file has no header.
 pub(crate) fn generated_names(n: usize) -> Vec<String> {

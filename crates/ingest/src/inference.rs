@@ -22,7 +22,7 @@
 use std::path::Path;
 
 use crate::column_type::{ColumnType, MissingTokens, ValueKind, classify};
-use crate::record_reader::RawRecord;
+use crate::record_reader::{CsvRecord, RawRecord};
 use crate::{CsvOptions, IngestError};
 
 /// Counts of value kinds seen in one column of the sample.

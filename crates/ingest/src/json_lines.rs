@@ -11,6 +11,7 @@ use mlrig_core::arrow_schema::SchemaRef;
 use serde_json::{Map, Value};
 
 use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
+use crate::batch_stream::BatchStream;
 use crate::column_type::{Cell, ColumnType, MissingTokens, ValueKind};
 use crate::file_set::{decompressed, open_file};
 use crate::inference::SampleProfile;
@@ -316,16 +317,48 @@ impl JsonLinesReader {
     /// assert_eq!((report.summary.rows_accepted, report.summary.rows_quarantined), (1, 1));
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
-    pub fn finish(mut self) -> Result<IngestReport, IngestError> {
-        if self.failed {
-            return Err(IngestError::ReadAborted {
-                path: self.out.summary().file.clone(),
-            });
+    pub fn finish(self) -> Result<IngestReport, IngestError> {
+        self.finish_stream()
+    }
+
+    fn process(&mut self, line: &Line) -> Result<(), IngestError> {
+        if !self.out.admit() {
+            return Ok(());
         }
-        for batch in self.by_ref() {
-            batch?;
+        let checked = check_line(
+            line,
+            self.out.names(),
+            self.out.types(),
+            self.out.missing(),
+            self.out.split_key(),
+            &mut self.cells,
+            &mut self.texts,
+        );
+        match checked {
+            Ok(()) => {
+                let texts = &self.texts;
+                self.out
+                    .accept(line.number, &self.cells, |i| texts[i].as_str());
+                Ok(())
+            }
+            Err(rejection) => self
+                .out
+                .quarantine(line.number, rejection, || line.display()),
         }
-        self.out.finish()
+    }
+}
+
+impl BatchStream for JsonLinesReader {
+    fn assembler(&self) -> &BatchAssembler {
+        &self.out
+    }
+
+    fn into_assembler(self) -> BatchAssembler {
+        self.out
+    }
+
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
     }
 
     fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
@@ -364,48 +397,13 @@ impl JsonLinesReader {
         }
         self.out.flush()
     }
-
-    fn process(&mut self, line: &Line) -> Result<(), IngestError> {
-        if !self.out.admit() {
-            return Ok(());
-        }
-        let checked = check_line(
-            line,
-            self.out.names(),
-            self.out.types(),
-            self.out.missing(),
-            self.out.split_key(),
-            &mut self.cells,
-            &mut self.texts,
-        );
-        match checked {
-            Ok(()) => {
-                let texts = &self.texts;
-                self.out
-                    .accept(line.number, &self.cells, |i| texts[i].as_str());
-                Ok(())
-            }
-            Err(rejection) => self
-                .out
-                .quarantine(line.number, rejection, || line.display()),
-        }
-    }
 }
 
 impl Iterator for JsonLinesReader {
     type Item = Result<RecordBatch, IngestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(batch) => batch.map(Ok),
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        self.next_fused()
     }
 }
 
@@ -429,11 +427,7 @@ pub fn read_json_lines(
     path: impl AsRef<Path>,
     options: CsvOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
-    let mut reader = JsonLinesReader::open(path, options)?;
-    let schema = reader.schema();
-    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let report = reader.finish()?;
-    Ok((schema, batches, report))
+    JsonLinesReader::open(path, options)?.read_whole()
 }
 
 /// Column names and value kinds gathered from sampled lines.

@@ -395,8 +395,8 @@ impl CsvOptions {
     /// (gunzip, csv-core) on one dedicated thread, and chunks of
     /// `min(batch_size, 8192)` records are checked and built into Arrow arrays in parallel on a pool
     /// of `threads` threads owned by the reader; the caller's thread merges
-    /// them in order. At most `2 × threads` chunks are dispatched and not yet
-    /// merged, so memory stays bounded. The batches, the quarantine and the
+    /// them in order. At most one batch's worth of chunks plus `2 × threads`
+    /// are dispatched and not yet merged, so memory stays bounded. The batches, the quarantine and the
     /// counts are identical to reading on one thread. JSON Lines and Parquet
     /// ignore this option.
     ///

@@ -2,15 +2,18 @@
 //! splits records, the rayon pool types them, the caller's thread merges.
 //!
 //! ```text
-//! reader thread: RecordSource (gunzip, csv-core, header checks)
+//! reader thread: RecordSource (gunzip, record splitting: quote-free
+//!                records by memchr, the rest by csv-core; header checks)
 //!     ─▶ chunks of min(batch_size, CHUNK_RECORDS) records (never across
 //!        files), numbered
 //!     ─▶ one task per chunk on the reader's own rayon pool (at most
-//!        2 × threads chunks dispatched and not merged yet)
+//!        ceil(batch_size / chunk) + 2 × threads chunks dispatched and not
+//!        merged yet)
 //! task: sample / check (split key too) / build Arrow arrays ─▶ results channel
 //! caller: results in chunk order ─▶ BatchAssembler: counts, quarantine
 //!     (same order as sequential), split (row numbers known in order),
-//!     kept rows re-cut into batch_size batches
+//!     kept rows re-cut into batch_size batches (a slice, not a copy, when
+//!     one chunk covers the batch)
 //! ```
 //!
 //! Splitting records is inherently sequential (a quote changes the meaning
@@ -31,7 +34,7 @@ use crate::batch_assembler::{BatchAssembler, Rejection};
 use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
 use crate::csv_source::{RecordSource, SourceItem};
 use crate::quarantine::join_record;
-use crate::reader::check_record;
+use crate::reader::{check_record, text_field};
 use crate::record_reader::{CsvRecord, RawRecord, RecordBlock};
 use crate::row_sampling::RowSampler;
 use crate::{CsvOptions, IngestError};
@@ -140,8 +143,12 @@ impl ParallelCsv {
             delimiter: options.delimiter(),
         });
         let (results_sender, results) = channel();
-        let (slot_sender, slots) = sync_channel(2 * threads);
         let chunk_records = options.batch_size().clamp(1, CHUNK_RECORDS);
+        // The caller takes a batch only once all of its chunks are merged:
+        // room for one batch's chunks plus two per thread keeps the pool
+        // busy while the caller works on the previous batch.
+        let batch_chunks = options.batch_size().div_ceil(chunk_records);
+        let (slot_sender, slots) = sync_channel(batch_chunks + 2 * threads);
         std::thread::Builder::new()
             .name("mlrig-csv-reader".into())
             .spawn(move || {
@@ -295,15 +302,15 @@ fn parse_chunk(chunk: RecordChunk, context: &ParseContext) -> ParsedChunk {
             context.split_key,
             &mut cells,
         ) {
-            Ok(()) => {
+            Ok(text) => {
                 for (i, (builder, &cell)) in builders.iter_mut().zip(&cells).enumerate() {
-                    // Fields were checked to be UTF-8; only text cells read them.
-                    let text = if cell == Cell::Text {
-                        std::str::from_utf8(record.field(i)).unwrap_or_default()
+                    // Only text cells read their field.
+                    let value = if cell == Cell::Text {
+                        text_field(&record, text, i)
                     } else {
                         ""
                     };
-                    builder.append(cell, text);
+                    builder.append(cell, value);
                 }
                 accepted += 1;
                 accepted_lines.push(record.line());

@@ -16,11 +16,9 @@ use mlrig_core::arrow_array::{
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use crate::batch_assembler::input_paths;
-use crate::quarantine::{QuarantineSink, QuarantinedRow};
-use crate::report::FileSummary;
-use crate::row_sampling::RowSampler;
-use crate::split::RowSplit;
+use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
+use crate::batch_stream::BatchStream;
+use crate::column_type::ColumnType;
 use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
 
 /// Streams Parquet files as Arrow [`RecordBatch`]es of at most
@@ -80,15 +78,10 @@ pub struct ParquetReader {
     files: Vec<PathBuf>,
     next_file: usize,
     current: Option<(PathBuf, ParquetRecordBatchReader)>,
-    schema: SchemaRef,
     batch_size: usize,
-    sampler: Option<RowSampler>,
-    split: Option<RowSplit>,
-    summary: IngestSummary,
-    sink: Option<QuarantineSink>,
-    /// Quarantined rows kept in memory, and the cap.
-    kept: Vec<QuarantinedRow>,
-    keep: usize,
+    /// Counts, sampling, split and quarantine (its builders are unused:
+    /// Parquet batches are passed on as read).
+    out: BatchAssembler,
     failed: bool,
 }
 
@@ -96,8 +89,8 @@ impl std::fmt::Debug for ParquetReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParquetReader")
             .field("files", &self.files)
-            .field("schema", &self.schema)
-            .field("summary", &self.summary)
+            .field("schema", &self.out.schema())
+            .field("summary", self.out.summary())
             .finish_non_exhaustive()
     }
 }
@@ -153,38 +146,26 @@ impl ParquetReader {
                 });
             }
         }
-        let split = match options.split() {
-            Some(split) => Some(RowSplit::resolve(
-                split,
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| (f.name().as_str(), f.data_type())),
-                first,
-            )?),
-            None => None,
-        };
-        let sink = match options.quarantine_file() {
-            Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
-            None => None,
-        };
-        let summary = IngestSummary::new(
-            first,
-            schema.fields().len(),
-            sink.as_ref().map(|s| s.path().to_path_buf()),
-        );
+        let (names, types) = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                ColumnType::from_data_type(f.data_type())
+                    .map(|t| (f.name().clone(), t))
+                    .ok_or_else(|| IngestError::UnsupportedColumnType {
+                        path: first.clone(),
+                        column: f.name().clone(),
+                        data_type: f.data_type().to_string(),
+                    })
+            })
+            .collect::<Result<(Vec<_>, Vec<_>), _>>()?;
+        let out = BatchAssembler::new(names, types, &options, first)?;
         Ok(ParquetReader {
             files: paths,
             next_file: 0,
             current: None,
-            schema,
             batch_size: options.batch_size(),
-            sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
-            split,
-            summary,
-            sink,
-            kept: Vec::new(),
-            keep: options.quarantine_keep(),
+            out,
             failed: false,
         })
     }
@@ -193,14 +174,14 @@ impl ParquetReader {
     ///
     /// See [`ParquetReader`] for an example.
     pub fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+        self.out.schema()
     }
 
     /// The totals so far.
     ///
     /// See [`ParquetReader`] for an example.
     pub fn summary(&self) -> &IngestSummary {
-        &self.summary
+        self.out.summary()
     }
 
     /// Reads the remaining batches (dropping them), commits the quarantine
@@ -208,25 +189,12 @@ impl ParquetReader {
     /// if the reader already returned an error.
     ///
     /// See [`ParquetReader`] for an example.
-    pub fn finish(mut self) -> Result<IngestReport, IngestError> {
-        if self.failed {
-            return Err(IngestError::ReadAborted {
-                path: self.summary.file.clone(),
-            });
-        }
-        for batch in self.by_ref() {
-            batch?;
-        }
-        if let Some(sink) = self.sink.take() {
-            sink.commit()?;
-        }
-        Ok(IngestReport {
-            summary: self.summary,
-            quarantined: self.kept,
-        })
+    pub fn finish(self) -> Result<IngestReport, IngestError> {
+        self.finish_stream()
     }
 
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
+    /// The next batch read, sampled and split; `None` at the end.
+    fn read_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
         loop {
             let Some((path, reader)) = self.current.as_mut() else {
                 let Some(path) = self.files.get(self.next_file).cloned() else {
@@ -235,12 +203,12 @@ impl ParquetReader {
                 self.next_file += 1;
                 let reader = open_reader(&path, self.batch_size)?;
                 check_same_schema(
-                    &self.schema,
-                    &self.summary.file,
+                    &self.out.schema(),
+                    &self.out.summary().file,
                     converted_schema_of(&path, &reader.schema())?.as_ref(),
                     &path,
                 )?;
-                self.summary.files.push(FileSummary::new(&path));
+                self.out.start_file(&path);
                 self.current = Some((path, reader));
                 continue;
             };
@@ -263,24 +231,29 @@ impl ParquetReader {
         path: &Path,
         batch: RecordBatch,
     ) -> Result<Option<RecordBatch>, IngestError> {
-        let first_row = self.summary.files.last().map_or(0, |f| f.rows_read);
-        let batch = convert_batch(&self.schema, &batch, path, first_row)?;
+        let first_row = self.out.summary().files.last().map_or(0, |f| f.rows_read);
+        let batch = convert_batch(&self.out.schema(), &batch, path, first_row)?;
         let rows = batch.num_rows();
-        let start = self.summary.rows_read;
-        let mut keep: Vec<bool> = match self.sampler {
+        let start = self.out.summary().rows_read;
+        let mut keep: Vec<bool> = match self.out.sampler() {
             Some(sampler) => (start..start + rows as u64)
                 .map(|i| sampler.keeps(i))
                 .collect(),
             None => vec![true; rows],
         };
         let sampled_out = keep.iter().filter(|k| !**k).count() as u64;
-        let mut quarantined = 0u64;
-        if let Some(k) = self.split.as_ref().and_then(RowSplit::key_index) {
+        self.out.count_read(rows as u64, sampled_out);
+        if let Some(k) = self.out.split_key() {
             for (i, kept) in keep.iter_mut().enumerate() {
                 if *kept && batch.column(k).is_null(i) {
                     *kept = false;
-                    quarantined += 1;
-                    self.quarantine_missing_key(path, &batch, i, first_row + i as u64 + 1, k)?;
+                    let column = batch.schema_ref().field(k).name();
+                    let rejection =
+                        Rejection::value(column, "null".into(), MISSING_KEY_REASON.into());
+                    self.out
+                        .quarantine(first_row + i as u64 + 1, rejection, || {
+                            row_as_json(&batch, i)
+                        })?;
                 }
             }
         }
@@ -290,65 +263,12 @@ impl ParquetReader {
             arrow_select::filter::filter_record_batch(&batch, &BooleanArray::from(keep))
                 .map_err(|e| format_error(path, e))?
         };
-        let accepted = batch.num_rows() as u64;
-        let batch = match &self.split {
-            Some(split) => match split.keep_mask(&batch, self.summary.rows_accepted)? {
-                Some(mask) => arrow_select::filter::filter_record_batch(&batch, &mask)
-                    .map_err(|e| format_error(path, e))?,
-                None => batch,
-            },
-            None => batch,
-        };
-        let split_off = accepted - batch.num_rows() as u64;
-        let rows = rows as u64;
-        self.summary.rows_read += rows;
-        self.summary.rows_accepted += accepted;
-        self.summary.rows_quarantined += quarantined;
-        self.summary.rows_sampled_out += sampled_out;
-        self.summary.rows_split_off += split_off;
-        if let Some(f) = self.summary.files.last_mut() {
-            f.rows_read += rows;
-            f.rows_accepted += accepted;
-            f.rows_quarantined += quarantined;
-            f.rows_sampled_out += sampled_out;
-            f.rows_split_off += split_off;
-        }
+        let (batch, _) = self.out.accept_rows(batch)?;
         if batch.num_rows() == 0 {
             return Ok(None);
         }
-        self.summary.batches += 1;
+        self.out.count_batch();
         Ok(Some(batch))
-    }
-
-    /// Quarantines row `row` of `batch` (row `number`, 1-based, of `path`),
-    /// whose key in column `key` is null.
-    fn quarantine_missing_key(
-        &mut self,
-        path: &Path,
-        batch: &RecordBatch,
-        row: usize,
-        number: u64,
-        key: usize,
-    ) -> Result<(), IngestError> {
-        if self.sink.is_none() && self.kept.len() >= self.keep {
-            return Ok(());
-        }
-        let quarantined = QuarantinedRow {
-            file: path.to_string_lossy().into_owned(),
-            line: number,
-            column: Some(batch.schema_ref().field(key).name().clone()),
-            raw_value: Some("null".into()),
-            reason: MISSING_KEY_REASON.into(),
-            record: row_as_json(batch, row),
-        };
-        if let Some(sink) = self.sink.as_mut() {
-            sink.write(&quarantined)?;
-        }
-        if self.kept.len() < self.keep {
-            self.kept.push(quarantined);
-            self.summary.quarantined_kept += 1;
-        }
-        Ok(())
     }
 }
 
@@ -380,20 +300,29 @@ fn row_as_json(batch: &RecordBatch, row: usize) -> String {
     Value::Object(object).to_string()
 }
 
+impl BatchStream for ParquetReader {
+    fn assembler(&self) -> &BatchAssembler {
+        &self.out
+    }
+
+    fn into_assembler(self) -> BatchAssembler {
+        self.out
+    }
+
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
+        self.read_batch()
+    }
+}
+
 impl Iterator for ParquetReader {
     type Item = Result<RecordBatch, IngestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(batch) => batch.map(Ok),
-            Err(e) => {
-                self.failed = true;
-                Some(Err(e))
-            }
-        }
+        self.next_fused()
     }
 }
 
@@ -411,11 +340,7 @@ pub fn read_parquet(
     path: impl AsRef<Path>,
     options: CsvOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
-    let mut reader = ParquetReader::open(path, options)?;
-    let schema = reader.schema();
-    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let report = reader.finish()?;
-    Ok((schema, batches, report))
+    ParquetReader::open(path, options)?.read_whole()
 }
 
 fn format_error(path: &Path, error: impl std::error::Error + Send + Sync + 'static) -> IngestError {
@@ -464,15 +389,8 @@ fn converted_schema_of(path: &Path, schema: &Schema) -> Result<SchemaRef, Ingest
 fn target_type(data_type: &DataType) -> Option<DataType> {
     match data_type {
         DataType::Boolean => Some(DataType::Boolean),
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => Some(DataType::Int64),
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => Some(DataType::Float64),
+        t if t.is_integer() => Some(DataType::Int64),
+        t if t.is_floating() => Some(DataType::Float64),
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(DataType::Utf8),
         DataType::Dictionary(_, values) => match target_type(values) {
             Some(DataType::Utf8) => Some(DataType::Utf8),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use tempfile::NamedTempFile;
 
+use crate::atomic_file::{Access, commit, create_beside};
 use crate::record_reader::CsvRecord;
 use crate::{IngestError, QuarantineFormat};
 
@@ -105,14 +106,7 @@ enum SinkWriter {
 impl QuarantineSink {
     /// Creates the temporary file (and, for CSV, writes the header).
     pub(crate) fn create(path: &Path, format: QuarantineFormat) -> Result<Self, IngestError> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let file = tempfile::Builder::new()
-            .prefix(".mlrig-tmp-")
-            .tempfile_in(dir)
-            .map_err(|e| IngestError::io(path, e))?;
+        let file = create_beside(path, Access::Private)?;
         let mut writer = match format {
             QuarantineFormat::Csv => SinkWriter::Csv(Box::new(csv::Writer::from_writer(file))),
             QuarantineFormat::JsonLines => SinkWriter::JsonLines(BufWriter::new(file)),
@@ -169,12 +163,7 @@ impl QuarantineSink {
                 .into_inner()
                 .map_err(|e| IngestError::io(&path, e.into_error()))?,
         };
-        file.as_file()
-            .sync_all()
-            .map_err(|e| IngestError::io(&path, e))?;
-        file.persist(&path)
-            .map_err(|e| IngestError::io(&path, e.error))?;
-        Ok(())
+        commit(file, &path)
     }
 }
 

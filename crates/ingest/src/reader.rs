@@ -10,6 +10,7 @@ use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 
 use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
+use crate::batch_stream::BatchStream;
 use crate::column_type::{Cell, ColumnType, MissingTokens};
 use crate::csv_source::{FileStart, RecordSource, SourceItem, Start, check_header, file_start};
 use crate::file_set::{decompressed, open_file};
@@ -19,16 +20,6 @@ use crate::parallel_csv::ParallelCsv;
 use crate::quarantine::{QuarantinedRow, join_record, type_mismatch_reason};
 use crate::record_reader::{CsvRecord, RawRecord};
 use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Records remain to be read.
-    Reading,
-    /// The input is exhausted; rows may remain in the builders.
-    Exhausted,
-    /// An error was returned; nothing more is read.
-    Failed,
-}
 
 /// Streams CSV as Arrow [`RecordBatch`]es of at most
 /// [`batch_size`](CsvOptions::with_batch_size) rows.
@@ -90,7 +81,10 @@ pub struct CsvReader {
     cells: Vec<Cell>,
     delimiter: u8,
     out: BatchAssembler,
-    state: State,
+    /// The input is exhausted; rows may remain in the builders.
+    exhausted: bool,
+    /// An error was returned; nothing more is read.
+    failed: bool,
 }
 
 /// Who turns records into rows.
@@ -107,7 +101,8 @@ impl std::fmt::Debug for CsvReader {
             .field("files", &self.files)
             .field("schema", &self.out.schema())
             .field("summary", self.out.summary())
-            .field("state", &self.state)
+            .field("exhausted", &self.exhausted)
+            .field("failed", &self.failed)
             .finish_non_exhaustive()
     }
 }
@@ -255,7 +250,8 @@ impl CsvReader {
             cells: Vec::with_capacity(out.names().len()),
             delimiter: options.delimiter(),
             out,
-            state: State::Reading,
+            exhausted: false,
+            failed: false,
         })
     }
 
@@ -358,48 +354,8 @@ impl CsvReader {
     /// assert_eq!(std::fs::read_to_string(&quarantine)?.lines().count(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn finish(mut self) -> Result<IngestReport, IngestError> {
-        if self.state == State::Failed {
-            return Err(IngestError::ReadAborted {
-                path: self.out.summary().file.clone(),
-            });
-        }
-        for batch in self.by_ref() {
-            batch?;
-        }
-        self.out.finish()
-    }
-
-    /// Reads records until a batch is full or the input ends.
-    fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
-        if let Engine::Parallel(parallel) = &mut self.engine {
-            let batch = parallel.next_batch(&mut self.out)?;
-            if batch.is_none() {
-                self.state = State::Exhausted;
-            }
-            return Ok(batch);
-        }
-        while self.state == State::Reading && !self.out.is_full() {
-            let Engine::Sequential(source) = &mut self.engine else {
-                break;
-            };
-            let mut record = std::mem::take(&mut self.scratch);
-            let result = match source.next(&mut record) {
-                Ok(SourceItem::Record) => self.process(&record),
-                Ok(SourceItem::NewFile(path)) => {
-                    self.out.start_file(&path);
-                    Ok(())
-                }
-                Ok(SourceItem::End) => {
-                    self.state = State::Exhausted;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            };
-            self.scratch = record;
-            result?;
-        }
-        self.out.flush()
+    pub fn finish(self) -> Result<IngestReport, IngestError> {
+        self.finish_stream()
     }
 
     /// Accepts one record into the builders or quarantines it.
@@ -415,11 +371,10 @@ impl CsvReader {
             self.out.split_key(),
             &mut self.cells,
         ) {
-            Ok(()) => {
-                // Fields were checked to be UTF-8; only text cells read them.
-                self.out.accept(record.line(), &self.cells, |i| {
-                    std::str::from_utf8(record.field(i)).unwrap_or_default()
-                });
+            Ok(text) => {
+                // Only text cells read their field.
+                self.out
+                    .accept(record.line(), &self.cells, |i| text_field(record, text, i));
                 Ok(())
             }
             Err(rejection) => {
@@ -431,20 +386,57 @@ impl CsvReader {
     }
 }
 
+impl BatchStream for CsvReader {
+    fn assembler(&self) -> &BatchAssembler {
+        &self.out
+    }
+
+    fn into_assembler(self) -> BatchAssembler {
+        self.out
+    }
+
+    fn failed(&mut self) -> &mut bool {
+        &mut self.failed
+    }
+
+    /// Reads records until a batch is full or the input ends.
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, IngestError> {
+        if let Engine::Parallel(parallel) = &mut self.engine {
+            let batch = parallel.next_batch(&mut self.out)?;
+            if batch.is_none() {
+                self.exhausted = true;
+            }
+            return Ok(batch);
+        }
+        while !self.exhausted && !self.out.is_full() {
+            let Engine::Sequential(source) = &mut self.engine else {
+                break;
+            };
+            let mut record = std::mem::take(&mut self.scratch);
+            let result = match source.next(&mut record) {
+                Ok(SourceItem::Record) => self.process(&record),
+                Ok(SourceItem::NewFile(path)) => {
+                    self.out.start_file(&path);
+                    Ok(())
+                }
+                Ok(SourceItem::End) => {
+                    self.exhausted = true;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            self.scratch = record;
+            result?;
+        }
+        self.out.flush()
+    }
+}
+
 impl Iterator for CsvReader {
     type Item = Result<RecordBatch, IngestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.state == State::Failed {
-            return None;
-        }
-        match self.next_batch() {
-            Ok(batch) => batch.map(Ok),
-            Err(e) => {
-                self.state = State::Failed;
-                Some(Err(e))
-            }
-        }
+        self.next_fused()
     }
 }
 
@@ -452,14 +444,20 @@ impl std::iter::FusedIterator for CsvReader {}
 
 /// Parses every field of `record` into `cells`, or says why the row is
 /// rejected (including a null value in the split key column `split_key`).
-pub(crate) fn check_record(
-    record: &impl CsvRecord,
+/// On success, returns the record's text (every field is UTF-8), to read the
+/// [`Cell::Text`] values with [`text_field`].
+///
+/// The record is checked to be UTF-8 as a whole (or by its block, see
+/// [`CsvRecord::text`]); a field is then one `str::get`. Only a record that
+/// is not UTF-8 is checked field by field, to name the first bad column.
+pub(crate) fn check_record<'r>(
+    record: &'r impl CsvRecord,
     names: &[String],
     types: &[ColumnType],
     missing: &MissingTokens,
     split_key: Option<usize>,
     cells: &mut Vec<Cell>,
-) -> Result<(), Rejection> {
+) -> Result<Option<&'r str>, Rejection> {
     if let Some(size) = record.oversize() {
         return Err(Rejection::row(format!(
             "record of {size} bytes is larger than max_record_bytes"
@@ -473,34 +471,55 @@ pub(crate) fn check_record(
         )));
     }
     cells.clear();
-    for (i, bytes) in record.fields().enumerate() {
-        let value = match std::str::from_utf8(bytes) {
-            Ok(value) => value,
-            Err(_) => {
-                let column = &names[i];
-                return Err(Rejection::value(
-                    column,
-                    String::from_utf8_lossy(bytes).into_owned(),
-                    format!("invalid UTF-8 in column {column}"),
-                ));
+    let text = record.text();
+    for (i, (name, column_type)) in names.iter().zip(types).enumerate() {
+        let range = record.field_range(i);
+        let value = match text.and_then(|t| t.get(range.clone())) {
+            Some(value) => value,
+            None => {
+                let bytes = record.bytes().get(range).unwrap_or(&[]);
+                match std::str::from_utf8(bytes) {
+                    Ok(value) => value,
+                    Err(_) => {
+                        return Err(Rejection::value(
+                            name,
+                            String::from_utf8_lossy(bytes).into_owned(),
+                            format!("invalid UTF-8 in column {name}"),
+                        ));
+                    }
+                }
             }
         };
-        match types[i].parse(value, missing) {
+        match column_type.parse(value, missing) {
             Some(Cell::Null) if split_key == Some(i) => {
                 return Err(Rejection::value(
-                    &names[i],
+                    name,
                     value.to_string(),
                     MISSING_KEY_REASON.to_string(),
                 ));
             }
             Some(cell) => cells.push(cell),
             None => {
-                let reason = type_mismatch_reason(&types[i].data_type().to_string(), value);
-                return Err(Rejection::value(&names[i], value.to_string(), reason));
+                let reason = type_mismatch_reason(&column_type.data_type().to_string(), value);
+                return Err(Rejection::value(name, value.to_string(), reason));
             }
         }
     }
-    Ok(())
+    Ok(text)
+}
+
+/// Field `i` of a record accepted by [`check_record`], which returned
+/// `text` (its fields are UTF-8; empty if not, which cannot happen).
+pub(crate) fn text_field<'r>(
+    record: &'r impl CsvRecord,
+    text: Option<&'r str>,
+    i: usize,
+) -> &'r str {
+    let range = record.field_range(i);
+    match text.and_then(|t| t.get(range)) {
+        Some(value) => value,
+        None => std::str::from_utf8(record.field(i)).unwrap_or_default(),
+    }
 }
 
 /// Reads a whole CSV file into memory: the schema, every batch, and the
@@ -521,11 +540,7 @@ pub fn read_csv(
     path: impl AsRef<Path>,
     options: CsvOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
-    let mut reader = CsvReader::open(path, options)?;
-    let schema = reader.schema();
-    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let report = reader.finish()?;
-    Ok((schema, batches, report))
+    CsvReader::open(path, options)?.read_whole()
 }
 
 /// Infers the schema of a CSV file from its header and the first
@@ -608,6 +623,37 @@ mod tests {
         assert_eq!(seen, (0..50).collect::<Vec<i64>>());
         assert_eq!(reader.summary().batches, 10);
         assert!(reader.next().is_none(), "fused after the end");
+    }
+
+    #[test]
+    fn utf8_is_checked_per_record_yet_names_the_bad_column() {
+        // Line 3: a character split by the delimiter (the record's bytes
+        // without delimiters would be UTF-8); line 4: bad bytes in column b
+        // after a good multi-byte value; line 5 is quoted (csv-core path).
+        let data =
+            b"a,b\n\xC3\xA9,\xC3\xBC\n\xC3,\xA9\nok\xC3\xA9,x\xFF\n\"\xC3\",\"\xA9\"\n".to_vec();
+        for threads in [1, 2] {
+            let options = CsvOptions::default().with_threads(threads);
+            let reader =
+                CsvReader::from_reader(std::io::Cursor::new(data.clone()), "u.csv", options)
+                    .unwrap();
+            let report = reader.finish().unwrap();
+            let bad: Vec<(u64, Option<&str>, &str)> = report
+                .quarantined
+                .iter()
+                .map(|q| (q.line, q.column.as_deref(), q.reason.as_str()))
+                .collect();
+            assert_eq!(
+                bad,
+                [
+                    (3, Some("a"), "invalid UTF-8 in column a"),
+                    (4, Some("b"), "invalid UTF-8 in column b"),
+                    (5, Some("a"), "invalid UTF-8 in column a"),
+                ],
+                "threads {threads}"
+            );
+            assert_eq!(report.summary.rows_accepted, 1);
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! that it can cap the memory of one record.
 
 use std::io::{BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::IngestError;
@@ -35,48 +36,13 @@ pub(crate) struct RawRecord {
     /// `Some(size)` when the record exceeded the size limit: only a preview of
     /// its bytes was kept, and field boundaries are lost.
     oversize: Option<u64>,
+    /// Whether `data` keeps the one-byte delimiter between fields (records
+    /// split without csv-core): field `i + 1` then starts one byte after
+    /// `ends[i]`.
+    delimited: bool,
 }
 
 impl RawRecord {
-    /// The 1-based line where the record starts.
-    pub(crate) fn line(&self) -> u64 {
-        self.line
-    }
-
-    /// The number of fields.
-    pub(crate) fn len(&self) -> usize {
-        self.fields
-    }
-
-    /// `Some(size in bytes)` when the record was too large to hold.
-    pub(crate) fn oversize(&self) -> Option<u64> {
-        self.oversize
-    }
-
-    /// The bytes of field `i` (empty for an oversized record or `i` out of range).
-    pub(crate) fn field(&self, i: usize) -> &[u8] {
-        if self.oversize.is_some() || i >= self.fields {
-            return &[];
-        }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.data.get(start..self.ends[i]).unwrap_or(&[])
-    }
-
-    /// The fields in order.
-    pub(crate) fn fields(&self) -> impl Iterator<Item = &[u8]> {
-        (0..if self.oversize.is_some() {
-            0
-        } else {
-            self.fields
-        })
-            .map(|i| self.field(i))
-    }
-
-    /// The kept start of an oversized record's bytes.
-    pub(crate) fn preview(&self) -> &[u8] {
-        &self.data[..self.used.min(self.data.len())]
-    }
-
     /// A copy holding only the meaningful bytes (for the inference sample).
     pub(crate) fn compact(&self) -> RawRecord {
         RawRecord {
@@ -86,7 +52,35 @@ impl RawRecord {
             fields: self.fields,
             line: self.line,
             oversize: self.oversize,
+            delimited: self.delimited,
         }
+    }
+
+    /// Fills the record with the fields of `line`, a record without quotes
+    /// or line ends, split at every `delimiter` (what csv-core would do); the
+    /// delimiters stay in `data`.
+    fn fill_unquoted(&mut self, line: &[u8], delimiter: u8) {
+        // The buffers keep their length (csv-core writes into them).
+        if self.data.len() < line.len() {
+            self.data.resize(line.len(), 0);
+        }
+        self.data[..line.len()].copy_from_slice(line);
+        let mut fields = 0;
+        let ends = line
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &b)| (b == delimiter).then_some(k))
+            .chain(std::iter::once(line.len()));
+        for end in ends {
+            if fields == self.ends.len() {
+                self.ends.resize((fields * 2).max(INITIAL_FIELDS), 0);
+            }
+            self.ends[fields] = end;
+            fields += 1;
+        }
+        self.used = line.len();
+        self.fields = fields;
+        self.delimited = true;
     }
 
     #[cfg(test)]
@@ -105,10 +99,29 @@ pub(crate) trait CsvRecord {
     fn len(&self) -> usize;
     /// `Some(size in bytes)` when the record was too large to hold.
     fn oversize(&self) -> Option<u64>;
+    /// The unescaped bytes of every field, back to back (for an oversized
+    /// record: the kept start of its bytes).
+    fn bytes(&self) -> &[u8];
+    /// Where field `i` lies in [`CsvRecord::bytes`] (empty for an oversized
+    /// record or `i` out of range).
+    fn field_range(&self, i: usize) -> Range<usize>;
+
+    /// [`CsvRecord::bytes`] as text, `None` when they are not UTF-8. Every
+    /// field is UTF-8 when this is `Some` and the field's range lies on
+    /// character boundaries (`str::get`).
+    fn text(&self) -> Option<&str> {
+        std::str::from_utf8(self.bytes()).ok()
+    }
+
     /// The bytes of field `i` (empty for an oversized record or `i` out of range).
-    fn field(&self, i: usize) -> &[u8];
+    fn field(&self, i: usize) -> &[u8] {
+        self.bytes().get(self.field_range(i)).unwrap_or(&[])
+    }
+
     /// The kept start of an oversized record's bytes.
-    fn preview(&self) -> &[u8];
+    fn preview(&self) -> &[u8] {
+        self.bytes()
+    }
 
     /// The fields in order (none for an oversized record).
     fn fields(&self) -> impl Iterator<Item = &[u8]> {
@@ -121,21 +134,43 @@ pub(crate) trait CsvRecord {
     }
 }
 
+/// The range of field `i` given absolute field `ends` (those of the record
+/// only), the start of the record's bytes, and whether a delimiter byte
+/// separates fields.
+fn field_range_in(ends: &[usize], record_start: usize, delimited: bool, i: usize) -> Range<usize> {
+    let start = match i.checked_sub(1) {
+        None => record_start,
+        Some(previous) => ends
+            .get(previous)
+            .map_or(record_start, |&end| end + usize::from(delimited)),
+    };
+    let end = ends.get(i).copied().unwrap_or(start);
+    start.saturating_sub(record_start)..end.max(start).saturating_sub(record_start)
+}
+
 impl CsvRecord for RawRecord {
     fn line(&self) -> u64 {
-        RawRecord::line(self)
+        self.line
     }
     fn len(&self) -> usize {
-        RawRecord::len(self)
+        self.fields
     }
     fn oversize(&self) -> Option<u64> {
-        RawRecord::oversize(self)
+        self.oversize
     }
-    fn field(&self, i: usize) -> &[u8] {
-        RawRecord::field(self, i)
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.used.min(self.data.len())]
     }
-    fn preview(&self) -> &[u8] {
-        RawRecord::preview(self)
+    fn field_range(&self, i: usize) -> Range<usize> {
+        if self.oversize.is_some() || i >= self.fields {
+            return 0..0;
+        }
+        field_range_in(
+            &self.ends[..self.fields.min(self.ends.len())],
+            0,
+            self.delimited,
+            i,
+        )
     }
 }
 
@@ -160,6 +195,8 @@ struct BlockEntry {
     first_end: usize,
     fields: usize,
     oversize: Option<u64>,
+    /// A delimiter byte separates fields (see [`RawRecord`]).
+    delimited: bool,
 }
 
 impl RecordBlock {
@@ -192,6 +229,7 @@ impl RecordBlock {
             first_end,
             fields: record.fields,
             oversize: record.oversize,
+            delimited: record.delimited,
         });
     }
 
@@ -200,11 +238,15 @@ impl RecordBlock {
         self.entries.len()
     }
 
-    /// The records in order.
+    /// The records in order. The block's bytes are checked to be UTF-8 once
+    /// here, so that [`CsvRecord::text`] of its records costs no scan.
     pub(crate) fn records(&self) -> impl Iterator<Item = BlockRecord<'_>> {
-        self.entries
-            .iter()
-            .map(|entry| BlockRecord { block: self, entry })
+        let text = std::str::from_utf8(&self.data).ok();
+        self.entries.iter().map(move |entry| BlockRecord {
+            block: self,
+            entry,
+            text,
+        })
     }
 }
 
@@ -212,6 +254,8 @@ impl RecordBlock {
 pub(crate) struct BlockRecord<'a> {
     block: &'a RecordBlock,
     entry: &'a BlockEntry,
+    /// The whole block's bytes, when they are UTF-8.
+    text: Option<&'a str>,
 }
 
 impl CsvRecord for BlockRecord<'_> {
@@ -224,24 +268,31 @@ impl CsvRecord for BlockRecord<'_> {
     fn oversize(&self) -> Option<u64> {
         self.entry.oversize
     }
-    fn field(&self, i: usize) -> &[u8] {
-        if self.entry.oversize.is_some() || i >= self.entry.fields {
-            return &[];
-        }
-        let ends = &self.block.ends;
-        let start = if i == 0 {
-            self.entry.data_start
-        } else {
-            ends.get(self.entry.first_end + i - 1).copied().unwrap_or(0)
-        };
-        let end = ends.get(self.entry.first_end + i).copied().unwrap_or(0);
-        self.block.data.get(start..end).unwrap_or(&[])
-    }
-    fn preview(&self) -> &[u8] {
+    fn bytes(&self) -> &[u8] {
         self.block
             .data
             .get(self.entry.data_start..self.entry.data_end)
             .unwrap_or(&[])
+    }
+    fn field_range(&self, i: usize) -> Range<usize> {
+        if self.entry.oversize.is_some() || i >= self.entry.fields {
+            return 0..0;
+        }
+        let first = self.entry.first_end;
+        let ends = self
+            .block
+            .ends
+            .get(first..first + self.entry.fields)
+            .unwrap_or(&[]);
+        field_range_in(ends, self.entry.data_start, self.entry.delimited, i)
+    }
+    fn text(&self) -> Option<&str> {
+        // A record of a UTF-8 block is UTF-8 unless a character straddles
+        // its bounds, which `get` catches.
+        match self.text {
+            Some(text) => text.get(self.entry.data_start..self.entry.data_end),
+            None => std::str::from_utf8(self.bytes()).ok(),
+        }
     }
 }
 
@@ -253,6 +304,17 @@ pub(crate) struct RecordReader {
     /// `\n` bytes consumed so far.
     newlines: u64,
     max_record_bytes: usize,
+    /// The field delimiter, for records split without csv-core.
+    delimiter: u8,
+    /// Whether records without quotes may be split without csv-core (the
+    /// delimiter is none of `"`, `\r`, `\n`).
+    unquoted_fast_path: bool,
+    /// Bytes consumed so far.
+    consumed: u64,
+    /// The input before this offset (from `consumed` on) holds no quote
+    /// character: the position of the next quote in the buffered input, or
+    /// the end of the buffer when it has none.
+    quote_free_until: u64,
 }
 
 impl RecordReader {
@@ -277,7 +339,55 @@ impl RecordReader {
             path: path.to_path_buf(),
             newlines: 0,
             max_record_bytes,
+            delimiter,
+            unquoted_fast_path: !matches!(delimiter, b'"' | b'\r' | b'\n'),
+            consumed: 0,
+            quote_free_until: 0,
         }
+    }
+
+    /// Reads the next record without csv-core when the buffered input holds
+    /// all of it, it has no quote character and it is within the size
+    /// limit: then the record is its bytes up to the first `\r` or `\n`,
+    /// split at every delimiter, exactly what csv-core would produce (blank
+    /// lines before it are skipped the same way). `false` (nothing consumed)
+    /// when the record needs the full parser.
+    fn read_unquoted(&mut self, record: &mut RawRecord) -> Result<bool, IngestError> {
+        if !self.unquoted_fast_path {
+            return Ok(false);
+        }
+        let buffer = self
+            .source
+            .fill_buf()
+            .map_err(|e| IngestError::io(&self.path, e))?;
+        if self.quote_free_until <= self.consumed {
+            let clean = memchr::memchr(b'"', buffer).unwrap_or(buffer.len());
+            self.quote_free_until = self.consumed + clean as u64;
+        }
+        let clean_len = usize::try_from(self.quote_free_until - self.consumed)
+            .unwrap_or(usize::MAX)
+            .min(buffer.len());
+        let clean = &buffer[..clean_len];
+        let Some(start) = clean.iter().position(|&b| b != b'\n' && b != b'\r') else {
+            return Ok(false);
+        };
+        let Some(len) = memchr::memchr2(b'\r', b'\n', &clean[start..]) else {
+            return Ok(false);
+        };
+        // Field bytes plus one per field: the line plus one.
+        if len >= self.max_record_bytes {
+            return Ok(false);
+        }
+        self.newlines += count_newlines(&clean[..start]);
+        record.line = self.newlines + 1;
+        if clean[start + len] == b'\n' {
+            self.newlines += 1;
+        }
+        record.fill_unquoted(&clean[start..start + len], self.delimiter);
+        let taken = start + len + 1;
+        self.source.consume(taken);
+        self.consumed += taken as u64;
+        Ok(true)
     }
 
     /// Reads the next record into `record`; `false` at the end of the input.
@@ -297,6 +407,10 @@ impl RecordReader {
         record.fields = 0;
         record.oversize = None;
         record.line = 0;
+        record.delimited = false;
+        if self.read_unquoted(record)? {
+            return Ok(true);
+        }
 
         let mut started = false;
         // Bytes and fields of the record so far, including any discarded.
@@ -325,6 +439,7 @@ impl RecordReader {
                 &mut record.line,
             );
             self.source.consume(nin);
+            self.consumed += nin as u64;
             total_bytes += nout as u64;
             total_fields += nend as u64;
             if !oversize {
@@ -458,6 +573,7 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, Strategy, prop, prop_oneof};
 
     fn read_all(input: &[u8], max: usize) -> Vec<(u64, Vec<String>, Option<u64>)> {
         let mut reader = RecordReader::new(
@@ -595,6 +711,114 @@ mod tests {
         assert_eq!(got[0].1, ["a", "b\nc", ""]);
         assert_eq!(got[2].2, Some(3001), "field bytes plus one per field");
         assert_eq!(got[3].1, ["last"]);
+    }
+
+    /// Serves its bytes at most `step` at a time.
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    type Seen = (u64, Vec<Vec<u8>>, Option<u64>, Vec<u8>);
+
+    /// Every record as (line, fields, oversize, preview), read with or
+    /// without the fast path, straight and through a block.
+    fn read_both_ways(input: &[u8], max: usize, step: usize, fast: bool) -> (Vec<Seen>, Vec<Seen>) {
+        let source = Trickle {
+            data: input.to_vec(),
+            pos: 0,
+            step,
+        };
+        let mut reader = RecordReader::new(Box::new(source), Path::new("p.csv"), b',', max);
+        reader.unquoted_fast_path = fast;
+        fn seen(r: &impl CsvRecord) -> Seen {
+            let preview = if r.oversize().is_some() {
+                r.preview().to_vec()
+            } else {
+                Vec::new()
+            };
+            // What check_record reads: a field through the record's text is
+            // the field itself (when absent, the field is checked alone).
+            let text = r.text();
+            for i in 0..r.len() {
+                if let Some(value) = text.and_then(|t| t.get(r.field_range(i))) {
+                    assert_eq!(value.as_bytes(), r.field(i));
+                }
+            }
+            (
+                r.line(),
+                r.fields().map(<[u8]>::to_vec).collect(),
+                r.oversize(),
+                preview,
+            )
+        }
+        let mut record = RawRecord::default();
+        let mut block = RecordBlock::with_capacity(4);
+        let mut straight = Vec::new();
+        while reader.read(&mut record).unwrap() {
+            straight.push(seen(&record));
+            block.push(&record);
+        }
+        (straight, block.records().map(|r| seen(&r)).collect())
+    }
+
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            8 => Just(b'a'),
+            3 => Just(b','),
+            2 => Just(b'\n'),
+            1 => Just(b'\r'),
+            1 => Just(b'"'),
+            1 => Just(b' '),
+            1 => prop::sample::select(vec![0xC3u8, 0xA9, 0xEF, 0xBB, 0xBF, 0xFF]),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn the_unquoted_fast_path_reads_exactly_what_csv_core_reads(
+            input in proptest::collection::vec(byte(), 0..400),
+            max in 1usize..60,
+            step in 1usize..70,
+        ) {
+            let (fast, fast_block) = read_both_ways(&input, max, step, true);
+            let (slow, slow_block) = read_both_ways(&input, max, step, false);
+            proptest::prop_assert_eq!(&fast, &slow);
+            proptest::prop_assert_eq!(&fast_block, &slow_block);
+            proptest::prop_assert_eq!(&fast_block, &fast);
+        }
+    }
+
+    #[test]
+    fn unquoted_records_keep_lines_across_crlf_lone_cr_and_blank_lines() {
+        let input = b"h,i\r\n1,2\r\n\r\n3,\r4,5\n\n\"6\n\",7\n8,9";
+        let records = read_all(input, 1 << 20);
+        let got: Vec<(u64, Vec<String>)> = records.into_iter().map(|r| (r.0, r.1)).collect();
+        let expected: Vec<(u64, Vec<&str>)> = vec![
+            (1, vec!["h", "i"]),
+            (2, vec!["1", "2"]),
+            (4, vec!["3", ""]),
+            (4, vec!["4", "5"]),
+            (6, vec!["6\n", "7"]),
+            (8, vec!["8", "9"]),
+        ];
+        let expected: Vec<(u64, Vec<String>)> = expected
+            .into_iter()
+            .map(|(l, f)| (l, f.into_iter().map(String::from).collect()))
+            .collect();
+        assert_eq!(got, expected);
     }
 
     #[test]
