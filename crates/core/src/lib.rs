@@ -24,6 +24,8 @@
 //! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
 //!   server runs.
+//! * [`QuantileSketch`]: a DDSketch-style quantile sketch with relative value
+//!   error `α` ([`SketchParams`]), an optional exact mode and an exact merge.
 //! * [`SplitRule`] ([`split`]): the deterministic train/eval split shared by
 //!   ingestion and training (a frozen key hash, so a row's side never changes).
 //!
@@ -68,6 +70,7 @@ mod exact_sum;
 mod features;
 mod params;
 mod predictions;
+mod quantile_sketch;
 pub mod records;
 pub mod split;
 mod transform;
@@ -80,6 +83,10 @@ pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;
+pub use quantile_sketch::{
+    LogBuckets, MAX_RELATIVE_ACCURACY, MIN_RELATIVE_ACCURACY, QuantileSketch, SketchBatch,
+    SketchBucket, SketchParams, quantile_of_buckets,
+};
 pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
 pub use split::SplitRule;
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

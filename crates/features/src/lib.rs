@@ -33,7 +33,7 @@
 //! * Every analyzer is an exactly-mergeable [`Accumulator`](mlrig_core::Accumulator):
 //!   fitting on any split of the data gives the same pipeline bit for bit.
 //!   Quantiles (median, robust scaling, quantile buckets) come from a
-//!   DDSketch-style log-bucket sketch (counts in a `BTreeMap<i32, u64>`,
+//!   DDSketch-style log-bucket sketch ([`mlrig_core::QuantileSketch`],
 //!   merge = add counts): exact while a column has at most 1,024 distinct
 //!   values, otherwise within relative error α = 0.001 of numpy's `linear`
 //!   percentile (precisely: `≤ α · max(|x₍⌊r⌋₎|, |x₍⌈r⌉₎|)`, `r = q(n − 1)`).

@@ -358,7 +358,7 @@ fn quantile(s: &NumericSummary, q: f64, statistic: &str) -> Result<f64, Features
     let value = s
         .sketch
         .as_ref()
-        .and_then(|sketch| sketch.quantile(q))
+        .and_then(|sketch| sketch.quantile_interpolated(q))
         .ok_or_else(|| no_values(&s.name, statistic))?;
     Ok(match (s.min, s.max) {
         (Some(min), Some(max)) => value.clamp(min.0, max.0),
@@ -388,7 +388,9 @@ fn with_fill(s: &NumericSummary, fill: Option<f64>) -> NumericSummary {
         imputed.sum.add_product(fill, s.missing as f64);
         imputed.min = Some(s.min.map_or(key, |m| m.min(key)));
         imputed.max = Some(s.max.map_or(key, |m| m.max(key)));
-        if let Some(sketch) = &mut imputed.sketch {
+        if let Some(sketch) = &mut imputed.sketch
+            && fill.is_finite()
+        {
             sketch.add_count(fill, s.missing);
         }
     }

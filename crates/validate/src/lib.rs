@@ -20,7 +20,7 @@
 //! ```
 //!
 //! * [`StatisticsAccumulator`] is an [`mlrig_core::Accumulator`]: counts, exact
-//!   min/max and [`mlrig_core::ExactSum`]s, a log-bucket quantile sketch
+//!   min/max and [`mlrig_core::ExactSum`]s, a [`mlrig_core::QuantileSketch`]
 //!   (median, histograms; relative value error [`QUANTILE_RELATIVE_ACCURACY`])
 //!   and HyperLogLog registers for high-cardinality strings — all integer or
 //!   exact state, so [`compute_statistics`] gives the same bits however the

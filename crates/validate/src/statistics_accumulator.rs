@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::ValidateError;
 use crate::column_values::{ColumnKind, ColumnValues, column_values};
 use crate::distinct_values::DistinctCounter;
-use crate::sketch::{NUM_HISTOGRAM_BUCKETS, QuantileSketch, SketchBatch};
+use crate::sketch::{self, NUM_HISTOGRAM_BUCKETS, QuantileSketch, SketchBatch};
 use crate::statistics::{
     BytesStatistics, CommonStatistics, CustomStatistic, DISTINCT_CAPPED, DatasetStatistics,
     FeatureStatistics, FreqAndValue, Histogram, HistogramBucket, HistogramType, NumericStatistics,
@@ -848,7 +848,13 @@ fn numeric_feature(
     num_nan: u64,
 ) -> FeatureStatistics {
     let (mean, std_dev) = moments.mean_and_std_dev();
-    let summaries = sketch.summaries(min, max, num_nan, feature_type == StatisticsType::Int);
+    let summaries = sketch::summaries(
+        sketch,
+        min,
+        max,
+        num_nan,
+        feature_type == StatisticsType::Int,
+    );
     let numeric = NumericStatistics {
         common_stats,
         mean,
@@ -864,7 +870,7 @@ fn numeric_feature(
     if sketch.count() > 0 {
         feature.custom_stats.push(CustomStatistic {
             name: VALUE_SKETCH.into(),
-            histogram: Some(sketch.to_histogram()),
+            histogram: Some(sketch::to_histogram(sketch)),
             ..CustomStatistic::default()
         });
     }

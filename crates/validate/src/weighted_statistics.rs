@@ -25,8 +25,7 @@ use mlrig_core::ExactSum;
 use serde::{Deserialize, Serialize};
 
 use crate::sketch::{
-    NUM_HISTOGRAM_BUCKETS, SketchBucket, bounds_of, key_of, quantiles_histogram_from,
-    snap_to_integer,
+    NUM_HISTOGRAM_BUCKETS, QuantileSketch, SketchBucket, quantiles_histogram_from,
 };
 use crate::statistics::{
     FreqAndValue, Histogram, HistogramBucket, RankBucket, RankHistogram, WeightedCommonStatistics,
@@ -97,12 +96,13 @@ impl WeightedColumn {
             add_triple_product(&mut n.sum_squares, w, lo, lo);
         }
         let x = hi + lo;
+        let buckets = QuantileSketch::log_buckets();
         if x == 0.0 {
             n.zeros.add(w);
         } else if x > 0.0 {
-            n.positive.entry(key_of(x)).or_default().add(w);
+            n.positive.entry(buckets.key(x)).or_default().add(w);
         } else {
-            n.negative.entry(key_of(-x)).or_default().add(w);
+            n.negative.entry(buckets.key(-x)).or_default().add(w);
         }
     }
 
@@ -184,7 +184,7 @@ impl WeightedColumn {
         let mut buckets = self.weighted_buckets();
         if integer_valued {
             for (bucket, _) in &mut buckets {
-                snap_to_integer(bucket);
+                bucket.snap_to_integer();
             }
         }
         let median = weighted_quantile(&buckets, 0.5, min, max).unwrap_or(0.0);
@@ -214,43 +214,29 @@ impl WeightedColumn {
     /// `SketchBucket` count is unused; the weight goes alongside).
     fn weighted_buckets(&self) -> Vec<(SketchBucket, f64)> {
         let n = &self.numeric;
-        let mut out = Vec::new();
-        for (key, w) in n.negative.iter().rev() {
-            let (low, high, value) = bounds_of(*key);
-            out.push((
-                SketchBucket {
-                    low: -high,
-                    high: -low,
-                    value: -value,
-                    count: 0,
-                },
-                w.value(),
-            ));
-        }
+        let buckets = QuantileSketch::log_buckets();
+        let mut out = Vec::with_capacity(n.negative.len() + n.positive.len() + 1);
+        out.extend(
+            n.negative
+                .iter()
+                .rev()
+                .map(|(key, w)| (buckets.bucket(*key, 0).negated(), w.value())),
+        );
         let zeros = n.zeros.value();
         if zeros != 0.0 {
-            out.push((
-                SketchBucket {
-                    low: 0.0,
-                    high: 0.0,
-                    value: 0.0,
-                    count: 0,
-                },
-                zeros,
-            ));
+            let zero = SketchBucket {
+                low: 0.0,
+                high: 0.0,
+                value: 0.0,
+                count: 0,
+            };
+            out.push((zero, zeros));
         }
-        for (key, w) in &n.positive {
-            let (low, high, value) = bounds_of(*key);
-            out.push((
-                SketchBucket {
-                    low,
-                    high,
-                    value,
-                    count: 0,
-                },
-                w.value(),
-            ));
-        }
+        out.extend(
+            n.positive
+                .iter()
+                .map(|(key, w)| (buckets.bucket(*key, 0), w.value())),
+        );
         out
     }
 
