@@ -129,7 +129,21 @@ pub(crate) fn quantile_of_buckets(
 /// `α·|x|` of a boundary. One bucket `[min, max]` when `min == max` or the
 /// range is not finite.
 fn standard_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u64) -> Histogram {
-    let total: u64 = buckets.iter().map(|b| b.count).sum();
+    // Counts below 2⁵³ are exact as f64, so this is the plain count histogram.
+    let weighted = buckets.iter().map(|b| (b.value, b.count as f64));
+    standard_histogram_from(weighted, min, max, num_nan)
+}
+
+/// A standard histogram of `(value, weight)` points (plain counts or
+/// weights): ten equal-width buckets over `[min, max]`, each point in the
+/// bucket of its value clamped to the range.
+pub(crate) fn standard_histogram_from(
+    points: impl Iterator<Item = (f64, f64)> + Clone,
+    min: f64,
+    max: f64,
+    num_nan: u64,
+) -> Histogram {
+    let total: f64 = points.clone().map(|(_, w)| w).sum();
     let width = (max - min) / NUM_HISTOGRAM_BUCKETS as f64;
     let mut out = Histogram {
         num_nan,
@@ -139,27 +153,27 @@ fn standard_histogram(buckets: &[SketchBucket], min: f64, max: f64, num_nan: u64
         out.buckets.push(HistogramBucket {
             low_value: min,
             high_value: max,
-            sample_count: total as f64,
+            sample_count: total,
         });
         return out;
     }
-    let mut counts = [0u64; NUM_HISTOGRAM_BUCKETS];
-    for bucket in buckets {
-        let v = bucket.value.clamp(min, max);
+    let mut weights = [0.0f64; NUM_HISTOGRAM_BUCKETS];
+    for (value, w) in points {
+        let v = value.clamp(min, max);
         let index = (((v - min) / width).floor() as usize).min(NUM_HISTOGRAM_BUCKETS - 1);
-        counts[index] += bucket.count;
+        weights[index] += w;
     }
-    out.buckets = counts
+    out.buckets = weights
         .iter()
         .enumerate()
-        .map(|(i, count)| HistogramBucket {
+        .map(|(i, w)| HistogramBucket {
             low_value: if i == 0 { min } else { min + width * i as f64 },
             high_value: if i + 1 == NUM_HISTOGRAM_BUCKETS {
                 max
             } else {
                 min + width * (i + 1) as f64
             },
-            sample_count: *count as f64,
+            sample_count: *w,
         })
         .collect();
     out

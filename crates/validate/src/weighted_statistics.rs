@@ -24,12 +24,10 @@ use std::collections::BTreeMap;
 use mlrig_core::ExactSum;
 use serde::{Deserialize, Serialize};
 
-use crate::sketch::{
-    NUM_HISTOGRAM_BUCKETS, QuantileSketch, SketchBucket, quantiles_histogram_from,
-};
+use crate::sketch::{QuantileSketch, SketchBucket, quantiles_histogram_from};
 use crate::statistics::{
-    FreqAndValue, Histogram, HistogramBucket, RankBucket, RankHistogram, WeightedCommonStatistics,
-    WeightedNumericStatistics, WeightedStringStatistics,
+    FreqAndValue, RankBucket, RankHistogram, WeightedCommonStatistics, WeightedNumericStatistics,
+    WeightedStringStatistics,
 };
 
 /// Adds `a·b·w` exactly (when no product under- or overflows): `a·b` is
@@ -192,7 +190,12 @@ impl WeightedColumn {
             Vec::new()
         } else {
             vec![
-                weighted_standard_histogram(&buckets, min, max, num_nan),
+                crate::sketch::standard_histogram_from(
+                    buckets.iter().map(|(b, w)| (b.value, *w)),
+                    min,
+                    max,
+                    num_nan,
+                ),
                 quantiles_histogram_from(
                     |q| weighted_quantile(&buckets, q, min, max),
                     min,
@@ -300,46 +303,4 @@ fn weighted_quantile(buckets: &[(SketchBucket, f64)], q: f64, min: f64, max: f64
         .rev()
         .find(|(_, w)| *w > 0.0)
         .map(|(b, _)| b.value.clamp(min, max.max(min)))
-}
-
-fn weighted_standard_histogram(
-    buckets: &[(SketchBucket, f64)],
-    min: f64,
-    max: f64,
-    num_nan: u64,
-) -> Histogram {
-    let total: f64 = buckets.iter().map(|(_, w)| w).sum();
-    let width = (max - min) / NUM_HISTOGRAM_BUCKETS as f64;
-    let mut out = Histogram {
-        num_nan,
-        ..Histogram::default()
-    };
-    if !(width.is_finite() && width > 0.0) {
-        out.buckets.push(HistogramBucket {
-            low_value: min,
-            high_value: max,
-            sample_count: total,
-        });
-        return out;
-    }
-    let mut weights = [0.0f64; NUM_HISTOGRAM_BUCKETS];
-    for (bucket, w) in buckets {
-        let v = bucket.value.clamp(min, max);
-        let index = (((v - min) / width).floor() as usize).min(NUM_HISTOGRAM_BUCKETS - 1);
-        weights[index] += w;
-    }
-    out.buckets = weights
-        .iter()
-        .enumerate()
-        .map(|(i, w)| HistogramBucket {
-            low_value: if i == 0 { min } else { min + width * i as f64 },
-            high_value: if i + 1 == NUM_HISTOGRAM_BUCKETS {
-                max
-            } else {
-                min + width * (i + 1) as f64
-            },
-            sample_count: *w,
-        })
-        .collect();
-    out
 }
