@@ -21,12 +21,12 @@
 //! fields in `BTreeMap`s so their JSON, and so their fingerprint, is stable.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
+use crate::atomic_file::write_atomic;
 use crate::{Error, Result};
 
 /// A content hash, written `sha256:<64 hex digits>`.
@@ -245,39 +245,6 @@ pub trait Artifact: Serialize + DeserializeOwned {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_artifact_bytes(&bytes, path)
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed and synced, then renamed over `path`. A reader sees the
-/// old file or the new one, never half of it.
-///
-/// ```
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("out.txt");
-/// mlrig_core::write_atomic(&path, b"hello").unwrap();
-/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
-/// ```
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".mlrig-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    // Temporary files are private (0600); the result is an ordinary, readable file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    file.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    file.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

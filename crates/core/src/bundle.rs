@@ -21,7 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::artifact::{Artifact, Fingerprint, Stored, write_atomic};
+use crate::artifact::{Artifact, Fingerprint, Stored};
+use crate::atomic_file::write_atomic;
 use crate::{Error, Result};
 
 /// The manifest format version this build writes and reads.

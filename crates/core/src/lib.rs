@@ -64,6 +64,7 @@ pub use sprs;
 
 mod accumulator;
 pub mod artifact;
+mod atomic_file;
 pub mod bundle;
 mod error;
 mod exact_sum;
@@ -76,7 +77,8 @@ pub mod split;
 mod transform;
 
 pub use accumulator::{Accumulator, ParallelAccumulation, accumulate_par};
-pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored, write_atomic};
+pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored};
+pub use atomic_file::{AtomicFile, write_atomic};
 pub use bundle::{BundleFile, BundleManifest, BundleWriter, ModelBundle};
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;

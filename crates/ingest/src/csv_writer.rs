@@ -2,14 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use mlrig_core::AtomicFile;
 use mlrig_core::arrow_array::cast::AsArray;
 use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
 use mlrig_core::arrow_array::{Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, SchemaRef};
-use tempfile::NamedTempFile;
 
 use crate::IngestError;
-use crate::atomic_file::{Access, commit, create_beside};
 use crate::quarantine::csv_error;
 
 /// Writes record batches with the ingestion column types (`Boolean`,
@@ -45,7 +44,7 @@ use crate::quarantine::csv_error;
 pub struct CsvWriter {
     path: PathBuf,
     schema: SchemaRef,
-    writer: csv::Writer<NamedTempFile>,
+    writer: csv::Writer<AtomicFile>,
     rows: u64,
     record: Vec<String>,
 }
@@ -87,7 +86,7 @@ impl CsvWriter {
                 });
             }
         }
-        let file = create_beside(&path, Access::Readable)?;
+        let file = AtomicFile::create(&path)?;
         let mut writer = csv::Writer::from_writer(file);
         writer
             .write_record(schema.fields().iter().map(|f| f.name().as_str()))
@@ -147,7 +146,7 @@ impl CsvWriter {
             .writer
             .into_inner()
             .map_err(|e| IngestError::io(&path, e.into_error()))?;
-        commit(file, &path)?;
+        file.commit()?;
         Ok(self.rows)
     }
 }

@@ -110,7 +110,6 @@
 //! |-----------|---------|---------|
 //! | `parquet` | off     | `ParquetReader` and `read_parquet`, through arrow-rs `parquet` (Snappy and Zstandard codecs) |
 
-mod atomic_file;
 mod batch_assembler;
 mod batch_stream;
 mod column_type;

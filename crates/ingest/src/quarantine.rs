@@ -4,10 +4,9 @@ use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use mlrig_core::AtomicFile;
 use serde::{Deserialize, Serialize};
-use tempfile::NamedTempFile;
 
-use crate::atomic_file::{Access, commit, create_beside};
 use crate::record_reader::CsvRecord;
 use crate::{IngestError, QuarantineFormat};
 
@@ -99,14 +98,16 @@ pub(crate) struct QuarantineSink {
 }
 
 enum SinkWriter {
-    Csv(Box<csv::Writer<NamedTempFile>>),
-    JsonLines(BufWriter<NamedTempFile>),
+    Csv(Box<csv::Writer<AtomicFile>>),
+    JsonLines(BufWriter<AtomicFile>),
 }
 
 impl QuarantineSink {
     /// Creates the temporary file (and, for CSV, writes the header).
+    /// The file is private (0600 on Unix): quarantined rows are raw input
+    /// that may hold data which should not spread.
     pub(crate) fn create(path: &Path, format: QuarantineFormat) -> Result<Self, IngestError> {
-        let file = create_beside(path, Access::Private)?;
+        let file = AtomicFile::create_private(path)?;
         let mut writer = match format {
             QuarantineFormat::Csv => SinkWriter::Csv(Box::new(csv::Writer::from_writer(file))),
             QuarantineFormat::JsonLines => SinkWriter::JsonLines(BufWriter::new(file)),
@@ -163,7 +164,7 @@ impl QuarantineSink {
                 .into_inner()
                 .map_err(|e| IngestError::io(&path, e.into_error()))?,
         };
-        commit(file, &path)
+        Ok(file.commit()?)
     }
 }
 

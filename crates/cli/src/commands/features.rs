@@ -126,14 +126,8 @@ fn fit(args: FitArgs) -> CommandResult {
 fn apply(args: ApplyArgs) -> CommandResult {
     let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
     let mut reader = CsvReader::open(&args.data, args.csv.options()?)?;
-    let directory = match args.out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let temporary = tempfile::NamedTempFile::new_in(&directory)
-        .map_err(|e| format!("{}: {e}", directory.display()))?;
-    let mut writer =
-        FeatureWriter::create(&args.out, temporary.reopen()?, pipeline.output_names())?;
+    let output = mlrig_core::AtomicFile::create(&args.out)?;
+    let mut writer = FeatureWriter::create(&args.out, output.reopen()?, pipeline.output_names())?;
     let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
     let mut rows = 0u64;
     for batch in reader.by_ref() {
@@ -145,8 +139,7 @@ fn apply(args: ApplyArgs) -> CommandResult {
     spinner.finish_and_clear();
     let report = reader.finish()?;
     writer.finish()?;
-    temporary.as_file().sync_all()?;
-    persist(temporary, &args.out)?;
+    output.commit()?;
     let text = format!(
         "{} rows × {} features written to {} ({} rows quarantined)\n",
         rows,
@@ -249,11 +242,4 @@ impl FeatureWriter {
         }
         Ok(())
     }
-}
-
-fn persist(temporary: tempfile::NamedTempFile, path: &Path) -> Result<(), CliError> {
-    temporary
-        .persist(path)
-        .map_err(|e| format!("{}: {}", path.display(), e.error))?;
-    Ok(())
 }
