@@ -1009,7 +1009,13 @@ impl FeatureSpec {
             )),
             _ => Self::from_json(&text),
         }
-        .map_err(|e| file_error(e.to_string()))
+        .map_err(|e| match e {
+            // The file's name replaces the generic "feature spec" prefix.
+            FeaturesError::SpecJson { source } => file_error(source.to_string()),
+            #[cfg(feature = "toml")]
+            FeaturesError::SpecToml { source } => file_error(crate::error::toml_message(&source)),
+            other => file_error(other.to_string()),
+        })
     }
 
     /// A default spec for a table: mean imputation and standard scaling for

@@ -29,7 +29,8 @@
 //! ```
 //!
 //! * [`CsvReader`], [`JsonLinesReader`] and `ParquetReader` are
-//!   `Iterator<Item = Result<RecordBatch, IngestError>>`; memory is bounded
+//!   `Iterator<Item = Result<RecordBatch, IngestError>>` ([`DataReader`]
+//!   picks one by file extension); memory is bounded
 //!   by the inference sample plus one batch, whatever the number or size of
 //!   the files.
 //! * Types are `Boolean`, `Int64`, `Float64` or `Utf8`, all nullable; missing
@@ -115,6 +116,7 @@ mod batch_stream;
 mod column_type;
 mod csv_source;
 mod csv_writer;
+mod data_reader;
 mod error;
 mod file_set;
 mod header;
@@ -133,6 +135,7 @@ mod row_sampling;
 mod split;
 
 pub use csv_writer::CsvWriter;
+pub use data_reader::{DataFormat, DataReader};
 pub use error::IngestError;
 pub use file_set::FileSet;
 pub use json_lines::{JsonLinesReader, read_json_lines};

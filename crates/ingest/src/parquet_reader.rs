@@ -177,6 +177,13 @@ impl ParquetReader {
         self.out.schema()
     }
 
+    /// The files, in reading order.
+    ///
+    /// See [`ParquetReader`] for an example.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
     /// The totals so far.
     ///
     /// See [`ParquetReader`] for an example.

@@ -9,7 +9,6 @@ use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Transform};
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
-use mlrig_ingest::{CsvReader, read_csv};
 
 use super::{CsvArgs, describe_output};
 use crate::CommandResult;
@@ -42,7 +41,7 @@ enum FeaturesCommand {
 
 #[derive(Debug, clap::Args)]
 struct FitArgs {
-    /// The training data (CSV).
+    /// The training data (CSV, JSON Lines or Parquet, by extension).
     data: PathBuf,
     /// The feature spec (.toml or .json).
     #[arg(
@@ -52,10 +51,10 @@ struct FitArgs {
         conflicts_with = "infer"
     )]
     spec: Option<PathBuf>,
-    /// Infer the spec from the column types (numbers: mean impute + scale; strings: most-frequent + one-hot).
+    /// Infer the spec from the column types (numbers: mean impute + scale; strings: most-frequent + one-hot); needs --target.
     #[arg(long, requires = "target")]
     infer: bool,
-    /// With --infer: the label column, left out of the features.
+    /// With --infer (required there): the label column, left out of the features.
     #[arg(long, value_name = "COLUMN")]
     target: Option<String>,
     /// Where to write the fitted pipeline (an mlrig artifact, JSON).
@@ -69,7 +68,7 @@ struct FitArgs {
 struct ApplyArgs {
     /// The fitted pipeline (from `mlrig features fit`).
     transformer: PathBuf,
-    /// The data to transform (CSV).
+    /// The data to transform (CSV, JSON Lines or Parquet, by extension).
     data: PathBuf,
     /// Where to write the features: `.csv` or `.parquet`, one column per output name.
     #[arg(long, value_name = "FILE")]
@@ -97,7 +96,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
 }
 
 fn fit(args: FitArgs) -> CommandResult {
-    let (schema, batches, report) = read_csv(&args.data, args.csv.options()?)?;
+    let (schema, batches, report) = super::read_data(&args.data, &args.csv)?;
     let spec = match (&args.spec, &args.target) {
         (Some(path), _) => FeatureSpec::load(path)?,
         (None, Some(target)) => FeatureSpec::infer(&schema, target)?,
@@ -125,7 +124,7 @@ fn fit(args: FitArgs) -> CommandResult {
 
 fn apply(args: ApplyArgs) -> CommandResult {
     let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
-    let mut reader = CsvReader::open(&args.data, args.csv.options()?)?;
+    let mut reader = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?;
     let output = mlrig_core::AtomicFile::create(&args.out)?;
     let mut writer = FeatureWriter::create(&args.out, output.reopen()?, pipeline.output_names())?;
     let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
@@ -153,7 +152,7 @@ fn apply(args: ApplyArgs) -> CommandResult {
 
 fn check(args: CheckArgs) -> CommandResult {
     let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
-    let (_, batches, _) = read_csv(&args.data, args.csv.options()?)?;
+    let (_, batches, _) = super::read_data(&args.data, &args.csv)?;
     let report = pipeline.check(&batches)?;
     let mut text = format!("{} rows, {} checks: ", report.rows, report.checks);
     if report.violations.is_empty() {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mlrig_ingest::{CsvReader, CsvWriter, QuarantineFormat, Split, SplitRule, SplitSide};
+use mlrig_ingest::{CsvWriter, DataReader, QuarantineFormat, Split, SplitRule, SplitSide};
 
 use super::CsvArgs;
 use crate::CommandResult;
@@ -17,7 +17,7 @@ use crate::progress::rows_spinner;
     after_long_help = "Examples:\n  mlrig ingest data/samples/broken.csv --quarantine bad_rows.csv --format json\n  mlrig ingest 'data/part-*.csv.gz' --split-key user_id --eval-fraction 0.2 --out-dir split/\n\nSplit: a row is an eval row iff the top 53 bits of key_hash(key) / 2^53 < eval fraction, where\nkey_hash is FNV-1a 64 followed by MurmurHash3's fmix64 (see the mlrig-core split docs). With\n--split-key the key is the column's value (text as read, integers in decimal), so a key lands on\nthe same side whatever the file or row order; rows without a key are quarantined. Without\n--split-key the key is the 0-based row number among accepted rows, across all files in order."
 )]
 pub(crate) struct Args {
-    /// CSV files or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
+    /// Data files or glob patterns (`data/*.csv`; `.jsonl`/`.ndjson` are JSON Lines, `.parquet` Parquet; `.gz` files are decompressed); read as one data set.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
 
@@ -96,7 +96,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         options = options.with_split(split.clone());
     }
     let set = mlrig_ingest::FileSet::new(&args.files)?;
-    let mut reader = CsvReader::open_files(&set, options)?;
+    let mut reader = DataReader::open_files(&set, options)?;
     let schema = reader.schema();
     let mut output = match (&split, &args.out_dir) {
         (Some(split), Some(dir)) => Some(open_split_output(split, dir, &schema)?),

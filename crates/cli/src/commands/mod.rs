@@ -9,13 +9,16 @@ pub(crate) mod stats;
 pub(crate) mod train;
 pub(crate) mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use mlrig_ingest::{CsvOptions, parse_data_type};
+use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::SchemaRef;
+use mlrig_ingest::{CsvOptions, DataReader, IngestReport, parse_data_type};
 
 use crate::output::CliError;
 
-/// How to read CSV input; shared by every verb that reads data.
+/// How to read input data (CSV options; JSON Lines and Parquet files ignore
+/// the ones that do not apply); shared by every verb that reads data.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CsvArgs {
     /// Field delimiter (one ASCII character; `\t` for tab).
@@ -72,13 +75,33 @@ impl CsvArgs {
     }
 }
 
-/// Opens one or more CSV files (paths or glob patterns, optionally gzip-compressed) as one stream.
-pub(crate) fn open_csv(
-    files: &[String],
-    csv: &CsvArgs,
-) -> Result<mlrig_ingest::CsvReader, CliError> {
+/// Opens data files (paths or glob patterns; CSV, JSON Lines or Parquet by
+/// extension, optionally gzip-compressed) as one stream.
+pub(crate) fn open_data(files: &[String], csv: &CsvArgs) -> Result<DataReader, CliError> {
     let set = mlrig_ingest::FileSet::new(files)?;
-    Ok(mlrig_ingest::CsvReader::open_files(&set, csv.options()?)?)
+    Ok(DataReader::open_files(&set, csv.options()?)?)
+}
+
+/// Reads one data file whole: its schema, batches and ingestion report.
+/// Errors when no row was accepted (nothing to fit or check), naming the file.
+pub(crate) fn read_data(
+    path: &Path,
+    csv: &CsvArgs,
+) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), CliError> {
+    let mut reader = DataReader::open(path, csv.options()?)?;
+    let schema = reader.schema();
+    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+    let report = reader.finish()?;
+    if report.summary.rows_accepted == 0 {
+        return Err(format!(
+            "{}: no usable rows ({} read, {} quarantined); nothing to work on",
+            path.display(),
+            report.summary.rows_read,
+            report.summary.rows_quarantined
+        )
+        .into());
+    }
+    Ok((schema, batches, report))
 }
 
 /// `--out` handling shared by the verbs that write a file.
@@ -87,4 +110,13 @@ pub(crate) fn describe_output(out: &Option<PathBuf>) -> String {
         Some(path) => format!("written to {}", path.display()),
         None => "not written (pass --out FILE to save it)".into(),
     }
+}
+
+/// Opens CSV files only (being replaced by [`open_data`] at every call site).
+pub(crate) fn open_csv(
+    files: &[String],
+    csv: &CsvArgs,
+) -> Result<mlrig_ingest::CsvReader, CliError> {
+    let set = mlrig_ingest::FileSet::new(files)?;
+    Ok(mlrig_ingest::CsvReader::open_files(&set, csv.options()?)?)
 }

@@ -89,7 +89,7 @@ pub(crate) fn compute(
     files: &[String],
     csv: &CsvArgs,
 ) -> Result<(DatasetStatistics, mlrig_ingest::IngestSummary), CliError> {
-    let mut reader = super::open_csv(files, csv)?;
+    let mut reader = super::open_data(files, csv)?;
     let schema = reader.schema();
     let params = StatisticsParams::default();
     let mut accumulation =
