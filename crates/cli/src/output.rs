@@ -92,3 +92,38 @@ pub(crate) fn fail(format: Format, error: &(dyn std::error::Error + 'static)) ->
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
+
+/// The widest value text output shows; JSON output is never shortened.
+const TEXT_VALUE_CHARS: usize = 60;
+
+/// `value` shortened for a text table: at most [`TEXT_VALUE_CHARS`]
+/// characters, ending in `…` when cut (a 10 MB field must not flood the
+/// terminal).
+pub(crate) fn clip(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(TEXT_VALUE_CHARS) {
+        None => std::borrow::Cow::Borrowed(value),
+        Some((end, _)) => {
+            let keep = value[..end]
+                .char_indices()
+                .nth(TEXT_VALUE_CHARS - 1)
+                .map_or(end, |(i, _)| i);
+            std::borrow::Cow::Owned(format!("{}…", &value[..keep]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_short_values_and_cuts_long_ones_on_char_boundaries() {
+        assert_eq!(clip("short"), "short");
+        let exact = "é".repeat(TEXT_VALUE_CHARS);
+        assert_eq!(clip(&exact), exact);
+        let long = "é".repeat(TEXT_VALUE_CHARS + 1);
+        let clipped = clip(&long);
+        assert_eq!(clipped.chars().count(), TEXT_VALUE_CHARS);
+        assert!(clipped.ends_with('…'));
+    }
+}

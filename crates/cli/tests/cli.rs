@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     ADULT, ADULT_SHIFTED, BROKEN, assert_one_line_error, assert_status, json_stdout, mlrig,
-    read_json, stderr, stdout, strings_at,
+    read_json, stderr, stdout, strings_at, success_json,
 };
 use serde_json::Value;
 
@@ -1074,4 +1074,96 @@ fn drift_flags_the_shifted_batch_and_not_the_reference_itself() {
 
     let same = mlrig(["drift", "--reference", ADULT, "--current", ADULT]);
     assert_status(&same, 0);
+}
+
+#[test]
+fn drift_and_validate_fail_on_a_file_with_nothing_to_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let header_only = dir.path().join("header_only.csv");
+    let header = std::fs::read_to_string(ADULT).unwrap();
+    std::fs::write(
+        &header_only,
+        format!("{}\n", header.lines().next().unwrap()),
+    )
+    .unwrap();
+    let header_only = header_only.to_str().unwrap();
+
+    // Every column is empty (typed as text): not "no drift" but a failed check.
+    let drift = mlrig([
+        "drift",
+        "--reference",
+        ADULT,
+        "--current",
+        header_only,
+        "--format",
+        "json",
+    ]);
+    assert_status(&drift, 1);
+    let report = json_stdout(&drift);
+    assert_eq!(report["drift_detected"], false);
+    assert_eq!(report["incomparable_features"], 15);
+    let reasons = strings_at(&report["untested"], "reason");
+    assert!(reasons.contains(&"kind_changed") && reasons.contains(&"no_values_in_current"));
+    let text = mlrig(["drift", "--reference", ADULT, "--current", header_only]);
+    assert_status(&text, 1);
+    assert!(
+        stdout(&text).contains("15 features could not be compared"),
+        "{}",
+        stdout(&text)
+    );
+
+    // No examples is one anomaly (tfmd dataMissing), in text and JSON alike.
+    let schema = dir.path().join("schema.pbtxt");
+    let inferred = mlrig(["infer-schema", ADULT, "--out", schema.to_str().unwrap()]);
+    assert_status(&inferred, 0);
+    let validate = mlrig([
+        "validate",
+        header_only,
+        "--schema",
+        schema.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_status(&validate, 1);
+    assert_eq!(json_stdout(&validate)["anomaly_count"], 1);
+    let validate = mlrig([
+        "validate",
+        header_only,
+        "--schema",
+        schema.to_str().unwrap(),
+    ]);
+    assert!(
+        stdout(&validate).contains("1 anomalies\n(dataset): no examples"),
+        "{}",
+        stdout(&validate)
+    );
+}
+
+#[test]
+fn data_verbs_read_json_lines_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"a\": 1, \"b\": \"x\"}\n{\"a\": 2, \"b\": \"y\"}\n{\"a\": oops\n",
+    )
+    .unwrap();
+    let ingest = mlrig(["ingest", jsonl.to_str().unwrap(), "--format", "json"]);
+    let summary = &success_json(&ingest)["summary"];
+    assert_eq!(
+        (
+            summary["rows_accepted"].as_u64(),
+            summary["rows_quarantined"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    let stats = mlrig(["stats", jsonl.to_str().unwrap(), "--format", "json"]);
+    let stats = success_json(&stats);
+    let names: Vec<&str> = stats["statistics"]["datasets"][0]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"]["step"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
 }

@@ -472,13 +472,18 @@ impl Anomalies {
         self.anomalies.is_empty() && !self.data_missing
     }
 
-    /// Number of anomalies (one per feature and kind).
+    /// Number of anomalies: one per feature and kind, plus one when the data
+    /// had no examples (`data_missing`), so `len() == 0` exactly when
+    /// [`is_empty`](Self::is_empty).
     ///
     /// ```
-    /// assert_eq!(mlrig_validate::Anomalies::default().len(), 0);
+    /// let mut anomalies = mlrig_validate::Anomalies::default();
+    /// assert_eq!(anomalies.len(), 0);
+    /// anomalies.data_missing = true;
+    /// assert_eq!((anomalies.len(), anomalies.iter().count()), (1, 0));
     /// ```
     pub fn len(&self) -> usize {
-        self.anomalies.len()
+        self.anomalies.len() + usize::from(self.data_missing)
     }
 
     /// The anomalies, in order.

@@ -228,7 +228,7 @@ pub fn drift_tests(
                     p_value < params.chi_squared_p_value,
                 ));
             }
-            Pairing::Untested(_) => {}
+            Pairing::Untested(..) => {}
         }
     }
     Ok(results)
@@ -239,15 +239,51 @@ pub fn drift_tests(
 pub struct UntestedFeature {
     /// The feature's name.
     pub feature: String,
-    /// Why no test ran, e.g. `only in the reference`.
-    pub reason: String,
+    /// Why no test ran.
+    pub reason: UntestedReason,
+    /// The reason in words, e.g. `numeric in the reference, categorical in
+    /// the current data`.
+    pub detail: String,
+}
+
+/// Why a feature could not be tested for drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UntestedReason {
+    /// The current data lacks the feature.
+    OnlyInReference,
+    /// The reference lacks the feature.
+    OnlyInCurrent,
+    /// Numeric on one side, categorical on the other.
+    KindChanged,
+    /// The reference has no values for it.
+    NoValuesInReference,
+    /// The current data has no values for it.
+    NoValuesInCurrent,
+}
+
+impl UntestedReason {
+    /// `true` when the reason is itself a sign of bad data (a column that
+    /// vanished, appeared, changed kind or emptied); `false` for a reference
+    /// column that never had values, which cannot drift.
+    ///
+    /// ```
+    /// use mlrig_validate::UntestedReason;
+    /// assert!(UntestedReason::OnlyInReference.signals_a_problem());
+    /// assert!(!UntestedReason::NoValuesInReference.signals_a_problem());
+    /// ```
+    pub fn signals_a_problem(self) -> bool {
+        !matches!(self, UntestedReason::NoValuesInReference)
+    }
 }
 
 /// The features [`drift_tests`] skips, with the reason: present on one side
 /// only, numeric on one side and categorical on the other, or without values
 /// on a side. Reference features first (in their order), then features only
 /// in the current statistics. Report these next to the test results: a
-/// column that vanished or changed type is at least as alarming as drift.
+/// column that vanished or changed type is at least as alarming as drift
+/// ([`UntestedReason::signals_a_problem`]).
 ///
 /// ```
 /// use mlrig_core::arrow_array::{ArrayRef, Int64Array, RecordBatch};
@@ -259,8 +295,8 @@ pub struct UntestedFeature {
 ///     compute_statistics(&[batch.clone()], &batch.schema(), &StatisticsParams::default()).unwrap()
 /// };
 /// let untested = untested_features(&stats("age"), &stats("years"))?;
-/// assert_eq!(untested[0], UntestedFeature { feature: "age".into(), reason: "only in the reference".into() });
-/// assert_eq!(untested[1].reason, "only in the current data");
+/// assert_eq!((untested[0].feature.as_str(), untested[0].reason), ("age", UntestedReason::OnlyInReference));
+/// assert_eq!(untested[1].detail, "only in the current data");
 /// # Ok::<(), ValidateError>(())
 /// ```
 pub fn untested_features(
@@ -269,23 +305,28 @@ pub fn untested_features(
 ) -> Result<Vec<UntestedFeature>, ValidateError> {
     let mut untested = Vec::new();
     for r in reference.features() {
-        let reason = match current.feature(&r.name) {
-            None => "only in the reference".to_string(),
+        let (reason, detail) = match current.feature(&r.name) {
+            None => (
+                UntestedReason::OnlyInReference,
+                "only in the reference".to_string(),
+            ),
             Some(c) => match pair(r, c)? {
-                Pairing::Untested(reason) => reason,
+                Pairing::Untested(reason, detail) => (reason, detail),
                 _ => continue,
             },
         };
         untested.push(UntestedFeature {
             feature: r.name.clone(),
             reason,
+            detail,
         });
     }
     for c in current.features() {
         if reference.feature(&c.name).is_none() {
             untested.push(UntestedFeature {
                 feature: c.name.clone(),
-                reason: "only in the current data".into(),
+                reason: UntestedReason::OnlyInCurrent,
+                detail: "only in the current data".into(),
             });
         }
     }
@@ -303,16 +344,28 @@ enum Pairing {
         reference: BTreeMap<Option<String>, f64>,
         current: BTreeMap<Option<String>, f64>,
     },
-    Untested(String),
+    Untested(UntestedReason, String),
 }
 
 fn pair(r: &FeatureStatistics, c: &FeatureStatistics) -> Result<Pairing, ValidateError> {
-    let no_values = |side: &str| Ok(Pairing::Untested(format!("no values in the {side}")));
+    let no_values = |in_reference: bool| {
+        Ok(if in_reference {
+            Pairing::Untested(
+                UntestedReason::NoValuesInReference,
+                "no values in the reference".into(),
+            )
+        } else {
+            Pairing::Untested(
+                UntestedReason::NoValuesInCurrent,
+                "no values in the current data".into(),
+            )
+        })
+    };
     match (&r.stats, &c.stats) {
         (ValueStatistics::Numeric(rn), ValueStatistics::Numeric(_)) => {
             match (sketch_buckets(r)?, sketch_buckets(c)?) {
-                (None, _) => no_values("reference"),
-                (_, None) => no_values("current data"),
+                (None, _) => no_values(true),
+                (_, None) => no_values(false),
                 (Some(reference), Some(current)) => Ok(Pairing::Numeric {
                     reference,
                     current,
@@ -323,18 +376,21 @@ fn pair(r: &FeatureStatistics, c: &FeatureStatistics) -> Result<Pairing, Validat
         (ValueStatistics::String(_), ValueStatistics::String(_)) => {
             let (reference, current) = (categorical_counts(r), categorical_counts(c));
             if reference.values().sum::<f64>() <= 0.0 {
-                no_values("reference")
+                no_values(true)
             } else if current.values().sum::<f64>() <= 0.0 {
-                no_values("current data")
+                no_values(false)
             } else {
                 Ok(Pairing::Categorical { reference, current })
             }
         }
-        (rs, cs) => Ok(Pairing::Untested(format!(
-            "{} in the reference, {} in the current data",
-            kind_of(rs),
-            kind_of(cs)
-        ))),
+        (rs, cs) => Ok(Pairing::Untested(
+            UntestedReason::KindChanged,
+            format!(
+                "{} in the reference, {} in the current data",
+                kind_of(rs),
+                kind_of(cs)
+            ),
+        )),
     }
 }
 
@@ -685,7 +741,7 @@ mod tests {
         let untested: Vec<(String, String)> = untested_features(&reference, &current)
             .unwrap()
             .into_iter()
-            .map(|u| (u.feature, u.reason))
+            .map(|u| (u.feature, u.detail))
             .collect();
         let expected = [
             (

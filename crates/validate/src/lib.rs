@@ -136,7 +136,7 @@ pub use dataset_constraints::{
     DatasetConstraints, NumExamples, NumericValueComparator, check_dataset_constraints,
 };
 pub use drift::{
-    DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, chi_squared,
+    DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, UntestedReason, chi_squared,
     chi_squared_two_sample, drift_tests, untested_features,
 };
 pub use error::ValidateError;

@@ -10,7 +10,7 @@ use mlrig_validate::{
 
 use super::CsvArgs;
 use crate::CommandResult;
-use crate::output::{CliError, Outcome};
+use crate::output::{CliError, Outcome, clip};
 
 /// Arguments of `mlrig drift`.
 #[derive(Debug, clap::Args)]
@@ -60,13 +60,23 @@ pub(crate) fn run(args: Args) -> CommandResult {
     };
 
     let drifted: Vec<_> = tests.iter().filter(|t| t.drift_detected).collect();
+    // A column that vanished, appeared, changed kind or emptied fails the
+    // check too: "no drift" must not mean "nothing was compared".
+    let incomparable = untested
+        .iter()
+        .filter(|u| u.reason.signals_a_problem())
+        .count();
     let mut text = format!(
-        "{} vs {}: {} of {} tests detect drift\n",
+        "{} vs {}: {} of {} tests detect drift",
         args.reference.display(),
         args.current.display(),
         drifted.len(),
         tests.len()
     );
+    if incomparable > 0 {
+        let _ = write!(text, "; {incomparable} features could not be compared");
+    }
+    text.push('\n');
     for t in &tests {
         let p = t
             .p_value
@@ -76,7 +86,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
             text,
             "  {} {:<24} {:?}: {:.4}{p} (threshold {}){}",
             if t.drift_detected { "!" } else { " " },
-            t.feature,
+            clip(&t.feature),
             t.test,
             t.statistic,
             t.threshold,
@@ -84,7 +94,17 @@ pub(crate) fn run(args: Args) -> CommandResult {
         );
     }
     for u in &untested {
-        let _ = writeln!(text, "  ? {:<24} not tested: {}", u.feature, u.reason);
+        let mark = if u.reason.signals_a_problem() {
+            "!"
+        } else {
+            "?"
+        };
+        let _ = writeln!(
+            text,
+            "  {mark} {:<24} not compared: {}",
+            clip(&u.feature),
+            u.detail
+        );
     }
     if let Some(anomalies) = &anomalies {
         let _ = writeln!(text, "schema comparators: {} anomalies", anomalies.len());
@@ -97,14 +117,16 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "reference": args.reference,
         "current": args.current,
         "drift_detected": !drifted.is_empty() || comparator_failed,
+        "incomparable_features": incomparable,
         "tests": tests,
         "untested": untested,
         "anomalies": anomalies,
     });
-    Ok(Outcome::from_json(json, text).failed_check(!drifted.is_empty() || comparator_failed))
+    let failed = !drifted.is_empty() || comparator_failed || incomparable > 0;
+    Ok(Outcome::from_json(json, text).failed_check(failed))
 }
 
-/// Statistics from a statistics file (JSON with `datasets`) or computed from a CSV file.
+/// Statistics from a statistics file (JSON with `datasets`) or computed from a data file.
 fn statistics_of(path: &Path, csv: &CsvArgs) -> Result<DatasetStatistics, CliError> {
     if path.extension().is_some_and(|e| e == "json") {
         return Ok(DatasetStatistics::load_tfmd_json(path)?);

@@ -111,12 +111,3 @@ pub(crate) fn describe_output(out: &Option<PathBuf>) -> String {
         None => "not written (pass --out FILE to save it)".into(),
     }
 }
-
-/// Opens CSV files only (being replaced by [`open_data`] at every call site).
-pub(crate) fn open_csv(
-    files: &[String],
-    csv: &CsvArgs,
-) -> Result<mlrig_ingest::CsvReader, CliError> {
-    let set = mlrig_ingest::FileSet::new(files)?;
-    Ok(mlrig_ingest::CsvReader::open_files(&set, csv.options()?)?)
-}

@@ -8,7 +8,7 @@ use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams}
 
 use super::{CsvArgs, describe_output};
 use crate::CommandResult;
-use crate::output::{CliError, Outcome};
+use crate::output::{CliError, Outcome, clip};
 use crate::progress::rows_spinner;
 
 /// Arguments of `mlrig stats`.
@@ -58,7 +58,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
                 let top = feature
                     .string()
                     .and_then(|s| s.top_values.first())
-                    .map(|t| format!("top: {}", t.value))
+                    .map(|t| format!("top: {}", clip(&t.value)))
                     .unwrap_or_default();
                 (String::new(), top, String::new())
             }
@@ -66,7 +66,12 @@ pub(crate) fn run(args: Args) -> CommandResult {
         let _ = writeln!(
             text,
             "{:<24} {:>10} {:>10} {:>14} {:>14} {:>14}",
-            feature.name, present, missing, min, mean, max
+            clip(&feature.name),
+            present,
+            missing,
+            min,
+            mean,
+            max
         );
     }
     let json = serde_json::json!({

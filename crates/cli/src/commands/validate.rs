@@ -74,7 +74,14 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> CommandResult {
     let schema = Schema::load(&args.schema)?;
-    let mut reader = super::open_csv(&args.files, &args.csv)?;
+    let mut reader = super::open_data(&args.files, &args.csv)?;
+    if args.rows && reader.last_batch_origins().is_none() {
+        return Err(
+            "--rows lists file:line of each offending row, and Parquet input has no lines; \
+                    validate without --rows"
+                .into(),
+        );
+    }
     let mut options = ValidationOptions::default();
     if let Some(env) = &args.environment {
         options = options.with_environment(env);
@@ -97,8 +104,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
         let batch = batch?;
         spinner.inc(batch.num_rows() as u64);
         validator.update(&batch)?;
-        if let Some(origins) = origins.as_mut() {
-            origins.extend_from(reader.last_batch_origins());
+        if let (Some(origins), Some(batch_origins)) =
+            (origins.as_mut(), reader.last_batch_origins())
+        {
+            origins.extend_from(batch_origins);
         }
     }
     spinner.finish_and_clear();
