@@ -4,7 +4,8 @@
 //! (through `mlrig-pipeline` where several compose), and prints a report —
 //! text for people, `--format json` on stdout for scripts. Progress and logs
 //! go to stderr. Exit status: 0 success, 1 the data failed a check
-//! (anomalies, gate not passed), 2 usage or input error.
+//! (anomalies, drift or features that could not be compared, gate not
+//! passed), 2 usage or input error.
 
 use std::process::ExitCode;
 
@@ -55,7 +56,7 @@ enum Command {
         after_help = "Example:\n  mlrig validate data/samples/adult_shifted.csv --schema schema.json\n  mlrig validate serving.csv --schema schema.pbtxt --environment SERVING\n  mlrig validate 'data/day-*.csv.gz' --schema schema.pbtxt --rows"
     )]
     Validate(commands::validate::Args),
-    /// Compare two data sets (or statistics files) for drift or training/serving skew; exit 1 on drift.
+    /// Compare two data sets (or statistics files) for drift or training/serving skew; exit 1 on drift or when features cannot be compared.
     #[command(
         after_help = "Examples:\n  mlrig drift --reference data/samples/adult_sample.csv --current data/samples/adult_shifted.csv\n  mlrig drift --reference train_stats.json --current serving_stats.json --schema schema.json --skew"
     )]

@@ -1,7 +1,10 @@
 //! Printing results and errors in the chosen format, and the exit status.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use mlrig_validate::{Anomalies, Anomaly};
 use serde::Serialize;
 
 /// Errors of any component, printed as one line with their causes.
@@ -93,23 +96,68 @@ pub(crate) fn fail(format: Format, error: &(dyn std::error::Error + 'static)) ->
     ExitCode::from(2)
 }
 
-/// The widest value text output shows; JSON output is never shortened.
+/// The widest value or name text output shows; JSON output is never shortened.
 const TEXT_VALUE_CHARS: usize = 60;
+
+/// The widest `expected …, found …` part of an anomaly in text output (it
+/// may list several values, each of any length).
+const TEXT_DETAIL_CHARS: usize = 200;
 
 /// `value` shortened for a text table: at most [`TEXT_VALUE_CHARS`]
 /// characters, ending in `…` when cut (a 10 MB field must not flood the
 /// terminal).
-pub(crate) fn clip(value: &str) -> std::borrow::Cow<'_, str> {
-    match value.char_indices().nth(TEXT_VALUE_CHARS) {
-        None => std::borrow::Cow::Borrowed(value),
+pub(crate) fn clip(value: &str) -> Cow<'_, str> {
+    clip_to(value, TEXT_VALUE_CHARS)
+}
+
+/// `value` cut to at most `max_chars` characters (`max_chars ≥ 1`), the
+/// last one `…` when cut; cuts fall on character boundaries.
+fn clip_to(value: &str, max_chars: usize) -> Cow<'_, str> {
+    let max_chars = max_chars.max(1);
+    match value.char_indices().nth(max_chars) {
+        None => Cow::Borrowed(value),
         Some((end, _)) => {
             let keep = value[..end]
                 .char_indices()
-                .nth(TEXT_VALUE_CHARS - 1)
+                .nth(max_chars - 1)
                 .map_or(end, |(i, _)| i);
-            std::borrow::Cow::Owned(format!("{}…", &value[..keep]))
+            Cow::Owned(format!("{}…", &value[..keep]))
         }
     }
+}
+
+/// `1 anomaly`, `3 anomalies`.
+pub(crate) fn count_of(count: usize, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
+}
+
+/// `anomaly` with its name, expectation, finding and description clipped
+/// for text output (see [`clip`]); the rest unchanged.
+pub(crate) fn clipped_anomaly(anomaly: &Anomaly) -> Anomaly {
+    let mut clipped = Anomaly::new(
+        clip(&anomaly.feature),
+        anomaly.kind.clone(),
+        clip_to(&anomaly.expected, TEXT_DETAIL_CHARS),
+        clip_to(&anomaly.found, TEXT_DETAIL_CHARS),
+        anomaly.count,
+        anomaly.example_rows.clone(),
+    )
+    .with_description(clip_to(&anomaly.description, TEXT_DETAIL_CHARS));
+    clipped.severity = anomaly.severity;
+    clipped
+}
+
+/// One line per anomaly, each ending in a newline, with long names and
+/// values clipped: `(dataset): no examples` first when the data had none.
+pub(crate) fn anomalies_text(anomalies: &Anomalies) -> String {
+    let mut text = String::new();
+    if anomalies.data_missing {
+        text.push_str("(dataset): no examples\n");
+    }
+    for anomaly in anomalies {
+        let _ = writeln!(text, "{}", clipped_anomaly(anomaly));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -125,5 +173,50 @@ mod tests {
         let clipped = clip(&long);
         assert_eq!(clipped.chars().count(), TEXT_VALUE_CHARS);
         assert!(clipped.ends_with('…'));
+        assert_eq!(clip_to("abc", 0), "…");
+        assert_eq!(clip_to("abc", 3), "abc");
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count_of(1, "anomaly", "anomalies"), "1 anomaly");
+        assert_eq!(count_of(0, "anomaly", "anomalies"), "0 anomalies");
+        assert_eq!(count_of(2, "feature", "features"), "2 features");
+    }
+
+    #[test]
+    fn anomaly_lines_clip_long_names_and_values() {
+        use mlrig_validate::AnomalyKind;
+        let mut anomalies = Anomalies::default();
+        anomalies.data_missing = true;
+        let long_name = "n".repeat(1_000);
+        let long_value = format!("12.50% of values outside it: {:?} (1)", "v".repeat(100_000));
+        anomalies.push(Anomaly::new(
+            long_name.as_str(),
+            AnomalyKind::EnumTypeUnexpectedStringValues,
+            "values from domain `d` (2 values)",
+            long_value.as_str(),
+            1,
+            vec![3],
+        ));
+        let text = anomalies_text(&anomalies);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0], "(dataset): no examples");
+        let clipped_name = format!("{}…", "n".repeat(TEXT_VALUE_CHARS - 1));
+        assert!(lines[1].starts_with(&format!("{clipped_name}: ENUM_TYPE_UNEXPECTED_STRING_VALUES: expected values from domain `d` (2 values), found 12.50% of values outside it: \"vvv")), "{}", lines[1]);
+        assert!(lines[1].ends_with("… (1 example; rows 3)"), "{}", lines[1]);
+        assert!(lines[1].chars().count() < TEXT_VALUE_CHARS + 2 * TEXT_DETAIL_CHARS + 100);
+        // Short anomalies print exactly as their Display.
+        let short = Anomaly::new(
+            "age",
+            AnomalyKind::IntTypeBigInt,
+            "at most 90",
+            "120",
+            3,
+            vec![0],
+        );
+        assert_eq!(clipped_anomaly(&short).to_string(), short.to_string());
+        assert_eq!(clipped_anomaly(&short), short);
     }
 }

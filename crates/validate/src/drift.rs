@@ -280,7 +280,8 @@ impl UntestedReason {
 
 /// The features [`drift_tests`] skips, with the reason: present on one side
 /// only, numeric on one side and categorical on the other, or without values
-/// on a side. Reference features first (in their order), then features only
+/// on a side (whatever its kind: an empty column's type says nothing).
+/// Reference features first (in their order), then features only
 /// in the current statistics. Report these next to the test results: a
 /// column that vanished or changed type is at least as alarming as drift
 /// ([`UntestedReason::signals_a_problem`]).
@@ -383,6 +384,10 @@ fn pair(r: &FeatureStatistics, c: &FeatureStatistics) -> Result<Pairing, Validat
                 Ok(Pairing::Categorical { reference, current })
             }
         }
+        // An empty column's kind says nothing (a CSV reader types a column
+        // without values as text): report the missing values instead.
+        _ if !has_values(r) => no_values(true),
+        _ if !has_values(c) => no_values(false),
         (rs, cs) => Ok(Pairing::Untested(
             UntestedReason::KindChanged,
             format!(
@@ -392,6 +397,12 @@ fn pair(r: &FeatureStatistics, c: &FeatureStatistics) -> Result<Pairing, Validat
             ),
         )),
     }
+}
+
+/// `true` when the feature has at least one value that is not NaN.
+fn has_values(feature: &FeatureStatistics) -> bool {
+    let present = feature.common().map_or(0, |c| c.num_non_missing);
+    present > feature.numeric().map_or(0, |n| n.num_nan())
 }
 
 fn kind_of(stats: &ValueStatistics) -> &'static str {
@@ -730,32 +741,61 @@ mod tests {
             ("kept", numbers(vec![Some(1.0), Some(2.0)])),
             ("retyped", numbers(vec![Some(1.0), Some(2.0)])),
             ("emptied", numbers(vec![Some(1.0), Some(2.0)])),
+            ("emptied_and_retyped", numbers(vec![Some(1.0), Some(2.0)])),
             ("dropped", words(vec!["a", "b"])),
         ]);
         let current = stats(vec![
             ("kept", numbers(vec![Some(3.0), Some(4.0)])),
             ("retyped", words(vec!["x", "y"])),
             ("emptied", numbers(vec![None, None])),
+            (
+                "emptied_and_retyped",
+                Arc::new(StringArray::from(vec![None::<&str>, None])) as ArrayRef,
+            ),
             ("added", words(vec!["a", "b"])),
         ]);
-        let untested: Vec<(String, String)> = untested_features(&reference, &current)
-            .unwrap()
-            .into_iter()
-            .map(|u| (u.feature, u.detail))
-            .collect();
+        let untested: Vec<(String, UntestedReason, String)> =
+            untested_features(&reference, &current)
+                .unwrap()
+                .into_iter()
+                .map(|u| (u.feature, u.reason, u.detail))
+                .collect();
         let expected = [
             (
                 "retyped",
+                UntestedReason::KindChanged,
                 "numeric in the reference, categorical in the current data",
             ),
-            ("emptied", "no values in the current data"),
-            ("dropped", "only in the reference"),
-            ("added", "only in the current data"),
+            (
+                "emptied",
+                UntestedReason::NoValuesInCurrent,
+                "no values in the current data",
+            ),
+            (
+                "emptied_and_retyped",
+                UntestedReason::NoValuesInCurrent,
+                "no values in the current data",
+            ),
+            (
+                "dropped",
+                UntestedReason::OnlyInReference,
+                "only in the reference",
+            ),
+            (
+                "added",
+                UntestedReason::OnlyInCurrent,
+                "only in the current data",
+            ),
         ];
-        let expected: Vec<(String, String)> = expected
+        let expected: Vec<(String, UntestedReason, String)> = expected
             .iter()
-            .map(|(f, r)| (f.to_string(), r.to_string()))
+            .map(|(f, reason, detail)| (f.to_string(), *reason, detail.to_string()))
             .collect();
+        assert!(
+            untested
+                .iter()
+                .all(|(_, reason, _)| reason.signals_a_problem())
+        );
         assert_eq!(untested, expected);
         // Exactly the features with tests are the ones not listed.
         let tested: std::collections::BTreeSet<String> =
@@ -765,5 +805,58 @@ mod tests {
                 .map(|t| t.feature)
                 .collect();
         assert_eq!(tested, ["kept".to_string()].into_iter().collect());
+    }
+
+    #[test]
+    fn an_empty_reference_column_is_untested_but_not_a_problem() {
+        use crate::test_support::stats_of as stats;
+        use mlrig_core::arrow_array::{ArrayRef, Float64Array, StringArray};
+        use std::sync::Arc;
+        let numbers = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
+        let empty_text = Arc::new(StringArray::from(vec![None::<&str>, None])) as ArrayRef;
+        let reference = stats(vec![("x", numbers(vec![None, None])), ("y", empty_text)]);
+        let current = stats(vec![
+            ("x", numbers(vec![Some(1.0), Some(2.0)])),
+            ("y", numbers(vec![Some(1.0), Some(2.0)])),
+        ]);
+        let untested = untested_features(&reference, &current).unwrap();
+        assert_eq!(untested.len(), 2);
+        assert_eq!(untested[1].reason, UntestedReason::NoValuesInReference);
+        assert_eq!(untested[0].reason, UntestedReason::NoValuesInReference);
+        assert_eq!(untested[0].detail, "no values in the reference");
+        assert!(!untested[0].reason.signals_a_problem());
+    }
+
+    #[test]
+    fn untested_reasons_serialize_in_snake_case() {
+        let names: Vec<String> = [
+            UntestedReason::OnlyInReference,
+            UntestedReason::OnlyInCurrent,
+            UntestedReason::KindChanged,
+            UntestedReason::NoValuesInReference,
+            UntestedReason::NoValuesInCurrent,
+        ]
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"only_in_reference\"",
+                "\"only_in_current\"",
+                "\"kind_changed\"",
+                "\"no_values_in_reference\"",
+                "\"no_values_in_current\"",
+            ]
+        );
+        let feature = UntestedFeature {
+            feature: "age".into(),
+            reason: UntestedReason::KindChanged,
+            detail: "numeric in the reference, categorical in the current data".into(),
+        };
+        let json = serde_json::to_value(&feature).unwrap();
+        assert_eq!(json["reason"], "kind_changed");
+        let back: UntestedFeature = serde_json::from_value(json).unwrap();
+        assert_eq!(back, feature);
     }
 }

@@ -10,7 +10,7 @@ use mlrig_validate::{
 
 use super::CsvArgs;
 use crate::CommandResult;
-use crate::output::{CliError, Outcome, clip};
+use crate::output::{CliError, Outcome, anomalies_text, clip, count_of};
 
 /// Arguments of `mlrig drift`.
 #[derive(Debug, clap::Args)]
@@ -74,7 +74,8 @@ pub(crate) fn run(args: Args) -> CommandResult {
         tests.len()
     );
     if incomparable > 0 {
-        let _ = write!(text, "; {incomparable} features could not be compared");
+        let features = count_of(incomparable, "feature", "features");
+        let _ = write!(text, "; {features} could not be compared");
     }
     text.push('\n');
     for t in &tests {
@@ -107,10 +108,12 @@ pub(crate) fn run(args: Args) -> CommandResult {
         );
     }
     if let Some(anomalies) = &anomalies {
-        let _ = writeln!(text, "schema comparators: {} anomalies", anomalies.len());
-        if !anomalies.is_empty() {
-            let _ = writeln!(text, "{anomalies}");
-        }
+        let _ = writeln!(
+            text,
+            "schema comparators: {}",
+            count_of(anomalies.len(), "anomaly", "anomalies")
+        );
+        text.push_str(&anomalies_text(anomalies));
     }
     let comparator_failed = anomalies.as_ref().is_some_and(|a| !a.is_empty());
     let json = serde_json::json!({

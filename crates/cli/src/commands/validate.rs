@@ -23,8 +23,7 @@ use serde_json::json;
 
 use super::CsvArgs;
 use crate::CommandResult;
-use crate::output::CliError;
-use crate::output::Outcome;
+use crate::output::{CliError, Outcome, anomalies_text, clipped_anomaly, count_of};
 use crate::progress::rows_spinner;
 
 /// Arguments of `mlrig validate`.
@@ -129,18 +128,17 @@ pub(crate) fn run(args: Args) -> CommandResult {
             args.files.join(" "),
             report.summary.rows_accepted
         )
-    } else if let Some(located) = &located {
-        let mut text = format!("{}: {} anomalies\n", args.files.join(" "), anomalies.len());
-        text.push_str(&rows_text(&anomalies, located));
-        text
     } else {
+        // `len()` counts a dataset without examples (tfmd `dataMissing`) as
+        // one anomaly, as the lines below list it.
         let mut text = format!(
-            "{}: {} anomalies\n{anomalies}",
+            "{}: {}\n",
             args.files.join(" "),
-            anomalies.len()
+            count_of(anomalies.len(), "anomaly", "anomalies")
         );
-        if !text.ends_with('\n') {
-            text.push('\n');
+        match &located {
+            Some(located) => text.push_str(&rows_text(&anomalies, located)),
+            None => text.push_str(&anomalies_text(&anomalies)),
         }
         text
     };
@@ -212,7 +210,7 @@ fn rows_text(anomalies: &Anomalies, located: &[Option<Vec<SourceRow<'_>>>]) -> S
     for (anomaly, rows) in anomalies.iter().zip(located) {
         match rows {
             Some(rows) => {
-                let mut summary = anomaly.clone();
+                let mut summary = clipped_anomaly(anomaly);
                 summary.example_rows.clear();
                 let _ = writeln!(text, "{summary}");
                 for row in rows {
@@ -220,7 +218,7 @@ fn rows_text(anomalies: &Anomalies, located: &[Option<Vec<SourceRow<'_>>>]) -> S
                 }
             }
             None => {
-                let _ = writeln!(text, "{anomaly}");
+                let _ = writeln!(text, "{}", clipped_anomaly(anomaly));
             }
         }
     }
