@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 
+use crate::batch_stream::BatchStream;
 use crate::{
     CsvOptions, CsvReader, FileSet, IngestError, IngestReport, JsonLinesReader, RowOrigins,
 };
@@ -177,6 +178,34 @@ impl Iterator for DataReader {
             #[cfg(feature = "parquet")]
             DataReader::Parquet(r) => r.next(),
         }
+    }
+}
+
+/// Reads a whole data file of any format ([`DataFormat::of_path`]) into
+/// memory: the schema, every batch and the report, as [`read_csv`] and its
+/// kin do for one format.
+///
+/// [`read_csv`]: crate::read_csv
+///
+/// ```
+/// use mlrig_ingest::{CsvOptions, read_data};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("rows.jsonl");
+/// std::fs::write(&path, "{\"a\": 1}\n{\"a\": 2}\n")?;
+/// let (schema, batches, report) = read_data(&path, CsvOptions::default())?;
+/// assert_eq!((schema.field(0).name().as_str(), batches[0].num_rows()), ("a", 2));
+/// assert_eq!(report.summary.rows_accepted, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_data(
+    path: impl AsRef<Path>,
+    options: CsvOptions,
+) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
+    match DataReader::open(path, options)? {
+        DataReader::Csv(r) => (*r).read_whole(),
+        DataReader::JsonLines(r) => (*r).read_whole(),
+        #[cfg(feature = "parquet")]
+        DataReader::Parquet(r) => (*r).read_whole(),
     }
 }
 

@@ -135,7 +135,7 @@ mod row_sampling;
 mod split;
 
 pub use csv_writer::CsvWriter;
-pub use data_reader::{DataFormat, DataReader};
+pub use data_reader::{DataFormat, DataReader, read_data};
 pub use error::IngestError;
 pub use file_set::FileSet;
 pub use json_lines::{JsonLinesReader, read_json_lines};

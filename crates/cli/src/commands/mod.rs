@@ -88,10 +88,7 @@ pub(crate) fn read_data(
     path: &Path,
     csv: &CsvArgs,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), CliError> {
-    let mut reader = DataReader::open(path, csv.options()?)?;
-    let schema = reader.schema();
-    let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
-    let report = reader.finish()?;
+    let (schema, batches, report) = mlrig_ingest::read_data(path, csv.options()?)?;
     if report.summary.rows_accepted == 0 {
         return Err(format!(
             "{}: no usable rows ({} read, {} quarantined); nothing to work on",
