@@ -38,6 +38,7 @@ fn fully_annotated(mut schema: Schema) -> Schema {
         income.lifecycle_stage = Some(LifecycleStage::Production);
         income.skew_comparator = Some(FeatureComparator::infinity_norm(0.01));
         income.distribution_constraints = Some(DistributionConstraints {
+            unmodelled: Default::default(),
             min_domain_mass: Some(0.99),
         });
     }
@@ -45,10 +46,12 @@ fn fully_annotated(mut schema: Schema) -> Schema {
         let mut drift = FeatureComparator::jensen_shannon_divergence(0.1);
         if let Some(j) = drift.jensen_shannon_divergence.as_mut() {
             j.source = Some(HistogramSelection {
+                unmodelled: Default::default(),
                 selection_type: Some(HistogramSelectionType::Quantiles),
             });
         }
         drift.normalized_abs_difference = Some(NormalizedAbsoluteDifference {
+            unmodelled: Default::default(),
             threshold: Some(0.2),
         });
         age.drift_comparator = Some(drift);
@@ -57,10 +60,12 @@ fn fully_annotated(mut schema: Schema) -> Schema {
     if let Some(hours) = schema.feature_mut("hours-per-week") {
         hours.shape = None;
         hours.value_count = Some(ValueCount {
+            unmodelled: Default::default(),
             min: Some(1),
             max: Some(1),
         });
         hours.int_domain = Some(IntDomain {
+            unmodelled: Default::default(),
             name: Some("hours".into()),
             min: Some(1),
             max: Some(99),
@@ -72,6 +77,7 @@ fn fully_annotated(mut schema: Schema) -> Schema {
     }
     let mut flag = Feature::new("is_member", FeatureType::Int);
     flag.bool_domain = Some(BoolDomain {
+        unmodelled: Default::default(),
         name: Some("flag".into()),
         true_value: Some("yes".into()),
         false_value: Some("no".into()),
@@ -82,6 +88,7 @@ fn fully_annotated(mut schema: Schema) -> Schema {
     ratio.domain = Some("unit".into());
     schema.features.push(ratio);
     schema.float_domain.push(FloatDomain {
+        unmodelled: Default::default(),
         name: Some("unit".into()),
         min: Some(0.0),
         max: Some(1.0),
@@ -90,6 +97,7 @@ fn fully_annotated(mut schema: Schema) -> Schema {
         is_categorical: false,
     });
     schema.int_domain.push(IntDomain {
+        unmodelled: Default::default(),
         name: Some("small".into()),
         min: Some(-5),
         max: Some(5),

@@ -346,6 +346,9 @@ pub struct Anomaly {
     /// every affected row for [row-level](AnomalyKind::is_row_level) kinds
     /// with [`all_rows`](crate::ValidationOptions::all_rows).
     pub example_rows: Vec<u64>,
+    /// The fields of this tfmd `AnomalyInfo.Reason` that mlrig keeps and
+    /// writes back but does not act on.
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl Anomaly {
@@ -406,6 +409,7 @@ impl Anomaly {
             found,
             count,
             example_rows,
+            unmodelled: crate::UnmodelledFields::new(),
         }
     }
 }
@@ -460,6 +464,12 @@ pub struct Anomalies {
     anomalies: Vec<Anomaly>,
     /// `true` when the data had no examples at all (tfmd `dataMissing`).
     pub data_missing: bool,
+    /// The top-level fields of the tfmd `Anomalies` message that mlrig keeps
+    /// and writes back but does not act on (`baseline`, `driftSkewInfo`, …).
+    pub unmodelled: crate::UnmodelledFields,
+    /// Per feature (`""` for the dataset), the fields of its tfmd
+    /// `AnomalyInfo` that mlrig keeps but does not act on (`diffRegions`, …).
+    pub unmodelled_info: BTreeMap<String, crate::UnmodelledFields>,
 }
 
 impl Anomalies {
@@ -610,6 +620,8 @@ struct ReasonWire {
     count: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     example_rows: Vec<RowWire>,
+    #[serde(flatten)]
+    unmodelled: crate::UnmodelledFields,
 }
 
 /// A row index written as a proto int64 string.
@@ -628,6 +640,8 @@ struct InfoWire {
     #[serde(skip_serializing_if = "String::is_empty")]
     description: String,
     reason: Vec<ReasonWire>,
+    #[serde(flatten)]
+    unmodelled: crate::UnmodelledFields,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -639,6 +653,14 @@ struct AnomaliesWire {
     dataset_anomaly_info: Option<InfoWire>,
     #[serde(skip_serializing_if = "is_false")]
     data_missing: bool,
+    #[serde(flatten)]
+    unmodelled: crate::UnmodelledFields,
+}
+
+impl crate::TfmdFile for Anomalies {
+    const MESSAGE: &'static str = "tensorflow.metadata.v0.Anomalies";
+    const WHAT: &'static str = "anomalies";
+    const JSON_EXTENSIONS: bool = true;
 }
 
 impl Serialize for Anomalies {
@@ -669,7 +691,18 @@ impl Serialize for Anomalies {
                 found: a.found.clone(),
                 count: a.count,
                 example_rows: a.example_rows.iter().map(|r| RowWire(*r)).collect(),
+                unmodelled: a.unmodelled.clone(),
             });
+        }
+        for (feature, kept) in &self.unmodelled_info {
+            let info = if feature == Anomaly::DATASET {
+                dataset.as_mut()
+            } else {
+                infos.get_mut(feature)
+            };
+            if let Some(info) = info {
+                info.unmodelled = kept.clone();
+            }
         }
         for info in infos.values_mut().chain(dataset.as_mut()) {
             info.short_description = match info.reason.as_slice() {
@@ -684,6 +717,7 @@ impl Serialize for Anomalies {
             anomaly_info: infos,
             dataset_anomaly_info: dataset,
             data_missing: self.data_missing,
+            unmodelled: self.unmodelled.clone(),
         }
         .serialize(serializer)
     }
@@ -693,10 +727,14 @@ impl<'de> Deserialize<'de> for Anomalies {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = AnomaliesWire::deserialize(deserializer)?;
         let mut anomalies = Vec::new();
+        let mut unmodelled_info = BTreeMap::new();
         let dataset = wire
             .dataset_anomaly_info
             .map(|info| (Anomaly::DATASET.to_string(), info));
         for (feature, info) in dataset.into_iter().chain(wire.anomaly_info) {
+            if !info.unmodelled.is_empty() {
+                unmodelled_info.insert(feature.clone(), info.unmodelled);
+            }
             for reason in info.reason {
                 anomalies.push(Anomaly {
                     feature: feature.clone(),
@@ -709,12 +747,15 @@ impl<'de> Deserialize<'de> for Anomalies {
                     found: reason.found,
                     count: reason.count,
                     example_rows: reason.example_rows.into_iter().map(|r| r.0).collect(),
+                    unmodelled: reason.unmodelled,
                 });
             }
         }
         Ok(Anomalies {
             anomalies,
             data_missing: wire.data_missing,
+            unmodelled: wire.unmodelled,
+            unmodelled_info,
         })
     }
 }

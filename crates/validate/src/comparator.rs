@@ -365,8 +365,8 @@ pub fn normalized_absolute_difference(
 /// use mlrig_validate::{Histogram, HistogramBucket, jensen_shannon_divergence};
 /// let h = |counts: [f64; 2]| Histogram {
 ///     buckets: vec![
-///         HistogramBucket { low_value: 0.0, high_value: 1.0, sample_count: counts[0] },
-///         HistogramBucket { low_value: 1.0, high_value: 2.0, sample_count: counts[1] },
+///         HistogramBucket { unmodelled: Default::default(), low_value: 0.0, high_value: 1.0, sample_count: counts[0] },
+///         HistogramBucket { unmodelled: Default::default(), low_value: 1.0, high_value: 2.0, sample_count: counts[1] },
 ///     ],
 ///     ..Histogram::default()
 /// };
@@ -481,6 +481,7 @@ mod tests {
             buckets: buckets
                 .iter()
                 .map(|(l, h, c)| HistogramBucket {
+                    unmodelled: Default::default(),
                     low_value: *l,
                     high_value: *h,
                     sample_count: *c,

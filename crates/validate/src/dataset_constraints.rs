@@ -41,12 +41,12 @@ use crate::statistics::DatasetStatistics;
 ///     min_examples_count: Some(100),
 ///     ..DatasetConstraints::default()
 /// });
-/// assert!(schema.to_pbtxt().contains("dataset_constraints {\n  min_examples_count: 100\n}"));
+/// assert!(schema.to_pbtxt()?.contains("dataset_constraints {\n  min_examples_count: 100\n}"));
 /// assert!(schema.to_tfmd_json()?.contains("\"minExamplesCount\": \"100\""));
 /// # Ok::<(), mlrig_validate::ValidateError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DatasetConstraints {
     /// Bounds on the ratio of examples to the previous span's.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,19 +60,23 @@ pub struct DatasetConstraints {
     /// Most examples.
     #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
     pub max_examples_count: Option<i64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Bounds on a ratio `current / control` (tfmd `NumericValueComparator`).
 ///
 /// ```
-/// let c = mlrig_validate::NumericValueComparator {
+/// let c = mlrig_validate::NumericValueComparator { unmodelled: Default::default(),
 ///     min_fraction_threshold: Some(0.5),
 ///     max_fraction_threshold: None,
 /// };
 /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"minFractionThreshold":0.5}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct NumericValueComparator {
     /// The smallest allowed ratio.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -80,6 +84,10 @@ pub struct NumericValueComparator {
     /// The largest allowed ratio.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
     pub max_fraction_threshold: Option<f64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// The example counts [`DatasetConstraints::check`] compares.
@@ -142,7 +150,7 @@ impl DatasetConstraints {
     /// ```
     /// use mlrig_validate::{AnomalyKind, DatasetConstraints, NumExamples, NumericValueComparator};
     /// let c = DatasetConstraints {
-    ///     num_examples_drift_comparator: Some(NumericValueComparator {
+    ///     num_examples_drift_comparator: Some(NumericValueComparator { unmodelled: Default::default(),
     ///         min_fraction_threshold: Some(0.5),
     ///         max_fraction_threshold: Some(1.5),
     ///     }),
@@ -380,10 +388,12 @@ mod tests {
     fn comparators_match_tfdv_descriptions_and_skip_an_empty_control() {
         let constraints = DatasetConstraints {
             num_examples_drift_comparator: Some(NumericValueComparator {
+                unmodelled: Default::default(),
                 min_fraction_threshold: Some(0.5),
                 max_fraction_threshold: Some(1.5),
             }),
             num_examples_version_comparator: Some(NumericValueComparator {
+                unmodelled: Default::default(),
                 min_fraction_threshold: Some(0.9),
                 max_fraction_threshold: Some(1.2),
             }),

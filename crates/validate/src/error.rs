@@ -108,9 +108,18 @@ pub enum ValidateError {
         /// What was expected and what was found.
         message: String,
     },
-    /// A schema file name whose extension names no format mlrig reads or writes.
-    #[error("{}: unknown schema file extension (expected {expected})", path.display())]
-    UnknownSchemaFormat {
+    /// A protobuf document (binary, or a message that does not fit its
+    /// tensorflow-metadata type) could not be read or written.
+    #[error("{context}: {message}")]
+    Protobuf {
+        /// What was being read or written (a file path or a type name).
+        context: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file name whose extension names no format mlrig reads or writes.
+    #[error("{}: unknown file extension (expected {expected})", path.display())]
+    UnknownFileFormat {
         /// The file.
         path: PathBuf,
         /// The extensions that are understood.

@@ -85,7 +85,7 @@
 //! let schema = infer_schema(&stats, &SchemaInferenceParams::default());
 //! assert_eq!(schema.feature("age").unwrap().int_domain.as_ref().unwrap().max, Some(61));
 //! // ... or TFDV's text format (schema.pbtxt)
-//! assert_eq!(Schema::from_pbtxt(&schema.to_pbtxt())?, schema);
+//! assert_eq!(Schema::from_pbtxt(&schema.to_pbtxt()?)?, schema);
 //!
 //! // 3. validation
 //! let serving = batch(vec![Some(30), None, Some(95)], vec!["Private", "Space-agency", "Private"]);
@@ -116,14 +116,15 @@ mod hll;
 mod probability_distributions;
 mod proto_json;
 mod schema;
+mod schema_file;
 mod schema_inference;
-mod schema_text;
 mod schema_update;
 mod sketch;
 mod sliced_statistics;
 mod statistics;
 mod statistics_accumulator;
 mod text_format;
+mod tfmd;
 mod validator;
 mod weighted_statistics;
 
@@ -161,6 +162,7 @@ pub use statistics::{
     WeightedCommonStatistics, WeightedNumericStatistics, WeightedStringStatistics,
 };
 pub use statistics_accumulator::{StatisticsAccumulator, StatisticsParams, compute_statistics};
+pub use tfmd::{TfmdFile, TfmdFormat, UnmodelledFields};
 pub use validator::{ValidationOptions, Validator, validate_batches};
 
 /// Helpers shared by the unit tests of several modules.

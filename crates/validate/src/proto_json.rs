@@ -134,6 +134,26 @@ pub(crate) mod double {
 }
 
 /// [`double`] for `Option<f64>` fields (absent when `None`).
+/// [`opt_double`] for proto `float` fields: a value read is rounded to the
+/// nearest `f32` (what every protobuf reader stores), and written with the
+/// digits of that `f32` as an `f64`, so JSON, text and binary agree exactly.
+pub(crate) mod opt_float {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(
+        value: &Option<f64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        opt_double::serialize(value, serializer)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<f64>, D::Error> {
+        Ok(opt_double::deserialize(deserializer)?.map(|v| f64::from(v as f32)))
+    }
+}
+
 pub(crate) mod opt_double {
     use super::*;
 

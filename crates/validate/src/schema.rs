@@ -22,13 +22,11 @@
 //! inference rounds them outwards to `f32` values, so every reader sees the
 //! same bounds.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
 use crate::dataset_constraints::DatasetConstraints;
-use crate::proto_json::{self, is_false, opt_double, opt_int64};
+use crate::proto_json::{is_false, opt_double, opt_int64};
 
 /// A dataset schema (tfmd `Schema`).
 ///
@@ -42,7 +40,7 @@ use crate::proto_json::{self, is_false, opt_double, opt_int64};
 /// # Ok::<(), mlrig_validate::ValidateError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Schema {
     /// The features (`feature`).
@@ -65,6 +63,10 @@ pub struct Schema {
     /// they may change between spans or versions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dataset_constraints: Option<DatasetConstraints>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl Schema {
@@ -246,57 +248,6 @@ impl Schema {
                 .find(|d| d.name.as_deref() == Some(name))
         })
     }
-
-    /// Pretty tfmd JSON with a trailing newline (the bundle's `schema.json`).
-    ///
-    /// ```
-    /// assert_eq!(mlrig_validate::Schema::default().to_tfmd_json()?, "{}\n");
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn to_tfmd_json(&self) -> Result<String, ValidateError> {
-        proto_json::to_pretty_json(self, "schema")
-    }
-
-    /// Parses tfmd JSON. A field mlrig does not model is an error naming
-    /// the field and its line and column (see the module docs for why).
-    ///
-    /// ```
-    /// let s = mlrig_validate::Schema::from_tfmd_json(
-    ///     r#"{"feature":[{"name":"a","type":"FLOAT","presence":{"minCount":"1"}}]}"#)?;
-    /// assert_eq!(s.features().len(), 1);
-    /// let err = mlrig_validate::Schema::from_tfmd_json(
-    ///     "{\"feature\":[{\"name\":\"a\",\n \"annotation\":{\"tag\":[\"x\"]}}]}").unwrap_err();
-    /// assert!(err.to_string().contains("unknown field `annotation`"), "{err}");
-    /// assert!(err.to_string().contains("line 2"), "{err}");
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
-        proto_json::from_json(text, "schema")
-    }
-
-    /// Writes tfmd JSON to `path` atomically.
-    ///
-    /// ```
-    /// # use mlrig_validate::Schema;
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("schema.json");
-    /// Schema::default().save_tfmd_json(&path)?;
-    /// assert_eq!(Schema::load_tfmd_json(&path)?, Schema::default());
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
-        proto_json::write_tfmd_json(self, path)
-    }
-
-    /// Reads tfmd JSON from `path`; errors name the file.
-    ///
-    /// ```
-    /// let err = mlrig_validate::Schema::load_tfmd_json("/nonexistent/schema.json".as_ref()).unwrap_err();
-    /// assert!(err.to_string().starts_with("/nonexistent/schema.json"));
-    /// ```
-    pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
-        proto_json::read_tfmd_json(path)
-    }
 }
 
 impl mlrig_core::Artifact for Schema {
@@ -387,14 +338,14 @@ impl LifecycleStage {
 /// ```
 /// use mlrig_validate::{Feature, FeaturePresence, FeatureType};
 /// let mut f = Feature::new("age", FeatureType::Int);
-/// f.presence = Some(FeaturePresence { min_fraction: Some(1.0), min_count: Some(1) });
+/// f.presence = Some(FeaturePresence { unmodelled: Default::default(), min_fraction: Some(1.0), min_count: Some(1) });
 /// assert_eq!(
 ///     serde_json::to_string(&f).unwrap(),
 ///     r#"{"name":"age","type":"INT","presence":{"minFraction":1.0,"minCount":"1"}}"#
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct Feature {
     /// The feature (column) name.
@@ -451,6 +402,10 @@ pub struct Feature {
     /// Drift check against previous data (see [`compare`](crate::compare)).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_comparator: Option<FeatureComparator>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl Feature {
@@ -487,11 +442,11 @@ impl Feature {
 /// Presence constraints (tfmd `FeaturePresence`).
 ///
 /// ```
-/// let p = mlrig_validate::FeaturePresence { min_fraction: None, min_count: Some(1) };
+/// let p = mlrig_validate::FeaturePresence { unmodelled: Default::default(), min_fraction: None, min_count: Some(1) };
 /// assert_eq!(serde_json::to_string(&p).unwrap(), r#"{"minCount":"1"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct FeaturePresence {
     /// Minimum fraction of examples that have the feature.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -499,6 +454,10 @@ pub struct FeaturePresence {
     /// Minimum number of examples that have the feature.
     #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
     pub min_count: Option<i64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// A fixed shape (tfmd `FixedShape`).
@@ -508,10 +467,14 @@ pub struct FeaturePresence {
 /// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"dim":[{"size":"1"}]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct FixedShape {
     /// The dimensions.
     pub dim: Vec<Dim>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl FixedShape {
@@ -522,7 +485,9 @@ impl FixedShape {
     /// ```
     pub fn scalar() -> Self {
         Self {
+            unmodelled: Default::default(),
             dim: vec![Dim {
+                unmodelled: Default::default(),
                 size: 1,
                 name: None,
             }],
@@ -533,11 +498,11 @@ impl FixedShape {
 /// One axis of a [`FixedShape`].
 ///
 /// ```
-/// let d = mlrig_validate::Dim { size: 3, name: None };
+/// let d = mlrig_validate::Dim { unmodelled: Default::default(), size: 3, name: None };
 /// assert_eq!(d.size, 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct Dim {
     /// Number of values along the axis.
     #[serde(with = "crate::proto_json::int64")]
@@ -545,16 +510,20 @@ pub struct Dim {
     /// Optional axis name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Bounds on the number of values (tfmd `ValueCount`).
 ///
 /// ```
-/// let v = mlrig_validate::ValueCount { min: Some(1), max: Some(1) };
+/// let v = mlrig_validate::ValueCount { unmodelled: Default::default(), min: Some(1), max: Some(1) };
 /// assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"min":"1","max":"1"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ValueCount {
     /// Fewest values.
     #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
@@ -562,6 +531,10 @@ pub struct ValueCount {
     /// Most values.
     #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Bounds on the number of values at each nesting level (tfmd
@@ -570,15 +543,19 @@ pub struct ValueCount {
 ///
 /// ```
 /// use mlrig_validate::{ValueCount, ValueCountList};
-/// let v = ValueCountList { value_count: vec![ValueCount { min: Some(1), max: None }] };
+/// let v = ValueCountList { unmodelled: Default::default(), value_count: vec![ValueCount { unmodelled: Default::default(), min: Some(1), max: None }] };
 /// assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"valueCount":[{"min":"1"}]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ValueCountList {
     /// One bound per nesting level, outermost first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub value_count: Vec<ValueCount>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// An integer range (tfmd `IntDomain`).
@@ -588,7 +565,7 @@ pub struct ValueCountList {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"min":"17","max":"90"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct IntDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -602,6 +579,10 @@ pub struct IntDomain {
     /// The integers are ids (categories), not quantities.
     #[serde(skip_serializing_if = "is_false")]
     pub is_categorical: bool,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// A float range (tfmd `FloatDomain`).
@@ -611,16 +592,22 @@ pub struct IntDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"min":0.5,"disallowNan":true}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct FloatDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Smallest allowed value.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::proto_json::opt_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub min: Option<f64>,
     /// Largest allowed value.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::proto_json::opt_float",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub max: Option<f64>,
     /// NaN is an anomaly.
     #[serde(skip_serializing_if = "is_false")]
@@ -631,6 +618,10 @@ pub struct FloatDomain {
     /// The floats are categories.
     #[serde(skip_serializing_if = "is_false")]
     pub is_categorical: bool,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// The allowed values of a string feature (tfmd `StringDomain`).
@@ -640,13 +631,17 @@ pub struct FloatDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"name":"colour","value":["red"]}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct StringDomain {
     /// Domain name (for schema-level domains).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The values.
     pub value: Vec<String>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl StringDomain {
@@ -661,6 +656,7 @@ impl StringDomain {
         values: impl IntoIterator<Item = S>,
     ) -> Self {
         Self {
+            unmodelled: Default::default(),
             name: Some(name.into()),
             value: values.into_iter().map(Into::into).collect(),
         }
@@ -675,7 +671,7 @@ impl StringDomain {
 /// assert_eq!(serde_json::to_string(&d).unwrap(), "{}");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct BoolDomain {
     /// Domain name.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -686,20 +682,28 @@ pub struct BoolDomain {
     /// The string meaning false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_value: Option<String>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Distribution constraints (tfmd `DistributionConstraints`).
 ///
 /// ```
-/// let d = mlrig_validate::DistributionConstraints { min_domain_mass: Some(0.99) };
+/// let d = mlrig_validate::DistributionConstraints { unmodelled: Default::default(), min_domain_mass: Some(0.99) };
 /// assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"minDomainMass":0.99}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct DistributionConstraints {
     /// Minimum fraction of values that must come from the domain (default 1.0).
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
     pub min_domain_mass: Option<f64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// How two datasets' distributions of a feature are compared (tfmd
@@ -711,7 +715,7 @@ pub struct DistributionConstraints {
 /// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"infinityNorm":{"threshold":0.01}}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
 pub struct FeatureComparator {
     /// L∞ distance between the normalized value counts (categorical features).
@@ -723,6 +727,10 @@ pub struct FeatureComparator {
     /// Largest count difference relative to the total count (categorical).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized_abs_difference: Option<NormalizedAbsoluteDifference>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl FeatureComparator {
@@ -735,6 +743,7 @@ impl FeatureComparator {
     pub fn infinity_norm(threshold: f64) -> Self {
         Self {
             infinity_norm: Some(InfinityNorm {
+                unmodelled: Default::default(),
                 threshold: Some(threshold),
             }),
             ..Self::default()
@@ -751,6 +760,7 @@ impl FeatureComparator {
     pub fn jensen_shannon_divergence(threshold: f64) -> Self {
         Self {
             jensen_shannon_divergence: Some(JensenShannonDivergence {
+                unmodelled: Default::default(),
                 threshold: Some(threshold),
                 source: None,
             }),
@@ -763,15 +773,19 @@ impl FeatureComparator {
 /// normalized value counts must not exceed `threshold`.
 ///
 /// ```
-/// let n = mlrig_validate::InfinityNorm { threshold: Some(0.05) };
+/// let n = mlrig_validate::InfinityNorm { unmodelled: Default::default(), threshold: Some(0.05) };
 /// assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"threshold":0.05}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct InfinityNorm {
     /// Largest allowed distance, in `[0, 1]`; unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// A Jensen–Shannon divergence threshold (tfmd `JensenShannonDivergence`).
@@ -782,7 +796,7 @@ pub struct InfinityNorm {
 /// assert_eq!(j.threshold, Some(0.1));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct JensenShannonDivergence {
     /// Largest allowed divergence (in bits, so in `[0, 1]`); unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
@@ -790,21 +804,29 @@ pub struct JensenShannonDivergence {
     /// Which histogram to compare (default `STANDARD`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<HistogramSelection>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// The histogram a divergence is computed on (tfmd `HistogramSelection`).
 ///
 /// ```
 /// use mlrig_validate::{HistogramSelection, HistogramSelectionType};
-/// let s = HistogramSelection { selection_type: Some(HistogramSelectionType::Quantiles) };
+/// let s = HistogramSelection { unmodelled: Default::default(), selection_type: Some(HistogramSelectionType::Quantiles) };
 /// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"type":"QUANTILES"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct HistogramSelection {
     /// The histogram type.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub selection_type: Option<HistogramSelectionType>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// The values of tfmd `HistogramSelection.Type`.
@@ -830,15 +852,19 @@ pub enum HistogramSelectionType {
 /// over the raw value counts must not exceed `threshold`.
 ///
 /// ```
-/// let d = mlrig_validate::NormalizedAbsoluteDifference { threshold: Some(0.2) };
+/// let d = mlrig_validate::NormalizedAbsoluteDifference { unmodelled: Default::default(), threshold: Some(0.2) };
 /// assert_eq!(d.threshold, Some(0.2));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct NormalizedAbsoluteDifference {
     /// Largest allowed difference, in `[0, 1]`; unset means no check.
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 #[cfg(test)]
@@ -846,13 +872,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unmodelled_json_fields_are_errors_at_every_level() {
+    fn misspelt_json_fields_are_errors_at_every_level() {
         for (json, field) in [
-            (r#"{"sparseFeature":[]}"#, "sparseFeature"),
-            (
-                r#"{"feature":[{"name":"a","annotation":{}}]}"#,
-                "annotation",
-            ),
+            (r#"{"sparseFeatures":[]}"#, "sparseFeatures"),
             (
                 r#"{"feature":[{"name":"a","presence":{"minFractoin":0.5}}]}"#,
                 "minFractoin",
@@ -868,10 +890,33 @@ mod tests {
         ] {
             let err = Schema::from_tfmd_json(json).unwrap_err().to_string();
             assert!(
-                err.contains(&format!("unknown field `{field}`")),
+                err.contains(&format!("unrecognized field name '{field}'")),
                 "{json}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn tfmd_fields_mlrig_does_not_act_on_are_kept() {
+        let json = r#"{"feature":[{"name":"a","annotation":{"tag":["pii"]},
+            "presence":{"minCount":"1"},"naturalLanguageDomain":{"vocabulary":"v"}}],
+            "sparseFeature":[{"name":"s"}],"representVariableLengthAsRagged":true}"#;
+        let schema = Schema::from_tfmd_json(json).unwrap();
+        assert_eq!(
+            schema.unmodelled_fields(),
+            [
+                "feature[a].annotation",
+                "feature[a].naturalLanguageDomain",
+                "representVariableLengthAsRagged",
+                "sparseFeature"
+            ]
+        );
+        let text = schema.to_pbtxt().unwrap();
+        assert_eq!(Schema::from_pbtxt(&text).unwrap(), schema);
+        assert_eq!(
+            Schema::from_tfmd_json(&schema.to_tfmd_json().unwrap()).unwrap(),
+            schema
+        );
     }
 
     #[test]

@@ -158,6 +158,7 @@ pub(crate) fn infer_feature(
     {
         let always_present = common.num_missing == 0;
         feature.presence = Some(FeaturePresence {
+            unmodelled: Default::default(),
             min_fraction: always_present.then_some(1.0),
             min_count: Some(1),
         });
@@ -165,6 +166,7 @@ pub(crate) fn infer_feature(
             feature.shape = Some(FixedShape::scalar());
         } else {
             feature.value_count = Some(ValueCount {
+                unmodelled: Default::default(),
                 min: Some(1),
                 max: Some(1),
             });

@@ -637,6 +637,7 @@ impl Updater {
                     let before = levels.len();
                     feature.value_counts = None;
                     feature.value_count = Some(ValueCount {
+                        unmodelled: Default::default(),
                         min: Some(min_values),
                         max: Some(max_values),
                     });

@@ -94,6 +94,7 @@ pub(crate) fn to_histogram(sketch: &QuantileSketch) -> Histogram {
             .buckets()
             .into_iter()
             .map(|b| HistogramBucket {
+                unmodelled: Default::default(),
                 low_value: b.low,
                 high_value: b.high,
                 sample_count: b.count as f64,
@@ -151,6 +152,7 @@ pub(crate) fn standard_histogram_from(
     };
     if !(width.is_finite() && width > 0.0) {
         out.buckets.push(HistogramBucket {
+            unmodelled: Default::default(),
             low_value: min,
             high_value: max,
             sample_count: total,
@@ -167,6 +169,7 @@ pub(crate) fn standard_histogram_from(
         .iter()
         .enumerate()
         .map(|(i, w)| HistogramBucket {
+            unmodelled: Default::default(),
             low_value: if i == 0 { min } else { min + width * i as f64 },
             high_value: if i + 1 == NUM_HISTOGRAM_BUCKETS {
                 max
@@ -215,6 +218,7 @@ pub(crate) fn quantiles_histogram_from(
         num_nan,
         buckets: (0..n)
             .map(|j| HistogramBucket {
+                unmodelled: Default::default(),
                 low_value: boundary(j),
                 high_value: boundary(j + 1),
                 sample_count: total / n as f64,

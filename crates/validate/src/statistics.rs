@@ -24,6 +24,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ValidateError;
 use crate::proto_json::{self, double, float, int64, is_zero};
+use crate::tfmd::{TfmdFile, TfmdFormat};
 
 /// Name of the custom statistic (value `1`) saying that a string feature had
 /// more distinct values than the accumulator keeps exactly, so `unique` is a
@@ -46,10 +47,16 @@ pub const VALUE_SKETCH: &str = "mlrig.value_sketch";
 /// ```
 /// use mlrig_validate::DatasetStatistics;
 /// let json = r#"{"datasets":[{"numExamples":"2","features":[
-///     {"path":{"step":["x"]},"type":"FLOAT","numStats":{"mean":1.5,"unknownField":true}}]}]}"#;
+///     {"path":{"step":["x"]},"type":"FLOAT","numStats":{"mean":1.5},
+///      "validationDerivedSource":{"deriverName":"d"}}]}]}"#;
 /// let stats = DatasetStatistics::from_tfmd_json(json)?;
 /// assert_eq!(stats.num_examples(), 2);
-/// assert_eq!(stats.feature("x").and_then(|f| f.numeric()).map(|n| n.mean), Some(1.5));
+/// let x = stats.feature("x").unwrap();
+/// assert_eq!(x.numeric().map(|n| n.mean), Some(1.5));
+/// // A tfmd field mlrig does not act on is kept and written back.
+/// assert_eq!(x.unmodelled["validationDerivedSource"]["deriverName"], "d");
+/// // A field tfmd does not have is an error.
+/// assert!(DatasetStatistics::from_tfmd_json(&json.replace("mean", "maen")).is_err());
 /// # Ok::<(), mlrig_validate::ValidateError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -64,6 +71,9 @@ pub struct DatasetStatistics {
     pub weighted_num_examples: f64,
     /// One entry per feature, in column order.
     pub features: Vec<FeatureStatistics>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl DatasetStatistics {
@@ -115,7 +125,7 @@ impl DatasetStatistics {
     /// # Ok::<(), mlrig_validate::ValidateError>(())
     /// ```
     pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
-        proto_json::from_json(text, "statistics")
+        Self::from_bytes(text.as_bytes(), TfmdFormat::Json)
     }
 
     /// Writes tfmd JSON to `path` atomically (the bundle's `statistics.json`).
@@ -129,7 +139,7 @@ impl DatasetStatistics {
     /// # Ok::<(), mlrig_validate::ValidateError>(())
     /// ```
     pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
-        proto_json::write_tfmd_json(self, path)
+        self.write_file(path, TfmdFormat::Json)
     }
 
     /// Reads tfmd JSON from `path`; errors name the file.
@@ -140,8 +150,13 @@ impl DatasetStatistics {
     /// assert!(err.to_string().starts_with("/nonexistent/s.json"));
     /// ```
     pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
-        proto_json::read_tfmd_json(path)
+        Self::read_file(path, TfmdFormat::Json)
     }
+}
+
+impl TfmdFile for DatasetStatistics {
+    const MESSAGE: &'static str = "tensorflow.metadata.v0.DatasetFeatureStatisticsList";
+    const WHAT: &'static str = "statistics";
 }
 
 impl mlrig_core::Artifact for DatasetStatistics {
@@ -190,6 +205,9 @@ pub struct FeatureStatistics {
     pub stats: ValueStatistics,
     /// Custom statistics (tfmd `customStats`), including mlrig's extensions.
     pub custom_stats: Vec<CustomStatistic>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl FeatureStatistics {
@@ -210,6 +228,7 @@ impl FeatureStatistics {
             feature_type,
             stats,
             custom_stats: Vec::new(),
+            unmodelled: crate::UnmodelledFields::new(),
         }
     }
 
@@ -356,6 +375,10 @@ pub struct CommonStatistics {
     /// Weighted presence counts, when statistics are weighted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weighted_common_stats: Option<WeightedCommonStatistics>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Weighted presence counts (tfmd `WeightedCommonStatistics`): sums of the
@@ -381,6 +404,10 @@ pub struct WeightedCommonStatistics {
     /// Weighted total number of values.
     #[serde(with = "double")]
     pub tot_num_values: f64,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Weighted statistics of a numeric feature (tfmd `WeightedNumericStatistics`).
@@ -405,6 +432,10 @@ pub struct WeightedNumericStatistics {
     /// Weighted `STANDARD` and `QUANTILES` histograms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub histograms: Vec<Histogram>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Weighted statistics of a string feature (tfmd `WeightedStringStatistics`).
@@ -423,6 +454,10 @@ pub struct WeightedStringStatistics {
     /// Every kept value by weighted rank.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank_histogram: Option<RankHistogram>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Statistics of a numeric feature (tfmd `NumericStatistics`).
@@ -479,6 +514,10 @@ pub struct NumericStatistics {
     /// Weighted statistics, when statistics are weighted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weighted_numeric_stats: Option<WeightedNumericStatistics>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 impl NumericStatistics {
@@ -531,12 +570,16 @@ pub struct Histogram {
     /// Optional label.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// One bucket of a [`Histogram`].
 ///
 /// ```
-/// let b = mlrig_validate::HistogramBucket { low_value: 0.0, high_value: 1.0, sample_count: 2.0 };
+/// let b = mlrig_validate::HistogramBucket { unmodelled: Default::default(), low_value: 0.0, high_value: 1.0, sample_count: 2.0 };
 /// assert_eq!(b.sample_count, 2.0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -551,6 +594,10 @@ pub struct HistogramBucket {
     /// Number of values in the bucket.
     #[serde(with = "double")]
     pub sample_count: f64,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// The kind of a [`Histogram`].
@@ -612,12 +659,16 @@ pub struct StringStatistics {
     /// Weighted statistics, when statistics are weighted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weighted_string_stats: Option<WeightedStringStatistics>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// A value and its frequency (tfmd `StringStatistics.FreqAndValue`).
 ///
 /// ```
-/// let v = mlrig_validate::FreqAndValue { value: "a".into(), frequency: 3.0 };
+/// let v = mlrig_validate::FreqAndValue { unmodelled: Default::default(), value: "a".into(), frequency: 3.0 };
 /// assert_eq!(v.frequency, 3.0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -628,6 +679,10 @@ pub struct FreqAndValue {
     /// How many times it occurs.
     #[serde(with = "double")]
     pub frequency: f64,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Values by rank (tfmd `RankHistogram`).
@@ -645,12 +700,16 @@ pub struct RankHistogram {
     /// Optional label.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// One bucket of a [`RankHistogram`].
 ///
 /// ```
-/// let b = mlrig_validate::RankBucket { low_rank: 0, high_rank: 0, label: "a".into(), sample_count: 1.0 };
+/// let b = mlrig_validate::RankBucket { unmodelled: Default::default(), low_rank: 0, high_rank: 0, label: "a".into(), sample_count: 1.0 };
 /// assert_eq!(b.label, "a");
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -667,6 +726,10 @@ pub struct RankBucket {
     /// Number of occurrences.
     #[serde(with = "double")]
     pub sample_count: f64,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// Statistics of an opaque bytes feature (tfmd `BytesStatistics`).
@@ -693,6 +756,10 @@ pub struct BytesStatistics {
     /// Largest size in bytes.
     #[serde(with = "float", skip_serializing_if = "is_zero_f32")]
     pub max_num_bytes: f32,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 /// A named custom statistic (tfmd `CustomStatistic`; the `num`, `str` and
@@ -719,6 +786,10 @@ pub struct CustomStatistic {
     /// A histogram value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histogram: Option<Histogram>,
+    /// The fields of the tfmd message that mlrig keeps and writes back but
+    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
+    #[serde(flatten)]
+    pub unmodelled: crate::UnmodelledFields,
 }
 
 fn is_zero_f32(value: &f32) -> bool {
@@ -747,6 +818,8 @@ struct FeatureWireOut<'a> {
     bytes_stats: Option<&'a BytesStatistics>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     custom_stats: &'a [CustomStatistic],
+    #[serde(flatten)]
+    unmodelled: &'a crate::UnmodelledFields,
 }
 
 #[derive(Deserialize, Default)]
@@ -760,6 +833,8 @@ struct FeatureWireIn {
     string_stats: Option<StringStatistics>,
     bytes_stats: Option<BytesStatistics>,
     custom_stats: Vec<CustomStatistic>,
+    #[serde(flatten)]
+    unmodelled: crate::UnmodelledFields,
 }
 
 impl Serialize for FeatureStatistics {
@@ -779,6 +854,7 @@ impl Serialize for FeatureStatistics {
             string_stats,
             bytes_stats,
             custom_stats: &self.custom_stats,
+            unmodelled: &self.unmodelled,
         }
         .serialize(serializer)
     }
@@ -810,6 +886,7 @@ impl<'de> Deserialize<'de> for FeatureStatistics {
             feature_type: wire.feature_type,
             stats,
             custom_stats: wire.custom_stats,
+            unmodelled: wire.unmodelled,
         })
     }
 }
@@ -824,6 +901,8 @@ struct DatasetWireOut<'a> {
     #[serde(with = "double", skip_serializing_if = "is_zero_f64")]
     weighted_num_examples: f64,
     features: &'a [FeatureStatistics],
+    #[serde(flatten)]
+    unmodelled: &'a crate::UnmodelledFields,
 }
 
 fn is_zero_f64(value: &f64) -> bool {
@@ -844,6 +923,8 @@ struct DatasetWireIn {
     #[serde(with = "double")]
     weighted_num_examples: f64,
     features: Vec<FeatureStatistics>,
+    #[serde(flatten)]
+    unmodelled: crate::UnmodelledFields,
 }
 
 #[derive(Deserialize)]
@@ -860,6 +941,7 @@ impl Serialize for DatasetStatistics {
                 num_examples: self.num_examples,
                 weighted_num_examples: self.weighted_num_examples,
                 features: &self.features,
+                unmodelled: &self.unmodelled,
             }],
         }
         .serialize(serializer)
@@ -877,6 +959,7 @@ impl<'de> Deserialize<'de> for DatasetStatistics {
                 num_examples: d.num_examples,
                 weighted_num_examples: d.weighted_num_examples,
                 features: d.features,
+                unmodelled: d.unmodelled,
             }),
             _ => Err(serde::de::Error::custom(format!(
                 "expected exactly one dataset in `datasets`, found {count}"
@@ -903,6 +986,7 @@ pub(crate) fn serialize_dataset_list<S: Serializer>(
                 num_examples: d.num_examples,
                 weighted_num_examples: d.weighted_num_examples,
                 features: &d.features,
+                unmodelled: &d.unmodelled,
             })
             .collect(),
     }
@@ -918,6 +1002,7 @@ pub(crate) fn deserialize_dataset_list<'de, D: Deserializer<'de>>(
         .datasets
         .into_iter()
         .map(|d| DatasetStatistics {
+            unmodelled: Default::default(),
             name: d.name,
             num_examples: d.num_examples,
             weighted_num_examples: d.weighted_num_examples,

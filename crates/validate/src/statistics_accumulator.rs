@@ -651,6 +651,7 @@ impl ColumnAccumulator {
     fn common(&self) -> CommonStatistics {
         let present = self.present > 0;
         CommonStatistics {
+            unmodelled: Default::default(),
             num_non_missing: self.present,
             num_missing: self.missing,
             min_num_values: u64::from(present),
@@ -826,6 +827,7 @@ fn scalar_num_values_histogram(present: u64) -> Histogram {
     Histogram {
         buckets: (0..NUM_HISTOGRAM_BUCKETS)
             .map(|_| HistogramBucket {
+                unmodelled: Default::default(),
                 low_value: 1.0,
                 high_value: 1.0,
                 sample_count: present as f64 / NUM_HISTOGRAM_BUCKETS as f64,
@@ -856,6 +858,7 @@ fn numeric_feature(
         feature_type == StatisticsType::Int,
     );
     let numeric = NumericStatistics {
+        unmodelled: Default::default(),
         common_stats,
         mean,
         std_dev,
@@ -893,6 +896,7 @@ fn string_statistics(
         .iter()
         .take(params.num_top_values)
         .map(|(value, count)| FreqAndValue {
+            unmodelled: Default::default(),
             value: (*value).to_string(),
             frequency: *count as f64,
         })
@@ -902,6 +906,7 @@ fn string_statistics(
         .take(params.num_rank_histogram_buckets)
         .enumerate()
         .map(|(rank, (value, count))| RankBucket {
+            unmodelled: Default::default(),
             low_rank: rank as u64,
             high_rank: rank as u64,
             label: (*value).to_string(),
@@ -909,11 +914,13 @@ fn string_statistics(
         })
         .collect();
     StringStatistics {
+        unmodelled: Default::default(),
         common_stats,
         unique,
         top_values,
         avg_length,
         rank_histogram: (!buckets.is_empty()).then(|| RankHistogram {
+            unmodelled: Default::default(),
             buckets,
             name: String::new(),
         }),
@@ -981,6 +988,7 @@ impl Accumulator for StatisticsAccumulator {
     fn finish(self) -> DatasetStatistics {
         let params = self.params;
         DatasetStatistics {
+            unmodelled: Default::default(),
             name: params.dataset_name.clone(),
             num_examples: self.num_examples,
             weighted_num_examples: self.total_weight.value(),

@@ -545,16 +545,6 @@ impl TextWriter {
         let _ = writeln!(self.out, "{name}: {value}");
     }
 
-    /// `name: "escaped"`.
-    pub(crate) fn string(&mut self, name: &str, value: &str) {
-        self.raw(name, &quote(value));
-    }
-
-    /// `name: 123`.
-    pub(crate) fn int(&mut self, name: &str, value: i64) {
-        self.raw(name, &value.to_string());
-    }
-
     /// `name: 0.5` (Python's `repr` of the double).
     pub(crate) fn double(&mut self, name: &str, value: f64) {
         self.raw(name, &format_double(value));
@@ -588,10 +578,10 @@ impl TextWriter {
 /// A string literal as Python's `text_format` writes it (`as_utf8=False`):
 /// `\n \r \t \" \' \\` escaped by name, other bytes below 32 or above 126
 /// (so every non-ASCII UTF-8 byte) as three-digit octal.
-pub(crate) fn quote(value: &str) -> String {
+pub(crate) fn quote_bytes(value: &[u8]) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
-    for &b in value.as_bytes() {
+    for &b in value {
         match b {
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
@@ -674,8 +664,9 @@ pub(crate) fn format_double(value: f64) -> String {
 }
 
 /// Parses an integer token: decimal, `0x` hex or `0`-prefixed octal, with an
-/// optional leading `-`.
-pub(crate) fn parse_int(token: &str) -> Option<i64> {
+/// optional leading `-`, as `i128` so every 64-bit signed and unsigned value
+/// fits.
+pub(crate) fn parse_int(token: &str) -> Option<i128> {
     let (negative, body) = match token.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, token),
@@ -689,15 +680,8 @@ pub(crate) fn parse_int(token: &str) -> Option<i64> {
     } else {
         return None;
     };
-    if negative {
-        if magnitude == 1 << 63 {
-            Some(i64::MIN)
-        } else {
-            i64::try_from(magnitude).ok().map(|m| -m)
-        }
-    } else {
-        i64::try_from(magnitude).ok()
-    }
+    let magnitude = i128::from(magnitude);
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// Parses a float token (`1.5`, `-1e-05`, `.5`, `2.f`, `7`) or identifier
@@ -830,8 +814,11 @@ mod tests {
     fn parses_numbers() {
         assert_eq!(parse_int("0x1F"), Some(31));
         assert_eq!(parse_int("017"), Some(15));
-        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(
+            parse_int("-9223372036854775808"),
+            Some(i128::from(i64::MIN))
+        );
+        assert_eq!(parse_int("18446744073709551616"), None);
         assert_eq!(parse_int("1.0"), None);
         assert_eq!(parse_float(".5"), Some(0.5));
         assert_eq!(parse_float("2.f"), Some(2.0));
@@ -842,8 +829,15 @@ mod tests {
 
     #[test]
     fn quotes_like_python_text_format() {
-        assert_eq!(quote("a\"b\\c\n'é\u{1}"), r#""a\"b\\c\n\'\303\251\001""#);
-        let parsed = parse(&format!("s: {}", quote("a\"b\\c\n'é\u{1}"))).unwrap();
+        assert_eq!(
+            quote_bytes("a\"b\\c\n'é\u{1}".as_bytes()),
+            r#""a\"b\\c\n\'\303\251\001""#
+        );
+        let parsed = parse(&format!(
+            "s: {}",
+            quote_bytes("a\"b\\c\n'é\u{1}".as_bytes())
+        ))
+        .unwrap();
         assert_eq!(
             scalar(&parsed, 0),
             &Scalar::Bytes("a\"b\\c\n'é\u{1}".as_bytes().to_vec())

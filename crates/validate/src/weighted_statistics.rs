@@ -145,6 +145,7 @@ impl WeightedColumn {
     pub(crate) fn common(&self) -> WeightedCommonStatistics {
         let present = self.present.value();
         WeightedCommonStatistics {
+            unmodelled: Default::default(),
             num_non_missing: present,
             num_missing: self.missing.value(),
             avg_num_values: if present > 0.0 { 1.0 } else { 0.0 },
@@ -206,6 +207,7 @@ impl WeightedColumn {
             ]
         };
         WeightedNumericStatistics {
+            unmodelled: Default::default(),
             mean,
             std_dev,
             median,
@@ -259,6 +261,7 @@ impl WeightedColumn {
             .iter()
             .take(num_top_values)
             .map(|(value, w)| FreqAndValue {
+                unmodelled: Default::default(),
                 value: (*value).to_string(),
                 frequency: *w,
             })
@@ -268,6 +271,7 @@ impl WeightedColumn {
             .take(num_rank_buckets)
             .enumerate()
             .map(|(rank, (value, w))| RankBucket {
+                unmodelled: Default::default(),
                 low_rank: rank as u64,
                 high_rank: rank as u64,
                 label: (*value).to_string(),
@@ -275,8 +279,10 @@ impl WeightedColumn {
             })
             .collect();
         WeightedStringStatistics {
+            unmodelled: Default::default(),
             top_values,
             rank_histogram: (!buckets.is_empty()).then(|| RankHistogram {
+                unmodelled: Default::default(),
                 buckets,
                 name: String::new(),
             }),

@@ -218,6 +218,7 @@ fn inferred_schema_follows_tfdv_rules() {
     assert_eq!(
         age.presence,
         Some(FeaturePresence {
+            unmodelled: Default::default(),
             min_fraction: Some(1.0),
             min_count: Some(1)
         })
@@ -231,6 +232,7 @@ fn inferred_schema_follows_tfdv_rules() {
     assert_eq!(
         workclass.presence,
         Some(FeaturePresence {
+            unmodelled: Default::default(),
             min_fraction: None,
             min_count: Some(1)
         })
@@ -238,6 +240,7 @@ fn inferred_schema_follows_tfdv_rules() {
     assert_eq!(
         workclass.value_count,
         Some(ValueCount {
+            unmodelled: Default::default(),
             min: Some(1),
             max: Some(1)
         })

@@ -48,7 +48,7 @@ fn every_edit_of_the_curated_schema_survives_both_formats() {
         Schema::load(&fixture("adult_curated.schema.json")).unwrap(),
         schema
     );
-    assert_eq!(schema.to_pbtxt(), text, "rewritten byte for byte");
+    assert_eq!(schema.to_pbtxt().unwrap(), text, "rewritten byte for byte");
     assert_eq!(
         Schema::from_tfmd_json(&schema.to_tfmd_json().unwrap()).unwrap(),
         schema
@@ -100,6 +100,7 @@ fn every_edit_of_the_curated_schema_survives_both_formats() {
     assert_eq!(
         schema.feature("race").unwrap().value_count,
         Some(ValueCount {
+            unmodelled: Default::default(),
             min: Some(2),
             max: None
         })
@@ -113,6 +114,7 @@ fn every_edit_of_the_curated_schema_survives_both_formats() {
     assert_eq!(
         constraints.num_examples_drift_comparator,
         Some(NumericValueComparator {
+            unmodelled: Default::default(),
             min_fraction_threshold: Some(0.5),
             max_fraction_threshold: Some(2.0),
         })
@@ -128,20 +130,42 @@ fn every_edit_of_the_curated_schema_survives_both_formats() {
 }
 
 #[test]
-fn an_unmodelled_field_in_an_edited_schema_is_an_error_naming_it_and_its_line() {
+fn fields_mlrig_does_not_act_on_survive_an_edit_and_a_typo_is_an_error_naming_its_line() {
     let text = std::fs::read_to_string(fixture("adult_curated.schema.pbtxt")).unwrap();
     let line = text.lines().position(|l| l == "  name: \"race\"").unwrap() + 1;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schema.pbtxt");
+
+    // A tfmd field mlrig does not act on is kept, in every format.
     let edited = text.replacen(
         "  name: \"race\"\n",
         "  name: \"race\"\n  annotation {\n    tag: \"sensitive\"\n  }\n",
         1,
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("schema.pbtxt");
-    std::fs::write(&path, edited).unwrap();
+    std::fs::write(&path, &edited).unwrap();
+    let schema = Schema::load(&path).unwrap();
+    assert_eq!(schema.unmodelled_fields(), ["feature[race].annotation"]);
+    let written = schema.to_pbtxt().unwrap();
+    assert!(
+        written.contains("  annotation {\n    tag: \"sensitive\"\n  }\n"),
+        "{written}"
+    );
+    for file in ["schema.json", "schema.pb", "copy.pbtxt"] {
+        let copy = dir.path().join(file);
+        schema.save(&copy).unwrap();
+        assert_eq!(Schema::load(&copy).unwrap(), schema, "{file}");
+    }
+
+    // A field tfmd does not have is an error naming it, its line and column.
+    let typo = text.replacen(
+        "  name: \"race\"\n",
+        "  name: \"race\"\n  anotation {\n  }\n",
+        1,
+    );
+    std::fs::write(&path, typo).unwrap();
     let err = Schema::load(&path).unwrap_err().to_string();
     let expected = format!(
-        "{}:{}:3: unknown field `annotation` in `feature`: mlrig does not model it",
+        "{}:{}:3: unknown field `anotation` in tensorflow.metadata.v0.Feature",
         path.display(),
         line + 1
     );
@@ -150,13 +174,13 @@ fn an_unmodelled_field_in_an_edited_schema_is_an_error_naming_it_and_its_line() 
     let json = std::fs::read_to_string(fixture("adult_curated.schema.json")).unwrap();
     let edited = json.replacen(
         "\"name\": \"race\",",
-        "\"name\": \"race\",\n      \"annotation\": {\"tag\": [\"sensitive\"]},",
+        "\"name\": \"race\",\n      \"anotation\": {\"tag\": [\"sensitive\"]},",
         1,
     );
     let path = dir.path().join("schema.json");
     std::fs::write(&path, edited).unwrap();
     let err = Schema::load(&path).unwrap_err().to_string();
-    assert!(err.contains("unknown field `annotation`"), "{err}");
+    assert!(err.contains("unrecognized field name 'anotation'"), "{err}");
     assert!(err.contains(" line "), "{err}");
 }
 
@@ -167,7 +191,7 @@ fn update_schema_gives_tfdv_update_schema_and_lists_its_changes() {
     let update = update_schema(&curated(), &stats, &tfdv_like_options()).unwrap();
     assert_eq!(update.schema, tfdv);
     assert_eq!(
-        update.schema.to_pbtxt(),
+        update.schema.to_pbtxt().unwrap(),
         std::fs::read_to_string(fixture("adult_curated_updated.schema.pbtxt")).unwrap()
     );
     let changes: Vec<(&str, SchemaChangeKind, &str, &str, &str)> = update

@@ -36,12 +36,17 @@ fn name() -> impl Strategy<Value = String> {
 }
 
 fn value_count() -> impl Strategy<Value = ValueCount> {
-    (opt(any::<i64>()), opt(any::<i64>())).prop_map(|(min, max)| ValueCount { min, max })
+    (opt(any::<i64>()), opt(any::<i64>())).prop_map(|(min, max)| ValueCount {
+        unmodelled: Default::default(),
+        min,
+        max,
+    })
 }
 
 fn comparator() -> impl Strategy<Value = NumericValueComparator> {
     (opt(double()), opt(double())).prop_map(|(min_fraction_threshold, max_fraction_threshold)| {
         NumericValueComparator {
+            unmodelled: Default::default(),
             min_fraction_threshold,
             max_fraction_threshold,
         }
@@ -77,11 +82,15 @@ fn feature() -> impl Strategy<Value = Feature> {
             |(name, t, presence, count, counts, range, stage, (envs, not_envs, drift, strings))| {
                 let mut f = Feature::new(name, t);
                 f.presence = presence.map(|(min_fraction, min_count)| FeaturePresence {
+                    unmodelled: Default::default(),
                     min_fraction,
                     min_count,
                 });
                 f.value_count = count;
-                f.value_counts = counts.map(|value_count| ValueCountList { value_count });
+                f.value_counts = counts.map(|value_count| ValueCountList {
+                    unmodelled: Default::default(),
+                    value_count,
+                });
                 f.int_domain = range.map(|(min, max)| IntDomain {
                     min,
                     max,
@@ -91,7 +100,18 @@ fn feature() -> impl Strategy<Value = Feature> {
                 f.in_environment = envs;
                 f.not_in_environment = not_envs;
                 f.drift_comparator = drift.map(FeatureComparator::infinity_norm);
-                f.string_domain = strings.map(|value| StringDomain { name: None, value });
+                f.string_domain = strings.map(|value| StringDomain {
+                    unmodelled: Default::default(),
+                    name: None,
+                    value,
+                });
+                // tfmd `oneof`s: one shape and one domain at most.
+                if f.value_count.is_some() {
+                    f.value_counts = None;
+                }
+                if f.int_domain.is_some() {
+                    f.string_domain = None;
+                }
                 f
             },
         )
@@ -114,6 +134,7 @@ fn schema() -> impl Strategy<Value = Schema> {
             s.default_environment = environments;
             s.dataset_constraints =
                 constraints.map(|(drift, version, min, max)| DatasetConstraints {
+                    unmodelled: Default::default(),
                     num_examples_drift_comparator: drift,
                     num_examples_version_comparator: version,
                     min_examples_count: min,
@@ -302,6 +323,7 @@ fn curated(stats: &DatasetStatistics, e: &Edits) -> Schema {
         f.presence = match (e.presence[k], e.min_count[k]) {
             (None, None) => None,
             (min_fraction, min_count) => Some(FeaturePresence {
+                unmodelled: Default::default(),
                 min_fraction,
                 min_count,
             }),
@@ -312,7 +334,11 @@ fn curated(stats: &DatasetStatistics, e: &Edits) -> Schema {
         }
         if let Some((min, max)) = e.value_count[k] {
             f.shape = None;
-            f.value_count = Some(ValueCount { min, max });
+            f.value_count = Some(ValueCount {
+                unmodelled: Default::default(),
+                min,
+                max,
+            });
         }
         if e.deprecate == Some(k) {
             f.lifecycle_stage = Some(LifecycleStage::Deprecated);
@@ -327,9 +353,18 @@ fn curated(stats: &DatasetStatistics, e: &Edits) -> Schema {
     }
     if let Some(f) = schema.feature_mut("f") {
         let (min, max, disallow_nan, disallow_inf) = e.float_range;
+        // tfmd bounds are `f32`s: round outwards, as schema inference does.
+        let outwards = |x: f64, down: bool| {
+            let f = x as f32;
+            match (down, f64::from(f)) {
+                (true, v) if v > x => f64::from(f.next_down()),
+                (false, v) if v < x => f64::from(f.next_up()),
+                (_, v) => v,
+            }
+        };
         f.float_domain = Some(FloatDomain {
-            min,
-            max,
+            min: min.map(|x| outwards(x, true)),
+            max: max.map(|x| outwards(x, false)),
             disallow_nan,
             disallow_inf,
             ..FloatDomain::default()
@@ -338,12 +373,14 @@ fn curated(stats: &DatasetStatistics, e: &Edits) -> Schema {
     if let Some(s) = schema.feature_mut("s") {
         s.domain = None;
         s.string_domain = Some(StringDomain {
+            unmodelled: Default::default(),
             name: None,
             value: e.domain.iter().map(|v| v.to_string()).collect(),
         });
         s.distribution_constraints =
             e.min_domain_mass
                 .map(|min_domain_mass| DistributionConstraints {
+                    unmodelled: Default::default(),
                     min_domain_mass: Some(min_domain_mass),
                 });
     }
@@ -357,6 +394,7 @@ fn curated(stats: &DatasetStatistics, e: &Edits) -> Schema {
     if let Some(min_count) = e.ghost_presence {
         let mut ghost = Feature::new("ghost", FeatureType::Int);
         ghost.presence = Some(FeaturePresence {
+            unmodelled: Default::default(),
             min_fraction: None,
             min_count,
         });
@@ -391,7 +429,7 @@ proptest! {
     #[test]
     fn write_then_parse_is_the_identity_in_both_formats(schema in schema()) {
         let (text, back) = common::pbtxt_round_trip(&schema)?;
-        prop_assert_eq!(back.to_pbtxt(), text);
+        prop_assert_eq!(back.to_pbtxt().unwrap(), text);
         let json = schema.to_tfmd_json().unwrap();
         prop_assert_eq!(Schema::from_tfmd_json(&json).unwrap(), schema);
     }
@@ -417,6 +455,6 @@ proptest! {
         let again = update_schema(&update.schema, &stats, &options).unwrap();
         prop_assert!(again.is_unchanged(), "{:?}", again.changes);
         // And the curated schema itself survives both formats.
-        prop_assert_eq!(Schema::from_pbtxt(&update.schema.to_pbtxt()).unwrap(), update.schema.clone());
+        prop_assert_eq!(Schema::from_pbtxt(&update.schema.to_pbtxt().unwrap()).unwrap(), update.schema.clone());
     }
 }

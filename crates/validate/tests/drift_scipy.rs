@@ -161,6 +161,7 @@ fn jensen_shannon_divergence_matches_scipy_on_the_same_bins() {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| HistogramBucket {
+                    unmodelled: Default::default(),
                     low_value: i as f64,
                     high_value: (i + 1) as f64,
                     sample_count: *c,

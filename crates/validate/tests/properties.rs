@@ -204,7 +204,7 @@ proptest! {
         // Arbitrary extra constraints, including nonsensical ones (min > max).
         let i = schema.feature_mut("i").unwrap();
         i.int_domain = Some(IntDomain { min: Some(int_range.0), max: Some(int_range.1), ..IntDomain::default() });
-        i.presence = Some(FeaturePresence { min_fraction: Some(min_fraction), min_count: Some(min_count) });
+        i.presence = Some(FeaturePresence { unmodelled: Default::default(), min_fraction: Some(min_fraction), min_count: Some(min_count) });
         let f = schema.feature_mut("f").unwrap();
         f.float_domain = Some(FloatDomain {
             min: Some(float_range.0), max: Some(float_range.1),
@@ -247,14 +247,14 @@ proptest! {
         let mut schema = infer_schema(&a, &SchemaInferenceParams::default());
         for feature in schema.features.iter_mut() {
             let mut comparator = FeatureComparator::infinity_norm(threshold);
-            comparator.jensen_shannon_divergence = Some(JensenShannonDivergence {
+            comparator.jensen_shannon_divergence = Some(JensenShannonDivergence { unmodelled: Default::default(),
                 threshold: Some(threshold),
-                source: quantiles.then_some(HistogramSelection {
+                source: quantiles.then_some(HistogramSelection { unmodelled: Default::default(),
                     selection_type: Some(HistogramSelectionType::Quantiles),
                 }),
             });
             comparator.normalized_abs_difference =
-                Some(NormalizedAbsoluteDifference { threshold: Some(threshold) });
+                Some(NormalizedAbsoluteDifference { unmodelled: Default::default(), threshold: Some(threshold) });
             feature.drift_comparator = Some(comparator.clone());
             feature.skew_comparator = Some(comparator);
         }
@@ -330,7 +330,7 @@ proptest! {
         let histogram = |buckets: &[(f64, f64, f64)], sorted: bool| {
             let mut buckets: Vec<HistogramBucket> = buckets
                 .iter()
-                .map(|(low, width, count)| HistogramBucket {
+                .map(|(low, width, count)| HistogramBucket { unmodelled: Default::default(),
                     low_value: *low,
                     high_value: if sorted { low + width } else { *width },
                     sample_count: *count,

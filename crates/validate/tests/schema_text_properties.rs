@@ -38,6 +38,7 @@ fn int_domain() -> impl Strategy<Value = IntDomain> {
         any::<bool>(),
     )
         .prop_map(|(name, min, max, is_categorical)| IntDomain {
+            unmodelled: Default::default(),
             name,
             min,
             max,
@@ -54,9 +55,11 @@ fn float_domain() -> impl Strategy<Value = FloatDomain> {
     )
         .prop_map(
             |(name, min, max, (disallow_nan, disallow_inf, is_categorical))| FloatDomain {
+                unmodelled: Default::default(),
                 name,
-                min,
-                max,
+                // tfmd stores `float` bounds: only `f32` values survive a file.
+                min: min.map(|x: f64| f64::from(x as f32)),
+                max: max.map(|x: f64| f64::from(x as f32)),
                 disallow_nan,
                 disallow_inf,
                 is_categorical,
@@ -65,8 +68,11 @@ fn float_domain() -> impl Strategy<Value = FloatDomain> {
 }
 
 fn string_domain() -> impl Strategy<Value = StringDomain> {
-    (opt(text()), proptest::collection::vec(text(), 0..4))
-        .prop_map(|(name, value)| StringDomain { name, value })
+    (opt(text()), proptest::collection::vec(text(), 0..4)).prop_map(|(name, value)| StringDomain {
+        unmodelled: Default::default(),
+        name,
+        value,
+    })
 }
 
 fn comparator() -> impl Strategy<Value = FeatureComparator> {
@@ -82,13 +88,22 @@ fn comparator() -> impl Strategy<Value = FeatureComparator> {
     )
         .prop_map(|(infinity, jsd, nad)| {
             let mut c = FeatureComparator::default();
-            c.infinity_norm = infinity.map(|threshold| InfinityNorm { threshold });
-            c.jensen_shannon_divergence = jsd.map(|(threshold, source)| JensenShannonDivergence {
+            c.infinity_norm = infinity.map(|threshold| InfinityNorm {
+                unmodelled: Default::default(),
                 threshold,
-                source: source.map(|selection_type| HistogramSelection { selection_type }),
             });
-            c.normalized_abs_difference =
-                nad.map(|threshold| NormalizedAbsoluteDifference { threshold });
+            c.jensen_shannon_divergence = jsd.map(|(threshold, source)| JensenShannonDivergence {
+                unmodelled: Default::default(),
+                threshold,
+                source: source.map(|selection_type| HistogramSelection {
+                    unmodelled: Default::default(),
+                    selection_type,
+                }),
+            });
+            c.normalized_abs_difference = nad.map(|threshold| NormalizedAbsoluteDifference {
+                unmodelled: Default::default(),
+                threshold,
+            });
             c
         })
 }
@@ -138,24 +153,50 @@ fn feature() -> impl Strategy<Value = Feature> {
             let mut f = Feature::new(name, feature_type);
             let (presence, shape, value_count, mass) = constraints;
             f.presence = presence.map(|(min_fraction, min_count)| FeaturePresence {
+                unmodelled: Default::default(),
                 min_fraction,
                 min_count,
             });
             f.shape = shape.map(|dims| FixedShape {
+                unmodelled: Default::default(),
                 dim: dims
                     .into_iter()
-                    .map(|(size, name)| Dim { size, name })
+                    .map(|(size, name)| Dim {
+                        unmodelled: Default::default(),
+                        size,
+                        name,
+                    })
                     .collect(),
             });
-            f.value_count = value_count.map(|(min, max)| ValueCount { min, max });
-            f.distribution_constraints =
-                mass.map(|min_domain_mass| DistributionConstraints { min_domain_mass });
+            let value_count = value_count.filter(|_| f.shape.is_none());
+            f.value_count = value_count.map(|(min, max)| ValueCount {
+                unmodelled: Default::default(),
+                min,
+                max,
+            });
+            f.distribution_constraints = mass.map(|min_domain_mass| DistributionConstraints {
+                unmodelled: Default::default(),
+                min_domain_mass,
+            });
             let (domain, int_domain, float_domain, string_domain, bool_domain) = domains;
-            f.domain = domain;
-            f.int_domain = int_domain;
-            f.float_domain = float_domain;
-            f.string_domain = string_domain;
+            // tfmd's `domain_info` is a oneof: keep the first domain given.
+            if domain.is_some() {
+                f.domain = domain;
+            } else if int_domain.is_some() {
+                f.int_domain = int_domain;
+            } else if float_domain.is_some() {
+                f.float_domain = float_domain;
+            } else if string_domain.is_some() {
+                f.string_domain = string_domain;
+            }
+            let bool_domain = bool_domain.filter(|_| {
+                f.domain.is_none()
+                    && f.int_domain.is_none()
+                    && f.float_domain.is_none()
+                    && f.string_domain.is_none()
+            });
             f.bool_domain = bool_domain.map(|(name, true_value, false_value)| BoolDomain {
+                unmodelled: Default::default(),
                 name,
                 true_value,
                 false_value,
@@ -199,7 +240,7 @@ proptest! {
         let (text, _) = common::pbtxt_round_trip(&schema)?;
         // And the text form agrees with the JSON form.
         let json = Schema::from_tfmd_json(&schema.to_tfmd_json().unwrap()).unwrap();
-        prop_assert_eq!(json.to_pbtxt(), text);
+        prop_assert_eq!(json.to_pbtxt().unwrap(), text);
     }
 
     #[test]
@@ -219,7 +260,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         insert in "[{}<>\\[\\]:;,\"'#\\\\a-z0-9 \n.-]{0,3}",
     ) {
-        let text = schema.to_pbtxt();
+        let text = schema.to_pbtxt().unwrap();
         let mut at = cut.index(text.len() + 1);
         while !text.is_char_boundary(at) {
             at -= 1;
@@ -236,7 +277,7 @@ fn nan_thresholds_are_written_and_read_as_nan() {
     let mut f = Feature::new("x", FeatureType::Float);
     f.drift_comparator = Some(FeatureComparator::infinity_norm(f64::NAN));
     schema.features.push(f);
-    let text = schema.to_pbtxt();
+    let text = schema.to_pbtxt().unwrap();
     assert!(text.contains("threshold: nan"), "{text}");
     let back = Schema::from_pbtxt(&text).unwrap();
     let threshold = back.features[0]

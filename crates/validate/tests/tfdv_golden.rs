@@ -46,13 +46,13 @@ fn every_tfdv_schema_reads_the_same_from_pbtxt_and_json_and_rewrites_byte_for_by
     assert!(pbtxts.len() >= 12, "{pbtxts:?}");
     for pbtxt in pbtxts {
         let text = std::fs::read_to_string(&pbtxt).unwrap();
-        let from_text = Schema::load_pbtxt(&pbtxt).unwrap();
+        let from_text = Schema::load(&pbtxt).unwrap();
         let json = PathBuf::from(pbtxt.to_str().unwrap().replace(".pbtxt", ".json"));
         let from_json = Schema::load_tfmd_json(&json).unwrap();
         assert!(!from_text.features.is_empty(), "{}", pbtxt.display());
         assert_eq!(from_text, from_json, "{}", pbtxt.display());
         assert_eq!(Schema::load(&pbtxt).unwrap(), from_text);
-        assert_eq!(from_text.to_pbtxt(), text, "{}", pbtxt.display());
+        assert_eq!(from_text.to_pbtxt().unwrap(), text, "{}", pbtxt.display());
     }
 }
 
@@ -98,7 +98,7 @@ fn tfdv_anomalies_load_and_mlrig_finds_the_same_ones_with_tfdv_schema() {
     .collect();
     assert_eq!(tfdv_set, expected);
 
-    let schema = Schema::load_pbtxt(&fixture("adult_sample.schema.pbtxt")).unwrap();
+    let schema = Schema::load(&fixture("adult_sample.schema.pbtxt")).unwrap();
     let table = read_raw_from(&sample_path("adult_shifted.csv"), &[""]);
     let (batch_schema, batches) = to_batches(&table, 128);
     let mlrig = validate_batches(

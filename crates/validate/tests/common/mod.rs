@@ -128,7 +128,9 @@ pub fn pbtxt_round_trip(
     schema: &mlrig_validate::Schema,
 ) -> Result<(String, mlrig_validate::Schema), proptest::test_runner::TestCaseError> {
     use proptest::test_runner::TestCaseError;
-    let text = schema.to_pbtxt();
+    let text = schema
+        .to_pbtxt()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let back = mlrig_validate::Schema::from_pbtxt(&text)
         .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
     proptest::prop_assert_eq!(&back, schema, "{}", text);
