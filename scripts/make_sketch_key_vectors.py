@@ -19,8 +19,9 @@ Usage (from the repository root; needs `pip install mpmath`):
 
     python3 scripts/make_sketch_key_vectors.py > crates/core/tests/fixtures/sketch_keys.json
 
-Optionally `--check-all-edges` also checks every edge of both accuracies (slow,
-about a minute) and prints the smallest gap to stderr.
+Optionally `--check-all-edges` also checks every edge of both accuracies and
+prints the smallest gap to stderr (slow: about a quarter of an hour; last run:
+no f64 closer than 2^-69.8 to an edge for alpha 0.005, 2^-74.3 for 0.001).
 """
 
 import json

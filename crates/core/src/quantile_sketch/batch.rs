@@ -36,8 +36,9 @@ pub(super) fn count_keys(map: &mut BTreeMap<i32, u64>, keys: &mut Vec<i32>) {
 }
 
 /// Sketch input gathered over one batch: the keys of the values, counted
-/// into a sketch at once by [`QuantileSketch::absorb`] (one map operation
-/// per distinct key instead of one per value).
+/// into a sketch at once by
+/// [`QuantileSketch::absorb`](super::QuantileSketch::absorb) (one map
+/// operation per distinct key instead of one per value).
 ///
 /// ```
 /// use mlrig_core::{QuantileSketch, SketchBatch, SketchParams};

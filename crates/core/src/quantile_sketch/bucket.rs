@@ -1,7 +1,8 @@
 //! [`SketchBucket`]: one bucket of a sketch, and quantiles over a list of
 //! buckets ([`quantile_of_buckets`]).
 
-/// One non-empty bucket of a sketch, as listed by [`QuantileSketch::buckets`].
+/// One non-empty bucket of a sketch, as listed by
+/// [`QuantileSketch::buckets`](super::QuantileSketch::buckets).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SketchBucket {
     /// Smallest value the bucket can hold (exclusive for log buckets).

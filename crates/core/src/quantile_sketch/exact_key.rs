@@ -6,11 +6,13 @@
 //! Only IEEE-754 additions and multiplications are used (products are split
 //! exactly with Dekker's method, no `fma`), so the decision is the same on
 //! every platform. `γⁿ` is formed by binary powering; its relative error is
-//! below `|n|·2⁻¹⁰³`, which is `2⁻⁷⁴` at the largest key (`≈ 3.6·10⁸`, for
-//! α = 10⁻⁶) and `2⁻⁸⁵` for α = 0.1 %. An `f64` `m` that close to `γⁿ`
-//! without being `γⁿ` would be a coincidence far beyond double precision;
-//! `scripts/make_sketch_key_vectors.py` checks with 300-bit arithmetic that
-//! the golden vectors hold none and that the keys match.
+//! about `|n|·2⁻¹⁰³` (squaring doubles a relative error, each product adds
+//! a few `2⁻¹⁰⁶`): `2⁻⁷⁴` at the largest key (`≈ 3.6·10⁸`, for α = 10⁻⁶),
+//! `2⁻⁸⁴` for α = 0.1 %. An `f64` `m` that close to `γⁿ` without being `γⁿ`
+//! is a coincidence far beyond double precision:
+//! `scripts/make_sketch_key_vectors.py --check-all-edges` finds, with 300-bit
+//! arithmetic, no `f64` closer than `2⁻⁶⁹·⁸` (α = 0.5 %) or `2⁻⁷⁴·³`
+//! (α = 0.1 %) to any edge, so for those accuracies every key is exact.
 
 /// A positive number `(hi + lo)·2^exp`, `hi` in `[1, 2]`, `|lo| ≤ ulp(hi)`.
 #[derive(Debug, Clone, Copy)]

@@ -370,6 +370,22 @@ proptest! {
     }
 
     #[test]
+    fn keys_are_monotone_and_step_by_at_most_one(
+        bits in 1u64..0x7ff0_0000_0000_0000,
+        steps in 1u64..4,
+    ) {
+        // Exact keys are a non-decreasing step function of the value; a
+        // rounded logarithm could step back by one next to a bucket edge.
+        let (x, y) = (f64::from_bits(bits), f64::from_bits(bits + steps));
+        for buckets in [LogBuckets::of::<HalfPercent>(), LogBuckets::of::<Fine>(), LogBuckets::of::<Finest>()] {
+            let (a, b) = (buckets.key(x), buckets.key(y));
+            prop_assert!(a <= b, "{:e}: {} then {}", x, a, b);
+            // Subnormals are spaced wider than buckets near 2⁻¹⁰⁷⁴.
+            prop_assert!(!x.is_normal() || b - a <= 1, "{:e}: {} then {}", x, a, b);
+        }
+    }
+
+    #[test]
     fn arbitrary_json_never_panics(
         negative in proptest::collection::btree_map(any::<i32>(), any::<u64>(), 0..5),
         zeros in any::<u64>(),
