@@ -27,7 +27,7 @@ fn mixed_values(count: usize, seed: u64) -> Vec<f64> {
             let mantissa = 1.0 + (state >> 11) as f64 / (1u64 << 53) as f64;
             let exponent = ((state >> 3) % 40) as i32 - 20;
             let sign = if state & 1 == 0 { 1.0 } else { -1.0 };
-            sign * mantissa * 2f64.powi(exponent)
+            sign * mantissa * libm::ldexp(1.0, exponent)
         })
         .collect()
 }

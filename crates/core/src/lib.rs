@@ -28,6 +28,13 @@
 //!   error `α` ([`SketchParams`]), an optional exact mode and an exact merge.
 //! * [`SplitRule`] ([`split`]): the deterministic train/eval split shared by
 //!   ingestion and training (a frozen key hash, so a row's side never changes).
+//! * [`Fnv1a64`] / [`fnv1a_64`]: the one hash of persisted or shared values;
+//!   [`OrderedF64`]: the one total-order `f64` (map keys of float values).
+//! * Deterministic math: nothing persisted or merged calls the platform's
+//!   math library; transcendental functions come from the pure-Rust
+//!   [`libm`](https://docs.rs/libm) crate (clippy's `disallowed-methods`
+//!   forbids `f64::ln` & co. in the workspace), so the same input gives the
+//!   same bits on every machine.
 //!
 //! ## Quick start
 //!
@@ -69,11 +76,13 @@ pub mod bundle;
 mod error;
 mod exact_sum;
 mod features;
+mod ordered_f64;
 mod params;
 mod predictions;
 mod quantile_sketch;
 pub mod records;
 pub mod split;
+mod stable_hash;
 mod transform;
 
 pub use accumulator::{Accumulator, ParallelAccumulation, accumulate_par};
@@ -83,6 +92,7 @@ pub use bundle::{BundleFile, BundleManifest, BundleWriter, ModelBundle};
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
+pub use ordered_f64::OrderedF64;
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;
 pub use quantile_sketch::{
@@ -91,4 +101,5 @@ pub use quantile_sketch::{
 };
 pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
 pub use split::SplitRule;
+pub use stable_hash::{Fnv1a64, fnv1a_64};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

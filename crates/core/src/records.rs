@@ -388,7 +388,8 @@ fn as_integer(v: &Value) -> Option<i64> {
     }
     let f = v.as_f64()?;
     // 2^63 is exactly representable; anything at or beyond it does not fit.
-    (f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63)).then_some(f as i64)
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f)).then_some(f as i64)
 }
 
 /// The column names of a schema, comma separated, for error messages that

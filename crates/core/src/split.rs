@@ -326,14 +326,7 @@ pub fn is_key_type(data_type: &DataType) -> bool {
 /// assert_ne!(key_hash("a"), key_hash("b"));
 /// ```
 pub fn key_hash(key: &str) -> u64 {
-    const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h = OFFSET_BASIS;
-    for byte in key.bytes() {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(PRIME);
-    }
-    fmix64(h)
+    fmix64(crate::fnv1a_64(key.as_bytes()))
 }
 
 /// MurmurHash3's 64-bit finaliser.

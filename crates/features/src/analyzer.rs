@@ -14,45 +14,13 @@
 use std::collections::BTreeMap;
 
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::{Accumulator, ExactSum};
+use mlrig_core::{Accumulator, ExactSum, OrderedF64};
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
 use crate::category_index::FastMap;
 use crate::input_column::{CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn};
 use crate::sketch::QuantileSketch;
-
-/// An `f64` that is never NaN, ordered by value (`-0.0` is stored as `0.0`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct OrderedF64(pub(crate) f64);
-
-impl OrderedF64 {
-    pub(crate) fn new(value: f64) -> Self {
-        // `-0.0 + 0.0 == +0.0`: one key for both zeros.
-        OrderedF64(value + 0.0)
-    }
-}
-
-impl PartialEq for OrderedF64 {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.total_cmp(&other.0).is_eq()
-    }
-}
-
-impl Eq for OrderedF64 {}
-
-impl PartialOrd for OrderedF64 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for OrderedF64 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
 
 /// Value counts, serialized as a list of `[value, count]` pairs (JSON object
 /// keys can only be strings).
@@ -426,8 +394,8 @@ mod tests {
     fn most_frequent_breaks_ties_by_smallest() {
         let counts = BTreeMap::from([("b", 2), ("a", 2), ("c", 1)]);
         assert_eq!(most_frequent(&counts), Some(&"a"));
-        let counts = BTreeMap::from([(OrderedF64(3.0), 1), (OrderedF64(-1.0), 1)]);
-        assert_eq!(most_frequent(&counts), Some(&OrderedF64(-1.0)));
+        let counts = BTreeMap::from([(OrderedF64::new(3.0), 1), (OrderedF64::new(-1.0), 1)]);
+        assert_eq!(most_frequent(&counts), Some(&OrderedF64::new(-1.0)));
         assert_eq!(most_frequent::<u8>(&BTreeMap::new()), None);
     }
 
@@ -444,8 +412,8 @@ mod tests {
         };
         assert_eq!((x.observed, x.missing), (3, 2));
         assert_eq!(x.sum.value(), 1.0);
-        assert_eq!(x.counts.get(&OrderedF64(0.0)), Some(&2));
-        assert_eq!(x.min.unwrap().0.to_bits(), 0.0f64.to_bits());
+        assert_eq!(x.counts.get(&OrderedF64::new(0.0)), Some(&2));
+        assert_eq!(x.min.unwrap().get().to_bits(), 0.0f64.to_bits());
         let ColumnSummary::Categorical(s) = &a.columns[1] else {
             panic!("categorical")
         };

@@ -145,11 +145,11 @@ impl FittedEncoding {
             FittedEncoding::Log if x <= 0.0 => {
                 return Err(out_of_domain(column, row, x, "log", "a value > 0"));
             }
-            FittedEncoding::Log => x.ln(),
+            FittedEncoding::Log => libm::log(x),
             FittedEncoding::Log1p if x <= -1.0 => {
                 return Err(out_of_domain(column, row, x, "log1p", "a value > -1"));
             }
-            FittedEncoding::Log1p => x.ln_1p(),
+            FittedEncoding::Log1p => libm::log1p(x),
             FittedEncoding::Bucketize {
                 boundaries,
                 ordinal,

@@ -1,57 +1,36 @@
-//! Stable hashing of category values: 64-bit FNV-1a over the value's text
-//! (`true`/`false`, the decimal integer, or the UTF-8 string), the same on
-//! every platform and release, so out-of-vocabulary buckets, hashed features
-//! and crosses never move between training and serving.
+//! Stable hashing of category values: 64-bit FNV-1a
+//! ([`mlrig_core::Fnv1a64`], the workspace's one persisted hash) over the
+//! value's text (`true`/`false`, the decimal integer, or the UTF-8 string),
+//! the same on every platform and release, so out-of-vocabulary buckets,
+//! hashed features and crosses never move between training and serving.
+
+use mlrig_core::Fnv1a64;
 
 use crate::input_column::CategoryValue;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// An FNV-1a 64 hasher.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv1a(u64);
-
-impl Fnv1a {
-    pub(crate) fn new() -> Self {
-        Fnv1a(FNV_OFFSET)
-    }
-
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(FNV_PRIME);
-        }
-    }
-
-    /// Feeds a category value's text form.
-    pub(crate) fn write_value(&mut self, value: CategoryValue<'_>) {
-        match value {
-            CategoryValue::Bool(b) => self.write(if b { b"true" } else { b"false" }),
-            CategoryValue::Int(i) => self.write(i.to_string().as_bytes()),
-            CategoryValue::Text(s) => self.write(s.as_bytes()),
-        }
-    }
-
-    pub(crate) fn finish(self) -> u64 {
-        self.0
+/// Feeds a category value's text form.
+fn write_value(hasher: &mut Fnv1a64, value: CategoryValue<'_>) {
+    match value {
+        CategoryValue::Bool(b) => hasher.write(if b { b"true" } else { b"false" }),
+        CategoryValue::Int(i) => hasher.write(i.to_string().as_bytes()),
+        CategoryValue::Text(s) => hasher.write(s.as_bytes()),
     }
 }
 
 /// The FNV-1a hash of one value.
 pub(crate) fn hash_value(value: CategoryValue<'_>) -> u64 {
-    let mut hasher = Fnv1a::new();
-    hasher.write_value(value);
+    let mut hasher = Fnv1a64::new();
+    write_value(&mut hasher, value);
     hasher.finish()
 }
 
 /// The FNV-1a hash of a pair of values (a feature cross); the separator byte
 /// `0xFF` never occurs in UTF-8, so `("ab", "c")` and `("a", "bc")` differ.
 pub(crate) fn hash_pair(first: CategoryValue<'_>, second: CategoryValue<'_>) -> u64 {
-    let mut hasher = Fnv1a::new();
-    hasher.write_value(first);
+    let mut hasher = Fnv1a64::new();
+    write_value(&mut hasher, first);
     hasher.write(&[0xFF]);
-    hasher.write_value(second);
+    write_value(&mut hasher, second);
     hasher.finish()
 }
 

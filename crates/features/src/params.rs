@@ -2,11 +2,11 @@
 //! [`FittedFeaturePipeline`]: declaring, checking and fitting a pipeline.
 
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::{Accumulator, ExactSum, Fit, ParamGuard, accumulate_par};
+use mlrig_core::{Accumulator, ExactSum, Fit, OrderedF64, ParamGuard, accumulate_par};
 
 use crate::FeaturesError;
 use crate::analyzer::{
-    ColumnSummary, NumericSummary, OrderedF64, SpreadAnalyzer, SummaryAnalyzer, most_frequent,
+    ColumnSummary, NumericSummary, SpreadAnalyzer, SummaryAnalyzer, most_frequent,
 };
 use crate::fitted::FittedFeaturePipeline;
 use crate::fitted_column::{FillValue, FittedColumn, FittedCross, FittedEncoding};
@@ -347,7 +347,7 @@ fn nonzero_scale(scale: f64) -> f64 {
 /// The mean of the non-missing values: exact for a constant column.
 fn mean(s: &NumericSummary) -> Result<f64, FeaturesError> {
     match (s.min, s.max) {
-        (Some(min), Some(max)) if min == max => Ok(min.0),
+        (Some(min), Some(max)) if min == max => Ok(min.get()),
         _ if s.observed == 0 => Err(no_values(&s.name, "mean")),
         _ => finite(&s.name, "mean", s.sum.value() / s.observed as f64),
     }
@@ -361,7 +361,7 @@ fn quantile(s: &NumericSummary, q: f64, statistic: &str) -> Result<f64, Features
         .and_then(|sketch| sketch.quantile_interpolated(q))
         .ok_or_else(|| no_values(&s.name, statistic))?;
     Ok(match (s.min, s.max) {
-        (Some(min), Some(max)) => value.clamp(min.0, max.0),
+        (Some(min), Some(max)) => value.clamp(min.get(), max.get()),
         _ => value,
     })
 }
@@ -410,7 +410,7 @@ fn numeric_fill(
         Some(Imputation::Median) => Some(quantile(s, 0.5, "median")?),
         Some(Imputation::MostFrequent) => Some(
             most_frequent(&s.counts)
-                .map(|v| v.0)
+                .map(|v| v.get())
                 .ok_or_else(|| no_values(name, "most frequent value"))?,
         ),
         Some(Imputation::Constant(ConstantValue::Int(v))) => Some(*v as f64),
@@ -478,11 +478,11 @@ fn quantile_boundaries(s: &NumericSummary, buckets: u32) -> Result<Vec<f64>, Fea
     let (Some(min), Some(max)) = (s.min, s.max) else {
         return Err(no_values(&s.name, "quantiles"));
     };
-    let mut edges = vec![min.0];
+    let mut edges = vec![min.get()];
     for i in 1..buckets {
         edges.push(quantile(s, f64::from(i) / f64::from(buckets), "quantiles")?);
     }
-    edges.push(max.0);
+    edges.push(max.get());
     let mut kept = vec![edges[0]];
     for pair in edges.windows(2) {
         if pair[1] - pair[0] > 1e-8 {
@@ -504,7 +504,7 @@ fn fit_numeric(
     let name = &spec.name;
     let imputed = with_fill(s, fill);
     let range = || match (imputed.min, imputed.max) {
-        (Some(min), Some(max)) => Ok((min.0, max.0)),
+        (Some(min), Some(max)) => Ok((min.get(), max.get())),
         _ => Err(no_values(name, "minimum and maximum")),
     };
     let encoding = match &spec.encode {
@@ -555,12 +555,12 @@ fn fit_numeric(
                 ("log1p", -1.0, "a value > -1")
             };
             if let Some(min) = imputed.min
-                && min.0 <= limit
+                && min.get() <= limit
             {
                 return Err(FeaturesError::OutOfDomain {
                     column: name.clone(),
                     row: None,
-                    value: min.0,
+                    value: min.get(),
                     transform: transform.into(),
                     expected: expected.into(),
                 });

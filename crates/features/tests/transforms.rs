@@ -166,7 +166,7 @@ fn clip_log_and_log1p() {
     let fitted = fit(one(ColumnSpec::new("x", Encoding::Log1p)), &with_zero).unwrap();
     assert_eq!(
         column(&fitted.transform(&with_zero).unwrap(), 0),
-        [0.0, 2f64.ln()]
+        [0.0, std::f64::consts::LN_2]
     );
     assert!(
         fitted

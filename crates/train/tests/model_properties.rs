@@ -85,7 +85,7 @@ proptest! {
     fn fitting_never_panics_and_errors_are_typed(x in matrix(), seed in 0u64..10, alpha in 0.0..10.0f64, c in 1e-3..1e3f64) {
         let features = Features::dense(names(x.ncols()), x.clone()).unwrap();
         let n = x.nrows();
-        let y = RegressionTarget::new("y", (0..n).map(|i| (i as f64 * 1.7 + seed as f64).sin()).collect()).unwrap();
+        let y = RegressionTarget::new("y", (0..n).map(|i| libm::sin(i as f64 * 1.7 + seed as f64)).collect()).unwrap();
         let data = Dataset::new(&features, &y).unwrap();
         match LinearRegressionParams::default().with_l2_penalty(alpha).fit(&data) {
             Ok(m) => {

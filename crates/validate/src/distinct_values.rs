@@ -149,11 +149,7 @@ fn packed(data: &[u8], start: usize, end: usize) -> Option<u64> {
 /// FNV-1a 64 followed by the SplitMix64 finalizer (so the low-order
 /// structure of FNV does not bias which values are kept).
 fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let mut h = mlrig_core::fnv1a_64(bytes);
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;

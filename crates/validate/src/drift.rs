@@ -571,7 +571,10 @@ fn population_stability_index(reference: &[SketchBucket], current: &[SketchBucke
             .collect()
     };
     let (r, c) = (proportions(reference), proportions(current));
-    r.iter().zip(&c).map(|(r, c)| (c - r) * (c / r).ln()).sum()
+    r.iter()
+        .zip(&c)
+        .map(|(r, c)| (c - r) * libm::log(c / r))
+        .sum()
 }
 
 /// Value counts of a categorical feature (rank histogram, else top values),

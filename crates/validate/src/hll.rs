@@ -63,14 +63,14 @@ impl HyperLogLog {
         let mut sum = 0.0;
         let mut zeros = 0usize;
         for register in &self.registers {
-            sum += (-f64::from(*register)).exp2();
+            sum += libm::ldexp(1.0, -i32::from(*register));
             if *register == 0 {
                 zeros += 1;
             }
         }
         let raw = alpha * m * m / sum;
         if raw <= 2.5 * m && zeros > 0 {
-            m * (m / zeros as f64).ln()
+            m * libm::log(m / zeros as f64)
         } else {
             raw
         }

@@ -305,14 +305,15 @@ mod tests {
     #[test]
     fn stored_buckets_are_the_definition_with_alpha_half_a_percent() {
         // The `mlrig.value_sketch` form in statistics files: bucket k of a
-        // magnitude m is ⌈ln m / ln γ⌉, bounds (γ^(k−1), γ^k], γ = 1.005/0.995.
+        // magnitude m is ⌈log_γ m⌉, bounds (γ^(k−1), γ^k], γ = 1.005/0.995.
         let gamma: f64 = (1.0 + 0.005) / (1.0 - 0.005);
         let values = [-7.5, 0.0, 1.0, 2.0, 2.0, 39.0, 1e300, 123_456.789];
         let histogram = to_histogram(&sketch_of(&values));
         let mut expected: Vec<(f64, f64, f64)> = Vec::new();
         let bounds = |m: f64| {
-            let k = (m.ln() / gamma.ln()).ceil();
-            (((k - 1.0) * gamma.ln()).exp(), (k * gamma.ln()).exp())
+            let k = (libm::log(m) / libm::log(gamma)).ceil();
+            let ln_gamma = libm::log(gamma);
+            (libm::exp((k - 1.0) * ln_gamma), libm::exp(k * ln_gamma))
         };
         let (low, high) = bounds(7.5);
         expected.push((-high, -low, 1.0));

@@ -82,7 +82,7 @@ impl SpamFilter {
 }
 
 pub fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+    1.0 / (1.0 + libm::exp(-x))
 }
 
 impl Servable for SpamFilter {

@@ -220,11 +220,11 @@ mod tests {
     #[test]
     fn window_edges_and_extremes_match_per_value_sums() {
         let edges = [
-            2f64.powi(-400),
-            -(2f64.powi(-400)),
-            2f64.powi(400) * (1.0 - f64::EPSILON),
-            2f64.powi(400),
-            2f64.powi(-401),
+            libm::ldexp(1.0, -400),
+            -(libm::ldexp(1.0, -400)),
+            libm::ldexp(1.0, 400) * (1.0 - f64::EPSILON),
+            libm::ldexp(1.0, 400),
+            libm::ldexp(1.0, -401),
             f64::MIN_POSITIVE,
             5e-324,
             f64::MAX,
