@@ -263,7 +263,7 @@ impl JsonLinesReader {
     }
 
     /// The quarantined rows so far, up to the
-    /// [`quarantine_keep`](crate::QuarantineOptions::with_keep) cap.
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap.
     ///
     /// ```
     /// use mlrig_ingest::{ReadOptions, JsonLinesReader};

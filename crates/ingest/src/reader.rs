@@ -288,7 +288,7 @@ impl CsvReader {
     }
 
     /// The quarantined rows so far, up to the
-    /// [`quarantine_keep`](crate::QuarantineOptions::with_keep) cap.
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap.
     ///
     /// ```
     /// use mlrig_ingest::{ReadOptions, CsvReader};

@@ -53,7 +53,7 @@ pub struct IngestSummary {
     /// Batches produced.
     pub batches: u64,
     /// Quarantined rows kept in memory (at most the
-    /// [`quarantine_keep`](crate::QuarantineOptions::with_keep) cap).
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap).
     pub quarantined_kept: u64,
     /// The quarantine file, when one was asked for (complete once the
     /// reader's `finish` returns).

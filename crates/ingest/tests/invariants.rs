@@ -140,7 +140,9 @@ proptest! {
     #[test]
     fn batch_size_does_not_change_the_data(text in csv_text(), infer in 0usize..30) {
         let read = |batch_size: usize| {
-            let options = ReadOptions::default().with_batch_size(batch_size).with_inference(InferenceOptions::default().with_infer_rows(infer));
+            let options = ReadOptions::default()
+                .with_batch_size(batch_size)
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
             read_all(text.clone().into_bytes(), options).unwrap()
         };
         let (one, one_report) = read(1);

@@ -275,7 +275,10 @@ proptest! {
         batch in 1usize..5,
         max in prop_oneof![Just(1usize << 20), 1usize..40],
     ) {
-        let options = ReadOptions::default().with_batch_size(batch).with_max_record_bytes(max).with_inference(InferenceOptions::default().with_infer_rows(infer));
+        let options = ReadOptions::default()
+            .with_batch_size(batch)
+            .with_max_record_bytes(max)
+            .with_inference(InferenceOptions::default().with_infer_rows(infer));
         match read_all(bytes, options) {
             Ok((batches, report)) => {
                 assert_totals(&report.summary);
@@ -296,7 +299,10 @@ proptest! {
             .map(|o| serde_json::to_string(o).unwrap() + "\n")
             .collect();
         let read = |batch: usize| {
-            read_all(text.clone().into_bytes(), ReadOptions::default().with_batch_size(batch).with_inference(InferenceOptions::default().with_infer_rows(infer))).unwrap()
+            let options = ReadOptions::default()
+                .with_batch_size(batch)
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
+            read_all(text.clone().into_bytes(), options).unwrap()
         };
         let (one, one_report) = read(1);
         let (many, many_report) = read(1000);

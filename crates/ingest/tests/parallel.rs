@@ -164,7 +164,11 @@ proptest! {
             text.push('\n');
         }
         let options = |threads: usize| {
-            let o = ReadOptions::default().with_batch_size(batch_size).with_threads(threads).with_csv_format(CsvFormat::default().with_header(header)).with_inference(InferenceOptions::default().with_infer_rows(infer));
+            let o = ReadOptions::default()
+                .with_batch_size(batch_size)
+                .with_threads(threads)
+                .with_csv_format(CsvFormat::default().with_header(header))
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
             match sample_rows {
                 Some((f, seed)) => o.with_sample(f, seed),
                 None => o,

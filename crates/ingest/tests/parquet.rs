@@ -372,3 +372,16 @@ fn a_split_keeps_the_same_rows_as_csv_and_quarantines_null_keys() {
     assert!(sides[0].iter().all(|r| !sides[1].contains(r)));
     let _ = Value::Null;
 }
+
+#[test]
+fn the_parquet_reader_is_an_arrow_record_batch_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (batches, paths) = adult_parts(&dir);
+    let files = FileSet::from_paths(&paths);
+    let mut reader: Box<dyn mlrig_ingest::RecordBatchReader + Send> =
+        Box::new(ParquetReader::open_files(&files, ReadOptions::default()).unwrap());
+    let schema = reader.schema();
+    let read: Vec<RecordBatch> = reader.by_ref().map(Result::unwrap).collect();
+    assert!(read.iter().all(|b| b.schema() == schema));
+    assert_eq!(rows(&read), rows(&batches));
+}

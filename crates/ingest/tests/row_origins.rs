@@ -219,7 +219,11 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let files = self_describing_files(&dir, rows);
-        let options = ReadOptions::default().with_threads(threads).with_batch_size(batch_size).with_sample(fraction, seed).with_inference(InferenceOptions::default().with_infer_rows(5));
+        let options = ReadOptions::default()
+            .with_threads(threads)
+            .with_batch_size(batch_size)
+            .with_sample(fraction, seed)
+            .with_inference(InferenceOptions::default().with_infer_rows(5));
         assert_origins_match_values(&files, options);
     }
 }
