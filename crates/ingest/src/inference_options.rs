@@ -42,10 +42,9 @@ pub fn parse_data_type(name: &str) -> Result<DataType, IngestError> {
 /// type, how many stray values a typed column tolerates, which tokens mean
 /// "missing", and per-column type overrides.
 ///
-/// Every format reads the missing tokens and the overrides (a JSON string
-/// equal to a missing token is a null; a Parquet override must be a lossless
-/// cast); CSV and JSON Lines also infer from the sample. Values are checked
-/// when a reader opens.
+/// CSV and JSON Lines use all of it (a JSON string equal to a missing token
+/// is a null). Parquet is typed: it only checks that an override agrees with
+/// the column's converted type. Values are checked when a reader opens.
 ///
 /// ```
 /// use mlrig_ingest::{DataType, InferenceOptions, ReadOptions};

@@ -27,8 +27,8 @@ const OVERSIZE_PREVIEW: usize = 1024;
 /// types (`Boolean`, `Int64`, `Float64`, `Utf8`), counts and quarantine as
 /// [`CsvReader`](crate::CsvReader).
 ///
-/// It takes the same [`ReadOptions`]; the CSV dialect (`delimiter`, `header`)
-/// does not apply. Lines are split on `\n` (a trailing `\r` is ignored, a
+/// It takes the same [`ReadOptions`]; the CSV dialect
+/// ([`CsvFormat`](crate::CsvFormat)) does not apply. Lines are split on `\n` (a trailing `\r` is ignored, a
 /// UTF-8 byte-order mark at the start of a file is skipped); blank lines are
 /// not rows; `max_record_bytes` caps the length of a line.
 ///

@@ -44,7 +44,8 @@ use crate::{FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASO
 /// in-memory cap apply; a
 /// [type override](crate::InferenceOptions::with_column_type) must name a column and
 /// agree with its converted type (an [`IngestError::InvalidOption`]
-/// otherwise); the CSV dialect, missing tokens and inference options do not
+/// otherwise); the [`CsvFormat`](crate::CsvFormat), the missing tokens and
+/// the rest of the [`InferenceOptions`](crate::InferenceOptions) do not
 /// apply. Several files must have the same column names and converted types.
 ///
 /// Codecs: uncompressed, Snappy and Zstandard (the defaults of pyarrow and
