@@ -22,7 +22,7 @@ use mlrig::core::{Fit, ParamGuard, Transform};
 use mlrig::features::{
     FeaturePipelineParams, FeaturePipelineValidParams, FeatureSpec, OutputLayout,
 };
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use std::hint::black_box;
 
 /// The big synthetic CSV's target column.
@@ -31,7 +31,7 @@ const BIG_TARGET: &str = "label";
 /// The Adult sample as `read_csv` returns it with default options (one
 /// batch: the sample is smaller than the default batch size).
 fn adult_batches() -> Vec<RecordBatch> {
-    let (_, batches, _) = read_csv(adult_sample::PATH, CsvOptions::default()).unwrap();
+    let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
     batches
 }
 

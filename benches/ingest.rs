@@ -12,7 +12,7 @@
 mod bench_config;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ fn file_len(path: &Path) -> u64 {
 /// Reads the whole file and checks every row was accepted (a bench of a
 /// reader that quarantines everything would be meaningless).
 fn read_all(path: &Path, expected_rows: usize) -> usize {
-    let (_, batches, report) = read_csv(path, CsvOptions::default()).unwrap();
+    let (_, batches, report) = read_csv(path, ReadOptions::default()).unwrap();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, expected_rows, "{:?}", report.summary);
     rows

@@ -14,14 +14,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
 use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::train::{ClassTarget, Dataset, LogisticRegressionParams, Model};
 use std::hint::black_box;
 
 /// The Adult sample read, its inferred feature pipeline fitted, and the
 /// transformed features with the class target.
 fn adult_features() -> (FittedFeaturePipeline, Features, ClassTarget) {
-    let (_, batches, _) = read_csv(adult_sample::PATH, CsvOptions::default()).unwrap();
+    let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
     assert_eq!(batches.len(), 1, "the sample fits in one default batch");
     let batch: &RecordBatch = &batches[0];
     let spec = FeatureSpec::infer(&batch.schema(), adult_sample::TARGET).unwrap();

@@ -18,7 +18,7 @@ mod big_csv;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::arrow_schema::SchemaRef;
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::validate::{
     AnomalyKind, DatasetStatistics, DriftTestParams, SchemaInferenceParams, StatisticsParams,
     ValidationOptions, compute_statistics, drift_tests, infer_schema, validate_batches,
@@ -33,7 +33,7 @@ const ADULT_SHIFTED: &str = concat!(
 
 /// A CSV as `read_csv` returns it with default options.
 fn read(path: &str) -> (SchemaRef, Vec<RecordBatch>, usize) {
-    let (schema, batches, _) = read_csv(path, CsvOptions::default()).unwrap();
+    let (schema, batches, _) = read_csv(path, ReadOptions::default()).unwrap();
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
     (schema, batches, rows)
 }

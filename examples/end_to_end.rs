@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::monitor::ServingMetrics;
 use mlrig::pipeline::{TrainingJob, load_model_dir, server_app};
 use mlrig::serve::{ModelRegistry, ServerConfig};
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let work = tempfile::tempdir()?;
 
     step("1. ingest: every row is accepted or quarantined, with its line");
-    let (_, _, broken) = read_csv(samples.join("broken.csv"), CsvOptions::default())?;
+    let (_, _, broken) = read_csv(samples.join("broken.csv"), ReadOptions::default())?;
     let s = &broken.summary;
     println!(
         "broken.csv: {} read = {} accepted + {} quarantined",
@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("  line {:>2}: {}", row.line, row.reason);
     }
     let (schema, batches, report) =
-        read_csv(samples.join("adult_sample.csv"), CsvOptions::default())?;
+        read_csv(samples.join("adult_sample.csv"), ReadOptions::default())?;
     println!(
         "adult_sample.csv: {} rows, {} columns ('?' read as missing)",
         report.summary.rows_accepted,
@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     step("4. validate a shifted serving-day batch against the schema");
     let (shifted_schema, shifted, _) =
-        read_csv(samples.join("adult_shifted.csv"), CsvOptions::default())?;
+        read_csv(samples.join("adult_shifted.csv"), ReadOptions::default())?;
     let anomalies = validate_batches(
         &data_schema,
         &shifted_schema,

@@ -6,7 +6,7 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::arrow_schema::SchemaRef;
-use mlrig::ingest::{CsvOptions, read_csv};
+use mlrig::ingest::{ReadOptions, read_csv};
 use std::time::Duration;
 
 /// Environment variable naming the big synthetic CSV.
@@ -22,7 +22,7 @@ pub fn read(bench: &str) -> Option<(SchemaRef, Vec<RecordBatch>, usize)> {
         );
         return None;
     };
-    let (schema, batches, _) = read_csv(&path, CsvOptions::default())
+    let (schema, batches, _) = read_csv(&path, ReadOptions::default())
         .unwrap_or_else(|e| panic!("{VAR}={}: {e}", path.to_string_lossy()));
     let rows = batches.iter().map(RecordBatch::num_rows).sum();
     Some((schema, batches, rows))

@@ -12,7 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 use mlrig_core::arrow_array::{Array, RecordBatch};
-use mlrig_ingest::{CsvOptions, CsvReader, FileSet};
+use mlrig_ingest::{CsvReader, FileSet, ReadOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fingerprint = args.next().as_deref() != Some("nohash");
     let files = FileSet::new([pattern])?;
     let start = Instant::now();
-    let mut reader = CsvReader::open_files(&files, CsvOptions::default().with_threads(threads))?;
+    let mut reader = CsvReader::open_files(&files, ReadOptions::default().with_threads(threads))?;
     let mut hasher = DefaultHasher::new();
     let mut rows = 0usize;
     for batch in reader.by_ref() {

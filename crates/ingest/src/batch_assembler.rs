@@ -18,7 +18,7 @@ use crate::report::{FileSummary, IngestReport, IngestSummary};
 use crate::row_origin::{RowOrigin, RowOrigins};
 use crate::row_sampling::RowSampler;
 use crate::split::RowSplit;
-use crate::{CsvOptions, FileSet, IngestError};
+use crate::{FileSet, IngestError, ReadOptions};
 
 /// Why a row is quarantined, with where in the row.
 #[derive(Debug)]
@@ -90,7 +90,7 @@ impl BatchAssembler {
     pub(crate) fn new(
         names: Vec<String>,
         types: Vec<ColumnType>,
-        options: &CsvOptions,
+        options: &ReadOptions,
         first_file: &Path,
     ) -> Result<Self, IngestError> {
         let schema: SchemaRef = Arc::new(Schema::new(
@@ -106,7 +106,7 @@ impl BatchAssembler {
             .iter()
             .map(|&t| ColumnBuilder::new(t, capacity))
             .collect();
-        let sink = match options.quarantine_file() {
+        let sink = match options.quarantine().file() {
             Some((quarantine, format)) => Some(QuarantineSink::create(quarantine, format)?),
             None => None,
         };
@@ -130,14 +130,14 @@ impl BatchAssembler {
             schema,
             names,
             types,
-            missing: MissingTokens::new(options.missing_tokens()),
+            missing: MissingTokens::new(options.inference().missing_tokens()),
             builders,
             rows_in_batch: 0,
             batch_size,
             summary,
             current_file: String::new(),
             kept: Vec::new(),
-            keep: options.quarantine_keep(),
+            keep: options.quarantine().keep(),
             sink,
             sampler: options.sample().map(|(f, seed)| RowSampler::new(f, seed)),
             split,
@@ -481,7 +481,7 @@ impl BatchAssembler {
 /// none of them is the quarantine file.
 pub(crate) fn input_paths(
     files: &FileSet,
-    options: &CsvOptions,
+    options: &ReadOptions,
 ) -> Result<Vec<PathBuf>, IngestError> {
     options.validate()?;
     let paths = files.files().to_vec();
@@ -496,8 +496,11 @@ pub(crate) fn input_paths(
 
 /// Refuses a quarantine file that is one of the input files (committing it
 /// would replace the data).
-fn reject_input_as_quarantine(inputs: &[PathBuf], options: &CsvOptions) -> Result<(), IngestError> {
-    let Some((quarantine, _)) = options.quarantine_file() else {
+fn reject_input_as_quarantine(
+    inputs: &[PathBuf],
+    options: &ReadOptions,
+) -> Result<(), IngestError> {
+    let Some((quarantine, _)) = options.quarantine().file() else {
         return Ok(());
     };
     let Ok(canonical) = quarantine.canonicalize() else {

@@ -1,9 +1,13 @@
 //! [`BatchStream`]: the part of the CSV, JSON Lines and Parquet readers that
 //! is the same for all three — a stream of batches that ends for good after
 //! its first error, is drained by `finish`, and is read whole by `read_*`.
+//!
+//! Internally every step returns [`IngestError`]; only the public
+//! `Iterator` (arrow's [`RecordBatchReader`](crate::RecordBatchReader)
+//! contract) wraps it in an [`ArrowError`], through [`BatchStream::next_arrow`].
 
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::arrow_schema::SchemaRef;
+use mlrig_core::arrow_schema::{ArrowError, SchemaRef};
 
 use crate::batch_assembler::BatchAssembler;
 use crate::{IngestError, IngestReport};
@@ -33,6 +37,14 @@ pub(crate) trait BatchStream: Sized {
                 Some(Err(e))
             }
         }
+    }
+
+    /// `Iterator::next` of the public readers: [`next_fused`](Self::next_fused)
+    /// with the error carried by an [`ArrowError::ExternalError`] (see
+    /// `impl From<IngestError> for ArrowError`).
+    fn next_arrow(&mut self) -> Option<Result<RecordBatch, ArrowError>> {
+        self.next_fused()
+            .map(|batch| batch.map_err(ArrowError::from))
     }
 
     /// Reads the remaining batches (dropping them), commits the quarantine

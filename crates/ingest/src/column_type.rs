@@ -202,7 +202,7 @@ mod tests {
     use mlrig_core::arrow_array::{Array, Float64Array};
 
     fn missing() -> MissingTokens {
-        MissingTokens::new(&crate::options::DEFAULT_MISSING_TOKENS.map(String::from))
+        MissingTokens::new(&crate::DEFAULT_MISSING_TOKENS.map(String::from))
     }
 
     #[test]

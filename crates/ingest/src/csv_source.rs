@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::file_set::open_file;
 use crate::header::header_names;
 use crate::record_reader::{RawRecord, RecordReader};
-use crate::{CsvOptions, IngestError};
+use crate::{IngestError, ReadOptions};
 
 /// The first record of a file and the reader positioned after it.
 pub(crate) struct FileStart {
@@ -43,7 +43,7 @@ pub(crate) struct RecordSource {
     records: Option<RecordReader>,
     pending: VecDeque<RawRecord>,
     names: Vec<String>,
-    options: CsvOptions,
+    options: ReadOptions,
 }
 
 impl RecordSource {
@@ -54,7 +54,7 @@ impl RecordSource {
         records: RecordReader,
         pending: VecDeque<RawRecord>,
         names: Vec<String>,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Self {
         RecordSource {
             files,
@@ -109,12 +109,12 @@ impl RecordSource {
 pub(crate) fn file_start(
     source: Box<dyn Read + Send>,
     path: &Path,
-    options: &CsvOptions,
+    options: &ReadOptions,
 ) -> Result<FileStart, IngestError> {
     let mut records = RecordReader::new(
         source,
         path,
-        options.delimiter(),
+        options.csv_format().delimiter(),
         options.max_record_bytes(),
     );
     let mut first = RawRecord::default();
@@ -123,7 +123,7 @@ pub(crate) fn file_start(
             path: path.to_path_buf(),
         });
     }
-    let first = if options.has_header() {
+    let first = if options.csv_format().has_header() {
         Start::Header(header_names(&first, path)?)
     } else {
         Start::Data(first.compact())

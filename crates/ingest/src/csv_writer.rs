@@ -21,16 +21,16 @@ use crate::quarantine::csv_error;
 /// decimal; floats in Rust's shortest round-trip form (`0.1`, `1.0`,
 /// `1e300`, `inf`, `NaN`); text as stored, quoted only when it holds a
 /// comma, quote or line break. Reading the file back with the default
-/// [`CsvOptions`](crate::CsvOptions) gives the same values, except a text
+/// [`ReadOptions`](crate::ReadOptions) gives the same values, except a text
 /// value equal to a missing token (or empty) and `NaN`, which read back as
 /// nulls.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, CsvWriter, read_csv};
+/// use mlrig_ingest::{ReadOptions, CsvWriter, read_csv};
 /// let dir = tempfile::tempdir()?;
 /// let input = dir.path().join("in.csv");
 /// std::fs::write(&input, "id,name,score\n1,\"a, b\",0.5\n2,NA,\n")?;
-/// let (schema, batches, _) = read_csv(&input, CsvOptions::default())?;
+/// let (schema, batches, _) = read_csv(&input, ReadOptions::default())?;
 ///
 /// let output = dir.path().join("out.csv");
 /// let mut writer = CsvWriter::create(&output, schema)?;
@@ -168,7 +168,7 @@ fn cell_text(column: &dyn Array, row: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CsvOptions, read_csv};
+    use crate::{ReadOptions, read_csv};
 
     #[test]
     fn written_files_read_back_to_the_same_values() {
@@ -179,7 +179,7 @@ mod tests {
             "b,i,f,s\ntrue,-3,0.1,\"multi\nline\"\nfalse,,1e300,  padded \n,7,-0.0,\"q\"\"uote\"\n",
         )
         .unwrap();
-        let (schema, batches, _) = read_csv(&input, CsvOptions::default()).unwrap();
+        let (schema, batches, _) = read_csv(&input, ReadOptions::default()).unwrap();
         let output = dir.path().join("out.csv");
         let mut writer = CsvWriter::create(&output, schema).unwrap();
         for batch in &batches {
@@ -188,7 +188,7 @@ mod tests {
         assert_eq!(writer.rows(), 3);
         assert!(!output.exists(), "nothing appears before the commit");
         writer.commit().unwrap();
-        let (_, again, _) = read_csv(&output, CsvOptions::default()).unwrap();
+        let (_, again, _) = read_csv(&output, ReadOptions::default()).unwrap();
         assert_eq!(again, batches);
     }
 
@@ -197,10 +197,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.csv");
         std::fs::write(&a, "x\n1\n").unwrap();
-        let (_, batches, _) = read_csv(&a, CsvOptions::default()).unwrap();
+        let (_, batches, _) = read_csv(&a, ReadOptions::default()).unwrap();
         let b = dir.path().join("b.csv");
         std::fs::write(&b, "y\nz\n").unwrap();
-        let (schema, _, _) = read_csv(&b, CsvOptions::default()).unwrap();
+        let (schema, _, _) = read_csv(&b, ReadOptions::default()).unwrap();
         let out = dir.path().join("out.csv");
         let mut writer = CsvWriter::create(&out, schema).unwrap();
         let e = writer.write(&batches[0]).unwrap_err();

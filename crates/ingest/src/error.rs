@@ -4,13 +4,44 @@
 //! [`QuarantinedRow`](crate::QuarantinedRow)). An [`IngestError`] means the
 //! file as a whole cannot be read: it is missing or empty, its header is
 //! unusable, an option is invalid, or the disk failed.
+//!
+//! The readers are arrow [`RecordBatchReader`](crate::RecordBatchReader)s,
+//! so their items carry an [`ArrowError`]: an `IngestError` travels inside it
+//! as [`ArrowError::ExternalError`] (its `source()`), and
+//! `IngestError::from(arrow_error)` takes it back out unchanged.
 
 use std::path::PathBuf;
+
+use mlrig_core::arrow_schema::ArrowError;
 
 /// Everything that can stop a CSV file from being ingested.
 ///
 /// Every variant that concerns a file names it; header problems also name the
 /// column position (1-based), so the CLI can print one precise line.
+///
+/// **Through arrow.** A reader's `Iterator` items are
+/// `Result<RecordBatch, ArrowError>` (the [`RecordBatchReader`](crate::RecordBatchReader)
+/// contract); an error is `ArrowError::ExternalError(Box<IngestError>)`, with
+/// the `IngestError` as its [`source`](std::error::Error::source).
+/// `IngestError::from` an [`ArrowError`] recovers that `IngestError` as it
+/// was (variant, fields, [`is_invalid_input`](IngestError::is_invalid_input));
+/// any other arrow error becomes [`IngestError::Core`].
+///
+/// ```
+/// use mlrig_ingest::{ArrowError, DataReader, IngestError, ReadOptions};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.csv");
+/// std::fs::write(&path, "x\n1\n")?;
+/// let mut reader = DataReader::open(&path, ReadOptions::default())?;
+/// let batch = reader.next().transpose().map_err(IngestError::from)?;
+/// assert_eq!(batch.map(|b| b.num_rows()), Some(1));
+///
+/// let arrow: ArrowError = IngestError::EmptyFile { path: "e.csv".into() }.into();
+/// assert!(matches!(arrow, ArrowError::ExternalError(_)));
+/// let back = IngestError::from(arrow);
+/// assert!(matches!(back, IngestError::EmptyFile { .. }) && back.is_invalid_input());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// ```
 /// use mlrig_ingest::IngestError;
@@ -98,7 +129,7 @@ pub enum IngestError {
         /// The name that was given.
         name: String,
     },
-    /// A [`CsvOptions`](crate::CsvOptions) value is out of range.
+    /// A [`ReadOptions`](crate::ReadOptions) value is out of range.
     #[error("invalid option `{option}`: {reason}")]
     InvalidOption {
         /// The option, e.g. `batch_size`.
@@ -212,6 +243,28 @@ impl IngestError {
     }
 }
 
+impl From<IngestError> for ArrowError {
+    /// `ArrowError::ExternalError`, keeping the `IngestError` whole as its
+    /// source.
+    fn from(error: IngestError) -> Self {
+        ArrowError::ExternalError(Box::new(error))
+    }
+}
+
+impl From<ArrowError> for IngestError {
+    /// The `IngestError` inside an `ArrowError::ExternalError`, unchanged;
+    /// any other arrow error as [`IngestError::Core`].
+    fn from(error: ArrowError) -> Self {
+        match error {
+            ArrowError::ExternalError(source) => match source.downcast::<IngestError>() {
+                Ok(error) => *error,
+                Err(other) => IngestError::Core(ArrowError::ExternalError(other).into()),
+            },
+            other => IngestError::Core(other.into()),
+        }
+    }
+}
+
 /// A column name in a message, or `no column`.
 fn describe_column(name: &Option<String>) -> String {
     match name {
@@ -255,6 +308,31 @@ mod tests {
             "b.csv: line 1, column 3: header differs from a.csv: expected `age`, found no column"
         );
         assert!(e.is_invalid_input());
+    }
+
+    #[test]
+    fn errors_survive_a_trip_through_arrow() {
+        let original = IngestError::io("x.csv", std::io::Error::other("disk on fire"));
+        let arrow = ArrowError::from(original);
+        let source = std::error::Error::source(&arrow).unwrap();
+        assert_eq!(source.to_string(), "x.csv: disk on fire");
+        match IngestError::from(arrow) {
+            e @ IngestError::Io { .. } => {
+                assert!(!e.is_invalid_input());
+                assert_eq!(e.to_string(), "x.csv: disk on fire");
+            }
+            other => panic!("expected Io, got {other:?}"),
+        }
+        let plain = IngestError::from(ArrowError::ComputeError("overflow".into()));
+        assert!(matches!(
+            plain,
+            IngestError::Core(mlrig_core::Error::Arrow(ArrowError::ComputeError(_)))
+        ));
+        let foreign = ArrowError::ExternalError(Box::new(std::io::Error::other("elsewhere")));
+        assert!(matches!(
+            IngestError::from(foreign),
+            IngestError::Core(mlrig_core::Error::Arrow(ArrowError::ExternalError(_)))
+        ));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Each non-missing sampled value is classified as a boolean, an integer, a
 //! float or text ([`classify`]). With `n` such values in a column and the
-//! tolerance `t` ([`CsvOptions::with_infer_tolerance`]):
+//! tolerance `t` ([`InferenceOptions::with_infer_tolerance`](crate::InferenceOptions::with_infer_tolerance)):
 //!
 //! 1. if at most `t·n` values are neither integers nor floats, the column is
 //!    `Float64` when any value is a float, else `Int64` (integers and floats
@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::column_type::{ColumnType, MissingTokens, ValueKind, classify};
 use crate::record_reader::{CsvRecord, RawRecord};
-use crate::{CsvOptions, IngestError};
+use crate::{IngestError, ReadOptions};
 
 /// Counts of value kinds seen in one column of the sample.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,10 +76,10 @@ pub(crate) struct SampleProfile {
 
 impl SampleProfile {
     /// An empty profile of `columns` columns.
-    pub(crate) fn new(columns: usize, options: &CsvOptions) -> Self {
+    pub(crate) fn new(columns: usize, options: &ReadOptions) -> Self {
         SampleProfile {
             columns: vec![ColumnProfile::default(); columns],
-            missing: MissingTokens::new(options.missing_tokens()),
+            missing: MissingTokens::new(options.inference().missing_tokens()),
         }
     }
 
@@ -119,17 +119,17 @@ impl SampleProfile {
     pub(crate) fn column_types(
         &self,
         names: &[String],
-        options: &CsvOptions,
+        options: &ReadOptions,
         path: &Path,
     ) -> Result<Vec<ColumnType>, IngestError> {
         let mut types: Vec<ColumnType> = (0..names.len())
             .map(|i| {
-                self.columns
-                    .get(i)
-                    .map_or(ColumnType::Utf8, |p| p.infer(options.infer_tolerance()))
+                self.columns.get(i).map_or(ColumnType::Utf8, |p| {
+                    p.infer(options.inference().infer_tolerance())
+                })
             })
             .collect();
-        for (column, data_type) in options.column_types() {
+        for (column, data_type) in options.inference().column_types() {
             let Some(position) = names.iter().position(|n| n == column) else {
                 return Err(IngestError::UnknownColumn {
                     path: path.to_path_buf(),

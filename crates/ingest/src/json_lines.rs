@@ -6,8 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::arrow_schema::SchemaRef;
+use mlrig_core::arrow_array::{RecordBatch, RecordBatchReader};
+use mlrig_core::arrow_schema::{ArrowError, SchemaRef};
 use serde_json::{Map, Value};
 
 use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
@@ -17,25 +17,25 @@ use crate::file_set::{decompressed, open_file};
 use crate::inference::SampleProfile;
 use crate::quarantine::QuarantinedRow;
 use crate::row_origin::RowOrigins;
-use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary};
+use crate::{FileSet, IngestError, IngestReport, IngestSummary, ReadOptions};
 
 /// Bytes kept from a line over the size limit, for the quarantine.
 const OVERSIZE_PREVIEW: usize = 1024;
 
 /// Streams JSON Lines as Arrow [`RecordBatch`]es of at most
-/// [`batch_size`](CsvOptions::with_batch_size) rows, with the same column
+/// [`batch_size`](ReadOptions::with_batch_size) rows, with the same column
 /// types (`Boolean`, `Int64`, `Float64`, `Utf8`), counts and quarantine as
 /// [`CsvReader`](crate::CsvReader).
 ///
-/// It takes the same [`CsvOptions`]; the CSV dialect (`delimiter`, `header`)
-/// does not apply. Lines are split on `\n` (a trailing `\r` is ignored, a
+/// It takes the same [`ReadOptions`]; the CSV dialect
+/// ([`CsvFormat`](crate::CsvFormat)) does not apply. Lines are split on `\n` (a trailing `\r` is ignored, a
 /// UTF-8 byte-order mark at the start of a file is skipped); blank lines are
 /// not rows; `max_record_bytes` caps the length of a line.
 ///
 /// **Schema.** The columns are the keys of the objects in the sample (the
-/// first [`infer_rows`](CsvOptions::with_infer_rows) non-blank lines, or
+/// first [`infer_rows`](crate::InferenceOptions::with_infer_rows) non-blank lines, or
 /// `ceil(infer_rows / files)` per file), in order of first appearance,
-/// followed by the [overrides](CsvOptions::with_column_type) that name a key
+/// followed by the [overrides](crate::InferenceOptions::with_column_type) that name a key
 /// not seen in the sample (sorted by name), so an override also declares a
 /// sparse field. A column's type comes from the JSON types of its sampled
 /// values with the CSV tolerance rules: booleans → `Boolean`; integers that
@@ -56,8 +56,8 @@ const OVERSIZE_PREVIEW: usize = 1024;
 /// the field with an override to keep it).
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, JsonLinesReader};
-/// use mlrig_core::arrow_schema::DataType;
+/// use mlrig_ingest::{ReadOptions, JsonLinesReader};
+/// use mlrig_ingest::DataType;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("events.jsonl");
 /// std::fs::write(&path, concat!(
@@ -68,7 +68,7 @@ const OVERSIZE_PREVIEW: usize = 1024;
 ///     "{\"user\": \"dee\", \"clicks\": 7, \"score\": 1.5}\n",
 ///     "{\"user\": \"eve\", \"clicks\": 1, \"score\": 1}\n",
 /// ))?;
-/// let mut reader = JsonLinesReader::open(&path, CsvOptions::default())?;
+/// let mut reader = JsonLinesReader::open(&path, ReadOptions::default())?;
 /// let schema = reader.schema();
 /// assert_eq!(schema.field(1).data_type(), &DataType::Int64);
 /// assert_eq!(schema.field(2).data_type(), &DataType::Float64);
@@ -88,7 +88,7 @@ pub struct JsonLinesReader {
     scratch: Line,
     cells: Vec<Cell>,
     texts: Vec<String>,
-    options: CsvOptions,
+    options: ReadOptions,
     out: BatchAssembler,
     failed: bool,
     exhausted: bool,
@@ -113,17 +113,17 @@ impl JsonLinesReader {
     /// ([`IngestError::EmptyFile`]), or an option is invalid.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, IngestError, JsonLinesReader};
+    /// use mlrig_ingest::{ReadOptions, IngestError, JsonLinesReader};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("empty.jsonl");
     /// std::fs::write(&path, "\n\n")?;
-    /// let err = JsonLinesReader::open(&path, CsvOptions::default()).unwrap_err();
+    /// let err = JsonLinesReader::open(&path, ReadOptions::default()).unwrap_err();
     /// assert!(matches!(err, IngestError::EmptyFile { .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(
         path: impl AsRef<Path>,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<JsonLinesReader, IngestError> {
         JsonLinesReader::open_files(&FileSet::from(path.as_ref()), options)
     }
@@ -132,12 +132,12 @@ impl JsonLinesReader {
     /// sample of each file; the files are streamed in order.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, FileSet, JsonLinesReader};
+    /// use mlrig_ingest::{ReadOptions, FileSet, JsonLinesReader};
     /// let dir = tempfile::tempdir()?;
     /// std::fs::write(dir.path().join("1.jsonl"), "{\"a\": 1}\n")?;
     /// std::fs::write(dir.path().join("2.jsonl"), "{\"a\": 2, \"b\": true}\n")?;
     /// let files = FileSet::new([dir.path().join("*.jsonl").to_str().unwrap()])?;
-    /// let reader = JsonLinesReader::open_files(&files, CsvOptions::default())?;
+    /// let reader = JsonLinesReader::open_files(&files, ReadOptions::default())?;
     /// assert_eq!(reader.schema().fields().len(), 2);
     /// let report = reader.finish()?;
     /// assert_eq!(report.summary.rows_accepted, 2);
@@ -145,7 +145,7 @@ impl JsonLinesReader {
     /// ```
     pub fn open_files(
         files: &FileSet,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<JsonLinesReader, IngestError> {
         let paths = input_paths(files, &options)?;
         let first = &paths[0];
@@ -157,16 +157,16 @@ impl JsonLinesReader {
     /// and the summary. Gzip data is recognized by its magic bytes.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
     /// let data = "{\"x\": 1.5}\n{\"x\": 2}\n";
-    /// let reader = JsonLinesReader::from_reader(data.as_bytes(), "<stdin>", CsvOptions::default())?;
+    /// let reader = JsonLinesReader::from_reader(data.as_bytes(), "<stdin>", ReadOptions::default())?;
     /// assert_eq!(reader.finish()?.summary.rows_accepted, 2);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
     pub fn from_reader(
         source: impl Read + Send + 'static,
         name: impl AsRef<Path>,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<JsonLinesReader, IngestError> {
         options.validate()?;
         let path = name.as_ref().to_path_buf();
@@ -178,10 +178,13 @@ impl JsonLinesReader {
     fn start(
         files: Vec<PathBuf>,
         mut lines: LineReader,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<JsonLinesReader, IngestError> {
         let first_path = files.first().cloned().unwrap_or_default();
-        let per_file = options.infer_rows().div_ceil(files.len().max(1));
+        let per_file = options
+            .inference()
+            .infer_rows()
+            .div_ceil(files.len().max(1));
         let mut pending = VecDeque::new();
         let mut scratch = Line::default();
         while pending.len() < per_file && lines.read(&mut scratch)? {
@@ -202,7 +205,7 @@ impl JsonLinesReader {
             }
         }
         let mut names = sample.names;
-        for column in options.column_types().keys() {
+        for column in options.inference().column_types().keys() {
             if !names.contains(column) {
                 names.push(column.clone());
             }
@@ -236,9 +239,9 @@ impl JsonLinesReader {
     /// The schema of every batch (every field nullable).
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
-    /// use mlrig_core::arrow_schema::DataType;
-    /// let r = JsonLinesReader::from_reader(&b"{\"ok\": true}\n"[..], "m.jsonl", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
+    /// use mlrig_ingest::DataType;
+    /// let r = JsonLinesReader::from_reader(&b"{\"ok\": true}\n"[..], "m.jsonl", ReadOptions::default())?;
     /// assert_eq!(r.schema().field(0).data_type(), &DataType::Boolean);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
@@ -249,8 +252,8 @@ impl JsonLinesReader {
     /// The totals so far.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
-    /// let mut r = JsonLinesReader::from_reader(&b"{\"a\": 1}\n"[..], "m.jsonl", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
+    /// let mut r = JsonLinesReader::from_reader(&b"{\"a\": 1}\n"[..], "m.jsonl", ReadOptions::default())?;
     /// r.next();
     /// assert_eq!(r.summary().rows_read, 1);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
@@ -260,12 +263,12 @@ impl JsonLinesReader {
     }
 
     /// The quarantined rows so far, up to the
-    /// [`quarantine_keep`](CsvOptions::with_quarantine_keep) cap.
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
     /// let data = "{\"a\": 1}\n{\"a\": 2, \"extra\": 0}\n";
-    /// let mut r = JsonLinesReader::from_reader(data.as_bytes(), "m.jsonl", CsvOptions::default().with_infer_rows(1))?;
+    /// let mut r = JsonLinesReader::from_reader(data.as_bytes(), "m.jsonl", ReadOptions::default().with_inference(mlrig_ingest::InferenceOptions::default().with_infer_rows(1)))?;
     /// r.next();
     /// assert_eq!(r.quarantined()[0].column.as_deref(), Some("extra"));
     /// # Ok::<(), mlrig_ingest::IngestError>(())
@@ -280,8 +283,8 @@ impl JsonLinesReader {
     /// [`RowOrigin::file_index`]: crate::RowOrigin::file_index
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
-    /// let r = JsonLinesReader::from_reader(&b"{\"a\": 1}\n"[..], "m.jsonl", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
+    /// let r = JsonLinesReader::from_reader(&b"{\"a\": 1}\n"[..], "m.jsonl", ReadOptions::default())?;
     /// assert_eq!(r.files(), [std::path::PathBuf::from("m.jsonl")]);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
@@ -294,9 +297,9 @@ impl JsonLinesReader {
     /// first batch. Costs one `u64` per row of a batch.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
     /// let data = "{\"a\": 1}\n\n{\"a\": \"x\"}\n{\"a\": 3}\n";
-    /// let mut r = JsonLinesReader::from_reader(data.as_bytes(), "m.jsonl", CsvOptions::default().with_infer_rows(1))?;
+    /// let mut r = JsonLinesReader::from_reader(data.as_bytes(), "m.jsonl", ReadOptions::default().with_inference(mlrig_ingest::InferenceOptions::default().with_infer_rows(1)))?;
     /// let batch = r.next().unwrap()?;
     /// assert_eq!(batch.num_rows(), 2);
     /// assert_eq!(r.last_batch_origins().lines(), [1, 4]); // line 3 is quarantined
@@ -311,8 +314,8 @@ impl JsonLinesReader {
     /// if the reader already returned an error.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, JsonLinesReader};
-    /// let r = JsonLinesReader::from_reader(&b"{\"a\": 1}\nnot json\n"[..], "m.jsonl", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, JsonLinesReader};
+    /// let r = JsonLinesReader::from_reader(&b"{\"a\": 1}\nnot json\n"[..], "m.jsonl", ReadOptions::default())?;
     /// let report = r.finish()?;
     /// assert_eq!((report.summary.rows_accepted, report.summary.rows_quarantined), (1, 1));
     /// # Ok::<(), mlrig_ingest::IngestError>(())
@@ -399,11 +402,19 @@ impl BatchStream for JsonLinesReader {
     }
 }
 
+/// Batches in order; an error (an [`IngestError`] inside
+/// [`ArrowError::ExternalError`]) ends the stream.
 impl Iterator for JsonLinesReader {
-    type Item = Result<RecordBatch, IngestError>;
+    type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_fused()
+        self.next_arrow()
+    }
+}
+
+impl RecordBatchReader for JsonLinesReader {
+    fn schema(&self) -> SchemaRef {
+        self.assembler().schema()
     }
 }
 
@@ -413,11 +424,11 @@ impl std::iter::FusedIterator for JsonLinesReader {}
 /// the report.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, read_json_lines};
+/// use mlrig_ingest::{ReadOptions, read_json_lines};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.jsonl");
 /// std::fs::write(&path, "{\"a\": \"x\"}\n{\"a\": \"y\"}\n")?;
-/// let (schema, batches, report) = read_json_lines(&path, CsvOptions::default())?;
+/// let (schema, batches, report) = read_json_lines(&path, ReadOptions::default())?;
 /// assert_eq!(schema.field(0).name(), "a");
 /// assert_eq!(batches[0].num_rows(), 2);
 /// assert_eq!(report.summary.rows_read, 2);
@@ -425,7 +436,7 @@ impl std::iter::FusedIterator for JsonLinesReader {}
 /// ```
 pub fn read_json_lines(
     path: impl AsRef<Path>,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
     JsonLinesReader::open(path, options)?.read_whole()
 }
@@ -438,7 +449,7 @@ struct Sample {
 }
 
 impl Sample {
-    fn new(options: &CsvOptions) -> Self {
+    fn new(options: &ReadOptions) -> Self {
         Sample {
             names: Vec::new(),
             positions: HashMap::new(),

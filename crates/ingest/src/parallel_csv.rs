@@ -1,4 +1,4 @@
-//! Parallel CSV parsing ([`CsvOptions::with_threads`]): one thread reads and
+//! Parallel CSV parsing ([`ReadOptions::with_threads`]): one thread reads and
 //! splits records, the rayon pool types them, the caller's thread merges.
 //!
 //! ```text
@@ -34,10 +34,10 @@ use crate::batch_assembler::{BatchAssembler, Rejection};
 use crate::column_type::{Cell, ColumnBuilder, ColumnType, MissingTokens};
 use crate::csv_source::{RecordSource, SourceItem};
 use crate::quarantine::join_record;
-use crate::reader::{check_record, text_field};
+use crate::record_check::{check_record, text_field};
 use crate::record_reader::{CsvRecord, RawRecord, RecordBlock};
 use crate::row_sampling::RowSampler;
-use crate::{CsvOptions, IngestError};
+use crate::{IngestError, ReadOptions};
 
 /// Most records per chunk: large enough to amortize scheduling, small
 /// enough to keep a few chunks per thread in memory. Smaller batches make
@@ -119,7 +119,7 @@ impl ParallelCsv {
     pub(crate) fn start(
         source: RecordSource,
         out: &BatchAssembler,
-        options: &CsvOptions,
+        options: &ReadOptions,
         threads: usize,
     ) -> Result<Self, IngestError> {
         let threads = match threads {
@@ -140,7 +140,7 @@ impl ParallelCsv {
             missing: out.missing().clone(),
             sampler: out.sampler(),
             split_key: out.split_key(),
-            delimiter: options.delimiter(),
+            delimiter: options.csv_format().delimiter(),
         });
         let (results_sender, results) = channel();
         let chunk_records = options.batch_size().clamp(1, CHUNK_RECORDS);

@@ -13,16 +13,16 @@ use mlrig_core::arrow_array::types::{
 use mlrig_core::arrow_array::{
     Array, ArrayRef, BooleanArray, RecordBatch, RecordBatchReader, StringArray,
 };
-use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
+use mlrig_core::arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
 use crate::batch_stream::BatchStream;
 use crate::column_type::ColumnType;
-use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
+use crate::{FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON, ReadOptions};
 
 /// Streams Parquet files as Arrow [`RecordBatch`]es of at most
-/// [`batch_size`](CsvOptions::with_batch_size) rows, converted to the column
+/// [`batch_size`](ReadOptions::with_batch_size) rows, converted to the column
 /// types of the other readers (feature `parquet`).
 ///
 /// Columns are converted losslessly: `Boolean` stays; signed integers and
@@ -35,16 +35,17 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSI
 /// opening. Nulls are kept.
 ///
 /// Parquet is typed, so nothing is inferred and no row is quarantined except,
-/// with a [split](CsvOptions::with_split) on a key column, the rows whose key
+/// with a [split](ReadOptions::with_split) on a key column, the rows whose key
 /// is null ([`QuarantinedRow::line`](crate::QuarantinedRow::line) is then the
 /// 1-based row number in the file and the record is the row as a JSON
 /// object); a quarantine file, if asked for, is always written. Of the
-/// [`CsvOptions`], `batch_size`, [`with_sample`](CsvOptions::with_sample),
-/// [`with_split`](CsvOptions::with_split), the quarantine file and its
+/// [`ReadOptions`], `batch_size`, [`with_sample`](ReadOptions::with_sample),
+/// [`with_split`](ReadOptions::with_split), the quarantine file and its
 /// in-memory cap apply; a
-/// [type override](CsvOptions::with_column_type) must name a column and
+/// [type override](crate::InferenceOptions::with_column_type) must name a column and
 /// agree with its converted type (an [`IngestError::InvalidOption`]
-/// otherwise); the CSV dialect, missing tokens and inference options do not
+/// otherwise); the [`CsvFormat`](crate::CsvFormat), the missing tokens and
+/// the rest of the [`InferenceOptions`](crate::InferenceOptions) do not
 /// apply. Several files must have the same column names and converted types.
 ///
 /// Codecs: uncompressed, Snappy and Zstandard (the defaults of pyarrow and
@@ -53,8 +54,8 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSI
 /// ```
 /// use std::sync::Arc;
 /// use mlrig_core::arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
-/// use mlrig_core::arrow_schema::DataType;
-/// use mlrig_ingest::{CsvOptions, ParquetReader};
+/// use mlrig_ingest::DataType;
+/// use mlrig_ingest::{ReadOptions, ParquetReader};
 ///
 /// // Write a small file (parquet's own writer, for the example).
 /// let dir = tempfile::tempdir()?;
@@ -67,7 +68,7 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSI
 /// writer.write(&batch)?;
 /// writer.close()?;
 ///
-/// let mut reader = ParquetReader::open(&path, CsvOptions::default())?;
+/// let mut reader = ParquetReader::open(&path, ReadOptions::default())?;
 /// assert_eq!(reader.schema().field(0).data_type(), &DataType::Int64);
 /// let read = reader.next().unwrap()?;
 /// assert_eq!((read.num_rows(), read.column(0).null_count()), (3, 1));
@@ -100,15 +101,18 @@ impl ParquetReader {
     /// types.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, IngestError, ParquetReader};
+    /// use mlrig_ingest::{ReadOptions, IngestError, ParquetReader};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("not.parquet");
     /// std::fs::write(&path, "a,b\n1,2\n")?;
-    /// let err = ParquetReader::open(&path, CsvOptions::default()).unwrap_err();
+    /// let err = ParquetReader::open(&path, ReadOptions::default()).unwrap_err();
     /// assert!(matches!(err, IngestError::Format { .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open(path: impl AsRef<Path>, options: CsvOptions) -> Result<ParquetReader, IngestError> {
+    pub fn open(
+        path: impl AsRef<Path>,
+        options: ReadOptions,
+    ) -> Result<ParquetReader, IngestError> {
         ParquetReader::open_files(&FileSet::from(path.as_ref()), options)
     }
 
@@ -116,18 +120,18 @@ impl ParquetReader {
     /// schema must equal the first file's.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, FileSet, IngestError, ParquetReader};
-    /// let err = ParquetReader::open_files(&FileSet::from_paths(Vec::<String>::new()), CsvOptions::default());
+    /// use mlrig_ingest::{ReadOptions, FileSet, IngestError, ParquetReader};
+    /// let err = ParquetReader::open_files(&FileSet::from_paths(Vec::<String>::new()), ReadOptions::default());
     /// assert!(matches!(err, Err(IngestError::NoFiles { .. })));
     /// ```
-    pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<ParquetReader, IngestError> {
+    pub fn open_files(files: &FileSet, options: ReadOptions) -> Result<ParquetReader, IngestError> {
         let paths = input_paths(files, &options)?;
         let first = &paths[0];
         let schema = converted_schema(first)?;
         for path in paths.iter().skip(1) {
             check_same_schema(&schema, first, converted_schema(path)?.as_ref(), path)?;
         }
-        for (column, data_type) in options.column_types() {
+        for (column, data_type) in options.inference().column_types() {
             let field = schema
                 .field_with_name(column)
                 .map_err(|_| IngestError::UnknownColumn {
@@ -325,11 +329,19 @@ impl BatchStream for ParquetReader {
     }
 }
 
+/// Batches in order; an error (an [`IngestError`] inside
+/// [`ArrowError::ExternalError`]) ends the stream.
 impl Iterator for ParquetReader {
-    type Item = Result<RecordBatch, IngestError>;
+    type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_fused()
+        self.next_arrow()
+    }
+}
+
+impl RecordBatchReader for ParquetReader {
+    fn schema(&self) -> SchemaRef {
+        self.assembler().schema()
     }
 }
 
@@ -339,13 +351,13 @@ impl std::iter::FusedIterator for ParquetReader {}
 /// report.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, read_parquet};
-/// let err = read_parquet("/nonexistent-mlrig/t.parquet", CsvOptions::default()).unwrap_err();
+/// use mlrig_ingest::{ReadOptions, read_parquet};
+/// let err = read_parquet("/nonexistent-mlrig/t.parquet", ReadOptions::default()).unwrap_err();
 /// assert!(err.to_string().starts_with("/nonexistent-mlrig/t.parquet: "));
 /// ```
 pub fn read_parquet(
     path: impl AsRef<Path>,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
     ParquetReader::open(path, options)?.read_whole()
 }

@@ -18,11 +18,11 @@ const REASON_VALUE_CHARS: usize = 80;
 /// quarantined: none of its fields reach a batch.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, read_csv};
+/// use mlrig_ingest::{ReadOptions, read_csv};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "n\n1\n2\n3\nabc\n")?;
-/// let (_, _, report) = read_csv(&path, CsvOptions::default())?;
+/// let (_, _, report) = read_csv(&path, ReadOptions::default())?;
 /// let row = &report.quarantined[0];
 /// assert_eq!(row.line, 5);
 /// assert!(row.file.ends_with("a.csv"));
@@ -33,6 +33,7 @@ const REASON_VALUE_CHARS: usize = 80;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct QuarantinedRow {
     /// The file the row comes from (as given, lossily converted to UTF-8).
     #[serde(default)]

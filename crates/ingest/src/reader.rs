@@ -6,26 +6,27 @@ use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::arrow_schema::SchemaRef;
+use mlrig_core::arrow_array::{RecordBatch, RecordBatchReader};
+use mlrig_core::arrow_schema::{ArrowError, SchemaRef};
 
-use crate::batch_assembler::{BatchAssembler, Rejection, input_paths};
+use crate::batch_assembler::{BatchAssembler, input_paths};
 use crate::batch_stream::BatchStream;
-use crate::column_type::{Cell, ColumnType, MissingTokens};
+use crate::column_type::Cell;
 use crate::csv_source::{FileStart, RecordSource, SourceItem, Start, check_header, file_start};
 use crate::file_set::{decompressed, open_file};
 use crate::header::generated_names;
 use crate::inference::SampleProfile;
 use crate::parallel_csv::ParallelCsv;
-use crate::quarantine::{QuarantinedRow, join_record, type_mismatch_reason};
+use crate::quarantine::{QuarantinedRow, join_record};
+use crate::record_check::{check_record, text_field};
 use crate::record_reader::{CsvRecord, RawRecord};
-use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSING_KEY_REASON};
+use crate::{FileSet, IngestError, IngestReport, IngestSummary, ReadOptions};
 
 /// Streams CSV as Arrow [`RecordBatch`]es of at most
-/// [`batch_size`](CsvOptions::with_batch_size) rows.
+/// [`batch_size`](ReadOptions::with_batch_size) rows.
 ///
 /// Opening reads the header and the inference sample (the first
-/// [`infer_rows`](CsvOptions::with_infer_rows) records, kept in memory and
+/// [`infer_rows`](crate::InferenceOptions::with_infer_rows) records, kept in memory and
 /// then streamed like the rest), so memory is bounded by the sample plus one
 /// batch, never by the file size.
 ///
@@ -39,8 +40,8 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSI
 /// Every record is either accepted into a batch or quarantined whole
 /// ([`QuarantinedRow`], naming its file and line): wrong number of fields, a
 /// value that does not parse as its column's type, invalid UTF-8, or a record
-/// over [`max_record_bytes`](CsvOptions::with_max_record_bytes); or, with
-/// [`with_sample`](CsvOptions::with_sample), left out by sampling and
+/// over [`max_record_bytes`](ReadOptions::with_max_record_bytes); or, with
+/// [`with_sample`](ReadOptions::with_sample), left out by sampling and
 /// counted. Bad rows never produce `Err` items; an `Err` item means the
 /// input could not be read (or the quarantine file could not be written),
 /// after which the iterator ends.
@@ -57,12 +58,12 @@ use crate::{CsvOptions, FileSet, IngestError, IngestReport, IngestSummary, MISSI
 /// rows.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, CsvReader};
-/// use mlrig_core::arrow_schema::DataType;
+/// use mlrig_ingest::{ReadOptions, CsvReader};
+/// use mlrig_ingest::DataType;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "id,score\n1,0.5\n2,NA\n3,oops\n4,1.5\n5,2.5\n")?;
-/// let mut reader = CsvReader::open(&path, CsvOptions::default().with_batch_size(2))?;
+/// let mut reader = CsvReader::open(&path, ReadOptions::default().with_batch_size(2))?;
 /// assert_eq!(reader.schema().field(1).data_type(), &DataType::Float64);
 /// let sizes: Vec<usize> = reader.by_ref().map(|b| b.map(|b| b.num_rows())).collect::<Result<_, _>>()?;
 /// assert_eq!(sizes, [2, 2]);
@@ -119,15 +120,15 @@ impl CsvReader {
     /// overridden.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader, IngestError};
+    /// use mlrig_ingest::{ReadOptions, CsvReader, IngestError};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("empty.csv");
     /// std::fs::write(&path, "")?;
-    /// let err = CsvReader::open(&path, CsvOptions::default()).unwrap_err();
+    /// let err = CsvReader::open(&path, ReadOptions::default()).unwrap_err();
     /// assert!(matches!(err, IngestError::EmptyFile { .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open(path: impl AsRef<Path>, options: CsvOptions) -> Result<CsvReader, IngestError> {
+    pub fn open(path: impl AsRef<Path>, options: ReadOptions) -> Result<CsvReader, IngestError> {
         CsvReader::open_files(&FileSet::from(path.as_ref()), options)
     }
 
@@ -140,12 +141,12 @@ impl CsvReader {
     /// both files and the first differing column.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader, FileSet, IngestError};
+    /// use mlrig_ingest::{ReadOptions, CsvReader, FileSet, IngestError};
     /// let dir = tempfile::tempdir()?;
     /// std::fs::write(dir.path().join("a.csv"), "id,x\n1,0.5\n2,1.5\n3,2.5\n")?;
     /// std::fs::write(dir.path().join("b.csv"), "id,x\n4,bad\n5,3.5\n")?;
     /// let files = FileSet::new([dir.path().join("*.csv").to_str().unwrap()])?;
-    /// let mut reader = CsvReader::open_files(&files, CsvOptions::default())?;
+    /// let mut reader = CsvReader::open_files(&files, ReadOptions::default())?;
     /// let rows: usize = reader.by_ref().map(|b| b.map(|b| b.num_rows())).sum::<Result<_, _>>()?;
     /// assert_eq!(rows, 4);
     /// let bad = &reader.quarantined()[0];
@@ -153,11 +154,11 @@ impl CsvReader {
     ///
     /// std::fs::write(dir.path().join("c.csv"), "id,y\n4,2.5\n")?;
     /// let files = FileSet::new([dir.path().join("*.csv").to_str().unwrap()])?;
-    /// let err = CsvReader::open_files(&files, CsvOptions::default()).unwrap_err();
+    /// let err = CsvReader::open_files(&files, ReadOptions::default()).unwrap_err();
     /// assert!(matches!(err, IngestError::HeaderMismatch { column: 2, .. }));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open_files(files: &FileSet, options: CsvOptions) -> Result<CsvReader, IngestError> {
+    pub fn open_files(files: &FileSet, options: ReadOptions) -> Result<CsvReader, IngestError> {
         let paths = input_paths(files, &options)?;
         let first = &paths[0];
         let start = file_start(open_file(first)?, first, &options)?;
@@ -169,9 +170,9 @@ impl CsvReader {
     /// recognized by its magic bytes and decompressed.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader};
+    /// use mlrig_ingest::{CsvFormat, CsvReader, ReadOptions};
     /// let data = b"a;b\n1;x\n".to_vec();
-    /// let options = CsvOptions::default().with_delimiter(b';');
+    /// let options = ReadOptions::default().with_csv_format(CsvFormat::default().with_delimiter(b';'));
     /// let mut reader = CsvReader::from_reader(std::io::Cursor::new(data), "<memory>", options)?;
     /// let batch = reader.next().unwrap()?;
     /// assert_eq!(batch.num_rows(), 1);
@@ -180,7 +181,7 @@ impl CsvReader {
     pub fn from_reader(
         source: impl Read + Send + 'static,
         name: impl AsRef<Path>,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<CsvReader, IngestError> {
         options.validate()?;
         let path = name.as_ref().to_path_buf();
@@ -194,11 +195,14 @@ impl CsvReader {
     fn start(
         files: Vec<PathBuf>,
         start: FileStart,
-        options: CsvOptions,
+        options: ReadOptions,
     ) -> Result<CsvReader, IngestError> {
         let first_path = files.first().cloned().unwrap_or_default();
         let FileStart { mut records, first } = start;
-        let per_file = options.infer_rows().div_ceil(files.len().max(1));
+        let per_file = options
+            .inference()
+            .infer_rows()
+            .div_ceil(files.len().max(1));
         let mut pending = VecDeque::new();
         let names = match first {
             Start::Header(names) => names,
@@ -248,7 +252,7 @@ impl CsvReader {
             engine,
             scratch,
             cells: Vec::with_capacity(out.names().len()),
-            delimiter: options.delimiter(),
+            delimiter: options.csv_format().delimiter(),
             out,
             exhausted: false,
             failed: false,
@@ -259,9 +263,9 @@ impl CsvReader {
     /// overrides applied; every field is nullable.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader};
-    /// use mlrig_core::arrow_schema::DataType;
-    /// let reader = CsvReader::from_reader(&b"a,b\n1,true\n"[..], "m.csv", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, CsvReader};
+    /// use mlrig_ingest::DataType;
+    /// let reader = CsvReader::from_reader(&b"a,b\n1,true\n"[..], "m.csv", ReadOptions::default())?;
     /// assert_eq!(reader.schema().field(1).data_type(), &DataType::Boolean);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
@@ -272,8 +276,8 @@ impl CsvReader {
     /// The totals so far.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader};
-    /// let mut reader = CsvReader::from_reader(&b"a\n1\n"[..], "m.csv", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, CsvReader};
+    /// let mut reader = CsvReader::from_reader(&b"a\n1\n"[..], "m.csv", ReadOptions::default())?;
     /// assert_eq!(reader.summary().rows_read, 0);
     /// reader.next();
     /// assert_eq!(reader.summary().rows_read, 1);
@@ -284,11 +288,11 @@ impl CsvReader {
     }
 
     /// The quarantined rows so far, up to the
-    /// [`quarantine_keep`](CsvOptions::with_quarantine_keep) cap.
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader};
-    /// let mut reader = CsvReader::from_reader(&b"a,b\n1\n"[..], "m.csv", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, CsvReader};
+    /// let mut reader = CsvReader::from_reader(&b"a,b\n1\n"[..], "m.csv", ReadOptions::default())?;
     /// assert!(reader.next().is_none());
     /// assert_eq!(reader.quarantined()[0].reason, "expected 2 fields, found 1");
     /// # Ok::<(), mlrig_ingest::IngestError>(())
@@ -303,8 +307,8 @@ impl CsvReader {
     /// [`RowOrigin::file_index`]: crate::RowOrigin::file_index
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader};
-    /// let reader = CsvReader::from_reader(&b"a\n1\n"[..], "m.csv", CsvOptions::default())?;
+    /// use mlrig_ingest::{ReadOptions, CsvReader};
+    /// let reader = CsvReader::from_reader(&b"a\n1\n"[..], "m.csv", ReadOptions::default())?;
     /// assert_eq!(reader.files(), [std::path::PathBuf::from("m.csv")]);
     /// # Ok::<(), mlrig_ingest::IngestError>(())
     /// ```
@@ -324,9 +328,9 @@ impl CsvReader {
     /// [`RowOrigins::extend_from`](crate::RowOrigins::extend_from).
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader, RowOrigin};
+    /// use mlrig_ingest::{ReadOptions, CsvReader, RowOrigin};
     /// let data = "id,note\n1,a\n2,\"two\nlines\"\nbad,row,here\n4,d\n";
-    /// let mut reader = CsvReader::from_reader(data.as_bytes(), "m.csv", CsvOptions::default())?;
+    /// let mut reader = CsvReader::from_reader(data.as_bytes(), "m.csv", ReadOptions::default())?;
     /// let batch = reader.next().unwrap()?;
     /// assert_eq!(batch.num_rows(), 3);
     /// assert_eq!(reader.last_batch_origins().lines(), [2, 3, 6]);
@@ -344,10 +348,11 @@ impl CsvReader {
     /// error, since the counts would be incomplete.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, CsvReader, QuarantineFormat};
+    /// use mlrig_ingest::{CsvReader, QuarantineFormat, QuarantineOptions, ReadOptions};
     /// let dir = tempfile::tempdir()?;
     /// let quarantine = dir.path().join("bad.jsonl");
-    /// let options = CsvOptions::default().with_quarantine_file(&quarantine, QuarantineFormat::JsonLines);
+    /// let quarantine_options = QuarantineOptions::default().with_file(&quarantine, QuarantineFormat::JsonLines);
+    /// let options = ReadOptions::default().with_quarantine(quarantine_options);
     /// let reader = CsvReader::from_reader(&b"a,b\n1,2\n3\n"[..], "m.csv", options)?;
     /// let report = reader.finish()?;
     /// assert_eq!(report.summary.rows_quarantined, 1);
@@ -432,105 +437,33 @@ impl BatchStream for CsvReader {
     }
 }
 
+/// Batches in order; an error (an [`IngestError`] inside
+/// [`ArrowError::ExternalError`]) ends the stream.
 impl Iterator for CsvReader {
-    type Item = Result<RecordBatch, IngestError>;
+    type Item = Result<RecordBatch, ArrowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_fused()
+        self.next_arrow()
+    }
+}
+
+impl RecordBatchReader for CsvReader {
+    fn schema(&self) -> SchemaRef {
+        self.assembler().schema()
     }
 }
 
 impl std::iter::FusedIterator for CsvReader {}
 
-/// Parses every field of `record` into `cells`, or says why the row is
-/// rejected (including a null value in the split key column `split_key`).
-/// On success, returns the record's text (every field is UTF-8), to read the
-/// [`Cell::Text`] values with [`text_field`].
-///
-/// The record is checked to be UTF-8 as a whole (or by its block, see
-/// [`CsvRecord::text`]); a field is then one `str::get`. Only a record that
-/// is not UTF-8 is checked field by field, to name the first bad column.
-pub(crate) fn check_record<'r>(
-    record: &'r impl CsvRecord,
-    names: &[String],
-    types: &[ColumnType],
-    missing: &MissingTokens,
-    split_key: Option<usize>,
-    cells: &mut Vec<Cell>,
-) -> Result<Option<&'r str>, Rejection> {
-    if let Some(size) = record.oversize() {
-        return Err(Rejection::row(format!(
-            "record of {size} bytes is larger than max_record_bytes"
-        )));
-    }
-    if record.len() != names.len() {
-        return Err(Rejection::row(format!(
-            "expected {} fields, found {}",
-            names.len(),
-            record.len()
-        )));
-    }
-    cells.clear();
-    let text = record.text();
-    for (i, (name, column_type)) in names.iter().zip(types).enumerate() {
-        let range = record.field_range(i);
-        let value = match text.and_then(|t| t.get(range.clone())) {
-            Some(value) => value,
-            None => {
-                let bytes = record.bytes().get(range).unwrap_or(&[]);
-                match std::str::from_utf8(bytes) {
-                    Ok(value) => value,
-                    Err(_) => {
-                        return Err(Rejection::value(
-                            name,
-                            String::from_utf8_lossy(bytes).into_owned(),
-                            format!("invalid UTF-8 in column {name}"),
-                        ));
-                    }
-                }
-            }
-        };
-        match column_type.parse(value, missing) {
-            Some(Cell::Null) if split_key == Some(i) => {
-                return Err(Rejection::value(
-                    name,
-                    value.to_string(),
-                    MISSING_KEY_REASON.to_string(),
-                ));
-            }
-            Some(cell) => cells.push(cell),
-            None => {
-                let reason = type_mismatch_reason(&column_type.data_type().to_string(), value);
-                return Err(Rejection::value(name, value.to_string(), reason));
-            }
-        }
-    }
-    Ok(text)
-}
-
-/// Field `i` of a record accepted by [`check_record`], which returned
-/// `text` (its fields are UTF-8; empty if not, which cannot happen).
-pub(crate) fn text_field<'r>(
-    record: &'r impl CsvRecord,
-    text: Option<&'r str>,
-    i: usize,
-) -> &'r str {
-    let range = record.field_range(i);
-    match text.and_then(|t| t.get(range)) {
-        Some(value) => value,
-        None => std::str::from_utf8(record.field(i)).unwrap_or_default(),
-    }
-}
-
 /// Reads a whole CSV file into memory: the schema, every batch, and the
 /// report (the quarantine file, if asked for, is committed).
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, read_csv};
+/// use mlrig_ingest::{ReadOptions, read_csv};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "a,b\n1,x\n2,y\n")?;
-/// let (schema, batches, report) = read_csv(&path, CsvOptions::default())?;
+/// let (schema, batches, report) = read_csv(&path, ReadOptions::default())?;
 /// assert_eq!(schema.fields().len(), 2);
 /// assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
 /// assert_eq!(report.summary.rows_accepted, 2);
@@ -538,29 +471,30 @@ pub(crate) fn text_field<'r>(
 /// ```
 pub fn read_csv(
     path: impl AsRef<Path>,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(SchemaRef, Vec<RecordBatch>, IngestReport), IngestError> {
     CsvReader::open(path, options)?.read_whole()
 }
 
 /// Infers the schema of a CSV file from its header and the first
-/// [`infer_rows`](CsvOptions::with_infer_rows) records, with the overrides
+/// [`infer_rows`](crate::InferenceOptions::with_infer_rows) records, with the overrides
 /// applied; nothing else is read and no quarantine file is written.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, infer_schema};
-/// use mlrig_core::arrow_schema::DataType;
+/// use mlrig_ingest::{InferenceOptions, ReadOptions, infer_schema};
+/// use mlrig_ingest::DataType;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "zip,n\n02139,1\n")?;
-/// let schema = infer_schema(&path, &CsvOptions::default().with_column_type("zip", DataType::Utf8))?;
+/// let inference = InferenceOptions::default().with_column_type("zip", DataType::Utf8);
+/// let schema = infer_schema(&path, &ReadOptions::default().with_inference(inference))?;
 /// assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
 /// assert_eq!(schema.field(1).data_type(), &DataType::Int64);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn infer_schema(
     path: impl AsRef<Path>,
-    options: &CsvOptions,
+    options: &ReadOptions,
 ) -> Result<SchemaRef, IngestError> {
     let options = options.clone().without_quarantine_file();
     Ok(CsvReader::open(path, options)?.schema())
@@ -569,6 +503,7 @@ pub fn infer_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{InferenceOptions, QuarantineOptions};
 
     /// Serves `data`, then fails every read.
     struct FailingAfter {
@@ -589,9 +524,13 @@ mod tests {
         let source = FailingAfter {
             data: std::io::Cursor::new(b"a,b\n1,2\n3,4\n".to_vec()),
         };
-        let options = CsvOptions::default().with_infer_rows(1);
+        let options =
+            ReadOptions::default().with_inference(InferenceOptions::default().with_infer_rows(1));
         let mut reader = CsvReader::from_reader(source, "dev.csv", options).unwrap();
         let err = reader.next().unwrap().unwrap_err();
+        assert_eq!(err.to_string(), "External error: dev.csv: device gone");
+        let err = IngestError::from(err);
+        assert!(matches!(err, IngestError::Io { .. }));
         assert_eq!(err.to_string(), "dev.csv: device gone");
         assert!(reader.next().is_none());
         assert!(matches!(
@@ -606,7 +545,9 @@ mod tests {
         for i in 0..50 {
             text.push_str(&format!("{i}\n"));
         }
-        let options = CsvOptions::default().with_infer_rows(7).with_batch_size(5);
+        let options = ReadOptions::default()
+            .with_inference(InferenceOptions::default().with_infer_rows(7))
+            .with_batch_size(5);
         let mut reader =
             CsvReader::from_reader(std::io::Cursor::new(text), "n.csv", options).unwrap();
         let mut seen = Vec::new();
@@ -633,7 +574,7 @@ mod tests {
         let data =
             b"a,b\n\xC3\xA9,\xC3\xBC\n\xC3,\xA9\nok\xC3\xA9,x\xFF\n\"\xC3\",\"\xA9\"\n".to_vec();
         for threads in [1, 2] {
-            let options = CsvOptions::default().with_threads(threads);
+            let options = ReadOptions::default().with_threads(threads);
             let reader =
                 CsvReader::from_reader(std::io::Cursor::new(data.clone()), "u.csv", options)
                     .unwrap();
@@ -662,7 +603,8 @@ mod tests {
         for _ in 0..100 {
             text.push_str("only-one-field\n");
         }
-        let options = CsvOptions::default().with_quarantine_keep(3);
+        let options =
+            ReadOptions::default().with_quarantine(QuarantineOptions::default().with_keep(3));
         let reader = CsvReader::from_reader(std::io::Cursor::new(text), "k.csv", options).unwrap();
         let report = reader.finish().unwrap();
         assert_eq!(report.quarantined.len(), 3);

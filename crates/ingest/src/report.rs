@@ -13,11 +13,11 @@ use crate::QuarantinedRow;
 /// rows.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, read_csv};
+/// use mlrig_ingest::{ReadOptions, read_csv};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "x,y\n1,2\n3\n")?;
-/// let (_, _, report) = read_csv(&path, CsvOptions::default())?;
+/// let (_, _, report) = read_csv(&path, ReadOptions::default())?;
 /// let s = &report.summary;
 /// assert_eq!((s.rows_read, s.rows_accepted, s.rows_quarantined, s.batches), (2, 1, 1, 1));
 /// assert_eq!(s.files[0].rows_quarantined, 1);
@@ -25,6 +25,7 @@ use crate::QuarantinedRow;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IngestSummary {
     /// The file read (the first one when several are read).
     #[serde(serialize_with = "serialize_path_lossy")]
@@ -39,12 +40,12 @@ pub struct IngestSummary {
     pub rows_accepted: u64,
     /// Rows sent to the quarantine.
     pub rows_quarantined: u64,
-    /// Rows left out by [`with_sample`](crate::CsvOptions::with_sample)
+    /// Rows left out by [`with_sample`](crate::ReadOptions::with_sample)
     /// (neither parsed nor quarantined).
     #[serde(default)]
     pub rows_sampled_out: u64,
     /// Accepted rows of the other side of a
-    /// [`with_split`](crate::CsvOptions::with_split) split, not put in a
+    /// [`with_split`](crate::ReadOptions::with_split) split, not put in a
     /// batch (a part of `rows_accepted`: the batches hold `rows_accepted −
     /// rows_split_off` rows).
     #[serde(default)]
@@ -52,7 +53,7 @@ pub struct IngestSummary {
     /// Batches produced.
     pub batches: u64,
     /// Quarantined rows kept in memory (at most the
-    /// [`quarantine_keep`](crate::CsvOptions::with_quarantine_keep) cap).
+    /// [`keep`](crate::QuarantineOptions::with_keep) cap).
     pub quarantined_kept: u64,
     /// The quarantine file, when one was asked for (complete once the
     /// reader's `finish` returns).
@@ -86,18 +87,19 @@ impl IngestSummary {
 /// The counts of one input file; they add up like the totals.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, CsvReader, FileSet};
+/// use mlrig_ingest::{ReadOptions, CsvReader, FileSet};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("a.csv"), "x\n1\n2\n")?;
 /// std::fs::write(dir.path().join("b.csv"), "x\n3\noops\n")?;
 /// let files = FileSet::new([dir.path().join("*.csv").to_str().unwrap()])?;
-/// let report = CsvReader::open_files(&files, CsvOptions::default())?.finish()?;
+/// let report = CsvReader::open_files(&files, ReadOptions::default())?.finish()?;
 /// let per_file: Vec<(u64, u64)> =
 ///     report.summary.files.iter().map(|f| (f.rows_accepted, f.rows_quarantined)).collect();
 /// assert_eq!(per_file, [(2, 0), (1, 1)]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileSummary {
     /// The file.
     #[serde(serialize_with = "serialize_path_lossy")]
@@ -132,16 +134,17 @@ impl FileSummary {
 /// rows.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, CsvReader};
+/// use mlrig_ingest::{ReadOptions, CsvReader};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.csv");
 /// std::fs::write(&path, "x\n1\n")?;
-/// let report = CsvReader::open(&path, CsvOptions::default())?.finish()?;
+/// let report = CsvReader::open(&path, ReadOptions::default())?.finish()?;
 /// assert_eq!(report.summary.rows_accepted, 1);
 /// assert!(report.quarantined.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct IngestReport {
     /// Final totals.
     pub summary: IngestSummary,

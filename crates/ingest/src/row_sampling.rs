@@ -1,5 +1,5 @@
 //! Deterministic row sampling: which rows are kept by
-//! [`CsvOptions::with_sample`](crate::CsvOptions::with_sample).
+//! [`ReadOptions::with_sample`](crate::ReadOptions::with_sample).
 //!
 //! Row `i` (0-based, counting every data row of the input in reading order,
 //! across all files) is kept when

@@ -1,5 +1,5 @@
 //! [`Split`]: keep one side of a deterministic train/eval split while
-//! reading ([`CsvOptions::with_split`](crate::CsvOptions::with_split)).
+//! reading ([`ReadOptions::with_split`](crate::ReadOptions::with_split)).
 //!
 //! The assignment is [`SplitRule`] from [`mlrig_core::split`], the same code
 //! `mlrig-train` uses, so a row lands on the same side whether it is split
@@ -27,6 +27,7 @@ pub const MISSING_KEY_REASON: &str = "missing split key (null, empty, absent or 
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum SplitSide {
     /// The training rows (those [`SplitRule::is_eval`] sends to training).
     Train,
@@ -67,7 +68,7 @@ impl SplitSide {
 /// **Keys** are the key column's values as stored in the batch: `Utf8` text
 /// byte for byte (not trimmed), `Int64` in decimal (`007` in a CSV `Int64`
 /// column is the key `7`). Pin the key column's type with
-/// [`with_column_type`](crate::CsvOptions::with_column_type) when inference
+/// [`with_column_type`](crate::InferenceOptions::with_column_type) when inference
 /// could type it differently across inputs. A row whose key is null (empty,
 /// a missing token, JSON `null` or absent, a Parquet null) is **quarantined** with the
 /// reason [`MISSING_KEY_REASON`]; it is not an accepted row, so it takes no
@@ -79,7 +80,7 @@ impl SplitSide {
 /// rows in the batches number `rows_accepted − rows_split_off`.
 ///
 /// ```
-/// use mlrig_ingest::{CsvOptions, Split, SplitRule, read_csv};
+/// use mlrig_ingest::{ReadOptions, Split, SplitRule, read_csv};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("users.csv");
 /// let mut text = String::from("user,clicks\n");
@@ -87,7 +88,7 @@ impl SplitSide {
 /// std::fs::write(&path, text)?;
 ///
 /// let split = Split::eval(SplitRule::hash_key(0.2)?).with_key_column("user");
-/// let (_, batches, report) = read_csv(&path, CsvOptions::default().with_split(split))?;
+/// let (_, batches, report) = read_csv(&path, ReadOptions::default().with_split(split))?;
 /// let eval_rows: usize = batches.iter().map(|b| b.num_rows()).sum();
 /// let s = &report.summary;
 /// assert_eq!(s.rows_accepted, 100);
@@ -96,6 +97,7 @@ impl SplitSide {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Split {
     /// Which rows are eval rows.
     pub rule: SplitRule,
@@ -165,12 +167,12 @@ impl Split {
     /// [`SplitSide::Both`] this is how one pass yields both sides.
     ///
     /// ```
-    /// use mlrig_ingest::{CsvOptions, Split, SplitRule, SplitSide, read_csv};
+    /// use mlrig_ingest::{ReadOptions, Split, SplitRule, SplitSide, read_csv};
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("n.csv");
     /// std::fs::write(&path, "n\n0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n")?;
     /// let split = Split::new(SplitRule::modulo(5, vec![4])?, SplitSide::Both);
-    /// let options = CsvOptions::default().with_split(split.clone()).with_batch_size(3);
+    /// let options = ReadOptions::default().with_split(split.clone()).with_batch_size(3);
     /// let (_, batches, _) = read_csv(&path, options)?;
     /// let mut first_row = 0;
     /// let mut eval_rows = 0;
@@ -245,7 +247,7 @@ impl RowSplit {
                         option: "split key column".into(),
                         reason: format!(
                             "`{key}` is {data_type}; a split key must be an Int64 or Utf8 column \
-                             (force its type to Utf8: CsvOptions::with_column_type, or \
+                             (force its type to Utf8: InferenceOptions::with_column_type, or \
                              `--column-type {key}=utf8` on the command line)"
                         ),
                     });

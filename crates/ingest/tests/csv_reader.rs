@@ -6,7 +6,8 @@ mod common;
 use common::{Value, assert_totals, rows, sample, write};
 use mlrig_core::arrow_schema::DataType;
 use mlrig_ingest::{
-    CsvOptions, CsvReader, IngestError, QuarantineFormat, QuarantinedRow, infer_schema, read_csv,
+    CsvFormat, CsvReader, InferenceOptions, IngestError, QuarantineFormat, QuarantineOptions,
+    QuarantinedRow, ReadOptions, infer_schema, read_csv,
 };
 
 fn types(schema: &mlrig_core::arrow_schema::Schema) -> Vec<(String, DataType)> {
@@ -25,16 +26,33 @@ fn float(v: f64) -> Value {
     Value::FloatBits(v.to_bits())
 }
 
+fn quarantined_row(
+    file: &str,
+    line: u64,
+    column: Option<&str>,
+    raw_value: Option<&str>,
+    reason: &str,
+    record: &str,
+) -> QuarantinedRow {
+    serde_json::from_value(serde_json::json!({
+        "file": file, "line": line, "column": column, "raw_value": raw_value,
+        "reason": reason, "record": record,
+    }))
+    .unwrap()
+}
+
 fn broken_quarantine() -> Vec<QuarantinedRow> {
     let row = |line, column: Option<&str>, raw: Option<&str>, reason: &str, record: &str| {
-        QuarantinedRow {
-            file: sample("broken.csv").to_string_lossy().into_owned(),
+        // QuarantinedRow is #[non_exhaustive]: built the way a reader of a
+        // JSON Lines quarantine file gets one.
+        quarantined_row(
+            &sample("broken.csv").to_string_lossy(),
             line,
-            column: column.map(String::from),
-            raw_value: raw.map(String::from),
-            reason: reason.into(),
-            record: record.into(),
-        }
+            column,
+            raw,
+            reason,
+            record,
+        )
     };
     vec![
         row(
@@ -64,7 +82,7 @@ fn broken_quarantine() -> Vec<QuarantinedRow> {
 
 #[test]
 fn broken_sample_quarantines_exact_lines_and_reasons() {
-    let (schema, batches, report) = read_csv(sample("broken.csv"), CsvOptions::default()).unwrap();
+    let (schema, batches, report) = read_csv(sample("broken.csv"), ReadOptions::default()).unwrap();
     assert_eq!(
         types(&schema),
         [
@@ -118,7 +136,8 @@ fn broken_sample_quarantines_exact_lines_and_reasons() {
 
 #[test]
 fn strict_inference_widens_instead_of_quarantining() {
-    let options = CsvOptions::default().with_infer_tolerance(0.0);
+    let options = ReadOptions::default()
+        .with_inference(InferenceOptions::default().with_infer_tolerance(0.0));
     let (schema, _, report) = read_csv(sample("broken.csv"), options).unwrap();
     assert_eq!(schema.field(2).data_type(), &DataType::Utf8);
     assert_eq!(schema.field(3).data_type(), &DataType::Utf8);
@@ -131,7 +150,8 @@ fn strict_inference_widens_instead_of_quarantining() {
 fn rows_after_the_sample_are_checked_against_the_inferred_type() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "n.csv", b"n\n1\n2\n3.5\nabc\n7\n");
-    let options = CsvOptions::default().with_infer_rows(2);
+    let options =
+        ReadOptions::default().with_inference(InferenceOptions::default().with_infer_rows(2));
     let (schema, batches, report) = read_csv(&path, options).unwrap();
     assert_eq!(schema.field(0).data_type(), &DataType::Int64);
     assert_eq!(
@@ -155,7 +175,7 @@ fn rows_after_the_sample_are_checked_against_the_inferred_type() {
 #[test]
 fn adult_sample_reads_every_row_with_question_marks_as_nulls() {
     let (schema, batches, report) =
-        read_csv(sample("adult_sample.csv"), CsvOptions::default()).unwrap();
+        read_csv(sample("adult_sample.csv"), ReadOptions::default()).unwrap();
     let expected = [
         ("age", DataType::Int64),
         ("workclass", DataType::Utf8),
@@ -200,7 +220,7 @@ fn adult_sample_reads_every_row_with_question_marks_as_nulls() {
 #[test]
 fn california_sample_is_all_float() {
     let (schema, _, report) =
-        read_csv(sample("california_sample.csv"), CsvOptions::default()).unwrap();
+        read_csv(sample("california_sample.csv"), ReadOptions::default()).unwrap();
     assert!(
         schema
             .fields()
@@ -219,7 +239,7 @@ fn bom_and_crlf_are_handled_with_correct_lines() {
         "bom.csv",
         b"\xEF\xBB\xBFid,note\r\n1,\"a\r\nb\"\r\n\r\n2,x\r\nbad\r\n3,y\r\n",
     );
-    let (schema, batches, report) = read_csv(&path, CsvOptions::default()).unwrap();
+    let (schema, batches, report) = read_csv(&path, ReadOptions::default()).unwrap();
     assert_eq!(schema.field(0).name(), "id");
     assert_eq!(schema.field(0).data_type(), &DataType::Int64);
     assert_eq!(
@@ -239,7 +259,7 @@ fn bom_and_crlf_are_handled_with_correct_lines() {
 fn empty_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "empty.csv", b"");
-    let err = CsvReader::open(&path, CsvOptions::default()).unwrap_err();
+    let err = CsvReader::open(&path, ReadOptions::default()).unwrap_err();
     assert!(
         matches!(&err, IngestError::EmptyFile { path: p } if p == &path),
         "{err}"
@@ -248,14 +268,17 @@ fn empty_file_is_a_clear_error() {
     assert!(err.is_invalid_input());
     let blank = write(&dir, "blank.csv", b"\xEF\xBB\xBF\n\r\n");
     assert!(matches!(
-        CsvReader::open(&blank, CsvOptions::default().with_header(false)),
+        CsvReader::open(
+            &blank,
+            ReadOptions::default().with_csv_format(CsvFormat::default().with_header(false))
+        ),
         Err(IngestError::EmptyFile { .. })
     ));
 }
 
 #[test]
 fn missing_file_is_an_io_error_naming_it() {
-    let err = CsvReader::open("/no/such/dir/data.csv", CsvOptions::default()).unwrap_err();
+    let err = CsvReader::open("/no/such/dir/data.csv", ReadOptions::default()).unwrap_err();
     assert!(matches!(err, IngestError::Io { .. }));
     assert!(
         err.to_string().starts_with("/no/such/dir/data.csv: "),
@@ -267,7 +290,8 @@ fn missing_file_is_an_io_error_naming_it() {
 fn header_only_file_has_utf8_columns_and_no_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "h.csv", b"a,b,c\n");
-    let options = CsvOptions::default().with_column_type("c", DataType::Int64);
+    let options = ReadOptions::default()
+        .with_inference(InferenceOptions::default().with_column_type("c", DataType::Int64));
     let (schema, batches, report) = read_csv(&path, options).unwrap();
     assert_eq!(
         types(&schema),
@@ -286,7 +310,7 @@ fn header_only_file_has_utf8_columns_and_no_rows() {
 fn duplicate_column_names_are_an_error_naming_both_positions() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "d.csv", b"x,y,x\n1,2,3\n");
-    let err = CsvReader::open(&path, CsvOptions::default()).unwrap_err();
+    let err = CsvReader::open(&path, ReadOptions::default()).unwrap_err();
     match &err {
         IngestError::DuplicateColumn {
             name,
@@ -303,7 +327,7 @@ fn duplicate_column_names_are_an_error_naming_both_positions() {
 fn invalid_utf8_in_data_quarantines_the_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "u.csv", b"id,name\n1,ok\n2,caf\xE9\n3,fine\n");
-    let (_, batches, report) = read_csv(&path, CsvOptions::default()).unwrap();
+    let (_, batches, report) = read_csv(&path, ReadOptions::default()).unwrap();
     assert_eq!(rows(&batches).len(), 2);
     let bad = &report.quarantined[0];
     assert_eq!(bad.line, 3);
@@ -317,7 +341,7 @@ fn invalid_utf8_in_data_quarantines_the_row() {
 fn invalid_utf8_in_the_header_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "uh.csv", b"id,n\xFFme\n1,2\n");
-    let err = CsvReader::open(&path, CsvOptions::default()).unwrap_err();
+    let err = CsvReader::open(&path, ReadOptions::default()).unwrap_err();
     assert!(
         matches!(err, IngestError::InvalidHeader { column: 2, .. }),
         "{err}"
@@ -334,11 +358,11 @@ fn huge_fields_are_read_or_quarantined_without_panic() {
         "big.csv",
         format!("a,b\n1,{big}\n2,small\n").as_bytes(),
     );
-    let (_, batches, report) = read_csv(&path, CsvOptions::default()).unwrap();
+    let (_, batches, report) = read_csv(&path, ReadOptions::default()).unwrap();
     assert_eq!(rows(&batches)[0][1], Value::Text(big.clone()));
     assert_eq!(report.summary.rows_quarantined, 0);
 
-    let capped = CsvOptions::default().with_max_record_bytes(1024 * 1024);
+    let capped = ReadOptions::default().with_max_record_bytes(1024 * 1024);
     let (_, batches, report) = read_csv(&path, capped).unwrap();
     assert_eq!(rows(&batches), [[Value::Int(2), text("small")]]);
     let bad = &report.quarantined[0];
@@ -356,7 +380,7 @@ fn huge_fields_are_read_or_quarantined_without_panic() {
 fn an_unbalanced_quote_swallows_the_rest_into_one_quarantined_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "q.csv", b"a,b,c\n1,\"oops\n2,x,z\n3,y,z\n");
-    let (_, batches, report) = read_csv(&path, CsvOptions::default()).unwrap();
+    let (_, batches, report) = read_csv(&path, ReadOptions::default()).unwrap();
     assert!(batches.is_empty());
     assert_eq!(report.summary.rows_read, 1);
     assert_eq!(report.quarantined[0].line, 2);
@@ -365,7 +389,7 @@ fn an_unbalanced_quote_swallows_the_rest_into_one_quarantined_row() {
 
 #[test]
 fn batches_are_bounded_by_batch_size() {
-    let options = CsvOptions::default().with_batch_size(100);
+    let options = ReadOptions::default().with_batch_size(100);
     let mut reader = CsvReader::open(sample("adult_sample.csv"), options).unwrap();
     let sizes: Vec<usize> = reader.by_ref().map(|b| b.unwrap().num_rows()).collect();
     assert_eq!(sizes.len(), 41);
@@ -380,7 +404,7 @@ fn batch_size_one_equals_batch_size_one_thousand() {
     let read = |size| {
         read_csv(
             sample("broken.csv"),
-            CsvOptions::default().with_batch_size(size),
+            ReadOptions::default().with_batch_size(size),
         )
         .unwrap()
     };
@@ -397,9 +421,11 @@ fn quarantine_file_is_written_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     for format in [QuarantineFormat::Csv, QuarantineFormat::JsonLines] {
         let target = dir.path().join(format!("broken.quarantine.{format}"));
-        let options = CsvOptions::default()
-            .with_quarantine_file(&target, format)
-            .with_quarantine_keep(1);
+        let options = ReadOptions::default().with_quarantine(
+            QuarantineOptions::default()
+                .with_file(&target, format)
+                .with_keep(1),
+        );
         let mut reader = CsvReader::open(sample("broken.csv"), options).unwrap();
         let first = reader.next().unwrap().unwrap();
         assert_eq!(first.num_rows(), 4);
@@ -420,15 +446,8 @@ fn quarantine_file_is_written_in_both_formats() {
                 rdr.records()
                     .map(|r| {
                         let r = r.unwrap();
-                        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-                        QuarantinedRow {
-                            file: r[0].to_string(),
-                            line: r[1].parse().unwrap(),
-                            column: opt(&r[2]),
-                            raw_value: opt(&r[3]),
-                            reason: r[4].to_string(),
-                            record: r[5].to_string(),
-                        }
+                        let opt = |i: usize| (!r[i].is_empty()).then_some(&r[i]);
+                        quarantined_row(&r[0], r[1].parse().unwrap(), opt(2), opt(3), &r[4], &r[5])
                     })
                     .collect()
             }
@@ -436,6 +455,7 @@ fn quarantine_file_is_written_in_both_formats() {
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect(),
+            other => panic!("no check for quarantine format {other}"),
         };
         assert_eq!(written, broken_quarantine());
     }
@@ -450,7 +470,8 @@ fn quarantine_file_is_written_in_both_formats() {
 fn a_clean_file_still_gets_an_empty_quarantine_file() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("q.csv");
-    let options = CsvOptions::default().with_quarantine_file(&target, QuarantineFormat::Csv);
+    let options = ReadOptions::default()
+        .with_quarantine(QuarantineOptions::default().with_file(&target, QuarantineFormat::Csv));
     read_csv(sample("california_sample.csv"), options).unwrap();
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
@@ -462,7 +483,8 @@ fn a_clean_file_still_gets_an_empty_quarantine_file() {
 fn the_quarantine_file_cannot_be_the_input() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "in.csv", b"a\n1\n");
-    let options = CsvOptions::default().with_quarantine_file(&path, QuarantineFormat::Csv);
+    let options = ReadOptions::default()
+        .with_quarantine(QuarantineOptions::default().with_file(&path, QuarantineFormat::Csv));
     let err = CsvReader::open(&path, options).unwrap_err();
     assert!(matches!(err, IngestError::InvalidOption { .. }), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), b"a\n1\n");
@@ -472,9 +494,11 @@ fn the_quarantine_file_cannot_be_the_input() {
 fn without_a_header_columns_are_numbered() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "nh.tsv", b"1\tx\n2\ty\n3\n");
-    let options = CsvOptions::default()
-        .with_header(false)
-        .with_delimiter(b'\t');
+    let options = ReadOptions::default().with_csv_format(
+        CsvFormat::default()
+            .with_header(false)
+            .with_delimiter(b'\t'),
+    );
     let (schema, batches, report) = read_csv(&path, options).unwrap();
     assert_eq!(
         types(&schema),
@@ -492,15 +516,19 @@ fn without_a_header_columns_are_numbered() {
 fn overrides_take_priority_and_unknown_columns_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "z.csv", b"zip,flag\n02139,1\n10001,0\n");
-    let options = CsvOptions::default()
-        .with_column_type("zip", DataType::Utf8)
-        .with_column_type("flag", DataType::Float64);
+    let options = ReadOptions::default().with_inference(
+        InferenceOptions::default()
+            .with_column_type("zip", DataType::Utf8)
+            .with_column_type("flag", DataType::Float64),
+    );
     let (_, batches, _) = read_csv(&path, options).unwrap();
     assert_eq!(rows(&batches)[0], [text("02139"), float(1.0)]);
 
     let err = infer_schema(
         &path,
-        &CsvOptions::default().with_column_type("zipcode", DataType::Utf8),
+        &ReadOptions::default().with_inference(
+            InferenceOptions::default().with_column_type("zipcode", DataType::Utf8),
+        ),
     )
     .unwrap_err();
     assert!(matches!(&err, IngestError::UnknownColumn { column, .. } if column == "zipcode"));
@@ -511,7 +539,8 @@ fn overrides_take_priority_and_unknown_columns_are_errors() {
 fn custom_missing_tokens_replace_the_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "m.csv", b"a,b\n1,-\n2,NA\n3,x\n4,y\n5,z\n");
-    let options = CsvOptions::default().with_missing_tokens(["-"]);
+    let options = ReadOptions::default()
+        .with_inference(InferenceOptions::default().with_missing_tokens(["-"]));
     let (_, batches, _) = read_csv(&path, options).unwrap();
     let b: Vec<Value> = rows(&batches).into_iter().map(|r| r[1].clone()).collect();
     assert_eq!(
@@ -524,7 +553,7 @@ fn custom_missing_tokens_replace_the_defaults() {
 fn infinities_are_floats_and_nan_is_missing_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "f.csv", b"v\n1.5\ninf\n-inf\nNaN\nnan\n");
-    let (schema, batches, _) = read_csv(&path, CsvOptions::default()).unwrap();
+    let (schema, batches, _) = read_csv(&path, ReadOptions::default()).unwrap();
     assert_eq!(schema.field(0).data_type(), &DataType::Float64);
     let v: Vec<Value> = rows(&batches).into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(
@@ -541,7 +570,7 @@ fn infinities_are_floats_and_nan_is_missing_by_default() {
 
 #[test]
 fn infer_schema_matches_the_reader() {
-    let options = CsvOptions::default();
+    let options = ReadOptions::default();
     let schema = infer_schema(sample("adult_sample.csv"), &options).unwrap();
     let reader = CsvReader::open(sample("adult_sample.csv"), options).unwrap();
     assert_eq!(schema, reader.schema());
@@ -549,7 +578,7 @@ fn infer_schema_matches_the_reader() {
 
 #[test]
 fn the_report_serializes_to_json() {
-    let (_, _, report) = read_csv(sample("broken.csv"), CsvOptions::default()).unwrap();
+    let (_, _, report) = read_csv(sample("broken.csv"), ReadOptions::default()).unwrap();
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["summary"]["rows_quarantined"], 4);
     assert!(
@@ -567,7 +596,7 @@ fn the_report_serializes_to_json() {
 fn invalid_options_are_reported_at_open() {
     let err = CsvReader::open(
         sample("broken.csv"),
-        CsvOptions::default().with_batch_size(0),
+        ReadOptions::default().with_batch_size(0),
     )
     .unwrap_err();
     assert_eq!(

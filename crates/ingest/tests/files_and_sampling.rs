@@ -6,11 +6,14 @@ mod common;
 
 use common::{Value, assert_totals, gzip, rows, sample, write};
 use mlrig_core::arrow_schema::DataType;
-use mlrig_ingest::{CsvOptions, CsvReader, FileSet, IngestError, QuarantineFormat, read_csv};
+use mlrig_ingest::{
+    CsvFormat, CsvReader, FileSet, InferenceOptions, IngestError, QuarantineFormat,
+    QuarantineOptions, ReadOptions, read_csv,
+};
 
 fn read_set(
     files: &FileSet,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> (
     Vec<mlrig_core::arrow_array::RecordBatch>,
     mlrig_ingest::IngestReport,
@@ -45,9 +48,9 @@ fn a_glob_of_parts_reads_like_the_concatenated_file() {
     }
     let files = glob(&dir, "part-*");
     assert_eq!(files.files().len(), 3);
-    let (batches, report) = read_set(&files, CsvOptions::default().with_batch_size(1000));
+    let (batches, report) = read_set(&files, ReadOptions::default().with_batch_size(1000));
     let (_, whole, whole_report) =
-        read_csv(sample("adult_sample.csv"), CsvOptions::default()).unwrap();
+        read_csv(sample("adult_sample.csv"), ReadOptions::default()).unwrap();
     assert_eq!(rows(&batches), rows(&whole));
     assert_eq!(report.summary.rows_read, whole_report.summary.rows_read);
     let per_file: Vec<u64> = report.summary.files.iter().map(|f| f.rows_read).collect();
@@ -61,8 +64,9 @@ fn quarantined_rows_name_their_file_and_line_and_counts_are_per_file() {
     write(&dir, "a.csv", b"id,x\n1,0.5\n2,1.5\n3,2.5\n4,3.5\n");
     write(&dir, "b.csv", b"id,x\n5,4.5\n\n6,oops\n7\n");
     let quarantine = dir.path().join("q.jsonl");
-    let options =
-        CsvOptions::default().with_quarantine_file(&quarantine, QuarantineFormat::JsonLines);
+    let options = ReadOptions::default().with_quarantine(
+        QuarantineOptions::default().with_file(&quarantine, QuarantineFormat::JsonLines),
+    );
     let (batches, report) = read_set(&glob(&dir, "*.csv"), options);
     assert_eq!(rows(&batches).len(), 5);
     let where_: Vec<(String, u64)> = report
@@ -89,16 +93,20 @@ fn the_schema_is_inferred_from_every_file() {
     write(&dir, "1.csv", b"n,flag\n1,true\n2,false\n");
     write(&dir, "2.csv", b"n,flag\n2.5,true\n");
     let files = glob(&dir, "*.csv");
-    let reader = CsvReader::open_files(&files, CsvOptions::default()).unwrap();
+    let reader = CsvReader::open_files(&files, ReadOptions::default()).unwrap();
     assert_eq!(reader.schema().field(0).data_type(), &DataType::Float64);
     assert_eq!(reader.schema().field(1).data_type(), &DataType::Boolean);
     // Each file contributes ceil(infer_rows / files) records: here only the
     // first record of each, which are all integers.
-    let reader = CsvReader::open_files(&files, CsvOptions::default().with_infer_rows(2)).unwrap();
+    let reader = CsvReader::open_files(
+        &files,
+        ReadOptions::default().with_inference(InferenceOptions::default().with_infer_rows(2)),
+    )
+    .unwrap();
     assert_eq!(reader.schema().field(0).data_type(), &DataType::Float64);
     let reader = CsvReader::open_files(
         &FileSet::from_paths([dir.path().join("1.csv")]),
-        CsvOptions::default(),
+        ReadOptions::default(),
     )
     .unwrap();
     assert_eq!(reader.schema().field(0).data_type(), &DataType::Int64);
@@ -111,7 +119,7 @@ fn different_headers_are_an_error_naming_both_files_and_the_column() {
     let b = write(&dir, "b.csv", b"id,Age,city\n1,2,x\n");
     let c = write(&dir, "c.csv", b"id,age\n1,2\n");
     let err =
-        CsvReader::open_files(&FileSet::from_paths([&a, &b]), CsvOptions::default()).unwrap_err();
+        CsvReader::open_files(&FileSet::from_paths([&a, &b]), ReadOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
@@ -122,7 +130,7 @@ fn different_headers_are_an_error_naming_both_files_and_the_column() {
     );
     assert!(err.is_invalid_input());
     let err =
-        CsvReader::open_files(&FileSet::from_paths([&a, &c]), CsvOptions::default()).unwrap_err();
+        CsvReader::open_files(&FileSet::from_paths([&a, &c]), ReadOptions::default()).unwrap_err();
     assert!(
         matches!(
             &err,
@@ -135,7 +143,7 @@ fn different_headers_are_an_error_naming_both_files_and_the_column() {
         "{err}"
     );
     let empty = write(&dir, "empty.csv", b"");
-    let err = CsvReader::open_files(&FileSet::from_paths([&a, &empty]), CsvOptions::default())
+    let err = CsvReader::open_files(&FileSet::from_paths([&a, &empty]), ReadOptions::default())
         .unwrap_err();
     assert!(matches!(err, IngestError::EmptyFile { ref path } if path == &empty));
 }
@@ -146,9 +154,12 @@ fn a_header_changed_after_opening_stops_the_stream() {
     let a = write(&dir, "a.csv", b"x\n1\n");
     let b = write(&dir, "b.csv", b"x\n2\n");
     let mut reader =
-        CsvReader::open_files(&FileSet::from_paths([&a, &b]), CsvOptions::default()).unwrap();
+        CsvReader::open_files(&FileSet::from_paths([&a, &b]), ReadOptions::default()).unwrap();
     std::fs::write(&b, "y\n2\n").unwrap();
-    let results: Vec<_> = reader.by_ref().collect();
+    let results: Vec<_> = reader
+        .by_ref()
+        .map(|r| r.map_err(IngestError::from))
+        .collect();
     assert!(
         results
             .iter()
@@ -165,7 +176,7 @@ fn files_without_a_header_are_all_data() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir, "a.csv", b"1,x\n2,y\n");
     write(&dir, "b.csv", b"3,z\n");
-    let options = CsvOptions::default().with_header(false);
+    let options = ReadOptions::default().with_csv_format(CsvFormat::default().with_header(false));
     let (batches, report) = read_set(&glob(&dir, "*.csv"), options);
     assert_eq!(
         rows(&batches)
@@ -184,9 +195,9 @@ fn gzip_is_read_by_extension_or_magic_bytes() {
     let by_name = write(&dir, "broken.csv.gz", &gzip(&plain));
     let by_magic = write(&dir, "broken_compressed.csv", &gzip(&plain));
     let (_, expected, expected_report) =
-        read_csv(sample("broken.csv"), CsvOptions::default()).unwrap();
+        read_csv(sample("broken.csv"), ReadOptions::default()).unwrap();
     for path in [by_name, by_magic] {
-        let (_, batches, report) = read_csv(&path, CsvOptions::default()).unwrap();
+        let (_, batches, report) = read_csv(&path, ReadOptions::default()).unwrap();
         assert_eq!(rows(&batches), rows(&expected));
         let lines: Vec<u64> = report.quarantined.iter().map(|q| q.line).collect();
         let expected_lines: Vec<u64> = expected_report.quarantined.iter().map(|q| q.line).collect();
@@ -195,7 +206,7 @@ fn gzip_is_read_by_extension_or_magic_bytes() {
     let from_memory = CsvReader::from_reader(
         std::io::Cursor::new(gzip(&plain)),
         "stdin",
-        CsvOptions::default(),
+        ReadOptions::default(),
     )
     .unwrap();
     assert_eq!(
@@ -212,8 +223,12 @@ fn corrupt_gzip_is_an_io_error_naming_the_file() {
     let middle = data.len() / 2;
     data.truncate(middle);
     let path = write(&dir, "cut.csv.gz", &data);
-    let mut reader = CsvReader::open(&path, CsvOptions::default().with_infer_rows(10)).unwrap();
-    let err = reader.find_map(Result::err).unwrap();
+    let mut reader = CsvReader::open(
+        &path,
+        ReadOptions::default().with_inference(InferenceOptions::default().with_infer_rows(10)),
+    )
+    .unwrap();
+    let err = IngestError::from(reader.find_map(Result::err).unwrap());
     assert!(matches!(err, IngestError::Io { .. }), "{err}");
     assert!(
         err.to_string().starts_with(&path.display().to_string()),
@@ -221,7 +236,7 @@ fn corrupt_gzip_is_an_io_error_naming_the_file() {
     );
     let not_gzip = write(&dir, "plain.csv.gz", b"a,b\n1,2\n");
     assert!(matches!(
-        CsvReader::open(&not_gzip, CsvOptions::default()),
+        CsvReader::open(&not_gzip, ReadOptions::default()),
         Err(IngestError::Io { .. })
     ));
 }
@@ -229,7 +244,7 @@ fn corrupt_gzip_is_an_io_error_naming_the_file() {
 #[test]
 fn sampling_is_deterministic_counted_and_independent_of_batching() {
     let options = |batch| {
-        CsvOptions::default()
+        ReadOptions::default()
             .with_sample(0.3, 7)
             .with_batch_size(batch)
     };
@@ -248,10 +263,10 @@ fn sampling_is_deterministic_counted_and_independent_of_batching() {
     let kept = s.rows_accepted as f64 / s.rows_read as f64;
     assert!((0.25..0.35).contains(&kept), "{kept}");
     // A smaller fraction with the same seed keeps a subset of the rows.
-    let (_, all, _) = read_csv(sample("adult_sample.csv"), CsvOptions::default()).unwrap();
+    let (_, all, _) = read_csv(sample("adult_sample.csv"), ReadOptions::default()).unwrap();
     let (_, small, _) = read_csv(
         sample("adult_sample.csv"),
-        CsvOptions::default().with_sample(0.1, 7),
+        ReadOptions::default().with_sample(0.1, 7),
     )
     .unwrap();
     let (all, large, small) = (rows(&all), rows(&a), rows(&small));
@@ -271,7 +286,7 @@ fn sampled_out_rows_are_not_quarantined() {
         text.push_str(if i % 10 == 0 { "bad\n" } else { "1\n" });
     }
     let path = write(&dir, "n.csv", text.as_bytes());
-    let (_, _, report) = read_csv(&path, CsvOptions::default().with_sample(0.5, 1)).unwrap();
+    let (_, _, report) = read_csv(&path, ReadOptions::default().with_sample(0.5, 1)).unwrap();
     assert_totals(&report.summary);
     let s = &report.summary;
     assert!(
@@ -279,7 +294,7 @@ fn sampled_out_rows_are_not_quarantined() {
         "{s:?}"
     );
     assert!(s.rows_quarantined > 30 && s.rows_quarantined < 70, "{s:?}");
-    let (_, _, none) = read_csv(&path, CsvOptions::default().with_sample(0.0, 1)).unwrap();
+    let (_, _, none) = read_csv(&path, ReadOptions::default().with_sample(0.0, 1)).unwrap();
     assert_eq!(none.summary.rows_sampled_out, 1000);
     assert_eq!(none.summary.batches, 0);
 }

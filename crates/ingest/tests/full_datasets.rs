@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use common::assert_totals;
 use mlrig_core::arrow_schema::DataType;
-use mlrig_ingest::{CsvOptions, CsvReader};
+use mlrig_ingest::{CsvReader, ReadOptions};
 
 const EXPECTED_ROWS: [(&str, u64); 9] = [
     ("adult.csv", 48_842),
@@ -47,7 +47,7 @@ fn every_csv_in_the_data_dir_reads_completely() {
     let mut checked = 0;
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let mut reader = CsvReader::open(path, CsvOptions::default()).unwrap();
+        let mut reader = CsvReader::open(path, ReadOptions::default()).unwrap();
         let schema = reader.schema();
         let mut rows = 0u64;
         for batch in reader.by_ref() {
@@ -82,7 +82,7 @@ fn every_csv_in_the_data_dir_reads_completely() {
 #[test]
 fn diamonds_quoted_header_and_levels_are_text() {
     let Some(dir) = data_dir() else { return };
-    let reader = CsvReader::open(dir.join("diamonds.csv"), CsvOptions::default()).unwrap();
+    let reader = CsvReader::open(dir.join("diamonds.csv"), ReadOptions::default()).unwrap();
     let schema = reader.schema();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(
@@ -108,7 +108,7 @@ fn diamonds_quoted_header_and_levels_are_text() {
 #[test]
 fn penguins_na_tokens_are_nulls() {
     let Some(dir) = data_dir() else { return };
-    let mut reader = CsvReader::open(dir.join("penguins.csv"), CsvOptions::default()).unwrap();
+    let mut reader = CsvReader::open(dir.join("penguins.csv"), ReadOptions::default()).unwrap();
     let schema = reader.schema();
     let sex = schema.index_of("sex").unwrap();
     let nulls: usize = reader

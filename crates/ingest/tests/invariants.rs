@@ -5,7 +5,10 @@
 mod common;
 
 use common::{assert_totals, rows};
-use mlrig_ingest::{CsvOptions, CsvReader, IngestError, IngestReport};
+use mlrig_ingest::{
+    CsvFormat, CsvReader, InferenceOptions, IngestError, IngestReport, QuarantineOptions,
+    ReadOptions,
+};
 use proptest::prelude::*;
 
 /// Bytes that are mostly CSV punctuation, digits and a few invalid UTF-8 bytes.
@@ -16,7 +19,7 @@ fn csvish_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
-fn options() -> impl Strategy<Value = CsvOptions> {
+fn options() -> impl Strategy<Value = ReadOptions> {
     (
         any::<bool>(),
         prop::sample::select(vec![b',', b';', b'\t', b' ', b'a']),
@@ -30,17 +33,23 @@ fn options() -> impl Strategy<Value = CsvOptions> {
         .prop_map(
             |(header, delimiter, batch, infer, tolerance, max, keep, sample)| {
                 let options = match sample {
-                    Some((fraction, seed)) => CsvOptions::default().with_sample(fraction, seed),
-                    None => CsvOptions::default(),
+                    Some((fraction, seed)) => ReadOptions::default().with_sample(fraction, seed),
+                    None => ReadOptions::default(),
                 };
                 options
-                    .with_header(header)
-                    .with_delimiter(delimiter)
+                    .with_csv_format(
+                        CsvFormat::default()
+                            .with_header(header)
+                            .with_delimiter(delimiter),
+                    )
                     .with_batch_size(batch)
-                    .with_infer_rows(infer)
-                    .with_infer_tolerance(tolerance)
+                    .with_inference(
+                        InferenceOptions::default()
+                            .with_infer_rows(infer)
+                            .with_infer_tolerance(tolerance),
+                    )
                     .with_max_record_bytes(max)
-                    .with_quarantine_keep(keep)
+                    .with_quarantine(QuarantineOptions::default().with_keep(keep))
             },
         )
 }
@@ -48,7 +57,7 @@ fn options() -> impl Strategy<Value = CsvOptions> {
 /// Reads everything in memory; `Err` only for whole-file errors.
 fn read_all(
     bytes: Vec<u8>,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(Vec<mlrig_core::arrow_array::RecordBatch>, IngestReport), IngestError> {
     let mut reader = CsvReader::from_reader(std::io::Cursor::new(bytes), "prop.csv", options)?;
     let batches = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
@@ -64,7 +73,7 @@ proptest! {
         options in options(),
     ) {
         let batch_size = options.batch_size();
-        let keep = options.quarantine_keep();
+        let keep = options.quarantine().keep();
         match read_all(bytes, options) {
             Ok((batches, report)) => {
                 let s = &report.summary;
@@ -131,7 +140,9 @@ proptest! {
     #[test]
     fn batch_size_does_not_change_the_data(text in csv_text(), infer in 0usize..30) {
         let read = |batch_size: usize| {
-            let options = CsvOptions::default().with_batch_size(batch_size).with_infer_rows(infer);
+            let options = ReadOptions::default()
+                .with_batch_size(batch_size)
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
             read_all(text.clone().into_bytes(), options).unwrap()
         };
         let (one, one_report) = read(1);
@@ -149,7 +160,7 @@ proptest! {
 
     #[test]
     fn reports_survive_a_json_round_trip(text in csv_text()) {
-        let (_, report) = read_all(text.into_bytes(), CsvOptions::default()).unwrap();
+        let (_, report) = read_all(text.into_bytes(), ReadOptions::default()).unwrap();
         let json = serde_json::to_string(&report).unwrap();
         let back: IngestReport = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(back, report);

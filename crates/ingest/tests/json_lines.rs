@@ -7,8 +7,8 @@ use common::{Value, assert_totals, gzip, rows, sample, write};
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::DataType;
 use mlrig_ingest::{
-    CsvOptions, FileSet, IngestError, IngestReport, JsonLinesReader, QuarantineFormat, read_csv,
-    read_json_lines,
+    FileSet, InferenceOptions, IngestError, IngestReport, JsonLinesReader, QuarantineFormat,
+    QuarantineOptions, ReadOptions, read_csv, read_json_lines,
 };
 use proptest::prelude::*;
 
@@ -36,7 +36,7 @@ fn to_json_lines(batches: &[RecordBatch]) -> String {
 
 fn read_all(
     bytes: Vec<u8>,
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(Vec<RecordBatch>, IngestReport), IngestError> {
     let mut reader =
         JsonLinesReader::from_reader(std::io::Cursor::new(bytes), "prop.jsonl", options)?;
@@ -47,14 +47,14 @@ fn read_all(
 #[test]
 fn the_adult_sample_as_json_lines_gives_the_same_table() {
     let (csv_schema, csv_batches, _) =
-        read_csv(sample("adult_sample.csv"), CsvOptions::default()).unwrap();
+        read_csv(sample("adult_sample.csv"), ReadOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = write(
         &dir,
         "adult.jsonl.gz",
         &gzip(to_json_lines(&csv_batches).as_bytes()),
     );
-    let (schema, batches, report) = read_json_lines(&path, CsvOptions::default()).unwrap();
+    let (schema, batches, report) = read_json_lines(&path, ReadOptions::default()).unwrap();
     assert_totals(&report.summary);
     // JSON objects are written with sorted keys here; compare by name.
     for field in csv_schema.fields() {
@@ -92,9 +92,11 @@ fn bad_lines_are_quarantined_with_line_field_and_reason() {
     );
     let path = write(&dir, "e.jsonl", text.as_bytes());
     let quarantine = dir.path().join("q.csv");
-    let options = CsvOptions::default()
-        .with_infer_rows(3)
-        .with_quarantine_file(&quarantine, QuarantineFormat::Csv);
+    let options = ReadOptions::default()
+        .with_inference(InferenceOptions::default().with_infer_rows(3))
+        .with_quarantine(
+            QuarantineOptions::default().with_file(&quarantine, QuarantineFormat::Csv),
+        );
     let (schema, batches, report) = read_json_lines(&path, options).unwrap();
     assert_totals(&report.summary);
     let types: Vec<DataType> = schema
@@ -162,10 +164,12 @@ fn bad_lines_are_quarantined_with_line_field_and_reason() {
 #[test]
 fn overrides_declare_sparse_fields_and_force_types() {
     let data = "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3, \"rare\": \"x\"}\n";
-    let options = CsvOptions::default()
-        .with_infer_rows(2)
-        .with_column_type("rare", DataType::Utf8)
-        .with_column_type("a", DataType::Float64);
+    let options = ReadOptions::default().with_inference(
+        InferenceOptions::default()
+            .with_infer_rows(2)
+            .with_column_type("rare", DataType::Utf8)
+            .with_column_type("a", DataType::Float64),
+    );
     let (batches, report) = read_all(data.as_bytes().to_vec(), options).unwrap();
     assert_eq!(report.summary.rows_accepted, 3);
     let schema = batches[0].schema();
@@ -175,7 +179,7 @@ fn overrides_declare_sparse_fields_and_force_types() {
     // Without the override, the late field quarantines its row.
     let (_, report) = read_all(
         data.as_bytes().to_vec(),
-        CsvOptions::default().with_infer_rows(2),
+        ReadOptions::default().with_inference(InferenceOptions::default().with_infer_rows(2)),
     )
     .unwrap();
     assert_eq!(report.summary.rows_quarantined, 1);
@@ -192,7 +196,7 @@ fn files_are_read_in_order_with_per_file_counts() {
         b"{\"x\": 1}\n{\"x\": 2}\n{\"x\": 2}\n{\"x\": 2}\n",
     );
     let files = FileSet::new([dir.path().join("*.jsonl").to_str().unwrap()]).unwrap();
-    let mut reader = JsonLinesReader::open_files(&files, CsvOptions::default()).unwrap();
+    let mut reader = JsonLinesReader::open_files(&files, ReadOptions::default()).unwrap();
     let batches = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     let report = reader.finish().unwrap();
     assert_totals(&report.summary);
@@ -216,7 +220,7 @@ fn sampling_and_oversized_lines_keep_the_counts() {
         text.push_str(&format!("{{\"i\": {i}}}\n"));
     }
     text.push_str(&format!("{{\"i\": \"{}\"}}\n", "x".repeat(5000)));
-    let options = CsvOptions::default()
+    let options = ReadOptions::default()
         .with_sample(0.5, 3)
         .with_max_record_bytes(1000);
     let (batches, report) = read_all(text.into_bytes(), options).unwrap();
@@ -233,10 +237,11 @@ fn sampling_and_oversized_lines_keep_the_counts() {
 #[test]
 fn an_empty_input_is_an_error_unless_columns_are_declared() {
     assert!(matches!(
-        read_all(Vec::new(), CsvOptions::default()),
+        read_all(Vec::new(), ReadOptions::default()),
         Err(IngestError::EmptyFile { .. })
     ));
-    let options = CsvOptions::default().with_column_type("a", DataType::Int64);
+    let options = ReadOptions::default()
+        .with_inference(InferenceOptions::default().with_column_type("a", DataType::Int64));
     let (batches, report) = read_all(b"\n".to_vec(), options).unwrap();
     assert!(batches.is_empty());
     assert_eq!(report.summary.columns, 1);
@@ -270,7 +275,10 @@ proptest! {
         batch in 1usize..5,
         max in prop_oneof![Just(1usize << 20), 1usize..40],
     ) {
-        let options = CsvOptions::default().with_infer_rows(infer).with_batch_size(batch).with_max_record_bytes(max);
+        let options = ReadOptions::default()
+            .with_batch_size(batch)
+            .with_max_record_bytes(max)
+            .with_inference(InferenceOptions::default().with_infer_rows(infer));
         match read_all(bytes, options) {
             Ok((batches, report)) => {
                 assert_totals(&report.summary);
@@ -291,7 +299,10 @@ proptest! {
             .map(|o| serde_json::to_string(o).unwrap() + "\n")
             .collect();
         let read = |batch: usize| {
-            read_all(text.clone().into_bytes(), CsvOptions::default().with_infer_rows(infer).with_batch_size(batch)).unwrap()
+            let options = ReadOptions::default()
+                .with_batch_size(batch)
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
+            read_all(text.clone().into_bytes(), options).unwrap()
         };
         let (one, one_report) = read(1);
         let (many, many_report) = read(1000);

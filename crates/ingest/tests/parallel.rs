@@ -6,10 +6,13 @@ mod common;
 
 use common::{assert_totals, gzip, sample, write};
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_ingest::{CsvOptions, CsvReader, FileSet, IngestError, IngestReport, QuarantineFormat};
+use mlrig_ingest::{
+    CsvFormat, CsvReader, FileSet, InferenceOptions, IngestError, IngestReport, QuarantineFormat,
+    QuarantineOptions, ReadOptions,
+};
 use proptest::prelude::*;
 
-fn read(files: &FileSet, options: CsvOptions) -> (Vec<RecordBatch>, IngestReport) {
+fn read(files: &FileSet, options: ReadOptions) -> (Vec<RecordBatch>, IngestReport) {
     let mut reader = CsvReader::open_files(files, options).unwrap();
     let batches = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     let report = reader.finish().unwrap();
@@ -19,7 +22,7 @@ fn read(files: &FileSet, options: CsvOptions) -> (Vec<RecordBatch>, IngestReport
 
 fn read_bytes(
     bytes: &[u8],
-    options: CsvOptions,
+    options: ReadOptions,
 ) -> Result<(Vec<RecordBatch>, IngestReport), IngestError> {
     let mut reader =
         CsvReader::from_reader(std::io::Cursor::new(bytes.to_vec()), "p.csv", options)?;
@@ -57,12 +60,15 @@ fn parallel_equals_sequential_on_messy_multi_file_input() {
     let files = messy_parts(&dir);
     for (batch_size, sample_rows) in [(100, None), (65_536, None), (37, Some((0.4, 11)))] {
         let base = |threads: usize, q: &str| {
-            let mut o = CsvOptions::default()
+            let mut o = ReadOptions::default()
                 .with_batch_size(batch_size)
-                .with_infer_rows(500)
-                .with_quarantine_keep(50)
                 .with_threads(threads)
-                .with_quarantine_file(dir.path().join(q), QuarantineFormat::JsonLines);
+                .with_inference(InferenceOptions::default().with_infer_rows(500))
+                .with_quarantine(
+                    QuarantineOptions::default()
+                        .with_keep(50)
+                        .with_file(dir.path().join(q), QuarantineFormat::JsonLines),
+                );
             if let Some((f, seed)) = sample_rows {
                 o = o.with_sample(f, seed);
             }
@@ -101,12 +107,15 @@ fn errors_end_the_parallel_stream_too() {
     let mut data = gzip(body.as_bytes());
     data.truncate(data.len() / 2);
     let path = write(&dir, "cut.csv.gz", &data);
-    let options = CsvOptions::default()
+    let options = ReadOptions::default()
         .with_threads(2)
         .with_batch_size(1000)
-        .with_infer_rows(100);
+        .with_inference(InferenceOptions::default().with_infer_rows(100));
     let mut reader = CsvReader::open(&path, options).unwrap();
-    let results: Vec<_> = reader.by_ref().collect();
+    let results: Vec<_> = reader
+        .by_ref()
+        .map(|r| r.map_err(IngestError::from))
+        .collect();
     assert!(matches!(results.last(), Some(Err(IngestError::Io { .. }))));
     assert!(results[..results.len() - 1].iter().all(Result::is_ok));
     assert!(matches!(
@@ -121,7 +130,7 @@ fn errors_end_the_parallel_stream_too() {
     let big = write(&dir, "big.csv", text.as_bytes());
     let mut reader = CsvReader::open(
         &big,
-        CsvOptions::default().with_threads(2).with_batch_size(10),
+        ReadOptions::default().with_threads(2).with_batch_size(10),
     )
     .unwrap();
     assert!(reader.next().unwrap().is_ok());
@@ -155,11 +164,11 @@ proptest! {
             text.push('\n');
         }
         let options = |threads: usize| {
-            let o = CsvOptions::default()
-                .with_header(header)
+            let o = ReadOptions::default()
                 .with_batch_size(batch_size)
-                .with_infer_rows(infer)
-                .with_threads(threads);
+                .with_threads(threads)
+                .with_csv_format(CsvFormat::default().with_header(header))
+                .with_inference(InferenceOptions::default().with_infer_rows(infer));
             match sample_rows {
                 Some((f, seed)) => o.with_sample(f, seed),
                 None => o,

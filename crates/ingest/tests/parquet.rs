@@ -15,7 +15,8 @@ use mlrig_core::arrow_array::{
 };
 use mlrig_core::arrow_schema::DataType;
 use mlrig_ingest::{
-    CsvOptions, FileSet, IngestError, ParquetReader, QuarantineFormat, read_csv, read_parquet,
+    FileSet, InferenceOptions, IngestError, ParquetReader, QuarantineFormat, QuarantineOptions,
+    ReadOptions, read_csv, read_parquet,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -102,7 +103,7 @@ fn every_supported_type_converts_losslessly_with_nulls() {
     ] {
         let path = dir.path().join(name);
         write_parquet(&path, &[typed_batch()], compression);
-        let (schema, batches, report) = read_parquet(&path, CsvOptions::default()).unwrap();
+        let (schema, batches, report) = read_parquet(&path, ReadOptions::default()).unwrap();
         assert_totals(&report.summary);
         let types: Vec<DataType> = schema
             .fields()
@@ -151,7 +152,7 @@ fn unsupported_types_are_an_error_naming_the_column() {
     ])
     .unwrap();
     write_parquet(&path, &[batch], Compression::SNAPPY);
-    let err = ParquetReader::open(&path, CsvOptions::default()).unwrap_err();
+    let err = ParquetReader::open(&path, ReadOptions::default()).unwrap_err();
     assert!(
         matches!(&err, IngestError::UnsupportedColumnType { column, .. } if column == "when"),
         "{err}"
@@ -170,7 +171,7 @@ fn unsigned_values_beyond_int64_are_an_error_not_a_wrap() {
     )])
     .unwrap();
     write_parquet(&path, &[batch], Compression::UNCOMPRESSED);
-    let err = read_parquet(&path, CsvOptions::default()).unwrap_err();
+    let err = read_parquet(&path, ReadOptions::default()).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("`big`") && text.contains("does not fit Int64"),
@@ -181,7 +182,7 @@ fn unsigned_values_beyond_int64_are_an_error_not_a_wrap() {
 fn adult_parts(dir: &tempfile::TempDir) -> (Vec<RecordBatch>, Vec<PathBuf>) {
     let (_, batches, _) = read_csv(
         sample("adult_sample.csv"),
-        CsvOptions::default().with_batch_size(1500),
+        ReadOptions::default().with_batch_size(1500),
     )
     .unwrap();
     let mut paths = Vec::new();
@@ -203,9 +204,9 @@ fn a_glob_of_parquet_parts_reads_back_the_csv_table() {
     let (batches, _) = adult_parts(&dir);
     let files = FileSet::new([dir.path().join("part-*.parquet").to_str().unwrap()]).unwrap();
     let quarantine = dir.path().join("q.csv");
-    let options = CsvOptions::default()
-        .with_batch_size(700)
-        .with_quarantine_file(&quarantine, QuarantineFormat::Csv);
+    let options = ReadOptions::default().with_batch_size(700).with_quarantine(
+        QuarantineOptions::default().with_file(&quarantine, QuarantineFormat::Csv),
+    );
     let mut reader = ParquetReader::open_files(&files, options).unwrap();
     assert_eq!(reader.schema(), batches[0].schema());
     let read = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
@@ -227,7 +228,7 @@ fn sampling_selects_the_same_rows_as_csv() {
     let dir = tempfile::tempdir().unwrap();
     let (_, _) = adult_parts(&dir);
     let files = FileSet::new([dir.path().join("part-*.parquet").to_str().unwrap()]).unwrap();
-    let options = CsvOptions::default().with_sample(0.2, 99);
+    let options = ReadOptions::default().with_sample(0.2, 99);
     let mut reader = ParquetReader::open_files(&files, options.clone()).unwrap();
     let read = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     let report = reader.finish().unwrap();
@@ -262,13 +263,13 @@ fn files_with_other_columns_or_types_are_rejected() {
         &[one("x", Arc::new(StringArray::from(vec!["1"])))],
         Compression::SNAPPY,
     );
-    let err = ParquetReader::open_files(&FileSet::from_paths([&a, &b]), CsvOptions::default())
+    let err = ParquetReader::open_files(&FileSet::from_paths([&a, &b]), ReadOptions::default())
         .unwrap_err();
     assert!(
         matches!(err, IngestError::HeaderMismatch { column: 1, .. }),
         "{err}"
     );
-    let err = ParquetReader::open_files(&FileSet::from_paths([&a, &c]), CsvOptions::default())
+    let err = ParquetReader::open_files(&FileSet::from_paths([&a, &c]), ReadOptions::default())
         .unwrap_err();
     assert!(
         err.to_string().contains("column `x` is Utf8 but Int64"),
@@ -276,33 +277,35 @@ fn files_with_other_columns_or_types_are_rejected() {
     );
     let err = ParquetReader::open(
         &a,
-        CsvOptions::default().with_column_type("x", DataType::Utf8),
+        ReadOptions::default()
+            .with_inference(InferenceOptions::default().with_column_type("x", DataType::Utf8)),
     )
     .unwrap_err();
     assert!(matches!(err, IngestError::InvalidOption { .. }), "{err}");
     let err = ParquetReader::open(
         &a,
-        CsvOptions::default().with_column_type("nope", DataType::Utf8),
+        ReadOptions::default()
+            .with_inference(InferenceOptions::default().with_column_type("nope", DataType::Utf8)),
     )
     .unwrap_err();
     assert!(matches!(err, IngestError::UnknownColumn { .. }), "{err}");
     let truncated = dir.path().join("t.parquet");
     let bytes = std::fs::read(&a).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    let err = ParquetReader::open(&truncated, CsvOptions::default()).unwrap_err();
+    let err = ParquetReader::open(&truncated, ReadOptions::default()).unwrap_err();
     assert!(matches!(err, IngestError::Format { .. }), "{err}");
     assert!(
         err.to_string()
             .starts_with(&truncated.display().to_string())
     );
     assert!(
-        ParquetReader::open(&a, CsvOptions::default())
+        ParquetReader::open(&a, ReadOptions::default())
             .unwrap()
             .summary()
             .rows_read
             == 0
     );
-    let null_count = read_parquet(&a, CsvOptions::default()).unwrap().1[0]
+    let null_count = read_parquet(&a, ReadOptions::default()).unwrap().1[0]
         .column(0)
         .null_count();
     assert_eq!(null_count, 0);
@@ -339,14 +342,16 @@ fn a_split_keeps_the_same_rows_as_csv_and_quarantines_null_keys() {
     for side in [SplitSide::Train, SplitSide::Eval] {
         let split = Split::new(rule.clone(), side).with_key_column("user");
         let quarantine = dir.path().join("q.jsonl");
-        let options = CsvOptions::default()
+        let options = ReadOptions::default()
             .with_batch_size(64)
             .with_split(split.clone())
-            .with_quarantine_file(&quarantine, QuarantineFormat::JsonLines);
+            .with_quarantine(
+                QuarantineOptions::default().with_file(&quarantine, QuarantineFormat::JsonLines),
+            );
         let (_, batches, report) = read_parquet(&parquet_path, options).unwrap();
         assert_totals(&report.summary);
         let (_, csv_batches, csv_report) =
-            read_csv(&csv_path, CsvOptions::default().with_split(split)).unwrap();
+            read_csv(&csv_path, ReadOptions::default().with_split(split)).unwrap();
         assert_eq!(rows(&batches), rows(&csv_batches), "{side:?}");
         let s = &report.summary;
         assert_eq!(s.rows_quarantined, csv_report.summary.rows_quarantined);
@@ -366,4 +371,17 @@ fn a_split_keeps_the_same_rows_as_csv_and_quarantines_null_keys() {
     assert_eq!(total, n - (0..n).filter(|i| i % 17 == 5).count());
     assert!(sides[0].iter().all(|r| !sides[1].contains(r)));
     let _ = Value::Null;
+}
+
+#[test]
+fn the_parquet_reader_is_an_arrow_record_batch_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (batches, paths) = adult_parts(&dir);
+    let files = FileSet::from_paths(&paths);
+    let mut reader: Box<dyn mlrig_ingest::RecordBatchReader + Send> =
+        Box::new(ParquetReader::open_files(&files, ReadOptions::default()).unwrap());
+    let schema = reader.schema();
+    let read: Vec<RecordBatch> = reader.by_ref().map(Result::unwrap).collect();
+    assert!(read.iter().all(|b| b.schema() == schema));
+    assert_eq!(rows(&read), rows(&batches));
 }

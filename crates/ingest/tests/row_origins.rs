@@ -7,7 +7,9 @@ mod common;
 
 use common::{gzip, sample, write};
 use mlrig_core::arrow_array::{Array, Int64Array, RecordBatch};
-use mlrig_ingest::{CsvOptions, CsvReader, FileSet, JsonLinesReader, RowOrigin, RowOrigins};
+use mlrig_ingest::{
+    CsvReader, FileSet, InferenceOptions, JsonLinesReader, ReadOptions, RowOrigin, RowOrigins,
+};
 use proptest::prelude::*;
 
 /// The `id` column of every row with the origin of the row, read in batches.
@@ -41,7 +43,7 @@ fn broken_sample_accepted_rows_map_to_their_lines() {
     // accepted; 2, 3, 7 and 8 are quarantined.
     for threads in [1, 2] {
         for batch_size in [1, 2, 3, 64] {
-            let options = CsvOptions::default()
+            let options = ReadOptions::default()
                 .with_threads(threads)
                 .with_batch_size(batch_size);
             let reader = CsvReader::open(sample("broken.csv"), options).unwrap();
@@ -62,7 +64,7 @@ fn broken_sample_accepted_rows_map_to_their_lines() {
 #[test]
 fn each_batch_has_exactly_its_own_origins() {
     for threads in [1, 2] {
-        let options = CsvOptions::default()
+        let options = ReadOptions::default()
             .with_threads(threads)
             .with_batch_size(1);
         let mut reader = CsvReader::open(sample("broken.csv"), options).unwrap();
@@ -125,7 +127,7 @@ fn self_describing_files(dir: &tempfile::TempDir, rows_per_file: usize) -> FileS
 }
 
 /// Checks that every row's origin is the line and file its values name.
-fn assert_origins_match_values(files: &FileSet, options: CsvOptions) -> RowOrigins {
+fn assert_origins_match_values(files: &FileSet, options: ReadOptions) -> RowOrigins {
     let mut reader = CsvReader::open_files(files, options).unwrap();
     let mut all = RowOrigins::new();
     while let Some(batch) = reader.next() {
@@ -151,10 +153,10 @@ fn origins_name_file_and_line_across_files_threads_and_sampling() {
     assert_eq!(files.files().len(), 3);
     for sample_rows in [None, Some((0.3, 5))] {
         let options = |threads: usize, batch_size: usize| {
-            let o = CsvOptions::default()
+            let o = ReadOptions::default()
                 .with_threads(threads)
                 .with_batch_size(batch_size)
-                .with_infer_rows(20);
+                .with_inference(InferenceOptions::default().with_infer_rows(20));
             match sample_rows {
                 Some((fraction, seed)) => o.with_sample(fraction, seed),
                 None => o,
@@ -182,7 +184,9 @@ fn json_lines_rows_map_to_their_lines_and_files() {
     );
     write(&dir, "b.jsonl", b"not json\n{\"id\": 2}\n");
     let files = FileSet::new([dir.path().join("*.jsonl").to_str().unwrap()]).unwrap();
-    let options = CsvOptions::default().with_batch_size(2).with_infer_rows(1);
+    let options = ReadOptions::default()
+        .with_batch_size(2)
+        .with_inference(InferenceOptions::default().with_infer_rows(1));
     let mut reader = JsonLinesReader::open_files(&files, options).unwrap();
     assert_eq!(reader.files().len(), 2);
     let mut all = RowOrigins::new();
@@ -215,11 +219,11 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let files = self_describing_files(&dir, rows);
-        let options = CsvOptions::default()
+        let options = ReadOptions::default()
             .with_threads(threads)
             .with_batch_size(batch_size)
-            .with_infer_rows(5)
-            .with_sample(fraction, seed);
+            .with_sample(fraction, seed)
+            .with_inference(InferenceOptions::default().with_infer_rows(5));
         assert_origins_match_values(&files, options);
     }
 }

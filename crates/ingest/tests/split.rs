@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! `CsvOptions::with_split`: one side of a deterministic train/eval split,
+//! `ReadOptions::with_split`: one side of a deterministic train/eval split,
 //! the same with every reader, batch size and thread count; counts that add
 //! up; rows without a key quarantined, never lost.
 
@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use common::{Value, assert_totals, rows};
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_ingest::{
-    CsvOptions, CsvReader, FileSet, IngestReport, JsonLinesReader, MISSING_KEY_REASON, Split,
-    SplitRule, SplitSide,
+    CsvReader, FileSet, InferenceOptions, IngestReport, JsonLinesReader, MISSING_KEY_REASON,
+    ReadOptions, Split, SplitRule, SplitSide,
 };
 use proptest::prelude::*;
 
@@ -53,7 +53,7 @@ fn jsonl_text(rows: &[Row]) -> String {
     text
 }
 
-fn read_csv_files(files: &FileSet, options: CsvOptions) -> (Vec<RecordBatch>, IngestReport) {
+fn read_csv_files(files: &FileSet, options: ReadOptions) -> (Vec<RecordBatch>, IngestReport) {
     let mut reader = CsvReader::open_files(files, options).unwrap();
     let batches = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     let report = reader.finish().unwrap();
@@ -68,7 +68,7 @@ fn read_csv_files(files: &FileSet, options: CsvOptions) -> (Vec<RecordBatch>, In
     (batches, report)
 }
 
-fn read_jsonl(files: &FileSet, options: CsvOptions) -> (Vec<RecordBatch>, IngestReport) {
+fn read_jsonl(files: &FileSet, options: ReadOptions) -> (Vec<RecordBatch>, IngestReport) {
     let mut reader = JsonLinesReader::open_files(files, options).unwrap();
     let batches = reader.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
     let report = reader.finish().unwrap();
@@ -108,13 +108,16 @@ fn split(rule: &SplitRule, keyed: bool, side: SplitSide) -> Split {
     }
 }
 
-fn options(batch_size: usize, threads: usize) -> CsvOptions {
-    CsvOptions::default()
+fn options(batch_size: usize, threads: usize) -> ReadOptions {
+    ReadOptions::default()
         .with_batch_size(batch_size)
         .with_threads(threads)
-        .with_infer_rows(1000)
-        .with_column_type("key", mlrig_core::arrow_schema::DataType::Utf8)
-        .with_column_type("value", mlrig_core::arrow_schema::DataType::Float64)
+        .with_inference(
+            InferenceOptions::default()
+                .with_infer_rows(1000)
+                .with_column_type("key", mlrig_core::arrow_schema::DataType::Utf8)
+                .with_column_type("value", mlrig_core::arrow_schema::DataType::Float64),
+        )
 }
 
 fn row_strategy() -> impl Strategy<Value = Vec<(Option<u16>, u8)>> {
@@ -283,7 +286,7 @@ fn rows_without_a_key_are_quarantined_with_a_reason() {
     std::fs::write(&path, "id,key\n1,a\n2,\n3,NA\n4,d\n").unwrap();
     let split = Split::train(SplitRule::hash_key(0.0).unwrap()).with_key_column("key");
     for threads in [1, 2] {
-        let options = CsvOptions::default()
+        let options = ReadOptions::default()
             .with_split(split.clone())
             .with_threads(threads);
         let (batches, report) = read_csv_files(&FileSet::from(path.as_path()), options);
@@ -309,7 +312,7 @@ fn rows_without_a_key_are_quarantined_with_a_reason() {
     .unwrap();
     let (batches, report) = read_jsonl(
         &FileSet::from(jsonl.as_path()),
-        CsvOptions::default().with_split(split),
+        ReadOptions::default().with_split(split),
     );
     assert_eq!(ids(&batches), [1]);
     assert_eq!(report.summary.rows_quarantined, 2);
@@ -338,9 +341,10 @@ fn row_numbers_count_accepted_rows_across_files_after_sampling_and_quarantine() 
         std::fs::write(dir.path().join(format!("part{f}.csv")), text).unwrap();
     }
     let files = FileSet::new([dir.path().join("part*.csv").to_str().unwrap()]).unwrap();
-    let base = CsvOptions::default()
-        .with_column_type("value", mlrig_core::arrow_schema::DataType::Int64)
-        .with_sample(0.7, 3);
+    let base = ReadOptions::default().with_sample(0.7, 3).with_inference(
+        InferenceOptions::default()
+            .with_column_type("value", mlrig_core::arrow_schema::DataType::Int64),
+    );
     let (accepted, _) = read_csv_files(&files, base.clone());
     let accepted = ids(&accepted);
     let rule = SplitRule::modulo(4, vec![3]).unwrap();
@@ -361,7 +365,7 @@ fn bad_split_options_are_errors_when_opening() {
     let path = dir.path().join("t.csv");
     std::fs::write(&path, "id,score\n1,0.5\n").unwrap();
     let open = |split: Split| {
-        CsvReader::open(&path, CsvOptions::default().with_split(split))
+        CsvReader::open(&path, ReadOptions::default().with_split(split))
             .unwrap_err()
             .to_string()
     };

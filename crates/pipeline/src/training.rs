@@ -16,7 +16,7 @@ use mlrig_core::{
     BundleWriter, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Predictions, Task,
 };
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
-use mlrig_ingest::{CsvOptions, IngestSummary, read_csv};
+use mlrig_ingest::{IngestSummary, ReadOptions, read_csv};
 use mlrig_train::{
     BlessingThresholds, CLASSIFIER_METRICS, ClassTarget, Dataset, Evaluation,
     LinearRegressionParams, LogisticRegressionParams, Model, REGRESSOR_METRICS, RegressionTarget,
@@ -61,7 +61,7 @@ pub struct TrainingJob {
     name: String,
     output_dir: PathBuf,
     version: Option<u64>,
-    csv: CsvOptions,
+    csv: ReadOptions,
     split: SplitRule,
     spec: Option<FeatureSpec>,
     task: TaskKind,
@@ -109,7 +109,7 @@ impl TrainingJob {
             name,
             output_dir: PathBuf::from("models"),
             version: None,
-            csv: CsvOptions::default(),
+            csv: ReadOptions::default(),
             split: SplitRule::Modulo {
                 modulus: 5,
                 eval_remainders: vec![4],
@@ -141,7 +141,7 @@ impl TrainingJob {
     }
 
     /// How to read the CSV file.
-    pub fn with_csv_options(mut self, options: CsvOptions) -> Self {
+    pub fn with_csv_options(mut self, options: ReadOptions) -> Self {
         self.csv = options;
         self
     }

@@ -130,7 +130,7 @@ fn apply(args: ApplyArgs) -> CommandResult {
     let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
     let mut rows = 0u64;
     for batch in reader.by_ref() {
-        let features = pipeline.transform(&batch?)?;
+        let features = pipeline.transform(&batch.map_err(mlrig_ingest::IngestError::from)?)?;
         writer.write(&features)?;
         rows += features.nrows() as u64;
         spinner.inc(features.nrows() as u64);

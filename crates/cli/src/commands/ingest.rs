@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mlrig_ingest::{CsvWriter, DataReader, QuarantineFormat, Split, SplitRule, SplitSide};
+use mlrig_ingest::{
+    CsvWriter, DataReader, IngestError, QuarantineFormat, QuarantineOptions, Split, SplitRule,
+    SplitSide,
+};
 
 use super::CsvArgs;
 use crate::CommandResult;
@@ -77,7 +80,8 @@ impl SplitOutput {
 pub(crate) fn run(args: Args) -> CommandResult {
     let mut options = args.csv.options()?.with_batch_size(args.batch_size);
     if let Some(path) = &args.quarantine {
-        options = options.with_quarantine_file(path, args.quarantine_format);
+        options = options
+            .with_quarantine(QuarantineOptions::default().with_file(path, args.quarantine_format));
     }
     let split = match args.eval_fraction {
         Some(fraction) => {
@@ -104,7 +108,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     };
     let spinner = rows_spinner(&format!("reading {}", args.files.join(" ")));
     for batch in reader.by_ref() {
-        let batch = batch?;
+        let batch = batch.map_err(IngestError::from)?;
         spinner.inc(batch.num_rows() as u64);
         if let Some(output) = output.as_mut() {
             output.write(&batch)?;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
-use mlrig_ingest::{CsvOptions, DataReader, IngestReport, parse_data_type};
+use mlrig_ingest::{
+    CsvFormat, DataReader, InferenceOptions, IngestReport, ReadOptions, parse_data_type,
+};
 
 use crate::output::CliError;
 
@@ -43,7 +45,7 @@ pub(crate) struct CsvArgs {
 }
 
 impl CsvArgs {
-    pub(crate) fn options(&self) -> Result<CsvOptions, CliError> {
+    pub(crate) fn options(&self) -> Result<ReadOptions, CliError> {
         let delimiter = match self.delimiter.as_str() {
             "\\t" | "tab" => b'\t',
             d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
@@ -54,13 +56,9 @@ impl CsvArgs {
             }
         };
         // Parse on as many threads as `--threads` gives rayon (default: all cores).
-        let mut options = CsvOptions::default()
-            .with_delimiter(delimiter)
-            .with_header(!self.no_header)
-            .with_infer_rows(self.infer_rows)
-            .with_threads(rayon::current_num_threads());
+        let mut inference = InferenceOptions::default().with_infer_rows(self.infer_rows);
         if !self.missing.is_empty() {
-            options = options.with_missing_tokens(self.missing.clone());
+            inference = inference.with_missing_tokens(self.missing.clone());
         }
         for spec in &self.column_types {
             let Some((name, type_name)) = spec.split_once('=') else {
@@ -69,9 +67,15 @@ impl CsvArgs {
                 )
                 .into());
             };
-            options = options.with_column_type(name, parse_data_type(type_name)?);
+            inference = inference.with_column_type(name, parse_data_type(type_name)?);
         }
-        Ok(options)
+        let format = CsvFormat::default()
+            .with_delimiter(delimiter)
+            .with_header(!self.no_header);
+        Ok(ReadOptions::default()
+            .with_csv_format(format)
+            .with_inference(inference)
+            .with_threads(rayon::current_num_threads()))
     }
 }
 

@@ -101,7 +101,7 @@ pub(crate) fn compute(
         ParallelAccumulation::new(move || StatisticsAccumulator::new(&schema, params.clone()));
     let spinner = rows_spinner(&format!("statistics of {}", files.join(" ")));
     for batch in reader.by_ref() {
-        let batch = batch?;
+        let batch = batch.map_err(mlrig_ingest::IngestError::from)?;
         spinner.inc(batch.num_rows() as u64);
         accumulation.push(batch)?;
     }

@@ -100,7 +100,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let mut origins = args.rows.then(RowOrigins::new);
     let spinner = rows_spinner(&format!("validating {}", args.files.join(" ")));
     while let Some(batch) = reader.next() {
-        let batch = batch?;
+        let batch = batch.map_err(mlrig_ingest::IngestError::from)?;
         spinner.inc(batch.num_rows() as u64);
         validator.update(&batch)?;
         if let (Some(origins), Some(batch_origins)) =
