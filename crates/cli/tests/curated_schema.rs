@@ -136,12 +136,12 @@ fn update_from_a_statistics_file_equals_update_from_the_data_file() {
 }
 
 #[test]
-fn an_unmodelled_field_is_a_one_line_error_naming_file_and_line() {
+fn a_misspelt_field_is_a_one_line_error_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let schema = dir.path().join("schema.pbtxt");
     std::fs::write(
         &schema,
-        "feature {\n  name: \"age\"\n  type: INT\n  annotation { tag: \"x\" }\n}\n",
+        "feature {\n  name: \"age\"\n  type: INT\n  anotation { tag: \"x\" }\n}\n",
     )
     .unwrap();
     let path = schema.to_str().unwrap();
@@ -152,7 +152,7 @@ fn an_unmodelled_field_is_a_one_line_error_naming_file_and_line() {
         let line = assert_one_line_error(&mlrig(&args));
         assert!(
             line.contains(&format!(
-                "{path}:4:3: unknown field `annotation` in `feature`"
+                "{path}:4:3: unknown field `anotation` in tensorflow.metadata.v0.Feature"
             )),
             "{line}"
         );
@@ -208,4 +208,71 @@ fn validate_reports_dataset_constraints_and_value_count_rows() {
     assert_eq!(race["type"], "FEATURE_TYPE_LOW_NUMBER_VALUES");
     assert_eq!(race["rows"].as_array().unwrap().len(), 400);
     assert_eq!(race["rows"][0]["line"], 2);
+}
+
+/// A schema TFDV wrote with every tensorflow-metadata field set.
+const EVERY_FIELD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../validate/tests/fixtures/tfdv/every_field.schema.pbtxt"
+);
+
+#[test]
+fn a_tfdv_schema_with_every_field_validates_and_survives_an_update() {
+    use mlrig_validate::Schema;
+    let dir = tempfile::tempdir().unwrap();
+    // Loads and validates (its features are not adult's: anomalies, exit 1, not a usage error).
+    let out = mlrig([
+        "validate",
+        ADULT,
+        "--schema",
+        EVERY_FIELD,
+        "--format",
+        "json",
+    ]);
+    assert_status(&out, 1);
+    let json = json_stdout(&out);
+    assert!(
+        json["unchecked_schema_fields"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f == "tensorRepresentationGroup")),
+        "{json}"
+    );
+    // `--update` keeps every field it does not have to change.
+    let new = dir.path().join("new.pbtxt");
+    let new = new.to_str().unwrap();
+    assert_status(&update(&[ADULT], EVERY_FIELD, new, &[]), 0);
+    let before = Schema::load(Path::new(EVERY_FIELD)).unwrap();
+    let after = Schema::load(Path::new(new)).unwrap();
+    assert_eq!(after.unmodelled, before.unmodelled);
+    // The schema's own features come first, in order (names repeat in the fixture).
+    for (kept, feature) in after.features().iter().zip(before.features()) {
+        assert_eq!(kept.unmodelled, feature.unmodelled, "{}", feature.name);
+    }
+    for (a, b) in after.string_domain.iter().zip(&before.string_domain) {
+        assert_eq!(a.unmodelled, b.unmodelled);
+    }
+}
+
+#[test]
+fn statistics_are_written_as_json_text_or_binary_protobuf() {
+    use mlrig_validate::{DatasetStatistics, TfmdFile};
+    let dir = tempfile::tempdir().unwrap();
+    let mut written = Vec::new();
+    for name in ["s.json", "s.pbtxt", "s.pb"] {
+        let path = dir.path().join(name);
+        assert_status(&mlrig(["stats", ADULT, "--out", path.to_str().unwrap()]), 0);
+        written.push(DatasetStatistics::load_file(&path).unwrap());
+    }
+    assert_eq!(written[0], written[1]);
+    assert_eq!(written[0], written[2]);
+    // Any of them is a drift reference.
+    let pb = dir.path().join("s.pb");
+    let out = mlrig([
+        "drift",
+        "--reference",
+        pb.to_str().unwrap(),
+        "--current",
+        ADULT,
+    ]);
+    assert_status(&out, 0);
 }

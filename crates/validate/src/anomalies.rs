@@ -663,6 +663,21 @@ impl crate::TfmdFile for Anomalies {
     const JSON_EXTENSIONS: bool = true;
 }
 
+const SHORT_DESCRIPTION: &str = "shortDescription";
+const DESCRIPTION: &str = "description";
+const PATH: &str = "path";
+
+/// An `AnomalyInfo`'s short description and description as mlrig writes
+/// them: the one reason's, or "Multiple errors" and the reasons' joined.
+fn summary(reasons: &[ReasonWire]) -> (String, String) {
+    let short = match reasons {
+        [single] => single.short_description.clone(),
+        _ => "Multiple errors".to_string(),
+    };
+    let descriptions: Vec<&str> = reasons.iter().map(|r| r.description.as_str()).collect();
+    (short, descriptions.join(" "))
+}
+
 impl Serialize for Anomalies {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut infos: BTreeMap<String, InfoWire> = BTreeMap::new();
@@ -683,35 +698,44 @@ impl Serialize for Anomalies {
                 })
             };
             info.severity = info.severity.max(a.severity);
+            let mut unmodelled = a.unmodelled.clone();
+            let short_description = match unmodelled.remove(SHORT_DESCRIPTION) {
+                Some(serde_json::Value::String(kept)) => kept,
+                _ => a.kind.short_description().to_string(),
+            };
             info.reason.push(ReasonWire {
                 kind: Some(a.kind.clone()),
-                short_description: a.kind.short_description().to_string(),
+                short_description,
                 description: a.description.clone(),
                 expected: a.expected.clone(),
                 found: a.found.clone(),
                 count: a.count,
                 example_rows: a.example_rows.iter().map(|r| RowWire(*r)).collect(),
-                unmodelled: a.unmodelled.clone(),
+                unmodelled,
             });
         }
+        for info in infos.values_mut().chain(dataset.as_mut()) {
+            (info.short_description, info.description) = summary(&info.reason);
+        }
+        // What was read and differs from what mlrig would write wins.
         for (feature, kept) in &self.unmodelled_info {
             let info = if feature == Anomaly::DATASET {
                 dataset.as_mut()
             } else {
                 infos.get_mut(feature)
             };
-            if let Some(info) = info {
-                info.unmodelled = kept.clone();
+            let Some(info) = info else { continue };
+            let mut kept = kept.clone();
+            if let Some(serde_json::Value::String(s)) = kept.remove(SHORT_DESCRIPTION) {
+                info.short_description = s;
             }
-        }
-        for info in infos.values_mut().chain(dataset.as_mut()) {
-            info.short_description = match info.reason.as_slice() {
-                [single] => single.short_description.clone(),
-                _ => "Multiple errors".to_string(),
-            };
-            let descriptions: Vec<&str> =
-                info.reason.iter().map(|r| r.description.as_str()).collect();
-            info.description = descriptions.join(" ");
+            if let Some(serde_json::Value::String(s)) = kept.remove(DESCRIPTION) {
+                info.description = s;
+            }
+            if let Some(path) = kept.remove(PATH) {
+                info.path = serde_json::from_value(path).ok();
+            }
+            info.unmodelled = kept;
         }
         AnomaliesWire {
             anomaly_info: infos,
@@ -732,15 +756,37 @@ impl<'de> Deserialize<'de> for Anomalies {
             .dataset_anomaly_info
             .map(|info| (Anomaly::DATASET.to_string(), info));
         for (feature, info) in dataset.into_iter().chain(wire.anomaly_info) {
-            if !info.unmodelled.is_empty() {
-                unmodelled_info.insert(feature.clone(), info.unmodelled);
+            // Keep what differs from what mlrig would write back.
+            let mut kept = info.unmodelled;
+            let (short_description, description) = summary(&info.reason);
+            if info.short_description != short_description {
+                kept.insert(SHORT_DESCRIPTION.into(), info.short_description.into());
             }
-            for reason in info.reason {
+            if info.description != description {
+                kept.insert(DESCRIPTION.into(), info.description.into());
+            }
+            let own_path = (feature != Anomaly::DATASET).then(|| vec![feature.clone()]);
+            if info.path.as_ref().map(|p| p.step.clone()) != own_path {
+                kept.insert(
+                    PATH.into(),
+                    serde_json::to_value(&info.path).unwrap_or_default(),
+                );
+            }
+            if !kept.is_empty() {
+                unmodelled_info.insert(feature.clone(), kept);
+            }
+            for mut reason in info.reason {
+                let kind = reason
+                    .kind
+                    .unwrap_or_else(|| AnomalyKind::Other("UNKNOWN_TYPE".into()));
+                if reason.short_description != kind.short_description() {
+                    reason
+                        .unmodelled
+                        .insert(SHORT_DESCRIPTION.into(), reason.short_description.into());
+                }
                 anomalies.push(Anomaly {
                     feature: feature.clone(),
-                    kind: reason
-                        .kind
-                        .unwrap_or_else(|| AnomalyKind::Other("UNKNOWN_TYPE".into())),
+                    kind,
                     severity: info.severity,
                     description: reason.description,
                     expected: reason.expected,

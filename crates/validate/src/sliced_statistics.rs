@@ -121,6 +121,11 @@ impl SlicedStatistics {
     }
 }
 
+impl crate::TfmdFile for SlicedStatistics {
+    const MESSAGE: &'static str = "tensorflow.metadata.v0.DatasetFeatureStatisticsList";
+    const WHAT: &'static str = "statistics";
+}
+
 impl Serialize for SlicedStatistics {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_dataset_list(&self.datasets, serializer)

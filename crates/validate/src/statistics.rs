@@ -807,7 +807,8 @@ struct FeaturePathWire {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FeatureWireOut<'a> {
-    path: FeaturePathWire,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<FeaturePathWire>,
     #[serde(rename = "type")]
     feature_type: StatisticsType,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -845,10 +846,13 @@ impl Serialize for FeatureStatistics {
             ValueStatistics::Bytes(b) => (None, None, Some(b)),
             ValueStatistics::None => (None, None, None),
         };
+        // A `path` of several steps, or a `name` instead of a path, was
+        // kept as read (`unmodelled`).
+        let kept = self.unmodelled.contains_key("path") || self.unmodelled.contains_key("name");
         FeatureWireOut {
-            path: FeaturePathWire {
+            path: (!kept).then(|| FeaturePathWire {
                 step: vec![self.name.clone()],
-            },
+            }),
             feature_type: self.feature_type,
             num_stats,
             string_stats,
@@ -863,9 +867,19 @@ impl Serialize for FeatureStatistics {
 impl<'de> Deserialize<'de> for FeatureStatistics {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = FeatureWireIn::deserialize(deserializer)?;
+        let mut unmodelled = wire.unmodelled;
         let name = match (wire.path, wire.name) {
-            (Some(path), _) if !path.step.is_empty() => path.step.join("."),
-            (_, Some(name)) => name,
+            (Some(path), _) if !path.step.is_empty() => {
+                if path.step.len() > 1 {
+                    // A nested path: written back as read.
+                    unmodelled.insert("path".into(), serde_json::json!({"step": path.step}));
+                }
+                path.step.join(".")
+            }
+            (_, Some(name)) => {
+                unmodelled.insert("name".into(), name.clone().into());
+                name
+            }
             _ => {
                 return Err(serde::de::Error::custom(
                     "feature statistics without `path` or `name`",
@@ -886,7 +900,7 @@ impl<'de> Deserialize<'de> for FeatureStatistics {
             feature_type: wire.feature_type,
             stats,
             custom_stats: wire.custom_stats,
-            unmodelled: wire.unmodelled,
+            unmodelled,
         })
     }
 }
@@ -950,18 +964,11 @@ impl Serialize for DatasetStatistics {
 
 impl<'de> Deserialize<'de> for DatasetStatistics {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let list = ListWireIn::deserialize(deserializer)?;
-        let count = list.datasets.len();
-        let mut datasets = list.datasets.into_iter();
-        match (datasets.next(), count) {
-            (Some(d), 1) => Ok(DatasetStatistics {
-                name: d.name,
-                num_examples: d.num_examples,
-                weighted_num_examples: d.weighted_num_examples,
-                features: d.features,
-                unmodelled: d.unmodelled,
-            }),
-            _ => Err(serde::de::Error::custom(format!(
+        let datasets = deserialize_dataset_list(deserializer)?;
+        let count = datasets.len();
+        match <[DatasetStatistics; 1]>::try_from(datasets) {
+            Ok([dataset]) => Ok(dataset),
+            Err(_) => Err(serde::de::Error::custom(format!(
                 "expected exactly one dataset in `datasets`, found {count}"
             ))),
         }
@@ -1002,11 +1009,11 @@ pub(crate) fn deserialize_dataset_list<'de, D: Deserializer<'de>>(
         .datasets
         .into_iter()
         .map(|d| DatasetStatistics {
-            unmodelled: Default::default(),
             name: d.name,
             num_examples: d.num_examples,
             weighted_num_examples: d.weighted_num_examples,
             features: d.features,
+            unmodelled: d.unmodelled,
         })
         .collect())
 }

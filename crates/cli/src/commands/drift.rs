@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mlrig_validate::{
-    DatasetStatistics, DriftTestParams, Schema, compare, compare_skew, drift_tests,
-    untested_features,
+    DatasetStatistics, DriftTestParams, Schema, TfmdFile, TfmdFormat, compare, compare_skew,
+    drift_tests, untested_features,
 };
 
 use super::CsvArgs;
@@ -129,10 +129,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
     Ok(Outcome::from_json(json, text).failed_check(failed))
 }
 
-/// Statistics from a statistics file (JSON with `datasets`) or computed from a data file.
+/// Statistics from a statistics file (`.json`, `.pbtxt` or `.pb`) or computed from a data file.
 fn statistics_of(path: &Path, csv: &CsvArgs) -> Result<DatasetStatistics, CliError> {
-    if path.extension().is_some_and(|e| e == "json") {
-        return Ok(DatasetStatistics::load_tfmd_json(path)?);
+    if TfmdFormat::from_path(path).is_ok() {
+        return Ok(DatasetStatistics::load_file(path)?);
     }
     Ok(super::stats::compute(&[path.display().to_string()], csv)?.0)
 }

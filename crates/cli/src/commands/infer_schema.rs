@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use mlrig_validate::{
     DatasetStatistics, Schema, SchemaChange, SchemaChangeKind, SchemaInferenceParams,
-    SchemaUpdateOptions, infer_schema, update_schema,
+    SchemaUpdateOptions, TfmdFile, infer_schema, update_schema,
 };
 use serde_json::json;
 
@@ -25,7 +25,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Write the schema here: `.pbtxt` (protobuf text, as TFDV writes) or `.json` (tensorflow-metadata JSON).
+    /// Write the schema here: `.pbtxt` (protobuf text, as TFDV writes), `.json` (tensorflow-metadata
+    /// JSON) or `.pb` (binary protobuf). Every field of a schema given with --update is kept.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -64,7 +65,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         None => None,
     };
     let stats = match (&args.stats, &args.file) {
-        (Some(path), _) => DatasetStatistics::load_tfmd_json(path)?,
+        (Some(path), _) => DatasetStatistics::load_file(path)?,
         (None, Some(file)) => super::stats::compute(&[file.display().to_string()], &args.csv)?.0,
         (None, None) => return Err("give a CSV file or --stats FILE".into()),
     };

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlrig_core::{Accumulator, ParallelAccumulation};
-use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
+use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams, TfmdFile};
 
 use super::{CsvArgs, describe_output};
 use crate::CommandResult;
@@ -18,7 +18,9 @@ pub(crate) struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
 
-    /// Write the statistics (tensorflow-metadata DatasetFeatureStatisticsList JSON) here.
+    /// Write the statistics (tensorflow-metadata DatasetFeatureStatisticsList) here: `.json`
+    /// (proto3 JSON), `.pbtxt` (text format, as tfdv.write_stats_text) or `.pb` (binary, as
+    /// tfdv.load_stats_binary reads).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -29,7 +31,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> CommandResult {
     let (stats, summary) = compute(&args.files, &args.csv)?;
     if let Some(out) = &args.out {
-        stats.save_tfmd_json(out)?;
+        stats.save_file(out)?;
     }
     let mut text = format!(
         "{}: {} examples ({} rows quarantined); statistics {}\n",

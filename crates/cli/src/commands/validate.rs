@@ -18,7 +18,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use mlrig_ingest::RowOrigins;
-use mlrig_validate::{Anomalies, DatasetStatistics, Schema, ValidationOptions, Validator};
+use mlrig_validate::{
+    Anomalies, DatasetStatistics, Schema, TfmdFile, ValidationOptions, Validator,
+};
 use serde_json::json;
 
 use super::CsvArgs;
@@ -33,7 +35,7 @@ pub(crate) struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
 
-    /// The schema: `.pbtxt` or `.json` (e.g. from `mlrig infer-schema --out`), TFDV-compatible.
+    /// The schema: `.pbtxt`, `.json` or `.pb` (e.g. from `mlrig infer-schema --out`, or TFDV's).
     #[arg(long, value_name = "FILE")]
     schema: PathBuf,
 
@@ -73,6 +75,14 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> CommandResult {
     let schema = Schema::load(&args.schema)?;
+    let unchecked = schema.unmodelled_fields();
+    if !unchecked.is_empty() {
+        tracing::info!(
+            "{}: kept but not checked (mlrig does not act on these tensorflow-metadata fields): {}",
+            args.schema.display(),
+            unchecked.join(", ")
+        );
+    }
     let mut reader = super::open_data(&args.files, &args.csv)?;
     if args.rows && reader.last_batch_origins().is_none() {
         return Err(
@@ -89,11 +99,11 @@ pub(crate) fn run(args: Args) -> CommandResult {
         options = options.with_all_rows();
     }
     if let Some(path) = &args.previous_stats {
-        let previous = DatasetStatistics::load_tfmd_json(path)?;
+        let previous = DatasetStatistics::load_file(path)?;
         options = options.with_previous_span_num_examples(previous.num_examples);
     }
     if let Some(path) = &args.previous_version_stats {
-        let previous = DatasetStatistics::load_tfmd_json(path)?;
+        let previous = DatasetStatistics::load_file(path)?;
         options = options.with_previous_version_num_examples(previous.num_examples);
     }
     let mut validator = Validator::with_options(&schema, &reader.schema(), &options)?;
@@ -151,6 +161,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "ingest": report.summary,
         "anomaly_count": anomalies.len(),
         "anomalies": anomalies_json,
+        "unchecked_schema_fields": unchecked,
     });
     Ok(Outcome::from_json(json, text).failed_check(!anomalies.is_empty()))
 }
