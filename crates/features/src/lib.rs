@@ -30,7 +30,7 @@
 //! * Columns are looked up **by name**: batches may carry extra columns (the
 //!   target) in any order; a missing column or a wrong Arrow type is an error
 //!   naming the column and the expected and found types.
-//! * Every analyzer is an exactly-mergeable [`Accumulator`](mlrig_core::Accumulator):
+//! * Every analyzer is an exactly-mergeable [`Accumulator`]:
 //!   fitting on any split of the data gives the same pipeline bit for bit.
 //!   Quantiles (median, robust scaling, quantile buckets) come from a
 //!   DDSketch-style log-bucket sketch ([`mlrig_core::QuantileSketch`],
