@@ -4,7 +4,7 @@
 //! and transforming one JSON record — the serving hot path.
 //!
 //! `features/fit_transform_1m` fits and transforms the 1,000,000-row
-//! synthetic file of `/work/shared/tools/make_big.py` (10 numeric columns, 5
+//! synthetic file of `../shared/tools/make_big.py` (10 numeric columns, 5
 //! string columns with 3 to 1,000 levels; CSR output) when
 //! `MLRIG_BENCH_BIG_CSV` names it; reading the CSV is not timed.
 //!

@@ -4,7 +4,7 @@
 //! χ²) between the two data sets' statistics. Reading the CSVs is not timed.
 //!
 //! `validate/statistics_1m` computes the statistics of the 1,000,000-row
-//! synthetic file of `/work/shared/tools/make_big.py` when
+//! synthetic file of `../shared/tools/make_big.py` when
 //! `MLRIG_BENCH_BIG_CSV` names it (reading not timed); `mlrig stats` on the
 //! same file, read included, is timed by `scripts/bench_validate.py`.
 //!

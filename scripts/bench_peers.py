@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """mlrig's criterion benches side by side with the same work in the Python peers.
 
-    python3 -m venv /work/venv-bench
-    /work/venv-bench/bin/pip install -r scripts/requirements-bench.txt
-    /work/venv-bench/bin/python scripts/bench_peers.py [--skip-cargo] [--markdown FILE] [--big-csv FILE]
+    python3 -m venv ../venv-bench
+    ../venv-bench/bin/pip install -r scripts/requirements-bench.txt
+    ../venv-bench/bin/python scripts/bench_peers.py [--skip-cargo] [--markdown FILE] [--big-csv FILE]
 
 1. Runs `cargo bench` for the core, ingest, features and train benches (release
    build; the synthetic 200k-row CSV is kept in a temporary directory through
@@ -19,7 +19,7 @@
 4. Prints one table: mlrig median, peer median, and peer / mlrig.
 
 With --big-csv FILE (default: $MLRIG_BENCH_BIG_CSV), the 1M-row synthetic file
-of /work/shared/tools/make_big.py, `features/fit_transform_1m` runs too (cargo
+of ../shared/tools/make_big.py, `features/fit_transform_1m` runs too (cargo
 gets MLRIG_BENCH_BIG_CSV=FILE) and is compared with ColumnTransformer.fit_transform
 on the same file (sparse output, as mlrig's; pandas.read_csv is not timed,
 as mlrig's read_csv is not).

@@ -8,7 +8,7 @@ The script itself needs only the standard library; every tool runs as a
 subprocess in its own virtual environment (see
 scripts/requirements-bench-validate.txt and docs/benchmarks.md):
 
-* data:      --gen-python (numpy + polars) runs /work/shared/tools/make_big.py
+* data:      --gen-python (numpy + polars) runs ../shared/tools/make_big.py
              for 100k, 300k and 1M rows (seed 42), and writes a drifted copy of
              each (seed 43, then shifted with polars, see DRIFT_CODE);
 * mlrig:     target/release/mlrig stats FILE --out s.json   (read included)
@@ -45,7 +45,10 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-MAKE_BIG = "/work/shared/tools/make_big.py"
+# The directory that holds the clone: the shared data tools (`../shared`) and the
+# virtual environments of the peers (`../venv-*`) live next to it.
+PARENT = os.path.dirname(REPO)
+MAKE_BIG = os.environ.get("MLRIG_MAKE_BIG", os.path.join(PARENT, "shared", "tools", "make_big.py"))
 SIZES = [100_000, 300_000, 1_000_000]
 
 # The drifted copy: a different seed (same distributions), then real shifts in
@@ -245,10 +248,11 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mlrig", default=os.path.join(REPO, "target", "release", "mlrig"))
-    ap.add_argument("--gen-python", default="/work/venv-big/bin/python", help="python with numpy and polars")
-    ap.add_argument("--tfdv-python", default="/work/venv-tfdv/bin/python")
-    ap.add_argument("--pandas-python", default="/work/venv-sk/bin/python")
-    ap.add_argument("--evidently-python", default="/work/venv-evidently/bin/python")
+    venv_python = lambda name: os.path.join(PARENT, name, "bin", "python")  # noqa: E731
+    ap.add_argument("--gen-python", default=venv_python("venv-big"), help="python with numpy and polars")
+    ap.add_argument("--tfdv-python", default=venv_python("venv-tfdv"))
+    ap.add_argument("--pandas-python", default=venv_python("venv-sk"))
+    ap.add_argument("--evidently-python", default=venv_python("venv-evidently"))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "mlrig-bench-validate"),
                     help="generated CSVs, outputs and stderr.log (CSVs are reused if present)")
     ap.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="row counts; the largest is compared with the peers")

@@ -56,3 +56,8 @@ pub use mlrig_serve as serve;
 pub use mlrig_train as train;
 #[cfg(feature = "validate")]
 pub use mlrig_validate as validate;
+
+/// The README's code, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

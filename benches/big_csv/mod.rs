@@ -1,4 +1,4 @@
-//! The 1,000,000-row synthetic file of `/work/shared/tools/make_big.py`,
+//! The 1,000,000-row synthetic file of `../shared/tools/make_big.py`,
 //! which the `*_1m` benchmarks read when `MLRIG_BENCH_BIG_CSV` names it
 //! (reading it is never timed).
 

@@ -17,7 +17,8 @@ mod progress;
 
 use output::{Format, Outcome};
 
-/// Production ML components: ingest, verify, transform, train, serve.
+/// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
+/// drift), transform it (features), train and serve models (train, serve).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -133,5 +134,54 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// The verbs clap knows (so a new verb is checked without editing this test).
+    fn verbs() -> Vec<String> {
+        super::Cli::command()
+            .get_subcommands()
+            .map(|verb| verb.get_name().to_string())
+            .filter(|name| name != "help")
+            .collect()
+    }
+
+    #[test]
+    fn top_level_help_names_every_verb_in_its_summary_and_command_list() {
+        let verbs = verbs();
+        assert!(verbs.len() >= 8, "{verbs:?}");
+        let help = super::Cli::command().render_help().to_string();
+        let (summary, rest) = help.split_once("Usage:").unwrap();
+        let commands = rest.split_once("Commands:").unwrap().1;
+        for verb in &verbs {
+            let named = |text: &str| {
+                text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                    .any(|word| word == verb)
+            };
+            assert!(
+                named(summary),
+                "the summary of `mlrig --help` lacks `{verb}`:\n{help}"
+            );
+            assert!(
+                commands
+                    .lines()
+                    .any(|line| line.trim_start().starts_with(&format!("{verb} "))),
+                "the command list of `mlrig --help` lacks `{verb}`:\n{help}"
+            );
+        }
+    }
+
+    #[test]
+    fn readme_documents_every_verb() {
+        let readme = include_str!("../README.md");
+        for verb in verbs() {
+            assert!(
+                readme.contains(&format!("| `{verb}` |")),
+                "crates/cli/README.md has no row for `{verb}` in its verb table"
+            );
+            assert!(
+                readme.contains(&format!("`mlrig {verb} ")),
+                "crates/cli/README.md has no example of `mlrig {verb}`"
+            );
+        }
     }
 }

@@ -103,3 +103,8 @@ pub use records::{column_list, describe_json, record_to_batch, records_to_batch}
 pub use split::SplitRule;
 pub use stable_hash::{Fnv1a64, fnv1a_64};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -30,7 +30,7 @@
 //! * Columns are looked up **by name**: batches may carry extra columns (the
 //!   target) in any order; a missing column or a wrong Arrow type is an error
 //!   naming the column and the expected and found types.
-//! * Every analyzer is an exactly-mergeable [`Accumulator`](mlrig_core::Accumulator):
+//! * Every analyzer is an exactly-mergeable [`Accumulator`]:
 //!   fitting on any split of the data gives the same pipeline bit for bit.
 //!   Quantiles (median, robust scaling, quantile buckets) come from a
 //!   DDSketch-style log-bucket sketch ([`mlrig_core::QuantileSketch`],
@@ -75,8 +75,8 @@
 //! ## Quick start
 //!
 //! ```
-//! use mlrig_core::{Artifact, Fit, ParamGuard, Transform};
-//! use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+//! use mlrig_features::{Artifact, Fit, ParamGuard, Transform};
+//! use mlrig_features::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 //! use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 //! use std::sync::Arc;
 //!
@@ -111,8 +111,8 @@
 //! A richer spec, written as JSON, with sparse output and the checks:
 //!
 //! ```
-//! use mlrig_core::{FeatureMatrix, Fit, ParamGuard, Transform};
-//! use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+//! use mlrig_features::{FeatureMatrix, Fit, ParamGuard, Transform};
+//! use mlrig_features::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 //! use mlrig_features::{FeaturePipelineParams, FeatureSpec};
 //! use std::sync::Arc;
 //!
@@ -176,3 +176,16 @@ pub use spec::{
     OutputLayout, QuantileBucketizeParams, RobustScaleParams, SPARSE_DENSITY_THRESHOLD,
     VocabularyParams,
 };
+
+// What users need to name this crate's inputs and outputs, so that depending
+// on `mlrig-features` alone is enough (one path each; see docs/architecture.md).
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{
+    Accumulator, Artifact, ArtifactHeader, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard,
+    Stored, Transform, arrow_array, arrow_schema, ndarray, sprs,
+};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

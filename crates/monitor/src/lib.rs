@@ -67,3 +67,15 @@ pub use exposition::{OPENMETRICS_CONTENT_TYPE, metrics_router};
 pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
 pub use metrics::{LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, ServingMetrics, UNKNOWN};
 pub use route::Route;
+
+// What users need to name this crate's inputs and outputs, so that depending
+// on `mlrig-monitor` alone is enough (one path each; see docs/architecture.md).
+// `axum` is a public dependency: `metrics_router` returns an `axum::Router`.
+pub use axum;
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{ServableInfo, Task};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

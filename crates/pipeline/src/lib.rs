@@ -48,3 +48,20 @@ pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, 
 pub use error::PipelineError;
 pub use serving::{BundleServable, load_model_dir, server_app};
 pub use training::{TaskKind, TrainingJob, TrainingReport};
+
+// What users need to name this crate's inputs and outputs (one path each; see
+// docs/architecture.md). The ingest options and summary are named through
+// `mlrig-ingest` until its reader API settles.
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{
+    ModelBundle, Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema,
+};
+pub use mlrig_features::FeatureSpec;
+pub use mlrig_monitor::ServingMetrics;
+pub use mlrig_serve::{ModelRegistry, ServerConfig, axum};
+pub use mlrig_train::{BlessingThresholds, Evaluation, SplitRule};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -46,9 +46,9 @@
 //! use std::sync::Arc;
 //! use axum::body::Body;
 //! use axum::http::Request;
-//! use mlrig_core::arrow_array::{RecordBatch, cast::AsArray, types::Float64Type};
-//! use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
-//! use mlrig_core::{Predictions, Servable, ServableInfo, Task};
+//! use mlrig_serve::arrow_array::{RecordBatch, cast::AsArray, types::Float64Type};
+//! use mlrig_serve::arrow_schema::{DataType, Field, Schema, SchemaRef};
+//! use mlrig_serve::{Predictions, Servable, ServableInfo, Task};
 //! use mlrig_serve::{ModelRegistry, ServerConfig, router};
 //! use tower::ServiceExt;
 //!
@@ -59,7 +59,7 @@
 //!         Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]))
 //!     }
 //!     fn info(&self) -> &ServableInfo { &self.0 }
-//!     fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+//!     fn predict(&self, batch: &RecordBatch) -> Result<Predictions, mlrig_serve::CoreError> {
 //!         let x = batch.column(0).as_primitive::<Float64Type>();
 //!         Ok(Predictions::Regression { values: x.values().iter().map(|x| 2.0 * x + 1.0).collect() })
 //!     }
@@ -102,3 +102,18 @@ pub use error::ServeError;
 pub use registry::ModelRegistry;
 pub use router::router;
 pub use server::{serve, shutdown_signal};
+
+// What users need to name this crate's inputs and outputs, so that depending
+// on `mlrig-serve` alone is enough to serve a custom model (one path each; see
+// docs/architecture.md). `axum` and `tokio` are public dependencies: `router`
+// returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{
+    Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema, ndarray,
+};
+pub use {axum, tokio};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

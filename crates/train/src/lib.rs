@@ -30,7 +30,7 @@
 //! ## Quick start
 //!
 //! ```
-//! use mlrig_core::{Features, Fit, ParamGuard, Predict, Predictions, Task, ndarray::array};
+//! use mlrig_train::{Features, Fit, ParamGuard, Predict, Predictions, Task, ndarray::array};
 //! use mlrig_train::{
 //!     BlessingThresholds, ClassTarget, Dataset, Evaluation, LogisticRegressionParams, Model,
 //!     SplitRule, evaluate_classifier,
@@ -45,7 +45,7 @@
 //! let (train_rows, eval_rows): (Vec<usize>, Vec<usize>) =
 //!     (0..10).partition(|&i| !rule.is_eval(i as u64, None));
 //! let take = |rows: &[usize]| -> Result<(Features, ClassTarget), mlrig_train::TrainError> {
-//!     let x = hours.select(mlrig_core::ndarray::Axis(0), rows);
+//!     let x = hours.select(mlrig_train::ndarray::Axis(0), rows);
 //!     let y = ClassTarget::from_labels("passed", rows.iter().map(|&i| passed[i]));
 //!     Ok((Features::dense(vec!["hours".into()], x)?, y))
 //! };
@@ -105,6 +105,19 @@ pub use linear_regression::{
 pub use logistic_regression::{
     LogisticRegression, LogisticRegressionParams, LogisticRegressionValidParams,
 };
+pub use mlrig_core::SplitRule;
 pub use model::Model;
-pub use split::SplitRule;
 pub use target::{ClassTarget, RegressionTarget, Target};
+
+// What users need to name this crate's inputs and outputs, so that depending
+// on `mlrig-train` alone is enough (one path each; see docs/architecture.md).
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{
+    Artifact, ArtifactHeader, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Predict,
+    Predictions, Stored, Task, arrow_array, arrow_schema, ndarray, sprs,
+};
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -2,9 +2,9 @@
 //! run, on every machine, however the file is cut into batches.
 //!
 //! The rule lives in [`mlrig_core::split`] (so `mlrig-ingest` can keep one
-//! side while reading, with exactly the same assignment) and is re-exported
-//! here: `mlrig_train::SplitRule` and `mlrig_train::split::key_hash` are the
-//! core items. Its errors are [`mlrig_core::Error`]s, which convert into
+//! side while reading, with exactly the same assignment) and is re-exported:
+//! [`SplitRule`] at the crate root, [`key_hash`] and [`is_key_type`] here.
+//! Its errors are [`mlrig_core::Error`]s, which convert into
 //! [`TrainError::Core`](crate::TrainError::Core) with `?`.
 //!
 //! * [`SplitRule::Modulo`]: row `i` (0-based, counted over the whole input)
@@ -16,11 +16,14 @@
 //!   `eval_fraction`.
 //!
 //! ```
-//! use mlrig_train::split::{SplitRule, key_hash};
+//! use mlrig_train::{SplitRule, split::key_hash};
 //! assert_eq!(key_hash(""), 0xefd0_1f60_ba99_2926);
 //! let rule = SplitRule::modulo(5, vec![4])?;
 //! assert!(rule.is_eval(9, None));
 //! # Ok::<(), mlrig_train::TrainError>(())
 //! ```
 
-pub use mlrig_core::split::{SplitRule, is_key_type, key_hash};
+pub use mlrig_core::split::{is_key_type, key_hash};
+
+#[cfg(doc)]
+use crate::SplitRule;

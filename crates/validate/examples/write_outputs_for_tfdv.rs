@@ -3,8 +3,8 @@
 //! tensorflow-metadata (and TFDV):
 //!
 //! ```text
-//! cargo run -p mlrig-validate --example write_outputs_for_tfdv -- /tmp/mlrig_outputs
-//! /work/venv-tfdv/bin/python crates/validate/tests/fixtures/tfdv/check_mlrig_outputs.py /tmp/mlrig_outputs
+//! cargo run -p mlrig-validate --example write_outputs_for_tfdv -- target/mlrig_outputs
+//! ../venv-tfdv/bin/python crates/validate/tests/fixtures/tfdv/check_mlrig_outputs.py target/mlrig_outputs
 //! ```
 //!
 //! Files: `<name>.stats.json` (plain, weighted and sliced statistics),
@@ -110,7 +110,7 @@ fn main() -> Result<(), ValidateError> {
     let dir = PathBuf::from(
         std::env::args()
             .nth(1)
-            .unwrap_or_else(|| "/tmp/mlrig_outputs".into()),
+            .unwrap_or_else(|| "target/mlrig_outputs".into()),
     );
     std::fs::create_dir_all(&dir).unwrap();
     let params = StatisticsParams::default();

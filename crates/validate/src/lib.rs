@@ -63,7 +63,7 @@
 //! ## Quick start
 //!
 //! ```
-//! use mlrig_core::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+//! use mlrig_validate::arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 //! use mlrig_validate::*;
 //! use std::sync::Arc;
 //!
@@ -165,6 +165,11 @@ pub use statistics_accumulator::{StatisticsAccumulator, StatisticsParams, comput
 pub use tfmd::{TfmdFile, TfmdFormat, UnmodelledFields};
 pub use validator::{ValidationOptions, Validator, validate_batches};
 
+// What users need to name this crate's inputs and outputs, so that depending
+// on `mlrig-validate` alone is enough (one path each; see docs/architecture.md).
+pub use mlrig_core::Error as CoreError;
+pub use mlrig_core::{Accumulator, arrow_array, arrow_schema};
+
 /// Helpers shared by the unit tests of several modules.
 #[cfg(test)]
 pub(crate) mod test_support {
@@ -181,3 +186,8 @@ pub(crate) mod test_support {
         .unwrap()
     }
 }
+
+/// The README's code, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
