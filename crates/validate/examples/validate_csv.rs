@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // 2. A schema inferred from them, as TFDV's `schema.pbtxt` would hold it.
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
-    let pbtxt = schema.to_pbtxt();
+    let pbtxt = schema.to_pbtxt()?;
     println!(
         "schema: {} features; first lines of schema.pbtxt:",
         schema.features().len()
