@@ -41,9 +41,11 @@
 //!   every offending row of the value-level kinds with
 //!   [`ValidationOptions::with_all_rows`] (see [`AnomalyKind::is_row_level`]);
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
-//! * A schema is often curated by hand. Both readers keep every field mlrig
-//!   models and reject any other with an error naming the field and line,
-//!   so nothing is silently dropped on the way back to disk.
+//! * Schemas, statistics and anomalies are read and written as proto3 JSON,
+//!   text format or binary protobuf ([`TfmdFile`], [`TfmdFormat`]) with
+//!   **every** tensorflow-metadata field: what mlrig does not act on is kept
+//!   in each message's `unmodelled` map ([`UnmodelledFields`]) and written
+//!   back unchanged; a field tfmd does not have is an error naming its line.
 //!   [`update_schema`] (TFDV's `update_schema`) brings a curated schema up
 //!   to date with new statistics, changing only what they violate and
 //!   listing each [`SchemaChange`].
