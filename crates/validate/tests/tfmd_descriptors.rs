@@ -5,6 +5,8 @@
 //! MLRIG_BLESS=1 cargo test -p mlrig-validate --test tfmd_descriptors
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 
 use prost::Message;

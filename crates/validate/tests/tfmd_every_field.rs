@@ -6,6 +6,8 @@
 //! canonical, so equal text is an equal message), and the binary and JSON
 //! forms read back to the same value.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::fmt::Debug;
 use std::path::PathBuf;
 
