@@ -91,6 +91,9 @@ pub const SPARSE_DENSITY_THRESHOLD: f64 = 0.3;
 /// crosses, and the output storage.
 ///
 /// Build it from JSON/TOML (serde), in Rust, or with [`FeatureSpec::infer`].
+/// Its JSON Schema, for editors, is `docs/schemas/feature-spec.schema.json`
+/// in the repository (feature `schemars`); a `"$schema"` key naming it is
+/// accepted and ignored.
 ///
 /// ```
 /// use mlrig_features::{ColumnSpec, CrossSpec, FeatureSpec, Imputation, OutputLayout};
