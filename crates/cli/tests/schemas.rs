@@ -443,3 +443,168 @@ fn bad_thresholds_and_server_config_name_file_line_and_column() {
     assert!(line.contains("invalid duration \"soon\""), "{line}");
     assert!(line.contains("line 2 column"), "{line}");
 }
+
+// ------------------------------------------------------------ invariants
+
+mod written_files_match_their_schema {
+    use super::*;
+    use mlrig_features::{
+        BucketizeParams, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart,
+        DatePartsParams, Encoding, FeaturePipelineParams, FeatureSpec, HashParams, Imputation,
+        MinMaxScaleParams, OutputLayout, QuantileBucketizeParams, RobustScaleParams,
+        VocabularyParams,
+    };
+    use proptest::prelude::*;
+
+    fn encoding() -> impl Strategy<Value = Encoding> {
+        let bound = prop_oneof![Just(None), (-1e6..1e6f64).prop_map(Some)];
+        prop_oneof![
+            Just(Encoding::StandardScale),
+            Just(Encoding::Log),
+            Just(Encoding::Log1p),
+            Just(Encoding::Passthrough),
+            Just(Encoding::OneHot),
+            Just(Encoding::Drop),
+            (-10.0..10.0f64, 0.0..10.0f64, any::<bool>()).prop_map(|(a, w, clip)| {
+                Encoding::MinMaxScale(MinMaxScaleParams {
+                    feature_range: [a, a + w],
+                    clip,
+                })
+            }),
+            (0.0..100.0f64, 0.0..100.0f64).prop_map(|(low, high)| {
+                Encoding::RobustScale(RobustScaleParams {
+                    quantile_range: [low, high],
+                })
+            }),
+            (bound.clone(), bound).prop_map(|(min, max)| Encoding::Clip(ClipParams { min, max })),
+            (proptest::collection::vec(-1e3..1e3f64, 0..5), any::<bool>()).prop_map(
+                |(mut boundaries, ordinal)| {
+                    boundaries.sort_by(f64::total_cmp);
+                    Encoding::Bucketize(BucketizeParams {
+                        boundaries,
+                        ordinal,
+                    })
+                }
+            ),
+            (0u32..20_000, any::<bool>()).prop_map(|(buckets, ordinal)| {
+                Encoding::QuantileBucketize(QuantileBucketizeParams { buckets, ordinal })
+            }),
+            (proptest::option::of(0usize..50), 0u64..5, 0u32..(1 << 25)).prop_map(
+                |(top_k, min_frequency, oov_buckets)| {
+                    Encoding::Vocabulary(VocabularyParams {
+                        top_k,
+                        min_frequency,
+                        oov_buckets,
+                    })
+                }
+            ),
+            (0u32..(1 << 25), any::<bool>()).prop_map(|(buckets, alternate_sign)| {
+                Encoding::Hash(HashParams {
+                    buckets,
+                    alternate_sign,
+                })
+            }),
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(DatePart::Year),
+                    Just(DatePart::Month),
+                    Just(DatePart::Day),
+                    Just(DatePart::Weekday),
+                    Just(DatePart::Hour),
+                ],
+                0..6
+            )
+            .prop_map(|parts| Encoding::DateParts(DatePartsParams { parts })),
+        ]
+    }
+
+    fn imputation() -> impl Strategy<Value = Option<Imputation>> {
+        proptest::option::of(prop_oneof![
+            Just(Imputation::Mean),
+            Just(Imputation::Median),
+            Just(Imputation::MostFrequent),
+            any::<i64>().prop_map(|v| Imputation::Constant(ConstantValue::Int(v))),
+            (-1e9..1e9f64).prop_map(|v| Imputation::Constant(ConstantValue::Float(v))),
+            any::<bool>().prop_map(|v| Imputation::Constant(ConstantValue::Bool(v))),
+            "[a-z?]{0,4}".prop_map(|v| Imputation::Constant(ConstantValue::Text(v))),
+        ])
+    }
+
+    fn column() -> impl Strategy<Value = ColumnSpec> {
+        ("[a-z]{1,3}", encoding(), imputation(), any::<bool>()).prop_map(
+            |(name, encode, impute, indicator)| {
+                let mut column = ColumnSpec::new(name, encode);
+                if let Some(impute) = impute {
+                    column = column.with_impute(impute);
+                }
+                if indicator {
+                    column = column.with_missing_indicator();
+                }
+                column
+            },
+        )
+    }
+
+    fn spec() -> impl Strategy<Value = FeatureSpec> {
+        (
+            proptest::collection::vec(column(), 0..4),
+            proptest::collection::vec(("[a-c]{1,2}", "[a-c]{1,2}", 0u32..40), 0..2),
+            prop_oneof![
+                Just(OutputLayout::Dense),
+                Just(OutputLayout::Sparse),
+                Just(OutputLayout::Auto)
+            ],
+        )
+            .prop_map(|(columns, crosses, output)| {
+                let spec = columns
+                    .into_iter()
+                    .fold(FeatureSpec::new(), FeatureSpec::with_column);
+                crosses
+                    .into_iter()
+                    .fold(spec, |spec, (a, b, n)| {
+                        spec.with_cross(CrossSpec::new(a, b, n))
+                    })
+                    .with_output(output)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Every spec mlrig accepts, as mlrig writes it, is valid under the
+        /// schema; so the schema never flags a correct file.
+        #[test]
+        fn accepted_specs_validate(spec in spec()) {
+            let accepted = FeaturePipelineParams::new(spec.clone()).check().is_ok();
+            let json = serde_json::to_value(&spec).unwrap();
+            let valid = validator("feature-spec").is_valid(&json);
+            if accepted {
+                prop_assert!(valid, "mlrig accepts but the schema refuses {json}");
+                prop_assert_eq!(FeatureSpec::from_json(&json.to_string()).unwrap(), spec);
+            }
+        }
+
+        #[test]
+        fn written_thresholds_and_server_configs_validate(
+            bounds in proptest::collection::vec((0usize..6, -10.0..10.0f64, any::<bool>()), 0..6),
+            body in any::<u32>(),
+            millis in 0u64..10_000_000,
+        ) {
+            let names = ["accuracy", "log_loss", "roc_auc", "mae", "r2", "rmse"];
+            let thresholds = bounds.iter().fold(
+                mlrig_train::BlessingThresholds::default(),
+                |t, &(i, v, lower)| if lower { t.with_min(names[i], v) } else { t.with_max(names[i], v) },
+            );
+            let json = serde_json::to_value(&thresholds).unwrap();
+            prop_assert!(validator("blessing-thresholds").is_valid(&json), "{}", json);
+
+            let config = mlrig_serve::ServerConfig::default()
+                .with_max_body_bytes(body as usize)
+                .with_request_timeout(std::time::Duration::from_millis(millis));
+            let json = serde_json::to_value(&config).unwrap();
+            prop_assert!(validator("server-config").is_valid(&json), "{}", json);
+            let back: mlrig_serve::ServerConfig = serde_json::from_value(json).unwrap();
+            prop_assert_eq!(back, config);
+        }
+    }
+}
