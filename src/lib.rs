@@ -38,6 +38,7 @@
 //! | `serve` | [`mlrig_serve`] as `mlrig::serve` | yes |
 //! | `monitor` | [`mlrig_monitor`] as `mlrig::monitor` | yes |
 //! | `pipeline` | [`mlrig_pipeline`] as `mlrig::pipeline` (enables all the above) | yes |
+//! | `schemars` | `schemars::JsonSchema` for the hand-written files of the enabled components (feature spec, blessing thresholds, server config; see `docs/schemas/`) | no |
 //!
 //! `mlrig::core` ([`mlrig_core`]) is always available.
 

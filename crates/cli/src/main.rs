@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod config_file;
 mod output;
 mod progress;
 
@@ -77,6 +78,11 @@ enum Command {
         after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'"
     )]
     Serve(commands::serve::Args),
+    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config).
+    #[command(
+        after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
+    )]
+    Schema(commands::schema::Args),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
         Command::Features(args) => commands::features::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
+        Command::Schema(args) => commands::schema::run(args),
     };
     match result {
         Ok(outcome) => output::emit(cli.format, &outcome),

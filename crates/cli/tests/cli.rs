@@ -19,7 +19,7 @@ use common::{
 use serde_json::Value;
 
 /// Every verb of the command line.
-const VERBS: [&str; 8] = [
+const VERBS: [&str; 9] = [
     "ingest",
     "stats",
     "infer-schema",
@@ -28,6 +28,7 @@ const VERBS: [&str; 8] = [
     "features",
     "train",
     "serve",
+    "schema",
 ];
 
 /// Trains a classifier of the adult sample's `income` into

@@ -149,6 +149,7 @@
 //! | feature | enables | default |
 //! |---|---|---|
 //! | `toml` | `FeatureSpec::from_toml` and `.toml` files in [`FeatureSpec::load`] | no |
+//! | `schemars` | `schemars::JsonSchema` for [`FeatureSpec`] and its parts (the schema is `docs/schemas/feature-spec.schema.json`) | no |
 
 mod analyzer;
 mod category_index;

@@ -86,7 +86,9 @@
 //!
 //! ## Feature flags
 //!
-//! `mlrig-serve` has none.
+//! | feature | enables | default |
+//! |---|---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] (the schema is `docs/schemas/server-config.schema.json`) | no |
 
 mod config;
 mod error;

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 use crate::metrics;
 
-/// Lower and upper bounds on metrics, by metric name (`roc_auc`, `r2`, …).
+/// Lower and upper bounds on metrics, by metric name (`roc_auc`, `r2`, …):
+/// the blessing gate, in Rust or as a hand-written JSON/TOML file
+/// (`mlrig train --thresholds FILE`, JSON Schema
+/// `docs/schemas/blessing-thresholds.schema.json`). Unknown keys are errors.
 ///
 /// ```
 /// use mlrig_train::BlessingThresholds;
@@ -22,15 +25,79 @@ use crate::metrics;
 /// assert_eq!(t.min["roc_auc"], 0.9);
 /// let json = serde_json::to_string(&t).unwrap();
 /// assert_eq!(json, r#"{"min":{"roc_auc":0.9},"max":{"log_loss":0.4}}"#);
+/// assert_eq!(serde_json::from_str::<BlessingThresholds>(&json).unwrap(), t);
+/// assert!(serde_json::from_str::<BlessingThresholds>(r#"{"mni": {}}"#).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+// The private unit field is the ignored `$schema` key, not a non-exhaustive marker.
+#[allow(clippy::manual_non_exhaustive)]
 pub struct BlessingThresholds {
-    /// Metrics that must be at least the given value.
+    /// Metrics that must be at least the given value, e.g. `{"roc_auc": 0.85}`.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(schema_with = "metric_bounds_schema"))]
     pub min: BTreeMap<String, f64>,
-    /// Metrics that must be at most the given value.
+    /// Metrics that must be at most the given value, e.g. `{"rmse": 0.8}`.
     #[serde(default)]
+    #[cfg_attr(feature = "schemars", schemars(schema_with = "metric_bounds_schema"))]
     pub max: BTreeMap<String, f64>,
+    /// The JSON Schema of this file, for editors; accepted and ignored.
+    #[serde(
+        rename = "$schema",
+        default,
+        skip_serializing,
+        deserialize_with = "ignore_schema_reference"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
+    schema_reference: (),
+}
+
+/// Reads the `$schema` string of a thresholds file and forgets it: it is
+/// for editors, and thresholds read from a file equal the same built in Rust.
+fn ignore_schema_reference<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<(), D::Error> {
+    String::deserialize(deserializer).map(drop)
+}
+
+/// The JSON Schema of a `min` or `max` table: bounds keyed by the metrics
+/// that [`evaluate_classifier`] and [`evaluate_regressor`] compute (a bound
+/// on any other name could never pass).
+#[cfg(feature = "schemars")]
+fn metric_bounds_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let descriptions = [
+        (
+            "accuracy",
+            "Fraction of correct class predictions (classification).",
+        ),
+        (
+            "log_loss",
+            "Mean negative log-likelihood of the true class (classification).",
+        ),
+        (
+            "roc_auc",
+            "Area under the ROC curve (binary classification).",
+        ),
+        ("mae", "Mean absolute error (regression)."),
+        ("r2", "Coefficient of determination R² (regression)."),
+        ("rmse", "Root mean squared error (regression)."),
+    ];
+    let properties: serde_json::Map<String, serde_json::Value> = descriptions
+        .into_iter()
+        .map(|(name, description)| {
+            (
+                name.to_string(),
+                serde_json::json!({"type": "number", "description": description}),
+            )
+        })
+        .collect();
+    schemars::json_schema!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    })
 }
 
 impl BlessingThresholds {
@@ -333,5 +400,42 @@ mod tests {
         let back = Evaluation::load(&path).unwrap();
         assert_eq!(back.value, e);
         assert_eq!(back.header.kind, "mlrig.train.evaluation");
+    }
+
+    #[test]
+    fn thresholds_file_accepts_schema_key_and_rejects_typos() {
+        let text = r#"{"$schema": "blessing-thresholds.schema.json", "min": {"r2": 0.5}}"#;
+        let t: BlessingThresholds = serde_json::from_str(text).unwrap();
+        assert_eq!(t, BlessingThresholds::default().with_min("r2", 0.5));
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"min":{"r2":0.5},"max":{}}"#
+        );
+        let err = serde_json::from_str::<BlessingThresholds>("{\n \"maxi\": {}}").unwrap_err();
+        assert!(err.to_string().contains("unknown field `maxi`"), "{err}");
+        assert_eq!((err.line(), err.column()), (2, 7));
+    }
+
+    #[cfg(feature = "schemars")]
+    #[test]
+    fn schema_lists_exactly_the_computed_metrics() {
+        let schema = schemars::schema_for!(BlessingThresholds);
+        for bound in ["min", "max"] {
+            let properties = schema
+                .pointer(&format!("/properties/{bound}/properties"))
+                .and_then(|p| p.as_object())
+                .unwrap();
+            let mut listed: Vec<&str> = properties.keys().map(String::as_str).collect();
+            let mut computed: Vec<&str> = CLASSIFIER_METRICS
+                .iter()
+                .chain(&REGRESSOR_METRICS)
+                .copied()
+                .collect();
+            listed.sort_unstable();
+            computed.sort_unstable();
+            assert_eq!(listed, computed, "{bound}");
+        }
+        assert!(schema.pointer("/properties/$schema").is_some());
+        assert_eq!(schema.pointer("/additionalProperties"), Some(&false.into()));
     }
 }

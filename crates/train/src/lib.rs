@@ -79,7 +79,9 @@
 //!
 //! ## Feature flags
 //!
-//! None.
+//! | feature | enables | default |
+//! |---|---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`BlessingThresholds`] (the schema is `docs/schemas/blessing-thresholds.schema.json`) | no |
 
 mod cholesky;
 mod dataset;

@@ -4,6 +4,7 @@ pub(crate) mod drift;
 pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
+pub(crate) mod schema;
 pub(crate) mod serve;
 pub(crate) mod stats;
 pub(crate) mod train;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use mlrig_monitor::ServingMetrics;
 use mlrig_serve::{ModelRegistry, ServerConfig};
 
-use crate::CommandResult;
 use crate::output::{Format, Outcome};
+use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig serve`.
 #[derive(Debug, clap::Args)]
@@ -26,12 +26,24 @@ pub(crate) struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, default_value_t = 4 * 1024 * 1024, value_name = "BYTES")]
-    max_body_bytes: usize,
+    /// Server limits file, JSON or TOML (`max_body_bytes`, `request_timeout = "30s"`,
+    /// `inline_predict_max_bytes`; schema: `mlrig schema server-config`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Largest request body accepted, in bytes (default 4 MiB); overrides the config file.
+    #[arg(long, value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
 }
 
 pub(crate) fn run(args: Args, format: Format) -> CommandResult {
+    let mut config: ServerConfig = match &args.config {
+        Some(path) => config_file::read("--config", path)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(bytes) = args.max_body_bytes {
+        config = config.with_max_body_bytes(bytes);
+    }
     let registry = Arc::new(ModelRegistry::new());
     let mut loaded = Vec::new();
     for dir in &args.models {
@@ -41,7 +53,6 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         loaded.push(info);
     }
     let metrics = Arc::new(ServingMetrics::new());
-    let config = ServerConfig::default().with_max_body_bytes(args.max_body_bytes);
     let app = mlrig_pipeline::server_app(registry, metrics, &config);
     let address = SocketAddr::new(args.host, args.port);
 

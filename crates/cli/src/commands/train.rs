@@ -7,8 +7,8 @@ use mlrig_pipeline::{TaskKind, TrainingJob};
 use mlrig_train::{BlessingThresholds, SplitRule};
 
 use super::CsvArgs;
-use crate::CommandResult;
 use crate::output::{CliError, Outcome};
+use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig train`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1.0)]
     c: f64,
 
+    /// Blessing thresholds file, JSON or TOML (`[min]` / `[max]` tables of
+    /// METRIC = VALUE; schema: `mlrig schema blessing-thresholds`); --min and
+    /// --max add to it.
+    #[arg(long, value_name = "FILE")]
+    thresholds: Option<PathBuf>,
+
     /// Bless only if METRIC >= VALUE (repeatable), e.g. --min roc_auc=0.85.
     #[arg(long = "min", value_name = "METRIC=VALUE")]
     min: Vec<String>,
@@ -71,7 +77,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
     if args.eval_every < 2 {
         return Err("--eval-every must be at least 2".into());
     }
-    let mut thresholds = BlessingThresholds::default();
+    let mut thresholds: BlessingThresholds = match &args.thresholds {
+        Some(path) => config_file::read("--thresholds", path)?,
+        None => BlessingThresholds::default(),
+    };
     for spec in &args.min {
         let (metric, value) = metric_value("--min", spec)?;
         thresholds = thresholds.with_min(metric, value);
