@@ -117,6 +117,9 @@ pub enum ValidateError {
         context: String,
         /// What went wrong.
         message: String,
+        /// The underlying decoding error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A file name whose extension names no format mlrig reads or writes.
     #[error("{}: unknown file extension (expected {expected})", path.display())]
@@ -233,5 +236,15 @@ mod tests {
             source: serde_json::from_str::<crate::DatasetStatistics>("[").unwrap_err(),
         };
         assert!(std::error::Error::source(&e).is_some());
+        use crate::TfmdFile;
+        let binary =
+            crate::DatasetStatistics::from_bytes(&[0xff, 0xff, 0xff], crate::TfmdFormat::Binary)
+                .unwrap_err();
+        assert!(
+            matches!(binary, ValidateError::Protobuf { .. }),
+            "{binary:?}"
+        );
+        assert!(binary.is_invalid_input());
+        assert!(std::error::Error::source(&binary).is_some());
     }
 }
