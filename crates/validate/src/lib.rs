@@ -41,9 +41,11 @@
 //!   every offending row of the value-level kinds with
 //!   [`ValidationOptions::with_all_rows`] (see [`AnomalyKind::is_row_level`]);
 //!   environments (`TRAINING`/`SERVING`) let a label be absent at serving.
-//! * A schema is often curated by hand. Both readers keep every field mlrig
-//!   models and reject any other with an error naming the field and line,
-//!   so nothing is silently dropped on the way back to disk.
+//! * A schema is often curated by hand. Every reader keeps every field of
+//!   tensorflow-metadata's `schema.proto`, including those mlrig does not act
+//!   on ([`Schema::unmodelled_fields`]), and rejects a field the proto does
+//!   not have with an error naming the field and line, so nothing is silently
+//!   dropped on the way back to disk.
 //!   [`update_schema`] (TFDV's `update_schema`) brings a curated schema up
 //!   to date with new statistics, changing only what they violate and
 //!   listing each [`SchemaChange`].

@@ -13,11 +13,12 @@
 //!  "defaultEnvironment":["TRAINING","SERVING"]}
 //! ```
 //!
-//! A field mlrig does not model is an error on reading (naming the field,
-//! the fields that are understood, and the line and column), in JSON as in
-//! text format: a schema is often edited by hand and written back by
-//! `update_schema`, and silently dropping a constraint mlrig cannot check —
-//! or a misspelt one — would lose the user's edit without a word. `FloatDomain.min/max`
+//! A tfmd field mlrig does not act on is kept in `unmodelled` and written
+//! back unchanged; a field `schema.proto` does not have (a misspelt one) is
+//! an error on reading (naming the field and the line and column), in JSON as
+//! in text format: a schema is often edited by hand and written back by
+//! `update_schema`, and silently dropping a constraint would lose the user's
+//! edit without a word. `FloatDomain.min/max`
 //! are `float` (32-bit) in the proto; mlrig keeps them as `f64` and schema
 //! inference rounds them outwards to `f32` values, so every reader sees the
 //! same bounds.
