@@ -85,3 +85,40 @@ pub enum PipelineError {
         source: serde_json::Error,
     },
 }
+
+impl PipelineError {
+    /// `true` when the error is caused by the caller's input (data, files,
+    /// options, the model directory given) rather than by the system; a
+    /// component's error keeps its own crate's answer (e.g.
+    /// [`ValidateError::is_invalid_input`](mlrig_validate::ValidateError::is_invalid_input)).
+    ///
+    /// ```
+    /// use mlrig_pipeline::PipelineError;
+    /// let e = PipelineError::from(mlrig_validate::ValidateError::UnknownEnvironment {
+    ///     environment: "SERVING".into(),
+    ///     known: "TRAINING".into(),
+    /// });
+    /// assert!(e.is_invalid_input());
+    /// let io = PipelineError::from(mlrig_core::Error::io(
+    ///     "bundle/manifest.json",
+    ///     std::io::Error::other("disk on fire"),
+    /// ));
+    /// assert!(!io.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            PipelineError::Ingest(e) => e.is_invalid_input(),
+            PipelineError::Validate(e) => e.is_invalid_input(),
+            PipelineError::Features(e) => e.is_invalid_input(),
+            PipelineError::Train(e) => e.is_invalid_input(),
+            PipelineError::Core(e) => e.is_invalid_input(),
+            PipelineError::MissingTarget { .. }
+            | PipelineError::EmptySplit { .. }
+            | PipelineError::InconsistentBundle { .. }
+            | PipelineError::NoModel { .. }
+            | PipelineError::NoBlessedModel { .. }
+            | PipelineError::UnknownMetric { .. } => true,
+            PipelineError::Json { .. } => false,
+        }
+    }
+}

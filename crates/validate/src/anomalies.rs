@@ -305,6 +305,7 @@ impl<'de> Deserialize<'de> for AnomalyKind {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum Severity {
     /// Not specified (the proto default).
     #[default]

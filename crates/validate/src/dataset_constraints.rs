@@ -1,6 +1,7 @@
-//! [`DatasetConstraints`]: constraints on a dataset as a whole (tfmd
-//! `DatasetConstraints`), and [`check_dataset_constraints`], which checks
-//! them as TFDV does.
+//! Checking a schema's [`DatasetConstraints`] (constraints on a dataset as a
+//! whole; the tfmd message itself lives with the other schema messages) as
+//! TFDV does: [`DatasetConstraints::check`] on example counts
+//! ([`NumExamples`]) and [`check_dataset_constraints`] on statistics.
 //!
 //! | constraint | anomaly (dataset-level) |
 //! |---|---|
@@ -27,68 +28,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::anomalies::{Anomalies, Anomaly, AnomalyKind};
-use crate::proto_json::{opt_double, opt_int64};
-use crate::schema::Schema;
+use crate::schema::{DatasetConstraints, NumericValueComparator, Schema};
 use crate::statistics::DatasetStatistics;
-
-/// Constraints on the dataset as a whole (tfmd `DatasetConstraints`,
-/// `Schema.dataset_constraints`).
-///
-/// ```
-/// use mlrig_validate::{DatasetConstraints, Schema};
-/// let mut schema = Schema::default();
-/// schema.dataset_constraints = Some(DatasetConstraints {
-///     min_examples_count: Some(100),
-///     ..DatasetConstraints::default()
-/// });
-/// assert!(schema.to_pbtxt()?.contains("dataset_constraints {\n  min_examples_count: 100\n}"));
-/// assert!(schema.to_tfmd_json()?.contains("\"minExamplesCount\": \"100\""));
-/// # Ok::<(), mlrig_validate::ValidateError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct DatasetConstraints {
-    /// Bounds on the ratio of examples to the previous span's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_examples_drift_comparator: Option<NumericValueComparator>,
-    /// Bounds on the ratio of examples to the previous version's.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub num_examples_version_comparator: Option<NumericValueComparator>,
-    /// Fewest examples.
-    #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
-    pub min_examples_count: Option<i64>,
-    /// Most examples.
-    #[serde(with = "opt_int64", skip_serializing_if = "Option::is_none")]
-    pub max_examples_count: Option<i64>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-/// Bounds on a ratio `current / control` (tfmd `NumericValueComparator`).
-///
-/// ```
-/// let c = mlrig_validate::NumericValueComparator { unmodelled: Default::default(),
-///     min_fraction_threshold: Some(0.5),
-///     max_fraction_threshold: None,
-/// };
-/// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"minFractionThreshold":0.5}"#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct NumericValueComparator {
-    /// The smallest allowed ratio.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
-    pub min_fraction_threshold: Option<f64>,
-    /// The largest allowed ratio.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
-    pub max_fraction_threshold: Option<f64>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
 
 /// The example counts [`DatasetConstraints::check`] compares.
 ///
@@ -213,15 +154,6 @@ impl DatasetConstraints {
             ));
         }
         found
-    }
-
-    /// `true` when no constraint is set (an empty `dataset_constraints {}`).
-    ///
-    /// ```
-    /// assert!(mlrig_validate::DatasetConstraints::default().is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self == &Self::default()
     }
 }
 

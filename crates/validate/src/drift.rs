@@ -236,6 +236,7 @@ pub fn drift_tests(
 
 /// A feature [`drift_tests`] could not test, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct UntestedFeature {
     /// The feature's name.
     pub feature: String,

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 ///     found: "Utf8".into(),
 /// };
 /// assert_eq!(e.to_string(), "column `age`: expected Int64, found Utf8");
+/// assert!(e.is_invalid_input());
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -116,6 +117,9 @@ pub enum ValidateError {
         context: String,
         /// What went wrong.
         message: String,
+        /// The underlying decoding error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A file name whose extension names no format mlrig reads or writes.
     #[error("{}: unknown file extension (expected {expected})", path.display())]
@@ -137,4 +141,110 @@ pub enum ValidateError {
     /// An error from `mlrig-core` (atomic writes, artifacts, Arrow).
     #[error(transparent)]
     Core(#[from] mlrig_core::Error),
+}
+
+impl ValidateError {
+    /// `true` when the error is caused by the caller's input — a file that
+    /// cannot be parsed, a schema that does not fit the data, an unknown
+    /// environment or file extension, statistics that cannot be compared, bad
+    /// weights — so the CLI exits with status 2 and a server answers 400;
+    /// `false` for failures of the system (I/O) or of the program (merging
+    /// accumulators configured differently). Errors from `mlrig-core` keep
+    /// [`mlrig_core::Error::is_invalid_input`]'s answer.
+    ///
+    /// ```
+    /// use mlrig_validate::{Schema, ValidateError};
+    /// let bad = Schema::from_pbtxt("feature { name: \"age\" type: TEXT }").unwrap_err();
+    /// assert!(bad.is_invalid_input());
+    /// let io = ValidateError::Io {
+    ///     path: "schema.pbtxt".into(),
+    ///     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+    /// };
+    /// assert!(!io.is_invalid_input());
+    /// assert!(std::error::Error::source(&io).is_some());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            ValidateError::BatchSchemaMismatch { .. }
+            | ValidateError::UnknownEnvironment { .. }
+            | ValidateError::InvalidSchema { .. }
+            | ValidateError::IncomparableStatistics { .. }
+            | ValidateError::InvalidWeight { .. }
+            | ValidateError::TooManySlices { .. }
+            | ValidateError::TextFormat { .. }
+            | ValidateError::Protobuf { .. }
+            | ValidateError::UnknownFileFormat { .. } => true,
+            // A document that does not parse or does not fit its type; not a
+            // failing writer underneath.
+            ValidateError::Json { source, .. } => !source.is_io(),
+            ValidateError::Core(e) => e.is_invalid_input(),
+            ValidateError::IncompatibleMerge { .. } | ValidateError::Io { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_errors_are_told_apart_from_system_errors() {
+        let json = serde_json::from_str::<crate::Schema>("{").unwrap_err();
+        let input = [
+            ValidateError::UnknownEnvironment {
+                environment: "SERVING".into(),
+                known: "TRAINING".into(),
+            },
+            ValidateError::Json {
+                context: "schema.json".into(),
+                source: json,
+            },
+            ValidateError::UnknownFileFormat {
+                path: "schema.yaml".into(),
+                expected: ".json, .pbtxt, .pb".into(),
+            },
+            ValidateError::Core(mlrig_core::Error::MissingField {
+                instance: None,
+                field: "age".into(),
+            }),
+        ];
+        for e in &input {
+            assert!(e.is_invalid_input(), "{e}");
+        }
+        let system = [
+            ValidateError::IncompatibleMerge {
+                reason: "different columns".into(),
+            },
+            ValidateError::Io {
+                path: "schema.pbtxt".into(),
+                source: std::io::Error::other("disk on fire"),
+            },
+            ValidateError::Core(mlrig_core::Error::io(
+                "stats.json",
+                std::io::Error::other("disk on fire"),
+            )),
+        ];
+        for e in &system {
+            assert!(!e.is_invalid_input(), "{e}");
+        }
+    }
+
+    #[test]
+    fn causes_are_kept_as_sources() {
+        let e = ValidateError::Json {
+            context: "stats.json".into(),
+            source: serde_json::from_str::<crate::DatasetStatistics>("[").unwrap_err(),
+        };
+        assert!(std::error::Error::source(&e).is_some());
+        use crate::TfmdFile;
+        let binary =
+            crate::DatasetStatistics::from_bytes(&[0xff, 0xff, 0xff], crate::TfmdFormat::Binary)
+                .unwrap_err();
+        assert!(
+            matches!(binary, ValidateError::Protobuf { .. }),
+            "{binary:?}"
+        );
+        assert!(binary.is_invalid_input());
+        assert!(std::error::Error::source(&binary).is_some());
+    }
 }

@@ -135,19 +135,18 @@ pub use comparator::{
     compare, compare_skew, jensen_shannon_divergence, l_infinity_distance,
     normalized_absolute_difference,
 };
-pub use dataset_constraints::{
-    DatasetConstraints, NumExamples, NumericValueComparator, check_dataset_constraints,
-};
+pub use dataset_constraints::{NumExamples, check_dataset_constraints};
 pub use drift::{
     DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, UntestedReason, chi_squared,
     chi_squared_two_sample, drift_tests, untested_features,
 };
 pub use error::ValidateError;
 pub use schema::{
-    BoolDomain, Dim, DistributionConstraints, Feature, FeatureComparator, FeaturePresence,
-    FeatureType, FixedShape, FloatDomain, HistogramSelection, HistogramSelectionType, InfinityNorm,
-    IntDomain, JensenShannonDivergence, LifecycleStage, NormalizedAbsoluteDifference, Schema,
-    StringDomain, ValueCount, ValueCountList,
+    BoolDomain, DatasetConstraints, Dim, DistributionConstraints, Feature, FeatureComparator,
+    FeaturePresence, FeatureType, FixedShape, FloatDomain, HistogramSelection,
+    HistogramSelectionType, InfinityNorm, IntDomain, JensenShannonDivergence, LifecycleStage,
+    NormalizedAbsoluteDifference, NumericValueComparator, Schema, StringDomain, ValueCount,
+    ValueCountList,
 };
 pub use schema_inference::{SchemaInferenceParams, infer_schema};
 pub use schema_update::{

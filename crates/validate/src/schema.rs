@@ -13,11 +13,12 @@
 //!  "defaultEnvironment":["TRAINING","SERVING"]}
 //! ```
 //!
-//! A field mlrig does not model is an error on reading (naming the field,
-//! the fields that are understood, and the line and column), in JSON as in
-//! text format: a schema is often edited by hand and written back by
-//! `update_schema`, and silently dropping a constraint mlrig cannot check —
-//! or a misspelt one — would lose the user's edit without a word. `FloatDomain.min/max`
+//! A tfmd field mlrig does not act on is kept in `unmodelled` and written
+//! back unchanged; a field `schema.proto` does not have (a misspelt one) is
+//! an error on reading (naming the field and the line and column), in JSON as
+//! in text format: a schema is often edited by hand and written back by
+//! `update_schema`, and silently dropping a constraint would lose the user's
+//! edit without a word. `FloatDomain.min/max`
 //! are `float` (32-bit) in the proto; mlrig keeps them as `f64` and schema
 //! inference rounds them outwards to `f32` values, so every reader sees the
 //! same bounds.
@@ -25,8 +26,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
-use crate::dataset_constraints::DatasetConstraints;
 use crate::proto_json::{is_false, opt_double, opt_int64};
+
+mod comparators;
+
+pub use comparators::{
+    DatasetConstraints, FeatureComparator, HistogramSelection, HistogramSelectionType,
+    InfinityNorm, JensenShannonDivergence, NormalizedAbsoluteDifference, NumericValueComparator,
+};
 
 /// A dataset schema (tfmd `Schema`).
 ///
@@ -263,6 +270,7 @@ impl mlrig_core::Artifact for Schema {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum FeatureType {
     /// Not specified: no type check.
     #[default]
@@ -294,6 +302,7 @@ impl FeatureType {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum LifecycleStage {
     /// Unknown stage (validated).
     #[default]
@@ -700,167 +709,6 @@ pub struct DistributionConstraints {
     /// Minimum fraction of values that must come from the domain (default 1.0).
     #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
     pub min_domain_mass: Option<f64>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-/// How two datasets' distributions of a feature are compared (tfmd
-/// `FeatureComparator`, the type of `skewComparator` and `driftComparator`).
-///
-/// ```
-/// use mlrig_validate::{FeatureComparator, InfinityNorm};
-/// let c = FeatureComparator::infinity_norm(0.01);
-/// assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"infinityNorm":{"threshold":0.01}}"#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-#[non_exhaustive]
-pub struct FeatureComparator {
-    /// L∞ distance between the normalized value counts (categorical features).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub infinity_norm: Option<InfinityNorm>,
-    /// Jensen–Shannon divergence between histograms (numeric features).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub jensen_shannon_divergence: Option<JensenShannonDivergence>,
-    /// Largest count difference relative to the total count (categorical).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub normalized_abs_difference: Option<NormalizedAbsoluteDifference>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-impl FeatureComparator {
-    /// A comparator with only an L∞ threshold.
-    ///
-    /// ```
-    /// let c = mlrig_validate::FeatureComparator::infinity_norm(0.1);
-    /// assert_eq!(c.infinity_norm.unwrap().threshold, Some(0.1));
-    /// ```
-    pub fn infinity_norm(threshold: f64) -> Self {
-        Self {
-            infinity_norm: Some(InfinityNorm {
-                unmodelled: Default::default(),
-                threshold: Some(threshold),
-            }),
-            ..Self::default()
-        }
-    }
-
-    /// A comparator with only a Jensen–Shannon divergence threshold (on the
-    /// `STANDARD` histograms).
-    ///
-    /// ```
-    /// let c = mlrig_validate::FeatureComparator::jensen_shannon_divergence(0.1);
-    /// assert_eq!(c.jensen_shannon_divergence.unwrap().threshold, Some(0.1));
-    /// ```
-    pub fn jensen_shannon_divergence(threshold: f64) -> Self {
-        Self {
-            jensen_shannon_divergence: Some(JensenShannonDivergence {
-                unmodelled: Default::default(),
-                threshold: Some(threshold),
-                source: None,
-            }),
-            ..Self::default()
-        }
-    }
-}
-
-/// An L∞ threshold (tfmd `InfinityNorm`): `max_i |p_i − q_i|` over the
-/// normalized value counts must not exceed `threshold`.
-///
-/// ```
-/// let n = mlrig_validate::InfinityNorm { unmodelled: Default::default(), threshold: Some(0.05) };
-/// assert_eq!(serde_json::to_string(&n).unwrap(), r#"{"threshold":0.05}"#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct InfinityNorm {
-    /// Largest allowed distance, in `[0, 1]`; unset means no check.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-/// A Jensen–Shannon divergence threshold (tfmd `JensenShannonDivergence`).
-///
-/// ```
-/// let j: mlrig_validate::JensenShannonDivergence =
-///     serde_json::from_str(r#"{"threshold":0.1,"source":{"type":"QUANTILES"}}"#).unwrap();
-/// assert_eq!(j.threshold, Some(0.1));
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JensenShannonDivergence {
-    /// Largest allowed divergence (in bits, so in `[0, 1]`); unset means no check.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
-    /// Which histogram to compare (default `STANDARD`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<HistogramSelection>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-/// The histogram a divergence is computed on (tfmd `HistogramSelection`).
-///
-/// ```
-/// use mlrig_validate::{HistogramSelection, HistogramSelectionType};
-/// let s = HistogramSelection { unmodelled: Default::default(), selection_type: Some(HistogramSelectionType::Quantiles) };
-/// assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"type":"QUANTILES"}"#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct HistogramSelection {
-    /// The histogram type.
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub selection_type: Option<HistogramSelectionType>,
-    /// The fields of the tfmd message that mlrig keeps and writes back but
-    /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
-    #[serde(flatten)]
-    pub unmodelled: crate::UnmodelledFields,
-}
-
-/// The values of tfmd `HistogramSelection.Type`.
-///
-/// ```
-/// assert_eq!(mlrig_validate::HistogramSelectionType::default(),
-///            mlrig_validate::HistogramSelectionType::Default);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum HistogramSelectionType {
-    /// The default (`STANDARD`).
-    #[default]
-    Default,
-    /// The equal-count `QUANTILES` histogram (robust to outliers).
-    Quantiles,
-    /// The equal-width `STANDARD` histogram.
-    Standard,
-}
-
-/// A normalized absolute difference threshold (tfmd
-/// `NormalizedAbsoluteDifference`): `max_i |x_i − y_i| / Σ_i (x_i + y_i)`
-/// over the raw value counts must not exceed `threshold`.
-///
-/// ```
-/// let d = mlrig_validate::NormalizedAbsoluteDifference { unmodelled: Default::default(), threshold: Some(0.2) };
-/// assert_eq!(d.threshold, Some(0.2));
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct NormalizedAbsoluteDifference {
-    /// Largest allowed difference, in `[0, 1]`; unset means no check.
-    #[serde(with = "opt_double", skip_serializing_if = "Option::is_none")]
-    pub threshold: Option<f64>,
     /// The fields of the tfmd message that mlrig keeps and writes back but
     /// does not act on (see [`UnmodelledFields`](crate::UnmodelledFields)).
     #[serde(flatten)]

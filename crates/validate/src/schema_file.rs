@@ -53,6 +53,7 @@ impl Schema {
         String::from_utf8(bytes).map_err(|e| ValidateError::Protobuf {
             context: "schema".into(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         })
     }
 

@@ -58,7 +58,12 @@ fn every_tfdv_schema_reads_the_same_from_pbtxt_and_json_and_rewrites_byte_for_by
 
 #[test]
 fn every_tfdv_statistics_file_loads_and_round_trips() {
-    let files = fixtures_ending_with(".stats.json");
+    // TFDV's statistics of real data; the every-field file (7 datasets) is
+    // read as `SlicedStatistics` by tfmd_every_field.rs.
+    let files: Vec<PathBuf> = fixtures_ending_with(".stats.json")
+        .into_iter()
+        .filter(|f| !f.ends_with("every_field.stats.json"))
+        .collect();
     assert!(files.len() >= 8, "{files:?}");
     for file in files {
         let stats = DatasetStatistics::load_tfmd_json(&file).unwrap();

@@ -238,6 +238,7 @@ fn pool() -> Result<&'static DescriptorPool, ValidateError> {
         .map_err(|reason| ValidateError::Protobuf {
             context: "tensorflow-metadata descriptors".into(),
             message: reason.clone(),
+            source: None,
         })
 }
 
@@ -247,6 +248,7 @@ fn descriptor(message: &str) -> Result<prost_reflect::MessageDescriptor, Validat
         .ok_or_else(|| ValidateError::Protobuf {
             context: "tensorflow-metadata descriptors".into(),
             message: format!("no message `{message}`"),
+            source: None,
         })
 }
 
@@ -269,6 +271,7 @@ pub(crate) fn decode(
             let text = std::str::from_utf8(bytes).map_err(|e| ValidateError::Protobuf {
                 context: context.to_string(),
                 message: format!("text format must be UTF-8: {e}"),
+                source: Some(Box::new(e)),
             })?;
             text::parse(&descriptor, text).map_err(|e| text_error(context, e))
         }
@@ -276,6 +279,7 @@ pub(crate) fn decode(
             DynamicMessage::decode(descriptor, bytes).map_err(|e| ValidateError::Protobuf {
                 context: context.to_string(),
                 message: format!("not a binary {message}: {e}"),
+                source: Some(Box::new(e)),
             })
         }
     }
