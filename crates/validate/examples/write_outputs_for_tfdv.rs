@@ -118,13 +118,13 @@ fn main() -> Result<(), ValidateError> {
 
     let (_, adult_schema, adult) = common::read_batches("adult_sample.csv", 500);
     let stats = compute_statistics(&adult, &adult_schema, &params)?;
-    stats.save_tfmd_json(&dir.join("adult_sample.stats.json"))?;
+    stats.save_file(&dir.join("adult_sample.stats.json"))?;
     let weighted = compute_statistics(
         &adult,
         &adult_schema,
         &params.clone().with_weight_feature("fnlwgt"),
     )?;
-    weighted.save_tfmd_json(&dir.join("adult_sample_weighted.stats.json"))?;
+    weighted.save_file(&dir.join("adult_sample_weighted.stats.json"))?;
     let sliced = compute_sliced_statistics(&adult, &adult_schema, &params, "gender")?;
     write(
         &dir,
@@ -153,7 +153,7 @@ fn main() -> Result<(), ValidateError> {
         &anomalies.to_tfmd_json()?,
     );
     let shifted_stats = compute_statistics(&shifted, &shifted_schema, &params)?;
-    shifted_stats.save_tfmd_json(&dir.join("adult_shifted.stats.json"))?;
+    shifted_stats.save_file(&dir.join("adult_shifted.stats.json"))?;
     let mut drift_schema = schema.clone();
     for feature in &mut drift_schema.features {
         feature.drift_comparator = Some(match feature.feature_type {
@@ -166,7 +166,7 @@ fn main() -> Result<(), ValidateError> {
 
     let (_, california_schema, california) = common::read_batches("california_sample.csv", 500);
     let stats = compute_statistics(&california, &california_schema, &params)?;
-    stats.save_tfmd_json(&dir.join("california_sample.stats.json"))?;
+    stats.save_file(&dir.join("california_sample.stats.json"))?;
     write_schema(&dir, "california_sample", &infer_schema(&stats, &ranges))?;
 
     println!("wrote mlrig outputs to {}", dir.display());

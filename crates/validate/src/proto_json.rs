@@ -5,12 +5,11 @@
 //! * `double`/`float` are written as JSON numbers, except NaN and ±∞, which
 //!   are written `"NaN"`, `"Infinity"`, `"-Infinity"`; they are read from
 //!   numbers or those strings (and numeric strings).
-//! * Files are written through [`write_tfmd_json`] (pretty, trailing newline,
-//!   atomic) and read through [`read_tfmd_json`].
+//! * Files are read and written through [`TfmdFile`](crate::TfmdFile), which
+//!   uses [`to_pretty_json`] (pretty, trailing newline) for JSON.
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::path::Path;
 use std::str::FromStr;
 
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -282,20 +281,4 @@ pub(crate) fn from_json<T: DeserializeOwned>(
         context: context.to_string(),
         source,
     })
-}
-
-/// Writes `value` as pretty tfmd JSON to `path`, atomically.
-pub(crate) fn write_tfmd_json<T: Serialize>(value: &T, path: &Path) -> Result<(), ValidateError> {
-    let text = to_pretty_json(value, &path.display().to_string())?;
-    mlrig_core::write_atomic(path, text.as_bytes())?;
-    Ok(())
-}
-
-/// Reads tfmd JSON from `path`.
-pub(crate) fn read_tfmd_json<T: DeserializeOwned>(path: &Path) -> Result<T, ValidateError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ValidateError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    from_json(&text, &path.display().to_string())
 }

@@ -103,32 +103,6 @@ impl Schema {
         Self::from_bytes(text.as_bytes(), TfmdFormat::Json)
     }
 
-    /// Writes tfmd JSON to `path` atomically, whatever its extension (the
-    /// bundle's `schema.json`).
-    ///
-    /// ```
-    /// # use mlrig_validate::Schema;
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("schema.json");
-    /// Schema::default().save_tfmd_json(&path)?;
-    /// assert_eq!(Schema::load_tfmd_json(&path)?, Schema::default());
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
-        self.write_file(path, TfmdFormat::Json)
-    }
-
-    /// Reads tfmd JSON from `path`, whatever its extension; errors name the
-    /// file.
-    ///
-    /// ```
-    /// let err = mlrig_validate::Schema::load_tfmd_json("/nonexistent/schema.json".as_ref()).unwrap_err();
-    /// assert!(err.to_string().starts_with("/nonexistent/schema.json"));
-    /// ```
-    pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
-        Self::read_file(path, TfmdFormat::Json)
-    }
-
     /// Reads a schema, choosing the format by extension (see
     /// [`TfmdFormat::from_path`]). A `.json` file may also be an mlrig
     /// artifact envelope (written by [`mlrig_core::Artifact::save`],

@@ -15,7 +15,6 @@
 //! data (the error depends only on the set of values seen).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use mlrig_core::Accumulator;
 use mlrig_core::arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
@@ -94,30 +93,6 @@ impl SlicedStatistics {
     /// ```
     pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
         proto_json::from_json(text, "sliced statistics")
-    }
-
-    /// Writes tfmd JSON to `path` atomically.
-    ///
-    /// ```
-    /// # use mlrig_validate::SlicedStatistics;
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("sliced.json");
-    /// SlicedStatistics::default().save_tfmd_json(&path)?;
-    /// assert_eq!(SlicedStatistics::load_tfmd_json(&path)?, SlicedStatistics::default());
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
-        proto_json::write_tfmd_json(self, path)
-    }
-
-    /// Reads tfmd JSON from `path`; errors name the file.
-    ///
-    /// ```
-    /// let err = mlrig_validate::SlicedStatistics::load_tfmd_json("/nonexistent/s.json".as_ref()).unwrap_err();
-    /// assert!(err.to_string().starts_with("/nonexistent/s.json"));
-    /// ```
-    pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
-        proto_json::read_tfmd_json(path)
     }
 }
 

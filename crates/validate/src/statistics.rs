@@ -19,8 +19,6 @@
 //! input of the drift tests). NaN counts go where TFDV puts them, in
 //! `numStats.histograms[].numNan`.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ValidateError;
@@ -131,31 +129,6 @@ impl DatasetStatistics {
     /// ```
     pub fn from_tfmd_json(text: &str) -> Result<Self, ValidateError> {
         Self::from_bytes(text.as_bytes(), TfmdFormat::Json)
-    }
-
-    /// Writes tfmd JSON to `path` atomically (the bundle's `statistics.json`).
-    ///
-    /// ```
-    /// # use mlrig_validate::DatasetStatistics;
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("statistics.json");
-    /// DatasetStatistics::default().save_tfmd_json(&path)?;
-    /// assert_eq!(DatasetStatistics::load_tfmd_json(&path)?, DatasetStatistics::default());
-    /// # Ok::<(), mlrig_validate::ValidateError>(())
-    /// ```
-    pub fn save_tfmd_json(&self, path: &Path) -> Result<(), ValidateError> {
-        self.write_file(path, TfmdFormat::Json)
-    }
-
-    /// Reads tfmd JSON from `path`; errors name the file.
-    ///
-    /// ```
-    /// # use mlrig_validate::DatasetStatistics;
-    /// let err = DatasetStatistics::load_tfmd_json("/nonexistent/s.json".as_ref()).unwrap_err();
-    /// assert!(err.to_string().starts_with("/nonexistent/s.json"));
-    /// ```
-    pub fn load_tfmd_json(path: &Path) -> Result<Self, ValidateError> {
-        Self::read_file(path, TfmdFormat::Json)
     }
 }
 

@@ -195,8 +195,8 @@ fn statistics_json_is_tfmd_and_round_trips() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("statistics.json");
-    stats.save_tfmd_json(&path).unwrap();
-    assert_eq!(DatasetStatistics::load_tfmd_json(&path).unwrap(), stats);
+    stats.save_file(&path).unwrap();
+    assert_eq!(DatasetStatistics::load_file(&path).unwrap(), stats);
     let artifact = dir.path().join("statistics.artifact.json");
     stats.save(&artifact, &[]).unwrap();
     assert_eq!(DatasetStatistics::load(&artifact).unwrap().value, stats);

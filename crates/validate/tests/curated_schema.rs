@@ -186,7 +186,7 @@ fn fields_mlrig_does_not_act_on_survive_an_edit_and_a_typo_is_an_error_naming_it
 
 #[test]
 fn update_schema_gives_tfdv_update_schema_and_lists_its_changes() {
-    let stats = DatasetStatistics::load_tfmd_json(&fixture("adult_shifted.stats.json")).unwrap();
+    let stats = DatasetStatistics::load_file(&fixture("adult_shifted.stats.json")).unwrap();
     let tfdv = Schema::load(&fixture("adult_curated_updated.schema.pbtxt")).unwrap();
     let update = update_schema(&curated(), &stats, &tfdv_like_options()).unwrap();
     assert_eq!(update.schema, tfdv);
@@ -276,8 +276,7 @@ fn update_schema_gives_tfdv_update_schema_and_lists_its_changes() {
 fn tfdv_schemas_are_fixed_points_of_their_own_statistics() {
     for name in ["adult_sample", "iris", "penguins", "wine", "diabetes"] {
         let schema = Schema::load(&fixture(&format!("{name}.schema.pbtxt"))).unwrap();
-        let stats =
-            DatasetStatistics::load_tfmd_json(&fixture(&format!("{name}.stats.json"))).unwrap();
+        let stats = DatasetStatistics::load_file(&fixture(&format!("{name}.stats.json"))).unwrap();
         let update = update_schema(&schema, &stats, &tfdv_like_options()).unwrap();
         assert!(update.is_unchanged(), "{name}: {:?}", update.changes);
         assert_eq!(update.schema, schema, "{name}");
@@ -316,7 +315,7 @@ fn validator_finds_tfdv_dataset_and_value_count_anomalies_with_tfdv_descriptions
 
     let table = read_raw_from(&sample_path("adult_shifted.csv"), &[""]);
     let (batch_schema, batches) = to_batches(&table, 128);
-    let previous = DatasetStatistics::load_tfmd_json(&fixture("adult_sample.stats.json")).unwrap();
+    let previous = DatasetStatistics::load_file(&fixture("adult_sample.stats.json")).unwrap();
     let options = ValidationOptions::default()
         .with_previous_span_num_examples(previous.num_examples)
         .with_previous_version_num_examples(previous.num_examples);
@@ -360,7 +359,7 @@ fn validator_finds_tfdv_dataset_and_value_count_anomalies_with_tfdv_descriptions
     );
 
     // The same from statistics alone.
-    let stats = DatasetStatistics::load_tfmd_json(&fixture("adult_shifted.stats.json")).unwrap();
+    let stats = DatasetStatistics::load_file(&fixture("adult_shifted.stats.json")).unwrap();
     let from_stats =
         check_dataset_constraints(&curated(), &stats, Some(&previous), Some(&previous));
     let mlrig_dataset: Vec<&Anomaly> = mlrig

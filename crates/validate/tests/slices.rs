@@ -51,8 +51,8 @@ fn adult_sliced_by_gender_matches_an_independent_computation() {
     // The file form is a DatasetFeatureStatisticsList TFDV/Facets can read.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sliced.json");
-    sliced.save_tfmd_json(&path).unwrap();
+    sliced.save_file(&path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("\"name\": \"gender_Female\""));
-    assert_eq!(SlicedStatistics::load_tfmd_json(&path).unwrap(), sliced);
+    assert_eq!(SlicedStatistics::load_file(&path).unwrap(), sliced);
 }

@@ -48,7 +48,7 @@ fn every_tfdv_schema_reads_the_same_from_pbtxt_and_json_and_rewrites_byte_for_by
         let text = std::fs::read_to_string(&pbtxt).unwrap();
         let from_text = Schema::load(&pbtxt).unwrap();
         let json = PathBuf::from(pbtxt.to_str().unwrap().replace(".pbtxt", ".json"));
-        let from_json = Schema::load_tfmd_json(&json).unwrap();
+        let from_json = Schema::load_file(&json).unwrap();
         assert!(!from_text.features.is_empty(), "{}", pbtxt.display());
         assert_eq!(from_text, from_json, "{}", pbtxt.display());
         assert_eq!(Schema::load(&pbtxt).unwrap(), from_text);
@@ -66,7 +66,7 @@ fn every_tfdv_statistics_file_loads_and_round_trips() {
         .collect();
     assert!(files.len() >= 8, "{files:?}");
     for file in files {
-        let stats = DatasetStatistics::load_tfmd_json(&file).unwrap();
+        let stats = DatasetStatistics::load_file(&file).unwrap();
         assert!(stats.num_examples() > 0, "{}", file.display());
         assert!(!stats.features.is_empty(), "{}", file.display());
         let again = DatasetStatistics::from_tfmd_json(&stats.to_tfmd_json().unwrap()).unwrap();
@@ -192,7 +192,7 @@ fn quantile_problem(values: &[f64], q: f64, tfdv: f64, mlrig: f64) -> Option<Str
 /// Every difference between mlrig's statistics of `csv` and TFDV's
 /// `stats_file` (empty when they agree).
 fn differences_from_tfdv(csv: &str, stats_file: &Path) -> Vec<String> {
-    let tfdv = DatasetStatistics::load_tfmd_json(stats_file).unwrap();
+    let tfdv = DatasetStatistics::load_file(stats_file).unwrap();
     let table = as_tfdv_reads_it(read_raw_from(csv, &[""]));
     let (batch_schema, batches) = to_batches(&table, 500);
     let mlrig = compute_statistics(&batches, &batch_schema, &StatisticsParams::default()).unwrap();
