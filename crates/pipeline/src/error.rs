@@ -85,3 +85,72 @@ pub enum PipelineError {
         source: serde_json::Error,
     },
 }
+
+impl PipelineError {
+    /// `true` when the error is caused by the caller's input (data, files,
+    /// options, the model directory given) rather than by the system; a
+    /// component's error keeps its own crate's answer (e.g.
+    /// [`FeaturesError::is_invalid_input`](mlrig_features::FeaturesError::is_invalid_input)),
+    /// and its [`source`](std::error::Error::source) chain.
+    ///
+    /// ```
+    /// use mlrig_pipeline::PipelineError;
+    /// let e = PipelineError::from(mlrig_validate::ValidateError::UnknownEnvironment {
+    ///     environment: "SERVING".into(),
+    ///     known: "TRAINING".into(),
+    /// });
+    /// assert!(e.is_invalid_input());
+    /// let e = PipelineError::from(mlrig_features::FeaturesError::MissingColumn {
+    ///     column: "age".into(),
+    ///     available: "sex".into(),
+    /// });
+    /// assert!(e.is_invalid_input());
+    /// let e = PipelineError::from(mlrig_train::TrainError::Numerical {
+    ///     what: "normal equations".into(),
+    ///     reason: "singular".into(),
+    /// });
+    /// assert!(!e.is_invalid_input());
+    /// let io = PipelineError::from(mlrig_core::Error::io(
+    ///     "bundle/manifest.json",
+    ///     std::io::Error::other("disk on fire"),
+    /// ));
+    /// assert!(!io.is_invalid_input());
+    /// assert!(std::error::Error::source(&io).is_some());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            PipelineError::Ingest(e) => e.is_invalid_input(),
+            PipelineError::Validate(e) => validate_error_is_invalid_input(e),
+            PipelineError::Features(e) => e.is_invalid_input(),
+            PipelineError::Train(e) => e.is_invalid_input(),
+            PipelineError::Core(e) => e.is_invalid_input(),
+            PipelineError::MissingTarget { .. }
+            | PipelineError::EmptySplit { .. }
+            | PipelineError::InconsistentBundle { .. }
+            | PipelineError::NoModel { .. }
+            | PipelineError::NoBlessedModel { .. }
+            | PipelineError::UnknownMetric { .. } => true,
+            PipelineError::Json { .. } => false,
+        }
+    }
+}
+
+/// `ValidateError::is_invalid_input()` until mlrig-validate has it (issue 8
+/// adds it there; this function then becomes `e.is_invalid_input()`): a file
+/// that does not parse, an unknown environment or file format, a batch or
+/// schema that does not fit.
+fn validate_error_is_invalid_input(e: &mlrig_validate::ValidateError) -> bool {
+    use mlrig_validate::ValidateError;
+    match e {
+        ValidateError::Json { .. }
+        | ValidateError::TextFormat { .. }
+        | ValidateError::Protobuf { .. }
+        | ValidateError::UnknownFileFormat { .. }
+        | ValidateError::Io { .. }
+        | ValidateError::UnknownEnvironment { .. }
+        | ValidateError::BatchSchemaMismatch { .. }
+        | ValidateError::InvalidSchema { .. } => true,
+        ValidateError::Core(e) => e.is_invalid_input(),
+        _ => false,
+    }
+}
