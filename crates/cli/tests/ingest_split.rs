@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{assert_status, mlrig, stdout, strings_at, success_json};
-use mlrig_core::split::SplitRule;
+use mlrig_core::SplitRule;
 
 /// `mlrig ingest INPUT SPLIT... --out-dir OUT EXTRA...`.
 fn ingest_split(input: &Path, split: &[&str], out: &Path, extra: &[&str]) -> Output {

@@ -204,6 +204,7 @@ where
         let (accumulator, result) = self.done_rx.recv().map_err(|_| crate::Error::Component {
             component: "mlrig-core".into(),
             source: "an accumulation task ended without returning its state".into(),
+            invalid_input: false,
         })?;
         self.in_flight -= 1;
         self.idle.push(accumulator);

@@ -1,24 +1,4 @@
-//! [`Artifact`]: versioned, fingerprinted files for everything that is fitted.
-//!
-//! On disk an artifact is one JSON document:
-//!
-//! ```json
-//! {
-//!   "mlrig_artifact": {
-//!     "kind": "mlrig.features.pipeline",
-//!     "format_version": 1,
-//!     "fingerprint": "sha256:…",
-//!     "inputs": ["sha256:…"],
-//!     "created_by": "mlrig-core 0.1.0"
-//!   },
-//!   "body": { … }
-//! }
-//! ```
-//!
-//! `fingerprint` is the SHA-256 of the body's compact JSON, so it identifies the
-//! content whatever the file's formatting; `inputs` are the fingerprints of what
-//! the artifact was made from (lineage). Types that are artifacts keep map
-//! fields in `BTreeMap`s so their JSON, and so their fingerprint, is stable.
+//! Versioned, fingerprinted files: [`Artifact`], [`Fingerprint`], [`Stored`].
 
 use std::fmt;
 use std::path::Path;
@@ -109,6 +89,7 @@ impl fmt::Display for Fingerprint {
 
 /// The metadata block of an artifact file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ArtifactHeader {
     /// What the body is, e.g. `mlrig.train.model`.
     pub kind: String,
@@ -125,6 +106,7 @@ pub struct ArtifactHeader {
 
 /// An artifact read back from a file: its header and its value.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Stored<T> {
     /// The file's metadata.
     pub header: ArtifactHeader,
@@ -146,6 +128,28 @@ struct EnvelopeOwned {
 
 /// Something fitted or computed that is saved, versioned and traced:
 /// statistics, schemas, feature pipelines, models, evaluations.
+///
+/// [`Artifact`]: versioned, fingerprinted files for everything that is fitted.
+///
+/// On disk an artifact is one JSON document:
+///
+/// ```json
+/// {
+///   "mlrig_artifact": {
+///     "kind": "mlrig.features.pipeline",
+///     "format_version": 1,
+///     "fingerprint": "sha256:…",
+///     "inputs": ["sha256:…"],
+///     "created_by": "mlrig-core 0.1.0"
+///   },
+///   "body": { … }
+/// }
+/// ```
+///
+/// `fingerprint` is the SHA-256 of the body's compact JSON, so it identifies the
+/// content whatever the file's formatting; `inputs` are the fingerprints of what
+/// the artifact was made from (lineage). Types that are artifacts keep map
+/// fields in `BTreeMap`s so their JSON, and so their fingerprint, is stable.
 ///
 /// ```
 /// use mlrig_core::{Artifact, Fingerprint};

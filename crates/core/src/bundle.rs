@@ -1,19 +1,4 @@
-//! [`ModelBundle`]: the directory a trained model travels as.
-//!
-//! ```text
-//! <base>/<name>/<version>/     version = positive integer, as TF Serving's model base path
-//!   manifest.json              format_version, created_at, fingerprint of every file, lineage
-//!   schema.json                the training schema (tensorflow-metadata JSON)
-//!   statistics.json            training statistics
-//!   features.json              the fitted feature pipeline (an Artifact)
-//!   model.json                 the fitted model (an Artifact)
-//!   evaluation.json            metrics and the blessing decision (an Artifact)
-//! ```
-//!
-//! [`BundleWriter`] fills a hidden staging directory and renames it into place
-//! on [`BundleWriter::commit`], so a server polling the base path never sees
-//! half a bundle. [`ModelBundle::open`] re-hashes every file against the
-//! manifest before anything is loaded.
+//! The model bundle directory: [`ModelBundle`], [`BundleWriter`], [`BundleManifest`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +17,7 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// One file of a bundle as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BundleFile {
     /// What the file holds (an artifact kind or a format name).
     pub kind: String,
@@ -41,6 +27,7 @@ pub struct BundleFile {
 
 /// `manifest.json`: what a bundle contains and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BundleManifest {
     /// Manifest format version ([`BUNDLE_FORMAT_VERSION`]).
     pub format_version: u32,
@@ -196,6 +183,23 @@ impl BundleWriter {
 }
 
 /// A bundle on disk whose files all matched the manifest when it was opened.
+///
+/// [`ModelBundle`]: the directory a trained model travels as.
+///
+/// ```text
+/// <base>/<name>/<version>/     version = positive integer, as TF Serving's model base path
+///   manifest.json              format_version, created_at, fingerprint of every file, lineage
+///   schema.json                the training schema (tensorflow-metadata JSON)
+///   statistics.json            training statistics
+///   features.json              the fitted feature pipeline (an Artifact)
+///   model.json                 the fitted model (an Artifact)
+///   evaluation.json            metrics and the blessing decision (an Artifact)
+/// ```
+///
+/// [`BundleWriter`] fills a hidden staging directory and renames it into place
+/// on [`BundleWriter::commit`], so a server polling the base path never sees
+/// half a bundle. [`ModelBundle::open`] re-hashes every file against the
+/// manifest before anything is loaded.
 #[derive(Debug, Clone)]
 pub struct ModelBundle {
     dir: PathBuf,

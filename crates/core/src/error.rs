@@ -143,14 +143,21 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
-    /// An error from a component crate, passed through a core trait such as [`crate::Servable`].
+    /// An error from a component crate, passed through a core trait such as
+    /// [`crate::Servable`]; built with [`Error::component`], which keeps the
+    /// component error's own [`is_invalid_input`](Error::is_invalid_input)
+    /// answer.
     #[error("{component}: {source}")]
+    #[non_exhaustive]
     Component {
         /// The component, e.g. `mlrig-features`.
         component: String,
         /// The component's own error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+        /// The component error's `is_invalid_input()`: the caller's input is
+        /// at fault (a server answers 400) rather than the system (500).
+        invalid_input: bool,
     },
     /// An error reported by Arrow.
     #[error("arrow: {0}")]
@@ -173,13 +180,39 @@ impl Error {
     /// assert!(e.is_invalid_input());
     /// ```
     pub fn is_invalid_input(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::InvalidField { .. }
-                | Error::MissingField { .. }
-                | Error::UnknownField { .. }
-                | Error::ShapeMismatch { .. }
-        )
+            | Error::MissingField { .. }
+            | Error::UnknownField { .. }
+            | Error::ShapeMismatch { .. } => true,
+            Error::Component { invalid_input, .. } => *invalid_input,
+            _ => false,
+        }
+    }
+
+    /// An [`Error::Component`]: `source`, an error of `component`, passed
+    /// through a core trait, keeping the source error (as
+    /// [`std::error::Error::source`]) and its `is_invalid_input()` answer.
+    ///
+    /// ```
+    /// use mlrig_core::Error;
+    /// let inner = Error::MissingField { instance: None, field: "age".into() };
+    /// let invalid = inner.is_invalid_input();
+    /// let e = Error::component("mlrig-train", inner, invalid);
+    /// assert!(e.is_invalid_input());
+    /// assert_eq!(e.to_string(), "mlrig-train: missing required field `age`");
+    /// assert!(std::error::Error::source(&e).is_some());
+    /// ```
+    pub fn component(
+        component: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+        invalid_input: bool,
+    ) -> Self {
+        Error::Component {
+            component: component.into(),
+            source: Box::new(source),
+            invalid_input,
+        }
     }
 
     /// An [`Error::Io`] for `path`.

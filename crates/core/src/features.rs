@@ -10,6 +10,10 @@ use crate::{Error, Result};
 
 /// The storage of a feature matrix: dense, or compressed sparse rows when
 /// one-hot encoding or hashing makes most entries zero.
+///
+/// Deliberately **not** `#[non_exhaustive]`: every model must handle every
+/// storage without densifying a sparse matrix, so a new storage is a
+/// breaking change that the compiler points out in each `match`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum FeatureMatrix {
     /// A dense `rows × columns` matrix.

@@ -26,7 +26,7 @@
 //!   server runs.
 //! * [`QuantileSketch`]: a DDSketch-style quantile sketch with relative value
 //!   error `α` ([`SketchParams`]), an optional exact mode and an exact merge.
-//! * [`SplitRule`] ([`split`]): the deterministic train/eval split shared by
+//! * [`SplitRule`] ([`key_hash`]): the deterministic train/eval split shared by
 //!   ingestion and training (a frozen key hash, so a row's side never changes).
 //! * [`Fnv1a64`] / [`fnv1a_64`]: the one hash of persisted or shared values;
 //!   [`OrderedF64`]: the one total-order `f64` (map keys of float values).
@@ -70,9 +70,9 @@ pub use ndarray;
 pub use sprs;
 
 mod accumulator;
-pub mod artifact;
+mod artifact;
 mod atomic_file;
-pub mod bundle;
+mod bundle;
 mod error;
 mod exact_sum;
 mod features;
@@ -80,15 +80,17 @@ mod ordered_f64;
 mod params;
 mod predictions;
 mod quantile_sketch;
-pub mod records;
-pub mod split;
+mod records;
+mod split;
 mod stable_hash;
 mod transform;
 
 pub use accumulator::{Accumulator, ParallelAccumulation, accumulate_par};
 pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored};
 pub use atomic_file::{AtomicFile, write_atomic};
-pub use bundle::{BundleFile, BundleManifest, BundleWriter, ModelBundle};
+pub use bundle::{
+    BUNDLE_FORMAT_VERSION, BundleFile, BundleManifest, BundleWriter, MANIFEST_FILE, ModelBundle,
+};
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
@@ -100,7 +102,7 @@ pub use quantile_sketch::{
     SketchBucket, SketchParams, quantile_of_buckets,
 };
 pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
-pub use split::SplitRule;
+pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(p.labels().unwrap(), vec![0, 1]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Predictions {
     /// One real value per example.
     Regression {

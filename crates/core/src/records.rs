@@ -1,18 +1,4 @@
-//! JSON records → [`RecordBatch`]: how a serving request becomes the same kind
-//! of table that training used, so the same transform code runs on it.
-//!
-//! Rules per column type (the column is looked up by name in the schema):
-//!
-//! | schema type | accepted JSON | null / absent |
-//! |---|---|---|
-//! | `Float64` | any number | null (nullable) or [`Error::MissingField`] |
-//! | `Int64` | an integer, or a number with no fractional part in `i64` range | as above |
-//! | `Boolean` | `true` / `false` | as above |
-//! | `Utf8` | a string; a number or boolean is taken as its JSON text (CSV has no types, `3` and `"3"` are the same token) | as above |
-//!
-//! Anything else is an [`Error::InvalidField`] naming the record index, the
-//! field, what was expected and what was found. Fields the schema does not
-//! have are rejected with [`Error::UnknownField`], as TF Serving does.
+//! JSON records → Arrow batches: [`records_to_batch`], [`record_to_batch`].
 
 use std::sync::Arc;
 
@@ -26,6 +12,22 @@ use serde_json::Value;
 use crate::{Error, Result};
 
 /// Builds a batch with `schema` from JSON objects, one row per record.
+///
+/// JSON records → [`RecordBatch`]: how a serving request becomes the same kind
+/// of table that training used, so the same transform code runs on it.
+///
+/// Rules per column type (the column is looked up by name in the schema):
+///
+/// | schema type | accepted JSON | null / absent |
+/// |---|---|---|
+/// | `Float64` | any number | null (nullable) or [`Error::MissingField`] |
+/// | `Int64` | an integer, or a number with no fractional part in `i64` range | as above |
+/// | `Boolean` | `true` / `false` | as above |
+/// | `Utf8` | a string; a number or boolean is taken as its JSON text (CSV has no types, `3` and `"3"` are the same token) | as above |
+///
+/// Anything else is an [`Error::InvalidField`] naming the record index, the
+/// field, what was expected and what was found. Fields the schema does not
+/// have are rejected with [`Error::UnknownField`], as TF Serving does.
 ///
 /// Errors come in this order: a record that is not an object (first such
 /// record), then an unknown field (records in order, fields in the record's

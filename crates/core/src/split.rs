@@ -1,44 +1,4 @@
-//! Deterministic train/eval splits: the same rows go to evaluation on every
-//! run, on every machine, however the input is cut into batches or threads.
-//!
-//! Shared by `mlrig-ingest` (keep one side while reading) and `mlrig-train`
-//! (split batches already in memory), so both assign every row the same way.
-//!
-//! * [`SplitRule::Modulo`]: row `i` (0-based, counted over the whole input)
-//!   is an eval row iff `i % modulus` is one of `eval_remainders`; e.g.
-//!   `i % 5 == 4` holds out every fifth row.
-//! * [`SplitRule::HashKey`]: a key — a key column's value, or the row number
-//!   written in decimal when there is no key column — is hashed with
-//!   [`key_hash`]; the row is an eval row iff the top 53 bits of the hash, as
-//!   a fraction of 2⁵³, are below `eval_fraction`. With a key column the
-//!   split also survives reordering the file or appending rows: a key always
-//!   lands on the same side.
-//!
-//! A key column holds strings (`Utf8`, `LargeUtf8`, `Utf8View`; the key is
-//! the stored text, byte for byte) or integers (any signed or unsigned width;
-//! the key is the value in decimal, e.g. `-7`), and no nulls.
-//!
-//! [`key_hash`] is FNV-1a 64 (offset basis `0xcbf29ce484222325`, prime
-//! `0x100000001b3`) over the key's UTF-8 bytes, followed by MurmurHash3's
-//! 64-bit finaliser (`fmix64`), which spreads FNV's weakly mixed high bits.
-//! It is fixed forever: changing it would silently move rows between train
-//! and eval. In Python:
-//!
-//! ```text
-//! def key_hash(key: str) -> int:
-//!     h = 0xcbf29ce484222325
-//!     for b in key.encode():
-//!         h = ((h ^ b) * 0x100000001b3) % 2**64
-//!     h ^= h >> 33; h = (h * 0xff51afd7ed558ccd) % 2**64
-//!     h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) % 2**64
-//!     return h ^ (h >> 33)
-//!
-//! def is_eval(key: str, eval_fraction: float) -> bool:
-//!     return (key_hash(key) >> 11) / 2**53 < eval_fraction
-//!
-//! assert key_hash("") == 0xefd01f60ba992926
-//! assert key_hash("user-42") == 0xa39532c7ab051e8d
-//! ```
+//! Deterministic train/eval splits: [`SplitRule`], [`key_hash`], [`is_key_type`].
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -52,8 +12,50 @@ use crate::{Error, Result};
 
 /// How rows are assigned to training or evaluation.
 ///
+/// Deterministic train/eval splits: the same rows go to evaluation on every
+/// run, on every machine, however the input is cut into batches or threads.
+///
+/// Shared by `mlrig-ingest` (keep one side while reading) and `mlrig-train`
+/// (split batches already in memory), so both assign every row the same way.
+///
+/// * [`SplitRule::Modulo`]: row `i` (0-based, counted over the whole input)
+///   is an eval row iff `i % modulus` is one of `eval_remainders`; e.g.
+///   `i % 5 == 4` holds out every fifth row.
+/// * [`SplitRule::HashKey`]: a key — a key column's value, or the row number
+///   written in decimal when there is no key column — is hashed with
+///   [`key_hash`]; the row is an eval row iff the top 53 bits of the hash, as
+///   a fraction of 2⁵³, are below `eval_fraction`. With a key column the
+///   split also survives reordering the file or appending rows: a key always
+///   lands on the same side.
+///
+/// A key column holds strings (`Utf8`, `LargeUtf8`, `Utf8View`; the key is
+/// the stored text, byte for byte) or integers (any signed or unsigned width;
+/// the key is the value in decimal, e.g. `-7`), and no nulls.
+///
+/// [`key_hash`] is FNV-1a 64 (offset basis `0xcbf29ce484222325`, prime
+/// `0x100000001b3`) over the key's UTF-8 bytes, followed by MurmurHash3's
+/// 64-bit finaliser (`fmix64`), which spreads FNV's weakly mixed high bits.
+/// It is fixed forever: changing it would silently move rows between train
+/// and eval. In Python:
+///
+/// ```text
+/// def key_hash(key: str) -> int:
+///     h = 0xcbf29ce484222325
+///     for b in key.encode():
+///         h = ((h ^ b) * 0x100000001b3) % 2**64
+///     h ^= h >> 33; h = (h * 0xff51afd7ed558ccd) % 2**64
+///     h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) % 2**64
+///     return h ^ (h >> 33)
+///
+/// def is_eval(key: str, eval_fraction: float) -> bool:
+///     return (key_hash(key) >> 11) / 2**53 < eval_fraction
+///
+/// assert key_hash("") == 0xefd01f60ba992926
+/// assert key_hash("user-42") == 0xa39532c7ab051e8d
 /// ```
-/// use mlrig_core::split::SplitRule;
+///
+/// ```
+/// use mlrig_core::SplitRule;
 /// let rule = SplitRule::modulo(5, vec![4])?;
 /// assert!(rule.is_eval(4, None) && rule.is_eval(9, None));
 /// assert!(!rule.is_eval(0, None) && !rule.is_eval(5, None));
@@ -86,7 +88,7 @@ impl SplitRule {
     /// A checked [`SplitRule::Modulo`].
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// assert!(SplitRule::modulo(0, vec![]).is_err());
     /// assert!(SplitRule::modulo(5, vec![5]).is_err());
     /// ```
@@ -102,7 +104,7 @@ impl SplitRule {
     /// A checked [`SplitRule::HashKey`].
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// assert!(SplitRule::hash_key(1.5).is_err());
     /// assert!(SplitRule::hash_key(0.25).is_ok());
     /// ```
@@ -117,7 +119,7 @@ impl SplitRule {
     /// `eval_fraction`.
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// let rule: SplitRule = serde_json::from_str(r#"{"type":"modulo","modulus":5,"eval_remainders":[4]}"#).unwrap();
     /// assert!(rule.check().is_ok());
     /// let rule: SplitRule = serde_json::from_str(r#"{"type":"hash_key","eval_fraction":-1}"#).unwrap();
@@ -162,7 +164,7 @@ impl SplitRule {
     /// looks at row numbers).
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// assert!(SplitRule::hash_key(0.1)?.uses_key());
     /// assert!(!SplitRule::modulo(5, vec![4])?.uses_key());
     /// # Ok::<(), mlrig_core::Error>(())
@@ -178,7 +180,7 @@ impl SplitRule {
     /// sends every row to training.
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// let all = SplitRule::hash_key(1.0)?;
     /// let none = SplitRule::hash_key(0.0)?;
     /// assert!(all.is_eval(3, None) && !none.is_eval(3, None));
@@ -214,7 +216,7 @@ impl SplitRule {
     /// as the instance).
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// use mlrig_core::arrow_array::{ArrayRef, RecordBatch, StringArray};
     /// use std::sync::Arc;
     /// let keys = StringArray::from(vec![Some("a"), None]);
@@ -263,7 +265,7 @@ impl SplitRule {
     /// [`SplitRule::eval_mask`], with the same errors.
     ///
     /// ```
-    /// use mlrig_core::split::SplitRule;
+    /// use mlrig_core::SplitRule;
     /// use mlrig_core::arrow_array::{RecordBatch, Int64Array, ArrayRef, cast::AsArray, types::Int64Type};
     /// use std::sync::Arc;
     /// let ids: Vec<i64> = (10..20).collect();
@@ -295,7 +297,7 @@ impl SplitRule {
 ///
 /// ```
 /// use mlrig_core::arrow_schema::DataType;
-/// use mlrig_core::split::is_key_type;
+/// use mlrig_core::is_key_type;
 /// assert!(is_key_type(&DataType::Utf8) && is_key_type(&DataType::UInt16));
 /// assert!(!is_key_type(&DataType::Float64) && !is_key_type(&DataType::Boolean));
 /// ```
@@ -320,7 +322,7 @@ pub fn is_key_type(data_type: &DataType) -> bool {
 /// (see the module docs for the exact definition).
 ///
 /// ```
-/// use mlrig_core::split::key_hash;
+/// use mlrig_core::key_hash;
 /// assert_eq!(key_hash(""), 0xefd0_1f60_ba99_2926);
 /// assert_eq!(key_hash("a"), key_hash("a"));
 /// assert_ne!(key_hash("a"), key_hash("b"));

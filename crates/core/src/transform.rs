@@ -63,6 +63,7 @@ pub trait Predict: Send + Sync {
 /// What a model predicts, for serving metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Task {
     /// A real-valued target.
     Regression,
@@ -74,7 +75,19 @@ pub enum Task {
 }
 
 /// Descriptive facts about a loaded model, for status and metadata endpoints.
+///
+/// Built with [`ServableInfo::new`] (and
+/// [`with_created_at_unix`](ServableInfo::with_created_at_unix)), so a field
+/// can be added without breaking implementations of [`Servable`].
+///
+/// ```
+/// use mlrig_core::{ServableInfo, Task};
+/// let info = ServableInfo::new("iris", 3, Task::Regression, "petal_width")
+///     .with_created_at_unix(1_700_000_000);
+/// assert_eq!((info.name.as_str(), info.version, info.created_at_unix), ("iris", 3, 1_700_000_000));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ServableInfo {
     /// Model name.
     pub name: String,
@@ -86,6 +99,44 @@ pub struct ServableInfo {
     pub task: Task,
     /// The target column it was trained on.
     pub target: String,
+}
+
+impl ServableInfo {
+    /// The info of version `version` of model `name`, predicting `target`
+    /// for `task`; `created_at_unix` is 0 (unknown) until set with
+    /// [`with_created_at_unix`](Self::with_created_at_unix).
+    ///
+    /// ```
+    /// use mlrig_core::{ServableInfo, Task};
+    /// let info = ServableInfo::new("m", 1, Task::Regression, "y");
+    /// assert_eq!((info.created_at_unix, info.target.as_str()), (0, "y"));
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        version: u64,
+        task: Task,
+        target: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            version,
+            created_at_unix: 0,
+            task,
+            target: target.into(),
+        }
+    }
+
+    /// The same info, trained at `seconds` since the Unix epoch.
+    ///
+    /// ```
+    /// use mlrig_core::{ServableInfo, Task};
+    /// let info = ServableInfo::new("m", 1, Task::Regression, "y").with_created_at_unix(60);
+    /// assert_eq!(info.created_at_unix, 60);
+    /// ```
+    pub fn with_created_at_unix(mut self, seconds: u64) -> Self {
+        self.created_at_unix = seconds;
+        self
+    }
 }
 
 /// A complete inference path: raw input table → predictions. The server holds

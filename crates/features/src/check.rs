@@ -53,11 +53,22 @@ pub enum CheckKind {
 /// One failed check.
 ///
 /// ```
-/// use mlrig_features::{CheckKind, CheckViolation};
-/// let v = CheckViolation { column: "age".into(), kind: CheckKind::OutOfBounds, count: 2, detail: "2 values outside [0, 1]".into() };
-/// assert_eq!(v.to_string(), "age: out_of_bounds (2): 2 values outside [0, 1]");
+/// use mlrig_features::CheckKind;
+/// # use mlrig_core::{Fit, ParamGuard};
+/// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+/// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+/// # use std::sync::Arc;
+/// # let batch = |v: Vec<f64>| RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+/// let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+/// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch(vec![1.0, 2.0, 3.0])?])?;
+/// let report = fitted.check(&[batch(vec![100.0, 101.0])?])?;
+/// let v = &report.violations[0];
+/// assert_eq!((v.column.as_str(), v.kind), ("x", CheckKind::StandardizedMean));
+/// assert!(v.to_string().starts_with("x: standardized_mean ("));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CheckViolation {
     /// The output column (or, for a group, the input column).
     pub column: String,
@@ -86,11 +97,19 @@ impl std::fmt::Display for CheckViolation {
 /// The result of [`FittedFeaturePipeline::check`].
 ///
 /// ```
-/// use mlrig_features::FeatureCheckReport;
-/// let report = FeatureCheckReport { rows: 0, checks: 0, violations: vec![] };
-/// assert!(report.is_ok());
+/// # use mlrig_core::{Fit, ParamGuard};
+/// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+/// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+/// # use std::sync::Arc;
+/// # let batch = |v: Vec<f64>| RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+/// let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+/// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch(vec![1.0, 2.0, 3.0])?])?;
+/// let report = fitted.check(&[batch(vec![1.0, 2.0, 3.0])?])?;
+/// assert!(report.is_ok() && report.rows == 3 && report.checks > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FeatureCheckReport {
     /// Rows checked.
     pub rows: u64,
@@ -104,9 +123,15 @@ impl FeatureCheckReport {
     /// `true` when no check failed.
     ///
     /// ```
-    /// # use mlrig_features::{CheckKind, CheckViolation, FeatureCheckReport};
-    /// let v = CheckViolation { column: "x".into(), kind: CheckKind::GroupSum, count: 1, detail: String::new() };
-    /// assert!(!FeatureCheckReport { rows: 1, checks: 1, violations: vec![v] }.is_ok());
+    /// # use mlrig_core::{Fit, ParamGuard};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+    /// # use std::sync::Arc;
+    /// # let batch = |v: Vec<f64>| RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch(vec![1.0, 2.0, 3.0])?])?;
+    /// assert!(!fitted.check(&[batch(vec![100.0, 101.0])?])?.is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_ok(&self) -> bool {
         self.violations.is_empty()

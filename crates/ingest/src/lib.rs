@@ -179,9 +179,9 @@ pub use inference_options::{
 pub use json_lines::{JsonLinesReader, read_json_lines};
 // The arrow types of the inputs and outputs, so users need not depend on
 // mlrig-core or arrow to name them.
+pub use mlrig_core::SplitRule;
 pub use mlrig_core::arrow_array::{RecordBatch, RecordBatchReader};
 pub use mlrig_core::arrow_schema::{ArrowError, DataType, SchemaRef};
-pub use mlrig_core::split::SplitRule;
 #[cfg(feature = "parquet")]
 pub use parquet_reader::{ParquetReader, read_parquet};
 pub use quarantine::QuarantinedRow;

@@ -1,7 +1,7 @@
 //! [`Split`]: keep one side of a deterministic train/eval split while
 //! reading ([`ReadOptions::with_split`](crate::ReadOptions::with_split)).
 //!
-//! The assignment is [`SplitRule`] from [`mlrig_core::split`], the same code
+//! The assignment is mlrig-core's [`SplitRule`], the same code
 //! `mlrig-train` uses, so a row lands on the same side whether it is split
 //! at ingestion or later.
 //!
@@ -10,7 +10,7 @@
 
 use mlrig_core::arrow_array::{BooleanArray, RecordBatch};
 use mlrig_core::arrow_schema::DataType;
-use mlrig_core::split::{SplitRule, is_key_type};
+use mlrig_core::{SplitRule, is_key_type};
 use serde::{Deserialize, Serialize};
 
 use crate::IngestError;

@@ -16,3 +16,22 @@ pub enum MonitorError {
     #[error(transparent)]
     Core(#[from] mlrig_core::Error),
 }
+
+impl MonitorError {
+    /// `true` when the caller's input is at fault; a [`MonitorError::Core`]
+    /// keeps [`mlrig_core::Error::is_invalid_input`]'s answer, encoding the
+    /// metrics is a failure of the system.
+    ///
+    /// ```
+    /// use mlrig_monitor::MonitorError;
+    /// assert!(!MonitorError::Encode.is_invalid_input());
+    /// let e = MonitorError::from(mlrig_core::Error::MissingField { instance: None, field: "age".into() });
+    /// assert!(e.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            MonitorError::Encode => false,
+            MonitorError::Core(e) => e.is_invalid_input(),
+        }
+    }
+}

@@ -68,6 +68,7 @@ type ModelTable = Arc<RwLock<BTreeMap<String, BTreeMap<u64, u64>>>>;
 
 /// How a request ended, for `mlrig_requests_total{outcome}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// A response with this HTTP status was produced.
     Status(u16),
@@ -99,6 +100,7 @@ impl Outcome {
 
 /// The resolved, bounded labels of one request (see [`ServingMetrics::labels_for_path`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestLabelValues {
     /// Protocol, from a fixed set (see [`Route`]).
     pub protocol: &'static str,
@@ -259,8 +261,7 @@ impl ServingMetrics {
     /// ```
     /// use mlrig_core::{ServableInfo, Task};
     /// let metrics = mlrig_monitor::ServingMetrics::new();
-    /// metrics.register_servable(&ServableInfo { name: "iris".into(), version: 4,
-    ///     created_at_unix: 0, task: Task::Regression, target: "y".into() });
+    /// metrics.register_servable(&ServableInfo::new("iris", 4, Task::Regression, "y"));
     /// assert_eq!(metrics.labels_for_path("/v1/models/iris").version, "4");
     /// ```
     pub fn register_servable(&self, info: &ServableInfo) {

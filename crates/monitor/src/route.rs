@@ -28,6 +28,7 @@ use std::borrow::Cow;
 /// assert_eq!(Route::from_path("/favicon.ico").endpoint, "other");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Route<'a> {
     /// `tf_serving`, `open_inference`, `mlflow`, `metrics` or `other`.
     pub protocol: &'static str,

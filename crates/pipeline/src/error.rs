@@ -90,7 +90,8 @@ impl PipelineError {
     /// `true` when the error is caused by the caller's input (data, files,
     /// options, the model directory given) rather than by the system; a
     /// component's error keeps its own crate's answer (e.g.
-    /// [`ValidateError::is_invalid_input`](mlrig_validate::ValidateError::is_invalid_input)).
+    /// [`FeaturesError::is_invalid_input`](mlrig_features::FeaturesError::is_invalid_input)),
+    /// and its [`source`](std::error::Error::source) chain.
     ///
     /// ```
     /// use mlrig_pipeline::PipelineError;
@@ -99,11 +100,22 @@ impl PipelineError {
     ///     known: "TRAINING".into(),
     /// });
     /// assert!(e.is_invalid_input());
+    /// let e = PipelineError::from(mlrig_features::FeaturesError::MissingColumn {
+    ///     column: "age".into(),
+    ///     available: "sex".into(),
+    /// });
+    /// assert!(e.is_invalid_input());
+    /// let e = PipelineError::from(mlrig_train::TrainError::Numerical {
+    ///     what: "normal equations".into(),
+    ///     reason: "singular".into(),
+    /// });
+    /// assert!(!e.is_invalid_input());
     /// let io = PipelineError::from(mlrig_core::Error::io(
     ///     "bundle/manifest.json",
     ///     std::io::Error::other("disk on fire"),
     /// ));
     /// assert!(!io.is_invalid_input());
+    /// assert!(std::error::Error::source(&io).is_some());
     /// ```
     pub fn is_invalid_input(&self) -> bool {
         match self {

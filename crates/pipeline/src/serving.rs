@@ -51,13 +51,13 @@ impl BundleServable {
             });
         }
         let manifest = bundle.manifest();
-        let info = ServableInfo {
-            name: manifest.name.clone(),
-            version: manifest.version,
-            created_at_unix: bundle.created_at_unix()?,
-            task: model.task(),
-            target: model.target().to_string(),
-        };
+        let info = ServableInfo::new(
+            manifest.name.clone(),
+            manifest.version,
+            model.task(),
+            model.target(),
+        )
+        .with_created_at_unix(bundle.created_at_unix()?);
         Ok(Self {
             info,
             features,
@@ -77,12 +77,10 @@ impl Servable for BundleServable {
 
     fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
         let features = self.features.transform(batch)?;
-        self.model
-            .predict(&features)
-            .map_err(|e| mlrig_core::Error::Component {
-                component: "mlrig-train".into(),
-                source: Box::new(e),
-            })
+        self.model.predict(&features).map_err(|e| {
+            let invalid_input = e.is_invalid_input();
+            mlrig_core::Error::component("mlrig-train", e, invalid_input)
+        })
     }
 }
 
@@ -94,7 +92,7 @@ impl Servable for BundleServable {
 ///   TF Serving serves the highest version that TFX's pusher let through.
 ///   Versions whose evaluation did not pass the gate are skipped.
 pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
-    if path.join(mlrig_core::bundle::MANIFEST_FILE).is_file() {
+    if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
     }
     let name = path

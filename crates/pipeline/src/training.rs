@@ -33,6 +33,7 @@ use crate::bundle_files::{
 /// Which kind of model to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TaskKind {
     /// Classification for string/boolean targets and integer targets with two values; regression otherwise.
     #[default]
@@ -72,6 +73,7 @@ pub struct TrainingJob {
 
 /// What a training run did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct TrainingReport {
     /// The bundle directory written.
     pub bundle_dir: PathBuf,
@@ -228,7 +230,7 @@ impl TrainingJob {
                     .fit(&Dataset::new(&train_x, &y)?)?;
                 let model = Model::from(model);
                 let truth = positive_indicator(&self.target, &eval, &model)?;
-                let scores = scores(mlrig_core::Predict::predict(&model, &eval_x)?);
+                let scores = scores(mlrig_core::Predict::predict(&model, &eval_x)?)?;
                 (model, mlrig_train::evaluate_classifier(&truth, &scores)?)
             }
             _ => {
@@ -239,7 +241,7 @@ impl TrainingJob {
                     .fit(&Dataset::new(&train_x, &y)?)?;
                 let model = Model::from(model);
                 let truth = regression_target(&self.target, &eval)?;
-                let predicted = scores(mlrig_core::Predict::predict(&model, &eval_x)?);
+                let predicted = scores(mlrig_core::Predict::predict(&model, &eval_x)?)?;
                 (
                     model,
                     mlrig_train::evaluate_regressor(truth.values(), &predicted)?,
@@ -406,7 +408,8 @@ fn positive_indicator(
     let y = class_target(target, eval)?;
     let positive = match model.task() {
         Task::Classification { classes } => classes.last().cloned().unwrap_or_default(),
-        Task::Regression => String::new(),
+        // A regression model (or a task added to mlrig-core later) has no positive class.
+        _ => String::new(),
     };
     Ok(y.labels()
         .iter()
@@ -416,13 +419,19 @@ fn positive_indicator(
 
 /// One score per example: the regression value, or the probability of the
 /// positive (last) class.
-fn scores(predictions: Predictions) -> Vec<f64> {
+fn scores(predictions: Predictions) -> Result<Vec<f64>, PipelineError> {
     match predictions {
-        Predictions::Regression { values } => values.to_vec(),
+        Predictions::Regression { values } => Ok(values.to_vec()),
         Predictions::Classification { probabilities, .. } => {
             let last = probabilities.ncols().saturating_sub(1);
-            probabilities.column(last).to_vec()
+            Ok(probabilities.column(last).to_vec())
         }
+        // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
+        _ => Err(mlrig_core::Error::InvalidParameter {
+            name: "predictions".into(),
+            reason: "expected regression values or class probabilities".into(),
+        }
+        .into()),
     }
 }
 

@@ -34,15 +34,11 @@ struct IncomeRules {
 impl IncomeRules {
     fn new() -> Self {
         let classes = vec!["<=50K".to_string(), ">50K".to_string()];
-        let info = ServableInfo {
-            name: "income".into(),
-            version: 1,
-            created_at_unix: 1_700_000_000,
-            task: Task::Classification {
-                classes: classes.clone(),
-            },
-            target: "income".into(),
+        let task = Task::Classification {
+            classes: classes.clone(),
         };
+        let info =
+            ServableInfo::new("income", 1, task, "income").with_created_at_unix(1_700_000_000);
         Self { classes, info }
     }
 }

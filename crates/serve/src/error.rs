@@ -170,6 +170,37 @@ impl ServeError {
         }
     }
 
+    /// `true` when the caller's request is at fault (an unknown model,
+    /// version or endpoint, a malformed or oversized body, a bad record),
+    /// `false` for a failure of the server or the model. A
+    /// [`ServeError::Core`] keeps [`mlrig_core::Error::is_invalid_input`]'s
+    /// answer. Exactly the errors that answer with a 4xx status.
+    ///
+    /// ```
+    /// use mlrig_serve::ServeError;
+    /// let e = ServeError::from(mlrig_core::Error::MissingField { instance: None, field: "age".into() });
+    /// assert!(e.is_invalid_input());
+    /// let e = ServeError::from(mlrig_core::Error::io("model.json", std::io::Error::other("disk")));
+    /// assert!(!e.is_invalid_input());
+    /// assert!(std::error::Error::source(&e).is_some());
+    /// assert!(!ServeError::Internal { reason: "x".into() }.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            ServeError::ModelNotFound { .. }
+            | ServeError::VersionNotFound { .. }
+            | ServeError::BadRequest { .. }
+            | ServeError::EndpointNotFound { .. }
+            | ServeError::MethodNotAllowed { .. }
+            | ServeError::PayloadTooLarge { .. } => true,
+            ServeError::Core(e) => e.is_invalid_input(),
+            ServeError::Timeout { .. }
+            | ServeError::InvalidModel { .. }
+            | ServeError::Internal { .. }
+            | ServeError::Io { .. } => false,
+        }
+    }
+
     /// Shorthand for [`ServeError::BadRequest`].
     pub(crate) fn bad_request(reason: impl Into<String>) -> Self {
         ServeError::BadRequest {
@@ -226,6 +257,58 @@ mod tests {
             .to_string(),
             "request did not complete within 1500 ms"
         );
+    }
+
+    #[test]
+    fn invalid_input_is_exactly_a_client_error() {
+        let errors = [
+            ServeError::ModelNotFound {
+                name: "m".into(),
+                available: vec![],
+            },
+            ServeError::VersionNotFound {
+                name: "m".into(),
+                version: 2,
+                available: vec![1],
+            },
+            ServeError::InvalidModel {
+                name: "m".into(),
+                version: 0,
+                reason: "zero".into(),
+            },
+            ServeError::bad_request("not JSON"),
+            ServeError::EndpointNotFound {
+                path: "/x".into(),
+                hint: "/v1",
+            },
+            ServeError::MethodNotAllowed {
+                method: "GET".into(),
+                path: "/x".into(),
+                allowed: "POST",
+            },
+            ServeError::PayloadTooLarge { limit: 1 },
+            ServeError::Timeout {
+                after: Duration::from_secs(1),
+            },
+            ServeError::from(mlrig_core::Error::UnknownField {
+                instance: None,
+                field: "x".into(),
+                expected: "a".into(),
+            }),
+            ServeError::from(mlrig_core::Error::IncompatibleMerge { reason: "r".into() }),
+            ServeError::Internal { reason: "r".into() },
+            ServeError::Io {
+                context: "bind".into(),
+                source: std::io::Error::other("busy"),
+            },
+        ];
+        for e in errors {
+            assert_eq!(
+                e.is_invalid_input(),
+                e.status_code().is_client_error(),
+                "{e}"
+            );
+        }
     }
 
     #[test]

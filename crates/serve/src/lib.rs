@@ -66,10 +66,8 @@
 //! }
 //!
 //! let registry = Arc::new(ModelRegistry::new());
-//! registry.insert(Arc::new(Linear(ServableInfo {
-//!     name: "linear".into(), version: 1, created_at_unix: 1_700_000_000,
-//!     task: Task::Regression, target: "y".into(),
-//! })))?;
+//! let info = ServableInfo::new("linear", 1, Task::Regression, "y").with_created_at_unix(1_700_000_000);
+//! registry.insert(Arc::new(Linear(info)))?;
 //! let app = router(registry, &ServerConfig::default());
 //!
 //! let request = Request::post("/v1/models/linear:predict")

@@ -79,6 +79,8 @@ pub(crate) fn model_metadata(servable: &dyn Servable) -> ModelMetadata {
     let (task, classes) = match &info.task {
         Task::Regression => ("regression", None),
         Task::Classification { classes } => ("classification", Some(classes.clone())),
+        // `Task` is non-exhaustive: a task added to mlrig-core later.
+        _ => ("other", None),
     };
     let inputs = servable
         .input_schema()

@@ -355,6 +355,12 @@ fn encode_predict(predictions: Predictions, layout: Layout) -> Result<Value, Ser
                 "label": labels.iter().map(|&l| &classes[l]).collect::<Vec<_>>(),
             }})
         }
+        // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
+        (_, _) => {
+            return Err(ServeError::Internal {
+                reason: "the model returned a kind of predictions this server cannot encode".into(),
+            });
+        }
     })
 }
 
@@ -383,6 +389,7 @@ fn encode_result(predictions: Predictions, verb: Verb) -> Result<Value, ServeErr
                 match predictions {
                     Predictions::Regression { .. } => "regression values",
                     Predictions::Classification { .. } => "class probabilities",
+                    _ => "another kind of predictions",
                 }
             ),
         }),

@@ -28,8 +28,7 @@ type Versions = BTreeMap<u64, Arc<dyn Servable>>;
 /// #         Ok(Predictions::Regression { values: mlrig_core::ndarray::Array1::zeros(b.num_rows()) })
 /// #     }
 /// # }
-/// # let model = |version| Arc::new(Constant(ServableInfo { name: "iris".into(), version,
-/// #     created_at_unix: 0, task: Task::Regression, target: "y".into() }));
+/// # let model = |version| Arc::new(Constant(ServableInfo::new("iris", version, Task::Regression, "y")));
 /// use mlrig_serve::ModelRegistry;
 /// let registry = ModelRegistry::new();
 /// registry.insert(model(1))?;
@@ -226,13 +225,12 @@ mod tests {
     }
 
     fn named(name: &str, version: u64) -> Arc<dyn Servable> {
-        Arc::new(Named(ServableInfo {
-            name: name.into(),
+        Arc::new(Named(ServableInfo::new(
+            name,
             version,
-            created_at_unix: 0,
-            task: Task::Regression,
-            target: "y".into(),
-        }))
+            Task::Regression,
+            "y",
+        )))
     }
 
     #[test]

@@ -9,12 +9,24 @@
 //! row with a deterministic split, evaluates on it and applies a blessing gate.
 //!
 //! `mlrig-train` consumes feature matrices (`Features`); in an application
-//! they come from `mlrig-features`. To stay on one crate, this example builds
-//! the matrix directly with the `ndarray` re-exported by `mlrig-train`.
+//! they come from `mlrig-features`. To stay on one crate, this example reads
+//! the file with the Arrow project's CSV reader (`arrow-csv`, a
+//! dev-dependency) and builds the matrix directly with the `ndarray`
+//! re-exported by `mlrig-train`.
 
 use std::error::Error;
+use std::fs::File;
+use std::sync::Arc;
 
-use mlrig_train::ndarray::{Array2, Axis};
+use arrow_csv::ReaderBuilder;
+use arrow_csv::reader::Format;
+use mlrig_train::arrow_array::Array;
+use mlrig_train::arrow_array::cast::AsArray;
+use mlrig_train::arrow_array::types::Float64Type;
+use mlrig_train::arrow_schema::{DataType, Field, Schema};
+use regex::Regex;
+
+use mlrig_train::ndarray::{Array1, Array2, Axis};
 use mlrig_train::{
     BlessingThresholds, Dataset, Evaluation, Features, Fit, LinearRegressionParams, Model,
     ParamGuard, Predict, Predictions, RegressionTarget, SplitRule, evaluate_regressor,
@@ -87,43 +99,48 @@ struct NumericTable {
     y: Vec<f64>,
 }
 
-/// Reads a CSV file whose cells are all numbers, with `target` as the target.
+/// Reads a CSV file whose cells are all numbers, with `target` as the target,
+/// with the Arrow project's CSV reader (`arrow-csv`): every column is read as
+/// `Float64` (a cell that is not a number is an error naming its line), and
+/// an empty cell or `?` is missing, which this example refuses.
 fn read_numeric_csv(path: &str, target: &str) -> Result<NumericTable, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or(format!("{path}: empty"))?
-        .split(',')
-        .collect();
-    let target_index = header
+    let open = || File::open(path).map_err(|e| format!("{path}: {e}"));
+    let format = Format::default()
+        .with_header(true)
+        .with_null_regex(Regex::new(r"^\??$")?);
+    let (inferred, rows) = format.infer_schema(open()?, None)?;
+    let all_float = inferred
+        .fields()
         .iter()
-        .position(|&name| name == target)
-        .ok_or(format!("{path}: no column `{target}`"))?;
-    let names = header
-        .iter()
-        .filter(|&&name| name != target)
-        .map(|name| name.to_string())
+        .map(|f| Field::new(f.name(), DataType::Float64, true))
         .collect::<Vec<_>>();
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (i, line) in lines.enumerate() {
-        let line_number = i + 2;
-        let cells = line
-            .split(',')
-            .map(str::parse::<f64>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{path}:{line_number}: {e}"))?;
-        if cells.len() != header.len() {
-            return Err(format!("{path}:{line_number}: {} cells", cells.len()).into());
+    let batch = ReaderBuilder::new(Arc::new(Schema::new(all_float)))
+        .with_format(format)
+        .with_batch_size(rows.max(1))
+        .build(open()?)?
+        .next()
+        .ok_or(format!("{path}: no rows"))??;
+    let column = |name: &str| -> Result<Vec<f64>, Box<dyn Error>> {
+        let values = batch
+            .column_by_name(name)
+            .ok_or(format!("{path}: no column `{name}`"))?
+            .as_primitive::<Float64Type>();
+        if values.null_count() > 0 {
+            return Err(format!("{path}: column `{name}` has missing values").into());
         }
-        for (j, value) in cells.into_iter().enumerate() {
-            if j == target_index {
-                y.push(value);
-            } else {
-                x.push(value);
-            }
-        }
+        Ok(values.values().to_vec())
+    };
+    let y = column(target)?;
+    let names = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|name| name != target)
+        .collect::<Vec<_>>();
+    let mut x = Array2::zeros((y.len(), names.len()));
+    for (j, name) in names.iter().enumerate() {
+        x.column_mut(j).assign(&Array1::from(column(name)?));
     }
-    let x = Array2::from_shape_vec((y.len(), names.len()), x)?;
     Ok(NumericTable { names, x, y })
 }

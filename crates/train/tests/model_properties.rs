@@ -75,6 +75,7 @@ fn bits(p: &Predictions) -> Vec<u64> {
         Predictions::Classification { probabilities, .. } => {
             probabilities.iter().map(|v| v.to_bits()).collect()
         }
+        other => panic!("unexpected predictions {other:?}"),
     }
 }
 

@@ -10,24 +10,28 @@
 //! `hours-per-week` half missing, `fnlwgt` dropped, a new `device` column).
 //!
 //! `mlrig-validate` reads no files: it works on Arrow batches. An application
-//! gets them from `mlrig-ingest` (or any Arrow reader); to stay on one crate,
-//! this example builds them with the Arrow re-exported by `mlrig-validate`
-//! from the sample files, which have no quoted cells.
+//! gets them from `mlrig-ingest` or any Arrow producer; this example reads
+//! the sample files with the Arrow project's own CSV reader (`arrow-csv`, a
+//! dev-dependency), whose batches are `mlrig_validate::arrow_array` batches.
 
 use std::error::Error;
+use std::fs::File;
 use std::sync::Arc;
 
-use mlrig_validate::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_csv::ReaderBuilder;
+use arrow_csv::reader::Format;
+use mlrig_validate::arrow_array::RecordBatch;
 use mlrig_validate::{
     SchemaInferenceParams, StatisticsParams, ValidationOptions, compute_statistics, infer_schema,
     validate_batches,
 };
+use regex::Regex;
 
 const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples");
 
 fn main() -> Result<(), Box<dyn Error>> {
     // 1. Statistics of the training data (tensorflow-metadata statistics).
-    let train = read_simple_csv(&format!("{SAMPLES}/adult_sample.csv"))?;
+    let train = read_csv(&format!("{SAMPLES}/adult_sample.csv"))?;
     let stats = compute_statistics(
         std::slice::from_ref(&train),
         &train.schema(),
@@ -51,7 +55,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     // 3. New data validated against the schema: one line per anomaly.
-    let serving = read_simple_csv(&format!("{SAMPLES}/adult_shifted.csv"))?;
+    let serving = read_csv(&format!("{SAMPLES}/adult_shifted.csv"))?;
     let anomalies = validate_batches(
         &schema,
         &serving.schema(),
@@ -65,48 +69,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Reads a small CSV file without quoted cells into one batch. A column is
-/// `Int64` when every present cell is an integer, `Float64` when every one is
-/// a number, `Utf8` otherwise; empty cells and `?` are missing (null), as
-/// `mlrig-ingest` reads them by default.
-fn read_simple_csv(path: &str) -> Result<RecordBatch, Box<dyn Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .ok_or(format!("{path}: empty"))?
-        .split(',')
-        .collect();
-    let mut columns: Vec<Vec<Option<&str>>> = vec![Vec::new(); header.len()];
-    for (i, line) in lines.enumerate() {
-        let cells: Vec<&str> = line.split(',').collect();
-        if cells.len() != header.len() {
-            let line_number = i + 2;
-            return Err(format!(
-                "{path}:{line_number}: {} cells, expected {}",
-                cells.len(),
-                header.len()
-            )
-            .into());
-        }
-        for (column, cell) in columns.iter_mut().zip(cells) {
-            column.push((!matches!(cell, "" | "?")).then_some(cell));
-        }
-    }
-    let arrays = header.into_iter().zip(columns).map(|(name, cells)| {
-        let present = || cells.iter().flatten();
-        let array: ArrayRef = if present().all(|v| v.parse::<i64>().is_ok()) {
-            Arc::new(Int64Array::from_iter(
-                cells.iter().map(|v| v.and_then(|v| v.parse().ok())),
-            ))
-        } else if present().all(|v| v.parse::<f64>().is_ok()) {
-            Arc::new(Float64Array::from_iter(
-                cells.iter().map(|v| v.and_then(|v| v.parse().ok())),
-            ))
-        } else {
-            Arc::new(StringArray::from(cells.clone()))
-        };
-        (name, array)
-    });
-    Ok(RecordBatch::try_from_iter(arrays)?)
+/// Reads a CSV file into one batch with the Arrow project's CSV reader
+/// (`arrow-csv`): column types are inferred from every row (`Int64`,
+/// `Float64`, `Utf8`, …), and empty cells and `?` are missing (null), as
+/// `mlrig-ingest` reads them by default. Any Arrow producer feeds mlrig.
+fn read_csv(path: &str) -> Result<RecordBatch, Box<dyn Error>> {
+    let open = || File::open(path).map_err(|e| format!("{path}: {e}"));
+    let format = Format::default()
+        .with_header(true)
+        .with_null_regex(Regex::new(r"^\??$")?);
+    let (schema, rows) = format.infer_schema(open()?, None)?;
+    let mut reader = ReaderBuilder::new(Arc::new(schema))
+        .with_format(format)
+        .with_batch_size(rows.max(1))
+        .build(open()?)?;
+    Ok(reader.next().ok_or(format!("{path}: no rows"))??)
 }

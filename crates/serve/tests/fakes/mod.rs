@@ -20,13 +20,7 @@ use tower::ServiceExt;
 pub const CREATED_AT: u64 = 1_700_000_000;
 
 fn info(name: &str, version: u64, task: Task, target: &str) -> ServableInfo {
-    ServableInfo {
-        name: name.into(),
-        version,
-        created_at_unix: CREATED_AT,
-        task,
-        target: target.into(),
-    }
+    ServableInfo::new(name, version, task, target).with_created_at_unix(CREATED_AT)
 }
 
 /// Regression `y = slope * x + 1` on one required Float64 column `x`.
