@@ -5,7 +5,8 @@
 //!   deprecated feature, value counts, drift/skew comparators, environments,
 //!   dataset constraints), written by TFDV, loads from `.pbtxt` and `.json`
 //!   to the same [`Schema`] and is written back unchanged;
-//! * a field mlrig does not model is an error naming the field and line;
+//! * a tfmd field mlrig does not act on survives load and save in every
+//!   format, and a field tfmd does not have is an error naming its line;
 //! * [`update_schema`] gives exactly TFDV's `update_schema` on the same
 //!   statistics, and keeps what the data meets;
 //! * the validator finds TFDV's dataset-level and value-count anomalies,
