@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Read a CSV file; report rows accepted and quarantined (with line numbers).
+    /// Read CSV, JSON Lines or Parquet files; report rows accepted and quarantined (with line numbers).
     #[command(
         after_help = "Example:\n  mlrig ingest data/samples/broken.csv --quarantine bad_rows.csv --format json"
     )]

@@ -15,11 +15,11 @@ use crate::output::{CliError, Outcome, anomalies_text, clip, count_of};
 /// Arguments of `mlrig drift`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The reference: a CSV file or a statistics file from `mlrig stats --out` (e.g. training data).
+    /// The reference: a data file or a statistics file from `mlrig stats --out` (.json, .pbtxt, .pb; e.g. training data).
     #[arg(long, value_name = "FILE")]
     reference: PathBuf,
 
-    /// The data to compare: a CSV file or a statistics file (e.g. today's serving data).
+    /// The data to compare: a data file or a statistics file (e.g. today's serving data).
     #[arg(long, value_name = "FILE")]
     current: PathBuf,
 

@@ -18,10 +18,10 @@ use crate::output::Outcome;
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["file", "stats"])))]
 pub(crate) struct Args {
-    /// A CSV file to compute statistics from.
+    /// A data file (CSV, JSON Lines or Parquet) to compute statistics from.
     file: Option<PathBuf>,
 
-    /// A statistics file written by `mlrig stats --out` (instead of a CSV file).
+    /// A statistics file written by `mlrig stats --out` or TFDV (.json, .pbtxt or .pb), instead of a data file.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
@@ -67,7 +67,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let stats = match (&args.stats, &args.file) {
         (Some(path), _) => DatasetStatistics::load_file(path)?,
         (None, Some(file)) => super::stats::compute(&[file.display().to_string()], &args.csv)?.0,
-        (None, None) => return Err("give a CSV file or --stats FILE".into()),
+        (None, None) => return Err("give a data file or --stats FILE".into()),
     };
     let params =
         SchemaInferenceParams::default().with_max_string_domain_size(args.max_string_domain_size);

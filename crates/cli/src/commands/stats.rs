@@ -14,7 +14,7 @@ use crate::progress::rows_spinner;
 /// Arguments of `mlrig stats`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// CSV files or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
+    /// Data files (CSV, JSON Lines, Parquet) or glob patterns (`data/*.csv`, `.gz` files are decompressed); read as one data set.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
 
