@@ -42,7 +42,7 @@ enum Command {
         after_help = "Example:\n  mlrig ingest data/samples/broken.csv --quarantine bad_rows.csv --format json"
     )]
     Ingest(commands::ingest::Args),
-    /// Compute per-column statistics (tensorflow-metadata JSON).
+    /// Compute per-column statistics (tensorflow-metadata: JSON, text or binary protobuf).
     #[command(
         after_help = "Example:\n  mlrig stats data/samples/adult_sample.csv --out stats.json"
     )]
