@@ -45,7 +45,9 @@
 //!   text format or binary protobuf ([`TfmdFile`], [`TfmdFormat`]) with
 //!   **every** tensorflow-metadata field: what mlrig does not act on is kept
 //!   in each message's `unmodelled` map ([`UnmodelledFields`]) and written
-//!   back unchanged; a field tfmd does not have is an error naming its line.
+//!   back unchanged; in a schema or statistics file, a field tfmd does not have
+//!   is an error naming its line (anomalies JSON also carries mlrig's row
+//!   details, so it is read leniently).
 //!   [`update_schema`] (TFDV's `update_schema`) brings a curated schema up
 //!   to date with new statistics, changing only what they violate and
 //!   listing each [`SchemaChange`].

@@ -181,7 +181,11 @@ impl Schema {
         for f in &self.features {
             let at = format!("feature[{}].", f.name);
             note(&at, &f.unmodelled);
-            let nested: [(&str, Option<&crate::UnmodelledFields>); 10] = [
+            let comparators = [
+                ("skewComparator.", &f.skew_comparator),
+                ("driftComparator.", &f.drift_comparator),
+            ];
+            let mut nested: Vec<(String, &crate::UnmodelledFields)> = [
                 ("presence.", f.presence.as_ref().map(|p| &p.unmodelled)),
                 ("shape.", f.shape.as_ref().map(|p| &p.unmodelled)),
                 ("valueCount.", f.value_count.as_ref().map(|p| &p.unmodelled)),
@@ -200,17 +204,58 @@ impl Schema {
                 ),
                 ("boolDomain.", f.bool_domain.as_ref().map(|p| &p.unmodelled)),
                 (
-                    "skewComparator.",
-                    f.skew_comparator.as_ref().map(|p| &p.unmodelled),
+                    "distributionConstraints.",
+                    f.distribution_constraints.as_ref().map(|p| &p.unmodelled),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(name, fields)| Some((name.to_string(), fields?)))
+            .collect();
+            for dim in f.shape.iter().flat_map(|s| &s.dim) {
+                nested.push(("shape.dim.".into(), &dim.unmodelled));
+            }
+            for count in f.value_counts.iter().flat_map(|c| &c.value_count) {
+                nested.push(("valueCounts.valueCount.".into(), &count.unmodelled));
+            }
+            for (name, comparator) in comparators {
+                let Some(c) = comparator else { continue };
+                nested.push((name.into(), &c.unmodelled));
+                if let Some(n) = &c.infinity_norm {
+                    nested.push((format!("{name}infinityNorm."), &n.unmodelled));
+                }
+                if let Some(j) = &c.jensen_shannon_divergence {
+                    nested.push((format!("{name}jensenShannonDivergence."), &j.unmodelled));
+                    if let Some(source) = &j.source {
+                        nested.push((
+                            format!("{name}jensenShannonDivergence.source."),
+                            &source.unmodelled,
+                        ));
+                    }
+                }
+                if let Some(n) = &c.normalized_abs_difference {
+                    nested.push((format!("{name}normalizedAbsDifference."), &n.unmodelled));
+                }
+            }
+            for (name, fields) in nested {
+                note(&format!("{at}{name}"), fields);
+            }
+        }
+        if let Some(c) = &self.dataset_constraints {
+            for (name, comparator) in [
+                (
+                    "numExamplesDriftComparator.",
+                    &c.num_examples_drift_comparator,
                 ),
                 (
-                    "driftComparator.",
-                    f.drift_comparator.as_ref().map(|p| &p.unmodelled),
+                    "numExamplesVersionComparator.",
+                    &c.num_examples_version_comparator,
                 ),
-            ];
-            for (name, fields) in nested {
-                if let Some(fields) = fields {
-                    note(&format!("{at}{name}"), fields);
+            ] {
+                if let Some(comparator) = comparator {
+                    note(
+                        &format!("datasetConstraints.{name}"),
+                        &comparator.unmodelled,
+                    );
                 }
             }
         }

@@ -396,7 +396,9 @@ impl Parser<'_> {
                         value,
                     });
                 }
-                Token::Punct('[') if colon => {
+                // `name [ ... ]`: the colon is optional before a list of
+                // messages, as in Python's parser.
+                Token::Punct('[') => {
                     self.list(&name, name_position, &mut message, depth)?;
                 }
                 other if colon => {

@@ -60,10 +60,25 @@ impl Serialize for FeatureStatistics {
             ValueStatistics::None => (None, None, None),
         };
         // A `path` of several steps, or a `name` instead of a path, was
-        // kept as read (`unmodelled`).
-        let kept = self.unmodelled.contains_key("path") || self.unmodelled.contains_key("name");
+        // kept as read (`unmodelled`); it is written back unless the feature
+        // was renamed since.
+        let kept_name = match (self.unmodelled.get("path"), self.unmodelled.get("name")) {
+            (Some(path), _) => path["step"].as_array().map(|steps| {
+                let steps: Vec<&str> = steps.iter().filter_map(|s| s.as_str()).collect();
+                steps.join(".")
+            }),
+            (None, Some(name)) => name.as_str().map(str::to_string),
+            (None, None) => None,
+        };
+        let renamed = kept_name.as_deref() != Some(self.name.as_str());
+        let mut unmodelled = std::borrow::Cow::Borrowed(&self.unmodelled);
+        if renamed && kept_name.is_some() {
+            let fields = unmodelled.to_mut();
+            fields.remove("path");
+            fields.remove("name");
+        }
         FeatureWireOut {
-            path: (!kept).then(|| FeaturePathWire {
+            path: renamed.then(|| FeaturePathWire {
                 step: vec![self.name.clone()],
             }),
             feature_type: self.feature_type,
@@ -71,7 +86,7 @@ impl Serialize for FeatureStatistics {
             string_stats,
             bytes_stats,
             custom_stats: &self.custom_stats,
-            unmodelled: &self.unmodelled,
+            unmodelled: &unmodelled,
         }
         .serialize(serializer)
     }

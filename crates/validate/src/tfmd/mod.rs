@@ -318,21 +318,78 @@ fn read_model<T: DeserializeOwned>(
     json_extensions: bool,
     context: &str,
 ) -> Result<T, ValidateError> {
-    if format == TfmdFormat::Json {
-        // The model's own errors first (they say expected vs found for the
-        // fields mlrig reads), then the descriptor's check of the rest.
-        let model = serde_json::from_slice(bytes).map_err(|source| json_error(context, source))?;
-        if !json_extensions {
-            decode(bytes, format, message, context)?;
-        }
-        return Ok(model);
+    if format == TfmdFormat::Json && json_extensions {
+        // mlrig's additions are not tfmd fields: read by mlrig's types alone.
+        return serde_json::from_slice(bytes).map_err(|source| json_error(context, source));
     }
-    let parsed = decode(bytes, format, message, context)?;
-    // Through JSON text: proto `float`s become their shortest decimal (a
-    // bound written `0.1` means 0.1, not 0.100000001490116).
+    let parsed = match decode(bytes, format, message, context) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            // mlrig's own types say expected vs found for the fields they
+            // read; the descriptor's error covers the rest.
+            if format == TfmdFormat::Json
+                && let Err(source) = serde_json::from_slice::<T>(bytes)
+            {
+                return Err(json_error(context, source));
+            }
+            return Err(error);
+        }
+    };
+    if format == TfmdFormat::Json {
+        // The text as written (every digit, `-0.0` too), with proto field
+        // names (`int_domain`, which `json_format.Parse` accepts too)
+        // renamed to their JSON names so that mlrig's types see them.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|source| json_error(context, source))?;
+        json_names(&mut value, &parsed.descriptor());
+        return serde_json::from_value(value).map_err(|source| json_error(context, source));
+    }
+    // Through proto3 JSON text: what mlrig's types read.
     let json =
         serde_json::to_vec(&JsonOf(&parsed)).map_err(|source| json_error(context, source))?;
     serde_json::from_slice(&json).map_err(|source| json_error(context, source))
+}
+
+/// Renames the keys of a proto3 JSON object that are proto field names
+/// (`int_domain`) to the field's JSON name (`intDomain`), recursively.
+fn json_names(value: &mut serde_json::Value, descriptor: &prost_reflect::MessageDescriptor) {
+    let serde_json::Value::Object(object) = value else {
+        return;
+    };
+    let keys: Vec<String> = object.keys().cloned().collect();
+    for key in keys {
+        let Some(field) = descriptor
+            .get_field_by_json_name(&key)
+            .or_else(|| descriptor.get_field_by_name(&key))
+        else {
+            continue;
+        };
+        let Some(mut child) = object.remove(&key) else {
+            continue;
+        };
+        if let prost_reflect::Kind::Message(inner) = field.kind() {
+            let children: Vec<&mut serde_json::Value> = match (&mut child, field.is_map()) {
+                (serde_json::Value::Object(entries), true) => entries.values_mut().collect(),
+                (serde_json::Value::Array(items), false) => items.iter_mut().collect(),
+                (single, false) => vec![single],
+                _ => Vec::new(),
+            };
+            let target = if field.is_map() {
+                match inner.map_entry_value_field().kind() {
+                    prost_reflect::Kind::Message(value) => Some(value),
+                    _ => None,
+                }
+            } else {
+                Some(inner)
+            };
+            if let Some(target) = target {
+                for child in children {
+                    json_names(child, &target);
+                }
+            }
+        }
+        object.insert(field.json_name().to_string(), child);
+    }
 }
 
 fn write_model<T: Serialize>(

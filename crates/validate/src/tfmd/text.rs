@@ -59,7 +59,11 @@ fn fill(message: &mut DynamicMessage, tree: &TextMessage) -> Result<(), TextErro
             return Err(unknown_field(&descriptor, field));
         };
         if !target.is_list() && !target.is_map() {
-            if message.has_field(&target) {
+            // Python rejects a repeated singular field only where presence
+            // is tracked (proto2 scalars, messages); proto3 scalars keep the
+            // last value.
+            let tracked = target.supports_presence() || matches!(target.kind(), Kind::Message(_));
+            if tracked && message.has_field(&target) {
                 return Err(TextError::new(
                     field.name_position,
                     format!(
