@@ -81,6 +81,7 @@ mod params;
 mod predictions;
 mod quantile_sketch;
 mod records;
+mod schema_reference;
 mod split;
 mod stable_hash;
 mod transform;
@@ -102,6 +103,7 @@ pub use quantile_sketch::{
     SketchBucket, SketchParams, quantile_of_buckets,
 };
 pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
+pub use schema_reference::ignore_schema_reference;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

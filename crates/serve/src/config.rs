@@ -56,7 +56,7 @@ pub struct ServerConfig {
     #[serde(
         rename = "$schema",
         skip_serializing,
-        deserialize_with = "ignore_schema_reference"
+        deserialize_with = "mlrig_core::ignore_schema_reference"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     schema_reference: (),
@@ -103,12 +103,6 @@ impl serde::de::Visitor<'_> for DurationVisitor {
             ))
         })
     }
-}
-
-/// Reads the `$schema` string of a config file and forgets it: it is for
-/// editors, and a config read from a file equals the same built in Rust.
-fn ignore_schema_reference<'de, D: Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
-    String::deserialize(deserializer).map(drop)
 }
 
 impl ServerConfig {

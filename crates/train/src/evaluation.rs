@@ -48,18 +48,10 @@ pub struct BlessingThresholds {
         rename = "$schema",
         default,
         skip_serializing,
-        deserialize_with = "ignore_schema_reference"
+        deserialize_with = "mlrig_core::ignore_schema_reference"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     schema_reference: (),
-}
-
-/// Reads the `$schema` string of a thresholds file and forgets it: it is
-/// for editors, and thresholds read from a file equal the same built in Rust.
-fn ignore_schema_reference<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<(), D::Error> {
-    String::deserialize(deserializer).map(drop)
 }
 
 /// The JSON Schema of a `min` or `max` table: bounds keyed by the metrics

@@ -135,7 +135,7 @@ pub struct FeatureSpec {
         rename = "$schema",
         default,
         skip_serializing,
-        deserialize_with = "ignore_schema_reference"
+        deserialize_with = "mlrig_core::ignore_schema_reference"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     schema_reference: (),
@@ -143,14 +143,6 @@ pub struct FeatureSpec {
 
 fn is_dense(layout: &OutputLayout) -> bool {
     *layout == OutputLayout::Dense
-}
-
-/// Reads the `$schema` string of a spec file and forgets it: it is for
-/// editors, and a spec read from a file equals the same spec built in Rust.
-fn ignore_schema_reference<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<(), D::Error> {
-    String::deserialize(deserializer).map(drop)
 }
 
 impl FeatureSpec {
