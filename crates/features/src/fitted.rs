@@ -39,7 +39,7 @@ struct PipelineBody {
 ///
 /// Made by fitting [`FeaturePipelineValidParams`](crate::FeaturePipelineValidParams);
 /// saved and loaded as an [`Artifact`] (kind `mlrig.features.pipeline`,
-/// format version 2). [`transform`](Transform::transform) looks input columns
+/// format version 3). [`transform`](Transform::transform) looks input columns
 /// up by name, so batches may have extra columns (the target, dropped
 /// columns) in any order. A serving record goes through
 /// [`transform_record`](FittedFeaturePipeline::transform_record), which builds
@@ -405,7 +405,8 @@ impl<'de> Deserialize<'de> for FittedFeaturePipeline {
 
 impl Artifact for FittedFeaturePipeline {
     const KIND: &'static str = "mlrig.features.pipeline";
-    const FORMAT_VERSION: u32 = 2;
+    // Version 3: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 2 files.
+    const FORMAT_VERSION: u32 = 3;
 }
 
 impl Transform for FittedFeaturePipeline {

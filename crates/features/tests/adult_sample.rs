@@ -131,7 +131,7 @@ fn inferred_pipeline_on_adult() {
     fitted.save(&path, &[]).unwrap();
     let loaded = FittedFeaturePipeline::load(&path).unwrap();
     assert_eq!(loaded.header.kind, "mlrig.features.pipeline");
-    assert_eq!(loaded.header.format_version, 2);
+    assert_eq!(loaded.header.format_version, 3);
     assert_eq!(loaded.value.transform(&batch).unwrap(), features);
 }
 

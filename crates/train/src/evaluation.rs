@@ -283,7 +283,8 @@ impl Evaluation {
 
 impl Artifact for Evaluation {
     const KIND: &'static str = "mlrig.train.evaluation";
-    const FORMAT_VERSION: u32 = 1;
+    // Version 2: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 1 files.
+    const FORMAT_VERSION: u32 = 2;
 }
 
 /// `accuracy` (positive iff probability > 0.5), `roc_auc` and `log_loss`

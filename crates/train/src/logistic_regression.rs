@@ -489,7 +489,8 @@ impl Predict for LogisticRegression {
 
 impl Artifact for LogisticRegression {
     const KIND: &'static str = "mlrig.train.logistic_regression";
-    const FORMAT_VERSION: u32 = 1;
+    // Version 2: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 1 files.
+    const FORMAT_VERSION: u32 = 2;
 }
 
 #[cfg(test)]

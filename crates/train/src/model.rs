@@ -110,5 +110,6 @@ impl Predict for Model {
 
 impl Artifact for Model {
     const KIND: &'static str = "mlrig.train.model";
-    const FORMAT_VERSION: u32 = 1;
+    // Version 2: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 1 files.
+    const FORMAT_VERSION: u32 = 2;
 }

@@ -139,7 +139,8 @@ impl TfmdFile for DatasetStatistics {
 
 impl mlrig_core::Artifact for DatasetStatistics {
     const KIND: &'static str = "mlrig.validate.statistics";
-    const FORMAT_VERSION: u32 = 1;
+    // Version 2: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 1 files.
+    const FORMAT_VERSION: u32 = 2;
 }
 
 /// The `type` of a feature in statistics (tfmd `FeatureNameStatistics.Type`).
