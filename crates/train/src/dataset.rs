@@ -23,6 +23,7 @@ use crate::target::Target;
 pub struct Dataset<'a, T> {
     features: &'a Features,
     target: &'a T,
+    sample_weights: Option<&'a [f64]>,
 }
 
 impl<'a, T: Target> Dataset<'a, T> {
@@ -45,7 +46,63 @@ impl<'a, T: Target> Dataset<'a, T> {
                 found: target.len(),
             });
         }
-        Ok(Self { features, target })
+        Ok(Self {
+            features,
+            target,
+            sample_weights: None,
+        })
+    }
+
+    /// Weighs each example (scikit-learn's `sample_weight`): a weight of 2
+    /// counts a row twice in the loss. Fails unless there is one finite,
+    /// non-negative weight per row and their sum is positive.
+    ///
+    /// ```
+    /// # use mlrig_core::{Features, ndarray::array};
+    /// # use mlrig_train::{Dataset, RegressionTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[1.0], [2.0]])?;
+    /// let y = RegressionTarget::new("y", vec![2.0, 4.0])?;
+    /// let data = Dataset::new(&x, &y)?.with_sample_weights(&[1.0, 3.0])?;
+    /// assert_eq!(data.sample_weights(), Some(&[1.0, 3.0][..]));
+    /// assert!(Dataset::new(&x, &y)?.with_sample_weights(&[1.0]).is_err());
+    /// assert!(Dataset::new(&x, &y)?.with_sample_weights(&[1.0, -1.0]).is_err());
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
+        if weights.len() != self.features.nrows() {
+            return Err(TrainError::LengthMismatch {
+                what: "sample weights vs feature rows".into(),
+                expected: self.features.nrows(),
+                found: weights.len(),
+            });
+        }
+        if let Some((row, &value)) = weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(TrainError::NonFinite {
+                what: "sample weights (must be finite and >= 0)".into(),
+                row,
+                column: None,
+                value,
+            });
+        }
+        if !weights.iter().any(|&w| w > 0.0) {
+            return Err(TrainError::invalid_parameter(
+                "sample_weights",
+                "at least one weight must be > 0",
+            ));
+        }
+        self.sample_weights = Some(weights);
+        Ok(self)
+    }
+
+    /// The per-example weights, if any (`None` = every weight is 1).
+    ///
+    /// See [`Dataset::with_sample_weights`] for an example.
+    pub fn sample_weights(&self) -> Option<&'a [f64]> {
+        self.sample_weights
     }
 
     /// The features.
