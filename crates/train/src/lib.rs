@@ -84,6 +84,7 @@
 //! | `schemars` | `schemars::JsonSchema` for [`BlessingThresholds`] (the schema is `docs/schemas/blessing-thresholds.schema.json`) | no |
 
 mod cholesky;
+mod class_weight;
 mod dataset;
 mod error;
 mod evaluation;
@@ -92,9 +93,12 @@ mod linear_score;
 mod logistic_regression;
 pub mod metrics;
 mod model;
+mod optimizer;
+mod row_blocks;
 pub mod split;
 mod target;
 
+pub use class_weight::ClassWeight;
 pub use dataset::Dataset;
 pub use error::{Result, TrainError};
 pub use evaluation::{
@@ -109,6 +113,7 @@ pub use logistic_regression::{
 };
 pub use mlrig_core::SplitRule;
 pub use model::Model;
+pub use optimizer::StopReason;
 pub use target::{ClassTarget, RegressionTarget, Target};
 
 // What users need to name this crate's inputs and outputs, so that depending

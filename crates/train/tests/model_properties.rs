@@ -99,13 +99,37 @@ proptest! {
         let data = Dataset::new(&features, &labels).unwrap();
         match LogisticRegressionParams::default().with_c(c).with_max_iterations(25).fit(&data) {
             Ok(m) => {
-                prop_assert!(m.coefficients().iter().all(|w| w.is_finite()));
+                prop_assert!(m.coefficients().iter().flatten().all(|w| w.is_finite()));
                 prop_assert!(m.iterations() <= 25);
             }
             Err(e) => prop_assert!(
                 matches!(e, TrainError::Numerical { .. } | TrainError::WrongClassCount { .. }),
                 "{}", e
             ),
+        }
+    }
+
+    #[test]
+    fn fits_have_the_same_bits_for_any_thread_count_and_storage(x in matrix(), seed in 0u64..10, classes in 2usize..5) {
+        let features = Features::dense(names(x.ncols()), x.clone()).unwrap();
+        let n = x.nrows();
+        let labels = ClassTarget::from_labels("c", (0..n).map(|i| ((i as u64 * 7 + seed) % classes as u64).to_string()));
+        let weights: Vec<f64> = (0..n).map(|i| 0.5 + ((i as u64 + seed) % 3) as f64).collect();
+        let sparse = features.to_sparse_features();
+        let fit = |f: &Features, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let data = Dataset::new(f, &labels).unwrap().with_sample_weights(&weights).unwrap();
+                LogisticRegressionParams::default().with_max_iterations(50).fit(&data)
+            })
+        };
+        match fit(&features, 1) {
+            Ok(reference) => {
+                for (f, threads) in [(&features, 2), (&features, 3), (&sparse, 1), (&sparse, 2)] {
+                    prop_assert_eq!(&fit(f, threads).unwrap(), &reference);
+                }
+            }
+            Err(e) => prop_assert!(matches!(e, TrainError::Numerical { .. } | TrainError::WrongClassCount { .. }), "{}", e),
         }
     }
 
