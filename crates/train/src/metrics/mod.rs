@@ -23,7 +23,22 @@ use mlrig_core::ExactSum;
 
 use crate::error::{Result, TrainError};
 
-fn check_pair(metric: &str, true_len: usize, other: &str, other_len: usize) -> Result<()> {
+mod classification;
+mod probabilistic;
+mod ranking;
+mod regression;
+
+pub use classification::accuracy;
+pub use probabilistic::log_loss;
+pub use ranking::roc_auc;
+pub use regression::{mae, r2, rmse};
+
+pub(super) fn check_pair(
+    metric: &str,
+    true_len: usize,
+    other: &str,
+    other_len: usize,
+) -> Result<()> {
     if true_len != other_len {
         return Err(TrainError::LengthMismatch {
             what: format!("{metric}: {other} vs y_true"),
@@ -41,7 +56,7 @@ fn check_pair(metric: &str, true_len: usize, other: &str, other_len: usize) -> R
     Ok(())
 }
 
-fn check_finite(metric: &str, name: &str, values: &[f64]) -> Result<()> {
+pub(super) fn check_finite(metric: &str, name: &str, values: &[f64]) -> Result<()> {
     match values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         Some((row, &value)) => Err(TrainError::NonFinite {
             what: format!("{metric}: {name}"),
@@ -53,181 +68,10 @@ fn check_finite(metric: &str, name: &str, values: &[f64]) -> Result<()> {
     }
 }
 
-fn exact_mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
+pub(super) fn exact_mean(values: impl Iterator<Item = f64>, n: usize) -> f64 {
     let mut sum = ExactSum::default();
     values.for_each(|v| sum.add(v));
     sum.value() / n as f64
-}
-
-/// Fraction of examples whose predicted label equals the true label.
-///
-/// ```
-/// use mlrig_train::metrics::accuracy;
-/// assert_eq!(accuracy(&["a", "b", "b", "a"], &["a", "b", "a", "a"])?, 0.75);
-/// assert!(accuracy::<u8>(&[], &[]).is_err());
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn accuracy<T: PartialEq>(y_true: &[T], y_pred: &[T]) -> Result<f64> {
-    check_pair("accuracy", y_true.len(), "y_pred", y_pred.len())?;
-    let correct = y_true.iter().zip(y_pred).filter(|(t, p)| t == p).count();
-    Ok(correct as f64 / y_true.len() as f64)
-}
-
-/// Area under the ROC curve of `scores` for the positive examples
-/// (`y_true[i] == true`), exact, with tied scores counted as half.
-///
-/// ```
-/// use mlrig_train::metrics::roc_auc;
-/// // sklearn.metrics.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
-/// assert_eq!(roc_auc(&[false, false, true, true], &[0.1, 0.4, 0.35, 0.8])?, 0.75);
-/// // A tie between a positive and a negative counts one half.
-/// assert_eq!(roc_auc(&[false, true], &[0.5, 0.5])?, 0.5);
-/// assert!(roc_auc(&[true, true], &[0.1, 0.2]).is_err()); // one class: undefined
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn roc_auc(y_true: &[bool], scores: &[f64]) -> Result<f64> {
-    check_pair("roc_auc", y_true.len(), "scores", scores.len())?;
-    check_finite("roc_auc", "scores", scores)?;
-    let positives = y_true.iter().filter(|&&y| y).count() as u128;
-    let negatives = y_true.len() as u128 - positives;
-    if positives == 0 || negatives == 0 {
-        return Err(TrainError::UndefinedMetric {
-            metric: "roc_auc".into(),
-            reason: format!(
-                "y_true has only one class ({} positive, {} negative examples)",
-                positives, negatives
-            ),
-        });
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    // Scores are finite, so `partial_cmp` is total here (and −0.0 ties 0.0).
-    order.sort_by(|&a, &b| {
-        scores[a]
-            .partial_cmp(&scores[b])
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    // Twice the rank sum of the positives: a tie group at 0-based positions
-    // start..end has average 1-based rank (start + 1 + end) / 2.
-    let mut twice_rank_sum: u128 = 0;
-    let mut start = 0;
-    while start < order.len() {
-        let score = scores[order[start]];
-        let end = start
-            + order[start..]
-                .iter()
-                .take_while(|&&i| scores[i] == score)
-                .count();
-        let group_positives = order[start..end].iter().filter(|&&i| y_true[i]).count() as u128;
-        twice_rank_sum += group_positives * (start + 1 + end) as u128;
-        start = end;
-    }
-    let twice_u = twice_rank_sum - positives * (positives + 1);
-    Ok(twice_u as f64 / (2 * positives * negatives) as f64)
-}
-
-/// Mean negative log-likelihood of the positive-class probabilities
-/// `probabilities` (each in `[0, 1]`), clipped to `[ε, 1 − ε]` with
-/// `ε = f64::EPSILON` as scikit-learn does.
-///
-/// ```
-/// use mlrig_train::metrics::log_loss;
-/// let l = log_loss(&[true, false], &[0.8, 0.3])?;
-/// assert!((l - (-(0.8f64.ln()) - 0.7f64.ln()) / 2.0).abs() < 1e-15);
-/// // A confident mistake is finite: −ln(ε) ≈ 36.04.
-/// assert!((log_loss(&[true], &[0.0])? - 36.04365338911715).abs() < 1e-12);
-/// assert!(log_loss(&[true], &[1.5]).is_err());
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn log_loss(y_true: &[bool], probabilities: &[f64]) -> Result<f64> {
-    check_pair(
-        "log_loss",
-        y_true.len(),
-        "probabilities",
-        probabilities.len(),
-    )?;
-    check_finite("log_loss", "probabilities", probabilities)?;
-    if let Some((row, &value)) = probabilities
-        .iter()
-        .enumerate()
-        .find(|(_, p)| !(0.0..=1.0).contains(*p))
-    {
-        return Err(TrainError::InvalidParameter {
-            name: "probabilities".into(),
-            reason: format!("log_loss: probability {value} at row {row} is outside [0, 1]"),
-        });
-    }
-    let eps = f64::EPSILON;
-    let losses = y_true.iter().zip(probabilities).map(|(&positive, &p)| {
-        let q = if positive { p } else { 1.0 - p };
-        -libm::log(q.clamp(eps, 1.0 - eps))
-    });
-    Ok(exact_mean(losses, y_true.len()))
-}
-
-fn check_regression(metric: &str, y_true: &[f64], y_pred: &[f64]) -> Result<()> {
-    check_pair(metric, y_true.len(), "y_pred", y_pred.len())?;
-    check_finite(metric, "y_true", y_true)?;
-    check_finite(metric, "y_pred", y_pred)
-}
-
-/// Coefficient of determination `1 − SS_res / SS_tot` (needs two or more examples).
-///
-/// ```
-/// use mlrig_train::metrics::r2;
-/// // ȳ = 2, SS_tot = 2, SS_res = 0.25 + 0 + 0.25 = 0.5
-/// assert_eq!(r2(&[1.0, 2.0, 3.0], &[1.5, 2.0, 2.5])?, 0.75);
-/// assert_eq!(r2(&[4.0, 4.0], &[4.0, 4.0])?, 1.0); // constant target, perfect fit
-/// assert_eq!(r2(&[4.0, 4.0], &[4.0, 5.0])?, 0.0); // constant target, imperfect fit
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn r2(y_true: &[f64], y_pred: &[f64]) -> Result<f64> {
-    check_regression("r2", y_true, y_pred)?;
-    if y_true.len() < 2 {
-        return Err(TrainError::TooFewValues {
-            what: "r2: y_true".into(),
-            required: 2,
-            found: y_true.len(),
-        });
-    }
-    let mean = exact_mean(y_true.iter().copied(), y_true.len());
-    let mut residual = ExactSum::default();
-    let mut total = ExactSum::default();
-    for (&t, &p) in y_true.iter().zip(y_pred) {
-        residual.add((t - p) * (t - p));
-        total.add((t - mean) * (t - mean));
-    }
-    let (residual, total) = (residual.value(), total.value());
-    Ok(if total == 0.0 {
-        if residual == 0.0 { 1.0 } else { 0.0 }
-    } else {
-        1.0 - residual / total
-    })
-}
-
-/// Root mean squared error.
-///
-/// ```
-/// use mlrig_train::metrics::rmse;
-/// assert_eq!(rmse(&[0.0, 0.0], &[3.0, -3.0])?, 3.0);
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn rmse(y_true: &[f64], y_pred: &[f64]) -> Result<f64> {
-    check_regression("rmse", y_true, y_pred)?;
-    let squares = y_true.iter().zip(y_pred).map(|(t, p)| (t - p) * (t - p));
-    Ok(exact_mean(squares, y_true.len()).sqrt())
-}
-
-/// Mean absolute error.
-///
-/// ```
-/// use mlrig_train::metrics::mae;
-/// assert_eq!(mae(&[1.0, 2.0], &[2.0, 0.0])?, 1.5);
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-pub fn mae(y_true: &[f64], y_pred: &[f64]) -> Result<f64> {
-    check_regression("mae", y_true, y_pred)?;
-    let errors = y_true.iter().zip(y_pred).map(|(t, p)| (t - p).abs());
-    Ok(exact_mean(errors, y_true.len()))
 }
 
 #[cfg(test)]
