@@ -23,7 +23,7 @@
 //! | [`brier_score`] | `mean((p − y)²)` | `brier_score_loss` |
 //! | [`brier_score_multiclass`] | `mean(Σ_c (P[i, c] − [yᵢ = c])²)`, halved when `k = 2` | `brier_score_loss(labels=range(k))` (`scale_by_half="auto"`) |
 //! | [`calibration_curve`] | per non-empty bin of `n_bins` equal-width bins: fraction of positives, mean probability | `sklearn.calibration.calibration_curve(strategy="uniform")` |
-//! | [`expected_calibration_error`] | `Σ_b (n_b / n) · |mean_pred_b − frac_pos_b|` over the bins of [`calibration_curve`] | none; the fixture computes it with NumPy from scikit-learn's binning |
+//! | [`expected_calibration_error`] | `Σ_b (n_b / n) · abs(mean_pred_b − frac_pos_b)` over the bins of [`calibration_curve`] | none; the fixture computes it with NumPy from scikit-learn's binning |
 //!
 //! Regression:
 //!
@@ -42,7 +42,7 @@
 //! Classes of multiclass metrics are indices `0..k` (`&[usize]`); column `c`
 //! of a probability matrix belongs to class `c`.
 //!
-//! ## Where scikit-learn warns, mlrig returns an error
+//! ## Errors where scikit-learn returns NaN, warns or raises
 //!
 //! * Empty inputs, different lengths, non-finite values, probabilities outside
 //!   `[0, 1]` and class indices outside `0..k`.
