@@ -20,6 +20,7 @@ use crate::error::{Result, TrainError};
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive] // room for scikit-learn's "micro"
 pub enum Average {
     /// Unweighted mean over the classes (scikit-learn's `average="macro"`).
     Macro,
