@@ -93,10 +93,12 @@ mod linear_score;
 mod logistic_regression;
 pub mod metrics;
 mod model;
+mod model_spec;
 mod optimizer;
 mod row_blocks;
 pub mod split;
 mod target;
+mod task;
 
 pub use class_weight::ClassWeight;
 pub use dataset::Dataset;
@@ -113,8 +115,10 @@ pub use logistic_regression::{
 };
 pub use mlrig_core::SplitRule;
 pub use model::Model;
+pub use model_spec::{ModelSpec, TrainingTarget};
 pub use optimizer::StopReason;
 pub use target::{ClassTarget, RegressionTarget, Target};
+pub use task::{MAX_INTEGER_CLASSES, TaskChoice, TaskKind, infer_task};
 
 // What users need to name this crate's inputs and outputs, so that depending
 // on `mlrig-train` alone is enough (one path each; see docs/architecture.md).

@@ -1,0 +1,227 @@
+//! [`ModelSpec`]: which model to fit and with which parameters — one enum
+//! over every model family, the `model` part of a training configuration —
+//! and [`TrainingTarget`], the target extracted for the chosen task.
+
+use mlrig_core::arrow_array::Array;
+use mlrig_core::{Features, Fit, ParamGuard};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Dataset;
+use crate::error::{Result, TrainError};
+use crate::linear_regression::LinearRegressionParams;
+use crate::logistic_regression::LogisticRegressionParams;
+use crate::model::Model;
+use crate::target::{ClassTarget, RegressionTarget, Target};
+use crate::task::TaskKind;
+
+/// A model family and its parameters; serialises as
+/// `{"logistic_regression": {"c": 0.5}}` (omitted parameters take their
+/// defaults; unknown ones are errors). JSON Schema:
+/// `docs/schemas/model-spec.schema.json`.
+///
+/// ```
+/// use mlrig_core::{Features, ndarray::array};
+/// use mlrig_train::{ClassTarget, ModelSpec, TaskKind, TrainingTarget};
+/// let spec: ModelSpec = serde_json::from_str(r#"{"logistic_regression": {"c": 0.5}}"#).unwrap();
+/// assert_eq!(spec.task(), TaskKind::Classification);
+/// assert_eq!(ModelSpec::for_task(TaskKind::Regression).task(), TaskKind::Regression);
+///
+/// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0], [2.0], [3.0]])?;
+/// let y = TrainingTarget::Classes(ClassTarget::from_labels("y", ["a", "b", "a", "b"]));
+/// let model = spec.fit(&x, &y, None)?;
+/// assert_eq!(model.target(), "y");
+/// # Ok::<(), mlrig_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum ModelSpec {
+    /// Least squares / ridge regression (scikit-learn's `LinearRegression`, `Ridge`).
+    LinearRegression(LinearRegressionParams),
+    /// L2 logistic regression, binary or multinomial (scikit-learn's `LogisticRegression`).
+    LogisticRegression(LogisticRegressionParams),
+}
+
+impl ModelSpec {
+    /// The default model for a task: logistic regression for classification,
+    /// least squares for regression (and for [`TaskKind::Auto`], which the
+    /// caller resolves first with [`infer_task`](crate::infer_task)).
+    ///
+    /// See [`ModelSpec`] for an example.
+    pub fn for_task(task: TaskKind) -> Self {
+        match task {
+            TaskKind::Classification => {
+                ModelSpec::LogisticRegression(LogisticRegressionParams::default())
+            }
+            _ => ModelSpec::LinearRegression(LinearRegressionParams::default()),
+        }
+    }
+
+    /// The task this model solves.
+    ///
+    /// See [`ModelSpec`] for an example.
+    pub fn task(&self) -> TaskKind {
+        match self {
+            ModelSpec::LinearRegression(_) => TaskKind::Regression,
+            ModelSpec::LogisticRegression(_) => TaskKind::Classification,
+        }
+    }
+
+    /// The family's name as in the serialised spec (`logistic_regression`).
+    ///
+    /// ```
+    /// use mlrig_train::{ModelSpec, TaskKind};
+    /// assert_eq!(ModelSpec::for_task(TaskKind::Classification).name(), "logistic_regression");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelSpec::LinearRegression(_) => "linear_regression",
+            ModelSpec::LogisticRegression(_) => "logistic_regression",
+        }
+    }
+
+    /// Checks the parameters and fits the model to `features` and `target`
+    /// (with optional per-row weights). A target of the other task is an
+    /// error that names the way out.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, ndarray::array};
+    /// use mlrig_train::{ModelSpec, RegressionTarget, TaskKind, TrainingTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+    /// let y = TrainingTarget::Values(RegressionTarget::new("y", vec![1.0, 3.0])?);
+    /// let e = ModelSpec::for_task(TaskKind::Classification).fit(&x, &y, None).unwrap_err();
+    /// assert!(e.to_string().contains("--task"), "{e}");
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn fit(
+        &self,
+        features: &Features,
+        target: &TrainingTarget,
+        sample_weights: Option<&[f64]>,
+    ) -> Result<Model> {
+        fn dataset<'a, T: Target>(
+            features: &'a Features,
+            target: &'a T,
+            weights: Option<&'a [f64]>,
+        ) -> Result<Dataset<'a, T>> {
+            let data = Dataset::new(features, target)?;
+            match weights {
+                Some(w) => data.with_sample_weights(w),
+                None => Ok(data),
+            }
+        }
+        match (self, target) {
+            (ModelSpec::LinearRegression(p), TrainingTarget::Values(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&dataset(features, y, sample_weights)?)?,
+            )),
+            (ModelSpec::LogisticRegression(p), TrainingTarget::Classes(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&dataset(features, y, sample_weights)?)?,
+            )),
+            _ => Err(TrainError::invalid_parameter(
+                "model",
+                format!(
+                    "{} is a {} model but the target `{}` was read for {}; \
+                     pick the model of the task or pass --task",
+                    self.name(),
+                    task_name(self.task()),
+                    target.name(),
+                    task_name(target.task())
+                ),
+            )),
+        }
+    }
+}
+
+fn task_name(task: TaskKind) -> &'static str {
+    match task {
+        TaskKind::Classification => "classification",
+        TaskKind::Regression => "regression",
+        _ => "an undecided task",
+    }
+}
+
+/// The target column read for a task: classes or real values.
+///
+/// ```
+/// use mlrig_core::arrow_array::{Array, Int64Array};
+/// use mlrig_train::{TaskKind, TrainingTarget};
+/// let column = Int64Array::from(vec![0, 2, 1]);
+/// let y = TrainingTarget::from_arrays(TaskKind::Classification, "class", [&column as &dyn Array])?;
+/// assert_eq!((y.name(), y.len(), y.task()), ("class", 3, TaskKind::Classification));
+/// let y = TrainingTarget::from_arrays(TaskKind::Regression, "class", [&column as &dyn Array])?;
+/// assert!(matches!(y, TrainingTarget::Values(_)));
+/// # Ok::<(), mlrig_train::TrainError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TrainingTarget {
+    /// Class labels (classification).
+    Classes(ClassTarget),
+    /// Real values (regression).
+    Values(RegressionTarget),
+}
+
+impl TrainingTarget {
+    /// Reads `column`'s arrays (one per batch) for `task`
+    /// ([`TaskKind::Auto`] reads classes; resolve it first).
+    ///
+    /// See [`TrainingTarget`] for an example.
+    pub fn from_arrays<'a>(
+        task: TaskKind,
+        column: &str,
+        arrays: impl IntoIterator<Item = &'a dyn Array>,
+    ) -> Result<Self> {
+        Ok(match task {
+            TaskKind::Regression => {
+                TrainingTarget::Values(RegressionTarget::from_arrays(column, arrays)?)
+            }
+            _ => TrainingTarget::Classes(ClassTarget::from_arrays(column, arrays)?),
+        })
+    }
+
+    /// The target column's name.
+    ///
+    /// See [`TrainingTarget`] for an example.
+    pub fn name(&self) -> &str {
+        match self {
+            TrainingTarget::Classes(y) => y.name(),
+            TrainingTarget::Values(y) => y.name(),
+        }
+    }
+
+    /// Number of examples.
+    ///
+    /// See [`TrainingTarget`] for an example.
+    pub fn len(&self) -> usize {
+        match self {
+            TrainingTarget::Classes(y) => y.len(),
+            TrainingTarget::Values(y) => y.len(),
+        }
+    }
+
+    /// `true` without examples.
+    ///
+    /// ```
+    /// use mlrig_train::{RegressionTarget, TrainingTarget};
+    /// assert!(!TrainingTarget::Values(RegressionTarget::new("y", vec![1.0])?).is_empty());
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The task the target was read for.
+    ///
+    /// See [`TrainingTarget`] for an example.
+    pub fn task(&self) -> TaskKind {
+        match self {
+            TrainingTarget::Classes(_) => TaskKind::Classification,
+            TrainingTarget::Values(_) => TaskKind::Regression,
+        }
+    }
+}
