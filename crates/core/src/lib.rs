@@ -76,6 +76,7 @@ mod bundle;
 mod error;
 mod exact_sum;
 mod features;
+mod features_builder;
 mod ordered_f64;
 mod params;
 mod predictions;
@@ -95,6 +96,7 @@ pub use bundle::{
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
+pub use features_builder::FeaturesBuilder;
 pub use ordered_f64::OrderedF64;
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;
@@ -102,7 +104,7 @@ pub use quantile_sketch::{
     LogBuckets, MAX_RELATIVE_ACCURACY, MIN_RELATIVE_ACCURACY, QuantileSketch, SketchBatch,
     SketchBucket, SketchParams, quantile_of_buckets,
 };
-pub use records::{column_list, describe_json, record_to_batch, records_to_batch};
+pub use records::{batch_to_records, column_list, describe_json, record_to_batch, records_to_batch};
 pub use schema_reference::ignore_schema_reference;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};

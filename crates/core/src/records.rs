@@ -1,4 +1,5 @@
-//! JSON records → Arrow batches: [`records_to_batch`], [`record_to_batch`].
+//! JSON records ↔ Arrow batches: [`records_to_batch`], [`record_to_batch`]
+//! and the inverse, [`batch_to_records`].
 
 use std::sync::Arc;
 
@@ -307,6 +308,61 @@ impl ColumnStore {
 /// ```
 pub fn record_to_batch(record: &Value, schema: &SchemaRef) -> Result<RecordBatch> {
     records_to_batch(std::slice::from_ref(record), schema).map_err(without_instance)
+}
+
+/// The rows of `batch` as JSON objects, one per row: the records a client
+/// would send to a server for those rows (the inverse of
+/// [`records_to_batch`] for its four column types). A null is JSON `null`;
+/// a non-finite float, which JSON cannot hold, is `null` too; a column of
+/// another type is an [`Error::InvalidField`].
+///
+/// ```
+/// use mlrig_core::{batch_to_records, records_to_batch};
+/// use mlrig_core::arrow_schema::{DataType, Field, Schema};
+/// use std::sync::Arc;
+/// let schema = Arc::new(Schema::new(vec![
+///     Field::new("age", DataType::Int64, true),
+///     Field::new("city", DataType::Utf8, true),
+/// ]));
+/// let records = serde_json::json!([{"age": 39, "city": "Oslo"}, {"age": null, "city": null}]);
+/// let batch = records_to_batch(records.as_array().unwrap(), &schema)?;
+/// assert_eq!(batch_to_records(&batch)?, records.as_array().unwrap().clone());
+/// # Ok::<(), mlrig_core::Error>(())
+/// ```
+pub fn batch_to_records(batch: &RecordBatch) -> Result<Vec<Value>> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    let schema = batch.schema();
+    let mut records = vec![serde_json::Map::new(); batch.num_rows()];
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let value = |row: usize| -> Result<Value> {
+            if column.is_null(row) {
+                return Ok(Value::Null);
+            }
+            Ok(match field.data_type() {
+                DataType::Int64 => Value::from(column.as_primitive::<Int64Type>().value(row)),
+                DataType::Float64 => {
+                    let v = column.as_primitive::<Float64Type>().value(row);
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+                }
+                DataType::Boolean => Value::from(column.as_boolean().value(row)),
+                DataType::Utf8 => Value::from(column.as_string::<i32>().value(row)),
+                other => {
+                    return Err(Error::InvalidField {
+                        instance: Some(row),
+                        field: field.name().clone(),
+                        expected: "an Int64, Float64, Boolean or Utf8 column".into(),
+                        found: other.to_string(),
+                    });
+                }
+            })
+        };
+        for (row, record) in records.iter_mut().enumerate() {
+            record.insert(field.name().clone(), value(row)?);
+        }
+    }
+    Ok(records.into_iter().map(Value::Object).collect())
 }
 
 fn without_instance(error: Error) -> Error {
