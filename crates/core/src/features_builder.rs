@@ -159,12 +159,11 @@ impl FeaturesBuilder {
         let shape = (self.rows, self.names.len());
         match self.storage {
             Storage::Dense(values) => {
-                let matrix = Array2::from_shape_vec(shape, values).map_err(|e| {
-                    Error::ShapeMismatch {
+                let matrix =
+                    Array2::from_shape_vec(shape, values).map_err(|e| Error::ShapeMismatch {
                         expected: format!("{} × {} values", shape.0, shape.1),
                         got: e.to_string(),
-                    }
-                })?;
+                    })?;
                 Features::dense(self.names, matrix)
             }
             Storage::Sparse {
@@ -197,7 +196,7 @@ mod tests {
         ) {
             let cut = cut.min(rows);
             let whole = Array2::from_shape_fn((rows, cols), |(i, j)| {
-                if (i as u64 * 7 + j as u64 * 3 + seed) % 3 == 0 { (i + j) as f64 - 2.0 } else { 0.0 }
+                if (i as u64 * 7 + j as u64 * 3 + seed).is_multiple_of(3) { (i + j) as f64 - 2.0 } else { 0.0 }
             });
             let names: Vec<String> = (0..cols).map(|j| format!("c{j}")).collect();
             let mut builder = FeaturesBuilder::new(names.clone(), sparse);

@@ -104,7 +104,9 @@ pub use quantile_sketch::{
     LogBuckets, MAX_RELATIVE_ACCURACY, MIN_RELATIVE_ACCURACY, QuantileSketch, SketchBatch,
     SketchBucket, SketchParams, quantile_of_buckets,
 };
-pub use records::{batch_to_records, column_list, describe_json, record_to_batch, records_to_batch};
+pub use records::{
+    batch_to_records, column_list, describe_json, record_to_batch, records_to_batch,
+};
 pub use schema_reference::ignore_schema_reference;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};
