@@ -151,8 +151,15 @@ pub enum FeaturesError {
 
 impl FeaturesError {
     /// The same error with its row (if any) moved by `offset`: for a batch
-    /// that starts `offset` rows into a list of batches.
-    pub(crate) fn with_row_offset(mut self, offset: usize) -> Self {
+    /// that starts `offset` rows into a stream of batches, so the error names
+    /// the row of the stream.
+    ///
+    /// ```
+    /// use mlrig_features::FeaturesError;
+    /// let e = FeaturesError::NonFiniteValue { column: "x".into(), row: 2, value: f64::INFINITY };
+    /// assert!(matches!(e.with_row_offset(10), FeaturesError::NonFiniteValue { row: 12, .. }));
+    /// ```
+    pub fn with_row_offset(mut self, offset: usize) -> Self {
         match &mut self {
             FeaturesError::NonFiniteValue { row, .. }
             | FeaturesError::OutOfDomain { row: Some(row), .. } => *row += offset,

@@ -75,6 +75,18 @@ pub enum PipelineError {
         /// The metrics the task computes, comma separated.
         available: String,
     },
+    /// The model asked for solves another task than the one asked for.
+    #[error(
+        "model `{model}` solves {model_task} but the task is {task}; drop --task or pick a {task} model"
+    )]
+    ModelTaskMismatch {
+        /// The model family.
+        model: String,
+        /// What the model solves.
+        model_task: String,
+        /// The task asked for.
+        task: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -129,7 +141,8 @@ impl PipelineError {
             | PipelineError::InconsistentBundle { .. }
             | PipelineError::NoModel { .. }
             | PipelineError::NoBlessedModel { .. }
-            | PipelineError::UnknownMetric { .. } => true,
+            | PipelineError::UnknownMetric { .. }
+            | PipelineError::ModelTaskMismatch { .. } => true,
             PipelineError::Json { .. } => false,
         }
     }

@@ -47,7 +47,7 @@ mod training;
 pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
 pub use error::PipelineError;
 pub use serving::{BundleServable, load_model_dir, server_app};
-pub use training::{TaskKind, TrainingJob, TrainingReport};
+pub use training::{TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see
 // docs/architecture.md). The ingest options and summary are named through
@@ -59,7 +59,7 @@ pub use mlrig_core::{
 pub use mlrig_features::FeatureSpec;
 pub use mlrig_monitor::ServingMetrics;
 pub use mlrig_serve::{ModelRegistry, ServerConfig, axum};
-pub use mlrig_train::{BlessingThresholds, Evaluation, SplitRule};
+pub use mlrig_train::{BlessingThresholds, Evaluation, ModelSpec, SplitRule, TaskKind};
 
 /// The README's code, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

@@ -1,48 +1,40 @@
-//! The training job: data file → model bundle.
+//! The training job: data file → model bundle, in bounded memory.
 //!
 //! ```text
-//! CSV ─ingest─▶ batches ─split─▶ train │ eval
+//! CSV / JSON Lines / Parquet ─DataReader─▶ batches ─split (row i eval iff i % 5 == 4)─▶ train │ eval
 //!   train ─▶ statistics ─▶ schema
-//!   train ─▶ fit feature pipeline ─▶ Features ─▶ fit model
+//!   train ─▶ task (infer_task) ─▶ target
+//!   train ─▶ fit feature pipeline ─▶ Features, batch by batch, CSR when one-hot makes them sparse
+//!         (each Arrow batch is dropped once transformed) ─▶ ModelSpec::fit ─▶ model
 //!   eval  ─▶ same pipeline ─▶ Features ─▶ predict ─▶ metrics ─▶ blessing
 //!   schema + statistics + features + model + evaluation ─▶ <out>/<name>/<version>/
 //! ```
+//!
+//! Peak memory is the training rows as Arrow columns plus their feature
+//! matrix in its sparse form (the Arrow batches shrink as the matrix grows),
+//! never a dense copy of one-hot features.
 
 use std::path::{Path, PathBuf};
 
 use mlrig_core::arrow_array::{Array, RecordBatch};
-use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use mlrig_core::{
-    BundleWriter, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Predictions, Task,
+    BundleWriter, Features, FeaturesBuilder, Fingerprint, Fit, ParamGuard, Predict, Predictions,
+    Transform,
 };
-use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
-use mlrig_ingest::{IngestSummary, ReadOptions, read_csv};
+use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
+use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
 use mlrig_train::{
-    BlessingThresholds, CLASSIFIER_METRICS, ClassTarget, Dataset, Evaluation,
-    LinearRegressionParams, LogisticRegressionParams, Model, REGRESSOR_METRICS, RegressionTarget,
-    SplitRule,
+    BlessingThresholds, CLASSIFIER_METRICS, Evaluation, Model, ModelSpec, REGRESSOR_METRICS,
+    SplitRule, TaskKind, TrainingTarget, infer_task,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PipelineError;
 use crate::bundle_files::{
     EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE,
 };
-
-/// Which kind of model to train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TaskKind {
-    /// Classification for string/boolean targets and integer targets with two values; regression otherwise.
-    #[default]
-    Auto,
-    /// Least squares / ridge regression.
-    Regression,
-    /// Binary logistic regression.
-    Classification,
-}
 
 /// Everything a training run needs; build with [`TrainingJob::new`] and the `with_*` methods.
 ///
@@ -62,12 +54,11 @@ pub struct TrainingJob {
     name: String,
     output_dir: PathBuf,
     version: Option<u64>,
-    csv: ReadOptions,
+    read: ReadOptions,
     split: SplitRule,
     spec: Option<FeatureSpec>,
     task: TaskKind,
-    l2_penalty: f64,
-    c: f64,
+    model: Option<ModelSpec>,
     thresholds: BlessingThresholds,
 }
 
@@ -77,32 +68,43 @@ pub struct TrainingJob {
 pub struct TrainingReport {
     /// The bundle directory written.
     pub bundle_dir: PathBuf,
-    /// Model name and version.
+    /// Model name.
     pub name: String,
     /// Bundle version.
     pub version: u64,
     /// Ingestion totals (rows read = accepted + quarantined).
     pub ingest: IngestSummary,
-    /// Rows used for training and for evaluation.
+    /// Rows used for training.
     pub train_rows: usize,
     /// Rows held out for evaluation.
     pub eval_rows: usize,
     /// Number of feature columns after the transforms.
     pub feature_columns: usize,
+    /// Whether the features were stored as CSR (sparse) during training.
+    pub sparse_features: bool,
+    /// The model family fitted (`logistic_regression`, …).
+    pub model: String,
+    /// The task trained for.
+    pub task: TaskKind,
+    /// What mlrig decided on the user's behalf (for example that an
+    /// integer target was taken as classes), to be shown to the user.
+    pub notices: Vec<String>,
     /// Metrics on the evaluation rows and the blessing decision.
     pub evaluation: Evaluation,
 }
 
 impl TrainingJob {
-    /// A job training on `data` (CSV) to predict `target`. Defaults: model
-    /// name = the file stem, output `models/`, next version, row `i` held out
-    /// for evaluation iff `i % 5 == 4`, features inferred from the column
-    /// types, task inferred from the target, ridge penalty 0, logistic C = 1.
+    /// A job training on `data` (CSV, JSON Lines or Parquet, by extension)
+    /// to predict `target`. Defaults: model name = the file stem, output
+    /// `models/`, next version, row `i` held out for evaluation iff
+    /// `i % 5 == 4`, features inferred from the column types (CSR when
+    /// sparse), task inferred from the target, the task's default model.
     pub fn new(data: impl Into<PathBuf>, target: impl Into<String>) -> Self {
         let data = data.into();
         let name = data
             .file_stem()
             .and_then(|s| s.to_str())
+            .map(|s| s.trim_end_matches(".csv").trim_end_matches(".jsonl"))
             .unwrap_or("model")
             .to_string();
         Self {
@@ -111,15 +113,14 @@ impl TrainingJob {
             name,
             output_dir: PathBuf::from("models"),
             version: None,
-            csv: ReadOptions::default(),
+            read: ReadOptions::default(),
             split: SplitRule::Modulo {
                 modulus: 5,
                 eval_remainders: vec![4],
             },
             spec: None,
             task: TaskKind::Auto,
-            l2_penalty: 0.0,
-            c: 1.0,
+            model: None,
             thresholds: BlessingThresholds::default(),
         }
     }
@@ -142,9 +143,9 @@ impl TrainingJob {
         self
     }
 
-    /// How to read the CSV file.
-    pub fn with_csv_options(mut self, options: ReadOptions) -> Self {
-        self.csv = options;
+    /// How to read the data file.
+    pub fn with_read_options(mut self, options: ReadOptions) -> Self {
+        self.read = options;
         self
     }
 
@@ -160,21 +161,15 @@ impl TrainingJob {
         self
     }
 
-    /// Force regression or classification.
+    /// Force regression or classification ([`TaskKind::Auto`] infers it).
     pub fn with_task(mut self, task: TaskKind) -> Self {
         self.task = task;
         self
     }
 
-    /// Ridge penalty for regression (0 = ordinary least squares).
-    pub fn with_l2_penalty(mut self, alpha: f64) -> Self {
-        self.l2_penalty = alpha;
-        self
-    }
-
-    /// Inverse regularization strength for logistic regression (scikit-learn's `C`).
-    pub fn with_c(mut self, c: f64) -> Self {
-        self.c = c;
+    /// The model to fit (default: [`ModelSpec::for_task`] of the task).
+    pub fn with_model(mut self, model: ModelSpec) -> Self {
+        self.model = Some(model);
         self
     }
 
@@ -184,17 +179,14 @@ impl TrainingJob {
         self
     }
 
+    /// The data file.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
     /// Runs the job and writes the bundle (atomically: staging dir + rename).
     pub fn run(&self) -> Result<TrainingReport, PipelineError> {
-        let (schema, batches, ingest) = read_csv(&self.data, self.csv.clone())?;
-        if schema.field_with_name(&self.target).is_err() {
-            return Err(PipelineError::MissingTarget {
-                file: self.data.clone(),
-                target: self.target.clone(),
-                available: mlrig_core::column_list(&schema),
-            });
-        }
-        let (train, eval) = self.split_batches(&batches)?;
+        let (schema, train, eval, ingest) = self.read_split()?;
         let train_rows: usize = train.iter().map(RecordBatch::num_rows).sum();
         let eval_rows: usize = eval.iter().map(RecordBatch::num_rows).sum();
         if train_rows == 0 || eval_rows == 0 {
@@ -205,49 +197,53 @@ impl TrainingJob {
             });
         }
 
-        let task = self.resolve_task(&schema, &train)?;
-        self.check_threshold_metrics(task)?;
+        let requested = match (&self.model, self.task) {
+            (Some(model), TaskKind::Auto) => model.task(),
+            _ => self.task,
+        };
+        let choice = infer_task(&self.target, requested, column_arrays(&self.target, &train));
+        let model_spec = self
+            .model
+            .clone()
+            .unwrap_or_else(|| ModelSpec::for_task(choice.task));
+        if model_spec.task() != choice.task {
+            let name = |task: TaskKind| format!("{task:?}").to_lowercase();
+            return Err(PipelineError::ModelTaskMismatch {
+                model: model_spec.name().to_string(),
+                model_task: name(model_spec.task()),
+                task: name(choice.task),
+            });
+        }
+        self.check_threshold_metrics(choice.task)?;
 
         let statistics = compute_statistics(&train, &schema, &StatisticsParams::default())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
 
         let spec = match &self.spec {
             Some(spec) => spec.clone(),
-            None => FeatureSpec::infer(&schema, &self.target)?,
+            None => FeatureSpec::infer(&schema, &self.target)?.with_output(OutputLayout::Auto),
         };
         let features = FeaturePipelineParams::new(spec)
             .check()?
             .fit(train.as_slice())?;
-        let train_x = transform_all(&features, &train)?;
-        let eval_x = transform_all(&features, &eval)?;
+        let y_train = TrainingTarget::from_arrays(
+            choice.task,
+            &self.target,
+            column_arrays(&self.target, &train),
+        )?;
+        let x_train = transform_draining(&features, train)?;
+        let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
+        let model = model_spec.fit(&x_train, &y_train, None)?;
+        drop(x_train);
 
-        let (model, metrics) = match task {
-            TaskKind::Classification => {
-                let y = class_target(&self.target, &train)?;
-                let model = LogisticRegressionParams::default()
-                    .with_c(self.c)
-                    .check()?
-                    .fit(&Dataset::new(&train_x, &y)?)?;
-                let model = Model::from(model);
-                let truth = positive_indicator(&self.target, &eval, &model)?;
-                let scores = scores(mlrig_core::Predict::predict(&model, &eval_x)?)?;
-                (model, mlrig_train::evaluate_classifier(&truth, &scores)?)
-            }
-            _ => {
-                let y = regression_target(&self.target, &train)?;
-                let model = LinearRegressionParams::default()
-                    .with_l2_penalty(self.l2_penalty)
-                    .check()?
-                    .fit(&Dataset::new(&train_x, &y)?)?;
-                let model = Model::from(model);
-                let truth = regression_target(&self.target, &eval)?;
-                let predicted = scores(mlrig_core::Predict::predict(&model, &eval_x)?)?;
-                (
-                    model,
-                    mlrig_train::evaluate_regressor(truth.values(), &predicted)?,
-                )
-            }
-        };
+        let x_eval = features.transform_batches(&eval)?;
+        let predictions = model.predict(&x_eval)?;
+        let y_eval = TrainingTarget::from_arrays(
+            choice.task,
+            &self.target,
+            column_arrays(&self.target, &eval),
+        )?;
+        let metrics = eval_metrics(&predictions, &y_eval)?;
         let evaluation = Evaluation::new(
             model.task(),
             metrics,
@@ -267,24 +263,50 @@ impl TrainingJob {
             train_rows,
             eval_rows,
             feature_columns: features.output_names().len(),
+            sparse_features,
+            model: model_spec.name().to_string(),
+            task: choice.task,
+            notices: choice.notice.into_iter().collect(),
             evaluation,
         })
     }
 
-    fn split_batches(
+    /// Reads the file batch by batch and splits every batch as it arrives.
+    #[allow(clippy::type_complexity)]
+    fn read_split(
         &self,
-        batches: &[RecordBatch],
-    ) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), PipelineError> {
-        let mut train = Vec::with_capacity(batches.len());
-        let mut eval = Vec::with_capacity(batches.len());
-        let mut first_row = 0u64;
-        for batch in batches {
-            let (t, e) = self.split.split_batch(batch, first_row, None)?;
-            first_row += batch.num_rows() as u64;
-            train.push(t);
-            eval.push(e);
+    ) -> Result<
+        (
+            mlrig_core::arrow_schema::SchemaRef,
+            Vec<RecordBatch>,
+            Vec<RecordBatch>,
+            mlrig_ingest::IngestReport,
+        ),
+        PipelineError,
+    > {
+        let mut reader = DataReader::open(&self.data, self.read.clone())?;
+        let schema = reader.schema();
+        if schema.field_with_name(&self.target).is_err() {
+            return Err(PipelineError::MissingTarget {
+                file: self.data.clone(),
+                target: self.target.clone(),
+                available: mlrig_core::column_list(&schema),
+            });
         }
-        Ok((train, eval))
+        let (mut train, mut eval) = (Vec::new(), Vec::new());
+        let mut first_row = 0u64;
+        for batch in reader.by_ref() {
+            let batch = batch.map_err(IngestError::from)?;
+            let (t, e) = self.split.split_batch(&batch, first_row, None)?;
+            first_row += batch.num_rows() as u64;
+            for (side, part) in [(&mut train, t), (&mut eval, e)] {
+                if part.num_rows() > 0 {
+                    side.push(part);
+                }
+            }
+        }
+        let report = reader.finish()?;
+        Ok((schema, train, eval, report))
     }
 
     /// Refuses, before any work, a threshold on a metric the task does not compute.
@@ -301,32 +323,6 @@ impl TrainingJob {
             }),
             None => Ok(()),
         }
-    }
-
-    fn resolve_task(
-        &self,
-        schema: &SchemaRef,
-        train: &[RecordBatch],
-    ) -> Result<TaskKind, PipelineError> {
-        if self.task != TaskKind::Auto {
-            return Ok(self.task);
-        }
-        let data_type = schema
-            .field_with_name(&self.target)
-            .map(|f| f.data_type().clone())
-            .unwrap_or(DataType::Utf8);
-        Ok(match data_type {
-            DataType::Utf8 | DataType::Boolean => TaskKind::Classification,
-            DataType::Int64 => {
-                let target = class_target(&self.target, train)?;
-                if target.classes().len() == 2 {
-                    TaskKind::Classification
-                } else {
-                    TaskKind::Regression
-                }
-            }
-            _ => TaskKind::Regression,
-        })
     }
 
     fn write_bundle(
@@ -361,83 +357,103 @@ impl TrainingJob {
     }
 }
 
-/// Transforms every batch (in parallel, in order) and stacks the rows, dense
-/// because the models of mlrig-train are dense.
-fn transform_all(
+/// Batches transformed in parallel before their rows are appended.
+const TRANSFORM_WAVE: usize = 8;
+
+/// Transforms the batches in order, a wave at a time in parallel, appending
+/// their rows to one matrix and dropping each Arrow batch once it is
+/// transformed: the Arrow data shrinks while the (sparse) matrix grows.
+fn transform_draining(
     features: &FittedFeaturePipeline,
-    batches: &[RecordBatch],
+    batches: Vec<RecordBatch>,
 ) -> Result<Features, PipelineError> {
-    let stacked = features.transform_batches(batches)?;
-    Ok(match stacked.matrix() {
-        FeatureMatrix::Dense(_) => stacked,
-        FeatureMatrix::Sparse(_) => stacked.to_dense_features(),
-    })
+    let total_rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let sparse = features.output_layout() == OutputLayout::Sparse;
+    let mut builder = FeaturesBuilder::new(features.output_names().to_vec(), sparse);
+    let mut batches = batches.into_iter().peekable();
+    let mut rows_before = 0;
+    while batches.peek().is_some() {
+        let wave: Vec<RecordBatch> = batches.by_ref().take(TRANSFORM_WAVE).collect();
+        let parts: Vec<_> = wave.par_iter().map(|b| features.transform(b)).collect();
+        for (batch, part) in wave.iter().zip(parts) {
+            let part = part.map_err(|e| e.with_row_offset(rows_before))?;
+            if builder.rows() == 0 && part.nrows() > 0 {
+                // One-hot rows have a near-constant number of entries: reserve
+                // once for the whole stream instead of doubling the buffers.
+                let per_row = stored_entries(&part).div_ceil(part.nrows());
+                builder.reserve(total_rows, per_row + per_row / 8 + 1);
+            }
+            builder.push(&part)?;
+            rows_before += batch.num_rows();
+        }
+    }
+    Ok(builder.finish()?)
 }
 
-fn target_arrays<'a>(target: &str, batches: &'a [RecordBatch]) -> Vec<&'a dyn Array> {
+fn stored_entries(features: &Features) -> usize {
+    match features.matrix() {
+        mlrig_core::FeatureMatrix::Dense(m) => m.len(),
+        mlrig_core::FeatureMatrix::Sparse(m) => m.nnz(),
+    }
+}
+
+fn column_arrays<'a>(column: &str, batches: &'a [RecordBatch]) -> Vec<&'a dyn Array> {
     batches
         .iter()
-        .filter_map(|b| b.column_by_name(target).map(|c| c.as_ref()))
+        .filter_map(|b| b.column_by_name(column).map(|c| c.as_ref()))
         .collect()
 }
 
-fn class_target(target: &str, batches: &[RecordBatch]) -> Result<ClassTarget, PipelineError> {
-    Ok(ClassTarget::from_arrays(
-        target,
-        target_arrays(target, batches),
-    )?)
-}
-
-fn regression_target(
-    target: &str,
-    batches: &[RecordBatch],
-) -> Result<RegressionTarget, PipelineError> {
-    Ok(RegressionTarget::from_arrays(
-        target,
-        target_arrays(target, batches),
-    )?)
-}
-
-/// Eval truth as "is the model's positive class", by label text, so an eval
-/// set missing a class still lines up with the model's classes.
-fn positive_indicator(
-    target: &str,
-    eval: &[RecordBatch],
-    model: &Model,
-) -> Result<Vec<bool>, PipelineError> {
-    let y = class_target(target, eval)?;
-    let positive = match model.task() {
-        Task::Classification { classes } => classes.last().cloned().unwrap_or_default(),
-        // A regression model (or a task added to mlrig-core later) has no positive class.
-        _ => String::new(),
-    };
-    Ok(y.labels()
-        .iter()
-        .map(|&l| y.classes().get(l) == Some(&positive))
-        .collect())
-}
-
-/// One score per example: the regression value, or the probability of the
-/// positive (last) class.
-fn scores(predictions: Predictions) -> Result<Vec<f64>, PipelineError> {
-    match predictions {
-        Predictions::Regression { values } => Ok(values.to_vec()),
-        Predictions::Classification { probabilities, .. } => {
-            let last = probabilities.ncols().saturating_sub(1);
-            Ok(probabilities.column(last).to_vec())
+/// The task's metrics of `predictions` against the evaluation target.
+fn eval_metrics(
+    predictions: &Predictions,
+    truth: &TrainingTarget,
+) -> Result<std::collections::BTreeMap<String, f64>, PipelineError> {
+    Ok(match (predictions, truth) {
+        (Predictions::Regression { values }, TrainingTarget::Values(y)) => {
+            mlrig_train::evaluate_regressor(y.values(), &values.to_vec())?
         }
-        // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
-        _ => Err(mlrig_core::Error::InvalidParameter {
-            name: "predictions".into(),
-            reason: "expected regression values or class probabilities".into(),
+        (
+            Predictions::Classification {
+                classes,
+                probabilities,
+            },
+            TrainingTarget::Classes(y),
+        ) => {
+            // Eval labels by name into the model's class order.
+            let index: Vec<Option<usize>> = y
+                .classes()
+                .iter()
+                .map(|c| classes.iter().position(|m| m == c))
+                .collect();
+            let labels: Vec<usize> = y
+                .labels()
+                .iter()
+                .map(|&l| index.get(l).copied().flatten().unwrap_or(classes.len()))
+                .collect();
+            if classes.len() == 2 {
+                let truth: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
+                mlrig_train::evaluate_classifier(&truth, &probabilities.column(1).to_vec())?
+            } else {
+                let predicted = predictions.labels().unwrap_or_default();
+                std::collections::BTreeMap::from([
+                    (
+                        "accuracy".to_string(),
+                        mlrig_train::metrics::accuracy(&labels, &predicted)?,
+                    ),
+                    (
+                        "log_loss".to_string(),
+                        mlrig_train::metrics::log_loss_multiclass(&labels, probabilities.view())?,
+                    ),
+                ])
+            }
         }
-        .into()),
-    }
-}
-
-impl TrainingJob {
-    /// The data file.
-    pub fn data(&self) -> &Path {
-        &self.data
-    }
+        _ => {
+            return Err(mlrig_core::Error::InvalidParameter {
+                name: "predictions".into(),
+                reason: "the model's task differs from the target's".into(),
+            }
+            .into());
+        }
+    })
 }

@@ -193,11 +193,19 @@ fn forced_regression_on_an_integer_target() {
     let out = tempfile::tempdir().unwrap();
     let report = TrainingJob::new(sample("adult_sample.csv"), "hours-per-week")
         .with_task(TaskKind::Regression)
-        .with_l2_penalty(1.0)
+        .with_model(serde_json::from_str(r#"{"linear_regression": {"l2_penalty": 1.0}}"#).unwrap())
         .with_output_dir(out.path())
         .run()
         .unwrap();
     assert!(report.evaluation.metrics().contains_key("rmse"));
+    // A classifier for a regression task is refused before any work.
+    let e = TrainingJob::new(sample("adult_sample.csv"), "hours-per-week")
+        .with_task(TaskKind::Regression)
+        .with_model(serde_json::from_str(r#"{"logistic_regression": {}}"#).unwrap())
+        .with_output_dir(out.path())
+        .run()
+        .unwrap_err();
+    assert!(e.to_string().contains("drop --task"), "{e}");
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (StatusCode, String) {

@@ -115,7 +115,7 @@ pub use logistic_regression::{
 };
 pub use mlrig_core::SplitRule;
 pub use model::Model;
-pub use model_spec::{ModelSpec, TrainingTarget};
+pub use model_spec::{ModelSpec, TrainingTarget, smoke_step};
 pub use optimizer::StopReason;
 pub use target::{ClassTarget, RegressionTarget, Target};
 pub use task::{MAX_INTEGER_CLASSES, TaskChoice, TaskKind, infer_task};

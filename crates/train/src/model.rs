@@ -66,6 +66,41 @@ impl Model {
         }
     }
 
+    /// The largest absolute coefficient or intercept (`NaN` if any is not
+    /// finite): what the numerical-stability gate looks at, since exploding
+    /// weights mean an ill-posed fit even when the metrics look fine.
+    ///
+    /// ```
+    /// # use mlrig_core::{Features, Fit, ndarray::array};
+    /// # use mlrig_train::{Dataset, LinearRegressionParams, Model, RegressionTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+    /// let y = RegressionTarget::new("y", vec![1.0, -3.0])?;
+    /// let model = Model::from(LinearRegressionParams::default().fit(&mlrig_train::Dataset::new(&x, &y)?)?);
+    /// assert!((model.largest_weight() - 4.0).abs() < 1e-12);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn largest_weight(&self) -> f64 {
+        let weights: Box<dyn Iterator<Item = f64> + '_> = match self {
+            Model::LinearRegression(m) => {
+                Box::new(m.coefficients().iter().copied().chain([m.intercept()]))
+            }
+            Model::LogisticRegression(m) => Box::new(
+                m.coefficients()
+                    .iter()
+                    .flatten()
+                    .chain(m.intercepts())
+                    .copied(),
+            ),
+        };
+        weights.fold(0.0, |largest: f64, w| {
+            if w.is_finite() && !largest.is_nan() {
+                largest.max(w.abs())
+            } else {
+                f64::NAN
+            }
+        })
+    }
+
     /// What the model predicts (for serving metadata).
     ///
     /// ```

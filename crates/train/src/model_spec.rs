@@ -81,6 +81,24 @@ impl ModelSpec {
         }
     }
 
+    /// The same spec limited to `iterations` optimiser iterations (for
+    /// families with an iterative solver; the closed-form least squares is
+    /// unchanged).
+    ///
+    /// ```
+    /// use mlrig_train::{ModelSpec, TaskKind};
+    /// let spec = ModelSpec::for_task(TaskKind::Classification).with_max_iterations(1);
+    /// assert!(serde_json::to_string(&spec).unwrap().contains("\"max_iterations\":1"));
+    /// ```
+    pub fn with_max_iterations(self, iterations: usize) -> Self {
+        match self {
+            ModelSpec::LogisticRegression(p) => {
+                ModelSpec::LogisticRegression(p.with_max_iterations(iterations))
+            }
+            other => other,
+        }
+    }
+
     /// Checks the parameters and fits the model to `features` and `target`
     /// (with optional per-row weights). A target of the other task is an
     /// error that names the way out.
@@ -135,6 +153,78 @@ impl ModelSpec {
             )),
         }
     }
+}
+
+/// One optimiser step of `spec` on seeded random data (64 rows, 5
+/// features, a binary target or a real one, by the spec's task): fails
+/// unless the step changed the weights from their start and kept them
+/// finite. A cheap check for user test suites that a configuration can
+/// train at all (the same `seed` gives the same data and result).
+///
+/// ```
+/// use mlrig_train::{ModelSpec, TaskKind, smoke_step};
+/// let weight = smoke_step(&ModelSpec::for_task(TaskKind::Classification), 7)?;
+/// assert!(weight > 0.0 && weight.is_finite());
+/// smoke_step(&ModelSpec::for_task(TaskKind::Regression), 7)?;
+/// # Ok::<(), mlrig_train::TrainError>(())
+/// ```
+pub fn smoke_step(spec: &ModelSpec, seed: u64) -> Result<f64> {
+    const ROWS: usize = 64;
+    const COLUMNS: usize = 5;
+    // SplitMix64: a tiny, well-known generator, so the data depend on the seed only.
+    let mut state = seed;
+    let mut uniform = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let x = mlrig_core::ndarray::Array2::from_shape_simple_fn((ROWS, COLUMNS), || {
+        uniform() * 2.0 - 1.0
+    });
+    let score: Vec<f64> = x
+        .rows()
+        .into_iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .map(|(j, v)| v * (j as f64 - 2.0))
+                .sum::<f64>()
+        })
+        .collect();
+    let names: Vec<String> = (0..COLUMNS).map(|j| format!("x{j}")).collect();
+    let features = Features::dense(names, x)?;
+    let target = match spec.task() {
+        TaskKind::Classification => TrainingTarget::Classes(ClassTarget::from_labels(
+            "y",
+            score
+                .iter()
+                .map(|&s| if s + uniform() - 0.5 > 0.0 { "b" } else { "a" }),
+        )),
+        _ => TrainingTarget::Values(RegressionTarget::new(
+            "y",
+            score.iter().map(|s| s + uniform() - 0.5).collect(),
+        )?),
+    };
+    let model = spec
+        .clone()
+        .with_max_iterations(1)
+        .fit(&features, &target, None)?;
+    let largest = model.largest_weight();
+    if largest.is_nan() {
+        return Err(TrainError::Numerical {
+            what: format!("smoke step of {}", spec.name()),
+            reason: "a weight is not finite after one step".into(),
+        });
+    }
+    if largest == 0.0 {
+        return Err(TrainError::Numerical {
+            what: format!("smoke step of {}", spec.name()),
+            reason: "one step left every weight at 0 (is the learning rate or C zero?)".into(),
+        });
+    }
+    Ok(largest)
 }
 
 fn task_name(task: TaskKind) -> &'static str {

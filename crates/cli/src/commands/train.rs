@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlrig_pipeline::{TaskKind, TrainingJob};
+use mlrig_pipeline::{ModelSpec, TaskKind, TrainingJob};
 use mlrig_train::{BlessingThresholds, SplitRule};
 
 use super::CsvArgs;
@@ -13,7 +13,7 @@ use crate::{CommandResult, config_file};
 /// Arguments of `mlrig train`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The training data (CSV).
+    /// The training data: CSV, JSON Lines or Parquet (by extension).
     file: PathBuf,
 
     /// The column to predict.
@@ -32,21 +32,21 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N")]
     bundle_version: Option<u64>,
 
-    /// Regression or classification (default: from the target's type).
+    /// Regression or classification (default: from the target's type; an
+    /// integer target with at most 10 values is taken as classes, with a notice).
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
     task: TaskArg,
+
+    /// The model: a family (`logistic_regression`, `linear_regression`), a
+    /// JSON spec such as '{"logistic_regression": {"c": 0.1, "class_weight":
+    /// "balanced"}}', or a .json/.toml file holding one (schema: `mlrig schema
+    /// model-spec`). Default: the task's default model.
+    #[arg(long, value_name = "SPEC")]
+    model: Option<String>,
 
     /// Hold out row i for evaluation iff i % N == N - 1.
     #[arg(long, default_value_t = 5, value_name = "N")]
     eval_every: u64,
-
-    /// Ridge penalty for regression (0 = ordinary least squares).
-    #[arg(long, default_value_t = 0.0)]
-    l2: f64,
-
-    /// Inverse regularization strength for logistic regression (as scikit-learn's C).
-    #[arg(long, default_value_t = 1.0)]
-    c: f64,
 
     /// Blessing thresholds file, JSON or TOML (`[min]` / `[max]` tables of
     /// METRIC = VALUE; schema: `mlrig schema blessing-thresholds`); --min and
@@ -91,7 +91,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     let mut job = TrainingJob::new(&args.file, &args.target)
         .with_output_dir(&args.out)
-        .with_csv_options(args.csv.options()?)
+        .with_read_options(args.csv.options()?)
         .with_split(SplitRule::modulo(
             args.eval_every,
             vec![args.eval_every - 1],
@@ -101,9 +101,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
             TaskArg::Regression => TaskKind::Regression,
             TaskArg::Classification => TaskKind::Classification,
         })
-        .with_l2_penalty(args.l2)
-        .with_c(args.c)
         .with_thresholds(thresholds);
+    if let Some(model) = &args.model {
+        job = job.with_model(model_spec(model)?);
+    }
     if let Some(name) = &args.name {
         job = job.with_name(name);
     }
@@ -116,6 +117,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
         args.target
     );
     let report = job.run()?;
+    for notice in &report.notices {
+        eprintln!("note: {notice}");
+    }
 
     let mut text = format!(
         "model `{}` version {} written to {}\n",
@@ -125,13 +129,19 @@ pub(crate) fn run(args: Args) -> CommandResult {
     );
     let _ = writeln!(
         text,
-        "rows: {} read = {} accepted + {} quarantined; {} train, {} eval; {} feature columns",
+        "rows: {} read = {} accepted + {} quarantined; {} train, {} eval; {} feature columns ({}); model {}",
         report.ingest.rows_read,
         report.ingest.rows_accepted,
         report.ingest.rows_quarantined,
         report.train_rows,
         report.eval_rows,
-        report.feature_columns
+        report.feature_columns,
+        if report.sparse_features {
+            "sparse"
+        } else {
+            "dense"
+        },
+        report.model
     );
     for (metric, value) in report.evaluation.metrics() {
         let _ = writeln!(text, "  {metric:<10} {value:.4}");
@@ -142,6 +152,20 @@ pub(crate) fn run(args: Args) -> CommandResult {
         let _ = writeln!(text, "  {reason}");
     }
     Ok(Outcome::new(&report, text)?.failed_check(!blessed))
+}
+
+/// `--model`: a family name, an inline JSON spec, or a .json/.toml file.
+fn model_spec(spec: &str) -> Result<ModelSpec, CliError> {
+    let path = std::path::Path::new(spec);
+    if spec.trim_start().starts_with('{') {
+        serde_json::from_str(spec).map_err(|e| format!("--model: {e}").into())
+    } else if path.extension().is_some() {
+        config_file::read("--model", path)
+    } else {
+        serde_json::from_value(serde_json::json!({ spec: {} })).map_err(|e| {
+            format!("--model {spec:?}: {e}; or give a JSON spec or a .json/.toml file").into()
+        })
+    }
 }
 
 fn metric_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
