@@ -41,11 +41,13 @@
 
 mod bundle_files;
 mod error;
+mod gates;
 mod serving;
 mod training;
 
 pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
 pub use error::PipelineError;
+pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use serving::{BundleServable, load_model_dir, server_app};
 pub use training::{TrainingJob, TrainingReport};
 

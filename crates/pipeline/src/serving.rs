@@ -40,16 +40,10 @@ impl BundleServable {
     pub fn open(bundle: &ModelBundle) -> Result<Self, PipelineError> {
         let features = bundle.load::<FittedFeaturePipeline>(FEATURES_FILE)?.value;
         let model = bundle.load::<Model>(MODEL_FILE)?.value;
-        if features.output_names() != model.feature_names() {
-            return Err(PipelineError::InconsistentBundle {
-                path: bundle.dir().to_path_buf(),
-                reason: format!(
-                    "the feature pipeline produces {} columns but the model expects {}",
-                    features.output_names().len(),
-                    model.feature_names().len()
-                ),
-            });
-        }
+        check_fit(&features, &model).map_err(|reason| PipelineError::InconsistentBundle {
+            path: bundle.dir().to_path_buf(),
+            reason,
+        })?;
         let manifest = bundle.manifest();
         let info = ServableInfo::new(
             manifest.name.clone(),
@@ -63,6 +57,39 @@ impl BundleServable {
             features,
             model,
         })
+    }
+}
+
+impl BundleServable {
+    /// A servable from parts already in memory (the pre-blessing
+    /// serveability check serves a candidate before its bundle exists).
+    pub(crate) fn from_parts(
+        info: ServableInfo,
+        features: FittedFeaturePipeline,
+        model: Model,
+    ) -> Result<Self, PipelineError> {
+        check_fit(&features, &model).map_err(|reason| PipelineError::InconsistentBundle {
+            path: "(candidate)".into(),
+            reason,
+        })?;
+        Ok(Self {
+            info,
+            features,
+            model,
+        })
+    }
+}
+
+/// The model must read exactly the columns the feature pipeline writes.
+fn check_fit(features: &FittedFeaturePipeline, model: &Model) -> Result<(), String> {
+    if features.output_names() == model.feature_names() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the feature pipeline produces {} columns but the model expects {}",
+            features.output_names().len(),
+            model.feature_names().len()
+        ))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::logistic_regression::LogisticRegression;
 
 /// A fitted model of any kind; serialises as `{"linear_regression": {…}}` or
 /// `{"logistic_regression": {…}}` inside the artifact envelope
-/// (kind `mlrig.train.model`, format version 1).
+/// (kind `mlrig.train.model`, format version 3).
 ///
 /// ```
 /// use mlrig_core::{Artifact, Features, Fit, Predict, ndarray::array};
@@ -145,6 +145,7 @@ impl Predict for Model {
 
 impl Artifact for Model {
     const KIND: &'static str = "mlrig.train.model";
-    // Version 2: values computed with the `libm` crate (deterministic math, issue 8) may differ in the last bit from version 1 files.
-    const FORMAT_VERSION: u32 = 2;
+    // Version 3: logistic regression may be multinomial (coefficients one row
+    // per weight vector, intercepts a list). Version 2: `libm` math.
+    const FORMAT_VERSION: u32 = 3;
 }
