@@ -55,6 +55,10 @@ mod slices;
 mod task_metrics;
 mod thresholds;
 
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod tests;
 
 pub use artifact::{Evaluation, GateCheck};
 pub use baseline::{BaselineComparison, MetricDelta};
