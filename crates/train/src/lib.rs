@@ -92,6 +92,7 @@ mod linear_score;
 mod logistic_regression;
 pub mod metrics;
 mod model;
+mod sgd;
 pub mod split;
 mod target;
 
@@ -109,6 +110,11 @@ pub use logistic_regression::{
 };
 pub use mlrig_core::SplitRule;
 pub use model::Model;
+pub use sgd::{
+    ClassWeight, LearningRate, SgdClassifier, SgdClassifierLoss, SgdClassifierParams,
+    SgdClassifierValidParams, SgdRegressor, SgdRegressorLoss, SgdRegressorParams,
+    SgdRegressorValidParams,
+};
 pub use target::{ClassTarget, RegressionTarget, Target};
 
 // What users need to name this crate's inputs and outputs, so that depending
