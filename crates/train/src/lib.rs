@@ -20,6 +20,10 @@
 //!   and [`mlrig_core::Fit`]: `Params` → checked `ValidParams` → fitted model.
 //!   Both solvers are dense Cholesky factorisations of small `p × p` systems
 //!   (normal equations, Newton steps); no BLAS/LAPACK.
+//! * **Online learning**: [`SgdClassifier`] and [`SgdRegressor`] are linear
+//!   models trained by stochastic gradient descent with scikit-learn's
+//!   `SGDClassifier` / `SGDRegressor` semantics, on dense or CSR features;
+//!   `partial_fit` updates them batch by batch, also after a save and load.
 //! * A fitted model stores the names of the feature columns it was trained on
 //!   and rejects other columns at prediction time ([`TrainError::ShapeMismatch`]).
 //!   A row's prediction has the same bits alone or inside a batch.

@@ -96,9 +96,21 @@ pub(super) fn check_sparse_intercept_decay(decay: f64) -> Result<()> {
     Ok(())
 }
 
+/// The error of a diverging fit: `quantity` became non-finite in `epoch`.
+fn diverged(what: &str, epoch: usize, quantity: &str) -> TrainError {
+    TrainError::Numerical {
+        what: what.into(),
+        reason: format!(
+            "{quantity} became non-finite in epoch {epoch}; use a smaller eta0 \
+             (or another learning rate) or scale the features (e.g. standardise them)"
+        ),
+    }
+}
+
 /// Runs up to `settings.max_epochs` epochs starting at sample counter `t`,
-/// updating `function` in place. On a non-finite weight `function` is left
-/// as it was and a [`TrainError::Numerical`] names `what` and the epoch.
+/// updating `function` in place. On a non-finite weight or score
+/// `function` is left as it was and a [`TrainError::Numerical`] names
+/// `what` and the epoch.
 pub(super) fn run_epochs(
     function: &mut LinearFunction,
     problem: &Problem<'_>,
@@ -136,6 +148,11 @@ pub(super) fn run_epochs(
                 continue;
             };
             let p = weights.dot(row.clone()) + intercept;
+            if !p.is_finite() {
+                // Finite weights can still overflow the score of a huge row;
+                // the clipped gradient would only keep the weights diverging.
+                return Err(diverged(what, outcome.epochs + 1, "the score of a row"));
+            }
             let eta = step_size.at(counter);
             objective += settings.loss.value(y, p);
             objective += settings.alpha * (0.5 * weights.squared_norm());
@@ -165,14 +182,7 @@ pub(super) fn run_epochs(
         }
         outcome.epochs += 1;
         if !(intercept.is_finite() && weights.is_finite()) {
-            return Err(TrainError::Numerical {
-                what: what.into(),
-                reason: format!(
-                    "the weights became non-finite in epoch {}; use a smaller eta0 \
-                     (or another learning rate) or scale the features (e.g. standardise them)",
-                    outcome.epochs
-                ),
-            });
+            return Err(diverged(what, outcome.epochs, "the weights"));
         }
         let mean_objective = objective / n as f64;
         if let Some(tol) = settings.tolerance {

@@ -11,7 +11,7 @@ use crate::error::{Result, TrainError};
 /// | schedule | `eta` |
 /// |---|---|
 /// | `constant` | `eta0` |
-/// | `optimal` | `1 / (alpha · (t₀ + t − 1))`, `t₀` from Bottou's heuristic (see [the module docs](crate::SgdClassifier#learning-rates)) |
+/// | `optimal` | `1 / (alpha · (t₀ + t − 1))`, `t₀` from Bottou's heuristic (see [Learning rates](crate::SgdClassifierParams#learning-rates)) |
 /// | `invscaling` | `eta0 / t^power_t` |
 /// | `adaptive` | `eta0`, divided by 5 whenever `n_iter_no_change` epochs in a row do not improve the objective by `tol` |
 ///

@@ -35,6 +35,8 @@ use crate::target::{RegressionTarget, Target};
 /// assert!((model.intercept() - 1.0).abs() < 0.05);
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
+///
+#[doc = include_str!("algorithm.md")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
@@ -218,7 +220,7 @@ impl SgdRegressorParams {
     }
 
     /// Whether each epoch visits the rows in a seeded permutation (default
-    /// `true`) instead of row order; see the module docs' *Shuffling*.
+    /// `true`) instead of row order; see [Shuffling](Self#shuffling).
     ///
     /// ```
     /// # use mlrig_core::ParamGuard;
