@@ -136,14 +136,16 @@ pub(super) fn run_epochs(
         epochs: 0,
         converged: false,
     };
-    let in_row_order: Vec<usize> = (0..n).collect();
     while outcome.epochs < settings.max_epochs {
-        let order = match settings.shuffle_seed {
-            Some(seed) => epoch_order(n, seed, counter as u64),
-            None => in_row_order.clone(),
-        };
+        let shuffled = settings
+            .shuffle_seed
+            .map(|seed| epoch_order(n, seed, counter as u64));
         let mut objective = 0.0;
-        for i in order {
+        for position in 0..n {
+            let i = shuffled
+                .as_ref()
+                .and_then(|order| order.get(position).copied())
+                .unwrap_or(position);
             let (Some(&y), row) = (problem.targets.get(i), problem.rows.row(i)) else {
                 continue;
             };
@@ -154,8 +156,10 @@ pub(super) fn run_epochs(
                 return Err(diverged(what, outcome.epochs + 1, "the score of a row"));
             }
             let eta = step_size.at(counter);
-            objective += settings.loss.value(y, p);
-            objective += settings.alpha * (0.5 * weights.squared_norm());
+            if settings.tolerance.is_some() {
+                objective += settings.loss.value(y, p);
+                objective += settings.alpha * (0.5 * weights.squared_norm());
+            }
             let gradient = settings
                 .loss
                 .gradient(y, p)
@@ -184,15 +188,15 @@ pub(super) fn run_epochs(
         if !(intercept.is_finite() && weights.is_finite()) {
             return Err(diverged(what, outcome.epochs, "the weights"));
         }
-        let mean_objective = objective / n as f64;
         if let Some(tol) = settings.tolerance {
+            let mean_objective = objective / n as f64;
             if mean_objective > best_objective - tol {
                 epochs_without_improvement += 1;
             } else {
                 epochs_without_improvement = 0;
             }
+            best_objective = best_objective.min(mean_objective);
         }
-        best_objective = best_objective.min(mean_objective);
         if epochs_without_improvement >= settings.n_iter_no_change {
             if step_size.reduce() {
                 epochs_without_improvement = 0;
