@@ -55,6 +55,15 @@ pub struct SgdClassifierParams {
     seed: u64,
     class_weight: ClassWeight,
     sparse_intercept_decay: f64,
+    /// The JSON Schema of a hand-written parameter file, for editors;
+    /// accepted and ignored.
+    #[serde(
+        rename = "$schema",
+        skip_serializing,
+        deserialize_with = "mlrig_core::ignore_schema_reference"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
+    schema_reference: (),
 }
 
 impl Default for SgdClassifierParams {
@@ -77,6 +86,7 @@ impl Default for SgdClassifierParams {
             seed: 0,
             class_weight: ClassWeight::Uniform,
             sparse_intercept_decay: 0.01,
+            schema_reference: (),
         }
     }
 }
@@ -901,6 +911,36 @@ impl Artifact for SgdClassifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn params_read_from_hand_written_json() {
+        let p: SgdClassifierParams = serde_json::from_str(
+            r#"{"$schema": "sgd.schema.json", "loss": "log_loss", "tolerance": null}"#,
+        )
+        .unwrap();
+        let expected = SgdClassifierParams::default()
+            .with_loss(SgdClassifierLoss::LogLoss)
+            .with_tolerance(None);
+        assert_eq!(p, expected);
+        assert!(!serde_json::to_string(&p).unwrap().contains("$schema"));
+        assert!(serde_json::from_str::<SgdClassifierParams>(r#"{"los": "hinge"}"#).is_err());
+        let e = serde_json::from_str::<SgdClassifierValidParams>(r#"{"max_iter": 0}"#).unwrap_err();
+        assert!(e.to_string().contains("max_iter"), "{e}");
+    }
+
+    #[cfg(feature = "schemars")]
+    #[test]
+    fn schemas_describe_the_hand_written_parameters() {
+        let classifier = schemars::schema_for!(SgdClassifierParams);
+        let regressor = schemars::schema_for!(crate::SgdRegressorParams);
+        for schema in [&classifier, &regressor] {
+            assert!(schema.pointer("/properties/$schema").is_some());
+            assert!(schema.pointer("/properties/learning_rate").is_some());
+            assert_eq!(schema.pointer("/additionalProperties"), Some(&false.into()));
+        }
+        assert!(classifier.pointer("/properties/class_weight").is_some());
+        assert!(regressor.pointer("/properties/epsilon").is_some());
+    }
 
     #[test]
     fn deserialising_checks_shapes() {

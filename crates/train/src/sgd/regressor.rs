@@ -54,6 +54,15 @@ pub struct SgdRegressorParams {
     shuffle: bool,
     seed: u64,
     sparse_intercept_decay: f64,
+    /// The JSON Schema of a hand-written parameter file, for editors;
+    /// accepted and ignored.
+    #[serde(
+        rename = "$schema",
+        skip_serializing,
+        deserialize_with = "mlrig_core::ignore_schema_reference"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
+    schema_reference: (),
 }
 
 impl Default for SgdRegressorParams {
@@ -76,6 +85,7 @@ impl Default for SgdRegressorParams {
             shuffle: true,
             seed: 0,
             sparse_intercept_decay: 0.01,
+            schema_reference: (),
         }
     }
 }
@@ -697,4 +707,37 @@ impl Predict for SgdRegressor {
 impl Artifact for SgdRegressor {
     const KIND: &'static str = "mlrig.train.sgd_regressor";
     const FORMAT_VERSION: u32 = 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_read_from_hand_written_json() {
+        let p: SgdRegressorParams = serde_json::from_str(
+            r#"{"$schema": "sgd.schema.json", "loss": "huber", "epsilon": 1.0}"#,
+        )
+        .unwrap();
+        let expected = SgdRegressorParams::default()
+            .with_loss(SgdRegressorLoss::Huber)
+            .with_epsilon(1.0);
+        assert_eq!(p, expected);
+        assert!(serde_json::from_str::<SgdRegressorValidParams>(r#"{"eta0": -1}"#).is_err());
+    }
+
+    #[test]
+    fn deserialising_checks_shapes() {
+        let model = SgdRegressorParams::default()
+            .check()
+            .unwrap()
+            .start("y", vec!["x".into()]);
+        let mut json = serde_json::to_value(&model).unwrap();
+        json["coefficients"] = serde_json::json!([1.0, 2.0]);
+        let e = serde_json::from_value::<SgdRegressor>(json).unwrap_err();
+        assert!(e.to_string().contains("1 coefficients"), "{e}");
+        let mut json = serde_json::to_value(&model).unwrap();
+        json["t"] = serde_json::json!(0);
+        assert!(serde_json::from_value::<SgdRegressor>(json).is_err());
+    }
 }
