@@ -34,26 +34,32 @@ impl ClassWeight {
     ///
     /// See [`ClassWeight`] for an example.
     pub fn class_weights(self, target: &ClassTarget) -> Vec<f64> {
-        let k = target.classes().len();
+        self.weights(target.labels(), target.classes().len())
+    }
+
+    /// One weight per class for `labels` (class indices below `n_classes`);
+    /// under `Balanced` a class without rows weighs 1 (there is nothing to
+    /// balance, and a later `partial_fit` batch may bring it).
+    ///
+    /// ```
+    /// use mlrig_train::ClassWeight;
+    /// assert_eq!(ClassWeight::Balanced.weights(&[0, 0, 1, 0, 1, 0], 3), [0.5, 1.0, 1.0]);
+    /// ```
+    pub fn weights(self, labels: &[usize], n_classes: usize) -> Vec<f64> {
         match self {
-            ClassWeight::Uniform => vec![1.0; k],
+            ClassWeight::Uniform => vec![1.0; n_classes],
             ClassWeight::Balanced => {
-                let mut counts = vec![0u64; k];
-                for &label in target.labels() {
+                let mut counts = vec![0u64; n_classes];
+                for &label in labels {
                     if let Some(c) = counts.get_mut(label) {
                         *c += 1;
                     }
                 }
-                let n = target.labels().len() as f64;
+                let n = labels.len() as f64;
+                let k = n_classes as f64;
                 counts
                     .iter()
-                    .map(|&c| {
-                        if c == 0 {
-                            0.0
-                        } else {
-                            n / (k as f64 * c as f64)
-                        }
-                    })
+                    .map(|&c| if c == 0 { 1.0 } else { n / (k * c as f64) })
                     .collect()
             }
         }

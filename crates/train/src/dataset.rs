@@ -98,6 +98,19 @@ impl<'a, T: Target> Dataset<'a, T> {
         Ok(self)
     }
 
+    /// Pairs features with a target and, when given, sample weights.
+    pub(crate) fn weighted(
+        features: &'a Features,
+        target: &'a T,
+        sample_weights: Option<&'a [f64]>,
+    ) -> Result<Self> {
+        let data = Self::new(features, target)?;
+        match sample_weights {
+            Some(weights) => data.with_sample_weights(weights),
+            None => Ok(data),
+        }
+    }
+
     /// The per-example weights, if any (`None` = every weight is 1).
     ///
     /// See [`Dataset::with_sample_weights`] for an example.

@@ -20,6 +20,10 @@
 //!   and [`mlrig_core::Fit`]: `Params` → checked `ValidParams` → fitted model.
 //!   Both solvers are dense Cholesky factorisations of small `p × p` systems
 //!   (normal equations, Newton steps); no BLAS/LAPACK.
+//! * **Online learning**: [`SgdClassifier`] and [`SgdRegressor`] are linear
+//!   models trained by stochastic gradient descent with scikit-learn's
+//!   `SGDClassifier` / `SGDRegressor` semantics, on dense or CSR features;
+//!   `partial_fit` updates them batch by batch, also after a save and load.
 //! * A fitted model stores the names of the feature columns it was trained on
 //!   and rejects other columns at prediction time ([`TrainError::ShapeMismatch`]).
 //!   A row's prediction has the same bits alone or inside a batch.
@@ -96,6 +100,7 @@ mod model;
 mod model_spec;
 mod optimizer;
 mod row_blocks;
+mod sgd;
 pub mod split;
 mod target;
 mod task;
@@ -120,6 +125,10 @@ pub use mlrig_core::SplitRule;
 pub use model::Model;
 pub use model_spec::{ModelSpec, TrainingTarget, smoke_step};
 pub use optimizer::StopReason;
+pub use sgd::{
+    LearningRate, SgdClassifier, SgdClassifierLoss, SgdClassifierParams, SgdClassifierValidParams,
+    SgdRegressor, SgdRegressorLoss, SgdRegressorParams, SgdRegressorValidParams,
+};
 pub use target::{ClassTarget, RegressionTarget, Target};
 pub use task::{MAX_INTEGER_CLASSES, TaskChoice, TaskKind, infer_task};
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::linear_regression::LinearRegression;
 use crate::logistic_regression::LogisticRegression;
+use crate::sgd::{SgdClassifier, SgdRegressor};
 
 /// A fitted model of any kind; serialises as `{"linear_regression": {…}}` or
 /// `{"logistic_regression": {…}}` inside the artifact envelope
@@ -33,8 +34,12 @@ use crate::logistic_regression::LogisticRegression;
 pub enum Model {
     /// Least squares or ridge regression.
     LinearRegression(LinearRegression),
-    /// Binary logistic regression.
+    /// Logistic regression, binary or multinomial.
     LogisticRegression(LogisticRegression),
+    /// A linear classifier trained by SGD (updatable with `partial_fit`).
+    SgdClassifier(SgdClassifier),
+    /// A linear regressor trained by SGD (updatable with `partial_fit`).
+    SgdRegressor(SgdRegressor),
 }
 
 impl Model {
@@ -45,6 +50,8 @@ impl Model {
         match self {
             Model::LinearRegression(m) => m.feature_names(),
             Model::LogisticRegression(m) => m.feature_names(),
+            Model::SgdClassifier(m) => m.feature_names(),
+            Model::SgdRegressor(m) => m.feature_names(),
         }
     }
 
@@ -63,6 +70,8 @@ impl Model {
         match self {
             Model::LinearRegression(m) => m.target(),
             Model::LogisticRegression(m) => m.target(),
+            Model::SgdClassifier(m) => m.target(),
+            Model::SgdRegressor(m) => m.target(),
         }
     }
 
@@ -91,6 +100,16 @@ impl Model {
                     .chain(m.intercepts())
                     .copied(),
             ),
+            Model::SgdClassifier(m) => Box::new(
+                m.coefficients()
+                    .iter()
+                    .flatten()
+                    .chain(m.intercepts())
+                    .copied(),
+            ),
+            Model::SgdRegressor(m) => {
+                Box::new(m.coefficients().iter().copied().chain([m.intercept()]))
+            }
         };
         weights.fold(0.0, |largest: f64, w| {
             if w.is_finite() && !largest.is_nan() {
@@ -99,6 +118,54 @@ impl Model {
                 f64::NAN
             }
         })
+    }
+
+    /// Updates an SGD model with one more epoch over new rows (online
+    /// learning: the old rows are not needed). Other families are refitted
+    /// from scratch instead, so they refuse, naming the way out.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, ndarray::array};
+    /// use mlrig_train::{ClassTarget, ModelSpec, TrainingTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[-1.0], [1.0], [-2.0], [2.0]])?;
+    /// let y = TrainingTarget::Classes(ClassTarget::from_labels("y", ["a", "b", "a", "b"]));
+    /// let spec: ModelSpec = serde_json::from_str(r#"{"sgd_classifier": {"loss": "log_loss"}}"#).unwrap();
+    /// let mut model = spec.fit(&x, &y, None)?;
+    /// model.partial_fit(&x, &y, None)?;
+    /// let mut other = ModelSpec::for_task(mlrig_train::TaskKind::Classification).fit(&x, &y, None)?;
+    /// assert!(other.partial_fit(&x, &y, None).unwrap_err().to_string().contains("sgd_"));
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn partial_fit(
+        &mut self,
+        features: &Features,
+        target: &crate::TrainingTarget,
+        sample_weights: Option<&[f64]>,
+    ) -> Result<()> {
+        use crate::{Dataset, TrainingTarget};
+        match (self, target) {
+            (Model::SgdClassifier(m), TrainingTarget::Classes(y)) => {
+                m.partial_fit(&Dataset::weighted(features, y, sample_weights)?)
+            }
+            (Model::SgdRegressor(m), TrainingTarget::Values(y)) => {
+                m.partial_fit(&Dataset::weighted(features, y, sample_weights)?)
+            }
+            (model, _) => Err(crate::TrainError::invalid_parameter(
+                "warm start",
+                format!(
+                    "only sgd_classifier and sgd_regressor models can be updated with new rows \
+                     (this is a {} model of task {:?}, the target was read for {:?}); retrain it instead",
+                    match model {
+                        Model::LinearRegression(_) => "linear_regression",
+                        Model::LogisticRegression(_) => "logistic_regression",
+                        Model::SgdClassifier(_) => "sgd_classifier",
+                        Model::SgdRegressor(_) => "sgd_regressor",
+                    },
+                    model.task(),
+                    target.task()
+                ),
+            )),
+        }
     }
 
     /// What the model predicts (for serving metadata).
@@ -116,6 +183,8 @@ impl Model {
         match self {
             Model::LinearRegression(m) => m.task(),
             Model::LogisticRegression(m) => m.task(),
+            Model::SgdClassifier(m) => m.task(),
+            Model::SgdRegressor(m) => m.task(),
         }
     }
 }
@@ -132,6 +201,18 @@ impl From<LogisticRegression> for Model {
     }
 }
 
+impl From<SgdClassifier> for Model {
+    fn from(model: SgdClassifier) -> Self {
+        Model::SgdClassifier(model)
+    }
+}
+
+impl From<SgdRegressor> for Model {
+    fn from(model: SgdRegressor) -> Self {
+        Model::SgdRegressor(model)
+    }
+}
+
 impl Predict for Model {
     type Error = crate::TrainError;
 
@@ -139,6 +220,8 @@ impl Predict for Model {
         match self {
             Model::LinearRegression(m) => m.predict(features),
             Model::LogisticRegression(m) => m.predict(features),
+            Model::SgdClassifier(m) => m.predict(features),
+            Model::SgdRegressor(m) => m.predict(features),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::error::{Result, TrainError};
 use crate::linear_regression::LinearRegressionParams;
 use crate::logistic_regression::LogisticRegressionParams;
 use crate::model::Model;
+use crate::sgd::{SgdClassifierParams, SgdRegressorParams};
 use crate::target::{ClassTarget, RegressionTarget, Target};
 use crate::task::TaskKind;
 
@@ -41,6 +42,12 @@ pub enum ModelSpec {
     LinearRegression(LinearRegressionParams),
     /// L2 logistic regression, binary or multinomial (scikit-learn's `LogisticRegression`).
     LogisticRegression(LogisticRegressionParams),
+    /// A linear classifier trained by SGD, updatable batch by batch
+    /// (scikit-learn's `SGDClassifier`).
+    SgdClassifier(SgdClassifierParams),
+    /// A linear regressor trained by SGD, updatable batch by batch
+    /// (scikit-learn's `SGDRegressor`).
+    SgdRegressor(SgdRegressorParams),
 }
 
 impl ModelSpec {
@@ -63,8 +70,10 @@ impl ModelSpec {
     /// See [`ModelSpec`] for an example.
     pub fn task(&self) -> TaskKind {
         match self {
-            ModelSpec::LinearRegression(_) => TaskKind::Regression,
-            ModelSpec::LogisticRegression(_) => TaskKind::Classification,
+            ModelSpec::LinearRegression(_) | ModelSpec::SgdRegressor(_) => TaskKind::Regression,
+            ModelSpec::LogisticRegression(_) | ModelSpec::SgdClassifier(_) => {
+                TaskKind::Classification
+            }
         }
     }
 
@@ -78,6 +87,8 @@ impl ModelSpec {
         match self {
             ModelSpec::LinearRegression(_) => "linear_regression",
             ModelSpec::LogisticRegression(_) => "logistic_regression",
+            ModelSpec::SgdClassifier(_) => "sgd_classifier",
+            ModelSpec::SgdRegressor(_) => "sgd_regressor",
         }
     }
 
@@ -95,6 +106,8 @@ impl ModelSpec {
             ModelSpec::LogisticRegression(p) => {
                 ModelSpec::LogisticRegression(p.with_max_iterations(iterations))
             }
+            ModelSpec::SgdClassifier(p) => ModelSpec::SgdClassifier(p.with_max_iter(iterations)),
+            ModelSpec::SgdRegressor(p) => ModelSpec::SgdRegressor(p.with_max_iter(iterations)),
             other => other,
         }
     }
@@ -118,27 +131,26 @@ impl ModelSpec {
         target: &TrainingTarget,
         sample_weights: Option<&[f64]>,
     ) -> Result<Model> {
-        fn dataset<'a, T: Target>(
-            features: &'a Features,
-            target: &'a T,
-            weights: Option<&'a [f64]>,
-        ) -> Result<Dataset<'a, T>> {
-            let data = Dataset::new(features, target)?;
-            match weights {
-                Some(w) => data.with_sample_weights(w),
-                None => Ok(data),
-            }
-        }
         match (self, target) {
             (ModelSpec::LinearRegression(p), TrainingTarget::Values(y)) => Ok(Model::from(
                 p.clone()
                     .check()?
-                    .fit(&dataset(features, y, sample_weights)?)?,
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
             )),
             (ModelSpec::LogisticRegression(p), TrainingTarget::Classes(y)) => Ok(Model::from(
                 p.clone()
                     .check()?
-                    .fit(&dataset(features, y, sample_weights)?)?,
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
+            )),
+            (ModelSpec::SgdClassifier(p), TrainingTarget::Classes(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
+            )),
+            (ModelSpec::SgdRegressor(p), TrainingTarget::Values(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
             )),
             _ => Err(TrainError::invalid_parameter(
                 "model",
