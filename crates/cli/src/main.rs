@@ -70,9 +70,14 @@ enum Command {
     Features(commands::features::Args),
     /// Train a model and write a versioned model bundle; exit status 1 if not blessed.
     #[command(
-        after_help = "Example:\n  mlrig train data/samples/adult_sample.csv --target income --name adult --out models"
+        after_help = "Examples:\n  mlrig train data/samples/adult_sample.csv --target income --name adult --out models --slice gender\n  mlrig train data/samples/wine.csv --target class --model '{\"logistic_regression\": {\"c\": 0.5}}'\n  mlrig train day2.csv --target income --warm-start models/adult/3   # an sgd_classifier bundle"
     )]
     Train(commands::train::Args),
+    /// Score a model version on data, per slice and against a baseline version; exit status 1 if not blessed.
+    #[command(
+        after_help = "Example:\n  mlrig evaluate --model models/adult/2 data/samples/adult_sample.csv --baseline models/adult/1 --slice gender --max-drop roc_auc=0.005"
+    )]
+    Evaluate(commands::evaluate::Args),
     /// Serve model bundles over HTTP (TF Serving REST API, Prometheus /metrics).
     #[command(
         after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'"
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Drift(args) => commands::drift::run(args),
         Command::Features(args) => commands::features::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
         Command::Schema(args) => commands::schema::run(args),
     };

@@ -75,6 +75,24 @@ pub enum PipelineError {
         /// The metrics the task computes, comma separated.
         available: String,
     },
+    /// A column named by the user (a slice) is not in the data.
+    #[error("no column `{column}`; the columns are: {available}")]
+    MissingColumn {
+        /// The column asked for.
+        column: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// A slice column has a type that cannot be sliced on.
+    #[error(
+        "cannot slice on column `{column}` of type {found}; slice on a string, integer, float or boolean column"
+    )]
+    UnsupportedSlice {
+        /// The column.
+        column: String,
+        /// Its Arrow type.
+        found: String,
+    },
     /// The model asked for solves another task than the one asked for.
     #[error(
         "model `{model}` solves {model_task} but the task is {task}; drop --task or pick a {task} model"
@@ -142,7 +160,9 @@ impl PipelineError {
             | PipelineError::NoModel { .. }
             | PipelineError::NoBlessedModel { .. }
             | PipelineError::UnknownMetric { .. }
-            | PipelineError::ModelTaskMismatch { .. } => true,
+            | PipelineError::ModelTaskMismatch { .. }
+            | PipelineError::MissingColumn { .. }
+            | PipelineError::UnsupportedSlice { .. } => true,
             PipelineError::Json { .. } => false,
         }
     }

@@ -6,7 +6,7 @@
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::{Artifact, Predictions, Servable, ServableInfo};
 use mlrig_features::FittedFeaturePipeline;
-use mlrig_train::Model;
+use mlrig_train::{GateCheck, Model};
 
 use crate::PipelineError;
 use crate::serving::BundleServable;
@@ -19,6 +19,15 @@ pub const MAX_STABLE_WEIGHT: f64 = 1e6;
 
 /// Evaluation rows sent through the serving path before blessing.
 pub const WARMUP_ROWS: usize = 16;
+
+/// A named gate check from its list of problems (none = passed).
+pub(crate) fn gate_check(name: &str, problems: Vec<String>) -> GateCheck {
+    if problems.is_empty() {
+        GateCheck::pass(name)
+    } else {
+        GateCheck::fail(name, problems)
+    }
+}
 
 /// Numerical stability: every weight finite and at most
 /// [`MAX_STABLE_WEIGHT`], every evaluation prediction finite.
@@ -56,12 +65,11 @@ pub(crate) fn serveability_problems(
     predictions: &Predictions,
 ) -> Result<Vec<String>, PipelineError> {
     let origin = std::path::Path::new("(candidate bundle)");
-    let reloaded_features = FittedFeaturePipeline::from_artifact_bytes(
-        &features.to_artifact_bytes(&[])?.1,
-        origin,
-    )?
-    .value;
-    let reloaded_model = Model::from_artifact_bytes(&model.to_artifact_bytes(&[])?.1, origin)?.value;
+    let reloaded_features =
+        FittedFeaturePipeline::from_artifact_bytes(&features.to_artifact_bytes(&[])?.1, origin)?
+            .value;
+    let reloaded_model =
+        Model::from_artifact_bytes(&model.to_artifact_bytes(&[])?.1, origin)?.value;
     let info = ServableInfo::new("candidate", 0, model.task(), model.target());
     let servable = BundleServable::from_parts(info, reloaded_features, reloaded_model)?;
     let schema = servable.input_schema();
@@ -122,13 +130,23 @@ fn same_row(left: &Predictions, a: usize, right: &Predictions, b: usize) -> bool
             l.get(a).map(|v| v.to_bits()) == r.get(b).map(|v| v.to_bits())
         }
         (
-            Predictions::Classification { classes: lc, probabilities: lp },
-            Predictions::Classification { classes: rc, probabilities: rp },
+            Predictions::Classification {
+                classes: lc,
+                probabilities: lp,
+            },
+            Predictions::Classification {
+                classes: rc,
+                probabilities: rp,
+            },
         ) => {
             lc == rc
                 && a < lp.nrows()
                 && b < rp.nrows()
-                && lp.row(a).iter().map(|v| v.to_bits()).eq(rp.row(b).iter().map(|v| v.to_bits()))
+                && lp
+                    .row(a)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(rp.row(b).iter().map(|v| v.to_bits()))
         }
         _ => false,
     }

@@ -41,15 +41,18 @@
 
 mod bundle_files;
 mod error;
+mod evaluating;
 mod gates;
+mod scoring;
 mod serving;
 mod training;
 
 pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
 pub use error::PipelineError;
+pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use serving::{BundleServable, load_model_dir, server_app};
-pub use training::{TrainingJob, TrainingReport};
+pub use training::{Baseline, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see
 // docs/architecture.md). The ingest options and summary are named through

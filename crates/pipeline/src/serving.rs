@@ -80,6 +80,40 @@ impl BundleServable {
     }
 }
 
+impl BundleServable {
+    /// The fitted feature pipeline.
+    pub(crate) fn features(&self) -> &FittedFeaturePipeline {
+        &self.features
+    }
+
+    /// The model.
+    pub(crate) fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The model, taking the servable apart (for a warm start).
+    pub(crate) fn into_model(self) -> Model {
+        self.model
+    }
+}
+
+/// The highest version under the model directory `dir` whose evaluation
+/// blessed it; `None` when there is none (or no directory yet).
+pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let base = dir.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    for version in ModelBundle::versions(base, name)?.iter().rev() {
+        let bundle = ModelBundle::open(&dir.join(version.to_string()))?;
+        if bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed() {
+            return Ok(Some(bundle));
+        }
+    }
+    Ok(None)
+}
+
 /// The model must read exactly the columns the feature pipeline writes.
 fn check_fit(features: &FittedFeaturePipeline, model: &Model) -> Result<(), String> {
     if features.output_names() == model.feature_names() {
@@ -122,18 +156,19 @@ pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
     }
+    if let Some(bundle) = latest_blessed(path)? {
+        return Ok(Arc::new(BundleServable::open(&bundle)?));
+    }
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     let base = path.parent().unwrap_or(Path::new("."));
-    let versions = ModelBundle::versions(base, name)?;
-    for version in versions.iter().rev() {
-        let bundle = ModelBundle::open(&path.join(version.to_string()))?;
-        if bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed() {
-            return Ok(Arc::new(BundleServable::open(&bundle)?));
-        }
-    }
+    let versions = if path.is_dir() {
+        ModelBundle::versions(base, name)?
+    } else {
+        Vec::new()
+    };
     Err(if versions.is_empty() {
         PipelineError::NoModel {
             path: path.to_path_buf(),

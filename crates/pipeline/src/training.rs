@@ -16,16 +16,16 @@
 
 use std::path::{Path, PathBuf};
 
-use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::{
-    BundleWriter, Features, FeaturesBuilder, Fingerprint, Fit, ParamGuard, Predict, Predictions,
+    BundleWriter, Features, FeaturesBuilder, Fingerprint, Fit, ModelBundle, ParamGuard, Task,
     Transform,
 };
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
 use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
 use mlrig_train::{
-    BlessingThresholds, CLASSIFIER_METRICS, Evaluation, Model, ModelSpec, REGRESSOR_METRICS,
-    SplitRule, TaskKind, TrainingTarget, infer_task,
+    BlessingThresholds, Evaluation, GateCheck, Model, ModelSpec, SplitRule, TaskKind,
+    TrainingTarget, infer_task, metric_names,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
@@ -35,6 +35,9 @@ use crate::PipelineError;
 use crate::bundle_files::{
     EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE,
 };
+use crate::gates::{gate_check, serveability_problems, stability_problems};
+use crate::scoring::{self, column_arrays, score};
+use crate::serving::{BundleServable, latest_blessed};
 
 /// Everything a training run needs; build with [`TrainingJob::new`] and the `with_*` methods.
 ///
@@ -60,6 +63,23 @@ pub struct TrainingJob {
     task: TaskKind,
     model: Option<ModelSpec>,
     thresholds: BlessingThresholds,
+    slices: Vec<String>,
+    baseline: Baseline,
+    warm_start: Option<PathBuf>,
+}
+
+/// Which earlier version a candidate is compared with before blessing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Baseline {
+    /// The highest blessed version under `<out>/<name>/`, if there is one
+    /// (the default: a sudden drop against what is serving is never blessed).
+    #[default]
+    LatestBlessed,
+    /// No comparison.
+    None,
+    /// This version directory.
+    Version(PathBuf),
 }
 
 /// What a training run did.
@@ -122,6 +142,9 @@ impl TrainingJob {
             task: TaskKind::Auto,
             model: None,
             thresholds: BlessingThresholds::default(),
+            slices: Vec::new(),
+            baseline: Baseline::LatestBlessed,
+            warm_start: None,
         }
     }
 
@@ -179,6 +202,27 @@ impl TrainingJob {
         self
     }
 
+    /// Also computes the metrics per value of `column` (repeatable); slice
+    /// thresholds (`"column=value"`) apply to them.
+    pub fn with_slice(mut self, column: impl Into<String>) -> Self {
+        self.slices.push(column.into());
+        self
+    }
+
+    /// The version the candidate is compared with (default: the latest blessed one).
+    pub fn with_baseline(mut self, baseline: Baseline) -> Self {
+        self.baseline = baseline;
+        self
+    }
+
+    /// Continues training the SGD model of the bundle at `version_dir` on
+    /// this data (online learning: the old data is not needed), keeping that
+    /// bundle's feature pipeline so the model's columns do not move.
+    pub fn with_warm_start(mut self, version_dir: impl Into<PathBuf>) -> Self {
+        self.warm_start = Some(version_dir.into());
+        self
+    }
+
     /// The data file.
     pub fn data(&self) -> &Path {
         &self.data
@@ -197,8 +241,13 @@ impl TrainingJob {
             });
         }
 
-        let requested = match (&self.model, self.task) {
-            (Some(model), TaskKind::Auto) => model.task(),
+        let warm = match &self.warm_start {
+            Some(dir) => Some(BundleServable::open(&ModelBundle::open(dir)?)?),
+            None => None,
+        };
+        let requested = match (&warm, &self.model, self.task) {
+            (Some(w), _, TaskKind::Auto) => task_kind(&w.model().task()),
+            (None, Some(model), TaskKind::Auto) => model.task(),
             _ => self.task,
         };
         let choice = infer_task(&self.target, requested, column_arrays(&self.target, &train));
@@ -206,7 +255,7 @@ impl TrainingJob {
             .model
             .clone()
             .unwrap_or_else(|| ModelSpec::for_task(choice.task));
-        if model_spec.task() != choice.task {
+        if warm.is_none() && model_spec.task() != choice.task {
             let name = |task: TaskKind| format!("{task:?}").to_lowercase();
             return Err(PipelineError::ModelTaskMismatch {
                 model: model_spec.name().to_string(),
@@ -214,43 +263,66 @@ impl TrainingJob {
                 task: name(choice.task),
             });
         }
-        self.check_threshold_metrics(choice.task)?;
 
         let statistics = compute_statistics(&train, &schema, &StatisticsParams::default())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
 
-        let spec = match &self.spec {
-            Some(spec) => spec.clone(),
-            None => FeatureSpec::infer(&schema, &self.target)?.with_output(OutputLayout::Auto),
-        };
-        let features = FeaturePipelineParams::new(spec)
-            .check()?
-            .fit(train.as_slice())?;
         let y_train = TrainingTarget::from_arrays(
             choice.task,
             &self.target,
             column_arrays(&self.target, &train),
         )?;
+        let task = match &y_train {
+            TrainingTarget::Classes(y) => Task::Classification {
+                classes: y.classes().to_vec(),
+            },
+            _ => Task::Regression,
+        };
+        self.check_threshold_metrics(&task)?;
+        let features = match &warm {
+            Some(w) => w.features().clone(),
+            None => {
+                let spec = match &self.spec {
+                    Some(spec) => spec.clone(),
+                    None => {
+                        FeatureSpec::infer(&schema, &self.target)?.with_output(OutputLayout::Auto)
+                    }
+                };
+                FeaturePipelineParams::new(spec)
+                    .check()?
+                    .fit(train.as_slice())?
+            }
+        };
         let x_train = transform_draining(&features, train)?;
         let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
-        let model = model_spec.fit(&x_train, &y_train, None)?;
+        let (model, model_name) = match warm {
+            Some(w) => {
+                let mut model = w.into_model();
+                model.partial_fit(&x_train, &y_train, None)?;
+                (model, "warm start")
+            }
+            None => (model_spec.fit(&x_train, &y_train, None)?, model_spec.name()),
+        };
         drop(x_train);
 
-        let x_eval = features.transform_batches(&eval)?;
-        let predictions = model.predict(&x_eval)?;
-        let y_eval = TrainingTarget::from_arrays(
-            choice.task,
-            &self.target,
-            column_arrays(&self.target, &eval),
-        )?;
-        let metrics = eval_metrics(&predictions, &y_eval)?;
-        let evaluation = Evaluation::new(
-            model.task(),
-            metrics,
+        let scored = score(&features, &model, &eval, &self.target)?;
+        let evaluation = scoring::evaluation(
+            &model,
+            &scored,
+            &eval,
+            &self.slices,
             train_rows as u64,
-            eval_rows as u64,
-            self.thresholds.clone(),
-        )?;
+            &self.thresholds,
+        )?
+        .with_check(gate_check(
+            "numerical_stability",
+            stability_problems(&model, &scored.predictions),
+        ))
+        .with_check(gate_check(
+            "serveability",
+            serveability_problems(&features, &model, &eval, &scored.predictions)?,
+        ));
+        let evaluation = self.compare_with_baseline(evaluation, &eval)?;
 
         let bundle_dir =
             self.write_bundle(&statistics, &data_schema, &features, &model, &evaluation)?;
@@ -264,7 +336,7 @@ impl TrainingJob {
             eval_rows,
             feature_columns: features.output_names().len(),
             sparse_features,
-            model: model_spec.name().to_string(),
+            model: model_name.to_string(),
             task: choice.task,
             notices: choice.notice.into_iter().collect(),
             evaluation,
@@ -309,20 +381,64 @@ impl TrainingJob {
         Ok((schema, train, eval, report))
     }
 
-    /// Refuses, before any work, a threshold on a metric the task does not compute.
-    fn check_threshold_metrics(&self, task: TaskKind) -> Result<(), PipelineError> {
-        let available: &[&str] = match task {
-            TaskKind::Classification => &CLASSIFIER_METRICS,
-            _ => &REGRESSOR_METRICS,
-        };
-        let named = self.thresholds.min.keys().chain(self.thresholds.max.keys());
-        match named.into_iter().find(|m| !available.contains(&m.as_str())) {
+    /// Refuses, before any fitting, a threshold on a metric the task does not compute.
+    fn check_threshold_metrics(&self, task: &Task) -> Result<(), PipelineError> {
+        let available = metric_names(task);
+        let t = &self.thresholds;
+        let per_slice = t
+            .slices
+            .values()
+            .flat_map(|s| s.min.keys().chain(s.max.keys()).chain(s.max_drop.keys()));
+        let mut named = t
+            .min
+            .keys()
+            .chain(t.max.keys())
+            .chain(t.max_drop.keys())
+            .chain(per_slice);
+        match named.find(|m| !available.contains(&m.as_str())) {
             Some(metric) => Err(PipelineError::UnknownMetric {
                 metric: metric.clone(),
                 available: available.join(", "),
             }),
             None => Ok(()),
         }
+    }
+
+    /// Scores the baseline on the same evaluation rows and records the
+    /// comparison; a baseline that cannot be scored on them fails the
+    /// `baseline` check (pass another one, or none, to go on).
+    fn compare_with_baseline(
+        &self,
+        evaluation: Evaluation,
+        eval: &[RecordBatch],
+    ) -> Result<Evaluation, PipelineError> {
+        let bundle = match &self.baseline {
+            Baseline::None => return Ok(evaluation),
+            Baseline::Version(dir) => ModelBundle::open(dir)?,
+            Baseline::LatestBlessed => match latest_blessed(&self.output_dir.join(&self.name))? {
+                Some(bundle) => bundle,
+                None => return Ok(evaluation),
+            },
+        };
+        let label = format!("version {}", bundle.manifest().version);
+        let scored = BundleServable::open(&bundle).and_then(|baseline| {
+            let scored = score(baseline.features(), baseline.model(), eval, &self.target)?;
+            scoring::evaluation(
+                baseline.model(),
+                &scored,
+                eval,
+                &self.slices,
+                0,
+                &BlessingThresholds::default(),
+            )
+        });
+        Ok(match scored {
+            Ok(baseline) => evaluation.against_baseline(&baseline, label),
+            Err(e) => evaluation.with_check(GateCheck::fail(
+                "baseline",
+                [format!("{label} ({}) could not be scored on these evaluation rows: {e}; pass --baseline DIR or --no-baseline", bundle.dir().display())],
+            )),
+        })
     }
 
     fn write_bundle(
@@ -397,63 +513,10 @@ fn stored_entries(features: &Features) -> usize {
     }
 }
 
-fn column_arrays<'a>(column: &str, batches: &'a [RecordBatch]) -> Vec<&'a dyn Array> {
-    batches
-        .iter()
-        .filter_map(|b| b.column_by_name(column).map(|c| c.as_ref()))
-        .collect()
-}
-
-/// The task's metrics of `predictions` against the evaluation target.
-fn eval_metrics(
-    predictions: &Predictions,
-    truth: &TrainingTarget,
-) -> Result<std::collections::BTreeMap<String, f64>, PipelineError> {
-    Ok(match (predictions, truth) {
-        (Predictions::Regression { values }, TrainingTarget::Values(y)) => {
-            mlrig_train::evaluate_regressor(y.values(), &values.to_vec())?
-        }
-        (
-            Predictions::Classification {
-                classes,
-                probabilities,
-            },
-            TrainingTarget::Classes(y),
-        ) => {
-            // Eval labels by name into the model's class order.
-            let index: Vec<Option<usize>> = y
-                .classes()
-                .iter()
-                .map(|c| classes.iter().position(|m| m == c))
-                .collect();
-            let labels: Vec<usize> = y
-                .labels()
-                .iter()
-                .map(|&l| index.get(l).copied().flatten().unwrap_or(classes.len()))
-                .collect();
-            if classes.len() == 2 {
-                let truth: Vec<bool> = labels.iter().map(|&l| l == 1).collect();
-                mlrig_train::evaluate_classifier(&truth, &probabilities.column(1).to_vec())?
-            } else {
-                let predicted = predictions.labels().unwrap_or_default();
-                std::collections::BTreeMap::from([
-                    (
-                        "accuracy".to_string(),
-                        mlrig_train::metrics::accuracy(&labels, &predicted)?,
-                    ),
-                    (
-                        "log_loss".to_string(),
-                        mlrig_train::metrics::log_loss_multiclass(&labels, probabilities.view())?,
-                    ),
-                ])
-            }
-        }
-        _ => {
-            return Err(mlrig_core::Error::InvalidParameter {
-                name: "predictions".into(),
-                reason: "the model's task differs from the target's".into(),
-            }
-            .into());
-        }
-    })
+/// The task kind of a fitted model's task.
+fn task_kind(task: &Task) -> TaskKind {
+    match task {
+        Task::Regression => TaskKind::Regression,
+        _ => TaskKind::Classification,
+    }
 }

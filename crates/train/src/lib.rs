@@ -110,10 +110,10 @@ pub use dataset::Dataset;
 pub use error::{Result, TrainError};
 pub use evaluation::{
     BaselineComparison, BlessingThresholds, CALIBRATION_BINS, CLASSIFIER_METRICS, DEFAULT_MAX_DROP,
-    DEFAULT_MAX_SLICE_VALUES, Evaluation, GateCheck, MISSING_SLICE_VALUE, MetricDelta,
-    OTHER_SLICE_VALUE, REGRESSOR_METRICS, SliceColumn, SliceMetrics, SliceThresholds, TaskMetrics,
-    Truth, UNKNOWN_CLASS_ROWS, evaluate_classifier, evaluate_regressor, headline_metric,
-    higher_is_better, metric_names, slice_metrics, task_metrics,
+    DEFAULT_MAX_SLICE_VALUES, Evaluation, GateCheck, MIN_SLICE_ROWS_FOR_DROP, MISSING_SLICE_VALUE,
+    MetricDelta, OTHER_SLICE_VALUE, REGRESSOR_METRICS, SliceColumn, SliceMetrics, SliceThresholds,
+    TaskMetrics, Truth, UNKNOWN_CLASS_ROWS, evaluate_classifier, evaluate_regressor,
+    headline_metric, higher_is_better, metric_names, slice_metrics, task_metrics,
 };
 pub use linear_regression::{
     LinearRegression, LinearRegressionParams, LinearRegressionValidParams,

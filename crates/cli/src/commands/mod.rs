@@ -1,6 +1,8 @@
 //! One module per verb. Each exposes `Args` (clap) and `run(args) -> CommandResult`.
 
+pub(crate) mod blessing;
 pub(crate) mod drift;
+pub(crate) mod evaluate;
 pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;

@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlrig_pipeline::{ModelSpec, TaskKind, TrainingJob};
-use mlrig_train::{BlessingThresholds, SplitRule};
+use mlrig_pipeline::{Baseline, ModelSpec, TaskKind, TrainingJob};
+use mlrig_train::SplitRule;
 
 use super::CsvArgs;
+use super::blessing::{GateArgs, evaluation_text};
 use crate::output::{CliError, Outcome};
 use crate::{CommandResult, config_file};
 
@@ -48,19 +49,22 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 5, value_name = "N")]
     eval_every: u64,
 
-    /// Blessing thresholds file, JSON or TOML (`[min]` / `[max]` tables of
-    /// METRIC = VALUE; schema: `mlrig schema blessing-thresholds`); --min and
-    /// --max add to it.
-    #[arg(long, value_name = "FILE")]
-    thresholds: Option<PathBuf>,
+    /// Compare with this version directory instead of the latest blessed
+    /// version under <OUT>/<NAME>/.
+    #[arg(long, value_name = "VERSION_DIR", conflicts_with = "no_baseline")]
+    baseline: Option<PathBuf>,
 
-    /// Bless only if METRIC >= VALUE (repeatable), e.g. --min roc_auc=0.85.
-    #[arg(long = "min", value_name = "METRIC=VALUE")]
-    min: Vec<String>,
+    /// Do not compare with an earlier version.
+    #[arg(long)]
+    no_baseline: bool,
 
-    /// Bless only if METRIC <= VALUE (repeatable), e.g. --max rmse=0.8.
-    #[arg(long = "max", value_name = "METRIC=VALUE")]
-    max: Vec<String>,
+    /// Continue training the SGD model of this version directory on the new
+    /// data (online learning), keeping its feature pipeline.
+    #[arg(long, value_name = "VERSION_DIR", conflicts_with = "model")]
+    warm_start: Option<PathBuf>,
+
+    #[command(flatten)]
+    gate: GateArgs,
 
     #[command(flatten)]
     csv: CsvArgs,
@@ -77,18 +81,6 @@ pub(crate) fn run(args: Args) -> CommandResult {
     if args.eval_every < 2 {
         return Err("--eval-every must be at least 2".into());
     }
-    let mut thresholds: BlessingThresholds = match &args.thresholds {
-        Some(path) => config_file::read("--thresholds", path)?,
-        None => BlessingThresholds::default(),
-    };
-    for spec in &args.min {
-        let (metric, value) = metric_value("--min", spec)?;
-        thresholds = thresholds.with_min(metric, value);
-    }
-    for spec in &args.max {
-        let (metric, value) = metric_value("--max", spec)?;
-        thresholds = thresholds.with_max(metric, value);
-    }
     let mut job = TrainingJob::new(&args.file, &args.target)
         .with_output_dir(&args.out)
         .with_read_options(args.csv.options()?)
@@ -101,7 +93,18 @@ pub(crate) fn run(args: Args) -> CommandResult {
             TaskArg::Regression => TaskKind::Regression,
             TaskArg::Classification => TaskKind::Classification,
         })
-        .with_thresholds(thresholds);
+        .with_thresholds(args.gate.thresholds()?)
+        .with_baseline(match (&args.baseline, args.no_baseline) {
+            (Some(dir), _) => Baseline::Version(dir.clone()),
+            (None, true) => Baseline::None,
+            (None, false) => Baseline::LatestBlessed,
+        });
+    for column in &args.gate.slices {
+        job = job.with_slice(column);
+    }
+    if let Some(dir) = &args.warm_start {
+        job = job.with_warm_start(dir);
+    }
     if let Some(model) = &args.model {
         job = job.with_model(model_spec(model)?);
     }
@@ -143,14 +146,8 @@ pub(crate) fn run(args: Args) -> CommandResult {
         },
         report.model
     );
-    for (metric, value) in report.evaluation.metrics() {
-        let _ = writeln!(text, "  {metric:<10} {value:.4}");
-    }
+    text.push_str(&evaluation_text(&report.evaluation));
     let blessed = report.evaluation.blessed();
-    let _ = writeln!(text, "blessed: {}", if blessed { "yes" } else { "no" });
-    for reason in report.evaluation.reasons() {
-        let _ = writeln!(text, "  {reason}");
-    }
     Ok(Outcome::new(&report, text)?.failed_check(!blessed))
 }
 
@@ -166,16 +163,4 @@ fn model_spec(spec: &str) -> Result<ModelSpec, CliError> {
             format!("--model {spec:?}: {e}; or give a JSON spec or a .json/.toml file").into()
         })
     }
-}
-
-fn metric_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
-    let parsed = spec.split_once('=').and_then(|(m, v)| {
-        v.trim()
-            .parse::<f64>()
-            .ok()
-            .map(|v| (m.trim().to_string(), v))
-    });
-    parsed.ok_or_else(|| {
-        format!("{flag}: expected METRIC=VALUE (e.g. roc_auc=0.85), found {spec:?}").into()
-    })
 }

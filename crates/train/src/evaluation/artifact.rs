@@ -76,7 +76,9 @@ impl GateCheck {
 /// 3. with a baseline: the baseline has the same kind of task, and no metric
 ///    in `max_drop` (default: [`DEFAULT_MAX_DROP`] on the
 ///    [`headline_metric`]) or in a slice's `max_drop` got worse by more than
-///    allowed (a metric missing on either side fails),
+///    allowed (a metric missing on either side fails); the overall
+///    `max_drop` also applies to each slice of at least
+///    [`MIN_SLICE_ROWS_FOR_DROP`] rows that has no bounds of its own,
 /// 4. every [`GateCheck`] passed.
 ///
 /// [`reasons`](Self::reasons) lists every failure, one sentence each.
@@ -458,8 +460,38 @@ impl Evaluation {
                 }
             }
         }
+        // The overall `max_drop` also watches every evaluated slice without
+        // bounds of its own and with enough rows to be more than noise; a
+        // metric undefined in a slice (one class present) is skipped there.
+        let implicit = self
+            .slices
+            .iter()
+            .filter(|s| s.rows >= MIN_SLICE_ROWS_FOR_DROP && !t.slices.contains_key(&s.key()));
+        for slice in implicit {
+            let key = slice.key();
+            for (metric, &allowed) in overall {
+                let Some(delta) = comparison.delta(Some(&key), metric) else {
+                    continue;
+                };
+                if let Some(worse_by) = delta.worse_by.filter(|w| *w > allowed) {
+                    let verb = if delta.change < 0.0 {
+                        "dropped"
+                    } else {
+                        "rose"
+                    };
+                    reasons.push(format!(
+                        "slice {key} ({} rows): {metric} {verb} by {worse_by:.4} ({:.4} → {:.4}), more than the allowed {allowed} against baseline {label}",
+                        slice.rows, delta.baseline, delta.candidate
+                    ));
+                }
+            }
+        }
     }
 }
+
+/// The fewest rows a slice needs for the overall `max_drop` to apply to it
+/// (explicit slice thresholds apply whatever the size).
+pub const MIN_SLICE_ROWS_FOR_DROP: u64 = 100;
 
 fn task_kind(task: &Task) -> String {
     match task {

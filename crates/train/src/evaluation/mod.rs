@@ -60,7 +60,7 @@ mod properties;
 #[cfg(test)]
 mod tests;
 
-pub use artifact::{Evaluation, GateCheck};
+pub use artifact::{Evaluation, GateCheck, MIN_SLICE_ROWS_FOR_DROP};
 pub use baseline::{BaselineComparison, MetricDelta};
 pub use slices::{
     DEFAULT_MAX_SLICE_VALUES, MISSING_SLICE_VALUE, OTHER_SLICE_VALUE, SliceColumn, SliceMetrics,
