@@ -83,7 +83,7 @@ enum Command {
         after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'"
     )]
     Serve(commands::serve::Args),
-    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config).
+    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec).
     #[command(
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
     )]

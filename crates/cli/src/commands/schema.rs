@@ -1,5 +1,5 @@
 //! `mlrig schema`: the JSON Schemas of the files users write by hand (feature
-//! spec, blessing thresholds, server config), as committed in `docs/schemas/`.
+//! spec, blessing thresholds, server config, model spec), as committed in `docs/schemas/`.
 //!
 //! The schemas come from the types' `schemars::JsonSchema` derives (their doc
 //! comments are the descriptions an editor shows), cleaned of rustdoc markup,
@@ -45,13 +45,16 @@ pub(crate) enum SchemaName {
     BlessingThresholds,
     /// Server limits (`mlrig serve --config FILE`, JSON or TOML).
     ServerConfig,
+    /// A model family and its parameters (`mlrig train --model FILE`, JSON or TOML).
+    ModelSpec,
 }
 
 impl SchemaName {
-    const ALL: [SchemaName; 3] = [
+    const ALL: [SchemaName; 4] = [
         SchemaName::FeatureSpec,
         SchemaName::BlessingThresholds,
         SchemaName::ServerConfig,
+        SchemaName::ModelSpec,
     ];
 
     /// The name on the command line and in the file name (`feature-spec`).
@@ -60,6 +63,7 @@ impl SchemaName {
             SchemaName::FeatureSpec => "feature-spec",
             SchemaName::BlessingThresholds => "blessing-thresholds",
             SchemaName::ServerConfig => "server-config",
+            SchemaName::ModelSpec => "model-spec",
         }
     }
 
@@ -72,6 +76,7 @@ impl SchemaName {
             SchemaName::FeatureSpec => "mlrig feature spec",
             SchemaName::BlessingThresholds => "mlrig blessing thresholds",
             SchemaName::ServerConfig => "mlrig server config",
+            SchemaName::ModelSpec => "mlrig model spec",
         }
     }
 
@@ -81,6 +86,7 @@ impl SchemaName {
             SchemaName::FeatureSpec => generate::<mlrig_features::FeatureSpec>(),
             SchemaName::BlessingThresholds => generate::<mlrig_train::BlessingThresholds>(),
             SchemaName::ServerConfig => generate::<mlrig_serve::ServerConfig>(),
+            SchemaName::ModelSpec => generate::<mlrig_train::ModelSpec>(),
         };
         let mut document = schema.to_value();
         if let Value::Object(object) = &mut document {
