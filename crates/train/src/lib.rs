@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! RecordBatch stream ──SplitRule::split_batch──▶ train batches │ eval batches
+//! train + eval batches + target ──LeakageParams::default().check()?.run(…)──▶ LeakageReport (suspects() before blessing)
 //! train batches ──(mlrig-features Transform)──▶ Features ─┐
 //! target column ──RegressionTarget / ClassTarget──────────┴─▶ Dataset
 //! Dataset ──XParams::default().with_…().check()?.fit()──▶ LinearRegression │ LogisticRegression
@@ -87,6 +88,7 @@ mod cholesky;
 mod dataset;
 mod error;
 mod evaluation;
+mod leakage;
 mod linear_regression;
 mod linear_score;
 mod logistic_regression;
@@ -100,6 +102,10 @@ pub use error::{Result, TrainError};
 pub use evaluation::{
     BlessingThresholds, CLASSIFIER_METRICS, Evaluation, REGRESSOR_METRICS, evaluate_classifier,
     evaluate_regressor,
+};
+pub use leakage::{
+    ColumnKind, ColumnLeakage, LeakageCheck, LeakageMetric, LeakageParams, LeakageReport,
+    LeakageRule, PairOperation, PartnerScore, Suspect,
 };
 pub use linear_regression::{
     LinearRegression, LinearRegressionParams, LinearRegressionValidParams,
