@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! RecordBatch stream ──SplitRule::split_batch──▶ train batches │ eval batches
+//! train + eval batches + target ──LeakageParams::default().check()?.run(…)──▶ LeakageReport (suspects() before blessing)
 //! train batches ──(mlrig-features Transform)──▶ Features ─┐
 //! target column ──RegressionTarget / ClassTarget──────────┴─▶ Dataset
 //! Dataset ──XParams::default().with_…().check()?.fit()──▶ LinearRegression │ LogisticRegression
@@ -92,6 +93,7 @@ mod class_weight;
 mod dataset;
 mod error;
 mod evaluation;
+mod leakage;
 mod linear_regression;
 mod linear_score;
 mod logistic_regression;
@@ -114,6 +116,10 @@ pub use evaluation::{
     MetricDelta, OTHER_SLICE_VALUE, REGRESSOR_METRICS, SliceColumn, SliceMetrics, SliceThresholds,
     TaskMetrics, Truth, UNKNOWN_CLASS_ROWS, evaluate_classifier, evaluate_regressor,
     headline_metric, higher_is_better, metric_names, slice_metrics, task_metrics,
+};
+pub use leakage::{
+    ColumnKind, ColumnLeakage, LeakageCheck, LeakageMetric, LeakageParams, LeakageReport,
+    LeakageRule, PairOperation, PartnerScore, Suspect,
 };
 pub use linear_regression::{
     LinearRegression, LinearRegressionParams, LinearRegressionValidParams,
