@@ -64,7 +64,9 @@ pub use mlrig_core::{
 pub use mlrig_features::FeatureSpec;
 pub use mlrig_monitor::ServingMetrics;
 pub use mlrig_serve::{ModelRegistry, ServerConfig, axum};
-pub use mlrig_train::{BlessingThresholds, Evaluation, ModelSpec, SplitRule, TaskKind};
+pub use mlrig_train::{
+    BlessingThresholds, Evaluation, LeakageParams, LeakageReport, ModelSpec, SplitRule, TaskKind,
+};
 
 /// The README's code, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

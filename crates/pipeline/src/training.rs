@@ -24,8 +24,8 @@ use mlrig_core::{
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
 use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
 use mlrig_train::{
-    BlessingThresholds, Evaluation, GateCheck, Model, ModelSpec, SplitRule, TaskKind,
-    TrainingTarget, infer_task, metric_names,
+    BlessingThresholds, Evaluation, GateCheck, LeakageParams, LeakageReport, Model, ModelSpec,
+    SplitRule, TaskKind, TrainingTarget, infer_task, metric_names,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
@@ -66,6 +66,7 @@ pub struct TrainingJob {
     slices: Vec<String>,
     baseline: Baseline,
     warm_start: Option<PathBuf>,
+    leakage: LeakageParams,
 }
 
 /// Which earlier version a candidate is compared with before blessing.
@@ -109,6 +110,9 @@ pub struct TrainingReport {
     /// What mlrig decided on the user's behalf (for example that an
     /// integer target was taken as classes), to be shown to the user.
     pub notices: Vec<String>,
+    /// Every input column's single-column score against the target and the
+    /// suspected leaks (which fail the `label_leakage` check).
+    pub leakage: LeakageReport,
     /// Metrics on the evaluation rows and the blessing decision.
     pub evaluation: Evaluation,
 }
@@ -145,6 +149,7 @@ impl TrainingJob {
             slices: Vec::new(),
             baseline: Baseline::LatestBlessed,
             warm_start: None,
+            leakage: LeakageParams::default(),
         }
     }
 
@@ -223,6 +228,13 @@ impl TrainingJob {
         self
     }
 
+    /// How input columns are checked for label leakage before blessing
+    /// (thresholds, and the columns accepted as they are: `with_allowed`).
+    pub fn with_leakage(mut self, params: LeakageParams) -> Self {
+        self.leakage = params;
+        self
+    }
+
     /// The data file.
     pub fn data(&self) -> &Path {
         &self.data
@@ -279,6 +291,12 @@ impl TrainingJob {
             _ => Task::Regression,
         };
         self.check_threshold_metrics(&task)?;
+        // Before the training batches are consumed by the transform.
+        let leakage = self
+            .leakage
+            .clone()
+            .check()?
+            .run(&train, &eval, &self.target, &task)?;
         let features = match &warm {
             Some(w) => w.features().clone(),
             None => {
@@ -321,6 +339,14 @@ impl TrainingJob {
         .with_check(gate_check(
             "serveability",
             serveability_problems(&features, &model, &eval, &scored.predictions)?,
+        ))
+        .with_check(gate_check(
+            "label_leakage",
+            leakage
+                .suspects()
+                .iter()
+                .map(|s| s.reason.clone())
+                .collect(),
         ));
         let evaluation = self.compare_with_baseline(evaluation, &eval)?;
 
@@ -339,6 +365,7 @@ impl TrainingJob {
             model: model_name.to_string(),
             task: choice.task,
             notices: choice.notice.into_iter().collect(),
+            leakage,
             evaluation,
         })
     }

@@ -260,6 +260,90 @@ fn server_app_predicts_and_exposes_metrics() {
     });
 }
 
+/// scikit-learn's numbers on the same split and preprocessing
+/// (`scripts/sklearn_quality.py` writes the fixture).
+fn sklearn_quality(file: &str, metric: &str) -> f64 {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sklearn_quality.json"
+    ))
+    .unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    all[file][metric]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {metric} for {file}"))
+}
+
+#[test]
+fn multinomial_models_match_scikit_learn_accuracy_on_the_small_classics() {
+    for (file, target) in [
+        ("iris.csv", "species"),
+        ("penguins.csv", "species"),
+        ("wine.csv", "class"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let report = TrainingJob::new(sample(file), target)
+            .with_output_dir(out.path())
+            .run()
+            .unwrap();
+        let classes = match report.evaluation.task() {
+            mlrig_pipeline::Task::Classification { classes } => classes.len(),
+            other => panic!("{file}: {other:?}"),
+        };
+        assert_eq!(classes, 3, "{file}");
+        let ours = report.evaluation.metrics()["accuracy"];
+        let theirs = sklearn_quality(file, "accuracy");
+        eprintln!("{file}: accuracy {ours:.4}, scikit-learn {theirs:.4}");
+        assert!((ours - theirs).abs() <= 0.01, "{file}: {ours} vs {theirs}");
+        assert!(
+            report.evaluation.blessed(),
+            "{file}: {:?}",
+            report.evaluation.reasons()
+        );
+    }
+}
+
+#[test]
+fn full_chicago_taxi_names_tips_as_a_leak_and_is_not_blessed() {
+    let Some(path) = full_data("chicago_taxi.csv") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let report = TrainingJob::new(&path, "big_tipper")
+        .with_output_dir(out.path())
+        .run()
+        .unwrap();
+    let suspects: Vec<&str> = report
+        .leakage
+        .suspects()
+        .iter()
+        .map(|s| s.column.as_str())
+        .collect();
+    assert_eq!(suspects, ["tips"]);
+    assert!(!report.evaluation.blessed());
+    assert!(
+        report
+            .evaluation
+            .reasons()
+            .iter()
+            .any(|r| r.contains("label_leakage") && r.contains("`tips`")),
+        "{:?}",
+        report.evaluation.reasons()
+    );
+    // Allowed by name, the same job passes the leakage check.
+    let report = TrainingJob::new(&path, "big_tipper")
+        .with_output_dir(out.path())
+        .with_baseline(mlrig_pipeline::Baseline::None)
+        .with_leakage(mlrig_pipeline::LeakageParams::default().with_allowed(["tips"]))
+        .run()
+        .unwrap();
+    assert!(
+        report.evaluation.checks().iter().all(|c| c.passed),
+        "{:?}",
+        report.evaluation.checks()
+    );
+}
+
 #[test]
 fn full_adult_reaches_auc_0_90() {
     let Some(path) = full_data("adult.csv") else {
@@ -277,6 +361,11 @@ fn full_adult_reaches_auc_0_90() {
         report.evaluation.metrics()
     );
     assert!(auc >= 0.90, "AUC {auc}");
+    let theirs = sklearn_quality("adult.csv", "roc_auc");
+    assert!(
+        (auc - theirs).abs() <= 0.001,
+        "AUC {auc} vs scikit-learn {theirs}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use mlrig_pipeline::{Baseline, ModelSpec, TaskKind, TrainingJob};
+use mlrig_pipeline::{Baseline, LeakageParams, ModelSpec, TaskKind, TrainingJob};
 use mlrig_train::SplitRule;
 
 use super::CsvArgs;
@@ -63,6 +63,11 @@ pub(crate) struct Args {
     #[arg(long, value_name = "VERSION_DIR", conflicts_with = "model")]
     warm_start: Option<PathBuf>,
 
+    /// Bless even though COLUMN looks like a label leak (repeatable): the
+    /// column is known to be available at prediction time.
+    #[arg(long = "allow-leakage", value_name = "COLUMN")]
+    allow_leakage: Vec<String>,
+
     #[command(flatten)]
     gate: GateArgs,
 
@@ -104,6 +109,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     if let Some(dir) = &args.warm_start {
         job = job.with_warm_start(dir);
+    }
+    if !args.allow_leakage.is_empty() {
+        job = job.with_leakage(LeakageParams::default().with_allowed(args.allow_leakage.clone()));
     }
     if let Some(model) = &args.model {
         job = job.with_model(model_spec(model)?);
