@@ -1,7 +1,8 @@
 //! Benchmarks of `mlrig-train` on the shipped Adult sample: L2 logistic
-//! regression fit on the `FeatureSpec::infer` features, prediction of one row
-//! and of the whole sample, and the whole serving path for one JSON record
-//! (`transform_record` + `predict`).
+//! regression fit on the `FeatureSpec::infer` features (dense and CSR), one
+//! SGD epoch (`partial_fit`), prediction of one row and of the whole sample,
+//! and the whole serving path for one JSON record (`transform_record` +
+//! `predict`).
 //!
 //! Run with `cargo bench --bench train`; results land in
 //! `target/criterion/train/<bench>/new/estimates.json`.
@@ -15,7 +16,9 @@ use mlrig::core::arrow_array::RecordBatch;
 use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
 use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig::ingest::{ReadOptions, read_csv};
-use mlrig::train::{ClassTarget, Dataset, LogisticRegressionParams, Model};
+use mlrig::train::{
+    ClassTarget, Dataset, LogisticRegressionParams, Model, SgdClassifierLoss, SgdClassifierParams,
+};
 use std::hint::black_box;
 
 /// The Adult sample read, its inferred feature pipeline fitted, and the
@@ -50,6 +53,24 @@ fn train(c: &mut Criterion) {
     group.throughput(Throughput::Elements(rows as u64));
     group.bench_function("logistic_fit_adult_sample", |b| {
         b.iter(|| params.fit(black_box(&dataset)).unwrap())
+    });
+    let sparse = features.to_sparse_features();
+    let sparse_dataset = Dataset::new(&sparse, &target).unwrap();
+    group.bench_function("logistic_fit_adult_sample_csr", |b| {
+        b.iter(|| params.fit(black_box(&sparse_dataset)).unwrap())
+    });
+    let sgd = SgdClassifierParams::default()
+        .with_loss(SgdClassifierLoss::LogLoss)
+        .with_shuffle(false)
+        .check()
+        .unwrap();
+    let started = sgd.fit(&sparse_dataset).unwrap();
+    group.bench_function("sgd_epoch_adult_sample_csr", |b| {
+        b.iter_batched(
+            || started.clone(),
+            |mut model| model.partial_fit(black_box(&sparse_dataset)).unwrap(),
+            criterion::BatchSize::SmallInput,
+        )
     });
     group.bench_function("logistic_predict_adult_sample", |b| {
         b.iter(|| model.predict(black_box(&features)).unwrap())
