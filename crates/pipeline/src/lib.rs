@@ -7,11 +7,14 @@
 //! ## Data flow
 //!
 //! ```text
-//! training:  CSV ─ingest─▶ batches ─split (row i eval iff i % 5 == 4)─▶ train │ eval
-//!            train ─validate─▶ statistics, schema
-//!            train ─features (fit)─▶ Features ─train─▶ model
-//!            eval  ─features─▶ Features ─model─▶ metrics ─▶ blessing
+//! training:  CSV / JSON Lines / Parquet ─DataReader─▶ batches ─split (row i eval iff i % 5 == 4)─▶ train │ eval
+//!            train ─validate─▶ statistics, schema;  train + eval ─train::LeakageCheck─▶ leakage report
+//!            train ─features (fit)─▶ Features (CSR when sparse, Arrow batches dropped as transformed)
+//!                  ─ModelSpec::fit (or Model::partial_fit for --warm-start)─▶ model
+//!            eval  ─features─▶ Features ─model─▶ metrics, slices ─┬─ baseline scored on the same rows
+//!                  + checks (label_leakage, numerical_stability, serveability) ─▶ blessing
 //!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
+//! evaluation: version dir + data (+ baseline dir) ─▶ the same scoring ─▶ Evaluation (EvaluationJob, `mlrig evaluate`)
 //! serving:   bundle ─▶ BundleServable (features + model as one `Servable`)
 //!            ─▶ ModelRegistry ─▶ server_app = serve::router + monitor::metrics_router + MetricsLayer
 //! ```

@@ -1,26 +1,31 @@
 //! # mlrig-train
 //!
-//! Models, metrics, deterministic splits and the blessing gate of mlrig:
-//! ordinary least squares, ridge and L2 logistic regression with
-//! scikit-learn's objectives, and scikit-learn's metric definitions.
+//! Models, metrics, evaluation and the blessing gate of mlrig: least squares
+//! and ridge, logistic regression (binary and multinomial), SGD with
+//! `partial_fit`, all with scikit-learn's objectives, on dense or CSR
+//! features; scikit-learn's metric definitions; slices, baselines, label
+//! leakage.
 //!
 //! ## Data flow
 //!
 //! ```text
-//! RecordBatch stream ──SplitRule::split_batch──▶ train batches │ eval batches
-//! train + eval batches + target ──LeakageParams::default().check()?.run(…)──▶ LeakageReport (suspects() before blessing)
-//! train batches ──(mlrig-features Transform)──▶ Features ─┐
-//! target column ──RegressionTarget / ClassTarget──────────┴─▶ Dataset
-//! Dataset ──XParams::default().with_…().check()?.fit()──▶ LinearRegression │ LogisticRegression
-//!   └─▶ Model (enum, Artifact "mlrig.train.model" = a bundle's model.json) ──Predict──▶ Predictions
-//! eval predictions + eval target ──evaluate_classifier / evaluate_regressor──▶ metrics
-//! metrics + BlessingThresholds ──▶ Evaluation (Artifact "mlrig.train.evaluation": evaluation.json)
+//! train + eval batches, target ──infer_task──▶ TaskChoice (classes or values, with a notice)
+//!   ──TrainingTarget::from_arrays──▶ target;  ──LeakageCheck::run──▶ LeakageReport (suspects)
+//! train Features (mlrig-features; dense or CSR) + target (+ sample weights)
+//!   ──ModelSpec::fit──▶ Model (LinearRegression │ LogisticRegression │ SgdClassifier │ SgdRegressor;
+//!      Artifact "mlrig.train.model" = a bundle's model.json)   Model::partial_fit: one more SGD epoch
+//! eval Features ──Model::predict──▶ Predictions + Truth ──task_metrics / slice_metrics──▶ metrics
+//!   ──Evaluation::new(…, BlessingThresholds).with_slices(…).against_baseline(…).with_check(GateCheck)
+//!   ──▶ Evaluation (blessed, or one reason per failure; evaluation.json)
 //! ```
 //!
 //! * **Models** follow linfa's parameter pattern via [`mlrig_core::ParamGuard`]
-//!   and [`mlrig_core::Fit`]: `Params` → checked `ValidParams` → fitted model.
-//!   Both solvers are dense Cholesky factorisations of small `p × p` systems
-//!   (normal equations, Newton steps); no BLAS/LAPACK.
+//!   and [`mlrig_core::Fit`]: `Params` → checked `ValidParams` → fitted model;
+//!   [`ModelSpec`] names any of them (serde, JSON Schema). Logistic
+//!   regression and wide least squares use L-BFGS finished by Newton-CG
+//!   (memory linear in the number of features); passes over the rows run in
+//!   parallel over fixed row blocks added in order, so fits have the same
+//!   bits for any thread count. Sparse input is never densified.
 //! * **Online learning**: [`SgdClassifier`] and [`SgdRegressor`] are linear
 //!   models trained by stochastic gradient descent with scikit-learn's
 //!   `SGDClassifier` / `SGDRegressor` semantics, on dense or CSR features;
