@@ -24,8 +24,8 @@ use mlrig_core::{
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
 use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
 use mlrig_train::{
-    BlessingThresholds, Evaluation, GateCheck, LeakageParams, LeakageReport, Model, ModelSpec,
-    SplitRule, TaskKind, TrainingTarget, infer_task, metric_names,
+    BlessingThresholds, Convergence, Evaluation, GateCheck, LeakageParams, LeakageReport, Model,
+    ModelSpec, SplitRule, TaskKind, TrainingTarget, infer_task, metric_names,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
@@ -105,6 +105,8 @@ pub struct TrainingReport {
     pub sparse_features: bool,
     /// The model family fitted (`logistic_regression`, …).
     pub model: String,
+    /// How the optimiser ended (`None` for closed-form least squares).
+    pub convergence: Option<Convergence>,
     /// The task trained for.
     pub task: TaskKind,
     /// What mlrig decided on the user's behalf (for example that an
@@ -322,6 +324,13 @@ impl TrainingJob {
             None => (model_spec.fit(&x_train, &y_train, None)?, model_spec.name()),
         };
         drop(x_train);
+        let mut notices: Vec<String> = choice.notice.into_iter().collect();
+        if let Some(c) = model.convergence().filter(|c| !c.converged) {
+            notices.push(format!(
+                "{model_name} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
+                c.iterations
+            ));
+        }
 
         let scored = score(&features, &model, &eval, &self.target)?;
         let evaluation = scoring::evaluation(
@@ -363,8 +372,9 @@ impl TrainingJob {
             feature_columns: features.output_names().len(),
             sparse_features,
             model: model_name.to_string(),
+            convergence: model.convergence(),
             task: choice.task,
-            notices: choice.notice.into_iter().collect(),
+            notices,
             leakage,
             evaluation,
         })

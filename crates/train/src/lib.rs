@@ -133,7 +133,7 @@ pub use logistic_regression::{
     LogisticRegression, LogisticRegressionParams, LogisticRegressionValidParams,
 };
 pub use mlrig_core::SplitRule;
-pub use model::Model;
+pub use model::{Convergence, Model};
 pub use model_spec::{ModelSpec, TrainingTarget, smoke_step};
 pub use optimizer::StopReason;
 pub use sgd::{

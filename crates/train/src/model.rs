@@ -75,6 +75,38 @@ impl Model {
         }
     }
 
+    /// How the optimiser ended, for iterative fits (`None` for the closed-form
+    /// least squares): iterations (L-BFGS/Newton-CG steps, or SGD epochs)
+    /// and whether the tolerance was reached.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, ndarray::array};
+    /// use mlrig_train::{ClassTarget, ModelSpec, TaskKind, TrainingTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0], [2.0], [3.0]])?;
+    /// let y = TrainingTarget::Classes(ClassTarget::from_labels("y", ["a", "b", "a", "b"]));
+    /// let model = ModelSpec::for_task(TaskKind::Classification).fit(&x, &y, None)?;
+    /// let convergence = model.convergence().unwrap();
+    /// assert!(convergence.converged && convergence.iterations > 0);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn convergence(&self) -> Option<Convergence> {
+        match self {
+            Model::LinearRegression(_) => None,
+            Model::LogisticRegression(m) => Some(Convergence {
+                iterations: m.iterations(),
+                converged: m.converged(),
+            }),
+            Model::SgdClassifier(m) => Some(Convergence {
+                iterations: m.epochs(),
+                converged: m.converged(),
+            }),
+            Model::SgdRegressor(m) => Some(Convergence {
+                iterations: m.epochs(),
+                converged: m.converged(),
+            }),
+        }
+    }
+
     /// The largest absolute coefficient or intercept (`NaN` if any is not
     /// finite): what the numerical-stability gate looks at, since exploding
     /// weights mean an ill-posed fit even when the metrics look fine.
@@ -187,6 +219,16 @@ impl Model {
             Model::SgdRegressor(m) => m.task(),
         }
     }
+}
+
+/// How an iterative fit ended (see [`Model::convergence`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Convergence {
+    /// Optimiser iterations (L-BFGS / Newton-CG steps) or SGD epochs.
+    pub iterations: usize,
+    /// Whether the tolerance was reached before the iteration limit.
+    pub converged: bool,
 }
 
 impl From<LinearRegression> for Model {

@@ -327,3 +327,37 @@ impl TrainingTarget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_round_trips_through_json_and_solves_its_task() {
+        for (text, task) in [
+            (
+                r#"{"linear_regression":{"l2_penalty":0.5}}"#,
+                TaskKind::Regression,
+            ),
+            (
+                r#"{"logistic_regression":{"c":0.1,"class_weight":"balanced"}}"#,
+                TaskKind::Classification,
+            ),
+            (
+                r#"{"sgd_classifier":{"loss":"log_loss"}}"#,
+                TaskKind::Classification,
+            ),
+            (r#"{"sgd_regressor":{}}"#, TaskKind::Regression),
+        ] {
+            let spec: ModelSpec = serde_json::from_str(text).unwrap();
+            let back: ModelSpec =
+                serde_json::from_str(&serde_json::to_string(&spec).unwrap()).unwrap();
+            assert_eq!(back, spec);
+            assert!(smoke_step(&spec, 3).is_ok(), "{text}");
+            assert_eq!(spec.task(), task, "{text}");
+        }
+        let typo = serde_json::from_str::<ModelSpec>(r#"{"logistic_regression":{"cc":1}}"#);
+        assert!(typo.unwrap_err().to_string().contains("unknown field `cc`"));
+        assert!(serde_json::from_str::<ModelSpec>(r#"{"forest":{}}"#).is_err());
+    }
+}

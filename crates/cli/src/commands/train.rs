@@ -154,6 +154,18 @@ pub(crate) fn run(args: Args) -> CommandResult {
         },
         report.model
     );
+    if let Some(c) = report.convergence {
+        let _ = writeln!(
+            text,
+            "{} after {} iterations",
+            if c.converged {
+                "converged"
+            } else {
+                "NOT converged"
+            },
+            c.iterations
+        );
+    }
     text.push_str(&evaluation_text(&report.evaluation));
     let blessed = report.evaluation.blessed();
     Ok(Outcome::new(&report, text)?.failed_check(!blessed))
