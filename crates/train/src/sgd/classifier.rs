@@ -13,7 +13,7 @@ use super::params::sgd_params;
 use super::probabilities::row_probabilities;
 use super::rows::Rows;
 use crate::class_weight::ClassWeight;
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::linear_score::linear_scores;
 use crate::target::{ClassTarget, Target};
@@ -220,15 +220,7 @@ impl<'a> Fit<Dataset<'a, ClassTarget>> for SgdClassifierValidParams {
     }
 }
 
-impl<'a> Fit<Dataset<'a, ClassTarget>> for SgdClassifierParams {
-    type Fitted = SgdClassifier;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, ClassTarget>) -> Result<SgdClassifier> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(SgdClassifierParams, ClassTarget => SgdClassifier);
 
 /// A linear classifier trained by SGD: one-vs-rest scores `x·wₖ + bₖ`
 /// (a single score of the second class when there are two classes).

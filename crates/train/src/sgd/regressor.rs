@@ -9,7 +9,7 @@ use super::learning_rate::LearningRate;
 use super::loss::{LossFunction, SgdRegressorLoss};
 use super::params::sgd_params;
 use super::rows::Rows;
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::linear_score::linear_scores;
 use crate::target::{RegressionTarget, Target};
@@ -188,15 +188,7 @@ impl<'a> Fit<Dataset<'a, RegressionTarget>> for SgdRegressorValidParams {
     }
 }
 
-impl<'a> Fit<Dataset<'a, RegressionTarget>> for SgdRegressorParams {
-    type Fitted = SgdRegressor;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, RegressionTarget>) -> Result<SgdRegressor> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(SgdRegressorParams, RegressionTarget => SgdRegressor);
 
 /// A linear regression `x·w + b` trained by SGD. Serialises as JSON
 /// (validated when read) and continues training with
