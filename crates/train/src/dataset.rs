@@ -203,6 +203,25 @@ pub(crate) fn check_feature_names(expected: &[String], features: &Features) -> R
     Ok(())
 }
 
+/// Implements `Fit<Dataset<$target>>` for unchecked parameters `$params`:
+/// check them, then fit the checked ones, so that every model's parameters
+/// can be fitted with or without an explicit `check()`.
+macro_rules! fit_after_check {
+    ($params:ty, $target:ty => $model:ty) => {
+        impl<'a> mlrig_core::Fit<$crate::Dataset<'a, $target>> for $params {
+            type Fitted = $model;
+            type Error = $crate::TrainError;
+
+            /// Checks the parameters, then fits.
+            fn fit(&self, data: &$crate::Dataset<'a, $target>) -> $crate::Result<$model> {
+                mlrig_core::ParamGuard::check(self.clone())?.fit(data)
+            }
+        }
+    };
+}
+
+pub(crate) use fit_after_check;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@ use mlrig_core::{Artifact, FeatureMatrix, Fit, ParamGuard, Predict, Predictions,
 use serde::{Deserialize, Serialize};
 
 use crate::cholesky::solve_spd;
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::linear_score::linear_scores;
 use crate::optimizer::{Objective, minimize};
@@ -414,15 +414,7 @@ impl Objective for LeastSquares<'_> {
     }
 }
 
-impl<'a> Fit<Dataset<'a, RegressionTarget>> for LinearRegressionParams {
-    type Fitted = LinearRegression;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, RegressionTarget>) -> Result<LinearRegression> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(LinearRegressionParams, RegressionTarget => LinearRegression);
 
 /// A fitted linear regression: `ŷ = x·w + b`.
 ///

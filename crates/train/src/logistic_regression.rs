@@ -41,7 +41,7 @@ use mlrig_core::{Artifact, FeatureMatrix, Fit, ParamGuard, Predict, Predictions,
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{ClassWeight, example_weights};
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::optimizer::{Objective, StopReason, minimize};
 use crate::row_blocks::{add_scaled_row, add_squared_row, all_scores, fold_blocks, row_scores};
@@ -495,15 +495,7 @@ impl<'a> Fit<Dataset<'a, ClassTarget>> for LogisticRegressionValidParams {
     }
 }
 
-impl<'a> Fit<Dataset<'a, ClassTarget>> for LogisticRegressionParams {
-    type Fitted = LogisticRegression;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, ClassTarget>) -> Result<LogisticRegression> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(LogisticRegressionParams, ClassTarget => LogisticRegression);
 
 /// A fitted logistic regression: `P(positive | x) = σ(x·w + b)` for two
 /// classes, `P(c | x) = softmax(W·x + b)_c` for more.

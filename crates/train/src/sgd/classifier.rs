@@ -3,92 +3,53 @@
 use std::collections::BTreeSet;
 
 use mlrig_core::ndarray::Array2;
-use mlrig_core::{Artifact, FeatureMatrix, Features, Fit, ParamGuard, Predict, Predictions, Task};
+use mlrig_core::{Artifact, Features, Fit, ParamGuard, Predict, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
-use super::epochs::{LinearFunction, Problem, Settings, run_epochs};
-use super::learning_rate::{LearningRate, check_schedule};
+use super::epochs::{LinearFunction, Problem, run_epochs};
+use super::learning_rate::LearningRate;
 use super::loss::{LossFunction, SgdClassifierLoss};
+use super::params::sgd_params;
 use super::probabilities::row_probabilities;
 use super::rows::Rows;
 use crate::class_weight::ClassWeight;
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::linear_score::linear_scores;
 use crate::target::{ClassTarget, Target};
 
-/// Parameters of an SGD classifier, before validation; the defaults are
-/// scikit-learn's `SGDClassifier()` defaults, with `seed` 0.
-///
-/// ```
-/// use mlrig_core::{Features, Fit, ParamGuard, Predict, ndarray::array};
-/// use mlrig_train::{ClassTarget, Dataset, LearningRate, SgdClassifierLoss, SgdClassifierParams};
-///
-/// let x = Features::dense(vec!["x".into()], array![[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])?;
-/// let y = ClassTarget::from_labels("y", ["no", "no", "no", "yes", "yes", "yes"]);
-/// let model = SgdClassifierParams::default()
-///     .with_loss(SgdClassifierLoss::LogLoss)
-///     .with_learning_rate(LearningRate::Optimal)
-///     .with_alpha(0.01)
-///     .check()?
-///     .fit(&Dataset::new(&x, &y)?)?;
-/// assert_eq!(model.classes(), ["no", "yes"]);
-/// assert_eq!(model.predict(&x)?.labels(), Some(vec![0, 0, 0, 1, 1, 1]));
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-///
-#[doc = include_str!("algorithm.md")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(default, deny_unknown_fields)]
-pub struct SgdClassifierParams {
-    loss: SgdClassifierLoss,
-    alpha: f64,
-    learning_rate: LearningRate,
-    eta0: f64,
-    power_t: f64,
-    fit_intercept: bool,
-    max_iter: usize,
-    tolerance: Option<f64>,
-    n_iter_no_change: usize,
-    shuffle: bool,
-    seed: u64,
-    class_weight: ClassWeight,
-    sparse_intercept_decay: f64,
-    /// The JSON Schema of a hand-written parameter file, for editors;
-    /// accepted and ignored.
-    #[serde(
-        rename = "$schema",
-        skip_serializing,
-        deserialize_with = "mlrig_core::ignore_schema_reference"
-    )]
-    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
-    schema_reference: (),
-}
-
-impl Default for SgdClassifierParams {
+sgd_params! {
+    /// Parameters of an SGD classifier, before validation; the defaults are
+    /// scikit-learn's `SGDClassifier()` defaults, with `seed` 0.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, Fit, ParamGuard, Predict, ndarray::array};
+    /// use mlrig_train::{ClassTarget, Dataset, LearningRate, SgdClassifierLoss, SgdClassifierParams};
+    ///
+    /// let x = Features::dense(vec!["x".into()], array![[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])?;
+    /// let y = ClassTarget::from_labels("y", ["no", "no", "no", "yes", "yes", "yes"]);
+    /// let model = SgdClassifierParams::default()
+    ///     .with_loss(SgdClassifierLoss::LogLoss)
+    ///     .with_learning_rate(LearningRate::Optimal)
+    ///     .with_alpha(0.01)
+    ///     .check()?
+    ///     .fit(&Dataset::new(&x, &y)?)?;
+    /// assert_eq!(model.classes(), ["no", "yes"]);
+    /// assert_eq!(model.predict(&x)?.labels(), Some(vec![0, 0, 0, 1, 1, 1]));
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    ///
+    #[doc = include_str!("algorithm.md")]
+    pub struct SgdClassifierParams checked as SgdClassifierValidParams {
+        first { loss: SgdClassifierLoss = SgdClassifierLoss::Hinge }
+        shared { learning_rate: LearningRate::Optimal, power_t: 0.5 }
+        last { class_weight: ClassWeight = ClassWeight::Uniform }
+    }
     /// scikit-learn's defaults: hinge loss, `alpha = 1e-4`, `optimal` rate
     /// (`eta0 = 0.01`, `power_t = 0.5` for the other rates), an intercept,
     /// 1000 epochs at most, `tol = 1e-3` over 5 epochs, shuffled rows,
     /// uniform class weights, sparse intercept decay 0.01.
-    fn default() -> Self {
-        Self {
-            loss: SgdClassifierLoss::Hinge,
-            alpha: 1e-4,
-            learning_rate: LearningRate::Optimal,
-            eta0: 0.01,
-            power_t: 0.5,
-            fit_intercept: true,
-            max_iter: 1000,
-            tolerance: Some(1e-3),
-            n_iter_no_change: 5,
-            shuffle: true,
-            seed: 0,
-            class_weight: ClassWeight::Uniform,
-            sparse_intercept_decay: 0.01,
-            schema_reference: (),
-        }
-    }
+    impl Default;
 }
 
 impl SgdClassifierParams {
@@ -106,146 +67,6 @@ impl SgdClassifierParams {
         self
     }
 
-    /// Strength of the L2 penalty `alpha/2 · ‖w‖²` (0 = none); finite,
-    /// ≥ 0, and > 0 for the `optimal` learning rate. Default `1e-4`.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::{LearningRate, SgdClassifierParams};
-    /// assert!(SgdClassifierParams::default().with_alpha(-1.0).check().is_err());
-    /// assert!(SgdClassifierParams::default().with_alpha(0.0).check().is_err()); // optimal
-    /// let constant = SgdClassifierParams::default().with_learning_rate(LearningRate::Constant);
-    /// assert_eq!(constant.with_alpha(0.0).check()?.alpha(), 0.0);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-
-    /// The learning-rate schedule; default [`LearningRate::Optimal`].
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::{LearningRate, SgdClassifierParams};
-    /// let p = SgdClassifierParams::default().with_learning_rate(LearningRate::Adaptive).check()?;
-    /// assert_eq!(p.learning_rate(), LearningRate::Adaptive);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_learning_rate(mut self, learning_rate: LearningRate) -> Self {
-        self.learning_rate = learning_rate;
-        self
-    }
-
-    /// The initial step of `constant`, `invscaling` and `adaptive` (> 0,
-    /// finite; unused by `optimal`). Default 0.01.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::{LearningRate, SgdClassifierParams};
-    /// let p = SgdClassifierParams::default().with_learning_rate(LearningRate::Constant);
-    /// assert!(p.clone().with_eta0(0.0).check().is_err());
-    /// assert_eq!(p.with_eta0(0.1).check()?.eta0(), 0.1);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_eta0(mut self, eta0: f64) -> Self {
-        self.eta0 = eta0;
-        self
-    }
-
-    /// The exponent of `invscaling` (finite); default 0.5.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert!(SgdClassifierParams::default().with_power_t(f64::NAN).check().is_err());
-    /// ```
-    pub fn with_power_t(mut self, power_t: f64) -> Self {
-        self.power_t = power_t;
-        self
-    }
-
-    /// Whether to learn intercepts (default `true`); without, they stay 0.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert!(!SgdClassifierParams::default().with_fit_intercept(false).check()?.fit_intercept());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_fit_intercept(mut self, fit_intercept: bool) -> Self {
-        self.fit_intercept = fit_intercept;
-        self
-    }
-
-    /// The most epochs of a full fit (≥ 1); default 1000. `partial_fit`
-    /// always runs one.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert!(SgdClassifierParams::default().with_max_iter(0).check().is_err());
-    /// ```
-    pub fn with_max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// The stopping tolerance on the mean objective (`None`: always run
-    /// `max_iter` epochs); finite. Default `Some(1e-3)`.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert_eq!(SgdClassifierParams::default().with_tolerance(None).check()?.tolerance(), None);
-    /// assert!(SgdClassifierParams::default().with_tolerance(Some(f64::INFINITY)).check().is_err());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_tolerance(mut self, tolerance: Option<f64>) -> Self {
-        self.tolerance = tolerance;
-        self
-    }
-
-    /// How many epochs in a row without improvement stop training (or
-    /// divide the `adaptive` rate by 5); ≥ 1, default 5.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert!(SgdClassifierParams::default().with_n_iter_no_change(0).check().is_err());
-    /// ```
-    pub fn with_n_iter_no_change(mut self, n_iter_no_change: usize) -> Self {
-        self.n_iter_no_change = n_iter_no_change;
-        self
-    }
-
-    /// Whether each epoch visits the rows in a seeded permutation (default
-    /// `true`) instead of row order; see [Shuffling](Self#shuffling).
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert!(!SgdClassifierParams::default().with_shuffle(false).check()?.shuffle());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-
-    /// The seed of the shuffling permutations; default 0.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert_eq!(SgdClassifierParams::default().with_seed(42).check()?.seed(), 42);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
     /// Per-class weights; default [`ClassWeight::Uniform`].
     ///
     /// ```
@@ -257,22 +78,6 @@ impl SgdClassifierParams {
     /// ```
     pub fn with_class_weight(mut self, class_weight: ClassWeight) -> Self {
         self.class_weight = class_weight;
-        self
-    }
-
-    /// The factor on intercept updates for CSR features (finite, > 0);
-    /// default 0.01, scikit-learn's `SPARSE_INTERCEPT_DECAY`. Set 1 for the
-    /// same model from dense and CSR storage of the same data.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdClassifierParams;
-    /// assert_eq!(SgdClassifierParams::default().check()?.sparse_intercept_decay(), 0.01);
-    /// assert!(SgdClassifierParams::default().with_sparse_intercept_decay(0.0).check().is_err());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_sparse_intercept_decay(mut self, decay: f64) -> Self {
-        self.sparse_intercept_decay = decay;
         self
     }
 }
@@ -307,88 +112,11 @@ impl SgdClassifierValidParams {
         self.params.loss
     }
 
-    /// The L2 penalty strength.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn alpha(&self) -> f64 {
-        self.params.alpha
-    }
-
-    /// The learning-rate schedule.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn learning_rate(&self) -> LearningRate {
-        self.params.learning_rate
-    }
-
-    /// The initial step size.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn eta0(&self) -> f64 {
-        self.params.eta0
-    }
-
-    /// The `invscaling` exponent.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn power_t(&self) -> f64 {
-        self.params.power_t
-    }
-
-    /// Whether intercepts are learned.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn fit_intercept(&self) -> bool {
-        self.params.fit_intercept
-    }
-
-    /// The most epochs of a full fit.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn max_iter(&self) -> usize {
-        self.params.max_iter
-    }
-
-    /// The stopping tolerance.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn tolerance(&self) -> Option<f64> {
-        self.params.tolerance
-    }
-
-    /// Epochs without improvement before stopping.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn n_iter_no_change(&self) -> usize {
-        self.params.n_iter_no_change
-    }
-
-    /// Whether epochs are shuffled.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn shuffle(&self) -> bool {
-        self.params.shuffle
-    }
-
-    /// The shuffling seed.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn seed(&self) -> u64 {
-        self.params.seed
-    }
-
     /// The class weighting.
     ///
     /// See [`SgdClassifierValidParams`] for an example.
     pub fn class_weight(&self) -> ClassWeight {
         self.params.class_weight
-    }
-
-    /// The intercept-update factor for CSR features.
-    ///
-    /// See [`SgdClassifierValidParams`] for an example.
-    pub fn sparse_intercept_decay(&self) -> f64 {
-        self.params.sparse_intercept_decay
     }
 
     /// An untrained model (all weights 0, `t = 1`) for `target` with the
@@ -442,26 +170,6 @@ impl SgdClassifierValidParams {
             class_weights,
         ))
     }
-
-    fn settings(&self, features: &Features, max_epochs: usize) -> Settings {
-        let p = &self.params;
-        Settings {
-            loss: LossFunction::from(p.loss),
-            alpha: p.alpha,
-            learning_rate: p.learning_rate,
-            eta0: p.eta0,
-            power_t: p.power_t,
-            fit_intercept: p.fit_intercept,
-            intercept_decay: match features.matrix() {
-                FeatureMatrix::Dense(_) => 1.0,
-                FeatureMatrix::Sparse(_) => p.sparse_intercept_decay,
-            },
-            max_epochs,
-            tolerance: p.tolerance,
-            n_iter_no_change: p.n_iter_no_change,
-            shuffle_seed: p.shuffle.then_some(p.seed),
-        }
-    }
 }
 
 impl ParamGuard for SgdClassifierParams {
@@ -469,24 +177,8 @@ impl ParamGuard for SgdClassifierParams {
     type Error = TrainError;
 
     fn check(self) -> Result<SgdClassifierValidParams> {
-        check_schedule(self.learning_rate, self.alpha, self.eta0, self.power_t)?;
-        super::epochs::check_stopping(self.max_iter, self.tolerance, self.n_iter_no_change)?;
-        super::epochs::check_sparse_intercept_decay(self.sparse_intercept_decay)?;
+        self.check_shared()?;
         Ok(SgdClassifierValidParams { params: self })
-    }
-}
-
-impl TryFrom<SgdClassifierParams> for SgdClassifierValidParams {
-    type Error = TrainError;
-
-    fn try_from(params: SgdClassifierParams) -> Result<Self> {
-        params.check()
-    }
-}
-
-impl From<SgdClassifierValidParams> for SgdClassifierParams {
-    fn from(valid: SgdClassifierValidParams) -> Self {
-        valid.params
     }
 }
 
@@ -528,15 +220,7 @@ impl<'a> Fit<Dataset<'a, ClassTarget>> for SgdClassifierValidParams {
     }
 }
 
-impl<'a> Fit<Dataset<'a, ClassTarget>> for SgdClassifierParams {
-    type Fitted = SgdClassifier;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, ClassTarget>) -> Result<SgdClassifier> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(SgdClassifierParams, ClassTarget => SgdClassifier);
 
 /// A linear classifier trained by SGD: one-vs-rest scores `x·wₖ + bₖ`
 /// (a single score of the second class when there are two classes).
@@ -809,7 +493,8 @@ impl SgdClassifier {
             return Ok(());
         }
         let labels = self.model_labels(data.target())?;
-        let settings = self.params.settings(features, max_epochs);
+        let params = &self.params.params;
+        let settings = params.settings(LossFunction::from(params.loss), features, max_epochs);
         let rows = Rows::new(features.matrix());
         let binary = self.classes.len() == 2;
         let mut trained = Vec::with_capacity(self.coefficients.len());

@@ -10,6 +10,7 @@ mod classifier;
 mod epochs;
 mod learning_rate;
 mod loss;
+mod params;
 mod probabilities;
 mod regressor;
 mod rows;

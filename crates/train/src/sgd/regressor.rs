@@ -1,93 +1,55 @@
 //! [`SgdRegressor`]: linear regression by SGD (scikit-learn's `SGDRegressor`).
 
 use mlrig_core::ndarray::Array1;
-use mlrig_core::{Artifact, FeatureMatrix, Features, Fit, ParamGuard, Predict, Predictions, Task};
+use mlrig_core::{Artifact, Features, Fit, ParamGuard, Predict, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
-use super::epochs::{
-    LinearFunction, Problem, Settings, check_sparse_intercept_decay, check_stopping, run_epochs,
-};
-use super::learning_rate::{LearningRate, check_schedule};
+use super::epochs::{LinearFunction, Problem, run_epochs};
+use super::learning_rate::LearningRate;
 use super::loss::{LossFunction, SgdRegressorLoss};
+use super::params::sgd_params;
 use super::rows::Rows;
-use crate::dataset::{Dataset, check_feature_names, check_finite_features};
+use crate::dataset::{Dataset, check_feature_names, check_finite_features, fit_after_check};
 use crate::error::{Result, TrainError};
 use crate::linear_score::linear_scores;
 use crate::target::{RegressionTarget, Target};
 
-/// Parameters of an SGD regressor, before validation; the defaults are
-/// scikit-learn's `SGDRegressor()` defaults, with `seed` 0.
-///
-/// ```
-/// use mlrig_core::{Features, Fit, ParamGuard, ndarray::array};
-/// use mlrig_train::{Dataset, LearningRate, RegressionTarget, SgdRegressorParams};
-///
-/// let x = Features::dense(vec!["x".into()], array![[0.0], [0.5], [1.0], [1.5], [2.0]])?;
-/// let y = RegressionTarget::new("y", vec![1.0, 2.0, 3.0, 4.0, 5.0])?;
-/// let model = SgdRegressorParams::default()
-///     .with_learning_rate(LearningRate::Constant)
-///     .with_eta0(0.05)
-///     .with_tolerance(None)
-///     .with_max_iter(2000)
-///     .check()?
-///     .fit(&Dataset::new(&x, &y)?)?;
-/// assert!((model.coefficients()[0] - 2.0).abs() < 0.05);
-/// assert!((model.intercept() - 1.0).abs() < 0.05);
-/// # Ok::<(), mlrig_train::TrainError>(())
-/// ```
-///
-#[doc = include_str!("algorithm.md")]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(default, deny_unknown_fields)]
-pub struct SgdRegressorParams {
-    loss: SgdRegressorLoss,
-    epsilon: f64,
-    alpha: f64,
-    learning_rate: LearningRate,
-    eta0: f64,
-    power_t: f64,
-    fit_intercept: bool,
-    max_iter: usize,
-    tolerance: Option<f64>,
-    n_iter_no_change: usize,
-    shuffle: bool,
-    seed: u64,
-    sparse_intercept_decay: f64,
-    /// The JSON Schema of a hand-written parameter file, for editors;
-    /// accepted and ignored.
-    #[serde(
-        rename = "$schema",
-        skip_serializing,
-        deserialize_with = "mlrig_core::ignore_schema_reference"
-    )]
-    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
-    schema_reference: (),
-}
-
-impl Default for SgdRegressorParams {
+sgd_params! {
+    /// Parameters of an SGD regressor, before validation; the defaults are
+    /// scikit-learn's `SGDRegressor()` defaults, with `seed` 0.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, Fit, ParamGuard, ndarray::array};
+    /// use mlrig_train::{Dataset, LearningRate, RegressionTarget, SgdRegressorParams};
+    ///
+    /// let x = Features::dense(vec!["x".into()], array![[0.0], [0.5], [1.0], [1.5], [2.0]])?;
+    /// let y = RegressionTarget::new("y", vec![1.0, 2.0, 3.0, 4.0, 5.0])?;
+    /// let model = SgdRegressorParams::default()
+    ///     .with_learning_rate(LearningRate::Constant)
+    ///     .with_eta0(0.05)
+    ///     .with_tolerance(None)
+    ///     .with_max_iter(2000)
+    ///     .check()?
+    ///     .fit(&Dataset::new(&x, &y)?)?;
+    /// assert!((model.coefficients()[0] - 2.0).abs() < 0.05);
+    /// assert!((model.intercept() - 1.0).abs() < 0.05);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    ///
+    #[doc = include_str!("algorithm.md")]
+    pub struct SgdRegressorParams checked as SgdRegressorValidParams {
+        first {
+            loss: SgdRegressorLoss = SgdRegressorLoss::SquaredError,
+            epsilon: f64 = 0.1,
+        }
+        shared { learning_rate: LearningRate::InvScaling, power_t: 0.25 }
+        last {}
+    }
     /// scikit-learn's defaults: squared error (Huber `epsilon = 0.1`),
     /// `alpha = 1e-4`, `invscaling` with `eta0 = 0.01` and `power_t = 0.25`,
     /// an intercept, 1000 epochs at most, `tol = 1e-3` over 5 epochs,
     /// shuffled rows, sparse intercept decay 0.01.
-    fn default() -> Self {
-        Self {
-            loss: SgdRegressorLoss::SquaredError,
-            epsilon: 0.1,
-            alpha: 1e-4,
-            learning_rate: LearningRate::InvScaling,
-            eta0: 0.01,
-            power_t: 0.25,
-            fit_intercept: true,
-            max_iter: 1000,
-            tolerance: Some(1e-3),
-            n_iter_no_change: 5,
-            shuffle: true,
-            seed: 0,
-            sparse_intercept_decay: 0.01,
-            schema_reference: (),
-        }
-    }
+    impl Default;
 }
 
 impl SgdRegressorParams {
@@ -117,157 +79,6 @@ impl SgdRegressorParams {
     /// ```
     pub fn with_epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
-        self
-    }
-
-    /// Strength of the L2 penalty `alpha/2 · ‖w‖²` (0 = none); finite,
-    /// ≥ 0, and > 0 for the `optimal` learning rate. Default `1e-4`.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_alpha(0.0).check()?.alpha(), 0.0);
-    /// assert!(SgdRegressorParams::default().with_alpha(f64::NAN).check().is_err());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-
-    /// The learning-rate schedule; default [`LearningRate::InvScaling`].
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::{LearningRate, SgdRegressorParams};
-    /// let p = SgdRegressorParams::default().with_learning_rate(LearningRate::Optimal).check()?;
-    /// assert_eq!(p.learning_rate(), LearningRate::Optimal);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_learning_rate(mut self, learning_rate: LearningRate) -> Self {
-        self.learning_rate = learning_rate;
-        self
-    }
-
-    /// The initial step of `constant`, `invscaling` and `adaptive` (> 0,
-    /// finite; unused by `optimal`). Default 0.01.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert!(SgdRegressorParams::default().with_eta0(0.0).check().is_err());
-    /// ```
-    pub fn with_eta0(mut self, eta0: f64) -> Self {
-        self.eta0 = eta0;
-        self
-    }
-
-    /// The exponent of `invscaling` (finite); default 0.25.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_power_t(0.5).check()?.power_t(), 0.5);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_power_t(mut self, power_t: f64) -> Self {
-        self.power_t = power_t;
-        self
-    }
-
-    /// Whether to learn an intercept (default `true`); without, it stays 0.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert!(!SgdRegressorParams::default().with_fit_intercept(false).check()?.fit_intercept());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_fit_intercept(mut self, fit_intercept: bool) -> Self {
-        self.fit_intercept = fit_intercept;
-        self
-    }
-
-    /// The most epochs of a full fit (≥ 1); default 1000. `partial_fit`
-    /// always runs one.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert!(SgdRegressorParams::default().with_max_iter(0).check().is_err());
-    /// ```
-    pub fn with_max_iter(mut self, max_iter: usize) -> Self {
-        self.max_iter = max_iter;
-        self
-    }
-
-    /// The stopping tolerance on the mean objective (`None`: always run
-    /// `max_iter` epochs); finite. Default `Some(1e-3)`.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_tolerance(None).check()?.tolerance(), None);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_tolerance(mut self, tolerance: Option<f64>) -> Self {
-        self.tolerance = tolerance;
-        self
-    }
-
-    /// How many epochs in a row without improvement stop training (or
-    /// divide the `adaptive` rate by 5); ≥ 1, default 5.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_n_iter_no_change(2).check()?.n_iter_no_change(), 2);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_n_iter_no_change(mut self, n_iter_no_change: usize) -> Self {
-        self.n_iter_no_change = n_iter_no_change;
-        self
-    }
-
-    /// Whether each epoch visits the rows in a seeded permutation (default
-    /// `true`) instead of row order; see [Shuffling](Self#shuffling).
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert!(!SgdRegressorParams::default().with_shuffle(false).check()?.shuffle());
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-
-    /// The seed of the shuffling permutations; default 0.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_seed(7).check()?.seed(), 7);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The factor on intercept updates for CSR features (finite, > 0);
-    /// default 0.01, scikit-learn's `SPARSE_INTERCEPT_DECAY`. Set 1 for the
-    /// same model from dense and CSR storage of the same data.
-    ///
-    /// ```
-    /// # use mlrig_core::ParamGuard;
-    /// use mlrig_train::SgdRegressorParams;
-    /// assert_eq!(SgdRegressorParams::default().with_sparse_intercept_decay(1.0).check()?.sparse_intercept_decay(), 1.0);
-    /// # Ok::<(), mlrig_train::TrainError>(())
-    /// ```
-    pub fn with_sparse_intercept_decay(mut self, decay: f64) -> Self {
-        self.sparse_intercept_decay = decay;
         self
     }
 }
@@ -309,83 +120,6 @@ impl SgdRegressorValidParams {
         self.params.epsilon
     }
 
-    /// The L2 penalty strength.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn alpha(&self) -> f64 {
-        self.params.alpha
-    }
-
-    /// The learning-rate schedule.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn learning_rate(&self) -> LearningRate {
-        self.params.learning_rate
-    }
-
-    /// The initial step size.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn eta0(&self) -> f64 {
-        self.params.eta0
-    }
-
-    /// The `invscaling` exponent.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn power_t(&self) -> f64 {
-        self.params.power_t
-    }
-
-    /// Whether the intercept is learned.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn fit_intercept(&self) -> bool {
-        self.params.fit_intercept
-    }
-
-    /// The most epochs of a full fit.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn max_iter(&self) -> usize {
-        self.params.max_iter
-    }
-
-    /// The stopping tolerance.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn tolerance(&self) -> Option<f64> {
-        self.params.tolerance
-    }
-
-    /// Epochs without improvement before stopping.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn n_iter_no_change(&self) -> usize {
-        self.params.n_iter_no_change
-    }
-
-    /// Whether epochs are shuffled.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn shuffle(&self) -> bool {
-        self.params.shuffle
-    }
-
-    /// The shuffling seed.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn seed(&self) -> u64 {
-        self.params.seed
-    }
-
-    /// The intercept-update factor for CSR features.
-    ///
-    /// See [`SgdRegressorValidParams`] for an example.
-    pub fn sparse_intercept_decay(&self) -> f64 {
-        self.params.sparse_intercept_decay
-    }
-
     /// An untrained model (weights 0, `t = 1`) for `target` and the feature
     /// columns, to be trained batch by batch with [`SgdRegressor::partial_fit`].
     ///
@@ -416,29 +150,6 @@ impl SgdRegressorValidParams {
             converged: false,
         }
     }
-
-    fn settings(&self, features: &Features, max_epochs: usize) -> Settings {
-        let p = &self.params;
-        Settings {
-            loss: match p.loss {
-                SgdRegressorLoss::SquaredError => LossFunction::Squared,
-                SgdRegressorLoss::Huber => LossFunction::Huber { epsilon: p.epsilon },
-            },
-            alpha: p.alpha,
-            learning_rate: p.learning_rate,
-            eta0: p.eta0,
-            power_t: p.power_t,
-            fit_intercept: p.fit_intercept,
-            intercept_decay: match features.matrix() {
-                FeatureMatrix::Dense(_) => 1.0,
-                FeatureMatrix::Sparse(_) => p.sparse_intercept_decay,
-            },
-            max_epochs,
-            tolerance: p.tolerance,
-            n_iter_no_change: p.n_iter_no_change,
-            shuffle_seed: p.shuffle.then_some(p.seed),
-        }
-    }
 }
 
 impl ParamGuard for SgdRegressorParams {
@@ -452,24 +163,8 @@ impl ParamGuard for SgdRegressorParams {
                 format!("must be finite and >= 0, got {}", self.epsilon),
             ));
         }
-        check_schedule(self.learning_rate, self.alpha, self.eta0, self.power_t)?;
-        check_stopping(self.max_iter, self.tolerance, self.n_iter_no_change)?;
-        check_sparse_intercept_decay(self.sparse_intercept_decay)?;
+        self.check_shared()?;
         Ok(SgdRegressorValidParams { params: self })
-    }
-}
-
-impl TryFrom<SgdRegressorParams> for SgdRegressorValidParams {
-    type Error = TrainError;
-
-    fn try_from(params: SgdRegressorParams) -> Result<Self> {
-        params.check()
-    }
-}
-
-impl From<SgdRegressorValidParams> for SgdRegressorParams {
-    fn from(valid: SgdRegressorValidParams) -> Self {
-        valid.params
     }
 }
 
@@ -493,15 +188,7 @@ impl<'a> Fit<Dataset<'a, RegressionTarget>> for SgdRegressorValidParams {
     }
 }
 
-impl<'a> Fit<Dataset<'a, RegressionTarget>> for SgdRegressorParams {
-    type Fitted = SgdRegressor;
-    type Error = TrainError;
-
-    /// Checks the parameters, then fits.
-    fn fit(&self, data: &Dataset<'a, RegressionTarget>) -> Result<SgdRegressor> {
-        self.clone().check()?.fit(data)
-    }
-}
+fit_after_check!(SgdRegressorParams, RegressionTarget => SgdRegressor);
 
 /// A linear regression `x·w + b` trained by SGD. Serialises as JSON
 /// (validated when read) and continues training with
@@ -679,7 +366,14 @@ impl SgdRegressor {
             coefficients: self.coefficients.clone(),
             intercept: self.intercept,
         };
-        let settings = self.params.settings(features, max_epochs);
+        let params = &self.params.params;
+        let loss = match params.loss {
+            SgdRegressorLoss::SquaredError => LossFunction::Squared,
+            SgdRegressorLoss::Huber => LossFunction::Huber {
+                epsilon: params.epsilon,
+            },
+        };
+        let settings = params.settings(loss, features, max_epochs);
         let outcome = run_epochs(&mut function, &problem, &settings, self.t, "SGD regressor")?;
         self.coefficients = function.coefficients;
         self.intercept = function.intercept;
