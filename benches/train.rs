@@ -1,6 +1,6 @@
 //! Benchmarks of `mlrig-train` on the shipped Adult sample: L2 logistic
 //! regression fit on the `FeatureSpec::infer` features (dense and CSR), one
-//! SGD epoch (`partial_fit`), prediction of one row and of the whole sample,
+//! SGD epoch (`partial_fit`), the label-leakage check, prediction of one row and of the whole sample,
 //! and the whole serving path for one JSON record (`transform_record` +
 //! `predict`).
 //!
@@ -17,7 +17,8 @@ use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
 use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::train::{
-    ClassTarget, Dataset, LogisticRegressionParams, Model, SgdClassifierLoss, SgdClassifierParams,
+    ClassTarget, Dataset, LeakageParams, LogisticRegressionParams, Model, SgdClassifierLoss,
+    SgdClassifierParams,
 };
 use std::hint::black_box;
 
@@ -71,6 +72,20 @@ fn train(c: &mut Criterion) {
             |mut model| model.partial_fit(black_box(&sparse_dataset)).unwrap(),
             criterion::BatchSize::SmallInput,
         )
+    });
+    let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
+    let batch = &batches[0];
+    let (train, eval) = (
+        batch.slice(0, 3257),
+        batch.slice(3257, batch.num_rows() - 3257),
+    );
+    let leakage = LeakageParams::default().check().unwrap();
+    let task = model.task();
+    group.bench_function("leakage_check_adult_sample", |b| {
+        b.iter(|| {
+            let (t, e) = (std::slice::from_ref(&train), std::slice::from_ref(&eval));
+            leakage.run(t, e, adult_sample::TARGET, &task).unwrap()
+        })
     });
     group.bench_function("logistic_predict_adult_sample", |b| {
         b.iter(|| model.predict(black_box(&features)).unwrap())
