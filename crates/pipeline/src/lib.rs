@@ -55,7 +55,7 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use serving::{BundleServable, load_model_dir, server_app};
-pub use training::{Baseline, TrainingJob, TrainingReport};
+pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see
 // docs/architecture.md). The ingest options and summary are named through

@@ -50,7 +50,7 @@ use crate::serving::{BundleServable, latest_blessed};
 /// println!("{} AUC {:.3}", report.bundle_dir.display(), report.evaluation.metrics()["roc_auc"]);
 /// # Ok::<(), mlrig_pipeline::PipelineError>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TrainingJob {
     data: PathBuf,
     target: String,
@@ -67,6 +67,25 @@ pub struct TrainingJob {
     baseline: Baseline,
     warm_start: Option<PathBuf>,
     leakage: LeakageParams,
+    progress: Option<Progress>,
+}
+
+/// Called with the name of each stage as the job enters it (`reading`,
+/// `checking leakage`, `fitting features`, `transforming`, `fitting model`,
+/// `evaluating`, `writing bundle`), for a progress display.
+pub type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl std::fmt::Debug for TrainingJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainingJob")
+            .field("data", &self.data)
+            .field("target", &self.target)
+            .field("name", &self.name)
+            .field("output_dir", &self.output_dir)
+            .field("model", &self.model)
+            .field("task", &self.task)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which earlier version a candidate is compared with before blessing.
@@ -152,6 +171,7 @@ impl TrainingJob {
             baseline: Baseline::LatestBlessed,
             warm_start: None,
             leakage: LeakageParams::default(),
+            progress: None,
         }
     }
 
@@ -237,6 +257,18 @@ impl TrainingJob {
         self
     }
 
+    /// Reports each stage as the job enters it (see [`Progress`]).
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    fn stage(&self, name: &str) {
+        if let Some(progress) = &self.progress {
+            progress(name);
+        }
+    }
+
     /// The data file.
     pub fn data(&self) -> &Path {
         &self.data
@@ -244,6 +276,7 @@ impl TrainingJob {
 
     /// Runs the job and writes the bundle (atomically: staging dir + rename).
     pub fn run(&self) -> Result<TrainingReport, PipelineError> {
+        self.stage("reading");
         let (schema, train, eval, ingest) = self.read_split()?;
         let train_rows: usize = train.iter().map(RecordBatch::num_rows).sum();
         let eval_rows: usize = eval.iter().map(RecordBatch::num_rows).sum();
@@ -294,11 +327,13 @@ impl TrainingJob {
         };
         self.check_threshold_metrics(&task)?;
         // Before the training batches are consumed by the transform.
+        self.stage("checking leakage");
         let leakage = self
             .leakage
             .clone()
             .check()?
             .run(&train, &eval, &self.target, &task)?;
+        self.stage("fitting features");
         let features = match &warm {
             Some(w) => w.features().clone(),
             None => {
@@ -313,8 +348,10 @@ impl TrainingJob {
                     .fit(train.as_slice())?
             }
         };
+        self.stage("transforming");
         let x_train = transform_draining(&features, train)?;
         let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
+        self.stage("fitting model");
         let (model, model_name) = match warm {
             Some(w) => {
                 let mut model = w.into_model();
@@ -332,6 +369,7 @@ impl TrainingJob {
             ));
         }
 
+        self.stage("evaluating");
         let scored = score(&features, &model, &eval, &self.target)?;
         let evaluation = scoring::evaluation(
             &model,
@@ -359,6 +397,7 @@ impl TrainingJob {
         ));
         let evaluation = self.compare_with_baseline(evaluation, &eval)?;
 
+        self.stage("writing bundle");
         let bundle_dir =
             self.write_bundle(&statistics, &data_schema, &features, &model, &evaluation)?;
         let version = bundle_dir.manifest().version;

@@ -122,12 +122,19 @@ pub(crate) fn run(args: Args) -> CommandResult {
     if let Some(version) = args.bundle_version {
         job = job.with_version(version);
     }
-    eprintln!(
-        "training on {} (target `{}`)…",
+    let spinner = crate::progress::stage_spinner(&format!(
+        "training on {} (target `{}`)",
         args.file.display(),
         args.target
-    );
-    let report = job.run()?;
+    ));
+    let shown = spinner.clone();
+    let report = job
+        .with_progress(std::sync::Arc::new(move |stage| {
+            shown.set_message(stage.to_string())
+        }))
+        .run();
+    spinner.finish_and_clear();
+    let report = report?;
     for notice in &report.notices {
         eprintln!("note: {notice}");
     }
