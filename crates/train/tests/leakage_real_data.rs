@@ -77,19 +77,24 @@ fn classes(batches: &[RecordBatch], target: &str) -> Task {
     }
 }
 
-fn check(dir: &Path, file: &str, target: &str, classification: bool) -> LeakageReport {
-    let batches = read(&dir.join(file));
+/// The default check on `batches` split as mlrig splits (row i eval iff i % 5 == 4).
+fn run_check(batches: &[RecordBatch], target: &str, classification: bool) -> LeakageReport {
     let task = if classification {
-        classes(&batches, target)
+        classes(batches, target)
     } else {
         Task::Regression
     };
-    let (train, eval) = split(&batches);
-    let report = LeakageParams::default()
+    let (train, eval) = split(batches);
+    LeakageParams::default()
         .check()
         .unwrap()
         .run(&train, &eval, target, &task)
-        .unwrap();
+        .unwrap()
+}
+
+fn check(dir: &Path, file: &str, target: &str, classification: bool) -> LeakageReport {
+    let batches = read(&dir.join(file));
+    let report = run_check(&batches, target, classification);
     let mut scored: Vec<_> = report
         .columns()
         .iter()
@@ -229,17 +234,7 @@ fn a_copy_of_the_target_is_caught_on_every_data_set() {
                 RecordBatch::try_from_iter(columns).unwrap()
             })
             .collect();
-        let task = if classification {
-            classes(&batches, target)
-        } else {
-            Task::Regression
-        };
-        let (train, eval) = split(&batches);
-        let report = LeakageParams::default()
-            .check()
-            .unwrap()
-            .run(&train, &eval, target, &task)
-            .unwrap();
+        let report = run_check(&batches, target, classification);
         let names: Vec<&str> = report
             .suspects()
             .iter()
