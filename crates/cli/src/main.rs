@@ -19,7 +19,7 @@ mod progress;
 use output::{Format, Outcome};
 
 /// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
-/// drift), transform it (features), train and serve models (train, serve).
+/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {

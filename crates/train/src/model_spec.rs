@@ -17,8 +17,8 @@ use crate::task::TaskKind;
 
 /// A model family and its parameters; serialises as
 /// `{"logistic_regression": {"c": 0.5}}` (omitted parameters take their
-/// defaults; unknown ones are errors). JSON Schema:
-/// `docs/schemas/model-spec.schema.json`.
+/// defaults; unknown ones are errors; a `"$schema"` key for editors is
+/// accepted and ignored). JSON Schema: `docs/schemas/model-spec.schema.json`.
 ///
 /// ```
 /// use mlrig_core::{Features, ndarray::array};
@@ -33,9 +33,10 @@ use crate::task::TaskKind;
 /// assert_eq!(model.target(), "y");
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "schemars", schemars(transform = accept_schema_key))]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ModelSpec {
     /// Least squares / ridge regression (scikit-learn's `LinearRegression`, `Ridge`).
@@ -48,6 +49,83 @@ pub enum ModelSpec {
     /// A linear regressor trained by SGD, updatable batch by batch
     /// (scikit-learn's `SGDRegressor`).
     SgdRegressor(SgdRegressorParams),
+}
+
+/// The family names, as in the serialised spec.
+const FAMILIES: &[&str] = &[
+    "linear_regression",
+    "logistic_regression",
+    "sgd_classifier",
+    "sgd_regressor",
+];
+
+/// One family key (and an optional `"$schema"` key, dropped), by hand
+/// because a derived enum cannot skip the editor's `"$schema"` key.
+impl<'de> Deserialize<'de> for ModelSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        impl<'de> serde::de::Visitor<'de> for SpecVisitor {
+            type Value = ModelSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "an object with one model family key, e.g. {\"logistic_regression\": {}}",
+                )
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ModelSpec, A::Error> {
+                use serde::de::Error;
+                let mut spec = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let family = match key.as_str() {
+                        "$schema" => {
+                            map.next_value::<String>()?;
+                            continue;
+                        }
+                        "linear_regression" => ModelSpec::LinearRegression(map.next_value()?),
+                        "logistic_regression" => ModelSpec::LogisticRegression(map.next_value()?),
+                        "sgd_classifier" => ModelSpec::SgdClassifier(map.next_value()?),
+                        "sgd_regressor" => ModelSpec::SgdRegressor(map.next_value()?),
+                        other => return Err(A::Error::unknown_variant(other, FAMILIES)),
+                    };
+                    if spec.replace(family).is_some() {
+                        return Err(A::Error::custom("expected one model family, found several"));
+                    }
+                }
+                spec.ok_or_else(|| {
+                    A::Error::custom(format!(
+                        "expected one model family: {}",
+                        FAMILIES.join(", ")
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_map(SpecVisitor)
+    }
+}
+
+/// Lets the schema accept the `"$schema"` key next to the family key.
+#[cfg(feature = "schemars")]
+fn accept_schema_key(schema: &mut schemars::Schema) {
+    let key = serde_json::json!({
+        "type": "string",
+        "description": "The JSON Schema of this file, for editors; accepted and ignored."
+    });
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if let Some(branches) = object.get_mut("oneOf").and_then(|b| b.as_array_mut()) {
+        for branch in branches {
+            if let Some(properties) = branch.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                properties.insert("$schema".into(), key.clone());
+            }
+        }
+    }
+    object.insert("type".into(), "object".into());
+    object.insert("properties".into(), serde_json::json!({ "$schema": key }));
 }
 
 impl ModelSpec {
@@ -359,5 +437,18 @@ mod tests {
         let typo = serde_json::from_str::<ModelSpec>(r#"{"logistic_regression":{"cc":1}}"#);
         assert!(typo.unwrap_err().to_string().contains("unknown field `cc`"));
         assert!(serde_json::from_str::<ModelSpec>(r#"{"forest":{}}"#).is_err());
+        let both = r#"{"linear_regression":{},"sgd_regressor":{}}"#;
+        assert!(
+            serde_json::from_str::<ModelSpec>(both)
+                .unwrap_err()
+                .to_string()
+                .contains("several")
+        );
+        assert!(serde_json::from_str::<ModelSpec>("{}").is_err());
+        let with_schema = r#"{"$schema":"model-spec.schema.json","sgd_regressor":{}}"#;
+        assert_eq!(
+            serde_json::from_str::<ModelSpec>(with_schema).unwrap(),
+            serde_json::from_str::<ModelSpec>(r#"{"sgd_regressor":{}}"#).unwrap()
+        );
     }
 }
