@@ -13,7 +13,12 @@ use mlrig_core::ParamGuard;
 use serde_json::{Value, json};
 
 /// The schemas `mlrig schema` knows, by name.
-const SCHEMAS: [&str; 3] = ["feature-spec", "blessing-thresholds", "server-config"];
+const SCHEMAS: [&str; 4] = [
+    "feature-spec",
+    "blessing-thresholds",
+    "server-config",
+    "model-spec",
+];
 
 /// The command that rewrites `docs/schemas/` (run from the repository root).
 const REGENERATE: &str = "cargo run -p mlrig-cli -- schema --out-dir docs/schemas";
@@ -151,6 +156,7 @@ fn load_in_mlrig(file: &ShippedFile) -> Result<(), String> {
         }
         "blessing-thresholds" => parse::<mlrig_train::BlessingThresholds>(&text, toml),
         "server-config" => parse::<mlrig_serve::ServerConfig>(&text, toml),
+        "model-spec" => parse::<mlrig_train::ModelSpec>(&text, toml),
         other => Err(format!("unknown schema {other}")),
     }
 }
