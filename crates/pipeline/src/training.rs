@@ -25,7 +25,7 @@ use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, 
 use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
 use mlrig_train::{
     BlessingThresholds, Convergence, Evaluation, GateCheck, LeakageParams, LeakageReport, Model,
-    ModelSpec, SplitRule, TaskKind, TrainingTarget, infer_task, metric_names,
+    ModelSpec, SplitRule, TaskChoice, TaskKind, TrainingTarget, infer_task, metric_names,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
@@ -292,24 +292,7 @@ impl TrainingJob {
             Some(dir) => Some(BundleServable::open(&ModelBundle::open(dir)?)?),
             None => None,
         };
-        let requested = match (&warm, &self.model, self.task) {
-            (Some(w), _, TaskKind::Auto) => task_kind(&w.model().task()),
-            (None, Some(model), TaskKind::Auto) => model.task(),
-            _ => self.task,
-        };
-        let choice = infer_task(&self.target, requested, column_arrays(&self.target, &train));
-        let model_spec = self
-            .model
-            .clone()
-            .unwrap_or_else(|| ModelSpec::for_task(choice.task));
-        if warm.is_none() && model_spec.task() != choice.task {
-            let name = |task: TaskKind| format!("{task:?}").to_lowercase();
-            return Err(PipelineError::ModelTaskMismatch {
-                model: model_spec.name().to_string(),
-                model_task: name(model_spec.task()),
-                task: name(choice.task),
-            });
-        }
+        let (choice, model_spec) = self.decide_model(warm.as_ref(), &train)?;
 
         let statistics = compute_statistics(&train, &schema, &StatisticsParams::default())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
@@ -352,19 +335,20 @@ impl TrainingJob {
         let x_train = transform_draining(&features, train)?;
         let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
         self.stage("fitting model");
-        let (model, model_name) = match warm {
+        let model = match warm {
             Some(w) => {
                 let mut model = w.into_model();
                 model.partial_fit(&x_train, &y_train, None)?;
-                (model, "warm start")
+                model
             }
-            None => (model_spec.fit(&x_train, &y_train, None)?, model_spec.name()),
+            None => model_spec.fit(&x_train, &y_train, None)?,
         };
         drop(x_train);
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
         if let Some(c) = model.convergence().filter(|c| !c.converged) {
             notices.push(format!(
-                "{model_name} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
+                "{} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
+                model.name(),
                 c.iterations
             ));
         }
@@ -410,13 +394,42 @@ impl TrainingJob {
             eval_rows,
             feature_columns: features.output_names().len(),
             sparse_features,
-            model: model_name.to_string(),
+            model: model.name().to_string(),
             convergence: model.convergence(),
             task: choice.task,
             notices,
             leakage,
             evaluation,
         })
+    }
+
+    /// The task (inferred unless asked for; a warm start's model or an
+    /// explicit spec decides it when `--task` does not) and the model spec,
+    /// which must solve that task.
+    fn decide_model(
+        &self,
+        warm: Option<&BundleServable>,
+        train: &[RecordBatch],
+    ) -> Result<(TaskChoice, ModelSpec), PipelineError> {
+        let requested = match (warm, &self.model, self.task) {
+            (Some(w), _, TaskKind::Auto) => task_kind(&w.model().task()),
+            (None, Some(model), TaskKind::Auto) => model.task(),
+            _ => self.task,
+        };
+        let choice = infer_task(&self.target, requested, column_arrays(&self.target, train));
+        let spec = self
+            .model
+            .clone()
+            .unwrap_or_else(|| ModelSpec::for_task(choice.task));
+        if warm.is_none() && spec.task() != choice.task {
+            let name = |task: TaskKind| format!("{task:?}").to_lowercase();
+            return Err(PipelineError::ModelTaskMismatch {
+                model: spec.name().to_string(),
+                model_task: name(spec.task()),
+                task: name(choice.task),
+            });
+        }
+        Ok((choice, spec))
     }
 
     /// Reads the file batch by batch and splits every batch as it arrives.

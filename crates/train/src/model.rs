@@ -107,6 +107,26 @@ impl Model {
         }
     }
 
+    /// The family's name, as in [`ModelSpec`](crate::ModelSpec) (`logistic_regression`, …).
+    ///
+    /// ```
+    /// # use mlrig_core::{Features, Fit, ndarray::array};
+    /// # use mlrig_train::{Dataset, LinearRegressionParams, Model, RegressionTarget};
+    /// # let x = Features::dense(vec!["x".into()], array![[0.0], [1.0]])?;
+    /// # let y = RegressionTarget::new("y", vec![1.0, 3.0])?;
+    /// let model = Model::from(LinearRegressionParams::default().fit(&Dataset::new(&x, &y)?)?);
+    /// assert_eq!(model.name(), "linear_regression");
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::LinearRegression(_) => "linear_regression",
+            Model::LogisticRegression(_) => "logistic_regression",
+            Model::SgdClassifier(_) => "sgd_classifier",
+            Model::SgdRegressor(_) => "sgd_regressor",
+        }
+    }
+
     /// The largest absolute coefficient or intercept (`NaN` if any is not
     /// finite): what the numerical-stability gate looks at, since exploding
     /// weights mean an ill-posed fit even when the metrics look fine.
@@ -187,12 +207,7 @@ impl Model {
                 format!(
                     "only sgd_classifier and sgd_regressor models can be updated with new rows \
                      (this is a {} model of task {:?}, the target was read for {:?}); retrain it instead",
-                    match model {
-                        Model::LinearRegression(_) => "linear_regression",
-                        Model::LogisticRegression(_) => "logistic_regression",
-                        Model::SgdClassifier(_) => "sgd_classifier",
-                        Model::SgdRegressor(_) => "sgd_regressor",
-                    },
+                    model.name(),
                     model.task(),
                     target.task()
                 ),
