@@ -454,6 +454,13 @@ impl TrainingJob {
                 available: mlrig_core::column_list(&schema),
             });
         }
+        // A misspelt slice column fails now, not after the fit.
+        if let Some(column) = self.slices.iter().find(|c| schema.field_with_name(c).is_err()) {
+            return Err(PipelineError::MissingColumn {
+                column: column.clone(),
+                available: mlrig_core::column_list(&schema),
+            });
+        }
         let (mut train, mut eval) = (Vec::new(), Vec::new());
         let mut first_row = 0u64;
         for batch in reader.by_ref() {
