@@ -455,7 +455,11 @@ impl TrainingJob {
             });
         }
         // A misspelt slice column fails now, not after the fit.
-        if let Some(column) = self.slices.iter().find(|c| schema.field_with_name(c).is_err()) {
+        if let Some(column) = self
+            .slices
+            .iter()
+            .find(|c| schema.field_with_name(c).is_err())
+        {
             return Err(PipelineError::MissingColumn {
                 column: column.clone(),
                 available: mlrig_core::column_list(&schema),
