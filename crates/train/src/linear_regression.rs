@@ -57,12 +57,24 @@ use crate::target::{RegressionTarget, Target};
 /// assert!((values[2] - 5.0).abs() < 1e-12);
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct LinearRegressionParams {
     /// Ridge penalty `alpha` on `‖w‖²` (0 = ordinary least squares), ≥ 0.
     l2_penalty: f64,
+    /// Whether to fit the (unpenalised) intercept; `false` fixes it at 0.
+    fit_intercept: bool,
+}
+
+impl Default for LinearRegressionParams {
+    /// Ordinary least squares with an intercept (scikit-learn's defaults).
+    fn default() -> Self {
+        Self {
+            l2_penalty: 0.0,
+            fit_intercept: true,
+        }
+    }
 }
 
 impl LinearRegressionParams {
@@ -80,6 +92,25 @@ impl LinearRegressionParams {
         self.l2_penalty = alpha;
         self
     }
+
+    /// Whether to fit the intercept (scikit-learn's `fit_intercept`);
+    /// default `true`. With `false` the features and target are not centred
+    /// and the intercept is 0.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, Fit, ndarray::array};
+    /// use mlrig_train::{Dataset, LinearRegressionParams, RegressionTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[1.0], [2.0]])?;
+    /// let y = RegressionTarget::new("y", vec![3.0, 5.0])?;
+    /// let model = LinearRegressionParams::default().with_fit_intercept(false).fit(&Dataset::new(&x, &y)?)?;
+    /// assert_eq!(model.intercept(), 0.0);
+    /// assert!((model.coefficients()[0] - 13.0 / 5.0).abs() < 1e-12); // Σxy / Σx²
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn with_fit_intercept(mut self, fit_intercept: bool) -> Self {
+        self.fit_intercept = fit_intercept;
+        self
+    }
 }
 
 /// Validated parameters of least-squares regression; [`Fit`] them to a [`Dataset`].
@@ -94,6 +125,7 @@ impl LinearRegressionParams {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearRegressionValidParams {
     l2_penalty: f64,
+    fit_intercept: bool,
 }
 
 impl LinearRegressionValidParams {
@@ -123,6 +155,7 @@ impl ParamGuard for LinearRegressionParams {
         }
         Ok(LinearRegressionValidParams {
             l2_penalty: self.l2_penalty,
+            fit_intercept: self.fit_intercept,
         })
     }
 }
@@ -147,7 +180,12 @@ impl<'a> Fit<Dataset<'a, RegressionTarget>> for LinearRegressionValidParams {
             Some(w) => w.to_vec(),
             None => vec![1.0; n],
         };
-        let (x_mean, y_mean) = weighted_means(features.matrix(), y, &weights);
+        let (x_mean, y_mean) = if self.fit_intercept {
+            weighted_means(features.matrix(), y, &weights)
+        } else {
+            // No centring: the model passes through the origin.
+            (vec![0.0; features.ncols()], 0.0)
+        };
         let (coefficients, stabilizing_ridge) = if features.ncols() <= MAX_NORMAL_EQUATIONS {
             let (gram, rhs) =
                 centred_normal_equations(features.matrix(), y, &weights, &x_mean, y_mean);

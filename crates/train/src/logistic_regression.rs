@@ -74,6 +74,8 @@ pub struct LogisticRegressionParams {
     tolerance: f64,
     /// How much each class counts (`uniform` or `balanced`).
     class_weight: ClassWeight,
+    /// Whether to fit the (unpenalised) intercepts; `false` fixes them at 0.
+    fit_intercept: bool,
 }
 
 impl Default for LogisticRegressionParams {
@@ -87,6 +89,7 @@ impl Default for LogisticRegressionParams {
             max_iterations: 1000,
             tolerance: 1e-6,
             class_weight: ClassWeight::Uniform,
+            fit_intercept: true,
         }
     }
 }
@@ -145,6 +148,24 @@ impl LogisticRegressionParams {
         self.class_weight = class_weight;
         self
     }
+
+    /// Whether to fit intercepts (scikit-learn's `fit_intercept`); default
+    /// `true`. With `false` the intercepts are 0 and the model passes
+    /// through the origin.
+    ///
+    /// ```
+    /// use mlrig_core::{Features, Fit, ndarray::array};
+    /// use mlrig_train::{ClassTarget, Dataset, LogisticRegressionParams};
+    /// let x = Features::dense(vec!["x".into()], array![[-1.0], [1.0], [2.0], [-2.0]])?;
+    /// let y = ClassTarget::from_labels("y", ["a", "b", "b", "a"]);
+    /// let model = LogisticRegressionParams::default().with_fit_intercept(false).fit(&Dataset::new(&x, &y)?)?;
+    /// assert_eq!(model.intercepts(), [0.0]);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn with_fit_intercept(mut self, fit_intercept: bool) -> Self {
+        self.fit_intercept = fit_intercept;
+        self
+    }
 }
 
 /// Validated parameters of logistic regression; [`Fit`] them to a [`Dataset`].
@@ -162,6 +183,7 @@ pub struct LogisticRegressionValidParams {
     max_iterations: usize,
     tolerance: f64,
     class_weight: ClassWeight,
+    fit_intercept: bool,
 }
 
 impl LogisticRegressionValidParams {
@@ -191,6 +213,13 @@ impl LogisticRegressionValidParams {
     /// See [`LogisticRegressionParams::with_class_weight`] for an example.
     pub fn class_weight(&self) -> ClassWeight {
         self.class_weight
+    }
+
+    /// Whether intercepts are fitted.
+    ///
+    /// See [`LogisticRegressionParams::with_fit_intercept`] for an example.
+    pub fn fit_intercept(&self) -> bool {
+        self.fit_intercept
     }
 }
 
@@ -222,6 +251,7 @@ impl ParamGuard for LogisticRegressionParams {
             max_iterations: self.max_iterations,
             tolerance: self.tolerance,
             class_weight: self.class_weight,
+            fit_intercept: self.fit_intercept,
         })
     }
 }
@@ -272,6 +302,9 @@ struct LogisticObjective<'a> {
     inverse_total_weight: f64,
     /// `1 / (C · S)`, the factor of the penalty.
     penalty: f64,
+    /// `false`: the intercepts stay at their start, 0 (their gradient and
+    /// curvature are masked, so no step ever moves them).
+    fit_intercept: bool,
 }
 
 impl LogisticObjective<'_> {
@@ -336,6 +369,9 @@ impl Objective for LogisticObjective<'_> {
                 penalty += theta[j] * theta[j];
             }
         }
+        if !self.fit_intercept {
+            gradient[m * p..].iter_mut().for_each(|g| *g = 0.0);
+        }
         loss * self.inverse_total_weight + 0.5 * penalty * self.penalty
     }
 
@@ -381,6 +417,8 @@ impl Objective for LogisticObjective<'_> {
             *o = t * self.inverse_total_weight;
             if j < m * p {
                 *o += v[j] * self.penalty;
+            } else if !self.fit_intercept {
+                *o = 0.0;
             }
         }
         true
@@ -459,6 +497,7 @@ impl<'a> Fit<Dataset<'a, ClassTarget>> for LogisticRegressionValidParams {
             features: p,
             inverse_total_weight: 1.0 / total_weight,
             penalty: 1.0 / (self.c * total_weight),
+            fit_intercept: self.fit_intercept,
         };
         let numerical = |reason: &str| TrainError::Numerical {
             what: "logistic regression".into(),

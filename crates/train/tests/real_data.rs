@@ -280,6 +280,15 @@ fn adult(path: &Path, c: f64, min_auc: f64) -> Outcome {
 
 /// Linear regression with ridge penalty `alpha` on a California housing CSV.
 fn california(path: &Path, alpha: f64, min_r2: f64) -> Outcome {
+    california_with(
+        path,
+        LinearRegressionParams::default().with_l2_penalty(alpha),
+        min_r2,
+    )
+}
+
+/// Linear regression with `params` on a California housing CSV.
+fn california_with(path: &Path, params: LinearRegressionParams, min_r2: f64) -> Outcome {
     let data = prepare(&read_csv(path), "MedHouseVal", &holdout());
     let parse = |v: &[String]| {
         Float64Array::from(
@@ -290,8 +299,7 @@ fn california(path: &Path, alpha: f64, min_r2: f64) -> Outcome {
     };
     let y_train = RegressionTarget::from_array("MedHouseVal", &parse(&data.y_train)).unwrap();
     let y_eval = RegressionTarget::from_array("MedHouseVal", &parse(&data.y_eval)).unwrap();
-    let fitted = LinearRegressionParams::default()
-        .with_l2_penalty(alpha)
+    let fitted = params
         .fit(&Dataset::new(&data.x_train, &y_train).unwrap())
         .unwrap();
     assert_eq!(fitted.stabilizing_ridge(), 0.0);
@@ -459,6 +467,32 @@ fn multinomial_on_iris_wine_and_penguins() {
         BlessingThresholds::default().with_min("accuracy", 0.97),
     );
     assert_matches_sklearn("penguins_c_0.1_balanced", &outcome);
+    for (file, target, name, metric, bound) in [
+        (
+            "adult_sample.csv",
+            "income",
+            "adult_sample_no_intercept",
+            "roc_auc",
+            0.8,
+        ),
+        (
+            "penguins.csv",
+            "species",
+            "penguins_no_intercept",
+            "accuracy",
+            0.9,
+        ),
+    ] {
+        let outcome = classify(
+            &sample(file),
+            target,
+            LogisticRegressionParams::default().with_fit_intercept(false),
+            false,
+            BlessingThresholds::default().with_min(metric, bound),
+        );
+        assert!(outcome.intercepts.iter().all(|b| *b == 0.0));
+        assert_matches_sklearn(name, &outcome);
+    }
 }
 
 #[test]
@@ -468,6 +502,12 @@ fn california_sample_linear_regression() {
     // Ridge: sklearn's alpha, intercept unpenalised.
     let outcome = california(&sample("california_sample.csv"), 100.0, 0.5);
     assert_matches_sklearn("california_sample_alpha_100", &outcome);
+    // Through the origin: scikit-learn's fit_intercept=False.
+    let params = LinearRegressionParams::default()
+        .with_l2_penalty(1.0)
+        .with_fit_intercept(false);
+    let outcome = california_with(&sample("california_sample.csv"), params, -10.0);
+    assert_matches_sklearn("california_sample_no_intercept", &outcome);
 }
 
 fn full_data_dir() -> Option<PathBuf> {
