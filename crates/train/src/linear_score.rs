@@ -4,35 +4,23 @@
 //! CSR), with no fused multiply-add, so a row's score has the same bits
 //! whether it is predicted alone or inside a batch, on any machine.
 
-use mlrig_core::{FeatureMatrix, Features};
+use mlrig_core::Features;
 
 use crate::dataset::check_finite_features;
 use crate::error::Result;
+use crate::row_blocks::all_scores;
 
 /// `x·weights + intercept` for every row; fails on non-finite features.
-/// The caller has checked that the columns match `weights`.
+/// The caller has checked that the columns match `weights`. The one
+/// scoring loop is `row_blocks::all_scores` (rows in parallel, each summed
+/// alone), shared with logistic regression.
 pub(crate) fn linear_scores(
     features: &Features,
     weights: &[f64],
     intercept: f64,
 ) -> Result<Vec<f64>> {
     check_finite_features(features)?;
-    let scores = match features.matrix() {
-        FeatureMatrix::Dense(m) => m
-            .rows()
-            .into_iter()
-            .map(|row| row.iter().zip(weights).fold(0.0, |sum, (x, w)| sum + x * w) + intercept)
-            .collect(),
-        FeatureMatrix::Sparse(m) => m
-            .outer_iterator()
-            .map(|row| {
-                row.iter().fold(0.0, |sum, (j, x)| {
-                    sum + x * weights.get(j).copied().unwrap_or(0.0)
-                }) + intercept
-            })
-            .collect(),
-    };
-    Ok(scores)
+    Ok(all_scores(features.matrix(), weights, &[intercept]))
 }
 
 #[cfg(test)]
