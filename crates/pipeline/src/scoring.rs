@@ -80,28 +80,33 @@ fn slice_column(column: &str, batches: &[RecordBatch]) -> Result<SliceColumn, Pi
                 available: mlrig_core::column_list(&batch.schema()),
             });
         };
-        let text = |row: usize| -> Option<String> {
-            if array.is_null(row) {
-                return None;
+        let part: Vec<Option<String>> = match array.data_type() {
+            DataType::Utf8 => array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect(),
+            DataType::Int64 => {
+                let values = array.as_primitive::<Int64Type>();
+                values.iter().map(|v| v.map(|v| v.to_string())).collect()
             }
-            Some(match array.data_type() {
-                DataType::Utf8 => array.as_string::<i32>().value(row).to_string(),
-                DataType::Int64 => array.as_primitive::<Int64Type>().value(row).to_string(),
-                DataType::Float64 => array.as_primitive::<Float64Type>().value(row).to_string(),
-                DataType::Boolean => array.as_boolean().value(row).to_string(),
-                _ => return None,
-            })
+            DataType::Float64 => {
+                let values = array.as_primitive::<Float64Type>();
+                values.iter().map(|v| v.map(|v| v.to_string())).collect()
+            }
+            DataType::Boolean => array
+                .as_boolean()
+                .iter()
+                .map(|v| v.map(|v| v.to_string()))
+                .collect(),
+            other => {
+                return Err(PipelineError::UnsupportedSlice {
+                    column: column.to_string(),
+                    found: other.to_string(),
+                });
+            }
         };
-        if !matches!(
-            array.data_type(),
-            DataType::Utf8 | DataType::Int64 | DataType::Float64 | DataType::Boolean
-        ) {
-            return Err(PipelineError::UnsupportedSlice {
-                column: column.to_string(),
-                found: array.data_type().to_string(),
-            });
-        }
-        values.extend((0..array.len()).map(text));
+        values.extend(part);
     }
     Ok(SliceColumn::new(column, values))
 }

@@ -277,7 +277,12 @@ impl TrainingJob {
     /// Runs the job and writes the bundle (atomically: staging dir + rename).
     pub fn run(&self) -> Result<TrainingReport, PipelineError> {
         self.stage("reading");
-        let (schema, train, eval, ingest) = self.read_split()?;
+        let SplitData {
+            schema,
+            train,
+            eval,
+            report: ingest,
+        } = self.read_split()?;
         let train_rows: usize = train.iter().map(RecordBatch::num_rows).sum();
         let eval_rows: usize = eval.iter().map(RecordBatch::num_rows).sum();
         if train_rows == 0 || eval_rows == 0 {
@@ -433,18 +438,7 @@ impl TrainingJob {
     }
 
     /// Reads the file batch by batch and splits every batch as it arrives.
-    #[allow(clippy::type_complexity)]
-    fn read_split(
-        &self,
-    ) -> Result<
-        (
-            mlrig_core::arrow_schema::SchemaRef,
-            Vec<RecordBatch>,
-            Vec<RecordBatch>,
-            mlrig_ingest::IngestReport,
-        ),
-        PipelineError,
-    > {
+    fn read_split(&self) -> Result<SplitData, PipelineError> {
         let mut reader = DataReader::open(&self.data, self.read.clone())?;
         let schema = reader.schema();
         if schema.field_with_name(&self.target).is_err() {
@@ -478,7 +472,12 @@ impl TrainingJob {
             }
         }
         let report = reader.finish()?;
-        Ok((schema, train, eval, report))
+        Ok(SplitData {
+            schema,
+            train,
+            eval,
+            report,
+        })
     }
 
     /// Refuses, before any fitting, a threshold on a metric the task does not compute.
@@ -571,6 +570,14 @@ impl TrainingJob {
         writer.add_artifact(EVALUATION_FILE, evaluation, &[data, model_fp])?;
         Ok(writer.commit()?)
     }
+}
+
+/// The data file read and split: the training and evaluation batches.
+struct SplitData {
+    schema: mlrig_core::arrow_schema::SchemaRef,
+    train: Vec<RecordBatch>,
+    eval: Vec<RecordBatch>,
+    report: mlrig_ingest::IngestReport,
 }
 
 /// Batches transformed in parallel before their rows are appended.
