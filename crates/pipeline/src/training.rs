@@ -426,7 +426,7 @@ impl TrainingJob {
             .model
             .clone()
             .unwrap_or_else(|| ModelSpec::for_task(choice.task));
-        if warm.is_none() && spec.task() != choice.task {
+        if warm.is_none() && ![TaskKind::Auto, choice.task].contains(&spec.task()) {
             let name = |task: TaskKind| format!("{task:?}").to_lowercase();
             return Err(PipelineError::ModelTaskMismatch {
                 model: spec.name().to_string(),

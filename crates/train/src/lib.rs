@@ -98,6 +98,7 @@ mod class_weight;
 mod dataset;
 mod error;
 mod evaluation;
+mod gbdt;
 mod leakage;
 mod linear_regression;
 mod linear_score;
@@ -121,6 +122,10 @@ pub use evaluation::{
     MetricDelta, OTHER_SLICE_VALUE, REGRESSOR_METRICS, SliceColumn, SliceMetrics, SliceThresholds,
     TaskMetrics, Truth, UNKNOWN_CLASS_ROWS, evaluate_classifier, evaluate_regressor,
     headline_metric, higher_is_better, metric_names, slice_metrics, task_metrics,
+};
+pub use gbdt::{
+    Child, Condition, EarlyStopping, FeatureImportance, GbdtLoss, GbdtTarget, GradientBoosting,
+    GradientBoostingParams, GradientBoostingValidParams, Leaf, Node, Tree,
 };
 pub use leakage::{
     ColumnKind, ColumnLeakage, LeakageCheck, LeakageMetric, LeakageParams, LeakageReport,

@@ -4,6 +4,7 @@ use mlrig_core::{Artifact, Features, Predict, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::gbdt::GradientBoosting;
 use crate::linear_regression::LinearRegression;
 use crate::logistic_regression::LogisticRegression;
 use crate::sgd::{SgdClassifier, SgdRegressor};
@@ -40,6 +41,8 @@ pub enum Model {
     SgdClassifier(SgdClassifier),
     /// A linear regressor trained by SGD (updatable with `partial_fit`).
     SgdRegressor(SgdRegressor),
+    /// Gradient-boosted trees (`partial_fit` adds rounds).
+    Gbdt(GradientBoosting),
 }
 
 impl Model {
@@ -52,6 +55,7 @@ impl Model {
             Model::LogisticRegression(m) => m.feature_names(),
             Model::SgdClassifier(m) => m.feature_names(),
             Model::SgdRegressor(m) => m.feature_names(),
+            Model::Gbdt(m) => m.feature_names(),
         }
     }
 
@@ -72,6 +76,7 @@ impl Model {
             Model::LogisticRegression(m) => m.target(),
             Model::SgdClassifier(m) => m.target(),
             Model::SgdRegressor(m) => m.target(),
+            Model::Gbdt(m) => m.target(),
         }
     }
 
@@ -104,6 +109,8 @@ impl Model {
                 iterations: m.epochs(),
                 converged: m.converged(),
             }),
+            // Boosting runs its rounds (or stops early by design).
+            Model::Gbdt(_) => None,
         }
     }
 
@@ -124,6 +131,7 @@ impl Model {
             Model::LogisticRegression(_) => "logistic_regression",
             Model::SgdClassifier(_) => "sgd_classifier",
             Model::SgdRegressor(_) => "sgd_regressor",
+            Model::Gbdt(_) => "gbdt",
         }
     }
 
@@ -162,6 +170,12 @@ impl Model {
             Model::SgdRegressor(m) => {
                 Box::new(m.coefficients().iter().copied().chain([m.intercept()]))
             }
+            Model::Gbdt(m) => Box::new(
+                m.trees()
+                    .iter()
+                    .flat_map(|t| t.leaves.iter().map(|l| l.value))
+                    .chain(m.base_scores().iter().copied()),
+            ),
         };
         weights.fold(0.0, |largest: f64, w| {
             if w.is_finite() && !largest.is_nan() {
@@ -172,7 +186,8 @@ impl Model {
         })
     }
 
-    /// Updates an SGD model with one more epoch over new rows (online
+    /// Updates an SGD model with one more epoch over new rows, or adds the
+    /// spec's rounds of trees fitted on them to a boosted ensemble (online
     /// learning: the old rows are not needed). Other families are refitted
     /// from scratch instead, so they refuse, naming the way out.
     ///
@@ -202,10 +217,16 @@ impl Model {
             (Model::SgdRegressor(m), TrainingTarget::Values(y)) => {
                 m.partial_fit(&Dataset::weighted(features, y, sample_weights)?)
             }
+            (Model::Gbdt(m), TrainingTarget::Classes(y)) => {
+                m.fit_more(&Dataset::weighted(features, y, sample_weights)?)
+            }
+            (Model::Gbdt(m), TrainingTarget::Values(y)) => {
+                m.fit_more(&Dataset::weighted(features, y, sample_weights)?)
+            }
             (model, _) => Err(crate::TrainError::invalid_parameter(
                 "warm start",
                 format!(
-                    "only sgd_classifier and sgd_regressor models can be updated with new rows \
+                    "only sgd_classifier, sgd_regressor and gbdt models can be updated with new rows \
                      (this is a {} model of task {:?}, the target was read for {:?}); retrain it instead",
                     model.name(),
                     model.task(),
@@ -232,6 +253,7 @@ impl Model {
             Model::LogisticRegression(m) => m.task(),
             Model::SgdClassifier(m) => m.task(),
             Model::SgdRegressor(m) => m.task(),
+            Model::Gbdt(m) => m.task(),
         }
     }
 }
@@ -270,6 +292,12 @@ impl From<SgdRegressor> for Model {
     }
 }
 
+impl From<GradientBoosting> for Model {
+    fn from(model: GradientBoosting) -> Self {
+        Model::Gbdt(model)
+    }
+}
+
 impl Predict for Model {
     type Error = crate::TrainError;
 
@@ -279,6 +307,7 @@ impl Predict for Model {
             Model::LogisticRegression(m) => m.predict(features),
             Model::SgdClassifier(m) => m.predict(features),
             Model::SgdRegressor(m) => m.predict(features),
+            Model::Gbdt(m) => m.predict(features),
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
 use crate::error::{Result, TrainError};
+use crate::gbdt::{GbdtLoss, GradientBoostingParams};
 use crate::linear_regression::LinearRegressionParams;
 use crate::logistic_regression::LogisticRegressionParams;
 use crate::model::Model;
@@ -49,6 +50,9 @@ pub enum ModelSpec {
     /// A linear regressor trained by SGD, updatable batch by batch
     /// (scikit-learn's `SGDRegressor`).
     SgdRegressor(SgdRegressorParams),
+    /// Histogram gradient-boosted trees, classification or regression by
+    /// the target (LightGBM's algorithm and defaults).
+    Gbdt(GradientBoostingParams),
 }
 
 /// The family names, as in the serialised spec.
@@ -57,6 +61,7 @@ const FAMILIES: &[&str] = &[
     "logistic_regression",
     "sgd_classifier",
     "sgd_regressor",
+    "gbdt",
 ];
 
 /// One family key (and an optional `"$schema"` key, dropped), by hand
@@ -89,6 +94,7 @@ impl<'de> Deserialize<'de> for ModelSpec {
                         "logistic_regression" => ModelSpec::LogisticRegression(map.next_value()?),
                         "sgd_classifier" => ModelSpec::SgdClassifier(map.next_value()?),
                         "sgd_regressor" => ModelSpec::SgdRegressor(map.next_value()?),
+                        "gbdt" => ModelSpec::Gbdt(map.next_value()?),
                         other => return Err(A::Error::unknown_variant(other, FAMILIES)),
                     };
                     if spec.replace(family).is_some() {
@@ -143,11 +149,17 @@ impl ModelSpec {
         }
     }
 
-    /// The task this model solves.
+    /// The task this model solves ([`TaskKind::Auto`] for a family that
+    /// solves either, decided by the target).
     ///
     /// See [`ModelSpec`] for an example.
     pub fn task(&self) -> TaskKind {
         match self {
+            ModelSpec::Gbdt(p) => match p.loss {
+                GbdtLoss::LogLoss => TaskKind::Classification,
+                GbdtLoss::SquaredError | GbdtLoss::Poisson => TaskKind::Regression,
+                _ => TaskKind::Auto,
+            },
             ModelSpec::LinearRegression(_) | ModelSpec::SgdRegressor(_) => TaskKind::Regression,
             ModelSpec::LogisticRegression(_) | ModelSpec::SgdClassifier(_) => {
                 TaskKind::Classification
@@ -167,6 +179,7 @@ impl ModelSpec {
             ModelSpec::LogisticRegression(_) => "logistic_regression",
             ModelSpec::SgdClassifier(_) => "sgd_classifier",
             ModelSpec::SgdRegressor(_) => "sgd_regressor",
+            ModelSpec::Gbdt(_) => "gbdt",
         }
     }
 
@@ -186,6 +199,7 @@ impl ModelSpec {
             }
             ModelSpec::SgdClassifier(p) => ModelSpec::SgdClassifier(p.with_max_iter(iterations)),
             ModelSpec::SgdRegressor(p) => ModelSpec::SgdRegressor(p.with_max_iter(iterations)),
+            ModelSpec::Gbdt(p) => ModelSpec::Gbdt(p.with_rounds(iterations)),
             other => other,
         }
     }
@@ -226,6 +240,16 @@ impl ModelSpec {
                     .fit(&Dataset::weighted(features, y, sample_weights)?)?,
             )),
             (ModelSpec::SgdRegressor(p), TrainingTarget::Values(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
+            )),
+            (ModelSpec::Gbdt(p), TrainingTarget::Classes(y)) => Ok(Model::from(
+                p.clone()
+                    .check()?
+                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
+            )),
+            (ModelSpec::Gbdt(p), TrainingTarget::Values(y)) => Ok(Model::from(
                 p.clone()
                     .check()?
                     .fit(&Dataset::weighted(features, y, sample_weights)?)?,

@@ -1,0 +1,303 @@
+//! Binning: every feature column becomes small integers (`u8`, or `u16` for
+//! a feature with more than 255 categories), stored column by column.
+//! Bin 0 holds missing values (NaN); numeric bins follow the sorted values,
+//! one per distinct value when there are few, else cut at quantiles;
+//! category codes get one bin each.
+
+use mlrig_core::{FeatureMatrix, Features};
+use rayon::prelude::*;
+
+use crate::error::{Result, TrainError};
+
+/// The largest category code a categorical feature may hold.
+pub(super) const MAX_CATEGORY_CODE: u32 = 1 << 24;
+
+/// How one feature's values map to bins.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum BinMapper {
+    /// Bin `b ≥ 1` holds the values in `(upper_bounds[b − 2], upper_bounds[b − 1]]`;
+    /// the last bound is +∞.
+    Numeric { upper_bounds: Vec<f64> },
+    /// Bin `b ≥ 1` holds the code `codes[b − 1]` (sorted); `bin_of[code]` is
+    /// its bin (0 for a code not seen in training).
+    Categorical { codes: Vec<u32>, bin_of: Vec<u16> },
+}
+
+impl BinMapper {
+    /// Bins including the missing bin 0.
+    pub(super) fn bins(&self) -> usize {
+        1 + match self {
+            BinMapper::Numeric { upper_bounds } => upper_bounds.len(),
+            BinMapper::Categorical { codes, .. } => codes.len(),
+        }
+    }
+
+    fn bin(&self, value: f64) -> u16 {
+        if value.is_nan() {
+            return 0;
+        }
+        match self {
+            BinMapper::Numeric { upper_bounds } => {
+                // Bins are at most 255, so the cast cannot truncate.
+                1 + upper_bounds.partition_point(|&bound| bound < value) as u16
+            }
+            BinMapper::Categorical { bin_of, .. } => category_code(value)
+                .and_then(|code| bin_of.get(code as usize).copied())
+                .unwrap_or(0),
+        }
+    }
+
+    /// The raw threshold of a numeric split after bin `bin` (values ≤ it go left).
+    pub(super) fn threshold(&self, bin: usize) -> f64 {
+        match self {
+            BinMapper::Numeric { upper_bounds } => upper_bounds
+                .get(bin.saturating_sub(1))
+                .copied()
+                .unwrap_or(f64::INFINITY),
+            BinMapper::Categorical { .. } => f64::NAN,
+        }
+    }
+
+    /// The category code of bin `bin` of a categorical feature.
+    pub(super) fn code(&self, bin: usize) -> Option<u32> {
+        match self {
+            BinMapper::Categorical { codes, .. } => codes.get(bin.checked_sub(1)?).copied(),
+            BinMapper::Numeric { .. } => None,
+        }
+    }
+
+    pub(super) fn is_categorical(&self) -> bool {
+        matches!(self, BinMapper::Categorical { .. })
+    }
+}
+
+/// The integer code of a categorical value: a whole number in
+/// `0..=MAX_CATEGORY_CODE` (anything else is no category).
+pub(super) fn category_code(value: f64) -> Option<u32> {
+    (value >= 0.0 && value <= f64::from(MAX_CATEGORY_CODE) && value.fract() == 0.0)
+        .then_some(value as u32)
+}
+
+/// One binned feature column.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum BinColumn {
+    /// At most 256 bins.
+    Small(Vec<u8>),
+    /// More bins (many categories).
+    Wide(Vec<u16>),
+}
+
+/// The binned training matrix: one mapper and one column per feature.
+#[derive(Debug, Clone)]
+pub(super) struct BinnedMatrix {
+    pub(super) mappers: Vec<BinMapper>,
+    pub(super) columns: Vec<BinColumn>,
+    pub(super) rows: usize,
+}
+
+impl BinnedMatrix {
+    /// Bins every column of `features` (in parallel over columns). Bin
+    /// boundaries come from the rows whose `fit_rows` flag is set (all when
+    /// `None`), so held-out validation rows do not shape them.
+    pub(super) fn build(
+        features: &Features,
+        categorical: &[bool],
+        max_bins: usize,
+        fit_rows: Option<&[bool]>,
+    ) -> Result<Self> {
+        let rows = features.nrows();
+        let columns = feature_columns(features);
+        let built: Vec<(BinMapper, BinColumn)> = columns
+            .par_iter()
+            .enumerate()
+            .map(|(j, values)| {
+                let name = || features.names().get(j).cloned().unwrap_or_default();
+                let fitting = values
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| fit_rows.is_none_or(|f| f.get(*i).copied().unwrap_or(false)))
+                    .map(|(_, &v)| v);
+                // NaN is missing; an infinity is a broken input upstream.
+                if let Some(row) = values.iter().position(|v| v.is_infinite()) {
+                    return Err(TrainError::NonFinite {
+                        what: "features".into(),
+                        row,
+                        column: Some(name()),
+                        value: values[row],
+                    });
+                }
+                let mapper = if categorical.get(j).copied().unwrap_or(false) {
+                    categorical_mapper(fitting, &name)?
+                } else {
+                    numeric_mapper(fitting, max_bins)
+                };
+                let column = if mapper.bins() <= 256 {
+                    BinColumn::Small(values.iter().map(|&v| mapper.bin(v) as u8).collect())
+                } else {
+                    BinColumn::Wide(values.iter().map(|&v| mapper.bin(v)).collect())
+                };
+                Ok((mapper, column))
+            })
+            .collect::<Result<_>>()?;
+        let (mappers, columns) = built.into_iter().unzip();
+        Ok(Self {
+            mappers,
+            columns,
+            rows,
+        })
+    }
+}
+
+/// The columns of `features` as owned vectors (zeros filled in for CSR).
+fn feature_columns(features: &Features) -> Vec<Vec<f64>> {
+    let (rows, cols) = (features.nrows(), features.ncols());
+    match features.matrix() {
+        FeatureMatrix::Dense(m) => m.columns().into_iter().map(|c| c.to_vec()).collect(),
+        FeatureMatrix::Sparse(m) => {
+            let mut columns = vec![vec![0.0; rows]; cols];
+            for (row, values) in m.outer_iterator().enumerate() {
+                for (col, &v) in values.iter() {
+                    if let Some(cell) = columns.get_mut(col).and_then(|c| c.get_mut(row)) {
+                        *cell = v;
+                    }
+                }
+            }
+            columns
+        }
+    }
+}
+
+/// Bin bounds from the sorted distinct values: one bin per value when there
+/// are at most `max_bins`, else greedy cuts so bins hold about equal counts,
+/// a value heavier than a bin's share getting a bin of its own (as
+/// LightGBM's `GreedyFindBin`). Bounds sit halfway between neighbours.
+fn numeric_mapper(values: impl Iterator<Item = f64>, max_bins: usize) -> BinMapper {
+    let mut sorted: Vec<f64> = values.filter(|v| !v.is_nan()).collect();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let mut distinct: Vec<(f64, usize)> = Vec::new();
+    for v in sorted {
+        match distinct.last_mut() {
+            // -0.0 and 0.0 are one value.
+            Some((last, count)) if *last == v => *count += 1,
+            _ => distinct.push((v, 1)),
+        }
+    }
+    let mut upper_bounds = Vec::new();
+    if distinct.len() <= max_bins {
+        for pair in distinct.windows(2) {
+            upper_bounds.push(midpoint(pair[0].0, pair[1].0));
+        }
+    } else {
+        let mut remaining: usize = distinct.iter().map(|(_, c)| c).sum();
+        let mut bins_left = max_bins;
+        let mut in_bin = 0;
+        for (i, &(v, count)) in distinct.iter().enumerate() {
+            let Some(&(next, next_count)) = distinct.get(i + 1) else {
+                break;
+            };
+            in_bin += count;
+            let share = remaining as f64 / bins_left as f64;
+            if in_bin as f64 >= share || next_count as f64 >= share {
+                upper_bounds.push(midpoint(v, next));
+                remaining -= in_bin;
+                in_bin = 0;
+                bins_left -= 1;
+                if bins_left == 1 {
+                    break;
+                }
+            }
+        }
+    }
+    upper_bounds.push(f64::INFINITY);
+    BinMapper::Numeric { upper_bounds }
+}
+
+/// A bound with `low ≤ bound < high`.
+fn midpoint(low: f64, high: f64) -> f64 {
+    let mid = low + (high - low) / 2.0;
+    if mid < high { mid } else { low }
+}
+
+/// One bin per category code seen (codes must be whole numbers ≥ 0).
+fn categorical_mapper(
+    values: impl Iterator<Item = f64>,
+    name: &dyn Fn() -> String,
+) -> Result<BinMapper> {
+    let mut seen: Vec<bool> = Vec::new();
+    for v in values.filter(|v| !v.is_nan()) {
+        let code = category_code(v).ok_or_else(|| {
+            TrainError::invalid_parameter(
+                "categorical",
+                format!(
+                    "column `{}` is split as categories, so its values must be whole numbers in \
+                     0..={MAX_CATEGORY_CODE} (the `ordinal` encoding writes them), found {v}",
+                    name()
+                ),
+            )
+        })? as usize;
+        if seen.len() <= code {
+            seen.resize(code + 1, false);
+        }
+        seen[code] = true;
+    }
+    let codes: Vec<u32> = (0..seen.len() as u32)
+        .filter(|&c| seen[c as usize])
+        .collect();
+    if codes.len() >= usize::from(u16::MAX) {
+        return Err(TrainError::invalid_parameter(
+            "categorical",
+            format!(
+                "column `{}` has {} categories; at most {} can be split natively — \
+                 hash or drop it",
+                name(),
+                codes.len(),
+                u16::MAX - 1
+            ),
+        ));
+    }
+    let mut bin_of = vec![0u16; seen.len()];
+    for (bin, &code) in codes.iter().enumerate() {
+        bin_of[code as usize] = bin as u16 + 1;
+    }
+    Ok(BinMapper::Categorical { codes, bin_of })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_get_a_bin_each_and_nan_bin_zero() {
+        let m = numeric_mapper([3.0, 1.0, 2.0, 1.0].into_iter(), 255);
+        assert_eq!(m.bins(), 4);
+        assert_eq!(
+            [1.0, 1.4, 2.0, 3.0, 99.0, f64::NAN].map(|v| m.bin(v)),
+            [1, 1, 2, 3, 3, 0]
+        );
+        assert_eq!(m.threshold(1), 1.5);
+    }
+
+    #[test]
+    fn many_values_are_cut_into_at_most_max_bins() {
+        let values: Vec<f64> = (0..10_000).map(|i| f64::from(i % 1000)).collect();
+        let m = numeric_mapper(values.iter().copied(), 16);
+        assert!(m.bins() <= 17, "{}", m.bins());
+        assert!(m.bins() >= 15, "{}", m.bins());
+        let mut last = 0;
+        for v in values.iter().take(1000) {
+            let b = m.bin(*v);
+            assert!(b >= last);
+            last = b;
+        }
+    }
+
+    #[test]
+    fn categories_bin_by_code_and_reject_fractions() {
+        let m = categorical_mapper([5.0, 2.0, 5.0].into_iter(), &String::new).unwrap();
+        assert_eq!([2.0, 5.0, 3.0, -1.0, f64::NAN].map(|v| m.bin(v)), [1, 2, 0, 0, 0]);
+        assert_eq!(m.code(2), Some(5));
+        let e = categorical_mapper([1.5].into_iter(), &|| "c".into()).unwrap_err();
+        assert!(e.to_string().contains("`c`"), "{e}");
+    }
+}

@@ -1,0 +1,195 @@
+//! The boosting loop: per round (and class) compute gradients, quantize
+//! them, grow a tree on the round's rows, add its leaves to every row's
+//! scores; stop early when the held-out loss stalls.
+
+use mlrig_core::Features;
+use rayon::prelude::*;
+
+use super::bins::BinnedMatrix;
+use super::grow::TreeGrower;
+use super::histogram::QuantizedGradients;
+use super::objective::Objective;
+use super::params::GradientBoostingParams;
+use super::random::{stream, unit};
+use super::tree::{RowReader, Tree};
+use crate::error::{Result, TrainError};
+
+/// What the loop starts from: fresh, or a fitted ensemble to extend.
+pub(super) struct Start<'a> {
+    pub(super) base_scores: Vec<f64>,
+    pub(super) trees: &'a [Tree],
+}
+
+/// The loop's result.
+pub(super) struct Boosted {
+    pub(super) base_scores: Vec<f64>,
+    /// The new trees, round-major (`groups` per round).
+    pub(super) trees: Vec<Tree>,
+    /// Whether early stopping ended the loop.
+    pub(super) stopped_early: bool,
+}
+
+/// Rows per parallel block when adding a tree to the scores of rows it was
+/// not grown on.
+const SCORE_BLOCK: usize = 4096;
+
+/// Boosts `params.rounds` rounds of `objective` on `features` / `y`.
+pub(super) fn boost(
+    params: &GradientBoostingParams,
+    features: &Features,
+    categorical: &[bool],
+    objective: Objective,
+    y: &[f64],
+    weights: &[f64],
+    start: Option<Start<'_>>,
+) -> Result<Boosted> {
+    let n = features.nrows();
+    let groups = objective.groups();
+    let validation: Vec<bool> = match &params.early_stopping {
+        Some(stop) => (0..n as u64)
+            .map(|row| unit(params.seed, stream::VALIDATION, row) < stop.validation_fraction)
+            .collect(),
+        None => vec![false; n],
+    };
+    let train_rows: Vec<u32> = (0..n as u32).filter(|&r| !validation[r as usize]).collect();
+    let valid_rows: Vec<u32> = (0..n as u32).filter(|&r| validation[r as usize]).collect();
+    if train_rows.is_empty() || (params.early_stopping.is_some() && valid_rows.is_empty()) {
+        return Err(TrainError::TooFewValues {
+            what: "gradient boosting: training rows (and early-stopping validation rows)".into(),
+            required: 2,
+            found: n,
+        });
+    }
+    let fit_rows: Vec<bool> = validation.iter().map(|v| !v).collect();
+    let binned = BinnedMatrix::build(features, categorical, params.max_bins, Some(&fit_rows))?;
+    let reader = RowReader::new(features);
+
+    let (base_scores, existing) = match start {
+        Some(start) => (start.base_scores, start.trees),
+        None => (objective.base_scores(y, weights, &train_rows), &[][..]),
+    };
+    let mut scores: Vec<f64> = (0..n).flat_map(|_| base_scores.iter().copied()).collect();
+    for (t, tree) in existing.iter().enumerate() {
+        add_tree(&mut scores, groups, t % groups, tree, reader, None);
+    }
+
+    let mut grower = TreeGrower::new(&binned, params);
+    let mut quantized = QuantizedGradients::default();
+    let (mut g, mut h) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut in_round = vec![false; n];
+    let mut trees: Vec<Tree> = Vec::with_capacity(params.rounds * groups);
+    let (mut best_loss, mut best_rounds, mut stalled) = (f64::INFINITY, 0, 0);
+    let mut stopped_early = false;
+    let features_count = features.ncols();
+    for round in 0..params.rounds {
+        let tree_number = (existing.len() / groups + round) as u64;
+        in_round.iter_mut().for_each(|b| *b = false);
+        let round_rows: Vec<u32> = train_rows
+            .iter()
+            .copied()
+            .filter(|&r| {
+                params.row_subsample >= 1.0
+                    || unit(params.seed, stream::BAGGING + tree_number, u64::from(r))
+                        < params.row_subsample
+            })
+            .collect();
+        for &r in &round_rows {
+            in_round[r as usize] = true;
+        }
+        let start_scores = scores.clone();
+        for group in 0..groups {
+            let tree_index = tree_number * groups as u64 + group as u64;
+            let allowed = allowed_features(params, features_count, tree_index);
+            objective.gradients(&start_scores, y, weights, group, &mut g, &mut h);
+            quantized.quantize(
+                &g,
+                &h,
+                params.gradient_bits,
+                params.seed,
+                stream::ROUNDING + tree_index,
+            );
+            let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
+            let rows = grower.rows();
+            for (leaf, range) in grown.leaf_rows.iter().enumerate() {
+                let value = grown.tree.leaves[leaf].value;
+                for &row in &rows[range.clone()] {
+                    scores[row as usize * groups + group] += value;
+                }
+            }
+            add_tree(
+                &mut scores,
+                groups,
+                group,
+                &grown.tree,
+                reader,
+                Some(&in_round),
+            );
+            trees.push(grown.tree);
+        }
+        if let Some(stop) = &params.early_stopping {
+            let loss = objective.loss(&scores, y, weights, &valid_rows);
+            if loss < best_loss {
+                (best_loss, best_rounds, stalled) = (loss, round + 1, 0);
+            } else {
+                stalled += 1;
+                if stalled >= stop.patience {
+                    stopped_early = true;
+                    break;
+                }
+            }
+        } else {
+            best_rounds = round + 1;
+        }
+    }
+    trees.truncate(best_rounds * groups);
+    Ok(Boosted {
+        base_scores,
+        trees,
+        stopped_early,
+    })
+}
+
+/// Adds `tree` to score column `group` of every row not flagged in `skip`
+/// (rows the tree was grown on already have their leaf added).
+fn add_tree(
+    scores: &mut [f64],
+    groups: usize,
+    group: usize,
+    tree: &Tree,
+    reader: RowReader<'_>,
+    skip: Option<&[bool]>,
+) {
+    if skip.is_some_and(|s| s.iter().all(|&b| b)) {
+        return;
+    }
+    scores
+        .par_chunks_mut(SCORE_BLOCK * groups)
+        .enumerate()
+        .for_each(|(block, chunk)| {
+            for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
+                let row = block * SCORE_BLOCK + i;
+                if skip.is_some_and(|s| s[row]) {
+                    continue;
+                }
+                row_scores[group] += tree.value(reader.row(row));
+            }
+        });
+}
+
+/// The features tree `tree_index` may split on: all, or the
+/// `⌈feature_subsample · F⌉` with the smallest seeded draws.
+fn allowed_features(params: &GradientBoostingParams, features: usize, tree_index: u64) -> Vec<bool> {
+    if params.feature_subsample >= 1.0 {
+        return vec![true; features];
+    }
+    let keep = ((params.feature_subsample * features as f64).ceil() as usize).clamp(1, features);
+    let mut order: Vec<(f64, usize)> = (0..features)
+        .map(|f| (unit(params.seed, stream::FEATURES + tree_index, f as u64), f))
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut allowed = vec![false; features];
+    for &(_, f) in order.iter().take(keep) {
+        allowed[f] = true;
+    }
+    allowed
+}

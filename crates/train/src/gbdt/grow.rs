@@ -1,0 +1,310 @@
+//! Leaf-wise growth of one tree: split the leaf with the largest gain until
+//! `max_leaves`, building the smaller child's histogram from its rows and
+//! the larger one's by subtraction. Buffers (histogram pool, row partition,
+//! ordered gradients) live in the [`TreeGrower`] and are reused by every
+//! tree, so the loop does not allocate per node.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::bins::{BinColumn, BinnedMatrix};
+use super::histogram::{
+    BinSums, HistogramLayout, Quantized, QuantizedGradients, build_histogram, subtract,
+};
+use super::params::GradientBoostingParams;
+use super::split::{BinRule, SplitCandidate, SplitSearch};
+use super::tree::{Child, Condition, Leaf, Node, Tree};
+
+/// A grown tree and the training rows of each of its leaves.
+pub(super) struct GrownTree {
+    pub(super) tree: Tree,
+    /// `rows()[range]` are the rows of leaf `i`.
+    pub(super) leaf_rows: Vec<Range<usize>>,
+}
+
+/// A leaf that may still be split.
+struct OpenLeaf {
+    rows: Range<usize>,
+    depth: usize,
+    sums: BinSums,
+    slot: usize,
+    best: Option<SplitCandidate>,
+    /// The node whose branch leads here, and whether it is the left one.
+    parent: Option<(usize, bool)>,
+}
+
+/// Grows trees over one binned matrix.
+pub(super) struct TreeGrower<'a> {
+    binned: &'a BinnedMatrix,
+    params: &'a GradientBoostingParams,
+    layout: HistogramLayout,
+    pool: Vec<Vec<BinSums>>,
+    rows: Vec<u32>,
+    scratch: Vec<u32>,
+    ordered: Vec<Quantized>,
+}
+
+impl<'a> TreeGrower<'a> {
+    pub(super) fn new(binned: &'a BinnedMatrix, params: &'a GradientBoostingParams) -> Self {
+        let layout = HistogramLayout::new(binned);
+        Self {
+            binned,
+            params,
+            pool: Vec::new(),
+            rows: Vec::with_capacity(binned.rows),
+            scratch: Vec::with_capacity(binned.rows),
+            ordered: Vec::with_capacity(binned.rows),
+            layout,
+        }
+    }
+
+    /// The row partition of the last grown tree (see [`GrownTree::leaf_rows`]).
+    pub(super) fn rows(&self) -> &[u32] {
+        &self.rows
+    }
+
+    /// Grows one tree on `rows` with `gradients`, splitting only on the
+    /// `allowed` features; leaf values are scaled by the learning rate.
+    pub(super) fn grow(
+        &mut self,
+        rows: impl Iterator<Item = u32>,
+        gradients: &QuantizedGradients,
+        allowed: &[bool],
+    ) -> GrownTree {
+        self.rows.clear();
+        self.rows.extend(rows);
+        let search = SplitSearch {
+            params: self.params,
+            gradients,
+        };
+        let mut leaves = vec![OpenLeaf {
+            rows: 0..self.rows.len(),
+            depth: 0,
+            sums: BinSums::default(),
+            slot: 0,
+            best: None,
+            parent: None,
+        }];
+        self.fill_histogram(0, 0..self.rows.len(), gradients, allowed);
+        leaves[0].sums = self.ordered.iter().fold(BinSums::default(), |mut sum, q| {
+            sum += BinSums::from(*q);
+            sum
+        });
+        leaves[0].best = self.best_split(&search, &leaves[0], allowed);
+        let mut nodes: Vec<Node> = Vec::new();
+        while leaves.len() < self.params.max_leaves {
+            let Some(index) = best_leaf(&leaves) else {
+                break;
+            };
+            let leaf = &mut leaves[index];
+            let Some(split) = leaf.best.take() else {
+                break;
+            };
+            let node_index = nodes.len();
+            nodes.push(self.node(&split, leaf.sums.n));
+            if let Some((parent, is_left)) = leaf.parent {
+                link(&mut nodes[parent], is_left, Child::Node(node_index as u32));
+            }
+            let (left_rows, right_rows) = self.partition(leaf.rows.clone(), &split);
+            let depth = leaf.depth + 1;
+            let parent_slot = leaf.slot;
+            // The smaller child gets a fresh histogram from its rows; the
+            // parent's becomes the larger child's by subtraction.
+            let new_slot = leaves.len();
+            let left_smaller = left_rows.len() <= right_rows.len();
+            let small_rows = if left_smaller {
+                left_rows.clone()
+            } else {
+                right_rows.clone()
+            };
+            self.fill_histogram(new_slot, small_rows, gradients, allowed);
+            let (head, tail) = self.pool.split_at_mut(new_slot);
+            subtract(&mut head[parent_slot], &tail[0]);
+            let (left_slot, right_slot) = if left_smaller {
+                (new_slot, parent_slot)
+            } else {
+                (parent_slot, new_slot)
+            };
+            let mut children = [
+                OpenLeaf {
+                    rows: left_rows,
+                    depth,
+                    sums: split.left,
+                    slot: left_slot,
+                    best: None,
+                    parent: Some((node_index, true)),
+                },
+                OpenLeaf {
+                    rows: right_rows,
+                    depth,
+                    sums: split.right,
+                    slot: right_slot,
+                    best: None,
+                    parent: Some((node_index, false)),
+                },
+            ];
+            for child in &mut children {
+                child.best = self.best_split(&search, child, allowed);
+            }
+            let [left, right] = children;
+            leaves[index] = left;
+            leaves.push(right);
+        }
+        let mut tree_leaves = Vec::with_capacity(leaves.len());
+        let mut leaf_rows = Vec::with_capacity(leaves.len());
+        for (i, leaf) in leaves.iter().enumerate() {
+            if let Some((parent, is_left)) = leaf.parent {
+                link(&mut nodes[parent], is_left, Child::Leaf(i as u32));
+            }
+            tree_leaves.push(Leaf {
+                value: search.leaf_value(leaf.sums) * self.params.learning_rate,
+                count: leaf.sums.n as u64,
+            });
+            leaf_rows.push(leaf.rows.clone());
+        }
+        GrownTree {
+            tree: Tree {
+                nodes,
+                leaves: tree_leaves,
+            },
+            leaf_rows,
+        }
+    }
+
+    fn fill_histogram(
+        &mut self,
+        slot: usize,
+        rows: Range<usize>,
+        gradients: &QuantizedGradients,
+        allowed: &[bool],
+    ) {
+        while self.pool.len() <= slot {
+            self.pool.push(vec![BinSums::default(); self.layout.len()]);
+        }
+        let rows = &self.rows[rows];
+        self.ordered.clear();
+        self.ordered
+            .extend(rows.iter().map(|&r| gradients.values[r as usize]));
+        build_histogram(
+            self.binned,
+            &self.layout,
+            rows,
+            &self.ordered,
+            allowed,
+            &mut self.pool[slot],
+        );
+    }
+
+    fn best_split(
+        &self,
+        search: &SplitSearch<'_>,
+        leaf: &OpenLeaf,
+        allowed: &[bool],
+    ) -> Option<SplitCandidate> {
+        let too_deep = self.params.max_depth.is_some_and(|d| leaf.depth >= d);
+        if too_deep || leaf.sums.n < 2 * self.params.min_samples_leaf as i64 {
+            return None;
+        }
+        let histogram = &self.pool[leaf.slot];
+        let features = self.binned.mappers.len();
+        let candidate = |f: usize| {
+            allowed[f]
+                .then(|| {
+                    search.best_on_feature(
+                        f,
+                        &self.binned.mappers[f],
+                        self.layout.feature(histogram, f),
+                        leaf.sums,
+                    )
+                })
+                .flatten()
+        };
+        // Features in order, the first of equal gains wins: the same split
+        // for any thread count.
+        let found: Vec<Option<SplitCandidate>> = if features * 64 >= 1024 {
+            (0..features).into_par_iter().map(candidate).collect()
+        } else {
+            (0..features).map(candidate).collect()
+        };
+        found.into_iter().flatten().fold(None, |best, c| match best {
+            Some(b) if b.gain >= c.gain => Some(b),
+            _ => Some(c),
+        })
+    }
+
+    fn node(&self, split: &SplitCandidate, count: i64) -> Node {
+        let mapper = &self.binned.mappers[split.feature];
+        let (condition, default_left) = match &split.rule {
+            BinRule::Threshold { bin, default_left } => {
+                (Condition::LessOrEqual(mapper.threshold(*bin)), *default_left)
+            }
+            BinRule::Categories { left } => {
+                let codes = (0..left.len())
+                    .filter(|&b| left[b])
+                    .filter_map(|b| mapper.code(b))
+                    .collect();
+                (Condition::OneOf(codes), false)
+            }
+        };
+        Node {
+            feature: split.feature as u32,
+            condition,
+            default_left,
+            left: Child::Leaf(0),
+            right: Child::Leaf(0),
+            gain: split.gain,
+            count: count as u64,
+        }
+    }
+
+    /// Reorders `rows[range]` so the rows going left come first (each side
+    /// keeps its order); returns the two ranges.
+    fn partition(
+        &mut self,
+        range: Range<usize>,
+        split: &SplitCandidate,
+    ) -> (Range<usize>, Range<usize>) {
+        let goes_left = |row: u32| -> bool {
+            let bin = match &self.binned.columns[split.feature] {
+                BinColumn::Small(bins) => usize::from(bins[row as usize]),
+                BinColumn::Wide(bins) => usize::from(bins[row as usize]),
+            };
+            split.rule.goes_left(bin)
+        };
+        self.scratch.clear();
+        let mut write = range.start;
+        for read in range.clone() {
+            let row = self.rows[read];
+            if goes_left(row) {
+                self.rows[write] = row;
+                write += 1;
+            } else {
+                self.scratch.push(row);
+            }
+        }
+        self.rows[write..range.end].copy_from_slice(&self.scratch);
+        (range.start..write, write..range.end)
+    }
+}
+
+/// The open leaf with the largest gain (the first of equals).
+fn best_leaf(leaves: &[OpenLeaf]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, leaf) in leaves.iter().enumerate() {
+        if let Some(split) = &leaf.best
+            && best.is_none_or(|(_, g)| split.gain > g)
+        {
+            best = Some((i, split.gain));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+fn link(node: &mut Node, is_left: bool, child: Child) {
+    if is_left {
+        node.left = child;
+    } else {
+        node.right = child;
+    }
+}

@@ -1,0 +1,30 @@
+//! Histogram gradient-boosted trees (LightGBM's algorithm) with exact
+//! integer histograms.
+//!
+//! ```text
+//! Features (dense or CSR; NaN = missing; categories as integer codes)
+//!   ──BinnedMatrix::build──▶ u8/u16 bins per column (bin 0 = missing)
+//!   per round and class: gradients ──quantize (stochastic rounding, seeded per row)──▶ integers
+//!     ──TreeGrower::grow (leaf-wise; smaller child's histogram from its rows,
+//!        the sibling's by exact subtraction; split search per feature)──▶ Tree
+//!   ──▶ GradientBoosting (flat trees on raw values) ──predict / raw_scores / importances
+//! ```
+//!
+//! Histograms add integers, so their bits do not depend on how the rows are
+//! split between threads (or machines) or in which order parts are merged:
+//! a model fitted with any thread count has the same bytes.
+
+mod bins;
+mod boost;
+mod ensemble;
+mod grow;
+mod histogram;
+mod objective;
+mod params;
+mod random;
+mod split;
+mod tree;
+
+pub use ensemble::{FeatureImportance, GbdtTarget, GradientBoosting};
+pub use params::{EarlyStopping, GbdtLoss, GradientBoostingParams, GradientBoostingValidParams};
+pub use tree::{Child, Condition, Leaf, Node, Tree};
