@@ -128,13 +128,14 @@ impl QuantizedGradients {
         self.h_scale = if max_h > 0.0 { max_h / levels_h } else { 1.0 };
         let (gs, hs) = (self.g_scale, self.h_scale);
         self.values.clear();
-        self.values.extend(g.iter().zip(h).enumerate().map(|(row, (&g, &h))| {
-            let row = row as u64;
-            Quantized {
-                g: libm::floor(g / gs + unit(seed, stream, 2 * row)) as i32,
-                h: libm::floor(h / hs + unit(seed, stream, 2 * row + 1)) as i32,
-            }
-        }));
+        self.values
+            .extend(g.iter().zip(h).enumerate().map(|(row, (&g, &h))| {
+                let row = row as u64;
+                Quantized {
+                    g: libm::floor(g / gs + unit(seed, stream, 2 * row)) as i32,
+                    h: libm::floor(h / hs + unit(seed, stream, 2 * row + 1)) as i32,
+                }
+            }));
     }
 
     /// Real gradient sum of integer sums.
@@ -188,6 +189,16 @@ fn accumulate<B: Copy + Into<usize>>(
     }
 }
 
+/// `total += part`, cell by cell: merging histograms of parts of the rows
+/// (in any order) gives the histogram of all of them, bit for bit. Used by
+/// the tests today; a partitioned (multi-machine) fit merges with it.
+#[cfg(test)]
+pub(super) fn merge(total: &mut [BinSums], part: &[BinSums]) {
+    for (t, p) in total.iter_mut().zip(part) {
+        *t += *p;
+    }
+}
+
 /// `parent −= child`, cell by cell: the sibling's histogram, exactly.
 pub(super) fn subtract(parent: &mut [BinSums], child: &[BinSums]) {
     for (p, c) in parent.iter_mut().zip(child) {
@@ -198,7 +209,58 @@ pub(super) fn subtract(parent: &mut [BinSums], child: &[BinSums]) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use mlrig_core::Features;
+    use mlrig_core::ndarray::Array2;
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Histograms of any partition of the rows, merged in any order,
+        /// equal the one-pass histogram; so does parent − sibling.
+        #[test]
+        fn any_partition_and_merge_order_gives_the_same_histogram(
+            cells in proptest::collection::vec((0u8..6, -1e3f64..1e3, 0f64..1e2, 0usize..4), 1..200),
+            order_seed in any::<u64>(),
+            bits in 4u32..=24,
+        ) {
+            let n = cells.len();
+            let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+                let v = f64::from(cells[i].0);
+                if j == 0 { v } else if v == 5.0 { f64::NAN } else { v * 0.5 }
+            });
+            let features = Features::dense(vec!["a".into(), "b".into()], x).unwrap();
+            let binned = BinnedMatrix::build(&features, &[true, false], 255, None).unwrap();
+            let layout = HistogramLayout::new(&binned);
+            let g: Vec<f64> = cells.iter().map(|c| c.1).collect();
+            let h: Vec<f64> = cells.iter().map(|c| c.2).collect();
+            let mut q = QuantizedGradients::default();
+            q.quantize(&g, &h, bits, 3, 9);
+            let all = [true, true];
+            let histogram = |rows: &[u32]| {
+                let ordered: Vec<Quantized> = rows.iter().map(|&r| q.values[r as usize]).collect();
+                let mut out = vec![BinSums::default(); layout.len()];
+                build_histogram(&binned, &layout, rows, &ordered, &all, &mut out);
+                out
+            };
+            let rows: Vec<u32> = (0..n as u32).collect();
+            let whole = histogram(&rows);
+            // Parts by the fourth field, merged in a seeded order.
+            let mut parts: Vec<Vec<u32>> = (0..4)
+                .map(|p| rows.iter().copied().filter(|&r| cells[r as usize].3 == p).collect())
+                .collect();
+            parts.sort_by_key(|part| super::super::random::unit(order_seed, 0, part.len() as u64).to_bits());
+            let mut merged = vec![BinSums::default(); layout.len()];
+            for part in &parts {
+                merge(&mut merged, &histogram(part));
+            }
+            prop_assert_eq!(&merged, &whole);
+            let mut sibling = whole.clone();
+            subtract(&mut sibling, &histogram(&parts[0]));
+            let rest: Vec<u32> = parts[1..].concat();
+            prop_assert_eq!(sibling, histogram(&rest));
+        }
+    }
 
     #[test]
     fn quantization_keeps_signs_scales_and_is_reproducible() {
