@@ -57,7 +57,8 @@ pub(crate) fn evaluation(
         train_rows,
         eval_rows,
         thresholds.clone(),
-    )?;
+    )?
+    .with_importances(model.importances().unwrap_or_default());
     if slices.is_empty() {
         return Ok(evaluation);
     }

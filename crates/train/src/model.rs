@@ -236,6 +236,16 @@ impl Model {
         }
     }
 
+    /// Split-count and gain importances per feature (tree models only).
+    ///
+    /// See [`GradientBoosting::importances`].
+    pub fn importances(&self) -> Option<Vec<crate::FeatureImportance>> {
+        match self {
+            Model::Gbdt(m) => Some(m.importances()),
+            _ => None,
+        }
+    }
+
     /// What the model predicts (for serving metadata).
     ///
     /// ```

@@ -74,6 +74,9 @@ fn metric_value(flag: &str, spec: &str) -> Result<(String, f64), CliError> {
     })
 }
 
+/// Features listed in the text output's importance line (all are in the JSON).
+const TOP_IMPORTANCES: usize = 5;
+
 /// Metrics, slices, the baseline comparison, the checks and the decision,
 /// as lines of text.
 pub(crate) fn evaluation_text(evaluation: &Evaluation) -> String {
@@ -95,6 +98,23 @@ pub(crate) fn evaluation_text(evaluation: &Evaluation) -> String {
             slice.rows,
             metrics.join(", ")
         );
+    }
+    let importances = evaluation.importances();
+    let total_gain: f64 = importances.iter().map(|i| i.gain).sum();
+    if total_gain > 0.0 {
+        let top: Vec<String> = importances
+            .iter()
+            .take(TOP_IMPORTANCES)
+            .map(|i| {
+                format!(
+                    "{} {:.1}% ({} splits)",
+                    i.feature,
+                    100.0 * i.gain / total_gain,
+                    i.splits
+                )
+            })
+            .collect();
+        let _ = writeln!(text, "importance (share of gain): {}", top.join(", "));
     }
     if let Some(baseline) = evaluation.baseline() {
         let _ = writeln!(text, "compared with {}", baseline.label);

@@ -10,6 +10,7 @@ use super::slices::SliceMetrics;
 use super::task_metrics::{DEFAULT_MAX_DROP, TaskMetrics, headline_metric, metric_names};
 use super::thresholds::{BlessingThresholds, bound_failures, why};
 use crate::error::{Result, TrainError};
+use crate::gbdt::FeatureImportance;
 
 /// A named check a model must pass before it is blessed, besides its
 /// metrics (e.g. label leakage, numerical stability, serveability); the
@@ -109,6 +110,9 @@ pub struct Evaluation {
     checks: Vec<GateCheck>,
     blessed: bool,
     reasons: Vec<String>,
+    /// Split and gain importances (tree models; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    importances: Vec<FeatureImportance>,
 }
 
 impl Evaluation {
@@ -151,6 +155,7 @@ impl Evaluation {
             checks: Vec::new(),
             blessed: false,
             reasons: Vec::new(),
+            importances: Vec::new(),
         };
         evaluation.decide();
         Ok(evaluation)
@@ -306,6 +311,33 @@ impl Evaluation {
     /// See [`Evaluation::new`] for an example.
     pub fn thresholds(&self) -> &BlessingThresholds {
         &self.thresholds
+    }
+
+    /// Records the model's feature importances (split counts and gains of
+    /// a tree model), most gain first; they do not affect the blessing.
+    ///
+    /// ```
+    /// use mlrig_core::Task;
+    /// use mlrig_train::{BlessingThresholds, Evaluation, FeatureImportance};
+    /// use std::collections::BTreeMap;
+    /// let metrics = BTreeMap::from([("r2".to_string(), 0.5)]);
+    /// let e = Evaluation::new(Task::Regression, metrics, 80, 20, BlessingThresholds::default())?
+    ///     .with_importances(vec![
+    ///         FeatureImportance::new("a", 3, 1.5),
+    ///         FeatureImportance::new("b", 1, 9.0),
+    ///     ]);
+    /// assert_eq!(e.importances()[0].feature, "b");
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn with_importances(mut self, mut importances: Vec<FeatureImportance>) -> Self {
+        importances.sort_by(|a, b| b.gain.total_cmp(&a.gain).then(a.feature.cmp(&b.feature)));
+        self.importances = importances;
+        self
+    }
+
+    /// Feature importances, most gain first (see [`Self::with_importances`]).
+    pub fn importances(&self) -> &[FeatureImportance] {
+        &self.importances
     }
 
     /// The slices' metrics, sorted by column, then value.

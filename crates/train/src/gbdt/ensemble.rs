@@ -65,6 +65,17 @@ pub struct FeatureImportance {
     pub gain: f64,
 }
 
+impl FeatureImportance {
+    /// The importance of `feature`.
+    pub fn new(feature: impl Into<String>, splits: u64, gain: f64) -> Self {
+        Self {
+            feature: feature.into(),
+            splits,
+            gain,
+        }
+    }
+}
+
 impl GradientBoosting {
     /// The feature columns the model expects, in order.
     pub fn feature_names(&self) -> &[String] {
@@ -119,11 +130,7 @@ impl GradientBoosting {
         let mut importances: Vec<FeatureImportance> = self
             .feature_names
             .iter()
-            .map(|f| FeatureImportance {
-                feature: f.clone(),
-                splits: 0,
-                gain: 0.0,
-            })
+            .map(|f| FeatureImportance::new(f.clone(), 0, 0.0))
             .collect();
         for node in self.trees.iter().flat_map(|t| &t.nodes) {
             if let Some(i) = importances.get_mut(node.feature as usize) {
