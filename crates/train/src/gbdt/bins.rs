@@ -4,6 +4,7 @@
 //! one per distinct value when there are few, else cut at quantiles;
 //! category codes get one bin each.
 
+use mlrig_core::sprs::CsMat;
 use mlrig_core::{FeatureMatrix, Features};
 use rayon::prelude::*;
 
@@ -106,11 +107,14 @@ impl BinnedMatrix {
         fit_rows: Option<&[bool]>,
     ) -> Result<Self> {
         let rows = features.nrows();
-        let columns = feature_columns(features);
-        let built: Vec<(BinMapper, BinColumn)> = columns
-            .par_iter()
-            .enumerate()
-            .map(|(j, values)| {
+        let csc = match features.matrix() {
+            FeatureMatrix::Sparse(m) => Some(m.to_csc()),
+            FeatureMatrix::Dense(_) => None,
+        };
+        let built: Vec<(BinMapper, BinColumn)> = (0..features.ncols())
+            .into_par_iter()
+            .map(|j| {
+                let values = column_values(features, csc.as_ref(), j);
                 let name = || features.names().get(j).cloned().unwrap_or_default();
                 let fitting = values
                     .iter()
@@ -148,22 +152,22 @@ impl BinnedMatrix {
     }
 }
 
-/// The columns of `features` as owned vectors (zeros filled in for CSR).
-fn feature_columns(features: &Features) -> Vec<Vec<f64>> {
-    let (rows, cols) = (features.nrows(), features.ncols());
-    match features.matrix() {
-        FeatureMatrix::Dense(m) => m.columns().into_iter().map(|c| c.to_vec()).collect(),
-        FeatureMatrix::Sparse(m) => {
-            let mut columns = vec![vec![0.0; rows]; cols];
-            for (row, values) in m.outer_iterator().enumerate() {
-                for (col, &v) in values.iter() {
-                    if let Some(cell) = columns.get_mut(col).and_then(|c| c.get_mut(row)) {
-                        *cell = v;
-                    }
+/// Column `j` of a dense matrix, or of a CSC copy of a sparse one (absent
+/// entries are 0): one column at a time, so binning never holds a second
+/// full `f64` copy of the features.
+fn column_values(features: &Features, csc: Option<&CsMat<f64>>, j: usize) -> Vec<f64> {
+    match (features.matrix(), csc) {
+        (FeatureMatrix::Dense(m), _) => m.column(j).to_vec(),
+        (FeatureMatrix::Sparse(_), Some(csc)) => {
+            let mut values = vec![0.0; features.nrows()];
+            if let Some(column) = csc.outer_view(j) {
+                for (row, &v) in column.iter() {
+                    values[row] = v;
                 }
             }
-            columns
+            values
         }
+        (FeatureMatrix::Sparse(_), None) => vec![0.0; features.nrows()],
     }
 }
 
