@@ -7,7 +7,7 @@
 //! | [`CheckKind::StandardizedMean`] | `standard_scale` outputs | `|mean| ≤ 1e-6` over non-NaN values |
 //! | [`CheckKind::StandardizedStd`] | `standard_scale` outputs | `|std − 1| ≤ 1e-6` (population std), or std ≤ 1e-6 for a column constant in training (fitted scale 1) |
 //! | [`CheckKind::GroupSum`] | one-hot / vocabulary / bucket groups | each row sums to 1, or 0 (unknown value without OOV bucket, or missing and not imputed) |
-//! | [`CheckKind::NanAfterImputation`] | imputed columns | no NaN output |
+//! | [`CheckKind::NanAfterImputation`] | imputed columns with one numeric output (not `ordinal`: an unknown category's code is NaN even when imputed) | no NaN output |
 //! | [`CheckKind::OutOfBounds`] | `clip` outputs, `min_max_scale` outputs | within `[min, max]` exactly / `feature_range` ± (1e-9 · width + 4 ulp of the fitted offset, the rounding of `x · scale + offset`) |
 //!
 //! The mean/std and min-max checks are only meaningful **on the training
@@ -247,6 +247,7 @@ impl FittedFeaturePipeline {
             let numeric_single = !matches!(
                 column.encode,
                 FittedEncoding::OneHot { .. }
+                    | FittedEncoding::Ordinal { .. }
                     | FittedEncoding::Hash { .. }
                     | FittedEncoding::DateParts { .. }
                     | FittedEncoding::Bucketize { ordinal: false, .. }

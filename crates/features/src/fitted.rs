@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
 use crate::category_index::CategoryIndex;
-use crate::fitted_column::{FittedColumn, FittedCross};
+use crate::fitted_column::{FittedColumn, FittedCross, FittedEncoding};
 use crate::input_column::BatchInputs;
 use crate::output_sink::{BLOCK_ROWS, OutputRows, OutputSink};
 use crate::spec::OutputLayout;
@@ -160,7 +160,7 @@ impl FittedFeaturePipeline {
     }
 
     /// One readable name per output column: the input name for numeric
-    /// encodings, `name=category` for one-hot and vocabularies
+    /// and `ordinal` encodings, `name=category` for one-hot and vocabularies
     /// (`workclass=Private`, `color=__oov_0__`), `name_bucket[i]` (or
     /// `name_bucket` when ordinal), `name_hash[i]`, `name_year` …,
     /// `name_missing` for indicators, and `a_x_b[i]` for crosses.
@@ -180,6 +180,50 @@ impl FittedFeaturePipeline {
     /// ```
     pub fn output_names(&self) -> &[String] {
         &self.body.output_names
+    }
+
+    /// The outputs that hold category codes — those of `ordinal` encodings
+    /// — in output order, each as `(output name, number of categories)`.
+    ///
+    /// An output with `n` categories holds `0.0, 1.0, …, n − 1` (the index
+    /// in the sorted training categories) or NaN (missing or unknown); its
+    /// name is the input column's. A model that splits on categories
+    /// natively (gradient-boosted trees) treats these outputs as categorical
+    /// and every other output as a number. Empty when no column is ordinal.
+    ///
+    /// ```
+    /// # use mlrig_core::{Fit, ParamGuard, Transform};
+    /// # use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+    /// # use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec};
+    /// # use std::sync::Arc;
+    /// let batch = RecordBatch::try_from_iter([
+    ///     ("age", Arc::new(Float64Array::from(vec![30.0, 40.0, 50.0])) as ArrayRef),
+    ///     ("city", Arc::new(StringArray::from(vec![Some("Rome"), Some("Oslo"), None])) as ArrayRef),
+    /// ])?;
+    /// let spec = FeatureSpec::new()
+    ///     .with_column(ColumnSpec::passthrough("age"))
+    ///     .with_column(ColumnSpec::ordinal("city"));
+    /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&[batch.clone()])?;
+    /// assert_eq!(fitted.output_names(), ["age", "city"]);
+    /// assert_eq!(fitted.categorical_outputs(), [("city".to_string(), 2)]);
+    /// let codes = fitted.transform(&batch)?.to_dense().column(1).to_vec();
+    /// assert_eq!(codes[..2], [1.0, 0.0]); // Oslo < Rome
+    /// assert!(codes[2].is_nan());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn categorical_outputs(&self) -> Vec<(String, usize)> {
+        // An ordinal column's single output is named as the column, and the
+        // columns' outputs come in column order.
+        self.body
+            .columns
+            .iter()
+            .filter_map(|column| match &column.encode {
+                FittedEncoding::Ordinal { categories } => {
+                    Some((column.name.clone(), categories.len()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Number of rows the pipeline was fitted on.
@@ -679,6 +723,161 @@ mod tests {
         assert_eq!(out.row(0).to_vec(), [0.0, 1.0, 0.0, 1.0, 0.0]);
         assert_eq!(out.row(1).to_vec(), [0.0; 5]);
         assert_eq!(out.row(2).to_vec(), [0.0; 5]);
+    }
+
+    #[test]
+    fn ordinal_codes_unknown_and_missing() {
+        let train = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![
+                    Some("red"),
+                    Some("blue"),
+                    None,
+                    Some("green"),
+                ])) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(2), Some(-1), None, Some(2)])) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    None,
+                    Some(false),
+                    None,
+                ])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::ordinal("s").with_missing_indicator())
+            .with_column(ColumnSpec::ordinal("n"))
+            .with_column(ColumnSpec::ordinal("b"));
+        let fitted = fit(spec, &train).unwrap();
+        assert_eq!(fitted.output_names(), ["s", "s_missing", "n", "b"]);
+        assert_eq!(
+            fitted.categorical_outputs(),
+            [("s".into(), 3), ("n".into(), 2), ("b".into(), 2)]
+        );
+        let out = fitted.transform(&train).unwrap().to_dense();
+        // Sorted categories: blue < green < red; -1 < 2; false < true.
+        assert_eq!(out.column(0).to_vec()[..2], [2.0, 0.0]);
+        assert!(out[[2, 0]].is_nan());
+        assert_eq!(out[[3, 0]], 1.0);
+        assert_eq!(out.column(1).to_vec(), [0.0, 0.0, 1.0, 0.0]);
+        assert_eq!(bits(&out.column(2).to_vec())[..2], bits(&[1.0, 0.0]));
+        assert!(out[[2, 2]].is_nan());
+        assert_eq!(out[[0, 3]], 1.0);
+        assert!(out[[1, 3]].is_nan());
+
+        let test = RecordBatch::try_from_iter([
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("purple"), Some("green"), None])) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from(vec![Some(7), None, Some(-1)])) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![Some(false), Some(true), None])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let out = fitted.transform(&test).unwrap().to_dense();
+        assert!(out[[0, 0]].is_nan() && out[[0, 2]].is_nan(), "{out}");
+        assert_eq!(out[[0, 1]], 0.0, "an unknown value is not missing");
+        assert_eq!(out.row(1).to_vec()[..2], [1.0, 0.0]);
+        assert!(out[[1, 2]].is_nan());
+        assert_eq!(out[[2, 2]], 0.0);
+        assert_eq!(out[[1, 3]], 1.0);
+
+        // Sparse storage keeps NaN codes and drops the zero codes.
+        let json = serde_json::to_value(&fitted).unwrap();
+        assert_eq!(
+            json["columns"][0]["encode"],
+            serde_json::json!({"ordinal": {"categories": ["blue", "green", "red"]}})
+        );
+        let mut sparse_json = json.clone();
+        sparse_json["output"] = serde_json::json!("sparse");
+        let sparse: FittedFeaturePipeline = serde_json::from_value(sparse_json).unwrap();
+        let stored = sparse.transform(&test).unwrap();
+        assert!(matches!(
+            stored.matrix(),
+            mlrig_core::FeatureMatrix::Sparse(_)
+        ));
+        assert_eq!(
+            bits(stored.to_dense().as_slice().unwrap()),
+            bits(out.as_slice().unwrap())
+        );
+    }
+
+    #[test]
+    fn ordinal_codes_imputed_values_like_any_other() {
+        let batch = one(
+            "s",
+            Arc::new(StringArray::from(vec![
+                Some("b"),
+                None,
+                Some("a"),
+                Some("b"),
+            ])),
+        );
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::ordinal("s").with_impute(Imputation::MostFrequent));
+        let fitted = fit(spec, &batch).unwrap();
+        assert_eq!(
+            column(&fitted.transform(&batch).unwrap(), 0),
+            [1.0, 1.0, 0.0, 1.0]
+        );
+        assert!(fitted.check(std::slice::from_ref(&batch)).unwrap().is_ok());
+
+        let seen = crate::ConstantValue::Text("a".into());
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::ordinal("s").with_impute(Imputation::Constant(seen)));
+        let out = column(&fit(spec, &batch).unwrap().transform(&batch).unwrap(), 0);
+        assert_eq!(out, [1.0, 0.0, 0.0, 1.0]);
+
+        // A fill value not seen in training is unknown (as it is all zeros
+        // for one_hot); the NaN-after-imputation check does not apply.
+        let unseen = crate::ConstantValue::Text("zz".into());
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::ordinal("s").with_impute(Imputation::Constant(unseen)));
+        let fitted = fit(spec, &batch).unwrap();
+        assert!(column(&fitted.transform(&batch).unwrap(), 0)[1].is_nan());
+        assert!(fitted.check(std::slice::from_ref(&batch)).unwrap().is_ok());
+    }
+
+    #[test]
+    fn categorical_outputs_skip_other_encodings() {
+        let fitted = fit(
+            FeatureSpec::new()
+                .with_column(ColumnSpec::standard_scale("x"))
+                .with_column(ColumnSpec::one_hot("s")),
+            &x_and_s(),
+        )
+        .unwrap();
+        assert!(fitted.categorical_outputs().is_empty());
+        let fitted = fit(
+            FeatureSpec::new()
+                .with_column(ColumnSpec::one_hot("s").with_missing_indicator())
+                .with_column(ColumnSpec::ordinal("s2")),
+            &RecordBatch::try_from_iter([
+                ("s", Arc::new(StringArray::from(vec!["p", "q"])) as ArrayRef),
+                (
+                    "s2",
+                    Arc::new(StringArray::from(vec!["p", "p"])) as ArrayRef,
+                ),
+            ])
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(fitted.output_names(), ["s=p", "s=q", "s_missing", "s2"]);
+        assert_eq!(fitted.categorical_outputs(), [("s2".into(), 1)]);
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub(crate) enum FittedEncoding {
         #[serde(default, skip_serializing_if = "is_zero")]
         oov_buckets: u32,
     },
+    /// One output: the index of the value in `categories` (sorted), or NaN.
+    Ordinal { categories: Vec<Category> },
     /// `buckets` outputs; `±1` (or `1`) in the value's bucket.
     Hash { buckets: u32, alternate_sign: bool },
     /// One output per calendar part.
@@ -176,8 +178,17 @@ impl FittedEncoding {
         }
     }
 
+    /// Encodes a missing (and not imputed) categorical value: NaN for an
+    /// ordinal code, nothing (zeros) for one-hot and hashed outputs.
+    fn encode_missing_category(&self, emit: &mut impl FnMut(usize, f64)) {
+        if matches!(self, FittedEncoding::Ordinal { .. }) {
+            emit(0, f64::NAN);
+        }
+    }
+
     /// Encodes a present categorical value; `index` is the index of a
-    /// one-hot encoding's categories (looked up by binary search without).
+    /// one-hot or ordinal encoding's categories (looked up by binary search
+    /// without).
     fn encode_category(
         &self,
         value: CategoryValue<'_>,
@@ -188,19 +199,17 @@ impl FittedEncoding {
             FittedEncoding::OneHot {
                 categories,
                 oov_buckets,
-            } => {
-                let position = match index {
-                    Some(index) => index.get(value),
-                    None => categories.binary_search_by(|c| c.cmp_value(value)).ok(),
-                };
-                match position {
-                    Some(position) => emit(position, 1.0),
-                    None if *oov_buckets > 0 => {
-                        let (bucket, _) = bucket_and_sign(hash_value(value), *oov_buckets);
-                        emit(categories.len() + bucket, 1.0);
-                    }
-                    None => {}
+            } => match category_position(categories, index, value) {
+                Some(position) => emit(position, 1.0),
+                None if *oov_buckets > 0 => {
+                    let (bucket, _) = bucket_and_sign(hash_value(value), *oov_buckets);
+                    emit(categories.len() + bucket, 1.0);
                 }
+                None => {}
+            },
+            FittedEncoding::Ordinal { categories } => {
+                let code = category_position(categories, index, value);
+                emit(0, code.map_or(f64::NAN, |position| position as f64));
             }
             FittedEncoding::Hash {
                 buckets,
@@ -231,10 +240,26 @@ impl FittedEncoding {
 
     fn reads(&self) -> Reads {
         match self {
-            FittedEncoding::OneHot { .. } | FittedEncoding::Hash { .. } => Reads::Categorical,
+            FittedEncoding::OneHot { .. }
+            | FittedEncoding::Ordinal { .. }
+            | FittedEncoding::Hash { .. } => Reads::Categorical,
             FittedEncoding::DateParts { .. } => Reads::Date,
             _ => Reads::Numeric,
         }
+    }
+}
+
+/// The position of `value` in the sorted `categories`: from `index` when
+/// the pipeline built one, else by binary search.
+#[inline]
+fn category_position(
+    categories: &[Category],
+    index: Option<&CategoryIndex>,
+    value: CategoryValue<'_>,
+) -> Option<usize> {
+    match index {
+        Some(index) => index.get(value),
+        None => categories.binary_search_by(|c| c.cmp_value(value)).ok(),
     }
 }
 
@@ -257,6 +282,26 @@ fn check_increasing(name: &str, values: &[f64]) -> Result<(), String> {
     if values.iter().any(|v| !v.is_finite()) || values.windows(2).any(|w| w[0] >= w[1]) {
         return Err(format!(
             "column `{name}`: boundaries or range are not finite and strictly increasing"
+        ));
+    }
+    Ok(())
+}
+
+/// Categories must be of the column's type, sorted and unique: the
+/// binary-search lookup and the ordinal codes rely on it.
+fn check_categories(
+    name: &str,
+    categories: &[Category],
+    input_type: ColumnType,
+) -> Result<(), String> {
+    if let Some(c) = categories.iter().find(|c| c.column_type() != input_type) {
+        return Err(format!(
+            "column `{name}`: category {c} is not a {input_type:?} value"
+        ));
+    }
+    if categories.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(format!(
+            "column `{name}`: categories are not sorted and unique"
         ));
     }
     Ok(())
@@ -315,11 +360,13 @@ impl FittedColumn {
             }
     }
 
-    /// The index of a one-hot encoding's categories (`None` for other
-    /// encodings).
+    /// The index of a one-hot or ordinal encoding's categories (`None` for
+    /// other encodings).
     pub(crate) fn category_index(&self) -> Option<CategoryIndex> {
         match &self.encode {
-            FittedEncoding::OneHot { categories, .. } => Some(CategoryIndex::new(categories)),
+            FittedEncoding::OneHot { categories, .. } | FittedEncoding::Ordinal { categories } => {
+                Some(CategoryIndex::new(categories))
+            }
             _ => None,
         }
     }
@@ -405,19 +452,13 @@ impl FittedColumn {
                 categories,
                 oov_buckets,
             } => {
-                if let Some(c) = categories.iter().find(|c| c.column_type() != input_type) {
-                    return Err(format!(
-                        "column `{name}`: category {c} is not a {input_type:?} value"
-                    ));
-                }
-                if categories.windows(2).any(|w| w[0] >= w[1]) {
-                    return Err(format!(
-                        "column `{name}`: categories are not sorted and unique"
-                    ));
-                }
+                check_categories(name, categories, input_type)?;
                 if *oov_buckets > MAX_HASH_BUCKETS {
                     return Err(format!("column `{name}`: too many oov_buckets"));
                 }
+            }
+            FittedEncoding::Ordinal { categories } => {
+                check_categories(name, categories, input_type)?;
             }
             FittedEncoding::Hash { buckets, .. } => {
                 if !(1..=MAX_HASH_BUCKETS).contains(buckets) {
@@ -475,8 +516,9 @@ impl FittedColumn {
                     |row, raw| {
                         let mut emit =
                             |column: usize, value: f64| sink.add(row, offset + column, value);
-                        if let Some(value) = raw.or(fill) {
-                            self.encode.encode_category(value, index, &mut emit);
+                        match raw.or(fill) {
+                            Some(value) => self.encode.encode_category(value, index, &mut emit),
+                            None => self.encode.encode_missing_category(&mut emit),
                         }
                         if let (Some(at), None) = (indicator, raw) {
                             sink.add(row, at, 1.0);

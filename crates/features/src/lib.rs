@@ -3,8 +3,9 @@
 //! Fitted feature pipelines — scaling (standard, min-max, robust), clipping,
 //! logs, imputation (mean, median, most frequent, constant) with optional
 //! missing indicators, bucketizing (fixed or quantile boundaries), one-hot and
-//! limited vocabularies with out-of-vocabulary buckets, feature hashing,
-//! feature crosses and date parts — declared in a serde [`FeatureSpec`] and
+//! limited vocabularies with out-of-vocabulary buckets, ordinal category
+//! codes (for gradient-boosted trees), feature hashing, feature crosses and
+//! date parts — declared in a serde [`FeatureSpec`] and
 //! applied by **one code path** to training batches and to single serving
 //! records, so training/serving skew cannot come from code.
 //!
@@ -39,6 +40,7 @@
 //!   percentile (precisely: `≤ α · max(|x₍⌊r⌋₎|, |x₍⌈r⌉₎|)`, `r = q(n − 1)`).
 //! * Statistics follow scikit-learn (`StandardScaler`, `MinMaxScaler`,
 //!   `RobustScaler`, `SimpleImputer`, `OneHotEncoder(handle_unknown="ignore")`,
+//!   `OrdinalEncoder` with NaN for unknown and missing values,
 //!   `KBinsDiscretizer(strategy="quantile")`), fitted on the imputed column as
 //!   in a `Pipeline`; `tests/sklearn_parity.rs` checks it against fixtures.
 //! * Output names are stable and readable: `age`, `workclass=Private`,
@@ -62,11 +64,15 @@
 //! | `log` / `log1p` | NaN | error | — | error `OutOfDomain` for `x ≤ 0` / `x ≤ −1` (column, row; at fit without row) |
 //! | `bucketize`, `quantile_bucketize` | all zeros (one-hot) / NaN (ordinal) | error | — | below the first / above the last boundary: first / last bucket |
 //! | `one_hot` | all zeros | — | all zeros | — |
+//! | `ordinal` | NaN | — | NaN | — |
 //! | `vocabulary` | all zeros | — | its OOV bucket (`FNV-1a mod n`), or all zeros with no OOV buckets | — |
 //! | `hash` | all zeros | — | hashed like any value | — |
 //! | crosses | all zeros (either side missing) | — | hashed like any value | — |
 //! | `date_parts` | NaN per part | — | unparsable text is missing | — |
 //! | `drop` | not read | not read | not read | not read |
+//!
+//! An imputed value is encoded like any other, so a constant fill value
+//! not seen in training is an unknown value.
 //!
 //! A statistic that needs data (mean, median, min/max, quantiles, most
 //! frequent value) fails with `NoTrainingValues` when the training column has

@@ -210,7 +210,10 @@ fn summary_for(planned: &PlannedColumn<'_>) -> ColumnSummary {
     let most_frequent = spec.impute == Some(Imputation::MostFrequent);
     match spec.encode.input_kind() {
         InputKind::Categorical => {
-            let vocabulary = matches!(spec.encode, Encoding::OneHot | Encoding::Vocabulary(_));
+            let vocabulary = matches!(
+                spec.encode,
+                Encoding::OneHot | Encoding::Ordinal | Encoding::Vocabulary(_)
+            );
             ColumnSummary::categorical(&spec.name, planned.column_type, vocabulary || most_frequent)
         }
         InputKind::DateText | InputKind::Unread => {
@@ -449,6 +452,13 @@ fn category_fill(
     })
 }
 
+/// Every category seen in training, sorted (numbers in order, `false <
+/// true`, text by code point, as scikit-learn sorts them): the outputs of
+/// `one_hot` and the codes of `ordinal`.
+fn training_categories(counts: std::collections::BTreeMap<Category, u64>) -> Vec<Category> {
+    counts.into_keys().collect()
+}
+
 /// The fitted vocabulary: values seen at least `min_frequency` times, the
 /// `top_k` most frequent of them (ties to the smallest), sorted.
 fn vocabulary(
@@ -612,8 +622,11 @@ fn fit_column(
                         categories: vocabulary(s.counts, p.top_k, p.min_frequency),
                         oov_buckets: p.oov_buckets,
                     },
+                    Encoding::Ordinal => FittedEncoding::Ordinal {
+                        categories: training_categories(s.counts),
+                    },
                     _ => FittedEncoding::OneHot {
-                        categories: s.counts.into_keys().collect(),
+                        categories: training_categories(s.counts),
                         oov_buckets: 0,
                     },
                 };

@@ -12,7 +12,7 @@ use mlrig_core::arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{Artifact, FeatureMatrix, Features, Fit, ParamGuard, Transform};
 use mlrig_features::{
-    ColumnSpec, FeaturePipelineParams, FeatureSpec, FeaturesError, FittedFeaturePipeline,
+    ColumnSpec, Encoding, FeaturePipelineParams, FeatureSpec, FeaturesError, FittedFeaturePipeline,
     Imputation, OutputLayout,
 };
 use serde_json::Value;
@@ -133,6 +133,88 @@ fn inferred_pipeline_on_adult() {
     assert_eq!(loaded.header.kind, "mlrig.features.pipeline");
     assert_eq!(loaded.header.format_version, 3);
     assert_eq!(loaded.value.transform(&batch).unwrap(), features);
+}
+
+/// `infer_for_trees`: numbers pass through untouched, strings become codes
+/// in their sorted levels, missing values stay NaN; one output per column.
+#[test]
+fn trees_pipeline_on_adult() {
+    let (batch, header, rows) = common::csv_batch(ADULT, &["?"]);
+    let schema = batch.schema();
+    let spec = FeatureSpec::infer_for_trees(&schema, "income").unwrap();
+    assert_eq!(spec.output, OutputLayout::Dense);
+    let mut strings = Vec::new();
+    for (column, field) in spec
+        .columns
+        .iter()
+        .zip(schema.fields().iter().filter(|f| f.name() != "income"))
+    {
+        assert_eq!(&column.name, field.name());
+        assert_eq!(column.impute, None, "{}", column.name);
+        assert!(!column.missing_indicator);
+        let expected = match field.data_type() {
+            DataType::Utf8 => {
+                strings.push(column.name.clone());
+                Encoding::Ordinal
+            }
+            _ => Encoding::Passthrough,
+        };
+        assert_eq!(column.encode, expected, "{}", column.name);
+    }
+    assert_eq!(strings.len(), 8, "{strings:?}");
+
+    let params = FeaturePipelineParams::new(spec).check().unwrap();
+    let fitted = params.fit(&chunks(&batch, 1000)).unwrap();
+    let whole = params.fit(std::slice::from_ref(&batch)).unwrap();
+    assert_eq!(fitted.fingerprint().unwrap(), whole.fingerprint().unwrap());
+    let inputs: Vec<&String> = header.iter().filter(|h| *h != "income").collect();
+    assert_eq!(fitted.output_names().iter().collect::<Vec<_>>(), inputs);
+
+    // Expected codes from the raw file: the index in the sorted levels.
+    let dense = fitted.transform(&batch).unwrap().to_dense();
+    let mut categorical = Vec::new();
+    let mut missing_codes = 0;
+    for (j, name) in fitted.output_names().iter().enumerate() {
+        let i = header.iter().position(|h| h == name).unwrap();
+        let levels: Vec<&str> = rows
+            .iter()
+            .filter_map(|r| r[i].as_deref())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for (row, values) in rows.iter().enumerate() {
+            let got = dense[[row, j]];
+            let want = match (&values[i], strings.contains(name)) {
+                (None, _) => f64::NAN,
+                (Some(v), true) => levels.binary_search(&v.as_str()).unwrap() as f64,
+                (Some(v), false) => v.parse::<f64>().unwrap(),
+            };
+            assert_eq!(got.to_bits(), want.to_bits(), "{name} row {row}");
+            missing_codes += usize::from(got.is_nan());
+        }
+        if strings.contains(name) {
+            categorical.push((name.clone(), levels.len()));
+        }
+    }
+    assert!(missing_codes > 0, "the sample has missing workclass values");
+    assert_eq!(fitted.categorical_outputs(), categorical);
+    let workclass = categorical.iter().find(|(n, _)| n == "workclass").unwrap();
+    assert!(workclass.1 > 5, "{workclass:?}");
+
+    // Serving records and a saved and loaded pipeline give the same bits.
+    let features = fitted.transform(&batch).unwrap();
+    for row in (0..batch.num_rows()).step_by(101) {
+        let record = json_record(&fitted, &batch, row);
+        let served = fitted.transform_record(&record).unwrap();
+        let expected: Vec<u64> = dense.row(row).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(bits(&served), expected, "row {row} as JSON {record}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("features.json");
+    fitted.save(&path, &[]).unwrap();
+    let loaded = FittedFeaturePipeline::load(&path).unwrap().value;
+    assert_eq!(bits(&loaded.transform(&batch).unwrap()), bits(&features));
+    assert_eq!(loaded.categorical_outputs(), categorical);
 }
 
 #[test]

@@ -115,6 +115,7 @@ fn numeric_encoding() -> BoxedStrategy<Encoding> {
 fn categorical_encoding() -> BoxedStrategy<Encoding> {
     prop_oneof![
         Just(Encoding::OneHot),
+        Just(Encoding::Ordinal),
         (prop::option::of(1usize..4), 1u64..3, 0u32..3).prop_map(
             |(top_k, min_frequency, oov_buckets)| Encoding::Vocabulary(VocabularyParams {
                 top_k,
@@ -433,6 +434,66 @@ proptest! {
             loaded.value.transform(&test).map(|f| bits(&f)).map_err(|e| e.to_string()),
             pipeline.transform(&test).map(|f| bits(&f)).map_err(|e| e.to_string())
         );
+    }
+
+    /// Ordinal codes on arbitrary text (empty, long, any code point) and
+    /// integers equal the index in the sorted set of training values, NaN
+    /// for unknown or missing ones, in a batch, row by row and as JSON.
+    #[test]
+    fn ordinal_codes_match_a_sorted_set(
+        train_text in prop::collection::vec(prop::option::of("\\PC{0,20}"), 1..40),
+        test_text in prop::collection::vec(prop::option::of("\\PC{0,20}"), 0..12),
+        train_ints in prop::collection::vec(prop::option::of(any::<i64>()), 40),
+        test_ints in prop::collection::vec(prop::option::of(prop_oneof![any::<i64>(), -2i64..2]), 12),
+        reuse in prop::collection::vec(any::<prop::sample::Index>(), 12),
+    ) {
+        // Test rows reuse training values half the time, so most are known.
+        let pick = |values: &[Option<String>], own: &Option<String>, i: usize| {
+            if i.is_multiple_of(2) { values[reuse[i].index(values.len())].clone() } else { own.clone() }
+        };
+        let test_text: Vec<Option<String>> =
+            test_text.iter().enumerate().map(|(i, v)| pick(&train_text, v, i)).collect();
+        let n_train = train_text.len();
+        let n_test = test_text.len();
+        let train_ints = &train_ints[..n_train];
+        let test_ints: Vec<Option<i64>> = test_ints[..n_test]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i.is_multiple_of(2) { train_ints[reuse[i].index(n_train)] } else { *v })
+            .collect();
+        let make = |text: &[Option<String>], ints: &[Option<i64>]| {
+            RecordBatch::try_from_iter([
+                ("t", Arc::new(StringArray::from(text.to_vec())) as ArrayRef),
+                ("i", Arc::new(Int64Array::from(ints.to_vec())) as ArrayRef),
+            ])
+            .unwrap()
+        };
+        let spec = FeatureSpec::new()
+            .with_column(ColumnSpec::ordinal("t"))
+            .with_column(ColumnSpec::ordinal("i"));
+        let pipeline = fit(&spec, &[make(&train_text, train_ints)]).unwrap().unwrap();
+        let texts: std::collections::BTreeSet<&String> = train_text.iter().flatten().collect();
+        let ints: std::collections::BTreeSet<i64> = train_ints.iter().flatten().copied().collect();
+        prop_assert_eq!(
+            pipeline.categorical_outputs(),
+            vec![("t".to_string(), texts.len()), ("i".to_string(), ints.len())]
+        );
+        let code = |found: Option<usize>| found.map_or(f64::NAN, |p| p as f64).to_bits();
+        let test = make(&test_text, &test_ints);
+        let out = pipeline.transform(&test).unwrap();
+        let dense = out.to_dense();
+        for row in 0..n_test {
+            let t = test_text[row].as_ref().and_then(|v| texts.iter().position(|c| *c == v));
+            let i = test_ints[row].and_then(|v| ints.iter().position(|c| *c == v));
+            let expected = vec![code(t), code(i)];
+            let got: Vec<u64> = dense.row(row).iter().map(|v| v.to_bits()).collect();
+            prop_assert_eq!(&got, &expected, "row {}", row);
+            let one = pipeline.transform(&test.slice(row, 1)).unwrap();
+            prop_assert_eq!(&bits(&one), &expected, "row {} alone", row);
+            let record = json!({"t": test_text[row], "i": test_ints[row]});
+            let served = pipeline.transform_record(&record).unwrap();
+            prop_assert_eq!(&bits(&served), &expected, "row {} as JSON {}", row, record);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use mlrig_core::{FeatureMatrix, Features, Fit, ParamGuard, Transform};
+use mlrig_core::{Artifact, FeatureMatrix, Features, Fit, ParamGuard, Transform};
 use mlrig_features::{
     BucketizeParams, CheckKind, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart,
     DatePartsParams, Encoding, FeaturePipelineParams, FeatureSpec, FeaturesError,
@@ -608,6 +608,157 @@ fn tampered_scaler_and_one_hot_are_rejected() {
     let mut unknown = json.clone();
     unknown["columns"][0]["encode"]["standard_scale"]["shift"] = serde_json::json!(1.0);
     assert!(serde_json::from_value::<FittedFeaturePipeline>(unknown).is_err());
+}
+
+/// Ordinal codes are indices in the sorted training categories, for text
+/// (short and long, so both lookup maps are used) and integers; unknown and
+/// missing values are NaN; saving and loading keeps every code.
+#[test]
+fn ordinal_codes_of_a_thousand_levels_survive_save_and_load() {
+    // Not zero-padded, so sorted order ("level_10" < "level_2") is not
+    // numeric order; every third level is longer than 15 bytes.
+    let level = |i: i64| {
+        if i % 3 == 0 {
+            format!("level_{i}_with_a_long_suffix")
+        } else {
+            format!("level_{i}")
+        }
+    };
+    let n = 1_000i64;
+    // Each level twice, in a scrambled order, plus missing values in the
+    // first copy only (so every level is seen).
+    let order: Vec<i64> = (0..2 * n).map(|i| (i * 7_919) % n).collect();
+    let first = |row: usize| row < n as usize;
+    let text: Vec<Option<String>> = order
+        .iter()
+        .enumerate()
+        .map(|(row, i)| (!(first(row) && row % 50 == 7)).then(|| level(*i)))
+        .collect();
+    let ints: Vec<Option<i64>> = order
+        .iter()
+        .enumerate()
+        .map(|(row, i)| (!(first(row) && row % 40 == 3)).then_some(i * 1_000_003 - 500_000_000))
+        .collect();
+    let train = RecordBatch::try_from_iter([
+        (
+            "city",
+            Arc::new(StringArray::from(text.clone())) as ArrayRef,
+        ),
+        ("zip", Arc::new(Int64Array::from(ints.clone())) as ArrayRef),
+    ])
+    .unwrap();
+    let spec = FeatureSpec::new()
+        .with_column(ColumnSpec::ordinal("city"))
+        .with_column(ColumnSpec::ordinal("zip"));
+    let fitted = fit(spec, &train).unwrap();
+    assert_eq!(fitted.output_names(), ["city", "zip"]);
+    assert_eq!(
+        fitted.categorical_outputs(),
+        [("city".to_string(), 1_000), ("zip".to_string(), 1_000)]
+    );
+
+    let mut sorted_text: Vec<String> = (0..n).map(level).collect();
+    sorted_text.sort();
+    let mut sorted_ints: Vec<i64> = (0..n).map(|i| i * 1_000_003 - 500_000_000).collect();
+    sorted_ints.sort_unstable();
+    let expected_codes = |batch_text: &[Option<String>], batch_ints: &[Option<i64>]| {
+        let code = |found: Option<usize>| found.map_or(f64::NAN, |p| p as f64);
+        let city: Vec<f64> = batch_text
+            .iter()
+            .map(|v| code(v.as_ref().and_then(|v| sorted_text.binary_search(v).ok())))
+            .collect();
+        let zip: Vec<f64> = batch_ints
+            .iter()
+            .map(|v| code(v.and_then(|v| sorted_ints.binary_search(&v).ok())))
+            .collect();
+        (city, zip)
+    };
+    let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let out = fitted.transform(&train).unwrap();
+    let (city, zip) = expected_codes(&text, &ints);
+    assert_eq!(bits(&column(&out, 0)), bits(&city));
+    assert_eq!(bits(&column(&out, 1)), bits(&zip));
+    assert!(city.iter().any(|v| v.is_nan()) && city.contains(&999.0));
+
+    // New data: known, unknown (near misses too) and missing values.
+    let test_text: Vec<Option<String>> = vec![
+        Some(level(0)),
+        Some(level(999)),
+        Some("level_1000".into()),
+        Some("level_3".into()),
+        None,
+        Some(level(3)),
+    ];
+    let test_ints = vec![
+        Some(sorted_ints[0]),
+        Some(0),
+        None,
+        Some(sorted_ints[999]),
+        Some(i64::MAX),
+        Some(sorted_ints[500]),
+    ];
+    let test = RecordBatch::try_from_iter([
+        (
+            "zip",
+            Arc::new(Int64Array::from(test_ints.clone())) as ArrayRef,
+        ),
+        (
+            "city",
+            Arc::new(StringArray::from(test_text.clone())) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let out = fitted.transform(&test).unwrap();
+    let (city, zip) = expected_codes(&test_text, &test_ints);
+    assert!(city[2].is_nan() && city[3].is_nan() && city[4].is_nan());
+    assert!(zip[1].is_nan() && zip[2].is_nan() && zip[4].is_nan());
+    assert_eq!((zip[0], zip[3], zip[5]), (0.0, 999.0, 500.0));
+    assert_eq!(bits(&column(&out, 0)), bits(&city));
+    assert_eq!(bits(&column(&out, 1)), bits(&zip));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("features.json");
+    fitted.save(&path, &[]).unwrap();
+    let loaded = FittedFeaturePipeline::load(&path).unwrap().value;
+    assert_eq!(loaded, fitted);
+    assert_eq!(loaded.categorical_outputs(), fitted.categorical_outputs());
+    let reloaded = loaded.transform(&test).unwrap();
+    assert_eq!(bits(&column(&reloaded, 0)), bits(&city));
+    assert_eq!(bits(&column(&reloaded, 1)), bits(&zip));
+    let record = serde_json::json!({"city": level(3), "zip": sorted_ints[500]});
+    let one = loaded.transform_record(&record).unwrap().to_dense();
+    assert_eq!(one.row(0).to_vec(), [city[5], 500.0]);
+}
+
+#[test]
+fn tampered_ordinal_is_rejected() {
+    let batch = RecordBatch::try_from_iter([(
+        "s",
+        Arc::new(StringArray::from(vec![Some("p"), None, Some("q")])) as ArrayRef,
+    )])
+    .unwrap();
+    let json = round_trip(&fit(one(ColumnSpec::ordinal("s")), &batch).unwrap());
+    assert_eq!(
+        json["columns"][0]["encode"],
+        serde_json::json!({"ordinal": {"categories": ["p", "q"]}})
+    );
+    let edits: [(&str, serde_json::Value); 5] = [
+        (
+            "/columns/0/encode/ordinal/categories",
+            serde_json::json!(["q", "p"]),
+        ),
+        (
+            "/columns/0/encode/ordinal/categories",
+            serde_json::json!(["p", "p"]),
+        ),
+        (
+            "/columns/0/encode/ordinal/categories",
+            serde_json::json!(["p", 3]),
+        ),
+        ("/columns/0/input_type", serde_json::json!("Float64")),
+        ("/output_names/0", serde_json::json!("s=p")),
+    ];
+    assert_edits_rejected(&json, edits);
 }
 
 /// The pipeline as JSON, after checking that it deserializes back unchanged.

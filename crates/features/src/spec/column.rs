@@ -75,6 +75,17 @@ impl ColumnSpec {
         Self::new(name, Encoding::OneHot)
     }
 
+    /// A categorical column encoded as its index in the sorted training
+    /// categories (for gradient-boosted trees).
+    ///
+    /// ```
+    /// # use mlrig_features::{ColumnSpec, Encoding};
+    /// assert_eq!(ColumnSpec::ordinal("city").encode, Encoding::Ordinal);
+    /// ```
+    pub fn ordinal(name: impl Into<String>) -> Self {
+        Self::new(name, Encoding::Ordinal)
+    }
+
     /// A numeric column passed through as `f64`.
     ///
     /// ```

@@ -23,6 +23,7 @@ use super::encoding_params::{
 /// | `passthrough` | `Int64`, `Float64` | `x` as `f64` (`age`) |
 /// | `bucketize` / `quantile_bucketize` | `Int64`, `Float64` | one-hot buckets (`age_bucket[3]`), or the index (`age_bucket`) |
 /// | `one_hot` | `Utf8`, `Boolean`, `Int64` | one per training category, sorted (`color=red`) |
+/// | `ordinal` | `Utf8`, `Boolean`, `Int64` | the category's index in the sorted training categories, as `f64` (`color`) |
 /// | `vocabulary` | `Utf8`, `Boolean`, `Int64` | one per kept category, then OOV buckets (`color=__oov_0__`) |
 /// | `hash` | `Utf8`, `Boolean`, `Int64` | `buckets` columns, `±1` in one (`color_hash[5]`) |
 /// | `date_parts` | `Utf8` | one per part (`ts_year`, `ts_weekday`) |
@@ -35,6 +36,8 @@ use super::encoding_params::{
 /// use mlrig_features::{Encoding, HashParams};
 /// let e: Encoding = serde_json::from_str("\"one_hot\"").unwrap();
 /// assert_eq!(e, Encoding::OneHot);
+/// let o: Encoding = serde_json::from_str("\"ordinal\"").unwrap();
+/// assert_eq!(o, Encoding::Ordinal);
 /// assert!(serde_json::from_str::<Encoding>("\"one-hot\"").is_err());
 /// let h: Encoding = serde_json::from_str(r#"{"hash": {"buckets": 8}}"#).unwrap();
 /// assert_eq!(h, Encoding::Hash(HashParams { buckets: 8, alternate_sign: true }));
@@ -73,6 +76,15 @@ pub enum Encoding {
     /// missing (not imputed) value encodes as all zeros
     /// (`OneHotEncoder(handle_unknown="ignore")`).
     OneHot,
+    /// The index of the value in the sorted training categories (those of
+    /// `one_hot`) as one output `0.0, 1.0, …` named as the column; an
+    /// unknown or missing (not imputed) value encodes as NaN
+    /// (`OrdinalEncoder(handle_unknown="use_encoded_value",
+    /// unknown_value=np.nan, encoded_missing_value=np.nan)`). For models that
+    /// split on categories natively (gradient-boosted trees):
+    /// [`FittedFeaturePipeline::categorical_outputs`](crate::FittedFeaturePipeline::categorical_outputs)
+    /// names these outputs and their number of categories.
+    Ordinal,
     /// One-hot encoding over a vocabulary limited by frequency, plus
     /// hashed out-of-vocabulary buckets.
     Vocabulary(VocabularyParams),
@@ -96,6 +108,7 @@ pub(super) const ENCODING_NAMES: &[&str] = &[
     "bucketize",
     "quantile_bucketize",
     "one_hot",
+    "ordinal",
     "vocabulary",
     "hash",
     "date_parts",
@@ -129,6 +142,7 @@ impl Encoding {
             Encoding::Bucketize(_) => "bucketize",
             Encoding::QuantileBucketize(_) => "quantile_bucketize",
             Encoding::OneHot => "one_hot",
+            Encoding::Ordinal => "ordinal",
             Encoding::Vocabulary(_) => "vocabulary",
             Encoding::Hash(_) => "hash",
             Encoding::DateParts(_) => "date_parts",
@@ -138,7 +152,7 @@ impl Encoding {
 
     pub(crate) fn input_kind(&self) -> InputKind {
         match self {
-            Encoding::OneHot | Encoding::Vocabulary(_) | Encoding::Hash(_) => {
+            Encoding::OneHot | Encoding::Ordinal | Encoding::Vocabulary(_) | Encoding::Hash(_) => {
                 InputKind::Categorical
             }
             Encoding::DateParts(_) => InputKind::DateText,
@@ -258,6 +272,7 @@ impl<'de> Visitor<'de> for EncodingVisitor {
             "bucketize" => Encoding::Bucketize(params_by_name()?),
             "quantile_bucketize" => Encoding::QuantileBucketize(params_by_name()?),
             "one_hot" => Encoding::OneHot,
+            "ordinal" => Encoding::Ordinal,
             "vocabulary" => Encoding::Vocabulary(params_by_name()?),
             "hash" => Encoding::Hash(params_by_name()?),
             "date_parts" => Encoding::DateParts(params_by_name()?),

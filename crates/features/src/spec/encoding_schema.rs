@@ -45,6 +45,7 @@ impl schemars::JsonSchema for Encoding {
             name("log1p", LOG1P),
             name("passthrough", PASSTHROUGH),
             name("one_hot", ONE_HOT),
+            name("ordinal", ORDINAL),
             name(
                 "vocabulary",
                 "One-hot encoding over every training category (a vocabulary without limits).",
@@ -112,6 +113,8 @@ const QUANTILE_BUCKETIZE: &str = "Buckets with boundaries at training quantiles 
     (scikit-learn's KBinsDiscretizer(strategy=\"quantile\")).";
 const ONE_HOT: &str = "One-hot encoding over the sorted training categories; unknown values \
     encode as all zeros.";
+const ORDINAL: &str = "The index of the value in the sorted training categories, as a float; \
+    unknown and missing values encode as NaN (for gradient-boosted trees).";
 const VOCABULARY: &str = "One-hot encoding over a vocabulary limited by frequency, plus hashed \
     out-of-vocabulary buckets.";
 const HASH: &str = "Feature hashing into a fixed number of columns (the hashing trick).";

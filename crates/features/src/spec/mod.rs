@@ -287,6 +287,52 @@ impl FeatureSpec {
     /// assert!(FeatureSpec::infer(&schema, "incme").is_err());
     /// ```
     pub fn infer(schema: &Schema, target: &str) -> Result<Self, FeaturesError> {
+        Self::infer_by_type(
+            schema,
+            target,
+            |name| ColumnSpec::standard_scale(name).with_impute(Imputation::Mean),
+            |name| ColumnSpec::one_hot(name).with_impute(Imputation::MostFrequent),
+        )
+    }
+
+    /// A default spec for gradient-boosted trees: `Int64` and `Float64`
+    /// columns passed through unchanged, `Utf8` and `Boolean` columns as
+    /// [`ordinal`](Encoding::Ordinal) category codes, nothing imputed (a
+    /// missing value stays NaN, and trees learn where to send it), dense
+    /// output, in schema order, without the `target` column.
+    ///
+    /// Fails as [`FeatureSpec::infer`] does: when `target` is not in the
+    /// schema or a column has another Arrow type.
+    ///
+    /// ```
+    /// use mlrig_features::{ColumnSpec, FeatureSpec, OutputLayout};
+    /// use mlrig_core::arrow_schema::{DataType, Field, Schema};
+    /// let schema = Schema::new(vec![
+    ///     Field::new("age", DataType::Int64, true),
+    ///     Field::new("city", DataType::Utf8, true),
+    ///     Field::new("income", DataType::Utf8, true),
+    /// ]);
+    /// let spec = FeatureSpec::infer_for_trees(&schema, "income").unwrap();
+    /// assert_eq!(spec, FeatureSpec::new()
+    ///     .with_column(ColumnSpec::passthrough("age"))
+    ///     .with_column(ColumnSpec::ordinal("city")));
+    /// assert_eq!(spec.output, OutputLayout::Dense);
+    /// assert!(FeatureSpec::infer_for_trees(&schema, "incme").is_err());
+    /// ```
+    pub fn infer_for_trees(schema: &Schema, target: &str) -> Result<Self, FeaturesError> {
+        Self::infer_by_type(schema, target, ColumnSpec::passthrough, ColumnSpec::ordinal)
+    }
+
+    /// The column loop of the `infer` constructors: `numeric(name)` for
+    /// `Int64` and `Float64` columns, `categorical(name)` for `Utf8` and
+    /// `Boolean` columns, in schema order, without `target` (which must
+    /// exist); another type is an error.
+    fn infer_by_type(
+        schema: &Schema,
+        target: &str,
+        numeric: impl Fn(String) -> ColumnSpec,
+        categorical: impl Fn(String) -> ColumnSpec,
+    ) -> Result<Self, FeaturesError> {
         if schema.field_with_name(target).is_err() {
             return Err(FeaturesError::MissingColumn {
                 column: target.to_string(),
@@ -296,12 +342,8 @@ impl FeatureSpec {
         let mut spec = FeatureSpec::new();
         for field in schema.fields().iter().filter(|f| f.name() != target) {
             let column = match field.data_type() {
-                DataType::Int64 | DataType::Float64 => {
-                    ColumnSpec::standard_scale(field.name()).with_impute(Imputation::Mean)
-                }
-                DataType::Utf8 | DataType::Boolean => {
-                    ColumnSpec::one_hot(field.name()).with_impute(Imputation::MostFrequent)
-                }
+                DataType::Int64 | DataType::Float64 => numeric(field.name().clone()),
+                DataType::Utf8 | DataType::Boolean => categorical(field.name().clone()),
                 other => {
                     return Err(FeaturesError::WrongColumnType {
                         column: field.name().clone(),
@@ -547,6 +589,76 @@ mod tests {
             twice.check(),
             Err(FeaturesError::DuplicateColumn { column }) if column == "a_x_b"
         ));
+    }
+
+    #[test]
+    fn ordinal_is_written_by_name_only_and_takes_categorical_imputations() {
+        let spec = FeatureSpec::from_json(
+            r#"{"columns": [{"name": "c", "impute": "most_frequent", "encode": "ordinal"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            FeatureSpec::new()
+                .with_column(ColumnSpec::ordinal("c").with_impute(Imputation::MostFrequent))
+        );
+        spec.check().unwrap();
+        assert_eq!(
+            serde_json::to_string(&spec).unwrap(),
+            r#"{"columns":[{"name":"c","impute":"most_frequent","encode":"ordinal"}]}"#
+        );
+        let err =
+            FeatureSpec::from_json(r#"{"columns": [{"name": "c", "encode": {"ordinal": {}}}]}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("takes no parameters"), "{err}");
+        assert_eq!(Encoding::Ordinal.input_kind(), InputKind::Categorical);
+        for impute in [Imputation::Mean, Imputation::Median] {
+            let spec = FeatureSpec::new().with_column(ColumnSpec::ordinal("c").with_impute(impute));
+            assert!(spec.check().is_err());
+        }
+        let constant = ColumnSpec::ordinal("c")
+            .with_impute(Imputation::Constant(ConstantValue::Text("?".into())))
+            .with_missing_indicator();
+        assert!(FeatureSpec::new().with_column(constant).check().is_ok());
+    }
+
+    #[test]
+    fn infer_for_trees_passes_numbers_and_codes_categories() {
+        let schema = Schema::new(vec![
+            Field::new("f", DataType::Float64, true),
+            Field::new("target", DataType::Float64, true),
+            Field::new("flag", DataType::Boolean, true),
+            Field::new("n", DataType::Int64, false),
+            Field::new("s", DataType::Utf8, true),
+        ]);
+        let spec = FeatureSpec::infer_for_trees(&schema, "target").unwrap();
+        assert_eq!(
+            spec,
+            FeatureSpec::new()
+                .with_column(ColumnSpec::passthrough("f"))
+                .with_column(ColumnSpec::ordinal("flag"))
+                .with_column(ColumnSpec::passthrough("n"))
+                .with_column(ColumnSpec::ordinal("s"))
+        );
+        assert!(spec.columns.iter().all(|c| c.impute.is_none()));
+        assert_eq!(spec.output, OutputLayout::Dense);
+        assert!(spec.check().is_ok());
+
+        // The same errors as `infer`, from the same loop.
+        let err = FeatureSpec::infer_for_trees(&schema, "y").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            FeatureSpec::infer(&schema, "y").unwrap_err().to_string()
+        );
+        let dates = Schema::new(vec![
+            Field::new("d", DataType::Date32, true),
+            Field::new("y", DataType::Int64, true),
+        ]);
+        let err = FeatureSpec::infer_for_trees(&dates, "y").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `d`: expected Int64, Float64, Utf8 or Boolean, found Date32"
+        );
     }
 
     #[test]
