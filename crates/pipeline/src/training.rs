@@ -327,6 +327,10 @@ impl TrainingJob {
             None => {
                 let spec = match &self.spec {
                     Some(spec) => spec.clone(),
+                    // Trees split raw numbers and category codes.
+                    None if model_spec.splits_categories() => {
+                        FeatureSpec::infer_for_trees(&schema, &self.target)?
+                    }
                     None => {
                         FeatureSpec::infer(&schema, &self.target)?.with_output(OutputLayout::Auto)
                     }
@@ -336,6 +340,12 @@ impl TrainingJob {
                     .fit(train.as_slice())?
             }
         };
+        let model_spec = model_spec.with_categorical_features(
+            features
+                .categorical_outputs()
+                .into_iter()
+                .map(|(name, _)| name),
+        );
         self.stage("transforming");
         let x_train = transform_draining(&features, train)?;
         let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));

@@ -183,6 +183,44 @@ impl ModelSpec {
         }
     }
 
+    /// Whether the family splits category codes natively (trees), so a
+    /// pipeline should encode categories as `ordinal` codes and numbers
+    /// unscaled instead of one-hot and standardised.
+    ///
+    /// ```
+    /// use mlrig_train::{ModelSpec, TaskKind};
+    /// let gbdt: ModelSpec = serde_json::from_str(r#"{"gbdt": {}}"#).unwrap();
+    /// assert!(gbdt.splits_categories());
+    /// assert!(!ModelSpec::for_task(TaskKind::Regression).splits_categories());
+    /// ```
+    pub fn splits_categories(&self) -> bool {
+        matches!(self, ModelSpec::Gbdt(_))
+    }
+
+    /// The same spec told which feature columns hold category codes (added
+    /// to those it names itself); families without native categories are
+    /// unchanged.
+    ///
+    /// ```
+    /// use mlrig_train::ModelSpec;
+    /// let gbdt: ModelSpec = serde_json::from_str(r#"{"gbdt": {"categorical": ["a"]}}"#).unwrap();
+    /// let gbdt = gbdt.with_categorical_features(["b".to_string(), "a".to_string()]);
+    /// assert!(serde_json::to_string(&gbdt).unwrap().contains(r#""categorical":["a","b"]"#));
+    /// ```
+    pub fn with_categorical_features(self, columns: impl IntoIterator<Item = String>) -> Self {
+        match self {
+            ModelSpec::Gbdt(mut p) => {
+                for column in columns {
+                    if !p.categorical.contains(&column) {
+                        p.categorical.push(column);
+                    }
+                }
+                ModelSpec::Gbdt(p)
+            }
+            other => other,
+        }
+    }
+
     /// The same spec limited to `iterations` optimiser iterations (for
     /// families with an iterative solver; the closed-form least squares is
     /// unchanged).

@@ -269,27 +269,40 @@ impl<'a> TreeGrower<'a> {
         range: Range<usize>,
         split: &SplitCandidate,
     ) -> (Range<usize>, Range<usize>) {
-        let goes_left = |row: u32| -> bool {
-            let bin = match &self.binned.columns[split.feature] {
-                BinColumn::Small(bins) => usize::from(bins[row as usize]),
-                BinColumn::Wide(bins) => usize::from(bins[row as usize]),
+        // One flag per bin, so the row loop is a table lookup.
+        let bins = self.binned.mappers[split.feature].bins();
+        let left: Vec<bool> = (0..bins).map(|b| split.rule.goes_left(b)).collect();
+        let rows = &mut self.rows[range.clone()];
+        let write = range.start
+            + match &self.binned.columns[split.feature] {
+                BinColumn::Small(bins) => stable_partition(rows, &mut self.scratch, bins, &left),
+                BinColumn::Wide(bins) => stable_partition(rows, &mut self.scratch, bins, &left),
             };
-            split.rule.goes_left(bin)
-        };
-        self.scratch.clear();
-        let mut write = range.start;
-        for read in range.clone() {
-            let row = self.rows[read];
-            if goes_left(row) {
-                self.rows[write] = row;
-                write += 1;
-            } else {
-                self.scratch.push(row);
-            }
-        }
-        self.rows[write..range.end].copy_from_slice(&self.scratch);
         (range.start..write, write..range.end)
     }
+}
+
+/// Moves the rows whose bin is flagged in `left` to the front of `rows`,
+/// both sides in their order; returns how many went left.
+fn stable_partition<B: Copy + Into<usize>>(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    bins: &[B],
+    left: &[bool],
+) -> usize {
+    scratch.clear();
+    let mut write = 0;
+    for read in 0..rows.len() {
+        let row = rows[read];
+        if left[bins[row as usize].into()] {
+            rows[write] = row;
+            write += 1;
+        } else {
+            scratch.push(row);
+        }
+    }
+    rows[write..].copy_from_slice(scratch);
+    write
 }
 
 /// The open leaf with the largest gain (the first of equals).

@@ -2,6 +2,7 @@
 //! loss, and the link from raw scores to predictions.
 
 use mlrig_core::ExactSum;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// A resolved loss; `y` is a class index (as `f64`) or a value. Internal:
@@ -103,33 +104,37 @@ impl Objective {
         h: &mut Vec<f64>,
     ) {
         let k = self.groups();
-        g.clear();
-        h.clear();
-        let mut probabilities = vec![0.0; k];
-        for (row, (&y, &w)) in y.iter().zip(weights).enumerate() {
-            let row_scores = &scores[row * k..(row + 1) * k];
-            let (gradient, hessian) = match self {
-                Objective::Binary => {
-                    let p = sigmoid(row_scores[0]);
-                    (p - y, p * (1.0 - p))
-                }
-                Objective::Multiclass { classes } => {
-                    softmax(row_scores, &mut probabilities);
-                    let p = probabilities[group];
-                    let is = if y as usize == group { 1.0 } else { 0.0 };
-                    // LightGBM's factor k / (k − 1) on the diagonal hessian.
-                    let factor = *classes as f64 / (*classes as f64 - 1.0);
-                    (p - is, factor * p * (1.0 - p))
-                }
-                Objective::Squared => (row_scores[0] - y, 1.0),
-                Objective::Poisson => (
-                    libm::exp(row_scores[0]) - y,
-                    libm::exp(row_scores[0] + POISSON_MAX_DELTA_STEP),
-                ),
-            };
-            g.push(gradient * w);
-            h.push(hessian.max(MIN_HESSIAN) * w);
-        }
+        // Rows are independent, so the parallel map has the same result.
+        y.par_iter()
+            .zip(weights)
+            .enumerate()
+            .map_init(
+                || vec![0.0; k],
+                |probabilities, (row, (&y, &w))| {
+                    let row_scores = &scores[row * k..(row + 1) * k];
+                    let (gradient, hessian) = match self {
+                        Objective::Binary => {
+                            let p = sigmoid(row_scores[0]);
+                            (p - y, p * (1.0 - p))
+                        }
+                        Objective::Multiclass { classes } => {
+                            softmax(row_scores, probabilities);
+                            let p = probabilities[group];
+                            let is = if y as usize == group { 1.0 } else { 0.0 };
+                            // LightGBM's factor k / (k − 1) on the diagonal hessian.
+                            let factor = *classes as f64 / (*classes as f64 - 1.0);
+                            (p - is, factor * p * (1.0 - p))
+                        }
+                        Objective::Squared => (row_scores[0] - y, 1.0),
+                        Objective::Poisson => (
+                            libm::exp(row_scores[0]) - y,
+                            libm::exp(row_scores[0] + POISSON_MAX_DELTA_STEP),
+                        ),
+                    };
+                    (gradient * w, hessian.max(MIN_HESSIAN) * w)
+                },
+            )
+            .unzip_into_vecs(g, h);
     }
 
     /// The mean (weighted) loss of `rows`, summed in row order.
