@@ -48,13 +48,16 @@ impl BinMapper {
         }
     }
 
-    /// The raw threshold of a numeric split after bin `bin` (values ≤ it go left).
+    /// The raw threshold of a numeric split after bin `bin` (values ≤ it go
+    /// left). After the last bin (a split of the missing values from all
+    /// others) it is `f64::MAX`, not +∞, which JSON cannot hold.
     pub(super) fn threshold(&self, bin: usize) -> f64 {
         match self {
             BinMapper::Numeric { upper_bounds } => upper_bounds
                 .get(bin.saturating_sub(1))
                 .copied()
-                .unwrap_or(f64::INFINITY),
+                .unwrap_or(f64::MAX)
+                .min(f64::MAX),
             BinMapper::Categorical { .. } => f64::NAN,
         }
     }
@@ -173,8 +176,9 @@ fn column_values(features: &Features, csc: Option<&CsMat<f64>>, j: usize) -> Vec
 
 /// Bin bounds from the sorted distinct values: one bin per value when there
 /// are at most `max_bins`, else greedy cuts so bins hold about equal counts,
-/// a value heavier than a bin's share getting a bin of its own (as
-/// LightGBM's `GreedyFindBin`). Bounds sit halfway between neighbours.
+/// a value heavier than a bin's share getting a bin of its own (the rule of
+/// LightGBM's `GreedyFindBin`, so equal settings cut alike). Bounds sit
+/// halfway between neighbours.
 fn numeric_mapper(values: impl Iterator<Item = f64>, max_bins: usize) -> BinMapper {
     let mut sorted: Vec<f64> = values.filter(|v| !v.is_nan()).collect();
     sorted.sort_unstable_by(f64::total_cmp);
@@ -192,22 +196,43 @@ fn numeric_mapper(values: impl Iterator<Item = f64>, max_bins: usize) -> BinMapp
             upper_bounds.push(midpoint(pair[0].0, pair[1].0));
         }
     } else {
-        let mut remaining: usize = distinct.iter().map(|(_, c)| c).sum();
-        let mut bins_left = max_bins;
+        // Values heavier than a bin's share get bins of their own; the
+        // others share the remaining bins about equally.
+        let total: usize = distinct.iter().map(|(_, c)| c).sum();
+        let first_share = total as f64 / max_bins as f64;
+        let big: Vec<bool> = distinct
+            .iter()
+            .map(|&(_, c)| c as f64 >= first_share)
+            .collect();
+        let big_rows: usize = distinct
+            .iter()
+            .zip(&big)
+            .filter(|(_, b)| **b)
+            .map(|((_, c), _)| c)
+            .sum();
+        let mut rest_bins = (max_bins - big.iter().filter(|b| **b).count()).max(1);
+        let mut rest_rows = total - big_rows;
+        let mut share = rest_rows as f64 / rest_bins as f64;
         let mut in_bin = 0;
-        for (i, &(v, count)) in distinct.iter().enumerate() {
-            let Some(&(next, next_count)) = distinct.get(i + 1) else {
-                break;
-            };
+        for (i, pair) in distinct.windows(2).enumerate() {
+            let ((v, count), (next, _)) = (pair[0], pair[1]);
+            if !big[i] {
+                rest_rows -= count;
+            }
             in_bin += count;
-            let share = remaining as f64 / bins_left as f64;
-            if in_bin as f64 >= share || next_count as f64 >= share {
+            let next_big = big[i + 1];
+            if big[i]
+                || in_bin as f64 >= share
+                || (next_big && in_bin as f64 >= (share * 0.5).max(1.0))
+            {
                 upper_bounds.push(midpoint(v, next));
-                remaining -= in_bin;
-                in_bin = 0;
-                bins_left -= 1;
-                if bins_left == 1 {
+                if upper_bounds.len() + 1 >= max_bins {
                     break;
+                }
+                in_bin = 0;
+                if !big[i] && rest_bins > 1 {
+                    rest_bins -= 1;
+                    share = rest_rows as f64 / rest_bins as f64;
                 }
             }
         }
