@@ -295,7 +295,10 @@ mod tests {
     #[test]
     fn categories_bin_by_code_and_reject_fractions() {
         let m = categorical_mapper([5.0, 2.0, 5.0].into_iter(), &String::new).unwrap();
-        assert_eq!([2.0, 5.0, 3.0, -1.0, f64::NAN].map(|v| m.bin(v)), [1, 2, 0, 0, 0]);
+        assert_eq!(
+            [2.0, 5.0, 3.0, -1.0, f64::NAN].map(|v| m.bin(v)),
+            [1, 2, 0, 0, 0]
+        );
         assert_eq!(m.code(2), Some(5));
         let e = categorical_mapper([1.5].into_iter(), &|| "c".into()).unwrap_err();
         assert!(e.to_string().contains("`c`"), "{e}");

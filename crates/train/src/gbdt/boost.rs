@@ -178,13 +178,22 @@ fn add_tree(
 
 /// The features tree `tree_index` may split on: all, or the
 /// `⌈feature_subsample · F⌉` with the smallest seeded draws.
-fn allowed_features(params: &GradientBoostingParams, features: usize, tree_index: u64) -> Vec<bool> {
+fn allowed_features(
+    params: &GradientBoostingParams,
+    features: usize,
+    tree_index: u64,
+) -> Vec<bool> {
     if params.feature_subsample >= 1.0 {
         return vec![true; features];
     }
     let keep = ((params.feature_subsample * features as f64).ceil() as usize).clamp(1, features);
     let mut order: Vec<(f64, usize)> = (0..features)
-        .map(|f| (unit(params.seed, stream::FEATURES + tree_index, f as u64), f))
+        .map(|f| {
+            (
+                unit(params.seed, stream::FEATURES + tree_index, f as u64),
+                f,
+            )
+        })
         .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut allowed = vec![false; features];

@@ -227,18 +227,22 @@ impl<'a> TreeGrower<'a> {
         } else {
             (0..features).map(candidate).collect()
         };
-        found.into_iter().flatten().fold(None, |best, c| match best {
-            Some(b) if b.gain >= c.gain => Some(b),
-            _ => Some(c),
-        })
+        found
+            .into_iter()
+            .flatten()
+            .fold(None, |best, c| match best {
+                Some(b) if b.gain >= c.gain => Some(b),
+                _ => Some(c),
+            })
     }
 
     fn node(&self, split: &SplitCandidate, count: i64) -> Node {
         let mapper = &self.binned.mappers[split.feature];
         let (condition, default_left) = match &split.rule {
-            BinRule::Threshold { bin, default_left } => {
-                (Condition::LessOrEqual(mapper.threshold(*bin)), *default_left)
-            }
+            BinRule::Threshold { bin, default_left } => (
+                Condition::LessOrEqual(mapper.threshold(*bin)),
+                *default_left,
+            ),
             BinRule::Categories { left } => {
                 let codes = (0..left.len())
                     .filter(|&b| left[b])

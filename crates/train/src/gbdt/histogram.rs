@@ -128,13 +128,14 @@ impl QuantizedGradients {
         self.h_scale = if max_h > 0.0 { max_h / levels_h } else { 1.0 };
         let (gs, hs) = (self.g_scale, self.h_scale);
         self.values.clear();
-        self.values.extend(g.iter().zip(h).enumerate().map(|(row, (&g, &h))| {
-            let row = row as u64;
-            Quantized {
-                g: libm::floor(g / gs + unit(seed, stream, 2 * row)) as i32,
-                h: libm::floor(h / hs + unit(seed, stream, 2 * row + 1)) as i32,
-            }
-        }));
+        self.values
+            .extend(g.iter().zip(h).enumerate().map(|(row, (&g, &h))| {
+                let row = row as u64;
+                Quantized {
+                    g: libm::floor(g / gs + unit(seed, stream, 2 * row)) as i32,
+                    h: libm::floor(h / hs + unit(seed, stream, 2 * row + 1)) as i32,
+                }
+            }));
     }
 
     /// Real gradient sum of integer sums.

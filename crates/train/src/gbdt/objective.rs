@@ -70,7 +70,13 @@ impl Objective {
             }
         }
         let total = total_weight.value();
-        let mean = |sum: &ExactSum| if total > 0.0 { sum.value() / total } else { 0.0 };
+        let mean = |sum: &ExactSum| {
+            if total > 0.0 {
+                sum.value() / total
+            } else {
+                0.0
+            }
+        };
         let clamp = |p: f64| p.clamp(1e-15, 1.0 - 1e-15);
         match self {
             Objective::Binary => {

@@ -23,7 +23,10 @@ impl BinRule {
     /// Whether a row in `bin` goes left.
     pub(super) fn goes_left(&self, bin: usize) -> bool {
         match self {
-            BinRule::Threshold { bin: t, default_left } => {
+            BinRule::Threshold {
+                bin: t,
+                default_left,
+            } => {
                 if bin == 0 {
                     *default_left
                 } else {
