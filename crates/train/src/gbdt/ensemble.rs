@@ -106,6 +106,11 @@ impl GradientBoosting {
         }
     }
 
+    /// Raw scores per row: one per class for softmax, else one.
+    pub(super) fn groups(&self) -> usize {
+        self.objective.groups()
+    }
+
     /// The starting raw score of each group (log-odds, log prior, mean).
     pub fn base_scores(&self) -> &[f64] {
         &self.base_scores
@@ -137,7 +142,7 @@ impl GradientBoosting {
     /// Raw scores (before the link), `rows × groups`.
     pub fn raw_scores(&self, features: &Features) -> Result<Array2<f64>> {
         check_feature_names(&self.feature_names, features)?;
-        let groups = self.objective.groups();
+        let groups = self.groups();
         let reader = RowReader::new(features);
         let mut scores: Vec<f64> = (0..features.nrows())
             .flat_map(|_| self.base_scores.iter().copied())
