@@ -207,7 +207,8 @@ impl Explainer {
                     ] {
                         let (zero, one) = (zero * share, if taken { one } else { 0.0 });
                         if zero == 0.0 && one == 0.0 {
-                            // Every subset's weight below would be 0.
+                            // Every weight below would be 0, and UNWIND would
+                            // divide by that 0 (a branch no training row took).
                             continue;
                         }
                         if path.len() < next + len + 2 {
