@@ -1,5 +1,6 @@
 //! [`Model`]: any fitted model of this crate, the content of a bundle's `model.json`.
 
+use mlrig_core::ndarray::Array3;
 use mlrig_core::{Artifact, Features, Predict, Predictions, Task};
 use serde::{Deserialize, Serialize};
 
@@ -243,6 +244,37 @@ impl Model {
         match self {
             Model::Gbdt(m) => Some(m.importances()),
             _ => None,
+        }
+    }
+
+    /// Per-feature contributions to each prediction on the raw score scale,
+    /// `rows × groups × (features + 1)` with the bias last; see
+    /// [`GradientBoosting::contributions`]. Only gbdt models have them (a
+    /// linear model's are its coefficients times the centred features).
+    ///
+    /// ```
+    /// use mlrig_core::{Features, ndarray::array};
+    /// use mlrig_train::{ModelSpec, RegressionTarget, TaskKind, TrainingTarget};
+    /// let x = Features::dense(vec!["x".into()], array![[0.0], [1.0], [2.0], [3.0]])?;
+    /// let y = TrainingTarget::Values(RegressionTarget::new("y", vec![0.0, 1.0, 2.0, 3.0])?);
+    /// let linear = ModelSpec::for_task(TaskKind::Regression).fit(&x, &y, None)?;
+    /// let e = linear.contributions(&x).unwrap_err();
+    /// assert!(e.to_string().contains("only gbdt models"), "{e}");
+    /// let spec: ModelSpec = serde_json::from_str(r#"{"gbdt": {"rounds": 3, "min_samples_leaf": 1}}"#).unwrap();
+    /// assert_eq!(spec.fit(&x, &y, None)?.contributions(&x)?.dim(), (4, 1, 2));
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn contributions(&self, features: &Features) -> Result<Array3<f64>> {
+        match self {
+            Model::Gbdt(m) => m.contributions(features),
+            model => Err(crate::TrainError::invalid_parameter(
+                "contributions",
+                format!(
+                    "only gbdt models have per-prediction contributions (TreeSHAP); \
+                     this is a {} model",
+                    model.name()
+                ),
+            )),
         }
     }
 

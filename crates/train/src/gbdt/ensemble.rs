@@ -1,6 +1,6 @@
 //! [`GradientBoosting`]: a fitted ensemble — fit, predict, extend, explain.
 
-use mlrig_core::ndarray::{Array1, Array2};
+use mlrig_core::ndarray::Array2;
 use mlrig_core::{Features, Fit, Predict, Predictions, Task};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,11 @@ impl GradientBoosting {
         }
     }
 
+    /// Raw scores per row: one per class for softmax, else one.
+    pub(super) fn groups(&self) -> usize {
+        self.objective.groups()
+    }
+
     /// The starting raw score of each group (log-odds, log prior, mean).
     pub fn base_scores(&self) -> &[f64] {
         &self.base_scores
@@ -144,22 +149,29 @@ impl GradientBoosting {
     /// Raw scores (before the link), `rows × groups`.
     pub fn raw_scores(&self, features: &Features) -> Result<Array2<f64>> {
         check_feature_names(&self.feature_names, features)?;
-        let groups = self.objective.groups();
+        let groups = self.groups();
         let reader = RowReader::new(features);
         let mut scores: Vec<f64> = (0..features.nrows())
             .flat_map(|_| self.base_scores.iter().copied())
             .collect();
-        scores
-            .par_chunks_mut(PREDICT_BLOCK * groups)
-            .enumerate()
-            .for_each(|(block, chunk)| {
-                for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
-                    let row = reader.row(block * PREDICT_BLOCK + i);
-                    for (t, tree) in self.trees.iter().enumerate() {
-                        row_scores[t % groups] += tree.value(&row);
-                    }
+        let score_block = |(block, chunk): (usize, &mut [f64])| {
+            for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
+                let row = reader.row(block * PREDICT_BLOCK + i);
+                for (t, tree) in self.trees.iter().enumerate() {
+                    row_scores[t % groups] += tree.value(&row);
                 }
-            });
+            }
+        };
+        // One block (a served record) stays on the calling thread: handing
+        // it to the pool costs more than the trees.
+        if features.nrows() <= PREDICT_BLOCK {
+            score_block((0, &mut scores));
+        } else {
+            scores
+                .par_chunks_mut(PREDICT_BLOCK * groups)
+                .enumerate()
+                .for_each(score_block);
+        }
         // `scores` has rows × groups entries by construction.
         Array2::from_shape_vec((features.nrows(), groups), scores).map_err(|e| {
             TrainError::invalid_parameter("features", format!("score matrix shape: {e}"))
@@ -220,11 +232,12 @@ impl Predict for GradientBoosting {
         let raw = self.raw_scores(features)?;
         let width = self.classes.as_ref().map_or(1, Vec::len);
         let mut out = Array2::zeros((raw.nrows(), width));
-        for (raw_row, mut out_row) in raw.rows().into_iter().zip(out.rows_mut()) {
-            let raw_row = raw_row.to_vec();
-            let mut values = vec![0.0; width];
-            self.objective.link(&raw_row, &mut values);
-            out_row.assign(&Array1::from(values));
+        // Both are standard-layout, so rows are contiguous slices.
+        if let (Some(raw), Some(out)) = (raw.as_slice(), out.as_slice_mut()) {
+            let groups = self.objective.groups();
+            for (raw_row, out_row) in raw.chunks(groups).zip(out.chunks_mut(width)) {
+                self.objective.link(raw_row, out_row);
+            }
         }
         Ok(match &self.classes {
             Some(classes) => Predictions::Classification {

@@ -8,6 +8,8 @@
 //!     ──TreeGrower::grow (leaf-wise; smaller child's histogram from its rows,
 //!        the sibling's by exact subtraction; split search per feature)──▶ Tree
 //!   ──▶ GradientBoosting (flat trees on raw values) ──predict / raw_scores / importances
+//!         └──contributions (exact path-dependent TreeSHAP over the node
+//!            counts)──▶ rows × groups × (features + 1), summing to raw_scores
 //! ```
 //!
 //! Histograms add integers, so their bits do not depend on how the rows are
@@ -22,6 +24,7 @@ mod histogram;
 mod objective;
 mod params;
 mod random;
+mod shap;
 mod split;
 mod tree;
 

@@ -65,9 +65,9 @@ pub struct Tree {
 }
 
 impl Node {
-    /// Where a row with `value` in this node's feature goes.
-    pub(super) fn next(&self, value: f64) -> Child {
-        let left = match &self.condition {
+    /// Whether a row with `value` in this node's feature goes left.
+    pub(super) fn goes_left(&self, value: f64) -> bool {
+        match &self.condition {
             Condition::LessOrEqual(threshold) => {
                 if value.is_nan() {
                     self.default_left
@@ -78,18 +78,31 @@ impl Node {
             Condition::OneOf(codes) => {
                 category_code(value).is_some_and(|code| codes.binary_search(&code).is_ok())
             }
-        };
-        if left { self.left } else { self.right }
+        }
+    }
+
+    /// Where a row with `value` in this node's feature goes.
+    pub(super) fn next(&self, value: f64) -> Child {
+        if self.goes_left(value) {
+            self.left
+        } else {
+            self.right
+        }
     }
 }
 
 impl Tree {
-    /// The leaf a row reaches; `value(f)` reads the row's feature `f`.
-    pub(super) fn leaf(&self, value: impl Fn(usize) -> f64) -> usize {
-        let mut child = match self.nodes.first() {
+    /// Where every row starts: the root node, or the only leaf.
+    pub(super) fn root(&self) -> Child {
+        match self.nodes.first() {
             Some(_) => Child::Node(0),
             None => Child::Leaf(0),
-        };
+        }
+    }
+
+    /// The leaf a row reaches; `value(f)` reads the row's feature `f`.
+    pub(super) fn leaf(&self, value: impl Fn(usize) -> f64) -> usize {
+        let mut child = self.root();
         loop {
             match child {
                 Child::Leaf(leaf) => return leaf as usize,
