@@ -254,3 +254,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_damaged_tree_is_an_error_not_a_hang_or_a_panic() {
+    let (x, y) = synthetic(2);
+    let model = params()
+        .check()
+        .unwrap()
+        .fit(&Dataset::new(&x, &y).unwrap())
+        .unwrap();
+    let mut json: serde_json::Value = serde_json::to_value(&model).unwrap();
+    let first_tree = &mut json["trees"][0];
+    assert!(first_tree["nodes"].as_array().unwrap().len() > 1);
+    // A child pointing back at the root would loop forever.
+    first_tree["nodes"][1]["left"] = serde_json::json!({"node": 0});
+    let damaged: GradientBoosting = serde_json::from_value(json.clone()).unwrap();
+    let e = damaged.predict(&x).unwrap_err();
+    assert!(e.to_string().contains("damaged"), "{e}");
+    json["trees"][0]["nodes"][1]["feature"] = serde_json::json!(99);
+    let damaged: GradientBoosting = serde_json::from_value(json).unwrap();
+    assert!(damaged.predict(&x).is_err());
+}

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::boost::{Start, boost};
+use super::forest::ForestCache;
 use super::objective::Objective;
 use super::params::{GbdtLoss, GradientBoostingParams, GradientBoostingValidParams};
 use super::tree::{RowReader, Tree};
@@ -51,6 +52,8 @@ pub struct GradientBoosting {
     /// Whether early stopping ended the last fit.
     stopped_early: bool,
     params: GradientBoostingParams,
+    #[serde(skip)]
+    forest: ForestCache,
 }
 
 /// Split count and total gain of one feature over the ensemble.
@@ -150,15 +153,29 @@ impl GradientBoosting {
     pub fn raw_scores(&self, features: &Features) -> Result<Array2<f64>> {
         check_feature_names(&self.feature_names, features)?;
         let groups = self.groups();
+        let forest = self
+            .forest
+            .get(&self.trees, self.feature_names.len())
+            .as_ref()
+            .map_err(|reason| {
+                TrainError::invalid_parameter(
+                    "trees",
+                    format!(
+                        "the model's trees are damaged ({reason}); retrain or restore the file"
+                    ),
+                )
+            })?;
         let reader = RowReader::new(features);
         let mut scores: Vec<f64> = (0..features.nrows())
             .flat_map(|_| self.base_scores.iter().copied())
             .collect();
+        let width = self.feature_names.len();
         let score_block = |(block, chunk): (usize, &mut [f64])| {
+            let mut buffer = vec![0.0; width];
             for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
-                let row = reader.row(block * PREDICT_BLOCK + i);
-                for (t, tree) in self.trees.iter().enumerate() {
-                    row_scores[t % groups] += tree.value(&row);
+                let row = reader.cells(block * PREDICT_BLOCK + i, &mut buffer);
+                for t in 0..forest.len() {
+                    row_scores[t % groups] += forest.tree_value(t, row);
                 }
             }
         };
@@ -220,6 +237,7 @@ impl GradientBoosting {
             }),
         )?;
         self.trees.extend(boosted.trees);
+        self.forest.reset();
         self.stopped_early = boosted.stopped_early;
         Ok(())
     }
@@ -378,6 +396,7 @@ impl<'a, T: GbdtTarget> Fit<Dataset<'a, T>> for GradientBoostingValidParams {
             trees: boosted.trees,
             stopped_early: boosted.stopped_early,
             params: params.clone(),
+            forest: ForestCache::default(),
         })
     }
 }

@@ -19,6 +19,7 @@
 mod bins;
 mod boost;
 mod ensemble;
+mod forest;
 mod grow;
 mod histogram;
 mod objective;

@@ -136,6 +136,35 @@ impl<'a> RowReader<'a> {
         }
     }
 
+    /// Row `row`'s cells as a slice: borrowed from a standard-layout dense
+    /// matrix, else copied into `buffer` (which has one cell per feature).
+    pub(super) fn cells<'b>(self, row: usize, buffer: &'b mut [f64]) -> &'b [f64]
+    where
+        'a: 'b,
+    {
+        match self {
+            RowReader::Dense(m) => {
+                if let Some(cells) = m.row(row).to_slice() {
+                    return cells;
+                }
+                for (b, v) in buffer.iter_mut().zip(m.row(row)) {
+                    *b = *v;
+                }
+            }
+            RowReader::Sparse(m) => {
+                buffer.fill(0.0);
+                if let Some(r) = m.outer_view(row) {
+                    for (f, &v) in r.iter() {
+                        if let Some(b) = buffer.get_mut(f) {
+                            *b = v;
+                        }
+                    }
+                }
+            }
+        }
+        buffer
+    }
+
     /// A reader of row `row`'s cells.
     pub(super) fn row(self, row: usize) -> impl Fn(usize) -> f64 + 'a {
         move |f| match self {
