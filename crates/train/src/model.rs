@@ -42,8 +42,9 @@ pub enum Model {
     SgdClassifier(SgdClassifier),
     /// A linear regressor trained by SGD (updatable with `partial_fit`).
     SgdRegressor(SgdRegressor),
-    /// Gradient-boosted trees (`partial_fit` adds rounds).
-    Gbdt(GradientBoosting),
+    /// Gradient-boosted trees (`partial_fit` adds rounds); boxed, as an
+    /// ensemble is much larger than a linear model's header.
+    Gbdt(Box<GradientBoosting>),
 }
 
 impl Model {
@@ -336,7 +337,7 @@ impl From<SgdRegressor> for Model {
 
 impl From<GradientBoosting> for Model {
     fn from(model: GradientBoosting) -> Self {
-        Model::Gbdt(model)
+        Model::Gbdt(Box::new(model))
     }
 }
 
