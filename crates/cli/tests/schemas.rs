@@ -228,6 +228,14 @@ fn schemas_agree_with_the_parsers() {
             json!({"$schema": "x", "columns": [], "crosses": [{"columns": ["a", "b"], "buckets": 4}]}),
             true,
         ),
+        (
+            json!({"columns": [{"name": "a", "impute": "most_frequent", "encode": "ordinal"}]}),
+            true,
+        ),
+        (
+            json!({"columns": [{"name": "a", "encode": {"ordinal": {}}}]}),
+            false,
+        ),
         (json!({"columns": [{"name": "a", "encode": "hash"}]}), false),
         (json!({"columns": [{"name": "a", "encode": "clip"}]}), false),
         (
@@ -470,6 +478,7 @@ mod written_files_match_their_schema {
             Just(Encoding::Log1p),
             Just(Encoding::Passthrough),
             Just(Encoding::OneHot),
+            Just(Encoding::Ordinal),
             Just(Encoding::Drop),
             (-10.0..10.0f64, 0.0..10.0f64, any::<bool>()).prop_map(|(a, w, clip)| {
                 Encoding::MinMaxScale(MinMaxScaleParams {

@@ -3,7 +3,8 @@
 //!
 //! Where the definitions agree (StandardScaler, MinMaxScaler, mean /
 //! most-frequent / constant SimpleImputer, OneHotEncoder) results match to
-//! 1e-9 (relative for statistics, absolute for outputs). Quantile-based
+//! 1e-9 (relative for statistics, absolute for outputs); OrdinalEncoder
+//! codes (NaN for unknown and missing) match exactly. Quantile-based
 //! results (RobustScaler, median imputation, KBinsDiscretizer edges) come
 //! from mlrig's mergeable sketch and must be within its stated bound:
 //! `|mlrig − sklearn| ≤ α · max(|x_lower|, |x_higher|)`, α = 0.001, with
@@ -365,6 +366,88 @@ fn one_hot_encoder_ignoring_unknown() {
         .enumerate()
     {
         assert_eq!(out.row(row).to_vec(), floats(want), "row {row}");
+    }
+}
+
+/// Ordinal codes as floats; the fixture writes NaN (JSON has none) as null.
+fn codes(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// `OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=nan,
+/// encoded_missing_value=nan)`, alone and after a most-frequent imputer.
+#[test]
+fn ordinal_encoder_with_nan_for_unknown_and_missing() {
+    let fixture = fixture();
+    let expected = &fixture["ordinal"];
+    let adult = data("adult");
+    let columns: Vec<&str> = expected["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let spec = columns.iter().fold(FeatureSpec::new(), |spec, c| {
+        spec.with_column(ColumnSpec::ordinal(*c))
+    });
+    let fitted = fit(spec, &adult);
+    assert_eq!(fitted.output_names(), columns);
+    let json = serde_json::to_value(&fitted).unwrap();
+    let categories = expected["categories"].as_array().unwrap();
+    for (i, want) in categories.iter().enumerate() {
+        assert_eq!(
+            &json["columns"][i]["encode"]["ordinal"]["categories"], want,
+            "{}",
+            columns[i]
+        );
+    }
+    let counts: Vec<(String, usize)> = columns
+        .iter()
+        .zip(categories)
+        .map(|(c, cats)| (c.to_string(), cats.as_array().unwrap().len()))
+        .collect();
+    assert_eq!(fitted.categorical_outputs(), counts);
+
+    let out = fitted.transform(&adult).unwrap().to_dense();
+    let row_indices = expected["row_indices"].as_array().unwrap();
+    let rows = expected["rows"].as_array().unwrap();
+    assert!(rows.iter().flat_map(codes).any(f64::is_nan));
+    for (row, want) in row_indices.iter().zip(rows) {
+        let row = row.as_u64().unwrap() as usize;
+        assert_eq!(
+            bits(&out.row(row).to_vec()),
+            bits(&codes(want)),
+            "row {row}"
+        );
+    }
+    for (record, want) in expected["unknown_input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["unknown_rows"].as_array().unwrap())
+    {
+        let one = fitted.transform_record(record).unwrap().to_dense();
+        assert_eq!(bits(&one.row(0).to_vec()), bits(&codes(want)), "{record}");
+    }
+
+    let spec = FeatureSpec::new()
+        .with_column(ColumnSpec::ordinal("workclass").with_impute(Imputation::MostFrequent));
+    let out = fit(spec, &adult).transform(&adult).unwrap().to_dense();
+    for (row, want) in row_indices
+        .iter()
+        .zip(expected["imputed_workclass_rows"].as_array().unwrap())
+    {
+        let row = row.as_u64().unwrap() as usize;
+        assert_eq!(out.row(row).to_vec(), codes(want), "row {row}");
     }
 }
 
