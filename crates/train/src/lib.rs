@@ -3,8 +3,9 @@
 //! Models, metrics, evaluation and the blessing gate of mlrig: least squares
 //! and ridge, logistic regression (binary and multinomial), SGD with
 //! `partial_fit`, all with scikit-learn's objectives, on dense or CSR
-//! features; scikit-learn's metric definitions; slices, baselines, label
-//! leakage.
+//! features; histogram gradient-boosted trees with LightGBM's algorithm and
+//! exact integer histograms; scikit-learn's metric definitions; slices,
+//! baselines, label leakage.
 //!
 //! ## Data flow
 //!
@@ -12,8 +13,10 @@
 //! train + eval batches, target ──infer_task──▶ TaskChoice (classes or values, with a notice)
 //!   ──TrainingTarget::from_arrays──▶ target;  ──LeakageCheck::run──▶ LeakageReport (suspects)
 //! train Features (mlrig-features; dense or CSR) + target (+ sample weights)
-//!   ──ModelSpec::fit──▶ Model (LinearRegression │ LogisticRegression │ SgdClassifier │ SgdRegressor;
-//!      Artifact "mlrig.train.model" = a bundle's model.json)   Model::partial_fit: one more SGD epoch
+//!   ──ModelSpec::fit──▶ Model (LinearRegression │ LogisticRegression │ SgdClassifier │ SgdRegressor │ Gbdt;
+//!      Artifact "mlrig.train.model" = a bundle's model.json)
+//!      Model::partial_fit: one more SGD epoch, or more boosting rounds
+//!      Model::importances / Model::contributions (trees: split gains, TreeSHAP)
 //! eval Features ──Model::predict──▶ Predictions + Truth ──task_metrics / slice_metrics──▶ metrics
 //!   ──Evaluation::new(…, BlessingThresholds).with_slices(…).against_baseline(…).with_check(GateCheck)
 //!   ──▶ Evaluation (blessed, or one reason per failure; evaluation.json)
@@ -26,6 +29,12 @@
 //!   (memory linear in the number of features); passes over the rows run in
 //!   parallel over fixed row blocks added in order, so fits have the same
 //!   bits for any thread count. Sparse input is never densified.
+//! * **Gradient-boosted trees** ([`GradientBoostingParams`] → [`GradientBoosting`]):
+//!   binned `u8`/`u16` columns, leaf-wise growth, native categorical splits on
+//!   integer codes, learned missing-value directions, early stopping. Gradients
+//!   are quantized to integers with seeded stochastic rounding, so histograms
+//!   of any split of the rows merge to the same bits: a model has the same
+//!   bytes for any thread count.
 //! * **Online learning**: [`SgdClassifier`] and [`SgdRegressor`] are linear
 //!   models trained by stochastic gradient descent with scikit-learn's
 //!   `SGDClassifier` / `SGDRegressor` semantics, on dense or CSR features;
