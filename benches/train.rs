@@ -2,7 +2,8 @@
 //! regression fit on the `FeatureSpec::infer` features (dense and CSR), one
 //! SGD epoch (`partial_fit`), the label-leakage check, prediction of one row and of the whole sample,
 //! and the whole serving path for one JSON record (`transform_record` +
-//! `predict`).
+//! `predict`); the same for gradient-boosted trees (100 rounds, 31 leaves) on
+//! the tree features (raw numbers, category codes).
 //!
 //! Run with `cargo bench --bench train`; results land in
 //! `target/criterion/train/<bench>/new/estimates.json`.
@@ -17,8 +18,8 @@ use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
 use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::train::{
-    ClassTarget, Dataset, LeakageParams, LogisticRegressionParams, Model, SgdClassifierLoss,
-    SgdClassifierParams,
+    ClassTarget, Dataset, GradientBoostingParams, LeakageParams, LogisticRegressionParams, Model,
+    SgdClassifierLoss, SgdClassifierParams,
 };
 use std::hint::black_box;
 
@@ -47,8 +48,6 @@ fn train(c: &mut Criterion) {
     let fitted = params.fit(&dataset).unwrap();
     assert!(fitted.converged(), "the benchmarked fit must converge");
     let model = Model::from(fitted);
-    let record = adult_sample::first_record();
-    let one_row = pipeline.transform_record(&record).unwrap();
 
     let mut group = c.benchmark_group("train");
     group.throughput(Throughput::Elements(rows as u64));
@@ -87,11 +86,28 @@ fn train(c: &mut Criterion) {
             leakage.run(t, e, adult_sample::TARGET, &task).unwrap()
         })
     });
-    group.bench_function("logistic_predict_adult_sample", |b| {
-        b.iter(|| model.predict(black_box(&features)).unwrap())
+    predictions(&mut group, "logistic_", &model, &features, &pipeline);
+    group.finish();
+}
+
+/// Prediction of the whole sample, of one row, and the serving path of one
+/// JSON record (`transform_record` + `predict`); the predictions are named
+/// `<prefix>predict_…`, the record `serve_one_record` (as before).
+fn predictions(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    prefix: &str,
+    model: &Model,
+    features: &Features,
+    pipeline: &FittedFeaturePipeline,
+) {
+    let record = adult_sample::first_record();
+    let one_row = pipeline.transform_record(&record).unwrap();
+    group.throughput(Throughput::Elements(features.nrows() as u64));
+    group.bench_function(format!("{prefix}predict_adult_sample"), |b| {
+        b.iter(|| model.predict(black_box(features)).unwrap())
     });
     group.throughput(Throughput::Elements(1));
-    group.bench_function("logistic_predict_one_row", |b| {
+    group.bench_function(format!("{prefix}predict_one_row"), |b| {
         b.iter(|| model.predict(black_box(&one_row)).unwrap())
     });
     group.bench_function("serve_one_record", |b| {
@@ -100,12 +116,48 @@ fn train(c: &mut Criterion) {
             model.predict(&row).unwrap()
         })
     });
+}
+
+/// Gradient-boosted trees on the features trees get in a pipeline
+/// (`FeatureSpec::infer_for_trees`: raw numbers, category codes split
+/// natively): the fit (100 rounds, 31 leaves) and predictions.
+fn gbdt(c: &mut Criterion) {
+    let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
+    let batch = &batches[0];
+    let spec = FeatureSpec::infer_for_trees(&batch.schema(), adult_sample::TARGET).unwrap();
+    let pipeline = FeaturePipelineParams::new(spec)
+        .check()
+        .unwrap()
+        .fit(&batches)
+        .unwrap();
+    let features = pipeline.transform(batch).unwrap();
+    let target = ClassTarget::from_column(batch, adult_sample::TARGET).unwrap();
+    let categorical = pipeline
+        .categorical_outputs()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let params = GradientBoostingParams::default()
+        .with_categorical(categorical)
+        .check()
+        .unwrap();
+    let dataset = Dataset::new(&features, &target).unwrap();
+    let model = params.fit(&dataset).unwrap();
+    assert_eq!(model.rounds(), 100);
+    let model = Model::from(model);
+
+    let mut group = c.benchmark_group("gbdt");
+    group.throughput(Throughput::Elements(features.nrows() as u64));
+    group.bench_function("fit_adult_sample_100_rounds_31_leaves", |b| {
+        b.iter(|| params.fit(black_box(&dataset)).unwrap())
+    });
+    predictions(&mut group, "", &model, &features, &pipeline);
     group.finish();
 }
 
 criterion_group! {
     name = benches;
     config = bench_config::criterion();
-    targets = train
+    targets = train, gbdt
 }
 criterion_main!(benches);
