@@ -14,8 +14,9 @@ mod bench_config;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::core::arrow_array::RecordBatch;
+use mlrig::core::arrow_schema::Schema;
 use mlrig::core::{Features, Fit, ParamGuard, Predict, Transform};
-use mlrig::features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
+use mlrig::features::{FeaturePipelineParams, FeatureSpec, FeaturesError, FittedFeaturePipeline};
 use mlrig::ingest::{ReadOptions, read_csv};
 use mlrig::train::{
     ClassTarget, Dataset, GradientBoostingParams, LeakageParams, LogisticRegressionParams, Model,
@@ -23,13 +24,16 @@ use mlrig::train::{
 };
 use std::hint::black_box;
 
-/// The Adult sample read, its inferred feature pipeline fitted, and the
-/// transformed features with the class target.
-fn adult_features() -> (FittedFeaturePipeline, Features, ClassTarget) {
+/// How a feature spec is inferred from the schema and the target.
+type Inference = fn(&Schema, &str) -> Result<FeatureSpec, FeaturesError>;
+
+/// The Adult sample read, its feature pipeline inferred by `infer` and
+/// fitted, and the transformed features with the class target.
+fn adult_features(infer: Inference) -> (FittedFeaturePipeline, Features, ClassTarget) {
     let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
     assert_eq!(batches.len(), 1, "the sample fits in one default batch");
     let batch: &RecordBatch = &batches[0];
-    let spec = FeatureSpec::infer(&batch.schema(), adult_sample::TARGET).unwrap();
+    let spec = infer(&batch.schema(), adult_sample::TARGET).unwrap();
     let pipeline = FeaturePipelineParams::new(spec)
         .check()
         .unwrap()
@@ -41,7 +45,7 @@ fn adult_features() -> (FittedFeaturePipeline, Features, ClassTarget) {
 }
 
 fn train(c: &mut Criterion) {
-    let (pipeline, features, target) = adult_features();
+    let (pipeline, features, target) = adult_features(FeatureSpec::infer);
     let rows = features.to_dense().nrows();
     let dataset = Dataset::new(&features, &target).unwrap();
     let params = LogisticRegressionParams::default().check().unwrap();
@@ -122,16 +126,7 @@ fn predictions(
 /// (`FeatureSpec::infer_for_trees`: raw numbers, category codes split
 /// natively): the fit (100 rounds, 31 leaves) and predictions.
 fn gbdt(c: &mut Criterion) {
-    let (_, batches, _) = read_csv(adult_sample::PATH, ReadOptions::default()).unwrap();
-    let batch = &batches[0];
-    let spec = FeatureSpec::infer_for_trees(&batch.schema(), adult_sample::TARGET).unwrap();
-    let pipeline = FeaturePipelineParams::new(spec)
-        .check()
-        .unwrap()
-        .fit(&batches)
-        .unwrap();
-    let features = pipeline.transform(batch).unwrap();
-    let target = ClassTarget::from_column(batch, adult_sample::TARGET).unwrap();
+    let (pipeline, features, target) = adult_features(FeatureSpec::infer_for_trees);
     let categorical = pipeline
         .categorical_outputs()
         .into_iter()

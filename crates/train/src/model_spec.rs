@@ -3,7 +3,7 @@
 //! and [`TrainingTarget`], the target extracted for the chosen task.
 
 use mlrig_core::arrow_array::Array;
-use mlrig_core::{Features, Fit, ParamGuard};
+use mlrig_core::{Features, Fit};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
@@ -261,37 +261,23 @@ impl ModelSpec {
         target: &TrainingTarget,
         sample_weights: Option<&[f64]>,
     ) -> Result<Model> {
+        // Every family's parameters fit after checking themselves.
+        macro_rules! fit {
+            ($params:expr, $target:expr) => {
+                Ok(Model::from($params.fit(&Dataset::weighted(
+                    features,
+                    $target,
+                    sample_weights,
+                )?)?))
+            };
+        }
         match (self, target) {
-            (ModelSpec::LinearRegression(p), TrainingTarget::Values(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
-            (ModelSpec::LogisticRegression(p), TrainingTarget::Classes(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
-            (ModelSpec::SgdClassifier(p), TrainingTarget::Classes(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
-            (ModelSpec::SgdRegressor(p), TrainingTarget::Values(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
-            (ModelSpec::Gbdt(p), TrainingTarget::Classes(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
-            (ModelSpec::Gbdt(p), TrainingTarget::Values(y)) => Ok(Model::from(
-                p.clone()
-                    .check()?
-                    .fit(&Dataset::weighted(features, y, sample_weights)?)?,
-            )),
+            (ModelSpec::LinearRegression(p), TrainingTarget::Values(y)) => fit!(p, y),
+            (ModelSpec::LogisticRegression(p), TrainingTarget::Classes(y)) => fit!(p, y),
+            (ModelSpec::SgdClassifier(p), TrainingTarget::Classes(y)) => fit!(p, y),
+            (ModelSpec::SgdRegressor(p), TrainingTarget::Values(y)) => fit!(p, y),
+            (ModelSpec::Gbdt(p), TrainingTarget::Classes(y)) => fit!(p, y),
+            (ModelSpec::Gbdt(p), TrainingTarget::Values(y)) => fit!(p, y),
             _ => Err(TrainError::invalid_parameter(
                 "model",
                 format!(

@@ -400,3 +400,6 @@ impl<'a, T: GbdtTarget> Fit<Dataset<'a, T>> for GradientBoostingValidParams {
         })
     }
 }
+
+crate::dataset::fit_after_check!(GradientBoostingParams, ClassTarget => GradientBoosting);
+crate::dataset::fit_after_check!(GradientBoostingParams, RegressionTarget => GradientBoosting);
