@@ -14,10 +14,12 @@ use super::random::{stream, unit};
 use super::tree::{RowReader, Tree};
 use crate::error::{Result, TrainError};
 
-/// What the loop starts from: fresh, or a fitted ensemble to extend.
-pub(super) struct Start<'a> {
+/// A fitted ensemble to extend: its base scores, every row's raw scores
+/// (row-major, `groups` per row) and its rounds so far.
+pub(super) struct Start {
     pub(super) base_scores: Vec<f64>,
-    pub(super) trees: &'a [Tree],
+    pub(super) scores: Vec<f64>,
+    pub(super) rounds: usize,
 }
 
 /// The loop's result.
@@ -41,7 +43,7 @@ pub(super) fn boost(
     objective: Objective,
     y: &[f64],
     weights: &[f64],
-    start: Option<Start<'_>>,
+    start: Option<Start>,
 ) -> Result<Boosted> {
     let n = features.nrows();
     let groups = objective.groups();
@@ -64,14 +66,14 @@ pub(super) fn boost(
     let binned = BinnedMatrix::build(features, categorical, params.max_bins, Some(&fit_rows))?;
     let reader = RowReader::new(features);
 
-    let (base_scores, existing) = match start {
-        Some(start) => (start.base_scores, start.trees),
-        None => (objective.base_scores(y, weights, &train_rows), &[][..]),
+    let (base_scores, mut scores, rounds_before) = match start {
+        Some(start) => (start.base_scores, start.scores, start.rounds),
+        None => {
+            let base = objective.base_scores(y, weights, &train_rows);
+            let scores = (0..n).flat_map(|_| base.iter().copied()).collect();
+            (base, scores, 0)
+        }
     };
-    let mut scores: Vec<f64> = (0..n).flat_map(|_| base_scores.iter().copied()).collect();
-    for (t, tree) in existing.iter().enumerate() {
-        add_tree(&mut scores, groups, t % groups, tree, reader, None);
-    }
 
     let mut grower = TreeGrower::new(&binned, params);
     let mut quantized = QuantizedGradients::default();
@@ -82,7 +84,8 @@ pub(super) fn boost(
     let mut stopped_early = false;
     let features_count = features.ncols();
     for round in 0..params.rounds {
-        let tree_number = (existing.len() / groups + round) as u64;
+        // Counted across warm starts, so added rounds draw new numbers.
+        let tree_number = (rounds_before + round) as u64;
         in_round.iter_mut().for_each(|b| *b = false);
         let round_rows: Vec<u32> = train_rows
             .iter()
@@ -116,14 +119,7 @@ pub(super) fn boost(
                     scores[row as usize * groups + group] += value;
                 }
             }
-            add_tree(
-                &mut scores,
-                groups,
-                group,
-                &grown.tree,
-                reader,
-                Some(&in_round),
-            );
+            add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
             trees.push(grown.tree);
         }
         if let Some(stop) = &params.early_stopping {
@@ -157,9 +153,9 @@ fn add_tree(
     group: usize,
     tree: &Tree,
     reader: RowReader<'_>,
-    skip: Option<&[bool]>,
+    skip: &[bool],
 ) {
-    if skip.is_some_and(|s| s.iter().all(|&b| b)) {
+    if skip.iter().all(|&b| b) {
         return;
     }
     scores
@@ -168,7 +164,7 @@ fn add_tree(
         .for_each(|(block, chunk)| {
             for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
                 let row = block * SCORE_BLOCK + i;
-                if skip.is_some_and(|s| s[row]) {
+                if skip[row] {
                     continue;
                 }
                 row_scores[group] += tree.value(reader.row(row));

@@ -233,7 +233,12 @@ impl GradientBoosting {
             &weights,
             Some(Start {
                 base_scores: self.base_scores.clone(),
-                trees: &self.trees,
+                // Through the checked forest: a damaged file is an error here too.
+                scores: self
+                    .raw_scores(data.features())?
+                    .into_raw_vec_and_offset()
+                    .0,
+                rounds: self.rounds(),
             }),
         )?;
         self.trees.extend(boosted.trees);
