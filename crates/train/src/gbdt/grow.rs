@@ -282,27 +282,63 @@ impl<'a> TreeGrower<'a> {
     }
 }
 
+/// Rows per parallel block of a partition; smaller leaves are split on
+/// one thread.
+const PARTITION_BLOCK: usize = 1 << 15;
+
 /// Moves the rows whose bin is flagged in `left` to the front of `rows`,
-/// both sides in their order; returns how many went left.
-fn stable_partition<B: Copy + Into<usize>>(
+/// both sides in their order; returns how many went left. Large ranges are
+/// partitioned block by block in parallel, then the blocks' left parts and
+/// right parts are laid out in block order: the same result.
+fn stable_partition<B: Copy + Into<usize> + Sync>(
     rows: &mut [u32],
     scratch: &mut Vec<u32>,
     bins: &[B],
     left: &[bool],
 ) -> usize {
     scratch.clear();
-    let mut write = 0;
+    scratch.resize(rows.len(), 0);
+    if rows.len() < 2 * PARTITION_BLOCK {
+        return partition_block(rows, scratch, bins, left);
+    }
+    let counts: Vec<usize> = rows
+        .par_chunks_mut(PARTITION_BLOCK)
+        .zip(scratch.par_chunks_mut(PARTITION_BLOCK))
+        .map(|(block, spare)| partition_block(block, spare, bins, left))
+        .collect();
+    let total_left: usize = counts.iter().sum();
+    let (mut l, mut r) = (0, total_left);
+    for (block, &count) in rows.chunks(PARTITION_BLOCK).zip(&counts) {
+        scratch[l..l + count].copy_from_slice(&block[..count]);
+        scratch[r..r + block.len() - count].copy_from_slice(&block[count..]);
+        l += count;
+        r += block.len() - count;
+    }
+    rows.copy_from_slice(scratch);
+    total_left
+}
+
+/// The sequential stable partition of one block, with `spare` (as long as
+/// `rows`) holding the right side meanwhile.
+fn partition_block<B: Copy + Into<usize>>(
+    rows: &mut [u32],
+    spare: &mut [u32],
+    bins: &[B],
+    left: &[bool],
+) -> usize {
+    let (mut l, mut r) = (0, 0);
     for read in 0..rows.len() {
         let row = rows[read];
         if left[bins[row as usize].into()] {
-            rows[write] = row;
-            write += 1;
+            rows[l] = row;
+            l += 1;
         } else {
-            scratch.push(row);
+            spare[r] = row;
+            r += 1;
         }
     }
-    rows[write..].copy_from_slice(scratch);
-    write
+    rows[l..].copy_from_slice(&spare[..r]);
+    l
 }
 
 /// The open leaf with the largest gain (the first of equals).
