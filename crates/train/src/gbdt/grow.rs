@@ -361,3 +361,25 @@ fn link(node: &mut Node, is_left: bool, child: Child) {
         node.right = child;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn the_parallel_partition_equals_the_one_pass_partition() {
+        let n = 5 * PARTITION_BLOCK + 123;
+        let bins: Vec<u8> = (0..n).map(|i| ((i * 2_654_435_761) % 7) as u8).collect();
+        let left = [true, false, true, true, false, false, true];
+        let rows: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
+        let mut parallel = rows.clone();
+        let mut scratch = Vec::new();
+        let count = stable_partition(&mut parallel, &mut scratch, &bins, &left);
+        let (expected_left, expected_right): (Vec<u32>, Vec<u32>) =
+            rows.iter().partition(|&&r| left[usize::from(bins[r as usize])]);
+        assert_eq!(count, expected_left.len());
+        assert_eq!(parallel[..count], expected_left[..]);
+        assert_eq!(parallel[count..], expected_right[..]);
+    }
+}
