@@ -200,7 +200,7 @@ fn an_sgd_bundle_is_updated_with_new_rows_only() {
     );
     assert_status(&refused, 2);
     assert!(
-        stderr(&refused).contains("only sgd_classifier and sgd_regressor"),
+        stderr(&refused).contains("only sgd_classifier, sgd_regressor and gbdt"),
         "{}",
         stderr(&refused)
     );
