@@ -1,6 +1,8 @@
 //! `mlrig train` and `mlrig evaluate` end to end: multiclass targets, the
 //! integer-target notice, byte-identical models for any thread count, the
-//! baseline gate, slices, online updates of an SGD bundle.
+//! baseline gate, slices, online updates of an SGD bundle; gradient-boosted
+//! trees (`--model gbdt`): many-level categories and missing numbers,
+//! importances, warm starts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -19,38 +21,52 @@ fn train(out: &std::path::Path, data: &str, target: &str, extra: &[&str]) -> std
     mlrig(args)
 }
 
+/// Trains `data` with `--threads 1` and `--threads 2` (plus `extra`) and
+/// checks the bundles' model, evaluation and feature files have the same bytes.
+fn assert_same_bytes_for_one_and_two_threads(data: &str, target: &str, extra: &[&str]) {
+    let dirs: Vec<_> = ["1", "2"]
+        .iter()
+        .map(|threads| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().to_str().unwrap();
+            let mut args = vec![
+                "--threads",
+                threads,
+                "train",
+                data,
+                "--target",
+                target,
+                "--out",
+                out,
+                "--name",
+                "m",
+            ];
+            args.extend_from_slice(extra);
+            let output = mlrig(args);
+            assert_status(&output, 0);
+            dir
+        })
+        .collect();
+    for file in ["model.json", "evaluation.json", "features.json"] {
+        let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("m/1").join(file)).unwrap();
+        assert!(
+            read(&dirs[0]) == read(&dirs[1]),
+            "{data} {extra:?}: {file} differs between 1 and 2 threads"
+        );
+    }
+}
+
 #[test]
 fn models_and_evaluations_have_the_same_bytes_for_one_and_two_threads() {
     for (data, target) in [(ADULT, "income"), (IRIS, "species")] {
-        let dirs: Vec<_> = ["1", "2"]
-            .iter()
-            .map(|threads| {
-                let dir = tempfile::tempdir().unwrap();
-                let out = dir.path().to_str().unwrap();
-                let output = mlrig([
-                    "--threads",
-                    threads,
-                    "train",
-                    data,
-                    "--target",
-                    target,
-                    "--out",
-                    out,
-                    "--name",
-                    "m",
-                ]);
-                assert_status(&output, 0);
-                dir
-            })
-            .collect();
-        for file in ["model.json", "evaluation.json", "features.json"] {
-            let read =
-                |d: &tempfile::TempDir| std::fs::read(d.path().join("m/1").join(file)).unwrap();
-            assert!(
-                read(&dirs[0]) == read(&dirs[1]),
-                "{data}: {file} differs between 1 and 2 threads"
-            );
-        }
+        assert_same_bytes_for_one_and_two_threads(data, target, &[]);
+    }
+}
+
+#[test]
+fn gbdt_models_and_evaluations_have_the_same_bytes_for_one_and_two_threads() {
+    for (data, target) in [(ADULT, "income"), (IRIS, "species")] {
+        assert_same_bytes_for_one_and_two_threads(data, target, &["--model", "gbdt"]);
     }
 }
 
@@ -200,8 +216,188 @@ fn an_sgd_bundle_is_updated_with_new_rows_only() {
     );
     assert_status(&refused, 2);
     assert!(
-        stderr(&refused).contains("only sgd_classifier and sgd_regressor"),
+        stderr(&refused).contains("only sgd_classifier, sgd_regressor and gbdt"),
         "{}",
         stderr(&refused)
+    );
+}
+
+/// A CSV of `rows` rows: `shop`, a string column of 1,000 levels (every
+/// level present, a few hundred of them frequent); `amount`, a number
+/// missing in about one row in seven; `weekday`, an unrelated integer; and
+/// `bought` (`yes`/`no`), which depends on the shop's level (every third
+/// level buys more), on the amount, and on whether the amount is missing.
+fn many_levels_csv(path: &std::path::Path, rows: usize) {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = move || {
+        // xorshift64*: reproducible without a dependency.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut text = String::from("shop,amount,weekday,bought\n");
+    for i in 0..rows {
+        let level = if i < 1000 {
+            i
+        } else {
+            // Multiplications only: the same bits on every platform.
+            let u = uniform();
+            (1000.0 * u * u * u) as usize
+        };
+        let shop_effect = if level % 3 == 0 { 1.5 } else { -1.0 };
+        let (amount, amount_effect) = if uniform() < 0.15 {
+            (String::new(), 2.0)
+        } else {
+            let a = 100.0 * uniform();
+            (format!("{a:.2}"), (a - 50.0) / 20.0)
+        };
+        let noise = 2.0 * uniform() - 1.0;
+        let bought = if shop_effect + amount_effect + noise > 0.0 {
+            "yes"
+        } else {
+            "no"
+        };
+        let weekday = (uniform() * 7.0) as u32;
+        text += &format!("shop_{level:04},{amount},{weekday},{bought}\n");
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn gbdt_trains_on_a_1000_level_category_and_missing_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shops.csv");
+    many_levels_csv(&data, 5_000);
+    let output = train(
+        dir.path(),
+        data.to_str().unwrap(),
+        "bought",
+        &["--model", "gbdt"],
+    );
+    let report = success_json(&output);
+    assert_eq!(report["model"], "gbdt");
+    assert_eq!(report["evaluation"]["blessed"], true);
+    assert_eq!(
+        (report["train_rows"].as_u64(), report["eval_rows"].as_u64()),
+        (Some(4_000), Some(1_000))
+    );
+    // One column per input: the category as codes, not 1,000 one-hot columns.
+    assert_eq!(report["feature_columns"], 3);
+    let auc = report["evaluation"]["metrics"]["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.8, "roc_auc {auc}");
+    let importances = report["evaluation"]["importances"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no importances in {report}"));
+    let find = |feature: &str| {
+        importances
+            .iter()
+            .find(|i| i["feature"] == feature)
+            .unwrap_or_else(|| panic!("no `{feature}` in {importances:?}"))
+    };
+    let (shop, amount, weekday) = (find("shop"), find("amount"), find("weekday"));
+    eprintln!("importances: {importances:?}; roc_auc {auc}");
+    assert!(shop["splits"].as_u64().unwrap() > 0, "{shop}");
+    assert!(amount["splits"].as_u64().unwrap() > 0, "{amount}");
+    let gain = |i: &serde_json::Value| i["gain"].as_f64().unwrap();
+    assert!(
+        gain(shop) > gain(weekday) && gain(amount) > gain(weekday),
+        "{importances:?}"
+    );
+    // The bundle's features: the shop's levels seen in training (800 of the
+    // first 1,000 rows, and more among the rest) as one ordinal column.
+    let features = common::read_json(&dir.path().join("shops/1/features.json")).to_string();
+    let levels = features.matches("\"shop_").count();
+    assert!(
+        features.contains("ordinal") && (800..=1000).contains(&levels),
+        "{levels} levels in {features:.500}"
+    );
+}
+
+#[test]
+fn evaluate_on_a_gbdt_bundle_shows_the_importances() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = train(
+        dir.path(),
+        ADULT,
+        "income",
+        &["--name", "trees", "--model", r#"{"gbdt": {"rounds": 20}}"#],
+    );
+    assert_eq!(success_json(&output)["model"], "gbdt");
+    let version = dir.path().join("trees/1");
+    let output = mlrig(["evaluate", "--model", version.to_str().unwrap(), ADULT]);
+    assert_status(&output, 0);
+    let text = common::stdout(&output);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("importance (share of gain): "))
+        .unwrap_or_else(|| panic!("no importance line in:\n{text}"));
+    // The top features, each with its share and split count.
+    let parts: Vec<&str> = line["importance (share of gain): ".len()..]
+        .split(", ")
+        .collect();
+    assert_eq!(parts.len(), 5, "{line}");
+    assert!(
+        parts
+            .iter()
+            .all(|p| p.contains("% (") && p.ends_with(" splits)")),
+        "{line}"
+    );
+    assert!(text.contains("blessed: yes"), "{text}");
+    let output = mlrig([
+        "--format",
+        "json",
+        "evaluate",
+        "--model",
+        version.to_str().unwrap(),
+        ADULT,
+    ]);
+    let report = success_json(&output);
+    assert_eq!(
+        report["evaluation"]["importances"].as_array().map(Vec::len),
+        Some(14)
+    );
+}
+
+#[test]
+fn a_gbdt_bundle_warm_started_on_new_rows_adds_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = train(
+        dir.path(),
+        ADULT,
+        "income",
+        &["--name", "trees", "--model", r#"{"gbdt": {"rounds": 10}}"#],
+    );
+    assert_eq!(success_json(&first)["model"], "gbdt");
+    let v1 = dir.path().join("trees/1");
+    let second = train(
+        dir.path(),
+        ADULT,
+        "income",
+        &["--name", "trees", "--warm-start", v1.to_str().unwrap()],
+    );
+    let report = success_json(&second);
+    assert_eq!(
+        (report["version"].as_u64(), report["model"].as_str()),
+        (Some(2), Some("gbdt"))
+    );
+    let model = |v: &str| {
+        let path = dir.path().join("trees").join(v).join("model.json");
+        let model = <mlrig_train::Model as mlrig_core::Artifact>::load(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .value;
+        match model {
+            mlrig_train::Model::Gbdt(m) => m,
+            other => panic!("not a gbdt: {}", other.name()),
+        }
+    };
+    let (old, new) = (model("1"), model("2"));
+    assert_eq!((old.rounds(), new.rounds()), (10, 20));
+    assert_eq!(new.trees().len(), 20, "one tree per round for two classes");
+    assert_eq!(&new.trees()[..10], old.trees(), "the first rounds are kept");
+    assert_eq!(
+        std::fs::read(dir.path().join("trees/1/features.json")).unwrap(),
+        std::fs::read(dir.path().join("trees/2/features.json")).unwrap(),
+        "the feature pipeline is kept"
     );
 }

@@ -242,9 +242,10 @@ impl TrainingJob {
         self
     }
 
-    /// Continues training the SGD model of the bundle at `version_dir` on
-    /// this data (online learning: the old data is not needed), keeping that
-    /// bundle's feature pipeline so the model's columns do not move.
+    /// Continues training the SGD or gbdt model of the bundle at
+    /// `version_dir` on this data (online learning: the old data is not
+    /// needed; a gbdt adds its `rounds` of trees), keeping that bundle's
+    /// feature pipeline so the model's columns do not move.
     pub fn with_warm_start(mut self, version_dir: impl Into<PathBuf>) -> Self {
         self.warm_start = Some(version_dir.into());
         self

@@ -4,17 +4,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use mlrig_core::{ModelBundle, Predictions, records_to_batch};
+use mlrig_core::{ModelBundle, Predict, Predictions, records_to_batch};
+use mlrig_features::FittedFeaturePipeline;
+use mlrig_ingest::{DataReader, ReadOptions};
 use mlrig_monitor::ServingMetrics;
 use mlrig_pipeline::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, PipelineError, SCHEMA_FILE, STATISTICS_FILE,
-    TaskKind, TrainingJob, load_model_dir, server_app,
+    EVALUATION_FILE, FEATURES_FILE, FeatureSpec, MODEL_FILE, ModelSpec, PipelineError, SCHEMA_FILE,
+    STATISTICS_FILE, TaskKind, TrainingJob, load_model_dir, server_app,
 };
 use mlrig_serve::{ModelRegistry, ServerConfig};
+use mlrig_train::{GradientBoostingParams, Model};
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -429,4 +433,441 @@ fn a_model_directory_serves_its_highest_blessed_version() {
         .unwrap_err();
     assert!(matches!(err, PipelineError::UnknownMetric { .. }), "{err}");
     assert!(err.to_string().contains("mae, r2, rmse"), "{err}");
+}
+
+// ------------------------------------------------------------------- gbdt
+
+fn gbdt() -> ModelSpec {
+    ModelSpec::Gbdt(GradientBoostingParams::default())
+}
+
+/// LightGBM's (and HistGradientBoosting's) numbers on the same split and
+/// columns (`scripts/lightgbm_quality.py` writes the fixture).
+fn lightgbm_quality(file: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/lightgbm_quality.json"
+    ))
+    .unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entry = all[file].clone();
+    assert!(entry.is_object(), "no fixture entry for {file}");
+    entry
+}
+
+/// Trains a gbdt with default parameters on the full `file` (mod-5 split)
+/// and checks the fixture's held-out metric is within 0.003 of LightGBM's.
+/// Columns the fixture lists under `dropped` are left out by the feature
+/// spec (the file is read as it is).
+fn gbdt_matches_lightgbm(file: &str) {
+    let Some(path) = full_data(file) else {
+        return;
+    };
+    let fixture = lightgbm_quality(file);
+    let target = fixture["target"].as_str().unwrap();
+    let metric = fixture["metric"].as_str().unwrap();
+    let dropped: Vec<&str> = fixture["dropped"]
+        .as_array()
+        .map(|d| d.iter().map(|c| c.as_str().unwrap()).collect())
+        .unwrap_or_default();
+    let out = tempfile::tempdir().unwrap();
+    let mut job = TrainingJob::new(&path, target)
+        .with_model(gbdt())
+        .with_baseline(mlrig_pipeline::Baseline::None)
+        .with_output_dir(out.path());
+    let schema = DataReader::open(&path, ReadOptions::default())
+        .unwrap()
+        .schema();
+    if !dropped.is_empty() {
+        let mut spec = FeatureSpec::infer_for_trees(&schema, target).unwrap();
+        let before = spec.columns.len();
+        spec.columns.retain(|c| !dropped.contains(&c.name.as_str()));
+        assert_eq!(spec.columns.len(), before - dropped.len(), "{dropped:?}");
+        job = job
+            .with_feature_spec(spec)
+            .with_leakage(mlrig_pipeline::LeakageParams::default().with_allowed(dropped.clone()));
+    }
+    let start = Instant::now();
+    let report = job.run().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+
+    assert_eq!(report.model, "gbdt");
+    assert_eq!(
+        (report.train_rows as u64, report.eval_rows as u64),
+        (
+            fixture["train_rows"].as_u64().unwrap(),
+            fixture["eval_rows"].as_u64().unwrap()
+        ),
+        "{file}: the split differs from the fixture's"
+    );
+    // One feature per input column but the target and the dropped ones.
+    let features = ModelBundle::open(&report.bundle_dir)
+        .unwrap()
+        .load::<FittedFeaturePipeline>(FEATURES_FILE)
+        .unwrap()
+        .value;
+    assert_eq!(
+        features.output_names().len(),
+        schema.fields().len() - 1 - dropped.len(),
+        "{file}: {:?}",
+        features.output_names()
+    );
+    for column in &dropped {
+        assert!(
+            !features.output_names().iter().any(|f| f.contains(column)),
+            "{file}: `{column}` is a feature: {:?}",
+            features.output_names()
+        );
+    }
+    if let Some(positive) = fixture.get("positive") {
+        let positive = match positive {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match report.evaluation.task() {
+            mlrig_pipeline::Task::Classification { classes } => {
+                assert_eq!(classes.last(), Some(&positive), "{file}: {classes:?}");
+            }
+            other => panic!("{file}: {other:?}"),
+        }
+    }
+    let ours = report.evaluation.metrics()[metric];
+    let theirs = fixture["lightgbm"][metric].as_f64().unwrap();
+    let hgb = fixture["hgb"][metric].as_f64().unwrap();
+    eprintln!(
+        "{file}: gbdt {metric} {ours:.6}, LightGBM {theirs:.6}, HGB {hgb:.6} \
+         (difference {:+.6}); trained and evaluated in {seconds:.1} s",
+        ours - theirs
+    );
+    assert!(
+        (ours - theirs).abs() <= 0.003,
+        "{file}: {metric} {ours} is not within 0.003 of LightGBM's {theirs}"
+    );
+    for check in report.evaluation.checks() {
+        if ["numerical_stability", "serveability", "label_leakage"].contains(&check.name.as_str()) {
+            assert!(check.passed, "{file}: {check:?}");
+        }
+    }
+}
+
+#[test]
+fn full_adult_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("adult.csv");
+}
+
+#[test]
+fn full_california_housing_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("california_housing.csv");
+}
+
+#[test]
+fn full_chicago_taxi_without_tips_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("chicago_taxi.csv");
+}
+
+#[test]
+fn full_diamonds_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("diamonds.csv");
+}
+
+#[test]
+fn full_penguins_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("penguins.csv");
+}
+
+#[test]
+fn full_wine_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("wine.csv");
+}
+
+#[test]
+fn full_breast_cancer_gbdt_matches_lightgbm() {
+    gbdt_matches_lightgbm("breast_cancer.csv");
+}
+
+#[test]
+fn gbdt_on_the_adult_sample_ranks_as_well_as_logistic_regression_and_has_importances() {
+    let out = tempfile::tempdir().unwrap();
+    let job = TrainingJob::new(sample("adult_sample.csv"), "income").with_output_dir(out.path());
+    let logistic = job.clone().with_name("logistic").run().unwrap();
+    assert_eq!(logistic.model, "logistic_regression");
+    let trees = job.with_name("gbdt").with_model(gbdt()).run().unwrap();
+    assert_eq!(trees.model, "gbdt");
+    let (l, g) = (
+        logistic.evaluation.metrics()["roc_auc"],
+        trees.evaluation.metrics()["roc_auc"],
+    );
+    eprintln!("adult_sample.csv: ROC AUC gbdt {g:.6}, logistic regression {l:.6}");
+    assert!(g >= l - 0.01, "gbdt AUC {g} vs logistic {l}");
+    assert!(
+        trees.evaluation.blessed(),
+        "{:?}",
+        trees.evaluation.reasons()
+    );
+    // Raw numbers and category codes: one feature per input column.
+    assert_eq!(trees.feature_columns, 14);
+    assert!(!trees.sparse_features);
+
+    let evaluation: serde_json::Value = ModelBundle::open(&trees.bundle_dir)
+        .unwrap()
+        .read_json(EVALUATION_FILE)
+        .unwrap();
+    let importances = find_key(&evaluation, "importances")
+        .and_then(|i| i.as_array())
+        .unwrap_or_else(|| panic!("no importances in {evaluation}"));
+    assert_eq!(importances.len(), 14, "{importances:?}");
+    let gains: Vec<f64> = importances
+        .iter()
+        .map(|i| i["gain"].as_f64().unwrap())
+        .collect();
+    assert!(
+        gains.windows(2).all(|w| w[0] >= w[1]),
+        "most gain first: {gains:?}"
+    );
+    assert!(gains[0] > 0.0);
+    let splits: u64 = importances
+        .iter()
+        .map(|i| i["splits"].as_u64().unwrap())
+        .sum();
+    // 100 rounds of up to 30 splits each.
+    assert!((100..=3000).contains(&splits), "{splits}");
+    let features: Vec<&str> = importances
+        .iter()
+        .map(|i| i["feature"].as_str().unwrap())
+        .collect();
+    for column in ["workclass", "age", "relationship"] {
+        assert!(features.contains(&column), "{features:?}");
+    }
+    assert_eq!(trees.evaluation.importances().len(), 14);
+    // A linear model has none.
+    assert!(logistic.evaluation.importances().is_empty());
+    let linear: serde_json::Value = ModelBundle::open(&logistic.bundle_dir)
+        .unwrap()
+        .read_json(EVALUATION_FILE)
+        .unwrap();
+    assert!(find_key(&linear, "importances").is_none());
+}
+
+/// The first value under `key` at any depth of `value`.
+fn find_key<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => map
+            .get(key)
+            .or_else(|| map.values().find_map(|v| find_key(v, key))),
+        serde_json::Value::Array(items) => items.iter().find_map(|v| find_key(v, key)),
+        _ => None,
+    }
+}
+
+/// The adult sample's columns, in file order.
+const ADULT_COLUMNS: [&str; 15] = [
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "educational-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "gender",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "income",
+];
+
+/// Rows of the adult sample as JSON records: integers as numbers, `?` (a
+/// missing token) as null.
+fn adult_sample_records(lines: impl Fn(&str) -> bool, count: usize) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(sample("adult_sample.csv")).unwrap();
+    let mut lines_iter = text.lines();
+    assert_eq!(lines_iter.next().unwrap(), ADULT_COLUMNS.join(","));
+    lines_iter
+        .filter(|l| lines(l))
+        .take(count)
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            assert_eq!(cells.len(), ADULT_COLUMNS.len(), "{line}");
+            let record: serde_json::Map<String, serde_json::Value> = ADULT_COLUMNS
+                .iter()
+                .zip(cells)
+                .map(|(column, cell)| {
+                    let value = match (cell, cell.parse::<i64>()) {
+                        ("?", _) => serde_json::Value::Null,
+                        (_, Ok(n)) => json!(n),
+                        (s, Err(_)) => json!(s),
+                    };
+                    (column.to_string(), value)
+                })
+                .collect();
+            serde_json::Value::Object(record)
+        })
+        .collect()
+}
+
+/// `records` as a CSV file with the adult columns (null or absent: empty cell).
+fn write_adult_csv(path: &Path, records: &[serde_json::Value]) {
+    let mut text = ADULT_COLUMNS.join(",") + "\n";
+    for record in records {
+        let cells: Vec<String> = ADULT_COLUMNS
+            .iter()
+            .map(|c| match &record[*c] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        text += &cells.join(",");
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Each prediction as the bits of its numbers (class probabilities or the value).
+fn prediction_bits(predictions: &Predictions) -> Vec<Vec<u64>> {
+    match predictions {
+        Predictions::Classification { probabilities, .. } => probabilities
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().map(|v| v.to_bits()).collect())
+            .collect(),
+        Predictions::Regression { values } => values.iter().map(|v| vec![v.to_bits()]).collect(),
+        other => panic!("unexpected predictions {other:?}"),
+    }
+}
+
+/// The bits of the numbers of one served prediction (`scores` or the value).
+fn served_bits(prediction: &serde_json::Value) -> Vec<u64> {
+    let numbers = match prediction.get("scores") {
+        Some(scores) => scores.as_array().unwrap().clone(),
+        None => vec![prediction.clone()],
+    };
+    numbers
+        .iter()
+        .map(|n| {
+            n.as_f64()
+                .unwrap_or_else(|| panic!("not a number: {prediction}"))
+                .to_bits()
+        })
+        .collect()
+}
+
+#[test]
+fn served_gbdt_bundles_predict_what_the_batch_path_predicts() {
+    let out = tempfile::tempdir().unwrap();
+    // Rows of the sample, one with `?` (missing) categories, and made-up ones.
+    let mut records = adult_sample_records(|_| true, 5);
+    records.extend(adult_sample_records(|l| l.contains(",?,"), 1));
+    assert!(
+        records[5]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|v| v.is_null())
+    );
+    let base = records[0].clone();
+    let mut missing_numbers = base.clone();
+    missing_numbers["age"] = serde_json::Value::Null;
+    missing_numbers["capital-gain"] = serde_json::Value::Null;
+    let mut unseen = base.clone();
+    unseen["workclass"] = json!("Never-seen-before");
+    unseen["native-country"] = json!("Atlantis");
+    // Absent keys: empty cells in the file.
+    let mut both = base;
+    both["education"] = json!("Hogwarts");
+    both.as_object_mut().unwrap().remove("fnlwgt");
+    both.as_object_mut().unwrap().remove("hours-per-week");
+    records.extend([missing_numbers, unseen, both]);
+    let batch_file = out.path().join("records.csv");
+    write_adult_csv(&batch_file, &records);
+
+    let registry = Arc::new(ModelRegistry::new());
+    let mut batch_bits = Vec::new();
+    for (name, target, task) in [
+        ("adult_gbdt", "income", TaskKind::Auto),
+        ("hours_gbdt", "hours-per-week", TaskKind::Regression),
+    ] {
+        let report = TrainingJob::new(sample("adult_sample.csv"), target)
+            .with_name(name)
+            .with_task(task)
+            .with_model(gbdt())
+            .with_output_dir(out.path())
+            .run()
+            .unwrap();
+        assert_eq!(report.model, "gbdt");
+        // The batch path: the file read as training reads it, the bundle's
+        // feature pipeline and model.
+        let bundle = ModelBundle::open(&report.bundle_dir).unwrap();
+        let features = bundle
+            .load::<FittedFeaturePipeline>(FEATURES_FILE)
+            .unwrap()
+            .value;
+        let model = bundle.load::<Model>(MODEL_FILE).unwrap().value;
+        assert!(matches!(model, Model::Gbdt(_)));
+        let (_, batches, _) = mlrig_ingest::read_data(&batch_file, ReadOptions::default()).unwrap();
+        let x = features.transform_batches(&batches).unwrap();
+        let bits = prediction_bits(&model.predict(&x).unwrap());
+        assert_eq!(bits.len(), records.len());
+        let distinct: std::collections::BTreeSet<_> = bits.iter().collect();
+        assert!(
+            distinct.len() >= 5,
+            "{name}: a near-constant model: {bits:?}"
+        );
+        batch_bits.push((name, target, bits));
+        registry
+            .insert(load_model_dir(&report.bundle_dir).unwrap())
+            .unwrap();
+    }
+
+    let app = server_app(
+        registry,
+        Arc::new(ServingMetrics::new()),
+        &ServerConfig::default(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for (name, target, bits) in &batch_bits {
+            // Requests hold the inputs only (no target).
+            let instances: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| {
+                    let mut r = r.as_object().unwrap().clone();
+                    r.remove(*target);
+                    serde_json::Value::Object(r)
+                })
+                .collect();
+            let uri = format!("/v1/models/{name}:predict");
+            let body = json!({ "instances": instances }).to_string();
+            let (status, text) = call(&app, "POST", &uri, body).await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+            let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let served = answer["predictions"].as_array().unwrap();
+            assert_eq!(served.len(), records.len());
+            for (i, prediction) in served.iter().enumerate() {
+                assert_eq!(
+                    served_bits(prediction),
+                    bits[i],
+                    "{name}: record {i} ({}) served {prediction} differs from the batch path",
+                    instances[i]
+                );
+            }
+            // One record per request answers the same.
+            for (i, instance) in instances.iter().enumerate() {
+                let body = json!({ "instances": [instance] }).to_string();
+                let (status, text) = call(&app, "POST", &uri, body).await;
+                assert_eq!(status, StatusCode::OK, "{text}");
+                let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    served_bits(&answer["predictions"][0]),
+                    bits[i],
+                    "{name}: record {i}"
+                );
+            }
+        }
+    });
 }

@@ -58,8 +58,9 @@ pub(crate) struct Args {
     #[arg(long)]
     no_baseline: bool,
 
-    /// Continue training the SGD model of this version directory on the new
-    /// data (online learning), keeping its feature pipeline.
+    /// Continue training the SGD or gbdt model of this version directory on
+    /// the new data (online learning; a gbdt adds its rounds of trees),
+    /// keeping its feature pipeline.
     #[arg(long, value_name = "VERSION_DIR", conflicts_with = "model")]
     warm_start: Option<PathBuf>,
 
