@@ -137,6 +137,25 @@ pub enum Error {
         /// Why the value is invalid.
         reason: String,
     },
+    /// The caller asked for something this model or component cannot give,
+    /// e.g. per-prediction contributions from a model that computes none
+    /// (the default [`crate::Servable::contributions`]). The caller's
+    /// request is at fault ([`is_invalid_input`](Error::is_invalid_input)):
+    /// a server answers 400 with this message.
+    ///
+    /// ```
+    /// use mlrig_core::Error;
+    /// let e = Error::Unsupported { what: "contributions".into(), reason: "model `m` version 1 has none".into() };
+    /// assert!(e.is_invalid_input());
+    /// assert_eq!(e.to_string(), "contributions not supported: model `m` version 1 has none");
+    /// ```
+    #[error("{what} not supported: {reason}")]
+    Unsupported {
+        /// What was asked for, e.g. `contributions`.
+        what: String,
+        /// Why this model or component cannot give it.
+        reason: String,
+    },
     /// Two accumulators with different configurations were merged.
     #[error("cannot merge accumulators: {reason}")]
     IncompatibleMerge {
@@ -184,7 +203,8 @@ impl Error {
             Error::InvalidField { .. }
             | Error::MissingField { .. }
             | Error::UnknownField { .. }
-            | Error::ShapeMismatch { .. } => true,
+            | Error::ShapeMismatch { .. }
+            | Error::Unsupported { .. } => true,
             Error::Component { invalid_input, .. } => *invalid_input,
             _ => false,
         }

@@ -17,7 +17,8 @@
 //! * Tables are Arrow [`RecordBatch`](arrow_array::RecordBatch)es (re-exported
 //!   [`arrow_array`], [`arrow_schema`]); streams are iterators of batches.
 //! * [`Features`] are a dense [`ndarray::Array2`] or a CSR [`sprs::CsMat`] with
-//!   column names; models return [`Predictions`].
+//!   column names; models return [`Predictions`] and, when they can explain
+//!   them, per-feature [`Contributions`].
 //! * [`Accumulator`]s merge exactly — [`ExactSum`] makes float sums independent
 //!   of order — so statistics are the same bits however the data is split.
 //! * [`ParamGuard`] / [`Fit`]: params → checked params → fitted value.
@@ -73,6 +74,7 @@ mod accumulator;
 mod artifact;
 mod atomic_file;
 mod bundle;
+mod contributions;
 mod error;
 mod exact_sum;
 mod features;
@@ -93,6 +95,7 @@ pub use atomic_file::{AtomicFile, write_atomic};
 pub use bundle::{
     BUNDLE_FORMAT_VERSION, BundleFile, BundleManifest, BundleWriter, MANIFEST_FILE, ModelBundle,
 };
+pub use contributions::Contributions;
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};

@@ -4,7 +4,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
-use crate::{Features, Predictions, Result};
+use crate::{Contributions, Error, Features, Predictions, Result};
 
 /// A fitted transform of a table: into [`Features`] or into another table.
 ///
@@ -158,4 +158,66 @@ pub trait Servable: Send + Sync {
     /// Predicts for a batch that has [`Servable::input_schema`]. Errors that
     /// are the caller's fault satisfy [`crate::Error::is_invalid_input`].
     fn predict(&self, batch: &RecordBatch) -> Result<Predictions>;
+
+    /// How much each feature moved each of [`predict`](Servable::predict)'s
+    /// scores for the same `batch`, one row per row of `batch` (see
+    /// [`Contributions`] for the layout, the groups and the scale).
+    ///
+    /// Optional: the default answers [`Error::Unsupported`], which
+    /// satisfies [`Error::is_invalid_input`] (the caller asked for something
+    /// this model cannot give; a server answers 400 with the message).
+    /// Implement it for models that can explain their predictions.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlrig_core::{Contributions, Predictions, Result, Servable, ServableInfo, Task};
+    /// use mlrig_core::arrow_array::{Float64Array, RecordBatch, cast::AsArray, types::Float64Type};
+    /// use mlrig_core::arrow_schema::SchemaRef;
+    /// use mlrig_core::ndarray::Array3;
+    ///
+    /// /// y = 2x + 1, explained: x contributes 2x, the bias is 1.
+    /// struct Linear(ServableInfo);
+    /// impl Servable for Linear {
+    ///     fn input_schema(&self) -> SchemaRef { unimplemented!() }
+    ///     fn info(&self) -> &ServableInfo { &self.0 }
+    ///     fn predict(&self, batch: &RecordBatch) -> Result<Predictions> {
+    ///         let x = batch.column(0).as_primitive::<Float64Type>();
+    ///         Ok(Predictions::Regression { values: x.values().iter().map(|x| 2.0 * x + 1.0).collect() })
+    ///     }
+    ///     fn contributions(&self, batch: &RecordBatch) -> Result<Contributions> {
+    ///         let x = batch.column(0).as_primitive::<Float64Type>();
+    ///         let values = Array3::from_shape_fn((x.len(), 1, 2), |(r, _, f)| [2.0 * x.value(r), 1.0][f]);
+    ///         Contributions::new(vec!["x".into()], vec![self.0.target.clone()], values)
+    ///     }
+    /// }
+    /// /// The same model, unexplained: the default method.
+    /// struct Opaque(ServableInfo);
+    /// impl Servable for Opaque {
+    ///     fn input_schema(&self) -> SchemaRef { unimplemented!() }
+    ///     fn info(&self) -> &ServableInfo { &self.0 }
+    ///     fn predict(&self, batch: &RecordBatch) -> Result<Predictions> { Linear(self.0.clone()).predict(batch) }
+    /// }
+    ///
+    /// let info = ServableInfo::new("linear", 1, Task::Regression, "y");
+    /// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![3.0])) as _)]).unwrap();
+    /// let c = Linear(info.clone()).contributions(&batch)?;
+    /// assert_eq!((c.groups(), c.row_sum(0, 0)), (&["y".to_string()][..], Some(7.0)));
+    ///
+    /// let e = Opaque(info).contributions(&batch).unwrap_err();
+    /// assert!(e.is_invalid_input());
+    /// assert_eq!(e.to_string(), "contributions not supported: model `linear` version 1 \
+    ///     does not compute per-prediction feature contributions");
+    /// # Ok::<(), mlrig_core::Error>(())
+    /// ```
+    fn contributions(&self, batch: &RecordBatch) -> Result<Contributions> {
+        let _ = batch;
+        let info = self.info();
+        Err(Error::Unsupported {
+            what: "contributions".into(),
+            reason: format!(
+                "model `{}` version {} does not compute per-prediction feature contributions",
+                info.name, info.version
+            ),
+        })
+    }
 }

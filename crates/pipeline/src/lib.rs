@@ -15,7 +15,8 @@
 //!                  + checks (label_leakage, numerical_stability, serveability) ─▶ blessing
 //!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
 //! evaluation: version dir + data (+ baseline dir) ─▶ the same scoring ─▶ Evaluation (EvaluationJob, `mlrig evaluate`)
-//! serving:   bundle ─▶ BundleServable (features + model as one `Servable`)
+//! serving:   bundle ─▶ BundleServable (features + model as one `Servable`; gbdt models also
+//!            answer `Servable::contributions`, TreeSHAP, for `"contributions": true` requests)
 //!            ─▶ ModelRegistry ─▶ server_app = serve::router + monitor::metrics_router + MetricsLayer
 //! ```
 //!
@@ -62,7 +63,8 @@ pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 // `mlrig-ingest` until its reader API settles.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    ModelBundle, Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema,
+    Contributions, ModelBundle, Predictions, Servable, ServableInfo, Task, arrow_array,
+    arrow_schema,
 };
 pub use mlrig_features::FeatureSpec;
 pub use mlrig_monitor::ServingMetrics;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use axum::Router;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
-use mlrig_core::{ModelBundle, Predict, Predictions, Servable, ServableInfo, Transform};
+use mlrig_core::{
+    Contributions, ModelBundle, Predict, Predictions, Servable, ServableInfo, Task, Transform,
+};
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_monitor::ServingMetrics;
 use mlrig_serve::{ModelRegistry, ServerConfig};
@@ -20,6 +22,13 @@ use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE};
 /// A model bundle ready to serve: the fitted feature pipeline and the model,
 /// run one after the other on the request's one-row (or n-row) batch — the
 /// same code that produced the training features.
+///
+/// [`Servable::contributions`] explains a gbdt model's predictions by
+/// TreeSHAP ([`Model::contributions`]) per model feature (the fitted
+/// pipeline's outputs); the groups are the positive class `classes[1]` of a
+/// binary classifier, every class of a multiclass one, the target of a
+/// regression model. Other model families answer an error that is the
+/// caller's ([`is_invalid_input`](mlrig_core::Error::is_invalid_input)).
 ///
 /// ```no_run
 /// use mlrig_core::{ModelBundle, Servable};
@@ -138,10 +147,33 @@ impl Servable for BundleServable {
 
     fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
         let features = self.features.transform(batch)?;
-        self.model.predict(&features).map_err(|e| {
-            let invalid_input = e.is_invalid_input();
-            mlrig_core::Error::component("mlrig-train", e, invalid_input)
-        })
+        self.model.predict(&features).map_err(train_error)
+    }
+
+    /// See the type's documentation: TreeSHAP of gbdt models.
+    fn contributions(&self, batch: &RecordBatch) -> mlrig_core::Result<Contributions> {
+        let features = self.features.transform(batch)?;
+        let values = self.model.contributions(&features).map_err(train_error)?;
+        let groups = group_names(&self.info.task, &self.info.target, values.dim().1);
+        Contributions::new(self.model.feature_names().to_vec(), groups, values)
+    }
+}
+
+fn train_error(e: mlrig_train::TrainError) -> mlrig_core::Error {
+    let invalid_input = e.is_invalid_input();
+    mlrig_core::Error::component("mlrig-train", e, invalid_input)
+}
+
+/// What each of `n` contribution groups explains: every class when there is
+/// one group per class, the positive class `classes[1]` when a two-class
+/// model has one (log-odds), the target for regression. Any other count is
+/// left to [`Contributions::new`] to report as a shape error.
+fn group_names(task: &Task, target: &str, n: usize) -> Vec<String> {
+    match task {
+        Task::Classification { classes } if classes.len() == n => classes.clone(),
+        Task::Classification { classes } if n == 1 && classes.len() == 2 => classes[1..].to_vec(),
+        Task::Classification { classes } => classes.clone(),
+        _ => vec![target.to_string()],
     }
 }
 
@@ -198,4 +230,31 @@ pub fn server_app(
     mlrig_serve::router(registry, config)
         .merge(mlrig_monitor::metrics_router(metrics.clone()))
         .layer(mlrig_monitor::MetricsLayer::new(metrics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_name_what_each_contribution_group_explains() {
+        let binary = Task::Classification {
+            classes: vec!["no".into(), "yes".into()],
+        };
+        assert_eq!(group_names(&binary, "t", 1), ["yes"]);
+        assert_eq!(group_names(&binary, "t", 2), ["no", "yes"]);
+        let three = Task::Classification {
+            classes: vec!["a".into(), "b".into(), "c".into()],
+        };
+        assert_eq!(group_names(&three, "t", 3), ["a", "b", "c"]);
+        assert_eq!(group_names(&Task::Regression, "price", 1), ["price"]);
+        // A count that fits nothing is a shape error of Contributions::new.
+        let e = Contributions::new(
+            vec!["x".into()],
+            group_names(&three, "t", 1),
+            mlrig_core::ndarray::Array3::zeros((1, 1, 2)),
+        )
+        .unwrap_err();
+        assert!(!e.is_invalid_input(), "{e}");
+    }
 }

@@ -871,3 +871,204 @@ fn served_gbdt_bundles_predict_what_the_batch_path_predicts() {
         }
     });
 }
+
+fn logit(p: f64) -> f64 {
+    libm::log(p / (1.0 - p))
+}
+
+/// `"contributions": true` on a gbdt bundle served through the TF Serving
+/// router: one object per instance, one entry per model feature plus
+/// `(bias)`, summing to the log-odds of the served probability of `>50K`.
+#[test]
+fn gbdt_bundle_serves_contributions_on_request() {
+    let out = tempfile::tempdir().unwrap();
+    let report = TrainingJob::new(sample("adult_sample.csv"), "income")
+        .with_name("adult")
+        .with_model(ModelSpec::Gbdt(
+            GradientBoostingParams::default().with_rounds(20),
+        ))
+        .with_output_dir(out.path())
+        .run()
+        .unwrap();
+    let model = ModelBundle::open(&report.bundle_dir)
+        .unwrap()
+        .load::<mlrig_train::Model>(MODEL_FILE)
+        .unwrap()
+        .value;
+    let mut features: Vec<String> = model.feature_names().to_vec();
+    features.sort();
+    assert!(!features.is_empty());
+
+    let registry = Arc::new(ModelRegistry::new());
+    registry
+        .insert(load_model_dir(&report.bundle_dir).unwrap())
+        .unwrap();
+    let app = mlrig_serve::router(registry, &ServerConfig::default());
+    let records = [
+        adult_record(),
+        json!({"age": 22, "workclass": "Never-seen-before"}),
+    ];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let path = "/v1/models/adult:predict";
+        let body = json!({"instances": records, "contributions": true}).to_string();
+        let (status, text) = call(&app, "POST", path, body).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let explained: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut keys: Vec<&String> = explained.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["contributions", "predictions"]);
+        let entries = explained["contributions"].as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        for (i, entry) in entries.iter().enumerate() {
+            let prediction = &explained["predictions"][i];
+            assert_eq!(prediction["classes"], json!(["<=50K", ">50K"]));
+            let p = prediction["scores"][1].as_f64().unwrap();
+            // One group (binary): a flat object, one entry per feature, the bias apart.
+            let entry = entry.as_object().unwrap();
+            let mut named: Vec<String> = entry
+                .keys()
+                .filter(|k| k.as_str() != "(bias)")
+                .cloned()
+                .collect();
+            named.sort();
+            assert_eq!(named, features, "instance {i}");
+            assert_eq!(entry.len(), features.len() + 1, "instance {i}");
+            let total: f64 = entry.values().map(|v| v.as_f64().unwrap()).sum();
+            let bias = entry["(bias)"].as_f64().unwrap();
+            assert!(bias.is_finite() && bias != 0.0, "instance {i}: bias {bias}");
+            assert!(
+                (total - logit(p)).abs() < 1e-9,
+                "instance {i}: contributions sum to {total}, logit of P(>50K) = {p} is {}",
+                logit(p)
+            );
+        }
+        // The two records differ, and so do their explanations.
+        assert_ne!(entries[0], entries[1]);
+
+        // Without the key (or with `false`) the answer is today's, byte for byte.
+        let plain = json!({"instances": records}).to_string();
+        let (status, plain_text) = call(&app, "POST", path, plain).await;
+        assert_eq!(status, StatusCode::OK, "{plain_text}");
+        let off = json!({"instances": records, "contributions": false}).to_string();
+        let (status, off_text) = call(&app, "POST", path, off).await;
+        assert_eq!(status, StatusCode::OK, "{off_text}");
+        assert_eq!(off_text, plain_text);
+        assert_eq!(
+            plain_text,
+            json!({"predictions": explained["predictions"]}).to_string()
+        );
+
+        // Columnar: the same explanations, in the same list form.
+        let (status, text) = call(
+            &app,
+            "POST",
+            path,
+            json!({"inputs": {"age": [30, 22], "workclass": ["Private", null]}, "contributions": true})
+                .to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let columnar: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let (status, text) = call(
+            &app,
+            "POST",
+            path,
+            json!({"instances": [{"age": 30, "workclass": "Private"}, {"age": 22}], "contributions": true})
+                .to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let rows: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(columnar["contributions"], rows["contributions"]);
+        assert_eq!(columnar["outputs"]["scores"][0], rows["predictions"][0]["scores"]);
+
+        // A non-boolean is refused, naming the key and what was found.
+        let (status, text) = call(
+            &app,
+            "POST",
+            path,
+            json!({"instances": records, "contributions": "yes"}).to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(text.contains("`contributions`") && text.contains("string \\\"yes\\\""), "{text}");
+    });
+}
+
+/// A regression gbdt explains the predicted value (group: the target), a
+/// multiclass one each class's softmax logit (groups: the classes); a linear
+/// model has no contributions, and asking for them is the caller's error.
+#[test]
+fn regression_and_multiclass_contributions_explain_the_raw_scores_and_linear_models_have_none() {
+    let out = tempfile::tempdir().unwrap();
+    let job = TrainingJob::new(sample("california_sample.csv"), "MedHouseVal")
+        .with_name("h")
+        .with_output_dir(out.path());
+    let gbdt = job
+        .clone()
+        .with_model(ModelSpec::Gbdt(
+            GradientBoostingParams::default().with_rounds(20),
+        ))
+        .run()
+        .unwrap();
+    let servable = load_model_dir(&gbdt.bundle_dir).unwrap();
+    let records = [
+        json!({"MedInc": 8.3, "HouseAge": 41, "AveRooms": 7.0, "Latitude": 37.88, "Longitude": -122.23}),
+        json!({}),
+    ];
+    let batch = records_to_batch(&records, &servable.input_schema()).unwrap();
+    let Predictions::Regression { values } = servable.predict(&batch).unwrap() else {
+        panic!("expected regression values");
+    };
+    let contributions = servable.contributions(&batch).unwrap();
+    assert_eq!(contributions.groups(), ["MedHouseVal"]);
+    assert_eq!(contributions.len(), 2);
+    for (i, value) in values.iter().enumerate() {
+        let sum = contributions.row_sum(i, 0).unwrap();
+        assert!((sum - value).abs() < 1e-9, "row {i}: {sum} vs {value}");
+    }
+
+    let linear = job.run().unwrap();
+    let servable = load_model_dir(&linear.bundle_dir).unwrap();
+    let e = servable.contributions(&batch).unwrap_err();
+    assert!(e.is_invalid_input(), "{e}");
+    assert!(e.to_string().contains("only gbdt models"), "{e}");
+
+    let iris = TrainingJob::new(sample("iris.csv"), "species")
+        .with_model(ModelSpec::Gbdt(
+            GradientBoostingParams::default().with_rounds(20),
+        ))
+        .with_output_dir(out.path())
+        .run()
+        .unwrap();
+    let servable = load_model_dir(&iris.bundle_dir).unwrap();
+    let records = [
+        json!({"sepal_length_cm": 5.1, "sepal_width_cm": 3.5, "petal_length_cm": 1.4, "petal_width_cm": 0.2}),
+        json!({"sepal_length_cm": 6.7, "sepal_width_cm": 3.0, "petal_length_cm": 5.2, "petal_width_cm": 2.3}),
+    ];
+    let batch = records_to_batch(&records, &servable.input_schema()).unwrap();
+    let Predictions::Classification {
+        classes,
+        probabilities,
+    } = servable.predict(&batch).unwrap()
+    else {
+        panic!("expected class probabilities");
+    };
+    let contributions = servable.contributions(&batch).unwrap();
+    assert_eq!(contributions.groups(), classes);
+    assert_eq!(classes.len(), 3);
+    for i in 0..2 {
+        let exp: Vec<f64> = (0..3)
+            .map(|k| libm::exp(contributions.row_sum(i, k).unwrap()))
+            .collect();
+        let total: f64 = exp.iter().sum();
+        for k in 0..3 {
+            let p = probabilities[[i, k]];
+            assert!((exp[k] / total - p).abs() < 1e-9, "row {i} class {k}: {p}");
+        }
+    }
+}

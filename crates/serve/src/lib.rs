@@ -13,6 +13,9 @@
 //!   │ JSON records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
 //! Servable::predict(&batch) ──▶ Predictions ──▶ {"predictions": [...]}  /  {"outputs": ...}
+//!   │ only with "contributions": true
+//!   ▼
+//! Servable::contributions(&batch) ──▶ Contributions ──▶ + "contributions": [{feature: value, ..., "(bias)": b}, ...]
 //! ```
 //!
 //! A request is turned into the same Arrow batch training used, so the
@@ -39,6 +42,30 @@
 //! the most probable class (ties go to the first). Non-finite values are
 //! written as `null`. Model status and metadata documents are described in
 //! [`router`].
+//!
+//! ## Contributions (opt-in)
+//!
+//! A `:predict` request (row or columnar) may add `"contributions": true` to
+//! get, next to `predictions`/`outputs`, how much each feature moved each
+//! instance's score ([`Servable::contributions`]; TreeSHAP for the
+//! gradient-boosted trees of `mlrig-pipeline` bundles). Without the key, or
+//! with `false`, the response is byte for byte the one above; a value that is
+//! not a boolean is a 400 naming the key and what was found; `:classify` and
+//! `:regress` refuse the key as unknown.
+//!
+//! | model | one entry of `"contributions"` (one per instance) |
+//! |---|---|
+//! | regression (group: the target) | `{"x": 1.5, "z": -0.2, "(bias)": 2.0}` |
+//! | binary classification (group: `classes[1]`, log-odds) | `{"age": 0.31, "hours": -0.12, "(bias)": -1.2}` |
+//! | multiclass (one group per class, softmax logits) | `{"setosa": {"petal": 2.1, "(bias)": 0.1}, "versicolor": {...}, "virginica": {...}}` |
+//!
+//! Values are on the model's raw margin scale (before the sigmoid or
+//! softmax) and sum, `"(bias)"` included, to the raw score, e.g. to
+//! `logit(scores[1])` for a binary classifier. The bias key is always
+//! `"(bias)"` ([`Contributions::BIAS`]); a model with a feature of that name
+//! cannot report contributions. A model that cannot explain its predictions
+//! (the default [`Servable::contributions`], or a non-tree model of a
+//! bundle) answers 400 with the reason.
 //!
 //! ## Quick start
 //!
@@ -109,7 +136,7 @@ pub use server::{serve, shutdown_signal};
 // returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema, ndarray,
+    Contributions, Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema, ndarray,
 };
 pub use {axum, tokio};
 

@@ -13,6 +13,11 @@
 //! * `:classify` / `:regress`: `{"examples": [{...}, ...], "context": {...}}`;
 //!   the optional `context` holds fields common to every example.
 //! * An optional `"signature_name"` must be `"serving_default"` (or empty).
+//! * `:predict` only (an mlrig extension): an optional `"contributions": true`
+//!   asks for per-feature contributions ([`Servable::contributions`]) in
+//!   either format; `false` or absent leaves the response exactly as without
+//!   the key, anything but a boolean is a 400. `:classify` and `:regress`
+//!   refuse the key as unknown.
 //!
 //! Responses:
 //!
@@ -20,17 +25,35 @@
 //! |---|---|---|
 //! | `:predict`, rows | `{"predictions": [2.5, 3.1]}` | `{"predictions": [{"classes": ["no","yes"], "scores": [0.2, 0.8], "label": "yes"}, ...]}` |
 //! | `:predict`, columnar | `{"outputs": [2.5, 3.1]}` | `{"outputs": {"classes": [[..], ..], "scores": [[..], ..], "label": [..]}}` |
+//! | `:predict` with `"contributions": true` | the above plus `"contributions": [{"x": 1.5, "(bias)": 1.0}, ...]` | binary: the above plus `"contributions": [{"age": 0.3, "hours": -0.1, "(bias)": -1.2}, ...]`; multiclass: plus `"contributions": [{"a": {"x": 0.4, "(bias)": 0.1}, "b": {...}, "c": {...}}, ...]` |
 //! | `:classify` | 400 | `{"result": [[["no", 0.2], ["yes", 0.8]], ...]}` |
 //! | `:regress` | `{"result": [2.5, 3.1]}` | 400 |
 //!
 //! A columnar request is answered in columnar form (`outputs`), as TF Serving
 //! does. Non-finite predictions are written as `null` (JSON has no NaN).
+//!
+//! Contributions (`"contributions"`, next to `predictions` or `outputs`): a
+//! list with one entry per instance, in request order, in both formats.
+//! An entry maps each model feature to how much it moved the instance's raw
+//! score, plus the key `"(bias)"` ([`Contributions::BIAS`], the score before
+//! any feature is known; always this name, which no feature may have). A
+//! model with one group — regression (the target), binary classification
+//! (the log-odds of the second class, `classes[1]`) — answers that flat
+//! object; a multiclass model answers one such object per class, keyed by
+//! class name (its softmax logit). The values are on the raw margin scale
+//! and sum, bias included, to the raw score: `logit(scores[1])` for a binary
+//! classifier, the predicted value for least-squares regression. Object keys
+//! have no meaningful order. A model that cannot explain its predictions
+//! answers 400 with its reason.
 
-use mlrig_core::{Predictions, Servable, Task, describe_json, records_to_batch};
+use mlrig_core::{Contributions, Predictions, Servable, Task, describe_json, records_to_batch};
 use serde_json::{Map, Value, json};
 
 use crate::ServeError;
 use crate::model_path::Verb;
+
+/// The optional `:predict` key asking for per-feature contributions.
+const CONTRIBUTIONS_KEY: &str = "contributions";
 
 /// How the caller laid out the instances, which decides the response layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +68,23 @@ pub(crate) fn infer(
     verb: Verb,
     body: &[u8],
 ) -> Result<Vec<u8>, ServeError> {
-    let request = parse_body(body)?;
+    let mut request = parse_body(body)?;
     let single_field = single_input_field(servable);
     let response = match verb {
         Verb::Predict => {
+            let explain = contributions_flag(&mut request)?;
             let (records, layout) = predict_records(request, single_field.as_deref())?;
-            let predictions = run(servable, &records)?;
-            encode_predict(predictions, layout)?
+            let (predictions, contributions) = run(servable, &records, explain)?;
+            let mut response = encode_predict(predictions, layout)?;
+            if let (Some(contributions), Value::Object(response)) = (contributions, &mut response) {
+                response.insert("contributions".into(), encode_contributions(&contributions));
+            }
+            response
         }
         Verb::Classify | Verb::Regress => {
             check_task(servable, verb)?;
             let records = example_records(request)?;
-            let predictions = run(servable, &records)?;
+            let (predictions, _) = run(servable, &records, false)?;
             encode_result(predictions, verb)?
         }
     };
@@ -90,8 +118,17 @@ fn single_input_field(servable: &dyn Servable) -> Option<String> {
     }
 }
 
-/// Checks `signature_name` and that every key is one of `allowed`.
-fn check_keys(request: &Map<String, Value>, allowed: &[&str]) -> Result<(), ServeError> {
+/// Checks `signature_name` and that every key is one of `allowed`;
+/// `optional` names the other keys the verb takes (already taken out of
+/// `request`) for the message.
+///
+/// (`contributions` is taken out of a `:predict` request before, so it is
+/// an unknown key of `:classify` and `:regress`.)
+fn check_keys(
+    request: &Map<String, Value>,
+    allowed: &[&str],
+    optional: &[&str],
+) -> Result<(), ServeError> {
     for (key, value) in request {
         if key == "signature_name" {
             match value.as_str() {
@@ -105,23 +142,42 @@ fn check_keys(request: &Map<String, Value>, allowed: &[&str]) -> Result<(), Serv
             }
         } else if !allowed.contains(&key.as_str()) {
             return Err(ServeError::bad_request(format!(
-                "unknown key `{key}` in the request; expected {} (and optionally `signature_name`)",
+                "unknown key `{key}` in the request; expected {} (and optionally {})",
                 allowed
                     .iter()
                     .map(|k| format!("`{k}`"))
                     .collect::<Vec<_>>()
-                    .join(" or ")
+                    .join(" or "),
+                optional
+                    .iter()
+                    .chain(&["signature_name"])
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
     Ok(())
 }
 
+/// Takes the optional `"contributions": true|false` out of a `:predict`
+/// request (absent = `false`).
+fn contributions_flag(request: &mut Map<String, Value>) -> Result<bool, ServeError> {
+    match request.remove(CONTRIBUTIONS_KEY) {
+        None => Ok(false),
+        Some(Value::Bool(explain)) => Ok(explain),
+        Some(other) => Err(ServeError::bad_request(format!(
+            "`{CONTRIBUTIONS_KEY}` must be true or false, found {}",
+            describe_json(&other)
+        ))),
+    }
+}
+
 fn predict_records(
     mut request: Map<String, Value>,
     single_field: Option<&str>,
 ) -> Result<(Vec<Value>, Layout), ServeError> {
-    check_keys(&request, &["instances", "inputs"])?;
+    check_keys(&request, &["instances", "inputs"], &[CONTRIBUTIONS_KEY])?;
     match (request.remove("instances"), request.remove("inputs")) {
         (Some(_), Some(_)) => Err(ServeError::bad_request(
             "the request has both `instances` (row format) and `inputs` (columnar format); send exactly one",
@@ -214,7 +270,7 @@ fn columns_to_records(columns: Map<String, Value>) -> Result<Vec<Value>, ServeEr
 }
 
 fn example_records(mut request: Map<String, Value>) -> Result<Vec<Value>, ServeError> {
-    check_keys(&request, &["examples", "context"])?;
+    check_keys(&request, &["examples", "context"], &[])?;
     let context = match request.remove("context") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(context)) => context,
@@ -278,7 +334,14 @@ fn check_task(servable: &dyn Servable, verb: Verb) -> Result<(), ServeError> {
     }
 }
 
-fn run(servable: &dyn Servable, records: &[Value]) -> Result<Predictions, ServeError> {
+/// Predicts for `records` and, when `explain`, computes the contributions
+/// of the same batch (after the predictions, so a bad record is reported
+/// the same way with or without them).
+fn run(
+    servable: &dyn Servable,
+    records: &[Value],
+    explain: bool,
+) -> Result<(Predictions, Option<Contributions>), ServeError> {
     let batch = records_to_batch(records, &servable.input_schema())?;
     let predictions = servable.predict(&batch)?;
     if predictions.len() != records.len() {
@@ -307,7 +370,56 @@ fn run(servable: &dyn Servable, records: &[Value]) -> Result<Predictions, ServeE
             ),
         });
     }
-    Ok(predictions)
+    if !explain {
+        return Ok((predictions, None));
+    }
+    let contributions = servable.contributions(&batch)?;
+    if contributions.len() != records.len() {
+        return Err(ServeError::Internal {
+            reason: format!(
+                "model `{}` version {} returned contributions for {} rows for {} instances",
+                servable.info().name,
+                servable.info().version,
+                contributions.len(),
+                records.len()
+            ),
+        });
+    }
+    Ok((predictions, Some(contributions)))
+}
+
+/// One entry per instance: `{feature: value, ..., "(bias)": b}` for one
+/// group, `{group: {feature: value, ..., "(bias)": b}, ...}` for several.
+/// Non-finite values become `null`.
+fn encode_contributions(contributions: &Contributions) -> Value {
+    let features = contributions.features();
+    let groups = contributions.groups();
+    let values = contributions.values();
+    let group_object = |row: usize, group: usize| -> Value {
+        let mut entry = Map::with_capacity(features.len() + 1);
+        for (f, feature) in features.iter().enumerate() {
+            entry.insert(feature.clone(), Value::from(values[[row, group, f]]));
+        }
+        entry.insert(
+            Contributions::BIAS.into(),
+            Value::from(values[[row, group, features.len()]]),
+        );
+        Value::Object(entry)
+    };
+    Value::Array(
+        (0..contributions.len())
+            .map(|row| match groups {
+                [_] => group_object(row, 0),
+                _ => Value::Object(
+                    groups
+                        .iter()
+                        .enumerate()
+                        .map(|(g, group)| (group.clone(), group_object(row, g)))
+                        .collect(),
+                ),
+            })
+            .collect(),
+    )
 }
 
 /// Index of the most probable class per row (ties to the lowest index).

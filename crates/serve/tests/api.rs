@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use fakes::{CREATED_AT, Gate, Linear, call, error_of, get, post, sigmoid};
+use fakes::{CREATED_AT, Colors, Gate, Linear, call, error_of, get, post, sigmoid};
 use mlrig_serve::{ModelRegistry, ServerConfig, router};
 use serde_json::{Value, json};
 
@@ -256,7 +256,7 @@ async fn unknown_models_versions_and_paths_are_404_json() {
     assert_eq!(status, 404);
     assert_eq!(
         error_of(&json),
-        "Servable not found for request: Latest(iris); available models: broken, linear, spam"
+        "Servable not found for request: Latest(iris); available models: broken, clash, colors, linear, spam"
     );
     let (status, json) = post(
         "/v1/models/linear/versions/7:predict",
@@ -445,4 +445,213 @@ async fn hot_inserted_versions_are_served_immediately() {
     )
     .await;
     assert_eq!(json, json!({"predictions": [4.0]}));
+}
+
+/// The raw response body of a POST through the default app.
+async fn post_bytes(path: &str, body: &str) -> (u16, Vec<u8>) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::post(path)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = fakes::app().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, bytes.to_vec())
+}
+
+fn logit(p: f64) -> f64 {
+    libm::log(p / (1.0 - p))
+}
+
+/// `"contributions": true` adds one flat object per instance for a binary
+/// model (the log-odds of `spam`), in row and columnar requests alike;
+/// `false` or no key answers exactly the bytes of today's response.
+#[tokio::test]
+async fn binary_contributions_are_opt_in_and_flat() {
+    let path = "/v1/models/spam:predict";
+    let instances =
+        r#"[{"score": 2.0, "sender": "eve"}, {"score": 5.0, "sender": "boss"}, {"score": -1.0}]"#;
+    let (status, plain) = post_bytes(path, &format!(r#"{{"instances": {instances}}}"#)).await;
+    assert_eq!(status, 200);
+    let (status, off) = post_bytes(
+        path,
+        &format!(r#"{{"contributions": false, "instances": {instances}}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8(off).unwrap(),
+        String::from_utf8(plain.clone()).unwrap()
+    );
+
+    let (status, json) = post(
+        path,
+        &format!(r#"{{"instances": {instances}, "contributions": true}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        json["contributions"],
+        json!([
+            {"score": 2.0, "sender": 0.0, "(bias)": 0.0},
+            // −∞ (P(spam) = 0) is written as null, like every non-finite value.
+            {"score": 5.0, "sender": null, "(bias)": 0.0},
+            {"score": -1.0, "sender": 0.0, "(bias)": 0.0},
+        ])
+    );
+    // The rest of the response is the plain one.
+    let mut rest = json.clone();
+    rest.as_object_mut().unwrap().remove("contributions");
+    assert_eq!(rest, serde_json::from_slice::<Value>(&plain).unwrap());
+    for i in [0, 2] {
+        let entry = json["contributions"][i].as_object().unwrap();
+        let total: f64 = entry.values().map(|v| v.as_f64().unwrap()).sum();
+        let p = json["predictions"][i]["scores"][1].as_f64().unwrap();
+        assert!((total - logit(p)).abs() < 1e-12, "instance {i}");
+    }
+
+    // Columnar: `outputs` plus the same list.
+    let (status, columnar) = post(
+        path,
+        r#"{"inputs": {"score": [2.0, 5.0, -1.0], "sender": ["eve", "boss", null]}, "contributions": true}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{columnar}");
+    assert_eq!(columnar["contributions"], json["contributions"]);
+    assert_eq!(columnar["outputs"]["label"], json!(["spam", "ham", "ham"]));
+    let (status, plain_columnar) = post(
+        path,
+        r#"{"inputs": {"score": [2.0, 5.0, -1.0], "sender": ["eve", "boss", null]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(plain_columnar, json!({"outputs": columnar["outputs"]}));
+}
+
+/// A multiclass model answers one object per class, keyed by class name,
+/// whose values sum to the class's logit.
+#[tokio::test]
+async fn multiclass_contributions_are_keyed_by_class() {
+    let (status, json) = post(
+        "/v1/models/colors:predict",
+        r#"{"instances": [{"x": 1.0}, {"x": -2.0}], "contributions": true}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        json["contributions"],
+        json!([
+            {"red": {"x": 1.0, "(bias)": 0.5}, "green": {"x": -1.0, "(bias)": 0.0}, "blue": {"x": 0.0, "(bias)": -0.5}},
+            {"red": {"x": -2.0, "(bias)": 0.5}, "green": {"x": 2.0, "(bias)": 0.0}, "blue": {"x": 0.0, "(bias)": -0.5}},
+        ])
+    );
+    for (i, x) in [1.0, -2.0].into_iter().enumerate() {
+        let logits: Vec<f64> = fakes::COLOR_CLASSES
+            .iter()
+            .map(|class| {
+                json["contributions"][i][class]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_f64().unwrap())
+                    .sum()
+            })
+            .collect();
+        let total: f64 = logits.iter().map(|l| libm::exp(*l)).sum();
+        for (k, p) in Colors::probabilities(x).into_iter().enumerate() {
+            assert!((libm::exp(logits[k]) / total - p).abs() < 1e-15);
+            assert_eq!(json["predictions"][i]["scores"][k].as_f64().unwrap(), p);
+        }
+    }
+    // A one-input model takes bare values with contributions too.
+    let (status, bare) = post(
+        "/v1/models/colors:predict",
+        r#"{"inputs": [1.0, -2.0], "contributions": true}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{bare}");
+    assert_eq!(bare["contributions"], json["contributions"]);
+}
+
+/// Asking for contributions wrongly, or of a model that has none, is a 400
+/// naming the reason; `:classify` and `:regress` do not know the key.
+#[tokio::test]
+async fn contribution_requests_that_cannot_be_answered_are_400() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "/v1/models/linear:predict",
+            r#"{"instances": [{"x": 1}], "contributions": true}"#,
+            "contributions not supported: model `linear` version 2 does not compute per-prediction feature contributions",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}], "contributions": "yes"}"#,
+            "`contributions` must be true or false, found string \"yes\"",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"inputs": {"score": [1]}, "contributions": 1}"#,
+            "`contributions` must be true or false, found number 1",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}], "contributions": null}"#,
+            "`contributions` must be true or false, found null",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}], "contributions": [true]}"#,
+            "`contributions` must be true or false, found an array",
+        ),
+        // A bad record is reported as without the key.
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}, {"sender": "eve"}], "contributions": true}"#,
+            "instance 1, missing required field `score`",
+        ),
+        (
+            "/v1/models/clash:predict",
+            r#"{"instances": [{"x": 1}], "contributions": true}"#,
+            "contributions not supported: the model has a feature named `(bias)`, the name reserved for the bias",
+        ),
+        (
+            "/v1/models/spam:classify",
+            r#"{"examples": [{"score": 1}], "contributions": true}"#,
+            "unknown key `contributions` in the request; expected `examples` or `context` (and optionally `signature_name`)",
+        ),
+        (
+            "/v1/models/linear:regress",
+            r#"{"examples": [{"x": 1}], "contributions": false}"#,
+            "unknown key `contributions`",
+        ),
+        (
+            "/v1/models/spam:predict",
+            r#"{"instances": [{"score": 1}], "explain": true}"#,
+            "unknown key `explain` in the request; expected `instances` or `inputs` (and optionally `contributions`, `signature_name`)",
+        ),
+    ];
+    for (path, body, expected) in cases {
+        let (status, json) = post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {json}");
+        let message = error_of(&json);
+        assert!(
+            message.contains(expected),
+            "{path} {body}:\n  got      {message}\n  expected {expected}"
+        );
+    }
+    // Without the key the model without contributions predicts as ever.
+    let (status, json) = post("/v1/models/clash:predict", r#"{"instances": [{"x": 1}]}"#).await;
+    assert_eq!(
+        (status.as_u16(), json),
+        (200, json!({"predictions": [1.0]}))
+    );
+    // A model failure is still a 500, with or without the key.
+    let (status, _) = post(
+        "/v1/models/broken:predict",
+        r#"{"instances": [{"x": 1}], "contributions": true}"#,
+    )
+    .await;
+    assert_eq!(status, 500);
 }

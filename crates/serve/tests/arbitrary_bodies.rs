@@ -14,6 +14,7 @@ fn key() -> impl Strategy<Value = String> {
         Just("examples".to_string()),
         Just("context".to_string()),
         Just("signature_name".to_string()),
+        Just("contributions".to_string()),
         Just("x".to_string()),
         Just("score".to_string()),
         Just("sender".to_string()),
@@ -73,6 +74,8 @@ fn path() -> impl Strategy<Value = &'static str> {
         "/v1/models/linear:regress",
         "/v1/models/spam:regress",
         "/v1/models/spam/metadata",
+        "/v1/models/colors:predict",
+        "/v1/models/clash:predict",
         "/v1/models/nope:predict",
     ])
 }
@@ -119,6 +122,17 @@ proptest! {
         records in prop::collection::vec(record(), 1..5),
     ) {
         let body = json!({ top: records });
+        check(path, body.to_string().into_bytes())?;
+    }
+
+    #[test]
+    fn any_contributions_value_never_500s(
+        path in path(),
+        top in prop::sample::select(vec!["instances", "examples"]),
+        records in prop::collection::vec(record(), 1..5),
+        flag in prop_oneof![3 => Just(json!(true)), 1 => Just(json!(false)), 1 => json_value()],
+    ) {
+        let body = json!({ top: records, "contributions": flag });
         check(path, body.to_string().into_bytes())?;
     }
 

@@ -11,8 +11,8 @@ use mlrig_core::arrow_array::cast::AsArray;
 use mlrig_core::arrow_array::types::Float64Type;
 use mlrig_core::arrow_array::{Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
-use mlrig_core::ndarray::{Array1, Array2};
-use mlrig_core::{Error, Predictions, Servable, ServableInfo, Task};
+use mlrig_core::ndarray::{Array1, Array2, Array3};
+use mlrig_core::{Contributions, Error, Predictions, Servable, ServableInfo, Task};
 use mlrig_serve::{ModelRegistry, ServerConfig, router};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -23,7 +23,8 @@ fn info(name: &str, version: u64, task: Task, target: &str) -> ServableInfo {
     ServableInfo::new(name, version, task, target).with_created_at_unix(CREATED_AT)
 }
 
-/// Regression `y = slope * x + 1` on one required Float64 column `x`.
+/// Regression `y = slope * x + 1` on one required Float64 column `x`; no
+/// contributions (the trait's default).
 pub struct Linear {
     info: ServableInfo,
     slope: f64,
@@ -56,6 +57,9 @@ impl Servable for Linear {
 /// Two classes `ham`/`spam`: P(spam) = sigmoid(score), and 0 when `sender`
 /// is `"boss"`. `score` is nullable in the schema but required by the model,
 /// which reports a null score as the caller's error.
+///
+/// Contributions to the log-odds of `spam`: `score` contributes the score,
+/// `sender` −∞ for the boss (else 0), the bias is 0.
 pub struct SpamFilter {
     info: ServableInfo,
 }
@@ -114,6 +118,129 @@ impl Servable for SpamFilter {
             classes: vec!["ham".into(), "spam".into()],
             probabilities,
         })
+    }
+    fn contributions(&self, batch: &RecordBatch) -> mlrig_core::Result<Contributions> {
+        let score = batch.column(0).as_primitive::<Float64Type>();
+        let sender = batch.column(1).as_string::<i32>();
+        let mut values = Array3::zeros((batch.num_rows(), 1, 3));
+        for i in 0..batch.num_rows() {
+            if score.is_null(i) {
+                return Err(Error::MissingField {
+                    instance: Some(i),
+                    field: "score".into(),
+                });
+            }
+            values[[i, 0, 0]] = score.value(i);
+            if sender.is_valid(i) && sender.value(i) == "boss" {
+                values[[i, 0, 1]] = f64::NEG_INFINITY;
+            }
+        }
+        Contributions::new(
+            vec!["score".into(), "sender".into()],
+            vec!["spam".into()],
+            values,
+        )
+    }
+}
+
+/// Three classes `red`/`green`/`blue` from one required Float64 column `x`:
+/// softmax of the logits `x + 0.5`, `−x`, `−0.5`, explained per class (`x`
+/// contributes `x`, `−x`, 0; the biases are 0.5, 0, −0.5).
+pub struct Colors {
+    info: ServableInfo,
+}
+
+pub const COLOR_CLASSES: [&str; 3] = ["red", "green", "blue"];
+const COLOR_SLOPES: [f64; 3] = [1.0, -1.0, 0.0];
+const COLOR_BIASES: [f64; 3] = [0.5, 0.0, -0.5];
+
+impl Colors {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            info: info(
+                "colors",
+                1,
+                Task::Classification {
+                    classes: COLOR_CLASSES.map(String::from).to_vec(),
+                },
+                "color",
+            ),
+        })
+    }
+
+    /// The softmax probabilities of the logits for `x`.
+    pub fn probabilities(x: f64) -> [f64; 3] {
+        let exp = [0, 1, 2].map(|k| libm::exp(COLOR_SLOPES[k] * x + COLOR_BIASES[k]));
+        let total: f64 = exp.iter().sum();
+        exp.map(|e| e / total)
+    }
+}
+
+impl Servable for Colors {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        let mut probabilities = Array2::zeros((batch.num_rows(), 3));
+        for (i, x) in x.values().iter().enumerate() {
+            for (k, p) in Self::probabilities(*x).into_iter().enumerate() {
+                probabilities[[i, k]] = p;
+            }
+        }
+        Ok(Predictions::Classification {
+            classes: COLOR_CLASSES.map(String::from).to_vec(),
+            probabilities,
+        })
+    }
+    fn contributions(&self, batch: &RecordBatch) -> mlrig_core::Result<Contributions> {
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        let values = Array3::from_shape_fn((batch.num_rows(), 3, 2), |(i, k, f)| {
+            [COLOR_SLOPES[k] * x.value(i), COLOR_BIASES[k]][f]
+        });
+        Contributions::new(
+            vec!["x".into()],
+            COLOR_CLASSES.map(String::from).to_vec(),
+            values,
+        )
+    }
+}
+
+/// A regression model with a feature literally named `(bias)`: it predicts
+/// `x`, but its contributions cannot be named.
+pub struct Clash {
+    info: ServableInfo,
+}
+
+impl Clash {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            info: info("clash", 1, Task::Regression, "y"),
+        })
+    }
+}
+
+impl Servable for Clash {
+    fn input_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, false)]))
+    }
+    fn info(&self) -> &ServableInfo {
+        &self.info
+    }
+    fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        Ok(Predictions::Regression {
+            values: x.values().iter().copied().collect(),
+        })
+    }
+    fn contributions(&self, batch: &RecordBatch) -> mlrig_core::Result<Contributions> {
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        let values =
+            Array3::from_shape_fn((batch.num_rows(), 1, 2), |(i, _, f)| [x.value(i), 0.0][f]);
+        Contributions::new(vec!["(bias)".into()], vec!["y".into()], values)
     }
 }
 
@@ -181,13 +308,15 @@ impl Servable for Gate {
     }
 }
 
-/// linear v1 (slope 2) and v2 (slope 3), spam v3, broken v1.
+/// linear v1 (slope 2) and v2 (slope 3), spam v3, broken v1, colors v1, clash v1.
 pub fn registry() -> Arc<ModelRegistry> {
     let registry = Arc::new(ModelRegistry::new());
     registry.insert(Linear::new(1, 2.0)).unwrap();
     registry.insert(Linear::new(2, 3.0)).unwrap();
     registry.insert(SpamFilter::new()).unwrap();
     registry.insert(Broken::new()).unwrap();
+    registry.insert(Colors::new()).unwrap();
+    registry.insert(Clash::new()).unwrap();
     registry
 }
 

@@ -376,8 +376,9 @@ mod tests {
         let mut parallel = rows.clone();
         let mut scratch = Vec::new();
         let count = stable_partition(&mut parallel, &mut scratch, &bins, &left);
-        let (expected_left, expected_right): (Vec<u32>, Vec<u32>) =
-            rows.iter().partition(|&&r| left[usize::from(bins[r as usize])]);
+        let (expected_left, expected_right): (Vec<u32>, Vec<u32>) = rows
+            .iter()
+            .partition(|&&r| left[usize::from(bins[r as usize])]);
         assert_eq!(count, expected_left.len());
         assert_eq!(parallel[..count], expected_left[..]);
         assert_eq!(parallel[count..], expected_right[..]);
