@@ -78,8 +78,10 @@ impl BinMapper {
 /// The integer code of a categorical value: a whole number in
 /// `0..=MAX_CATEGORY_CODE` (anything else is no category).
 pub(super) fn category_code(value: f64) -> Option<u32> {
-    (value >= 0.0 && value <= f64::from(MAX_CATEGORY_CODE) && value.fract() == 0.0)
-        .then_some(value as u32)
+    // A cast and a compare, not `fract()` (a libm call on the serving path).
+    let code = value as u32;
+    (value >= 0.0 && value <= f64::from(MAX_CATEGORY_CODE) && f64::from(code) == value)
+        .then_some(code)
 }
 
 /// One binned feature column.

@@ -174,9 +174,7 @@ impl GradientBoosting {
             let mut buffer = vec![0.0; width];
             for (i, row_scores) in chunk.chunks_mut(groups).enumerate() {
                 let row = reader.cells(block * PREDICT_BLOCK + i, &mut buffer);
-                for t in 0..forest.len() {
-                    row_scores[t % groups] += forest.tree_value(t, row);
-                }
+                forest.add_row(row, row_scores);
             }
         };
         // One block (a served record) stays on the calling thread: handing

@@ -101,29 +101,43 @@ impl Forest {
         Ok(forest)
     }
 
-    /// Adds tree `t`'s output for a row (`row[f]` = feature `f`; the length
-    /// was checked against the features at packing) to `score`.
-    pub(super) fn tree_value(&self, t: usize, row: &[f64]) -> f64 {
-        let mut at = self.roots[t];
-        while at & LEAF == 0 {
-            let node = &self.nodes[at as usize];
-            let value = row[node.feature as usize];
-            let left = if node.flags & CATEGORICAL != 0 {
-                let set = &self.category_sets[(node.flags >> SET_SHIFT) as usize];
-                category_code(value).is_some_and(|code| set.binary_search(&code).is_ok())
-            } else if value.is_nan() {
-                node.flags & DEFAULT_LEFT != 0
-            } else {
-                value <= node.threshold
-            };
-            at = if left { node.left } else { node.right };
+    /// Adds every tree's output for a row (`row[f]` = feature `f`; the
+    /// length was checked against the features at packing) to `scores`,
+    /// tree `t` to group `t % scores.len()`, in tree order. Four trees are
+    /// walked together: their chains of dependent loads overlap.
+    pub(super) fn add_row(&self, row: &[f64], scores: &mut [f64]) {
+        let groups = scores.len();
+        let mut first = 0;
+        for roots in self.roots.chunks(4) {
+            let mut at = [LEAF; 4];
+            at[..roots.len()].copy_from_slice(roots);
+            while at.iter().any(|a| a & LEAF == 0) {
+                for a in &mut at {
+                    if *a & LEAF == 0 {
+                        *a = self.step(*a, row);
+                    }
+                }
+            }
+            for (i, a) in at[..roots.len()].iter().enumerate() {
+                scores[(first + i) % groups] += self.leaf_values[(a & !LEAF) as usize];
+            }
+            first += roots.len();
         }
-        self.leaf_values[(at & !LEAF) as usize]
     }
 
-    /// Trees in the forest.
-    pub(super) fn len(&self) -> usize {
-        self.roots.len()
+    /// The child a row goes to from node `at`.
+    fn step(&self, at: u32, row: &[f64]) -> u32 {
+        let node = &self.nodes[at as usize];
+        let value = row[node.feature as usize];
+        let left = if node.flags & CATEGORICAL != 0 {
+            let set = &self.category_sets[(node.flags >> SET_SHIFT) as usize];
+            category_code(value).is_some_and(|code| set.binary_search(&code).is_ok())
+        } else if value.is_nan() {
+            node.flags & DEFAULT_LEFT != 0
+        } else {
+            value <= node.threshold
+        };
+        if left { node.left } else { node.right }
     }
 }
 
