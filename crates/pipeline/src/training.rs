@@ -126,6 +126,9 @@ pub struct TrainingReport {
     pub model: String,
     /// How the optimiser ended (`None` for closed-form least squares).
     pub convergence: Option<Convergence>,
+    /// Wall-clock seconds of the model fit alone (not reading, features or
+    /// evaluation), for comparing with other libraries' fit times.
+    pub fit_seconds: f64,
     /// The task trained for.
     pub task: TaskKind,
     /// What mlrig decided on the user's behalf (for example that an
@@ -351,6 +354,7 @@ impl TrainingJob {
         let x_train = transform_draining(&features, train)?;
         let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
         self.stage("fitting model");
+        let fit_started = std::time::Instant::now();
         let model = match warm {
             Some(w) => {
                 let mut model = w.into_model();
@@ -359,6 +363,7 @@ impl TrainingJob {
             }
             None => model_spec.fit(&x_train, &y_train, None)?,
         };
+        let fit_seconds = fit_started.elapsed().as_secs_f64();
         drop(x_train);
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
         if let Some(c) = model.convergence().filter(|c| !c.converged) {
@@ -412,6 +417,7 @@ impl TrainingJob {
             sparse_features,
             model: model.name().to_string(),
             convergence: model.convergence(),
+            fit_seconds,
             task: choice.task,
             notices,
             leakage,

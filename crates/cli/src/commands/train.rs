@@ -148,7 +148,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     );
     let _ = writeln!(
         text,
-        "rows: {} read = {} accepted + {} quarantined; {} train, {} eval; {} feature columns ({}); model {}",
+        "rows: {} read = {} accepted + {} quarantined; {} train, {} eval; {} feature columns ({}); model {} fitted in {:.2} s",
         report.ingest.rows_read,
         report.ingest.rows_accepted,
         report.ingest.rows_quarantined,
@@ -160,7 +160,8 @@ pub(crate) fn run(args: Args) -> CommandResult {
         } else {
             "dense"
         },
-        report.model
+        report.model,
+        report.fit_seconds
     );
     if let Some(c) = report.convergence {
         let _ = writeln!(

@@ -9,7 +9,7 @@ use std::ops::{AddAssign, Sub, SubAssign};
 use rayon::prelude::*;
 
 use super::bins::{BinColumn, BinnedMatrix};
-use super::random::unit;
+use super::random::Draws;
 
 /// Below this many row × feature cells a histogram is built on one thread
 /// (spawning costs more than it saves).
@@ -127,15 +127,19 @@ impl QuantizedGradients {
         self.g_scale = if max_g > 0.0 { max_g / levels_g } else { 1.0 };
         self.h_scale = if max_h > 0.0 { max_h / levels_h } else { 1.0 };
         let (gs, hs) = (self.g_scale, self.h_scale);
-        self.values.clear();
-        self.values
-            .extend(g.iter().zip(h).enumerate().map(|(row, (&g, &h))| {
-                let row = row as u64;
+        let draws = Draws::new(seed, stream);
+        // Rows are independent, so the parallel map has the same result.
+        g.par_iter()
+            .zip(h)
+            .enumerate()
+            .map(|(row, (&g, &h))| {
+                let (u, v) = draws.pair(row as u64);
                 Quantized {
-                    g: libm::floor(g / gs + unit(seed, stream, 2 * row)) as i32,
-                    h: libm::floor(h / hs + unit(seed, stream, 2 * row + 1)) as i32,
+                    g: floor(g / gs + u),
+                    h: floor(h / hs + v),
                 }
-            }));
+            })
+            .collect_into_vec(&mut self.values);
     }
 
     /// Real gradient sum of integer sums.
@@ -147,6 +151,13 @@ impl QuantizedGradients {
     pub(super) fn h_real(&self, sums: BinSums) -> f64 {
         sums.h as f64 * self.h_scale
     }
+}
+
+/// `⌊x⌋` for `|x| < 2³¹` by truncation: `f64::floor` is a software call
+/// on baseline x86-64, and this runs for every row and tree.
+fn floor(x: f64) -> i32 {
+    let truncated = x as i32;
+    truncated - i32::from(x < f64::from(truncated))
 }
 
 /// Fills `histogram` with the sums of `rows` (cleared first). `ordered`
@@ -177,22 +188,49 @@ pub(super) fn build_histogram(
     }
 }
 
+/// Features with at most this many bins are summed into [`LANES`] copies
+/// of their histogram, merged at the end.
+const SMALL_FEATURE_BINS: usize = 64;
+/// Copies of a small feature's histogram: neighbouring rows often fall in
+/// the same bin, and updating one cell back to back waits on the previous
+/// store; rows `i mod LANES` apart update different copies. Integer sums,
+/// so the merged result has the same bits.
+const LANES: usize = 4;
+
 fn accumulate<B: Copy + Into<usize>>(
     bins: &[B],
     rows: &[u32],
     ordered: &[Quantized],
     part: &mut [BinSums],
 ) {
-    for (&row, q) in rows.iter().zip(ordered) {
+    if part.len() > SMALL_FEATURE_BINS {
+        for (&row, q) in rows.iter().zip(ordered) {
+            let bin: usize = bins[row as usize].into();
+            part[bin] += BinSums::from(*q);
+        }
+        return;
+    }
+    let mut lanes = [[BinSums::default(); SMALL_FEATURE_BINS]; LANES];
+    let mut chunks = rows.chunks_exact(LANES).zip(ordered.chunks_exact(LANES));
+    for (rows, quantized) in &mut chunks {
+        for lane in 0..LANES {
+            let bin: usize = bins[rows[lane] as usize].into();
+            lanes[lane][bin] += BinSums::from(quantized[lane]);
+        }
+    }
+    let done = rows.len() - rows.len() % LANES;
+    for (&row, q) in rows[done..].iter().zip(&ordered[done..]) {
         let bin: usize = bins[row as usize].into();
-        part[bin] += BinSums::from(*q);
+        lanes[0][bin] += BinSums::from(*q);
+    }
+    for lane in &lanes {
+        merge(part, &lane[..part.len()]);
     }
 }
 
 /// `total += part`, cell by cell: merging histograms of parts of the rows
-/// (in any order) gives the histogram of all of them, bit for bit. Used by
-/// the tests today; a partitioned (multi-machine) fit merges with it.
-#[cfg(test)]
+/// (in any order) gives the histogram of all of them, bit for bit (the
+/// lanes of a small feature; a partitioned, multi-machine fit).
 pub(super) fn merge(total: &mut [BinSums], part: &[BinSums]) {
     for (t, p) in total.iter_mut().zip(part) {
         *t += *p;
@@ -259,6 +297,15 @@ mod tests {
             subtract(&mut sibling, &histogram(&parts[0]));
             let rest: Vec<u32> = parts[1..].concat();
             prop_assert_eq!(sibling, histogram(&rest));
+        }
+    }
+
+    #[test]
+    fn floor_by_truncation_is_floor() {
+        for x in [
+            -2.5, -2.0, -0.5, -0.0, 0.0, 0.25, 1.0, 1.999, 32767.5, -32768.0,
+        ] {
+            assert_eq!(floor(x), x.floor() as i32, "{x}");
         }
     }
 

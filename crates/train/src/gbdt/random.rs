@@ -11,8 +11,35 @@ fn mix(mut z: u64) -> u64 {
 
 /// A uniform draw in `[0, 1)` for `(seed, stream, index)`.
 pub(super) fn unit(seed: u64, stream: u64, index: u64) -> f64 {
-    let h = mix(mix(mix(seed ^ 0x9e37_79b9_7f4a_7c15) ^ stream) ^ index);
+    let h = Draws::new(seed, stream).bits(index);
     (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The draws of one `(seed, stream)`: the key is mixed once, then each
+/// index costs one mix.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Draws {
+    key: u64,
+}
+
+impl Draws {
+    pub(super) fn new(seed: u64, stream: u64) -> Self {
+        Self {
+            key: mix(mix(seed ^ 0x9e37_79b9_7f4a_7c15) ^ stream),
+        }
+    }
+
+    /// 64 random bits for `index`.
+    pub(super) fn bits(self, index: u64) -> u64 {
+        mix(self.key ^ index)
+    }
+
+    /// Two uniform draws in `[0, 1)` (32 bits each) for `index`.
+    pub(super) fn pair(self, index: u64) -> (f64, f64) {
+        const SCALE: f64 = 1.0 / (1u64 << 32) as f64;
+        let h = self.bits(index);
+        ((h >> 32) as f64 * SCALE, (h & 0xffff_ffff) as f64 * SCALE)
+    }
 }
 
 /// Streams, so different uses of one seed draw independent numbers.
@@ -30,6 +57,20 @@ pub(super) mod stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_are_uniform_enough_and_independent_halves() {
+        let draws = Draws::new(5, 6);
+        let (mut a, mut b, mut ab) = (0.0, 0.0, 0.0);
+        for i in 0..20_000 {
+            let (x, y) = draws.pair(i);
+            assert!((0.0..1.0).contains(&x) && (0.0..1.0).contains(&y));
+            (a, b, ab) = (a + x, b + y, ab + x * y);
+        }
+        let n = 20_000.0;
+        assert!((a / n - 0.5).abs() < 0.02 && (b / n - 0.5).abs() < 0.02);
+        assert!((ab / n - 0.25).abs() < 0.02, "{}", ab / n);
+    }
 
     #[test]
     fn draws_are_uniform_enough_and_differ_by_stream() {
