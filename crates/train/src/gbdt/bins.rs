@@ -99,6 +99,10 @@ pub(super) struct BinnedMatrix {
     pub(super) mappers: Vec<BinMapper>,
     pub(super) columns: Vec<BinColumn>,
     pub(super) rows: usize,
+    /// The same bins row by row (`rows × features`), when every column is
+    /// `u8`: a leaf's histogram then reads one cache line per row instead
+    /// of one per feature.
+    pub(super) row_major: Option<Vec<u8>>,
 }
 
 impl BinnedMatrix {
@@ -148,13 +152,38 @@ impl BinnedMatrix {
                 Ok((mapper, column))
             })
             .collect::<Result<_>>()?;
-        let (mappers, columns) = built.into_iter().unzip();
+        let (mappers, columns): (Vec<BinMapper>, Vec<BinColumn>) = built.into_iter().unzip();
+        let row_major = row_major(&columns, rows);
         Ok(Self {
             mappers,
             columns,
             rows,
+            row_major,
         })
     }
+}
+
+/// The `u8` columns interleaved row by row; `None` if any column is wider.
+fn row_major(columns: &[BinColumn], rows: usize) -> Option<Vec<u8>> {
+    let small: Vec<&[u8]> = columns
+        .iter()
+        .map(|c| match c {
+            BinColumn::Small(bins) => Some(bins.as_slice()),
+            BinColumn::Wide(_) => None,
+        })
+        .collect::<Option<_>>()?;
+    let width = small.len();
+    let mut out = vec![0u8; rows * width];
+    if width > 0 {
+        out.par_chunks_mut(width)
+            .enumerate()
+            .for_each(|(row, cells)| {
+                for (cell, column) in cells.iter_mut().zip(&small) {
+                    *cell = column[row];
+                }
+            });
+    }
+    Some(out)
 }
 
 /// Column `j` of a dense matrix, or of a CSC copy of a sparse one (absent

@@ -43,6 +43,8 @@ pub(super) struct TreeGrower<'a> {
     rows: Vec<u32>,
     scratch: Vec<u32>,
     ordered: Vec<Quantized>,
+    /// Per-block histograms of a row-wise build.
+    spare: Vec<Vec<BinSums>>,
 }
 
 impl<'a> TreeGrower<'a> {
@@ -55,6 +57,7 @@ impl<'a> TreeGrower<'a> {
             rows: Vec::with_capacity(binned.rows),
             scratch: Vec::with_capacity(binned.rows),
             ordered: Vec::with_capacity(binned.rows),
+            spare: Vec::new(),
             layout,
         }
     }
@@ -193,6 +196,7 @@ impl<'a> TreeGrower<'a> {
             &self.ordered,
             allowed,
             &mut self.pool[slot],
+            &mut self.spare,
         );
     }
 
