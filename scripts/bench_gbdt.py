@@ -4,7 +4,7 @@
     cargo build --release -p mlrig-cli
     ../venv-sk/bin/python scripts/bench_gbdt.py [--data-dir ../shared/data] [--big $TMPDIR/big.csv]
         [--mlrig target/release/mlrig] [--threads 2] [--model-json SPEC] [--only adult,wine]
-        [--sides mlrig,lightgbm,hgb] [--repeat N] [--format markdown|json]
+        [--sides mlrig,lightgbm,hgb] [--repeat N] [--format markdown|json] [--json-out FILE]
 
 Needs lightgbm, scikit-learn, pandas and numpy (scripts/requirements-bench.txt). DATA_DIR
 defaults to $MLRIG_DATA_DIR, else ../shared/data next to the clone; --big is the 1M-row file
@@ -461,6 +461,7 @@ def main():
     parser.add_argument("--sides", default="mlrig,lightgbm,hgb")
     parser.add_argument("--repeat", type=int, default=1, help="runs per side: fastest time, highest RSS")
     parser.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    parser.add_argument("--json-out", metavar="FILE", help="also write the JSON document to FILE")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -485,12 +486,14 @@ def main():
             rows.append(bench(args, data, path))
     versions = versions_text()
     load = (load_before, os.getloadavg()[0])
-    if args.format == "json":
-        print(json.dumps({"versions": versions, "cores": os.cpu_count(), "threads": args.threads, "load_average": load,
-                          "mlrig_model": args.model_json, "lightgbm_params": LIGHTGBM_PARAMS,
-                          "hgb_params": HGB_PARAMS, "results": rows}, indent=2))
-    else:
-        print(markdown(args, rows, versions, load))
+    document = {"versions": versions, "cores": os.cpu_count(), "threads": args.threads, "load_average": load,
+                "mlrig_model": args.model_json, "lightgbm_params": LIGHTGBM_PARAMS, "hgb_params": HGB_PARAMS,
+                "results": rows}
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(document, f, indent=2)
+            f.write("\n")
+    print(json.dumps(document, indent=2) if args.format == "json" else markdown(args, rows, versions, load))
 
 
 if __name__ == "__main__":
