@@ -99,10 +99,11 @@ pub(super) struct BinnedMatrix {
     pub(super) mappers: Vec<BinMapper>,
     pub(super) columns: Vec<BinColumn>,
     pub(super) rows: usize,
-    /// The same bins row by row (`rows × features`), when every column is
-    /// `u8`: a leaf's histogram then reads one cache line per row instead
-    /// of one per feature.
-    pub(super) row_major: Option<Vec<u8>>,
+    /// The same bins row by row (`rows × features`; `u8` cells when every
+    /// column is `u8`, else `u16`) when the histogram is small enough for a
+    /// row-wise build: a leaf's histogram then reads one or two cache lines
+    /// per row instead of one per feature.
+    pub(super) row_major: Option<BinColumn>,
 }
 
 impl BinnedMatrix {
@@ -153,7 +154,7 @@ impl BinnedMatrix {
             })
             .collect::<Result<_>>()?;
         let (mappers, columns): (Vec<BinMapper>, Vec<BinColumn>) = built.into_iter().unzip();
-        let row_major = row_major(&columns, rows);
+        let row_major = row_major(&mappers, &columns, rows);
         Ok(Self {
             mappers,
             columns,
@@ -163,27 +164,52 @@ impl BinnedMatrix {
     }
 }
 
-/// The `u8` columns interleaved row by row; `None` if any column is wider.
-fn row_major(columns: &[BinColumn], rows: usize) -> Option<Vec<u8>> {
-    let small: Vec<&[u8]> = columns
-        .iter()
-        .map(|c| match c {
-            BinColumn::Small(bins) => Some(bins.as_slice()),
-            BinColumn::Wide(_) => None,
-        })
-        .collect::<Option<_>>()?;
-    let width = small.len();
-    let mut out = vec![0u8; rows * width];
-    if width > 0 {
-        out.par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(row, cells)| {
-                for (cell, column) in cells.iter_mut().zip(&small) {
-                    *cell = column[row];
-                }
-            });
+/// Histogram cells (all features' bins) up to which a row-wise build pays:
+/// 1,536 cells of 24 bytes stay in a 48 KB L1 cache while every row
+/// touches one cell per feature; larger histograms are built feature by
+/// feature, each feature's part staying in cache.
+const ROW_WISE_MAX_CELLS: usize = 1536;
+
+/// The columns interleaved row by row, in the narrowest cell type that
+/// holds every column's bins; `None` when the histogram is too large for
+/// a row-wise build (or there are no columns).
+fn row_major(mappers: &[BinMapper], columns: &[BinColumn], rows: usize) -> Option<BinColumn> {
+    let cells: usize = mappers.iter().map(BinMapper::bins).sum();
+    if columns.is_empty() || cells > ROW_WISE_MAX_CELLS {
+        return None;
     }
-    Some(out)
+    if columns.iter().all(|c| matches!(c, BinColumn::Small(_))) {
+        Some(BinColumn::Small(interleave(
+            columns,
+            rows,
+            |c, r| match c {
+                BinColumn::Small(bins) => bins[r],
+                BinColumn::Wide(_) => 0,
+            },
+        )))
+    } else {
+        Some(BinColumn::Wide(interleave(columns, rows, |c, r| match c {
+            BinColumn::Small(bins) => u16::from(bins[r]),
+            BinColumn::Wide(bins) => bins[r],
+        })))
+    }
+}
+
+fn interleave<T: Copy + Default + Send>(
+    columns: &[BinColumn],
+    rows: usize,
+    cell: impl Fn(&BinColumn, usize) -> T + Sync,
+) -> Vec<T> {
+    let width = columns.len();
+    let mut out = vec![T::default(); rows * width];
+    out.par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(row, cells)| {
+            for (value, column) in cells.iter_mut().zip(columns) {
+                *value = cell(column, row);
+            }
+        });
+    out
 }
 
 /// Column `j` of a dense matrix, or of a CSC copy of a sparse one (absent

@@ -179,29 +179,56 @@ pub(super) fn build_histogram(
     spare: &mut Vec<Vec<BinSums>>,
 ) {
     histogram.fill(BinSums::default());
-    if let Some(row_major) = &binned.row_major {
-        let width = binned.mappers.len();
-        let offsets = &layout.offsets[..width];
-        if rows.len() < 2 * ROW_BLOCK {
-            accumulate_rows(row_major, width, offsets, rows, ordered, histogram);
-            return;
-        }
-        let blocks = rows.len().div_ceil(ROW_BLOCK);
-        while spare.len() < blocks {
-            spare.push(vec![BinSums::default(); layout.len()]);
-        }
-        rows.par_chunks(ROW_BLOCK)
-            .zip(ordered.par_chunks(ROW_BLOCK))
-            .zip(spare.par_iter_mut())
-            .for_each(|((rows, ordered), out)| {
-                out.fill(BinSums::default());
-                accumulate_rows(row_major, width, offsets, rows, ordered, out);
-            });
-        for block in &spare[..blocks] {
-            merge(histogram, block);
-        }
+    match &binned.row_major {
+        Some(BinColumn::Small(cells)) => rows_into(cells, layout, rows, ordered, histogram, spare),
+        Some(BinColumn::Wide(cells)) => rows_into(cells, layout, rows, ordered, histogram, spare),
+        None => columns_into(binned, layout, rows, ordered, features, histogram),
+    }
+}
+
+/// The row-wise build (see [`build_histogram`]).
+fn rows_into<B: Copy + Into<usize> + Sync>(
+    cells: &[B],
+    layout: &HistogramLayout,
+    rows: &[u32],
+    ordered: &[Quantized],
+    histogram: &mut [BinSums],
+    spare: &mut Vec<Vec<BinSums>>,
+) {
+    let width = layout.offsets.len() - 1;
+    let offsets = &layout.offsets[..width];
+    if rows.len() < 2 * ROW_BLOCK {
+        accumulate_rows(cells, width, offsets, rows, ordered, histogram);
         return;
     }
+    // A few blocks per thread (integer sums: the count does not change
+    // the result), each at least ROW_BLOCK rows.
+    let blocks = (rows.len() / ROW_BLOCK).clamp(1, 4 * rayon::current_num_threads());
+    let block = rows.len().div_ceil(blocks);
+    while spare.len() < blocks {
+        spare.push(vec![BinSums::default(); layout.len()]);
+    }
+    rows.par_chunks(block)
+        .zip(ordered.par_chunks(block))
+        .zip(spare.par_iter_mut())
+        .for_each(|((rows, ordered), out)| {
+            out.fill(BinSums::default());
+            accumulate_rows(cells, width, offsets, rows, ordered, out);
+        });
+    for block in &spare[..blocks] {
+        merge(histogram, block);
+    }
+}
+
+/// The feature-wise build (see [`build_histogram`]).
+fn columns_into(
+    binned: &BinnedMatrix,
+    layout: &HistogramLayout,
+    rows: &[u32],
+    ordered: &[Quantized],
+    features: &[bool],
+    histogram: &mut [BinSums],
+) {
     let parts = layout.features_mut(histogram);
     let fill = |(f, part): (usize, &mut [BinSums])| {
         if features[f] {
@@ -219,8 +246,8 @@ pub(super) fn build_histogram(
 }
 
 /// Adds each row's gradients to its bin of every feature.
-fn accumulate_rows(
-    row_major: &[u8],
+fn accumulate_rows<B: Copy + Into<usize>>(
+    row_major: &[B],
     width: usize,
     offsets: &[usize],
     rows: &[u32],
@@ -231,7 +258,7 @@ fn accumulate_rows(
         let start = row as usize * width;
         let sums = BinSums::from(*q);
         for (&bin, &offset) in row_major[start..start + width].iter().zip(offsets) {
-            out[offset + usize::from(bin)] += sums;
+            out[offset + bin.into()] += sums;
         }
     }
 }
