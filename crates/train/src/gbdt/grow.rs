@@ -90,8 +90,8 @@ impl<'a> TreeGrower<'a> {
             parent: None,
         }];
         self.fill_histogram(0, 0..self.rows.len(), gradients, allowed);
-        leaves[0].sums = self.ordered.iter().fold(BinSums::default(), |mut sum, q| {
-            sum += BinSums::from(*q);
+        leaves[0].sums = self.rows.iter().fold(BinSums::default(), |mut sum, &r| {
+            sum += BinSums::from(gradients.values[r as usize]);
             sum
         });
         leaves[0].best = self.best_split(&search, &leaves[0], allowed);
@@ -186,14 +186,21 @@ impl<'a> TreeGrower<'a> {
             self.pool.push(vec![BinSums::default(); self.layout.len()]);
         }
         let rows = &self.rows[rows];
-        self.ordered.clear();
-        self.ordered
-            .extend(rows.iter().map(|&r| gradients.values[r as usize]));
+        // All rows (the root without subsampling) are `0..n` in order, so
+        // their gradients are already in row order.
+        let ordered = if rows.len() == gradients.values.len() {
+            &gradients.values
+        } else {
+            self.ordered.clear();
+            self.ordered
+                .extend(rows.iter().map(|&r| gradients.values[r as usize]));
+            &self.ordered
+        };
         build_histogram(
             self.binned,
             &self.layout,
             rows,
-            &self.ordered,
+            ordered,
             allowed,
             &mut self.pool[slot],
             &mut self.spare,

@@ -263,9 +263,9 @@ fn accumulate_rows<B: Copy + Into<usize>>(
     }
 }
 
-/// Features with at most this many bins are summed into [`LANES`] copies
+/// Features with at most this many bins (all `u8` ones) are summed into [`LANES`] copies
 /// of their histogram, merged at the end.
-const SMALL_FEATURE_BINS: usize = 64;
+const SMALL_FEATURE_BINS: usize = 256;
 /// Copies of a small feature's histogram: neighbouring rows often fall in
 /// the same bin, and updating one cell back to back waits on the previous
 /// store; rows `i mod LANES` apart update different copies. Integer sums,
