@@ -99,11 +99,14 @@ pub(super) fn boost(
         for &r in &round_rows {
             in_round[r as usize] = true;
         }
-        let start_scores = scores.clone();
+        // Every class's gradients come from the scores before the round;
+        // with one group nothing changes them before they are read.
+        let start_scores = (groups > 1).then(|| scores.clone());
         for group in 0..groups {
             let tree_index = tree_number * groups as u64 + group as u64;
             let allowed = allowed_features(params, features_count, tree_index);
-            objective.gradients(&start_scores, y, weights, group, &mut g, &mut h);
+            let basis = start_scores.as_deref().unwrap_or(&scores);
+            objective.gradients(basis, y, weights, group, &mut g, &mut h);
             quantized.quantize(
                 &g,
                 &h,
