@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::bins::{BinColumn, BinnedMatrix};
 use super::histogram::{
-    BinSums, HistogramLayout, Quantized, QuantizedGradients, build_histogram, subtract,
+    BinSums, HistogramLayout, Partial, Quantized, QuantizedGradients, build_histogram, subtract,
 };
 use super::params::GradientBoostingParams;
 use super::split::{BinRule, SplitCandidate, SplitSearch};
@@ -43,8 +43,8 @@ pub(super) struct TreeGrower<'a> {
     rows: Vec<u32>,
     scratch: Vec<u32>,
     ordered: Vec<Quantized>,
-    /// Per-block histograms of a row-wise build.
-    spare: Vec<Vec<BinSums>>,
+    /// Per-block partial histograms of a row-wise build.
+    spare: Vec<Vec<Partial>>,
 }
 
 impl<'a> TreeGrower<'a> {
@@ -201,6 +201,7 @@ impl<'a> TreeGrower<'a> {
             &self.layout,
             rows,
             ordered,
+            gradients.segment_rows(),
             allowed,
             &mut self.pool[slot],
             &mut self.spare,
@@ -330,7 +331,9 @@ fn stable_partition<B: Copy + Into<usize> + Sync>(
 }
 
 /// The sequential stable partition of one block, with `spare` (as long as
-/// `rows`) holding the right side meanwhile.
+/// `rows`) holding the right side meanwhile. Every row is written to both
+/// sides and only the side's cursor moves: no branch to mispredict on a
+/// split that sends rows either way at random.
 fn partition_block<B: Copy + Into<usize>>(
     rows: &mut [u32],
     spare: &mut [u32],
@@ -340,13 +343,12 @@ fn partition_block<B: Copy + Into<usize>>(
     let (mut l, mut r) = (0, 0);
     for read in 0..rows.len() {
         let row = rows[read];
-        if left[bins[row as usize].into()] {
-            rows[l] = row;
-            l += 1;
-        } else {
-            spare[r] = row;
-            r += 1;
-        }
+        let goes_left = left[bins[row as usize].into()];
+        // `l <= read`: the slot was read already.
+        rows[l] = row;
+        spare[r] = row;
+        l += usize::from(goes_left);
+        r += usize::from(!goes_left);
     }
     rows[l..].copy_from_slice(&spare[..r]);
     l

@@ -53,8 +53,8 @@ impl Sub for BinSums {
 impl From<Quantized> for BinSums {
     fn from(q: Quantized) -> Self {
         Self {
-            g: i64::from(q.g),
-            h: i64::from(q.h),
+            g: i64::from(q.g()),
+            h: i64::from(q.h()),
             n: 1,
         }
     }
@@ -97,11 +97,25 @@ impl HistogramLayout {
     }
 }
 
-/// Quantized gradient and hessian of one row.
+/// Quantized gradient and hessian of one row, laid out as the
+/// [`Partial`] sum of that one row (gradient, hessian, count 1, padding):
+/// adding it to a histogram cell is one 16-byte vector add.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Quantized {
-    pub(super) g: i32,
-    pub(super) h: i32,
+#[repr(C, align(16))]
+pub(super) struct Quantized([i32; 4]);
+
+impl Quantized {
+    pub(super) fn new(g: i32, h: i32) -> Self {
+        Self([g, h, 1, 0])
+    }
+
+    pub(super) fn g(self) -> i32 {
+        self.0[0]
+    }
+
+    pub(super) fn h(self) -> i32 {
+        self.0[1]
+    }
 }
 
 /// One round's gradients quantized to integers, with the scales that turn
@@ -111,6 +125,7 @@ pub(super) struct QuantizedGradients {
     pub(super) values: Vec<Quantized>,
     pub(super) g_scale: f64,
     pub(super) h_scale: f64,
+    bits: u32,
 }
 
 impl QuantizedGradients {
@@ -126,6 +141,7 @@ impl QuantizedGradients {
         let levels_h = f64::from((1u32 << bits) - 1);
         self.g_scale = if max_g > 0.0 { max_g / levels_g } else { 1.0 };
         self.h_scale = if max_h > 0.0 { max_h / levels_h } else { 1.0 };
+        self.bits = bits;
         let (gs, hs) = (self.g_scale, self.h_scale);
         let draws = Draws::new(seed, stream);
         // Rows are independent, so the parallel map has the same result.
@@ -134,12 +150,16 @@ impl QuantizedGradients {
             .enumerate()
             .map(|(row, (&g, &h))| {
                 let (u, v) = draws.pair(row as u64);
-                Quantized {
-                    g: floor(g / gs + u),
-                    h: floor(h / hs + v),
-                }
+                Quantized::new(floor(g / gs + u), floor(h / hs + v))
             })
             .collect_into_vec(&mut self.values);
+    }
+
+    /// Rows whose gradients a [`Partial`] can sum without overflow:
+    /// `|g| < 2^(bits−1)` and `h < 2^bits`, so `2^(32−bits)` rows keep the
+    /// gradient sum inside `i32` and the hessian sum inside `u32`.
+    pub(super) fn segment_rows(&self) -> usize {
+        1 << (32 - self.bits.clamp(4, 24))
     }
 
     /// Real gradient sum of integer sums.
@@ -160,29 +180,76 @@ fn floor(x: f64) -> i32 {
     truncated - i32::from(x < f64::from(truncated))
 }
 
+/// 32-bit sums of one bin over at most
+/// [`segment_rows`](QuantizedGradients::segment_rows) rows: gradient,
+/// hessian (the bits of a `u32`), rows and padding, so adding a row is one
+/// 16-byte vector add instead of three 64-bit ones. Widened into
+/// [`BinSums`] before they could overflow; integer sums either way, so the
+/// bits do not change.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(16))]
+pub(super) struct Partial([i32; 4]);
+
+impl Partial {
+    #[inline(always)]
+    fn add(&mut self, q: Quantized) {
+        for (sum, value) in self.0.iter_mut().zip(q.0) {
+            *sum = sum.wrapping_add(value);
+        }
+    }
+
+    fn widen(self) -> BinSums {
+        BinSums {
+            g: i64::from(self.0[0]),
+            h: i64::from(self.0[1] as u32),
+            n: i64::from(self.0[2] as u32),
+        }
+    }
+}
+
+/// `total += partial` (or `=` when `assign`), cell by cell, leaving
+/// `partial` zeroed for its next use.
+fn flush(total: &mut [BinSums], partial: &mut [Partial], assign: bool) {
+    for (t, p) in total.iter_mut().zip(partial.iter_mut()) {
+        let sums = std::mem::take(p).widen();
+        if assign {
+            *t = sums;
+        } else {
+            *t += sums;
+        }
+    }
+}
+
 /// Rows per parallel block of a row-wise histogram.
 const ROW_BLOCK: usize = 1 << 11;
 
-/// Fills `histogram` with the sums of `rows` (cleared first). `ordered`
-/// holds the quantized gradients of `rows` in the same order, so the inner
-/// loop reads them sequentially. Row by row when the matrix has a
+/// Fills `histogram` with the sums of `rows`. `ordered` holds the
+/// quantized gradients of `rows` in the same order, so the inner loop
+/// reads them sequentially; `segment` is
+/// [`QuantizedGradients::segment_rows`]. Row by row when the matrix has a
 /// row-major copy (every feature, allowed or not: a row's bins share a
-/// cache line), in blocks summed into `spare` histograms and merged in
-/// block order; else feature by feature.
+/// cache line), in blocks summed into `spare` partial histograms (kept
+/// zeroed between builds) and added in block order; else feature by
+/// feature (the parts of features not `allowed` are zeroed).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build_histogram(
     binned: &BinnedMatrix,
     layout: &HistogramLayout,
     rows: &[u32],
     ordered: &[Quantized],
-    features: &[bool],
+    segment: usize,
+    allowed: &[bool],
     histogram: &mut [BinSums],
-    spare: &mut Vec<Vec<BinSums>>,
+    spare: &mut Vec<Vec<Partial>>,
 ) {
-    histogram.fill(BinSums::default());
     match &binned.row_major {
-        Some(BinColumn::Small(cells)) => rows_into(cells, layout, rows, ordered, histogram, spare),
-        Some(BinColumn::Wide(cells)) => rows_into(cells, layout, rows, ordered, histogram, spare),
-        None => columns_into(binned, layout, rows, ordered, features, histogram),
+        Some(BinColumn::Small(cells)) => {
+            rows_into(cells, layout, rows, ordered, segment, histogram, spare)
+        }
+        Some(BinColumn::Wide(cells)) => {
+            rows_into(cells, layout, rows, ordered, segment, histogram, spare)
+        }
+        None => columns_into(binned, layout, rows, ordered, segment, allowed, histogram),
     }
 }
 
@@ -192,31 +259,39 @@ fn rows_into<B: Copy + Into<usize> + Sync>(
     layout: &HistogramLayout,
     rows: &[u32],
     ordered: &[Quantized],
+    segment: usize,
     histogram: &mut [BinSums],
-    spare: &mut Vec<Vec<BinSums>>,
+    spare: &mut Vec<Vec<Partial>>,
 ) {
     let width = layout.offsets.len() - 1;
     let offsets = &layout.offsets[..width];
-    if rows.len() < 2 * ROW_BLOCK {
-        accumulate_rows(cells, width, offsets, rows, ordered, histogram);
-        return;
-    }
     // A few blocks per thread (integer sums: the count does not change
-    // the result), each at least ROW_BLOCK rows.
-    let blocks = (rows.len() / ROW_BLOCK).clamp(1, 4 * rayon::current_num_threads());
-    let block = rows.len().div_ceil(blocks);
+    // the result), each at least ROW_BLOCK rows and at most a segment.
+    let wanted = if rows.len() < 2 * ROW_BLOCK {
+        1
+    } else {
+        (rows.len() / ROW_BLOCK).clamp(1, 4 * rayon::current_num_threads())
+    };
+    let block = rows
+        .len()
+        .div_ceil(wanted.max(rows.len().div_ceil(segment)))
+        .max(1);
+    let blocks = rows.len().div_ceil(block).max(1);
     while spare.len() < blocks {
-        spare.push(vec![BinSums::default(); layout.len()]);
+        spare.push(vec![Partial::default(); layout.len()]);
     }
-    rows.par_chunks(block)
-        .zip(ordered.par_chunks(block))
-        .zip(spare.par_iter_mut())
-        .for_each(|((rows, ordered), out)| {
-            out.fill(BinSums::default());
-            accumulate_rows(cells, width, offsets, rows, ordered, out);
-        });
-    for block in &spare[..blocks] {
-        merge(histogram, block);
+    if blocks == 1 {
+        accumulate_rows(cells, width, offsets, rows, ordered, &mut spare[0]);
+    } else {
+        rows.par_chunks(block)
+            .zip(ordered.par_chunks(block))
+            .zip(spare.par_iter_mut())
+            .for_each(|((rows, ordered), out)| {
+                accumulate_rows(cells, width, offsets, rows, ordered, out);
+            });
+    }
+    for (i, partial) in spare[..blocks].iter_mut().enumerate() {
+        flush(histogram, partial, i == 0);
     }
 }
 
@@ -226,23 +301,32 @@ fn columns_into(
     layout: &HistogramLayout,
     rows: &[u32],
     ordered: &[Quantized],
-    features: &[bool],
+    segment: usize,
+    allowed: &[bool],
     histogram: &mut [BinSums],
 ) {
     let parts = layout.features_mut(histogram);
     let fill = |(f, part): (usize, &mut [BinSums])| {
-        if features[f] {
-            match &binned.columns[f] {
-                BinColumn::Small(bins) => accumulate(bins, rows, ordered, part),
-                BinColumn::Wide(bins) => accumulate(bins, rows, ordered, part),
-            }
+        if !allowed[f] {
+            part.fill(BinSums::default());
+            return;
         }
+        SCRATCH.with_borrow_mut(|scratch| match &binned.columns[f] {
+            BinColumn::Small(bins) => accumulate(bins, rows, ordered, segment, part, scratch),
+            BinColumn::Wide(bins) => accumulate(bins, rows, ordered, segment, part, scratch),
+        })
     };
     if rows.len() * parts.len() >= PARALLEL_CELLS {
         parts.into_par_iter().enumerate().for_each(fill);
     } else {
         parts.into_iter().enumerate().for_each(fill);
     }
+}
+
+thread_local! {
+    /// Each thread's partial histogram of one feature (all its lanes),
+    /// reused by every node.
+    static SCRATCH: std::cell::RefCell<Vec<Partial>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Adds each row's gradients to its bin of every feature.
@@ -252,19 +336,18 @@ fn accumulate_rows<B: Copy + Into<usize>>(
     offsets: &[usize],
     rows: &[u32],
     ordered: &[Quantized],
-    out: &mut [BinSums],
+    out: &mut [Partial],
 ) {
     for (&row, q) in rows.iter().zip(ordered) {
         let start = row as usize * width;
-        let sums = BinSums::from(*q);
         for (&bin, &offset) in row_major[start..start + width].iter().zip(offsets) {
-            out[offset + bin.into()] += sums;
+            out[offset + bin.into()].add(*q);
         }
     }
 }
 
-/// Features with at most this many bins (all `u8` ones) are summed into [`LANES`] copies
-/// of their histogram, merged at the end.
+/// Features with at most this many bins (all `u8` ones) are summed into
+/// [`LANES`] copies of their histogram, merged at the end.
 const SMALL_FEATURE_BINS: usize = 256;
 /// Copies of a small feature's histogram: neighbouring rows often fall in
 /// the same bin, and updating one cell back to back waits on the previous
@@ -272,40 +355,60 @@ const SMALL_FEATURE_BINS: usize = 256;
 /// so the merged result has the same bits.
 const LANES: usize = 4;
 
+/// Fills one feature's `part` of a histogram from `bins`, a segment of
+/// rows at a time through `scratch`.
 fn accumulate<B: Copy + Into<usize>>(
     bins: &[B],
     rows: &[u32],
     ordered: &[Quantized],
+    segment: usize,
     part: &mut [BinSums],
+    scratch: &mut Vec<Partial>,
 ) {
-    if part.len() > SMALL_FEATURE_BINS {
-        for (&row, q) in rows.iter().zip(ordered) {
-            let bin: usize = bins[row as usize].into();
-            part[bin] += BinSums::from(*q);
-        }
+    let cells = part.len();
+    if cells == 0 {
         return;
     }
-    let mut lanes = [[BinSums::default(); SMALL_FEATURE_BINS]; LANES];
-    let mut chunks = rows.chunks_exact(LANES).zip(ordered.chunks_exact(LANES));
-    for (rows, quantized) in &mut chunks {
-        for lane in 0..LANES {
-            let bin: usize = bins[rows[lane] as usize].into();
-            lanes[lane][bin] += BinSums::from(quantized[lane]);
+    // Lanes pay only when rows outnumber the cells they add to merge.
+    let lanes = if cells <= SMALL_FEATURE_BINS && rows.len() >= LANES * cells {
+        LANES
+    } else {
+        1
+    };
+    // Zero between uses: every flush zeroes what it read.
+    if scratch.len() < lanes * cells {
+        scratch.resize(lanes * cells, Partial::default());
+    }
+    let scratch = &mut scratch[..lanes * cells];
+    part.fill(BinSums::default());
+    for (rows, ordered) in rows.chunks(segment).zip(ordered.chunks(segment)) {
+        if lanes == 1 {
+            for (&row, q) in rows.iter().zip(ordered) {
+                scratch[bins[row as usize].into()].add(*q);
+            }
+        } else {
+            let mut chunks = rows.chunks_exact(LANES).zip(ordered.chunks_exact(LANES));
+            for (rows, quantized) in &mut chunks {
+                for lane in 0..LANES {
+                    let bin: usize = bins[rows[lane] as usize].into();
+                    scratch[lane * cells + bin].add(quantized[lane]);
+                }
+            }
+            let done = rows.len() - rows.len() % LANES;
+            for (&row, q) in rows[done..].iter().zip(&ordered[done..]) {
+                scratch[bins[row as usize].into()].add(*q);
+            }
         }
-    }
-    let done = rows.len() - rows.len() % LANES;
-    for (&row, q) in rows[done..].iter().zip(&ordered[done..]) {
-        let bin: usize = bins[row as usize].into();
-        lanes[0][bin] += BinSums::from(*q);
-    }
-    for lane in &lanes {
-        merge(part, &lane[..part.len()]);
+        for lane in scratch.chunks_mut(cells) {
+            flush(part, lane, false);
+        }
     }
 }
 
 /// `total += part`, cell by cell: merging histograms of parts of the rows
-/// (in any order) gives the histogram of all of them, bit for bit (the
-/// lanes of a small feature; a partitioned, multi-machine fit).
+/// (in any order) gives the histogram of all of them, bit for bit: the
+/// rule a partitioned, multi-machine fit will merge by, checked here.
+#[cfg(test)]
 pub(super) fn merge(total: &mut [BinSums], part: &[BinSums]) {
     for (t, p) in total.iter_mut().zip(part) {
         *t += *p;
@@ -353,7 +456,7 @@ mod tests {
             let histogram = |rows: &[u32]| {
                 let ordered: Vec<Quantized> = rows.iter().map(|&r| q.values[r as usize]).collect();
                 let mut out = vec![BinSums::default(); layout.len()];
-                build_histogram(&binned, &layout, rows, &ordered, &all, &mut out, &mut Vec::new());
+                build_histogram(&binned, &layout, rows, &ordered, q.segment_rows(), &all, &mut out, &mut Vec::new());
                 out
             };
             let rows: Vec<u32> = (0..n as u32).collect();
@@ -400,6 +503,7 @@ mod tests {
                 &layout,
                 &rows,
                 &ordered,
+                q.segment_rows(),
                 &[true; 3],
                 &mut out,
                 &mut Vec::new(),
@@ -427,10 +531,10 @@ mod tests {
         let mut b = QuantizedGradients::default();
         b.quantize(&g, &h, 8, 7, 1);
         assert_eq!(a.values, b.values);
-        assert_eq!(a.values[1].g, -127);
-        assert_eq!(a.values[0].h, 255);
-        assert_eq!(a.values[3].g, 0);
-        assert!(a.values.iter().all(|q| q.h >= 0));
+        assert_eq!(a.values[1].g(), -127);
+        assert_eq!(a.values[0].h(), 255);
+        assert_eq!(a.values[3].g(), 0);
+        assert!(a.values.iter().all(|q| q.h() >= 0));
         assert!((a.g_scale * 127.0 - 1.0).abs() < 1e-15);
     }
 }
