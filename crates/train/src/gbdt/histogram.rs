@@ -11,6 +11,9 @@ use rayon::prelude::*;
 use super::bins::{BinColumn, BinnedMatrix};
 use super::random::Draws;
 
+/// Rows per parallel chunk of the quantization.
+const ROW_CHUNK: usize = 1 << 13;
+
 /// Below this many row × feature cells a histogram is built on one thread
 /// (spawning costs more than it saves).
 const PARALLEL_CELLS: usize = 1 << 15;
@@ -135,8 +138,14 @@ impl QuantizedGradients {
     /// depends only on `(seed, stream, row)`, so any partition of the rows
     /// quantizes identically.
     pub(super) fn quantize(&mut self, g: &[f64], h: &[f64], bits: u32, seed: u64, stream: u64) {
-        let max_g = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let max_h = h.iter().fold(0.0f64, |m, v| m.max(*v));
+        let (max_g, max_h) = g
+            .par_chunks(ROW_CHUNK)
+            .zip(h.par_chunks(ROW_CHUNK))
+            .map(|(g, h)| {
+                let max_g = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                (max_g, h.iter().fold(0.0f64, |m, v| m.max(*v)))
+            })
+            .reduce(|| (0.0, 0.0), |a, b| (a.0.max(b.0), a.1.max(b.1)));
         let levels_g = f64::from((1u32 << (bits - 1)) - 1);
         let levels_h = f64::from((1u32 << bits) - 1);
         self.g_scale = if max_g > 0.0 { max_g / levels_g } else { 1.0 };
@@ -144,15 +153,23 @@ impl QuantizedGradients {
         self.bits = bits;
         let (gs, hs) = (self.g_scale, self.h_scale);
         let draws = Draws::new(seed, stream);
-        // Rows are independent, so the parallel map has the same result.
-        g.par_iter()
-            .zip(h)
+        self.values.resize(g.len(), Quantized::default());
+        // Rows are independent, so the chunking does not change the result.
+        self.values
+            .par_chunks_mut(ROW_CHUNK)
             .enumerate()
-            .map(|(row, (&g, &h))| {
-                let (u, v) = draws.pair(row as u64);
-                Quantized::new(floor(g / gs + u), floor(h / hs + v))
-            })
-            .collect_into_vec(&mut self.values);
+            .for_each(|(chunk, values)| {
+                let start = chunk * ROW_CHUNK;
+                let rows = start..start + values.len();
+                for ((q, (&g, &h)), row) in values
+                    .iter_mut()
+                    .zip(g[rows.clone()].iter().zip(&h[rows.clone()]))
+                    .zip(rows)
+                {
+                    let (u, v) = draws.pair(row as u64);
+                    *q = Quantized::new(floor(g / gs + u), floor(h / hs + v));
+                }
+            });
     }
 
     /// Rows whose gradients a [`Partial`] can sum without overflow:

@@ -19,6 +19,7 @@
 mod bins;
 mod boost;
 mod ensemble;
+mod exp;
 mod forest;
 mod grow;
 mod histogram;

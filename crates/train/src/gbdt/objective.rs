@@ -3,6 +3,8 @@
 
 use mlrig_core::ExactSum;
 use rayon::prelude::*;
+
+use super::exp::exp;
 use serde::{Deserialize, Serialize};
 
 /// A resolved loss; `y` is a class index (as `f64`) or a value. Internal:
@@ -31,12 +33,20 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + libm::exp(-x))
 }
 
+/// Rows per parallel chunk of the gradients.
+const ROW_CHUNK: usize = 1 << 13;
+
 /// Softmax of `scores` into `out`.
 fn softmax(scores: &[f64], out: &mut [f64]) {
+    softmax_with(libm::exp, scores, out);
+}
+
+/// Softmax of `scores` into `out` with the exponential `exp`.
+fn softmax_with(exp: impl Fn(f64) -> f64, scores: &[f64], out: &mut [f64]) {
     let max = scores.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v));
     let mut total = 0.0;
     for (o, s) in out.iter_mut().zip(scores) {
-        *o = libm::exp(s - max);
+        *o = exp(s - max);
         total += *o;
     }
     for o in out.iter_mut() {
@@ -94,6 +104,8 @@ impl Objective {
     }
 
     /// Gradients and hessians of group `group` for every row (weighted).
+    /// Chunks of rows in parallel, each a tight loop per loss; `e^x` is
+    /// [`exp::exp`] (vectorizable, the same bits everywhere).
     pub(super) fn gradients(
         &self,
         scores: &[f64],
@@ -104,37 +116,51 @@ impl Objective {
         h: &mut Vec<f64>,
     ) {
         let k = self.groups();
-        // Rows are independent, so the parallel map has the same result.
-        y.par_iter()
-            .zip(weights)
+        g.resize(y.len(), 0.0);
+        h.resize(y.len(), 0.0);
+        // Rows are independent, so the chunking does not change the result.
+        g.par_chunks_mut(ROW_CHUNK)
+            .zip(h.par_chunks_mut(ROW_CHUNK))
             .enumerate()
-            .map_init(
-                || vec![0.0; k],
-                |probabilities, (row, (&y, &w))| {
-                    let row_scores = &scores[row * k..(row + 1) * k];
-                    let (gradient, hessian) = match self {
-                        Objective::Binary => {
-                            let p = sigmoid(row_scores[0]);
-                            (p - y, p * (1.0 - p))
+            .for_each(|(chunk, (g, h))| {
+                let rows = chunk * ROW_CHUNK..chunk * ROW_CHUNK + g.len();
+                let (y, w) = (&y[rows.clone()], &weights[rows.clone()]);
+                let scores = &scores[rows.start * k..rows.end * k];
+                let rows = g.iter_mut().zip(h.iter_mut()).zip(y.iter().zip(w));
+                match self {
+                    Objective::Binary => {
+                        for (((g, h), (&y, &w)), &s) in rows.zip(scores) {
+                            let p = 1.0 / (1.0 + exp(-s));
+                            *g = (p - y) * w;
+                            *h = (p * (1.0 - p)).max(MIN_HESSIAN) * w;
                         }
-                        Objective::Multiclass { classes } => {
-                            softmax(row_scores, probabilities);
+                    }
+                    Objective::Multiclass { classes } => {
+                        // LightGBM's factor k / (k − 1) on the diagonal hessian.
+                        let factor = *classes as f64 / (*classes as f64 - 1.0);
+                        let mut probabilities = vec![0.0; k];
+                        for (((g, h), (&y, &w)), s) in rows.zip(scores.chunks_exact(k)) {
+                            softmax_with(exp, s, &mut probabilities);
                             let p = probabilities[group];
                             let is = if y as usize == group { 1.0 } else { 0.0 };
-                            // LightGBM's factor k / (k − 1) on the diagonal hessian.
-                            let factor = *classes as f64 / (*classes as f64 - 1.0);
-                            (p - is, factor * p * (1.0 - p))
+                            *g = (p - is) * w;
+                            *h = (factor * p * (1.0 - p)).max(MIN_HESSIAN) * w;
                         }
-                        Objective::Squared => (row_scores[0] - y, 1.0),
-                        Objective::Poisson => (
-                            libm::exp(row_scores[0]) - y,
-                            libm::exp(row_scores[0] + POISSON_MAX_DELTA_STEP),
-                        ),
-                    };
-                    (gradient * w, hessian.max(MIN_HESSIAN) * w)
-                },
-            )
-            .unzip_into_vecs(g, h);
+                    }
+                    Objective::Squared => {
+                        for (((g, h), (&y, &w)), &s) in rows.zip(scores) {
+                            *g = (s - y) * w;
+                            *h = w;
+                        }
+                    }
+                    Objective::Poisson => {
+                        for (((g, h), (&y, &w)), &s) in rows.zip(scores) {
+                            *g = (exp(s) - y) * w;
+                            *h = exp(s + POISSON_MAX_DELTA_STEP).max(MIN_HESSIAN) * w;
+                        }
+                    }
+                }
+            });
     }
 
     /// The mean (weighted) loss of `rows`, summed in row order.
