@@ -6,7 +6,7 @@ use mlrig_core::Features;
 use rayon::prelude::*;
 
 use super::bins::BinnedMatrix;
-use super::grow::TreeGrower;
+use super::grow::{GrownTree, TreeGrower};
 use super::histogram::QuantizedGradients;
 use super::objective::Objective;
 use super::params::GradientBoostingParams;
@@ -34,6 +34,9 @@ pub(super) struct Boosted {
 /// Rows per parallel block when adding a tree to the scores of rows it was
 /// not grown on.
 const SCORE_BLOCK: usize = 4096;
+
+/// Below this many training rows a tree's leaves are added on one thread.
+const PARALLEL_SCORE_ROWS: usize = 1 << 16;
 
 /// Boosts `params.rounds` rounds of `objective` on `features` / `y`.
 pub(super) fn boost(
@@ -115,13 +118,7 @@ pub(super) fn boost(
                 stream::ROUNDING + tree_index,
             );
             let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
-            let rows = grower.rows();
-            for (leaf, range) in grown.leaf_rows.iter().enumerate() {
-                let value = grown.tree.leaves[leaf].value;
-                for &row in &rows[range.clone()] {
-                    scores[row as usize * groups + group] += value;
-                }
-            }
+            add_leaves(&mut scores, groups, group, &grown, grower.rows());
             add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
             trees.push(grown.tree);
         }
@@ -146,6 +143,41 @@ pub(super) fn boost(
         trees,
         stopped_early,
     })
+}
+
+/// Adds each leaf's value to score column `group` of its training rows, in
+/// parallel blocks of rows: a leaf's rows are in ascending order (the
+/// partition is stable), so a block finds its part of each leaf by binary
+/// search and writes only its own scores.
+fn add_leaves(scores: &mut [f64], groups: usize, group: usize, grown: &GrownTree, rows: &[u32]) {
+    if rows.len() < PARALLEL_SCORE_ROWS {
+        for (range, leaf) in grown.leaf_rows.iter().zip(&grown.tree.leaves) {
+            for &row in &rows[range.clone()] {
+                scores[row as usize * groups + group] += leaf.value;
+            }
+        }
+        return;
+    }
+    let leaves: Vec<(&[u32], f64)> = grown
+        .leaf_rows
+        .iter()
+        .zip(&grown.tree.leaves)
+        .map(|(range, leaf)| (&rows[range.clone()], leaf.value))
+        .collect();
+    scores
+        .par_chunks_mut(SCORE_BLOCK * groups)
+        .enumerate()
+        .for_each(|(block, chunk)| {
+            let first = (block * SCORE_BLOCK) as u32;
+            let end = first + (chunk.len() / groups) as u32;
+            for &(leaf_rows, value) in &leaves {
+                let from = leaf_rows.partition_point(|&r| r < first);
+                let to = leaf_rows.partition_point(|&r| r < end);
+                for &row in &leaf_rows[from..to] {
+                    chunk[(row - first) as usize * groups + group] += value;
+                }
+            }
+        });
 }
 
 /// Adds `tree` to score column `group` of every row not flagged in `skip`

@@ -90,10 +90,7 @@ impl<'a> TreeGrower<'a> {
             parent: None,
         }];
         self.fill_histogram(0, 0..self.rows.len(), gradients, allowed);
-        leaves[0].sums = self.rows.iter().fold(BinSums::default(), |mut sum, &r| {
-            sum += BinSums::from(gradients.values[r as usize]);
-            sum
-        });
+        leaves[0].sums = self.root_sums(gradients, allowed);
         leaves[0].best = self.best_split(&search, &leaves[0], allowed);
         let mut nodes: Vec<Node> = Vec::new();
         while leaves.len() < self.params.max_leaves {
@@ -191,9 +188,7 @@ impl<'a> TreeGrower<'a> {
         let ordered = if rows.len() == gradients.values.len() {
             &gradients.values
         } else {
-            self.ordered.clear();
-            self.ordered
-                .extend(rows.iter().map(|&r| gradients.values[r as usize]));
+            gather(&gradients.values, rows, &mut self.ordered);
             &self.ordered
         };
         build_histogram(
@@ -206,6 +201,30 @@ impl<'a> TreeGrower<'a> {
             &mut self.pool[slot],
             &mut self.spare,
         );
+    }
+
+    /// The root's sums: those of any one feature's histogram (every row
+    /// falls in one of its bins), not another pass over the rows.
+    fn root_sums(&self, gradients: &QuantizedGradients, allowed: &[bool]) -> BinSums {
+        // The row-wise build fills every feature, the feature-wise one the allowed.
+        let built = if self.binned.row_major.is_some() {
+            (!allowed.is_empty()).then_some(0)
+        } else {
+            allowed.iter().position(|&a| a)
+        };
+        let total = |cells: &[BinSums]| {
+            cells.iter().fold(BinSums::default(), |mut sum, &c| {
+                sum += c;
+                sum
+            })
+        };
+        match built {
+            Some(f) => total(self.layout.feature(&self.pool[0], f)),
+            None => self.rows.iter().fold(BinSums::default(), |mut sum, &r| {
+                sum += BinSums::from(gradients.values[r as usize]);
+                sum
+            }),
+        }
     }
 
     fn best_split(
@@ -319,15 +338,42 @@ fn stable_partition<B: Copy + Into<usize> + Sync>(
         .map(|(block, spare)| partition_block(block, spare, bins, left))
         .collect();
     let total_left: usize = counts.iter().sum();
-    let (mut l, mut r) = (0, total_left);
+    // Each block's two sides go to their own disjoint places in `scratch`.
+    let (mut lefts, mut rights) = scratch.split_at_mut(total_left);
+    let mut places = Vec::with_capacity(counts.len());
     for (block, &count) in rows.chunks(PARTITION_BLOCK).zip(&counts) {
-        scratch[l..l + count].copy_from_slice(&block[..count]);
-        scratch[r..r + block.len() - count].copy_from_slice(&block[count..]);
-        l += count;
-        r += block.len() - count;
+        let (left, rest) = std::mem::take(&mut lefts).split_at_mut(count);
+        let (right, rest_right) = std::mem::take(&mut rights).split_at_mut(block.len() - count);
+        (lefts, rights) = (rest, rest_right);
+        places.push((block, count, left, right));
     }
-    rows.copy_from_slice(scratch);
+    places
+        .into_par_iter()
+        .for_each(|(block, count, left, right)| {
+            left.copy_from_slice(&block[..count]);
+            right.copy_from_slice(&block[count..]);
+        });
+    rows.par_chunks_mut(PARTITION_BLOCK)
+        .zip(scratch.par_chunks(PARTITION_BLOCK))
+        .for_each(|(rows, laid_out)| rows.copy_from_slice(laid_out));
     total_left
+}
+
+/// `out = values[rows]`, in parallel chunks for large leaves.
+fn gather(values: &[Quantized], rows: &[u32], out: &mut Vec<Quantized>) {
+    out.resize(rows.len(), Quantized::default());
+    let fill = |(out, rows): (&mut [Quantized], &[u32])| {
+        for (o, &r) in out.iter_mut().zip(rows) {
+            *o = values[r as usize];
+        }
+    };
+    if rows.len() < 2 * PARTITION_BLOCK {
+        fill((out, rows));
+    } else {
+        out.par_chunks_mut(PARTITION_BLOCK)
+            .zip(rows.par_chunks(PARTITION_BLOCK))
+            .for_each(fill);
+    }
 }
 
 /// The sequential stable partition of one block, with `spare` (as long as
