@@ -109,12 +109,15 @@ pub(super) struct BinnedMatrix {
 impl BinnedMatrix {
     /// Bins every column of `features` (in parallel over columns). Bin
     /// boundaries come from the rows whose `fit_rows` flag is set (all when
-    /// `None`), so held-out validation rows do not shape them.
+    /// `None`), so held-out validation rows do not shape them; numeric
+    /// bounds only from the `sample_rows` among them when given (sorting a
+    /// sample, not every row, as LightGBM's `bin_construct_sample_cnt`).
     pub(super) fn build(
         features: &Features,
         categorical: &[bool],
         max_bins: usize,
         fit_rows: Option<&[bool]>,
+        sample_rows: Option<&[bool]>,
     ) -> Result<Self> {
         let rows = features.nrows();
         let csc = match features.matrix() {
@@ -126,11 +129,7 @@ impl BinnedMatrix {
             .map(|j| {
                 let values = column_values(features, csc.as_ref(), j);
                 let name = || features.names().get(j).cloned().unwrap_or_default();
-                let fitting = values
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| fit_rows.is_none_or(|f| f.get(*i).copied().unwrap_or(false)))
-                    .map(|(_, &v)| v);
+
                 // NaN is missing; an infinity is a broken input upstream.
                 if let Some(row) = values.iter().position(|v| v.is_infinite()) {
                     return Err(TrainError::NonFinite {
@@ -141,9 +140,10 @@ impl BinnedMatrix {
                     });
                 }
                 let mapper = if categorical.get(j).copied().unwrap_or(false) {
-                    categorical_mapper(fitting, &name)?
+                    categorical_mapper(flagged(&values, fit_rows), &name)?
                 } else {
-                    numeric_mapper(fitting, max_bins)
+                    let sample = sample_rows.or(fit_rows);
+                    numeric_mapper(flagged(&values, sample), max_bins)
                 };
                 let column = if mapper.bins() <= 256 {
                     BinColumn::Small(values.iter().map(|&v| mapper.bin(v) as u8).collect())
@@ -210,6 +210,15 @@ fn interleave<T: Copy + Default + Send>(
             }
         });
     out
+}
+
+/// The values whose flag is set (all without flags).
+fn flagged<'a>(values: &'a [f64], flags: Option<&'a [bool]>) -> impl Iterator<Item = f64> + 'a {
+    values
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| flags.is_none_or(|f| f.get(*i).copied().unwrap_or(false)))
+        .map(|(_, &v)| v)
 }
 
 /// Column `j` of a dense matrix, or of a CSC copy of a sparse one (absent

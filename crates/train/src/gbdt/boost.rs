@@ -66,7 +66,14 @@ pub(super) fn boost(
         });
     }
     let fit_rows: Vec<bool> = validation.iter().map(|v| !v).collect();
-    let binned = BinnedMatrix::build(features, categorical, params.max_bins, Some(&fit_rows))?;
+    let sample = bin_sample(params, &fit_rows, train_rows.len());
+    let binned = BinnedMatrix::build(
+        features,
+        categorical,
+        params.max_bins,
+        Some(&fit_rows),
+        sample.as_deref(),
+    )?;
     let reader = RowReader::new(features);
 
     let (base_scores, mut scores, rounds_before) = match start {
@@ -205,6 +212,20 @@ fn add_tree(
                 row_scores[group] += tree.value(reader.row(row));
             }
         });
+}
+
+/// The fit rows that set numeric bin bounds when there are more than
+/// `bin_sample_rows`: each kept with probability `bin_sample_rows / fit`,
+/// drawn per row from the seed (the same sample for any thread count).
+fn bin_sample(params: &GradientBoostingParams, fit_rows: &[bool], fit: usize) -> Option<Vec<bool>> {
+    (fit > params.bin_sample_rows).then(|| {
+        let keep = params.bin_sample_rows as f64 / fit as f64;
+        fit_rows
+            .iter()
+            .enumerate()
+            .map(|(row, &f)| f && unit(params.seed, stream::BIN_SAMPLE, row as u64) < keep)
+            .collect()
+    })
 }
 
 /// The features tree `tree_index` may split on: all, or the

@@ -463,7 +463,7 @@ mod tests {
                 if j == 0 { v } else if v == 5.0 { f64::NAN } else { v * 0.5 }
             });
             let features = Features::dense(vec!["a".into(), "b".into()], x).unwrap();
-            let binned = BinnedMatrix::build(&features, &[true, false], 255, None).unwrap();
+            let binned = BinnedMatrix::build(&features, &[true, false], 255, None, None).unwrap();
             let layout = HistogramLayout::new(&binned);
             let g: Vec<f64> = cells.iter().map(|c| c.1).collect();
             let h: Vec<f64> = cells.iter().map(|c| c.2).collect();
@@ -502,7 +502,8 @@ mod tests {
             ((i * (j + 7) * 2_654_435_761) % 300) as f64
         });
         let features = Features::dense(vec!["a".into(), "b".into(), "c".into()], x).unwrap();
-        let binned = BinnedMatrix::build(&features, &[false, true, false], 255, None).unwrap();
+        let binned =
+            BinnedMatrix::build(&features, &[false, true, false], 255, None, None).unwrap();
         assert!(binned.row_major.is_some());
         let mut by_feature = binned.clone();
         by_feature.row_major = None;

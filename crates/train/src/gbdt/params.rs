@@ -95,6 +95,10 @@ pub struct GradientBoostingParams {
     /// The most bins of a numeric feature, in 2..=255 (`max_bin`); a feature
     /// with fewer distinct values gets one bin per value.
     pub max_bins: usize,
+    /// Rows whose values set numeric bin bounds, ≥ 1 (LightGBM's
+    /// `bin_construct_sample_cnt`): with more training rows, a seeded sample
+    /// of about this many (categories always come from every row).
+    pub bin_sample_rows: usize,
     /// Columns to split as categories (integer codes, as the `ordinal`
     /// encoding of mlrig-features writes them); the training pipeline fills
     /// this from its feature spec. Codes are bins of their own (up to 65,535).
@@ -137,6 +141,7 @@ impl Default for GradientBoostingParams {
             row_subsample: 1.0,
             feature_subsample: 1.0,
             max_bins: 255,
+            bin_sample_rows: 200_000,
             categorical: Vec::new(),
             cat_smooth: 10.0,
             cat_l2: 10.0,
@@ -293,6 +298,7 @@ impl ParamGuard for GradientBoostingParams {
                 format!("must be in 2..=255, got {}", self.max_bins),
             ));
         }
+        at_least("bin_sample_rows", self.bin_sample_rows, 1)?;
         non_negative("cat_smooth", self.cat_smooth)?;
         non_negative("cat_l2", self.cat_l2)?;
         at_least("max_cat_threshold", self.max_cat_threshold, 1)?;

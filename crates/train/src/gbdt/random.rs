@@ -46,6 +46,8 @@ impl Draws {
 pub(super) mod stream {
     /// Which rows are held out for early stopping.
     pub(in super::super) const VALIDATION: u64 = 1;
+    /// Which rows set the numeric bin bounds.
+    pub(in super::super) const BIN_SAMPLE: u64 = 2;
     /// Row subsampling of round `r`: `BAGGING + r`.
     pub(in super::super) const BAGGING: u64 = 1 << 40;
     /// Feature subsampling of tree `t`: `FEATURES + t`.
