@@ -144,8 +144,17 @@ impl<'a> TreeGrower<'a> {
                     parent: Some((node_index, false)),
                 },
             ];
-            for child in &mut children {
-                child.best = self.best_split(&search, child, allowed);
+            if self.layout.len() >= PARALLEL_SEARCH_CELLS {
+                let [left, right] = &children;
+                let (l, r) = rayon::join(
+                    || self.best_split(&search, left, allowed),
+                    || self.best_split(&search, right, allowed),
+                );
+                (children[0].best, children[1].best) = (l, r);
+            } else {
+                for child in &mut children {
+                    child.best = self.best_split(&search, child, allowed);
+                }
             }
             let [left, right] = children;
             leaves[index] = left;
@@ -253,7 +262,7 @@ impl<'a> TreeGrower<'a> {
         };
         // Features in order, the first of equal gains wins: the same split
         // for any thread count.
-        let found: Vec<Option<SplitCandidate>> = if features * 64 >= 1024 {
+        let found: Vec<Option<SplitCandidate>> = if self.layout.len() >= PARALLEL_SEARCH_CELLS {
             (0..features).into_par_iter().map(candidate).collect()
         } else {
             (0..features).map(candidate).collect()
@@ -312,6 +321,11 @@ impl<'a> TreeGrower<'a> {
         (range.start..write, write..range.end)
     }
 }
+
+/// Histogram cells from which a leaf's split search runs in parallel (over
+/// features, and the two children at once): the search costs about one
+/// gain per cell.
+const PARALLEL_SEARCH_CELLS: usize = 2048;
 
 /// Rows per parallel block of a partition; smaller leaves are split on
 /// one thread.

@@ -151,7 +151,10 @@ impl QuantizedGradients {
         self.g_scale = if max_g > 0.0 { max_g / levels_g } else { 1.0 };
         self.h_scale = if max_h > 0.0 { max_h / levels_h } else { 1.0 };
         self.bits = bits;
-        let (gs, hs) = (self.g_scale, self.h_scale);
+        // Multiplying by the reciprocal (a division per value costs more than
+        // the rest of the row); the clamp keeps the rounding error of the
+        // reciprocal from pushing a value past its level count.
+        let (to_g, to_h) = (1.0 / self.g_scale, 1.0 / self.h_scale);
         let draws = Draws::new(seed, stream);
         self.values.resize(g.len(), Quantized::default());
         // Rows are independent, so the chunking does not change the result.
@@ -167,7 +170,12 @@ impl QuantizedGradients {
                     .zip(rows)
                 {
                     let (u, v) = draws.pair(row as u64);
-                    *q = Quantized::new(floor(g / gs + u), floor(h / hs + v));
+                    let g = (g * to_g).clamp(-levels_g, levels_g);
+                    let h = (h * to_h).clamp(0.0, levels_h);
+                    *q = Quantized::new(
+                        floor(g + u).min(levels_g as i32),
+                        floor(h + v).min(levels_h as i32),
+                    );
                 }
             });
     }

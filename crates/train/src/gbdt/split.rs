@@ -107,6 +107,11 @@ impl SplitSearch<'_> {
         // the missing values.
         let last = bins.len().saturating_sub(1);
         for (t, &cell) in bins.iter().enumerate().skip(1) {
+            // An empty bin repeats the previous threshold's sides, whose
+            // gains were seen first (ties keep the first).
+            if cell.n == 0 && t != last {
+                continue;
+            }
             values_left += cell;
             let directions: &[bool] = match (missing.n > 0, t == last) {
                 (false, true) => &[],
@@ -173,14 +178,18 @@ impl SplitSearch<'_> {
                 }
             }
         } else {
-            let mut sorted: Vec<usize> = used
+            // Each category's smoothed mean gradient, computed once.
+            let mut by_ratio: Vec<(f64, usize)> = used
                 .into_iter()
                 .filter(|&b| bins[b].n as f64 >= p.cat_smooth)
+                .map(|b| {
+                    let ratio = self.gradients.g_real(bins[b])
+                        / (self.gradients.h_real(bins[b]) + p.cat_smooth);
+                    (ratio, b)
+                })
                 .collect();
-            let ratio = |b: usize| {
-                self.gradients.g_real(bins[b]) / (self.gradients.h_real(bins[b]) + p.cat_smooth)
-            };
-            sorted.sort_by(|&a, &b| ratio(a).total_cmp(&ratio(b)).then(a.cmp(&b)));
+            by_ratio.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let sorted: Vec<usize> = by_ratio.into_iter().map(|(_, b)| b).collect();
             let l2 = p.l2 + p.cat_l2;
             let most = p.max_cat_threshold.min(sorted.len().div_ceil(2));
             let backwards: Vec<usize> = sorted.iter().rev().copied().collect();
