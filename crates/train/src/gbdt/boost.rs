@@ -96,18 +96,29 @@ pub(super) fn boost(
     for round in 0..params.rounds {
         // Counted across warm starts, so added rounds draw new numbers.
         let tree_number = (rounds_before + round) as u64;
-        in_round.iter_mut().for_each(|b| *b = false);
-        let round_rows: Vec<u32> = train_rows
-            .iter()
-            .copied()
-            .filter(|&r| {
-                params.row_subsample >= 1.0
-                    || unit(params.seed, stream::BAGGING + tree_number, u64::from(r))
+        // Without bagging every round grows on all training rows.
+        let bagged: Vec<u32>;
+        let round_rows: &[u32] = if params.row_subsample >= 1.0 {
+            &train_rows
+        } else {
+            bagged = train_rows
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    unit(params.seed, stream::BAGGING + tree_number, u64::from(r))
                         < params.row_subsample
-            })
-            .collect();
-        for &r in &round_rows {
-            in_round[r as usize] = true;
+                })
+                .collect();
+            &bagged
+        };
+        // Rows outside the round (held out or not drawn) need the trees
+        // added by walking them.
+        let outside = round_rows.len() < n;
+        if outside {
+            in_round.iter_mut().for_each(|b| *b = false);
+            for &r in round_rows {
+                in_round[r as usize] = true;
+            }
         }
         // Every class's gradients come from the scores before the round;
         // with one group nothing changes them before they are read.
@@ -126,7 +137,9 @@ pub(super) fn boost(
             );
             let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
             add_leaves(&mut scores, groups, group, &grown, grower.rows());
-            add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
+            if outside {
+                add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
+            }
             trees.push(grown.tree);
         }
         if let Some(stop) = &params.early_stopping {
@@ -197,9 +210,6 @@ fn add_tree(
     reader: RowReader<'_>,
     skip: &[bool],
 ) {
-    if skip.iter().all(|&b| b) {
-        return;
-    }
     scores
         .par_chunks_mut(SCORE_BLOCK * groups)
         .enumerate()

@@ -89,6 +89,9 @@ impl<'a> TreeGrower<'a> {
             best: None,
             parent: None,
         }];
+        if self.rows.len() < gradients.values.len() {
+            gather(&gradients.values, &self.rows, &mut self.ordered);
+        }
         self.fill_histogram(0, 0..self.rows.len(), gradients, allowed);
         leaves[0].sums = self.root_sums(gradients, allowed);
         leaves[0].best = self.best_split(&search, &leaves[0], allowed);
@@ -106,13 +109,14 @@ impl<'a> TreeGrower<'a> {
             if let Some((parent, is_left)) = leaf.parent {
                 link(&mut nodes[parent], is_left, Child::Node(node_index as u32));
             }
-            let (left_rows, right_rows) = self.partition(leaf.rows.clone(), &split);
-            let depth = leaf.depth + 1;
-            let parent_slot = leaf.slot;
             // The smaller child gets a fresh histogram from its rows; the
             // parent's becomes the larger child's by subtraction.
+            let left_smaller = split.left.n <= split.right.n;
+            let (left_rows, right_rows) =
+                self.partition(leaf.rows.clone(), &split, gradients, left_smaller);
+            let depth = leaf.depth + 1;
+            let parent_slot = leaf.slot;
             let new_slot = leaves.len();
-            let left_smaller = left_rows.len() <= right_rows.len();
             let small_rows = if left_smaller {
                 left_rows.clone()
             } else {
@@ -193,11 +197,11 @@ impl<'a> TreeGrower<'a> {
         }
         let rows = &self.rows[rows];
         // All rows (the root without subsampling) are `0..n` in order, so
-        // their gradients are already in row order.
+        // their gradients are already in row order; any other leaf's were
+        // gathered by the partition that made it (the bagged root's by `grow`).
         let ordered = if rows.len() == gradients.values.len() {
             &gradients.values
         } else {
-            gather(&gradients.values, rows, &mut self.ordered);
             &self.ordered
         };
         build_histogram(
@@ -303,20 +307,32 @@ impl<'a> TreeGrower<'a> {
     }
 
     /// Reorders `rows[range]` so the rows going left come first (each side
-    /// keeps its order); returns the two ranges.
+    /// keeps its order) and gathers the gradients of the smaller side
+    /// (`left_smaller`) into `ordered`; returns the two ranges.
     fn partition(
         &mut self,
         range: Range<usize>,
         split: &SplitCandidate,
+        gradients: &QuantizedGradients,
+        left_smaller: bool,
     ) -> (Range<usize>, Range<usize>) {
         // One flag per bin, so the row loop is a table lookup.
         let bins = self.binned.mappers[split.feature].bins();
         let left: Vec<bool> = (0..bins).map(|b| split.rule.goes_left(b)).collect();
         let rows = &mut self.rows[range.clone()];
+        let gather = Gather {
+            values: &gradients.values,
+            left: left_smaller,
+            ordered: &mut self.ordered,
+        };
         let write = range.start
             + match &self.binned.columns[split.feature] {
-                BinColumn::Small(bins) => stable_partition(rows, &mut self.scratch, bins, &left),
-                BinColumn::Wide(bins) => stable_partition(rows, &mut self.scratch, bins, &left),
+                BinColumn::Small(bins) => {
+                    stable_partition(rows, &mut self.scratch, bins, &left, gather)
+                }
+                BinColumn::Wide(bins) => {
+                    stable_partition(rows, &mut self.scratch, bins, &left, gather)
+                }
             };
         (range.start..write, write..range.end)
     }
@@ -331,49 +347,80 @@ const PARALLEL_SEARCH_CELLS: usize = 2048;
 /// one thread.
 const PARTITION_BLOCK: usize = 1 << 15;
 
+/// Where a partition gathers the gradients of one side: `values[row]` of
+/// the left (`left`) or right side's rows, in order, into `ordered`.
+struct Gather<'a> {
+    values: &'a [Quantized],
+    left: bool,
+    ordered: &'a mut Vec<Quantized>,
+}
+
 /// Moves the rows whose bin is flagged in `left` to the front of `rows`,
-/// both sides in their order; returns how many went left. Large ranges are
-/// partitioned block by block in parallel, then the blocks' left parts and
-/// right parts are laid out in block order: the same result.
+/// both sides in their order, gathering one side's gradients on the way;
+/// returns how many went left. Large ranges take two parallel passes: each
+/// block partitioned into its part of `scratch`, then each block's sides
+/// copied to their places (and its gathered side's gradients to theirs):
+/// the same result as one pass.
 fn stable_partition<B: Copy + Into<usize> + Sync>(
     rows: &mut [u32],
     scratch: &mut Vec<u32>,
     bins: &[B],
     left: &[bool],
+    gather_side: Gather<'_>,
 ) -> usize {
+    let Gather {
+        values,
+        left: gather_left,
+        ordered,
+    } = gather_side;
     scratch.clear();
     scratch.resize(rows.len(), 0);
     if rows.len() < 2 * PARTITION_BLOCK {
-        return partition_block(rows, scratch, bins, left);
+        let count = partition_block(rows, scratch, bins, left);
+        let side = if gather_left {
+            &rows[..count]
+        } else {
+            &rows[count..]
+        };
+        gather(values, side, ordered);
+        return count;
     }
     let counts: Vec<usize> = rows
-        .par_chunks_mut(PARTITION_BLOCK)
+        .par_chunks(PARTITION_BLOCK)
         .zip(scratch.par_chunks_mut(PARTITION_BLOCK))
-        .map(|(block, spare)| partition_block(block, spare, bins, left))
+        .map(|(block, out)| partition_into(block, out, bins, left))
         .collect();
     let total_left: usize = counts.iter().sum();
-    // Each block's two sides go to their own disjoint places in `scratch`.
-    let (mut lefts, mut rights) = scratch.split_at_mut(total_left);
+    let side_len = |block: usize, count: usize| if gather_left { count } else { block - count };
+    ordered.resize(side_len(rows.len(), total_left), Quantized::default());
+    // Each block's sides and gathered gradients go to disjoint places.
+    let (mut lefts, mut rights) = rows.split_at_mut(total_left);
+    let mut gathered: &mut [Quantized] = ordered;
     let mut places = Vec::with_capacity(counts.len());
-    for (block, &count) in rows.chunks(PARTITION_BLOCK).zip(&counts) {
-        let (left, rest) = std::mem::take(&mut lefts).split_at_mut(count);
-        let (right, rest_right) = std::mem::take(&mut rights).split_at_mut(block.len() - count);
-        (lefts, rights) = (rest, rest_right);
-        places.push((block, count, left, right));
+    for (block, &count) in scratch.chunks(PARTITION_BLOCK).zip(&counts) {
+        let (l, rest) = std::mem::take(&mut lefts).split_at_mut(count);
+        let (r, rest_right) = std::mem::take(&mut rights).split_at_mut(block.len() - count);
+        let (g, rest_gathered) =
+            std::mem::take(&mut gathered).split_at_mut(side_len(block.len(), count));
+        (lefts, rights, gathered) = (rest, rest_right, rest_gathered);
+        places.push((block, count, l, r, g));
     }
-    places
-        .into_par_iter()
-        .for_each(|(block, count, left, right)| {
-            left.copy_from_slice(&block[..count]);
-            right.copy_from_slice(&block[count..]);
-        });
-    rows.par_chunks_mut(PARTITION_BLOCK)
-        .zip(scratch.par_chunks(PARTITION_BLOCK))
-        .for_each(|(rows, laid_out)| rows.copy_from_slice(laid_out));
+    places.into_par_iter().for_each(|(block, count, l, r, g)| {
+        l.copy_from_slice(&block[..count]);
+        r.copy_from_slice(&block[count..]);
+        let side = if gather_left {
+            &block[..count]
+        } else {
+            &block[count..]
+        };
+        for (o, &row) in g.iter_mut().zip(side) {
+            *o = values[row as usize];
+        }
+    });
     total_left
 }
 
-/// `out = values[rows]`, in parallel chunks for large leaves.
+/// `out = values[rows]`, in parallel chunks for large row sets.
 fn gather(values: &[Quantized], rows: &[u32], out: &mut Vec<Quantized>) {
     out.resize(rows.len(), Quantized::default());
     let fill = |(out, rows): (&mut [Quantized], &[u32])| {
@@ -388,6 +435,28 @@ fn gather(values: &[Quantized], rows: &[u32], out: &mut Vec<Quantized>) {
             .zip(rows.par_chunks(PARTITION_BLOCK))
             .for_each(fill);
     }
+}
+
+/// One block partitioned into `out` (as long as `block`): the rows going
+/// left first, then the others, both in order; returns how many went left.
+/// The right side is written from the back (one store per row, at an index
+/// chosen without a branch) and reversed at the end.
+fn partition_into<B: Copy + Into<usize>>(
+    block: &[u32],
+    out: &mut [u32],
+    bins: &[B],
+    left: &[bool],
+) -> usize {
+    let (mut l, mut r) = (0, out.len());
+    for &row in block {
+        let goes_left = left[bins[row as usize].into()];
+        let at = if goes_left { l } else { r - 1 };
+        out[at] = row;
+        l += usize::from(goes_left);
+        r -= usize::from(!goes_left);
+    }
+    out[l..].reverse();
+    l
 }
 
 /// The sequential stable partition of one block, with `spare` (as long as
@@ -446,14 +515,36 @@ mod tests {
         let bins: Vec<u8> = (0..n).map(|i| ((i * 2_654_435_761) % 7) as u8).collect();
         let left = [true, false, true, true, false, false, true];
         let rows: Vec<u32> = (0..n as u32).filter(|r| r % 3 != 1).collect();
-        let mut parallel = rows.clone();
-        let mut scratch = Vec::new();
-        let count = stable_partition(&mut parallel, &mut scratch, &bins, &left);
+        let values: Vec<Quantized> = (0..n as i32).map(|r| Quantized::new(r, 2 * r)).collect();
         let (expected_left, expected_right): (Vec<u32>, Vec<u32>) = rows
             .iter()
             .partition(|&&r| left[usize::from(bins[r as usize])]);
-        assert_eq!(count, expected_left.len());
-        assert_eq!(parallel[..count], expected_left[..]);
-        assert_eq!(parallel[count..], expected_right[..]);
+        for gather_left in [true, false] {
+            for rows in [rows.clone(), rows[..PARTITION_BLOCK].to_vec()] {
+                let (expected_left, expected_right): (Vec<u32>, Vec<u32>) = rows
+                    .iter()
+                    .partition(|&&r| left[usize::from(bins[r as usize])]);
+                let mut partitioned = rows.clone();
+                let (mut scratch, mut ordered) = (Vec::new(), Vec::new());
+                let gather = Gather {
+                    values: &values,
+                    left: gather_left,
+                    ordered: &mut ordered,
+                };
+                let count = stable_partition(&mut partitioned, &mut scratch, &bins, &left, gather);
+                assert_eq!(count, expected_left.len());
+                assert_eq!(partitioned[..count], expected_left[..]);
+                assert_eq!(partitioned[count..], expected_right[..]);
+                let side = if gather_left {
+                    &expected_left
+                } else {
+                    &expected_right
+                };
+                let expected: Vec<Quantized> = side.iter().map(|&r| values[r as usize]).collect();
+                assert_eq!(ordered, expected);
+            }
+        }
+        // The first set takes the parallel path, the second the one-pass one.
+        assert!(rows.len() >= 2 * PARTITION_BLOCK && !expected_right.is_empty());
     }
 }
