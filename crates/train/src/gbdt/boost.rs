@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::bins::BinnedMatrix;
 use super::grow::{GrownTree, TreeGrower};
 use super::histogram::QuantizedGradients;
+use super::hot_pool::run_hot;
 use super::objective::Objective;
 use super::params::GradientBoostingParams;
 use super::random::{stream, unit};
@@ -38,8 +39,21 @@ const SCORE_BLOCK: usize = 4096;
 /// Below this many training rows a tree's leaves are added on one thread.
 const PARALLEL_SCORE_ROWS: usize = 1 << 16;
 
-/// Boosts `params.rounds` rounds of `objective` on `features` / `y`.
+/// Boosts `params.rounds` rounds of `objective` on `features` / `y`, on a
+/// pool whose idle workers wait hot (see [`run_hot`]).
 pub(super) fn boost(
+    params: &GradientBoostingParams,
+    features: &Features,
+    categorical: &[bool],
+    objective: Objective,
+    y: &[f64],
+    weights: &[f64],
+    start: Option<Start>,
+) -> Result<Boosted> {
+    run_hot(|| boost_rounds(params, features, categorical, objective, y, weights, start))
+}
+
+fn boost_rounds(
     params: &GradientBoostingParams,
     features: &Features,
     categorical: &[bool],

@@ -23,6 +23,7 @@ mod exp;
 mod forest;
 mod grow;
 mod histogram;
+mod hot_pool;
 mod objective;
 mod params;
 mod random;
