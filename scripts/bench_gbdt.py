@@ -336,14 +336,17 @@ def best(results):
 def bench(args, data, csv_path):
     row = {"data_set": data.name, "file": data.file or os.path.basename(csv_path), "target": data.target,
            "metric": data.metric, "dropped": data.drop}
-    for side in args.sides:
-        runs = []
-        for _ in range(args.repeat):
+    # Repetitions interleave the sides, so a machine that slows down for a
+    # while slows every side alike.
+    runs = {side: [] for side in args.sides}
+    for _ in range(args.repeat):
+        for side in args.sides:
+            if runs[side] and ("error" in runs[side][-1] or "refused" in runs[side][-1]):
+                continue
             print(f"{data.name}: {side} …", file=sys.stderr, flush=True)
-            runs.append(mlrig_side(args, data, csv_path) if side == "mlrig" else python_side(side, data, csv_path, args.threads))
-            if "error" in runs[-1] or "refused" in runs[-1]:
-                break
-        row[side] = best(runs)
+            runs[side].append(mlrig_side(args, data, csv_path) if side == "mlrig" else python_side(side, data, csv_path, args.threads))
+    for side in args.sides:
+        row[side] = best(runs[side])
         if "error" in row[side]:
             print(f"{data.name}: {side}: n/a ({row[side]['error']})", file=sys.stderr)
     python = row.get("lightgbm") or row.get("hgb") or {}

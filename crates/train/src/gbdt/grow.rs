@@ -341,11 +341,11 @@ impl<'a> TreeGrower<'a> {
 /// Histogram cells from which a leaf's split search runs in parallel (over
 /// features, and the two children at once): the search costs about one
 /// gain per cell.
-const PARALLEL_SEARCH_CELLS: usize = 2048;
+const PARALLEL_SEARCH_CELLS: usize = 512;
 
 /// Rows per parallel block of a partition; smaller leaves are split on
 /// one thread.
-const PARTITION_BLOCK: usize = 1 << 15;
+const PARTITION_BLOCK: usize = 1 << 13;
 
 /// Where a partition gathers the gradients of one side: `values[row]` of
 /// the left (`left`) or right side's rows, in order, into `ordered`.
