@@ -13,7 +13,10 @@ use proptest::prelude::*;
 /// 600 rows: `x0` numeric with missing values, `x1` a 40-level category
 /// code, `x2` noise; the class depends on all of them.
 fn synthetic(classes: usize) -> (Features, ClassTarget) {
-    let n = 600;
+    synthetic_rows(600, classes)
+}
+
+fn synthetic_rows(n: usize, classes: usize) -> (Features, ClassTarget) {
     let x = Array2::from_shape_fn((n, 3), |(i, j)| {
         let u = ((i * 7919 + j * 104_729) % 1000) as f64 / 1000.0;
         match j {
@@ -44,7 +47,16 @@ fn params() -> GradientBoostingParams {
 }
 
 fn fit_with_threads(threads: usize, params: &GradientBoostingParams, classes: usize) -> String {
-    let (x, y) = synthetic(classes);
+    fit_rows_with_threads(600, threads, params, classes)
+}
+
+fn fit_rows_with_threads(
+    rows: usize,
+    threads: usize,
+    params: &GradientBoostingParams,
+    classes: usize,
+) -> String {
+    let (x, y) = synthetic_rows(rows, classes);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -70,6 +82,19 @@ fn models_have_the_same_bytes_for_one_and_two_threads() {
         let two = fit_with_threads(2, &p, classes);
         assert!(one == two, "threads changed the model ({classes} classes)");
     }
+}
+
+/// 70,000 rows take the parallel paths (partitions and gradient gathers
+/// in blocks, leaf values added by row blocks, sampled bin bounds).
+#[test]
+fn models_have_the_same_bytes_on_large_data_for_one_two_and_three_threads() {
+    let mut p = params().with_rounds(4).with_max_leaves(6);
+    p.bin_sample_rows = 0;
+    assert!(p.clone().check().is_err(), "an empty bin sample is refused");
+    p.bin_sample_rows = 9_000;
+    let one = fit_rows_with_threads(70_000, 1, &p, 2);
+    assert!(one == fit_rows_with_threads(70_000, 2, &p, 2));
+    assert!(one == fit_rows_with_threads(70_000, 3, &p, 2));
 }
 
 #[test]
@@ -237,17 +262,19 @@ proptest! {
         labels in proptest::collection::vec(0usize..3, 1..30),
         leaves in 2usize..6,
         categorical in any::<bool>(),
+        bin_sample_rows in 1usize..60,
     ) {
         let rows = cells.len() / 2;
         prop_assume!(rows >= 1);
         let x = Array2::from_shape_fn((rows, 2), |(i, j)| cells[i * 2 + j]);
         let x = Features::dense(vec!["a".into(), "b".into()], x).unwrap();
         let y = ClassTarget::from_labels("y", (0..rows).map(|i| format!("{}", labels[i % labels.len()])));
-        let p = GradientBoostingParams::default()
+        let mut p = GradientBoostingParams::default()
             .with_rounds(3)
             .with_max_leaves(leaves)
             .with_min_samples_leaf(1)
             .with_categorical(if categorical { vec!["b".into()] } else { vec![] });
+        p.bin_sample_rows = bin_sample_rows;
         if let Ok(model) = p.check().unwrap().fit(&Dataset::new(&x, &y).unwrap()) {
             let predictions = model.predict(&x).unwrap();
             prop_assert_eq!(predictions.len(), rows);
