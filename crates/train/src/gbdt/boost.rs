@@ -50,132 +50,123 @@ pub(super) fn boost(
     weights: &[f64],
     start: Option<Start>,
 ) -> Result<Boosted> {
-    run_hot(|| boost_rounds(params, features, categorical, objective, y, weights, start))
-}
-
-fn boost_rounds(
-    params: &GradientBoostingParams,
-    features: &Features,
-    categorical: &[bool],
-    objective: Objective,
-    y: &[f64],
-    weights: &[f64],
-    start: Option<Start>,
-) -> Result<Boosted> {
-    let n = features.nrows();
-    let groups = objective.groups();
-    let validation: Vec<bool> = match &params.early_stopping {
-        Some(stop) => (0..n as u64)
-            .map(|row| unit(params.seed, stream::VALIDATION, row) < stop.validation_fraction)
-            .collect(),
-        None => vec![false; n],
-    };
-    let train_rows: Vec<u32> = (0..n as u32).filter(|&r| !validation[r as usize]).collect();
-    let valid_rows: Vec<u32> = (0..n as u32).filter(|&r| validation[r as usize]).collect();
-    if train_rows.is_empty() || (params.early_stopping.is_some() && valid_rows.is_empty()) {
-        return Err(TrainError::TooFewValues {
-            what: "gradient boosting: training rows (and early-stopping validation rows)".into(),
-            required: 2,
-            found: n,
-        });
-    }
-    let fit_rows: Vec<bool> = validation.iter().map(|v| !v).collect();
-    let sample = bin_sample(params, &fit_rows, train_rows.len());
-    let binned = BinnedMatrix::build(
-        features,
-        categorical,
-        params.max_bins,
-        Some(&fit_rows),
-        sample.as_deref(),
-    )?;
-    let reader = RowReader::new(features);
-
-    let (base_scores, mut scores, rounds_before) = match start {
-        Some(start) => (start.base_scores, start.scores, start.rounds),
-        None => {
-            let base = objective.base_scores(y, weights, &train_rows);
-            let scores = (0..n).flat_map(|_| base.iter().copied()).collect();
-            (base, scores, 0)
-        }
-    };
-
-    let mut grower = TreeGrower::new(&binned, params);
-    let mut quantized = QuantizedGradients::default();
-    let (mut g, mut h) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut in_round = vec![false; n];
-    let mut trees: Vec<Tree> = Vec::with_capacity(params.rounds * groups);
-    let (mut best_loss, mut best_rounds, mut stalled) = (f64::INFINITY, 0, 0);
-    let mut stopped_early = false;
-    let features_count = features.ncols();
-    for round in 0..params.rounds {
-        // Counted across warm starts, so added rounds draw new numbers.
-        let tree_number = (rounds_before + round) as u64;
-        // Without bagging every round grows on all training rows.
-        let bagged: Vec<u32>;
-        let round_rows: &[u32] = if params.row_subsample >= 1.0 {
-            &train_rows
-        } else {
-            bagged = train_rows
-                .iter()
-                .copied()
-                .filter(|&r| {
-                    unit(params.seed, stream::BAGGING + tree_number, u64::from(r))
-                        < params.row_subsample
-                })
-                .collect();
-            &bagged
+    run_hot(|| {
+        let n = features.nrows();
+        let groups = objective.groups();
+        let validation: Vec<bool> = match &params.early_stopping {
+            Some(stop) => (0..n as u64)
+                .map(|row| unit(params.seed, stream::VALIDATION, row) < stop.validation_fraction)
+                .collect(),
+            None => vec![false; n],
         };
-        // Rows outside the round (held out or not drawn) need the trees
-        // added by walking them.
-        let outside = round_rows.len() < n;
-        if outside {
-            in_round.iter_mut().for_each(|b| *b = false);
-            for &r in round_rows {
-                in_round[r as usize] = true;
-            }
+        let train_rows: Vec<u32> = (0..n as u32).filter(|&r| !validation[r as usize]).collect();
+        let valid_rows: Vec<u32> = (0..n as u32).filter(|&r| validation[r as usize]).collect();
+        if train_rows.is_empty() || (params.early_stopping.is_some() && valid_rows.is_empty()) {
+            return Err(TrainError::TooFewValues {
+                what: "gradient boosting: training rows (and early-stopping validation rows)"
+                    .into(),
+                required: 2,
+                found: n,
+            });
         }
-        // Every class's gradients come from the scores before the round;
-        // with one group nothing changes them before they are read.
-        let start_scores = (groups > 1).then(|| scores.clone());
-        for group in 0..groups {
-            let tree_index = tree_number * groups as u64 + group as u64;
-            let allowed = allowed_features(params, features_count, tree_index);
-            let basis = start_scores.as_deref().unwrap_or(&scores);
-            objective.gradients(basis, y, weights, group, &mut g, &mut h);
-            quantized.quantize(
-                &g,
-                &h,
-                params.gradient_bits,
-                params.seed,
-                stream::ROUNDING + tree_index,
-            );
-            let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
-            add_leaves(&mut scores, groups, group, &grown, grower.rows());
-            if outside {
-                add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
+        let fit_rows: Vec<bool> = validation.iter().map(|v| !v).collect();
+        let sample = bin_sample(params, &fit_rows, train_rows.len());
+        let binned = BinnedMatrix::build(
+            features,
+            categorical,
+            params.max_bins,
+            Some(&fit_rows),
+            sample.as_deref(),
+        )?;
+        let reader = RowReader::new(features);
+
+        let (base_scores, mut scores, rounds_before) = match start {
+            Some(start) => (start.base_scores, start.scores, start.rounds),
+            None => {
+                let base = objective.base_scores(y, weights, &train_rows);
+                let scores = (0..n).flat_map(|_| base.iter().copied()).collect();
+                (base, scores, 0)
             }
-            trees.push(grown.tree);
-        }
-        if let Some(stop) = &params.early_stopping {
-            let loss = objective.loss(&scores, y, weights, &valid_rows);
-            if loss < best_loss {
-                (best_loss, best_rounds, stalled) = (loss, round + 1, 0);
+        };
+
+        let mut grower = TreeGrower::new(&binned, params);
+        let mut quantized = QuantizedGradients::default();
+        let (mut g, mut h) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut in_round = vec![false; n];
+        let mut trees: Vec<Tree> = Vec::with_capacity(params.rounds * groups);
+        let (mut best_loss, mut best_rounds, mut stalled) = (f64::INFINITY, 0, 0);
+        let mut stopped_early = false;
+        let features_count = features.ncols();
+        for round in 0..params.rounds {
+            // Counted across warm starts, so added rounds draw new numbers.
+            let tree_number = (rounds_before + round) as u64;
+            // Without bagging every round grows on all training rows.
+            let bagged: Vec<u32>;
+            let round_rows: &[u32] = if params.row_subsample >= 1.0 {
+                &train_rows
             } else {
-                stalled += 1;
-                if stalled >= stop.patience {
-                    stopped_early = true;
-                    break;
+                bagged = train_rows
+                    .iter()
+                    .copied()
+                    .filter(|&r| {
+                        unit(params.seed, stream::BAGGING + tree_number, u64::from(r))
+                            < params.row_subsample
+                    })
+                    .collect();
+                &bagged
+            };
+            // Rows outside the round (held out or not drawn) need the trees
+            // added by walking them.
+            let outside = round_rows.len() < n;
+            if outside {
+                in_round.iter_mut().for_each(|b| *b = false);
+                for &r in round_rows {
+                    in_round[r as usize] = true;
                 }
             }
-        } else {
-            best_rounds = round + 1;
+            // Every class's gradients come from the scores before the round;
+            // with one group nothing changes them before they are read.
+            let start_scores = (groups > 1).then(|| scores.clone());
+            for group in 0..groups {
+                let tree_index = tree_number * groups as u64 + group as u64;
+                let allowed = allowed_features(params, features_count, tree_index);
+                let basis = start_scores.as_deref().unwrap_or(&scores);
+                objective.gradients(basis, y, weights, group, &mut g, &mut h);
+                quantized.quantize(
+                    &g,
+                    &h,
+                    params.gradient_bits,
+                    params.seed,
+                    stream::ROUNDING + tree_index,
+                );
+                let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
+                add_leaves(&mut scores, groups, group, &grown, grower.rows());
+                if outside {
+                    add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
+                }
+                trees.push(grown.tree);
+            }
+            if let Some(stop) = &params.early_stopping {
+                let loss = objective.loss(&scores, y, weights, &valid_rows);
+                if loss < best_loss {
+                    (best_loss, best_rounds, stalled) = (loss, round + 1, 0);
+                } else {
+                    stalled += 1;
+                    if stalled >= stop.patience {
+                        stopped_early = true;
+                        break;
+                    }
+                }
+            } else {
+                best_rounds = round + 1;
+            }
         }
-    }
-    trees.truncate(best_rounds * groups);
-    Ok(Boosted {
-        base_scores,
-        trees,
-        stopped_early,
+        trees.truncate(best_rounds * groups);
+        Ok(Boosted {
+            base_scores,
+            trees,
+            stopped_early,
+        })
     })
 }
 
