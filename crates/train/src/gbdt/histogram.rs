@@ -8,11 +8,9 @@ use std::ops::{AddAssign, Sub, SubAssign};
 
 use rayon::prelude::*;
 
+use super::ROW_CHUNK;
 use super::bins::{BinColumn, BinnedMatrix};
 use super::random::Draws;
-
-/// Rows per parallel chunk of the quantization.
-const ROW_CHUNK: usize = 1 << 13;
 
 /// Below this many row × feature cells a histogram is built on one thread
 /// (spawning costs more than it saves).

@@ -16,6 +16,10 @@
 //! split between threads (or machines) or in which order parts are merged:
 //! a model fitted with any thread count has the same bytes.
 
+/// Rows per parallel chunk of per-row work (gradients, quantization):
+/// rows are independent, so the chunking never changes a result.
+const ROW_CHUNK: usize = 1 << 13;
+
 mod bins;
 mod boost;
 mod ensemble;

@@ -4,6 +4,7 @@
 use mlrig_core::ExactSum;
 use rayon::prelude::*;
 
+use super::ROW_CHUNK;
 use super::exp::exp;
 use serde::{Deserialize, Serialize};
 
@@ -32,9 +33,6 @@ const MIN_HESSIAN: f64 = 1e-16;
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + libm::exp(-x))
 }
-
-/// Rows per parallel chunk of the gradients.
-const ROW_CHUNK: usize = 1 << 13;
 
 /// Softmax of `scores` into `out`.
 fn softmax(scores: &[f64], out: &mut [f64]) {
