@@ -63,9 +63,12 @@ mod metrics;
 mod route;
 
 pub use error::MonitorError;
-pub use exposition::{OPENMETRICS_CONTENT_TYPE, metrics_router};
+pub use exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, metrics_router};
 pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
-pub use metrics::{LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, ServingMetrics, UNKNOWN};
+pub use metrics::{
+    LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, SCORE_BUCKETS, ServingMetrics, UNKNOWN,
+    VALUE_BUCKETS,
+};
 pub use route::Route;
 
 // What users need to name this crate's inputs and outputs, so that depending
@@ -73,7 +76,7 @@ pub use route::Route;
 // `axum` is a public dependency: `metrics_router` returns an `axum::Router`.
 pub use axum;
 pub use mlrig_core::Error as CoreError;
-pub use mlrig_core::{ServableInfo, Task};
+pub use mlrig_core::{ServableInfo, ServedPredictions, Task};
 
 /// The README's code, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

@@ -104,7 +104,12 @@ async fn scrape_reports_requests_latency_errors_and_model_age() {
 
     let response = app
         .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/metrics")
+                .header("accept", "application/openmetrics-text; version=1.0.0")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -191,7 +196,7 @@ async fn scrape_reports_requests_latency_errors_and_model_age() {
     assert_eq!(
         value_of(
             &text,
-            "mlrig_predictions_total{model=\"iris\",version=\"2\"}"
+            "mlrig_predictions_total{model=\"iris\",version=\"2\",class=\"\"}"
         ),
         3.0
     );

@@ -57,6 +57,19 @@ pub enum ServeError {
         /// The loaded versions of the model, ascending.
         available: Vec<u64>,
     },
+    /// The model has no label of this name (TF Serving's message).
+    #[error(
+        "Unrecognized servable version label: {label}; labels of {name}: {}",
+        list_or_none(available)
+    )]
+    LabelNotFound {
+        /// The requested model name.
+        name: String,
+        /// The requested label.
+        label: String,
+        /// The model's labels.
+        available: Vec<String>,
+    },
     /// A servable cannot be registered (its name or version cannot be addressed over HTTP).
     #[error("cannot register model `{name}` version {version}: {reason}")]
     InvalidModel {
@@ -90,6 +103,14 @@ pub enum ServeError {
         path: String,
         /// The method the endpoint accepts.
         allowed: &'static str,
+    },
+    /// The request body's `Content-Type` is not one the endpoint reads.
+    #[error("this endpoint reads the content types {supported}; got {found:?}")]
+    UnsupportedMediaType {
+        /// The request's `Content-Type` (empty when it had none).
+        found: String,
+        /// The content types the endpoint reads.
+        supported: &'static str,
     },
     /// The request body is larger than the configured limit.
     #[error("request body is larger than the limit of {limit} bytes")]
@@ -158,9 +179,12 @@ impl ServeError {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
             | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
-            ServeError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ServeError::BadRequest { .. } | ServeError::LabelNotFound { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServeError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
             ServeError::Core(_)
@@ -190,9 +214,11 @@ impl ServeError {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
             | ServeError::BadRequest { .. }
+            | ServeError::LabelNotFound { .. }
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
-            | ServeError::PayloadTooLarge { .. } => true,
+            | ServeError::PayloadTooLarge { .. }
+            | ServeError::UnsupportedMediaType { .. } => true,
             ServeError::Core(e) => e.is_invalid_input(),
             ServeError::Timeout { .. }
             | ServeError::InvalidModel { .. }
@@ -209,17 +235,25 @@ impl ServeError {
     }
 }
 
-impl IntoResponse for ServeError {
-    fn into_response(self) -> Response {
+impl ServeError {
+    /// Logs the error and returns the message a client may see: the error
+    /// itself, or a generic text for a server-side failure.
+    fn client_message(&self) -> String {
         let status = self.status_code();
-        let message = if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
+        if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
             tracing::error!(error = %self, "request failed");
             INTERNAL_ERROR_MESSAGE.to_string()
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
             self.to_string()
-        };
-        let body = serde_json::json!({ "error": message }).to_string();
+        }
+    }
+
+    /// The error as a response with this JSON `body` (each protocol shapes
+    /// its own error document around [`ServeError::client_message`]).
+    pub(crate) fn response_with(self, body: impl FnOnce(String) -> serde_json::Value) -> Response {
+        let status = self.status_code();
+        let body = body(self.client_message()).to_string();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -227,6 +261,13 @@ impl IntoResponse for ServeError {
             headers.insert(ALLOW, HeaderValue::from_static(allowed));
         }
         response
+    }
+}
+
+/// TF Serving's and the Open Inference Protocol's error document, `{"error": "..."}`.
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        self.response_with(|message| serde_json::json!({ "error": message }))
     }
 }
 
@@ -287,6 +328,15 @@ mod tests {
                 allowed: "POST",
             },
             ServeError::PayloadTooLarge { limit: 1 },
+            ServeError::UnsupportedMediaType {
+                found: "text/xml".into(),
+                supported: "application/json",
+            },
+            ServeError::LabelNotFound {
+                name: "m".into(),
+                label: "stable".into(),
+                available: vec![],
+            },
             ServeError::Timeout {
                 after: Duration::from_secs(1),
             },
