@@ -527,6 +527,29 @@ mod tests {
     }
 
     #[test]
+    fn float_fields_read_non_finite_literals() {
+        let records = [
+            json!({"x": "NaN", "required": "Infinity"}),
+            json!({"x": "-Infinity", "required": 0, "s": "NaN"}),
+        ];
+        let batch = records_to_batch(&records, &schema()).unwrap();
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        assert!(x.value(0).is_nan());
+        assert_eq!(x.value(1), f64::NEG_INFINITY);
+        let required = batch.column(4).as_primitive::<Float64Type>();
+        assert_eq!(required.value(0), f64::INFINITY);
+        assert_eq!(batch.column(3).as_string::<i32>().value(1), "NaN");
+        let err = records_to_batch(&[json!({"required": "nan"})], &schema()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected a number, found string \"nan\""),
+            "{err}"
+        );
+        let err = records_to_batch(&[json!({"required": 1, "n": "NaN"})], &schema()).unwrap_err();
+        assert!(err.to_string().contains("expected an integer"), "{err}");
+    }
+
+    #[test]
     fn converts_each_type_and_reports_errors() {
         let batch = records_to_batch(
             &[
