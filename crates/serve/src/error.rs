@@ -57,6 +57,9 @@ pub enum ServeError {
         /// The loaded versions of the model, ascending.
         available: Vec<u64>,
     },
+    /// The server has no model at all (MLflow's `/ping` answers 404 then).
+    #[error("no model is loaded; start the server with at least one model")]
+    NoModelLoaded,
     /// The model has no label of this name (TF Serving's message).
     #[error(
         "Unrecognized servable version label: {label}; labels of {name}: {}",
@@ -178,6 +181,7 @@ impl ServeError {
         match self {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
+            | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
             ServeError::BadRequest { .. } | ServeError::LabelNotFound { .. } => {
                 StatusCode::BAD_REQUEST
@@ -215,6 +219,7 @@ impl ServeError {
             | ServeError::VersionNotFound { .. }
             | ServeError::BadRequest { .. }
             | ServeError::LabelNotFound { .. }
+            | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
             | ServeError::PayloadTooLarge { .. }
@@ -332,6 +337,7 @@ mod tests {
                 found: "text/xml".into(),
                 supported: "application/json",
             },
+            ServeError::NoModelLoaded,
             ServeError::LabelNotFound {
                 name: "m".into(),
                 label: "stable".into(),

@@ -97,11 +97,7 @@ pub(crate) async fn ping(
 ) -> Result<Response, MlflowError> {
     check_method(&method, Method::GET, &uri)?;
     if state.registry.is_empty() {
-        return Err(ServeError::ModelNotFound {
-            name: String::new(),
-            available: vec![],
-        }
-        .into());
+        return Err(ServeError::NoModelLoaded.into());
     }
     let mut response = "\n".into_response();
     response

@@ -61,9 +61,7 @@ pub(crate) async fn ready(
 ) -> Result<StatusCode, ServeError> {
     check_method(&method, Method::GET, &uri)?;
     if state.registry.is_empty() {
-        return Err(ServeError::bad_request(
-            "not ready: no model is loaded; start the server with at least one model",
-        ));
+        return Err(ServeError::NoModelLoaded);
     }
     Ok(StatusCode::OK)
 }
@@ -462,13 +460,19 @@ fn tensors_to_records(
                 input.shape
             )));
         }
-        let rows = tensors
+        let rows: Vec<Vec<Value>> = tensors
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()
             .chunks(width.max(1))
             .map(<[Value]>::to_vec)
             .collect();
+        if rows.is_empty() {
+            return Err(ServeError::bad_request(format!(
+                "input `{}` has no rows; send at least one",
+                input.name
+            )));
+        }
         return matrix_to_records(rows, schema, &format!("input `{}`", input.name));
     }
     if let Some(unknown) = inputs.iter().find(|i| !is_field(&i.name)) {

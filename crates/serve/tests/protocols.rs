@@ -99,7 +99,7 @@ async fn health_and_server_metadata() {
         )
         .await
         .unwrap();
-    assert_eq!(response.status(), 400, "no model loaded: not ready");
+    assert_eq!(response.status(), 404, "no model loaded: not ready");
 }
 
 #[tokio::test]
@@ -312,6 +312,10 @@ async fn infer_errors_name_the_problem() {
         (
             json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [-1], "data": []}]}),
             "must have non-negative dimensions",
+        ),
+        (
+            json!({"inputs": [{"name": "m", "datatype": "FP64", "shape": [0, 1], "data": []}]}),
+            "input `m` has no rows",
         ),
         (
             json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [{"a": 1}]}]}),
@@ -626,4 +630,11 @@ async fn mlflow_ping_health_and_version() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(&bytes),
+        json!({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no model is loaded; start the server with at least one model"})
+    );
 }
