@@ -1,17 +1,20 @@
 //! # mlrig-monitor
 //!
 //! Prometheus metrics for an mlrig model server: request counts, latency,
-//! errors, requests in flight, predictions and model age, exposed at
-//! `GET /metrics` in the OpenMetrics text format.
+//! errors, requests in flight, predictions per class, score histograms and
+//! model age, exposed at `GET /metrics` in the Prometheus text format 0.0.4
+//! or, when the scraper's `Accept` asks for it, OpenMetrics.
 //!
 //! ## Data flow
 //!
 //! ```text
 //! request ──MetricsLayer──▶ server router (e.g. mlrig-serve) ──▶ response
 //!   │ path → Route (protocol, endpoint, model, version)    │ status → outcome, code
-//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors)
+//!   │                                                       │ extensions: ServedPredictions (model, version, classes, scores)
+//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors; labelled by the answering version)
+//!                 ServingMetrics::record_served  ◀──────────┘  (predictions per class, score / value histograms)
 //! register_model(name, version, created_at) ─▶ known models (label values, model age)
-//! GET /metrics ──metrics_router──▶ ServingMetrics::render ──▶ OpenMetrics text
+//! GET /metrics ──metrics_router──▶ ServingMetrics::render (OpenMetrics) | render_prometheus_text (0.0.4)
 //! ```
 //!
 //! * [`ServingMetrics`] owns a `prometheus_client` registry; its docs list the
