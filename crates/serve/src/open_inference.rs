@@ -284,6 +284,11 @@ fn infer(
 }
 
 /// The elements of one input tensor, flattened in row-major order.
+///
+/// Nothing is reserved from the client's `shape`: the element count it
+/// claims is checked against the data actually sent (JSON elements, or
+/// `binary_data_size` / element size) before anything is allocated, so a
+/// shape like `[2^40]` is a 400, not an allocation failure.
 fn decode_input(input: &RequestInput, binary: &mut &[u8]) -> Result<Vec<Value>, ServeError> {
     let what = format!("input `{}`", input.name);
     let count = element_count(&input.shape, &what)?;
@@ -311,10 +316,20 @@ fn decode_input(input: &RequestInput, binary: &mut &[u8]) -> Result<Vec<Value>, 
             }
             let (bytes, rest) = binary.split_at(size);
             *binary = rest;
+            // Fixed-size elements: the byte count must match the shape
+            // before decoding; BYTES elements are counted while decoding.
+            if let Some(width) = element_size(&input.datatype, &what)?
+                && count.checked_mul(width) != Some(size)
+            {
+                return Err(ServeError::bad_request(format!(
+                    "{what} has shape {:?} ({count} elements of {width} bytes) but binary_data_size is {size}",
+                    input.shape
+                )));
+            }
             decode_binary(&input.datatype, bytes, &what)?
         }
         (None, Some(data)) => {
-            let mut flat = Vec::with_capacity(count);
+            let mut flat = Vec::new();
             flatten(data, &mut flat, &what)?;
             flat
         }
@@ -334,17 +349,37 @@ fn decode_input(input: &RequestInput, binary: &mut &[u8]) -> Result<Vec<Value>, 
     Ok(values)
 }
 
+/// The product of a shape's dimensions; a negative dimension or a product
+/// beyond `usize` is a 400 (no tensor that large can arrive in a body).
 fn element_count(shape: &[i64], what: &str) -> Result<usize, ServeError> {
     shape.iter().try_fold(1usize, |total, &dim| {
-        usize::try_from(dim)
-            .ok()
-            .and_then(|d| total.checked_mul(d))
-            .ok_or_else(|| {
-                ServeError::bad_request(format!(
-                    "{what}: shape {shape:?} must have non-negative dimensions"
-                ))
-            })
+        let dim = usize::try_from(dim).map_err(|_| {
+            ServeError::bad_request(format!(
+                "{what}: shape {shape:?} must have non-negative dimensions"
+            ))
+        })?;
+        total.checked_mul(dim).ok_or_else(|| {
+            ServeError::bad_request(format!(
+                "{what}: shape {shape:?} has more elements than any request body can hold"
+            ))
+        })
     })
+}
+
+/// The byte size of one element of a supported datatype (`None` for
+/// `BYTES`, whose elements carry their own length); an unsupported
+/// datatype is a 400 on the JSON and the binary path alike.
+fn element_size(datatype: &str, what: &str) -> Result<Option<usize>, ServeError> {
+    match datatype {
+        "BOOL" | "INT8" | "UINT8" => Ok(Some(1)),
+        "INT16" | "UINT16" => Ok(Some(2)),
+        "INT32" | "UINT32" | "FP32" => Ok(Some(4)),
+        "INT64" | "UINT64" | "FP64" => Ok(Some(8)),
+        "BYTES" => Ok(None),
+        other => Err(ServeError::bad_request(format!(
+            "{what}: datatype {other:?} is not supported; use BOOL, INT8..INT64, UINT8..UINT64, FP32, FP64 or BYTES"
+        ))),
+    }
 }
 
 /// Nested JSON lists → flat elements (row-major); an element must be a

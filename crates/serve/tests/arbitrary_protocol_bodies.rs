@@ -73,7 +73,11 @@ fn input() -> impl Strategy<Value = (Value, Vec<u8>)> {
     let datatype = prop::sample::select(vec![
         "FP64", "FP32", "INT64", "INT8", "UINT16", "BOOL", "BYTES", "FP16", "nope",
     ]);
-    let shape = prop::collection::vec(-1i64..4, 0..3);
+    // Small dimensions that may match the data, and huge ones (up to
+    // i64::MAX) that must be refused before anything is allocated.
+    let dimension =
+        prop_oneof![4 => -1i64..4, 1 => any::<i64>(), 1 => (30u32..63).prop_map(|p| 1i64 << p)];
+    let shape = prop::collection::vec(dimension, 0..3);
     (
         name,
         datatype,

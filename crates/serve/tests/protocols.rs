@@ -392,6 +392,53 @@ async fn infer_errors_name_the_problem() {
     assert!(!json["error"].as_str().unwrap().contains("secret"));
 }
 
+/// A shape claiming far more elements than were sent (2^40, near i64::MAX,
+/// a product that overflows) is a 400 JSON error on the JSON and the binary
+/// path: nothing is reserved from the shape, and the server keeps answering.
+#[tokio::test]
+async fn huge_shapes_are_400_without_allocating() {
+    let huge = [1i64 << 40, i64::MAX - 1, 1 << 62];
+    for dim in huge {
+        for (name, shape) in [
+            ("x", json!([dim])),
+            ("m", json!([dim, 1])),
+            ("x", json!([dim, dim])),
+        ] {
+            let body = json!({"inputs": [{"name": name, "datatype": "FP64", "shape": shape, "data": [1]}]});
+            let (status, json) = v2_json("POST", "/v2/models/linear/infer", body.clone()).await;
+            assert_eq!(status, 400, "{body}: {json}");
+            let message = json["error"].as_str().unwrap();
+            assert!(
+                message.contains("but 1 values")
+                    || message.contains("more elements than any request body"),
+                "{body}: {message}"
+            );
+            let header = json!({"inputs": [{"name": name, "datatype": "FP64", "shape": shape, "parameters": {"binary_data_size": 8}}]}).to_string();
+            let (status, _, bytes) = send(
+                "POST",
+                "/v2/models/linear/infer",
+                &[("inference-header-content-length", header.len().to_string())],
+                [header.as_bytes(), &1.0f64.to_le_bytes()].concat(),
+            )
+            .await;
+            assert_eq!(status, 400, "{header}");
+            let message = json_of(&bytes)["error"].as_str().unwrap().to_string();
+            assert!(
+                message.contains("but binary_data_size is 8")
+                    || message.contains("more elements than any request body"),
+                "{header}: {message}"
+            );
+        }
+    }
+    let (status, json) = v2_json(
+        "POST",
+        "/v2/models/linear/infer",
+        json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [1]}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+}
+
 async fn invocations(path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
     let (status, headers, bytes) = send(
         "POST",
