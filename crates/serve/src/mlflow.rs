@@ -29,6 +29,7 @@ use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use mlrig_core::arrow_schema::{DataType, Schema};
 use mlrig_core::{Servable, describe_json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -135,7 +136,7 @@ pub(crate) async fn invocations(
         .run_predict(body.len(), move || {
             let records = match format {
                 Format::Json => json_records(servable.as_ref(), &body)?,
-                Format::Csv => csv_records(&body)?,
+                Format::Csv => csv_records(&servable.input_schema(), &body)?,
             };
             let predictions = predict(servable.as_ref(), &records)?;
             let served = served_by(servable.as_ref(), &predictions);
@@ -319,26 +320,40 @@ fn split_records(value: Value) -> Result<Vec<Value>, ServeError> {
         .collect()
 }
 
-/// A CSV body (header row of field names) → records.
-fn csv_records(body: &[u8]) -> Result<Vec<Value>, ServeError> {
+/// A CSV body (header row of field names) → records. A column of a text
+/// field keeps its cells' raw text (`007` stays `"007"`); other columns are
+/// typed by [`csv_cell`] and the schema then checks them like JSON values.
+fn csv_records(schema: &Schema, body: &[u8]) -> Result<Vec<Value>, ServeError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(body);
     let bad = |e: csv::Error| ServeError::bad_request(format!("the CSV body cannot be read: {e}"));
-    let names: Vec<String> = reader
+    let columns: Vec<(String, bool)> = reader
         .headers()
         .map_err(bad)?
         .iter()
-        .map(str::to_string)
+        .map(|name| {
+            let text = schema
+                .field_with_name(name)
+                .is_ok_and(|f| f.data_type() == &DataType::Utf8);
+            (name.to_string(), text)
+        })
         .collect();
     let mut records = Vec::new();
     for row in reader.records() {
         let row = row.map_err(bad)?;
         records.push(Value::Object(
-            names
+            columns
                 .iter()
-                .cloned()
-                .zip(row.iter().map(csv_cell))
+                .zip(row.iter())
+                .map(|((name, text), cell)| {
+                    let value = if *text && !cell.is_empty() {
+                        Value::from(cell)
+                    } else {
+                        csv_cell(cell)
+                    };
+                    (name.clone(), value)
+                })
                 .collect(),
         ));
     }
@@ -372,6 +387,8 @@ fn csv_cell(cell: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use mlrig_core::arrow_schema::Field;
+
     use super::*;
 
     #[test]
@@ -383,6 +400,24 @@ mod tests {
         assert_eq!(csv_cell("NaN"), json!("NaN"));
         assert_eq!(csv_cell("inf"), json!("inf"));
         assert_eq!(csv_cell("Oslo"), json!("Oslo"));
+    }
+
+    #[test]
+    fn csv_text_fields_keep_their_raw_text() {
+        let schema = Schema::new(vec![
+            Field::new("code", DataType::Utf8, true),
+            Field::new("x", DataType::Float64, true),
+        ]);
+        let records =
+            csv_records(&schema, b"code,x,other\n007,1.50,007\nTrue,,True\n,NaN,\n").unwrap();
+        assert_eq!(
+            records,
+            vec![
+                json!({"code": "007", "x": 1.5, "other": 7}),
+                json!({"code": "True", "x": null, "other": true}),
+                json!({"code": null, "x": "NaN", "other": null}),
+            ]
+        );
     }
 
     #[test]
