@@ -329,8 +329,20 @@ fn decode_input(input: &RequestInput, binary: &mut &[u8]) -> Result<Vec<Value>, 
             decode_binary(&input.datatype, bytes, &what)?
         }
         (None, Some(data)) => {
+            element_size(&input.datatype, &what)?;
             let mut flat = Vec::new();
             flatten(data, &mut flat, &what)?;
+            if let Some((i, bad)) = flat
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !fits_datatype(v, &input.datatype))
+            {
+                return Err(ServeError::bad_request(format!(
+                    "{what}: element {i} is {} but the datatype is {}",
+                    describe_json(bad),
+                    input.datatype
+                )));
+            }
             flat
         }
         (None, None) => {
@@ -379,6 +391,24 @@ fn element_size(datatype: &str, what: &str) -> Result<Option<usize>, ServeError>
         other => Err(ServeError::bad_request(format!(
             "{what}: datatype {other:?} is not supported; use BOOL, INT8..INT64, UINT8..UINT64, FP32, FP64 or BYTES"
         ))),
+    }
+}
+
+/// Whether a JSON element is a value of a (supported) datatype; `null`
+/// (a missing value) fits every datatype, and float tensors may carry the
+/// non-finite strings a JSON number cannot.
+fn fits_datatype(value: &Value, datatype: &str) -> bool {
+    match (datatype, value) {
+        (_, Value::Null) => true,
+        ("BOOL", Value::Bool(_)) => true,
+        ("INT8" | "INT16" | "INT32" | "INT64", Value::Number(n)) => n.is_i64(),
+        ("UINT8" | "UINT16" | "UINT32" | "UINT64", Value::Number(n)) => n.is_u64(),
+        ("FP32" | "FP64", Value::Number(_)) => true,
+        ("FP32" | "FP64", Value::String(s)) => {
+            matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity")
+        }
+        ("BYTES", Value::String(_)) => true,
+        _ => false,
     }
 }
 

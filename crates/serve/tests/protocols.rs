@@ -333,6 +333,26 @@ async fn infer_errors_name_the_problem() {
             json!({"input": []}),
             "the inference request is not valid: unknown field `input`",
         ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "FP16", "shape": [1], "data": [1.0]}]}),
+            "datatype \"FP16\" is not supported",
+        ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "BF16", "shape": [1], "data": [1.0]}]}),
+            "datatype \"BF16\" is not supported",
+        ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "nope", "shape": [1], "data": [1.0]}]}),
+            "datatype \"nope\" is not supported",
+        ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "INT64", "shape": [2], "data": [1, 2.5]}]}),
+            "input `x`: element 1 is number 2.5 but the datatype is INT64",
+        ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": ["1"]}]}),
+            "but the datatype is FP64",
+        ),
     ];
     for (body, expected) in cases {
         let (status, json) = v2_json("POST", "/v2/models/linear/infer", body.clone()).await;
