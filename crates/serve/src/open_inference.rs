@@ -23,7 +23,7 @@
 //! request's `parameters` say `"binary_data_output": true`; the response then
 //! carries the same header and each binary output's `binary_data_size`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -255,6 +255,17 @@ fn infer(
     };
     let request: InferRequest = serde_json::from_slice(header)
         .map_err(|e| ServeError::bad_request(format!("the inference request is not valid: {e}")))?;
+    let mut names = BTreeSet::new();
+    if let Some(twice) = request
+        .inputs
+        .iter()
+        .find(|i| !names.insert(i.name.as_str()))
+    {
+        return Err(ServeError::bad_request(format!(
+            "input `{}` is sent twice; send each input once",
+            twice.name
+        )));
+    }
     let schema = servable.input_schema();
     let mut tensors = Vec::with_capacity(request.inputs.len());
     for input in &request.inputs {

@@ -334,6 +334,10 @@ async fn infer_errors_name_the_problem() {
             "the inference request is not valid: unknown field `input`",
         ),
         (
+            json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [1]}, {"name": "x", "datatype": "FP64", "shape": [1], "data": [2]}]}),
+            "input `x` is sent twice",
+        ),
+        (
             json!({"inputs": [{"name": "x", "datatype": "FP16", "shape": [1], "data": [1.0]}]}),
             "datatype \"FP16\" is not supported",
         ),
