@@ -73,6 +73,16 @@ pub enum ServeError {
         /// The model's labels.
         available: Vec<String>,
     },
+    /// A version label cannot be set: it cannot be addressed in a URL path.
+    #[error("cannot set label {label:?} of model `{name}`: {reason}")]
+    InvalidLabel {
+        /// The model name.
+        name: String,
+        /// The rejected label.
+        label: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// A servable cannot be registered (its name or version cannot be addressed over HTTP).
     #[error("cannot register model `{name}` version {version}: {reason}")]
     InvalidModel {
@@ -183,9 +193,9 @@ impl ServeError {
             | ServeError::VersionNotFound { .. }
             | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
-            ServeError::BadRequest { .. } | ServeError::LabelNotFound { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            ServeError::BadRequest { .. }
+            | ServeError::LabelNotFound { .. }
+            | ServeError::InvalidLabel { .. } => StatusCode::BAD_REQUEST,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -219,6 +229,7 @@ impl ServeError {
             | ServeError::VersionNotFound { .. }
             | ServeError::BadRequest { .. }
             | ServeError::LabelNotFound { .. }
+            | ServeError::InvalidLabel { .. }
             | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
@@ -338,6 +349,11 @@ mod tests {
                 supported: "application/json",
             },
             ServeError::NoModelLoaded,
+            ServeError::InvalidLabel {
+                name: "m".into(),
+                label: "a/b".into(),
+                reason: "slash".into(),
+            },
             ServeError::LabelNotFound {
                 name: "m".into(),
                 label: "stable".into(),

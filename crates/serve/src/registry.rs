@@ -258,8 +258,8 @@ impl ModelRegistry {
     ///
     /// # Errors
     /// [`ServeError::ModelNotFound`] or [`ServeError::VersionNotFound`] when
-    /// the version is not loaded; [`ServeError::InvalidModel`] for an empty
-    /// label or one containing `/` or `:`.
+    /// the version is not loaded; [`ServeError::InvalidLabel`] (400) for an
+    /// empty label or one containing `/` or `:`.
     pub fn set_label(
         &self,
         name: &str,
@@ -267,12 +267,10 @@ impl ModelRegistry {
         version: u64,
     ) -> Result<Option<u64>, ServeError> {
         if label.is_empty() || label.contains(['/', ':']) {
-            return Err(ServeError::InvalidModel {
+            return Err(ServeError::InvalidLabel {
                 name: name.to_string(),
-                version,
-                reason: format!(
-                    "label {label:?} cannot be addressed in a URL path (empty, or contains `/` or `:`)"
-                ),
+                label: label.to_string(),
+                reason: "it cannot be addressed in a URL path (empty, or contains `/` or `:`); use letters, digits, `-` or `_`".into(),
             });
         }
         let mut models = self.write();

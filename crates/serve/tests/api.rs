@@ -466,6 +466,16 @@ async fn labels_route_through_the_registry() {
     );
     // A label can only point at a loaded version.
     assert!(registry.set_label("linear", "stable", 9).is_err());
+    // A label that cannot be addressed in a path is the caller's error (400).
+    for label in ["", "a/b", "v:1"] {
+        let err = registry.set_label("linear", label, 1).unwrap_err();
+        assert!(
+            matches!(err, mlrig_serve::ServeError::InvalidLabel { .. }),
+            "{err}"
+        );
+        assert_eq!(err.status_code(), 400, "{err}");
+    }
+    assert_eq!(registry.labels("linear").len(), 2);
 }
 
 #[tokio::test]
