@@ -16,6 +16,26 @@ use serde_json::{Map, Value, json};
 
 use crate::ServeError;
 
+/// The most rows one request may carry, whatever its protocol.
+///
+/// Every row becomes a JSON record (a map with its own copy of each field
+/// name) before the batch is built, so a small body of tiny rows (one byte
+/// per row in a binary `UINT8` tensor, `1,` per bare TF Serving instance,
+/// one line per CSV row) would otherwise cost far more memory than its size.
+/// Protocols check this before building records; a larger request is a 400
+/// that says to split it. (A per-server setting may replace this constant.)
+pub const MAX_ROWS_PER_REQUEST: usize = 100_000;
+
+/// A 400 when `rows` rows (of `what`) exceed [`MAX_ROWS_PER_REQUEST`].
+pub(crate) fn check_rows(rows: usize, what: &str) -> Result<(), ServeError> {
+    if rows > MAX_ROWS_PER_REQUEST {
+        return Err(ServeError::bad_request(format!(
+            "{what} has {rows} rows; a request takes at most {MAX_ROWS_PER_REQUEST} rows, so split it into several requests"
+        )));
+    }
+    Ok(())
+}
+
 /// The name of the only input field of a single-input model.
 pub(crate) fn single_input_field(servable: &dyn Servable) -> Option<String> {
     let schema = servable.input_schema();
@@ -57,6 +77,7 @@ pub(crate) fn run(
     records: &[Value],
     explain: bool,
 ) -> Result<(Predictions, Option<Contributions>), ServeError> {
+    check_rows(records.len(), "the request")?;
     let batch = records_to_batch(records, &servable.input_schema())?;
     let predictions = servable.predict(&batch)?;
     if predictions.len() != records.len() {
@@ -175,6 +196,7 @@ pub(crate) fn columns_to_records(
         lists.push((field, values));
     }
     let n = rows.map_or(0, |(_, n)| n);
+    check_rows(n, &format!("`{key}`"))?;
     let mut records = vec![Map::with_capacity(lists.len()); n];
     for (field, values) in lists {
         for (record, value) in records.iter_mut().zip(values) {
@@ -184,9 +206,15 @@ pub(crate) fn columns_to_records(
     Ok(records.into_iter().map(Value::Object).collect())
 }
 
-/// For a single-input model, a bare value `v` stands for `{"<field>": v}`.
-pub(crate) fn wrap_bare(values: Vec<Value>, single_field: Option<&str>) -> Vec<Value> {
-    match single_field {
+/// For a single-input model, a bare value `v` stands for `{"<field>": v}`;
+/// `what` names the list in messages.
+pub(crate) fn wrap_bare(
+    values: Vec<Value>,
+    single_field: Option<&str>,
+    what: &str,
+) -> Result<Vec<Value>, ServeError> {
+    check_rows(values.len(), what)?;
+    Ok(match single_field {
         Some(field) => values
             .into_iter()
             .map(|v| match v {
@@ -195,7 +223,7 @@ pub(crate) fn wrap_bare(values: Vec<Value>, single_field: Option<&str>) -> Vec<V
             })
             .collect(),
         None => values,
-    }
+    })
 }
 
 /// Rows of values in the schema's field order (a `[N, F]` tensor, a list
@@ -205,6 +233,7 @@ pub(crate) fn matrix_to_records(
     schema: &Schema,
     what: &str,
 ) -> Result<Vec<Value>, ServeError> {
+    check_rows(rows.len(), what)?;
     let fields = schema.fields();
     rows.into_iter()
         .enumerate()
@@ -270,10 +299,21 @@ mod tests {
     #[test]
     fn bare_values_wrap_only_for_single_input_models() {
         assert_eq!(
-            wrap_bare(vec![json!(1.5), json!({"x": 2})], Some("x")),
+            wrap_bare(vec![json!(1.5), json!({"x": 2})], Some("x"), "`instances`").unwrap(),
             vec![json!({"x": 1.5}), json!({"x": 2})]
         );
-        assert_eq!(wrap_bare(vec![json!(1.5)], None), vec![json!(1.5)]);
+        assert_eq!(
+            wrap_bare(vec![json!(1.5)], None, "`instances`").unwrap(),
+            vec![json!(1.5)]
+        );
+        let err = wrap_bare(
+            vec![json!(1); MAX_ROWS_PER_REQUEST + 1],
+            Some("x"),
+            "`instances`",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("at most 100000 rows"), "{err}");
     }
     #[test]
     fn non_finite_literals_are_quoted_outside_strings_only() {

@@ -143,6 +143,7 @@ mod tf_serving;
 
 pub use config::ServerConfig;
 pub use error::ServeError;
+pub use inference::MAX_ROWS_PER_REQUEST;
 pub use registry::{ModelRegistry, VersionSelector};
 pub use router::router;
 pub use server::{serve, shutdown_signal};

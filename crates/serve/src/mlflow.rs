@@ -35,8 +35,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    as_list, columns_to_records, json_response, matrix_to_records, parse_json, predict, served_by,
-    single_input_field, wrap_bare,
+    as_list, check_rows, columns_to_records, json_response, matrix_to_records, parse_json, predict,
+    served_by, single_input_field, wrap_bare,
 };
 use crate::router::{ApiState, body_error, check_method};
 use crate::tf_serving::{Layout, encode_predict};
@@ -249,7 +249,11 @@ fn json_records(servable: &dyn Servable, body: &[u8]) -> Result<Vec<Value>, Serv
                     .collect::<Result<Vec<_>, _>>()?;
                 matrix_to_records(rows, &schema, &format!("`{key}`"))?
             }
-            Value::Array(items) => wrap_bare(items, single_input_field(servable).as_deref()),
+            Value::Array(items) => wrap_bare(
+                items,
+                single_input_field(servable).as_deref(),
+                &format!("`{key}`"),
+            )?,
             other => {
                 return Err(ServeError::bad_request(format!(
                     "`{key}` must be a list of rows or an object of columns, found {}",
@@ -302,6 +306,7 @@ fn split_records(value: Value) -> Result<Vec<Value>, ServeError> {
             "unknown key `{key}` in `dataframe_split`; expected columns, data and optionally index"
         )));
     }
+    check_rows(data.len(), "`dataframe_split.data`")?;
     data.into_iter()
         .enumerate()
         .map(|(i, row)| {
@@ -341,6 +346,7 @@ fn csv_records(schema: &Schema, body: &[u8]) -> Result<Vec<Value>, ServeError> {
         .collect();
     let mut records = Vec::new();
     for row in reader.records() {
+        check_rows(records.len() + 1, "the CSV body")?;
         let row = row.map_err(bad)?;
         records.push(Value::Object(
             columns

@@ -36,7 +36,7 @@ use mlrig_core::{Predictions, Servable, describe_json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::inference::{matrix_to_records, predict, served_by};
+use crate::inference::{MAX_ROWS_PER_REQUEST, check_rows, matrix_to_records, predict, served_by};
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
 use crate::{ServeError, VersionSelector};
@@ -267,9 +267,11 @@ fn infer(
         )));
     }
     let schema = servable.input_schema();
+    // An [N, F] tensor holds F elements per row; a field's tensor one.
+    let max_elements = MAX_ROWS_PER_REQUEST.saturating_mul(schema.fields().len().max(1));
     let mut tensors = Vec::with_capacity(request.inputs.len());
     for input in &request.inputs {
-        tensors.push(decode_input(input, &mut binary)?);
+        tensors.push(decode_input(input, &mut binary, max_elements)?);
     }
     if !binary.is_empty() {
         return Err(ServeError::bad_request(format!(
@@ -300,9 +302,20 @@ fn infer(
 /// claims is checked against the data actually sent (JSON elements, or
 /// `binary_data_size` / element size) before anything is allocated, so a
 /// shape like `[2^40]` is a 400, not an allocation failure.
-fn decode_input(input: &RequestInput, binary: &mut &[u8]) -> Result<Vec<Value>, ServeError> {
+fn decode_input(
+    input: &RequestInput,
+    binary: &mut &[u8],
+    max_elements: usize,
+) -> Result<Vec<Value>, ServeError> {
     let what = format!("input `{}`", input.name);
     let count = element_count(&input.shape, &what)?;
+    if count > max_elements {
+        return Err(ServeError::bad_request(format!(
+            "{what} has shape {:?} ({count} elements); a request takes at most {MAX_ROWS_PER_REQUEST} rows \
+             ({max_elements} elements for this model), so split it into several requests",
+            input.shape
+        )));
+    }
     let values = match (input.parameters.get("binary_data_size"), &input.data) {
         (Some(_), Some(_)) => {
             return Err(ServeError::bad_request(format!(
@@ -536,20 +549,25 @@ fn tensors_to_records(
                 input.shape
             )));
         }
-        let rows: Vec<Vec<Value>> = tensors
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .chunks(width.max(1))
-            .map(<[Value]>::to_vec)
-            .collect();
+        let what = format!("input `{}`", input.name);
+        // The shape was checked against the elements: N rows of `width`.
+        let n = usize::try_from(input.shape[0]).unwrap_or(0);
+        check_rows(n, &what)?;
+        let mut elements = tensors.into_iter().flatten();
+        let rows: Vec<Vec<Value>> = if width == 0 {
+            Vec::new()
+        } else {
+            (0..n)
+                .map(|_| elements.by_ref().take(width).collect())
+                .collect()
+        };
         if rows.is_empty() {
             return Err(ServeError::bad_request(format!(
                 "input `{}` has no rows; send at least one",
                 input.name
             )));
         }
-        return matrix_to_records(rows, schema, &format!("input `{}`", input.name));
+        return matrix_to_records(rows, schema, &what);
     }
     if let Some(unknown) = inputs.iter().find(|i| !is_field(&i.name)) {
         return Err(ServeError::bad_request(format!(
@@ -585,6 +603,7 @@ fn tensors_to_records(
             "the request has no rows; send at least one input tensor with at least one row",
         ));
     }
+    check_rows(n, "the request")?;
     let mut records = vec![Map::with_capacity(inputs.len()); n];
     for (input, values) in inputs.iter().zip(tensors) {
         for (record, value) in records.iter_mut().zip(values) {

@@ -243,14 +243,19 @@ fn predict_records(
                 )));
             };
             Ok((
-                non_empty(wrap_bare(instances, single_field), "instances")?,
+                non_empty(
+                    wrap_bare(instances, single_field, "`instances`")?,
+                    "instances",
+                )?,
                 Layout::Rows,
             ))
         }
         (None, Some(inputs)) => {
             let records = match inputs {
                 Value::Object(columns) => columns_to_records("inputs", columns)?,
-                Value::Array(values) if single_field.is_some() => wrap_bare(values, single_field),
+                Value::Array(values) if single_field.is_some() => {
+                    wrap_bare(values, single_field, "`inputs`")?
+                }
                 other => {
                     return Err(ServeError::bad_request(format!(
                         "`inputs` must be an object mapping each field to a list of values, found {}",

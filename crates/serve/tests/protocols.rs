@@ -433,7 +433,7 @@ async fn huge_shapes_are_400_without_allocating() {
             assert_eq!(status, 400, "{body}: {json}");
             let message = json["error"].as_str().unwrap();
             assert!(
-                message.contains("but 1 values")
+                message.contains("at most 100000 rows")
                     || message.contains("more elements than any request body"),
                 "{body}: {message}"
             );
@@ -448,12 +448,41 @@ async fn huge_shapes_are_400_without_allocating() {
             assert_eq!(status, 400, "{header}");
             let message = json_of(&bytes)["error"].as_str().unwrap().to_string();
             assert!(
-                message.contains("but binary_data_size is 8")
+                message.contains("at most 100000 rows")
                     || message.contains("more elements than any request body"),
                 "{header}: {message}"
             );
         }
     }
+    // Within the row limit, the shape is still checked against the data.
+    let (status, json) = v2_json(
+        "POST",
+        "/v2/models/linear/infer",
+        json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [100000], "data": [1]}]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{json}");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("(100000 elements) but 1 values"),
+        "{json}"
+    );
+    let header = json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [100000], "parameters": {"binary_data_size": 8}}]}).to_string();
+    let (status, _, bytes) = send(
+        "POST",
+        "/v2/models/linear/infer",
+        &[("inference-header-content-length", header.len().to_string())],
+        [header.as_bytes(), &1.0f64.to_le_bytes()].concat(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let message = json_of(&bytes)["error"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("(100000 elements of 8 bytes) but binary_data_size is 8"),
+        "{message}"
+    );
     let (status, json) = v2_json(
         "POST",
         "/v2/models/linear/infer",
@@ -461,6 +490,79 @@ async fn huge_shapes_are_400_without_allocating() {
     )
     .await;
     assert_eq!(status, 200, "{json}");
+}
+
+/// `MAX_ROWS_PER_REQUEST` bounds the rows of every protocol before records
+/// are built (one byte per row in a `UINT8` tensor would otherwise cost a
+/// map per byte); exactly the limit is still answered.
+#[tokio::test]
+async fn rows_beyond_the_limit_are_400_in_every_protocol() {
+    let limit = mlrig_serve::MAX_ROWS_PER_REQUEST;
+    let expected = format!("at most {limit} rows");
+    for (rows, datatype, width) in [
+        (limit, "FP64", 8),
+        (limit + 1, "UINT8", 1),
+        (limit + 1, "FP64", 8),
+    ] {
+        let header = json!({"inputs": [{"name": "x", "datatype": datatype, "shape": [rows],
+            "parameters": {"binary_data_size": rows * width}}]})
+        .to_string();
+        let (status, _, bytes) = send(
+            "POST",
+            "/v2/models/linear/infer",
+            &[("inference-header-content-length", header.len().to_string())],
+            [header.as_bytes(), &vec![0u8; rows * width]].concat(),
+        )
+        .await;
+        if rows == limit {
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+            continue;
+        }
+        assert_eq!(status, 400);
+        let message = json_of(&bytes)["error"].as_str().unwrap().to_string();
+        assert!(message.contains(&expected), "{message}");
+    }
+    let ones = vec!["1"; limit + 1];
+    let instances = format!("[{}]", ones.join(","));
+    for (path, body) in [
+        (
+            "/v1/models/linear:predict",
+            format!("{{\"instances\": {instances}}}"),
+        ),
+        (
+            "/v1/models/linear:predict",
+            format!("{{\"inputs\": {{\"x\": {instances}}}}}"),
+        ),
+    ] {
+        let (status, json) = fakes::post(path, &body).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(
+            json["error"].as_str().unwrap().contains(&expected),
+            "{json}"
+        );
+    }
+    let (status, json) = invocations(
+        "/invocations?model=linear",
+        "text/csv",
+        &format!("x\n{}\n", ones.join("\n")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        json["message"].as_str().unwrap().contains(&expected),
+        "{json}"
+    );
+    let (status, json) = invocations(
+        "/invocations?model=linear",
+        "application/json",
+        &format!("{{\"inputs\": {instances}}}"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        json["message"].as_str().unwrap().contains(&expected),
+        "{json}"
+    );
 }
 
 async fn invocations(path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
