@@ -43,7 +43,7 @@ use crate::tf_serving::{Layout, encode_predict};
 use crate::{ServeError, VersionSelector};
 
 /// The content types `/invocations` reads.
-const CONTENT_TYPES: &str = "application/json, text/csv";
+const CONTENT_TYPES: &str = "application/json, text/csv (with no parameter but charset=utf-8)";
 
 /// The JSON keys of the input formats.
 const INPUT_KEYS: [&str; 4] = [
@@ -157,7 +157,8 @@ enum Format {
 }
 
 /// The body format from `Content-Type`: its media type, and no parameter
-/// but `charset` (MLflow refuses others too).
+/// but `charset=utf-8`; as MLflow, any other parameter (`format=pandas-split`
+/// included) or charset is a 415.
 fn content_format(headers: &HeaderMap) -> Result<Format, ServeError> {
     let raw = headers
         .get(CONTENT_TYPE)
@@ -174,15 +175,20 @@ fn content_format(headers: &HeaderMap) -> Result<Format, ServeError> {
             });
         }
     };
-    for parameter in parts.filter(|p| !p.is_empty()) {
-        let key = parameter.split('=').next().unwrap_or_default().trim();
-        if !key.eq_ignore_ascii_case("charset") {
-            return Err(ServeError::bad_request(format!(
-                "unrecognized content type parameter `{parameter}`; only charset is read"
-            )));
-        }
+    let utf8_charset = |parameter: &str| {
+        parameter.split_once('=').is_some_and(|(key, value)| {
+            key.trim().eq_ignore_ascii_case("charset")
+                && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        })
+    };
+    if parts.filter(|p| !p.is_empty()).all(utf8_charset) {
+        Ok(format)
+    } else {
+        Err(ServeError::UnsupportedMediaType {
+            found: raw,
+            supported: CONTENT_TYPES,
+        })
     }
-    Ok(format)
 }
 
 fn select_model(

@@ -653,7 +653,7 @@ async fn mlflow_errors_have_mlflow_shapes() {
             "x\n1\n",
             415,
             "BAD_REQUEST",
-            "application/json, text/csv; got \"text/plain\"",
+            "application/json, text/csv (with no parameter but charset=utf-8); got \"text/plain\"",
         ),
         (
             "/invocations?model=linear",
@@ -667,9 +667,17 @@ async fn mlflow_errors_have_mlflow_shapes() {
             "/invocations?model=linear",
             "application/json; format=pandas-split",
             "{}",
-            400,
+            415,
             "BAD_REQUEST",
-            "unrecognized content type parameter `format=pandas-split`",
+            "with no parameter but charset=utf-8); got \"application/json; format=pandas-split\"",
+        ),
+        (
+            "/invocations?model=linear",
+            "text/csv; charset=latin-1",
+            "x\n1\n",
+            415,
+            "BAD_REQUEST",
+            "got \"text/csv; charset=latin-1\"",
         ),
         (
             "/invocations?model=linear",
