@@ -308,6 +308,7 @@ fn decode_input(
     max_elements: usize,
 ) -> Result<Vec<Value>, ServeError> {
     let what = format!("input `{}`", input.name);
+    only_parameters(&input.parameters, &["binary_data_size"], &what)?;
     let count = element_count(&input.shape, &what)?;
     if count > max_elements {
         return Err(ServeError::bad_request(format!(
@@ -659,6 +660,23 @@ fn output_tensors(predictions: Predictions) -> Result<Vec<OutputTensor>, ServeEr
     }
 }
 
+/// A 400 for a parameter mlrig does not implement (Triton's
+/// `classification`, shared memory regions, ...): ignoring it would answer
+/// something other than what the client asked for.
+fn only_parameters(
+    parameters: &Map<String, Value>,
+    known: &[&str],
+    what: &str,
+) -> Result<(), ServeError> {
+    match parameters.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(unknown) => Err(ServeError::bad_request(format!(
+            "{what}: parameter `{unknown}` is not supported; parameters read here: {}",
+            known.join(", ")
+        ))),
+    }
+}
+
 /// `binary` of a requested output's or the request's parameters: a boolean or absent.
 fn flag(
     parameters: &Map<String, Value>,
@@ -696,6 +714,7 @@ fn encode_response(
             let mut selected = Vec::with_capacity(requested.len());
             for output in &requested {
                 let what = format!("requested output `{}`", output.name);
+                only_parameters(&output.parameters, &["binary_data"], &what)?;
                 let binary = flag(&output.parameters, "binary_data", &what)?.unwrap_or(all_binary);
                 let tensor = by_name.remove(output.name.as_str()).ok_or_else(|| {
                     ServeError::bad_request(format!(

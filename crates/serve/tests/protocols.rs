@@ -338,6 +338,14 @@ async fn infer_errors_name_the_problem() {
             "input `x` is sent twice",
         ),
         (
+            json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [1]}], "outputs": [{"name": "predictions", "parameters": {"classification": 2}}]}),
+            "requested output `predictions`: parameter `classification` is not supported; parameters read here: binary_data",
+        ),
+        (
+            json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [1], "parameters": {"shared_memory_region": "r"}}]}),
+            "input `x`: parameter `shared_memory_region` is not supported",
+        ),
+        (
             json!({"inputs": [{"name": "x", "datatype": "FP16", "shape": [1], "data": [1.0]}]}),
             "datatype \"FP16\" is not supported",
         ),
