@@ -52,7 +52,7 @@ cargo run --quiet -p mlrig-cli -- infer-schema data/samples/adult_sample.csv \
 rm -rf "$interop"
 
 step "protocol clients (real tritonclient.http and MLflow-style requests against mlrig serve)"
-# The script makes its own virtualenv outside the repository (${TMPDIR:-/tmp}/mlrig-protocol-venv),
+# The script makes its own virtualenv outside the repository (${TMPDIR:-/tmp}/mlrig-protocol-venv-<pinned versions>),
 # trains a model on data/samples, serves it on a free port and compares every protocol's answer
 # with TF Serving's :predict for the same rows.
 mlrig_bin=$(cargo build --quiet -p mlrig-cli --message-format=json-render-diagnostics \

@@ -11,11 +11,13 @@ client's default) and JSON) and with plain HTTP requests (MLflow
 `/invocations` with `dataframe_split` and `text/csv`) that every protocol
 answers exactly what TF Serving's `:predict` answers for the same rows.
 
-The client runs from a virtualenv outside the repository, created when
-missing: $MLRIG_PROTOCOL_VENV, default ${TMPDIR:-/tmp}/mlrig-protocol-venv.
+The client runs from a virtualenv outside the repository, created (or
+recreated) when it lacks the pinned versions of PINS: $MLRIG_PROTOCOL_VENV,
+default ${TMPDIR:-/tmp}/mlrig-protocol-venv-<pins>, so a new pin gets a new venv.
 """
 
 import csv
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -25,31 +27,42 @@ import urllib.error
 import urllib.request
 import venv
 
-TRITONCLIENT = "tritonclient[http]==2.73.0"
+# Distribution → exact version (extras are added when installing).
+PINS = {"tritonclient": "2.73.0", "numpy": "2.4.6"}
+EXTRAS = {"tritonclient": "[http]"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "data", "samples", "adult_sample.csv")
 TARGET = "income"
 ROWS = 25
 
 
+def pins_installed():
+    """Whether this Python has exactly the pinned versions."""
+    try:
+        return all(importlib.metadata.version(name) == version for name, version in PINS.items())
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 def ensure_venv():
     """Re-runs this script with the venv's Python, creating the venv if needed."""
+    tag = "-".join(f"{name}-{version}" for name, version in PINS.items())
     home = os.environ.get("MLRIG_PROTOCOL_VENV") or os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), "mlrig-protocol-venv"
+        os.environ.get("TMPDIR", "/tmp"), f"mlrig-protocol-venv-{tag}"
     )
     python = os.path.join(home, "bin", "python")
     if os.path.realpath(sys.prefix) == os.path.realpath(home):
+        if not pins_installed():
+            sys.exit(f"{home} does not have the pinned versions {PINS} after installing them")
         return
-    has_client = os.path.exists(python) and subprocess.run(
-        [python, "-c", "import tritonclient.http, numpy"], capture_output=True
+    pinned = os.path.exists(python) and subprocess.run(
+        [python, os.path.abspath(__file__), "--check-pins"], capture_output=True
     ).returncode == 0
-    if not has_client:
-        print(f"creating {home} with {TRITONCLIENT}", flush=True)
+    if not pinned:
+        print(f"creating {home} with {PINS}", flush=True)
         venv.create(home, with_pip=True, clear=True)
-        subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", TRITONCLIENT, "numpy"],
-            check=True,
-        )
+        requirements = [f"{n}{EXTRAS.get(n, '')}=={v}" for n, v in PINS.items()]
+        subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], check=True)
     os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
 
 
@@ -85,7 +98,32 @@ def typed_rows(metadata):
     return rows
 
 
+def start_server(mlrig, model, log):
+    """Starts `mlrig serve` on a free port; returns (process, base URL). When it
+    dies before saying where it listens, exits with its status and stderr."""
+    server = subprocess.Popen(
+        [mlrig, "serve", "--model", model, "--port", "0", "--format", "json"],
+        stdout=subprocess.PIPE, stderr=log, text=True,
+    )
+    line = server.stdout.readline()
+    try:
+        return server, json.loads(line)["listening"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        try:
+            code = server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            code = server.wait()
+        log.seek(0)
+        sys.exit(
+            f"mlrig serve did not start (exit status {code}); first stdout line {line!r}; "
+            f"stderr:\n{log.read()}"
+        )
+
+
 def main():
+    if sys.argv[1:] == ["--check-pins"]:
+        sys.exit(0 if pins_installed() else 1)
     ensure_venv()
     import numpy as np
     import tritonclient.http as triton
@@ -100,18 +138,13 @@ def main():
              "--format", "json"],
             check=True, stdout=subprocess.DEVNULL,
         )
-        server = subprocess.Popen(
-            [mlrig, "serve", "--model", os.path.join(models, "adult"), "--port", "0",
-             "--format", "json"],
-            stdout=subprocess.PIPE, text=True,
-        )
-        try:
-            started = json.loads(server.stdout.readline())
-            base = started["listening"]
-            run_clients(base, np, triton)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        with open(os.path.join(tmp, "serve.log"), "w+") as log:
+            server, base = start_server(mlrig, os.path.join(models, "adult"), log)
+            try:
+                run_clients(base, np, triton)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
 
 
 def run_clients(base, np, triton):
