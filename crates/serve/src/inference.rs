@@ -8,7 +8,7 @@
 
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use mlrig_core::arrow_schema::Schema;
+use mlrig_core::arrow_schema::{DataType, Schema};
 use mlrig_core::{
     Contributions, Predictions, Servable, ServedPredictions, describe_json, records_to_batch,
 };
@@ -34,6 +34,19 @@ pub(crate) fn check_rows(rows: usize, what: &str) -> Result<(), ServeError> {
         )));
     }
     Ok(())
+}
+
+/// How a field type is named on the wire: (Open Inference datatype, TF
+/// Serving dtype). Only the four types [`records_to_batch`] reads have a
+/// name of their own; any other type cannot be served (predict refuses it)
+/// and is listed as text.
+pub(crate) fn wire_types(data_type: &DataType) -> (&'static str, &'static str) {
+    match data_type {
+        DataType::Float64 => ("FP64", "DT_DOUBLE"),
+        DataType::Int64 => ("INT64", "DT_INT64"),
+        DataType::Boolean => ("BOOL", "DT_BOOL"),
+        _ => ("BYTES", "DT_STRING"),
+    }
 }
 
 /// The name of the only input field of a single-input model.

@@ -6,6 +6,8 @@ use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{Servable, Task};
 use serde::Serialize;
 
+use crate::inference::wire_types;
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ModelStatus {
     model_version_status: Vec<VersionStatus>,
@@ -125,18 +127,6 @@ fn tensor(name: &str, dtype: &'static str, dims: &[i64]) -> TensorInfo {
     }
 }
 
-/// TensorFlow's `DT_*` dtype of an Arrow field type.
-fn tf_dtype(data_type: &DataType) -> &'static str {
-    match data_type {
-        DataType::Float64 => "DT_DOUBLE",
-        DataType::Float32 => "DT_FLOAT",
-        DataType::Int64 => "DT_INT64",
-        DataType::Int32 => "DT_INT32",
-        DataType::Boolean => "DT_BOOL",
-        _ => "DT_STRING",
-    }
-}
-
 /// The `serving_default` signature: one input per field, and the outputs
 /// of `:predict` (`predictions`, or `scores`, `classes` and `label`).
 fn signature_def(servable: &dyn Servable) -> SignatureDefMap {
@@ -147,7 +137,7 @@ fn signature_def(servable: &dyn Servable) -> SignatureDefMap {
         .map(|f| {
             (
                 f.name().clone(),
-                tensor(f.name(), tf_dtype(f.data_type()), &[-1]),
+                tensor(f.name(), wire_types(f.data_type()).1, &[-1]),
             )
         })
         .collect();

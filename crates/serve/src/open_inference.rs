@@ -31,12 +31,13 @@ use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
-use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{Predictions, Servable, describe_json};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::inference::{MAX_ROWS_PER_REQUEST, check_rows, matrix_to_records, predict, served_by};
+use crate::inference::{
+    MAX_ROWS_PER_REQUEST, check_rows, matrix_to_records, predict, served_by, wire_types,
+};
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
 use crate::{ServeError, VersionSelector};
@@ -167,18 +168,6 @@ fn header_length(headers: &HeaderMap) -> Result<Option<usize>, ServeError> {
         })
 }
 
-/// The Open Inference datatype of an Arrow field type.
-fn datatype(data_type: &DataType) -> &'static str {
-    match data_type {
-        DataType::Float64 => "FP64",
-        DataType::Float32 => "FP32",
-        DataType::Int64 => "INT64",
-        DataType::Int32 => "INT32",
-        DataType::Boolean => "BOOL",
-        _ => "BYTES",
-    }
-}
-
 /// The model metadata document.
 fn model_metadata(servable: &dyn Servable, versions: &[u64]) -> Value {
     let info = servable.info();
@@ -186,7 +175,7 @@ fn model_metadata(servable: &dyn Servable, versions: &[u64]) -> Value {
         .input_schema()
         .fields()
         .iter()
-        .map(|f| json!({"name": f.name(), "datatype": datatype(f.data_type()), "shape": [-1]}))
+        .map(|f| json!({"name": f.name(), "datatype": wire_types(f.data_type()).0, "shape": [-1]}))
         .collect();
     let outputs = match &info.task {
         mlrig_core::Task::Classification { classes } => json!([
