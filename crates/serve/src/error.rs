@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use axum::http::header::{ALLOW, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use crate::inference::with_json_content_type;
 
 /// The text a client sees for a server-side failure; the details go to the log.
 const INTERNAL_ERROR_MESSAGE: &str =
@@ -270,11 +272,11 @@ impl ServeError {
     pub(crate) fn response_with(self, body: impl FnOnce(String) -> serde_json::Value) -> Response {
         let status = self.status_code();
         let body = body(self.client_message()).to_string();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut response = with_json_content_type((status, body).into_response());
         if let ServeError::MethodNotAllowed { allowed, .. } = self {
-            headers.insert(ALLOW, HeaderValue::from_static(allowed));
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allowed));
         }
         response
     }

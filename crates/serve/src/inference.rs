@@ -66,12 +66,32 @@ pub(crate) fn served_by(servable: &dyn Servable, predictions: &Predictions) -> S
 
 /// A JSON response body, with what was predicted in its extensions.
 pub(crate) fn json_response(body: Vec<u8>, served: ServedPredictions) -> Response {
-    let mut response = body.into_response();
+    let mut response = with_json_content_type(body.into_response());
+    response.extensions_mut().insert(served);
+    response
+}
+
+/// `response` with `Content-Type: application/json`.
+pub(crate) fn with_json_content_type(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.extensions_mut().insert(served);
     response
+}
+
+/// A response document as body bytes.
+pub(crate) fn json_bytes(document: &Value) -> Result<Vec<u8>, ServeError> {
+    serde_json::to_vec(document).map_err(|e| ServeError::Internal {
+        reason: format!("cannot serialize the response: {e}"),
+    })
+}
+
+/// The error for a kind of [`Predictions`] (a non-exhaustive enum) added to
+/// mlrig-core after this server was written.
+pub(crate) fn unencodable_predictions() -> ServeError {
+    ServeError::Internal {
+        reason: "the model returned a kind of predictions this server cannot encode".into(),
+    }
 }
 
 /// [`run`] without contributions.

@@ -139,6 +139,7 @@ mod open_inference;
 mod registry;
 mod router;
 mod server;
+mod tf_json;
 mod tf_serving;
 
 pub use config::ServerConfig;

@@ -26,7 +26,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
-use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use mlrig_core::arrow_schema::{DataType, Schema};
@@ -35,11 +35,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    as_list, check_rows, columns_to_records, json_response, matrix_to_records, parse_json, predict,
-    served_by, single_input_field, wrap_bare,
+    as_list, check_rows, columns_to_records, json_bytes, json_response, matrix_to_records,
+    parse_json, predict, served_by, single_input_field, with_json_content_type, wrap_bare,
 };
 use crate::router::{ApiState, body_error, check_method};
-use crate::tf_serving::{Layout, encode_predict};
+use crate::tf_json::{Layout, encode_predict};
 use crate::{ServeError, VersionSelector};
 
 /// The content types `/invocations` reads.
@@ -100,11 +100,7 @@ pub(crate) async fn ping(
     if state.registry.is_empty() {
         return Err(ServeError::NoModelLoaded.into());
     }
-    let mut response = "\n".into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Ok(response)
+    Ok(with_json_content_type("\n".into_response()))
 }
 
 /// `GET /version`: the mlrig version (MLflow answers its own version).
@@ -141,10 +137,7 @@ pub(crate) async fn invocations(
             let predictions = predict(servable.as_ref(), &records)?;
             let served = served_by(servable.as_ref(), &predictions);
             let document = encode_predict(predictions, Layout::Rows)?;
-            let encoded = serde_json::to_vec(&document).map_err(|e| ServeError::Internal {
-                reason: format!("cannot serialize the response: {e}"),
-            })?;
-            Ok((encoded, served))
+            Ok((json_bytes(&document)?, served))
         })
         .await?;
     Ok(json_response(encoded, served))

@@ -36,7 +36,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    MAX_ROWS_PER_REQUEST, check_rows, matrix_to_records, predict, served_by, wire_types,
+    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, matrix_to_records, predict, served_by,
+    unencodable_predictions, wire_types, with_json_content_type,
 };
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
@@ -643,9 +644,7 @@ fn output_tensors(predictions: Predictions) -> Result<Vec<OutputTensor>, ServeEr
             },
         ]),
         // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
-        _ => Err(ServeError::Internal {
-            reason: "the model returned a kind of predictions this server cannot encode".into(),
-        }),
+        _ => Err(unencodable_predictions()),
     }
 }
 
@@ -759,16 +758,10 @@ fn encode_response(
     if let Some(id) = id {
         document["id"] = Value::from(id);
     }
-    let mut body = serde_json::to_vec(&document).map_err(|e| ServeError::Internal {
-        reason: format!("cannot serialize the response: {e}"),
-    })?;
+    let mut body = json_bytes(&document)?;
     let json_length = body.len();
     let response = if binary_data.is_empty() {
-        let mut response = body.into_response();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        with_json_content_type(body.into_response())
     } else {
         body.extend_from_slice(&binary_data);
         let mut response = body.into_response();

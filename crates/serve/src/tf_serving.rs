@@ -55,21 +55,16 @@ use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions, Task, 
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    columns_to_records, json_response, parse_json, run, served_by, single_input_field, wrap_bare,
+    columns_to_records, json_bytes, json_response, parse_json, run, served_by, single_input_field,
+    wrap_bare,
 };
 use crate::model_path::{ModelEndpoint, Verb, parse_model_path};
 use crate::router::{ApiState, body_error, check_method};
+use crate::tf_json::{Layout, encode_predict};
 use crate::{ServeError, VersionSelector};
 
 /// The optional `:predict` key asking for per-feature contributions.
 const CONTRIBUTIONS_KEY: &str = "contributions";
-
-/// How the caller laid out the instances, which decides the response layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Layout {
-    Rows,
-    Columns,
-}
 
 /// The axum handler of every `/v1/models/...` path.
 pub(crate) async fn handle(
@@ -146,10 +141,7 @@ pub(crate) fn infer(
             (encode_result(predictions, verb)?, served)
         }
     };
-    let encoded = serde_json::to_vec(&response).map_err(|e| ServeError::Internal {
-        reason: format!("cannot serialize the response: {e}"),
-    })?;
-    Ok((encoded, served))
+    Ok((json_bytes(&response)?, served))
 }
 
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ServeError> {
@@ -375,63 +367,6 @@ fn encode_contributions(contributions: &Contributions) -> Value {
             })
             .collect(),
     )
-}
-
-/// Index of the most probable class per row (ties to the lowest index).
-fn argmax_labels(predictions: &Predictions) -> Vec<usize> {
-    predictions.labels().unwrap_or_default()
-}
-
-pub(crate) fn encode_predict(
-    predictions: Predictions,
-    layout: Layout,
-) -> Result<Value, ServeError> {
-    let labels = argmax_labels(&predictions);
-    Ok(match (predictions, layout) {
-        (Predictions::Regression { values }, Layout::Rows) => {
-            json!({ "predictions": values.to_vec() })
-        }
-        (Predictions::Regression { values }, Layout::Columns) => {
-            json!({ "outputs": values.to_vec() })
-        }
-        (
-            Predictions::Classification {
-                classes,
-                probabilities,
-            },
-            Layout::Rows,
-        ) => {
-            let rows: Vec<Value> = probabilities
-                .rows()
-                .into_iter()
-                .zip(&labels)
-                .map(|(scores, &label)| {
-                    json!({ "classes": classes, "scores": scores.to_vec(), "label": classes[label] })
-                })
-                .collect();
-            json!({ "predictions": rows })
-        }
-        (
-            Predictions::Classification {
-                classes,
-                probabilities,
-            },
-            Layout::Columns,
-        ) => {
-            let n = probabilities.nrows();
-            json!({ "outputs": {
-                "classes": vec![&classes; n],
-                "scores": probabilities.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-                "label": labels.iter().map(|&l| &classes[l]).collect::<Vec<_>>(),
-            }})
-        }
-        // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
-        (_, _) => {
-            return Err(ServeError::Internal {
-                reason: "the model returned a kind of predictions this server cannot encode".into(),
-            });
-        }
-    })
 }
 
 fn encode_result(predictions: Predictions, verb: Verb) -> Result<Value, ServeError> {
