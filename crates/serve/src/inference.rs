@@ -102,7 +102,8 @@ pub(crate) fn predict(
     run(servable, records, false).map(|(predictions, _)| predictions)
 }
 
-/// Predicts for `records` and, when `explain`, computes the contributions
+/// Predicts for `records` (at least one, at most [`MAX_ROWS_PER_REQUEST`],
+/// checked here once for every protocol) and, when `explain`, computes the contributions
 /// of the same batch (after the predictions, so a bad record is reported
 /// the same way with or without them).
 pub(crate) fn run(
@@ -110,6 +111,11 @@ pub(crate) fn run(
     records: &[Value],
     explain: bool,
 ) -> Result<(Predictions, Option<Contributions>), ServeError> {
+    if records.is_empty() {
+        return Err(ServeError::bad_request(
+            "the request has no rows; send at least one instance",
+        ));
+    }
     check_rows(records.len(), "the request")?;
     let batch = records_to_batch(records, &servable.input_schema())?;
     let predictions = servable.predict(&batch)?;

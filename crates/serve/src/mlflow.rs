@@ -261,11 +261,6 @@ fn json_records(servable: &dyn Servable, body: &[u8]) -> Result<Vec<Value>, Serv
             }
         },
     };
-    if records.is_empty() {
-        return Err(ServeError::bad_request(format!(
-            "`{key}` has no rows; send at least one"
-        )));
-    }
     Ok(records)
 }
 
@@ -360,11 +355,6 @@ fn csv_records(schema: &Schema, body: &[u8]) -> Result<Vec<Value>, ServeError> {
                     (name.clone(), value)
                 })
                 .collect(),
-        ));
-    }
-    if records.is_empty() {
-        return Err(ServeError::bad_request(
-            "the CSV body has no data rows; send a header row of field names and at least one row",
         ));
     }
     Ok(records)

@@ -552,12 +552,6 @@ fn tensors_to_records(
                 .map(|_| elements.by_ref().take(width).collect())
                 .collect()
         };
-        if rows.is_empty() {
-            return Err(ServeError::bad_request(format!(
-                "input `{}` has no rows; send at least one",
-                input.name
-            )));
-        }
         return matrix_to_records(rows, schema, &what);
     }
     if let Some(unknown) = inputs.iter().find(|i| !is_field(&i.name)) {
@@ -589,11 +583,6 @@ fn tensors_to_records(
         }
     }
     let n = rows.map_or(0, |(_, n)| n);
-    if n == 0 {
-        return Err(ServeError::bad_request(
-            "the request has no rows; send at least one input tensor with at least one row",
-        ));
-    }
     check_rows(n, "the request")?;
     let mut records = vec![Map::with_capacity(inputs.len()); n];
     for (input, values) in inputs.iter().zip(tensors) {

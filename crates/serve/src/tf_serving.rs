@@ -235,10 +235,7 @@ fn predict_records(
                 )));
             };
             Ok((
-                non_empty(
-                    wrap_bare(instances, single_field, "`instances`")?,
-                    "instances",
-                )?,
+                wrap_bare(instances, single_field, "`instances`")?,
                 Layout::Rows,
             ))
         }
@@ -255,18 +252,8 @@ fn predict_records(
                     )));
                 }
             };
-            Ok((non_empty(records, "inputs")?, Layout::Columns))
+            Ok((records, Layout::Columns))
         }
-    }
-}
-
-fn non_empty(records: Vec<Value>, key: &str) -> Result<Vec<Value>, ServeError> {
-    if records.is_empty() {
-        Err(ServeError::bad_request(format!(
-            "`{key}` is empty; send at least one instance"
-        )))
-    } else {
-        Ok(records)
     }
 }
 
@@ -296,7 +283,6 @@ fn example_records(mut request: Map<String, Value>) -> Result<Vec<Value>, ServeE
             ));
         }
     };
-    let examples = non_empty(examples, "examples")?;
     examples
         .into_iter()
         .enumerate()

@@ -170,12 +170,12 @@ async fn bad_requests_are_400_naming_the_field() {
         (
             "/v1/models/linear:predict",
             r#"{"instances": []}"#,
-            "`instances` is empty",
+            "the request has no rows",
         ),
         (
             "/v1/models/linear:predict",
             r#"{"inputs": {}}"#,
-            "`inputs` is empty",
+            "the request has no rows",
         ),
         (
             "/v1/models/linear:predict",

@@ -315,7 +315,7 @@ async fn infer_errors_name_the_problem() {
         ),
         (
             json!({"inputs": [{"name": "m", "datatype": "FP64", "shape": [0, 1], "data": []}]}),
-            "input `m` has no rows",
+            "the request has no rows",
         ),
         (
             json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [{"a": 1}]}]}),
@@ -749,7 +749,7 @@ async fn mlflow_errors_have_mlflow_shapes() {
             "x\n",
             400,
             "BAD_REQUEST",
-            "no data rows",
+            "the request has no rows",
         ),
         (
             "/invocations?model=linear",
