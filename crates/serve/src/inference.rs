@@ -209,33 +209,44 @@ fn quote_non_finite_literals(body: &[u8]) -> Option<Vec<u8>> {
     found.then_some(out)
 }
 
+/// A columnar object `{"field": [values...], ...}` (`key` names it in
+/// messages) → one record per row.
 pub(crate) fn columns_to_records(
     key: &str,
     columns: Map<String, Value>,
 ) -> Result<Vec<Value>, ServeError> {
-    let mut rows: Option<(String, usize)> = None;
-    let mut lists = Vec::with_capacity(columns.len());
-    for (field, value) in columns {
-        let Value::Array(values) = value else {
-            return Err(ServeError::bad_request(format!(
+    let lists = columns
+        .into_iter()
+        .map(|(field, value)| match value {
+            Value::Array(values) => Ok((field, values)),
+            other => Err(ServeError::bad_request(format!(
                 "`{key}.{field}` must be a list with one value per instance, found {}",
-                describe_json(&value)
-            )));
-        };
-        match &rows {
-            Some((first, n)) if *n != values.len() => {
-                return Err(ServeError::bad_request(format!(
-                    "`{key}.{field}` has {} values but `{key}.{first}` has {n}; every input needs one value per instance",
-                    values.len()
-                )));
-            }
-            Some(_) => {}
-            None => rows = Some((field.clone(), values.len())),
-        }
-        lists.push((field, values));
+                describe_json(&other)
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    lists_to_records(lists, |field| format!("`{key}.{field}`"))
+}
+
+/// One equal-length list of values per field → one record per row (the
+/// shared core of columnar JSON and one-tensor-per-field requests); `name`
+/// says how a field's list is called in messages.
+pub(crate) fn lists_to_records(
+    lists: Vec<(String, Vec<Value>)>,
+    name: impl Fn(&str) -> String,
+) -> Result<Vec<Value>, ServeError> {
+    let n = lists.first().map_or(0, |(_, values)| values.len());
+    if let (Some((first, _)), Some((field, values))) =
+        (lists.first(), lists.iter().find(|(_, v)| v.len() != n))
+    {
+        return Err(ServeError::bad_request(format!(
+            "{} has {} values but {} has {n}; every input needs one value per row",
+            name(field),
+            values.len(),
+            name(first)
+        )));
     }
-    let n = rows.map_or(0, |(_, n)| n);
-    check_rows(n, &format!("`{key}`"))?;
+    check_rows(n, "the request")?;
     let mut records = vec![Map::with_capacity(lists.len()); n];
     for (field, values) in lists {
         for (record, value) in records.iter_mut().zip(values) {

@@ -36,8 +36,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, matrix_to_records, predict, served_by,
-    unencodable_predictions, wire_types, with_json_content_type,
+    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, lists_to_records, matrix_to_records, predict,
+    served_by, unencodable_predictions, wire_types, with_json_content_type,
 };
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
@@ -561,36 +561,17 @@ fn tensors_to_records(
             mlrig_core::column_list(schema)
         )));
     }
-    let mut rows: Option<(&str, usize)> = None;
-    for (input, values) in inputs.iter().zip(&tensors) {
-        let column = matches!(input.shape.as_slice(), [_] | [_, 1]);
-        if !column {
-            return Err(ServeError::bad_request(format!(
-                "input `{}` has shape {:?}; a field's tensor has shape [N] or [N, 1]",
-                input.name, input.shape
-            )));
-        }
-        match rows {
-            Some((first, n)) if n != values.len() => {
-                return Err(ServeError::bad_request(format!(
-                    "input `{}` has {} rows but input `{first}` has {n}; every field needs one value per row",
-                    input.name,
-                    values.len()
-                )));
-            }
-            Some(_) => {}
-            None => rows = Some((&input.name, values.len())),
-        }
+    if let Some(input) = inputs
+        .iter()
+        .find(|i| !matches!(i.shape.as_slice(), [_] | [_, 1]))
+    {
+        return Err(ServeError::bad_request(format!(
+            "input `{}` has shape {:?}; a field's tensor has shape [N] or [N, 1]",
+            input.name, input.shape
+        )));
     }
-    let n = rows.map_or(0, |(_, n)| n);
-    check_rows(n, "the request")?;
-    let mut records = vec![Map::with_capacity(inputs.len()); n];
-    for (input, values) in inputs.iter().zip(tensors) {
-        for (record, value) in records.iter_mut().zip(values) {
-            record.insert(input.name.clone(), value);
-        }
-    }
-    Ok(records.into_iter().map(Value::Object).collect())
+    let columns = inputs.iter().map(|i| i.name.clone()).zip(tensors).collect();
+    lists_to_records(columns, |name| format!("input `{name}`"))
 }
 
 /// One output tensor: shape, datatype and elements.

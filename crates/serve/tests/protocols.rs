@@ -375,6 +375,23 @@ async fn infer_errors_name_the_problem() {
             "{body}:\n  got      {message}\n  expected {expected}"
         );
     }
+    let (status, json) = v2_json(
+        "POST",
+        "/v2/models/spam/infer",
+        json!({"inputs": [
+            {"name": "score", "datatype": "FP64", "shape": [2], "data": [1, 2]},
+            {"name": "sender", "datatype": "BYTES", "shape": [1], "data": ["eve"]}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{json}");
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("input `sender` has 1 values but input `score` has 2"),
+        "{json}"
+    );
     // Binary framing errors.
     let header = json!({"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "parameters": {"binary_data_size": 8}}]}).to_string();
     for (length, extra, expected) in [
