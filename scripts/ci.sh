@@ -51,6 +51,18 @@ cargo run --quiet -p mlrig-cli -- infer-schema data/samples/adult_sample.csv \
 "$venv/bin/python" "$fixtures/check_tfmd_interop.py" "$interop" "$fixtures/every_field.schema.pbtxt"
 rm -rf "$interop"
 
+step "protocol clients (real tritonclient.http and MLflow-style requests against mlrig serve)"
+# The script makes its own virtualenv outside the repository (${TMPDIR:-/tmp}/mlrig-protocol-venv-<pinned versions>),
+# trains a model on data/samples, serves it on a free port and compares every protocol's answer
+# with TF Serving's :predict for the same rows.
+mlrig_bin=$(cargo build --quiet -p mlrig-cli --message-format=json-render-diagnostics \
+  | sed -n 's/.*"executable":"\([^"]*\/mlrig\(\.exe\)\{0,1\}\)".*/\1/p' | tail -n 1)
+if [ -z "$mlrig_bin" ]; then
+  echo "error: the mlrig binary was not built" >&2
+  exit 1
+fi
+timeout 900 python3 scripts/protocol_clients.py "$mlrig_bin"
+
 step "examples run (one per component crate, and the end-to-end one)"
 # Built once with the workspace's features (cargo test above compiled them already), then run:
 # each must finish by itself with exit status 0 on the shipped samples.

@@ -78,9 +78,10 @@ enum Command {
         after_help = "Example:\n  mlrig evaluate --model models/adult/2 data/samples/adult_sample.csv --baseline models/adult/1 --slice gender --max-drop roc_auc=0.005"
     )]
     Evaluate(commands::evaluate::Args),
-    /// Serve model bundles over HTTP (TF Serving REST API, Prometheus /metrics).
+    /// Serve model bundles over HTTP (TF Serving REST, Open Inference Protocol v2, MLflow
+    /// /invocations, Prometheus /metrics).
     #[command(
-        after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'"
+        after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'\n  curl -s localhost:8501/invocations -H 'Content-Type: text/csv' --data-binary $'age\\n40\\n'"
     )]
     Serve(commands::serve::Args),
     /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec).

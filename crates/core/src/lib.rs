@@ -85,6 +85,7 @@ mod predictions;
 mod quantile_sketch;
 mod records;
 mod schema_reference;
+mod served;
 mod split;
 mod stable_hash;
 mod transform;
@@ -111,6 +112,7 @@ pub use records::{
     batch_to_records, column_list, describe_json, record_to_batch, records_to_batch,
 };
 pub use schema_reference::ignore_schema_reference;
+pub use served::ServedPredictions;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};

@@ -21,7 +21,7 @@ use crate::{Error, Result};
 ///
 /// | schema type | accepted JSON | null / absent |
 /// |---|---|---|
-/// | `Float64` | any number | null (nullable) or [`Error::MissingField`] |
+/// | `Float64` | any number, or the string `"NaN"`, `"Infinity"` or `"-Infinity"` (JSON has no non-finite numbers; TF Serving's and pandas' readers take these literals) | null (nullable) or [`Error::MissingField`] |
 /// | `Int64` | an integer, or a number with no fractional part in `i64` range | as above |
 /// | `Boolean` | `true` / `false` | as above |
 /// | `Utf8` | a string; a number or boolean is taken as its JSON text (CSV has no types, `3` and `"3"` are the same token) | as above |
@@ -235,7 +235,7 @@ impl ColumnStore {
             match kind {
                 ColumnKind::Float64 => {
                     self.floats
-                        .push(v.as_f64().ok_or_else(|| invalid(i, "a number", v))?);
+                        .push(as_float(v).ok_or_else(|| invalid(i, "a number", v))?);
                     self.float_nulls.append_non_null();
                 }
                 ColumnKind::Int64 => {
@@ -450,6 +450,19 @@ fn as_integer(v: &Value) -> Option<i64> {
     (f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f)).then_some(f as i64)
 }
 
+/// A float value: a JSON number, or one of the non-finite literals as a string.
+fn as_float(v: &Value) -> Option<f64> {
+    match v {
+        Value::String(text) => match text.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => None,
+        },
+        other => other.as_f64(),
+    }
+}
+
 /// The column names of a schema, comma separated, for error messages that
 /// say what is available.
 ///
@@ -511,6 +524,29 @@ mod tests {
             Field::new("s", DataType::Utf8, true),
             Field::new("required", DataType::Float64, false),
         ]))
+    }
+
+    #[test]
+    fn float_fields_read_non_finite_literals() {
+        let records = [
+            json!({"x": "NaN", "required": "Infinity"}),
+            json!({"x": "-Infinity", "required": 0, "s": "NaN"}),
+        ];
+        let batch = records_to_batch(&records, &schema()).unwrap();
+        let x = batch.column(0).as_primitive::<Float64Type>();
+        assert!(x.value(0).is_nan());
+        assert_eq!(x.value(1), f64::NEG_INFINITY);
+        let required = batch.column(4).as_primitive::<Float64Type>();
+        assert_eq!(required.value(0), f64::INFINITY);
+        assert_eq!(batch.column(3).as_string::<i32>().value(1), "NaN");
+        let err = records_to_batch(&[json!({"required": "nan"})], &schema()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected a number, found string \"nan\""),
+            "{err}"
+        );
+        let err = records_to_batch(&[json!({"required": 1, "n": "NaN"})], &schema()).unwrap_err();
+        assert!(err.to_string().contains("expected an integer"), "{err}");
     }
 
     #[test]

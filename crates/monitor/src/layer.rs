@@ -10,6 +10,8 @@ use std::time::Instant;
 use axum::http::{Request, Response};
 use tower::{Layer, Service};
 
+use mlrig_core::ServedPredictions;
+
 use crate::{Outcome, RequestLabelValues, ServingMetrics};
 
 /// A [`tower::Layer`] that counts every request, observes its latency and
@@ -17,6 +19,11 @@ use crate::{Outcome, RequestLabelValues, ServingMetrics};
 /// path (see [`ServingMetrics`] for their meaning). Works on any
 /// `http::Request` service, so it wraps an axum `Router` without knowing the
 /// server's types.
+///
+/// A response carrying a [`ServedPredictions`] in its extensions (every
+/// prediction of mlrig-serve) also counts its predictions per class and
+/// observes their scores, and its request is labelled with the version that
+/// answered (so `/labels/stable` counts under the version it points at).
 ///
 /// Latency runs from the call to the inner service until it returns the
 /// response head (streaming the body is not included). A request dropped
@@ -130,10 +137,16 @@ where
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
-        let outcome = match &result {
-            Ok(response) => Outcome::Status(response.status().as_u16()),
-            Err(_) => Outcome::ServiceError,
+        let (outcome, served) = match &result {
+            Ok(response) => (
+                Outcome::Status(response.status().as_u16()),
+                response.extensions().get::<ServedPredictions>(),
+            ),
+            Err(_) => (Outcome::ServiceError, None),
         };
+        if let Some(served) = served {
+            this.record.served(served);
+        }
         this.record.finish(outcome);
         Poll::Ready(result)
     }
@@ -148,6 +161,15 @@ struct InFlight {
 }
 
 impl InFlight {
+    /// Records the predictions and labels the request with the version that answered.
+    fn served(&mut self, served: &ServedPredictions) {
+        self.metrics.record_served(served);
+        if let Some((model, version)) = self.metrics.served_labels(served) {
+            self.labels.model = model;
+            self.labels.version = version;
+        }
+    }
+
     fn finish(&mut self, outcome: Outcome) {
         if !self.finished {
             self.finished = true;

@@ -1,17 +1,20 @@
 //! # mlrig-monitor
 //!
 //! Prometheus metrics for an mlrig model server: request counts, latency,
-//! errors, requests in flight, predictions and model age, exposed at
-//! `GET /metrics` in the OpenMetrics text format.
+//! errors, requests in flight, predictions per class, score histograms and
+//! model age, exposed at `GET /metrics` in the Prometheus text format 0.0.4
+//! or, when the scraper's `Accept` asks for it, OpenMetrics.
 //!
 //! ## Data flow
 //!
 //! ```text
 //! request ──MetricsLayer──▶ server router (e.g. mlrig-serve) ──▶ response
 //!   │ path → Route (protocol, endpoint, model, version)    │ status → outcome, code
-//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors)
+//!   │                                                       │ extensions: ServedPredictions (model, version, classes, scores)
+//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors; labelled by the answering version)
+//!                 ServingMetrics::record_served  ◀──────────┘  (predictions per class, score / value histograms)
 //! register_model(name, version, created_at) ─▶ known models (label values, model age)
-//! GET /metrics ──metrics_router──▶ ServingMetrics::render ──▶ OpenMetrics text
+//! GET /metrics ──metrics_router──▶ ServingMetrics::render (OpenMetrics) | render_prometheus_text (0.0.4)
 //! ```
 //!
 //! * [`ServingMetrics`] owns a `prometheus_client` registry; its docs list the
@@ -63,9 +66,12 @@ mod metrics;
 mod route;
 
 pub use error::MonitorError;
-pub use exposition::{OPENMETRICS_CONTENT_TYPE, metrics_router};
+pub use exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, metrics_router};
 pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
-pub use metrics::{LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, ServingMetrics, UNKNOWN};
+pub use metrics::{
+    LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, SCORE_BUCKETS, ServingMetrics, UNKNOWN,
+    VALUE_BUCKETS,
+};
 pub use route::Route;
 
 // What users need to name this crate's inputs and outputs, so that depending
@@ -73,7 +79,7 @@ pub use route::Route;
 // `axum` is a public dependency: `metrics_router` returns an `axum::Router`.
 pub use axum;
 pub use mlrig_core::Error as CoreError;
-pub use mlrig_core::{ServableInfo, Task};
+pub use mlrig_core::{ServableInfo, ServedPredictions, Task};
 
 /// The README's code, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]

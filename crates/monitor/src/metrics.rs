@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mlrig_core::ServableInfo;
+use mlrig_core::{ServableInfo, ServedPredictions};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -22,6 +22,23 @@ use crate::{MonitorError, Route};
 pub const LATENCY_BUCKETS_SECONDS: [f64; 19] = [
     0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
     0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Upper bounds of the histogram of classifiers' scores (the predicted
+/// class's probability): 0.05 to 1 in steps of 0.05.
+pub const SCORE_BUCKETS: [f64; 20] = [
+    0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85,
+    0.9, 0.95, 1.0,
+];
+
+/// Upper bounds of the histogram of regression models' predicted values:
+/// ±1-2.5-5 series from 0.01 to 1e6 (the scale of a target is unknown, so
+/// relative resolution is kept over 8 decades either side of 0).
+pub const VALUE_BUCKETS: [f64; 49] = [
+    -1e6, -5e5, -2.5e5, -1e5, -5e4, -2.5e4, -1e4, -5e3, -2.5e3, -1e3, -500.0, -250.0, -100.0,
+    -50.0, -25.0, -10.0, -5.0, -2.5, -1.0, -0.5, -0.25, -0.1, -0.05, -0.025, 0.0, 0.025, 0.05, 0.1,
+    0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1e3, 2.5e3, 5e3, 1e4, 2.5e4,
+    5e4, 1e5, 2.5e5, 5e5, 1e6,
 ];
 
 /// The label value for a model or version the metrics do not know.
@@ -54,6 +71,14 @@ struct ErrorLabels {
     model: String,
     version: String,
     code: String,
+}
+
+/// Labels of the prediction counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PredictionLabels {
+    model: String,
+    version: String,
+    class: String,
 }
 
 /// Labels of per-model metrics.
@@ -121,19 +146,25 @@ pub struct RequestLabelValues {
 /// | `mlrig_request_duration_seconds` | histogram ([`LATENCY_BUCKETS_SECONDS`]) | `protocol`, `endpoint`, `model`, `version` |
 /// | `mlrig_request_errors_total` | counter | `protocol`, `endpoint`, `model`, `version`, `code` |
 /// | `mlrig_requests_in_flight` | gauge | — |
-/// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version` |
+/// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version`, `class` (the predicted class; empty for regression) |
+/// | `mlrig_prediction_score` | histogram ([`SCORE_BUCKETS`]) of a classifier's predicted-class probability | `model`, `version` |
+/// | `mlrig_prediction_value` | histogram ([`VALUE_BUCKETS`]) of a regression model's predicted values | `model`, `version` |
 /// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
 /// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
 ///
 /// Label semantics, all with bounded cardinality:
 /// * `protocol`, `endpoint`: from the request path, fixed sets (see [`Route`]).
+///   A path no endpoint answers has endpoint `other` and empty `model` and
+///   `version`, whatever model it names.
 /// * `model`: the model named in the path if it was registered with
 ///   [`ServingMetrics::register_model`], else `unknown`; empty for paths that
 ///   name no model (health, `/metrics`). Raw path text never becomes a label,
 ///   so requests for made-up models cannot create new series.
-/// * `version`: the version in the path if registered for that model; for a
-///   path without a version, the model's latest registered version (the one a
-///   server answers with); else `unknown`.
+/// * `version`: the version that answered when the response says so (a
+///   [`ServedPredictions`] in its extensions, which also resolves version
+///   labels such as `/labels/stable`); else the version in the path if
+///   registered for that model; for a path without a version, the model's
+///   latest registered version; else `unknown`.
 /// * `outcome`: `success` (status < 400), `client_error` (4xx),
 ///   `server_error` (5xx or a failed service), `cancelled` (dropped before a response).
 /// * `code`: the HTTP status (≥ 400) as text, or `service_error`.
@@ -155,7 +186,9 @@ pub struct ServingMetrics {
     durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
     errors: Family<ErrorLabels, Counter>,
     in_flight: Gauge,
-    predictions: Family<ModelLabels, Counter>,
+    predictions: Family<PredictionLabels, Counter>,
+    scores: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    values: Family<ModelLabels, Histogram, fn() -> Histogram>,
     models: ModelTable,
 }
 
@@ -167,6 +200,14 @@ impl Default for ServingMetrics {
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS_SECONDS)
+}
+
+fn score_histogram() -> Histogram {
+    Histogram::new(SCORE_BUCKETS)
+}
+
+fn value_histogram() -> Histogram {
+    Histogram::new(VALUE_BUCKETS)
 }
 
 impl ServingMetrics {
@@ -184,7 +225,11 @@ impl ServingMetrics {
             Family::new_with_constructor(latency_histogram);
         let errors = Family::<ErrorLabels, Counter>::default();
         let in_flight = Gauge::default();
-        let predictions = Family::<ModelLabels, Counter>::default();
+        let predictions = Family::<PredictionLabels, Counter>::default();
+        let scores: Family<ModelLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(score_histogram);
+        let values: Family<ModelLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(value_histogram);
         let models = ModelTable::default();
 
         let mut registry = Registry::default();
@@ -211,8 +256,18 @@ impl ServingMetrics {
         );
         registry.register(
             "mlrig_predictions",
-            "Instances predicted, by model and version",
+            "Instances predicted, by model, version and predicted class (empty for regression)",
             predictions.clone(),
+        );
+        registry.register(
+            "mlrig_prediction_score",
+            "Probability of the predicted class, per instance, of classification models",
+            scores.clone(),
+        );
+        registry.register(
+            "mlrig_prediction_value",
+            "Predicted value, per instance, of regression models",
+            values.clone(),
         );
         registry.register_collector(Box::new(ModelAgeCollector {
             models: models.clone(),
@@ -229,6 +284,8 @@ impl ServingMetrics {
             errors,
             in_flight,
             predictions,
+            scores,
+            values,
             models,
         }
     }
@@ -301,10 +358,14 @@ impl ServingMetrics {
     /// assert_eq!(metrics.labels_for_path("/v1/models/iris/versions/9:predict").version, "unknown");
     /// assert_eq!(metrics.labels_for_path("/v1/models/made-up:predict").model, "unknown");
     /// assert_eq!(metrics.labels_for_path("/metrics").model, "");
+    /// let unknown = metrics.labels_for_path("/v2/models/iris/versions/1/nonsense");
+    /// assert_eq!((unknown.endpoint, unknown.model.as_str(), unknown.version.as_str()), ("other", "", ""));
     /// ```
     pub fn labels_for_path(&self, path: &str) -> RequestLabelValues {
         let route = Route::from_path(path);
         let (model, version) = match &route.model {
+            // A path that no endpoint answers names no model, whatever it says.
+            _ if route.endpoint == "other" => (String::new(), String::new()),
             None => (String::new(), String::new()),
             Some(name) => self.resolve_model(name, route.version),
         };
@@ -383,20 +444,85 @@ impl ServingMetrics {
     }
 
     /// Adds `instances` to `mlrig_predictions_total` of a registered model
-    /// version (unregistered ones count under `unknown`).
+    /// version (unregistered ones count under `unknown`), with an empty
+    /// `class` (use [`ServingMetrics::record_served`] to count per class).
     ///
     /// ```
     /// let metrics = mlrig_monitor::ServingMetrics::new();
     /// metrics.register_model("iris", 1, 0);
     /// metrics.record_predictions("iris", 1, 3);
-    /// assert!(metrics.render()?.contains("mlrig_predictions_total{model=\"iris\",version=\"1\"} 3"));
+    /// assert!(metrics.render()?.contains("mlrig_predictions_total{model=\"iris\",version=\"1\",class=\"\"} 3"));
     /// # Ok::<(), mlrig_monitor::MonitorError>(())
     /// ```
     pub fn record_predictions(&self, model: &str, version: u64, instances: u64) {
         let (model, version) = self.resolve_model(model, Some(&version.to_string()));
         self.predictions
-            .get_or_create(&ModelLabels { model, version })
+            .get_or_create(&PredictionLabels {
+                model,
+                version,
+                class: String::new(),
+            })
             .inc_by(instances);
+    }
+
+    /// Records what a request was answered with: instances per predicted
+    /// class in `mlrig_predictions_total`, and each instance's score
+    /// (classifiers) or value (regression) in its histogram.
+    /// [`crate::MetricsLayer`] calls this for every response that carries a
+    /// [`ServedPredictions`] (mlrig-serve attaches one to every prediction).
+    ///
+    /// ```
+    /// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.register_model("adult", 2, 0);
+    /// let p = Predictions::Classification {
+    ///     classes: vec!["no".into(), "yes".into()],
+    ///     probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
+    /// };
+    /// metrics.record_served(&ServedPredictions::new("adult", 2, &p));
+    /// let text = metrics.render()?;
+    /// assert!(text.contains("mlrig_predictions_total{model=\"adult\",version=\"2\",class=\"yes\"} 2"));
+    /// assert!(text.contains("mlrig_prediction_score_count{model=\"adult\",version=\"2\"} 3"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn record_served(&self, served: &ServedPredictions) {
+        let (model, version) = self.resolve_model(&served.model, Some(&served.version.to_string()));
+        let known = model != UNKNOWN;
+        if served.class_counts.is_empty() {
+            self.predictions
+                .get_or_create(&PredictionLabels {
+                    model: model.clone(),
+                    version: version.clone(),
+                    class: String::new(),
+                })
+                .inc_by(served.rows);
+        }
+        for (class, count) in served.class_counts.iter().filter(|(_, n)| *n > 0) {
+            self.predictions
+                .get_or_create(&PredictionLabels {
+                    model: model.clone(),
+                    version: version.clone(),
+                    // An unknown model's classes are not bounded label values.
+                    class: if known { class.clone() } else { UNKNOWN.into() },
+                })
+                .inc_by(*count);
+        }
+        let family = if served.is_classification {
+            &self.scores
+        } else {
+            &self.values
+        };
+        let histogram = family.get_or_create(&ModelLabels { model, version });
+        for score in served.scores.iter().filter(|s| s.is_finite()) {
+            histogram.observe(*score);
+        }
+    }
+
+    /// The model and version labels of a response that says which version
+    /// answered; `None` when the model is not registered.
+    pub(crate) fn served_labels(&self, served: &ServedPredictions) -> Option<(String, String)> {
+        let (model, version) = self.resolve_model(&served.model, Some(&served.version.to_string()));
+        (model != UNKNOWN).then_some((model, version))
     }
 
     pub(crate) fn request_started(&self) {
@@ -418,6 +544,24 @@ impl ServingMetrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .map_err(|_| MonitorError::Encode)?;
         Ok(text)
+    }
+
+    /// Encodes every metric in the Prometheus text format 0.0.4 (served by
+    /// [`crate::metrics_router`] to scrapers that do not ask for OpenMetrics).
+    ///
+    /// # Errors
+    /// As [`ServingMetrics::render`].
+    ///
+    /// ```
+    /// let text = mlrig_monitor::ServingMetrics::new().render_prometheus_text()?;
+    /// assert!(text.contains("# TYPE mlrig_requests_in_flight gauge"));
+    /// assert!(text.contains("# TYPE mlrig_build_info gauge"));
+    /// assert!(!text.contains("# EOF"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn render_prometheus_text(&self) -> Result<String, MonitorError> {
+        self.render()
+            .map(|text| crate::exposition::openmetrics_to_prometheus_text(&text))
     }
 }
 

@@ -91,7 +91,9 @@ fn tf_serving(rest: &str) -> Route<'_> {
         [_, "labels", _, "metadata"] => (None, true, true),
         _ => (None, false, false),
     };
-    let endpoint = match (shape_known, metadata, verb) {
+    // Verbs are case-insensitive, as in TF Serving (`:PREDICT`).
+    let verb = verb.map(str::to_ascii_lowercase);
+    let endpoint = match (shape_known, metadata, verb.as_deref()) {
         (true, false, None) => "status",
         (true, true, None) => "metadata",
         (true, false, Some("predict")) => "predict",
@@ -198,6 +200,10 @@ mod tests {
         assert_eq!(
             parts("/v1/models/iris"),
             ("tf_serving", "status", m("iris"), None)
+        );
+        assert_eq!(
+            parts("/v1/models/iris/versions/3:PREDICT"),
+            ("tf_serving", "predict", m("iris"), Some("3"))
         );
         assert_eq!(
             parts("/v1/models/iris:explain"),

@@ -104,7 +104,12 @@ async fn scrape_reports_requests_latency_errors_and_model_age() {
 
     let response = app
         .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/metrics")
+                .header("accept", "application/openmetrics-text; version=1.0.0")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -191,7 +196,7 @@ async fn scrape_reports_requests_latency_errors_and_model_age() {
     assert_eq!(
         value_of(
             &text,
-            "mlrig_predictions_total{model=\"iris\",version=\"2\"}"
+            "mlrig_predictions_total{model=\"iris\",version=\"2\",class=\"\"}"
         ),
         3.0
     );
@@ -309,4 +314,95 @@ proptest! {
         prop_assert!(label_values(&text, "outcome").is_subset(&allowed(&["success", "client_error", "server_error"])));
         prop_assert!(label_values(&text, "code").iter().all(|c| c.len() == 3 && c.parse::<u16>().is_ok_and(|c| c >= 400)));
     }
+}
+
+/// A response that says which version answered (as mlrig-serve's do) is
+/// counted per class and labelled with that version, also behind a label.
+#[tokio::test]
+async fn served_predictions_are_counted_per_class_and_labelled_by_the_answering_version() {
+    use axum::response::IntoResponse;
+    use mlrig_monitor::{PROMETHEUS_TEXT_CONTENT_TYPE, ServedPredictions};
+    let metrics = Arc::new(ServingMetrics::new());
+    metrics.register_model("iris", 1, now());
+    metrics.register_model("iris", 2, now());
+    let server = Router::new().route(
+        "/v1/models/{*rest}",
+        post(|| async {
+            let predictions = mlrig_core::Predictions::Classification {
+                classes: vec!["a".into(), "b".into()],
+                probabilities: mlrig_core::ndarray::array![[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]],
+            };
+            let mut response = "{}".into_response();
+            response
+                .extensions_mut()
+                .insert(ServedPredictions::new("iris", 1, &predictions));
+            response
+        }),
+    );
+    let app = server
+        .merge(metrics_router(metrics.clone()))
+        .layer(MetricsLayer::new(metrics.clone()));
+    let path = "/v1/models/iris/labels/stable:predict";
+    assert_eq!(send(&app, "POST", path, "{}").await, 200);
+    assert_eq!(
+        send(&app, "GET", "/v2/models/iris/versions/1/nonsense", "").await,
+        404
+    );
+
+    // No Accept header: the Prometheus text format 0.0.4.
+    let response = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        PROMETHEUS_TEXT_CONTENT_TYPE
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(!text.contains("# EOF"), "{text}");
+    assert!(
+        text.contains("# TYPE mlrig_predictions_total counter"),
+        "{text}"
+    );
+    let predicted = |class: &str| {
+        value_of(
+            &text,
+            &format!("mlrig_predictions_total{{model=\"iris\",version=\"1\",class=\"{class}\"}}"),
+        )
+    };
+    assert_eq!((predicted("a"), predicted("b")), (1.0, 2.0));
+    assert_eq!(
+        value_of(
+            &text,
+            "mlrig_prediction_score_count{model=\"iris\",version=\"1\"}"
+        ),
+        3.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            "mlrig_prediction_score_bucket{le=\"0.6\",model=\"iris\",version=\"1\"}"
+        ),
+        1.0
+    );
+    // The label path counts under the version that answered (1), not the latest (2).
+    assert_eq!(
+        value_of(
+            &text,
+            "mlrig_requests_total{protocol=\"tf_serving\",endpoint=\"predict\",model=\"iris\",version=\"1\",outcome=\"success\"}"
+        ),
+        1.0
+    );
+    // A path no endpoint answers names no model.
+    assert_eq!(
+        value_of(
+            &text,
+            "mlrig_requests_total{protocol=\"open_inference\",endpoint=\"other\",model=\"\",version=\"\",outcome=\"client_error\"}"
+        ),
+        1.0
+    );
 }

@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use axum::http::header::{ALLOW, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use crate::inference::with_json_content_type;
 
 /// The text a client sees for a server-side failure; the details go to the log.
 const INTERNAL_ERROR_MESSAGE: &str =
@@ -57,6 +59,32 @@ pub enum ServeError {
         /// The loaded versions of the model, ascending.
         available: Vec<u64>,
     },
+    /// The server has no model at all (MLflow's `/ping` answers 404 then).
+    #[error("no model is loaded; start the server with at least one model")]
+    NoModelLoaded,
+    /// The model has no label of this name (TF Serving's message).
+    #[error(
+        "Unrecognized servable version label: {label}; labels of {name}: {}",
+        list_or_none(available)
+    )]
+    LabelNotFound {
+        /// The requested model name.
+        name: String,
+        /// The requested label.
+        label: String,
+        /// The model's labels.
+        available: Vec<String>,
+    },
+    /// A version label cannot be set: it cannot be addressed in a URL path.
+    #[error("cannot set label {label:?} of model `{name}`: {reason}")]
+    InvalidLabel {
+        /// The model name.
+        name: String,
+        /// The rejected label.
+        label: String,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// A servable cannot be registered (its name or version cannot be addressed over HTTP).
     #[error("cannot register model `{name}` version {version}: {reason}")]
     InvalidModel {
@@ -90,6 +118,14 @@ pub enum ServeError {
         path: String,
         /// The method the endpoint accepts.
         allowed: &'static str,
+    },
+    /// The request body's `Content-Type` is not one the endpoint reads.
+    #[error("this endpoint reads the content types {supported}; got {found:?}")]
+    UnsupportedMediaType {
+        /// The request's `Content-Type` (empty when it had none).
+        found: String,
+        /// The content types the endpoint reads.
+        supported: &'static str,
     },
     /// The request body is larger than the configured limit.
     #[error("request body is larger than the limit of {limit} bytes")]
@@ -157,10 +193,14 @@ impl ServeError {
         match self {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
+            | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
-            ServeError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ServeError::BadRequest { .. }
+            | ServeError::LabelNotFound { .. }
+            | ServeError::InvalidLabel { .. } => StatusCode::BAD_REQUEST,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServeError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
             ServeError::Core(_)
@@ -190,9 +230,13 @@ impl ServeError {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
             | ServeError::BadRequest { .. }
+            | ServeError::LabelNotFound { .. }
+            | ServeError::InvalidLabel { .. }
+            | ServeError::NoModelLoaded
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
-            | ServeError::PayloadTooLarge { .. } => true,
+            | ServeError::PayloadTooLarge { .. }
+            | ServeError::UnsupportedMediaType { .. } => true,
             ServeError::Core(e) => e.is_invalid_input(),
             ServeError::Timeout { .. }
             | ServeError::InvalidModel { .. }
@@ -209,24 +253,39 @@ impl ServeError {
     }
 }
 
-impl IntoResponse for ServeError {
-    fn into_response(self) -> Response {
+impl ServeError {
+    /// Logs the error and returns the message a client may see: the error
+    /// itself, or a generic text for a server-side failure.
+    fn client_message(&self) -> String {
         let status = self.status_code();
-        let message = if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
+        if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
             tracing::error!(error = %self, "request failed");
             INTERNAL_ERROR_MESSAGE.to_string()
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
             self.to_string()
-        };
-        let body = serde_json::json!({ "error": message }).to_string();
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+    }
+
+    /// The error as a response with this JSON `body` (each protocol shapes
+    /// its own error document around [`ServeError::client_message`]).
+    pub(crate) fn response_with(self, body: impl FnOnce(String) -> serde_json::Value) -> Response {
+        let status = self.status_code();
+        let body = body(self.client_message()).to_string();
+        let mut response = with_json_content_type((status, body).into_response());
         if let ServeError::MethodNotAllowed { allowed, .. } = self {
-            headers.insert(ALLOW, HeaderValue::from_static(allowed));
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allowed));
         }
         response
+    }
+}
+
+/// TF Serving's and the Open Inference Protocol's error document, `{"error": "..."}`.
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        self.response_with(|message| serde_json::json!({ "error": message }))
     }
 }
 
@@ -287,6 +346,21 @@ mod tests {
                 allowed: "POST",
             },
             ServeError::PayloadTooLarge { limit: 1 },
+            ServeError::UnsupportedMediaType {
+                found: "text/xml".into(),
+                supported: "application/json",
+            },
+            ServeError::NoModelLoaded,
+            ServeError::InvalidLabel {
+                name: "m".into(),
+                label: "a/b".into(),
+                reason: "slash".into(),
+            },
+            ServeError::LabelNotFound {
+                name: "m".into(),
+                label: "stable".into(),
+                available: vec![],
+            },
             ServeError::Timeout {
                 after: Duration::from_secs(1),
             },

@@ -1,47 +1,61 @@
 //! # mlrig-serve
 //!
 //! The model server of mlrig: a [`ModelRegistry`] of loaded models
-//! ([`mlrig_core::Servable`]s) answering the TF Serving REST API over axum.
+//! ([`mlrig_core::Servable`]s) answering three protocols from one axum
+//! router — TF Serving REST, the Open Inference Protocol v2 (KServe /
+//! Triton, JSON and binary tensors) and MLflow's scoring server.
 //!
 //! ## Data flow
 //!
 //! ```text
-//! POST /v1/models/{name}[/versions/{n}]:predict     {"instances": [{...}, ...]}  or  {"inputs": {field: [...]}}
-//!   │ router: path → (name, version, verb); body ≤ max_body_bytes, request ≤ request_timeout
+//! TF Serving  POST /v1/models/{m}[/versions/{n}|/labels/{l}]:predict|:classify|:regress  {"instances": ...} | {"inputs": ...} | {"examples": ...}
+//! Open Inf.   POST /v2/models/{m}[/versions/{n}]/infer    one tensor per field or one [N, F] tensor, JSON or binary
+//! MLflow      POST /invocations                           dataframe_split | dataframe_records | instances | inputs | text/csv
+//!   │ router: path → protocol module (tf_serving, open_inference, mlflow); body ≤ max_body_bytes, request ≤ request_timeout
+//!   │ the module parses its format into JSON records (bad shape → 400 in the protocol's error shape)
 //!   ▼
-//! ModelRegistry::get(name, version)  ──▶ Arc<dyn Servable>        (unknown → 404 naming what is loaded)
-//!   │ JSON records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
+//! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
+//!   │ records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
-//! Servable::predict(&batch) ──▶ Predictions ──▶ {"predictions": [...]}  /  {"outputs": ...}
-//!   │ only with "contributions": true
-//!   ▼
-//! Servable::contributions(&batch) ──▶ Contributions ──▶ + "contributions": [{feature: value, ..., "(bias)": b}, ...]
+//! Servable::predict(&batch) ──▶ Predictions ──▶ the module formats them: {"predictions"} / {"outputs"} / {"results"},
+//!   │                                             v2 output tensors (`predictions`, or `label` + `scores`), MLflow {"predictions"}
+//!   └──▶ ServedPredictions in the response's extensions (model, version, classes, scores: read by mlrig-monitor)
 //! ```
 //!
-//! A request is turned into the same Arrow batch training used, so the
-//! servable runs the same transform code on it: no second implementation of
-//! a feature, no training/serving skew from code.
+//! Every protocol goes through the same registry lookup, the same batch
+//! conversion and the same `predict`: a request is turned into the Arrow
+//! batch training used, so the servable runs the same transform code on it
+//! (no training/serving skew from code), and a row gets the same prediction
+//! whichever protocol carried it. The conformance notes of each protocol
+//! (what is supported, every deviation) are `docs/protocols.md`.
 //!
-//! * [`router`] builds the axum [`Router`](axum::Router): predict / classify /
-//!   regress, model status and metadata; every error is JSON `{"error": "..."}`.
+//! * [`router`] builds the axum [`Router`](axum::Router) of all three
+//!   protocols (endpoint table on [`router`]); errors are JSON: TF Serving's
+//!   and Open Inference's `{"error": "..."}`, MLflow's
+//!   `{"error_code": "...", "message": "..."}`.
+//! * [`ModelRegistry`] maps name → version → servable, and labels
+//!   ([`ModelRegistry::set_label`]) to versions.
 //! * [`serve`] runs any router on a listener with graceful shutdown;
 //!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM.
 //! * Metrics are not built in: compose with `mlrig-monitor`
 //!   (`router(..).merge(metrics_router(..)).layer(MetricsLayer::new(..))`).
 //!
-//! ## Response shapes
+//! ## TF Serving response shapes
 //!
 //! | request | regression | classification |
 //! |---|---|---|
 //! | `:predict` `{"instances": [...]}` | `{"predictions": [2.5, 3.1]}` | `{"predictions": [{"classes": ["no", "yes"], "scores": [0.2, 0.8], "label": "yes"}]}` |
 //! | `:predict` `{"inputs": {...}}` | `{"outputs": [2.5, 3.1]}` | `{"outputs": {"classes": [[...]], "scores": [[...]], "label": [...]}}` |
-//! | `:classify` `{"examples": [...]}` | 400 | `{"result": [[["no", 0.2], ["yes", 0.8]]]}` |
-//! | `:regress` `{"examples": [...]}` | `{"result": [2.5, 3.1]}` | 400 |
+//! | `:classify` `{"examples": [...]}` | 400 | `{"results": [[["no", 0.2], ["yes", 0.8]]]}` |
+//! | `:regress` `{"examples": [...]}` | `{"results": [2.5, 3.1]}` | 400 |
+//! | MLflow `/invocations` (any input format) | `{"predictions": [2.5, 3.1]}` | as `:predict` rows |
+//! | Open Inference `/infer` | output `predictions` FP64 `[N]` | outputs `label` BYTES `[N]`, `scores` FP64 `[N, C]` |
 //!
 //! `scores` are the class probabilities in the order of `classes`; `label` is
 //! the most probable class (ties go to the first). Non-finite values are
-//! written as `null`. Model status and metadata documents are described in
-//! [`router`].
+//! written as `null`; `NaN`, `Infinity` and `-Infinity` are accepted as
+//! input literals, as TF Serving does. Model status and metadata documents
+//! are described in [`router`].
 //!
 //! ## Contributions (opt-in)
 //!
@@ -117,16 +131,21 @@
 
 mod config;
 mod error;
+mod inference;
+mod mlflow;
 mod model_path;
 mod model_status;
-mod predict;
+mod open_inference;
 mod registry;
 mod router;
 mod server;
+mod tf_json;
+mod tf_serving;
 
 pub use config::ServerConfig;
 pub use error::ServeError;
-pub use registry::ModelRegistry;
+pub use inference::MAX_ROWS_PER_REQUEST;
+pub use registry::{ModelRegistry, VersionSelector};
 pub use router::router;
 pub use server::{serve, shutdown_signal};
 
@@ -136,7 +155,8 @@ pub use server::{serve, shutdown_signal};
 // returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    Contributions, Predictions, Servable, ServableInfo, Task, arrow_array, arrow_schema, ndarray,
+    Contributions, Predictions, Servable, ServableInfo, ServedPredictions, Task, arrow_array,
+    arrow_schema, ndarray,
 };
 pub use {axum, tokio};
 

@@ -5,19 +5,22 @@
 //! this module reads `rest`:
 //!
 //! ```text
-//! {name}[/versions/{n}]                 model status      (GET)
-//! {name}[/versions/{n}]/metadata        model metadata    (GET)
-//! {name}[/versions/{n}]:predict         predict           (POST)
-//! {name}[/versions/{n}]:classify        classify          (POST)
-//! {name}[/versions/{n}]:regress         regress           (POST)
+//! {name}[/versions/{n}|/labels/{l}]                 model status      (GET)
+//! {name}[/versions/{n}|/labels/{l}]/metadata        model metadata    (GET)
+//! {name}[/versions/{n}|/labels/{l}]:predict         predict           (POST)
+//! {name}[/versions/{n}|/labels/{l}]:classify        classify          (POST)
+//! {name}[/versions/{n}|/labels/{l}]:regress         regress           (POST)
 //! ```
+//!
+//! The verb after `:` is matched case-insensitively (`:PREDICT` works), as
+//! TF Serving's URL parser does.
 
-use crate::ServeError;
+use crate::{ServeError, VersionSelector};
 
 /// What a TF Serving path below `/v1/models/` addresses.
 pub(crate) const TF_SERVING_ENDPOINTS: &str = "TF Serving endpoints are \
-     GET /v1/models/{name}[/versions/{n}][/metadata] and \
-     POST /v1/models/{name}[/versions/{n}]:predict|:classify|:regress";
+     GET /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata] and \
+     POST /v1/models/{name}[/versions/{n}|/labels/{l}]:predict|:classify|:regress";
 
 /// An inference method of the TF Serving REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +42,7 @@ pub(crate) enum ModelEndpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ModelPath {
     pub name: String,
-    pub version: Option<u64>,
+    pub version: VersionSelector,
     pub endpoint: ModelEndpoint,
 }
 
@@ -54,11 +57,12 @@ pub(crate) fn parse_model_path(rest: &str, full_path: &str) -> Result<ModelPath,
     let (resource, verb) = match rest[last_segment_start..].rfind(':') {
         Some(i) => {
             let colon = last_segment_start + i;
-            let verb = match &rest[colon + 1..] {
+            let verb = match rest[colon + 1..].to_ascii_lowercase().as_str() {
                 "predict" => Verb::Predict,
                 "classify" => Verb::Classify,
                 "regress" => Verb::Regress,
-                other => {
+                _ => {
+                    let other = &rest[colon + 1..];
                     return Err(ServeError::bad_request(format!(
                         "unknown method `:{other}` in `{full_path}`; expected :predict, :classify or :regress"
                     )));
@@ -72,27 +76,19 @@ pub(crate) fn parse_model_path(rest: &str, full_path: &str) -> Result<ModelPath,
     let (name, version, metadata) = match segments.as_slice() {
         [name] => (*name, None, false),
         [name, "metadata"] => (*name, None, true),
-        [name, "versions", v] => (*name, Some(*v), false),
-        [name, "versions", v, "metadata"] => (*name, Some(*v), true),
-        [_, "labels", label, ..] => {
-            return Err(ServeError::bad_request(format!(
-                "version labels are not supported (found label `{label}`); address a version \
-                 with /versions/{{n}} or omit it for the latest version"
-            )));
-        }
+        [name, kind @ ("versions" | "labels"), v] => (*name, Some((*kind, *v)), false),
+        [name, kind @ ("versions" | "labels"), v, "metadata"] => (*name, Some((*kind, *v)), true),
         _ => return Err(not_found()),
     };
     if name.is_empty() {
         return Err(not_found());
     }
-    let version = version
-        .map(|v| match v.parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(ServeError::bad_request(format!(
-                "model version must be a positive integer, found `{v}` in `{full_path}`"
-            ))),
-        })
-        .transpose()?;
+    let version = match version {
+        None => VersionSelector::Latest,
+        Some(("versions", v)) => VersionSelector::Specific(parse_version(v, full_path)?),
+        Some((_, "")) => return Err(not_found()),
+        Some((_, label)) => VersionSelector::Label(label.to_string()),
+    };
     let endpoint = match (metadata, verb) {
         (false, None) => ModelEndpoint::Status,
         (true, None) => ModelEndpoint::Metadata,
@@ -104,6 +100,16 @@ pub(crate) fn parse_model_path(rest: &str, full_path: &str) -> Result<ModelPath,
         version,
         endpoint,
     })
+}
+
+/// A version path segment: a positive integer (shared by both protocols).
+pub(crate) fn parse_version(text: &str, full_path: &str) -> Result<u64, ServeError> {
+    match text.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ServeError::bad_request(format!(
+            "model version must be a positive integer, found `{text}` in `{full_path}`"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -118,7 +124,7 @@ mod tests {
     fn ok(name: &str, version: Option<u64>, endpoint: ModelEndpoint) -> ModelPath {
         ModelPath {
             name: name.into(),
-            version,
+            version: VersionSelector::from(version),
             endpoint,
         }
     }
@@ -148,6 +154,16 @@ mod tests {
             parse("iris:regress").unwrap(),
             ok("iris", None, Infer(Verb::Regress))
         );
+        assert_eq!(
+            parse("iris:PreDict").unwrap(),
+            ok("iris", None, Infer(Verb::Predict))
+        );
+        let label = parse("iris/labels/stable:classify").unwrap();
+        assert_eq!(label.version, VersionSelector::Label("stable".into()));
+        assert_eq!(label.endpoint, Infer(Verb::Classify));
+        let label = parse("iris/labels/canary/metadata").unwrap();
+        assert_eq!(label.version, VersionSelector::Label("canary".into()));
+        assert_eq!(label.endpoint, Metadata);
     }
 
     #[test]
@@ -162,7 +178,7 @@ mod tests {
         );
         assert_eq!(status("iris/versions/x:predict"), 400);
         assert_eq!(status("iris/versions/0"), 400);
-        assert_eq!(status("iris/labels/stable:predict"), 400);
+        assert_eq!(status("iris/labels/:predict"), 404);
         assert_eq!(status("iris/metadata:predict"), 404);
         assert_eq!(status("iris/other"), 404);
         assert_eq!(status(":predict"), 404);

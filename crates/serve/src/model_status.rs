@@ -6,6 +6,8 @@ use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{Servable, Task};
 use serde::Serialize;
 
+use crate::inference::wire_types;
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ModelStatus {
     model_version_status: Vec<VersionStatus>,
@@ -57,6 +59,7 @@ struct ModelSpec {
 
 #[derive(Debug, Serialize)]
 struct Metadata {
+    signature_def: SignatureDefMap,
     task: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     classes: Option<Vec<String>>,
@@ -71,6 +74,102 @@ struct InputField {
     dtype: String,
     json_type: &'static str,
     nullable: bool,
+}
+
+/// TF Serving's `SignatureDefMap` in its JSON form: `{"signature_def": {"serving_default": {...}}}`.
+#[derive(Debug, Serialize)]
+struct SignatureDefMap {
+    signature_def: std::collections::BTreeMap<&'static str, SignatureDef>,
+}
+
+#[derive(Debug, Serialize)]
+struct SignatureDef {
+    inputs: std::collections::BTreeMap<String, TensorInfo>,
+    outputs: std::collections::BTreeMap<String, TensorInfo>,
+    method_name: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct TensorInfo {
+    dtype: &'static str,
+    tensor_shape: TensorShape,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct TensorShape {
+    dim: Vec<Dim>,
+    unknown_rank: bool,
+}
+
+/// A dimension; proto3 JSON writes the int64 `size` as a string.
+#[derive(Debug, Serialize)]
+struct Dim {
+    size: String,
+    name: &'static str,
+}
+
+/// A tensor of the given dimensions (-1: any number of rows).
+fn tensor(name: &str, dtype: &'static str, dims: &[i64]) -> TensorInfo {
+    TensorInfo {
+        dtype,
+        tensor_shape: TensorShape {
+            dim: dims
+                .iter()
+                .map(|d| Dim {
+                    size: d.to_string(),
+                    name: "",
+                })
+                .collect(),
+            unknown_rank: false,
+        },
+        name: name.to_string(),
+    }
+}
+
+/// The `serving_default` signature: one input per field, and the outputs
+/// of `:predict` (`predictions`, or `scores`, `classes` and `label`).
+fn signature_def(servable: &dyn Servable) -> SignatureDefMap {
+    let inputs = servable
+        .input_schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            (
+                f.name().clone(),
+                tensor(f.name(), wire_types(f.data_type()).1, &[-1]),
+            )
+        })
+        .collect();
+    let outputs = match &servable.info().task {
+        Task::Classification { classes } => {
+            let width = i64::try_from(classes.len()).unwrap_or(-1);
+            [
+                ("scores", "DT_DOUBLE", vec![-1, width]),
+                ("classes", "DT_STRING", vec![-1, width]),
+                ("label", "DT_STRING", vec![-1]),
+            ]
+            .into_iter()
+            .map(|(name, dtype, dims)| (name.to_string(), tensor(name, dtype, &dims)))
+            .collect()
+        }
+        _ => std::iter::once((
+            "predictions".to_string(),
+            tensor("predictions", "DT_DOUBLE", &[-1]),
+        ))
+        .collect(),
+    };
+    SignatureDefMap {
+        signature_def: std::iter::once((
+            "serving_default",
+            SignatureDef {
+                inputs,
+                outputs,
+                method_name: "tensorflow/serving/predict",
+            },
+        ))
+        .collect(),
+    }
 }
 
 /// The metadata document of one servable.
@@ -106,6 +205,7 @@ pub(crate) fn model_metadata(servable: &dyn Servable) -> ModelMetadata {
             version: info.version.to_string(),
         },
         metadata: Metadata {
+            signature_def: signature_def(servable),
             task,
             classes,
             target: info.target.clone(),

@@ -7,9 +7,39 @@ use mlrig_core::Servable;
 
 use crate::ServeError;
 
-type Versions = BTreeMap<u64, Arc<dyn Servable>>;
+/// Which version of a model a request addresses.
+///
+/// ```
+/// use mlrig_serve::VersionSelector;
+/// assert_eq!(VersionSelector::from(Some(3)), VersionSelector::Specific(3));
+/// assert_eq!(VersionSelector::from(None), VersionSelector::Latest);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VersionSelector {
+    /// The highest loaded version.
+    Latest,
+    /// One version number.
+    Specific(u64),
+    /// The version a label (such as `stable` or `canary`) points at.
+    Label(String),
+}
 
-/// The models a server answers for: name → version → servable.
+impl From<Option<u64>> for VersionSelector {
+    fn from(version: Option<u64>) -> Self {
+        version.map_or(VersionSelector::Latest, VersionSelector::Specific)
+    }
+}
+
+/// One model: its loaded versions and the labels pointing at them.
+#[derive(Default)]
+struct Model {
+    versions: BTreeMap<u64, Arc<dyn Servable>>,
+    labels: BTreeMap<String, u64>,
+}
+
+/// The models a server answers for: name → version → servable, plus
+/// version labels (name → label → version).
 ///
 /// Reads and writes take `&self` (an internal [`RwLock`]), so a server shares
 /// one `Arc<ModelRegistry>` and a loader can add or retire versions while it
@@ -42,7 +72,7 @@ type Versions = BTreeMap<u64, Arc<dyn Servable>>;
 /// ```
 #[derive(Default)]
 pub struct ModelRegistry {
-    models: RwLock<BTreeMap<String, Versions>>,
+    models: RwLock<BTreeMap<String, Model>>,
 }
 
 impl std::fmt::Debug for ModelRegistry {
@@ -52,7 +82,7 @@ impl std::fmt::Debug for ModelRegistry {
             .entries(
                 models
                     .iter()
-                    .map(|(name, versions)| (name, versions.keys().collect::<Vec<_>>())),
+                    .map(|(name, model)| (name, model.versions.keys().collect::<Vec<_>>())),
             )
             .finish()
     }
@@ -70,11 +100,11 @@ impl ModelRegistry {
 
     // A panic while holding the lock cannot leave the map half-updated (every
     // write is a single insert or remove), so a poisoned lock is still usable.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Versions>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Model>> {
         self.models.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Versions>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Model>> {
         self.models.write().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -111,11 +141,12 @@ impl ModelRegistry {
             .write()
             .entry(name.clone())
             .or_default()
+            .versions
             .insert(version, servable))
     }
 
-    /// Removes one version of a model, returning it; the model disappears
-    /// with its last version.
+    /// Removes one version of a model, returning it, and the labels that
+    /// pointed at it; the model disappears with its last version.
     ///
     /// ```
     /// let registry = mlrig_serve::ModelRegistry::new();
@@ -123,9 +154,10 @@ impl ModelRegistry {
     /// ```
     pub fn remove(&self, name: &str, version: u64) -> Option<Arc<dyn Servable>> {
         let mut models = self.write();
-        let versions = models.get_mut(name)?;
-        let removed = versions.remove(&version);
-        if versions.is_empty() {
+        let model = models.get_mut(name)?;
+        let removed = model.versions.remove(&version);
+        model.labels.retain(|_, v| *v != version);
+        if model.versions.is_empty() {
             models.remove(name);
         }
         removed
@@ -138,28 +170,147 @@ impl ModelRegistry {
     /// [`ServeError::ModelNotFound`] (listing the loaded models) or
     /// [`ServeError::VersionNotFound`] (listing the loaded versions).
     pub fn get(&self, name: &str, version: Option<u64>) -> Result<Arc<dyn Servable>, ServeError> {
+        self.select(name, &VersionSelector::from(version))
+    }
+
+    /// The servable a [`VersionSelector`] addresses: the latest version, a
+    /// specific one, or the one a label points at.
+    ///
+    /// # Errors
+    /// [`ServeError::ModelNotFound`], [`ServeError::VersionNotFound`] or
+    /// [`ServeError::LabelNotFound`] (listing the model's labels).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use mlrig_core::{Predictions, Servable, ServableInfo, Task, arrow_array::RecordBatch,
+    /// #     arrow_schema::{Schema, SchemaRef}};
+    /// # struct Constant(ServableInfo);
+    /// # impl Servable for Constant {
+    /// #     fn input_schema(&self) -> SchemaRef { Arc::new(Schema::empty()) }
+    /// #     fn info(&self) -> &ServableInfo { &self.0 }
+    /// #     fn predict(&self, b: &RecordBatch) -> mlrig_core::Result<Predictions> {
+    /// #         Ok(Predictions::Regression { values: mlrig_core::ndarray::Array1::zeros(b.num_rows()) })
+    /// #     }
+    /// # }
+    /// # let model = |version| Arc::new(Constant(ServableInfo::new("iris", version, Task::Regression, "y")));
+    /// use mlrig_serve::{ModelRegistry, ServeError, VersionSelector};
+    /// let registry = ModelRegistry::new();
+    /// registry.insert(model(1))?;
+    /// registry.insert(model(2))?;
+    /// let stable = VersionSelector::Label("stable".into());
+    /// assert!(matches!(registry.select("iris", &stable), Err(ServeError::LabelNotFound { .. })));
+    /// registry.set_label("iris", "stable", 1)?;
+    /// assert_eq!(registry.select("iris", &stable)?.info().version, 1);
+    /// assert_eq!(registry.select("iris", &VersionSelector::Latest)?.info().version, 2);
+    /// # Ok::<(), mlrig_serve::ServeError>(())
+    /// ```
+    pub fn select(
+        &self,
+        name: &str,
+        selector: &VersionSelector,
+    ) -> Result<Arc<dyn Servable>, ServeError> {
         let models = self.read();
-        let Some(versions) = models.get(name) else {
+        let Some(model) = models.get(name) else {
             return Err(ServeError::ModelNotFound {
                 name: name.to_string(),
                 available: models.keys().cloned().collect(),
             });
         };
-        let found = match version {
-            Some(v) => versions.get(&v),
-            None => versions.values().next_back(),
+        let version_not_found = |version: u64| ServeError::VersionNotFound {
+            name: name.to_string(),
+            version,
+            available: model.versions.keys().copied().collect(),
         };
-        found.cloned().ok_or_else(|| match version {
-            Some(v) => ServeError::VersionNotFound {
+        match selector {
+            VersionSelector::Latest => {
+                model.versions.values().next_back().cloned().ok_or_else(|| {
+                    ServeError::ModelNotFound {
+                        name: name.to_string(),
+                        available: models.keys().cloned().collect(),
+                    }
+                })
+            }
+            VersionSelector::Specific(v) => model
+                .versions
+                .get(v)
+                .cloned()
+                .ok_or_else(|| version_not_found(*v)),
+            VersionSelector::Label(label) => {
+                let Some(v) = model.labels.get(label) else {
+                    return Err(ServeError::LabelNotFound {
+                        name: name.to_string(),
+                        label: label.clone(),
+                        available: model.labels.keys().cloned().collect(),
+                    });
+                };
+                model
+                    .versions
+                    .get(v)
+                    .cloned()
+                    .ok_or_else(|| version_not_found(*v))
+            }
+        }
+    }
+
+    /// Points `label` of model `name` at a loaded `version` (as TF Serving,
+    /// a label can only name a version that is available), returning the
+    /// version it pointed at before, if any.
+    ///
+    /// # Errors
+    /// [`ServeError::ModelNotFound`] or [`ServeError::VersionNotFound`] when
+    /// the version is not loaded; [`ServeError::InvalidLabel`] (400) for an
+    /// empty label or one containing `/` or `:`.
+    pub fn set_label(
+        &self,
+        name: &str,
+        label: &str,
+        version: u64,
+    ) -> Result<Option<u64>, ServeError> {
+        if label.is_empty() || label.contains(['/', ':']) {
+            return Err(ServeError::InvalidLabel {
                 name: name.to_string(),
-                version: v,
-                available: versions.keys().copied().collect(),
-            },
-            None => ServeError::ModelNotFound {
+                label: label.to_string(),
+                reason: "it cannot be addressed in a URL path (empty, or contains `/` or `:`); use letters, digits, `-` or `_`".into(),
+            });
+        }
+        let mut models = self.write();
+        let available: Vec<String> = models.keys().cloned().collect();
+        let Some(model) = models.get_mut(name) else {
+            return Err(ServeError::ModelNotFound {
                 name: name.to_string(),
-                available: models.keys().cloned().collect(),
-            },
-        })
+                available,
+            });
+        };
+        if !model.versions.contains_key(&version) {
+            return Err(ServeError::VersionNotFound {
+                name: name.to_string(),
+                version,
+                available: model.versions.keys().copied().collect(),
+            });
+        }
+        Ok(model.labels.insert(label.to_string(), version))
+    }
+
+    /// Removes a label, returning the version it pointed at.
+    ///
+    /// ```
+    /// assert_eq!(mlrig_serve::ModelRegistry::new().remove_label("iris", "stable"), None);
+    /// ```
+    pub fn remove_label(&self, name: &str, label: &str) -> Option<u64> {
+        self.write().get_mut(name)?.labels.remove(label)
+    }
+
+    /// The labels of `name` and the versions they point at (empty when the
+    /// model is not loaded or has none).
+    ///
+    /// ```
+    /// assert!(mlrig_serve::ModelRegistry::new().labels("iris").is_empty());
+    /// ```
+    pub fn labels(&self, name: &str) -> BTreeMap<String, u64> {
+        self.read()
+            .get(name)
+            .map(|m| m.labels.clone())
+            .unwrap_or_default()
     }
 
     /// The names of the loaded models, sorted.
@@ -179,7 +330,7 @@ impl ModelRegistry {
     pub fn versions(&self, name: &str) -> Vec<u64> {
         self.read()
             .get(name)
-            .map(|v| v.keys().copied().collect())
+            .map(|m| m.versions.keys().copied().collect())
             .unwrap_or_default()
     }
 
@@ -189,7 +340,7 @@ impl ModelRegistry {
     /// assert_eq!(mlrig_serve::ModelRegistry::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.read().values().map(BTreeMap::len).sum()
+        self.read().values().map(|m| m.versions.len()).sum()
     }
 
     /// `true` when no model is loaded.

@@ -1,66 +1,108 @@
-//! [`router`]: the TF Serving REST API as an axum [`Router`].
+//! [`router`]: the three serving protocols over one [`ModelRegistry`] as an
+//! axum [`Router`], and what their handlers share (state, method checks,
+//! body limits, where a prediction runs).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::header::{CONTENT_TYPE, HeaderValue};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::model_path::{ModelEndpoint, TF_SERVING_ENDPOINTS, parse_model_path};
-use crate::{ModelRegistry, ServeError, ServerConfig, predict};
+use crate::{ModelRegistry, ServeError, ServerConfig, mlflow, open_inference, tf_serving};
 
+/// Every endpoint of the three protocols, for 404 messages.
+const ALL_ENDPOINTS: &str = "endpoints are TF Serving's /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|:predict|:classify|:regress], \
+     Open Inference Protocol's /v2, /v2/health/live|ready and /v2/models/{name}[/versions/{n}][/ready|/infer], \
+     MLflow's /invocations, /ping, /health, /version, and /metrics when metrics are enabled";
+
+/// What every handler gets.
 #[derive(Clone)]
-struct ApiState {
-    registry: Arc<ModelRegistry>,
-    max_body_bytes: usize,
-    inline_predict_max_bytes: usize,
+pub(crate) struct ApiState {
+    pub registry: Arc<ModelRegistry>,
+    pub max_body_bytes: usize,
+    pub inline_predict_max_bytes: usize,
 }
 
-/// The TF Serving REST API over `registry`:
+impl ApiState {
+    /// Runs a prediction on this worker for a small body, on tokio's
+    /// blocking pool for a large one (it would stall this worker's other
+    /// connections).
+    pub(crate) async fn run_predict<T, F>(&self, body_len: usize, run: F) -> Result<T, ServeError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, ServeError> + Send + 'static,
+    {
+        if body_len <= self.inline_predict_max_bytes {
+            run()
+        } else {
+            tokio::task::spawn_blocking(run)
+                .await
+                .map_err(|e| ServeError::Internal {
+                    reason: format!("the prediction task failed: {e}"),
+                })?
+        }
+    }
+}
+
+/// The three serving protocols over `registry`, each answering with its
+/// own shapes (the conformance notes are `docs/protocols.md`):
 ///
-/// | method | path | answer |
-/// |---|---|---|
-/// | POST | `/v1/models/{name}[/versions/{n}]:predict` | predictions (see the crate docs for the JSON shapes) |
-/// | POST | `/v1/models/{name}[/versions/{n}]:classify` | `{"result": [[[label, score], ...], ...]}` |
-/// | POST | `/v1/models/{name}[/versions/{n}]:regress` | `{"result": [value, ...]}` |
-/// | GET | `/v1/models/{name}[/versions/{n}]` | model version status |
-/// | GET | `/v1/models/{name}[/versions/{n}]/metadata` | model spec, task, classes, input fields |
+/// | protocol | method | path | answer |
+/// |---|---|---|---|
+/// | TF Serving | POST | `/v1/models/{name}[/versions/{n}\|/labels/{l}]:predict` | `{"predictions": ...}` / `{"outputs": ...}` (see the crate docs) |
+/// | TF Serving | POST | `/v1/models/{name}[/versions/{n}\|/labels/{l}]:classify` | `{"results": [[[label, score], ...], ...]}` |
+/// | TF Serving | POST | `/v1/models/{name}[/versions/{n}\|/labels/{l}]:regress` | `{"results": [value, ...]}` |
+/// | TF Serving | GET | `/v1/models/{name}[/versions/{n}\|/labels/{l}]` | model version status, newest first |
+/// | TF Serving | GET | `/v1/models/{name}[/versions/{n}\|/labels/{l}]/metadata` | model spec, `signature_def` (`DT_*` dtypes), task, classes |
+/// | Open Inference v2 | GET | `/v2/health/live`, `/v2/health/ready` | 200, empty body |
+/// | Open Inference v2 | GET | `/v2` | server metadata (extension `binary_tensor_data`) |
+/// | Open Inference v2 | GET | `/v2/models/{name}[/versions/{n}]` | model metadata: inputs (one tensor per field), outputs |
+/// | Open Inference v2 | GET | `/v2/models/{name}[/versions/{n}]/ready` | 200, empty body |
+/// | Open Inference v2 | POST | `/v2/models/{name}[/versions/{n}]/infer` | JSON or binary tensors |
+/// | MLflow | POST | `/invocations` | `{"predictions": [...]}` |
+/// | MLflow | GET | `/ping`, `/health` | 200 |
+/// | MLflow | GET | `/version` | the mlrig version |
 ///
-/// Without `/versions/{n}` the latest (highest) version answers (the status
-/// without a version lists every loaded version). Status, as TF Serving writes it:
+/// Without a version the latest (highest) version answers; a label
+/// answers with the version it points at ([`ModelRegistry::set_label`]).
+/// TF Serving status, as TF Serving writes it:
 ///
 /// ```json
-/// {"model_version_status": [{"version": "1", "state": "AVAILABLE",
-///   "status": {"error_code": "OK", "error_message": ""}}]}
+/// {"model_version_status": [{"version": "2", "state": "AVAILABLE",
+///   "status": {"error_code": "OK", "error_message": ""}}, {"version": "1", ...}]}
 /// ```
 ///
-/// Metadata: TF Serving's `model_spec`; `metadata` describes the mlrig model
-/// (instead of a TensorFlow `signature_def`). `classes` (in `scores` order) is
-/// present for classifiers only; `json_type` is the JSON value an instance
-/// gives for the field (`number`, `integer`, `boolean` or `string`):
+/// TF Serving metadata: `model_spec`, and in `metadata` the
+/// `signature_def` (`serving_default`: one input per field, outputs
+/// `predictions` or `scores`/`classes`/`label`) next to mlrig's own
+/// description of the model (`task`, `classes` in `scores` order, `target`,
+/// `created_at_unix`, `inputs` with their JSON type):
 ///
 /// ```json
 /// {"model_spec": {"name": "adult", "signature_name": "", "version": "3"},
-///  "metadata": {"task": "classification", "classes": ["<=50K", ">50K"], "target": "income",
+///  "metadata": {"signature_def": {"signature_def": {"serving_default": {
+///      "inputs": {"age": {"dtype": "DT_INT64", "tensor_shape": {"dim": [{"size": "-1", "name": ""}], "unknown_rank": false}, "name": "age"}},
+///      "outputs": {...}, "method_name": "tensorflow/serving/predict"}}},
+///    "task": "classification", "classes": ["<=50K", ">50K"], "target": "income",
 ///    "created_at_unix": 1700000000,
 ///    "inputs": [{"name": "age", "dtype": "Int64", "json_type": "integer", "nullable": true}]}}
 /// ```
 ///
-/// Every error
-/// is JSON `{"error": "..."}`: 400 for a bad request (naming the instance,
-/// field, expected and found value), 404 for an unknown model, version or
-/// path, 405 for a wrong method, 413 for a body over
-/// [`ServerConfig::max_body_bytes`], 504 past [`ServerConfig::request_timeout`],
-/// 500 (generic text, details logged) when the model itself fails. The
-/// `Content-Type` of a request is not checked (TF Serving's examples post with
-/// `curl -d`); the body must parse as JSON.
+/// Errors: TF Serving and Open Inference answer JSON `{"error": "..."}`,
+/// MLflow `{"error_code": "BAD_REQUEST", "message": "..."}`: 400 for a bad
+/// request (naming the instance, field, expected and found value) or an
+/// unknown label, 404 for an unknown model, version or path, 405 for a
+/// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`], 415
+/// for an MLflow body that is neither JSON nor CSV, 504 past
+/// [`ServerConfig::request_timeout`], 500 (generic text, details logged)
+/// when the model itself fails. TF Serving's and Open Inference's
+/// `Content-Type` is not checked (TF Serving's examples post with
+/// `curl -d`).
 ///
 /// The router has a JSON 404 fallback, so merge routers that have none (such
 /// as `mlrig_monitor::metrics_router`) into it, not the other way round.
@@ -77,7 +119,15 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
         inline_predict_max_bytes: config.inline_predict_max_bytes,
     };
     Router::new()
-        .route("/v1/models/{*rest}", any(tf_serving))
+        .route("/v1/models/{*rest}", any(tf_serving::handle))
+        .route("/v2", any(open_inference::server_metadata))
+        .route("/v2/health/live", any(open_inference::live))
+        .route("/v2/health/ready", any(open_inference::ready))
+        .route("/v2/models/{*rest}", any(open_inference::handle))
+        .route("/invocations", any(mlflow::invocations))
+        .route("/ping", any(mlflow::ping))
+        .route("/health", any(mlflow::ping))
+        .route("/version", any(mlflow::version))
         .fallback(endpoint_not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
@@ -97,74 +147,28 @@ async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: 
 async fn endpoint_not_found(uri: Uri) -> ServeError {
     ServeError::EndpointNotFound {
         path: uri.path().to_string(),
-        hint: TF_SERVING_ENDPOINTS,
+        hint: ALL_ENDPOINTS,
     }
 }
 
-async fn tf_serving(
-    State(state): State<ApiState>,
-    method: Method,
-    uri: Uri,
-    rest: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ServeError> {
-    let rest = rest.map_err(|r| ServeError::bad_request(r.body_text()))?;
-    let target = parse_model_path(&rest, uri.path())?;
-    let expected = match target.endpoint {
-        ModelEndpoint::Infer(_) => Method::POST,
-        ModelEndpoint::Status | ModelEndpoint::Metadata => Method::GET,
-    };
-    if method != expected && !(method == Method::HEAD && expected == Method::GET) {
-        return Err(ServeError::MethodNotAllowed {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            allowed: if expected == Method::POST {
-                "POST"
-            } else {
-                "GET"
-            },
-        });
+/// `Ok` when `method` is `expected` (HEAD counts as GET).
+pub(crate) fn check_method(method: &Method, expected: Method, uri: &Uri) -> Result<(), ServeError> {
+    if *method == expected || (*method == Method::HEAD && expected == Method::GET) {
+        return Ok(());
     }
-    match target.endpoint {
-        ModelEndpoint::Status => {
-            // Resolving first gives the same 404 messages as the other endpoints.
-            let servable = state.registry.get(&target.name, target.version)?;
-            let versions = match target.version {
-                Some(_) => vec![servable.info().version],
-                None => state.registry.versions(&target.name),
-            };
-            Ok(Json(crate::model_status::model_status(&versions)).into_response())
-        }
-        ModelEndpoint::Metadata => {
-            let servable = state.registry.get(&target.name, target.version)?;
-            Ok(Json(crate::model_status::model_metadata(servable.as_ref())).into_response())
-        }
-        ModelEndpoint::Infer(verb) => {
-            let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
-            let servable = state.registry.get(&target.name, target.version)?;
-            // Small requests are cheaper to run in place than to hand to the
-            // blocking pool; large ones would stall this worker's other connections.
-            let inline = body.len() <= state.inline_predict_max_bytes;
-            let run = move || predict::infer(servable.as_ref(), verb, &body);
-            let encoded = if inline {
-                run()
-            } else {
-                tokio::task::spawn_blocking(run)
-                    .await
-                    .map_err(|e| ServeError::Internal {
-                        reason: format!("the prediction task failed: {e}"),
-                    })?
-            }?;
-            let mut response = encoded.into_response();
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            Ok(response)
-        }
-    }
+    Err(ServeError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        allowed: if expected == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        },
+    })
 }
 
-fn body_error(rejection: &BytesRejection, limit: usize) -> ServeError {
+/// A body that could not be read: over the limit (413) or broken (400).
+pub(crate) fn body_error(rejection: &BytesRejection, limit: usize) -> ServeError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ServeError::PayloadTooLarge { limit }
     } else {

@@ -86,7 +86,7 @@ async fn predicts_classification_in_row_and_columnar_format() {
 }
 
 #[tokio::test]
-async fn classify_and_regress_use_tf_serving_result_shapes() {
+async fn classify_and_regress_use_tf_serving_results_shapes() {
     let (status, json) = post(
         "/v1/models/spam:classify",
         r#"{"context": {"sender": "eve"}, "examples": [{"score": 0.0}, {"score": 3.0}]}"#,
@@ -95,7 +95,7 @@ async fn classify_and_regress_use_tf_serving_result_shapes() {
     assert_eq!(status, 200, "{json}");
     assert_eq!(
         json,
-        json!({"result": [[["ham", 0.5], ["spam", 0.5]], [["ham", 1.0 - sigmoid(3.0)], ["spam", sigmoid(3.0)]]]})
+        json!({"results": [[["ham", 0.5], ["spam", 0.5]], [["ham", 1.0 - sigmoid(3.0)], ["spam", sigmoid(3.0)]]]})
     );
     let (status, json) = post(
         "/v1/models/linear/versions/1:regress",
@@ -103,7 +103,7 @@ async fn classify_and_regress_use_tf_serving_result_shapes() {
     )
     .await;
     assert_eq!(status, 200, "{json}");
-    assert_eq!(json, json!({"result": [3.0, 1.0]}));
+    assert_eq!(json, json!({"results": [3.0, 1.0]}));
 }
 
 /// Every 400 names what is wrong: the instance, the field, expected vs found.
@@ -170,12 +170,12 @@ async fn bad_requests_are_400_naming_the_field() {
         (
             "/v1/models/linear:predict",
             r#"{"instances": []}"#,
-            "`instances` is empty",
+            "the request has no rows",
         ),
         (
             "/v1/models/linear:predict",
             r#"{"inputs": {}}"#,
-            "`inputs` is empty",
+            "the request has no rows",
         ),
         (
             "/v1/models/linear:predict",
@@ -236,7 +236,7 @@ async fn bad_requests_are_400_naming_the_field() {
         (
             "/v1/models/linear/labels/stable:predict",
             r#"{"instances": [{"x": 1}]}"#,
-            "version labels are not supported",
+            "Unrecognized servable version label: stable; labels of linear: none",
         ),
     ];
     for (path, body, expected) in cases {
@@ -272,7 +272,7 @@ async fn unknown_models_versions_and_paths_are_404_json() {
     assert_eq!(status, 404);
     assert!(error_of(&json).contains("Latest(iris)"));
     for path in [
-        "/v2/models/linear/infer",
+        "/v2/models/linear/config",
         "/",
         "/v1/models",
         "/v1/models/linear/extra",
@@ -327,8 +327,8 @@ async fn status_endpoints_report_available_versions() {
     assert_eq!(
         json,
         json!({"model_version_status": [
-            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}},
-            {"version": "2", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+            {"version": "2", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}},
+            {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
         ]})
     );
     let (status, json) = get("/v1/models/linear/versions/1").await;
@@ -366,6 +366,160 @@ async fn metadata_describes_task_classes_and_inputs() {
     assert_eq!(json["model_spec"]["version"], "1");
     assert_eq!(json["metadata"]["task"], "regression");
     assert!(json["metadata"].get("classes").is_none());
+    assert_eq!(
+        json["metadata"]["signature_def"],
+        json!({"signature_def": {"serving_default": {
+            "inputs": {"x": {"dtype": "DT_DOUBLE", "name": "x",
+                "tensor_shape": {"dim": [{"size": "-1", "name": ""}], "unknown_rank": false}}},
+            "outputs": {"predictions": {"dtype": "DT_DOUBLE", "name": "predictions",
+                "tensor_shape": {"dim": [{"size": "-1", "name": ""}], "unknown_rank": false}}},
+            "method_name": "tensorflow/serving/predict"
+        }}})
+    );
+}
+
+#[tokio::test]
+async fn metadata_signature_def_has_tf_dtypes_and_classifier_outputs() {
+    let (_, json) = get("/v1/models/spam/metadata").await;
+    let signature = &json["metadata"]["signature_def"]["signature_def"]["serving_default"];
+    let dtypes: Vec<(&str, &str)> = signature["inputs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v["dtype"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        dtypes,
+        [
+            ("links", "DT_INT64"),
+            ("score", "DT_DOUBLE"),
+            ("sender", "DT_STRING"),
+            ("urgent", "DT_BOOL")
+        ]
+    );
+    assert_eq!(
+        signature["outputs"]["scores"]["tensor_shape"]["dim"],
+        json!([{"size": "-1", "name": ""}, {"size": "2", "name": ""}])
+    );
+    assert_eq!(signature["outputs"]["label"]["dtype"], "DT_STRING");
+    assert_eq!(signature["outputs"]["classes"]["dtype"], "DT_STRING");
+}
+
+#[tokio::test]
+async fn labels_route_through_the_registry() {
+    let registry = fakes::registry();
+    let app = || router(registry.clone(), &ServerConfig::default());
+    let body = r#"{"instances": [{"x": 1.0}]}"#;
+    let (status, json) = call(
+        app(),
+        "POST",
+        "/v1/models/linear/labels/stable:predict",
+        body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error_of(&json),
+        "Unrecognized servable version label: stable; labels of linear: none"
+    );
+    registry.set_label("linear", "stable", 1).unwrap();
+    registry.set_label("linear", "canary", 2).unwrap();
+    let (status, json) = call(
+        app(),
+        "POST",
+        "/v1/models/linear/labels/stable:predict",
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"predictions": [3.0]}));
+    let (_, json) = call(
+        app(),
+        "POST",
+        "/v1/models/linear/labels/canary:regress",
+        r#"{"examples": [{"x": 1.0}]}"#,
+    )
+    .await;
+    assert_eq!(json, json!({"results": [4.0]}));
+    let (status, json) = call(
+        app(),
+        "GET",
+        "/v1/models/linear/labels/stable",
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["model_version_status"][0]["version"], "1");
+    let (_, json) = call(
+        app(),
+        "GET",
+        "/v1/models/linear/labels/canary/metadata",
+        Body::empty(),
+    )
+    .await;
+    assert_eq!(json["model_spec"]["version"], "2");
+    let (status, json) = call(app(), "GET", "/v1/models/linear/labels/beta", Body::empty()).await;
+    assert_eq!(status, 400);
+    assert!(
+        error_of(&json).ends_with("labels of linear: canary, stable"),
+        "{json}"
+    );
+    // A label can only point at a loaded version.
+    assert!(registry.set_label("linear", "stable", 9).is_err());
+    // A label that cannot be addressed in a path is the caller's error (400).
+    for label in ["", "a/b", "v:1"] {
+        let err = registry.set_label("linear", label, 1).unwrap_err();
+        assert!(
+            matches!(err, mlrig_serve::ServeError::InvalidLabel { .. }),
+            "{err}"
+        );
+        assert_eq!(err.status_code(), 400, "{err}");
+    }
+    assert_eq!(registry.labels("linear").len(), 2);
+}
+
+#[tokio::test]
+async fn verbs_are_case_insensitive() {
+    for verb in ["PREDICT", "Predict", "pReDiCt"] {
+        let (status, json) = post(
+            &format!("/v1/models/linear:{verb}"),
+            r#"{"instances": [{"x": 1.0}]}"#,
+        )
+        .await;
+        assert_eq!(status, 200, "{verb}: {json}");
+        assert_eq!(json, json!({"predictions": [4.0]}));
+    }
+    let (status, json) = post("/v1/models/linear:REGRESS", r#"{"examples": [{"x": 0.0}]}"#).await;
+    assert_eq!((status.as_u16(), json), (200, json!({"results": [1.0]})));
+}
+
+#[tokio::test]
+async fn non_finite_literals_are_accepted_as_in_tf_serving() {
+    // The model sees NaN and ±∞ (its answers are not finite, written as null).
+    let (status, json) = post(
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": NaN}, {"x": Infinity}, {"x": -Infinity}, {"x": 1}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json, json!({"predictions": [null, null, null, 4.0]}));
+    let (status, json) = post(
+        "/v1/models/spam:predict",
+        r#"{"inputs": {"score": [Infinity], "sender": ["NaN Infinity"]}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["outputs"]["label"], json!(["spam"]));
+    let (status, json) = post(
+        "/v1/models/linear:predict",
+        r#"{"instances": [{"x": Nan}]}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        error_of(&json).starts_with("request body is not valid JSON"),
+        "{json}"
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! `mlrig serve`: answer TF Serving REST requests for model bundles.
+//! `mlrig serve`: answer TF Serving REST, Open Inference Protocol v2 and
+//! MLflow scoring requests for model bundles.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +75,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
                 for info in &loaded {
                     println!("serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
                 }
+                println!("also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
                 println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
             }
         }

@@ -26,8 +26,8 @@
 //! | `:predict`, rows | `{"predictions": [2.5, 3.1]}` | `{"predictions": [{"classes": ["no","yes"], "scores": [0.2, 0.8], "label": "yes"}, ...]}` |
 //! | `:predict`, columnar | `{"outputs": [2.5, 3.1]}` | `{"outputs": {"classes": [[..], ..], "scores": [[..], ..], "label": [..]}}` |
 //! | `:predict` with `"contributions": true` | the above plus `"contributions": [{"x": 1.5, "(bias)": 1.0}, ...]` | binary: the above plus `"contributions": [{"age": 0.3, "hours": -0.1, "(bias)": -1.2}, ...]`; multiclass: plus `"contributions": [{"a": {"x": 0.4, "(bias)": 0.1}, "b": {...}, "c": {...}}, ...]` |
-//! | `:classify` | 400 | `{"result": [[["no", 0.2], ["yes", 0.8]], ...]}` |
-//! | `:regress` | `{"result": [2.5, 3.1]}` | 400 |
+//! | `:classify` | 400 | `{"results": [[["no", 0.2], ["yes", 0.8]], ...]}` |
+//! | `:regress` | `{"results": [2.5, 3.1]}` | 400 |
 //!
 //! A columnar request is answered in columnar form (`outputs`), as TF Serving
 //! does. Non-finite predictions are written as `null` (JSON has no NaN).
@@ -46,51 +46,102 @@
 //! have no meaningful order. A model that cannot explain its predictions
 //! answers 400 with its reason.
 
-use mlrig_core::{Contributions, Predictions, Servable, Task, describe_json, records_to_batch};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Json, Response};
+use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions, Task, describe_json};
 use serde_json::{Map, Value, json};
 
-use crate::ServeError;
-use crate::model_path::Verb;
+use crate::inference::{
+    columns_to_records, json_bytes, json_response, parse_json, run, served_by, single_input_field,
+    wrap_bare,
+};
+use crate::model_path::{ModelEndpoint, Verb, parse_model_path};
+use crate::router::{ApiState, body_error, check_method};
+use crate::tf_json::{Layout, encode_predict};
+use crate::{ServeError, VersionSelector};
 
 /// The optional `:predict` key asking for per-feature contributions.
 const CONTRIBUTIONS_KEY: &str = "contributions";
 
-/// How the caller laid out the instances, which decides the response layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    Rows,
-    Columns,
+/// The axum handler of every `/v1/models/...` path.
+pub(crate) async fn handle(
+    State(state): State<ApiState>,
+    method: Method,
+    uri: Uri,
+    rest: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServeError> {
+    let rest = rest.map_err(|r| ServeError::bad_request(r.body_text()))?;
+    let target = parse_model_path(&rest, uri.path())?;
+    let expected = match target.endpoint {
+        ModelEndpoint::Infer(_) => Method::POST,
+        ModelEndpoint::Status | ModelEndpoint::Metadata => Method::GET,
+    };
+    check_method(&method, expected, &uri)?;
+    match target.endpoint {
+        ModelEndpoint::Status => {
+            // Resolving first gives the same 404 messages as the other endpoints.
+            let servable = state.registry.select(&target.name, &target.version)?;
+            // TF Serving lists the newest version first.
+            let versions = match target.version {
+                VersionSelector::Latest => state
+                    .registry
+                    .versions(&target.name)
+                    .into_iter()
+                    .rev()
+                    .collect(),
+                _ => vec![servable.info().version],
+            };
+            Ok(Json(crate::model_status::model_status(&versions)).into_response())
+        }
+        ModelEndpoint::Metadata => {
+            let servable = state.registry.select(&target.name, &target.version)?;
+            Ok(Json(crate::model_status::model_metadata(servable.as_ref())).into_response())
+        }
+        ModelEndpoint::Infer(verb) => {
+            let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
+            let servable = state.registry.select(&target.name, &target.version)?;
+            let (encoded, served) = state
+                .run_predict(body.len(), move || infer(servable.as_ref(), verb, &body))
+                .await?;
+            Ok(json_response(encoded, served))
+        }
+    }
 }
 
-/// Runs one inference request and returns the serialized JSON response body.
+/// Runs one inference request and returns the serialized JSON response
+/// body and what was predicted.
 pub(crate) fn infer(
     servable: &dyn Servable,
     verb: Verb,
     body: &[u8],
-) -> Result<Vec<u8>, ServeError> {
+) -> Result<(Vec<u8>, ServedPredictions), ServeError> {
     let mut request = parse_body(body)?;
     let single_field = single_input_field(servable);
-    let response = match verb {
+    let (response, served) = match verb {
         Verb::Predict => {
             let explain = contributions_flag(&mut request)?;
             let (records, layout) = predict_records(request, single_field.as_deref())?;
             let (predictions, contributions) = run(servable, &records, explain)?;
+            let served = served_by(servable, &predictions);
             let mut response = encode_predict(predictions, layout)?;
             if let (Some(contributions), Value::Object(response)) = (contributions, &mut response) {
                 response.insert("contributions".into(), encode_contributions(&contributions));
             }
-            response
+            (response, served)
         }
         Verb::Classify | Verb::Regress => {
             check_task(servable, verb)?;
             let records = example_records(request)?;
             let (predictions, _) = run(servable, &records, false)?;
-            encode_result(predictions, verb)?
+            let served = served_by(servable, &predictions);
+            (encode_result(predictions, verb)?, served)
         }
     };
-    serde_json::to_vec(&response).map_err(|e| ServeError::Internal {
-        reason: format!("cannot serialize the response: {e}"),
-    })
+    Ok((json_bytes(&response)?, served))
 }
 
 fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ServeError> {
@@ -99,22 +150,13 @@ fn parse_body(body: &[u8]) -> Result<Map<String, Value>, ServeError> {
             "request body is empty; expected a JSON object such as {\"instances\": [{...}]}",
         ));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ServeError::bad_request(format!("request body is not valid JSON: {e}")))?;
+    let value = parse_json(body)?;
     match value {
         Value::Object(map) => Ok(map),
         other => Err(ServeError::bad_request(format!(
             "request body must be a JSON object such as {{\"instances\": [{{...}}]}}, found {}",
             describe_json(&other)
         ))),
-    }
-}
-
-fn single_input_field(servable: &dyn Servable) -> Option<String> {
-    let schema = servable.input_schema();
-    match schema.fields().as_ref() {
-        [field] => Some(field.name().clone()),
-        _ => None,
     }
 }
 
@@ -193,14 +235,16 @@ fn predict_records(
                 )));
             };
             Ok((
-                non_empty(wrap_bare(instances, single_field), "instances")?,
+                wrap_bare(instances, single_field, "`instances`")?,
                 Layout::Rows,
             ))
         }
         (None, Some(inputs)) => {
             let records = match inputs {
-                Value::Object(columns) => columns_to_records(columns)?,
-                Value::Array(values) if single_field.is_some() => wrap_bare(values, single_field),
+                Value::Object(columns) => columns_to_records("inputs", columns)?,
+                Value::Array(values) if single_field.is_some() => {
+                    wrap_bare(values, single_field, "`inputs`")?
+                }
                 other => {
                     return Err(ServeError::bad_request(format!(
                         "`inputs` must be an object mapping each field to a list of values, found {}",
@@ -208,65 +252,9 @@ fn predict_records(
                     )));
                 }
             };
-            Ok((non_empty(records, "inputs")?, Layout::Columns))
+            Ok((records, Layout::Columns))
         }
     }
-}
-
-/// For a single-input model, a bare value `v` stands for `{"<field>": v}`.
-fn wrap_bare(values: Vec<Value>, single_field: Option<&str>) -> Vec<Value> {
-    match single_field {
-        Some(field) => values
-            .into_iter()
-            .map(|v| match v {
-                Value::Object(_) => v,
-                bare => json!({ field: bare }),
-            })
-            .collect(),
-        None => values,
-    }
-}
-
-fn non_empty(records: Vec<Value>, key: &str) -> Result<Vec<Value>, ServeError> {
-    if records.is_empty() {
-        Err(ServeError::bad_request(format!(
-            "`{key}` is empty; send at least one instance"
-        )))
-    } else {
-        Ok(records)
-    }
-}
-
-fn columns_to_records(columns: Map<String, Value>) -> Result<Vec<Value>, ServeError> {
-    let mut rows: Option<(String, usize)> = None;
-    let mut lists = Vec::with_capacity(columns.len());
-    for (field, value) in columns {
-        let Value::Array(values) = value else {
-            return Err(ServeError::bad_request(format!(
-                "`inputs.{field}` must be a list with one value per instance, found {}",
-                describe_json(&value)
-            )));
-        };
-        match &rows {
-            Some((first, n)) if *n != values.len() => {
-                return Err(ServeError::bad_request(format!(
-                    "`inputs.{field}` has {} values but `inputs.{first}` has {n}; every input needs one value per instance",
-                    values.len()
-                )));
-            }
-            Some(_) => {}
-            None => rows = Some((field.clone(), values.len())),
-        }
-        lists.push((field, values));
-    }
-    let n = rows.map_or(0, |(_, n)| n);
-    let mut records = vec![Map::with_capacity(lists.len()); n];
-    for (field, values) in lists {
-        for (record, value) in records.iter_mut().zip(values) {
-            record.insert(field.clone(), value);
-        }
-    }
-    Ok(records.into_iter().map(Value::Object).collect())
 }
 
 fn example_records(mut request: Map<String, Value>) -> Result<Vec<Value>, ServeError> {
@@ -295,7 +283,6 @@ fn example_records(mut request: Map<String, Value>) -> Result<Vec<Value>, ServeE
             ));
         }
     };
-    let examples = non_empty(examples, "examples")?;
     examples
         .into_iter()
         .enumerate()
@@ -334,60 +321,6 @@ fn check_task(servable: &dyn Servable, verb: Verb) -> Result<(), ServeError> {
     }
 }
 
-/// Predicts for `records` and, when `explain`, computes the contributions
-/// of the same batch (after the predictions, so a bad record is reported
-/// the same way with or without them).
-fn run(
-    servable: &dyn Servable,
-    records: &[Value],
-    explain: bool,
-) -> Result<(Predictions, Option<Contributions>), ServeError> {
-    let batch = records_to_batch(records, &servable.input_schema())?;
-    let predictions = servable.predict(&batch)?;
-    if predictions.len() != records.len() {
-        return Err(ServeError::Internal {
-            reason: format!(
-                "model `{}` version {} returned {} predictions for {} instances",
-                servable.info().name,
-                servable.info().version,
-                predictions.len(),
-                records.len()
-            ),
-        });
-    }
-    if let Predictions::Classification {
-        classes,
-        probabilities,
-    } = &predictions
-        && (classes.is_empty() || classes.len() != probabilities.ncols())
-    {
-        return Err(ServeError::Internal {
-            reason: format!(
-                "model `{}` returned {} classes but {} probability columns",
-                servable.info().name,
-                classes.len(),
-                probabilities.ncols()
-            ),
-        });
-    }
-    if !explain {
-        return Ok((predictions, None));
-    }
-    let contributions = servable.contributions(&batch)?;
-    if contributions.len() != records.len() {
-        return Err(ServeError::Internal {
-            reason: format!(
-                "model `{}` version {} returned contributions for {} rows for {} instances",
-                servable.info().name,
-                servable.info().version,
-                contributions.len(),
-                records.len()
-            ),
-        });
-    }
-    Ok((predictions, Some(contributions)))
-}
-
 /// One entry per instance: `{feature: value, ..., "(bias)": b}` for one
 /// group, `{group: {feature: value, ..., "(bias)": b}, ...}` for several.
 /// Non-finite values become `null`.
@@ -422,64 +355,10 @@ fn encode_contributions(contributions: &Contributions) -> Value {
     )
 }
 
-/// Index of the most probable class per row (ties to the lowest index).
-fn argmax_labels(predictions: &Predictions) -> Vec<usize> {
-    predictions.labels().unwrap_or_default()
-}
-
-fn encode_predict(predictions: Predictions, layout: Layout) -> Result<Value, ServeError> {
-    let labels = argmax_labels(&predictions);
-    Ok(match (predictions, layout) {
-        (Predictions::Regression { values }, Layout::Rows) => {
-            json!({ "predictions": values.to_vec() })
-        }
-        (Predictions::Regression { values }, Layout::Columns) => {
-            json!({ "outputs": values.to_vec() })
-        }
-        (
-            Predictions::Classification {
-                classes,
-                probabilities,
-            },
-            Layout::Rows,
-        ) => {
-            let rows: Vec<Value> = probabilities
-                .rows()
-                .into_iter()
-                .zip(&labels)
-                .map(|(scores, &label)| {
-                    json!({ "classes": classes, "scores": scores.to_vec(), "label": classes[label] })
-                })
-                .collect();
-            json!({ "predictions": rows })
-        }
-        (
-            Predictions::Classification {
-                classes,
-                probabilities,
-            },
-            Layout::Columns,
-        ) => {
-            let n = probabilities.nrows();
-            json!({ "outputs": {
-                "classes": vec![&classes; n],
-                "scores": probabilities.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
-                "label": labels.iter().map(|&l| &classes[l]).collect::<Vec<_>>(),
-            }})
-        }
-        // `Predictions` is non-exhaustive: a kind added to mlrig-core later.
-        (_, _) => {
-            return Err(ServeError::Internal {
-                reason: "the model returned a kind of predictions this server cannot encode".into(),
-            });
-        }
-    })
-}
-
 fn encode_result(predictions: Predictions, verb: Verb) -> Result<Value, ServeError> {
     match (predictions, verb) {
         (Predictions::Regression { values }, Verb::Regress) => {
-            Ok(json!({ "result": values.to_vec() }))
+            Ok(json!({ "results": values.to_vec() }))
         }
         (
             Predictions::Classification {
@@ -493,7 +372,7 @@ fn encode_result(predictions: Predictions, verb: Verb) -> Result<Value, ServeErr
                 .into_iter()
                 .map(|row| classes.iter().zip(row.iter().copied()).collect())
                 .collect();
-            Ok(json!({ "result": result }))
+            Ok(json!({ "results": result }))
         }
         (predictions, verb) => Err(ServeError::Internal {
             reason: format!(
@@ -513,27 +392,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn columns_become_records() {
-        let columns = json!({"a": [1, 2], "b": ["x", "y"]});
-        let Value::Object(columns) = columns else {
-            unreachable!()
-        };
-        let records = columns_to_records(columns).unwrap();
-        assert_eq!(
-            records,
-            vec![json!({"a": 1, "b": "x"}), json!({"a": 2, "b": "y"})]
-        );
-        let Value::Object(ragged) = json!({"a": [1, 2], "b": ["x"]}) else {
-            unreachable!()
-        };
-        let err = columns_to_records(ragged).unwrap_err().to_string();
-        assert!(
-            err.contains("`inputs.b` has 1 values but `inputs.a` has 2"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn context_merges_into_examples() {
         let Value::Object(request) = json!({"examples": [{"a": 1}], "context": {"b": 2}}) else {
             unreachable!()
@@ -551,14 +409,5 @@ mod tests {
                 .to_string()
                 .contains("example 0: field `a` is given both")
         );
-    }
-
-    #[test]
-    fn bare_values_wrap_only_for_single_input_models() {
-        assert_eq!(
-            wrap_bare(vec![json!(1.5), json!({"x": 2})], Some("x")),
-            vec![json!({"x": 1.5}), json!({"x": 2})]
-        );
-        assert_eq!(wrap_bare(vec![json!(1.5)], None), vec![json!(1.5)]);
     }
 }

@@ -1,0 +1,77 @@
+//! [`ServedPredictions`]: what one request was answered with, for monitoring.
+
+use crate::Predictions;
+
+/// A summary of the predictions one HTTP request was answered with.
+///
+/// `mlrig-serve` attaches it to the response's extensions and
+/// `mlrig-monitor`'s metrics layer reads it there, so predictions are
+/// counted per model, version and class without the two crates knowing
+/// each other (the type lives here, in core, for that reason).
+///
+/// ```
+/// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+/// let p = Predictions::Classification {
+///     classes: vec!["no".into(), "yes".into()],
+///     probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
+/// };
+/// let served = ServedPredictions::new("adult", 2, &p);
+/// assert_eq!(served.class_counts, vec![("no".to_string(), 1), ("yes".to_string(), 2)]);
+/// assert_eq!(served.scores, vec![0.9, 0.7, 0.8]); // the predicted class's probability
+///
+/// let r = Predictions::Regression { values: array![2.5, -1.0] };
+/// let served = ServedPredictions::new("price", 1, &r);
+/// assert!(served.class_counts.is_empty());
+/// assert_eq!((served.rows, served.scores), (2, vec![2.5, -1.0]));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ServedPredictions {
+    /// The model that answered.
+    pub model: String,
+    /// Its version.
+    pub version: u64,
+    /// Rows predicted.
+    pub rows: u64,
+    /// Classifiers: how many rows got each class as their label (classes
+    /// in the model's order, zero counts included); empty for regression.
+    pub class_counts: Vec<(String, u64)>,
+    /// One per row: the predicted class's probability (classifiers) or
+    /// the predicted value (regression).
+    pub scores: Vec<f64>,
+    /// `true` for a classifier (scores are probabilities).
+    pub is_classification: bool,
+}
+
+impl ServedPredictions {
+    /// Summarises `predictions` made by `model` in `version`.
+    pub fn new(model: &str, version: u64, predictions: &Predictions) -> Self {
+        let mut served = Self {
+            model: model.to_string(),
+            version,
+            rows: predictions.len() as u64,
+            class_counts: Vec::new(),
+            scores: Vec::new(),
+            is_classification: false,
+        };
+        match predictions {
+            Predictions::Regression { values } => served.scores = values.to_vec(),
+            Predictions::Classification {
+                classes,
+                probabilities,
+            } => {
+                served.is_classification = true;
+                let labels = predictions.labels().unwrap_or_default();
+                let mut counts = vec![0u64; classes.len()];
+                for (row, &label) in labels.iter().enumerate() {
+                    if let Some(count) = counts.get_mut(label) {
+                        *count += 1;
+                    }
+                    served.scores.push(probabilities[[row, label]]);
+                }
+                served.class_counts = classes.iter().cloned().zip(counts).collect();
+            }
+        }
+        served
+    }
+}
