@@ -9,7 +9,8 @@ starts `mlrig serve` on a free port, and checks with the real
 ready, metadata, infer with one tensor per column, binary tensors (the
 client's default) and JSON) and with plain HTTP requests (MLflow
 `/invocations` with `dataframe_split` and `text/csv`) that every protocol
-answers exactly what TF Serving's `:predict` answers for the same rows.
+answers exactly what TF Serving's `:predict` answers for the same rows; then
+reads `/metrics` in both formats with the `prometheus_client` parsers.
 
 The client runs from a virtualenv outside the repository, created (or
 recreated) when it lacks the pinned versions of PINS: $MLRIG_PROTOCOL_VENV,
@@ -28,7 +29,7 @@ import urllib.request
 import venv
 
 # Distribution → exact version (extras are added when installing).
-PINS = {"tritonclient": "2.73.0", "numpy": "2.4.6"}
+PINS = {"tritonclient": "2.73.0", "numpy": "2.4.6", "prometheus-client": "0.26.0"}
 EXTRAS = {"tritonclient": "[http]"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "data", "samples", "adult_sample.csv")
@@ -66,11 +67,13 @@ def ensure_venv():
     os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
 
 
-def http(method, url, body=None, content_type=None):
+def http(method, url, body=None, content_type=None, accept=None):
     """(status, content type, body bytes) of one plain HTTP request."""
     request = urllib.request.Request(url, data=body, method=method)
     if content_type is not None:
         request.add_header("Content-Type", content_type)
+    if accept is not None:
+        request.add_header("Accept", accept)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.headers.get("Content-Type"), response.read()
@@ -212,6 +215,41 @@ def run_clients(base, np, triton):
           "MLflow /invocations answers 415 for another content type")
     status, _, _ = http("GET", f"{base}/ping")
     check(status == 200, "MLflow /ping answers 200")
+    check_metrics(base)
+
+
+def check_metrics(base):
+    """/metrics in both formats, each read by the Python prometheus_client parser."""
+    from prometheus_client.openmetrics.parser import (
+        text_string_to_metric_families as openmetrics_families,
+    )
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, content_type, body = http("GET", f"{base}/metrics")
+    check(status == 200 and content_type.startswith("text/plain; version=0.0.4"),
+          "/metrics without Accept answers the Prometheus text format 0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    requests = families.get("mlrig_requests")
+    check(requests is not None and requests.type == "counter"
+          and any(s.name == "mlrig_requests_total" and s.value > 0 for s in requests.samples),
+          "prometheus_client's 0.0.4 parser reads the mlrig_requests_total counter")
+    predictions = families.get("mlrig_predictions")
+    check(predictions is not None
+          and sum(s.value for s in predictions.samples if s.name == "mlrig_predictions_total")
+          >= 5 * ROWS,
+          "prometheus_client's 0.0.4 parser reads mlrig_predictions_total for every predicted row")
+    prometheus_default = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                          "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+    status, content_type, body = http("GET", f"{base}/metrics", accept=prometheus_default)
+    check(status == 200 and content_type.startswith("application/openmetrics-text"),
+          "/metrics with Prometheus' Accept header answers OpenMetrics")
+    names = {f.name for f in openmetrics_families(body.decode())}
+    check({"mlrig_requests", "mlrig_predictions"} <= names,
+          "prometheus_client's OpenMetrics parser reads the page")
+    status, content_type, _ = http("GET", f"{base}/metrics",
+                                   accept="application/openmetrics-text;q=0, text/plain")
+    check(content_type.startswith("text/plain; version=0.0.4"),
+          "/metrics honours q=0 for OpenMetrics")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 //! Open Inf.   POST /v2/models/{m}[/versions/{n}]/infer    one tensor per field or one [N, F] tensor, JSON or binary
 //! MLflow      POST /invocations                           dataframe_split | dataframe_records | instances | inputs | text/csv
 //!   │ router: path → protocol module (tf_serving, open_inference, mlflow); body ≤ max_body_bytes, request ≤ request_timeout
-//!   │ the module parses its format into JSON records (bad shape → 400 in the protocol's error shape)
+//!   │ the module parses its format into JSON records (bad shape → 400 in the protocol's error shape;
+//!   │ 1..=MAX_ROWS_PER_REQUEST rows, checked before records are built)
 //!   ▼
 //! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
 //!   │ records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
