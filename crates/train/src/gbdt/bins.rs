@@ -93,6 +93,16 @@ pub(super) enum BinColumn {
     Wide(Vec<u16>),
 }
 
+impl BinColumn {
+    /// The bin of row `row`.
+    pub(super) fn bin(&self, row: usize) -> usize {
+        match self {
+            BinColumn::Small(bins) => usize::from(bins[row]),
+            BinColumn::Wide(bins) => usize::from(bins[row]),
+        }
+    }
+}
+
 /// The binned training matrix: one mapper and one column per feature.
 #[derive(Debug, Clone)]
 pub(super) struct BinnedMatrix {

@@ -12,7 +12,7 @@ use super::hot_pool::run_hot;
 use super::objective::Objective;
 use super::params::GradientBoostingParams;
 use super::random::{stream, unit};
-use super::tree::{RowReader, Tree};
+use super::tree::Tree;
 use crate::error::{Result, TrainError};
 
 /// A fitted ensemble to extend: its base scores, every row's raw scores
@@ -78,7 +78,6 @@ pub(super) fn boost(
             Some(&fit_rows),
             sample.as_deref(),
         )?;
-        let reader = RowReader::new(features);
 
         let (base_scores, mut scores, rounds_before) = match start {
             Some(start) => (start.base_scores, start.scores, start.rounds),
@@ -142,7 +141,7 @@ pub(super) fn boost(
                 let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
                 add_leaves(&mut scores, groups, group, &grown, grower.rows());
                 if outside {
-                    add_tree(&mut scores, groups, group, &grown.tree, reader, &in_round);
+                    add_tree(&mut scores, groups, group, &grown, &binned, &in_round);
                 }
                 trees.push(grown.tree);
             }
@@ -205,14 +204,15 @@ fn add_leaves(scores: &mut [f64], groups: usize, group: usize, grown: &GrownTree
         });
 }
 
-/// Adds `tree` to score column `group` of every row not flagged in `skip`
-/// (rows the tree was grown on already have their leaf added).
+/// Adds `grown` to score column `group` of every row not flagged in `skip`
+/// (rows the tree was grown on already have their leaf added), walking
+/// their bins.
 fn add_tree(
     scores: &mut [f64],
     groups: usize,
     group: usize,
-    tree: &Tree,
-    reader: RowReader<'_>,
+    grown: &GrownTree,
+    binned: &BinnedMatrix,
     skip: &[bool],
 ) {
     scores
@@ -224,7 +224,7 @@ fn add_tree(
                 if skip[row] {
                     continue;
                 }
-                row_scores[group] += tree.value(reader.row(row));
+                row_scores[group] += grown.value_of(binned, row);
             }
         });
 }

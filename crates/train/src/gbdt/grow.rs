@@ -21,6 +21,33 @@ pub(super) struct GrownTree {
     pub(super) tree: Tree,
     /// `rows()[range]` are the rows of leaf `i`.
     pub(super) leaf_rows: Vec<Range<usize>>,
+    /// The split of node `i` on its feature's bins.
+    rules: Vec<BinRule>,
+}
+
+impl GrownTree {
+    /// The tree's output for row `row` of `binned`, walked on its bins: the
+    /// same leaf as the walk on raw values (a value is at most the
+    /// threshold of bin `t` iff its bin is at most `t`; a missing value or
+    /// an unseen category is bin 0, which follows the default direction or
+    /// goes right), so rows that are not in a round need no raw features.
+    pub(super) fn value_of(&self, binned: &BinnedMatrix, row: usize) -> f64 {
+        let mut child = self.tree.root();
+        loop {
+            match child {
+                Child::Leaf(leaf) => return self.tree.leaves[leaf as usize].value,
+                Child::Node(index) => {
+                    let node = &self.tree.nodes[index as usize];
+                    let bin = binned.columns[node.feature as usize].bin(row);
+                    child = if self.rules[index as usize].goes_left(bin) {
+                        node.left
+                    } else {
+                        node.right
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// A leaf that may still be split.
@@ -96,6 +123,7 @@ impl<'a> TreeGrower<'a> {
         leaves[0].sums = self.root_sums(gradients, allowed);
         leaves[0].best = self.best_split(&search, &leaves[0], allowed);
         let mut nodes: Vec<Node> = Vec::new();
+        let mut rules: Vec<BinRule> = Vec::new();
         while leaves.len() < self.params.max_leaves {
             let Some(index) = best_leaf(&leaves) else {
                 break;
@@ -106,6 +134,7 @@ impl<'a> TreeGrower<'a> {
             };
             let node_index = nodes.len();
             nodes.push(self.node(&split, leaf.sums.n));
+            rules.push(split.rule.clone());
             if let Some((parent, is_left)) = leaf.parent {
                 link(&mut nodes[parent], is_left, Child::Node(node_index as u32));
             }
@@ -182,6 +211,7 @@ impl<'a> TreeGrower<'a> {
                 leaves: tree_leaves,
             },
             leaf_rows,
+            rules,
         }
     }
 
@@ -507,7 +537,51 @@ fn link(node: &mut Node, is_left: bool, child: Child) {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use mlrig_core::Features;
+    use mlrig_core::ndarray::Array2;
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// A grown tree sends every row, including rows whose values or
+        /// categories the bins never saw, to the same leaf on its bins as on
+        /// its raw values.
+        #[test]
+        fn the_walk_on_bins_reaches_the_leaf_of_the_walk_on_values(
+            cells in proptest::collection::vec((-50i32..50, 0u8..9, any::<bool>()), 40..160),
+            seed in any::<u64>(),
+        ) {
+            let n = cells.len();
+            let x = Array2::from_shape_fn((n, 2), |(i, j)| {
+                let (v, code, missing) = cells[i];
+                match j {
+                    0 if missing => f64::NAN,
+                    0 => f64::from(v) / 4.0,
+                    _ => f64::from(code),
+                }
+            });
+            let features = Features::dense(vec!["v".into(), "c".into()], x.clone()).unwrap();
+            // Bins from the first half only: the rest may lie outside them.
+            let fit: Vec<bool> = (0..n).map(|i| i < n / 2).collect();
+            let binned = BinnedMatrix::build(&features, &[false, true], 8, Some(&fit), None).unwrap();
+            let params = GradientBoostingParams::default()
+                .with_max_leaves(6)
+                .with_min_samples_leaf(2);
+            let g: Vec<f64> = (0..n).map(|i| f64::from(cells[i].0) / 50.0 - 0.2).collect();
+            let mut gradients = QuantizedGradients::default();
+            gradients.quantize(&g, &vec![1.0; n], 16, seed, 1);
+            let mut grower = TreeGrower::new(&binned, &params);
+            let grown = grower.grow(0..(n / 2) as u32, &gradients, &[true, true]);
+            for row in 0..n {
+                prop_assert_eq!(
+                    grown.value_of(&binned, row).to_bits(),
+                    grown.tree.value(|f| x[[row, f]]).to_bits(),
+                    "row {}", row
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_parallel_partition_equals_the_one_pass_partition() {

@@ -81,7 +81,10 @@ impl Node {
         }
     }
 
-    /// Where a row with `value` in this node's feature goes.
+    /// Where a row with `value` in this node's feature goes (the walk on
+    /// raw values that TreeSHAP's brute-force tests check against;
+    /// prediction walks the packed `Forest`, training the bins).
+    #[cfg(test)]
     pub(super) fn next(&self, value: f64) -> Child {
         if self.goes_left(value) {
             self.left
@@ -101,6 +104,7 @@ impl Tree {
     }
 
     /// The leaf a row reaches; `value(f)` reads the row's feature `f`.
+    #[cfg(test)]
     pub(super) fn leaf(&self, value: impl Fn(usize) -> f64) -> usize {
         let mut child = self.root();
         loop {
@@ -115,6 +119,7 @@ impl Tree {
     }
 
     /// The tree's output for a row.
+    #[cfg(test)]
     pub(super) fn value(&self, value: impl Fn(usize) -> f64) -> f64 {
         self.leaves[self.leaf(value)].value
     }
