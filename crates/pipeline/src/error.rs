@@ -105,6 +105,63 @@ pub enum PipelineError {
         /// The task asked for.
         task: String,
     },
+    /// The prediction table's file name has no known extension.
+    #[error("{}: unknown output format; name the file .csv, .parquet or .jsonl", path.display())]
+    UnsupportedOutput {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// The key column asked for is not in the data.
+    #[error("{}: no key column `{column}`; the columns are: {available} (pick one of them with --key)", file.display())]
+    MissingKey {
+        /// The data file.
+        file: PathBuf,
+        /// The key column asked for.
+        column: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// Columns the model reads are not in the data.
+    #[error(
+        "{}: model `{model}` reads columns the data lacks: {missing}; the columns are: {available} \
+         (add the columns, empty if unknown, or score data with the training columns)",
+        file.display()
+    )]
+    MissingModelInputs {
+        /// The data file.
+        file: PathBuf,
+        /// The model's name.
+        model: String,
+        /// The missing columns, comma separated.
+        missing: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// Two columns of the prediction table would have the same name.
+    #[error(
+        "the prediction table would have two columns named `{column}` (an input column has the name of a \
+         prediction column); rename the input column or drop --with-input"
+    )]
+    OutputColumnClash {
+        /// The duplicated name.
+        column: String,
+    },
+    /// The version asked for is not in the model directory.
+    #[error("{}: no version {version} (versions found: {versions:?}); pick one of them or drop --version", path.display())]
+    NoSuchVersion {
+        /// The model directory.
+        path: PathBuf,
+        /// The version asked for.
+        version: u64,
+        /// The versions found.
+        versions: Vec<u64>,
+    },
+    /// A worker thread panicked (a bug: please report it).
+    #[error("{what} panicked; this is a bug, please report it")]
+    Panicked {
+        /// Which thread.
+        what: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -162,8 +219,13 @@ impl PipelineError {
             | PipelineError::UnknownMetric { .. }
             | PipelineError::ModelTaskMismatch { .. }
             | PipelineError::MissingColumn { .. }
-            | PipelineError::UnsupportedSlice { .. } => true,
-            PipelineError::Json { .. } => false,
+            | PipelineError::UnsupportedSlice { .. }
+            | PipelineError::UnsupportedOutput { .. }
+            | PipelineError::MissingKey { .. }
+            | PipelineError::MissingModelInputs { .. }
+            | PipelineError::OutputColumnClash { .. }
+            | PipelineError::NoSuchVersion { .. } => true,
+            PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }
 }

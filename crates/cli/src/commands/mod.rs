@@ -6,6 +6,7 @@ pub(crate) mod evaluate;
 pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
+pub(crate) mod predict;
 pub(crate) mod schema;
 pub(crate) mod serve;
 pub(crate) mod stats;

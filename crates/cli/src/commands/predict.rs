@@ -1,0 +1,119 @@
+//! `mlrig predict`: static (offline) inference — a data file scored by a
+//! model bundle into a prediction table (`mlrig_pipeline::BatchPredictJob`).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mlrig_ingest::{QuarantineFormat, QuarantineOptions};
+use mlrig_pipeline::BatchPredictJob;
+
+use super::CsvArgs;
+use crate::CommandResult;
+use crate::output::Outcome;
+use crate::progress::rows_spinner;
+
+/// Arguments of `mlrig predict`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The model: a model directory (<base>/<name>; its highest blessed version, as `mlrig serve`)
+    /// or a version directory (<base>/<name>/<version>).
+    #[arg(long, value_name = "DIR")]
+    model: PathBuf,
+
+    /// With a model directory: score with this version, blessed or not.
+    #[arg(long, value_name = "N")]
+    version: Option<u64>,
+
+    /// The data to score (CSV, JSON Lines or Parquet, by extension; `.gz` is decompressed).
+    data: PathBuf,
+
+    /// The prediction table: `.csv`, `.parquet` or `.jsonl`, one row per accepted input row, in
+    /// input order; written to a temporary file and renamed into place when complete.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Copy this input column first into the table (e.g. an id, to join the predictions back
+    /// or to serve them by key).
+    #[arg(long, value_name = "COLUMN")]
+    key: Option<String>,
+
+    /// Copy every input column into the table, before the prediction columns.
+    #[arg(long)]
+    with_input: bool,
+
+    /// Write the quarantined rows (line, column, value, reason, raw record) to this file.
+    #[arg(long, value_name = "FILE")]
+    quarantine: Option<PathBuf>,
+
+    /// Format of the quarantine file.
+    #[arg(long, default_value = "csv", value_name = "csv|jsonl")]
+    quarantine_format: QuarantineFormat,
+
+    /// Rows per Arrow batch (the unit scored on one core).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    batch_size: usize,
+
+    #[command(flatten)]
+    csv: CsvArgs,
+}
+
+pub(crate) fn run(args: Args) -> CommandResult {
+    if args.batch_size == 0 {
+        return Err("--batch-size must be at least 1".into());
+    }
+    let mut options = args.csv.options()?.with_batch_size(args.batch_size);
+    if let Some(path) = &args.quarantine {
+        options = options
+            .with_quarantine(QuarantineOptions::default().with_file(path, args.quarantine_format));
+    }
+    let spinner = rows_spinner(&format!("predicting {}", args.data.display()));
+    let progress = {
+        let spinner = spinner.clone();
+        Arc::new(move |rows: u64| spinner.inc(rows))
+    };
+    let mut job = BatchPredictJob::new(&args.model, &args.data, &args.out)
+        .with_read_options(options)
+        .with_input(args.with_input)
+        .with_progress(progress);
+    if let Some(version) = args.version {
+        job = job.with_version(version);
+    }
+    if let Some(key) = &args.key {
+        job = job.with_key(key);
+    }
+    let report = job.run();
+    spinner.finish_and_clear();
+    let report = report?;
+
+    let mut text = format!(
+        "{} rows of {} scored by `{}` version {} in {:.2} s ({:.0} rows/s)\n\
+         {} rows read = {} predicted + {} quarantined + {} rejected by the model\n\
+         table ({} columns: {}) written to {}\n",
+        report.rows_predicted,
+        report.data.display(),
+        report.model,
+        report.version,
+        report.seconds,
+        report.rows_per_second,
+        report.rows_read,
+        report.rows_predicted,
+        report.rows_quarantined,
+        report.rows_rejected,
+        report.columns.len(),
+        report.columns.join(", "),
+        report.out.display()
+    );
+    if let Some(path) = &args.quarantine {
+        let _ = writeln!(text, "quarantine written to {}", path.display());
+    } else if report.rows_quarantined > 0 {
+        let _ = writeln!(
+            text,
+            "pass --quarantine FILE to keep the quarantined rows with their reasons"
+        );
+    }
+    for row in &report.rejected {
+        let _ = writeln!(text, "  rejected {}:{}: {}", row.file, row.line, row.reason);
+    }
+    Outcome::new(&report, text)
+}

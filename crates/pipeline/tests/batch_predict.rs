@@ -1,0 +1,377 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Static inference: a data file through a trained bundle into a prediction
+//! table equals the servable's own predictions row for row, whatever the
+//! batch size, chunk size or thread count; totals add up with bad rows.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use mlrig_core::arrow_array::cast::AsArray;
+use mlrig_core::arrow_array::types::Float64Type;
+use mlrig_core::arrow_array::{Array, RecordBatch};
+use mlrig_core::{Predictions, Servable};
+use mlrig_ingest::{InferenceOptions, ReadOptions, read_data};
+use mlrig_pipeline::{
+    BatchPredictJob, BlessingThresholds, PipelineError, TrainingJob, load_model_dir,
+};
+use proptest::prelude::*;
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/samples")
+        .join(name)
+}
+
+/// A model trained once per test binary on `data` (kept alive with its directory).
+struct Trained {
+    _dir: tempfile::TempDir,
+    model_dir: PathBuf,
+    servable: Arc<dyn Servable>,
+}
+
+fn train(data: &str, target: &str, name: &str) -> Trained {
+    let dir = tempfile::tempdir().unwrap();
+    TrainingJob::new(sample(data), target)
+        .with_name(name)
+        .with_output_dir(dir.path())
+        .run()
+        .unwrap();
+    let model_dir = dir.path().join(name);
+    let servable = load_model_dir(&model_dir).unwrap();
+    Trained {
+        _dir: dir,
+        model_dir,
+        servable,
+    }
+}
+
+fn housing() -> &'static Trained {
+    static MODEL: OnceLock<Trained> = OnceLock::new();
+    MODEL.get_or_init(|| train("california_sample.csv", "MedHouseVal", "housing"))
+}
+
+fn adult() -> &'static Trained {
+    static MODEL: OnceLock<Trained> = OnceLock::new();
+    MODEL.get_or_init(|| train("adult_sample.csv", "income", "adult"))
+}
+
+/// The servable's predictions for the whole file, read in one go with the
+/// model's column types.
+fn served(model: &Trained, data: &Path) -> Predictions {
+    let mut inference = InferenceOptions::default();
+    for field in model.servable.input_schema().fields() {
+        inference = inference.with_column_type(field.name(), field.data_type().clone());
+    }
+    let options = ReadOptions::default()
+        .with_inference(inference)
+        .with_batch_size(usize::MAX >> 1);
+    let (_, batches, _) = read_data(data, options).unwrap();
+    let batch = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    model.servable.predict(&batch).unwrap()
+}
+
+/// The table written at `path`, read back as one batch.
+fn table(path: &Path) -> RecordBatch {
+    let (schema, batches, report) = read_data(path, ReadOptions::default()).unwrap();
+    assert_eq!(report.summary.rows_quarantined, 0, "{path:?}");
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
+}
+
+fn floats(batch: &RecordBatch, column: &str) -> Vec<f64> {
+    let array = batch.column_by_name(column).unwrap();
+    array.as_primitive::<Float64Type>().values().to_vec()
+}
+
+#[test]
+fn regression_tables_in_every_format_equal_the_served_predictions() {
+    let model = housing();
+    let data = sample("california_sample.csv");
+    let Predictions::Regression { values } = served(model, &data) else {
+        panic!("a regression model")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["p.csv", "p.parquet", "p.jsonl"] {
+        let out = dir.path().join(name);
+        let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+            .run()
+            .unwrap();
+        assert_eq!(report.columns, ["prediction"]);
+        assert_eq!(report.rows_predicted as usize, values.len(), "{name}");
+        assert_eq!(
+            report.rows_read,
+            report.rows_predicted + report.rows_quarantined + report.rows_rejected
+        );
+        assert_eq!((report.model.as_str(), report.version), ("housing", 1));
+        assert_eq!(
+            floats(&table(&out), "prediction"),
+            values.to_vec(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn classification_tables_have_the_key_inputs_label_and_one_score_per_class() {
+    let model = adult();
+    let data = sample("adult_sample.csv");
+    let Predictions::Classification {
+        classes,
+        probabilities,
+    } = served(model, &data)
+    else {
+        panic!("a classifier")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.csv");
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_key("age")
+        .with_input(true)
+        .run()
+        .unwrap();
+    let header = std::fs::read_to_string(&data).unwrap();
+    let inputs: Vec<&str> = header.lines().next().unwrap().split(',').collect();
+    assert_eq!(report.columns[0], "age");
+    assert_eq!(report.columns.len(), inputs.len() + 1 + classes.len());
+    assert_eq!(
+        report.columns[inputs.len()..],
+        ["prediction", "score_<=50K", "score_>50K"]
+    );
+    let written = table(&out);
+    for (c, class) in classes.iter().enumerate() {
+        assert_eq!(
+            floats(&written, &format!("score_{class}")),
+            probabilities.column(c).to_vec()
+        );
+    }
+    let labels = written
+        .column_by_name("prediction")
+        .unwrap()
+        .as_string::<i32>();
+    let rows: Vec<&str> = (0..labels.len()).map(|i| labels.value(i)).collect();
+    let expected: Vec<&str> = Predictions::Classification {
+        classes: classes.clone(),
+        probabilities,
+    }
+    .labels()
+    .unwrap()
+    .into_iter()
+    .map(|l| classes[l].as_str())
+    .collect();
+    assert_eq!(rows, expected);
+    // The input columns come back unchanged, in input order.
+    let (_, input, _) = read_data(&data, ReadOptions::default()).unwrap();
+    assert_eq!(
+        written.column_by_name("education").unwrap().as_ref(),
+        input[0].column_by_name("education").unwrap().as_ref()
+    );
+}
+
+#[test]
+fn malformed_rows_are_quarantined_or_rejected_and_the_totals_add_up() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let good_rows = lines.len() - 1;
+    let width = lines[0].split(',').count();
+    // Line 3: a word in a numeric column; line 5: a field short; line 7: an
+    // infinite number, which parses but the model refuses.
+    let mut fields: Vec<&str> = lines[2].split(',').collect();
+    fields[0] = "lots";
+    lines[2] = fields.join(",");
+    lines[4] = lines[4].rsplit_once(',').unwrap().0.to_string();
+    let mut fields: Vec<&str> = lines[6].split(',').collect();
+    fields[0] = "inf";
+    lines[6] = fields.join(",");
+    assert_eq!(lines[1].split(',').count(), width);
+    let data = dir.path().join("bad.csv");
+    std::fs::write(&data, lines.join("\n") + "\n").unwrap();
+    let quarantine = dir.path().join("bad.quarantine.csv");
+    let out = dir.path().join("p.jsonl");
+    let options = ReadOptions::default().with_batch_size(7).with_quarantine(
+        mlrig_ingest::QuarantineOptions::default()
+            .with_file(&quarantine, mlrig_ingest::QuarantineFormat::Csv),
+    );
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_read_options(options)
+        .run()
+        .unwrap();
+    assert_eq!(report.rows_read as usize, good_rows);
+    assert_eq!(report.rows_quarantined, 2);
+    assert_eq!(report.rows_rejected, 1, "{report:?}");
+    assert_eq!(report.rejected[0].line, 7);
+    assert!(
+        report.rejected[0].reason.contains("MedInc"),
+        "{:?}",
+        report.rejected
+    );
+    assert_eq!(
+        report.rows_read,
+        report.rows_predicted + report.rows_quarantined + report.rows_rejected
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.lines().count() as u64, report.rows_predicted);
+    assert_eq!(
+        std::fs::read_to_string(&quarantine)
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample("california_sample.csv");
+    let out = dir.path().join("p.csv");
+    let run = |job: BatchPredictJob| job.run().unwrap_err();
+
+    let e = run(BatchPredictJob::new(&model.model_dir, &data, &out).with_key("house_id"));
+    assert!(matches!(e, PipelineError::MissingKey { .. }), "{e}");
+    assert!(
+        e.to_string().contains("`house_id`") && e.to_string().contains("MedInc"),
+        "{e}"
+    );
+
+    let e = run(BatchPredictJob::new(
+        &model.model_dir,
+        &data,
+        dir.path().join("p.xlsx"),
+    ));
+    assert!(e.to_string().contains(".parquet"), "{e}");
+
+    let e = run(BatchPredictJob::new(&model.model_dir, &data, &out).with_version(9));
+    assert!(
+        e.to_string().contains("no version 9") && e.to_string().contains("[1]"),
+        "{e}"
+    );
+
+    let e = run(BatchPredictJob::new(
+        dir.path().join("nothing"),
+        &data,
+        &out,
+    ));
+    assert!(matches!(e, PipelineError::NoModel { .. }), "{e}");
+
+    let narrow = dir.path().join("narrow.csv");
+    std::fs::write(&narrow, "MedInc,HouseAge\n8.3,41\n").unwrap();
+    let e = run(BatchPredictJob::new(&model.model_dir, &narrow, &out));
+    assert!(matches!(e, PipelineError::MissingModelInputs { .. }), "{e}");
+    assert!(e.to_string().contains("AveRooms"), "{e}");
+
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let e = run(BatchPredictJob::new(&model.model_dir, &empty, &out));
+    assert!(
+        e.is_invalid_input() && e.to_string().contains("empty.csv"),
+        "{e}"
+    );
+
+    let e = run(BatchPredictJob::new(
+        &model.model_dir,
+        dir.path().join("gone.csv"),
+        &out,
+    ));
+    assert!(e.to_string().contains("gone.csv"), "{e}");
+    assert!(!out.exists(), "no table after a failed run");
+}
+
+#[test]
+fn a_header_only_file_gives_a_header_only_table() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let data = dir.path().join("header.csv");
+    std::fs::write(&data, format!("{}\n", text.lines().next().unwrap())).unwrap();
+    let out = dir.path().join("p.csv");
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .run()
+        .unwrap();
+    assert_eq!((report.rows_read, report.rows_predicted), (0, 0));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "prediction\n");
+}
+
+#[test]
+fn a_model_directory_without_a_blessed_version_needs_an_explicit_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample("california_sample.csv");
+    let impossible = BlessingThresholds::default().with_min("r2", 1.5);
+    TrainingJob::new(&data, "MedHouseVal")
+        .with_name("strict")
+        .with_output_dir(dir.path())
+        .with_thresholds(impossible)
+        .run()
+        .unwrap();
+    let out = dir.path().join("p.csv");
+    let e = BatchPredictJob::new(dir.path().join("strict"), &data, &out)
+        .run()
+        .unwrap_err();
+    assert!(matches!(e, PipelineError::NoBlessedModel { .. }), "{e}");
+    let report = BatchPredictJob::new(dir.path().join("strict"), &data, &out)
+        .with_version(1)
+        .run()
+        .unwrap();
+    assert_eq!(report.version, 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// The table equals the servable's predictions row for row, whatever the
+    /// batch size, the batches scored at once and the threads.
+    #[test]
+    fn tables_equal_served_predictions_for_any_batching_and_threads(
+        batch_size in 1usize..400,
+        in_flight in 1usize..5,
+        threads in 1usize..4,
+    ) {
+        let model = adult();
+        let data = sample("adult_sample.csv");
+        let Predictions::Classification { probabilities, .. } = served(model, &data) else {
+            panic!("a classifier")
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("p.parquet");
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let report = pool.install(|| {
+            BatchPredictJob::new(&model.model_dir, &data, &out)
+                .with_read_options(
+                    ReadOptions::default().with_batch_size(batch_size).with_threads(threads),
+                )
+                .with_batches_in_flight(in_flight)
+                .run()
+                .unwrap()
+        });
+        prop_assert_eq!(report.rows_predicted as usize, probabilities.nrows());
+        let written = table(&out);
+        prop_assert_eq!(floats(&written, "score_>50K"), probabilities.column(1).to_vec());
+    }
+}
+
+#[test]
+fn the_full_adult_file_scores_every_accepted_row() {
+    let Some(dir) = std::env::var_os("MLRIG_DATA_DIR") else {
+        eprintln!(
+            "SKIPPED: full-data test on adult.csv: set MLRIG_DATA_DIR=../shared/data to run it"
+        );
+        return;
+    };
+    let data = Path::new(&dir).join("adult.csv");
+    let model = adult();
+    let out = tempfile::tempdir().unwrap();
+    let report = BatchPredictJob::new(&model.model_dir, &data, out.path().join("p.parquet"))
+        .with_input(true)
+        .run()
+        .unwrap();
+    assert!(report.rows_read > 40_000, "{report:?}");
+    assert_eq!(
+        report.rows_read,
+        report.rows_predicted + report.rows_quarantined + report.rows_rejected
+    );
+    assert_eq!(
+        report.rows_predicted,
+        report.ingest.rows_accepted - report.rows_rejected
+    );
+}
