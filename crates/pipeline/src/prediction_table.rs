@@ -25,6 +25,8 @@ use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use mlrig_core::{Predictions, Task};
 use mlrig_ingest::CsvWriter;
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 
 use crate::PipelineError;
@@ -34,6 +36,9 @@ pub const PREDICTION_COLUMN: &str = "prediction";
 /// Prefix of the per-class probability columns (`score_<class>`).
 pub const SCORE_PREFIX: &str = "score_";
 
+/// Largest Parquet row group the table writer buffers, in bytes.
+const PARQUET_ROW_GROUP_BYTES: usize = 64 << 20;
+
 /// The file format of a prediction table, chosen by the output's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,7 +46,7 @@ pub const SCORE_PREFIX: &str = "score_";
 pub enum TableFormat {
     /// `.csv`: a header row, then one row per prediction (nulls are empty fields).
     Csv,
-    /// `.parquet`: one Arrow column per table column.
+    /// `.parquet`: one Arrow column per table column (Snappy, row groups up to 64 MiB).
     Parquet,
     /// `.jsonl` / `.ndjson`: one JSON object per line (non-finite numbers as `null`).
     JsonLines,
@@ -229,7 +234,12 @@ impl TableWriter {
             TableFormat::Csv => TableWriter::Csv(CsvWriter::create(path, Arc::clone(schema))?),
             TableFormat::Parquet => {
                 let file = AtomicFile::create(path)?;
-                let writer = ArrowWriter::try_new(file, Arc::clone(schema), None)
+                // Row groups end at 64 MiB, so a wide table (--with-input) keeps memory bounded.
+                let properties = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_bytes(Some(PARQUET_ROW_GROUP_BYTES))
+                    .build();
+                let writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(properties))
                     .map_err(|e| parquet_error(path, e))?;
                 TableWriter::Parquet(writer, path.to_path_buf())
             }
