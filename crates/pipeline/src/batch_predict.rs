@@ -7,8 +7,12 @@
 //! model dir (+ version) ─load─▶ Servable ─input schema─▶ column types forced at ingest
 //! data ─DataReader (parse threads, quarantine)─▶ reader thread ─▶ bounded channel (in-flight batches)
 //!      ─▶ chunk of batches ─rayon: Servable::predict per batch─▶ results in input order
-//!      ─▶ TableLayout (key, inputs, prediction columns) ─▶ TableWriter (temp file) ─commit─▶ out
+//!      ─▶ TableLayout (key, inputs, prediction columns) ─▶ TableEncoder (same worker)
+//!      ─▶ TableWriter appends in order (temp file) ─commit─▶ out
 //! ```
+//!
+//! Each worker also encodes its batch's table rows (CSV or JSON text), so
+//! the one writer only appends bytes in order.
 //!
 //! Memory holds at most `2 × batches_in_flight` batches (the channel and the
 //! chunk being predicted), whatever the file's size. A batch the model
@@ -33,7 +37,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PipelineError;
-use crate::prediction_table::{TableFormat, TableLayout, TableWriter};
+use crate::prediction_table::{EncodedRows, TableEncoder, TableFormat, TableLayout, TableWriter};
 use crate::serving::load_model_dir;
 
 /// How many rejected rows a report keeps (all are counted).
@@ -219,6 +223,7 @@ impl BatchPredictJob {
             .iter()
             .map(|f| f.display().to_string())
             .collect();
+        let encoder = TableEncoder::new(format, layout.schema())?;
         let mut writer = TableWriter::create(&self.out, format, layout.schema())?;
         let mut tally = Tally::default();
 
@@ -237,14 +242,13 @@ impl BatchPredictJob {
                 }
                 reader
             });
-            let consumed = self.consume(
-                &receiver,
-                servable.as_ref(),
-                &layout,
-                &mut writer,
-                &files,
-                &mut tally,
-            );
+            let scorer = Scorer {
+                servable: servable.as_ref(),
+                layout: &layout,
+                encoder: &encoder,
+                files: &files,
+            };
+            let consumed = self.consume(&receiver, &scorer, &mut writer, &mut tally);
             // Unblocks the reader if the consumer stopped early.
             drop(receiver);
             let reader = producer.join().map_err(|_| PipelineError::Panicked {
@@ -288,10 +292,8 @@ impl BatchPredictJob {
     fn consume(
         &self,
         receiver: &Receiver<Result<(RecordBatch, Option<RowOrigins>), IngestError>>,
-        servable: &dyn Servable,
-        layout: &TableLayout,
+        scorer: &Scorer<'_>,
         writer: &mut TableWriter,
-        files: &[String],
         tally: &mut Tally,
     ) -> Result<(), PipelineError> {
         let mut chunk = Vec::with_capacity(self.in_flight);
@@ -308,14 +310,14 @@ impl BatchPredictJob {
                     Err(_) => break,
                 }
             }
-            let scored: Vec<Result<Scored, PipelineError>> = chunk
+            let scored: Vec<Result<Encoded, PipelineError>> = chunk
                 .par_iter()
-                .map(|(batch, origins)| score(servable, layout, batch, origins.as_ref(), files))
+                .map(|(batch, origins)| scorer.score(batch, origins.as_ref()))
                 .collect();
             for result in scored {
                 let scored = result?;
-                writer.write(&scored.rows)?;
-                let written = scored.rows.num_rows() as u64;
+                let written = scored.rows.rows() as u64;
+                writer.append(scored.rows)?;
                 tally.add(written, scored.rejected);
                 if let Some(progress) = &self.progress {
                     progress(written);
@@ -407,48 +409,61 @@ impl Tally {
     }
 }
 
-/// One batch's table rows and the rows the model refused.
-struct Scored {
-    rows: RecordBatch,
+/// One batch's encoded table rows and the rows the model refused.
+struct Encoded {
+    rows: EncodedRows,
     rejected: Vec<RejectedRow>,
 }
 
-/// Predicts `batch`; when the model refuses the batch as invalid input,
-/// predicts it row by row and keeps the rows it accepts.
-fn score(
-    servable: &dyn Servable,
-    layout: &TableLayout,
-    batch: &RecordBatch,
-    origins: Option<&RowOrigins>,
-    files: &[String],
-) -> Result<Scored, PipelineError> {
-    match servable.predict(batch) {
-        Ok(predictions) => Ok(Scored {
-            rows: layout.rows(batch, &predictions)?,
-            rejected: Vec::new(),
-        }),
-        Err(e) if e.is_invalid_input() && batch.num_rows() > 1 => {
-            let mut parts = Vec::new();
-            let mut rejected = Vec::new();
-            for row in 0..batch.num_rows() {
-                let one = batch.slice(row, 1);
-                match servable.predict(&one) {
-                    Ok(predictions) => parts.push(layout.rows(&one, &predictions)?),
-                    Err(e) if e.is_invalid_input() => {
-                        rejected.push(rejected_row(origins, files, row, &e))
-                    }
-                    Err(e) => return Err(e.into()),
+/// What a worker needs to turn a batch into encoded table rows.
+struct Scorer<'a> {
+    servable: &'a dyn Servable,
+    layout: &'a TableLayout,
+    encoder: &'a TableEncoder,
+    /// The data files, for the origin of rejected rows.
+    files: &'a [String],
+}
+
+impl Scorer<'_> {
+    /// Predicts `batch` and encodes its table rows; when the model refuses
+    /// the batch as invalid input, predicts it row by row and keeps the rows
+    /// it accepts.
+    fn score(
+        &self,
+        batch: &RecordBatch,
+        origins: Option<&RowOrigins>,
+    ) -> Result<Encoded, PipelineError> {
+        let (rows, rejected) = match self.servable.predict(batch) {
+            Ok(predictions) => (self.layout.rows(batch, &predictions)?, Vec::new()),
+            Err(e) if e.is_invalid_input() => self.row_by_row(batch, origins)?,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Encoded {
+            rows: self.encoder.encode(rows)?,
+            rejected,
+        })
+    }
+
+    fn row_by_row(
+        &self,
+        batch: &RecordBatch,
+        origins: Option<&RowOrigins>,
+    ) -> Result<(RecordBatch, Vec<RejectedRow>), PipelineError> {
+        let mut parts = Vec::new();
+        let mut rejected = Vec::new();
+        for row in 0..batch.num_rows() {
+            let one = batch.slice(row, 1);
+            match self.servable.predict(&one) {
+                Ok(predictions) => parts.push(self.layout.rows(&one, &predictions)?),
+                Err(e) if e.is_invalid_input() => {
+                    rejected.push(rejected_row(origins, self.files, row, &e))
                 }
+                Err(e) => return Err(e.into()),
             }
-            let rows = arrow_select::concat::concat_batches(layout.schema(), &parts)
-                .map_err(|e| mlrig_core::Error::component("arrow", e, false))?;
-            Ok(Scored { rows, rejected })
         }
-        Err(e) if e.is_invalid_input() => Ok(Scored {
-            rows: RecordBatch::new_empty(Arc::clone(layout.schema())),
-            rejected: vec![rejected_row(origins, files, 0, &e)],
-        }),
-        Err(e) => Err(e.into()),
+        let rows = arrow_select::concat::concat_batches(self.layout.schema(), &parts)
+            .map_err(|e| mlrig_core::Error::component("arrow", e, false))?;
+        Ok((rows, rejected))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The prediction table that static inference writes: which columns it has
-//! ([`TableLayout`]) and the file it goes to ([`TableWriter`]: CSV, Parquet
-//! or JSON Lines by extension, written atomically).
+//! ([`TableLayout`]), how rows are encoded ([`TableEncoder`], on any thread)
+//! and the file they go to ([`TableWriter`]: CSV, Parquet or JSON Lines by
+//! extension, written atomically).
 //!
 //! Columns, in order: the key column (`--key`), then every input column
 //! (`--with-input`, the key not repeated), then the model's output:
@@ -23,7 +24,7 @@ use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
 use mlrig_core::arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use mlrig_core::{Predictions, Task};
-use mlrig_ingest::CsvWriter;
+use mlrig_ingest::{CsvRows, CsvWriter};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -215,12 +216,91 @@ fn arrow_error(e: mlrig_core::arrow_schema::ArrowError) -> mlrig_core::Error {
     mlrig_core::Error::component("arrow", e, false)
 }
 
+/// Turns table rows into what the writer appends: CSV or JSON Lines text,
+/// or the batch itself for Parquet. Needs no file, so the rows of several
+/// batches are encoded on several threads and appended in order.
+#[derive(Debug, Clone)]
+pub(crate) enum TableEncoder {
+    Csv,
+    Parquet,
+    /// `"name":` of each column, JSON-escaped once.
+    JsonLines(Vec<String>),
+}
+
+/// Encoded rows of one batch.
+pub(crate) enum EncodedRows {
+    Csv(CsvRows),
+    Batch(RecordBatch),
+    JsonLines { text: Vec<u8>, rows: usize },
+}
+
+impl EncodedRows {
+    /// The number of table rows.
+    pub(crate) fn rows(&self) -> usize {
+        match self {
+            EncodedRows::Csv(rows) => rows.rows() as usize,
+            EncodedRows::Batch(batch) => batch.num_rows(),
+            EncodedRows::JsonLines { rows, .. } => *rows,
+        }
+    }
+}
+
+impl TableEncoder {
+    /// The encoder for tables of `schema` in `format`.
+    pub(crate) fn new(format: TableFormat, schema: &SchemaRef) -> Result<Self, PipelineError> {
+        Ok(match format {
+            TableFormat::Csv => TableEncoder::Csv,
+            TableFormat::Parquet => TableEncoder::Parquet,
+            TableFormat::JsonLines => TableEncoder::JsonLines(
+                schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        serde_json::to_string(f.name())
+                            .map(|k| format!("{k}:"))
+                            .map_err(|source| PipelineError::Json {
+                                context: format!("column name {:?}", f.name()),
+                                source,
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// Encodes `rows`.
+    pub(crate) fn encode(&self, rows: RecordBatch) -> Result<EncodedRows, PipelineError> {
+        Ok(match self {
+            TableEncoder::Csv => EncodedRows::Csv(CsvRows::encode(&rows)?),
+            TableEncoder::Parquet => EncodedRows::Batch(rows),
+            TableEncoder::JsonLines(keys) => {
+                let mut line = String::new();
+                for row in 0..rows.num_rows() {
+                    line.push('{');
+                    for (i, column) in rows.columns().iter().enumerate() {
+                        if i > 0 {
+                            line.push(',');
+                        }
+                        line.push_str(&keys[i]);
+                        push_json_value(&mut line, column.as_ref(), row);
+                    }
+                    line.push_str("}\n");
+                }
+                EncodedRows::JsonLines {
+                    text: line.into_bytes(),
+                    rows: rows.num_rows(),
+                }
+            }
+        })
+    }
+}
+
 /// Writes prediction tables to a temporary file that [`TableWriter::commit`]
 /// renames into place.
 pub(crate) enum TableWriter {
     Csv(CsvWriter),
-    Parquet(ArrowWriter<AtomicFile>, PathBuf),
-    JsonLines(JsonLinesWriter),
+    Parquet(Box<ArrowWriter<AtomicFile>>, PathBuf),
+    JsonLines(BufWriter<AtomicFile>, PathBuf),
 }
 
 impl TableWriter {
@@ -241,20 +321,33 @@ impl TableWriter {
                     .build();
                 let writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(properties))
                     .map_err(|e| parquet_error(path, e))?;
-                TableWriter::Parquet(writer, path.to_path_buf())
+                TableWriter::Parquet(Box::new(writer), path.to_path_buf())
             }
-            TableFormat::JsonLines => {
-                TableWriter::JsonLines(JsonLinesWriter::create(path, schema)?)
-            }
+            TableFormat::JsonLines => TableWriter::JsonLines(
+                BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?),
+                path.to_path_buf(),
+            ),
         })
     }
 
-    /// Appends `rows` (of the layout's schema).
-    pub(crate) fn write(&mut self, rows: &RecordBatch) -> Result<(), PipelineError> {
-        match self {
-            TableWriter::Csv(w) => w.write(rows)?,
-            TableWriter::Parquet(w, path) => w.write(rows).map_err(|e| parquet_error(path, e))?,
-            TableWriter::JsonLines(w) => w.write(rows)?,
+    /// Appends rows encoded by the [`TableEncoder`] of the same format.
+    pub(crate) fn append(&mut self, rows: EncodedRows) -> Result<(), PipelineError> {
+        match (self, rows) {
+            (TableWriter::Csv(w), EncodedRows::Csv(rows)) => w.append(rows)?,
+            (TableWriter::Parquet(w, path), EncodedRows::Batch(rows)) => {
+                w.write(&rows).map_err(|e| parquet_error(path, e))?
+            }
+            (TableWriter::JsonLines(w, path), EncodedRows::JsonLines { text, .. }) => w
+                .write_all(&text)
+                .map_err(|e| mlrig_core::Error::io(path.as_path(), e))?,
+            _ => {
+                return Err(mlrig_core::Error::component(
+                    "mlrig-pipeline",
+                    std::io::Error::other("rows encoded for another table format"),
+                    false,
+                )
+                .into());
+            }
         }
         Ok(())
     }
@@ -270,7 +363,11 @@ impl TableWriter {
                     .map_err(|e| parquet_error(&path, e))?
                     .commit()?;
             }
-            TableWriter::JsonLines(w) => w.commit()?,
+            TableWriter::JsonLines(w, path) => {
+                w.into_inner()
+                    .map_err(|e| mlrig_core::Error::io(&path, e.into_error()))?
+                    .commit()?;
+            }
         }
         Ok(())
     }
@@ -278,66 +375,6 @@ impl TableWriter {
 
 fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> mlrig_core::Error {
     mlrig_core::Error::io(path, std::io::Error::other(e))
-}
-
-/// One JSON object per row, keys in column order. Numbers as JSON numbers
-/// (non-finite floats as `null`), nulls as `null`.
-pub(crate) struct JsonLinesWriter {
-    path: PathBuf,
-    out: BufWriter<AtomicFile>,
-    /// `"name":` of each column, JSON-escaped once.
-    keys: Vec<String>,
-}
-
-impl JsonLinesWriter {
-    fn create(path: &Path, schema: &SchemaRef) -> Result<Self, PipelineError> {
-        let keys = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                serde_json::to_string(f.name())
-                    .map(|k| format!("{k}:"))
-                    .map_err(|source| PipelineError::Json {
-                        context: path.display().to_string(),
-                        source,
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(JsonLinesWriter {
-            path: path.to_path_buf(),
-            out: BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?),
-            keys,
-        })
-    }
-
-    fn write(&mut self, rows: &RecordBatch) -> Result<(), PipelineError> {
-        let mut line = String::new();
-        for row in 0..rows.num_rows() {
-            line.clear();
-            line.push('{');
-            for (i, column) in rows.columns().iter().enumerate() {
-                if i > 0 {
-                    line.push(',');
-                }
-                line.push_str(&self.keys[i]);
-                push_json_value(&mut line, column.as_ref(), row);
-            }
-            line.push_str("}\n");
-            self.out
-                .write_all(line.as_bytes())
-                .map_err(|e| mlrig_core::Error::io(&self.path, e))?;
-        }
-        Ok(())
-    }
-
-    fn commit(self) -> Result<(), PipelineError> {
-        let path = self.path;
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| mlrig_core::Error::io(&path, e.into_error()))?;
-        Ok(file.commit()?)
-    }
 }
 
 /// Appends one value as JSON (the ingestion types; anything else is `null`).
@@ -465,8 +502,9 @@ mod tests {
             ],
         )
         .unwrap();
+        let encoder = TableEncoder::new(TableFormat::JsonLines, &schema).unwrap();
         let mut writer = TableWriter::create(&path, TableFormat::JsonLines, &schema).unwrap();
-        writer.write(&batch).unwrap();
+        writer.append(encoder.encode(batch).unwrap()).unwrap();
         assert!(!path.exists(), "nothing appears before the commit");
         writer.commit().unwrap();
         assert_eq!(
