@@ -24,20 +24,21 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlrig::pipeline::{BatchPredictJob, TrainingJob};
 
-/// Trains the default model for `target` on `data` into `dir`; returns the model directory.
-fn train(data: &Path, target: &str, dir: &Path) -> PathBuf {
+/// Trains the default model for `target` on `data` as model `name` under
+/// `dir`; returns the model directory.
+fn train(data: &Path, target: &str, dir: &Path, name: &str) -> PathBuf {
     TrainingJob::new(data, target)
-        .with_name("bench")
+        .with_name(name)
         .with_output_dir(dir)
         .run()
         .unwrap();
-    dir.join("bench")
+    dir.join(name)
 }
 
 fn predict(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(adult_sample::PATH);
-    let model = train(data, adult_sample::TARGET, dir.path());
+    let model = train(data, adult_sample::TARGET, dir.path(), "adult");
     let job = BatchPredictJob::new(&model, data, dir.path().join("adult.csv"));
     let rows = job.run().unwrap().rows_read;
     let mut group = c.benchmark_group("predict");
@@ -53,7 +54,7 @@ fn predict(c: &mut Criterion) {
         return;
     };
     let big = Path::new(&path);
-    let model = train(big, "label", dir.path());
+    let model = train(big, "label", dir.path(), "big");
     let job = BatchPredictJob::new(&model, big, dir.path().join("big.csv"));
     let rows = job.run().unwrap().rows_read;
     let mut group = big_csv::group(c, "predict", rows as usize);

@@ -107,7 +107,8 @@ pub struct BatchPredictReport {
     pub format: TableFormat,
     /// Its columns, in order.
     pub columns: Vec<String>,
-    /// Rows read from the data (= predicted + quarantined + rejected).
+    /// Rows read from the data (= predicted + quarantined + rejected, without
+    /// sampling or splitting in the read options).
     pub rows_read: u64,
     /// Rows written to the table.
     pub rows_predicted: u64,
@@ -181,7 +182,8 @@ impl BatchPredictJob {
     /// How to read the data (dialect, missing tokens, quarantine file,
     /// batch size, parse threads). The types of the model's input columns
     /// are always the model's: a value that does not parse as its type is
-    /// quarantined, as at ingest.
+    /// quarantined, as at ingest. With a sample or split option, the rows
+    /// left out are counted in the report's `ingest` summary only.
     pub fn with_read_options(mut self, options: ReadOptions) -> Self {
         self.read = options;
         self
