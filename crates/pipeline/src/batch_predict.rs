@@ -331,7 +331,13 @@ impl BatchPredictJob {
     /// The servable the job's model path (and version) names.
     fn load_model(&self) -> Result<Arc<dyn Servable>, PipelineError> {
         let Some(version) = self.version else {
-            return load_model_dir(&self.model);
+            return load_model_dir(&self.model).map_err(|e| match e {
+                PipelineError::NoModel { path } => models_under(&path)
+                    .map_or(PipelineError::NoModel { path: path.clone() }, |models| {
+                        PipelineError::ModelsNotVersions { path, models }
+                    }),
+                other => other,
+            });
         };
         let dir = self.model.join(version.to_string());
         if dir.join(mlrig_core::MANIFEST_FILE).is_file() {
@@ -349,6 +355,18 @@ impl BatchPredictJob {
             versions: ModelBundle::versions(base, name).unwrap_or_default(),
         })
     }
+}
+
+/// The names of the model directories (holding at least one version) in
+/// `dir`, when it is a directory of models rather than of versions.
+fn models_under(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| ModelBundle::versions(dir, name).is_ok_and(|versions| !versions.is_empty()))
+        .collect();
+    names.sort();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// Options that read just enough of the data to name its columns (one

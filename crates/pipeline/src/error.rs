@@ -146,6 +146,14 @@ pub enum PipelineError {
         /// The duplicated name.
         column: String,
     },
+    /// The directory given holds model directories, not versions.
+    #[error("{}: a directory of models ({models}), not of versions; pass one model directory, e.g. {}", path.display(), path.join(models.split(", ").next().unwrap_or_default()).display())]
+    ModelsNotVersions {
+        /// The directory given.
+        path: PathBuf,
+        /// The models found in it, comma separated.
+        models: String,
+    },
     /// The version asked for is not in the model directory.
     #[error("{}: no version {version} (versions found: {versions:?}); pick one of them or drop --version", path.display())]
     NoSuchVersion {
@@ -224,7 +232,8 @@ impl PipelineError {
             | PipelineError::MissingKey { .. }
             | PipelineError::MissingModelInputs { .. }
             | PipelineError::OutputColumnClash { .. }
-            | PipelineError::NoSuchVersion { .. } => true,
+            | PipelineError::NoSuchVersion { .. }
+            | PipelineError::ModelsNotVersions { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

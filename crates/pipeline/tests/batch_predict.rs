@@ -248,6 +248,15 @@ fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
         "{e}"
     );
 
+    let base = model.model_dir.parent().unwrap();
+    let e = run(BatchPredictJob::new(base, &data, &out));
+    assert!(matches!(e, PipelineError::ModelsNotVersions { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&model.model_dir.display().to_string()),
+        "{e}"
+    );
+
     let e = run(BatchPredictJob::new(
         dir.path().join("nothing"),
         &data,
