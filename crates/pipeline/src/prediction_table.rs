@@ -182,10 +182,24 @@ impl TableLayout {
                         ),
                     });
                 }
+                // Checked before the labels index `classes`: a corrupt bundle
+                // must not make a label point past the class list.
+                if probabilities.ncols() != classes.len() {
+                    return Err(PipelineError::InconsistentBundle {
+                        path: "(loaded model)".into(),
+                        reason: format!(
+                            "the model returned {} probability columns for {} classes",
+                            probabilities.ncols(),
+                            classes.len()
+                        ),
+                    });
+                }
                 let labels = predictions.labels().unwrap_or_default();
-                columns.push(Arc::new(StringArray::from_iter_values(
-                    labels.iter().map(|&l| classes[l].as_str()),
-                )));
+                let labels: Vec<&str> = labels
+                    .iter()
+                    .filter_map(|&l| classes.get(l).map(String::as_str))
+                    .collect();
+                columns.push(Arc::new(StringArray::from_iter_values(labels)));
                 columns.extend(probabilities.columns().into_iter().map(|c| {
                     Arc::new(Float64Array::from_iter_values(c.iter().copied())) as ArrayRef
                 }));
@@ -456,6 +470,31 @@ mod tests {
             "ties go to the first class"
         );
         assert_eq!(rows.column(4).as_primitive::<Float64Type>().value(0), 0.1);
+    }
+
+    #[test]
+    fn more_probability_columns_than_classes_is_an_inconsistent_bundle_not_a_panic() {
+        let layout =
+            TableLayout::new(&input(), &classifier(), None, false, Path::new("d.csv")).unwrap();
+        let batch = RecordBatch::try_new(
+            input(),
+            vec![
+                Arc::new(Int64Array::from(vec![7])),
+                Arc::new(Float64Array::from(vec![0.5])),
+            ],
+        )
+        .unwrap();
+        let predictions = Predictions::Classification {
+            classes: vec!["no".into(), "yes".into()],
+            probabilities: array![[0.1, 0.2, 0.7]],
+        };
+        let e = layout.rows(&batch, &predictions).unwrap_err();
+        assert!(
+            matches!(e, PipelineError::InconsistentBundle { .. })
+                && e.to_string()
+                    .contains("3 probability columns for 2 classes"),
+            "{e}"
+        );
     }
 
     #[test]
