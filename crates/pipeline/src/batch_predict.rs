@@ -202,8 +202,10 @@ impl BatchPredictJob {
         self
     }
 
-    /// Loads the model, streams the data through it and commits the table
-    /// (nothing is written if anything fails).
+    /// Loads the model, streams the data through it and commits the table,
+    /// then the quarantine file (nothing is written if reading or scoring
+    /// fails; the table stays if only the quarantine file cannot be
+    /// committed). Refuses an `out` that is the data or the quarantine file.
     pub fn run(&self) -> Result<BatchPredictReport, PipelineError> {
         let started = Instant::now();
         let format = TableFormat::of_path(&self.out)?;
@@ -212,6 +214,7 @@ impl BatchPredictJob {
         let columns = DataReader::open(&self.data, header_probe(&self.read))?.schema();
         check_model_inputs(&self.data, &columns, &input_schema, &servable.info().name)?;
         let mut reader = DataReader::open(&self.data, forced_types(&self.read, &input_schema))?;
+        check_out_path(&self.out, reader.files(), self.read.quarantine())?;
         let schema = reader.schema();
         let layout = TableLayout::new(
             &schema,
@@ -258,8 +261,9 @@ impl BatchPredictJob {
             })?;
             consumed.map(|()| reader)
         })?;
-        let ingest = reader.finish()?.summary;
+        // The table first: the quarantine file only explains a table that exists.
         writer.commit()?;
+        let ingest = reader.finish()?.summary;
         let seconds = started.elapsed().as_secs_f64();
         let rows_per_second = if seconds > 0.0 {
             ingest.rows_read as f64 / seconds
@@ -386,6 +390,52 @@ fn forced_types(read: &ReadOptions, inputs: &SchemaRef) -> ReadOptions {
         inference = inference.with_column_type(field.name(), field.data_type().clone());
     }
     read.clone().with_inference(inference)
+}
+
+/// `out` must be neither a data file nor the quarantine file: the table's
+/// commit would replace it.
+fn check_out_path(
+    out: &Path,
+    data: &[PathBuf],
+    quarantine: &QuarantineOptions,
+) -> Result<(), PipelineError> {
+    let clash = |other: &Path, what: &str| {
+        same_file(out, other).then(|| PipelineError::OutputOverwrites {
+            out: out.to_path_buf(),
+            what: what.into(),
+            other: other.to_path_buf(),
+            suggestion: out.with_file_name(format!(
+                "{}_predictions.{}",
+                out.file_stem().and_then(|s| s.to_str()).unwrap_or("table"),
+                out.extension().and_then(|e| e.to_str()).unwrap_or("csv")
+            )),
+        })
+    };
+    let found = data
+        .iter()
+        .find_map(|file| clash(file, "data file"))
+        .or_else(|| {
+            quarantine
+                .file()
+                .and_then(|(q, _)| clash(q, "quarantine file"))
+        });
+    found.map_or(Ok(()), Err)
+}
+
+/// Whether `a` and `b` name the same file (the same path, or the same file
+/// once their directories are resolved; either may not exist yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> Option<PathBuf> {
+        if let Ok(path) = path.canonicalize() {
+            return Some(path);
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Some(parent.canonicalize().ok()?.join(path.file_name()?))
+    }
+    a == b || resolved(a).is_some_and(|a| resolved(b).is_some_and(|b| a == b))
 }
 
 /// Every column the model reads must be in the data.

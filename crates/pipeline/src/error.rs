@@ -154,6 +154,21 @@ pub enum PipelineError {
         /// The models found in it, comma separated.
         models: String,
     },
+    /// The prediction table would replace a file the run reads or writes.
+    #[error(
+        "{}: --out is also the {what} ({}); write the predictions to another file, e.g. {}",
+        out.display(), other.display(), suggestion.display()
+    )]
+    OutputOverwrites {
+        /// The table's path.
+        out: PathBuf,
+        /// Which file it would replace: "data file" or "quarantine file".
+        what: String,
+        /// That file's path.
+        other: PathBuf,
+        /// A path that would not clash.
+        suggestion: PathBuf,
+    },
     /// The version asked for is not in the model directory.
     #[error("{}: no version {version} (versions found: {versions:?}); pick one of them or drop --version", path.display())]
     NoSuchVersion {
@@ -233,7 +248,8 @@ impl PipelineError {
             | PipelineError::MissingModelInputs { .. }
             | PipelineError::OutputColumnClash { .. }
             | PipelineError::NoSuchVersion { .. }
-            | PipelineError::ModelsNotVersions { .. } => true,
+            | PipelineError::ModelsNotVersions { .. }
+            | PipelineError::OutputOverwrites { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

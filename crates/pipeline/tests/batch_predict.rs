@@ -288,6 +288,46 @@ fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
 }
 
 #[test]
+fn an_out_that_is_the_data_or_the_quarantine_file_is_refused_and_nothing_is_replaced() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let data = dir.path().join("extra.csv");
+    std::fs::write(&data, &text).unwrap();
+
+    // The same file, by the same path and by another spelling of it.
+    let other_spelling = dir.path().join(".").join("extra.csv");
+    for out in [data.clone(), other_spelling] {
+        let e = BatchPredictJob::new(&model.model_dir, &data, &out)
+            .run()
+            .unwrap_err();
+        assert!(matches!(e, PipelineError::OutputOverwrites { .. }), "{e}");
+        assert!(
+            e.to_string().contains("data file") && e.to_string().contains("extra_predictions.csv"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&data).unwrap(), text, "data kept");
+    }
+
+    let quarantine = dir.path().join("q.csv");
+    std::fs::write(&quarantine, "kept\n").unwrap();
+    let options = ReadOptions::default().with_quarantine(
+        mlrig_ingest::QuarantineOptions::default()
+            .with_file(&quarantine, mlrig_ingest::QuarantineFormat::Csv),
+    );
+    let e = BatchPredictJob::new(&model.model_dir, &data, &quarantine)
+        .with_read_options(options)
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(e, PipelineError::OutputOverwrites { .. })
+            && e.to_string().contains("quarantine file"),
+        "{e}"
+    );
+    assert_eq!(std::fs::read_to_string(&quarantine).unwrap(), "kept\n");
+}
+
+#[test]
 fn a_header_only_file_gives_a_header_only_table() {
     let model = housing();
     let dir = tempfile::tempdir().unwrap();
