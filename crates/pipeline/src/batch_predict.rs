@@ -27,11 +27,12 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Instant;
 
 use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::DataType;
 use mlrig_core::arrow_schema::SchemaRef;
 use mlrig_core::{ModelBundle, Servable};
 use mlrig_ingest::{
-    DataReader, InferenceOptions, IngestError, IngestSummary, QuarantineOptions, ReadOptions,
-    RowOrigins,
+    DataFormat, DataReader, InferenceOptions, IngestError, IngestSummary, QuarantineOptions,
+    ReadOptions, RowOrigins,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -182,7 +183,9 @@ impl BatchPredictJob {
     /// How to read the data (dialect, missing tokens, quarantine file,
     /// batch size, parse threads). The types of the model's input columns
     /// are always the model's: a value that does not parse as its type is
-    /// quarantined, as at ingest. With a sample or split option, the rows
+    /// quarantined, as at ingest. The other columns of a CSV or JSON Lines
+    /// file (the key among them) are read as text and copied unchanged,
+    /// unless typed in the options' column types. With a sample or split option, the rows
     /// left out are counted in the report's `ingest` summary only.
     pub fn with_read_options(mut self, options: ReadOptions) -> Self {
         self.read = options;
@@ -211,9 +214,14 @@ impl BatchPredictJob {
         let format = TableFormat::of_path(&self.out)?;
         let servable = self.load_model()?;
         let input_schema = servable.input_schema();
-        let columns = DataReader::open(&self.data, header_probe(&self.read))?.schema();
-        check_model_inputs(&self.data, &columns, &input_schema, &servable.info().name)?;
-        let mut reader = DataReader::open(&self.data, forced_types(&self.read, &input_schema))?;
+        let (data_format, columns) = self.probe_columns()?;
+        // A JSON Lines row without a key has a null there (as when served):
+        // forcing the model's types declares the columns the sample lacks.
+        if data_format != DataFormat::JsonLines {
+            check_model_inputs(&self.data, &columns, &input_schema, &servable.info().name)?;
+        }
+        let read = forced_types(&self.read, &input_schema, &columns, data_format);
+        let mut reader = DataReader::open(&self.data, read)?;
         check_out_path(&self.out, reader.files(), self.read.quarantine())?;
         let schema = reader.schema();
         let layout = TableLayout::new(
@@ -332,6 +340,20 @@ impl BatchPredictJob {
         }
     }
 
+    /// The data's format and columns, reading as little as it takes: the
+    /// header of a CSV file, the footer of a Parquet file, the inference
+    /// sample of a JSON Lines file (whose columns are the sampled keys).
+    fn probe_columns(&self) -> Result<(DataFormat, SchemaRef), PipelineError> {
+        let probe = DataReader::open(&self.data, header_probe(&self.read, 1))?;
+        let format = probe.format();
+        if format != DataFormat::JsonLines {
+            return Ok((format, probe.schema()));
+        }
+        let infer_rows = self.read.inference().infer_rows();
+        let probe = DataReader::open(&self.data, header_probe(&self.read, infer_rows))?;
+        Ok((format, probe.schema()))
+    }
+
     /// The servable the job's model path (and version) names.
     fn load_model(&self) -> Result<Arc<dyn Servable>, PipelineError> {
         let Some(version) = self.version else {
@@ -373,19 +395,37 @@ fn models_under(dir: &Path) -> Option<String> {
     (!names.is_empty()).then(|| names.join(", "))
 }
 
-/// Options that read just enough of the data to name its columns (one
-/// record for type inference, no quarantine file).
-fn header_probe(read: &ReadOptions) -> ReadOptions {
-    let inference = read.inference().clone().with_infer_rows(1);
+/// Options that read just enough of the data to name its columns
+/// (`infer_rows` records for type inference, no quarantine file).
+fn header_probe(read: &ReadOptions, infer_rows: usize) -> ReadOptions {
+    let inference = read.inference().clone().with_infer_rows(infer_rows);
     read.clone()
         .with_inference(inference)
         .with_quarantine(QuarantineOptions::default())
 }
 
 /// The read options with every model input column's type set to the
-/// model's, so a value of another type is quarantined at ingest.
-fn forced_types(read: &ReadOptions, inputs: &SchemaRef) -> ReadOptions {
+/// model's, so a value of another type is quarantined at ingest. In text
+/// formats (CSV, JSON Lines) every other column of `data` (the key, say) is
+/// read as `Utf8` unless the user typed it, so it is copied unchanged
+/// (`00000` stays `00000`) and never quarantines a row; Parquet columns keep
+/// their own types.
+fn forced_types(
+    read: &ReadOptions,
+    inputs: &SchemaRef,
+    data: &SchemaRef,
+    format: DataFormat,
+) -> ReadOptions {
     let mut inference: InferenceOptions = read.inference().clone();
+    if format != DataFormat::Parquet {
+        let user_typed = read.inference().column_types();
+        for field in data.fields() {
+            let name = field.name();
+            if inputs.field_with_name(name).is_err() && !user_typed.contains_key(name) {
+                inference = inference.with_column_type(name, DataType::Utf8);
+            }
+        }
+    }
     for field in inputs.fields() {
         inference = inference.with_column_type(field.name(), field.data_type().clone());
     }

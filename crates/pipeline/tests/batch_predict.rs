@@ -72,7 +72,11 @@ fn served(model: &Trained, data: &Path) -> Predictions {
 
 /// The table written at `path`, read back as one batch.
 fn table(path: &Path) -> RecordBatch {
-    let (schema, batches, report) = read_data(path, ReadOptions::default()).unwrap();
+    table_with(path, ReadOptions::default())
+}
+
+fn table_with(path: &Path, options: ReadOptions) -> RecordBatch {
+    let (schema, batches, report) = read_data(path, options).unwrap();
     assert_eq!(report.summary.rows_quarantined, 0, "{path:?}");
     arrow_select::concat::concat_batches(&schema, &batches).unwrap()
 }
@@ -325,6 +329,163 @@ fn an_out_that_is_the_data_or_the_quarantine_file_is_refused_and_nothing_is_repl
         "{e}"
     );
     assert_eq!(std::fs::read_to_string(&quarantine).unwrap(), "kept\n");
+}
+
+#[test]
+fn the_key_and_columns_the_model_does_not_read_are_copied_as_text() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let mut csv = format!("id,{header},note\n");
+    let mut ids = Vec::new();
+    let mut notes = Vec::new();
+    for (i, line) in lines.enumerate() {
+        // Numbers in the first rows (more than the inference sample), then text.
+        let id = if i < 20 {
+            format!("{i:05}")
+        } else {
+            format!("A{i}")
+        };
+        let note = if i < 20 {
+            format!("{i}")
+        } else {
+            "late".into()
+        };
+        csv.push_str(&format!("{id},{line},{note}\n"));
+        ids.push(id);
+        notes.push(note);
+    }
+    let data = dir.path().join("keyed.csv");
+    std::fs::write(&data, csv).unwrap();
+    let options = |inference: InferenceOptions| {
+        ReadOptions::default()
+            .with_batch_size(16)
+            .with_inference(inference.with_infer_rows(10))
+    };
+    let out = dir.path().join("p.csv");
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_key("id")
+        .with_input(true)
+        .with_read_options(options(InferenceOptions::default()))
+        .run()
+        .unwrap();
+    assert_eq!(report.rows_quarantined, 0, "{:?}", report.ingest);
+    assert_eq!(report.rows_predicted as usize, ids.len());
+    let written = std::fs::read_to_string(&out).unwrap();
+    let mut rows = written.lines();
+    let columns: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let note_at = columns.iter().position(|c| *c == "note").unwrap();
+    assert_eq!(columns[0], "id");
+    let (keys, copied_notes): (Vec<String>, Vec<String>) = rows
+        .map(|row| {
+            let fields: Vec<&str> = row.split(',').collect();
+            (fields[0].to_string(), fields[note_at].to_string())
+        })
+        .unzip();
+    assert_eq!(keys, ids, "zero-padded and textual keys unchanged");
+    assert_eq!(copied_notes, notes);
+    let Predictions::Regression { values } = served(model, &sample("california_sample.csv")) else {
+        panic!("a regression model")
+    };
+    let as_text = InferenceOptions::default()
+        .with_column_type("id", mlrig_ingest::DataType::Utf8)
+        .with_column_type("note", mlrig_ingest::DataType::Utf8);
+    let table = table_with(&out, options(as_text));
+    assert_eq!(floats(&table, "prediction"), values.to_vec());
+
+    // A type the user gives an unused column still applies.
+    let typed = InferenceOptions::default().with_column_type("note", mlrig_ingest::DataType::Int64);
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_read_options(options(typed))
+        .run()
+        .unwrap();
+    assert_eq!(report.rows_quarantined as usize, ids.len() - 20);
+}
+
+/// California rows as JSON Lines, the first without `HouseAge`.
+fn california_json_lines() -> String {
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let mut lines = text.lines();
+    let names: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut out = String::new();
+    for (i, line) in lines.enumerate() {
+        let fields: Vec<String> = names
+            .iter()
+            .zip(line.split(','))
+            .filter(|(name, _)| !(i == 0 && **name == "HouseAge"))
+            .map(|(name, value)| format!("\"{name}\": {value}"))
+            .collect();
+        out.push_str(&format!("{{{}}}\n", fields.join(", ")));
+    }
+    out
+}
+
+#[test]
+fn json_lines_input_with_a_field_missing_on_the_first_line_is_scored() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("houses.jsonl");
+    std::fs::write(&data, california_json_lines()).unwrap();
+    let out = dir.path().join("p.csv");
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_read_options(ReadOptions::default().with_batch_size(5))
+        .run()
+        .unwrap();
+    let Predictions::Regression { values } = served(model, &sample("california_sample.csv")) else {
+        panic!("a regression model")
+    };
+    assert_eq!(report.rows_read as usize, values.len());
+    assert_eq!(report.rows_quarantined, 0, "{:?}", report.ingest);
+    assert_eq!(
+        report.rows_read,
+        report.rows_predicted + report.rows_quarantined + report.rows_rejected
+    );
+    // Line 1 lacks HouseAge (a null): scored or refused, the others as served.
+    let written = floats(&table(&out), "prediction");
+    assert_eq!(written.len() as u64, report.rows_predicted);
+    let tail = &written[written.len() - (values.len() - 1)..];
+    assert_eq!(tail, &values.to_vec()[1..]);
+}
+
+#[test]
+fn parquet_input_is_scored_like_the_csv_it_was_written_from() {
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let mut inference = InferenceOptions::default();
+    for field in model.servable.input_schema().fields() {
+        inference = inference.with_column_type(field.name(), field.data_type().clone());
+    }
+    let (schema, batches, _) = read_data(
+        sample("california_sample.csv"),
+        ReadOptions::default().with_inference(inference),
+    )
+    .unwrap();
+    let data = dir.path().join("houses.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), schema, None)
+            .unwrap();
+    for batch in &batches {
+        writer.write(batch).unwrap();
+    }
+    writer.close().unwrap();
+    let out = dir.path().join("p.jsonl");
+    let report = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_key("MedHouseVal")
+        .run()
+        .unwrap();
+    let Predictions::Regression { values } = served(model, &sample("california_sample.csv")) else {
+        panic!("a regression model")
+    };
+    assert_eq!(report.rows_predicted as usize, values.len());
+    let written = table(&out);
+    assert_eq!(floats(&written, "prediction"), values.to_vec());
+    assert_eq!(
+        written.schema().field(0).data_type(),
+        &mlrig_ingest::DataType::Float64,
+        "Parquet columns keep their own types"
+    );
 }
 
 #[test]

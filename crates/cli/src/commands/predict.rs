@@ -34,7 +34,8 @@ pub(crate) struct Args {
     out: PathBuf,
 
     /// Copy this input column first into the table (e.g. an id, to join the predictions back
-    /// or to serve them by key).
+    /// or to serve them by key). Unless the model reads it or --column-type types it, it is
+    /// copied as text, unchanged (`00000` stays `00000`).
     #[arg(long, value_name = "COLUMN")]
     key: Option<String>,
 
