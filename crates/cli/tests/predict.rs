@@ -185,6 +185,40 @@ fn bad_requests_exit_2_naming_the_file_or_column_and_write_nothing() {
         assert!(error.contains(needle), "{needle}: {error}");
         assert!(!out.exists());
     }
+    let copy = dir.path().join("adult.csv");
+    std::fs::copy(ADULT, &copy).unwrap();
+    let copy = copy.to_str().unwrap();
+    let version_dir = adult_model().join("1");
+    let cases: [(Vec<&str>, &str); 2] = [
+        (
+            vec!["--model", model, copy, "--out", copy],
+            "--out is also the data file",
+        ),
+        (
+            vec![
+                "--model",
+                version_dir.to_str().unwrap(),
+                ADULT,
+                "--out",
+                out.to_str().unwrap(),
+                "--version",
+                "2",
+            ],
+            "with --version 2",
+        ),
+    ];
+    for (args, needle) in cases {
+        let output = mlrig(["--format", "json", "predict"].into_iter().chain(args));
+        assert_status(&output, 2);
+        let error = json_stdout(&output)["error"].as_str().unwrap().to_string();
+        assert!(error.contains(needle), "{needle}: {error}");
+        assert!(!out.exists());
+    }
+    assert_eq!(
+        std::fs::read(copy).unwrap(),
+        std::fs::read(ADULT).unwrap(),
+        "the data is kept"
+    );
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
     let output = mlrig([
@@ -211,6 +245,16 @@ fn bad_requests_exit_2_naming_the_file_or_column_and_write_nothing() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn an_explicit_version_scores_with_that_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p.parquet");
+    let report = success_json(&predict(&[ADULT, "--version", "1"], &out));
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["format"], "parquet");
+    assert!(out.is_file());
 }
 
 proptest! {

@@ -369,6 +369,19 @@ impl BatchPredictJob {
         if dir.join(mlrig_core::MANIFEST_FILE).is_file() {
             return load_model_dir(&dir);
         }
+        if self.model.join(mlrig_core::MANIFEST_FILE).is_file() {
+            return Err(PipelineError::VersionOfVersion {
+                path: self.model.clone(),
+                model_dir: self.model.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                version,
+            });
+        }
+        if let Some(models) = models_under(&self.model) {
+            return Err(PipelineError::ModelsNotVersions {
+                path: self.model.clone(),
+                models,
+            });
+        }
         let name = self
             .model
             .file_name()

@@ -58,7 +58,7 @@ pub enum PipelineError {
     /// A model directory has versions, but none passed its evaluation gate.
     #[error(
         "{}: no blessed version to serve (versions {versions:?} all failed their evaluation thresholds); \
-         pass a version directory to serve one anyway, or retrain",
+         pass a version directory (or, to mlrig predict, --version N) to use one anyway, or retrain",
         path.display()
     )]
     NoBlessedModel {
@@ -153,6 +153,20 @@ pub enum PipelineError {
         path: PathBuf,
         /// The models found in it, comma separated.
         models: String,
+    },
+    /// A version was asked for in a version directory rather than a model directory.
+    #[error(
+        "{}: a version directory, not a model directory; pass its model directory ({}) with --version {version}, \
+         or drop --version to use this version",
+        path.display(), model_dir.display()
+    )]
+    VersionOfVersion {
+        /// The version directory given.
+        path: PathBuf,
+        /// Its model directory.
+        model_dir: PathBuf,
+        /// The version asked for.
+        version: u64,
     },
     /// The prediction table would replace a file the run reads or writes.
     #[error(
@@ -249,7 +263,8 @@ impl PipelineError {
             | PipelineError::OutputColumnClash { .. }
             | PipelineError::NoSuchVersion { .. }
             | PipelineError::ModelsNotVersions { .. }
-            | PipelineError::OutputOverwrites { .. } => true,
+            | PipelineError::OutputOverwrites { .. }
+            | PipelineError::VersionOfVersion { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

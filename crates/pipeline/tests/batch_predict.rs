@@ -253,11 +253,26 @@ fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
     );
 
     let base = model.model_dir.parent().unwrap();
-    let e = run(BatchPredictJob::new(base, &data, &out));
-    assert!(matches!(e, PipelineError::ModelsNotVersions { .. }), "{e}");
+    for job in [
+        BatchPredictJob::new(base, &data, &out),
+        BatchPredictJob::new(base, &data, &out).with_version(1),
+    ] {
+        let e = run(job);
+        assert!(matches!(e, PipelineError::ModelsNotVersions { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&model.model_dir.display().to_string()),
+            "{e}"
+        );
+    }
+
+    let e = run(BatchPredictJob::new(model.model_dir.join("1"), &data, &out).with_version(2));
+    assert!(matches!(e, PipelineError::VersionOfVersion { .. }), "{e}");
     assert!(
-        e.to_string()
-            .contains(&model.model_dir.display().to_string()),
+        e.to_string().contains(&format!(
+            "pass its model directory ({}) with --version 2",
+            model.model_dir.display()
+        )),
         "{e}"
     );
 
@@ -519,6 +534,7 @@ fn a_model_directory_without_a_blessed_version_needs_an_explicit_version() {
         .run()
         .unwrap_err();
     assert!(matches!(e, PipelineError::NoBlessedModel { .. }), "{e}");
+    assert!(e.to_string().contains("--version N"), "{e}");
     let report = BatchPredictJob::new(dir.path().join("strict"), &data, &out)
         .with_version(1)
         .run()
