@@ -248,6 +248,51 @@ fn bad_requests_exit_2_naming_the_file_or_column_and_write_nothing() {
 }
 
 #[test]
+fn text_output_lists_ten_rejected_rows_and_points_to_json_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let california = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/samples/california_sample.csv"
+    );
+    let output = mlrig([
+        "train",
+        california,
+        "--target",
+        "MedHouseVal",
+        "--name",
+        "housing",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_status(&output, 0);
+    // 15 rows with an infinite MedInc: parsed, then refused by the model.
+    let text = std::fs::read_to_string(california).unwrap();
+    let mut lines = text.lines();
+    let mut csv = format!("{}\n", lines.next().unwrap());
+    for line in lines.take(15) {
+        let rest = line.split_once(',').unwrap().1;
+        csv.push_str(&format!("inf,{rest}\n"));
+    }
+    let data = dir.path().join("inf.csv");
+    std::fs::write(&data, csv).unwrap();
+    let output = mlrig([
+        "predict",
+        "--model",
+        dir.path().join("housing").to_str().unwrap(),
+        data.to_str().unwrap(),
+        "--out",
+        dir.path().join("p.csv").to_str().unwrap(),
+    ]);
+    assert_status(&output, 0);
+    let text = common::stdout(&output);
+    assert_eq!(text.matches("  rejected ").count(), 10, "{text}");
+    assert!(
+        text.contains("… and 5 more rejected rows (--format json lists the first 1000)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_explicit_version_scores_with_that_version() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("p.parquet");

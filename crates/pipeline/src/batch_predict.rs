@@ -445,13 +445,21 @@ fn forced_types(
     read.clone().with_inference(inference)
 }
 
-/// `out` must be neither a data file nor the quarantine file: the table's
-/// commit would replace it.
+/// `out` must be in an existing directory, and neither a data file nor the
+/// quarantine file: the table's commit would replace it.
 fn check_out_path(
     out: &Path,
     data: &[PathBuf],
     quarantine: &QuarantineOptions,
 ) -> Result<(), PipelineError> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return Err(PipelineError::OutputDirMissing {
+            out: out.to_path_buf(),
+            dir: dir.to_path_buf(),
+        });
+    }
     let clash = |other: &Path, what: &str| {
         same_file(out, other).then(|| PipelineError::OutputOverwrites {
             out: out.to_path_buf(),

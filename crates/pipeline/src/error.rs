@@ -168,6 +168,17 @@ pub enum PipelineError {
         /// The version asked for.
         version: u64,
     },
+    /// The prediction table's directory does not exist.
+    #[error(
+        "{}: directory {} does not exist; create it (mkdir -p {}) or write the table elsewhere",
+        out.display(), dir.display(), dir.display()
+    )]
+    OutputDirMissing {
+        /// The table's path.
+        out: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
     /// The prediction table would replace a file the run reads or writes.
     #[error(
         "{}: --out is also the {what} ({}); write the predictions to another file, e.g. {}",
@@ -264,7 +275,8 @@ impl PipelineError {
             | PipelineError::NoSuchVersion { .. }
             | PipelineError::ModelsNotVersions { .. }
             | PipelineError::OutputOverwrites { .. }
-            | PipelineError::VersionOfVersion { .. } => true,
+            | PipelineError::VersionOfVersion { .. }
+            | PipelineError::OutputDirMissing { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

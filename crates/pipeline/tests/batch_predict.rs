@@ -304,6 +304,19 @@ fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
     ));
     assert!(e.to_string().contains("gone.csv"), "{e}");
     assert!(!out.exists(), "no table after a failed run");
+
+    let nodir = dir.path().join("nodir");
+    let e = run(BatchPredictJob::new(
+        &model.model_dir,
+        &data,
+        nodir.join("p.csv"),
+    ));
+    assert!(matches!(e, PipelineError::OutputDirMissing { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("create it (mkdir -p {})", nodir.display())),
+        "{e}"
+    );
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub(crate) struct Args {
     csv: CsvArgs,
 }
 
+/// Rejected rows the text output lists (the JSON report keeps more).
+const REJECTED_SHOWN: usize = 10;
+
 pub(crate) fn run(args: Args) -> CommandResult {
     if args.batch_size == 0 {
         return Err("--batch-size must be at least 1".into());
@@ -113,8 +116,16 @@ pub(crate) fn run(args: Args) -> CommandResult {
             "pass --quarantine FILE to keep the quarantined rows with their reasons"
         );
     }
-    for row in &report.rejected {
+    for row in report.rejected.iter().take(REJECTED_SHOWN) {
         let _ = writeln!(text, "  rejected {}:{}: {}", row.file, row.line, row.reason);
+    }
+    if report.rows_rejected > REJECTED_SHOWN as u64 {
+        let _ = writeln!(
+            text,
+            "  … and {} more rejected rows (--format json lists the first {})",
+            report.rows_rejected - REJECTED_SHOWN as u64,
+            mlrig_pipeline::REJECTED_KEEP
+        );
     }
     Outcome::new(&report, text)
 }
