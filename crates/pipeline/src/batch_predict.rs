@@ -14,8 +14,14 @@
 //! Each worker also encodes its batch's table rows (CSV or JSON text), so
 //! the one writer only appends bytes in order.
 //!
-//! Memory holds at most `2 × batches_in_flight` batches (the channel and the
-//! chunk being predicted), whatever the file's size. A batch the model
+//! Memory is bounded whatever the file's size. With `n` batches in flight
+//! (default twice the rayon threads) it holds at most: `n` input batches in
+//! the channel, one more the reader thread is blocked sending, `n` in the
+//! chunk being scored with their `n` table batches and encoded outputs, the
+//! reader's parse buffers (CSV: one batch's worth of records plus
+//! `2 × parse threads` chunks of at most 8,192 records) and, for a Parquet
+//! table, the row group being built (at most 64 MiB). That is about
+//! `2n + 1` input batches plus `n` table batches. A batch the model
 //! refuses as invalid input (an infinite number, say) is scored row by row:
 //! the rows it refuses are counted as rejected with their file, line and
 //! reason, the others are written. Totals:
@@ -181,7 +187,10 @@ impl BatchPredictJob {
     }
 
     /// How to read the data (dialect, missing tokens, quarantine file,
-    /// batch size, parse threads). The types of the model's input columns
+    /// batch size, parse threads). The options replace the job's defaults
+    /// whole, parse threads included: [`ReadOptions::default`] parses CSV on
+    /// one thread, so pass `with_threads(0)` (one per core) or a count to
+    /// keep parsing parallel. The types of the model's input columns
     /// are always the model's: a value that does not parse as its type is
     /// quarantined, as at ingest. The other columns of a CSV or JSON Lines
     /// file (the key among them) are read as text and copied unchanged,
@@ -193,7 +202,8 @@ impl BatchPredictJob {
     }
 
     /// Batches scored at once in parallel (at least 1; default twice the
-    /// rayon threads); memory holds at most twice that many.
+    /// rayon threads); memory holds about twice that many input batches plus
+    /// as many table batches (see the module docs).
     pub fn with_batches_in_flight(mut self, batches: usize) -> Self {
         self.in_flight = batches.max(1);
         self
