@@ -24,7 +24,9 @@
 //! `2n + 1` input batches plus `n` table batches. A batch the model
 //! refuses as invalid input (an infinite number, say) is scored row by row:
 //! the rows it refuses are counted as rejected with their file, line and
-//! reason, the others are written. Totals:
+//! reason (the report keeps the first [`REJECTED_KEEP`]; they are not in
+//! the quarantine file, whose writer belongs to the reader), the others are
+//! written. Totals:
 //! `rows_read = rows_predicted + rows_quarantined (ingest) + rows_rejected (model)`.
 
 use std::path::{Path, PathBuf};

@@ -43,7 +43,9 @@ pub(crate) struct Args {
     #[arg(long)]
     with_input: bool,
 
-    /// Write the quarantined rows (line, column, value, reason, raw record) to this file.
+    /// Write the quarantined rows (line, column, value, reason, raw record) to this file. Rows
+    /// the model refuses (an infinite number, say) are not in it: they are counted as rejected
+    /// and listed with file, line and reason in the report (the first 1,000 with --format json).
     #[arg(long, value_name = "FILE")]
     quarantine: Option<PathBuf>,
 
