@@ -517,6 +517,47 @@ fn parquet_input_is_scored_like_the_csv_it_was_written_from() {
 }
 
 #[test]
+fn a_read_failure_after_some_batches_are_written_leaves_no_table_and_no_temp_file() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let model = housing();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sample("california_sample.csv")).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(header.as_bytes()).unwrap();
+    encoder.write_all(b"\n").unwrap();
+    for _ in 0..40 {
+        encoder.write_all(rows.as_bytes()).unwrap();
+    }
+    let gz = encoder.finish().unwrap();
+    // Cut the stream in its middle: the reader fails after many rows.
+    let data = dir.path().join("cut.csv.gz");
+    std::fs::write(&data, &gz[..gz.len() / 2]).unwrap();
+    let out = dir.path().join("p.csv");
+    let written = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&written);
+    let e = BatchPredictJob::new(&model.model_dir, &data, &out)
+        .with_read_options(ReadOptions::default().with_batch_size(16))
+        .with_batches_in_flight(1)
+        .with_progress(Arc::new(move |rows| {
+            counter.fetch_add(rows, Ordering::Relaxed);
+        }))
+        .run()
+        .unwrap_err();
+    assert!(e.to_string().contains("cut.csv.gz"), "{e}");
+    assert!(
+        written.load(Ordering::Relaxed) > 0,
+        "batches were written before the failure"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["cut.csv.gz"], "no table, no temporary file");
+}
+
+#[test]
 fn a_header_only_file_gives_a_header_only_table() {
     let model = housing();
     let dir = tempfile::tempdir().unwrap();
