@@ -34,10 +34,10 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Instant;
 
+use mlrig_core::Servable;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::DataType;
 use mlrig_core::arrow_schema::SchemaRef;
-use mlrig_core::{ModelBundle, Servable};
 use mlrig_ingest::{
     DataFormat, DataReader, InferenceOptions, IngestError, IngestSummary, QuarantineOptions,
     ReadOptions, RowOrigins,
@@ -47,7 +47,7 @@ use serde::Serialize;
 
 use crate::PipelineError;
 use crate::prediction_table::{EncodedRows, TableEncoder, TableFormat, TableLayout, TableWriter};
-use crate::serving::load_model_dir;
+use crate::serving::{load_model_dir, load_model_version};
 
 /// How many rejected rows a report keeps (all are counted).
 pub const REJECTED_KEEP: usize = 1_000;
@@ -368,56 +368,11 @@ impl BatchPredictJob {
 
     /// The servable the job's model path (and version) names.
     fn load_model(&self) -> Result<Arc<dyn Servable>, PipelineError> {
-        let Some(version) = self.version else {
-            return load_model_dir(&self.model).map_err(|e| match e {
-                PipelineError::NoModel { path } => models_under(&path)
-                    .map_or(PipelineError::NoModel { path: path.clone() }, |models| {
-                        PipelineError::ModelsNotVersions { path, models }
-                    }),
-                other => other,
-            });
-        };
-        let dir = self.model.join(version.to_string());
-        if dir.join(mlrig_core::MANIFEST_FILE).is_file() {
-            return load_model_dir(&dir);
+        match self.version {
+            Some(version) => load_model_version(&self.model, version),
+            None => load_model_dir(&self.model),
         }
-        if self.model.join(mlrig_core::MANIFEST_FILE).is_file() {
-            return Err(PipelineError::VersionOfVersion {
-                path: self.model.clone(),
-                model_dir: self.model.parent().unwrap_or(Path::new(".")).to_path_buf(),
-                version,
-            });
-        }
-        if let Some(models) = models_under(&self.model) {
-            return Err(PipelineError::ModelsNotVersions {
-                path: self.model.clone(),
-                models,
-            });
-        }
-        let name = self
-            .model
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let base = self.model.parent().unwrap_or(Path::new("."));
-        Err(PipelineError::NoSuchVersion {
-            path: self.model.clone(),
-            version,
-            versions: ModelBundle::versions(base, name).unwrap_or_default(),
-        })
     }
-}
-
-/// The names of the model directories (holding at least one version) in
-/// `dir`, when it is a directory of models rather than of versions.
-fn models_under(dir: &Path) -> Option<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| ModelBundle::versions(dir, name).is_ok_and(|versions| !versions.is_empty()))
-        .collect();
-    names.sort();
-    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// Options that read just enough of the data to name its columns

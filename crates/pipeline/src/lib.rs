@@ -65,7 +65,7 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
-pub use serving::{BundleServable, load_model_dir, server_app};
+pub use serving::{BundleServable, load_model_dir, load_model_version, server_app};
 pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see

@@ -266,6 +266,10 @@ fn bad_requests_are_errors_that_name_what_to_fix_and_write_nothing() {
         );
     }
 
+    // `mlrig serve` loads with the same function, so it gets the same hint.
+    let e = load_model_dir(base).err().unwrap();
+    assert!(matches!(e, PipelineError::ModelsNotVersions { .. }), "{e}");
+
     let e = run(BatchPredictJob::new(model.model_dir.join("1"), &data, &out).with_version(2));
     assert!(matches!(e, PipelineError::VersionOfVersion { .. }), "{e}");
     assert!(
