@@ -83,7 +83,7 @@ enum Command {
     #[command(
         // `--version N` picks the model version here (as TF Serving's version labels do), not mlrig's.
         disable_version_flag = true,
-        after_help = "Examples:\n  mlrig predict --model models/adult data/samples/adult_sample.csv --out predictions.csv\n  mlrig predict --model models/adult --version 1 data/samples/adult_sample.csv --out scores.parquet --key age --quarantine bad.csv\n\nColumns: the --key column, then every input column with --with-input, then `prediction` (the\nvalue, or the most probable class) and, for a classifier, `score_<class>` per class.\nrows read = predicted + quarantined (ingest) + rejected (by the model)."
+        after_help = "Examples:\n  mlrig predict --model models/adult data/samples/adult_sample.csv --out predictions.csv\n  mlrig predict --model models/adult --version 1 data/samples/adult_sample.csv --out scores.parquet --key age --quarantine bad.csv\n\nColumns: the --key column, then every input column with --with-input, then `prediction` (the\nvalue, or the most probable class) and, for a classifier, `score_<class>` per class.\nrows read = predicted + quarantined (ingest) + rejected (by the model); rejected rows are\nlisted in the report (the first 1,000 with --format json), not in the --quarantine file."
     )]
     Predict(commands::predict::Args),
     /// Serve model bundles over HTTP (TF Serving REST API, Prometheus /metrics).

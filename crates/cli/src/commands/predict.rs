@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mlrig_ingest::{QuarantineFormat, QuarantineOptions};
 use mlrig_pipeline::BatchPredictJob;
 
-use super::CsvArgs;
+use super::{CsvArgs, StreamArgs};
 use crate::CommandResult;
 use crate::output::Outcome;
 use crate::progress::rows_spinner;
@@ -43,19 +42,8 @@ pub(crate) struct Args {
     #[arg(long)]
     with_input: bool,
 
-    /// Write the quarantined rows (line, column, value, reason, raw record) to this file. Rows
-    /// the model refuses (an infinite number, say) are not in it: they are counted as rejected
-    /// and listed with file, line and reason in the report (the first 1,000 with --format json).
-    #[arg(long, value_name = "FILE")]
-    quarantine: Option<PathBuf>,
-
-    /// Format of the quarantine file.
-    #[arg(long, default_value = "csv", value_name = "csv|jsonl")]
-    quarantine_format: QuarantineFormat,
-
-    /// Rows per Arrow batch (the unit scored on one core).
-    #[arg(long, default_value_t = 65_536, value_name = "N")]
-    batch_size: usize,
+    #[command(flatten)]
+    stream: StreamArgs,
 
     #[command(flatten)]
     csv: CsvArgs,
@@ -65,14 +53,7 @@ pub(crate) struct Args {
 const REJECTED_SHOWN: usize = 10;
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    if args.batch_size == 0 {
-        return Err("--batch-size must be at least 1".into());
-    }
-    let mut options = args.csv.options()?.with_batch_size(args.batch_size);
-    if let Some(path) = &args.quarantine {
-        options = options
-            .with_quarantine(QuarantineOptions::default().with_file(path, args.quarantine_format));
-    }
+    let options = args.stream.apply(args.csv.options()?)?;
     let spinner = rows_spinner(&format!("predicting {}", args.data.display()));
     let progress = {
         let spinner = spinner.clone();
@@ -110,7 +91,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         report.columns.join(", "),
         report.out.display()
     );
-    if let Some(path) = &args.quarantine {
+    if let Some(path) = &args.stream.quarantine {
         let _ = writeln!(text, "quarantine written to {}", path.display());
     } else if report.rows_quarantined > 0 {
         let _ = writeln!(
