@@ -19,7 +19,8 @@ mod progress;
 use output::{Format, Outcome};
 
 /// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
-/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve).
+/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve),
+/// score files offline (predict).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -78,6 +79,13 @@ enum Command {
         after_help = "Example:\n  mlrig evaluate --model models/adult/2 data/samples/adult_sample.csv --baseline models/adult/1 --slice gender --max-drop roc_auc=0.005"
     )]
     Evaluate(commands::evaluate::Args),
+    /// Score a data file with a model bundle into a prediction table (CSV, Parquet or JSON Lines).
+    #[command(
+        // `--version N` picks the model version here (as TF Serving's version labels do), not mlrig's.
+        disable_version_flag = true,
+        after_help = "Examples:\n  mlrig predict --model models/adult data/samples/adult_sample.csv --out predictions.csv\n  mlrig predict --model models/adult --version 1 data/samples/adult_sample.csv --out scores.parquet --key age --quarantine bad.csv\n\nColumns: the --key column, then every input column with --with-input, then `prediction` (the\nvalue, or the most probable class) and, for a classifier, `score_<class>` per class.\nrows read = predicted + quarantined (ingest) + rejected (by the model); rejected rows are\nlisted in the report (the first 1,000 with --format json), not in the --quarantine file."
+    )]
+    Predict(commands::predict::Args),
     /// Serve model bundles over HTTP (TF Serving REST, Open Inference Protocol v2, MLflow
     /// /invocations, Prometheus /metrics).
     #[command(
@@ -108,6 +116,7 @@ fn main() -> ExitCode {
         Command::Features(args) => commands::features::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Predict(args) => commands::predict::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
         Command::Schema(args) => commands::schema::run(args),
     };

@@ -1,5 +1,6 @@
 //! [`CsvWriter`]: record batches back to a CSV file, written atomically.
 
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use mlrig_core::AtomicFile;
@@ -44,9 +45,8 @@ use crate::quarantine::csv_error;
 pub struct CsvWriter {
     path: PathBuf,
     schema: SchemaRef,
-    writer: csv::Writer<AtomicFile>,
+    out: BufWriter<AtomicFile>,
     rows: u64,
-    record: Vec<String>,
 }
 
 impl std::fmt::Debug for CsvWriter {
@@ -55,6 +55,69 @@ impl std::fmt::Debug for CsvWriter {
             .field("path", &self.path)
             .field("rows", &self.rows)
             .finish_non_exhaustive()
+    }
+}
+
+/// The rows of one batch as CSV text ([`CsvRows::encode`]), ready for
+/// [`CsvWriter::append`]: encoding needs no writer, so batches can be
+/// encoded on several threads and appended in order by one.
+///
+/// ```
+/// use mlrig_ingest::{CsvRows, CsvWriter, ReadOptions, read_csv};
+/// let dir = tempfile::tempdir()?;
+/// let input = dir.path().join("in.csv");
+/// std::fs::write(&input, "x,s\n1,a\n2,\"b,c\"\n")?;
+/// let (schema, batches, _) = read_csv(&input, ReadOptions::default())?;
+/// let rows = CsvRows::encode(&batches[0])?;
+/// assert_eq!((rows.as_bytes(), rows.rows()), (&b"1,a\n2,\"b,c\"\n"[..], 2));
+/// let mut writer = CsvWriter::create(dir.path().join("out.csv"), schema)?;
+/// writer.append(rows)?;
+/// assert_eq!(writer.commit()?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CsvRows {
+    schema: SchemaRef,
+    bytes: Vec<u8>,
+    rows: u64,
+}
+
+impl CsvRows {
+    /// Encodes every row of `batch` (values as [`CsvWriter`] describes;
+    /// no header). Errors: a column of another type than the four ingestion
+    /// types ([`IngestError::UnsupportedColumnType`]).
+    pub fn encode(batch: &RecordBatch) -> Result<CsvRows, IngestError> {
+        let memory = Path::new("(memory)");
+        check_types(memory, batch.schema_ref())?;
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let mut record = Vec::with_capacity(batch.num_columns());
+        for row in 0..batch.num_rows() {
+            record.clear();
+            for column in batch.columns() {
+                record.push(cell_text(column.as_ref(), row));
+            }
+            writer
+                .write_record(&record)
+                .map_err(|e| csv_error(memory, e))?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|e| IngestError::io(memory, e.into_error()))?;
+        Ok(CsvRows {
+            schema: batch.schema(),
+            bytes,
+            rows: batch.num_rows() as u64,
+        })
+    }
+
+    /// The CSV text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The number of rows encoded.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 }
 
@@ -74,28 +137,21 @@ impl CsvWriter {
     /// ```
     pub fn create(path: impl AsRef<Path>, schema: SchemaRef) -> Result<Self, IngestError> {
         let path = path.as_ref().to_path_buf();
-        for field in schema.fields() {
-            if !matches!(
-                field.data_type(),
-                DataType::Boolean | DataType::Int64 | DataType::Float64 | DataType::Utf8
-            ) {
-                return Err(IngestError::UnsupportedColumnType {
-                    path,
-                    column: field.name().clone(),
-                    data_type: field.data_type().to_string(),
-                });
-            }
-        }
-        let file = AtomicFile::create(&path)?;
-        let mut writer = csv::Writer::from_writer(file);
-        writer
+        check_types(&path, &schema)?;
+        let mut header = csv::Writer::from_writer(Vec::new());
+        header
             .write_record(schema.fields().iter().map(|f| f.name().as_str()))
             .map_err(|e| csv_error(&path, e))?;
+        let header = header
+            .into_inner()
+            .map_err(|e| IngestError::io(&path, e.into_error()))?;
+        let mut out = BufWriter::with_capacity(1 << 20, AtomicFile::create(&path)?);
+        out.write_all(&header)
+            .map_err(|e| IngestError::io(&path, e))?;
         Ok(CsvWriter {
             path,
-            record: Vec::with_capacity(schema.fields().len()),
             schema,
-            writer,
+            out,
             rows: 0,
         })
     }
@@ -105,28 +161,36 @@ impl CsvWriter {
     ///
     /// See [`CsvWriter`] for an example.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<(), IngestError> {
-        if batch.schema_ref().fields() != self.schema.fields() {
-            return Err(IngestError::InvalidOption {
-                option: "batch schema".into(),
-                reason: format!(
-                    "{}: the batch's columns ({}) differ from the file's ({})",
-                    self.path.display(),
-                    mlrig_core::column_list(batch.schema_ref()),
-                    mlrig_core::column_list(&self.schema)
-                ),
-            });
-        }
-        for row in 0..batch.num_rows() {
-            self.record.clear();
-            for column in batch.columns() {
-                self.record.push(cell_text(column.as_ref(), row));
-            }
-            self.writer
-                .write_record(&self.record)
-                .map_err(|e| csv_error(&self.path, e))?;
-        }
-        self.rows += batch.num_rows() as u64;
+        self.check_schema(batch.schema_ref())?;
+        self.append(CsvRows::encode(batch)?)
+    }
+
+    /// Appends rows encoded by [`CsvRows::encode`] from a batch of the
+    /// writer's schema (an [`IngestError::InvalidOption`] otherwise).
+    ///
+    /// See [`CsvRows`] for an example.
+    pub fn append(&mut self, rows: CsvRows) -> Result<(), IngestError> {
+        self.check_schema(&rows.schema)?;
+        self.out
+            .write_all(&rows.bytes)
+            .map_err(|e| IngestError::io(&self.path, e))?;
+        self.rows += rows.rows;
         Ok(())
+    }
+
+    fn check_schema(&self, schema: &SchemaRef) -> Result<(), IngestError> {
+        if schema.fields() == self.schema.fields() {
+            return Ok(());
+        }
+        Err(IngestError::InvalidOption {
+            option: "batch schema".into(),
+            reason: format!(
+                "{}: the batch's columns ({}) differ from the file's ({})",
+                self.path.display(),
+                mlrig_core::column_list(schema),
+                mlrig_core::column_list(&self.schema)
+            ),
+        })
     }
 
     /// The data rows written so far.
@@ -143,12 +207,29 @@ impl CsvWriter {
     pub fn commit(self) -> Result<u64, IngestError> {
         let path = self.path;
         let file = self
-            .writer
+            .out
             .into_inner()
             .map_err(|e| IngestError::io(&path, e.into_error()))?;
         file.commit()?;
         Ok(self.rows)
     }
+}
+
+/// Only the four ingestion types can be written.
+fn check_types(path: &Path, schema: &SchemaRef) -> Result<(), IngestError> {
+    for field in schema.fields() {
+        if !matches!(
+            field.data_type(),
+            DataType::Boolean | DataType::Int64 | DataType::Float64 | DataType::Utf8
+        ) {
+            return Err(IngestError::UnsupportedColumnType {
+                path: path.to_path_buf(),
+                column: field.name().clone(),
+                data_type: field.data_type().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One value as CSV text (the types were checked by `create`).

@@ -168,7 +168,7 @@ mod row_sampling;
 mod split;
 
 pub use csv_format::CsvFormat;
-pub use csv_writer::CsvWriter;
+pub use csv_writer::{CsvRows, CsvWriter};
 pub use data_reader::{DataFormat, DataReader, read_data};
 pub use error::IngestError;
 pub use file_set::FileSet;

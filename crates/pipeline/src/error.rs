@@ -58,7 +58,7 @@ pub enum PipelineError {
     /// A model directory has versions, but none passed its evaluation gate.
     #[error(
         "{}: no blessed version to serve (versions {versions:?} all failed their evaluation thresholds); \
-         pass a version directory to serve one anyway, or retrain",
+         pass a version directory (or, to mlrig predict, --version N) to use one anyway, or retrain",
         path.display()
     )]
     NoBlessedModel {
@@ -104,6 +104,111 @@ pub enum PipelineError {
         model_task: String,
         /// The task asked for.
         task: String,
+    },
+    /// The prediction table's file name has no known extension.
+    #[error("{}: unknown output format; name the file .csv, .parquet or .jsonl", path.display())]
+    UnsupportedOutput {
+        /// The output path.
+        path: PathBuf,
+    },
+    /// The key column asked for is not in the data.
+    #[error("{}: no key column `{column}`; the columns are: {available} (pick one of them with --key)", file.display())]
+    MissingKey {
+        /// The data file.
+        file: PathBuf,
+        /// The key column asked for.
+        column: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// Columns the model reads are not in the data.
+    #[error(
+        "{}: model `{model}` reads columns the data lacks: {missing}; the columns are: {available} \
+         (add the columns, empty if unknown, or score data with the training columns)",
+        file.display()
+    )]
+    MissingModelInputs {
+        /// The data file.
+        file: PathBuf,
+        /// The model's name.
+        model: String,
+        /// The missing columns, comma separated.
+        missing: String,
+        /// The columns found, comma separated.
+        available: String,
+    },
+    /// Two columns of the prediction table would have the same name.
+    #[error(
+        "the prediction table would have two columns named `{column}` (an input column has the name of a \
+         prediction column); rename the input column or drop --with-input"
+    )]
+    OutputColumnClash {
+        /// The duplicated name.
+        column: String,
+    },
+    /// The directory given holds model directories, not versions.
+    #[error("{}: a directory of models ({models}), not of versions; pass one model directory, e.g. {}", path.display(), path.join(models.split(", ").next().unwrap_or_default()).display())]
+    ModelsNotVersions {
+        /// The directory given.
+        path: PathBuf,
+        /// The models found in it, comma separated.
+        models: String,
+    },
+    /// A version was asked for in a version directory rather than a model directory.
+    #[error(
+        "{}: a version directory, not a model directory; pass its model directory ({}) with --version {version}, \
+         or drop --version to use this version",
+        path.display(), model_dir.display()
+    )]
+    VersionOfVersion {
+        /// The version directory given.
+        path: PathBuf,
+        /// Its model directory.
+        model_dir: PathBuf,
+        /// The version asked for.
+        version: u64,
+    },
+    /// The prediction table's directory does not exist.
+    #[error(
+        "{}: directory {} does not exist; create it (mkdir -p {}) or write the table elsewhere",
+        out.display(), dir.display(), dir.display()
+    )]
+    OutputDirMissing {
+        /// The table's path.
+        out: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
+    /// The prediction table would replace a file the run reads or writes.
+    #[error(
+        "{}: --out is also the {what} ({}); write the predictions to another file, e.g. {}",
+        out.display(), other.display(), suggestion.display()
+    )]
+    OutputOverwrites {
+        /// The table's path.
+        out: PathBuf,
+        /// Which file it would replace: "data file" or "quarantine file".
+        what: String,
+        /// That file's path.
+        other: PathBuf,
+        /// A path that would not clash.
+        suggestion: PathBuf,
+    },
+    /// The version asked for is not in the model directory.
+    #[error("{}: no version {version} (versions found: {versions:?}); pick one of them or drop --version", path.display())]
+    NoSuchVersion {
+        /// The model directory.
+        path: PathBuf,
+        /// The version asked for.
+        version: u64,
+        /// The versions found.
+        versions: Vec<u64>,
+    },
+    /// A worker thread panicked (a bug: please report it).
+    #[error("{what} panicked; this is a bug, please report it")]
+    Panicked {
+        /// Which thread.
+        what: String,
     },
     /// JSON could not be written.
     #[error("{context}: {source}")]
@@ -162,8 +267,17 @@ impl PipelineError {
             | PipelineError::UnknownMetric { .. }
             | PipelineError::ModelTaskMismatch { .. }
             | PipelineError::MissingColumn { .. }
-            | PipelineError::UnsupportedSlice { .. } => true,
-            PipelineError::Json { .. } => false,
+            | PipelineError::UnsupportedSlice { .. }
+            | PipelineError::UnsupportedOutput { .. }
+            | PipelineError::MissingKey { .. }
+            | PipelineError::MissingModelInputs { .. }
+            | PipelineError::OutputColumnClash { .. }
+            | PipelineError::NoSuchVersion { .. }
+            | PipelineError::ModelsNotVersions { .. }
+            | PipelineError::OutputOverwrites { .. }
+            | PipelineError::VersionOfVersion { .. }
+            | PipelineError::OutputDirMissing { .. } => true,
+            PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }
 }

@@ -18,6 +18,10 @@
 //! serving:   bundle ─▶ BundleServable (features + model as one `Servable`; gbdt models also
 //!            answer `Servable::contributions`, TreeSHAP, for `"contributions": true` requests)
 //!            ─▶ ModelRegistry ─▶ server_app = serve::router + monitor::metrics_router + MetricsLayer
+//! static inference (BatchPredictJob, `mlrig predict`): data ─DataReader (model's input types
+//!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
+//!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
+//!            ─▶ .csv/.parquet/.jsonl table, written atomically
 //! ```
 //!
 //! ## Quick start
@@ -43,19 +47,25 @@
 //!
 //! None.
 
+mod batch_predict;
 mod bundle_files;
 mod error;
 mod evaluating;
 mod gates;
+mod prediction_table;
 mod scoring;
 mod serving;
 mod training;
 
+pub use batch_predict::{
+    BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
+};
 pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
-pub use serving::{BundleServable, load_model_dir, server_app};
+pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
+pub use serving::{BundleServable, load_model_dir, load_model_version, server_app};
 pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see

@@ -109,8 +109,7 @@ impl BundleServable {
 /// The highest version under the model directory `dir` whose evaluation
 /// blessed it; `None` when there is none (or no directory yet).
 pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let base = dir.parent().unwrap_or(Path::new("."));
+    let (base, name) = base_and_name(dir);
     if !dir.is_dir() {
         return Ok(None);
     }
@@ -191,26 +190,86 @@ pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if let Some(bundle) = latest_blessed(path)? {
         return Ok(Arc::new(BundleServable::open(&bundle)?));
     }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let base = path.parent().unwrap_or(Path::new("."));
+    let (base, name) = base_and_name(path);
     let versions = if path.is_dir() {
         ModelBundle::versions(base, name)?
     } else {
         Vec::new()
     };
-    Err(if versions.is_empty() {
-        PipelineError::NoModel {
-            path: path.to_path_buf(),
-        }
-    } else {
-        PipelineError::NoBlessedModel {
+    if !versions.is_empty() {
+        return Err(PipelineError::NoBlessedModel {
             path: path.to_path_buf(),
             versions,
-        }
+        });
+    }
+    Err(not_a_model_dir(path))
+}
+
+/// Loads version `version` of the model directory `model_dir`, blessed or
+/// not; errors say which directory to pass when `model_dir` is a version
+/// directory or a directory of models.
+pub fn load_model_version(
+    model_dir: &Path,
+    version: u64,
+) -> Result<Arc<dyn Servable>, PipelineError> {
+    let dir = model_dir.join(version.to_string());
+    if dir.join(mlrig_core::MANIFEST_FILE).is_file() {
+        return load_model_dir(&dir);
+    }
+    if model_dir.join(mlrig_core::MANIFEST_FILE).is_file() {
+        return Err(PipelineError::VersionOfVersion {
+            path: model_dir.to_path_buf(),
+            model_dir: base_and_name(model_dir).0.to_path_buf(),
+            version,
+        });
+    }
+    if let Some(models) = models_under(model_dir) {
+        return Err(PipelineError::ModelsNotVersions {
+            path: model_dir.to_path_buf(),
+            models,
+        });
+    }
+    let (base, name) = base_and_name(model_dir);
+    Err(PipelineError::NoSuchVersion {
+        path: model_dir.to_path_buf(),
+        version,
+        versions: ModelBundle::versions(base, name).unwrap_or_default(),
     })
+}
+
+/// A model directory `<base>/<name>` taken apart.
+fn base_and_name(model_dir: &Path) -> (&Path, &str) {
+    let name = model_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    (model_dir.parent().unwrap_or(Path::new(".")), name)
+}
+
+/// The error for a path holding no version: a directory of models names
+/// them, anything else says how to make one.
+fn not_a_model_dir(path: &Path) -> PipelineError {
+    match models_under(path) {
+        Some(models) => PipelineError::ModelsNotVersions {
+            path: path.to_path_buf(),
+            models,
+        },
+        None => PipelineError::NoModel {
+            path: path.to_path_buf(),
+        },
+    }
+}
+
+/// The names of the model directories (holding at least one version) in
+/// `dir`, when it is a directory of models rather than of versions.
+fn models_under(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| ModelBundle::versions(dir, name).is_ok_and(|versions| !versions.is_empty()))
+        .collect();
+    names.sort();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// The complete HTTP app: TF Serving REST routes for the registry's models,

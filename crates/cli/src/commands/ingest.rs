@@ -4,12 +4,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use mlrig_ingest::{
-    CsvWriter, DataReader, IngestError, QuarantineFormat, QuarantineOptions, Split, SplitRule,
-    SplitSide,
-};
+use mlrig_ingest::{CsvWriter, DataReader, IngestError, Split, SplitRule, SplitSide};
 
-use super::CsvArgs;
+use super::{CsvArgs, StreamArgs};
 use crate::CommandResult;
 use crate::output::{CliError, Outcome};
 use crate::progress::rows_spinner;
@@ -24,17 +21,8 @@ pub(crate) struct Args {
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
 
-    /// Write the quarantined rows (line, column, value, reason, raw record) to this file.
-    #[arg(long, value_name = "FILE")]
-    quarantine: Option<PathBuf>,
-
-    /// Format of the quarantine file.
-    #[arg(long, default_value = "csv", value_name = "csv|jsonl")]
-    quarantine_format: QuarantineFormat,
-
-    /// Rows per Arrow batch.
-    #[arg(long, default_value_t = 65_536, value_name = "N")]
-    batch_size: usize,
+    #[command(flatten)]
+    stream: StreamArgs,
 
     /// Split train/eval by hashing this column's value (a string or integer column; rows without
     /// a value are quarantined). The split then does not depend on file or row order.
@@ -78,11 +66,7 @@ impl SplitOutput {
 }
 
 pub(crate) fn run(args: Args) -> CommandResult {
-    let mut options = args.csv.options()?.with_batch_size(args.batch_size);
-    if let Some(path) = &args.quarantine {
-        options = options
-            .with_quarantine(QuarantineOptions::default().with_file(path, args.quarantine_format));
-    }
+    let mut options = args.stream.apply(args.csv.options()?)?;
     let split = match args.eval_fraction {
         Some(fraction) => {
             let rule =
@@ -168,7 +152,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
             let _ = writeln!(text, "  line {:<6} {column}{}", row.line, row.reason);
         }
     }
-    if let Some(path) = &args.quarantine {
+    if let Some(path) = &args.stream.quarantine {
         let _ = writeln!(text, "quarantine written to {}", path.display());
     }
     let columns: Vec<_> = schema
@@ -180,7 +164,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "summary": report.summary,
         "columns": columns,
         "quarantined": report.quarantined,
-        "quarantine_file": args.quarantine,
+        "quarantine_file": args.stream.quarantine,
     });
     if let Some(split) = split_json {
         json["split"] = split;

@@ -6,6 +6,7 @@ pub(crate) mod evaluate;
 pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
+pub(crate) mod predict;
 pub(crate) mod schema;
 pub(crate) mod serve;
 pub(crate) mod stats;
@@ -17,10 +18,44 @@ use std::path::{Path, PathBuf};
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 use mlrig_ingest::{
-    CsvFormat, DataReader, InferenceOptions, IngestReport, ReadOptions, parse_data_type,
+    CsvFormat, DataReader, InferenceOptions, IngestReport, QuarantineFormat, QuarantineOptions,
+    ReadOptions, parse_data_type,
 };
 
 use crate::output::CliError;
+
+/// Where quarantined rows go and how many rows a batch holds; shared by the
+/// verbs that stream a data file through (`ingest`, `predict`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StreamArgs {
+    /// Write the quarantined rows (line, column, value, reason, raw record) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) quarantine: Option<PathBuf>,
+
+    /// Format of the quarantine file.
+    #[arg(long, default_value = "csv", value_name = "csv|jsonl")]
+    quarantine_format: QuarantineFormat,
+
+    /// Rows per Arrow batch (the unit read, and scored on one core, at a time).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    batch_size: usize,
+}
+
+impl StreamArgs {
+    /// `options` with the batch size and the quarantine file.
+    pub(crate) fn apply(&self, options: ReadOptions) -> Result<ReadOptions, CliError> {
+        if self.batch_size == 0 {
+            return Err("--batch-size must be at least 1".into());
+        }
+        let options = options.with_batch_size(self.batch_size);
+        Ok(match &self.quarantine {
+            Some(path) => options.with_quarantine(
+                QuarantineOptions::default().with_file(path, self.quarantine_format),
+            ),
+            None => options,
+        })
+    }
+}
 
 /// How to read input data (CSV options; JSON Lines and Parquet files ignore
 /// the ones that do not apply); shared by every verb that reads data.
