@@ -97,6 +97,79 @@ fn models_have_the_same_bytes_on_large_data_for_one_two_and_three_threads() {
     assert!(one == fit_rows_with_threads(70_000, 3, &p, 2));
 }
 
+/// An infallible part.
+fn ok(part: Features) -> Result<Features, mlrig_train::TrainError> {
+    Ok(part)
+}
+
+/// Rows `range` of a synthetic matrix, as their own `Features`.
+fn rows_of(x: &Features, range: std::ops::Range<usize>) -> Features {
+    let dense = x.to_dense();
+    let part = Array2::from_shape_fn((range.len(), dense.ncols()), |(i, j)| {
+        dense[[range.start + i, j]]
+    });
+    Features::dense(x.names().to_vec(), part).unwrap()
+}
+
+#[test]
+fn parts_fit_the_model_the_stacked_matrix_fits() {
+    let (x, y) = synthetic_rows(3_000, 3);
+    let mut p = params()
+        .with_subsample(0.8, 1.0)
+        .with_early_stopping(EarlyStopping::default());
+    p.bin_sample_rows = 700;
+    let checked = p.check().unwrap();
+    let whole = checked.fit(&Dataset::new(&x, &y).unwrap()).unwrap();
+    for cuts in [
+        vec![0, 3_000],
+        vec![0, 1, 1_000, 2_999, 3_000],
+        vec![0, 1_500, 1_500, 3_000],
+    ] {
+        let parts = || cuts.windows(2).map(|w| ok(rows_of(&x, w[0]..w[1])));
+        let streamed = checked.fit_parts(parts, &y, None).unwrap();
+        assert!(streamed == whole, "cuts {cuts:?} changed the model");
+    }
+}
+
+#[test]
+fn parts_that_disagree_are_errors_naming_the_problem() {
+    let (x, y) = synthetic_rows(200, 2);
+    let checked = params().check().unwrap();
+    let renamed = Features::dense(
+        vec!["x0".into(), "x1".into(), "other".into()],
+        rows_of(&x, 100..200).to_dense(),
+    )
+    .unwrap();
+    let e = checked
+        .fit_parts(|| [ok(rows_of(&x, 0..100)), ok(renamed.clone())], &y, None)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("row 100") && e.to_string().contains("other"),
+        "{e}"
+    );
+    let e = checked
+        .fit_parts(|| [ok(rows_of(&x, 0..150))], &y, None)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("200") && e.to_string().contains("150"),
+        "{e}"
+    );
+    let mut broken = rows_of(&x, 100..200).to_dense();
+    broken[[7, 2]] = f64::INFINITY;
+    let broken = Features::dense(x.names().to_vec(), broken).unwrap();
+    let e = checked
+        .fit_parts(|| [ok(rows_of(&x, 0..100)), ok(broken.clone())], &y, None)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("107"),
+        "the global row is named: {e}"
+    );
+    let e = checked
+        .fit_parts(|| [ok(rows_of(&x, 0..200))], &y, Some(&[1.0; 3]))
+        .unwrap_err();
+    assert!(e.to_string().contains("weights"), "{e}");
+}
+
 #[test]
 fn native_categories_missing_values_and_a_thousand_levels_train_and_predict() {
     let n = 20_000;

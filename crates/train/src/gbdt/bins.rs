@@ -116,54 +116,146 @@ pub(super) struct BinnedMatrix {
     pub(super) row_major: Option<BinColumn>,
 }
 
+/// Which rows shape the bin bounds, by row number: the fit rows (not held
+/// out) set the categories, the sample rows among them the numeric bounds.
+pub(super) trait BoundRows: Sync {
+    fn fit(&self, row: usize) -> bool;
+    fn sample(&self, row: usize) -> bool;
+}
+
+/// Flags per row (every row when `None`).
+#[cfg(test)]
+pub(super) struct FlaggedRows<'a> {
+    pub(super) fit: Option<&'a [bool]>,
+    pub(super) sample: Option<&'a [bool]>,
+}
+
+#[cfg(test)]
+impl BoundRows for FlaggedRows<'_> {
+    fn fit(&self, row: usize) -> bool {
+        self.fit
+            .is_none_or(|f| f.get(row).copied().unwrap_or(false))
+    }
+
+    fn sample(&self, row: usize) -> bool {
+        match self.sample {
+            Some(s) => s.get(row).copied().unwrap_or(false),
+            None => self.fit(row),
+        }
+    }
+}
+
 impl BinnedMatrix {
-    /// Bins every column of `features` (in parallel over columns). Bin
-    /// boundaries come from the rows whose `fit_rows` flag is set (all when
-    /// `None`), so held-out validation rows do not shape them; numeric
-    /// bounds only from the `sample_rows` among them when given (sorting a
-    /// sample, not every row, as LightGBM's `bin_construct_sample_cnt`).
-    pub(super) fn build(
-        features: &Features,
+    /// Bins features that arrive in parts (one part: a whole matrix), in
+    /// two passes over `parts()`: the first keeps only what sets the bounds
+    /// (the sample rows' numeric values, the fit rows' distinct category
+    /// codes), the second bins each part and drops it — so the parts are
+    /// never all held at once. Columns are processed in parallel. Every
+    /// part must have the same column names, and both passes the same rows.
+    pub(super) fn from_parts<P, E, I>(
+        parts: impl Fn() -> I,
         categorical: &[bool],
         max_bins: usize,
-        fit_rows: Option<&[bool]>,
-        sample_rows: Option<&[bool]>,
-    ) -> Result<Self> {
-        let rows = features.nrows();
-        let csc = match features.matrix() {
-            FeatureMatrix::Sparse(m) => Some(m.to_csc()),
-            FeatureMatrix::Dense(_) => None,
-        };
-        let built: Vec<(BinMapper, BinColumn)> = (0..features.ncols())
-            .into_par_iter()
-            .map(|j| {
-                let values = column_values(features, csc.as_ref(), j);
-                let name = || features.names().get(j).cloned().unwrap_or_default();
-
-                // NaN is missing; an infinity is a broken input upstream.
-                if let Some(row) = values.iter().position(|v| v.is_infinite()) {
-                    return Err(TrainError::NonFinite {
-                        what: "features".into(),
-                        row,
-                        column: Some(name()),
-                        value: values[row],
-                    });
+        bounds: &dyn BoundRows,
+    ) -> Result<Self>
+    where
+        P: std::borrow::Borrow<Features>,
+        TrainError: From<E>,
+        I: IntoIterator<Item = std::result::Result<P, E>>,
+    {
+        let mut names: Option<Vec<String>> = None;
+        let mut kept: Vec<Vec<f64>> = Vec::new();
+        let mut rows = 0;
+        for part in parts() {
+            let part = part?;
+            let part = part.borrow();
+            let expected = names.get_or_insert_with(|| part.names().to_vec());
+            same_columns(expected, part, rows)?;
+            kept.resize_with(part.ncols(), Vec::new);
+            let csc = csc_of(part);
+            let offset = rows;
+            let found: Vec<Vec<f64>> = (0..part.ncols())
+                .into_par_iter()
+                .map(|j| {
+                    let values = finite_column(part, csc.as_ref(), j, offset)?;
+                    let is_category = categorical.get(j).copied().unwrap_or(false);
+                    let mut keep: Vec<f64> = values
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            if is_category {
+                                bounds.fit(offset + i)
+                            } else {
+                                bounds.sample(offset + i)
+                            }
+                        })
+                        .map(|(_, &v)| v)
+                        .collect();
+                    if is_category {
+                        distinct(&mut keep);
+                    }
+                    Ok(keep)
+                })
+                .collect::<Result<_>>()?;
+            for (j, (all, new)) in kept.iter_mut().zip(found).enumerate() {
+                all.extend(new);
+                if categorical.get(j).copied().unwrap_or(false) {
+                    distinct(all);
                 }
-                let mapper = if categorical.get(j).copied().unwrap_or(false) {
-                    categorical_mapper(flagged(&values, fit_rows), &name)?
+            }
+            rows += part.nrows();
+        }
+        let names = names.unwrap_or_default();
+        let mappers: Vec<BinMapper> = kept
+            .into_par_iter()
+            .enumerate()
+            .map(|(j, values)| {
+                let name = || names.get(j).cloned().unwrap_or_default();
+                if categorical.get(j).copied().unwrap_or(false) {
+                    categorical_mapper(values.into_iter(), &name)
                 } else {
-                    let sample = sample_rows.or(fit_rows);
-                    numeric_mapper(flagged(&values, sample), max_bins)
-                };
-                let column = if mapper.bins() <= 256 {
-                    BinColumn::Small(values.iter().map(|&v| mapper.bin(v) as u8).collect())
-                } else {
-                    BinColumn::Wide(values.iter().map(|&v| mapper.bin(v)).collect())
-                };
-                Ok((mapper, column))
+                    Ok(numeric_mapper(values.into_iter(), max_bins))
+                }
             })
             .collect::<Result<_>>()?;
-        let (mappers, columns): (Vec<BinMapper>, Vec<BinColumn>) = built.into_iter().unzip();
+        let mut columns: Vec<BinColumn> = mappers
+            .iter()
+            .map(|m| {
+                if m.bins() <= 256 {
+                    BinColumn::Small(Vec::with_capacity(rows))
+                } else {
+                    BinColumn::Wide(Vec::with_capacity(rows))
+                }
+            })
+            .collect();
+        let mut binned_rows = 0;
+        for part in parts() {
+            let part = part?;
+            let part = part.borrow();
+            same_columns(&names, part, binned_rows)?;
+            let csc = csc_of(part);
+            columns
+                .par_iter_mut()
+                .zip(&mappers)
+                .enumerate()
+                .for_each(|(j, (column, mapper))| {
+                    let values = column_values(part, csc.as_ref(), j);
+                    match column {
+                        BinColumn::Small(bins) => {
+                            bins.extend(values.iter().map(|&v| mapper.bin(v) as u8));
+                        }
+                        BinColumn::Wide(bins) => bins.extend(values.iter().map(|&v| mapper.bin(v))),
+                    }
+                });
+            binned_rows += part.nrows();
+        }
+        if binned_rows != rows {
+            return Err(TrainError::LengthMismatch {
+                what: "feature parts: rows of the binning pass vs the bounds pass".into(),
+                expected: rows,
+                found: binned_rows,
+            });
+        }
         let row_major = row_major(&mappers, &columns, rows);
         Ok(Self {
             mappers,
@@ -172,6 +264,78 @@ impl BinnedMatrix {
             row_major,
         })
     }
+
+    /// Bins one in-memory matrix ([`from_parts`](Self::from_parts) with
+    /// one part).
+    #[cfg(test)]
+    pub(super) fn build(
+        features: &Features,
+        categorical: &[bool],
+        max_bins: usize,
+        fit_rows: Option<&[bool]>,
+        sample_rows: Option<&[bool]>,
+    ) -> Result<Self> {
+        let bounds = FlaggedRows {
+            fit: fit_rows,
+            sample: sample_rows,
+        };
+        Self::from_parts(
+            || std::iter::once(Ok::<_, TrainError>(features)),
+            categorical,
+            max_bins,
+            &bounds,
+        )
+    }
+}
+
+/// A part's columns must be the first part's, in order.
+fn same_columns(expected: &[String], part: &Features, first_row: usize) -> Result<()> {
+    if part.names() == expected {
+        return Ok(());
+    }
+    Err(TrainError::invalid_parameter(
+        "features",
+        format!(
+            "the part starting at row {first_row} has columns [{}], the first part [{}]; every \
+             part must have the same columns in the same order",
+            part.names().join(", "),
+            expected.join(", ")
+        ),
+    ))
+}
+
+/// A CSC copy of a sparse part, so columns read fast.
+fn csc_of(part: &Features) -> Option<CsMat<f64>> {
+    match part.matrix() {
+        FeatureMatrix::Sparse(m) => Some(m.to_csc()),
+        FeatureMatrix::Dense(_) => None,
+    }
+}
+
+/// Column `j` of a part whose first row is row `offset`; an infinity is a
+/// broken input upstream (NaN is missing).
+fn finite_column(
+    part: &Features,
+    csc: Option<&CsMat<f64>>,
+    j: usize,
+    offset: usize,
+) -> Result<Vec<f64>> {
+    let values = column_values(part, csc, j);
+    match values.iter().position(|v| v.is_infinite()) {
+        Some(row) => Err(TrainError::NonFinite {
+            what: "features".into(),
+            row: offset + row,
+            column: Some(part.names().get(j).cloned().unwrap_or_default()),
+            value: values[row],
+        }),
+        None => Ok(values),
+    }
+}
+
+/// Sorts and keeps one of each value (by bits; NaN ignored later).
+fn distinct(values: &mut Vec<f64>) {
+    values.sort_unstable_by(f64::total_cmp);
+    values.dedup_by(|a, b| a.to_bits() == b.to_bits());
 }
 
 /// Histogram cells (all features' bins) up to which a row-wise build pays:
@@ -220,15 +384,6 @@ fn interleave<T: Copy + Default + Send>(
             }
         });
     out
-}
-
-/// The values whose flag is set (all without flags).
-fn flagged<'a>(values: &'a [f64], flags: Option<&'a [bool]>) -> impl Iterator<Item = f64> + 'a {
-    values
-        .iter()
-        .enumerate()
-        .filter(move |(i, _)| flags.is_none_or(|f| f.get(*i).copied().unwrap_or(false)))
-        .map(|(_, &v)| v)
 }
 
 /// Column `j` of a dense matrix, or of a CSC copy of a sparse one (absent

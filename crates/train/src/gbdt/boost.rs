@@ -2,10 +2,9 @@
 //! them, grow a tree on the round's rows, add its leaves to every row's
 //! scores; stop early when the held-out loss stalls.
 
-use mlrig_core::Features;
 use rayon::prelude::*;
 
-use super::bins::BinnedMatrix;
+use super::bins::{BinnedMatrix, BoundRows};
 use super::grow::{GrownTree, TreeGrower};
 use super::histogram::QuantizedGradients;
 use super::hot_pool::run_hot;
@@ -43,22 +42,17 @@ const PARALLEL_SCORE_ROWS: usize = 1 << 16;
 /// pool whose idle workers wait hot (see [`run_hot`]).
 pub(super) fn boost(
     params: &GradientBoostingParams,
-    features: &Features,
-    categorical: &[bool],
+    binned: &BinnedMatrix,
     objective: Objective,
     y: &[f64],
     weights: &[f64],
     start: Option<Start>,
 ) -> Result<Boosted> {
     run_hot(|| {
-        let n = features.nrows();
+        let n = binned.rows;
         let groups = objective.groups();
-        let validation: Vec<bool> = match &params.early_stopping {
-            Some(stop) => (0..n as u64)
-                .map(|row| unit(params.seed, stream::VALIDATION, row) < stop.validation_fraction)
-                .collect(),
-            None => vec![false; n],
-        };
+        let roles = RowRoles::new(params, n);
+        let validation: Vec<bool> = (0..n).map(|row| roles.held_out(row)).collect();
         let train_rows: Vec<u32> = (0..n as u32).filter(|&r| !validation[r as usize]).collect();
         let valid_rows: Vec<u32> = (0..n as u32).filter(|&r| validation[r as usize]).collect();
         if train_rows.is_empty() || (params.early_stopping.is_some() && valid_rows.is_empty()) {
@@ -69,15 +63,6 @@ pub(super) fn boost(
                 found: n,
             });
         }
-        let fit_rows: Vec<bool> = validation.iter().map(|v| !v).collect();
-        let sample = bin_sample(params, &fit_rows, train_rows.len());
-        let binned = BinnedMatrix::build(
-            features,
-            categorical,
-            params.max_bins,
-            Some(&fit_rows),
-            sample.as_deref(),
-        )?;
 
         let (base_scores, mut scores, rounds_before) = match start {
             Some(start) => (start.base_scores, start.scores, start.rounds),
@@ -88,14 +73,14 @@ pub(super) fn boost(
             }
         };
 
-        let mut grower = TreeGrower::new(&binned, params);
+        let mut grower = TreeGrower::new(binned, params);
         let mut quantized = QuantizedGradients::default();
         let (mut g, mut h) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let mut in_round = vec![false; n];
         let mut trees: Vec<Tree> = Vec::with_capacity(params.rounds * groups);
         let (mut best_loss, mut best_rounds, mut stalled) = (f64::INFINITY, 0, 0);
         let mut stopped_early = false;
-        let features_count = features.ncols();
+        let features_count = binned.mappers.len();
         for round in 0..params.rounds {
             // Counted across warm starts, so added rounds draw new numbers.
             let tree_number = (rounds_before + round) as u64;
@@ -141,7 +126,7 @@ pub(super) fn boost(
                 let grown = grower.grow(round_rows.iter().copied(), &quantized, &allowed);
                 add_leaves(&mut scores, groups, group, &grown, grower.rows());
                 if outside {
-                    add_tree(&mut scores, groups, group, &grown, &binned, &in_round);
+                    add_tree(&mut scores, groups, group, &grown, binned, &in_round);
                 }
                 trees.push(grown.tree);
             }
@@ -229,18 +214,51 @@ fn add_tree(
         });
 }
 
-/// The fit rows that set numeric bin bounds when there are more than
-/// `bin_sample_rows`: each kept with probability `bin_sample_rows / fit`,
-/// drawn per row from the seed (the same sample for any thread count).
-fn bin_sample(params: &GradientBoostingParams, fit_rows: &[bool], fit: usize) -> Option<Vec<bool>> {
-    (fit > params.bin_sample_rows).then(|| {
-        let keep = params.bin_sample_rows as f64 / fit as f64;
-        fit_rows
-            .iter()
-            .enumerate()
-            .map(|(row, &f)| f && unit(params.seed, stream::BIN_SAMPLE, row as u64) < keep)
-            .collect()
-    })
+/// Which rows are held out for early stopping, and which of the others set
+/// the numeric bin bounds: both drawn per row number from the seed, so any
+/// part of the rows can be told without the others.
+pub(super) struct RowRoles {
+    seed: u64,
+    validation_fraction: Option<f64>,
+    /// With more fit rows than `bin_sample_rows`: the chance a fit row is
+    /// in the bin sample.
+    sample_fraction: Option<f64>,
+}
+
+impl RowRoles {
+    pub(super) fn new(params: &GradientBoostingParams, rows: usize) -> Self {
+        let mut roles = Self {
+            seed: params.seed,
+            validation_fraction: params
+                .early_stopping
+                .as_ref()
+                .map(|s| s.validation_fraction),
+            sample_fraction: None,
+        };
+        let fit = (0..rows).filter(|&r| !roles.held_out(r)).count();
+        if fit > params.bin_sample_rows {
+            roles.sample_fraction = Some(params.bin_sample_rows as f64 / fit as f64);
+        }
+        roles
+    }
+
+    pub(super) fn held_out(&self, row: usize) -> bool {
+        self.validation_fraction
+            .is_some_and(|f| unit(self.seed, stream::VALIDATION, row as u64) < f)
+    }
+}
+
+impl BoundRows for RowRoles {
+    fn fit(&self, row: usize) -> bool {
+        !self.held_out(row)
+    }
+
+    fn sample(&self, row: usize) -> bool {
+        self.fit(row)
+            && self
+                .sample_fraction
+                .is_none_or(|keep| unit(self.seed, stream::BIN_SAMPLE, row as u64) < keep)
+    }
 }
 
 /// The features tree `tree_index` may split on: all, or the

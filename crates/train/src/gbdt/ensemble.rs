@@ -5,7 +5,8 @@ use mlrig_core::{Features, Fit, Predict, Predictions, Task};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::boost::{Start, boost};
+use super::bins::BinnedMatrix;
+use super::boost::{RowRoles, Start, boost};
 use super::forest::ForestCache;
 use super::objective::Objective;
 use super::params::{GbdtLoss, GradientBoostingParams, GradientBoostingValidParams};
@@ -222,10 +223,10 @@ impl GradientBoosting {
             ));
         }
         let weights = weights(data);
+        let binned = bin_in_memory(&self.params, data.features(), &self.categorical)?;
         let boosted = boost(
             &self.params,
-            data.features(),
-            &self.categorical,
+            &binned,
             objective,
             &y,
             &weights,
@@ -350,57 +351,140 @@ fn weights<T: Target>(data: &Dataset<'_, T>) -> Vec<f64> {
         .unwrap_or_else(|| vec![1.0; data.features().nrows()])
 }
 
-impl<'a, T: GbdtTarget> Fit<Dataset<'a, T>> for GradientBoostingValidParams {
-    type Fitted = GradientBoosting;
-    type Error = TrainError;
-
-    fn fit(&self, data: &Dataset<'a, T>) -> Result<GradientBoosting> {
+impl GradientBoostingValidParams {
+    /// Fits on features that arrive in parts — batches transformed one at
+    /// a time, rows in the order of `target` — without holding them
+    /// together: `parts()` is read twice, once for the bin bounds (a seeded
+    /// sample of `bin_sample_rows` rows) and once to bin each part (and its
+    /// first part once more, for the column names), so the
+    /// fit holds the `u8`/`u16` binned matrix and the gradients, not the
+    /// `f64` features. The model has the same bytes as
+    /// [`fit`](Fit::fit) on the parts stacked into one matrix. Every part
+    /// must have the same columns; `weights`, when given, one per row. A
+    /// part's error is any that converts into [`TrainError`] (a transform's
+    /// `FeaturesError` through `mlrig_core::Error`).
+    ///
+    /// ```
+    /// use mlrig_core::{Features, Fit, ParamGuard};
+    /// use mlrig_core::ndarray::Array2;
+    /// use mlrig_train::{ClassTarget, Dataset, GradientBoostingParams};
+    /// let part = |from: usize| {
+    ///     let x = Array2::from_shape_fn((50, 1), |(i, _)| ((from + i) % 10) as f64);
+    ///     Features::dense(vec!["x".into()], x)
+    /// };
+    /// let y = ClassTarget::from_labels("y", (0..100).map(|i| if i % 10 < 5 { "a" } else { "b" }));
+    /// let params = GradientBoostingParams::default().with_rounds(5).with_min_samples_leaf(5).check()?;
+    /// let streamed = params.fit_parts(|| [0, 50].map(part), &y, None)?;
+    /// let whole = Features::dense(vec!["x".into()], Array2::from_shape_fn((100, 1), |(i, _)| (i % 10) as f64))?;
+    /// assert_eq!(streamed, params.fit(&Dataset::new(&whole, &y)?)?);
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn fit_parts<T, P, E, I>(
+        &self,
+        parts: impl Fn() -> I,
+        target: &T,
+        weights: Option<&[f64]>,
+    ) -> Result<GradientBoosting>
+    where
+        T: GbdtTarget,
+        P: std::borrow::Borrow<Features>,
+        TrainError: From<E>,
+        I: IntoIterator<Item = std::result::Result<P, E>>,
+    {
         let params = self.params();
-        let features = data.features();
-        if features.ncols() == 0 {
-            return Err(TrainError::TooFewValues {
-                what: "gradient boosting: feature columns".into(),
-                required: 1,
-                found: 0,
+        let names = match parts().into_iter().next() {
+            Some(first) => first?.borrow().names().to_vec(),
+            None => Vec::new(),
+        };
+        let categorical = categorical_flags(params, &names)?;
+        let (objective, y) = target.objective(params.loss)?;
+        let roles = RowRoles::new(params, y.len());
+        let binned = BinnedMatrix::from_parts(parts, &categorical, params.max_bins, &roles)?;
+        if binned.rows != y.len() {
+            return Err(TrainError::LengthMismatch {
+                what: "gradient boosting: feature rows vs target rows".into(),
+                expected: y.len(),
+                found: binned.rows,
             });
         }
-        let names = features.names();
-        if let Some(unknown) = params.categorical.iter().find(|c| !names.contains(c)) {
-            return Err(TrainError::invalid_parameter(
-                "categorical",
-                format!(
-                    "`{unknown}` is not a feature column; the columns are {}",
-                    names.join(", ")
-                ),
-            ));
-        }
-        let categorical: Vec<bool> = names
-            .iter()
-            .map(|n| params.categorical.contains(n))
-            .collect();
-        let (objective, y) = data.target().objective(params.loss)?;
-        let weights = weights(data);
-        let boosted = boost(
-            params,
-            features,
-            &categorical,
-            objective,
-            &y,
-            &weights,
-            None,
-        )?;
+        let weights = match weights {
+            Some(w) if w.len() != y.len() => {
+                return Err(TrainError::LengthMismatch {
+                    what: "gradient boosting: sample weights vs target rows".into(),
+                    expected: y.len(),
+                    found: w.len(),
+                });
+            }
+            Some(w) => w.to_vec(),
+            None => vec![1.0; y.len()],
+        };
+        let boosted = boost(params, &binned, objective, &y, &weights, None)?;
         Ok(GradientBoosting {
-            target: data.target().name().to_string(),
-            feature_names: names.to_vec(),
+            target: target.name().to_string(),
+            feature_names: names,
             categorical,
             objective,
-            classes: data.target().classes().map(<[String]>::to_vec),
+            classes: target.classes().map(<[String]>::to_vec),
             base_scores: boosted.base_scores,
             trees: boosted.trees,
             stopped_early: boosted.stopped_early,
             params: params.clone(),
             forest: ForestCache::default(),
         })
+    }
+}
+
+/// Which of `names` are split as categories; every named category column
+/// must exist.
+fn categorical_flags(params: &GradientBoostingParams, names: &[String]) -> Result<Vec<bool>> {
+    if names.is_empty() {
+        return Err(TrainError::TooFewValues {
+            what: "gradient boosting: feature columns".into(),
+            required: 1,
+            found: 0,
+        });
+    }
+    if let Some(unknown) = params.categorical.iter().find(|c| !names.contains(c)) {
+        return Err(TrainError::invalid_parameter(
+            "categorical",
+            format!(
+                "`{unknown}` is not a feature column; the columns are {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    Ok(names
+        .iter()
+        .map(|n| params.categorical.contains(n))
+        .collect())
+}
+
+/// The binned matrix of in-memory features, with the rows' roles of `params`.
+fn bin_in_memory(
+    params: &GradientBoostingParams,
+    features: &Features,
+    categorical: &[bool],
+) -> Result<BinnedMatrix> {
+    let roles = RowRoles::new(params, features.nrows());
+    BinnedMatrix::from_parts(
+        || std::iter::once(Ok::<_, TrainError>(features)),
+        categorical,
+        params.max_bins,
+        &roles,
+    )
+}
+
+impl<'a, T: GbdtTarget> Fit<Dataset<'a, T>> for GradientBoostingValidParams {
+    type Fitted = GradientBoosting;
+    type Error = TrainError;
+
+    fn fit(&self, data: &Dataset<'a, T>) -> Result<GradientBoosting> {
+        let features = data.features();
+        self.fit_parts(
+            || std::iter::once(Ok::<_, TrainError>(features)),
+            data.target(),
+            data.sample_weights(),
+        )
     }
 }
 

@@ -15,6 +15,11 @@
 //! Histograms add integers, so their bits do not depend on how the rows are
 //! split between threads (or machines) or in which order parts are merged:
 //! a model fitted with any thread count has the same bytes.
+//!
+//! Features can also arrive in parts
+//! ([`GradientBoostingValidParams::fit_parts`]): two passes bin them
+//! without ever holding the `f64` matrix, so a fit holds the binned matrix
+//! and the gradients.
 
 /// Rows per parallel chunk of per-row work (gradients, quantization):
 /// rows are independent, so the chunking never changes a result.
