@@ -332,10 +332,30 @@ fn finite_column(
     }
 }
 
-/// Sorts and keeps one of each value (by bits; NaN ignored later).
+/// Keeps one of each category code, in code order, and the first value
+/// that is no code (the mapper reports it); drops missing values. A bitmap
+/// over the codes, so it costs one pass.
 fn distinct(values: &mut Vec<f64>) {
-    values.sort_unstable_by(f64::total_cmp);
-    values.dedup_by(|a, b| a.to_bits() == b.to_bits());
+    let mut seen: Vec<bool> = Vec::new();
+    let mut not_a_code = None;
+    for &v in values.iter() {
+        match category_code(v) {
+            Some(code) => {
+                let code = code as usize;
+                if seen.len() <= code {
+                    seen.resize(code + 1, false);
+                }
+                seen[code] = true;
+            }
+            None if !v.is_nan() => {
+                not_a_code = not_a_code.or(Some(v));
+            }
+            None => {}
+        }
+    }
+    values.clear();
+    values.extend(not_a_code);
+    values.extend((0..seen.len()).filter(|&c| seen[c]).map(|c| c as f64));
 }
 
 /// Histogram cells (all features' bins) up to which a row-wise build pays:
