@@ -69,31 +69,7 @@ impl<'a, T: Target> Dataset<'a, T> {
     /// # Ok::<(), mlrig_train::TrainError>(())
     /// ```
     pub fn with_sample_weights(mut self, weights: &'a [f64]) -> Result<Self> {
-        if weights.len() != self.features.nrows() {
-            return Err(TrainError::LengthMismatch {
-                what: "sample weights vs feature rows".into(),
-                expected: self.features.nrows(),
-                found: weights.len(),
-            });
-        }
-        if let Some((row, &value)) = weights
-            .iter()
-            .enumerate()
-            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(TrainError::NonFinite {
-                what: "sample weights (must be finite and >= 0)".into(),
-                row,
-                column: None,
-                value,
-            });
-        }
-        if !weights.iter().any(|&w| w > 0.0) {
-            return Err(TrainError::invalid_parameter(
-                "sample_weights",
-                "at least one weight must be > 0",
-            ));
-        }
+        check_sample_weights(weights, self.features.nrows())?;
         self.sample_weights = Some(weights);
         Ok(self)
     }
@@ -221,6 +197,36 @@ macro_rules! fit_after_check {
 }
 
 pub(crate) use fit_after_check;
+
+/// One weight per row (`rows`), each finite and ≥ 0, at least one > 0.
+pub(crate) fn check_sample_weights(weights: &[f64], rows: usize) -> Result<()> {
+    if weights.len() != rows {
+        return Err(TrainError::LengthMismatch {
+            what: "sample weights vs feature rows".into(),
+            expected: rows,
+            found: weights.len(),
+        });
+    }
+    if let Some((row, &value)) = weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+    {
+        return Err(TrainError::NonFinite {
+            what: "sample weights (must be finite and >= 0)".into(),
+            row,
+            column: None,
+            value,
+        });
+    }
+    if !weights.iter().any(|&w| w > 0.0) {
+        return Err(TrainError::invalid_parameter(
+            "sample_weights",
+            "at least one weight must be > 0",
+        ));
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

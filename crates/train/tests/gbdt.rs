@@ -168,6 +168,15 @@ fn parts_that_disagree_are_errors_naming_the_problem() {
         .fit_parts(|| [ok(rows_of(&x, 0..200))], &y, Some(&[1.0; 3]))
         .unwrap_err();
     assert!(e.to_string().contains("weights"), "{e}");
+    let mut weights = vec![1.0; 200];
+    weights[9] = -1.0;
+    let e = checked
+        .fit_parts(|| [ok(rows_of(&x, 0..200))], &y, Some(&weights))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("weights") && e.to_string().contains('9'),
+        "{e}"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use super::forest::ForestCache;
 use super::objective::Objective;
 use super::params::{GbdtLoss, GradientBoostingParams, GradientBoostingValidParams};
 use super::tree::{RowReader, Tree};
-use crate::dataset::{Dataset, check_feature_names};
+use crate::dataset::{Dataset, check_feature_names, check_sample_weights};
 use crate::error::{Result, TrainError};
 use crate::target::{ClassTarget, RegressionTarget, Target};
 
@@ -398,6 +398,13 @@ impl GradientBoostingValidParams {
         };
         let categorical = categorical_flags(params, &names)?;
         let (objective, y) = target.objective(params.loss)?;
+        let weights = match weights {
+            Some(w) => {
+                check_sample_weights(w, y.len())?;
+                w.to_vec()
+            }
+            None => vec![1.0; y.len()],
+        };
         let roles = RowRoles::new(params, y.len());
         let binned = BinnedMatrix::from_parts(parts, &categorical, params.max_bins, &roles)?;
         if binned.rows != y.len() {
@@ -407,17 +414,6 @@ impl GradientBoostingValidParams {
                 found: binned.rows,
             });
         }
-        let weights = match weights {
-            Some(w) if w.len() != y.len() => {
-                return Err(TrainError::LengthMismatch {
-                    what: "gradient boosting: sample weights vs target rows".into(),
-                    expected: y.len(),
-                    found: w.len(),
-                });
-            }
-            Some(w) => w.to_vec(),
-            None => vec![1.0; y.len()],
-        };
         let boosted = boost(params, &binned, objective, &y, &weights, None)?;
         Ok(GradientBoosting {
             target: target.name().to_string(),
