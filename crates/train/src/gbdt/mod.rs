@@ -2,8 +2,9 @@
 //! integer histograms.
 //!
 //! ```text
-//! Features (dense or CSR; NaN = missing; categories as integer codes)
-//!   ──BinnedMatrix::build──▶ u8/u16 bins per column (bin 0 = missing)
+//! Features (dense or CSR, one matrix or parts; NaN = missing; categories as codes)
+//!   ──BinnedMatrix::from_parts (pass 1: bounds from a seeded sample; pass 2: bins)
+//!   ──▶ u8/u16 bins per column (bin 0 = missing)
 //!   per round and class: gradients ──quantize (stochastic rounding, seeded per row)──▶ integers
 //!     ──TreeGrower::grow (leaf-wise; smaller child's histogram from its rows,
 //!        the sibling's by exact subtraction; split search per feature)──▶ Tree
