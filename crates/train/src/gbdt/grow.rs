@@ -407,12 +407,7 @@ fn stable_partition<B: Copy + Into<usize> + Sync>(
     scratch.resize(rows.len(), 0);
     if rows.len() < 2 * PARTITION_BLOCK {
         let count = partition_block(rows, scratch, bins, left);
-        let side = if gather_left {
-            &rows[..count]
-        } else {
-            &rows[count..]
-        };
-        gather(values, side, ordered);
+        gather(values, side(rows, count, gather_left), ordered);
         return count;
     }
     let counts: Vec<usize> = rows
@@ -438,32 +433,32 @@ fn stable_partition<B: Copy + Into<usize> + Sync>(
     places.into_par_iter().for_each(|(block, count, l, r, g)| {
         l.copy_from_slice(&block[..count]);
         r.copy_from_slice(&block[count..]);
-        let side = if gather_left {
-            &block[..count]
-        } else {
-            &block[count..]
-        };
-        for (o, &row) in g.iter_mut().zip(side) {
-            *o = values[row as usize];
-        }
+        gather_into(values, side(block, count, gather_left), g);
     });
     total_left
+}
+
+/// The left (`rows[..count]`) or the right side of partitioned rows.
+fn side(rows: &[u32], count: usize, left: bool) -> &[u32] {
+    if left { &rows[..count] } else { &rows[count..] }
 }
 
 /// `out = values[rows]`, in parallel chunks for large row sets.
 fn gather(values: &[Quantized], rows: &[u32], out: &mut Vec<Quantized>) {
     out.resize(rows.len(), Quantized::default());
-    let fill = |(out, rows): (&mut [Quantized], &[u32])| {
-        for (o, &r) in out.iter_mut().zip(rows) {
-            *o = values[r as usize];
-        }
-    };
     if rows.len() < 2 * PARTITION_BLOCK {
-        fill((out, rows));
+        gather_into(values, rows, out);
     } else {
         out.par_chunks_mut(PARTITION_BLOCK)
             .zip(rows.par_chunks(PARTITION_BLOCK))
-            .for_each(fill);
+            .for_each(|(out, rows)| gather_into(values, rows, out));
+    }
+}
+
+/// `out[i] = values[rows[i]]` on one thread.
+fn gather_into(values: &[Quantized], rows: &[u32], out: &mut [Quantized]) {
+    for (o, &r) in out.iter_mut().zip(rows) {
+        *o = values[r as usize];
     }
 }
 
