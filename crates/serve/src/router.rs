@@ -130,8 +130,15 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use mlrig_serve::{ModelRegistry, PredictionTable, ServerConfig, ServingExtras, router_with};
-/// let extras = ServingExtras::new().with_prediction_table(PredictionTable::example());
+/// use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras, router_with};
+/// # fn table() -> mlrig_serve::PredictionTable {
+/// # use mlrig_serve::arrow_array::{RecordBatch, StringArray, Float64Array};
+/// # use mlrig_serve::arrow_schema::{DataType, Field, Schema};
+/// # let schema = Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("prediction", DataType::Float64, false)]);
+/// # let batch = RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(StringArray::from(vec!["a", "42"])), Arc::new(Float64Array::from(vec![1.5, 2.5]))]).unwrap();
+/// # let t = mlrig_serve::PredictionTable::from_batches("price", "id", "p.csv", &schema, [batch]).unwrap();
+/// # t }
+/// let extras = ServingExtras::new().with_prediction_table(table());
 /// let app: axum::Router = router_with(Arc::new(ModelRegistry::new()), &ServerConfig::default(), extras);
 /// ```
 pub fn router_with(

@@ -32,8 +32,14 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// [`router_with`](crate::router_with).
 ///
 /// ```
-/// use mlrig_serve::{PredictionTable, ServingExtras};
-/// let extras = ServingExtras::new().with_prediction_table(PredictionTable::example());
+/// use mlrig_serve::ServingExtras;
+/// # use std::sync::Arc;
+/// # use mlrig_serve::arrow_array::{RecordBatch, StringArray, Float64Array};
+/// # use mlrig_serve::arrow_schema::{DataType, Field, Schema};
+/// # let schema = Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("prediction", DataType::Float64, false)]);
+/// # let batch = RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(StringArray::from(vec!["a", "42"])), Arc::new(Float64Array::from(vec![1.5, 2.5]))]).unwrap();
+/// # let table = mlrig_serve::PredictionTable::from_batches("price", "id", "p.csv", &schema, [batch]).unwrap();
+/// let extras = ServingExtras::new().with_prediction_table(table);
 /// assert_eq!(extras.prediction_table("price").map(|t| t.len()), Some(2));
 /// assert!(extras.request_log().is_none());
 /// ```
@@ -57,7 +63,13 @@ impl ServingExtras {
     /// earlier table of the same model).
     ///
     /// ```
-    /// let e = mlrig_serve::ServingExtras::new().with_prediction_table(mlrig_serve::PredictionTable::example());
+    /// # use std::sync::Arc;
+    /// # use mlrig_serve::arrow_array::{RecordBatch, StringArray, Float64Array};
+    /// # use mlrig_serve::arrow_schema::{DataType, Field, Schema};
+    /// # let schema = Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("prediction", DataType::Float64, false)]);
+    /// # let batch = RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(StringArray::from(vec!["a", "42"])), Arc::new(Float64Array::from(vec![1.5, 2.5]))]).unwrap();
+    /// # let table = mlrig_serve::PredictionTable::from_batches("price", "id", "p.csv", &schema, [batch]).unwrap();
+    /// let e = mlrig_serve::ServingExtras::new().with_prediction_table(table);
     /// assert!(!e.is_empty());
     /// ```
     pub fn with_prediction_table(mut self, table: PredictionTable) -> Self {
@@ -92,7 +104,13 @@ impl ServingExtras {
     /// Every prediction table, in no particular order.
     ///
     /// ```
-    /// let e = mlrig_serve::ServingExtras::new().with_prediction_table(mlrig_serve::PredictionTable::example());
+    /// # use std::sync::Arc;
+    /// # use mlrig_serve::arrow_array::{RecordBatch, StringArray, Float64Array};
+    /// # use mlrig_serve::arrow_schema::{DataType, Field, Schema};
+    /// # let schema = Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("prediction", DataType::Float64, false)]);
+    /// # let batch = RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(StringArray::from(vec!["a", "42"])), Arc::new(Float64Array::from(vec![1.5, 2.5]))]).unwrap();
+    /// # let table = mlrig_serve::PredictionTable::from_batches("price", "id", "p.csv", &schema, [batch]).unwrap();
+    /// let e = mlrig_serve::ServingExtras::new().with_prediction_table(table);
     /// assert_eq!(e.prediction_tables().count(), 1);
     /// ```
     pub fn prediction_tables(&self) -> impl Iterator<Item = &Arc<PredictionTable>> {
