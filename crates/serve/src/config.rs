@@ -185,6 +185,26 @@ mod tests {
             err.to_string().contains("expected a duration such as"),
             "{err}"
         );
+        let hybrid: ServerConfig = serde_json::from_str(
+            r#"{"prediction_tables": [{"model": "adult", "path": "p.parquet", "key": "id"}],
+                "request_log": {"dir": "logs", "format": "parquet", "sample_rate": 0.25}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            hybrid.prediction_tables,
+            [crate::PredictionTableConfig::new("adult", "p.parquet").with_key("id")]
+        );
+        assert_eq!(
+            hybrid.request_log,
+            Some(
+                crate::RequestLogConfig::new("logs")
+                    .with_format(crate::RequestLogFormat::Parquet)
+                    .with_sample_rate(0.25)
+            )
+        );
+        let round_trip: ServerConfig =
+            serde_json::from_str(&serde_json::to_string(&hybrid).unwrap()).unwrap();
+        assert_eq!(round_trip, hybrid);
         let err = serde_json::from_str::<ServerConfig>(r#"{"max_body": 1}"#).unwrap_err();
         assert!(
             err.to_string().contains("unknown field `max_body`"),

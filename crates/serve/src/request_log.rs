@@ -285,12 +285,6 @@ impl RequestLogEntry {
             outputs,
         }
     }
-
-    fn unix_millis(&self) -> i64 {
-        self.timestamp
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-    }
 }
 
 fn truncate_to_millis(time: SystemTime) -> SystemTime {
@@ -683,11 +677,6 @@ impl Sink {
             Sink::Parquet(sink) => (*sink).commit(),
         }
     }
-}
-
-/// The Unix time of an entry in milliseconds (for Parquet).
-pub(crate) fn entry_unix_millis(entry: &RequestLogEntry) -> i64 {
-    entry.unix_millis()
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::request_log::{RequestLogEntry, entry_unix_millis};
+use crate::request_log::RequestLogEntry;
 
 /// Entries buffered before they are handed to the Parquet writer.
 const BATCH_ROWS: usize = 1024;
@@ -33,6 +33,14 @@ pub(crate) fn schema() -> SchemaRef {
         Field::new("inputs", DataType::Utf8, false),
         Field::new("outputs", DataType::Utf8, false),
     ]))
+}
+
+/// The Unix time of an entry in milliseconds.
+fn unix_millis(entry: &RequestLogEntry) -> i64 {
+    entry
+        .timestamp
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(crate) struct ParquetSink {
@@ -87,7 +95,7 @@ impl ParquetSink {
         let mut inputs = StringBuilder::new();
         let mut outputs = StringBuilder::new();
         for entry in self.pending.drain(..) {
-            timestamp.append_value(entry_unix_millis(&entry));
+            timestamp.append_value(unix_millis(&entry));
             request_id.append_value(&entry.request_id);
             model.append_value(&entry.model);
             version.append_value(entry.version);
