@@ -84,6 +84,7 @@ mod params;
 mod predictions;
 mod quantile_sketch;
 mod records;
+mod request_log_counters;
 mod schema_reference;
 mod served;
 mod split;
@@ -111,6 +112,7 @@ pub use quantile_sketch::{
 pub use records::{
     batch_to_records, column_list, describe_json, record_to_batch, records_to_batch,
 };
+pub use request_log_counters::RequestLogCounters;
 pub use schema_reference::ignore_schema_reference;
 pub use served::ServedPredictions;
 pub use split::{SplitRule, is_key_type, key_hash};

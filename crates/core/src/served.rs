@@ -41,6 +41,12 @@ pub struct ServedPredictions {
     pub scores: Vec<f64>,
     /// `true` for a classifier (scores are probabilities).
     pub is_classification: bool,
+    /// Rows answered from a precomputed prediction table (hybrid inference)
+    /// rather than by the live model; 0 when every row was predicted.
+    pub table_rows: u64,
+    /// Of `class_counts`, the rows answered from the table, per class
+    /// (empty for regression or when `table_rows` is 0).
+    pub table_class_counts: Vec<(String, u64)>,
 }
 
 impl ServedPredictions {
@@ -53,6 +59,8 @@ impl ServedPredictions {
             class_counts: Vec::new(),
             scores: Vec::new(),
             is_classification: false,
+            table_rows: 0,
+            table_class_counts: Vec::new(),
         };
         match predictions {
             Predictions::Regression { values } => served.scores = values.to_vec(),
@@ -73,5 +81,37 @@ impl ServedPredictions {
             }
         }
         served
+    }
+
+    /// Says which rows of `predictions` (the ones this summary was made
+    /// from) were answered from a prediction table: `from_table[i]` for
+    /// row `i` (a shorter slice leaves the other rows to the model).
+    ///
+    /// ```
+    /// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+    /// let p = Predictions::Classification {
+    ///     classes: vec!["no".into(), "yes".into()],
+    ///     probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
+    /// };
+    /// let served = ServedPredictions::new("adult", 2, &p).with_table_rows(&p, &[true, false, true]);
+    /// assert_eq!(served.table_rows, 2);
+    /// assert_eq!(served.table_class_counts, vec![("no".to_string(), 1), ("yes".to_string(), 1)]);
+    /// ```
+    pub fn with_table_rows(mut self, predictions: &Predictions, from_table: &[bool]) -> Self {
+        self.table_rows = from_table.iter().filter(|&&t| t).count() as u64;
+        self.table_class_counts.clear();
+        if let (Predictions::Classification { classes, .. }, true) =
+            (predictions, self.table_rows > 0)
+        {
+            let labels = predictions.labels().unwrap_or_default();
+            let mut counts = vec![0u64; classes.len()];
+            for (&label, _) in labels.iter().zip(from_table).filter(|(_, t)| **t) {
+                if let Some(count) = counts.get_mut(label) {
+                    *count += 1;
+                }
+            }
+            self.table_class_counts = classes.iter().cloned().zip(counts).collect();
+        }
+        self
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mlrig_core::{ServableInfo, ServedPredictions};
+use mlrig_core::{RequestLogCounters, ServableInfo, ServedPredictions};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
@@ -79,7 +79,13 @@ struct PredictionLabels {
     model: String,
     version: String,
     class: String,
+    source: &'static str,
 }
+
+/// `source` of predictions the live model made.
+pub const SOURCE_MODEL: &str = "model";
+/// `source` of predictions answered from a prediction table (hybrid inference).
+pub const SOURCE_TABLE: &str = "table";
 
 /// Labels of per-model metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -146,10 +152,11 @@ pub struct RequestLabelValues {
 /// | `mlrig_request_duration_seconds` | histogram ([`LATENCY_BUCKETS_SECONDS`]) | `protocol`, `endpoint`, `model`, `version` |
 /// | `mlrig_request_errors_total` | counter | `protocol`, `endpoint`, `model`, `version`, `code` |
 /// | `mlrig_requests_in_flight` | gauge | — |
-/// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version`, `class` (the predicted class; empty for regression) |
+/// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version`, `class` (the predicted class; empty for regression), `source` (`model`, or `table` for rows answered from a prediction table) |
 /// | `mlrig_prediction_score` | histogram ([`SCORE_BUCKETS`]) of a classifier's predicted-class probability | `model`, `version` |
 /// | `mlrig_prediction_value` | histogram ([`VALUE_BUCKETS`]) of a regression model's predicted values | `model`, `version` |
 /// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
+/// | `mlrig_request_log_written_total`, `mlrig_request_log_dropped_total` | counters, read at scrape time (after [`ServingMetrics::register_request_log`]) | — |
 /// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
 ///
 /// Label semantics, all with bounded cardinality:
@@ -190,7 +197,11 @@ pub struct ServingMetrics {
     scores: Family<ModelLabels, Histogram, fn() -> Histogram>,
     values: Family<ModelLabels, Histogram, fn() -> Histogram>,
     models: ModelTable,
+    request_log: RequestLogSlot,
 }
+
+/// The request log's counters, once registered.
+type RequestLogSlot = Arc<RwLock<Option<Arc<RequestLogCounters>>>>;
 
 impl Default for ServingMetrics {
     fn default() -> Self {
@@ -272,6 +283,10 @@ impl ServingMetrics {
         registry.register_collector(Box::new(ModelAgeCollector {
             models: models.clone(),
         }));
+        let request_log = RequestLogSlot::default();
+        registry.register_collector(Box::new(RequestLogCollector {
+            counters: request_log.clone(),
+        }));
         registry.register(
             "mlrig_build",
             "Build information of mlrig",
@@ -287,7 +302,28 @@ impl ServingMetrics {
             scores,
             values,
             models,
+            request_log,
         }
+    }
+
+    /// Reports a request log's counters as `mlrig_request_log_written_total`
+    /// and `mlrig_request_log_dropped_total` (read when scraped; a second
+    /// call replaces the first log).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// let counters = Arc::new(mlrig_core::RequestLogCounters::default());
+    /// metrics.register_request_log(counters.clone());
+    /// counters.add_dropped(2);
+    /// assert!(metrics.render()?.contains("mlrig_request_log_dropped_total 2"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn register_request_log(&self, counters: Arc<RequestLogCounters>) {
+        *self
+            .request_log
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(counters);
     }
 
     fn read_models(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, BTreeMap<u64, u64>>> {
@@ -451,7 +487,7 @@ impl ServingMetrics {
     /// let metrics = mlrig_monitor::ServingMetrics::new();
     /// metrics.register_model("iris", 1, 0);
     /// metrics.record_predictions("iris", 1, 3);
-    /// assert!(metrics.render()?.contains("mlrig_predictions_total{model=\"iris\",version=\"1\",class=\"\"} 3"));
+    /// assert!(metrics.render()?.contains("mlrig_predictions_total{model=\"iris\",version=\"1\",class=\"\",source=\"model\"} 3"));
     /// # Ok::<(), mlrig_monitor::MonitorError>(())
     /// ```
     pub fn record_predictions(&self, model: &str, version: u64, instances: u64) {
@@ -461,6 +497,7 @@ impl ServingMetrics {
                 model,
                 version,
                 class: String::new(),
+                source: SOURCE_MODEL,
             })
             .inc_by(instances);
     }
@@ -481,31 +518,40 @@ impl ServingMetrics {
     /// };
     /// metrics.record_served(&ServedPredictions::new("adult", 2, &p));
     /// let text = metrics.render()?;
-    /// assert!(text.contains("mlrig_predictions_total{model=\"adult\",version=\"2\",class=\"yes\"} 2"));
+    /// assert!(text.contains("mlrig_predictions_total{model=\"adult\",version=\"2\",class=\"yes\",source=\"model\"} 2"));
     /// assert!(text.contains("mlrig_prediction_score_count{model=\"adult\",version=\"2\"} 3"));
     /// # Ok::<(), mlrig_monitor::MonitorError>(())
     /// ```
     pub fn record_served(&self, served: &ServedPredictions) {
         let (model, version) = self.resolve_model(&served.model, Some(&served.version.to_string()));
         let known = model != UNKNOWN;
+        let table_rows = served.table_rows.min(served.rows);
+        let count = |class: String, source: &'static str, n: u64| {
+            if n > 0 {
+                self.predictions
+                    .get_or_create(&PredictionLabels {
+                        model: model.clone(),
+                        version: version.clone(),
+                        class,
+                        source,
+                    })
+                    .inc_by(n);
+            }
+        };
         if served.class_counts.is_empty() {
-            self.predictions
-                .get_or_create(&PredictionLabels {
-                    model: model.clone(),
-                    version: version.clone(),
-                    class: String::new(),
-                })
-                .inc_by(served.rows);
+            count(String::new(), SOURCE_MODEL, served.rows - table_rows);
+            count(String::new(), SOURCE_TABLE, table_rows);
         }
-        for (class, count) in served.class_counts.iter().filter(|(_, n)| *n > 0) {
-            self.predictions
-                .get_or_create(&PredictionLabels {
-                    model: model.clone(),
-                    version: version.clone(),
-                    // An unknown model's classes are not bounded label values.
-                    class: if known { class.clone() } else { UNKNOWN.into() },
-                })
-                .inc_by(*count);
+        for (class, total) in &served.class_counts {
+            let from_table = served
+                .table_class_counts
+                .iter()
+                .find(|(c, _)| c == class)
+                .map_or(0, |(_, n)| (*n).min(*total));
+            // An unknown model's classes are not bounded label values.
+            let class = if known { class.clone() } else { UNKNOWN.into() };
+            count(class.clone(), SOURCE_MODEL, total - from_table);
+            count(class, SOURCE_TABLE, from_table);
         }
         let family = if served.is_classification {
             &self.scores
@@ -592,6 +638,38 @@ impl Collector for ModelAgeCollector {
                 let age = now - *created_at as f64;
                 metric.encode_family(&labels)?.encode_gauge(&age)?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// Reports the request log's counters when scraped.
+#[derive(Debug)]
+struct RequestLogCollector {
+    counters: RequestLogSlot,
+}
+
+impl Collector for RequestLogCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counters = self.counters.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(counters) = counters.as_ref() else {
+            return Ok(());
+        };
+        for (name, help, value) in [
+            (
+                "mlrig_request_log_written",
+                "Request log entries written to files",
+                counters.written(),
+            ),
+            (
+                "mlrig_request_log_dropped",
+                "Request log entries dropped (queue full, writer stopped or write failed)",
+                counters.dropped(),
+            ),
+        ] {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            metric
+                .encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&value, None)?;
         }
         Ok(())
     }

@@ -196,7 +196,7 @@ async fn scrape_reports_requests_latency_errors_and_model_age() {
     assert_eq!(
         value_of(
             &text,
-            "mlrig_predictions_total{model=\"iris\",version=\"2\",class=\"\"}"
+            "mlrig_predictions_total{model=\"iris\",version=\"2\",class=\"\",source=\"model\"}"
         ),
         3.0
     );
@@ -371,7 +371,9 @@ async fn served_predictions_are_counted_per_class_and_labelled_by_the_answering_
     let predicted = |class: &str| {
         value_of(
             &text,
-            &format!("mlrig_predictions_total{{model=\"iris\",version=\"1\",class=\"{class}\"}}"),
+            &format!(
+                "mlrig_predictions_total{{model=\"iris\",version=\"1\",class=\"{class}\",source=\"model\"}}"
+            ),
         )
     };
     assert_eq!((predicted("a"), predicted("b")), (1.0, 2.0));

@@ -21,6 +21,9 @@ pub enum PipelineError {
     /// Writing or reading the bundle failed.
     #[error(transparent)]
     Core(#[from] mlrig_core::Error),
+    /// A prediction table or the request log of a server cannot be set up.
+    #[error(transparent)]
+    Serve(#[from] mlrig_serve::ServeError),
     /// The target column is not in the data.
     #[error("{}: no target column `{target}`; the columns are: {available}", file.display())]
     MissingTarget {
@@ -259,6 +262,10 @@ impl PipelineError {
             PipelineError::Features(e) => e.is_invalid_input(),
             PipelineError::Train(e) => e.is_invalid_input(),
             PipelineError::Core(e) => e.is_invalid_input(),
+            // A bad table file is the caller's input.
+            PipelineError::Serve(e) => {
+                e.is_invalid_input() || matches!(e, mlrig_serve::ServeError::PredictionTable { .. })
+            }
             PipelineError::MissingTarget { .. }
             | PipelineError::EmptySplit { .. }
             | PipelineError::InconsistentBundle { .. }

@@ -22,6 +22,8 @@
 //!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
 //!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
 //!            ─▶ .csv/.parquet/.jsonl table, written atomically
+//! hybrid:    table ─load_prediction_table (DataReader; key as text)─▶ PredictionTable, checked against
+//!            the served model (serving_extras, + the RequestLog) ─▶ server_app_with = serve::router_with + …
 //! ```
 //!
 //! ## Quick start
@@ -52,6 +54,7 @@ mod bundle_files;
 mod error;
 mod evaluating;
 mod gates;
+mod hybrid_serving;
 mod prediction_table;
 mod scoring;
 mod serving;
@@ -64,8 +67,11 @@ pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, 
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
+pub use hybrid_serving::{load_prediction_table, serving_extras};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
-pub use serving::{BundleServable, load_model_dir, load_model_version, server_app};
+pub use serving::{
+    BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
+};
 pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see

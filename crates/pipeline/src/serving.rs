@@ -13,7 +13,7 @@ use mlrig_core::{
 };
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_monitor::ServingMetrics;
-use mlrig_serve::{ModelRegistry, ServerConfig};
+use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras};
 use mlrig_train::{Evaluation, Model};
 
 use crate::PipelineError;
@@ -279,6 +279,29 @@ pub fn server_app(
     metrics: Arc<ServingMetrics>,
     config: &ServerConfig,
 ) -> Router {
+    server_app_with(registry, metrics, config, ServingExtras::new())
+}
+
+/// [`server_app`] with prediction tables and a request log
+/// ([`serving_extras`](crate::serving_extras) builds them from the
+/// config); the request log's counters are reported in `metrics`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mlrig_pipeline::{ServingMetrics, server_app_with};
+/// use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras};
+/// let app = server_app_with(Arc::new(ModelRegistry::new()), Arc::new(ServingMetrics::new()),
+///                           &ServerConfig::default(), ServingExtras::new());
+/// ```
+pub fn server_app_with(
+    registry: Arc<ModelRegistry>,
+    metrics: Arc<ServingMetrics>,
+    config: &ServerConfig,
+    extras: ServingExtras,
+) -> Router {
+    if let Some(log) = extras.request_log() {
+        metrics.register_request_log(log.counters());
+    }
     for name in registry.models() {
         for version in registry.versions(&name) {
             if let Ok(servable) = registry.get(&name, Some(version)) {
@@ -286,7 +309,7 @@ pub fn server_app(
             }
         }
     }
-    mlrig_serve::router(registry, config)
+    mlrig_serve::router_with(registry, config, extras)
         .merge(mlrig_monitor::metrics_router(metrics.clone()))
         .layer(mlrig_monitor::MetricsLayer::new(metrics))
 }

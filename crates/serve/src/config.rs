@@ -52,6 +52,15 @@ pub struct ServerConfig {
     /// pool so they never stall other connections. Set 0 to always use the
     /// pool.
     pub inline_predict_max_bytes: usize,
+    /// Precomputed predictions answering requests by key (hybrid
+    /// inference), one table per model; loaded by `mlrig serve` (see
+    /// [`PredictionTableConfig`](crate::PredictionTableConfig)). Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prediction_tables: Vec<crate::PredictionTableConfig>,
+    /// Logs sampled requests and their predictions to rotating files
+    /// (see [`RequestLogConfig`](crate::RequestLogConfig)). Default off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_log: Option<crate::RequestLogConfig>,
     /// The JSON Schema of this file, for editors; accepted and ignored.
     #[serde(
         rename = "$schema",
@@ -68,13 +77,15 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             inline_predict_max_bytes: 16 * 1024,
+            prediction_tables: Vec::new(),
+            request_log: None,
             schema_reference: (),
         }
     }
 }
 
 /// Writes a duration as humantime text (`"30s"`, `"1m 30s"`).
-fn serialize_duration<S: Serializer>(
+pub(crate) fn serialize_duration<S: Serializer>(
     duration: &Duration,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -83,7 +94,9 @@ fn serialize_duration<S: Serializer>(
 
 /// Reads a duration written as humantime text (`"30s"`, `"500ms"`); a
 /// visitor, so a parser's error points at the value itself.
-fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+pub(crate) fn deserialize_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Duration, D::Error> {
     deserializer.deserialize_str(DurationVisitor)
 }
 
@@ -172,6 +185,26 @@ mod tests {
             err.to_string().contains("expected a duration such as"),
             "{err}"
         );
+        let hybrid: ServerConfig = serde_json::from_str(
+            r#"{"prediction_tables": [{"model": "adult", "path": "p.parquet", "key": "id"}],
+                "request_log": {"dir": "logs", "format": "parquet", "sample_rate": 0.25}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            hybrid.prediction_tables,
+            [crate::PredictionTableConfig::new("adult", "p.parquet").with_key("id")]
+        );
+        assert_eq!(
+            hybrid.request_log,
+            Some(
+                crate::RequestLogConfig::new("logs")
+                    .with_format(crate::RequestLogFormat::Parquet)
+                    .with_sample_rate(0.25)
+            )
+        );
+        let round_trip: ServerConfig =
+            serde_json::from_str(&serde_json::to_string(&hybrid).unwrap()).unwrap();
+        assert_eq!(round_trip, hybrid);
         let err = serde_json::from_str::<ServerConfig>(r#"{"max_body": 1}"#).unwrap_err();
         assert!(
             err.to_string().contains("unknown field `max_body`"),

@@ -149,6 +149,15 @@ pub enum ServeError {
         /// What failed.
         reason: String,
     },
+    /// A prediction table (hybrid inference) cannot be loaded or does not
+    /// fit its model: `origin` names the file.
+    #[error("prediction table {origin}: {reason}")]
+    PredictionTable {
+        /// Where the table comes from (its file).
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Accepting or serving connections failed.
     #[error("{context}: {source}")]
     Io {
@@ -206,6 +215,7 @@ impl ServeError {
             ServeError::Core(_)
             | ServeError::InvalidModel { .. }
             | ServeError::Internal { .. }
+            | ServeError::PredictionTable { .. }
             | ServeError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -241,6 +251,7 @@ impl ServeError {
             ServeError::Timeout { .. }
             | ServeError::InvalidModel { .. }
             | ServeError::Internal { .. }
+            | ServeError::PredictionTable { .. }
             | ServeError::Io { .. } => false,
         }
     }

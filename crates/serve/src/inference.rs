@@ -94,14 +94,6 @@ pub(crate) fn unencodable_predictions() -> ServeError {
     }
 }
 
-/// [`run`] without contributions.
-pub(crate) fn predict(
-    servable: &dyn Servable,
-    records: &[Value],
-) -> Result<Predictions, ServeError> {
-    run(servable, records, false).map(|(predictions, _)| predictions)
-}
-
 /// Predicts for `records` (at least one, at most [`MAX_ROWS_PER_REQUEST`],
 /// checked here once for every protocol) and, when `explain`, computes the contributions
 /// of the same batch (after the predictions, so a bad record is reported

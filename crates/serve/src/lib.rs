@@ -16,11 +16,14 @@
 //!   │ 1..=MAX_ROWS_PER_REQUEST rows, checked before records are built)
 //!   ▼
 //! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
+//!   │ with a PredictionTable for the model (router_with): rows whose key it holds are answered from it,
+//!   │ only the others go on to the model; both merged back in request order (hybrid inference)
 //!   │ records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
 //! Servable::predict(&batch) ──▶ Predictions ──▶ the module formats them: {"predictions"} / {"outputs"} / {"results"},
 //!   │                                             v2 output tensors (`predictions`, or `label` + `scores`), MLflow {"predictions"}
-//!   └──▶ ServedPredictions in the response's extensions (model, version, classes, scores: read by mlrig-monitor)
+//!   ├──▶ ServedPredictions in the response's extensions (model, version, classes, scores, table rows: read by mlrig-monitor)
+//!   └──▶ sampled requests: RequestLogEntry ─try_send─▶ RequestLog's bounded queue ─▶ writer thread ─▶ rotating JSONL / Parquet files
 //! ```
 //!
 //! Every protocol goes through the same registry lookup, the same batch
@@ -36,6 +39,10 @@
 //!   `{"error_code": "...", "message": "..."}`.
 //! * [`ModelRegistry`] maps name → version → servable, and labels
 //!   ([`ModelRegistry::set_label`]) to versions.
+//! * [`router_with`] adds [`ServingExtras`]: [`PredictionTable`]s answering
+//!   known keys (hybrid inference; the `mlrig-prediction-source` header says
+//!   which source answered) and a [`RequestLog`] (sampled requests and their
+//!   predictions in rotating files, never blocking serving; `x-request-id`).
 //! * [`serve`] runs any router on a listener with graceful shutdown;
 //!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM.
 //! * Metrics are not built in: compose with `mlrig-monitor`
@@ -129,26 +136,38 @@
 //! | feature | enables | default |
 //! |---|---|---|
 //! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] (the schema is `docs/schemas/server-config.schema.json`) | no |
+//! | `parquet` | Parquet files for the [`RequestLog`] (`format: "parquet"`) | no |
 
 mod config;
 mod error;
+mod hybrid;
 mod inference;
 mod mlflow;
 mod model_path;
 mod model_status;
 mod open_inference;
+mod prediction_table;
 mod registry;
+mod request_log;
+#[cfg(feature = "parquet")]
+mod request_log_parquet;
 mod router;
 mod server;
+mod serving_extras;
 mod tf_json;
 mod tf_serving;
 
 pub use config::ServerConfig;
 pub use error::ServeError;
 pub use inference::MAX_ROWS_PER_REQUEST;
+pub use prediction_table::{
+    PREDICTION_COLUMN, PredictionTable, PredictionTableConfig, SCORE_PREFIX,
+};
 pub use registry::{ModelRegistry, VersionSelector};
-pub use router::router;
+pub use request_log::{RequestLog, RequestLogConfig, RequestLogEntry, RequestLogFormat};
+pub use router::{router, router_with};
 pub use server::{serve, shutdown_signal};
+pub use serving_extras::{PREDICTION_SOURCE_HEADER, REQUEST_ID_HEADER, ServingExtras};
 
 // What users need to name this crate's inputs and outputs, so that depending
 // on `mlrig-serve` alone is enough to serve a custom model (one path each; see
@@ -156,8 +175,8 @@ pub use server::{serve, shutdown_signal};
 // returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    Contributions, Predictions, Servable, ServableInfo, ServedPredictions, Task, arrow_array,
-    arrow_schema, ndarray,
+    Contributions, Predictions, RequestLogCounters, Servable, ServableInfo, ServedPredictions,
+    Task, arrow_array, arrow_schema, ndarray,
 };
 pub use {axum, tokio};
 

@@ -36,7 +36,7 @@ use serde_json::{Map, Value, json};
 
 use crate::inference::{
     as_list, check_rows, columns_to_records, json_bytes, json_response, matrix_to_records,
-    parse_json, predict, served_by, single_input_field, with_json_content_type, wrap_bare,
+    parse_json, single_input_field, with_json_content_type, wrap_bare,
 };
 use crate::router::{ApiState, body_error, check_method};
 use crate::tf_json::{Layout, encode_predict};
@@ -128,14 +128,14 @@ pub(crate) async fn invocations(
     let format = content_format(&headers)?;
     let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
     let servable = select_model(&state, selection)?;
+    let context = state.extras.context(&servable.info().name, &headers);
     let (encoded, served) = state
         .run_predict(body.len(), move || {
             let records = match format {
                 Format::Json => json_records(servable.as_ref(), &body)?,
-                Format::Csv => csv_records(&servable.input_schema(), &body)?,
+                Format::Csv => csv_records(&servable.input_schema(), &body, context.key())?,
             };
-            let predictions = predict(servable.as_ref(), &records)?;
-            let served = served_by(servable.as_ref(), &predictions);
+            let (predictions, _, served) = context.answer(servable.as_ref(), &records, false)?;
             let document = encode_predict(predictions, Layout::Rows)?;
             Ok((json_bytes(&document)?, served))
         })
@@ -322,7 +322,10 @@ fn split_records(value: Value) -> Result<Vec<Value>, ServeError> {
 /// A CSV body (header row of field names) → records. A column of a text
 /// field keeps its cells' raw text (`007` stays `"007"`); other columns are
 /// typed by [`csv_cell`] and the schema then checks them like JSON values.
-fn csv_records(schema: &Schema, body: &[u8]) -> Result<Vec<Value>, ServeError> {
+///
+/// The key column of the model's prediction table (`key`) is kept as text
+/// too, so `007` finds key `007`.
+fn csv_records(schema: &Schema, body: &[u8], key: Option<&str>) -> Result<Vec<Value>, ServeError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(body);
@@ -332,9 +335,10 @@ fn csv_records(schema: &Schema, body: &[u8]) -> Result<Vec<Value>, ServeError> {
         .map_err(bad)?
         .iter()
         .map(|name| {
-            let text = schema
-                .field_with_name(name)
-                .is_ok_and(|f| f.data_type() == &DataType::Utf8);
+            let text = key == Some(name)
+                || schema
+                    .field_with_name(name)
+                    .is_ok_and(|f| f.data_type() == &DataType::Utf8);
             (name.to_string(), text)
         })
         .collect();
@@ -403,8 +407,12 @@ mod tests {
             Field::new("code", DataType::Utf8, true),
             Field::new("x", DataType::Float64, true),
         ]);
-        let records =
-            csv_records(&schema, b"code,x,other\n007,1.50,007\nTrue,,True\n,NaN,\n").unwrap();
+        let records = csv_records(
+            &schema,
+            b"code,x,other\n007,1.50,007\nTrue,,True\n,NaN,\n",
+            None,
+        )
+        .unwrap();
         assert_eq!(
             records,
             vec![

@@ -38,11 +38,12 @@ use serde_json::{Map, Value, json};
 mod binary;
 
 use crate::inference::{
-    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, lists_to_records, matrix_to_records, predict,
-    served_by, unencodable_predictions, wire_types, with_json_content_type,
+    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, lists_to_records, matrix_to_records,
+    unencodable_predictions, wire_types, with_json_content_type,
 };
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
+use crate::serving_extras::RequestContext;
 use crate::{ServeError, VersionSelector};
 
 /// The header giving the length of the JSON part of a body with binary tensors.
@@ -145,9 +146,10 @@ pub(crate) async fn handle(
         Endpoint::Infer => {
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let header_length = header_length(&headers)?;
+            let context = state.extras.context(&servable.info().name, &headers);
             state
                 .run_predict(body.len(), move || {
-                    infer(servable.as_ref(), &body, header_length)
+                    infer(servable.as_ref(), &context, &body, header_length)
                 })
                 .await
         }
@@ -232,6 +234,7 @@ struct RequestOutput {
 /// `header_length` is given) → records → predictions → response.
 fn infer(
     servable: &dyn Servable,
+    context: &RequestContext,
     body: &[u8],
     header_length: Option<usize>,
 ) -> Result<Response, ServeError> {
@@ -271,9 +274,8 @@ fn infer(
             binary.len()
         )));
     }
-    let records = tensors_to_records(&request.inputs, tensors, &schema)?;
-    let predictions = predict(servable, &records)?;
-    let served = served_by(servable, &predictions);
+    let records = tensors_to_records(&request.inputs, tensors, &schema, context.key())?;
+    let (predictions, _, served) = context.answer(servable, &records, false)?;
     let outputs = output_tensors(predictions)?;
     let info = servable.info();
     let mut response = encode_response(
@@ -434,9 +436,11 @@ fn tensors_to_records(
     inputs: &[RequestInput],
     tensors: Vec<Vec<Value>>,
     schema: &mlrig_core::arrow_schema::Schema,
+    key: Option<&str>,
 ) -> Result<Vec<Value>, ServeError> {
     let fields = schema.fields();
-    let is_field = |name: &str| fields.iter().any(|f| f.name() == name);
+    // The key of a prediction table is sent as one more tensor.
+    let is_field = |name: &str| fields.iter().any(|f| f.name() == name) || key == Some(name);
     if let ([input], false) = (inputs, inputs.iter().all(|i| is_field(&i.name))) {
         let width = fields.len();
         if input.shape.len() != 2 || usize::try_from(input.shape[1]).ok() != Some(width) {

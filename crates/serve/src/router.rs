@@ -13,7 +13,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::{ModelRegistry, ServeError, ServerConfig, mlflow, open_inference, tf_serving};
+use crate::serving_extras::annotate;
+use crate::{
+    ModelRegistry, ServeError, ServerConfig, ServingExtras, mlflow, open_inference, tf_serving,
+};
 
 /// Every endpoint of the three protocols, for 404 messages.
 const ALL_ENDPOINTS: &str = "endpoints are TF Serving's /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|:predict|:classify|:regress], \
@@ -26,6 +29,8 @@ pub(crate) struct ApiState {
     pub registry: Arc<ModelRegistry>,
     pub max_body_bytes: usize,
     pub inline_predict_max_bytes: usize,
+    /// Prediction tables and the request log.
+    pub extras: Arc<ServingExtras>,
 }
 
 impl ApiState {
@@ -113,12 +118,42 @@ impl ApiState {
 /// let app: axum::Router = router(Arc::new(ModelRegistry::new()), &ServerConfig::default());
 /// ```
 pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
+    router_with(registry, config, ServingExtras::new())
+}
+
+/// [`router`] with prediction tables answering known keys (hybrid
+/// inference) and a request log: see [`ServingExtras`] and
+/// `docs/protocols.md`. With extras, a prediction of a model that has a
+/// table carries the `mlrig-prediction-source` response header, and with a
+/// request log every response carries an `x-request-id` (the request's own,
+/// or a new one).
+///
+/// ```
+/// use std::sync::Arc;
+/// use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras, router_with};
+/// # fn table() -> mlrig_serve::PredictionTable {
+/// # use mlrig_serve::arrow_array::{RecordBatch, StringArray, Float64Array};
+/// # use mlrig_serve::arrow_schema::{DataType, Field, Schema};
+/// # let schema = Schema::new(vec![Field::new("id", DataType::Utf8, false), Field::new("prediction", DataType::Float64, false)]);
+/// # let batch = RecordBatch::try_new(Arc::new(schema.clone()), vec![Arc::new(StringArray::from(vec!["a", "42"])), Arc::new(Float64Array::from(vec![1.5, 2.5]))]).unwrap();
+/// # let t = mlrig_serve::PredictionTable::from_batches("price", "id", "p.csv", &schema, [batch]).unwrap();
+/// # t }
+/// let extras = ServingExtras::new().with_prediction_table(table());
+/// let app: axum::Router = router_with(Arc::new(ModelRegistry::new()), &ServerConfig::default(), extras);
+/// ```
+pub fn router_with(
+    registry: Arc<ModelRegistry>,
+    config: &ServerConfig,
+    extras: ServingExtras,
+) -> Router {
+    let extras = Arc::new(extras);
     let state = ApiState {
         registry,
         max_body_bytes: config.max_body_bytes,
         inline_predict_max_bytes: config.inline_predict_max_bytes,
+        extras: extras.clone(),
     };
-    Router::new()
+    let app = Router::new()
         .route("/v1/models/{*rest}", any(tf_serving::handle))
         .route("/v2", any(open_inference::server_metadata))
         .route("/v2/health/live", any(open_inference::live))
@@ -134,7 +169,12 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             enforce_timeout,
-        ))
+        ));
+    if extras.is_empty() {
+        app
+    } else {
+        app.layer(middleware::from_fn_with_state(extras, annotate))
+    }
 }
 
 async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

@@ -49,17 +49,17 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{Method, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions, Task, describe_json};
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    columns_to_records, json_bytes, json_response, parse_json, run, served_by, single_input_field,
-    wrap_bare,
+    columns_to_records, json_bytes, json_response, parse_json, single_input_field, wrap_bare,
 };
 use crate::model_path::{ModelEndpoint, Verb, parse_model_path};
 use crate::router::{ApiState, body_error, check_method};
+use crate::serving_extras::RequestContext;
 use crate::tf_json::{Layout, encode_predict};
 use crate::{ServeError, VersionSelector};
 
@@ -71,6 +71,7 @@ pub(crate) async fn handle(
     State(state): State<ApiState>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     rest: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ServeError> {
@@ -104,8 +105,11 @@ pub(crate) async fn handle(
         ModelEndpoint::Infer(verb) => {
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let servable = state.registry.select(&target.name, &target.version)?;
+            let context = state.extras.context(&servable.info().name, &headers);
             let (encoded, served) = state
-                .run_predict(body.len(), move || infer(servable.as_ref(), verb, &body))
+                .run_predict(body.len(), move || {
+                    infer(servable.as_ref(), &context, verb, &body)
+                })
                 .await?;
             Ok(json_response(encoded, served))
         }
@@ -116,6 +120,7 @@ pub(crate) async fn handle(
 /// body and what was predicted.
 pub(crate) fn infer(
     servable: &dyn Servable,
+    context: &RequestContext,
     verb: Verb,
     body: &[u8],
 ) -> Result<(Vec<u8>, ServedPredictions), ServeError> {
@@ -125,8 +130,8 @@ pub(crate) fn infer(
         Verb::Predict => {
             let explain = contributions_flag(&mut request)?;
             let (records, layout) = predict_records(request, single_field.as_deref())?;
-            let (predictions, contributions) = run(servable, &records, explain)?;
-            let served = served_by(servable, &predictions);
+            let (predictions, contributions, served) =
+                context.answer(servable, &records, explain)?;
             let mut response = encode_predict(predictions, layout)?;
             if let (Some(contributions), Value::Object(response)) = (contributions, &mut response) {
                 response.insert("contributions".into(), encode_contributions(&contributions));
@@ -136,8 +141,7 @@ pub(crate) fn infer(
         Verb::Classify | Verb::Regress => {
             check_task(servable, verb)?;
             let records = example_records(request)?;
-            let (predictions, _) = run(servable, &records, false)?;
-            let served = served_by(servable, &predictions);
+            let (predictions, _, served) = context.answer(servable, &records, false)?;
             (encode_result(predictions, verb)?, served)
         }
     };

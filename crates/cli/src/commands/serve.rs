@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mlrig_monitor::ServingMetrics;
-use mlrig_serve::{ModelRegistry, ServerConfig};
+use mlrig_serve::{
+    ModelRegistry, PredictionTableConfig, RequestLogConfig, RequestLogFormat, ServerConfig,
+};
 
 use crate::output::{Format, Outcome};
 use crate::{CommandResult, config_file};
@@ -35,6 +37,58 @@ pub(crate) struct Args {
     /// Largest request body accepted, in bytes (default 4 MiB); overrides the config file.
     #[arg(long, value_name = "BYTES")]
     max_body_bytes: Option<usize>,
+
+    /// Answer requests whose key is in a prediction table written by
+    /// `mlrig predict --key KEY` from the table, the others from the model
+    /// (hybrid inference): MODEL=FILE[:KEY], KEY defaulting to the table's
+    /// first column; repeat for several models. Adds to the config file's
+    /// `prediction_tables`.
+    #[arg(long = "prediction-table", value_name = "MODEL=FILE[:KEY]", value_parser = PredictionTableConfig::parse)]
+    prediction_tables: Vec<PredictionTableConfig>,
+
+    /// Append sampled requests and their predictions to rotating files in
+    /// DIR (the config file's `request_log` sets rotation and queue limits).
+    #[arg(long, value_name = "DIR")]
+    request_log: Option<PathBuf>,
+
+    /// Request log file format: jsonl or parquet (default jsonl).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_log_format, requires = "request_log")]
+    request_log_format: Option<RequestLogFormat>,
+
+    /// Fraction of prediction requests logged, 0 to 1 (default 1).
+    #[arg(long, value_name = "RATE", requires = "request_log")]
+    request_log_sample_rate: Option<f64>,
+}
+
+fn parse_log_format(text: &str) -> Result<RequestLogFormat, String> {
+    serde_json::from_value(serde_json::Value::from(text))
+        .map_err(|_| format!("expected jsonl or parquet, got {text:?}"))
+}
+
+/// The config file's request log with the command line's settings on top.
+fn request_log_config(config: &mut ServerConfig, args: &Args) -> Result<(), String> {
+    if let Some(dir) = &args.request_log {
+        let mut log = config
+            .request_log
+            .take()
+            .unwrap_or_else(|| RequestLogConfig::new(dir));
+        log.dir = dir.clone();
+        config.request_log = Some(log);
+    }
+    if let Some(log) = config.request_log.as_mut() {
+        if let Some(format) = args.request_log_format {
+            log.format = format;
+        }
+        if let Some(rate) = args.request_log_sample_rate {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!(
+                    "--request-log-sample-rate must be between 0 and 1, got {rate}"
+                ));
+            }
+            log.sample_rate = rate;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn run(args: Args, format: Format) -> CommandResult {
@@ -53,8 +107,18 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         registry.insert(servable)?;
         loaded.push(info);
     }
+    config
+        .prediction_tables
+        .extend(args.prediction_tables.iter().cloned());
+    request_log_config(&mut config, &args)?;
+    let extras = mlrig_pipeline::serving_extras(&config, &registry)?;
+    let tables: Vec<serde_json::Value> = extras
+        .prediction_tables()
+        .map(|t| serde_json::json!({"model": t.model(), "table": t.origin(), "key": t.key(), "rows": t.len(), "memory_bytes": t.memory_bytes()}))
+        .collect();
+    let request_log = extras.request_log().cloned();
     let metrics = Arc::new(ServingMetrics::new());
-    let app = mlrig_pipeline::server_app(registry, metrics, &config);
+    let app = mlrig_pipeline::server_app_with(registry, metrics, &config, extras);
     let address = SocketAddr::new(args.host, args.port);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -68,6 +132,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         let started = serde_json::json!({
             "listening": format!("http://{bound}"),
             "models": loaded.iter().map(|i| serde_json::json!({"name": i.name, "version": i.version})).collect::<Vec<_>>(),
+            "prediction_tables": tables,
         });
         match format {
             Format::Json => println!("{started}"),
@@ -76,12 +141,19 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
                     println!("serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
                 }
                 println!("also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
+                for table in &tables {
+                    println!("answering known `{}` keys of `{}` from {} ({} rows)", table["key"].as_str().unwrap_or_default(), table["model"].as_str().unwrap_or_default(), table["table"].as_str().unwrap_or_default(), table["rows"]);
+                }
                 println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
             }
         }
         mlrig_serve::serve(listener, app, mlrig_serve::shutdown_signal()).await?;
         Ok::<_, crate::output::CliError>(())
     })?;
+    // Finishes the open request log file (renamed into place).
+    if let Some(log) = request_log {
+        log.close();
+    }
     // A server's JSON output is one document per line (started, stopped).
     Ok(
         Outcome::from_json(serde_json::Value::Null, "server stopped\n".into())
