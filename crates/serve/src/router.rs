@@ -13,6 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
+use crate::inference::with_row_limit;
+use crate::limits::{HttpLimits, PredictionLimiter, harden};
 use crate::{ModelRegistry, ServeError, ServerConfig, mlflow, open_inference, tf_serving};
 
 /// Every endpoint of the three protocols, for 404 messages.
@@ -26,25 +28,40 @@ pub(crate) struct ApiState {
     pub registry: Arc<ModelRegistry>,
     pub max_body_bytes: usize,
     pub inline_predict_max_bytes: usize,
+    /// Most rows per request (`ServerConfig::max_instances_per_request`).
+    pub max_instances: usize,
+    /// The prediction concurrency limit and queue.
+    pub limiter: Arc<PredictionLimiter>,
 }
 
 impl ApiState {
     /// Runs a prediction on this worker for a small body, on tokio's
     /// blocking pool for a large one (it would stall this worker's other
-    /// connections).
+    /// connections), once the concurrency limit gives it a slot (503 when
+    /// the queue is full or the wait too long), with the server's row limit
+    /// in force for the protocols' parsers.
     pub(crate) async fn run_predict<T, F>(&self, body_len: usize, run: F) -> Result<T, ServeError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, ServeError> + Send + 'static,
     {
+        let permit = self.limiter.acquire().await?;
+        let max_instances = self.max_instances;
         if body_len <= self.inline_predict_max_bytes {
-            run()
+            let result = with_row_limit(max_instances, run);
+            drop(permit);
+            result
         } else {
-            tokio::task::spawn_blocking(run)
-                .await
-                .map_err(|e| ServeError::Internal {
-                    reason: format!("the prediction task failed: {e}"),
-                })?
+            // The permit moves into the task: a request that timed out
+            // keeps its slot until its prediction really ends.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                with_row_limit(max_instances, run)
+            })
+            .await
+            .map_err(|e| ServeError::Internal {
+                reason: format!("the prediction task failed: {e}"),
+            })?
         }
     }
 }
@@ -97,10 +114,16 @@ impl ApiState {
 /// MLflow `{"error_code": "BAD_REQUEST", "message": "..."}`: 400 for a bad
 /// request (naming the instance, field, expected and found value) or an
 /// unknown label, 404 for an unknown model, version or path, 405 for a
-/// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`], 415
-/// for an MLflow body that is neither JSON nor CSV, 504 past
+/// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`]
+/// (at once when `Content-Length` says so, before any `100 Continue`) or a
+/// response over [`ServerConfig::max_response_bytes`], 415
+/// for an MLflow body that is neither JSON nor CSV, 503 with `Retry-After`
+/// when the prediction queue is full or a prediction waited
+/// [`ServerConfig::queue_timeout`] for one of
+/// [`ServerConfig::max_concurrent_predictions`] slots, 504 past
 /// [`ServerConfig::request_timeout`], 500 (generic text, details logged)
-/// when the model itself fails. TF Serving's and Open Inference's
+/// when the model itself fails. Every 4xx/5xx the router answers has a JSON
+/// body in the protocol's shape (an outer layer wraps any other). TF Serving's and Open Inference's
 /// `Content-Type` is not checked (TF Serving's examples post with
 /// `curl -d`).
 ///
@@ -117,6 +140,8 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
         registry,
         max_body_bytes: config.max_body_bytes,
         inline_predict_max_bytes: config.inline_predict_max_bytes,
+        max_instances: config.max_instances_per_request,
+        limiter: Arc::new(PredictionLimiter::new(config)),
     };
     Router::new()
         .route("/v1/models/{*rest}", any(tf_serving::handle))
@@ -134,6 +159,13 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
         .layer(middleware::from_fn_with_state(
             config.request_timeout,
             enforce_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            HttpLimits {
+                max_body_bytes: config.max_body_bytes,
+                max_response_bytes: config.max_response_bytes,
+            },
+            harden,
         ))
 }
 
