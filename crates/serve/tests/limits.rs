@@ -564,8 +564,9 @@ impl Servable for Latch {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn predictions_over_the_concurrency_limit_are_shed_with_retry_after() {
+/// A registry with one [`Latch`] model, `latch` v1; the receiver hears each
+/// `predict` start, the sender lets one finish.
+fn latch_registry() -> (Arc<ModelRegistry>, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
     let registry = Arc::new(ModelRegistry::new());
@@ -576,6 +577,40 @@ async fn predictions_over_the_concurrency_limit_are_shed_with_retry_after() {
             release: Mutex::new(release_rx),
         }))
         .unwrap();
+    (registry, entered, release)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_requests_in_flight() {
+    let (registry, entered, release) = latch_registry();
+    let config = ServerConfig::default().with_inline_predict_max_bytes(0);
+    let mut server = Server::start_with(registry, config).await;
+    let body = r#"{"instances": [{"x": 1}]}"#;
+    let running = tokio::spawn(one_shot(
+        server.address,
+        "POST",
+        "/v1/models/latch:predict",
+        body,
+    ));
+    tokio::task::spawn_blocking(move || entered.recv().unwrap())
+        .await
+        .unwrap();
+    server.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !server.task.is_finished(),
+        "the server waits for the prediction in flight"
+    );
+    release.send(()).unwrap();
+    let response = running.await.unwrap().unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["predictions"][0], 0.0);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictions_over_the_concurrency_limit_are_shed_with_retry_after() {
+    let (registry, entered, release) = latch_registry();
     let config = ServerConfig::default()
         .with_max_concurrent_predictions(1)
         .with_max_queued_predictions(1)
