@@ -10,11 +10,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -199,43 +199,91 @@ enum Phase {
     Busy(usize),
 }
 
-/// The phase of one connection and when it began; updated by the IO
-/// wrapper (bytes read) and the service (request started, answered), which
-/// wake the connection's timer when a timeout starts.
+/// The phase of a connection, when it began, and when the connection's
+/// timer is armed to look at it again.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    phase: Phase,
+    since: Instant,
+    armed: Instant,
+}
+
+/// What the connection's timer finds when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The timeout of this phase (idle or head) has passed.
+    Expired(Phase),
+    /// Nothing has expired; look again at this instant.
+    Later(Instant),
+}
+
+/// The phase of one connection, updated by the IO wrapper (bytes read) and
+/// the service (request started, answered).
+///
+/// The timer is re-armed lazily: when it fires it computes the current
+/// deadline, so a request costs no timer operation. Only a head starting
+/// while the timer is armed later than the head's deadline wakes it early
+/// (`rearm`), which happens at most once per armed period.
 #[derive(Debug)]
 struct Activity {
-    state: Mutex<(Phase, Instant)>,
-    timeout_started: Notify,
+    state: Mutex<State>,
+    rearm: Notify,
+    timeouts: Timeouts,
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(timeouts: Timeouts) -> Self {
+        let now = Instant::now();
         Self {
-            state: Mutex::new((Phase::Idle, Instant::now())),
-            timeout_started: Notify::new(),
+            state: Mutex::new(State {
+                phase: Phase::Idle,
+                since: now,
+                armed: now + timeouts.idle,
+            }),
+            rearm: Notify::new(),
+            timeouts,
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut (Phase, Instant)) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn bytes_read(&self) {
-        let started = self.with(|state| {
-            let idle = state.0 == Phase::Idle;
-            if idle {
-                *state = (Phase::Head, Instant::now());
+        let header = self.timeouts.header;
+        let early = self.with(|state| {
+            if state.phase != Phase::Idle {
+                return false;
             }
-            idle
+            let now = Instant::now();
+            state.phase = Phase::Head;
+            state.since = now;
+            let deadline = now + header;
+            let early = deadline < state.armed;
+            if early {
+                state.armed = deadline;
+            }
+            early
         });
-        if started {
-            self.timeout_started.notify_one();
+        if early {
+            self.rearm.notify_one();
         }
+    }
+
+    /// Bytes of a response went out: an idle connection still flushing a
+    /// response it no longer tracks (hyper drops a body once its last frame
+    /// is buffered) is not idle.
+    fn bytes_written(&self) {
+        self.with(|state| {
+            if state.phase == Phase::Idle {
+                state.since = Instant::now();
+            }
+        });
     }
 
     fn request_started(&self) {
         self.with(|state| {
-            state.0 = match state.0 {
+            state.phase = match state.phase {
                 Phase::Busy(n) => Phase::Busy(n + 1),
                 Phase::Idle | Phase::Head => Phase::Busy(1),
             };
@@ -243,30 +291,44 @@ impl Activity {
     }
 
     fn request_answered(&self) {
-        let idle = self.with(|state| {
-            *state = match state.0 {
-                Phase::Busy(n) if n > 1 => (Phase::Busy(n - 1), state.1),
-                _ => (Phase::Idle, Instant::now()),
-            };
-            state.0 == Phase::Idle
+        // The idle deadline is later than wherever the timer is armed; it
+        // picks the new phase up when it fires.
+        self.with(|state| match state.phase {
+            Phase::Busy(n) if n > 1 => state.phase = Phase::Busy(n - 1),
+            _ => {
+                state.phase = Phase::Idle;
+                state.since = Instant::now();
+            }
         });
-        if idle {
-            self.timeout_started.notify_one();
-        }
     }
 
-    /// The phase and when its timeout expires (`None` while busy).
-    fn deadline(&self, timeouts: Timeouts) -> (Phase, Option<Instant>) {
-        self.with(|&mut (phase, since)| match phase {
-            Phase::Idle => (phase, Some(since + timeouts.idle)),
-            Phase::Head => (phase, Some(since + timeouts.header)),
-            Phase::Busy(_) => (phase, None),
+    /// Where the timer is armed.
+    fn armed(&self) -> Instant {
+        self.with(|state| state.armed)
+    }
+
+    /// What the timer finds at `now`; re-arms it when nothing expired (a
+    /// busy connection is looked at again after the shorter timeout).
+    fn check(&self, now: Instant) -> Check {
+        let Timeouts { header, idle } = self.timeouts;
+        self.with(|state| {
+            let deadline = match state.phase {
+                Phase::Idle => state.since + idle,
+                Phase::Head => state.since + header,
+                Phase::Busy(_) => now + header.min(idle),
+            };
+            if deadline <= now {
+                Check::Expired(state.phase)
+            } else {
+                state.armed = deadline;
+                Check::Later(deadline)
+            }
         })
     }
 }
 
-/// Marks a request answered when dropped (its response is ready, or it was
-/// cancelled).
+/// Marks a request answered when dropped (its response body was sent, or
+/// the request was cancelled).
 struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
@@ -275,7 +337,38 @@ impl Drop for InFlight {
     }
 }
 
-/// A TCP stream that tells its [`Activity`] when bytes arrive.
+/// A response body that keeps its request in flight until the body ends or
+/// is dropped, so a long response write is never cut by the idle timeout.
+struct TrackedBody {
+    body: Body,
+    in_flight: Option<InFlight>,
+}
+
+impl hyper::body::Body for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None | Some(Err(_)))) {
+            self.in_flight = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A TCP stream that tells its [`Activity`] when bytes arrive or leave.
 struct TrackedStream {
     stream: TcpStream,
     activity: Arc<Activity>,
@@ -302,7 +395,11 @@ impl AsyncWrite for TrackedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.bytes_written();
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -318,7 +415,11 @@ impl AsyncWrite for TrackedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.bytes_written();
+        }
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -337,7 +438,7 @@ async fn serve_connection(
     mut stopping: watch::Receiver<()>,
     _held: (OwnedSemaphorePermit, watch::Receiver<()>),
 ) {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(timeouts));
     let io = TokioIo::new(TrackedStream {
         stream,
         activity: Arc::clone(&activity),
@@ -349,22 +450,20 @@ async fn serve_connection(
         let app = app.clone();
         async move {
             let response: Result<Response, Infallible> = app.oneshot(request.map(Body::new)).await;
-            drop(in_flight);
-            response
+            response.map(|response| {
+                response.map(|body| TrackedBody {
+                    body,
+                    in_flight: Some(in_flight),
+                })
+            })
         }
     });
     let connection = http.serve_connection(io, service);
     tokio::pin!(connection);
+    let timer = tokio::time::sleep_until(activity.armed());
+    tokio::pin!(timer);
     let mut closing = false;
     loop {
-        let (phase, deadline) = activity.deadline(timeouts);
-        let phase_changed = activity.timeout_started.notified();
-        let expired = async move {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
             result = connection.as_mut() => {
@@ -373,23 +472,28 @@ async fn serve_connection(
                 }
                 return;
             }
-            () = phase_changed => {}
+            () = activity.rearm.notified() => timer.as_mut().reset(activity.armed()),
             _ = stopping.changed(), if !closing => {
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }
-            () = expired => match phase {
-                Phase::Head => {
-                    tracing::debug!(timeout = ?timeouts.header, "closing a connection whose request headers did not arrive in time");
-                    return;
+            () = timer.as_mut() => {
+                let now = Instant::now();
+                match activity.check(now) {
+                    Check::Later(deadline) => timer.as_mut().reset(deadline),
+                    Check::Expired(Phase::Head) => {
+                        tracing::debug!(timeout = ?timeouts.header, "closing a connection whose request headers did not arrive in time");
+                        return;
+                    }
+                    Check::Expired(_) if !closing => {
+                        // Idle: hyper closes an idle connection at once.
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                        timer.as_mut().reset(now + timeouts.header);
+                    }
+                    Check::Expired(_) => return,
                 }
-                Phase::Idle if !closing => {
-                    closing = true;
-                    connection.as_mut().graceful_shutdown();
-                }
-                // Still idle after a graceful shutdown, or busy: close.
-                Phase::Idle | Phase::Busy(_) => return,
-            },
+            }
         }
     }
 }

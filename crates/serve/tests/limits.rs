@@ -388,6 +388,53 @@ async fn connections_over_the_limit_are_shed_and_idle_ones_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_reader_of_a_large_response_is_not_cut_by_the_idle_timeout() {
+    let server = Server::start(
+        ServerConfig::default()
+            .with_idle_timeout(Duration::from_millis(200))
+            .with_header_read_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    // 100 000 rows of three-class predictions: about 10 MB of JSON.
+    let instances = vec![r#"{"x": 0.5}"#; 100_000].join(",");
+    let body = format!(r#"{{"instances": [{instances}]}}"#);
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream
+        .write_all(&request("POST", "/v1/models/colors:predict", &body, ""))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut raw = Vec::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let response = tokio::time::timeout(GUARD, async {
+        loop {
+            if let Some(response) = parse_response(&raw) {
+                return Some(response);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .unwrap()
+    .expect("the connection was closed in the middle of the response");
+    println!(
+        "read {} bytes slowly in {:?}",
+        response.body.len(),
+        started.elapsed()
+    );
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.json()["predictions"].as_array().unwrap().len(),
+        100_000
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_connections_do_not_slow_a_good_request() {
     let idle = match open_file_limit() {
         Some(limit) if limit >= 4096 => 1000,
