@@ -391,11 +391,13 @@ async fn connections_over_the_limit_are_shed_and_idle_ones_closed() {
 async fn a_slow_reader_of_a_large_response_is_not_cut_by_the_idle_timeout() {
     let server = Server::start(
         ServerConfig::default()
-            .with_idle_timeout(Duration::from_millis(200))
-            .with_header_read_timeout(Duration::from_millis(200)),
+            .with_idle_timeout(Duration::from_secs(1))
+            .with_header_read_timeout(Duration::from_secs(1)),
     )
     .await;
-    // 100 000 rows of three-class predictions: about 10 MB of JSON.
+    // 100 000 rows of three-class predictions: about 12 MB of JSON, read
+    // 16 KiB at a time every 2 ms (over 1.5 s, longer than the idle
+    // timeout, with the writes never stalled for as long).
     let instances = vec![r#"{"x": 0.5}"#; 100_000].join(",");
     let body = format!(r#"{{"instances": [{instances}]}}"#);
     let mut stream = TcpStream::connect(server.address).await.unwrap();
@@ -405,13 +407,13 @@ async fn a_slow_reader_of_a_large_response_is_not_cut_by_the_idle_timeout() {
         .unwrap();
     let started = Instant::now();
     let mut raw = Vec::new();
-    let mut buffer = vec![0u8; 64 * 1024];
+    let mut buffer = vec![0u8; 16 * 1024];
     let response = tokio::time::timeout(GUARD, async {
         loop {
             if let Some(response) = parse_response(&raw) {
                 return Some(response);
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
             match stream.read(&mut buffer).await {
                 Ok(0) | Err(_) => return None,
                 Ok(n) => raw.extend_from_slice(&buffer[..n]),
