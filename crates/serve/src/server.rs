@@ -35,8 +35,12 @@ const SHED_SLOTS: usize = 64;
 /// to the process's open-file limit.
 const RESERVED_FILES: u64 = SHED_SLOTS as u64 + 128;
 
-/// How long a shed connection is given to send its request and read the 503.
-const SHED_GRACE: Duration = Duration::from_secs(1);
+/// How long a shed connection is given to send its request and read the
+/// 503 (short: a shed slot is held meanwhile).
+const SHED_GRACE: Duration = Duration::from_millis(500);
+
+/// How long a shed connection waits for the first bytes of the request.
+const SHED_READ: Duration = Duration::from_millis(100);
 
 /// Serves `app` on `listener` with [`ServerConfig::default`]'s connection
 /// limits until `shutdown` resolves; see [`serve_with`].
@@ -499,10 +503,11 @@ async fn serve_connection(
 }
 
 /// Answers a connection over `max_connections` with a 503 and closes it:
-/// reads what the client sent first (so closing does not reset the
-/// connection before the client read the answer), writes the 503 with
-/// `Retry-After` and a JSON body in the protocol's shape, and waits up to
-/// [`SHED_GRACE`] for the client to close.
+/// reads what the client sent within [`SHED_READ`] (so closing does not
+/// reset the connection before the client read the answer), writes the 503
+/// with `Retry-After` and a JSON body in the protocol's shape, and, when
+/// more of the request may be unread, drains it until the client closes,
+/// all within [`SHED_GRACE`].
 async fn shed(
     mut stream: TcpStream,
     max_connections: usize,
@@ -510,7 +515,7 @@ async fn shed(
 ) {
     let _ = tokio::time::timeout(SHED_GRACE, async {
         let mut head = [0u8; 2048];
-        let read = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut head))
+        let read = tokio::time::timeout(SHED_READ, stream.read(&mut head))
             .await
             .ok()
             .and_then(Result::ok)
@@ -537,8 +542,12 @@ async fn shed(
         );
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 2048];
-        while stream.read(&mut sink).await? > 0 {}
+        if read == head.len() {
+            // More of the request may be unread: closing now could reset
+            // the connection before the client reads the 503.
+            let mut sink = [0u8; 2048];
+            while stream.read(&mut sink).await? > 0 {}
+        }
         Ok::<_, io::Error>(())
     })
     .await;
