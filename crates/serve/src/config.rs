@@ -1,4 +1,4 @@
-//! [`ServerConfig`]: request limits and where predictions run.
+//! [`ServerConfig`]: request and connection limits, and where predictions run.
 
 use std::time::Duration;
 
@@ -52,6 +52,58 @@ pub struct ServerConfig {
     /// pool so they never stall other connections. Set 0 to always use the
     /// pool.
     pub inline_predict_max_bytes: usize,
+    /// Most rows (instances) one prediction request may carry, whatever its
+    /// protocol (default 100000, [`MAX_ROWS_PER_REQUEST`](crate::MAX_ROWS_PER_REQUEST));
+    /// counted before records are built, a larger request is a 400 that says
+    /// to split it.
+    pub max_instances_per_request: usize,
+    /// Largest response body, in bytes (default 64 MiB = 67108864); a
+    /// prediction whose answer would be larger is a 413 that says to send
+    /// fewer instances.
+    pub max_response_bytes: usize,
+    /// Longest time a client may take to send a request's headers, from its
+    /// first byte (default `"10s"`); a slower client (slowloris) is
+    /// disconnected without an answer.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["10s"])))]
+    pub header_read_timeout: Duration,
+    /// Longest time a keep-alive connection may stay idle between requests
+    /// (default `"60s"`) before the server closes it.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["60s"])))]
+    pub idle_timeout: Duration,
+    /// Largest request head (request line and headers), in bytes (default
+    /// 32 KiB = 32768, at least 8192); a larger one is answered 431 by the
+    /// HTTP layer.
+    pub max_header_bytes: usize,
+    /// Most open client connections (default 10000). A connection over the
+    /// limit is answered 503 with `Retry-After` and closed; established
+    /// connections keep being served. At start-up the limit is lowered, with
+    /// a warning, to fit the process's open-file limit (`ulimit -n`).
+    pub max_connections: usize,
+    /// Most predictions running at once (default: 4 × the number of CPUs);
+    /// more wait in a queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_predictions: Option<usize>,
+    /// Most predictions waiting for a slot (default: 4 ×
+    /// `max_concurrent_predictions`); a request finding the queue full is
+    /// answered 503 with `Retry-After` at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_queued_predictions: Option<usize>,
+    /// Longest time a prediction waits in the queue (default `"1s"`) before
+    /// it is answered 503 with `Retry-After`.
+    #[serde(
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["1s", "250ms"])))]
+    pub queue_timeout: Duration,
     /// Precomputed predictions answering requests by key (hybrid
     /// inference), one table per model; loaded by `mlrig serve` (see
     /// [`PredictionTableConfig`](crate::PredictionTableConfig)). Default none.
@@ -77,6 +129,15 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             inline_predict_max_bytes: 16 * 1024,
+            max_instances_per_request: crate::MAX_ROWS_PER_REQUEST,
+            max_response_bytes: 64 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_header_bytes: 32 * 1024,
+            max_connections: 10_000,
+            max_concurrent_predictions: None,
+            max_queued_predictions: None,
+            queue_timeout: Duration::from_secs(1),
             prediction_tables: Vec::new(),
             request_log: None,
             schema_reference: (),
@@ -151,6 +212,134 @@ impl ServerConfig {
         self.inline_predict_max_bytes = bytes;
         self
     }
+
+    /// Sets [`ServerConfig::max_instances_per_request`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_instances_per_request(10);
+    /// assert_eq!(c.max_instances_per_request, 10);
+    /// ```
+    pub fn with_max_instances_per_request(mut self, rows: usize) -> Self {
+        self.max_instances_per_request = rows;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_response_bytes`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_response_bytes(1 << 20);
+    /// assert_eq!(c.max_response_bytes, 1 << 20);
+    /// ```
+    pub fn with_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ServerConfig::header_read_timeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let c = mlrig_serve::ServerConfig::default().with_header_read_timeout(Duration::from_secs(2));
+    /// assert_eq!(c.header_read_timeout, Duration::from_secs(2));
+    /// ```
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerConfig::idle_timeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let c = mlrig_serve::ServerConfig::default().with_idle_timeout(Duration::from_secs(5));
+    /// assert_eq!(c.idle_timeout, Duration::from_secs(5));
+    /// ```
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_header_bytes`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_header_bytes(16384);
+    /// assert_eq!(c.max_header_bytes, 16384);
+    /// ```
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_connections`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_connections(100);
+    /// assert_eq!(c.max_connections, 100);
+    /// ```
+    pub fn with_max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// Sets [`ServerConfig::max_concurrent_predictions`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_concurrent_predictions(2);
+    /// assert_eq!(c.concurrent_predictions(), 2);
+    /// ```
+    pub fn with_max_concurrent_predictions(mut self, predictions: usize) -> Self {
+        self.max_concurrent_predictions = Some(predictions);
+        self
+    }
+
+    /// Sets [`ServerConfig::max_queued_predictions`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_queued_predictions(0);
+    /// assert_eq!(c.queued_predictions(), 0);
+    /// ```
+    pub fn with_max_queued_predictions(mut self, predictions: usize) -> Self {
+        self.max_queued_predictions = Some(predictions);
+        self
+    }
+
+    /// Sets [`ServerConfig::queue_timeout`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let c = mlrig_serve::ServerConfig::default().with_queue_timeout(Duration::from_millis(100));
+    /// assert_eq!(c.queue_timeout, Duration::from_millis(100));
+    /// ```
+    pub fn with_queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// The effective [`ServerConfig::max_concurrent_predictions`]: the
+    /// configured value (at least 1), or 4 × the available parallelism.
+    ///
+    /// ```
+    /// assert!(mlrig_serve::ServerConfig::default().concurrent_predictions() >= 4);
+    /// ```
+    pub fn concurrent_predictions(&self) -> usize {
+        self.max_concurrent_predictions
+            .unwrap_or_else(|| {
+                4 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            })
+            .max(1)
+    }
+
+    /// The effective [`ServerConfig::max_queued_predictions`]: the
+    /// configured value, or 4 × [`ServerConfig::concurrent_predictions`].
+    ///
+    /// ```
+    /// let c = mlrig_serve::ServerConfig::default().with_max_concurrent_predictions(3);
+    /// assert_eq!(c.queued_predictions(), 12);
+    /// ```
+    pub fn queued_predictions(&self) -> usize {
+        self.max_queued_predictions
+            .unwrap_or_else(|| 4 * self.concurrent_predictions())
+    }
 }
 
 #[cfg(test)]
@@ -165,9 +354,18 @@ mod tests {
         let json = serde_json::to_string(&config).unwrap();
         assert_eq!(
             json,
-            r#"{"max_body_bytes":4194304,"request_timeout":"1s 500ms","inline_predict_max_bytes":0}"#
+            r#"{"max_body_bytes":4194304,"request_timeout":"1s 500ms","inline_predict_max_bytes":0,"max_instances_per_request":100000,"max_response_bytes":67108864,"header_read_timeout":"10s","idle_timeout":"1m","max_header_bytes":32768,"max_connections":10000,"queue_timeout":"1s"}"#
         );
         assert_eq!(serde_json::from_str::<ServerConfig>(&json).unwrap(), config);
+        let limits = ServerConfig::default()
+            .with_max_concurrent_predictions(8)
+            .with_max_queued_predictions(2);
+        let json = serde_json::to_value(&limits).unwrap();
+        assert_eq!(json["max_concurrent_predictions"], 8);
+        assert_eq!(
+            serde_json::from_value::<ServerConfig>(json).unwrap(),
+            limits
+        );
         let with_schema = r#"{"$schema": "server-config.schema.json"}"#;
         assert_eq!(
             serde_json::from_str::<ServerConfig>(with_schema).unwrap(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::http::header::{ALLOW, HeaderValue};
+use axum::http::header::{ALLOW, HeaderValue, RETRY_AFTER};
 use axum::response::{IntoResponse, Response};
 
 use crate::inference::with_json_content_type;
@@ -133,6 +133,25 @@ pub enum ServeError {
         /// The limit, in bytes (`ServerConfig::max_body_bytes`).
         limit: usize,
     },
+    /// The response would be larger than the configured limit.
+    #[error(
+        "the response would be {size} bytes, over the server's limit of {limit} bytes; send fewer instances per request"
+    )]
+    ResponseTooLarge {
+        /// The response's size, in bytes.
+        size: usize,
+        /// The limit, in bytes (`ServerConfig::max_response_bytes`).
+        limit: usize,
+    },
+    /// The server is at its concurrency or connection limit: the request
+    /// was shed (503 with `Retry-After`).
+    #[error("the server is overloaded ({reason}); retry after {}", humanize(*retry_after))]
+    Overloaded {
+        /// Which limit was reached.
+        reason: String,
+        /// When the client should retry (the `Retry-After` header, whole seconds).
+        retry_after: Duration,
+    },
     /// The request did not complete within the configured time.
     #[error("request did not complete within {}", humanize(*after))]
     Timeout {
@@ -181,6 +200,12 @@ fn list_or_none<T: ToString>(items: &[T]) -> String {
     }
 }
 
+/// A `Retry-After` value: whole seconds, rounded up, at least 1.
+pub(crate) fn retry_after_value(after: Duration) -> HeaderValue {
+    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
+}
+
 fn humanize(d: Duration) -> String {
     if d.subsec_nanos() == 0 {
         format!("{} s", d.as_secs())
@@ -208,7 +233,10 @@ impl ServeError {
             | ServeError::LabelNotFound { .. }
             | ServeError::InvalidLabel { .. } => StatusCode::BAD_REQUEST,
             ServeError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ServeError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServeError::PayloadTooLarge { .. } | ServeError::ResponseTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ServeError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServeError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServeError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
@@ -246,9 +274,11 @@ impl ServeError {
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
             | ServeError::PayloadTooLarge { .. }
+            | ServeError::ResponseTooLarge { .. }
             | ServeError::UnsupportedMediaType { .. } => true,
             ServeError::Core(e) => e.is_invalid_input(),
             ServeError::Timeout { .. }
+            | ServeError::Overloaded { .. }
             | ServeError::InvalidModel { .. }
             | ServeError::Internal { .. }
             | ServeError::PredictionTable { .. }
@@ -269,7 +299,12 @@ impl ServeError {
     /// itself, or a generic text for a server-side failure.
     fn client_message(&self) -> String {
         let status = self.status_code();
-        if status.is_server_error() && !matches!(self, ServeError::Timeout { .. }) {
+        if status.is_server_error()
+            && !matches!(
+                self,
+                ServeError::Timeout { .. } | ServeError::Overloaded { .. }
+            )
+        {
             tracing::error!(error = %self, "request failed");
             INTERNAL_ERROR_MESSAGE.to_string()
         } else {
@@ -284,10 +319,18 @@ impl ServeError {
         let status = self.status_code();
         let body = body(self.client_message()).to_string();
         let mut response = with_json_content_type((status, body).into_response());
-        if let ServeError::MethodNotAllowed { allowed, .. } = self {
-            response
-                .headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allowed));
+        match self {
+            ServeError::MethodNotAllowed { allowed, .. } => {
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allowed));
+            }
+            ServeError::Overloaded { retry_after, .. } => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, retry_after_value(retry_after));
+            }
+            _ => {}
         }
         response
     }
@@ -357,6 +400,11 @@ mod tests {
                 allowed: "POST",
             },
             ServeError::PayloadTooLarge { limit: 1 },
+            ServeError::ResponseTooLarge { size: 2, limit: 1 },
+            ServeError::Overloaded {
+                reason: "busy".into(),
+                retry_after: Duration::from_secs(1),
+            },
             ServeError::UnsupportedMediaType {
                 found: "text/xml".into(),
                 supported: "application/json",
@@ -415,5 +463,12 @@ mod tests {
         }
         .into_response();
         assert_eq!(allowed.headers()[ALLOW], "POST");
+        let shed = ServeError::Overloaded {
+            reason: "4 predictions are running".into(),
+            retry_after: Duration::from_millis(1500),
+        }
+        .into_response();
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(shed.headers()[RETRY_AFTER], "2");
     }
 }

@@ -16,21 +16,51 @@ use serde_json::{Map, Value, json};
 
 use crate::ServeError;
 
-/// The most rows one request may carry, whatever its protocol.
+/// The default of [`ServerConfig::max_instances_per_request`](crate::ServerConfig::max_instances_per_request):
+/// the most rows one request may carry, whatever its protocol.
 ///
 /// Every row becomes a JSON record (a map with its own copy of each field
 /// name) before the batch is built, so a small body of tiny rows (one byte
 /// per row in a binary `UINT8` tensor, `1,` per bare TF Serving instance,
 /// one line per CSV row) would otherwise cost far more memory than its size.
-/// Protocols check this before building records; a larger request is a 400
-/// that says to split it. (A per-server setting may replace this constant.)
+/// Protocols check the limit before building records; a larger request is a
+/// 400 that says to split it.
 pub const MAX_ROWS_PER_REQUEST: usize = 100_000;
 
-/// A 400 when `rows` rows (of `what`) exceed [`MAX_ROWS_PER_REQUEST`].
+thread_local! {
+    /// The row limit of the request being predicted on this thread, set by
+    /// [`with_row_limit`] (every protocol parses and predicts inside
+    /// `ApiState::run_predict`, which sets it), [`MAX_ROWS_PER_REQUEST`]
+    /// elsewhere.
+    static ROW_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_ROWS_PER_REQUEST) };
+}
+
+/// Runs `run` with `limit` as the row limit of [`check_rows`] on this
+/// thread (restored afterwards), so the protocols' parsers read the
+/// server's configured limit without passing it through every call.
+pub(crate) fn with_row_limit<T>(limit: usize, run: impl FnOnce() -> T) -> T {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ROW_LIMIT.with(|cell| cell.set(self.0));
+        }
+    }
+    let _restore = Restore(ROW_LIMIT.with(|cell| cell.replace(limit)));
+    run()
+}
+
+/// The row limit in force on this thread (see [`with_row_limit`]).
+pub(crate) fn row_limit() -> usize {
+    ROW_LIMIT.with(std::cell::Cell::get)
+}
+
+/// A 400 when `rows` rows (of `what`) exceed the row limit in force
+/// ([`ServerConfig::max_instances_per_request`](crate::ServerConfig::max_instances_per_request)).
 pub(crate) fn check_rows(rows: usize, what: &str) -> Result<(), ServeError> {
-    if rows > MAX_ROWS_PER_REQUEST {
+    let limit = row_limit();
+    if rows > limit {
         return Err(ServeError::bad_request(format!(
-            "{what} has {rows} rows; a request takes at most {MAX_ROWS_PER_REQUEST} rows, so split it into several requests"
+            "{what} has {rows} rows; a request takes at most {limit} rows, so split it into several requests"
         )));
     }
     Ok(())
@@ -94,7 +124,7 @@ pub(crate) fn unencodable_predictions() -> ServeError {
     }
 }
 
-/// Predicts for `records` (at least one, at most [`MAX_ROWS_PER_REQUEST`],
+/// Predicts for `records` (at least one, at most the row limit,
 /// checked here once for every protocol) and, when `explain`, computes the contributions
 /// of the same batch (after the predictions, so a bad record is reported
 /// the same way with or without them).
@@ -356,6 +386,14 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("at most 100000 rows"), "{err}");
+        let err = with_row_limit(2, || wrap_bare(vec![json!(1); 3], None, "`instances`"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("has 3 rows; a request takes at most 2 rows"),
+            "{err}"
+        );
+        assert_eq!(row_limit(), MAX_ROWS_PER_REQUEST, "the limit is restored");
     }
     #[test]
     fn non_finite_literals_are_quoted_outside_strings_only() {

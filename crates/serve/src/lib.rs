@@ -11,9 +11,12 @@
 //! TF Serving  POST /v1/models/{m}[/versions/{n}|/labels/{l}]:predict|:classify|:regress  {"instances": ...} | {"inputs": ...} | {"examples": ...}
 //! Open Inf.   POST /v2/models/{m}[/versions/{n}]/infer    one tensor per field or one [N, F] tensor, JSON or binary
 //! MLflow      POST /invocations                           dataframe_split | dataframe_records | instances | inputs | text/csv
-//!   │ router: path → protocol module (tf_serving, open_inference, mlflow); body ≤ max_body_bytes, request ≤ request_timeout
+//!   │ serve_with: ≤ max_connections (else 503 + Retry-After), head within header_read_timeout, idle ≤ idle_timeout
+//!   │ router: path → protocol module (tf_serving, open_inference, mlflow); body ≤ max_body_bytes (413 from Content-Length,
+//!   │ before any 100 Continue), request ≤ request_timeout, response ≤ max_response_bytes, every 4xx/5xx body JSON
+//!   │ a prediction slot: ≤ max_concurrent_predictions running, the rest queued ≤ queue_timeout (else 503 + Retry-After)
 //!   │ the module parses its format into JSON records (bad shape → 400 in the protocol's error shape;
-//!   │ 1..=MAX_ROWS_PER_REQUEST rows, checked before records are built)
+//!   │ 1..=max_instances_per_request rows, checked before records are built)
 //!   ▼
 //! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
 //!   │ with a PredictionTable for the model (router_with): rows whose key it holds are answered from it,
@@ -43,8 +46,11 @@
 //!   known keys (hybrid inference; the `mlrig-prediction-source` header says
 //!   which source answered) and a [`RequestLog`] (sampled requests and their
 //!   predictions in rotating files, never blocking serving; `x-request-id`).
-//! * [`serve`] runs any router on a listener with graceful shutdown;
-//!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM.
+//! * [`serve_with`] runs any router on a listener with the connection limits
+//!   of a [`ServerConfig`] (header-read and idle timeouts, max connections)
+//!   and graceful shutdown ([`serve`]: the default limits);
+//!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM. Every limit is listed
+//!   in `docs/protocols.md` ("Limits").
 //! * Metrics are not built in: compose with `mlrig-monitor`
 //!   (`router(..).merge(metrics_router(..)).layer(MetricsLayer::new(..))`).
 //!
@@ -129,7 +135,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! To serve over TCP: `serve(TcpListener::bind("0.0.0.0:8501").await?, app, shutdown_signal()).await`.
+//! To serve over TCP: `serve_with(TcpListener::bind("0.0.0.0:8501").await?, app, &config, shutdown_signal()).await`.
 //!
 //! ## Feature flags
 //!
@@ -142,6 +148,7 @@ mod config;
 mod error;
 mod hybrid;
 mod inference;
+mod limits;
 mod mlflow;
 mod model_path;
 mod model_status;
@@ -166,7 +173,7 @@ pub use prediction_table::{
 pub use registry::{ModelRegistry, VersionSelector};
 pub use request_log::{RequestLog, RequestLogConfig, RequestLogEntry, RequestLogFormat};
 pub use router::{router, router_with};
-pub use server::{serve, shutdown_signal};
+pub use server::{serve, serve_with, shutdown_signal};
 pub use serving_extras::{PREDICTION_SOURCE_HEADER, REQUEST_ID_HEADER, ServingExtras};
 
 // What users need to name this crate's inputs and outputs, so that depending

@@ -68,15 +68,21 @@ impl From<mlrig_core::Error> for MlflowError {
     }
 }
 
+/// MLflow's `error_code` for an HTTP status.
+pub(crate) fn error_code(status: axum::http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "RESOURCE_DOES_NOT_EXIST",
+        413 => "REQUEST_LIMIT_EXCEEDED",
+        503 => "TEMPORARILY_UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        400..=499 => "BAD_REQUEST",
+        _ => "INTERNAL_ERROR",
+    }
+}
+
 impl IntoResponse for MlflowError {
     fn into_response(self) -> Response {
-        let code = match self.0.status_code().as_u16() {
-            404 => "RESOURCE_DOES_NOT_EXIST",
-            413 => "REQUEST_LIMIT_EXCEEDED",
-            504 => "DEADLINE_EXCEEDED",
-            400..=499 => "BAD_REQUEST",
-            _ => "INTERNAL_ERROR",
-        };
+        let code = error_code(self.0.status_code());
         self.0
             .response_with(|message| json!({"error_code": code, "message": message}))
     }

@@ -38,7 +38,7 @@ use serde_json::{Map, Value, json};
 mod binary;
 
 use crate::inference::{
-    MAX_ROWS_PER_REQUEST, check_rows, json_bytes, lists_to_records, matrix_to_records,
+    check_rows, json_bytes, lists_to_records, matrix_to_records, row_limit,
     unencodable_predictions, wire_types, with_json_content_type,
 };
 use crate::model_path::parse_version;
@@ -263,7 +263,7 @@ fn infer(
     }
     let schema = servable.input_schema();
     // An [N, F] tensor holds F elements per row; a field's tensor one.
-    let max_elements = MAX_ROWS_PER_REQUEST.saturating_mul(schema.fields().len().max(1));
+    let max_elements = row_limit().saturating_mul(schema.fields().len().max(1));
     let mut tensors = Vec::with_capacity(request.inputs.len());
     for input in &request.inputs {
         tensors.push(decode_input(input, &mut binary, max_elements)?);
@@ -306,9 +306,10 @@ fn decode_input(
     let count = element_count(&input.shape, &what)?;
     if count > max_elements {
         return Err(ServeError::bad_request(format!(
-            "{what} has shape {:?} ({count} elements); a request takes at most {MAX_ROWS_PER_REQUEST} rows \
+            "{what} has shape {:?} ({count} elements); a request takes at most {} rows \
              ({max_elements} elements for this model), so split it into several requests",
-            input.shape
+            input.shape,
+            row_limit()
         )));
     }
     let values = match (input.parameters.get("binary_data_size"), &input.data) {

@@ -13,6 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
+use crate::inference::with_row_limit;
+use crate::limits::{HttpLimits, PredictionLimiter, harden};
 use crate::serving_extras::annotate;
 use crate::{
     ModelRegistry, ServeError, ServerConfig, ServingExtras, mlflow, open_inference, tf_serving,
@@ -29,6 +31,10 @@ pub(crate) struct ApiState {
     pub registry: Arc<ModelRegistry>,
     pub max_body_bytes: usize,
     pub inline_predict_max_bytes: usize,
+    /// Most rows per request (`ServerConfig::max_instances_per_request`).
+    pub max_instances: usize,
+    /// The prediction concurrency limit and queue.
+    pub limiter: Arc<PredictionLimiter>,
     /// Prediction tables and the request log.
     pub extras: Arc<ServingExtras>,
 }
@@ -36,20 +42,31 @@ pub(crate) struct ApiState {
 impl ApiState {
     /// Runs a prediction on this worker for a small body, on tokio's
     /// blocking pool for a large one (it would stall this worker's other
-    /// connections).
+    /// connections), once the concurrency limit gives it a slot (503 when
+    /// the queue is full or the wait too long), with the server's row limit
+    /// in force for the protocols' parsers.
     pub(crate) async fn run_predict<T, F>(&self, body_len: usize, run: F) -> Result<T, ServeError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, ServeError> + Send + 'static,
     {
+        let permit = self.limiter.acquire().await?;
+        let max_instances = self.max_instances;
         if body_len <= self.inline_predict_max_bytes {
-            run()
+            let result = with_row_limit(max_instances, run);
+            drop(permit);
+            result
         } else {
-            tokio::task::spawn_blocking(run)
-                .await
-                .map_err(|e| ServeError::Internal {
-                    reason: format!("the prediction task failed: {e}"),
-                })?
+            // The permit moves into the task: a request that timed out
+            // keeps its slot until its prediction really ends.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                with_row_limit(max_instances, run)
+            })
+            .await
+            .map_err(|e| ServeError::Internal {
+                reason: format!("the prediction task failed: {e}"),
+            })?
         }
     }
 }
@@ -102,10 +119,16 @@ impl ApiState {
 /// MLflow `{"error_code": "BAD_REQUEST", "message": "..."}`: 400 for a bad
 /// request (naming the instance, field, expected and found value) or an
 /// unknown label, 404 for an unknown model, version or path, 405 for a
-/// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`], 415
-/// for an MLflow body that is neither JSON nor CSV, 504 past
+/// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`]
+/// (at once when `Content-Length` says so, before any `100 Continue`) or a
+/// response over [`ServerConfig::max_response_bytes`], 415
+/// for an MLflow body that is neither JSON nor CSV, 503 with `Retry-After`
+/// when the prediction queue is full or a prediction waited
+/// [`ServerConfig::queue_timeout`] for one of
+/// [`ServerConfig::max_concurrent_predictions`] slots, 504 past
 /// [`ServerConfig::request_timeout`], 500 (generic text, details logged)
-/// when the model itself fails. TF Serving's and Open Inference's
+/// when the model itself fails. Every 4xx/5xx the router answers has a JSON
+/// body in the protocol's shape (an outer layer wraps any other). TF Serving's and Open Inference's
 /// `Content-Type` is not checked (TF Serving's examples post with
 /// `curl -d`).
 ///
@@ -151,6 +174,8 @@ pub fn router_with(
         registry,
         max_body_bytes: config.max_body_bytes,
         inline_predict_max_bytes: config.inline_predict_max_bytes,
+        max_instances: config.max_instances_per_request,
+        limiter: Arc::new(PredictionLimiter::new(config)),
         extras: extras.clone(),
     };
     let app = Router::new()
@@ -170,11 +195,19 @@ pub fn router_with(
             config.request_timeout,
             enforce_timeout,
         ));
-    if extras.is_empty() {
+    let app = if extras.is_empty() {
         app
     } else {
         app.layer(middleware::from_fn_with_state(extras, annotate))
-    }
+    };
+    // Outermost, so it sees every answer (framework rejections included).
+    app.layer(middleware::from_fn_with_state(
+        HttpLimits {
+            max_body_bytes: config.max_body_bytes,
+            max_response_bytes: config.max_response_bytes,
+        },
+        harden,
+    ))
 }
 
 async fn enforce_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

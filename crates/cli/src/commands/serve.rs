@@ -30,7 +30,8 @@ pub(crate) struct Args {
     host: std::net::IpAddr,
 
     /// Server limits file, JSON or TOML (`max_body_bytes`, `request_timeout = "30s"`,
-    /// `inline_predict_max_bytes`; schema: `mlrig schema server-config`).
+    /// `max_instances_per_request`, `max_connections`, `header_read_timeout`, `idle_timeout`,
+    /// `max_concurrent_predictions`, `queue_timeout`, ...; schema: `mlrig schema server-config`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -147,7 +148,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
                 println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
             }
         }
-        mlrig_serve::serve(listener, app, mlrig_serve::shutdown_signal()).await?;
+        mlrig_serve::serve_with(listener, app, &config, mlrig_serve::shutdown_signal()).await?;
         Ok::<_, crate::output::CliError>(())
     })?;
     // Finishes the open request log file (renamed into place).
