@@ -49,6 +49,7 @@
 
 mod batch_predict;
 mod bundle_files;
+mod bundle_loader;
 mod error;
 mod evaluating;
 mod gates;
@@ -60,7 +61,10 @@ mod training;
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
-pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
+pub use bundle_files::{
+    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
+};
+pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};

@@ -149,6 +149,14 @@ pub enum ServeError {
         /// What failed.
         reason: String,
     },
+    /// A model config file ([`crate::ModelConfig`]) cannot be read, parsed or checked.
+    #[error("model config {}: {reason}", path.display())]
+    InvalidConfig {
+        /// The file (or `(JSON)` / `(TOML)` for text parsed from memory).
+        path: std::path::PathBuf,
+        /// What is wrong, with line and column for a syntax error.
+        reason: String,
+    },
     /// Accepting or serving connections failed.
     #[error("{context}: {source}")]
     Io {
@@ -205,6 +213,7 @@ impl ServeError {
             ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
             ServeError::Core(_)
             | ServeError::InvalidModel { .. }
+            | ServeError::InvalidConfig { .. }
             | ServeError::Internal { .. }
             | ServeError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -240,6 +249,7 @@ impl ServeError {
             ServeError::Core(e) => e.is_invalid_input(),
             ServeError::Timeout { .. }
             | ServeError::InvalidModel { .. }
+            | ServeError::InvalidConfig { .. }
             | ServeError::Internal { .. }
             | ServeError::Io { .. } => false,
         }

@@ -131,9 +131,12 @@
 //! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] (the schema is `docs/schemas/server-config.schema.json`) | no |
 
 mod config;
+mod duration_serde;
 mod error;
 mod inference;
+mod lifecycle;
 mod mlflow;
+mod model_config;
 mod model_path;
 mod model_status;
 mod open_inference;
@@ -146,6 +149,11 @@ mod tf_serving;
 pub use config::ServerConfig;
 pub use error::ServeError;
 pub use inference::MAX_ROWS_PER_REQUEST;
+pub use lifecycle::{
+    LifecycleObserver, ManagerHandle, ModelManager, ReconcileReport, Reloader, VersionLoader,
+    parse_version_dir, reload_on_sighup,
+};
+pub use model_config::{ConfigFormat, ModelConfig, ModelEntry, VersionPolicy};
 pub use registry::{ModelRegistry, VersionSelector};
 pub use router::router;
 pub use server::{serve, shutdown_signal};
