@@ -36,6 +36,12 @@
 //!   `{"error_code": "...", "message": "..."}`.
 //! * [`ModelRegistry`] maps name → version → servable, and labels
 //!   ([`ModelRegistry::set_label`]) to versions.
+//! * [`ModelManager`] keeps the registry in step with model base paths and
+//!   a [`ModelConfig`] (TF Serving's model server semantics: poll, version
+//!   policy, labels, load → verify → warm up before a version is available,
+//!   drain on unload, broken versions skipped and shown as `END` in the
+//!   status); loading one version is a [`VersionLoader`] (model bundles:
+//!   `mlrig_pipeline::BundleLoader`). Guide: `docs/serving.md`.
 //! * [`serve`] runs any router on a listener with graceful shutdown;
 //!   [`shutdown_signal`] resolves on Ctrl-C or SIGTERM.
 //! * Metrics are not built in: compose with `mlrig-monitor`
@@ -128,7 +134,7 @@
 //!
 //! | feature | enables | default |
 //! |---|---|---|
-//! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] (the schema is `docs/schemas/server-config.schema.json`) | no |
+//! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] and [`ModelConfig`] (the schemas are `docs/schemas/server-config.schema.json` and `docs/schemas/model-config.schema.json`) | no |
 
 mod config;
 mod duration_serde;
