@@ -322,3 +322,33 @@ fn rollback_moves_a_label_in_a_toml_or_json_config() {
         stderr(&output)
     );
 }
+
+#[test]
+fn rollback_and_serve_help_show_examples_of_the_lifecycle_flags() {
+    let output = mlrig(["rollback", "--help"]);
+    assert_status(&output, 0);
+    let help = common::stdout(&output);
+    for expected in ["Example", "mlrig rollback", "--format", "--to", "--label"] {
+        assert!(help.contains(expected), "{expected}:\n{help}");
+    }
+    let output = mlrig(["serve", "--help"]);
+    assert_status(&output, 0);
+    let help = common::stdout(&output);
+    for expected in ["--model-base-path", "--model-config", "--poll-interval"] {
+        assert!(help.contains(expected), "{expected}:\n{help}");
+    }
+    // --model-config and --model-base-path are alternatives.
+    let output = mlrig([
+        "serve",
+        "--model-config",
+        "a.toml",
+        "--model-base-path",
+        "b",
+    ]);
+    assert_status(&output, 2);
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+}
