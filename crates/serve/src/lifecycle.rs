@@ -184,6 +184,8 @@ struct Tracked {
 
 #[derive(Default)]
 struct ModelState {
+    /// The base path the versions were loaded from.
+    base_path: PathBuf,
     versions: BTreeMap<u64, Tracked>,
     /// The last error listing the base path, logged once.
     base_error: Option<String>,
@@ -429,6 +431,24 @@ impl ModelManager {
 
     fn reconcile_model(&mut self, entry: &ModelEntry, report: &mut ReconcileReport) {
         let name = entry.name.as_str();
+        // A new base path: its versions are loaded afresh; the old ones serve
+        // until then and are unloaded below unless replaced.
+        let mut stale = BTreeSet::new();
+        let state = self.state(name);
+        if state.base_path != entry.base_path {
+            if !state.versions.is_empty() {
+                tracing::info!(model = name, base_path = %entry.base_path.display(), "base path changed; loading its versions");
+            }
+            state.base_path = entry.base_path.clone();
+            for (version, tracked) in std::mem::take(&mut state.versions) {
+                match tracked.state {
+                    VersionState::Available => {
+                        stale.insert(version);
+                    }
+                    VersionState::Failed => self.registry.clear_failed(name, version),
+                }
+            }
+        }
         let found = match scan_base_path(&entry.base_path) {
             Ok(found) => {
                 self.state(name).base_error = None;
@@ -540,7 +560,7 @@ impl ModelManager {
             .filter(|(_, t)| matches!(t.state, VersionState::Available))
             .map(|(v, _)| *v)
             .collect();
-        for version in available {
+        for version in available.into_iter().chain(stale) {
             if !serving.contains(&version) {
                 self.state(name).versions.remove(&version);
                 self.unload(name, version, report);
@@ -1041,6 +1061,24 @@ mod tests {
         m.reconcile();
         assert_eq!(registry.versions("m"), [1, 2]);
         assert!(!registry.failed("m").contains_key(&2));
+    }
+
+    #[test]
+    fn a_new_base_path_replaces_the_versions_of_the_old_one() {
+        let (old, new) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        version_dir(old.path(), "1", true);
+        version_dir(old.path(), "2", true);
+        version_dir(new.path(), "1", true);
+        let (mut m, registry) = manager(old.path(), VersionPolicy::All {});
+        m.reconcile();
+        let before = registry.get("m", Some(1)).unwrap();
+        m.config = ModelConfig::new(vec![
+            ModelEntry::new("m", new.path()).with_version_policy(VersionPolicy::All {}),
+        ]);
+        let report = m.reconcile();
+        assert_eq!(registry.versions("m"), [1]);
+        assert_eq!(report.unloaded, [("m".to_string(), 2)]);
+        assert!(!Arc::ptr_eq(&before, &registry.get("m", Some(1)).unwrap()));
     }
 
     #[test]
