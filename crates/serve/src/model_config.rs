@@ -289,9 +289,10 @@ impl ModelConfig {
         Ok(config)
     }
 
-    /// Checks what serde cannot: unique model names that can be addressed
-    /// in a URL, `num_versions` ≥ 1, a non-empty `specific` list, positive
-    /// versions and addressable label names. Returns the first problem.
+    /// Checks what serde cannot: a non-zero `poll_interval`, unique model
+    /// names that can be addressed in a URL, `num_versions` ≥ 1, a non-empty
+    /// `specific` list, positive versions and addressable label names.
+    /// Returns the first problem.
     ///
     /// ```
     /// use mlrig_serve::{ModelConfig, ModelEntry};
@@ -299,6 +300,9 @@ impl ModelConfig {
     /// assert!(twice.check().unwrap_err().contains("more than once"));
     /// ```
     pub fn check(&self) -> Result<(), String> {
+        if self.poll_interval.is_zero() {
+            return Err("poll_interval must be longer than 0, e.g. \"1s\"".into());
+        }
         let mut names = BTreeSet::new();
         for model in &self.models {
             let name = &model.name;
@@ -448,5 +452,9 @@ mod tests {
             ModelConfig::from_json_str(r#"{"$schema": "model-config.schema.json", "models": []}"#)
                 .is_ok()
         );
+        let err = ModelConfig::from_json_str(r#"{"poll_interval": "0s", "models": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("longer than 0"), "{err}");
     }
 }
