@@ -19,8 +19,8 @@ mod progress;
 use output::{Format, Outcome};
 
 /// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
-/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve),
-/// score files offline (predict).
+/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve,
+/// rollback), score files offline (predict).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -98,7 +98,7 @@ enum Command {
         after_help = "Examples:\n  mlrig rollback --model-config models.toml --model adult --label stable\n  mlrig rollback --model-config models.json --model adult --label stable --to 3 --format json"
     )]
     Rollback(commands::rollback::Args),
-    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec).
+    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec, model config).
     #[command(
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
     )]
