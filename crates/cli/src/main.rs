@@ -19,8 +19,8 @@ mod progress;
 use output::{Format, Outcome};
 
 /// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
-/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve),
-/// score files offline (predict).
+/// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve,
+/// rollback), score files offline (predict).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -89,10 +89,16 @@ enum Command {
     /// Serve model bundles over HTTP (TF Serving REST, Open Inference Protocol v2, MLflow
     /// /invocations, Prometheus /metrics).
     #[command(
-        after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'\n  curl -s localhost:8501/invocations -H 'Content-Type: text/csv' --data-binary $'age\\n40\\n'"
+        after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  mlrig serve --model-base-path models/adult --model-base-path models/housing   # hot reload of new versions\n  mlrig serve --model-config models.toml   # several models, version policy, labels; reload on SIGHUP\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'\n  curl -s localhost:8501/invocations -H 'Content-Type: text/csv' --data-binary $'age\\n40\\n'"
     )]
     Serve(commands::serve::Args),
-    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec).
+    /// Point a version label of a model config file back to an earlier version (rollback);
+    /// a running `mlrig serve --model-config FILE` applies it at its next poll or on SIGHUP.
+    #[command(
+        after_help = "Examples:\n  mlrig rollback --model-config models.toml --model adult --label stable\n  mlrig rollback --model-config models.json --model adult --label stable --to 3 --format json"
+    )]
+    Rollback(commands::rollback::Args),
+    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec, model config).
     #[command(
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
     )]
@@ -118,6 +124,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
+        Command::Rollback(args) => commands::rollback::run(args),
         Command::Schema(args) => commands::schema::run(args),
     };
     match result {

@@ -13,11 +13,12 @@ use mlrig_core::ParamGuard;
 use serde_json::{Value, json};
 
 /// The schemas `mlrig schema` knows, by name.
-const SCHEMAS: [&str; 4] = [
+const SCHEMAS: [&str; 5] = [
     "feature-spec",
     "blessing-thresholds",
     "server-config",
     "model-spec",
+    "model-config",
 ];
 
 /// The command that rewrites `docs/schemas/` (run from the repository root).
@@ -157,6 +158,7 @@ fn load_in_mlrig(file: &ShippedFile) -> Result<(), String> {
         "blessing-thresholds" => parse::<mlrig_train::BlessingThresholds>(&text, toml),
         "server-config" => parse::<mlrig_serve::ServerConfig>(&text, toml),
         "model-spec" => parse::<mlrig_train::ModelSpec>(&text, toml),
+        "model-config" => parse::<mlrig_serve::ModelConfig>(&text, toml),
         other => Err(format!("unknown schema {other}")),
     }
 }

@@ -194,6 +194,7 @@ impl BundleWriter {
 ///   features.json              the fitted feature pipeline (an Artifact)
 ///   model.json                 the fitted model (an Artifact)
 ///   evaluation.json            metrics and the blessing decision (an Artifact)
+///   warmup.jsonl               (mlrig-pipeline) a few evaluation rows, a server's warm-up requests
 /// ```
 ///
 /// [`BundleWriter`] fills a hidden staging directory and renames it into place

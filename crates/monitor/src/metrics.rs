@@ -94,6 +94,12 @@ struct ModelLabels {
     version: String,
 }
 
+/// Labels of per-model (not per-version) metrics.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelNameLabels {
+    model: String,
+}
+
 /// Registered models: name → version → created_at (Unix seconds).
 type ModelTable = Arc<RwLock<BTreeMap<String, BTreeMap<u64, u64>>>>;
 
@@ -157,6 +163,8 @@ pub struct RequestLabelValues {
 /// | `mlrig_prediction_value` | histogram ([`VALUE_BUCKETS`]) of a regression model's predicted values | `model`, `version` |
 /// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
 /// | `mlrig_request_log_written_total`, `mlrig_request_log_dropped_total` | counters, read at scrape time (after [`ServingMetrics::register_request_log`]) | — |
+/// | `mlrig_model_versions_available` | gauge, computed at scrape time: registered versions | `model` |
+/// | `mlrig_model_load_failures_total` | counter ([`ServingMetrics::record_model_load_failure`]) | `model` |
 /// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
 ///
 /// Label semantics, all with bounded cardinality:
@@ -198,6 +206,7 @@ pub struct ServingMetrics {
     values: Family<ModelLabels, Histogram, fn() -> Histogram>,
     models: ModelTable,
     request_log: RequestLogSlot,
+    load_failures: Family<ModelNameLabels, Counter>,
 }
 
 /// The request log's counters, once registered.
@@ -280,6 +289,12 @@ impl ServingMetrics {
             "Predicted value, per instance, of regression models",
             values.clone(),
         );
+        let load_failures = Family::<ModelNameLabels, Counter>::default();
+        registry.register(
+            "mlrig_model_load_failures",
+            "Model versions that failed to load (half-written, corrupt, mislabelled, failed warm-up) and were skipped",
+            load_failures.clone(),
+        );
         registry.register_collector(Box::new(ModelAgeCollector {
             models: models.clone(),
         }));
@@ -303,6 +318,7 @@ impl ServingMetrics {
             values,
             models,
             request_log,
+            load_failures,
         }
     }
 
@@ -324,6 +340,23 @@ impl ServingMetrics {
             .request_log
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(counters);
+    }
+
+    /// Counts a version of `model` that failed to load
+    /// (`mlrig_model_load_failures_total{model}`).
+    ///
+    /// ```
+    /// let metrics = mlrig_monitor::ServingMetrics::new();
+    /// metrics.record_model_load_failure("iris");
+    /// assert!(metrics.render()?.contains("mlrig_model_load_failures_total{model=\"iris\"} 1"));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn record_model_load_failure(&self, model: &str) {
+        self.load_failures
+            .get_or_create(&ModelNameLabels {
+                model: model.to_string(),
+            })
+            .inc();
     }
 
     fn read_models(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, BTreeMap<u64, u64>>> {
@@ -638,6 +671,19 @@ impl Collector for ModelAgeCollector {
                 let age = now - *created_at as f64;
                 metric.encode_family(&labels)?.encode_gauge(&age)?;
             }
+        }
+        let mut available = encoder.encode_descriptor(
+            "mlrig_model_versions_available",
+            "Versions of the model being served",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, versions) in models.iter() {
+            let labels = ModelNameLabels {
+                model: name.clone(),
+            };
+            let count = i64::try_from(versions.len()).unwrap_or(i64::MAX);
+            available.encode_family(&labels)?.encode_gauge(&count)?;
         }
         Ok(())
     }

@@ -10,3 +10,7 @@ pub const FEATURES_FILE: &str = "features.json";
 pub const MODEL_FILE: &str = "model.json";
 /// Metrics and the blessing decision (an artifact).
 pub const EVALUATION_FILE: &str = "evaluation.json";
+/// A few (at most [`WARMUP_RECORDS`](crate::WARMUP_RECORDS)) evaluation
+/// rows as JSON records, one per line: the warm-up requests a server sends
+/// a version before making it available.
+pub const WARMUP_FILE: &str = "warmup.jsonl";

@@ -101,7 +101,7 @@ pub(crate) fn serveability_problems(
 }
 
 /// The columns of `schema` from `batch`, in schema order.
-fn project(
+pub(crate) fn project(
     batch: &RecordBatch,
     schema: &mlrig_core::arrow_schema::SchemaRef,
 ) -> Result<RecordBatch, PipelineError> {

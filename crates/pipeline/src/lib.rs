@@ -14,10 +14,14 @@
 //!            eval  ─features─▶ Features ─model─▶ metrics, slices ─┬─ baseline scored on the same rows
 //!                  + checks (label_leakage, numerical_stability, serveability) ─▶ blessing
 //!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
+//!               + warmup.jsonl (≤ 8 evaluation rows as JSON records, the server's warm-up requests)
 //! evaluation: version dir + data (+ baseline dir) ─▶ the same scoring ─▶ Evaluation (EvaluationJob, `mlrig evaluate`)
 //! serving:   bundle ─▶ BundleServable (features + model as one `Servable`; gbdt models also
 //!            answer `Servable::contributions`, TreeSHAP, for `"contributions": true` requests)
 //!            ─▶ ModelRegistry ─▶ server_app = serve::router + monitor::metrics_router + MetricsLayer
+//! hot reload: base path ─serve::ModelManager (poll, version policy, labels)─▶ BundleLoader: open
+//!            (fingerprints), manifest name/version == directory, warm-up on warmup.jsonl
+//!            ─▶ ModelRegistry (only then available); MetricsObserver ─▶ ServingMetrics
 //! static inference (BatchPredictJob, `mlrig predict`): data ─DataReader (model's input types
 //!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
 //!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
@@ -51,6 +55,7 @@
 
 mod batch_predict;
 mod bundle_files;
+mod bundle_loader;
 mod error;
 mod evaluating;
 mod gates;
@@ -63,7 +68,10 @@ mod training;
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
-pub use bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE};
+pub use bundle_files::{
+    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
+};
+pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};

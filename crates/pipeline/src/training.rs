@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::PipelineError;
 use crate::bundle_files::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE,
+    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
 };
 use crate::gates::{gate_check, serveability_problems, stability_problems};
 use crate::scoring::{self, column_arrays, score};
@@ -403,8 +403,14 @@ impl TrainingJob {
         let evaluation = self.compare_with_baseline(evaluation, &eval)?;
 
         self.stage("writing bundle");
-        let bundle_dir =
-            self.write_bundle(&statistics, &data_schema, &features, &model, &evaluation)?;
+        let bundle_dir = self.write_bundle(
+            &statistics,
+            &data_schema,
+            &features,
+            &model,
+            &evaluation,
+            &eval,
+        )?;
         let version = bundle_dir.manifest().version;
         Ok(TrainingReport {
             bundle_dir: bundle_dir.dir().to_path_buf(),
@@ -564,6 +570,7 @@ impl TrainingJob {
         features: &FittedFeaturePipeline,
         model: &Model,
         evaluation: &Evaluation,
+        eval: &[RecordBatch],
     ) -> Result<mlrig_core::ModelBundle, PipelineError> {
         let data = Fingerprint::of_file(&self.data)?;
         let mut writer = BundleWriter::new(&self.output_dir, &self.name, self.version)?;
@@ -585,6 +592,11 @@ impl TrainingJob {
         )?;
         let model_fp = writer.add_artifact(MODEL_FILE, model, &[data.clone(), features_fp])?;
         writer.add_artifact(EVALUATION_FILE, evaluation, &[data, model_fp])?;
+        writer.add_bytes(
+            WARMUP_FILE,
+            crate::bundle_loader::WARMUP_KIND,
+            &crate::bundle_loader::warmup_lines(&features.input_schema(), eval)?,
+        )?;
         Ok(writer.commit()?)
     }
 }

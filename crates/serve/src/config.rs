@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::duration_serde::{deserialize_duration, serialize_duration};
 
 /// Limits and execution settings of the HTTP API built by [`router`](crate::router).
 ///
@@ -142,40 +144,6 @@ impl Default for ServerConfig {
             request_log: None,
             schema_reference: (),
         }
-    }
-}
-
-/// Writes a duration as humantime text (`"30s"`, `"1m 30s"`).
-pub(crate) fn serialize_duration<S: Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&humantime::format_duration(*duration))
-}
-
-/// Reads a duration written as humantime text (`"30s"`, `"500ms"`); a
-/// visitor, so a parser's error points at the value itself.
-pub(crate) fn deserialize_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Duration, D::Error> {
-    deserializer.deserialize_str(DurationVisitor)
-}
-
-struct DurationVisitor;
-
-impl serde::de::Visitor<'_> for DurationVisitor {
-    type Value = Duration;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a duration such as \"30s\" or \"500ms\"")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Duration, E> {
-        humantime::parse_duration(text).map_err(|e| {
-            E::custom(format!(
-                "invalid duration {text:?} ({e}); write a number and a unit, e.g. \"30s\" or \"500ms\""
-            ))
-        })
     }
 }
 

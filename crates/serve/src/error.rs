@@ -177,6 +177,14 @@ pub enum ServeError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A model config file ([`crate::ModelConfig`]) cannot be read, parsed or checked.
+    #[error("model config {}: {reason}", path.display())]
+    InvalidConfig {
+        /// The file (or `(JSON)` / `(TOML)` for text parsed from memory).
+        path: std::path::PathBuf,
+        /// What is wrong, with line and column for a syntax error.
+        reason: String,
+    },
     /// Accepting or serving connections failed.
     #[error("{context}: {source}")]
     Io {
@@ -242,6 +250,7 @@ impl ServeError {
             ServeError::Core(e) if e.is_invalid_input() => StatusCode::BAD_REQUEST,
             ServeError::Core(_)
             | ServeError::InvalidModel { .. }
+            | ServeError::InvalidConfig { .. }
             | ServeError::Internal { .. }
             | ServeError::PredictionTable { .. }
             | ServeError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -280,6 +289,7 @@ impl ServeError {
             ServeError::Timeout { .. }
             | ServeError::Overloaded { .. }
             | ServeError::InvalidModel { .. }
+            | ServeError::InvalidConfig { .. }
             | ServeError::Internal { .. }
             | ServeError::PredictionTable { .. }
             | ServeError::Io { .. } => false,

@@ -42,6 +42,12 @@
 //!   `{"error_code": "...", "message": "..."}`.
 //! * [`ModelRegistry`] maps name → version → servable, and labels
 //!   ([`ModelRegistry::set_label`]) to versions.
+//! * [`ModelManager`] keeps the registry in step with model base paths and
+//!   a [`ModelConfig`] (TF Serving's model server semantics: poll, version
+//!   policy, labels, load → verify → warm up before a version is available,
+//!   drain on unload, broken versions skipped and shown as `END` in the
+//!   status); loading one version is a [`VersionLoader`] (model bundles:
+//!   `mlrig_pipeline::BundleLoader`). Guide: `docs/serving.md`.
 //! * [`router_with`] adds [`ServingExtras`]: [`PredictionTable`]s answering
 //!   known keys (hybrid inference; the `mlrig-prediction-source` header says
 //!   which source answered) and a [`RequestLog`] (sampled requests and their
@@ -141,15 +147,18 @@
 //!
 //! | feature | enables | default |
 //! |---|---|---|
-//! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] (the schema is `docs/schemas/server-config.schema.json`) | no |
+//! | `schemars` | `schemars::JsonSchema` for [`ServerConfig`] and [`ModelConfig`] (the schemas are `docs/schemas/server-config.schema.json` and `docs/schemas/model-config.schema.json`) | no |
 //! | `parquet` | Parquet files for the [`RequestLog`] (`format: "parquet"`) | no |
 
 mod config;
+mod duration_serde;
 mod error;
 mod hybrid;
 mod inference;
+mod lifecycle;
 mod limits;
 mod mlflow;
+mod model_config;
 mod model_path;
 mod model_status;
 mod open_inference;
@@ -167,6 +176,11 @@ mod tf_serving;
 pub use config::ServerConfig;
 pub use error::ServeError;
 pub use inference::MAX_ROWS_PER_REQUEST;
+pub use lifecycle::{
+    LifecycleObserver, ManagerHandle, ModelManager, ReconcileReport, Reloader, VersionLoader,
+    parse_version_dir, reload_on_sighup,
+};
+pub use model_config::{ConfigFormat, ModelConfig, ModelEntry, VersionPolicy};
 pub use prediction_table::{
     PREDICTION_COLUMN, PredictionTable, PredictionTableConfig, SCORE_PREFIX,
 };

@@ -23,21 +23,33 @@ struct VersionStatus {
 #[derive(Debug, Serialize)]
 struct StatusCode {
     error_code: &'static str,
-    error_message: &'static str,
+    error_message: String,
 }
 
-/// The status document for the given loaded versions (all `AVAILABLE`: a
-/// version is in the registry only once it is loaded).
-pub(crate) fn model_status(versions: &[u64]) -> ModelStatus {
+/// The status document for the given versions, in the given order: a
+/// loaded one (`None`) is `AVAILABLE` (a version is in the registry only
+/// once it is loaded), one that failed to load (`Some(reason)`) is `END`
+/// with TF Serving's `UNKNOWN` error code and the reason.
+pub(crate) fn model_status(versions: &[(u64, Option<String>)]) -> ModelStatus {
     ModelStatus {
         model_version_status: versions
             .iter()
-            .map(|v| VersionStatus {
+            .map(|(v, failure)| VersionStatus {
                 version: v.to_string(),
-                state: "AVAILABLE",
-                status: StatusCode {
-                    error_code: "OK",
-                    error_message: "",
+                state: if failure.is_some() {
+                    "END"
+                } else {
+                    "AVAILABLE"
+                },
+                status: match failure {
+                    None => StatusCode {
+                        error_code: "OK",
+                        error_message: String::new(),
+                    },
+                    Some(reason) => StatusCode {
+                        error_code: "UNKNOWN",
+                        error_message: reason.clone(),
+                    },
                 },
             })
             .collect(),
@@ -221,8 +233,14 @@ mod tests {
 
     #[test]
     fn status_lists_versions_as_strings() {
-        let json = serde_json::to_value(model_status(&[1, 4])).unwrap();
+        let json =
+            serde_json::to_value(model_status(&[(1, None), (4, Some("broken".into()))])).unwrap();
         assert_eq!(json["model_version_status"][1]["version"], "4");
+        assert_eq!(json["model_version_status"][1]["state"], "END");
+        assert_eq!(
+            json["model_version_status"][1]["status"]["error_message"],
+            "broken"
+        );
         assert_eq!(json["model_version_status"][0]["state"], "AVAILABLE");
         assert_eq!(
             json["model_version_status"][0]["status"]["error_code"],

@@ -73,6 +73,9 @@ struct Model {
 #[derive(Default)]
 pub struct ModelRegistry {
     models: RwLock<BTreeMap<String, Model>>,
+    /// Versions that failed to load, with the reason: name → version → message
+    /// (shown in the model status as TF Serving's state `END`).
+    failed: RwLock<BTreeMap<String, BTreeMap<u64, String>>>,
 }
 
 impl std::fmt::Debug for ModelRegistry {
@@ -310,6 +313,57 @@ impl ModelRegistry {
         self.read()
             .get(name)
             .map(|m| m.labels.clone())
+            .unwrap_or_default()
+    }
+
+    /// Records that `version` of `name` failed to load, and why; the model
+    /// status lists it with state `END` and the message (TF Serving's
+    /// `model_version_status`) until [`ModelRegistry::clear_failed`]. The
+    /// version is not served (a loaded version stays loaded).
+    ///
+    /// ```
+    /// let registry = mlrig_serve::ModelRegistry::new();
+    /// registry.set_failed("iris", 3, "no features.json");
+    /// assert_eq!(registry.failed("iris")[&3], "no features.json");
+    /// registry.clear_failed("iris", 3);
+    /// assert!(registry.failed("iris").is_empty());
+    /// ```
+    pub fn set_failed(&self, name: &str, version: u64, reason: impl Into<String>) {
+        self.failed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(name.to_string())
+            .or_default()
+            .insert(version, reason.into());
+    }
+
+    /// Forgets a failure recorded by [`ModelRegistry::set_failed`].
+    ///
+    /// ```
+    /// mlrig_serve::ModelRegistry::new().clear_failed("iris", 1);
+    /// ```
+    pub fn clear_failed(&self, name: &str, version: u64) {
+        let mut failed = self.failed.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(versions) = failed.get_mut(name) {
+            versions.remove(&version);
+            if versions.is_empty() {
+                failed.remove(name);
+            }
+        }
+    }
+
+    /// The versions of `name` that failed to load and why (see
+    /// [`ModelRegistry::set_failed`]).
+    ///
+    /// ```
+    /// assert!(mlrig_serve::ModelRegistry::new().failed("iris").is_empty());
+    /// ```
+    pub fn failed(&self, name: &str) -> BTreeMap<u64, String> {
+        self.failed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
             .unwrap_or_default()
     }
 

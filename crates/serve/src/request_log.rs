@@ -60,8 +60,8 @@ pub struct RequestLogConfig {
     /// server's entries still appear.
     #[serde(
         default = "default_max_file_age",
-        serialize_with = "crate::config::serialize_duration",
-        deserialize_with = "crate::config::deserialize_duration"
+        serialize_with = "crate::duration_serde::serialize_duration",
+        deserialize_with = "crate::duration_serde::deserialize_duration"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String"))]
     pub max_file_age: Duration,

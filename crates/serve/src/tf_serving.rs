@@ -84,18 +84,7 @@ pub(crate) async fn handle(
     check_method(&method, expected, &uri)?;
     match target.endpoint {
         ModelEndpoint::Status => {
-            // Resolving first gives the same 404 messages as the other endpoints.
-            let servable = state.registry.select(&target.name, &target.version)?;
-            // TF Serving lists the newest version first.
-            let versions = match target.version {
-                VersionSelector::Latest => state
-                    .registry
-                    .versions(&target.name)
-                    .into_iter()
-                    .rev()
-                    .collect(),
-                _ => vec![servable.info().version],
-            };
+            let versions = status_versions(&state.registry, &target.name, &target.version)?;
             Ok(Json(crate::model_status::model_status(&versions)).into_response())
         }
         ModelEndpoint::Metadata => {
@@ -112,6 +101,52 @@ pub(crate) async fn handle(
                 })
                 .await?;
             Ok(json_response(encoded, served))
+        }
+    }
+}
+
+/// The versions a status request lists, newest first (as TF Serving):
+/// loaded ones, and those that failed to load with the reason. A model or
+/// version neither loaded nor failed answers the same 404 as the other
+/// endpoints.
+fn status_versions(
+    registry: &crate::ModelRegistry,
+    name: &str,
+    selector: &VersionSelector,
+) -> Result<Vec<(u64, Option<String>)>, ServeError> {
+    let mut failed = registry.failed(name);
+    match selector {
+        VersionSelector::Latest if !failed.is_empty() => {
+            for version in registry.versions(name) {
+                failed.remove(&version);
+            }
+            let mut all: Vec<(u64, Option<String>)> = registry
+                .versions(name)
+                .into_iter()
+                .map(|v| (v, None))
+                .chain(failed.into_iter().map(|(v, reason)| (v, Some(reason))))
+                .collect();
+            all.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+            Ok(all)
+        }
+        VersionSelector::Specific(v) if !registry.versions(name).contains(v) => {
+            match failed.remove(v) {
+                Some(reason) => Ok(vec![(*v, Some(reason))]),
+                None => registry.select(name, selector).map(|_| Vec::new()),
+            }
+        }
+        _ => {
+            // Resolving first gives the same 404 messages as the other endpoints.
+            let servable = registry.select(name, selector)?;
+            Ok(match selector {
+                VersionSelector::Latest => registry
+                    .versions(name)
+                    .into_iter()
+                    .rev()
+                    .map(|v| (v, None))
+                    .collect(),
+                _ => vec![(servable.info().version, None)],
+            })
         }
     }
 }

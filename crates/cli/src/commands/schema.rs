@@ -47,14 +47,17 @@ pub(crate) enum SchemaName {
     ServerConfig,
     /// A model family and its parameters (`mlrig train --model FILE`, JSON or TOML).
     ModelSpec,
+    /// Served models, version policies and labels (`mlrig serve --model-config FILE`, JSON or TOML).
+    ModelConfig,
 }
 
 impl SchemaName {
-    const ALL: [SchemaName; 4] = [
+    const ALL: [SchemaName; 5] = [
         SchemaName::FeatureSpec,
         SchemaName::BlessingThresholds,
         SchemaName::ServerConfig,
         SchemaName::ModelSpec,
+        SchemaName::ModelConfig,
     ];
 
     /// The name on the command line and in the file name (`feature-spec`).
@@ -64,6 +67,7 @@ impl SchemaName {
             SchemaName::BlessingThresholds => "blessing-thresholds",
             SchemaName::ServerConfig => "server-config",
             SchemaName::ModelSpec => "model-spec",
+            SchemaName::ModelConfig => "model-config",
         }
     }
 
@@ -77,6 +81,7 @@ impl SchemaName {
             SchemaName::BlessingThresholds => "mlrig blessing thresholds",
             SchemaName::ServerConfig => "mlrig server config",
             SchemaName::ModelSpec => "mlrig model spec",
+            SchemaName::ModelConfig => "mlrig model config",
         }
     }
 
@@ -87,6 +92,7 @@ impl SchemaName {
             SchemaName::BlessingThresholds => generate::<mlrig_train::BlessingThresholds>(),
             SchemaName::ServerConfig => generate::<mlrig_serve::ServerConfig>(),
             SchemaName::ModelSpec => generate::<mlrig_train::ModelSpec>(),
+            SchemaName::ModelConfig => generate::<mlrig_serve::ModelConfig>(),
         };
         let mut document = schema.to_value();
         if let Value::Object(object) = &mut document {

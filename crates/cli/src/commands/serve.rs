@@ -16,10 +16,33 @@ use crate::{CommandResult, config_file};
 /// Arguments of `mlrig serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A model directory (<base>/<name>, serves its highest version) or a
-    /// version directory (<base>/<name>/<version>); repeat for several models.
-    #[arg(long = "model", value_name = "DIR", required = true)]
+    /// A model directory (<base>/<name>, serves its highest blessed version) or a
+    /// version directory (<base>/<name>/<version>), loaded once at start-up;
+    /// repeat for several models.
+    #[arg(long = "model", value_name = "DIR", required_unless_present_any = ["model_base_paths", "model_config"])]
     models: Vec<PathBuf>,
+
+    /// A model base path (<base>/<name>) watched for new versions, as TF Serving's
+    /// --model_base_path: the model is named after the directory, its latest version
+    /// is served, and versions written into it later are loaded (and the previous one
+    /// unloaded) without a restart; repeat for several models.
+    #[arg(long = "model-base-path", value_name = "DIR")]
+    model_base_paths: Vec<PathBuf>,
+
+    /// A model config file, JSON or TOML (models, base paths, version policy, labels,
+    /// poll_interval; schema: `mlrig schema model-config`), re-read when it changes
+    /// and on SIGHUP.
+    #[arg(
+        long = "model-config",
+        value_name = "FILE",
+        conflicts_with = "model_base_paths"
+    )]
+    model_config: Option<PathBuf>,
+
+    /// How often model base paths are checked for new versions with
+    /// --model-base-path (default 1s; with --model-config, set poll_interval in the file).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, conflicts_with = "model_config")]
+    poll_interval: Option<std::time::Duration>,
 
     /// Port to listen on.
     #[arg(long, default_value_t = 8501)]
@@ -108,6 +131,29 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         registry.insert(servable)?;
         loaded.push(info);
     }
+    let metrics = Arc::new(ServingMetrics::new());
+    let mut manager = crate::commands::model_lifecycle::manager(
+        &args.model_base_paths,
+        args.model_config.as_deref(),
+        args.poll_interval,
+        &registry,
+        &metrics,
+    )?;
+    let mut failed = Vec::new();
+    if let Some(manager) = manager.as_mut() {
+        failed = crate::commands::model_lifecycle::initial_pass(manager, &registry, &loaded)?;
+        for name in registry.models() {
+            for version in registry.versions(&name) {
+                if !loaded
+                    .iter()
+                    .any(|i| i.name == name && i.version == version)
+                    && let Ok(servable) = registry.get(&name, Some(version))
+                {
+                    loaded.push(servable.info().clone());
+                }
+            }
+        }
+    }
     config
         .prediction_tables
         .extend(args.prediction_tables.iter().cloned());
@@ -118,14 +164,18 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         .map(|t| serde_json::json!({"model": t.model(), "table": t.origin(), "key": t.key(), "rows": t.len(), "memory_bytes": t.memory_bytes()}))
         .collect();
     let request_log = extras.request_log().cloned();
-    let metrics = Arc::new(ServingMetrics::new());
     let app = mlrig_pipeline::server_app_with(registry, metrics, &config, extras);
     let address = SocketAddr::new(args.host, args.port);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Polls the base paths on its own thread; stops when dropped.
+    let manager = manager.map(mlrig_serve::ModelManager::start).transpose()?;
     runtime.block_on(async move {
+        if let Some(handle) = &manager {
+            tokio::spawn(mlrig_serve::reload_on_sighup(handle.reloader()));
+        }
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| format!("cannot listen on {address}: {e} (is the port in use? try --port)"))?;
@@ -134,12 +184,16 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
             "listening": format!("http://{bound}"),
             "models": loaded.iter().map(|i| serde_json::json!({"name": i.name, "version": i.version})).collect::<Vec<_>>(),
             "prediction_tables": tables,
+            "failed": failed.iter().map(|(name, version, reason)| serde_json::json!({"name": name, "version": version, "error": reason})).collect::<Vec<_>>(),
         });
         match format {
             Format::Json => println!("{started}"),
             Format::Text => {
                 for info in &loaded {
                     println!("serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
+                }
+                for (name, version, reason) in &failed {
+                    println!("not serving `{name}` version {version}: {reason}");
                 }
                 println!("also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
                 for table in &tables {
