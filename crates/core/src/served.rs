@@ -1,6 +1,6 @@
 //! [`ServedPredictions`]: what one request was answered with, for monitoring.
 
-use crate::Predictions;
+use crate::{InputAnomalyCount, Predictions};
 
 /// A summary of the predictions one HTTP request was answered with.
 ///
@@ -41,6 +41,10 @@ pub struct ServedPredictions {
     pub scores: Vec<f64>,
     /// `true` for a classifier (scores are probabilities).
     pub is_classification: bool,
+    /// Input values accepted although unusual (a required field imputed, an
+    /// unseen category, an out-of-range number), per feature and kind; see
+    /// [`InputContract`](crate::InputContract). Empty when there were none.
+    pub input_anomalies: Vec<InputAnomalyCount>,
 }
 
 impl ServedPredictions {
@@ -53,6 +57,7 @@ impl ServedPredictions {
             class_counts: Vec::new(),
             scores: Vec::new(),
             is_classification: false,
+            input_anomalies: Vec::new(),
         };
         match predictions {
             Predictions::Regression { values } => served.scores = values.to_vec(),
@@ -73,5 +78,19 @@ impl ServedPredictions {
             }
         }
         served
+    }
+
+    /// The same summary, with the input anomalies of the request.
+    ///
+    /// ```
+    /// use mlrig_core::{InputAnomalyCount, InputAnomalyKind, Predictions, ServedPredictions, ndarray::array};
+    /// let p = Predictions::Regression { values: array![1.0] };
+    /// let served = ServedPredictions::new("m", 1, &p)
+    ///     .with_input_anomalies(vec![InputAnomalyCount::new("x", InputAnomalyKind::OutOfRange, 1)]);
+    /// assert_eq!(served.input_anomalies.len(), 1);
+    /// ```
+    pub fn with_input_anomalies(mut self, anomalies: Vec<InputAnomalyCount>) -> Self {
+        self.input_anomalies = anomalies;
+        self
     }
 }
