@@ -81,6 +81,15 @@ struct PredictionLabels {
     class: String,
 }
 
+/// Labels of the input anomaly counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnomalyLabels {
+    model: String,
+    version: String,
+    feature: String,
+    kind: &'static str,
+}
+
 /// Labels of per-model metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
@@ -149,6 +158,7 @@ pub struct RequestLabelValues {
 /// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version`, `class` (the predicted class; empty for regression) |
 /// | `mlrig_prediction_score` | histogram ([`SCORE_BUCKETS`]) of a classifier's predicted-class probability | `model`, `version` |
 /// | `mlrig_prediction_value` | histogram ([`VALUE_BUCKETS`]) of a regression model's predicted values | `model`, `version` |
+/// | `mlrig_input_anomalies_total` | counter (input values accepted although unusual) | `model`, `version`, `feature`, `kind` (`missing`, `unseen_category`, `out_of_range`) |
 /// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
 /// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
 ///
@@ -168,6 +178,12 @@ pub struct RequestLabelValues {
 /// * `outcome`: `success` (status < 400), `client_error` (4xx),
 ///   `server_error` (5xx or a failed service), `cancelled` (dropped before a response).
 /// * `code`: the HTTP status (≥ 400) as text, or `service_error`.
+/// * `feature`: an input field of the model's contract (bounded by its
+///   training schema); `unknown` for a model that is not registered.
+/// * `kind`: what the server's input contract let through — a required
+///   field missing (imputed by the feature pipeline), a category outside
+///   the training values, a number outside the training range
+///   (`mlrig_core::InputContract`).
 ///
 /// ```
 /// use mlrig_monitor::ServingMetrics;
@@ -189,6 +205,7 @@ pub struct ServingMetrics {
     predictions: Family<PredictionLabels, Counter>,
     scores: Family<ModelLabels, Histogram, fn() -> Histogram>,
     values: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    input_anomalies: Family<AnomalyLabels, Counter>,
     models: ModelTable,
 }
 
@@ -230,6 +247,7 @@ impl ServingMetrics {
             Family::new_with_constructor(score_histogram);
         let values: Family<ModelLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(value_histogram);
+        let input_anomalies = Family::<AnomalyLabels, Counter>::default();
         let models = ModelTable::default();
 
         let mut registry = Registry::default();
@@ -269,6 +287,11 @@ impl ServingMetrics {
             "Predicted value, per instance, of regression models",
             values.clone(),
         );
+        registry.register(
+            "mlrig_input_anomalies",
+            "Input values accepted although unusual (a required field missing, an unseen category, an out-of-range number), by model, version, feature and kind",
+            input_anomalies.clone(),
+        );
         registry.register_collector(Box::new(ModelAgeCollector {
             models: models.clone(),
         }));
@@ -286,6 +309,7 @@ impl ServingMetrics {
             predictions,
             scores,
             values,
+            input_anomalies,
             models,
         }
     }
@@ -466,8 +490,9 @@ impl ServingMetrics {
     }
 
     /// Records what a request was answered with: instances per predicted
-    /// class in `mlrig_predictions_total`, and each instance's score
-    /// (classifiers) or value (regression) in its histogram.
+    /// class in `mlrig_predictions_total`, each instance's score
+    /// (classifiers) or value (regression) in its histogram, and the
+    /// accepted input anomalies in `mlrig_input_anomalies_total`.
     /// [`crate::MetricsLayer`] calls this for every response that carries a
     /// [`ServedPredictions`] (mlrig-serve attaches one to every prediction).
     ///
@@ -483,11 +508,32 @@ impl ServingMetrics {
     /// let text = metrics.render()?;
     /// assert!(text.contains("mlrig_predictions_total{model=\"adult\",version=\"2\",class=\"yes\"} 2"));
     /// assert!(text.contains("mlrig_prediction_score_count{model=\"adult\",version=\"2\"} 3"));
+    ///
+    /// use mlrig_core::{InputAnomalyCount, InputAnomalyKind};
+    /// let anomalies = vec![InputAnomalyCount::new("race", InputAnomalyKind::UnseenCategory, 2)];
+    /// metrics.record_served(&ServedPredictions::new("adult", 2, &p).with_input_anomalies(anomalies));
+    /// assert!(metrics.render()?.contains(
+    ///     "mlrig_input_anomalies_total{model=\"adult\",version=\"2\",feature=\"race\",kind=\"unseen_category\"} 2"));
     /// # Ok::<(), mlrig_monitor::MonitorError>(())
     /// ```
     pub fn record_served(&self, served: &ServedPredictions) {
         let (model, version) = self.resolve_model(&served.model, Some(&served.version.to_string()));
         let known = model != UNKNOWN;
+        for anomaly in &served.input_anomalies {
+            self.input_anomalies
+                .get_or_create(&AnomalyLabels {
+                    model: model.clone(),
+                    version: version.clone(),
+                    // An unknown model's features are not bounded label values.
+                    feature: if known {
+                        anomaly.feature.clone()
+                    } else {
+                        UNKNOWN.into()
+                    },
+                    kind: anomaly.kind.label(),
+                })
+                .inc_by(anomaly.count);
+        }
         if served.class_counts.is_empty() {
             self.predictions
                 .get_or_create(&PredictionLabels {

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::InputContractConfig;
+
 /// Limits and execution settings of the HTTP API built by [`router`](crate::router).
 ///
 /// Built in Rust, or read (serde) from a hand-written JSON or TOML file
@@ -52,6 +54,12 @@ pub struct ServerConfig {
     /// pool so they never stall other connections. Set 0 to always use the
     /// pool.
     pub inline_predict_max_bytes: usize,
+    /// How strictly each model's input contract (from its training schema)
+    /// is enforced, per model and feature (see [`InputContractConfig`]);
+    /// by default a missing required field or an unseen category is a 400
+    /// and an out-of-range number is scored and counted.
+    #[serde(skip_serializing_if = "InputContractConfig::is_default")]
+    pub input_contract: InputContractConfig,
     /// The JSON Schema of this file, for editors; accepted and ignored.
     #[serde(
         rename = "$schema",
@@ -68,6 +76,7 @@ impl Default for ServerConfig {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             inline_predict_max_bytes: 16 * 1024,
+            input_contract: InputContractConfig::default(),
             schema_reference: (),
         }
     }
@@ -136,6 +145,20 @@ impl ServerConfig {
     /// ```
     pub fn with_inline_predict_max_bytes(mut self, bytes: usize) -> Self {
         self.inline_predict_max_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ServerConfig::input_contract`].
+    ///
+    /// ```
+    /// use mlrig_serve::{InputContractConfig, RulesSetting, ServerConfig};
+    /// let c = ServerConfig::default()
+    ///     .with_input_contract(InputContractConfig::default().with_default(RulesSetting::Lenient));
+    /// assert!(serde_json::to_string(&c)?.contains(r#""input_contract":{"default":"lenient"}"#));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn with_input_contract(mut self, input_contract: InputContractConfig) -> Self {
+        self.input_contract = input_contract;
         self
     }
 }

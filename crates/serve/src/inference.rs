@@ -14,7 +14,8 @@ use mlrig_core::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::ServeError;
+use crate::input_contract::check_records;
+use crate::{InputContractConfig, ServeError};
 
 /// The most rows one request may carry, whatever its protocol.
 ///
@@ -59,7 +60,7 @@ pub(crate) fn single_input_field(servable: &dyn Servable) -> Option<String> {
 }
 
 /// What `servable` answered, for the metrics layer (a response extension).
-pub(crate) fn served_by(servable: &dyn Servable, predictions: &Predictions) -> ServedPredictions {
+fn served_by(servable: &dyn Servable, predictions: &Predictions) -> ServedPredictions {
     let info = servable.info();
     ServedPredictions::new(&info.name, info.version, predictions)
 }
@@ -98,25 +99,30 @@ pub(crate) fn unencodable_predictions() -> ServeError {
 pub(crate) fn predict(
     servable: &dyn Servable,
     records: &[Value],
-) -> Result<Predictions, ServeError> {
-    run(servable, records, false).map(|(predictions, _)| predictions)
+    contract: &InputContractConfig,
+) -> Result<(Predictions, ServedPredictions), ServeError> {
+    run(servable, records, false, contract).map(|(predictions, _, served)| (predictions, served))
 }
 
 /// Predicts for `records` (at least one, at most [`MAX_ROWS_PER_REQUEST`],
-/// checked here once for every protocol) and, when `explain`, computes the contributions
-/// of the same batch (after the predictions, so a bad record is reported
-/// the same way with or without them).
+/// checked here once for every protocol, then held to the servable's input
+/// contract with `contract`'s rules) and, when `explain`, computes the
+/// contributions of the same batch (after the predictions, so a bad record
+/// is reported the same way with or without them). Also returns what was
+/// served, for the metrics layer (input anomalies included).
 pub(crate) fn run(
     servable: &dyn Servable,
     records: &[Value],
     explain: bool,
-) -> Result<(Predictions, Option<Contributions>), ServeError> {
+    contract: &InputContractConfig,
+) -> Result<(Predictions, Option<Contributions>, ServedPredictions), ServeError> {
     if records.is_empty() {
         return Err(ServeError::bad_request(
             "the request has no rows; send at least one instance",
         ));
     }
     check_rows(records.len(), "the request")?;
+    let anomalies = check_records(servable, records, contract)?;
     let batch = records_to_batch(records, &servable.input_schema())?;
     let predictions = servable.predict(&batch)?;
     if predictions.len() != records.len() {
@@ -145,8 +151,9 @@ pub(crate) fn run(
             ),
         });
     }
+    let served = served_by(servable, &predictions).with_input_anomalies(anomalies);
     if !explain {
-        return Ok((predictions, None));
+        return Ok((predictions, None, served));
     }
     let contributions = servable.contributions(&batch)?;
     if contributions.len() != records.len() {
@@ -160,7 +167,7 @@ pub(crate) fn run(
             ),
         });
     }
-    Ok((predictions, Some(contributions)))
+    Ok((predictions, Some(contributions), served))
 }
 
 /// Parses a JSON request body. TF Serving (and pandas, behind MLflow)

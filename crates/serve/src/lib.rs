@@ -16,11 +16,13 @@
 //!   │ 1..=MAX_ROWS_PER_REQUEST rows, checked before records are built)
 //!   ▼
 //! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
+//!   │ records ──InputContract::check (types, required fields, training values; InputContractConfig's rules)
+//!   │         (violations → one 400 listing them; accepted anomalies → counted)
 //!   │ records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
 //! Servable::predict(&batch) ──▶ Predictions ──▶ the module formats them: {"predictions"} / {"outputs"} / {"results"},
 //!   │                                             v2 output tensors (`predictions`, or `label` + `scores`), MLflow {"predictions"}
-//!   └──▶ ServedPredictions in the response's extensions (model, version, classes, scores: read by mlrig-monitor)
+//!   └──▶ ServedPredictions in the response's extensions (model, version, classes, scores, input anomalies: read by mlrig-monitor)
 //! ```
 //!
 //! Every protocol goes through the same registry lookup, the same batch
@@ -34,6 +36,13 @@
 //!   protocols (endpoint table on [`router`]); errors are JSON: TF Serving's
 //!   and Open Inference's `{"error": "..."}`, MLflow's
 //!   `{"error_code": "...", "message": "..."}`.
+//! * [`InputContractConfig`] (the `input_contract` key of [`ServerConfig`])
+//!   says how strictly each model's input contract
+//!   ([`Servable::input_contract`], from the bundle's training schema) is
+//!   enforced: a wrong JSON type is always a 400; a missing required field
+//!   or an unseen category is a 400 by default and an out-of-range number
+//!   is counted; any rule can be relaxed or tightened per model and
+//!   feature. See "Input contract" in `docs/protocols.md`.
 //! * [`ModelRegistry`] maps name → version → servable, and labels
 //!   ([`ModelRegistry::set_label`]) to versions.
 //! * [`serve`] runs any router on a listener with graceful shutdown;
@@ -133,6 +142,7 @@
 mod config;
 mod error;
 mod inference;
+mod input_contract;
 mod mlflow;
 mod model_path;
 mod model_status;
@@ -146,6 +156,7 @@ mod tf_serving;
 pub use config::ServerConfig;
 pub use error::ServeError;
 pub use inference::MAX_ROWS_PER_REQUEST;
+pub use input_contract::{InputContractConfig, PartialRules, RulesSetting};
 pub use registry::{ModelRegistry, VersionSelector};
 pub use router::router;
 pub use server::{serve, shutdown_signal};

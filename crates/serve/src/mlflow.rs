@@ -36,7 +36,7 @@ use serde_json::{Map, Value, json};
 
 use crate::inference::{
     as_list, check_rows, columns_to_records, json_bytes, json_response, matrix_to_records,
-    parse_json, predict, served_by, single_input_field, with_json_content_type, wrap_bare,
+    parse_json, predict, single_input_field, with_json_content_type, wrap_bare,
 };
 use crate::router::{ApiState, body_error, check_method};
 use crate::tf_json::{Layout, encode_predict};
@@ -128,14 +128,14 @@ pub(crate) async fn invocations(
     let format = content_format(&headers)?;
     let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
     let servable = select_model(&state, selection)?;
+    let contract = state.input_contract.clone();
     let (encoded, served) = state
         .run_predict(body.len(), move || {
             let records = match format {
                 Format::Json => json_records(servable.as_ref(), &body)?,
                 Format::Csv => csv_records(&servable.input_schema(), &body)?,
             };
-            let predictions = predict(servable.as_ref(), &records)?;
-            let served = served_by(servable.as_ref(), &predictions);
+            let (predictions, served) = predict(servable.as_ref(), &records, &contract)?;
             let document = encode_predict(predictions, Layout::Rows)?;
             Ok((json_bytes(&document)?, served))
         })

@@ -39,11 +39,11 @@ mod binary;
 
 use crate::inference::{
     MAX_ROWS_PER_REQUEST, check_rows, json_bytes, lists_to_records, matrix_to_records, predict,
-    served_by, unencodable_predictions, wire_types, with_json_content_type,
+    unencodable_predictions, wire_types, with_json_content_type,
 };
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
-use crate::{ServeError, VersionSelector};
+use crate::{InputContractConfig, ServeError, VersionSelector};
 
 /// The header giving the length of the JSON part of a body with binary tensors.
 pub(crate) const HEADER_LENGTH: &str = "inference-header-content-length";
@@ -145,9 +145,10 @@ pub(crate) async fn handle(
         Endpoint::Infer => {
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let header_length = header_length(&headers)?;
+            let contract = state.input_contract.clone();
             state
                 .run_predict(body.len(), move || {
-                    infer(servable.as_ref(), &body, header_length)
+                    infer(servable.as_ref(), &body, header_length, &contract)
                 })
                 .await
         }
@@ -234,6 +235,7 @@ fn infer(
     servable: &dyn Servable,
     body: &[u8],
     header_length: Option<usize>,
+    contract: &InputContractConfig,
 ) -> Result<Response, ServeError> {
     let (header, mut binary) = match header_length {
         None => (body, &body[body.len()..]),
@@ -272,8 +274,7 @@ fn infer(
         )));
     }
     let records = tensors_to_records(&request.inputs, tensors, &schema)?;
-    let predictions = predict(servable, &records)?;
-    let served = served_by(servable, &predictions);
+    let (predictions, served) = predict(servable, &records, contract)?;
     let outputs = output_tensors(predictions)?;
     let info = servable.info();
     let mut response = encode_response(

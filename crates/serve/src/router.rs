@@ -13,7 +13,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 
-use crate::{ModelRegistry, ServeError, ServerConfig, mlflow, open_inference, tf_serving};
+use crate::{
+    InputContractConfig, ModelRegistry, ServeError, ServerConfig, mlflow, open_inference,
+    tf_serving,
+};
 
 /// Every endpoint of the three protocols, for 404 messages.
 const ALL_ENDPOINTS: &str = "endpoints are TF Serving's /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|:predict|:classify|:regress], \
@@ -26,6 +29,8 @@ pub(crate) struct ApiState {
     pub registry: Arc<ModelRegistry>,
     pub max_body_bytes: usize,
     pub inline_predict_max_bytes: usize,
+    /// How strictly input contracts are enforced.
+    pub input_contract: Arc<InputContractConfig>,
 }
 
 impl ApiState {
@@ -95,7 +100,9 @@ impl ApiState {
 ///
 /// Errors: TF Serving and Open Inference answer JSON `{"error": "..."}`,
 /// MLflow `{"error_code": "BAD_REQUEST", "message": "..."}`: 400 for a bad
-/// request (naming the instance, field, expected and found value) or an
+/// request (naming the instance, field, expected and found value; a
+/// request breaking the model's input contract lists every violation, up
+/// to ten) or an
 /// unknown label, 404 for an unknown model, version or path, 405 for a
 /// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`], 415
 /// for an MLflow body that is neither JSON nor CSV, 504 past
@@ -117,6 +124,7 @@ pub fn router(registry: Arc<ModelRegistry>, config: &ServerConfig) -> Router {
         registry,
         max_body_bytes: config.max_body_bytes,
         inline_predict_max_bytes: config.inline_predict_max_bytes,
+        input_contract: Arc::new(config.input_contract.clone()),
     };
     Router::new()
         .route("/v1/models/{*rest}", any(tf_serving::handle))

@@ -55,13 +55,12 @@ use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions, Task, 
 use serde_json::{Map, Value, json};
 
 use crate::inference::{
-    columns_to_records, json_bytes, json_response, parse_json, run, served_by, single_input_field,
-    wrap_bare,
+    columns_to_records, json_bytes, json_response, parse_json, run, single_input_field, wrap_bare,
 };
 use crate::model_path::{ModelEndpoint, Verb, parse_model_path};
 use crate::router::{ApiState, body_error, check_method};
 use crate::tf_json::{Layout, encode_predict};
-use crate::{ServeError, VersionSelector};
+use crate::{InputContractConfig, ServeError, VersionSelector};
 
 /// The optional `:predict` key asking for per-feature contributions.
 const CONTRIBUTIONS_KEY: &str = "contributions";
@@ -104,8 +103,11 @@ pub(crate) async fn handle(
         ModelEndpoint::Infer(verb) => {
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let servable = state.registry.select(&target.name, &target.version)?;
+            let contract = state.input_contract.clone();
             let (encoded, served) = state
-                .run_predict(body.len(), move || infer(servable.as_ref(), verb, &body))
+                .run_predict(body.len(), move || {
+                    infer(servable.as_ref(), verb, &body, &contract)
+                })
                 .await?;
             Ok(json_response(encoded, served))
         }
@@ -118,6 +120,7 @@ pub(crate) fn infer(
     servable: &dyn Servable,
     verb: Verb,
     body: &[u8],
+    contract: &InputContractConfig,
 ) -> Result<(Vec<u8>, ServedPredictions), ServeError> {
     let mut request = parse_body(body)?;
     let single_field = single_input_field(servable);
@@ -125,8 +128,7 @@ pub(crate) fn infer(
         Verb::Predict => {
             let explain = contributions_flag(&mut request)?;
             let (records, layout) = predict_records(request, single_field.as_deref())?;
-            let (predictions, contributions) = run(servable, &records, explain)?;
-            let served = served_by(servable, &predictions);
+            let (predictions, contributions, served) = run(servable, &records, explain, contract)?;
             let mut response = encode_predict(predictions, layout)?;
             if let (Some(contributions), Value::Object(response)) = (contributions, &mut response) {
                 response.insert("contributions".into(), encode_contributions(&contributions));
@@ -136,8 +138,7 @@ pub(crate) fn infer(
         Verb::Classify | Verb::Regress => {
             check_task(servable, verb)?;
             let records = example_records(request)?;
-            let (predictions, _) = run(servable, &records, false)?;
-            let served = served_by(servable, &predictions);
+            let (predictions, _, served) = run(servable, &records, false, contract)?;
             (encode_result(predictions, verb)?, served)
         }
     };
