@@ -167,7 +167,8 @@ pub use server::{serve, shutdown_signal};
 // returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    Contributions, Predictions, Servable, ServableInfo, ServedPredictions, Task, arrow_array,
+    ContractAction, ContractRules, Contributions, FieldContract, InputContract, Predictions,
+    Servable, ServableInfo, ServedPredictions, Task, ValueDomain, ValueKind, arrow_array,
     arrow_schema, ndarray,
 };
 pub use {axum, tokio};
