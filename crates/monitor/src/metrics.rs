@@ -659,6 +659,31 @@ mod tests {
     }
 
     #[test]
+    fn input_anomalies_of_an_unregistered_model_have_bounded_labels() {
+        use mlrig_core::{InputAnomalyCount, InputAnomalyKind, Predictions};
+        let metrics = ServingMetrics::new();
+        let p = Predictions::Regression {
+            values: mlrig_core::ndarray::array![1.0],
+        };
+        let anomalies = vec![
+            InputAnomalyCount::new("made-up-field", InputAnomalyKind::Missing, 2),
+            InputAnomalyCount::new("x", InputAnomalyKind::OutOfRange, 1),
+        ];
+        metrics
+            .record_served(&ServedPredictions::new("ghost", 1, &p).with_input_anomalies(anomalies));
+        let text = metrics.render().unwrap();
+        assert!(
+            text.contains(r#"mlrig_input_anomalies_total{model="unknown",version="unknown",feature="unknown",kind="missing"} 2"#),
+            "{text}"
+        );
+        assert!(!text.contains("made-up-field"), "{text}");
+        assert!(
+            text.contains(r#"feature="unknown",kind="out_of_range"} 1"#),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn model_age_is_computed_at_scrape_time() {
         let metrics = ServingMetrics::new();
         let now = SystemTime::now()
