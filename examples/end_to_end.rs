@@ -112,11 +112,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let body = r#"{"instances":[{"age":45,"workclass":"Private","education":"Masters","hours-per-week":50,"occupation":"Exec-managerial"}]}"#;
+        let body = r#"{"instances":[{"age":45,"workclass":"Private","fnlwgt":160000,"education":"Masters","educational-num":14,"marital-status":"Married-civ-spouse","occupation":"Exec-managerial","relationship":"Husband","race":"White","gender":"Male","capital-gain":0,"capital-loss":0,"hours-per-week":50,"native-country":"United-States"}]}"#;
         let (status, text) = call(&app, "POST", "/v1/models/adult:predict", body).await?;
         println!("  POST /v1/models/adult:predict → {status}\n  {text}");
-        let (status, text) = call(&app, "POST", "/v1/models/adult:predict", r#"{"instances":[{"age":"forty"}]}"#).await?;
-        println!("  bad input → {status}\n  {text}");
+        let (status, text) = call(&app, "POST", "/v1/models/adult:predict", r#"{"instances":[{"age":"forty","race":"Martian"}]}"#).await?;
+        println!("  input breaking the model's contract (from its training schema) → {status}\n  {text}");
 
         step("9. Prometheus metrics from the same server");
         let (_, text) = call(&app, "GET", "/metrics", "").await?;

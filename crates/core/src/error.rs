@@ -121,6 +121,28 @@ pub enum Error {
         /// The accepted field names, comma separated.
         expected: String,
     },
+    /// Records break a model's [`InputContract`](crate::InputContract)
+    /// (see [`ContractCheck::into_result`](crate::ContractCheck::into_result)).
+    ///
+    /// ```
+    /// use mlrig_core::{ContractRules, FieldContract, InputContract, ValueKind};
+    /// let contract = InputContract::new(vec![FieldContract::new("age", ValueKind::Integer).with_required(true)]);
+    /// let e = contract.check(&[serde_json::json!({})], &|_| ContractRules::default())
+    ///     .into_result().unwrap_err();
+    /// assert!(matches!(&e, mlrig_core::Error::ContractViolations { total: 1, .. }));
+    /// assert!(e.is_invalid_input());
+    /// assert_eq!(e.to_string(), "instance 0, missing required field `age`");
+    /// ```
+    #[error("{}", contract_message(violations, *total))]
+    ContractViolations {
+        /// The first violations (at most
+        /// [`MAX_REPORTED_VIOLATIONS`](crate::MAX_REPORTED_VIOLATIONS)),
+        /// structured so that a caller that checked a subset of its rows
+        /// can renumber their instances.
+        violations: Vec<crate::ContractViolation>,
+        /// How many values break the contract in all.
+        total: usize,
+    },
     /// Two shapes that must agree do not.
     #[error("shape mismatch: expected {expected}, got {got}")]
     ShapeMismatch {
@@ -189,6 +211,25 @@ fn instance_prefix(instance: Option<usize>) -> String {
         .unwrap_or_default()
 }
 
+/// The message of [`Error::ContractViolations`]: the one violation, or
+/// how many there are and the listed ones.
+fn contract_message(violations: &[crate::ContractViolation], total: usize) -> String {
+    let violations: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    if total == 1 && violations.len() == 1 {
+        return violations.join("");
+    }
+    let more = total.saturating_sub(violations.len());
+    let tail = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    format!(
+        "{total} values break the model's input contract: {}{tail}",
+        violations.join("; ")
+    )
+}
+
 impl Error {
     /// `true` when the error is caused by the caller's input (a bad record or
     /// field), so a server answers 400 rather than 500.
@@ -204,6 +245,7 @@ impl Error {
             | Error::MissingField { .. }
             | Error::UnknownField { .. }
             | Error::ShapeMismatch { .. }
+            | Error::ContractViolations { .. }
             | Error::Unsupported { .. } => true,
             Error::Component { invalid_input, .. } => *invalid_input,
             _ => false,

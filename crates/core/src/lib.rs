@@ -24,7 +24,10 @@
 //! * [`ParamGuard`] / [`Fit`]: params → checked params → fitted value.
 //! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
-//!   server runs.
+//!   server runs, and its [`InputContract`] (built from the training schema)
+//!   what a request must look like: [`InputContract::check`] refuses a wrong
+//!   JSON type, a missing required field or an unseen category, and counts
+//!   what [`ContractRules`] let through ([`InputAnomalyCount`]).
 //! * [`QuantileSketch`]: a DDSketch-style quantile sketch with relative value
 //!   error `α` ([`SketchParams`]), an optional exact mode and an exact merge.
 //! * [`SplitRule`] ([`key_hash`]): the deterministic train/eval split shared by
@@ -63,7 +66,9 @@
 //!
 //! ## Feature flags
 //!
-//! `mlrig-core` has none: it is always needed and kept small.
+//! | feature | what it adds |
+//! |---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`ContractRules`] and [`ContractAction`] (server config files) |
 
 pub use arrow_array;
 pub use arrow_schema;
@@ -79,6 +84,7 @@ mod error;
 mod exact_sum;
 mod features;
 mod features_builder;
+mod input_contract;
 mod ordered_f64;
 mod params;
 mod predictions;
@@ -102,6 +108,11 @@ pub use error::{Error, Result};
 pub use exact_sum::ExactSum;
 pub use features::{FeatureMatrix, Features};
 pub use features_builder::FeaturesBuilder;
+pub use input_contract::{
+    ContractAction, ContractCheck, ContractRules, ContractViolation, FieldContract,
+    InputAnomalyCount, InputAnomalyKind, InputContract, MAX_REPORTED_VIOLATIONS, ValueDomain,
+    ValueKind,
+};
 pub use ordered_f64::OrderedF64;
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;

@@ -440,7 +440,7 @@ fn unsupported_type(field: &str, data_type: &DataType) -> Error {
     }
 }
 
-fn as_integer(v: &Value) -> Option<i64> {
+pub(crate) fn as_integer(v: &Value) -> Option<i64> {
     if let Some(i) = v.as_i64() {
         return Some(i);
     }
@@ -451,7 +451,7 @@ fn as_integer(v: &Value) -> Option<i64> {
 }
 
 /// A float value: a JSON number, or one of the non-finite literals as a string.
-fn as_float(v: &Value) -> Option<f64> {
+pub(crate) fn as_float(v: &Value) -> Option<f64> {
     match v {
         Value::String(text) => match text.as_str() {
             "NaN" => Some(f64::NAN),

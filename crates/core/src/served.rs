@@ -1,6 +1,6 @@
 //! [`ServedPredictions`]: what one request was answered with, for monitoring.
 
-use crate::Predictions;
+use crate::{InputAnomalyCount, Predictions};
 
 /// A summary of the predictions one HTTP request was answered with.
 ///
@@ -47,6 +47,10 @@ pub struct ServedPredictions {
     /// Of `class_counts`, the rows answered from the table, per class
     /// (empty for regression or when `table_rows` is 0).
     pub table_class_counts: Vec<(String, u64)>,
+    /// Input values accepted although unusual (a required field imputed, an
+    /// unseen category, an out-of-range number), per feature and kind; see
+    /// [`InputContract`](crate::InputContract). Empty when there were none.
+    pub input_anomalies: Vec<InputAnomalyCount>,
 }
 
 impl ServedPredictions {
@@ -61,6 +65,7 @@ impl ServedPredictions {
             is_classification: false,
             table_rows: 0,
             table_class_counts: Vec::new(),
+            input_anomalies: Vec::new(),
         };
         match predictions {
             Predictions::Regression { values } => served.scores = values.to_vec(),
@@ -112,6 +117,20 @@ impl ServedPredictions {
             }
             self.table_class_counts = classes.iter().cloned().zip(counts).collect();
         }
+        self
+    }
+
+    /// The same summary, with the input anomalies of the request.
+    ///
+    /// ```
+    /// use mlrig_core::{InputAnomalyCount, InputAnomalyKind, Predictions, ServedPredictions, ndarray::array};
+    /// let p = Predictions::Regression { values: array![1.0] };
+    /// let served = ServedPredictions::new("m", 1, &p)
+    ///     .with_input_anomalies(vec![InputAnomalyCount::new("x", InputAnomalyKind::OutOfRange, 1)]);
+    /// assert_eq!(served.input_anomalies.len(), 1);
+    /// ```
+    pub fn with_input_anomalies(mut self, anomalies: Vec<InputAnomalyCount>) -> Self {
+        self.input_anomalies = anomalies;
         self
     }
 }

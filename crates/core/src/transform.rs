@@ -159,6 +159,30 @@ pub trait Servable: Send + Sync {
     /// are the caller's fault satisfy [`crate::Error::is_invalid_input`].
     fn predict(&self, batch: &RecordBatch) -> Result<Predictions>;
 
+    /// What requests to this servable must look like (types, required
+    /// fields, training values), checked by a server before it builds the
+    /// batch; `None` (the default) checks nothing beyond
+    /// [`records_to_batch`](crate::records_to_batch), so a servable written
+    /// before contracts existed keeps its behaviour.
+    ///
+    /// ```
+    /// use mlrig_core::{InputContract, Predictions, Result, Servable, ServableInfo};
+    /// use mlrig_core::arrow_array::RecordBatch;
+    /// use mlrig_core::arrow_schema::SchemaRef;
+    /// struct Plain(ServableInfo, SchemaRef);
+    /// impl Servable for Plain {
+    ///     fn input_schema(&self) -> SchemaRef { self.1.clone() }
+    ///     fn info(&self) -> &ServableInfo { &self.0 }
+    ///     fn predict(&self, _: &RecordBatch) -> Result<Predictions> { unimplemented!() }
+    /// }
+    /// # let schema = std::sync::Arc::new(mlrig_core::arrow_schema::Schema::empty());
+    /// let s = Plain(ServableInfo::new("m", 1, mlrig_core::Task::Regression, "y"), schema);
+    /// assert!(s.input_contract().is_none());
+    /// ```
+    fn input_contract(&self) -> Option<&crate::InputContract> {
+        None
+    }
+
     /// How much each feature moved each of [`predict`](Servable::predict)'s
     /// scores for the same `batch`, one row per row of `batch` (see
     /// [`Contributions`] for the layout, the groups and the scale).

@@ -87,6 +87,15 @@ pub const SOURCE_MODEL: &str = "model";
 /// `source` of predictions answered from a prediction table (hybrid inference).
 pub const SOURCE_TABLE: &str = "table";
 
+/// Labels of the input anomaly counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AnomalyLabels {
+    model: String,
+    version: String,
+    feature: String,
+    kind: &'static str,
+}
+
 /// Labels of per-model metrics.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
@@ -161,6 +170,7 @@ pub struct RequestLabelValues {
 /// | `mlrig_predictions_total` | counter (instances predicted) | `model`, `version`, `class` (the predicted class; empty for regression), `source` (`model`, or `table` for rows answered from a prediction table) |
 /// | `mlrig_prediction_score` | histogram ([`SCORE_BUCKETS`]) of a classifier's predicted-class probability | `model`, `version` |
 /// | `mlrig_prediction_value` | histogram ([`VALUE_BUCKETS`]) of a regression model's predicted values | `model`, `version` |
+/// | `mlrig_input_anomalies_total` | counter (input values accepted although unusual) | `model`, `version`, `feature`, `kind` (`missing`, `unseen_category`, `out_of_range`) |
 /// | `mlrig_model_age_seconds` | gauge, computed at scrape time | `model`, `version` |
 /// | `mlrig_request_log_written_total`, `mlrig_request_log_dropped_total` | counters, read at scrape time (after [`ServingMetrics::register_request_log`]) | — |
 /// | `mlrig_model_versions_available` | gauge, computed at scrape time: registered versions | `model` |
@@ -183,6 +193,12 @@ pub struct RequestLabelValues {
 /// * `outcome`: `success` (status < 400), `client_error` (4xx),
 ///   `server_error` (5xx or a failed service), `cancelled` (dropped before a response).
 /// * `code`: the HTTP status (≥ 400) as text, or `service_error`.
+/// * `feature`: an input field of the model's contract (bounded by its
+///   training schema); `unknown` for a model that is not registered.
+/// * `kind`: what the server's input contract let through — a required
+///   field missing (imputed by the feature pipeline), a category outside
+///   the training values, a number outside the training range
+///   (`mlrig_core::InputContract`).
 ///
 /// ```
 /// use mlrig_monitor::ServingMetrics;
@@ -204,6 +220,7 @@ pub struct ServingMetrics {
     predictions: Family<PredictionLabels, Counter>,
     scores: Family<ModelLabels, Histogram, fn() -> Histogram>,
     values: Family<ModelLabels, Histogram, fn() -> Histogram>,
+    input_anomalies: Family<AnomalyLabels, Counter>,
     models: ModelTable,
     request_log: RequestLogSlot,
     load_failures: Family<ModelNameLabels, Counter>,
@@ -250,6 +267,7 @@ impl ServingMetrics {
             Family::new_with_constructor(score_histogram);
         let values: Family<ModelLabels, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(value_histogram);
+        let input_anomalies = Family::<AnomalyLabels, Counter>::default();
         let models = ModelTable::default();
 
         let mut registry = Registry::default();
@@ -295,6 +313,11 @@ impl ServingMetrics {
             "Model versions that failed to load (half-written, corrupt, mislabelled, failed warm-up) and were skipped",
             load_failures.clone(),
         );
+        registry.register(
+            "mlrig_input_anomalies",
+            "Input values accepted although unusual (a required field missing, an unseen category, an out-of-range number), by model, version, feature and kind",
+            input_anomalies.clone(),
+        );
         registry.register_collector(Box::new(ModelAgeCollector {
             models: models.clone(),
         }));
@@ -316,6 +339,7 @@ impl ServingMetrics {
             predictions,
             scores,
             values,
+            input_anomalies,
             models,
             request_log,
             load_failures,
@@ -536,8 +560,9 @@ impl ServingMetrics {
     }
 
     /// Records what a request was answered with: instances per predicted
-    /// class in `mlrig_predictions_total`, and each instance's score
-    /// (classifiers) or value (regression) in its histogram.
+    /// class in `mlrig_predictions_total`, each instance's score
+    /// (classifiers) or value (regression) in its histogram, and the
+    /// accepted input anomalies in `mlrig_input_anomalies_total`.
     /// [`crate::MetricsLayer`] calls this for every response that carries a
     /// [`ServedPredictions`] (mlrig-serve attaches one to every prediction).
     ///
@@ -553,11 +578,32 @@ impl ServingMetrics {
     /// let text = metrics.render()?;
     /// assert!(text.contains("mlrig_predictions_total{model=\"adult\",version=\"2\",class=\"yes\",source=\"model\"} 2"));
     /// assert!(text.contains("mlrig_prediction_score_count{model=\"adult\",version=\"2\"} 3"));
+    ///
+    /// use mlrig_core::{InputAnomalyCount, InputAnomalyKind};
+    /// let anomalies = vec![InputAnomalyCount::new("race", InputAnomalyKind::UnseenCategory, 2)];
+    /// metrics.record_served(&ServedPredictions::new("adult", 2, &p).with_input_anomalies(anomalies));
+    /// assert!(metrics.render()?.contains(
+    ///     "mlrig_input_anomalies_total{model=\"adult\",version=\"2\",feature=\"race\",kind=\"unseen_category\"} 2"));
     /// # Ok::<(), mlrig_monitor::MonitorError>(())
     /// ```
     pub fn record_served(&self, served: &ServedPredictions) {
         let (model, version) = self.resolve_model(&served.model, Some(&served.version.to_string()));
         let known = model != UNKNOWN;
+        for anomaly in &served.input_anomalies {
+            self.input_anomalies
+                .get_or_create(&AnomalyLabels {
+                    model: model.clone(),
+                    version: version.clone(),
+                    // An unknown model's features are not bounded label values.
+                    feature: if known {
+                        anomaly.feature.clone()
+                    } else {
+                        UNKNOWN.into()
+                    },
+                    kind: anomaly.kind.label(),
+                })
+                .inc_by(anomaly.count);
+        }
         let table_rows = served.table_rows.min(served.rows);
         let count = |class: String, source: &'static str, n: u64| {
             if n > 0 {
@@ -734,6 +780,31 @@ mod tests {
         assert_eq!(Outcome::Cancelled.label(), "cancelled");
         assert_eq!(Outcome::Status(200).error_code(), None);
         assert_eq!(Outcome::Status(413).error_code().as_deref(), Some("413"));
+    }
+
+    #[test]
+    fn input_anomalies_of_an_unregistered_model_have_bounded_labels() {
+        use mlrig_core::{InputAnomalyCount, InputAnomalyKind, Predictions};
+        let metrics = ServingMetrics::new();
+        let p = Predictions::Regression {
+            values: mlrig_core::ndarray::array![1.0],
+        };
+        let anomalies = vec![
+            InputAnomalyCount::new("made-up-field", InputAnomalyKind::Missing, 2),
+            InputAnomalyCount::new("x", InputAnomalyKind::OutOfRange, 1),
+        ];
+        metrics
+            .record_served(&ServedPredictions::new("ghost", 1, &p).with_input_anomalies(anomalies));
+        let text = metrics.render().unwrap();
+        assert!(
+            text.contains(r#"mlrig_input_anomalies_total{model="unknown",version="unknown",feature="unknown",kind="missing"} 2"#),
+            "{text}"
+        );
+        assert!(!text.contains("made-up-field"), "{text}");
+        assert!(
+            text.contains(r#"feature="unknown",kind="out_of_range"} 1"#),
+            "{text}"
+        );
     }
 
     #[test]

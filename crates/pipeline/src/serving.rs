@@ -9,7 +9,8 @@ use axum::Router;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 use mlrig_core::{
-    Contributions, ModelBundle, Predict, Predictions, Servable, ServableInfo, Task, Transform,
+    Contributions, InputContract, ModelBundle, Predict, Predictions, Servable, ServableInfo, Task,
+    Transform,
 };
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_monitor::ServingMetrics;
@@ -17,7 +18,7 @@ use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras};
 use mlrig_train::{Evaluation, Model};
 
 use crate::PipelineError;
-use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE};
+use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE};
 
 /// A model bundle ready to serve: the fitted feature pipeline and the model,
 /// run one after the other on the request's one-row (or n-row) batch — the
@@ -42,6 +43,8 @@ pub struct BundleServable {
     info: ServableInfo,
     features: FittedFeaturePipeline,
     model: Model,
+    /// From the bundle's `schema.json` (none for a candidate not yet bundled).
+    contract: Option<InputContract>,
 }
 
 impl BundleServable {
@@ -61,10 +64,12 @@ impl BundleServable {
             model.target(),
         )
         .with_created_at_unix(bundle.created_at_unix()?);
+        let contract = input_contract_of(bundle, &features)?;
         Ok(Self {
             info,
             features,
             model,
+            contract,
         })
     }
 }
@@ -85,8 +90,34 @@ impl BundleServable {
             info,
             features,
             model,
+            contract: None,
         })
     }
+}
+
+/// The input contract of a bundle's servable: its training schema
+/// (`schema.json`) applied to the feature pipeline's input fields
+/// ([`mlrig_validate::input_contract`]); `None` for a bundle without a
+/// schema (written before bundles had one).
+fn input_contract_of(
+    bundle: &ModelBundle,
+    features: &FittedFeaturePipeline,
+) -> Result<Option<InputContract>, PipelineError> {
+    if !bundle.manifest().files.contains_key(SCHEMA_FILE) {
+        return Ok(None);
+    }
+    let path = bundle.file_path(SCHEMA_FILE)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
+    let schema = mlrig_validate::Schema::from_tfmd_json(&text).map_err(|e| {
+        PipelineError::InconsistentBundle {
+            path: bundle.dir().to_path_buf(),
+            reason: format!("{SCHEMA_FILE}: {e}"),
+        }
+    })?;
+    Ok(Some(mlrig_validate::input_contract(
+        &schema,
+        &features.input_schema(),
+    )))
 }
 
 impl BundleServable {
@@ -142,6 +173,11 @@ impl Servable for BundleServable {
 
     fn info(&self) -> &ServableInfo {
         &self.info
+    }
+
+    /// From the bundle's training schema (see [`mlrig_validate::input_contract`]).
+    fn input_contract(&self) -> Option<&InputContract> {
+        self.contract.as_ref()
     }
 
     fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {

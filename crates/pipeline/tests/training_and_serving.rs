@@ -17,7 +17,7 @@ use mlrig_pipeline::{
     EVALUATION_FILE, FEATURES_FILE, FeatureSpec, MODEL_FILE, ModelSpec, PipelineError, SCHEMA_FILE,
     STATISTICS_FILE, TaskKind, TrainingJob, load_model_dir, server_app,
 };
-use mlrig_serve::{ModelRegistry, ServerConfig};
+use mlrig_serve::{InputContractConfig, ModelRegistry, RulesSetting, ServerConfig};
 use mlrig_train::{GradientBoostingParams, Model};
 use serde_json::json;
 use tower::ServiceExt;
@@ -40,9 +40,14 @@ fn full_data(name: &str) -> Option<PathBuf> {
     }
 }
 
+/// Every input field of the adult sample: a served model's input contract
+/// requires the fields that training never saw missing.
 fn adult_record() -> serde_json::Value {
-    json!({"age": 45, "workclass": "Private", "education": "Masters", "educational-num": 14,
-           "marital-status": "Married-civ-spouse", "occupation": "Exec-managerial", "hours-per-week": 50})
+    json!({"age": 45, "workclass": "Private", "fnlwgt": 160000, "education": "Masters",
+           "educational-num": 14, "marital-status": "Married-civ-spouse",
+           "occupation": "Exec-managerial", "relationship": "Husband", "race": "White",
+           "gender": "Male", "capital-gain": 0, "capital-loss": 0, "hours-per-week": 50,
+           "native-country": "United-States"})
 }
 
 #[test]
@@ -821,11 +826,11 @@ fn served_gbdt_bundles_predict_what_the_batch_path_predicts() {
             .unwrap();
     }
 
-    let app = server_app(
-        registry,
-        Arc::new(ServingMetrics::new()),
-        &ServerConfig::default(),
-    );
+    // Missing values and unseen categories are the point here: the input
+    // contract is relaxed so they are scored as the batch path scores them.
+    let lenient = ServerConfig::default()
+        .with_input_contract(InputContractConfig::default().with_default(RulesSetting::Lenient));
+    let app = server_app(registry, Arc::new(ServingMetrics::new()), &lenient);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -903,7 +908,11 @@ fn gbdt_bundle_serves_contributions_on_request() {
     registry
         .insert(load_model_dir(&report.bundle_dir).unwrap())
         .unwrap();
-    let app = mlrig_serve::router(registry, &ServerConfig::default());
+    // The second record (unseen category, fields left out) is explained
+    // too: the input contract is relaxed for it.
+    let lenient = ServerConfig::default()
+        .with_input_contract(InputContractConfig::default().with_default(RulesSetting::Lenient));
+    let app = mlrig_serve::router(registry, &lenient);
     let records = [
         adult_record(),
         json!({"age": 22, "workclass": "Never-seen-before"}),

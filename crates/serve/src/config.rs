@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration_serde::{deserialize_duration, serialize_duration};
 
+use crate::InputContractConfig;
+
 /// Limits and execution settings of the HTTP API built by [`router`](crate::router).
 ///
 /// Built in Rust, or read (serde) from a hand-written JSON or TOML file
@@ -115,6 +117,12 @@ pub struct ServerConfig {
     /// (see [`RequestLogConfig`](crate::RequestLogConfig)). Default off.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_log: Option<crate::RequestLogConfig>,
+    /// How strictly each model's input contract (from its training schema)
+    /// is enforced, per model and feature (see [`InputContractConfig`]);
+    /// by default a missing required field or an unseen category is a 400
+    /// and an out-of-range number is scored and counted.
+    #[serde(skip_serializing_if = "InputContractConfig::is_default")]
+    pub input_contract: InputContractConfig,
     /// The JSON Schema of this file, for editors; accepted and ignored.
     #[serde(
         rename = "$schema",
@@ -142,6 +150,7 @@ impl Default for ServerConfig {
             queue_timeout: Duration::from_secs(1),
             prediction_tables: Vec::new(),
             request_log: None,
+            input_contract: InputContractConfig::default(),
             schema_reference: (),
         }
     }
@@ -307,6 +316,19 @@ impl ServerConfig {
     pub fn queued_predictions(&self) -> usize {
         self.max_queued_predictions
             .unwrap_or_else(|| 4 * self.concurrent_predictions())
+    }
+    /// Sets [`ServerConfig::input_contract`].
+    ///
+    /// ```
+    /// use mlrig_serve::{InputContractConfig, RulesSetting, ServerConfig};
+    /// let c = ServerConfig::default()
+    ///     .with_input_contract(InputContractConfig::default().with_default(RulesSetting::Lenient));
+    /// assert!(serde_json::to_string(&c)?.contains(r#""input_contract":{"default":"lenient"}"#));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn with_input_contract(mut self, input_contract: InputContractConfig) -> Self {
+        self.input_contract = input_contract;
+        self
     }
 }
 

@@ -11,7 +11,7 @@ use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions};
 use serde_json::Value;
 
 use crate::inference::{check_rows, run, served_by};
-use crate::{PredictionTable, ServeError};
+use crate::{InputContractConfig, PredictionTable, ServeError};
 
 /// What answered a request, and how each row was answered.
 pub(crate) struct Answer {
@@ -35,11 +35,11 @@ pub(crate) fn answer(
     table: Option<&PredictionTable>,
     records: &[Value],
     explain: bool,
+    contract: &InputContractConfig,
 ) -> Result<Answer, ServeError> {
     let table = table.filter(|t| !explain && t.fits(&servable.info().task));
     let Some(table) = table else {
-        let (predictions, contributions) = run(servable, records, explain)?;
-        let served = served_by(servable, &predictions);
+        let (predictions, contributions, served) = run(servable, records, explain, contract)?;
         return Ok(Answer {
             predictions,
             contributions,
@@ -49,7 +49,7 @@ pub(crate) fn answer(
     };
     if records.is_empty() {
         // The model path's message for an empty request.
-        run(servable, records, false)?;
+        run(servable, records, false, contract)?;
     }
     check_rows(records.len(), "the request")?;
     let key = table.key();
@@ -74,17 +74,19 @@ pub(crate) fn answer(
     let from_model = if model_rows.is_empty() {
         None
     } else {
-        let (predictions, _) =
-            run(servable, &model_records, false).map_err(|e| renumber(e, &model_rows))?;
-        Some(predictions)
+        let (predictions, _, served) =
+            run(servable, &model_records, false, contract).map_err(|e| renumber(e, &model_rows))?;
+        Some((predictions, served.input_anomalies))
     };
     let from_lookup = table.predictions(&table_rows);
-    let predictions = match from_model {
-        None => from_lookup,
-        Some(model) if table_rows.is_empty() => model,
-        Some(model) => merge(model, from_lookup, &from_table)?,
+    let (predictions, anomalies) = match from_model {
+        None => (from_lookup, Vec::new()),
+        Some((model, anomalies)) if table_rows.is_empty() => (model, anomalies),
+        Some((model, anomalies)) => (merge(model, from_lookup, &from_table)?, anomalies),
     };
-    let served = served_by(servable, &predictions).with_table_rows(&predictions, &from_table);
+    let served = served_by(servable, &predictions)
+        .with_table_rows(&predictions, &from_table)
+        .with_input_anomalies(anomalies);
     Ok(Answer {
         predictions,
         contributions: None,
@@ -118,6 +120,13 @@ fn renumber(error: ServeError, model_rows: &[usize]) -> ServeError {
         && let Some(&original) = model_rows.get(*i)
     {
         *i = original;
+    }
+    if let mlrig_core::Error::ContractViolations { violations, .. } = &mut e {
+        for violation in violations {
+            if let Some(&original) = model_rows.get(violation.instance) {
+                violation.instance = original;
+            }
+        }
     }
     ServeError::Core(e)
 }

@@ -14,7 +14,8 @@ use mlrig_core::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::ServeError;
+use crate::input_contract::check_records;
+use crate::{InputContractConfig, ServeError};
 
 /// The default of [`ServerConfig::max_instances_per_request`](crate::ServerConfig::max_instances_per_request):
 /// the most rows one request may carry, whatever its protocol.
@@ -125,20 +126,24 @@ pub(crate) fn unencodable_predictions() -> ServeError {
 }
 
 /// Predicts for `records` (at least one, at most the row limit,
-/// checked here once for every protocol) and, when `explain`, computes the contributions
-/// of the same batch (after the predictions, so a bad record is reported
-/// the same way with or without them).
+/// checked here once for every protocol, then held to the servable's input
+/// contract with `contract`'s rules) and, when `explain`, computes the
+/// contributions of the same batch (after the predictions, so a bad record
+/// is reported the same way with or without them). Also returns what was
+/// served, for the metrics layer (input anomalies included).
 pub(crate) fn run(
     servable: &dyn Servable,
     records: &[Value],
     explain: bool,
-) -> Result<(Predictions, Option<Contributions>), ServeError> {
+    contract: &InputContractConfig,
+) -> Result<(Predictions, Option<Contributions>, ServedPredictions), ServeError> {
     if records.is_empty() {
         return Err(ServeError::bad_request(
             "the request has no rows; send at least one instance",
         ));
     }
     check_rows(records.len(), "the request")?;
+    let anomalies = check_records(servable, records, contract)?;
     let batch = records_to_batch(records, &servable.input_schema())?;
     let predictions = servable.predict(&batch)?;
     if predictions.len() != records.len() {
@@ -167,8 +172,9 @@ pub(crate) fn run(
             ),
         });
     }
+    let served = served_by(servable, &predictions).with_input_anomalies(anomalies);
     if !explain {
-        return Ok((predictions, None));
+        return Ok((predictions, None, served));
     }
     let contributions = servable.contributions(&batch)?;
     if contributions.len() != records.len() {
@@ -182,7 +188,7 @@ pub(crate) fn run(
             ),
         });
     }
-    Ok((predictions, Some(contributions)))
+    Ok((predictions, Some(contributions), served))
 }
 
 /// Parses a JSON request body. TF Serving (and pandas, behind MLflow)

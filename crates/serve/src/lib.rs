@@ -21,11 +21,13 @@
 //! ModelRegistry::select(name, Latest | Specific(n) | Label(l)) ──▶ Arc<dyn Servable>   (unknown → 404 / 400 naming what exists)
 //!   │ with a PredictionTable for the model (router_with): rows whose key it holds are answered from it,
 //!   │ only the others go on to the model; both merged back in request order (hybrid inference)
+//!   │ records ──InputContract::check (types, required fields, training values; InputContractConfig's rules)
+//!   │         (violations → one 400 listing them; accepted anomalies → counted)
 //!   │ records ──mlrig_core::records_to_batch(input_schema)──▶ RecordBatch   (bad field → 400)
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
 //! Servable::predict(&batch) ──▶ Predictions ──▶ the module formats them: {"predictions"} / {"outputs"} / {"results"},
 //!   │                                             v2 output tensors (`predictions`, or `label` + `scores`), MLflow {"predictions"}
-//!   ├──▶ ServedPredictions in the response's extensions (model, version, classes, scores, table rows: read by mlrig-monitor)
+//!   ├──▶ ServedPredictions in the response's extensions (model, version, classes, scores, table rows, input anomalies: read by mlrig-monitor)
 //!   └──▶ sampled requests: RequestLogEntry ─try_send─▶ RequestLog's bounded queue ─▶ writer thread ─▶ rotating JSONL / Parquet files
 //! ```
 //!
@@ -40,6 +42,13 @@
 //!   protocols (endpoint table on [`router`]); errors are JSON: TF Serving's
 //!   and Open Inference's `{"error": "..."}`, MLflow's
 //!   `{"error_code": "...", "message": "..."}`.
+//! * [`InputContractConfig`] (the `input_contract` key of [`ServerConfig`])
+//!   says how strictly each model's input contract
+//!   ([`Servable::input_contract`], from the bundle's training schema) is
+//!   enforced: a wrong JSON type is always a 400; a missing required field
+//!   or an unseen category is a 400 by default and an out-of-range number
+//!   is counted; any rule can be relaxed or tightened per model and
+//!   feature. See "Input contract" in `docs/protocols.md`.
 //! * [`ModelRegistry`] maps name → version → servable, and labels
 //!   ([`ModelRegistry::set_label`]) to versions.
 //! * [`ModelManager`] keeps the registry in step with model base paths and
@@ -155,6 +164,7 @@ mod duration_serde;
 mod error;
 mod hybrid;
 mod inference;
+mod input_contract;
 mod lifecycle;
 mod limits;
 mod mlflow;
@@ -176,6 +186,7 @@ mod tf_serving;
 pub use config::ServerConfig;
 pub use error::ServeError;
 pub use inference::MAX_ROWS_PER_REQUEST;
+pub use input_contract::{InputContractConfig, PartialRules, RulesSetting};
 pub use lifecycle::{
     LifecycleObserver, ManagerHandle, ModelManager, ReconcileReport, Reloader, VersionLoader,
     parse_version_dir, reload_on_sighup,
@@ -196,8 +207,9 @@ pub use serving_extras::{PREDICTION_SOURCE_HEADER, REQUEST_ID_HEADER, ServingExt
 // returns an `axum::Router` and `serve` takes a `tokio::net::TcpListener`.
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{
-    Contributions, Predictions, RequestLogCounters, Servable, ServableInfo, ServedPredictions,
-    Task, arrow_array, arrow_schema, ndarray,
+    ContractAction, ContractRules, Contributions, FieldContract, InputContract, Predictions,
+    RequestLogCounters, Servable, ServableInfo, ServedPredictions, Task, ValueDomain, ValueKind,
+    arrow_array, arrow_schema, ndarray,
 };
 pub use {axum, tokio};
 

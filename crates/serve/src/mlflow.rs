@@ -135,13 +135,15 @@ pub(crate) async fn invocations(
     let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
     let servable = select_model(&state, selection)?;
     let context = state.extras.context(&servable.info().name, &headers);
+    let contract = state.input_contract.clone();
     let (encoded, served) = state
         .run_predict(body.len(), move || {
             let records = match format {
                 Format::Json => json_records(servable.as_ref(), &body)?,
                 Format::Csv => csv_records(&servable.input_schema(), &body, context.key())?,
             };
-            let (predictions, _, served) = context.answer(servable.as_ref(), &records, false)?;
+            let (predictions, _, served) =
+                context.answer(servable.as_ref(), &records, false, &contract)?;
             let document = encode_predict(predictions, Layout::Rows)?;
             Ok((json_bytes(&document)?, served))
         })

@@ -44,7 +44,7 @@ use crate::inference::{
 use crate::model_path::parse_version;
 use crate::router::{ApiState, body_error, check_method};
 use crate::serving_extras::RequestContext;
-use crate::{ServeError, VersionSelector};
+use crate::{InputContractConfig, ServeError, VersionSelector};
 
 /// The header giving the length of the JSON part of a body with binary tensors.
 pub(crate) const HEADER_LENGTH: &str = "inference-header-content-length";
@@ -147,9 +147,10 @@ pub(crate) async fn handle(
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let header_length = header_length(&headers)?;
             let context = state.extras.context(&servable.info().name, &headers);
+            let contract = state.input_contract.clone();
             state
                 .run_predict(body.len(), move || {
-                    infer(servable.as_ref(), &context, &body, header_length)
+                    infer(servable.as_ref(), &context, &body, header_length, &contract)
                 })
                 .await
         }
@@ -237,6 +238,7 @@ fn infer(
     context: &RequestContext,
     body: &[u8],
     header_length: Option<usize>,
+    contract: &InputContractConfig,
 ) -> Result<Response, ServeError> {
     let (header, mut binary) = match header_length {
         None => (body, &body[body.len()..]),
@@ -275,7 +277,7 @@ fn infer(
         )));
     }
     let records = tensors_to_records(&request.inputs, tensors, &schema, context.key())?;
-    let (predictions, _, served) = context.answer(servable, &records, false)?;
+    let (predictions, _, served) = context.answer(servable, &records, false, contract)?;
     let outputs = output_tensors(predictions)?;
     let info = servable.info();
     let mut response = encode_response(

@@ -17,7 +17,8 @@ use crate::inference::with_row_limit;
 use crate::limits::{HttpLimits, PredictionLimiter, harden};
 use crate::serving_extras::annotate;
 use crate::{
-    ModelRegistry, ServeError, ServerConfig, ServingExtras, mlflow, open_inference, tf_serving,
+    InputContractConfig, ModelRegistry, ServeError, ServerConfig, ServingExtras, mlflow,
+    open_inference, tf_serving,
 };
 
 /// Every endpoint of the three protocols, for 404 messages.
@@ -37,6 +38,8 @@ pub(crate) struct ApiState {
     pub limiter: Arc<PredictionLimiter>,
     /// Prediction tables and the request log.
     pub extras: Arc<ServingExtras>,
+    /// How strictly input contracts are enforced.
+    pub input_contract: Arc<InputContractConfig>,
 }
 
 impl ApiState {
@@ -117,7 +120,9 @@ impl ApiState {
 ///
 /// Errors: TF Serving and Open Inference answer JSON `{"error": "..."}`,
 /// MLflow `{"error_code": "BAD_REQUEST", "message": "..."}`: 400 for a bad
-/// request (naming the instance, field, expected and found value) or an
+/// request (naming the instance, field, expected and found value; a
+/// request breaking the model's input contract lists every violation, up
+/// to ten) or an
 /// unknown label, 404 for an unknown model, version or path, 405 for a
 /// wrong method, 413 for a body over [`ServerConfig::max_body_bytes`]
 /// (at once when `Content-Length` says so, before any `100 Continue`) or a
@@ -177,6 +182,7 @@ pub fn router_with(
         max_instances: config.max_instances_per_request,
         limiter: Arc::new(PredictionLimiter::new(config)),
         extras: extras.clone(),
+        input_contract: Arc::new(config.input_contract.clone()),
     };
     let app = Router::new()
         .route("/v1/models/{*rest}", any(tf_serving::handle))

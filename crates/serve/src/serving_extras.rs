@@ -15,6 +15,7 @@ use axum::response::Response;
 use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions};
 use serde_json::{Map, Value};
 
+use crate::InputContractConfig;
 use crate::hybrid::answer;
 use crate::prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX};
 use crate::{PredictionTable, RequestLog, RequestLogEntry, ServeError};
@@ -176,8 +177,9 @@ impl RequestContext {
         servable: &dyn Servable,
         records: &[Value],
         explain: bool,
+        contract: &InputContractConfig,
     ) -> Result<(Predictions, Option<Contributions>, ServedPredictions), ServeError> {
-        let answer = answer(servable, self.table.as_deref(), records, explain)?;
+        let answer = answer(servable, self.table.as_deref(), records, explain, contract)?;
         if let Some((log, id)) = &self.log {
             let info = servable.info();
             let source = source_kind(answer.served.table_rows, answer.served.rows);

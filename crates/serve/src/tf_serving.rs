@@ -61,7 +61,7 @@ use crate::model_path::{ModelEndpoint, Verb, parse_model_path};
 use crate::router::{ApiState, body_error, check_method};
 use crate::serving_extras::RequestContext;
 use crate::tf_json::{Layout, encode_predict};
-use crate::{ServeError, VersionSelector};
+use crate::{InputContractConfig, ServeError, VersionSelector};
 
 /// The optional `:predict` key asking for per-feature contributions.
 const CONTRIBUTIONS_KEY: &str = "contributions";
@@ -95,9 +95,10 @@ pub(crate) async fn handle(
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
             let servable = state.registry.select(&target.name, &target.version)?;
             let context = state.extras.context(&servable.info().name, &headers);
+            let contract = state.input_contract.clone();
             let (encoded, served) = state
                 .run_predict(body.len(), move || {
-                    infer(servable.as_ref(), &context, verb, &body)
+                    infer(servable.as_ref(), &context, verb, &body, &contract)
                 })
                 .await?;
             Ok(json_response(encoded, served))
@@ -158,6 +159,7 @@ pub(crate) fn infer(
     context: &RequestContext,
     verb: Verb,
     body: &[u8],
+    contract: &InputContractConfig,
 ) -> Result<(Vec<u8>, ServedPredictions), ServeError> {
     let mut request = parse_body(body)?;
     let single_field = single_input_field(servable);
@@ -166,7 +168,7 @@ pub(crate) fn infer(
             let explain = contributions_flag(&mut request)?;
             let (records, layout) = predict_records(request, single_field.as_deref())?;
             let (predictions, contributions, served) =
-                context.answer(servable, &records, explain)?;
+                context.answer(servable, &records, explain, contract)?;
             let mut response = encode_predict(predictions, layout)?;
             if let (Some(contributions), Value::Object(response)) = (contributions, &mut response) {
                 response.insert("contributions".into(), encode_contributions(&contributions));
@@ -176,7 +178,7 @@ pub(crate) fn infer(
         Verb::Classify | Verb::Regress => {
             check_task(servable, verb)?;
             let records = example_records(request)?;
-            let (predictions, _, served) = context.answer(servable, &records, false)?;
+            let (predictions, _, served) = context.answer(servable, &records, false, contract)?;
             (encode_result(predictions, verb)?, served)
         }
     };

@@ -123,6 +123,7 @@ mod schema;
 mod schema_file;
 mod schema_inference;
 mod schema_update;
+mod serving_contract;
 mod sketch;
 mod sliced_statistics;
 mod statistics;
@@ -154,6 +155,7 @@ pub use schema_inference::{SchemaInferenceParams, infer_schema};
 pub use schema_update::{
     SchemaChange, SchemaChangeKind, SchemaUpdate, SchemaUpdateOptions, update_schema,
 };
+pub use serving_contract::input_contract;
 pub use sketch::QUANTILE_RELATIVE_ACCURACY;
 pub use sliced_statistics::{
     DEFAULT_SLICE_KEY, SlicedStatistics, SlicedStatisticsAccumulator, compute_sliced_statistics,
