@@ -535,6 +535,12 @@ impl Writer {
                 self.finish_file();
             }
         }
+        // Entries queued after `Close` are never written: count them.
+        while let Ok(message) = receiver.try_recv() {
+            if let Message::Entry(_) = message {
+                self.counters.add_dropped(1);
+            }
+        }
         self.finish_file();
     }
 
@@ -839,6 +845,25 @@ mod tests {
         drop(release);
         log.close();
         assert_eq!(log.counters().written(), 2);
+    }
+
+    #[test]
+    fn entries_queued_after_close_are_counted_as_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let counters = Arc::new(RequestLogCounters::default());
+        let (sender, receiver) = sync_channel(8);
+        for message in [
+            Message::Entry(Box::new(entry("r0"))),
+            Message::Close,
+            Message::Entry(Box::new(entry("r1"))),
+            Message::Entry(Box::new(entry("r2"))),
+        ] {
+            sender.send(message).unwrap();
+        }
+        drop(sender);
+        Writer::new(RequestLogConfig::new(dir.path()), counters.clone()).run(&receiver);
+        assert_eq!((counters.written(), counters.dropped()), (1, 2));
+        assert_eq!(finished_files(dir.path()).len(), 1);
     }
 
     #[test]
