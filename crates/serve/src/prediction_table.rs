@@ -169,6 +169,8 @@ struct Columns {
     key: usize,
     prediction: usize,
     scores: Vec<usize>,
+    /// The type of each of these columns in the schema.
+    types: Vec<(usize, DataType)>,
 }
 
 impl PredictionTable {
@@ -177,8 +179,8 @@ impl PredictionTable {
     ///
     /// # Errors
     /// [`ServeError::PredictionTable`] naming `origin` when the key or the
-    /// `prediction` column is missing, a column has the wrong type, a key
-    /// is null or repeated, a score is null, a classifier's `prediction`
+    /// `prediction` column is missing, a column has the wrong type (in
+    /// `schema` or in a batch), a key is null or repeated, a score is null, a classifier's `prediction`
     /// is not its most probable class, or the table has more than
     /// `u32::MAX` rows.
     pub fn from_batches(
@@ -221,6 +223,19 @@ impl PredictionTable {
         columns: &Columns,
         row: &mut usize,
     ) -> Result<(), String> {
+        // A batch that does not have the schema's columns is an error, not a panic.
+        let batch_schema = batch.schema();
+        for (i, expected) in &columns.types {
+            let found = batch_schema.fields().get(*i).map(|f| f.data_type());
+            if found != Some(expected) {
+                return Err(format!(
+                    "row {}: column {} is {} in a batch but {expected} in the schema",
+                    *row + 1,
+                    i + 1,
+                    found.map_or_else(|| "missing".to_string(), ToString::to_string),
+                ));
+            }
+        }
         let keys = batch.column(columns.key);
         let prediction = batch.column(columns.prediction);
         let scores: Vec<_> = columns
@@ -550,10 +565,16 @@ fn locate_columns(schema: &Schema, key: &str) -> Result<Columns, String> {
             }
         ));
     }
+    let types = [key_index, prediction]
+        .iter()
+        .chain(&scores)
+        .map(|&i| (i, schema.field(i).data_type().clone()))
+        .collect();
     Ok(Columns {
         key: key_index,
         prediction,
         scores,
+        types,
     })
 }
 
@@ -707,6 +728,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("a regression table's is Float64"), "{e}");
+    }
+
+    #[test]
+    fn a_batch_that_does_not_match_the_schema_is_an_error() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("prediction", DataType::Float64, false),
+        ]);
+        let other = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("prediction", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            other,
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(Float64Array::from(vec![0.5])),
+            ],
+        )
+        .unwrap();
+        let e = PredictionTable::from_batches("m", "id", "p.csv", &schema, [batch])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 1: column 1 is Int64 in a batch but Utf8"),
+            "{e}"
+        );
+        let narrow = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
+        let batch =
+            RecordBatch::try_new(narrow, vec![Arc::new(StringArray::from(vec!["a"]))]).unwrap();
+        let e = PredictionTable::from_batches("m", "id", "p.csv", &schema, [batch])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column 2 is missing"), "{e}");
     }
 
     #[test]
