@@ -620,9 +620,9 @@ fn key_text(column: &dyn Array, i: usize) -> Option<Cow<'_, str>> {
         DataType::UInt16 => Cow::Owned(column.as_primitive::<UInt16Type>().value(i).to_string()),
         DataType::UInt32 => Cow::Owned(column.as_primitive::<UInt32Type>().value(i).to_string()),
         DataType::UInt64 => Cow::Owned(column.as_primitive::<UInt64Type>().value(i).to_string()),
-        DataType::Float32 => Cow::Owned(float_text(f64::from(
-            column.as_primitive::<Float32Type>().value(i),
-        ))),
+        DataType::Float32 => {
+            Cow::Owned(float32_text(column.as_primitive::<Float32Type>().value(i)))
+        }
         DataType::Float64 => Cow::Owned(float_text(column.as_primitive::<Float64Type>().value(i))),
         _ => return None,
     })
@@ -631,6 +631,13 @@ fn key_text(column: &dyn Array, i: usize) -> Option<Cow<'_, str>> {
 /// A float key as JSON writes it (shortest round-trip text, `2.0` not `2`).
 fn float_text(v: f64) -> String {
     serde_json::Number::from_f64(v).map_or_else(|| format!("{v}"), |n| n.to_string())
+}
+
+/// A `Float32` key as JSON writes the number it was written as: `0.1`, not
+/// the text of the nearest `f64` (`0.10000000149011612`).
+fn float32_text(v: f32) -> String {
+    // Rust writes the shortest text that reads back to the same `f32`.
+    float_text(format!("{v}").parse().unwrap_or(f64::from(v)))
 }
 
 /// The text of a request's key value: a string as is, a number or boolean
@@ -796,5 +803,16 @@ mod tests {
         assert_eq!(float_text(2.0), "2.0");
         assert_eq!(float_text(1.5), "1.5");
         assert_eq!(json_key_text(&json!(2.0)).as_deref(), Some("2.0"));
+        for (v, request) in [
+            (0.1f32, json!(0.1)),
+            (2.0, json!(2.0)),
+            (-1e20, json!(-1e20)),
+        ] {
+            assert_eq!(
+                float32_text(v).as_str(),
+                json_key_text(&request).unwrap(),
+                "{v}"
+            );
+        }
     }
 }
