@@ -578,24 +578,13 @@ fn locate_columns(schema: &Schema, key: &str) -> Result<Columns, String> {
     })
 }
 
+/// The split keys' types ([`mlrig_core::is_key_type`]), booleans and floats.
 fn key_type_supported(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Boolean
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Float32
-            | DataType::Float64
-    )
+    mlrig_core::is_key_type(data_type)
+        || matches!(
+            data_type,
+            DataType::Boolean | DataType::Float32 | DataType::Float64
+        )
 }
 
 /// The text of row `i` of a key column (`None` when null).
