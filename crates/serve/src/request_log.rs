@@ -697,13 +697,21 @@ fn prune(dir: &Path, keep: usize) {
             })
         })
         .collect();
-    files.sort();
+    // By (start, number): the number may outgrow its zero padding.
+    files.sort_by_cached_key(|p| (file_order(p), p.clone()));
     let excess = files.len().saturating_sub(keep);
     for old in &files[..excess] {
         if let Err(e) = fs::remove_file(old) {
             tracing::warn!(error = %e, file = %old.display(), "request log: cannot delete an old file");
         }
     }
+}
+
+/// The start time and number in a log file's name (`requests-<ms>-<n>.<ext>`).
+fn file_order(path: &Path) -> Option<(u128, u64)> {
+    let name = path.file_stem()?.to_str()?.strip_prefix(PREFIX)?;
+    let (start, number) = name.split_once('-')?;
+    Some((start.parse().ok()?, number.parse().ok()?))
 }
 
 impl Sink {
@@ -846,6 +854,31 @@ mod tests {
             .map(|f| fs::read_to_string(f).unwrap().lines().count())
             .collect();
         assert_eq!(sizes, [2, 2, 1]);
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_even_past_a_million_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "requests-1700000000000-999998.jsonl",
+            "requests-1700000000000-999999.jsonl",
+            "requests-1700000000000-1000000.jsonl",
+            "requests-1700000000000-1000001.jsonl",
+        ] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        prune(dir.path(), 2);
+        let names: Vec<String> = finished_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "requests-1700000000000-1000000.jsonl",
+                "requests-1700000000000-1000001.jsonl"
+            ]
+        );
     }
 
     #[test]
