@@ -622,10 +622,9 @@ impl Writer {
             return;
         };
         match file.sink.append(entry) {
-            Ok(()) => {
-                file.rows += 1;
-                self.counters.add_written(1);
-            }
+            // Counted as written when the file is finished, so an entry
+            // lost with its file is counted once, as dropped.
+            Ok(()) => file.rows += 1,
             Err(e) => {
                 tracing::warn!(error = %e, "request log: write failed; entry dropped");
                 self.counters.add_dropped(1);
@@ -675,6 +674,7 @@ impl Writer {
             self.counters.add_dropped(file.rows);
             return;
         }
+        self.counters.add_written(file.rows);
         if self.config.max_files > 0 {
             prune(&self.config.dir, self.config.max_files);
         }
@@ -854,6 +854,21 @@ mod tests {
             .map(|f| fs::read_to_string(f).unwrap().lines().count())
             .collect();
         assert_eq!(sizes, [2, 2, 1]);
+    }
+
+    #[test]
+    fn entries_of_a_file_that_cannot_be_finished_are_counted_once_as_dropped() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("log");
+        let log = RequestLog::start(&RequestLogConfig::new(&dir)).unwrap();
+        log.submit(entry("r0"));
+        log.submit(entry("r1"));
+        // The writer has appended both entries when it takes the pause.
+        let release = log.pause();
+        fs::remove_dir_all(&dir).unwrap();
+        drop(release);
+        log.close();
+        assert_eq!((log.counters().written(), log.counters().dropped()), (0, 2));
     }
 
     #[test]
