@@ -5,7 +5,10 @@
 //! The table is what `mlrig predict --key COL` writes: the key column, the
 //! `prediction` column and, for a classifier, one `score_<class>` column
 //! per class in the model's class order. Other columns (`--with-input`)
-//! are ignored.
+//! are ignored, except that every column named `score_…` other than the
+//! key is read as a class's score: input data with such a column makes a
+//! `--with-input` table fail to load (a start-up error, never wrong
+//! answers); write the table without `--with-input`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
