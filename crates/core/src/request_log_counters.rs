@@ -2,8 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters of a request log: entries written to its files and entries
-/// dropped (queue full, writer stopped, or a write that failed).
+/// Counters of a request log: entries written to its files (counted when
+/// their file is finished) and entries dropped (queue full, writer
+/// stopped, or a write that failed); an entry is counted once.
 ///
 /// `mlrig-serve`'s request log increments them and `mlrig-monitor` reads
 /// them when scraped (`mlrig_request_log_written_total`,

@@ -5,7 +5,10 @@
 //! The table is what `mlrig predict --key COL` writes: the key column, the
 //! `prediction` column and, for a classifier, one `score_<class>` column
 //! per class in the model's class order. Other columns (`--with-input`)
-//! are ignored.
+//! are ignored, except that every column named `score_…` other than the
+//! key is read as a class's score: input data with such a column makes a
+//! `--with-input` table fail to load (a start-up error, never wrong
+//! answers); write the table without `--with-input`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -169,6 +172,8 @@ struct Columns {
     key: usize,
     prediction: usize,
     scores: Vec<usize>,
+    /// The type of each of these columns in the schema.
+    types: Vec<(usize, DataType)>,
 }
 
 impl PredictionTable {
@@ -177,8 +182,8 @@ impl PredictionTable {
     ///
     /// # Errors
     /// [`ServeError::PredictionTable`] naming `origin` when the key or the
-    /// `prediction` column is missing, a column has the wrong type, a key
-    /// is null or repeated, a score is null, a classifier's `prediction`
+    /// `prediction` column is missing, a column has the wrong type (in
+    /// `schema` or in a batch), a key is null or repeated, a score is null, a classifier's `prediction`
     /// is not its most probable class, or the table has more than
     /// `u32::MAX` rows.
     pub fn from_batches(
@@ -221,6 +226,19 @@ impl PredictionTable {
         columns: &Columns,
         row: &mut usize,
     ) -> Result<(), String> {
+        // A batch that does not have the schema's columns is an error, not a panic.
+        let batch_schema = batch.schema();
+        for (i, expected) in &columns.types {
+            let found = batch_schema.fields().get(*i).map(|f| f.data_type());
+            if found != Some(expected) {
+                return Err(format!(
+                    "row {}: column {} is {} in a batch but {expected} in the schema",
+                    *row + 1,
+                    i + 1,
+                    found.map_or_else(|| "missing".to_string(), ToString::to_string),
+                ));
+            }
+        }
         let keys = batch.column(columns.key);
         let prediction = batch.column(columns.prediction);
         let scores: Vec<_> = columns
@@ -550,31 +568,26 @@ fn locate_columns(schema: &Schema, key: &str) -> Result<Columns, String> {
             }
         ));
     }
+    let types = [key_index, prediction]
+        .iter()
+        .chain(&scores)
+        .map(|&i| (i, schema.field(i).data_type().clone()))
+        .collect();
     Ok(Columns {
         key: key_index,
         prediction,
         scores,
+        types,
     })
 }
 
+/// The split keys' types ([`mlrig_core::is_key_type`]), booleans and floats.
 fn key_type_supported(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Boolean
-            | DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-            | DataType::Float32
-            | DataType::Float64
-    )
+    mlrig_core::is_key_type(data_type)
+        || matches!(
+            data_type,
+            DataType::Boolean | DataType::Float32 | DataType::Float64
+        )
 }
 
 /// The text of row `i` of a key column (`None` when null).
@@ -599,9 +612,9 @@ fn key_text(column: &dyn Array, i: usize) -> Option<Cow<'_, str>> {
         DataType::UInt16 => Cow::Owned(column.as_primitive::<UInt16Type>().value(i).to_string()),
         DataType::UInt32 => Cow::Owned(column.as_primitive::<UInt32Type>().value(i).to_string()),
         DataType::UInt64 => Cow::Owned(column.as_primitive::<UInt64Type>().value(i).to_string()),
-        DataType::Float32 => Cow::Owned(float_text(f64::from(
-            column.as_primitive::<Float32Type>().value(i),
-        ))),
+        DataType::Float32 => {
+            Cow::Owned(float32_text(column.as_primitive::<Float32Type>().value(i)))
+        }
         DataType::Float64 => Cow::Owned(float_text(column.as_primitive::<Float64Type>().value(i))),
         _ => return None,
     })
@@ -610,6 +623,13 @@ fn key_text(column: &dyn Array, i: usize) -> Option<Cow<'_, str>> {
 /// A float key as JSON writes it (shortest round-trip text, `2.0` not `2`).
 fn float_text(v: f64) -> String {
     serde_json::Number::from_f64(v).map_or_else(|| format!("{v}"), |n| n.to_string())
+}
+
+/// A `Float32` key as JSON writes the number it was written as: `0.1`, not
+/// the text of the nearest `f64` (`0.10000000149011612`).
+fn float32_text(v: f32) -> String {
+    // Rust writes the shortest text that reads back to the same `f32`.
+    float_text(format!("{v}").parse().unwrap_or(f64::from(v)))
 }
 
 /// The text of a request's key value: a string as is, a number or boolean
@@ -710,6 +730,40 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_that_does_not_match_the_schema_is_an_error() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("prediction", DataType::Float64, false),
+        ]);
+        let other = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("prediction", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            other,
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(Float64Array::from(vec![0.5])),
+            ],
+        )
+        .unwrap();
+        let e = PredictionTable::from_batches("m", "id", "p.csv", &schema, [batch])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("row 1: column 1 is Int64 in a batch but Utf8"),
+            "{e}"
+        );
+        let narrow = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
+        let batch =
+            RecordBatch::try_new(narrow, vec![Arc::new(StringArray::from(vec!["a"]))]).unwrap();
+        let e = PredictionTable::from_batches("m", "id", "p.csv", &schema, [batch])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column 2 is missing"), "{e}");
+    }
+
+    #[test]
     fn a_table_fits_only_a_model_with_the_same_outputs() {
         let table = classifier_table(vec![1], vec!["yes"], vec![0.9]).unwrap();
         let same = Task::Classification {
@@ -741,5 +795,16 @@ mod tests {
         assert_eq!(float_text(2.0), "2.0");
         assert_eq!(float_text(1.5), "1.5");
         assert_eq!(json_key_text(&json!(2.0)).as_deref(), Some("2.0"));
+        for (v, request) in [
+            (0.1f32, json!(0.1)),
+            (2.0, json!(2.0)),
+            (-1e20, json!(-1e20)),
+        ] {
+            assert_eq!(
+                float32_text(v).as_str(),
+                json_key_text(&request).unwrap(),
+                "{v}"
+            );
+        }
     }
 }

@@ -73,6 +73,12 @@ pub struct RequestLogConfig {
     /// that finds the queue full is dropped and counted, never waited for.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
+    /// Instances (rows) the waiting entries may hold in all (default
+    /// 100000), which bounds the queue's memory when requests are large;
+    /// an entry over it is dropped and counted like one finding the queue
+    /// full (an entry finding the queue empty is always taken).
+    #[serde(default = "default_queue_max_rows")]
+    pub queue_max_rows: u64,
 }
 
 // `sample_rate` is checked to be in 0..=1 when read, so it is never NaN.
@@ -95,6 +101,9 @@ fn default_max_files() -> usize {
 }
 fn default_queue_capacity() -> usize {
     10_000
+}
+fn default_queue_max_rows() -> u64 {
+    100_000
 }
 
 fn deserialize_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
@@ -125,6 +134,7 @@ impl RequestLogConfig {
             max_file_age: default_max_file_age(),
             max_files: default_max_files(),
             queue_capacity: default_queue_capacity(),
+            queue_max_rows: default_queue_max_rows(),
         }
     }
 
@@ -184,6 +194,16 @@ impl RequestLogConfig {
     /// ```
     pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
+        self
+    }
+
+    /// Sets [`RequestLogConfig::queue_max_rows`].
+    ///
+    /// ```
+    /// assert_eq!(mlrig_serve::RequestLogConfig::new("l").with_queue_max_rows(500).queue_max_rows, 500);
+    /// ```
+    pub fn with_queue_max_rows(mut self, rows: u64) -> Self {
+        self.queue_max_rows = rows;
         self
     }
 }
@@ -287,6 +307,13 @@ impl RequestLogEntry {
     }
 }
 
+impl RequestLogEntry {
+    /// What the entry counts toward [`RequestLogConfig::queue_max_rows`].
+    fn queued_rows(&self) -> u64 {
+        self.inputs.len().max(1) as u64
+    }
+}
+
 fn truncate_to_millis(time: SystemTime) -> SystemTime {
     let millis = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
@@ -333,6 +360,9 @@ pub struct RequestLog {
     counters: Arc<RequestLogCounters>,
     sample_rate: f64,
     seen: AtomicU64,
+    /// Instances held by the queued entries (the writer subtracts them).
+    queued_rows: Arc<AtomicU64>,
+    max_queued_rows: u64,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -358,7 +388,8 @@ impl RequestLog {
         })?;
         let (sender, receiver) = sync_channel(config.queue_capacity.max(1));
         let counters = Arc::new(RequestLogCounters::default());
-        let mut writer = Writer::new(config.clone(), counters.clone());
+        let queued_rows = Arc::new(AtomicU64::new(0));
+        let mut writer = Writer::new(config.clone(), counters.clone(), queued_rows.clone());
         let worker = std::thread::Builder::new()
             .name("mlrig-request-log".into())
             .spawn(move || writer.run(&receiver))
@@ -371,6 +402,8 @@ impl RequestLog {
             counters,
             sample_rate: config.sample_rate,
             seen: AtomicU64::new(0),
+            queued_rows,
+            max_queued_rows: config.queue_max_rows,
             worker: Mutex::new(Some(worker)),
         }))
     }
@@ -411,9 +444,17 @@ impl RequestLog {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn submit(&self, entry: RequestLogEntry) {
+        let rows = entry.queued_rows();
+        let before = self.queued_rows.fetch_add(rows, Ordering::Relaxed);
+        if before > 0 && before.saturating_add(rows) > self.max_queued_rows {
+            self.queued_rows.fetch_sub(rows, Ordering::Relaxed);
+            self.counters.add_dropped(1);
+            return;
+        }
         match self.sender.try_send(Message::Entry(Box::new(entry))) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.queued_rows.fetch_sub(rows, Ordering::Relaxed);
                 self.counters.add_dropped(1);
             }
         }
@@ -478,6 +519,8 @@ impl Drop for RequestLog {
 struct Writer {
     config: RequestLogConfig,
     counters: Arc<RequestLogCounters>,
+    /// Shared with [`RequestLog`]: instances of the entries still queued.
+    queued_rows: Arc<AtomicU64>,
     /// Names files: `requests-<start ms>-<n>`, so names sort by time.
     started_ms: u128,
     next_file: u64,
@@ -500,10 +543,15 @@ enum Sink {
 }
 
 impl Writer {
-    fn new(config: RequestLogConfig, counters: Arc<RequestLogCounters>) -> Self {
+    fn new(
+        config: RequestLogConfig,
+        counters: Arc<RequestLogCounters>,
+        queued_rows: Arc<AtomicU64>,
+    ) -> Self {
         Writer {
             config,
             counters,
+            queued_rows,
             started_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis()),
@@ -522,7 +570,10 @@ impl Writer {
                 None => Duration::from_secs(3600),
             };
             match receiver.recv_timeout(timeout) {
-                Ok(Message::Entry(entry)) => self.write(&entry),
+                Ok(Message::Entry(entry)) => {
+                    self.dequeued(&entry);
+                    self.write(&entry);
+                }
                 Ok(Message::Close) | Err(RecvTimeoutError::Disconnected) => break,
                 #[cfg(test)]
                 Ok(Message::Pause(ack, wait)) => {
@@ -535,7 +586,19 @@ impl Writer {
                 self.finish_file();
             }
         }
+        // Entries queued after `Close` are never written: count them.
+        while let Ok(message) = receiver.try_recv() {
+            if let Message::Entry(entry) = message {
+                self.dequeued(&entry);
+                self.counters.add_dropped(1);
+            }
+        }
         self.finish_file();
+    }
+
+    fn dequeued(&self, entry: &RequestLogEntry) {
+        self.queued_rows
+            .fetch_sub(entry.queued_rows(), Ordering::Relaxed);
     }
 
     fn full(&self, file: &OpenFile) -> bool {
@@ -559,10 +622,9 @@ impl Writer {
             return;
         };
         match file.sink.append(entry) {
-            Ok(()) => {
-                file.rows += 1;
-                self.counters.add_written(1);
-            }
+            // Counted as written when the file is finished, so an entry
+            // lost with its file is counted once, as dropped.
+            Ok(()) => file.rows += 1,
             Err(e) => {
                 tracing::warn!(error = %e, "request log: write failed; entry dropped");
                 self.counters.add_dropped(1);
@@ -612,6 +674,7 @@ impl Writer {
             self.counters.add_dropped(file.rows);
             return;
         }
+        self.counters.add_written(file.rows);
         if self.config.max_files > 0 {
             prune(&self.config.dir, self.config.max_files);
         }
@@ -634,13 +697,21 @@ fn prune(dir: &Path, keep: usize) {
             })
         })
         .collect();
-    files.sort();
+    // By (start, number): the number may outgrow its zero padding.
+    files.sort_by_cached_key(|p| (file_order(p), p.clone()));
     let excess = files.len().saturating_sub(keep);
     for old in &files[..excess] {
         if let Err(e) = fs::remove_file(old) {
             tracing::warn!(error = %e, file = %old.display(), "request log: cannot delete an old file");
         }
     }
+}
+
+/// The start time and number in a log file's name (`requests-<ms>-<n>.<ext>`).
+fn file_order(path: &Path) -> Option<(u128, u64)> {
+    let name = path.file_stem()?.to_str()?.strip_prefix(PREFIX)?;
+    let (start, number) = name.split_once('-')?;
+    Some((start.parse().ok()?, number.parse().ok()?))
 }
 
 impl Sink {
@@ -786,6 +857,46 @@ mod tests {
     }
 
     #[test]
+    fn entries_of_a_file_that_cannot_be_finished_are_counted_once_as_dropped() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("log");
+        let log = RequestLog::start(&RequestLogConfig::new(&dir)).unwrap();
+        log.submit(entry("r0"));
+        log.submit(entry("r1"));
+        // The writer has appended both entries when it takes the pause.
+        let release = log.pause();
+        fs::remove_dir_all(&dir).unwrap();
+        drop(release);
+        log.close();
+        assert_eq!((log.counters().written(), log.counters().dropped()), (0, 2));
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_even_past_a_million_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "requests-1700000000000-999998.jsonl",
+            "requests-1700000000000-999999.jsonl",
+            "requests-1700000000000-1000000.jsonl",
+            "requests-1700000000000-1000001.jsonl",
+        ] {
+            fs::write(dir.path().join(name), "").unwrap();
+        }
+        prune(dir.path(), 2);
+        let names: Vec<String> = finished_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "requests-1700000000000-1000000.jsonl",
+                "requests-1700000000000-1000001.jsonl"
+            ]
+        );
+    }
+
+    #[test]
     fn an_old_file_is_finished_without_new_entries() {
         let dir = tempfile::tempdir().unwrap();
         let config = RequestLogConfig::new(dir.path()).with_rotation(
@@ -842,10 +953,67 @@ mod tests {
     }
 
     #[test]
+    fn entries_queued_after_close_are_counted_as_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let counters = Arc::new(RequestLogCounters::default());
+        let (sender, receiver) = sync_channel(8);
+        for message in [
+            Message::Entry(Box::new(entry("r0"))),
+            Message::Close,
+            Message::Entry(Box::new(entry("r1"))),
+            Message::Entry(Box::new(entry("r2"))),
+        ] {
+            sender.send(message).unwrap();
+        }
+        drop(sender);
+        let queued = Arc::new(AtomicU64::new(3 * 2));
+        Writer::new(
+            RequestLogConfig::new(dir.path()),
+            counters.clone(),
+            queued.clone(),
+        )
+        .run(&receiver);
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        assert_eq!((counters.written(), counters.dropped()), (1, 2));
+        assert_eq!(finished_files(dir.path()).len(), 1);
+    }
+
+    #[test]
+    fn queued_rows_are_bounded_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            RequestLog::start(&RequestLogConfig::new(dir.path()).with_queue_max_rows(5)).unwrap();
+        let release = log.pause();
+        // Entries of 2 rows: two fit in 5 rows, the third would not.
+        for i in 0..4 {
+            log.submit(entry(&format!("r{i}")));
+        }
+        assert_eq!(log.counters().dropped(), 2);
+        drop(release);
+        log.close();
+        assert_eq!(log.counters().written(), 2);
+        assert_eq!(log.queued_rows.load(Ordering::Relaxed), 0);
+
+        // A large entry finding the queue empty is taken; rows are freed as written.
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            RequestLog::start(&RequestLogConfig::new(dir.path()).with_queue_max_rows(1)).unwrap();
+        for i in 0..3 {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while log.queued_rows.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            log.submit(entry(&format!("r{i}")));
+        }
+        log.close();
+        assert_eq!((log.counters().written(), log.counters().dropped()), (3, 0));
+    }
+
+    #[test]
     fn config_file_keys() {
         let c: RequestLogConfig = serde_json::from_str(
             r#"{"dir": "l", "format": "jsonl", "sample_rate": 0.5, "max_file_bytes": 10, "max_rows_per_file": 3,
-                "max_file_age": "5s", "max_files": 2, "queue_capacity": 4}"#,
+                "max_file_age": "5s", "max_files": 2, "queue_capacity": 4, "queue_max_rows": 9}"#,
         )
         .unwrap();
         assert_eq!(
@@ -855,6 +1023,7 @@ mod tests {
                 .with_rotation(10, 3, Duration::from_secs(5))
                 .with_max_files(2)
                 .with_queue_capacity(4)
+                .with_queue_max_rows(9)
         );
         let e = serde_json::from_str::<RequestLogConfig>(r#"{"dir": "l", "rate": 1}"#).unwrap_err();
         assert!(e.to_string().contains("unknown field `rate`"), "{e}");

@@ -17,6 +17,9 @@ use crate::request_log::RequestLogEntry;
 
 /// Entries buffered before they are handed to the Parquet writer.
 const BATCH_ROWS: usize = 1024;
+/// ... or this many bytes of their text, whichever comes first, so large
+/// requests do not pile up in memory.
+const BATCH_BYTES: u64 = 8 << 20;
 
 /// The schema of a Parquet request log file.
 pub(crate) fn schema() -> SchemaRef {
@@ -46,9 +49,20 @@ fn unix_millis(entry: &RequestLogEntry) -> i64 {
 pub(crate) struct ParquetSink {
     writer: ArrowWriter<AtomicFile>,
     schema: SchemaRef,
-    pending: Vec<RequestLogEntry>,
-    /// Rough size of `pending` (its JSON text), for rotation by size.
+    pending: Vec<PendingRow>,
+    /// Size of the text of `pending`, for rotation by size.
     pending_bytes: u64,
+}
+
+/// An entry as the columns hold it (`inputs` and `outputs` already JSON text).
+struct PendingRow {
+    millis: i64,
+    request_id: String,
+    model: String,
+    version: u64,
+    source: String,
+    inputs: String,
+    outputs: String,
 }
 
 impl ParquetSink {
@@ -74,9 +88,23 @@ impl ParquetSink {
     }
 
     pub(crate) fn append(&mut self, entry: &RequestLogEntry) -> Result<(), String> {
-        self.pending_bytes += entry.request_id.len() as u64 + 64;
-        self.pending.push(entry.clone());
-        if self.pending.len() >= BATCH_ROWS {
+        let row = PendingRow {
+            millis: unix_millis(entry),
+            request_id: entry.request_id.clone(),
+            model: entry.model.clone(),
+            version: entry.version,
+            source: entry.source.clone(),
+            inputs: serde_json::to_string(&entry.inputs).map_err(|e| e.to_string())?,
+            outputs: serde_json::to_string(&entry.outputs).map_err(|e| e.to_string())?,
+        };
+        self.pending_bytes += (row.request_id.len()
+            + row.model.len()
+            + row.source.len()
+            + row.inputs.len()
+            + row.outputs.len()
+            + 16) as u64;
+        self.pending.push(row);
+        if self.pending.len() >= BATCH_ROWS || self.pending_bytes >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -94,14 +122,14 @@ impl ParquetSink {
         let mut source = StringBuilder::new();
         let mut inputs = StringBuilder::new();
         let mut outputs = StringBuilder::new();
-        for entry in self.pending.drain(..) {
-            timestamp.append_value(unix_millis(&entry));
-            request_id.append_value(&entry.request_id);
-            model.append_value(&entry.model);
-            version.append_value(entry.version);
-            source.append_value(&entry.source);
-            inputs.append_value(serde_json::to_string(&entry.inputs).map_err(|e| e.to_string())?);
-            outputs.append_value(serde_json::to_string(&entry.outputs).map_err(|e| e.to_string())?);
+        for row in self.pending.drain(..) {
+            timestamp.append_value(row.millis);
+            request_id.append_value(&row.request_id);
+            model.append_value(&row.model);
+            version.append_value(row.version);
+            source.append_value(&row.source);
+            inputs.append_value(&row.inputs);
+            outputs.append_value(&row.outputs);
         }
         self.pending_bytes = 0;
         let columns: Vec<ArrayRef> = vec![
@@ -192,5 +220,33 @@ mod tests {
             }
         }
         assert_eq!(row, 1500);
+    }
+
+    #[test]
+    fn large_entries_count_toward_the_file_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = RequestLogConfig::new(dir.path())
+            .with_format(RequestLogFormat::Parquet)
+            .with_rotation(20_000, u64::MAX, Duration::from_secs(3600))
+            .with_max_files(0);
+        let log = RequestLog::start(&config).unwrap();
+        for i in 0..50 {
+            let text: String = (0..1000)
+                .map(|j| char::from(b'a' + ((i + j) % 26) as u8))
+                .collect();
+            log.submit(RequestLogEntry::new(
+                &format!("r{i}"),
+                "m",
+                1,
+                "model",
+                vec![json!({ "text": text })],
+                vec![json!({"prediction": 1.0, "source": "model"})],
+            ));
+        }
+        log.close();
+        assert_eq!(log.counters().written(), 50);
+        // About 50 kB of inputs in files of at most about 20 kB.
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(files >= 3, "{files} files");
     }
 }
