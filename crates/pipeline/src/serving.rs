@@ -138,16 +138,35 @@ impl BundleServable {
 }
 
 /// The highest version under the model directory `dir` whose evaluation
-/// blessed it; `None` when there is none (or no directory yet).
-pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
+/// blessed it; `None` when there is none (or no directory yet). With
+/// `skip_broken`, a version directory that cannot be opened or whose
+/// evaluation cannot be read (half-written, corrupt, a zero-padded name) is
+/// logged and skipped (a training job's default baseline); without it, that
+/// error is returned (serving a model directory names what is wrong rather
+/// than quietly serving an older version).
+pub(crate) fn latest_blessed(
+    dir: &Path,
+    skip_broken: bool,
+) -> Result<Option<ModelBundle>, PipelineError> {
     let (base, name) = base_and_name(dir);
     if !dir.is_dir() {
         return Ok(None);
     }
     for version in ModelBundle::versions(base, name)?.iter().rev() {
-        let bundle = ModelBundle::open(&dir.join(version.to_string()))?;
-        if bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed() {
-            return Ok(Some(bundle));
+        let opened = ModelBundle::open(&dir.join(version.to_string())).and_then(|bundle| {
+            let blessed = bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed();
+            Ok((bundle, blessed))
+        });
+        match opened {
+            Ok((bundle, true)) => return Ok(Some(bundle)),
+            Ok((_, false)) => {}
+            Err(error) if skip_broken => tracing::warn!(
+                model_dir = %dir.display(),
+                version,
+                %error,
+                "skipping a version that cannot be opened"
+            ),
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(None)
@@ -223,7 +242,7 @@ pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
     }
-    if let Some(bundle) = latest_blessed(path)? {
+    if let Some(bundle) = latest_blessed(path, false)? {
         return Ok(Arc::new(BundleServable::open(&bundle)?));
     }
     let (base, name) = base_and_name(path);

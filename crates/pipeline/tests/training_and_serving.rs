@@ -159,6 +159,30 @@ fn versions_increase_and_a_tampered_bundle_is_refused() {
 }
 
 #[test]
+fn the_default_baseline_skips_version_directories_that_cannot_be_opened() {
+    let out = tempfile::tempdir().unwrap();
+    let job = TrainingJob::new(sample("california_sample.csv"), "MedHouseVal")
+        .with_name("h")
+        .with_output_dir(out.path());
+    let first = job.run().unwrap();
+    // A half-written version (only its manifest) and a corrupt one, above version 1.
+    let half = out.path().join("h/2");
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::copy(
+        first.bundle_dir.join(mlrig_core::MANIFEST_FILE),
+        half.join(mlrig_core::MANIFEST_FILE),
+    )
+    .unwrap();
+    std::fs::create_dir_all(out.path().join("h/3")).unwrap();
+    std::fs::write(out.path().join("h/3").join(mlrig_core::MANIFEST_FILE), "{").unwrap();
+
+    let next = job.run().unwrap();
+    assert_eq!(next.version, 4);
+    let baseline = next.evaluation.baseline().expect("compared with version 1");
+    assert_eq!(baseline.label, "version 1");
+}
+
+#[test]
 fn bad_jobs_fail_with_clear_errors() {
     let out = tempfile::tempdir().unwrap();
     let err = TrainingJob::new(sample("adult_sample.csv"), "incme")
