@@ -553,6 +553,10 @@ impl ModelManager {
             }
         }
 
+        // Labels move to the versions just loaded before the old ones go
+        // (unloading a version removes the labels still pointing at it), so
+        // a label the config moves is never missing in between.
+        self.apply_labels(entry);
         let available: Vec<u64> = self
             .state(name)
             .versions
@@ -1100,6 +1104,48 @@ mod tests {
         drop(in_flight);
         m.reconcile();
         assert_eq!(m.draining(), 0);
+    }
+
+    /// Records, at each unload, where the label `stable` points.
+    struct LabelAtUnload(Arc<ModelRegistry>, std::sync::Mutex<Vec<Option<u64>>>);
+    impl LifecycleObserver for LabelAtUnload {
+        fn unloaded(&self, name: &str, _version: u64) {
+            let stable = self.0.labels(name).get("stable").copied();
+            self.1.lock().unwrap().push(stable);
+        }
+    }
+
+    #[test]
+    fn a_label_moves_to_its_new_version_before_the_old_one_is_unloaded() {
+        let base = tempfile::tempdir().unwrap();
+        for v in ["1", "2"] {
+            version_dir(base.path(), v, true);
+        }
+        let registry = Arc::new(ModelRegistry::new());
+        let entry = |versions: Vec<u64>, stable: u64| {
+            ModelEntry::new("m", base.path())
+                .with_version_policy(VersionPolicy::Specific { versions })
+                .with_label("stable", stable)
+        };
+        let observer = Arc::new(LabelAtUnload(registry.clone(), Default::default()));
+        let mut m = ModelManager::new(
+            ModelConfig::new(vec![entry(vec![1], 1)]),
+            registry.clone(),
+            Arc::new(FakeLoader),
+        )
+        .with_observer(observer.clone());
+        m.reconcile();
+        assert_eq!(registry.labels("m")["stable"], 1);
+        // Promote: one config change loads 2, moves `stable` to it and unloads 1.
+        m.config = ModelConfig::new(vec![entry(vec![2], 2)]);
+        let report = m.reconcile();
+        assert_eq!(report.unloaded, [("m".to_string(), 1)]);
+        assert_eq!(registry.labels("m")["stable"], 2);
+        assert_eq!(
+            *observer.1.lock().unwrap(),
+            [Some(2)],
+            "requests to /labels/stable never find the label missing"
+        );
     }
 
     proptest! {
