@@ -1148,6 +1148,49 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_reload_rereads_the_config_at_once() {
+        let base = tempfile::tempdir().unwrap();
+        for v in ["1", "2"] {
+            version_dir(base.path(), v, true);
+        }
+        let path = base.path().join("models.json");
+        let write = |stable: u64| {
+            let text = format!(
+                r#"{{"poll_interval": "1h", "models": [{{"name": "m", "base_path": ".", "version_policy": {{"all": {{}}}}, "labels": {{"stable": {stable}}}}}]}}"#
+            );
+            std::fs::write(&path, text).unwrap();
+        };
+        write(1);
+        let registry = Arc::new(ModelRegistry::new());
+        let mut m = ModelManager::from_file(&path, registry.clone(), Arc::new(FakeLoader)).unwrap();
+        m.reconcile();
+        assert_eq!(registry.labels("m")["stable"], 1);
+        let handle = m.start().unwrap();
+        let wait_for = |stable: u64| {
+            let started = Instant::now();
+            while registry.labels("m").get("stable") != Some(&stable) {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "stable never moved to {stable}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        // With an hour between polls, only the reload can apply these.
+        std::fs::write(&path, r#"{"models": ["#).unwrap();
+        handle.reload();
+        write(2);
+        handle.reload();
+        wait_for(2);
+        assert_eq!(
+            registry.versions("m"),
+            [1, 2],
+            "the invalid file unloaded nothing"
+        );
+        handle.stop();
+    }
+
     proptest! {
         #[test]
         fn version_dir_parsing_never_panics(name in ".{0,30}") {
