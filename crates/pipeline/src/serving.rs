@@ -138,16 +138,11 @@ impl BundleServable {
 }
 
 /// The highest version under the model directory `dir` whose evaluation
-/// blessed it; `None` when there is none (or no directory yet). With
-/// `skip_broken`, a version directory that cannot be opened or whose
-/// evaluation cannot be read (half-written, corrupt, a zero-padded name) is
-/// logged and skipped (a training job's default baseline); without it, that
-/// error is returned (serving a model directory names what is wrong rather
-/// than quietly serving an older version).
-pub(crate) fn latest_blessed(
-    dir: &Path,
-    skip_broken: bool,
-) -> Result<Option<ModelBundle>, PipelineError> {
+/// blessed it; `None` when there is none (or no directory yet). A version
+/// directory that cannot be opened or whose evaluation cannot be read
+/// (half-written, corrupt) is logged and skipped: one broken version stops
+/// neither a training job's default baseline nor a server.
+pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
     let (base, name) = base_and_name(dir);
     if !dir.is_dir() {
         return Ok(None);
@@ -160,13 +155,12 @@ pub(crate) fn latest_blessed(
         match opened {
             Ok((bundle, true)) => return Ok(Some(bundle)),
             Ok((_, false)) => {}
-            Err(error) if skip_broken => tracing::warn!(
+            Err(error) => tracing::warn!(
                 model_dir = %dir.display(),
                 version,
                 %error,
                 "skipping a version that cannot be opened"
             ),
-            Err(error) => return Err(error.into()),
         }
     }
     Ok(None)
@@ -237,12 +231,14 @@ fn group_names(task: &Task, target: &str, n: usize) -> Vec<String> {
 ///   exactly that version, blessed or not (an explicit choice);
 /// * a model directory (`<base>/<name>`): the highest **blessed** version, as
 ///   TF Serving serves the highest version that TFX's pusher let through.
-///   Versions whose evaluation did not pass the gate are skipped.
+///   Versions whose evaluation did not pass the gate are skipped, and so are
+///   version directories that cannot be opened (half-written, corrupt;
+///   logged): one broken version does not stop the server.
 pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
     }
-    if let Some(bundle) = latest_blessed(path, false)? {
+    if let Some(bundle) = latest_blessed(path)? {
         return Ok(Arc::new(BundleServable::open(&bundle)?));
     }
     let (base, name) = base_and_name(path);

@@ -537,12 +537,10 @@ impl TrainingJob {
         let bundle = match &self.baseline {
             Baseline::None => return Ok(evaluation),
             Baseline::Version(dir) => ModelBundle::open(dir)?,
-            Baseline::LatestBlessed => {
-                match latest_blessed(&self.output_dir.join(&self.name), true)? {
-                    Some(bundle) => bundle,
-                    None => return Ok(evaluation),
-                }
-            }
+            Baseline::LatestBlessed => match latest_blessed(&self.output_dir.join(&self.name))? {
+                Some(bundle) => bundle,
+                None => return Ok(evaluation),
+            },
         };
         let label = format!("version {}", bundle.manifest().version);
         let scored = BundleServable::open(&bundle).and_then(|baseline| {
