@@ -275,6 +275,9 @@ pub struct ModelManager {
     source: Option<(PathBuf, Option<(SystemTime, u64)>)>,
     models: BTreeMap<String, ModelState>,
     draining: Vec<Draining>,
+    /// Configured models whose name the registry already serves from
+    /// elsewhere (`mlrig serve --model`): left alone, logged once.
+    foreign: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for ModelManager {
@@ -309,6 +312,7 @@ impl ModelManager {
             source: None,
             models: BTreeMap::new(),
             draining: Vec::new(),
+            foreign: BTreeSet::new(),
         }
     }
 
@@ -422,7 +426,22 @@ impl ModelManager {
                 tracing::info!(model = %name, "model removed from the config; unloaded");
             }
         }
+        self.foreign.retain(|name| configured.contains(name));
         for entry in self.config.models.clone() {
+            // A model the registry holds that this manager never loaded came
+            // from elsewhere: managing it would replace or unload its versions.
+            if !self.models.contains_key(&entry.name)
+                && !self.registry.versions(&entry.name).is_empty()
+            {
+                if self.foreign.insert(entry.name.clone()) {
+                    tracing::error!(
+                        model = %entry.name,
+                        "model not managed: a model of this name is already served from elsewhere (--model); rename one of them"
+                    );
+                }
+                continue;
+            }
+            self.foreign.remove(&entry.name);
             self.reconcile_model(&entry, &mut report);
         }
         self.check_draining();
@@ -1189,6 +1208,28 @@ mod tests {
             "the invalid file unloaded nothing"
         );
         handle.stop();
+    }
+
+    #[test]
+    fn a_configured_model_never_touches_one_served_from_elsewhere() {
+        let base = tempfile::tempdir().unwrap();
+        version_dir(base.path(), "1", true);
+        let registry = Arc::new(ModelRegistry::new());
+        let fixed: Arc<dyn Servable> =
+            Arc::new(Constant(ServableInfo::new("m", 1, Task::Regression, "y")));
+        registry.insert(fixed.clone()).unwrap();
+        let mut m = ModelManager::new(
+            ModelConfig::new(vec![]),
+            registry.clone(),
+            Arc::new(FakeLoader),
+        );
+        m.reconcile();
+        // A reload adds a model of the same name, then removes it again.
+        m.config = ModelConfig::new(vec![ModelEntry::new("m", base.path())]);
+        assert!(m.reconcile().is_empty());
+        m.config = ModelConfig::new(vec![]);
+        assert!(m.reconcile().is_empty());
+        assert!(Arc::ptr_eq(&registry.get("m", Some(1)).unwrap(), &fixed));
     }
 
     proptest! {
