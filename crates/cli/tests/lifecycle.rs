@@ -337,25 +337,14 @@ fn rollback_never_picks_a_version_the_server_cannot_load() {
         r#"{"models": [{"name": "iris", "base_path": "iris", "version_policy": {"all": {}}, "labels": {"stable": 3}}]}"#,
     )
     .unwrap();
-    let output = mlrig([
-        "rollback",
-        "--model-config",
-        config.to_str().unwrap(),
-        "--model",
-        "iris",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(success_json(&output)["to"], 1);
-    let output = mlrig([
-        "rollback",
-        "--model-config",
-        config.to_str().unwrap(),
-        "--model",
-        "iris",
-        "--to",
-        "2",
-    ]);
+    let rollback = |extra: &[&str]| {
+        let config = config.to_str().unwrap();
+        let mut args = vec!["rollback", "--model-config", config, "--model", "iris"];
+        args.extend_from_slice(extra);
+        mlrig(args)
+    };
+    assert_eq!(success_json(&rollback(&["--format", "json"]))["to"], 1);
+    let output = rollback(&["--to", "2"]);
     assert_status(&output, 2);
     assert!(
         stderr(&output).contains("cannot serve version 2"),
