@@ -324,6 +324,36 @@ fn rollback_moves_a_label_in_a_toml_or_json_config() {
 }
 
 #[test]
+fn rollback_never_picks_a_version_the_server_cannot_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..3 {
+        train_iris(dir.path());
+    }
+    // Version 2 is half-written: its manifest is there, a file it lists is not.
+    std::fs::remove_file(dir.path().join("iris/2").join(mlrig_pipeline::MODEL_FILE)).unwrap();
+    let config = dir.path().join("models.json");
+    std::fs::write(
+        &config,
+        r#"{"models": [{"name": "iris", "base_path": "iris", "version_policy": {"all": {}}, "labels": {"stable": 3}}]}"#,
+    )
+    .unwrap();
+    let rollback = |extra: &[&str]| {
+        let config = config.to_str().unwrap();
+        let mut args = vec!["rollback", "--model-config", config, "--model", "iris"];
+        args.extend_from_slice(extra);
+        mlrig(args)
+    };
+    assert_eq!(success_json(&rollback(&["--format", "json"]))["to"], 1);
+    let output = rollback(&["--to", "2"]);
+    assert_status(&output, 2);
+    assert!(
+        stderr(&output).contains("cannot serve version 2"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn rollback_and_serve_help_show_examples_of_the_lifecycle_flags() {
     let output = mlrig(["rollback", "--help"]);
     assert_status(&output, 0);

@@ -138,16 +138,29 @@ impl BundleServable {
 }
 
 /// The highest version under the model directory `dir` whose evaluation
-/// blessed it; `None` when there is none (or no directory yet).
+/// blessed it; `None` when there is none (or no directory yet). A version
+/// directory that cannot be opened or whose evaluation cannot be read
+/// (half-written, corrupt) is logged and skipped: one broken version stops
+/// neither a training job's default baseline nor a server.
 pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
     let (base, name) = base_and_name(dir);
     if !dir.is_dir() {
         return Ok(None);
     }
     for version in ModelBundle::versions(base, name)?.iter().rev() {
-        let bundle = ModelBundle::open(&dir.join(version.to_string()))?;
-        if bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed() {
-            return Ok(Some(bundle));
+        let opened = ModelBundle::open(&dir.join(version.to_string())).and_then(|bundle| {
+            let blessed = bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed();
+            Ok((bundle, blessed))
+        });
+        match opened {
+            Ok((bundle, true)) => return Ok(Some(bundle)),
+            Ok((_, false)) => {}
+            Err(error) => tracing::warn!(
+                model_dir = %dir.display(),
+                version,
+                %error,
+                "skipping a version that cannot be opened"
+            ),
         }
     }
     Ok(None)
@@ -218,7 +231,9 @@ fn group_names(task: &Task, target: &str, n: usize) -> Vec<String> {
 ///   exactly that version, blessed or not (an explicit choice);
 /// * a model directory (`<base>/<name>`): the highest **blessed** version, as
 ///   TF Serving serves the highest version that TFX's pusher let through.
-///   Versions whose evaluation did not pass the gate are skipped.
+///   Versions whose evaluation did not pass the gate are skipped, and so are
+///   version directories that cannot be opened (half-written, corrupt;
+///   logged): one broken version does not stop the server.
 pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));

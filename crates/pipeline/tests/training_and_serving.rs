@@ -150,12 +150,44 @@ fn versions_increase_and_a_tampered_bundle_is_refused() {
         text.replacen("\"intercept\": ", "\"intercept\": 1", 1),
     )
     .unwrap();
-    let err = load_model_dir(&out.path().join("california_sample"))
-        .err()
-        .unwrap();
+    let err = load_model_dir(&second.bundle_dir).err().unwrap();
     assert!(err.to_string().contains("fingerprint mismatch"), "{err}");
-    // The previous version is intact and still loads.
+    // The previous version is intact and still loads; the model directory
+    // skips the tampered version (logged) and serves it, as it does a
+    // half-written one (only its manifest and model).
     load_model_dir(&first.bundle_dir).unwrap();
+    let model_dir = out.path().join("california_sample");
+    assert_eq!(load_model_dir(&model_dir).unwrap().info().version, 1);
+    let half = model_dir.join("3");
+    std::fs::create_dir_all(&half).unwrap();
+    for file in [mlrig_core::MANIFEST_FILE, MODEL_FILE] {
+        std::fs::copy(first.bundle_dir.join(file), half.join(file)).unwrap();
+    }
+    assert_eq!(load_model_dir(&model_dir).unwrap().info().version, 1);
+}
+
+#[test]
+fn the_default_baseline_skips_version_directories_that_cannot_be_opened() {
+    let out = tempfile::tempdir().unwrap();
+    let job = TrainingJob::new(sample("california_sample.csv"), "MedHouseVal")
+        .with_name("h")
+        .with_output_dir(out.path());
+    let first = job.run().unwrap();
+    // A half-written version (only its manifest) and a corrupt one, above version 1.
+    let half = out.path().join("h/2");
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::copy(
+        first.bundle_dir.join(mlrig_core::MANIFEST_FILE),
+        half.join(mlrig_core::MANIFEST_FILE),
+    )
+    .unwrap();
+    std::fs::create_dir_all(out.path().join("h/3")).unwrap();
+    std::fs::write(out.path().join("h/3").join(mlrig_core::MANIFEST_FILE), "{").unwrap();
+
+    let next = job.run().unwrap();
+    assert_eq!(next.version, 4);
+    let baseline = next.evaluation.baseline().expect("compared with version 1");
+    assert_eq!(baseline.label, "version 1");
 }
 
 #[test]

@@ -275,6 +275,9 @@ pub struct ModelManager {
     source: Option<(PathBuf, Option<(SystemTime, u64)>)>,
     models: BTreeMap<String, ModelState>,
     draining: Vec<Draining>,
+    /// Configured models whose name the registry already serves from
+    /// elsewhere (`mlrig serve --model`): left alone, logged once.
+    foreign: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for ModelManager {
@@ -309,6 +312,7 @@ impl ModelManager {
             source: None,
             models: BTreeMap::new(),
             draining: Vec::new(),
+            foreign: BTreeSet::new(),
         }
     }
 
@@ -422,7 +426,22 @@ impl ModelManager {
                 tracing::info!(model = %name, "model removed from the config; unloaded");
             }
         }
+        self.foreign.retain(|name| configured.contains(name));
         for entry in self.config.models.clone() {
+            // A model the registry holds that this manager never loaded came
+            // from elsewhere: managing it would replace or unload its versions.
+            if !self.models.contains_key(&entry.name)
+                && !self.registry.versions(&entry.name).is_empty()
+            {
+                if self.foreign.insert(entry.name.clone()) {
+                    tracing::error!(
+                        model = %entry.name,
+                        "model not managed: a model of this name is already served from elsewhere (--model); rename one of them"
+                    );
+                }
+                continue;
+            }
+            self.foreign.remove(&entry.name);
             self.reconcile_model(&entry, &mut report);
         }
         self.check_draining();
@@ -553,6 +572,10 @@ impl ModelManager {
             }
         }
 
+        // Labels move to the versions just loaded before the old ones go
+        // (unloading a version removes the labels still pointing at it), so
+        // a label the config moves is never missing in between.
+        self.apply_labels(entry);
         let available: Vec<u64> = self
             .state(name)
             .versions
@@ -1100,6 +1123,113 @@ mod tests {
         drop(in_flight);
         m.reconcile();
         assert_eq!(m.draining(), 0);
+    }
+
+    /// Records, at each unload, where the label `stable` points.
+    struct LabelAtUnload(Arc<ModelRegistry>, std::sync::Mutex<Vec<Option<u64>>>);
+    impl LifecycleObserver for LabelAtUnload {
+        fn unloaded(&self, name: &str, _version: u64) {
+            let stable = self.0.labels(name).get("stable").copied();
+            self.1.lock().unwrap().push(stable);
+        }
+    }
+
+    #[test]
+    fn a_label_moves_to_its_new_version_before_the_old_one_is_unloaded() {
+        let base = tempfile::tempdir().unwrap();
+        for v in ["1", "2"] {
+            version_dir(base.path(), v, true);
+        }
+        let registry = Arc::new(ModelRegistry::new());
+        let entry = |versions: Vec<u64>, stable: u64| {
+            ModelEntry::new("m", base.path())
+                .with_version_policy(VersionPolicy::Specific { versions })
+                .with_label("stable", stable)
+        };
+        let observer = Arc::new(LabelAtUnload(registry.clone(), Default::default()));
+        let mut m = ModelManager::new(
+            ModelConfig::new(vec![entry(vec![1], 1)]),
+            registry.clone(),
+            Arc::new(FakeLoader),
+        )
+        .with_observer(observer.clone());
+        m.reconcile();
+        assert_eq!(registry.labels("m")["stable"], 1);
+        // Promote: one config change loads 2, moves `stable` to it and unloads 1.
+        m.config = ModelConfig::new(vec![entry(vec![2], 2)]);
+        let report = m.reconcile();
+        assert_eq!(report.unloaded, [("m".to_string(), 1)]);
+        assert_eq!(registry.labels("m")["stable"], 2);
+        assert_eq!(
+            *observer.1.lock().unwrap(),
+            [Some(2)],
+            "requests to /labels/stable never find the label missing"
+        );
+    }
+
+    #[test]
+    fn a_reload_rereads_the_config_at_once() {
+        let base = tempfile::tempdir().unwrap();
+        for v in ["1", "2"] {
+            version_dir(base.path(), v, true);
+        }
+        let path = base.path().join("models.json");
+        let write = |stable: u64| {
+            let text = format!(
+                r#"{{"poll_interval": "1h", "models": [{{"name": "m", "base_path": ".", "version_policy": {{"all": {{}}}}, "labels": {{"stable": {stable}}}}}]}}"#
+            );
+            std::fs::write(&path, text).unwrap();
+        };
+        write(1);
+        let registry = Arc::new(ModelRegistry::new());
+        let mut m = ModelManager::from_file(&path, registry.clone(), Arc::new(FakeLoader)).unwrap();
+        m.reconcile();
+        assert_eq!(registry.labels("m")["stable"], 1);
+        let handle = m.start().unwrap();
+        let wait_for = |stable: u64| {
+            let started = Instant::now();
+            while registry.labels("m").get("stable") != Some(&stable) {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "stable never moved to {stable}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        };
+        // With an hour between polls, only the reload can apply these.
+        std::fs::write(&path, r#"{"models": ["#).unwrap();
+        handle.reload();
+        write(2);
+        handle.reload();
+        wait_for(2);
+        assert_eq!(
+            registry.versions("m"),
+            [1, 2],
+            "the invalid file unloaded nothing"
+        );
+        handle.stop();
+    }
+
+    #[test]
+    fn a_configured_model_never_touches_one_served_from_elsewhere() {
+        let base = tempfile::tempdir().unwrap();
+        version_dir(base.path(), "1", true);
+        let registry = Arc::new(ModelRegistry::new());
+        let fixed: Arc<dyn Servable> =
+            Arc::new(Constant(ServableInfo::new("m", 1, Task::Regression, "y")));
+        registry.insert(fixed.clone()).unwrap();
+        let mut m = ModelManager::new(
+            ModelConfig::new(vec![]),
+            registry.clone(),
+            Arc::new(FakeLoader),
+        );
+        m.reconcile();
+        // A reload adds a model of the same name, then removes it again.
+        m.config = ModelConfig::new(vec![ModelEntry::new("m", base.path())]);
+        assert!(m.reconcile().is_empty());
+        m.config = ModelConfig::new(vec![]);
+        assert!(m.reconcile().is_empty());
+        assert!(Arc::ptr_eq(&registry.get("m", Some(1)).unwrap(), &fixed));
     }
 
     proptest! {

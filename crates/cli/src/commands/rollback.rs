@@ -106,8 +106,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
     ))
 }
 
-/// The versions under the model's base path (directories holding a
-/// `manifest.json`) that its version policy would serve, ascending.
+/// The versions under the model's base path that open as bundles (manifest
+/// and fingerprints verified: the server refuses a half-written or corrupt
+/// one, so a label cannot move to it) and that its version policy would
+/// serve, ascending.
 fn servable_versions(entry: &ModelEntry) -> Result<Vec<u64>, CliError> {
     let base = &entry.base_path;
     let mut versions: Vec<u64> = std::fs::read_dir(base)
@@ -115,9 +117,8 @@ fn servable_versions(entry: &ModelEntry) -> Result<Vec<u64>, CliError> {
         .filter_map(Result::ok)
         .filter_map(|e| {
             let version = parse_version_dir(e.file_name().to_str()?)?;
-            e.path()
-                .join(mlrig_core::MANIFEST_FILE)
-                .is_file()
+            mlrig_core::ModelBundle::open(&e.path())
+                .is_ok()
                 .then_some(version)
         })
         .collect();
