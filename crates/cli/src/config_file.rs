@@ -23,22 +23,10 @@ pub(crate) fn read<T: DeserializeOwned>(what: &str, path: &Path) -> Result<T, Cl
     }
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     if extension == "toml" {
-        toml::from_str(&text).map_err(|e| fail(toml_message(&e)))
+        toml::from_str(&text).map_err(|e| fail(mlrig_core::toml_error_message(&e)))
     } else {
         // serde_json's message ends in "at line L column C".
         serde_json::from_str(&text).map_err(|e| fail(e.to_string()))
-    }
-}
-
-/// The first line of a TOML error ("TOML parse error at line L, column C")
-/// and its message, on one line.
-fn toml_message(error: &toml::de::Error) -> String {
-    let text = error.to_string();
-    match text.lines().next() {
-        Some(location) if location.starts_with("TOML parse error") => {
-            format!("{location}: {}", error.message())
-        }
-        _ => error.message().to_string(),
     }
 }
 

@@ -125,6 +125,8 @@ pub use records::{
 };
 pub use request_log_counters::RequestLogCounters;
 pub use schema_reference::ignore_schema_reference;
+#[cfg(feature = "toml")]
+pub use schema_reference::toml_error_message;
 pub use served::ServedPredictions;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};

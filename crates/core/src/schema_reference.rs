@@ -23,3 +23,24 @@ pub fn ignore_schema_reference<'de, D: serde::Deserializer<'de>>(
 ) -> Result<(), D::Error> {
     <String as serde::Deserialize>::deserialize(deserializer).map(drop)
 }
+
+/// A TOML parse error of a hand-written file on one line: where (`TOML
+/// parse error at line L, column C`) and what, without the multi-line
+/// source excerpt toml's `Display` adds (feature `toml`).
+///
+/// ```
+/// let error = toml::from_str::<toml::Table>("a = \n").unwrap_err();
+/// let message = mlrig_core::toml_error_message(&error);
+/// assert!(message.starts_with("TOML parse error at line 1, column 5: "), "{message}");
+/// assert!(!message.contains('\n'));
+/// ```
+#[cfg(feature = "toml")]
+pub fn toml_error_message(error: &toml::de::Error) -> String {
+    let text = error.to_string();
+    match text.lines().next() {
+        Some(location) if location.starts_with("TOML parse error") => {
+            format!("{location}: {}", error.message())
+        }
+        _ => error.message().to_string(),
+    }
+}

@@ -31,7 +31,7 @@ pub enum FeaturesError {
     },
     /// A TOML feature spec could not be parsed.
     #[cfg(feature = "toml")]
-    #[error("feature spec: {}", toml_message(source))]
+    #[error("feature spec: {}", mlrig_core::toml_error_message(source))]
     SpecToml {
         /// The toml error; its message names the key, line and column.
         #[source]
@@ -251,17 +251,4 @@ impl From<FeaturesError> for mlrig_core::Error {
 
 fn row_suffix(row: &Option<usize>) -> String {
     row.map(|r| format!(", row {r}")).unwrap_or_default()
-}
-
-/// A TOML error on one line: where (`TOML parse error at line L, column C`)
-/// and what, without the multi-line source excerpt toml's `Display` adds.
-#[cfg(feature = "toml")]
-pub(crate) fn toml_message(error: &toml::de::Error) -> String {
-    let text = error.to_string();
-    match text.lines().next() {
-        Some(location) if location.starts_with("TOML parse error") => {
-            format!("{location}: {}", error.message())
-        }
-        _ => error.message().to_string(),
-    }
 }

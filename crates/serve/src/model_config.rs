@@ -248,7 +248,8 @@ impl ModelConfig {
     /// # Ok::<(), mlrig_serve::ServeError>(())
     /// ```
     pub fn from_toml_str(text: &str) -> Result<Self, ServeError> {
-        let config: Self = toml::from_str(text).map_err(|e| invalid("(TOML)", toml_message(&e)))?;
+        let config: Self = toml::from_str(text)
+            .map_err(|e| invalid("(TOML)", mlrig_core::toml_error_message(&e)))?;
         config.check().map_err(|reason| invalid("(TOML)", reason))?;
         Ok(config)
     }
@@ -389,18 +390,6 @@ fn invalid(path: impl AsRef<Path>, reason: impl ToString) -> ServeError {
     ServeError::InvalidConfig {
         path: path.as_ref().to_path_buf(),
         reason: reason.to_string(),
-    }
-}
-
-/// The first line of a TOML error ("TOML parse error at line L, column C")
-/// and its message, on one line.
-fn toml_message(error: &toml::de::Error) -> String {
-    let text = error.to_string();
-    match text.lines().next() {
-        Some(location) if location.starts_with("TOML parse error") => {
-            format!("{location}: {}", error.message())
-        }
-        _ => error.message().to_string(),
     }
 }
 

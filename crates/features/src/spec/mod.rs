@@ -259,7 +259,9 @@ impl FeatureSpec {
             // The file's name replaces the generic "feature spec" prefix.
             FeaturesError::SpecJson { source } => file_error(source.to_string()),
             #[cfg(feature = "toml")]
-            FeaturesError::SpecToml { source } => file_error(crate::error::toml_message(&source)),
+            FeaturesError::SpecToml { source } => {
+                file_error(mlrig_core::toml_error_message(&source))
+            }
             other => file_error(other.to_string()),
         })
     }
