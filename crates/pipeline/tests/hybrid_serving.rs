@@ -293,6 +293,62 @@ fn the_table_really_answers_and_unknown_keys_fall_back() {
     assert!(answer.contains("instance 1"), "{answer}");
 }
 
+/// Contract violations of the rows the model answers in a mixed batch name
+/// their instance numbers in the request, not in the model's sub-batch.
+#[test]
+fn contract_violations_of_model_rows_name_the_request_instance() {
+    let setup = setup("california_sample.csv", "MedHouseVal", "housing");
+    let table = setup.predict_table("t.csv");
+    let mut config = ServerConfig::default();
+    config.prediction_tables = vec![PredictionTableConfig::new("housing", &table).with_key("id")];
+    let registry = setup.registry();
+    let app = server_app_with(
+        registry.clone(),
+        Arc::new(ServingMetrics::new()),
+        &config,
+        serving_extras(&config, &registry).unwrap(),
+    );
+    let mut wrong_type = setup.keyed(3, json!(-1));
+    wrong_type["MedInc"] = json!("x");
+    let mut missing = setup.keyed(5, json!("nope"));
+    missing.as_object_mut().unwrap().remove("HouseAge");
+    // Rows 0, 2 and 4 come from the table; the model sees rows 1, 3 and 5
+    // as its rows 0, 1 and 2.
+    let instances = json!([
+        setup.keyed(0, json!(1000)),
+        setup.records[1],
+        setup.keyed(2, json!(1002)),
+        wrong_type,
+        setup.keyed(4, json!(1004)),
+        missing,
+    ]);
+    let rt = runtime();
+    for (uri, body, key) in [
+        (
+            "/v1/models/housing:predict",
+            json!({ "instances": instances }),
+            "error",
+        ),
+        (
+            "/invocations",
+            json!({ "dataframe_records": instances }),
+            "message",
+        ),
+    ] {
+        let (status, _, answer) = rt.block_on(call(&app, uri, &[], body.to_string()));
+        assert_eq!(status, 400, "{uri}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let message = answer[key].as_str().unwrap();
+        assert_eq!(
+            message,
+            "2 values break the model's input contract: \
+             instance 3, field `MedInc`: expected a number, found string \"x\"; \
+             instance 5, missing required field `HouseAge`",
+            "{uri}"
+        );
+    }
+}
+
 #[test]
 fn bad_tables_are_start_up_errors_naming_the_file() {
     let housing = setup("california_sample.csv", "MedHouseVal", "housing");
