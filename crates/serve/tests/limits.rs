@@ -8,6 +8,8 @@
 
 mod fakes;
 
+use fakes::{HttpResponse, parse_response};
+
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -71,56 +73,6 @@ impl Server {
             .unwrap();
         assert!(result.is_ok(), "{result:?}");
     }
-}
-
-/// A parsed HTTP/1.1 response.
-#[derive(Debug)]
-struct HttpResponse {
-    status: u16,
-    /// Lower-cased names and trimmed values.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl HttpResponse {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "{} body is not JSON ({e}): {:?}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-/// The first complete response in `raw` (a `Content-Length` body), if any.
-fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .map_or(Some(0), |(_, v)| v.parse().ok())?;
-    let body = raw.get(end + 4..end + 4 + length)?.to_vec();
-    Some(HttpResponse {
-        status,
-        headers,
-        body,
-    })
 }
 
 /// Reads until a whole response arrived (`Some`) or the server closed or
