@@ -95,6 +95,13 @@ impl Setup {
         registry
     }
 
+    /// The router serving this model with `config`'s prediction tables.
+    fn hybrid_app(&self, config: &ServerConfig) -> axum::Router {
+        let registry = self.registry();
+        let extras = serving_extras(config, &registry).unwrap();
+        server_app_with(registry, Arc::new(ServingMetrics::new()), config, extras)
+    }
+
     /// The record of row `row` with its key (`id = 1000 + row`, or `key` when given).
     fn keyed(&self, row: usize, key: Value) -> Value {
         let mut record = self.records[row].clone();
@@ -224,13 +231,7 @@ fn the_table_really_answers_and_unknown_keys_fall_back() {
     let mut config = ServerConfig::default();
     config.prediction_tables =
         vec![PredictionTableConfig::parse(&format!("housing={}", table.display())).unwrap()];
-    let registry = setup.registry();
-    let app = server_app_with(
-        registry.clone(),
-        Arc::new(ServingMetrics::new()),
-        &config,
-        serving_extras(&config, &registry).unwrap(),
-    );
+    let app = setup.hybrid_app(&config);
     let rt = runtime();
     let body = json!({"instances": [setup.keyed(0, json!(1000)), setup.keyed(0, json!("nope"))]});
     let (status, headers, answer) = rt.block_on(call(
@@ -301,13 +302,7 @@ fn contract_violations_of_model_rows_name_the_request_instance() {
     let table = setup.predict_table("t.csv");
     let mut config = ServerConfig::default();
     config.prediction_tables = vec![PredictionTableConfig::new("housing", &table).with_key("id")];
-    let registry = setup.registry();
-    let app = server_app_with(
-        registry.clone(),
-        Arc::new(ServingMetrics::new()),
-        &config,
-        serving_extras(&config, &registry).unwrap(),
-    );
+    let app = setup.hybrid_app(&config);
     let mut wrong_type = setup.keyed(3, json!(-1));
     wrong_type["MedInc"] = json!("x");
     let mut missing = setup.keyed(5, json!("nope"));
