@@ -567,6 +567,36 @@ impl Servable for Latch {
 
 /// A registry with one [`Latch`] model, `latch` v1; the receiver hears each
 /// `predict` start, the sender lets one finish.
+/// A zero timeout disables it (as `0` does in Go's `net/http` and for
+/// hyper's `None`): requests are answered, on one connection and several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_timeouts_disable_them() {
+    let config = ServerConfig::default()
+        .with_header_read_timeout(Duration::ZERO)
+        .with_idle_timeout(Duration::ZERO);
+    let server = Server::start(config).await;
+    let response = one_shot(server.address, "POST", GOOD_PATH, GOOD_BODY)
+        .await
+        .expect("a request to a server with zero timeouts got no response");
+    assert_eq!(response.status, 200, "{:?}", response.json());
+    // Keep-alive: a second request on the same connection after a pause.
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    for _ in 0..2 {
+        stream
+            .write_all(&request("POST", GOOD_PATH, GOOD_BODY, ""))
+            .await
+            .unwrap();
+        let response = tokio::time::timeout(GUARD, read_response(&mut stream))
+            .await
+            .unwrap()
+            .expect("the keep-alive connection was closed");
+        assert_eq!(response.status, 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stream);
+    server.shutdown().await;
+}
+
 fn latch_registry() -> (Arc<ModelRegistry>, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (entered_tx, entered) = mpsc::channel();
     let (release, release_rx) = mpsc::channel();
