@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::ServingMetrics;
 
@@ -27,7 +27,9 @@ pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; chars
 /// refuses it), else the Prometheus text format 0.0.4.
 ///
 /// It has no fallback, so it can be merged into a server's router
-/// (`server_router.merge(metrics_router(m))`).
+/// (`server_router.merge(metrics_router(m))`). Its errors have a JSON body
+/// `{"error": "..."}` (the server's error shape): 405 with `Allow` for
+/// another method, 500 when the metrics cannot be encoded.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -45,14 +47,38 @@ pub const PROMETHEUS_TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; chars
 /// assert_eq!(response.status(), 200);
 /// assert_eq!(response.headers()["content-type"], OPENMETRICS_CONTENT_TYPE);
 ///
-/// let response = runtime.block_on(app.oneshot(Request::get("/metrics").body(Body::empty())?))?;
+/// let response = runtime.block_on(app.clone().oneshot(Request::get("/metrics").body(Body::empty())?))?;
 /// assert_eq!(response.headers()["content-type"], mlrig_monitor::PROMETHEUS_TEXT_CONTENT_TYPE);
+///
+/// let response = runtime.block_on(app.oneshot(Request::post("/metrics").body(Body::empty())?))?;
+/// assert_eq!(response.status(), 405);
+/// assert_eq!(response.headers()["content-type"], "application/json");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn metrics_router(metrics: Arc<ServingMetrics>) -> Router {
     Router::new()
-        .route("/metrics", get(scrape))
+        .route("/metrics", get(scrape).fallback(method_not_allowed))
         .with_state(metrics)
+}
+
+/// `{"error": message}` with `status`.
+fn json_error(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        Json(std::collections::BTreeMap::from([("error", message)])),
+    )
+        .into_response()
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    let mut response = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed on `/metrics`; use GET"),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, axum::http::HeaderValue::from_static("GET,HEAD"));
+    response
 }
 
 async fn scrape(State(metrics): State<Arc<ServingMetrics>>, headers: HeaderMap) -> Response {
@@ -72,7 +98,7 @@ async fn scrape(State(metrics): State<Arc<ServingMetrics>>, headers: HeaderMap) 
     };
     match rendered {
         Ok((content_type, text)) => ([(CONTENT_TYPE, content_type)], text).into_response(),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+        Err(error) => json_error(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     }
 }
 

@@ -95,6 +95,13 @@ impl Setup {
         registry
     }
 
+    /// The router serving this model with `config`'s prediction tables.
+    fn hybrid_app(&self, config: &ServerConfig) -> axum::Router {
+        let registry = self.registry();
+        let extras = serving_extras(config, &registry).unwrap();
+        server_app_with(registry, Arc::new(ServingMetrics::new()), config, extras)
+    }
+
     /// The record of row `row` with its key (`id = 1000 + row`, or `key` when given).
     fn keyed(&self, row: usize, key: Value) -> Value {
         let mut record = self.records[row].clone();
@@ -224,13 +231,7 @@ fn the_table_really_answers_and_unknown_keys_fall_back() {
     let mut config = ServerConfig::default();
     config.prediction_tables =
         vec![PredictionTableConfig::parse(&format!("housing={}", table.display())).unwrap()];
-    let registry = setup.registry();
-    let app = server_app_with(
-        registry.clone(),
-        Arc::new(ServingMetrics::new()),
-        &config,
-        serving_extras(&config, &registry).unwrap(),
-    );
+    let app = setup.hybrid_app(&config);
     let rt = runtime();
     let body = json!({"instances": [setup.keyed(0, json!(1000)), setup.keyed(0, json!("nope"))]});
     let (status, headers, answer) = rt.block_on(call(
@@ -291,6 +292,56 @@ fn the_table_really_answers_and_unknown_keys_fall_back() {
     ));
     assert_eq!(status, 400, "{answer}");
     assert!(answer.contains("instance 1"), "{answer}");
+}
+
+/// Contract violations of the rows the model answers in a mixed batch name
+/// their instance numbers in the request, not in the model's sub-batch.
+#[test]
+fn contract_violations_of_model_rows_name_the_request_instance() {
+    let setup = setup("california_sample.csv", "MedHouseVal", "housing");
+    let table = setup.predict_table("t.csv");
+    let mut config = ServerConfig::default();
+    config.prediction_tables = vec![PredictionTableConfig::new("housing", &table).with_key("id")];
+    let app = setup.hybrid_app(&config);
+    let mut wrong_type = setup.keyed(3, json!(-1));
+    wrong_type["MedInc"] = json!("x");
+    let mut missing = setup.keyed(5, json!("nope"));
+    missing.as_object_mut().unwrap().remove("HouseAge");
+    // Rows 0, 2 and 4 come from the table; the model sees rows 1, 3 and 5
+    // as its rows 0, 1 and 2.
+    let instances = json!([
+        setup.keyed(0, json!(1000)),
+        setup.records[1],
+        setup.keyed(2, json!(1002)),
+        wrong_type,
+        setup.keyed(4, json!(1004)),
+        missing,
+    ]);
+    let rt = runtime();
+    for (uri, body, key) in [
+        (
+            "/v1/models/housing:predict",
+            json!({ "instances": instances }),
+            "error",
+        ),
+        (
+            "/invocations",
+            json!({ "dataframe_records": instances }),
+            "message",
+        ),
+    ] {
+        let (status, _, answer) = rt.block_on(call(&app, uri, &[], body.to_string()));
+        assert_eq!(status, 400, "{uri}: {answer}");
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let message = answer[key].as_str().unwrap();
+        assert_eq!(
+            message,
+            "2 values break the model's input contract: \
+             instance 3, field `MedInc`: expected a number, found string \"x\"; \
+             instance 5, missing required field `HouseAge`",
+            "{uri}"
+        );
+    }
 }
 
 #[test]

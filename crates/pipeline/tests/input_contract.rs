@@ -132,6 +132,48 @@ fn the_bundle_has_a_contract_from_its_training_schema() {
     assert!(contract.field("age").unwrap().domain.is_some());
 }
 
+/// Training read the sample's `?` cells as missing (ingest's missing
+/// tokens), so `?` is no training value: a client says "missing" with
+/// `null` or by leaving the field out, and the feature pipeline imputes it
+/// as it imputed `?` in training. The string `"?"` is an unseen category
+/// (a 400 by default), never silently imputed: the bundle does not record
+/// which tokens training read as missing.
+#[test]
+fn the_training_missing_token_is_sent_as_null() {
+    let servable = load_model_dir(&model_dir().join("adult")).unwrap();
+    let workclass = servable
+        .input_contract()
+        .unwrap()
+        .field("workclass")
+        .unwrap();
+    assert!(!workclass.required);
+    let Some(mlrig_core::ValueDomain::Strings(values)) = &workclass.domain else {
+        panic!("workclass has a string domain: {workclass:?}");
+    };
+    assert!(values.iter().all(|v| v != "?"), "{values:?}");
+    let app = app(&ServerConfig::default());
+    runtime().block_on(async {
+        let (status, text) = tf_predict(
+            &app,
+            vec![
+                with(json!({"workclass": null}), &[]),
+                with(json!({}), &["workclass"]),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["predictions"][0], answer["predictions"][1]);
+        let (status, text) = tf_predict(&app, vec![with(json!({"workclass": "?"}), &[])]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+        assert!(
+            text.contains("instance 0, field `workclass`: expected one of the ")
+                && text.ends_with("found string \\\"?\\\"\"}"),
+            "{text}"
+        );
+    });
+}
+
 #[test]
 fn strict_by_default_names_the_field_in_every_protocol() {
     let app = app(&ServerConfig::default());

@@ -298,6 +298,13 @@ fn server_app_predicts_and_exposes_metrics() {
         assert_eq!(status, StatusCode::OK);
         assert!(text.contains(r#"mlrig_requests_total{protocol="tf_serving",endpoint="predict",model="adult",version="1",outcome="success"} 1"#), "{text}");
         assert!(text.contains("mlrig_model_age_seconds{model=\"adult\",version=\"1\"}"), "{text}");
+
+        // The metrics route, merged beside the protocols' router, answers
+        // errors with a JSON body too.
+        let (status, text) = call(&app, "POST", "/metrics", String::new()).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let error: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+        assert!(error["error"].as_str().unwrap().contains("GET"), "{text}");
     });
 }
 

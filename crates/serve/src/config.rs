@@ -67,7 +67,7 @@ pub struct ServerConfig {
     pub max_response_bytes: usize,
     /// Longest time a client may take to send a request's headers, from its
     /// first byte (default `"10s"`); a slower client (slowloris) is
-    /// disconnected without an answer.
+    /// disconnected without an answer. Zero disables it.
     #[serde(
         serialize_with = "serialize_duration",
         deserialize_with = "deserialize_duration"
@@ -75,7 +75,7 @@ pub struct ServerConfig {
     #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["10s"])))]
     pub header_read_timeout: Duration,
     /// Longest time a keep-alive connection may stay idle between requests
-    /// (default `"60s"`) before the server closes it.
+    /// (default `"60s"`) before the server closes it. Zero disables it.
     #[serde(
         serialize_with = "serialize_duration",
         deserialize_with = "deserialize_duration"

@@ -75,9 +75,9 @@ where
 ///
 /// * [`ServerConfig::header_read_timeout`]: a client that has started a
 ///   request but not finished its headers in time (slowloris) is
-///   disconnected without an answer;
+///   disconnected without an answer (zero: no limit);
 /// * [`ServerConfig::idle_timeout`]: a keep-alive connection idle that long
-///   is closed;
+///   is closed (zero: no limit);
 /// * [`ServerConfig::max_header_bytes`]: a larger request head is answered
 ///   431 (by hyper, with an empty body);
 /// * [`ServerConfig::max_connections`], lowered with a warning to fit the
@@ -131,8 +131,8 @@ where
         .max_buf_size(config.max_header_bytes.max(8192));
     let http = Arc::new(http);
     let timeouts = Timeouts {
-        header: config.header_read_timeout,
-        idle: config.idle_timeout,
+        header: enabled(config.header_read_timeout),
+        idle: enabled(config.idle_timeout),
     };
     let connections = Arc::new(Semaphore::new(max_connections));
     let shed_slots = Arc::new(Semaphore::new(SHED_SLOTS));
@@ -183,6 +183,16 @@ where
     done.closed().await;
     tracing::info!(%address, "server stopped");
     Ok(())
+}
+
+/// A connection timeout of zero disables it: it stands for a year, so the
+/// timer code needs no special case (a zero deadline would close every
+/// connection as soon as it is read from).
+const DISABLED: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `timeout`, or [`DISABLED`] for zero.
+fn enabled(timeout: Duration) -> Duration {
+    if timeout.is_zero() { DISABLED } else { timeout }
 }
 
 /// The connection timeouts.

@@ -4,6 +4,8 @@
 
 mod fakes;
 
+use fakes::parse_response;
+
 use std::time::Duration;
 
 use mlrig_serve::serve;
@@ -11,38 +13,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-
-/// A parsed HTTP/1.1 response.
-struct HttpResponse {
-    status: u16,
-    /// Lower-cased names and trimmed values.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-/// Parses a complete HTTP/1.1 response with a `Content-Length` body.
-fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")?
-        .1
-        .parse()
-        .ok()?;
-    let body = raw.get(end + 4..end + 4 + length)?.to_vec();
-    Some(HttpResponse {
-        status,
-        headers,
-        body,
-    })
-}
 
 /// Writes one request on `stream` and reads until a whole response arrived.
 async fn exchange(

@@ -1,5 +1,6 @@
 //! Deterministic test doubles of `mlrig_core::Servable` shared by the
-//! integration tests, and helpers to call a router in-process.
+//! integration tests, helpers to call a router in-process, and a parser of
+//! the raw HTTP/1.1 responses of a server on a TCP port.
 
 #![allow(dead_code)]
 
@@ -365,4 +366,54 @@ pub fn error_of(json: &Value) -> &str {
     json["error"]
         .as_str()
         .unwrap_or_else(|| panic!("not an error document: {json}"))
+}
+
+/// A parsed HTTP/1.1 response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Lower-cased names and trimmed values.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{} body is not JSON ({e}): {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// The first complete response in `raw` (a `Content-Length` body), if any.
+pub fn parse_response(raw: &[u8]) -> Option<HttpResponse> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .map_or(Some(0), |(_, v)| v.parse().ok())?;
+    let body = raw.get(end + 4..end + 4 + length)?.to_vec();
+    Some(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
