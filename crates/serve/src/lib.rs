@@ -180,6 +180,8 @@ mod request_log_parquet;
 mod router;
 mod server;
 mod serving_extras;
+#[cfg(test)]
+mod test_servable;
 mod tf_json;
 mod tf_serving;
 

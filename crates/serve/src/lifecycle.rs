@@ -954,25 +954,9 @@ pub async fn reload_on_sighup(reloader: Reloader) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlrig_core::arrow_array::RecordBatch;
-    use mlrig_core::arrow_schema::{Schema, SchemaRef};
-    use mlrig_core::{Predictions, Task};
+    use crate::test_servable::Constant;
+    use mlrig_core::Task;
     use proptest::prelude::*;
-
-    struct Constant(ServableInfo);
-    impl Servable for Constant {
-        fn input_schema(&self) -> SchemaRef {
-            Arc::new(Schema::empty())
-        }
-        fn info(&self) -> &ServableInfo {
-            &self.0
-        }
-        fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
-            Ok(Predictions::Regression {
-                values: mlrig_core::ndarray::Array1::zeros(batch.num_rows()),
-            })
-        }
-    }
 
     /// Loads a directory holding a file `ok`; a file `version` overrides the
     /// version it claims to be; a file `panic` makes it panic.

@@ -410,27 +410,11 @@ impl ModelRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlrig_core::arrow_array::RecordBatch;
-    use mlrig_core::arrow_schema::{Schema, SchemaRef};
-    use mlrig_core::{Predictions, ServableInfo, Task};
-
-    struct Named(ServableInfo);
-    impl Servable for Named {
-        fn input_schema(&self) -> SchemaRef {
-            Arc::new(Schema::empty())
-        }
-        fn info(&self) -> &ServableInfo {
-            &self.0
-        }
-        fn predict(&self, batch: &RecordBatch) -> mlrig_core::Result<Predictions> {
-            Ok(Predictions::Regression {
-                values: mlrig_core::ndarray::Array1::zeros(batch.num_rows()),
-            })
-        }
-    }
+    use crate::test_servable::Constant;
+    use mlrig_core::{ServableInfo, Task};
 
     fn named(name: &str, version: u64) -> Arc<dyn Servable> {
-        Arc::new(Named(ServableInfo::new(
+        Arc::new(Constant(ServableInfo::new(
             name,
             version,
             Task::Regression,
