@@ -83,8 +83,8 @@ pub struct ServerConfig {
     #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["60s"])))]
     pub idle_timeout: Duration,
     /// Largest request head (request line and headers), in bytes (default
-    /// 32 KiB = 32768, at least 8192); a larger one is answered 431 by the
-    /// HTTP layer.
+    /// 32 KiB = 32768, at least 8192); a larger one is answered 431 (with a
+    /// JSON body, as every error).
     pub max_header_bytes: usize,
     /// Most open client connections (default 10000). A connection over the
     /// limit is answered 503 with `Retry-After` and closed; established

@@ -162,6 +162,7 @@
 mod config;
 mod duration_serde;
 mod error;
+mod head_errors;
 mod hybrid;
 mod inference;
 mod input_contract;

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::head_errors::{HeadErrors, json_response, request_path};
 use crate::limits::{ErrorShape, RETRY_AFTER, fit_connections, open_file_limit};
 use crate::{ServeError, ServerConfig};
 
@@ -79,7 +80,7 @@ where
 /// * [`ServerConfig::idle_timeout`]: a keep-alive connection idle that long
 ///   is closed (zero: no limit);
 /// * [`ServerConfig::max_header_bytes`]: a larger request head is answered
-///   431 (by hyper, with an empty body);
+///   431 with a JSON body (hyper's own answer, rewritten on the way out);
 /// * [`ServerConfig::max_connections`], lowered with a warning to fit the
 ///   open-file limit: a connection over it is answered 503 with
 ///   `Retry-After` and a JSON body, then closed (or closed at once when
@@ -166,6 +167,7 @@ where
                 app.clone(),
                 Arc::clone(&http),
                 timeouts,
+                config.max_header_bytes,
                 stopping.clone(),
                 (permit, alive.clone()),
             ));
@@ -263,11 +265,12 @@ impl Activity {
         f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn bytes_read(&self) {
+    /// Bytes of a request arrived; `true` when they start a new head.
+    fn bytes_read(&self) -> bool {
         let header = self.timeouts.header;
-        let early = self.with(|state| {
+        let (started, early) = self.with(|state| {
             if state.phase != Phase::Idle {
-                return false;
+                return (false, false);
             }
             let now = Instant::now();
             state.phase = Phase::Head;
@@ -277,11 +280,18 @@ impl Activity {
             if early {
                 state.armed = deadline;
             }
-            early
+            (true, early)
         });
         if early {
             self.rearm.notify_one();
         }
+        started
+    }
+
+    /// A head is arriving and no request is being served (so whatever
+    /// hyper writes now is its own answer to that head).
+    fn head_pending(&self) -> bool {
+        self.with(|state| state.phase == Phase::Head)
     }
 
     /// Bytes of a response went out: an idle connection still flushing a
@@ -386,6 +396,22 @@ impl hyper::body::Body for TrackedBody {
 struct TrackedStream {
     stream: TcpStream,
     activity: Arc<Activity>,
+    /// Replaces hyper's empty-bodied answers to heads it refuses.
+    errors: HeadErrors,
+}
+
+impl TrackedStream {
+    /// Whether hyper's bytes starting with `first` are its own answer to a
+    /// refused head, to be replaced (see [`HeadErrors`]).
+    fn swallow(&mut self, first: &[u8]) -> bool {
+        let head_pending = first.starts_with(b"HTTP/1.") && self.activity.head_pending();
+        self.errors.swallow(head_pending, first)
+    }
+
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Self { stream, errors, .. } = self;
+        errors.poll_drain(Pin::new(stream), cx)
+    }
 }
 
 impl AsyncRead for TrackedStream {
@@ -397,7 +423,8 @@ impl AsyncRead for TrackedStream {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.stream).poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.bytes_read();
+            let new_head = self.activity.bytes_read();
+            self.errors.read(new_head, &buf.filled()[before..]);
         }
         result
     }
@@ -409,6 +436,9 @@ impl AsyncWrite for TrackedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.swallow(buf) {
+            return Poll::Ready(Ok(buf.len()));
+        }
         let written = Pin::new(&mut self.stream).poll_write(cx, buf);
         if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.bytes_written();
@@ -417,10 +447,12 @@ impl AsyncWrite for TrackedStream {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_replacement(cx))?;
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_replacement(cx))?;
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 
@@ -429,6 +461,13 @@ impl AsyncWrite for TrackedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &b[..]);
+        if self.swallow(first) {
+            return Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()));
+        }
         let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.bytes_written();
@@ -449,6 +488,7 @@ async fn serve_connection(
     app: Router,
     http: Arc<http1::Builder>,
     timeouts: Timeouts,
+    max_header_bytes: usize,
     mut stopping: watch::Receiver<()>,
     _held: (OwnedSemaphorePermit, watch::Receiver<()>),
 ) {
@@ -456,6 +496,7 @@ async fn serve_connection(
     let io = TokioIo::new(TrackedStream {
         stream,
         activity: Arc::clone(&activity),
+        errors: HeadErrors::new(max_header_bytes),
     });
     let tracked = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
@@ -530,26 +571,17 @@ async fn shed(
             .ok()
             .and_then(Result::ok)
             .unwrap_or(0);
-        let path = std::str::from_utf8(&head[..read])
-            .ok()
-            .and_then(|text| text.split(' ').nth(1))
-            .map(|target| target.split('?').next().unwrap_or(target))
-            .unwrap_or("/");
         let status = StatusCode::SERVICE_UNAVAILABLE;
         let message = ServeError::Overloaded {
             reason: format!("{max_connections} connections are open"),
             retry_after: RETRY_AFTER,
         }
         .to_string();
-        let body = ErrorShape::of_path(path)
+        let body = ErrorShape::of_path(request_path(&head[..read]))
             .document(status, &message)
             .to_string();
-        let response = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nretry-after: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len(),
-            RETRY_AFTER.as_secs().max(1)
-        );
+        let retry_after = format!("retry-after: {}\r\n", RETRY_AFTER.as_secs().max(1));
+        let response = json_response(status, &body, &retry_after);
         stream.write_all(response.as_bytes()).await?;
         stream.shutdown().await?;
         if read == head.len() {

@@ -545,8 +545,27 @@ async fn headers_over_the_limit_are_431() {
         .write_all(&request("POST", GOOD_PATH, GOOD_BODY, &big))
         .await;
     let response = read_response(&mut stream).await.unwrap();
-    // Written by hyper itself: the status, with an empty body (documented).
+    // hyper's own answer, with the JSON body the connection writes instead of its empty one.
     assert_eq!(response.status, 431);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("max_header_bytes (8192 bytes)"), "{message}");
+    // MLflow's shape for an MLflow path; the server keeps serving.
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    let _ = stream
+        .write_all(&request("POST", "/invocations", GOOD_BODY, &big))
+        .await;
+    let response = read_response(&mut stream).await.unwrap();
+    assert_eq!(response.status, 431);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(body["error_code"], "BAD_REQUEST", "{body}");
+    // An unparsable head: hyper's 400, with a JSON body too.
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream.write_all(b"NOT HTTP AT ALL\r\n\r\n").await.unwrap();
+    let response = read_response(&mut stream).await.unwrap();
+    assert_eq!(response.status, 400);
+    let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert!(body["error"].as_str().unwrap().contains("not valid HTTP/1.1"), "{body}");
     server.shutdown().await;
 }
 
