@@ -549,7 +549,10 @@ async fn headers_over_the_limit_are_431() {
     assert_eq!(response.status, 431);
     let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
     let message = body["error"].as_str().unwrap();
-    assert!(message.contains("max_header_bytes (8192 bytes)"), "{message}");
+    assert!(
+        message.contains("max_header_bytes (8192 bytes)"),
+        "{message}"
+    );
     // MLflow's shape for an MLflow path; the server keeps serving.
     let mut stream = TcpStream::connect(server.address).await.unwrap();
     let _ = stream
@@ -565,7 +568,13 @@ async fn headers_over_the_limit_are_431() {
     let response = read_response(&mut stream).await.unwrap();
     assert_eq!(response.status, 400);
     let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-    assert!(body["error"].as_str().unwrap().contains("not valid HTTP/1.1"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("not valid HTTP/1.1"),
+        "{body}"
+    );
     server.shutdown().await;
 }
 
