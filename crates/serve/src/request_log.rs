@@ -941,11 +941,11 @@ mod tests {
             RequestLog::start(&RequestLogConfig::new(dir.path()).with_queue_capacity(2)).unwrap();
         // The writer took the pause message off the queue and waits.
         let release = log.pause();
-        let started = Instant::now();
+        // A submit that waited would never return: the writer is paused
+        // until after the loop. 98 drops prove they were refused instead.
         for i in 0..100 {
             log.submit(entry(&format!("r{i}")));
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "submit waited");
         assert_eq!(log.counters().dropped(), 98);
         drop(release);
         log.close();
