@@ -7,28 +7,16 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_status, mlrig};
+use common::{ServerGuard, assert_status, mlrig};
 use serde_json::{Value, json};
 
 const HOUSING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../data/samples/california_sample.csv"
 );
-
-/// Kills the server if the test fails before it stops it.
-struct ServerGuard(Child);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 /// One POST over a fresh connection: status, headers (lowercase names), body.
 fn post(

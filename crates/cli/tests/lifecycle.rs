@@ -7,11 +7,11 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{assert_status, mlrig, stderr, success_json};
+use common::{ServerGuard, assert_status, mlrig, stderr, success_json};
 use serde_json::Value;
 
 const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
@@ -30,18 +30,6 @@ fn train_iris(out: &Path) {
         "--no-baseline",
     ]);
     assert_status(&output, 0);
-}
-
-/// Kills the server if a test fails before it stops it.
-struct ServerGuard(Child);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
 }
 
 /// GET `path` over a fresh connection: (status, JSON body or null).

@@ -3,6 +3,9 @@
 //! table equals the servable's own predictions row for row, whatever the
 //! batch size, chunk size or thread count; totals add up with bad rows.
 
+mod common;
+
+use common::sample;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -15,12 +18,6 @@ use mlrig_pipeline::{
     BatchPredictJob, BlessingThresholds, PipelineError, TrainingJob, load_model_dir,
 };
 use proptest::prelude::*;
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/samples")
-        .join(name)
-}
 
 /// A model trained once per test binary on `data` (kept alive with its directory).
 struct Trained {

@@ -5,12 +5,13 @@
 //! request order is kept, and the header, the metrics and the request log
 //! say which source answered.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{sample, send};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{HeaderMap, StatusCode};
 use mlrig_monitor::ServingMetrics;
 use mlrig_pipeline::{
     BatchPredictJob, TrainingJob, load_model_dir, load_prediction_table, server_app,
@@ -20,13 +21,6 @@ use mlrig_serve::{
     ModelRegistry, PredictionTableConfig, RequestLogConfig, RequestLogEntry, ServerConfig,
 };
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/samples")
-        .join(name)
-}
 
 /// A trained model, the sample's rows as JSON records (features only, as
 /// a client sends them) and a copy of the sample with an `id` column
@@ -116,22 +110,9 @@ async fn call(
     headers: &[(&str, &str)],
     body: String,
 ) -> (StatusCode, HeaderMap, String) {
-    let mut request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/json");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    send(app, "POST", uri, &all, body).await
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -3,18 +3,18 @@
 //! the real router: refused requests name the field in each protocol's
 //! error shape; relaxed features are scored and counted on /metrics.
 
+mod common;
+
+use common::send;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use mlrig_core::ContractAction;
 use mlrig_monitor::ServingMetrics;
 use mlrig_pipeline::{TrainingJob, load_model_dir, server_app};
 use mlrig_serve::{InputContractConfig, ModelRegistry, PartialRules, RulesSetting, ServerConfig};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// The adult model, trained once for every test of this file.
 fn model_dir() -> &'static Path {
@@ -70,18 +70,8 @@ async fn call(
     headers: &[(&str, &str)],
     body: String,
 ) -> (StatusCode, String) {
-    let mut request = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    let (status, _, text) = send(app, method, uri, headers, body).await;
+    (status, text)
 }
 
 async fn tf_predict(app: &axum::Router, instances: Vec<Value>) -> (StatusCode, String) {

@@ -2,13 +2,14 @@
 //! The composed path: CSV → bundle → servable → HTTP, on shipped samples and
 //! (with MLRIG_DATA_DIR) on the full data sets with the quality bars.
 
+mod common;
+
+use common::{sample, send};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use mlrig_core::{ModelBundle, Predict, Predictions, records_to_batch};
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_ingest::{DataReader, ReadOptions};
@@ -20,13 +21,6 @@ use mlrig_pipeline::{
 use mlrig_serve::{InputContractConfig, ModelRegistry, RulesSetting, ServerConfig};
 use mlrig_train::{GradientBoostingParams, Model};
 use serde_json::json;
-use tower::ServiceExt;
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/samples")
-        .join(name)
-}
 
 fn full_data(name: &str) -> Option<PathBuf> {
     match std::env::var_os("MLRIG_DATA_DIR") {
@@ -250,15 +244,8 @@ fn forced_regression_on_an_integer_target() {
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (StatusCode, String) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Body::from(body))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    let (status, _, text) = send(app, method, uri, &[], body).await;
+    (status, text)
 }
 
 #[test]

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -104,4 +104,16 @@ pub fn assert_one_line_error(output: &Output) -> String {
     assert_eq!(lines.len(), 1, "stderr is not one line: {err:?}");
     assert!(lines[0].starts_with("error: "), "stderr: {err:?}");
     lines[0].to_string()
+}
+
+/// A spawned `mlrig serve`, killed if the test fails before it stops it.
+pub struct ServerGuard(pub Child);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
