@@ -85,6 +85,7 @@ mod exact_sum;
 mod features;
 mod features_builder;
 mod input_contract;
+mod monitoring_source;
 mod ordered_f64;
 mod params;
 mod predictions;
@@ -113,6 +114,7 @@ pub use input_contract::{
     InputAnomalyCount, InputAnomalyKind, InputContract, MAX_REPORTED_VIOLATIONS, ValueDomain,
     ValueKind,
 };
+pub use monitoring_source::MonitoringSource;
 pub use ordered_f64::OrderedF64;
 pub use params::{Fit, ParamGuard};
 pub use predictions::Predictions;

@@ -1,5 +1,9 @@
 //! [`ServedPredictions`]: what one request was answered with, for monitoring.
 
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+
 use crate::{InputAnomalyCount, Predictions};
 
 /// A summary of the predictions one HTTP request was answered with.
@@ -51,6 +55,10 @@ pub struct ServedPredictions {
     /// unseen category, an out-of-range number), per feature and kind; see
     /// [`InputContract`](crate::InputContract). Empty when there were none.
     pub input_anomalies: Vec<InputAnomalyCount>,
+    /// The request's input rows as the model saw them (after the input
+    /// contract's imputation), for live skew and drift monitoring; `None`
+    /// when the server does not pass them on (monitoring off).
+    pub inputs: Option<Arc<RecordBatch>>,
 }
 
 impl ServedPredictions {
@@ -66,6 +74,7 @@ impl ServedPredictions {
             table_rows: 0,
             table_class_counts: Vec::new(),
             input_anomalies: Vec::new(),
+            inputs: None,
         };
         match predictions {
             Predictions::Regression { values } => served.scores = values.to_vec(),
@@ -131,6 +140,23 @@ impl ServedPredictions {
     /// ```
     pub fn with_input_anomalies(mut self, anomalies: Vec<InputAnomalyCount>) -> Self {
         self.input_anomalies = anomalies;
+        self
+    }
+
+    /// Attaches the request's input rows (shared, not copied).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+    /// let batch = RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)])?;
+    /// let p = Predictions::Regression { values: array![1.0] };
+    /// let served = ServedPredictions::new("m", 1, &p).with_inputs(Arc::new(batch));
+    /// assert_eq!(served.inputs.map(|b| b.num_rows()), Some(1));
+    /// # Ok::<(), mlrig_core::arrow_schema::ArrowError>(())
+    /// ```
+    pub fn with_inputs(mut self, inputs: Arc<RecordBatch>) -> Self {
+        self.inputs = Some(inputs);
         self
     }
 }
