@@ -213,6 +213,14 @@ pub enum PipelineError {
         /// Which thread.
         what: String,
     },
+    /// A request log file (or the offline monitor's options) cannot be used.
+    #[error("{}: not a usable request log: {reason}", path.display())]
+    InvalidRequestLog {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -283,7 +291,8 @@ impl PipelineError {
             | PipelineError::ModelsNotVersions { .. }
             | PipelineError::OutputOverwrites { .. }
             | PipelineError::VersionOfVersion { .. }
-            | PipelineError::OutputDirMissing { .. } => true,
+            | PipelineError::OutputDirMissing { .. }
+            | PipelineError::InvalidRequestLog { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

@@ -60,6 +60,7 @@ mod error;
 mod evaluating;
 mod gates;
 mod hybrid_serving;
+mod offline_monitor;
 mod prediction_table;
 mod scoring;
 mod serving;
@@ -76,6 +77,11 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
+pub use offline_monitor::{
+    ComparisonThresholds, FeatureChange, FeatureComparison, LabelTotals, MonitorReport,
+    OfflineMonitorJob, PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals,
+    SliceDrop, SliceQuality, WindowReport,
+};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
