@@ -2,6 +2,8 @@
 //! labels keyed by request id, quality per window and slice checked against
 //! an independent computation; a shifted window fails with exit status 1.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -88,7 +90,15 @@ fn post(address: &str, path: &str, request_id: &str, body: &str) -> (u16, Value)
     (status, serde_json::from_str(body).unwrap())
 }
 
+/// A request id and the instance's index in the request.
+type Key = (String, u64);
+/// What the server answered for an instance: predicted class, probabilities
+/// by class, gender, and the true class.
+type Answer = (String, BTreeMap<String, f64>, String, String);
+
 /// Accuracy and log loss of (predicted class, probability of the true class, true class) rows.
+// The platform `ln` is fine here: the test compares with a tolerance.
+#[allow(clippy::disallowed_methods)]
 fn accuracy_and_log_loss(rows: &[(String, f64, String)]) -> (f64, f64) {
     let n = rows.len() as f64;
     let correct = rows.iter().filter(|(p, _, t)| p == t).count() as f64;
@@ -134,8 +144,7 @@ fn monitor_reports_quality_per_window_and_slice_from_a_served_log_and_delayed_la
     let rows = adult_rows();
     let mut labels = String::from("request_id,row,income\n");
     // (request id, row) → (predicted class, probabilities by class, gender, true class)
-    let mut answers: BTreeMap<(String, u64), (String, BTreeMap<String, f64>, String, String)> =
-        BTreeMap::new();
+    let mut answers: BTreeMap<Key, Answer> = BTreeMap::new();
     let mut instance = 0;
     for request in 0..60 {
         let id = format!("req-{request}");
@@ -257,20 +266,16 @@ fn monitor_reports_quality_per_window_and_slice_from_a_served_log_and_delayed_la
     assert_eq!(unused["reason"], "no_logged_row");
 
     // Independent computation, per window and per gender within all rows.
-    let labelled: Vec<(
-        &(String, u64),
-        &(String, BTreeMap<String, f64>, String, String),
-    )> = answers
+    let labelled: Vec<(&Key, &Answer)> = answers
         .iter()
         .filter(|((id, row), _)| {
             let request: usize = id.trim_start_matches("req-").parse().unwrap();
             (request * 4 + *row as usize) % 7 != 6
         })
         .collect();
-    let as_row = |(_, (predicted, probabilities, _, truth)): &(
-        &(String, u64),
-        &(String, BTreeMap<String, f64>, String, String),
-    )| (predicted.clone(), probabilities[truth], truth.clone());
+    let as_row = |(_, (predicted, probabilities, _, truth)): &(&Key, &Answer)| {
+        (predicted.clone(), probabilities[truth], truth.clone())
+    };
     let mut by_window: BTreeMap<&str, Vec<(String, f64, String)>> = BTreeMap::new();
     for item in &labelled {
         by_window

@@ -2,6 +2,8 @@
 //! files and windows, every row read is used or skipped with a reason, and
 //! the windows' contents do not depend on the split.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::BTreeMap;
