@@ -242,6 +242,23 @@ fn monitor_reports_quality_per_window_and_slice_from_a_served_log_and_delayed_la
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(report["model"], "adult");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../docs/schemas/monitor-report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report does not match its schema: {errors:?}"
+    );
     let totals = &report["rows"];
     assert_eq!(totals["rows_read"], 240);
     assert_eq!(totals["rows_used"], 240);

@@ -28,6 +28,10 @@
 //!            ─▶ .csv/.parquet/.jsonl table, written atomically
 //! hybrid:    table ─load_prediction_table (DataReader; key as text)─▶ PredictionTable, checked against
 //!            the served model (serving_extras, + the RequestLog) ─▶ server_app_with = serve::router_with + …
+//! offline monitor (OfflineMonitorJob, `mlrig monitor`): request log files ─entry by entry─▶
+//!            records_to_batch (input schema) ─▶ epoch-aligned windows of StatisticsAccumulators
+//!            (+ delayed labels joined by request id/row or a field) ─▶ skew vs statistics.json, drift
+//!            vs the previous window, prediction drift, quality per window/slice ─▶ MonitorReport
 //! ```
 //!
 //! ## Quick start
@@ -51,7 +55,9 @@
 //!
 //! ## Feature flags
 //!
-//! None.
+//! | feature | enables |
+//! |---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`MonitorReport`] and its parts (the CLI publishes the schema) |
 
 mod batch_predict;
 mod bundle_files;

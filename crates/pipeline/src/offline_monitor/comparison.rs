@@ -58,12 +58,15 @@ impl FeatureComparison {
     ///
     /// See [`FeatureComparison`] for an example.
     pub fn severity(&self) -> f64 {
-        match self.p_value {
-            Some(p) if p > 0.0 => self.threshold / p,
-            Some(_) => f64::INFINITY,
+        // Finite even for a p-value of 0 or a threshold of 0, so the report
+        // stays valid JSON (serde_json writes non-finite numbers as null).
+        let ratio = match self.p_value {
+            Some(p) => self.threshold / p.max(f64::MIN_POSITIVE),
             None if self.threshold > 0.0 => self.value / self.threshold,
-            None => f64::INFINITY,
-        }
+            None if self.value > 0.0 => f64::MAX,
+            None => 0.0,
+        };
+        ratio.min(f64::MAX)
     }
 }
 
