@@ -158,3 +158,122 @@ proptest! {
         prop_assert_eq!(&one.features_changed, &split.features_changed);
     }
 }
+
+/// 30 requests of one instance each: an input the model does not read
+/// (`block`, the join key), a prediction, one a minute from a fixed time.
+fn entries() -> Vec<mlrig_serve::RequestLogEntry> {
+    (0..30)
+        .map(|i| {
+            let mut entry = mlrig_serve::RequestLogEntry::new(
+                &format!("r{i}"),
+                "housing",
+                1,
+                "model",
+                vec![json!({"MedInc": 2.0 + i as f64 / 10.0, "HouseAge": 10 + i, "block": format!("b{i}")})],
+                vec![json!({"prediction": 1.0 + i as f64 / 20.0, "source": "model"})],
+            );
+            entry.timestamp =
+                std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + 60 * i as u64);
+            entry
+        })
+        .collect()
+}
+
+fn write_log(dir: &std::path::Path, format: mlrig_serve::RequestLogFormat) -> Vec<PathBuf> {
+    let log = mlrig_serve::RequestLog::start(
+        &mlrig_serve::RequestLogConfig::new(dir).with_format(format),
+    )
+    .unwrap();
+    for entry in entries() {
+        log.submit(entry);
+    }
+    log.close();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn parquet_and_gzip_logs_read_like_json_lines_and_labels_join_on_an_input_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = write_log(
+        &dir.path().join("jsonl"),
+        mlrig_serve::RequestLogFormat::Jsonl,
+    );
+    let parquet = write_log(
+        &dir.path().join("parquet"),
+        mlrig_serve::RequestLogFormat::Parquet,
+    );
+    assert!(parquet[0].to_string_lossy().ends_with(".parquet"));
+    let gzip = dir.path().join("requests.jsonl.gz");
+    {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gzip).unwrap(),
+            flate2::Compression::fast(),
+        );
+        for file in &jsonl {
+            encoder.write_all(&std::fs::read(file).unwrap()).unwrap();
+        }
+        encoder.finish().unwrap();
+    }
+    // Labels for the even blocks, and one for a block never served.
+    let mut labels = String::from("block,MedHouseVal\n");
+    let mut expected: Vec<(f64, f64)> = Vec::new();
+    for i in (0..30).step_by(2) {
+        let truth = 1.2 + i as f64 / 15.0;
+        labels.push_str(&format!("b{i},{truth}\n"));
+        expected.push((1.0 + i as f64 / 20.0, truth));
+    }
+    labels.push_str("b99,3.0\n");
+    let labels_file = dir.path().join("labels.csv");
+    std::fs::write(&labels_file, labels).unwrap();
+
+    let run = |files: &[PathBuf]| {
+        OfflineMonitorJob::new(model_dir(), files.iter().map(|f| f.display().to_string()))
+            .with_window(Duration::from_secs(600))
+            .with_labels(&labels_file, "block")
+            .run()
+            .unwrap()
+    };
+    let from_jsonl = run(&jsonl);
+    let from_parquet = run(&parquet);
+    let from_gzip = run(std::slice::from_ref(&gzip));
+    assert_eq!(from_jsonl.windows, from_parquet.windows);
+    assert_eq!(from_jsonl.windows, from_gzip.windows);
+    assert_eq!(
+        from_jsonl.windows.len(),
+        3,
+        "30 minutes in 10-minute windows"
+    );
+
+    let r = &from_jsonl;
+    assert_eq!((r.rows.rows_read, r.rows.rows_used), (30, 30));
+    assert_eq!((r.rows.labelled, r.rows.unlabelled), (15, 15));
+    let labels = r.labels.as_ref().unwrap();
+    assert_eq!(
+        (labels.rows_read, labels.matched, labels.unused),
+        (16, 15, 1)
+    );
+    assert_eq!(labels.unused_reasons["no_logged_row"], 1);
+    // RMSE and MAE of all labelled rows, computed here.
+    let n = expected.len() as f64;
+    let mae = expected.iter().map(|(p, t)| (p - t).abs()).sum::<f64>() / n;
+    let mse = expected.iter().map(|(p, t)| (p - t) * (p - t)).sum::<f64>() / n;
+    let quality = r.quality.as_ref().unwrap();
+    assert_eq!(quality.rows, 15);
+    assert!((quality.metrics["mae"] - mae).abs() < 1e-12, "{quality:?}");
+    assert!(
+        (quality.metrics["rmse"] - mse.sqrt()).abs() < 1e-12,
+        "{quality:?}"
+    );
+    let per_window: u64 = r
+        .windows
+        .iter()
+        .map(|w| w.quality.as_ref().map_or(0, |q| q.rows))
+        .sum();
+    assert_eq!(per_window, 15);
+}
