@@ -454,6 +454,8 @@ fn a_window_whose_workclass_shifted_fails_and_names_workclass() {
             .clone()
     };
     assert_eq!(workclass(&windows[0])["over_threshold"], false);
+    // The steady window crosses nothing: only the shift alerts.
+    assert_eq!(windows[0]["alerts"], json!([]), "{}", windows[0]);
     assert_eq!(workclass(&windows[1])["over_threshold"], true);
     // Unchanged categorical features stay under their thresholds.
     for c in windows[1]["skew"].as_array().unwrap() {

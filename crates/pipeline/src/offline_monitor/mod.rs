@@ -22,12 +22,12 @@ mod report;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use mlrig_core::arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef};
+use mlrig_core::arrow_array::RecordBatch;
+use mlrig_core::arrow_schema::{Schema as ArrowSchema, SchemaRef};
 use mlrig_core::{Accumulator, ModelBundle, Predictions, Servable, Task, records_to_batch};
+use mlrig_monitor::{MonitoringBaseline, MonitoringThresholds, compare_windows, prediction_batch};
 use mlrig_train::{
     DEFAULT_MAX_DROP, Evaluation, SliceColumn, Truth, headline_metric, higher_is_better,
     slice_metrics, task_metrics,
@@ -35,7 +35,7 @@ use mlrig_train::{
 use mlrig_validate::{DatasetStatistics, Schema, StatisticsAccumulator, StatisticsParams};
 use serde_json::Value;
 
-pub use comparison::{ComparisonThresholds, FeatureComparison};
+pub use comparison::FeatureComparison;
 pub use labels::{REQUEST_ID_KEY, ROW_COLUMN};
 pub use report::{
     FeatureChange, LabelTotals, MonitorReport, PresenceChange, QualityReport, RowTotals, SliceDrop,
@@ -46,16 +46,15 @@ use crate::batch_predict::RowProgress;
 use crate::bundle_files::{EVALUATION_FILE, SCHEMA_FILE, STATISTICS_FILE};
 use crate::serving::BundleServable;
 use crate::{PREDICTION_COLUMN, PipelineError, SCORE_PREFIX};
-use comparison::{Side, compare, missing, non_missing};
+use comparison::{
+    compare_predictions, compare_window, converted, missing, monitor_error, non_missing,
+};
 use labels::{LabelKey, LabelValue, Labels};
 use log_files::{LogItem, LoggedRequest, read_log_file};
 
 /// The bundle file of the evaluation's prediction statistics (written by
 /// training since this issue; absent in older bundles).
 const PREDICTION_STATISTICS: &str = "prediction_statistics.json";
-/// The prediction features of a window's prediction statistics.
-const PREDICTED_CLASS: &str = "predicted_class";
-const SCORE: &str = "score";
 /// Unreadable entries listed in the report.
 const UNREADABLE_LISTED: usize = 10;
 
@@ -88,7 +87,7 @@ pub struct OfflineMonitorJob {
     window: Duration,
     slices: Vec<String>,
     quarantine: Option<PathBuf>,
-    thresholds: ComparisonThresholds,
+    thresholds: MonitoringThresholds,
     max_drop: f64,
     progress: Option<RowProgress>,
 }
@@ -157,6 +156,8 @@ struct Target {
     input_schema: SchemaRef,
     /// Model classes (empty for regression).
     classes: Vec<String>,
+    /// The schema of the window's prediction dataset.
+    prediction_schema: SchemaRef,
 }
 
 impl OfflineMonitorJob {
@@ -175,7 +176,7 @@ impl OfflineMonitorJob {
             window: Duration::from_secs(3600),
             slices: Vec::new(),
             quarantine: None,
-            thresholds: ComparisonThresholds::default(),
+            thresholds: MonitoringThresholds::default(),
             max_drop: DEFAULT_MAX_DROP,
             progress: None,
         }
@@ -207,8 +208,10 @@ impl OfflineMonitorJob {
         self
     }
 
-    /// The thresholds used where the schema has no comparator.
-    pub fn with_thresholds(mut self, thresholds: ComparisonThresholds) -> Self {
+    /// The thresholds used where the schema has no comparator, and the
+    /// tests that alert (the live monitor's; default: `linf`, `jsd`, `psi`
+    /// at 0.1).
+    pub fn with_thresholds(mut self, thresholds: MonitoringThresholds) -> Self {
         self.thresholds = thresholds;
         self
     }
@@ -245,6 +248,7 @@ impl OfflineMonitorJob {
             name: info.name.clone(),
             version: info.version,
             input_schema: servable.input_schema(),
+            prediction_schema: prediction_schema(!classes.is_empty())?,
             classes,
         };
         for column in &self.slices {
@@ -256,12 +260,13 @@ impl OfflineMonitorJob {
             }
         }
         let training = read_statistics(&bundle, STATISTICS_FILE)?;
-        let schema = read_schema(&bundle)?;
-        let prediction_baseline = if bundle.manifest().files.contains_key(PREDICTION_STATISTICS) {
-            Some(read_statistics(&bundle, PREDICTION_STATISTICS)?)
-        } else {
-            None
-        };
+        let schema = read_schema(&bundle)?.unwrap_or_default();
+        // Requests do not carry the label: it is neither compared nor missing.
+        let mut baseline =
+            MonitoringBaseline::new(training, schema).without_features(&[info.target.as_str()]);
+        if bundle.manifest().files.contains_key(PREDICTION_STATISTICS) {
+            baseline = baseline.with_predictions(read_statistics(&bundle, PREDICTION_STATISTICS)?);
+        }
         let evaluation = bundle
             .load::<Evaluation>(EVALUATION_FILE)
             .ok()
@@ -294,9 +299,7 @@ impl OfflineMonitorJob {
         } = reading;
 
         let context = Context {
-            training: &training,
-            schema: schema.as_ref(),
-            prediction_baseline: prediction_baseline.as_ref(),
+            baseline: &baseline,
             evaluation: evaluation.as_ref(),
             thresholds: &self.thresholds,
             task: &info.task,
@@ -393,11 +396,13 @@ fn read_schema(bundle: &ModelBundle) -> Result<Option<Schema>, PipelineError> {
         })
 }
 
-fn prediction_schema() -> SchemaRef {
-    Arc::new(ArrowSchema::new(vec![
-        Field::new(PREDICTED_CLASS, DataType::Utf8, true),
-        Field::new(SCORE, DataType::Float64, true),
-    ]))
+/// The schema of a window's prediction dataset (`predicted_class` for
+/// classifiers, `score`).
+fn prediction_schema(classifier: bool) -> Result<SchemaRef, PipelineError> {
+    let no_labels: &[&str] = &[];
+    Ok(prediction_batch(classifier.then_some(no_labels), &[])
+        .map_err(monitor_error)?
+        .schema())
 }
 
 /// The reading pass: entries into windows.
@@ -478,7 +483,7 @@ impl Reading<'_> {
         let Ok(inputs) = records_to_batch(&records, &target.input_schema) else {
             return Ok(Err("invalid_input"));
         };
-        let predictions = prediction_batch(&outputs)?;
+        let predictions = predictions_of(&outputs, !target.classes.is_empty())?;
         let start = request.unix_millis.div_euclid(self.window_millis) * self.window_millis;
         let slices = &self.job.slices;
         let window = self.windows.entry(start).or_insert_with(|| WindowState {
@@ -486,7 +491,7 @@ impl Reading<'_> {
             labelled: 0,
             features: StatisticsAccumulator::new(&target.input_schema, StatisticsParams::default()),
             predictions: StatisticsAccumulator::new(
-                &prediction_schema(),
+                &target.prediction_schema,
                 StatisticsParams::default(),
             ),
             quality: QualityRows {
@@ -585,26 +590,20 @@ fn read_output(output: &Value, classes: &[String]) -> Option<Output> {
     })
 }
 
-fn prediction_batch(outputs: &[Output]) -> Result<RecordBatch, PipelineError> {
-    let classes: StringArray = outputs
+fn predictions_of(outputs: &[Output], classifier: bool) -> Result<RecordBatch, PipelineError> {
+    let labels: Vec<&str> = outputs
         .iter()
-        .map(|o| o.predicted_class.as_deref())
+        .map(|o| o.predicted_class.as_deref().unwrap_or_default())
         .collect();
-    let scores: Float64Array = outputs.iter().map(|o| Some(o.score)).collect();
-    RecordBatch::try_new(
-        prediction_schema(),
-        vec![Arc::new(classes) as ArrayRef, Arc::new(scores) as ArrayRef],
-    )
-    .map_err(|e| PipelineError::from(mlrig_core::Error::from(e)))
+    let scores: Vec<f64> = outputs.iter().map(|o| o.score).collect();
+    prediction_batch(classifier.then_some(labels.as_slice()), &scores).map_err(monitor_error)
 }
 
 /// What the comparisons and metrics need.
 struct Context<'a> {
-    training: &'a DatasetStatistics,
-    schema: Option<&'a Schema>,
-    prediction_baseline: Option<&'a DatasetStatistics>,
+    baseline: &'a MonitoringBaseline,
     evaluation: Option<&'a Evaluation>,
-    thresholds: &'a ComparisonThresholds,
+    thresholds: &'a MonitoringThresholds,
     task: &'a Task,
     classes: &'a [String],
     slices: &'a [String],
@@ -634,13 +633,14 @@ impl Context<'_> {
             }
             let features = state.features.finish();
             let predictions = state.predictions.finish();
-            let skew = compare(
-                self.training,
+            let comparison = compare_window(
+                self.baseline,
+                previous.as_ref().map(|(p, _)| p),
                 &features,
-                self.schema,
-                Side::Skew,
+                &predictions,
                 self.thresholds,
-            )?;
+            );
+            let skew = converted(&comparison.skew);
             let mut over: Vec<&str> = skew
                 .iter()
                 .filter(|c| c.over_threshold)
@@ -650,36 +650,15 @@ impl Context<'_> {
             for feature in over {
                 *windows_over.entry(feature.to_string()).or_default() += 1;
             }
-            let drift = match &previous {
-                Some((p, _)) => Some(compare(
-                    p,
-                    &features,
-                    self.schema,
-                    Side::Drift,
-                    self.thresholds,
-                )?),
-                None => None,
-            };
-            let prediction_drift = match self.prediction_baseline {
-                Some(b) => Some(compare(
-                    b,
-                    &predictions,
-                    None,
-                    Side::Drift,
-                    self.thresholds,
-                )?),
-                None => None,
-            };
-            let prediction_window_drift = match &previous {
-                Some((_, p)) => Some(compare(
-                    p,
-                    &predictions,
-                    None,
-                    Side::Drift,
-                    self.thresholds,
-                )?),
-                None => None,
-            };
+            let drift = previous.as_ref().map(|_| converted(&comparison.drift));
+            let prediction_drift = self
+                .baseline
+                .predictions
+                .as_ref()
+                .map(|_| converted(&comparison.prediction_drift));
+            let prediction_window_drift = previous
+                .as_ref()
+                .map(|(_, p)| compare_predictions(p, &predictions, self.thresholds));
             let quality = if state.quality.len() > 0 {
                 Some(self.quality(&state.quality)?)
             } else {
@@ -706,6 +685,7 @@ impl Context<'_> {
                 }
             }
             reports.push(WindowReport {
+                incomparable: comparison.errors,
                 start: rfc3339(start),
                 end: rfc3339(start.saturating_add(window_millis)),
                 rows: state.rows,
@@ -754,7 +734,7 @@ impl Context<'_> {
             bundle: PathBuf::new(),
             window_seconds: window.as_secs(),
             thresholds: self.thresholds.clone(),
-            prediction_baseline: self.prediction_baseline.is_some(),
+            prediction_baseline: self.baseline.predictions.is_some(),
             rows: totals,
             labels: None,
             windows: reports,
@@ -824,15 +804,26 @@ impl Context<'_> {
         serving: &DatasetStatistics,
         windows_over: &HashMap<String, u64>,
     ) -> Result<Vec<FeatureChange>, PipelineError> {
-        let all = compare(
-            self.training,
-            serving,
-            self.schema,
-            Side::Skew,
-            self.thresholds,
-        )?;
+        let all =
+            converted(&compare_windows(self.baseline, None, serving, None, self.thresholds).skew);
+        // Ranked by the alerting tests (their thresholds mean "changed too
+        // much"); a feature without one is ranked by its other tests.
+        let alerting = |c: &FeatureComparison| {
+            self.thresholds
+                .alerting_tests
+                .iter()
+                .any(|t| t.name() == c.test)
+        };
+        let with_alerting: std::collections::HashSet<&str> = all
+            .iter()
+            .filter(|c| alerting(c))
+            .map(|c| c.feature.as_str())
+            .collect();
         let mut best: BTreeMap<&str, &FeatureComparison> = BTreeMap::new();
-        for c in &all {
+        for c in all
+            .iter()
+            .filter(|c| alerting(c) || !with_alerting.contains(c.feature.as_str()))
+        {
             let entry = best.entry(c.feature.as_str()).or_insert(c);
             if c.severity() > entry.severity() {
                 *entry = c;
@@ -869,7 +860,7 @@ impl Context<'_> {
         };
         let mut out = Vec::new();
         for s in serving.features() {
-            let Some(t) = self.training.feature(&s.name) else {
+            let Some(t) = self.baseline.training.feature(&s.name) else {
                 continue;
             };
             let (s_missing, s_present) = (missing(s), non_missing(s));

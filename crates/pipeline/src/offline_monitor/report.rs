@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::comparison::{ComparisonThresholds, FeatureComparison};
+use mlrig_monitor::MonitoringThresholds;
+
+use super::comparison::FeatureComparison;
 
 /// What `mlrig monitor` found in a request log (and its delayed labels).
 ///
@@ -17,7 +19,8 @@ use super::comparison::{ComparisonThresholds, FeatureComparison};
 /// ```
 /// let report: mlrig_pipeline::MonitorReport = serde_json::from_str(r#"{
 ///   "model": "adult", "version": 1, "bundle": "models/adult/1", "window_seconds": 3600,
-///   "thresholds": {"linf": 0.1, "jsd": 0.1, "psi": 0.1, "wasserstein": 0.1, "ks_p_value": 0.05},
+///   "thresholds": {"linf": 0.1, "jsd": 0.1, "psi": 0.1, "wasserstein": 0.1, "ks": 0.05, "chisquare": 0.05,
+///                  "alerting_tests": ["linf", "jsd", "psi"]},
 ///   "prediction_baseline": false,
 ///   "rows": {"files": 1, "entries": 0, "unreadable_entries": 0, "rows_read": 0, "rows_used": 0,
 ///            "rows_skipped": 0, "skipped": {}, "labelled": 0, "unlabelled": 0, "unreadable": []},
@@ -39,8 +42,9 @@ pub struct MonitorReport {
     pub bundle: PathBuf,
     /// Window length; windows are aligned to the Unix epoch.
     pub window_seconds: u64,
-    /// The thresholds used where the schema has no comparator.
-    pub thresholds: ComparisonThresholds,
+    /// The thresholds used where the schema has no comparator, and the
+    /// tests that alert (mlrig-monitor's `MonitoringThresholds`).
+    pub thresholds: MonitoringThresholds,
     /// `true` when the bundle has `prediction_statistics.json` (the
     /// evaluation's predictions), so windows report prediction drift
     /// against it; otherwise only window-to-window prediction drift.
@@ -145,6 +149,8 @@ pub struct WindowReport {
     pub quality: Option<QualityReport>,
     /// Thresholds crossed in this window.
     pub alerts: Vec<String>,
+    /// Features that could not be compared in this window, and why.
+    pub incomparable: Vec<String>,
 }
 
 /// The training issue's task metrics on labelled rows.
