@@ -511,3 +511,167 @@ fn usage_and_input_errors_exit_2() {
     ]);
     assert_status(&output, 2);
 }
+
+#[test]
+fn quality_below_the_blessing_thresholds_fails_and_names_the_slice_that_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("models");
+    // Blessed at training (accuracy ≈ 0.84 on the evaluation rows).
+    assert_status(
+        &mlrig([
+            "train",
+            ADULT,
+            "--target",
+            "income",
+            "--name",
+            "adult",
+            "--slice",
+            "gender",
+            "--min",
+            "accuracy=0.7",
+            "--out",
+            out.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let model = out.join("adult");
+    let table_file = dir.path().join("predictions.csv");
+    assert_status(
+        &mlrig([
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            ADULT,
+            "--with-input",
+            "--out",
+            table_file.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let table = std::fs::read_to_string(&table_file).unwrap();
+    let log = dir.path().join("requests.jsonl");
+    std::fs::write(&log, log_lines(&table, 0..1000, 10, None)).unwrap();
+    // The outcomes of women arrive inverted (a broken label pipeline for one slice).
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (income, gender) = (column("income"), column("gender"));
+    let mut labels = String::from("request_id,income\n");
+    for (i, line) in lines.take(1000).enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let truth = match (cells[gender], cells[income]) {
+            ("Female", "<=50K") => ">50K",
+            ("Female", _) => "<=50K",
+            (_, value) => value,
+        };
+        labels.push_str(&format!("r{i},{truth}\n"));
+    }
+    let labels_file = dir.path().join("labels.csv");
+    std::fs::write(&labels_file, labels).unwrap();
+
+    let output = mlrig([
+        "--format",
+        "json",
+        "monitor",
+        "--model",
+        model.to_str().unwrap(),
+        "--log",
+        log.to_str().unwrap(),
+        "--labels",
+        labels_file.to_str().unwrap(),
+        "--join-key",
+        "request_id",
+        "--slice",
+        "gender",
+        "--max-drop",
+        "0.2",
+    ]);
+    assert_status(&output, 1);
+    let report = json_stdout(&output);
+    assert_eq!(report["rows"]["labelled"], 1000);
+    let accuracy = report["quality"]["metrics"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy < 0.7, "{accuracy}");
+    let alerts: Vec<&str> = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.contains("accuracy") && a.contains("below the minimum 0.7")),
+        "{alerts:?}"
+    );
+    let dropped = report["slices_dropped"].as_array().unwrap();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert_eq!(dropped[0]["slice"], "gender=Female");
+    assert_eq!(dropped[0]["metric"], "roc_auc");
+    assert!(dropped[0]["drop"].as_f64().unwrap() > 0.5, "{}", dropped[0]);
+}
+
+#[test]
+fn presence_lists_features_never_and_always_missing_in_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = train(dir.path());
+    let table_file = dir.path().join("predictions.csv");
+    assert_status(
+        &mlrig([
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            ADULT,
+            "--with-input",
+            "--out",
+            table_file.to_str().unwrap(),
+        ]),
+        0,
+    );
+    let table = std::fs::read_to_string(&table_file).unwrap();
+    // Every request has a workclass (training has 5.8 % missing) and none has a native-country.
+    let log: String = log_lines(&table, 0..500, 10, Some("Private"))
+        .lines()
+        .map(|line| {
+            let mut entry: Value = serde_json::from_str(line).unwrap();
+            entry["inputs"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("native-country");
+            entry.to_string() + "\n"
+        })
+        .collect();
+    let log_file = dir.path().join("requests.jsonl");
+    std::fs::write(&log_file, log).unwrap();
+    let output = mlrig([
+        "--format",
+        "json",
+        "monitor",
+        "--model",
+        model.to_str().unwrap(),
+        "--log",
+        log_file.to_str().unwrap(),
+    ]);
+    let report = json_stdout(&output);
+    let presence: BTreeMap<&str, &str> = report["presence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["feature"].as_str().unwrap(),
+                p["change"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        presence.get("workclass"),
+        Some(&"never_missing"),
+        "{presence:?}"
+    );
+    assert_eq!(
+        presence.get("native-country"),
+        Some(&"always_missing"),
+        "{presence:?}"
+    );
+    assert!(!presence.contains_key("age"), "{presence:?}");
+}
