@@ -221,6 +221,14 @@ pub enum PipelineError {
         /// What is wrong.
         reason: String,
     },
+    /// An option of a job is out of range.
+    #[error("{option}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -292,7 +300,8 @@ impl PipelineError {
             | PipelineError::OutputOverwrites { .. }
             | PipelineError::VersionOfVersion { .. }
             | PipelineError::OutputDirMissing { .. }
-            | PipelineError::InvalidRequestLog { .. } => true,
+            | PipelineError::InvalidRequestLog { .. }
+            | PipelineError::InvalidOption { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

@@ -84,9 +84,9 @@ pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
 pub use offline_monitor::{
-    FeatureChange, FeatureComparison, LabelTotals, MonitorReport, OfflineMonitorJob,
-    PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals, SliceDrop, SliceQuality,
-    WindowReport,
+    FeatureChange, FeatureComparison, LabelTotals, MonitorReport, MonitoringThresholds,
+    OfflineMonitorJob, PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals,
+    SliceDrop, SliceQuality, WindowReport,
 };
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
@@ -103,7 +103,7 @@ pub use mlrig_core::{
     arrow_schema,
 };
 pub use mlrig_features::FeatureSpec;
-pub use mlrig_monitor::{MonitoringThresholds, ServingMetrics};
+pub use mlrig_monitor::ServingMetrics;
 pub use mlrig_serve::{ModelRegistry, ServerConfig, axum};
 pub use mlrig_train::{
     BlessingThresholds, Evaluation, LeakageParams, LeakageReport, ModelSpec, SplitRule, TaskKind,

@@ -120,10 +120,11 @@ pub(crate) fn missing(feature: &FeatureStatistics) -> u64 {
     feature.common().map_or(0, |c| c.num_missing)
 }
 
-/// mlrig-monitor's errors are the monitor's input (statistics) problems.
+/// An error of mlrig-monitor's prediction dataset (its shape comes from
+/// the logged outputs).
 pub(crate) fn monitor_error(e: MonitorError) -> crate::PipelineError {
-    crate::PipelineError::InvalidRequestLog {
-        path: std::path::PathBuf::new(),
+    crate::PipelineError::InvalidOption {
+        option: "logged outputs".into(),
         reason: e.to_string(),
     }
 }

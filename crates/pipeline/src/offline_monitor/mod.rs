@@ -27,7 +27,7 @@ use std::time::Duration;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::{Schema as ArrowSchema, SchemaRef};
 use mlrig_core::{Accumulator, ModelBundle, Predictions, Servable, Task, records_to_batch};
-use mlrig_monitor::{MonitoringBaseline, MonitoringThresholds, compare_windows, prediction_batch};
+use mlrig_monitor::{MonitoringBaseline, compare_windows, prediction_batch};
 use mlrig_train::{
     DEFAULT_MAX_DROP, Evaluation, SliceColumn, Truth, headline_metric, higher_is_better,
     slice_metrics, task_metrics,
@@ -37,6 +37,8 @@ use serde_json::Value;
 
 pub use comparison::FeatureComparison;
 pub use labels::{REQUEST_ID_KEY, ROW_COLUMN};
+/// The live monitor's thresholds, which the offline monitor applies too.
+pub use mlrig_monitor::MonitoringThresholds;
 pub use report::{
     FeatureChange, LabelTotals, MonitorReport, PresenceChange, QualityReport, RowTotals, SliceDrop,
     SliceQuality, WindowReport,
@@ -232,9 +234,9 @@ impl OfflineMonitorJob {
     /// Reads the logs and builds the report.
     pub fn run(&self) -> Result<MonitorReport, PipelineError> {
         if self.window.as_millis() == 0 {
-            return Err(PipelineError::InvalidRequestLog {
-                path: PathBuf::new(),
-                reason: "the window must be at least 1 ms".into(),
+            return Err(PipelineError::InvalidOption {
+                option: "window".into(),
+                reason: "must be at least 1 ms".into(),
             });
         }
         let bundle = open_bundle(&self.model)?;
