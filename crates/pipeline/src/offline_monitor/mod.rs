@@ -112,7 +112,46 @@ struct WindowState {
     labelled: u64,
     features: StatisticsAccumulator,
     predictions: StatisticsAccumulator,
+    /// Requests' batches not yet accumulated (one accumulator update per
+    /// [`PENDING_ROWS`] rows rather than per request).
+    pending_inputs: Vec<RecordBatch>,
+    pending_predictions: Vec<RecordBatch>,
+    pending_rows: usize,
     quality: QualityRows,
+}
+
+/// Rows a window buffers before updating its accumulators.
+const PENDING_ROWS: usize = 4096;
+
+impl WindowState {
+    fn add(&mut self, inputs: RecordBatch, predictions: RecordBatch) -> Result<(), PipelineError> {
+        self.rows += inputs.num_rows() as u64;
+        self.pending_rows += inputs.num_rows();
+        self.pending_inputs.push(inputs);
+        self.pending_predictions.push(predictions);
+        if self.pending_rows >= PENDING_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Accumulates the buffered batches.
+    fn flush(&mut self) -> Result<(), PipelineError> {
+        for (pending, accumulator) in [
+            (&mut self.pending_inputs, &mut self.features),
+            (&mut self.pending_predictions, &mut self.predictions),
+        ] {
+            let Some(first) = pending.first() else {
+                continue;
+            };
+            let batch = arrow_select::concat::concat_batches(&first.schema(), pending.iter())
+                .map_err(|e| PipelineError::from(mlrig_core::Error::from(e)))?;
+            accumulator.update(&batch)?;
+            pending.clear();
+        }
+        self.pending_rows = 0;
+        Ok(())
+    }
 }
 
 /// The labelled rows of a window: predictions, truth and slice values.
@@ -496,16 +535,18 @@ impl Reading<'_> {
                 &target.prediction_schema,
                 StatisticsParams::default(),
             ),
+            pending_inputs: Vec::new(),
+            pending_predictions: Vec::new(),
+            pending_rows: 0,
             quality: QualityRows {
                 slices: vec![Vec::new(); slices.len()],
                 ..QualityRows::default()
             },
         });
-        window.features.update(&inputs)?;
-        window.predictions.update(&predictions)?;
-        window.rows += inputs.num_rows() as u64;
+        let rows = inputs.num_rows() as u64;
+        window.add(inputs, predictions)?;
         let Some(labels) = self.labels.as_deref_mut() else {
-            self.totals.unlabelled += inputs.num_rows() as u64;
+            self.totals.unlabelled += rows;
             return Ok(Ok(()));
         };
         let by_request = labels.join_key == REQUEST_ID_KEY;
@@ -628,7 +669,8 @@ impl Context<'_> {
         };
         let mut previous: Option<(DatasetStatistics, DatasetStatistics)> = None;
         let mut windows_over: HashMap<String, u64> = HashMap::new();
-        for (start, state) in windows {
+        for (start, mut state) in windows {
+            state.flush()?;
             match overall.as_mut() {
                 Some(all) => all.merge(state.features.clone())?,
                 None => overall = Some(state.features.clone()),
@@ -951,5 +993,45 @@ fn rfc3339(unix_millis: i64) -> String {
         humantime::format_rfc3339_seconds(time).to_string()
     } else {
         humantime::format_rfc3339_millis(time).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlrig_core::arrow_array::{ArrayRef, Float64Array};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_window_buffering_requests_accumulates_like_one_pass() {
+        let batch = |values: Vec<f64>| {
+            RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(values)) as ArrayRef)])
+                .unwrap()
+        };
+        let all = batch((0..10_000).map(|i| f64::from(i % 97) / 7.0).collect());
+        let schema = all.schema();
+        let new = || StatisticsAccumulator::new(&schema, StatisticsParams::default());
+        let mut window = WindowState {
+            rows: 0,
+            labelled: 0,
+            features: new(),
+            predictions: new(),
+            pending_inputs: Vec::new(),
+            pending_predictions: Vec::new(),
+            pending_rows: 0,
+            quality: QualityRows::default(),
+        };
+        for i in 0..10_000 {
+            let row = all.slice(i, 1);
+            window.add(row.clone(), row).unwrap();
+        }
+        assert!(window.pending_rows < PENDING_ROWS, "flushed on the way");
+        window.flush().unwrap();
+        let mut once = new();
+        once.update(&all).unwrap();
+        let expected = once.finish();
+        assert_eq!(window.rows, 10_000);
+        assert_eq!(window.features.finish(), expected);
+        assert_eq!(window.predictions.finish(), expected);
     }
 }
