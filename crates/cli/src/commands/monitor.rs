@@ -197,6 +197,21 @@ fn report_text(r: &MonitorReport) -> String {
         }
         t.push('\n');
     }
+    let incomparable: Vec<String> = r
+        .windows
+        .iter()
+        .flat_map(|w| {
+            w.incomparable
+                .iter()
+                .map(move |e| format!("{}: {e}", w.start))
+        })
+        .collect();
+    if !incomparable.is_empty() {
+        let _ = writeln!(t, "not compared ({}):", incomparable.len());
+        for line in incomparable.iter().take(10) {
+            let _ = writeln!(t, "  ? {line}");
+        }
+    }
     if let Some(q) = &r.quality {
         let _ = writeln!(t, "\nquality of all {} labelled rows:", q.rows);
         for (name, value) in &q.metrics {
