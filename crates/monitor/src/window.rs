@@ -66,6 +66,55 @@ impl Observation {
     }
 }
 
+/// Rows of one observation on their way into a pane.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    /// The training features of the inputs.
+    inputs: Option<RecordBatch>,
+    /// The prediction dataset.
+    predictions: Option<RecordBatch>,
+    rows: u64,
+}
+
+impl Part {
+    /// The first `k` rows and the rest.
+    fn split(self, k: u64) -> (Part, Part) {
+        if self.rows <= k {
+            return (self, Part::default());
+        }
+        let cut = |b: &RecordBatch| {
+            let at = usize::try_from(k).unwrap_or(usize::MAX).min(b.num_rows());
+            (b.slice(0, at), b.slice(at, b.num_rows() - at))
+        };
+        let (hi, ti) = match &self.inputs {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        let (hp, tp) = match &self.predictions {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        (
+            Part {
+                inputs: hi,
+                predictions: hp,
+                rows: k,
+            },
+            Part {
+                inputs: ti,
+                predictions: tp,
+                rows: self.rows - k,
+            },
+        )
+    }
+}
+
 /// What a window comparison published: read by `/metrics` and the JSON report.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Published {
@@ -124,7 +173,7 @@ pub(crate) struct VersionWindow {
     open: Option<Pane>,
     /// Closed panes, oldest first: at most `2 × panes` (window + previous window).
     closed: VecDeque<Pane>,
-    pending: Vec<Observation>,
+    pending: Vec<Part>,
     pending_rows: u64,
     /// Panes in the last published window.
     published_panes: usize,
@@ -156,8 +205,9 @@ impl VersionWindow {
     }
 
     /// Adds observations (in time order); closes panes that are due by time
-    /// or full by rows, comparing the window at each close. Returns `true`
-    /// when something was published.
+    /// or full by rows (a batch that fills a pane is split at the pane's row
+    /// bound), comparing the window at each close. Returns `true` when
+    /// something was published.
     pub(crate) fn observe(&mut self, observations: impl IntoIterator<Item = Observation>) -> bool {
         let pane_duration = self.config.pane_duration();
         let pane_rows = self.config.pane_rows();
@@ -171,20 +221,43 @@ impl VersionWindow {
                 self.close_pane(end);
                 changed = true;
             }
-            if self.open.is_none() {
-                self.open = Some(Pane::new(observation.time));
-            }
-            let time = observation.time;
-            self.pending_rows += observation.rows;
-            self.pending.push(observation);
-            let open_rows = self.open.as_ref().map_or(0, |p| p.rows);
-            if open_rows + self.pending_rows >= pane_rows {
-                self.close_pane(time);
-                changed = true;
+            let mut part = self.part_of(&observation);
+            while part.rows > 0 {
+                if self.open.is_none() {
+                    self.open = Some(Pane::new(observation.time));
+                }
+                let filled = self.open.as_ref().map_or(0, |p| p.rows) + self.pending_rows;
+                let room = pane_rows.saturating_sub(filled).max(1);
+                let (head, tail) = part.split(room);
+                let head_rows = head.rows;
+                self.pending_rows += head_rows;
+                self.pending.push(head);
+                if filled + head_rows >= pane_rows {
+                    self.close_pane(observation.time);
+                    changed = true;
+                }
+                part = tail;
             }
         }
         self.flush_pending();
         changed
+    }
+
+    /// The rows of `observation` this window keeps: the training features of
+    /// its inputs and its prediction dataset.
+    fn part_of(&mut self, observation: &Observation) -> Part {
+        let inputs = observation.inputs.as_deref().and_then(|b| self.project(b));
+        let predictions = observation.prediction_batch();
+        let rows = inputs
+            .as_ref()
+            .map(|b| b.num_rows() as u64)
+            .or_else(|| predictions.as_ref().map(|b| b.num_rows() as u64))
+            .unwrap_or(observation.rows);
+        Part {
+            inputs,
+            predictions,
+            rows,
+        }
     }
 
     /// Closes the open pane if it is due at `now`, and compares the window
@@ -271,15 +344,9 @@ impl VersionWindow {
         }
         let pending = std::mem::take(&mut self.pending);
         let rows = std::mem::take(&mut self.pending_rows);
-        let inputs: Vec<RecordBatch> = pending
-            .iter()
-            .filter_map(|o| o.inputs.as_deref())
-            .filter_map(|b| self.project(b))
-            .collect();
-        let predictions: Vec<RecordBatch> = pending
-            .iter()
-            .filter_map(Observation::prediction_batch)
-            .collect();
+        let inputs: Vec<RecordBatch> = pending.iter().filter_map(|p| p.inputs.clone()).collect();
+        let predictions: Vec<RecordBatch> =
+            pending.into_iter().filter_map(|p| p.predictions).collect();
         let params = self.params.clone();
         let Some(pane) = self.open.as_mut() else {
             return;
