@@ -215,9 +215,9 @@ impl VersionWindow {
         for observation in observations {
             changed |= self.count_nonfinite(&observation);
             if let Some(pane) = &self.open
-                && observation.time >= pane.start + pane_duration
+                && is_due(pane.start, pane_duration, observation.time)
             {
-                let end = pane.start + pane_duration;
+                let end = pane_end(pane.start, pane_duration);
                 self.close_pane(end);
                 changed = true;
             }
@@ -265,9 +265,9 @@ impl VersionWindow {
     /// published.
     pub(crate) fn tick(&mut self, now: SystemTime) -> bool {
         if let Some(pane) = &self.open
-            && now >= pane.start + self.config.pane_duration()
+            && is_due(pane.start, self.config.pane_duration(), now)
         {
-            let end = pane.start + self.config.pane_duration();
+            let end = pane_end(pane.start, self.config.pane_duration());
             self.close_pane(end);
             return true;
         }
@@ -365,7 +365,7 @@ impl VersionWindow {
         };
         pane.end = end.max(pane.start);
         self.closed.push_back(pane);
-        let keep = 2 * self.config.panes.max(1);
+        let keep = self.config.panes.max(1).saturating_mul(2);
         while self.closed.len() > keep {
             self.closed.pop_front();
         }
@@ -379,7 +379,7 @@ impl VersionWindow {
         let mut first = len;
         while first > 0
             && len - first < self.config.panes.max(1)
-            && self.closed[first - 1].end + self.config.window > now
+            && within(self.closed[first - 1].end, self.config.window, now)
         {
             first -= 1;
         }
@@ -394,7 +394,7 @@ impl VersionWindow {
         while self
             .closed
             .front()
-            .is_some_and(|p| p.end + 2 * self.config.window <= now)
+            .is_some_and(|p| !within(p.end, self.config.window.saturating_mul(2), now))
         {
             self.closed.pop_front();
         }
@@ -411,7 +411,7 @@ impl VersionWindow {
         let previous: Vec<&Pane> = self
             .closed
             .range(first.saturating_sub(panes)..first)
-            .filter(|p| p.end + 2 * self.config.window > now)
+            .filter(|p| within(p.end, self.config.window.saturating_mul(2), now))
             .collect();
         let inputs = merged(current.iter().map(|p| p.inputs.as_ref()));
         let predictions = merged(current.iter().map(|p| p.predictions.as_ref()));
@@ -433,6 +433,21 @@ impl VersionWindow {
         self.published.windows_compared += 1;
         self.published.comparison = Some(Arc::new(comparison));
     }
+}
+
+/// `true` when a pane that started at `start` and lasts `span` is due at `now`.
+fn is_due(start: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    start.checked_add(span).is_some_and(|end| now >= end)
+}
+
+/// The end of a pane that started at `start` and lasts `span`.
+fn pane_end(start: SystemTime, span: std::time::Duration) -> SystemTime {
+    start.checked_add(span).unwrap_or(start)
+}
+
+/// `true` when `end + span` is still after `now` (or beyond what a time can hold).
+fn within(end: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    end.checked_add(span).is_none_or(|limit| limit > now)
 }
 
 /// Adds `batches` (concatenated) to `accumulator`, creating it for their
@@ -495,5 +510,213 @@ fn nonfinite_count(column: &dyn Array) -> u64 {
                 a.iter().flatten().filter(|x| !x.is_finite()).count() as u64
             }),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlrig_core::arrow_array::{ArrayRef, Int64Array, StringArray};
+    use mlrig_validate::{SchemaInferenceParams, compute_statistics, infer_schema};
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    use crate::ComparisonTest;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + seconds)
+    }
+
+    fn batch(jobs: &[&str]) -> RecordBatch {
+        let n = jobs.len() as i64;
+        RecordBatch::try_from_iter([
+            (
+                "job",
+                Arc::new(StringArray::from(jobs.to_vec())) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn observation(jobs: &[&str], time: SystemTime) -> Observation {
+        let scores = vec![0.5; jobs.len()];
+        Observation {
+            time,
+            inputs: Some(Arc::new(batch(jobs))),
+            class_counts: vec![("yes".into(), jobs.len() as u64)],
+            scores,
+            is_classification: true,
+            rows: jobs.len() as u64,
+        }
+    }
+
+    /// A window over training data of jobs `a` and `b`, with `panes` panes of
+    /// `pane_rows` rows or 10 s.
+    fn window(panes: usize, pane_rows: u64) -> VersionWindow {
+        let training = batch(&["a", "b", "a", "b"]);
+        let stats = compute_statistics(
+            std::slice::from_ref(&training),
+            &training.schema(),
+            &StatisticsParams::default(),
+        )
+        .unwrap();
+        let schema = infer_schema(&stats, &SchemaInferenceParams::default());
+        let config = MonitoringConfig::default()
+            .with_panes(panes)
+            .with_max_rows(pane_rows * panes as u64)
+            .with_window(Duration::from_secs(10 * panes as u64));
+        VersionWindow::new(Arc::new(MonitoringBaseline::new(stats, schema)), config)
+    }
+
+    fn linf(published: &Published, drift: bool) -> f64 {
+        let c = published.comparison.as_ref().unwrap();
+        let list = if drift { &c.drift } else { &c.skew };
+        list.iter()
+            .find(|c| c.feature == "job" && c.test == ComparisonTest::Linf)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn panes_close_by_row_count_and_split_batches_at_the_bound() {
+        let mut w = window(3, 10);
+        assert!(!w.observe([observation(&["a"; 6], at(0))]));
+        assert!(w.published().comparison.is_none());
+        // 6 + 6 rows: the pane closes at 10, 2 rows go to the next pane.
+        assert!(w.observe([observation(&["b"; 6], at(1))]));
+        assert_eq!(
+            (w.published().windows_compared, w.published().window_rows),
+            (1, 10)
+        );
+        // One batch of 25 rows closes two more panes (10 + 10), 7 rows wait.
+        assert!(w.observe([observation(&["a"; 25], at(2))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (3, 30));
+        assert_eq!(w.open.as_ref().unwrap().rows, 7);
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(2))));
+        // The window holds the last 3 panes only.
+        assert!(w.observe([observation(&["a"; 3], at(3))]));
+        assert_eq!(w.published().window_rows, 30);
+        assert_eq!(w.published().windows_compared, 4);
+    }
+
+    #[test]
+    fn panes_close_by_time_and_old_panes_leave_the_window() {
+        let mut w = window(3, 1000);
+        w.observe([observation(&["a", "b"], at(0))]);
+        // 11 s later: the first pane (0–10 s) closes before the new rows join.
+        assert!(w.observe([observation(&["a", "a", "a"], at(11))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (1, 2));
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(10))));
+        assert_eq!(linf(p, false), 0.0);
+        // Nothing due at 20 s; at 21 s the second pane (11–21 s) closes.
+        assert!(!w.tick(at(20)));
+        assert!(w.tick(at(21)));
+        assert_eq!(w.published().window_rows, 5);
+        // The 30-s window forgets the first pane at 40 s, the second at 51 s.
+        assert!(!w.tick(at(39)));
+        assert!(w.tick(at(40)));
+        assert_eq!(w.published().window_rows, 3);
+        assert!(!w.tick(at(45)));
+        assert!(w.tick(at(51)));
+        assert!(w.published().comparison.is_none());
+        assert_eq!(w.published().window_rows, 0);
+        assert!(!w.tick(at(1000)));
+    }
+
+    #[test]
+    fn drift_compares_with_the_previous_non_overlapping_window() {
+        let mut w = window(2, 4);
+        w.observe([observation(&["a"; 4], at(0))]);
+        w.observe([observation(&["a"; 4], at(1))]);
+        // Two panes: one window, nothing before it.
+        assert!(!w.published().drift_compared);
+        assert!(w.published().comparison.as_ref().unwrap().drift.is_empty());
+        w.observe([observation(&["b"; 4], at(2))]);
+        assert!(w.published().drift_compared);
+        // Window = panes 2–3 (a, b), previous = pane 1 (a).
+        assert_eq!(linf(w.published(), true), 0.5);
+        w.observe([observation(&["b"; 4], at(3))]);
+        // Window = panes 3–4 (b, b), previous = panes 1–2 (a, a).
+        assert_eq!(linf(w.published(), true), 1.0);
+        assert_eq!(linf(w.published(), false), 0.5);
+        assert_eq!(w.closed.len(), 4);
+        w.observe([observation(&["b"; 4], at(4))]);
+        assert_eq!(w.closed.len(), 4, "at most two windows of panes are kept");
+        // Predictions are compared only when the baseline has them.
+        assert!(!w.published().predictions_compared);
+    }
+
+    #[test]
+    fn inputs_of_another_shape_are_skipped_and_counted() {
+        let mut w = window(1, 100);
+        w.observe([observation(&["a", "b"], at(0))]);
+        let odd = RecordBatch::try_from_iter([(
+            "job",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut o = observation(&["a", "b"], at(1));
+        o.inputs = Some(Arc::new(odd));
+        w.observe([o]);
+        w.tick(at(100));
+        assert_eq!(w.published().skipped_batches, 1);
+        assert_eq!(w.published().window_rows, 4);
+    }
+
+    #[test]
+    fn nonfinite_values_of_training_features_and_scores_are_counted() {
+        let mut w = window(1, 100);
+        let mut o = observation(&["a"], at(0));
+        o.scores = vec![f64::NAN];
+        o.inputs = Some(Arc::new(
+            RecordBatch::try_from_iter([(
+                "n",
+                Arc::new(Float64Array::from(vec![f64::INFINITY])) as ArrayRef,
+            )])
+            .unwrap(),
+        ));
+        assert!(w.observe([o]));
+        let counts = &w.published().nonfinite;
+        assert_eq!(counts.get(&(SIDE_INPUT, "n".to_string())), Some(&1));
+        assert_eq!(
+            counts.get(&(SIDE_OUTPUT, SCORE_FEATURE.to_string())),
+            Some(&1)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Whatever the request sizes and pane bounds, the panes of a window
+        /// merge to the statistics of its rows in one pass.
+        #[test]
+        fn panes_merge_to_the_single_pass_statistics(
+            sizes in proptest::collection::vec(1usize..30, 1..20),
+            pane_rows in 1u64..40,
+        ) {
+            let total: usize = sizes.iter().sum();
+            let mut w = window(100_000, pane_rows);
+            let jobs: Vec<String> = (0..total).map(|i| format!("j{}", i % 7)).collect();
+            let all = batch(&jobs.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut offset = 0;
+            for (i, size) in sizes.iter().enumerate() {
+                let slice = all.slice(offset, *size);
+                let mut o = observation(&vec!["x"; *size], at(i as u64 / 1000));
+                o.inputs = Some(Arc::new(slice));
+                w.observe([o]);
+                offset += size;
+            }
+            let closed = w.closed.len() as u64;
+            prop_assert_eq!(closed, total as u64 / pane_rows);
+            let merged = merged(w.closed.iter().chain(w.open.iter()).map(|p| p.inputs.as_ref())).unwrap();
+            let single = compute_statistics(std::slice::from_ref(&all), &all.schema(), &StatisticsParams::default()).unwrap();
+            prop_assert_eq!(merged, single);
+        }
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The live monitor end to end: an adult baseline, served batches with a
 //! shifted `workclass`, the gauges on `/metrics` and the JSON report.
 
