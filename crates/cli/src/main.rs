@@ -92,6 +92,12 @@ enum Command {
         after_help = "Example:\n  mlrig serve --model models/adult --port 8501\n  mlrig serve --model-base-path models/adult --model-base-path models/housing   # hot reload of new versions\n  mlrig serve --model-config models.toml   # several models, version policy, labels; reload on SIGHUP\n  curl -s localhost:8501/v1/models/adult:predict -d '{\"instances\":[{\"age\":40}]}'\n  curl -s localhost:8501/invocations -H 'Content-Type: text/csv' --data-binary $'age\\n40\\n'"
     )]
     Serve(commands::serve::Args),
+    /// Skew, drift, prediction drift and (with delayed labels) quality per time window over
+    /// request logs; exit status 1 when a threshold is crossed.
+    #[command(
+        after_help = "Examples:\n  mlrig monitor --model models/adult --log 'requests/requests-*.jsonl' --window 1h\n  mlrig monitor --model models/adult/3 --log requests/ --labels outcomes.csv --join-key request_id --slice sex --format json\n\nLabels: a file with the join key and the model's target column. With --join-key request_id, a\nlabel row has `request_id` and optionally `row` (the 0-based instance in the request; default 0);\nwith any other COL, a label applies to every logged row whose input COL has the label's value.\nrows read = used + skipped (by reason); used = labelled + unlabelled; labels read = matched + unused."
+    )]
+    Monitor(commands::monitor::Args),
     /// Point a version label of a model config file back to an earlier version (rollback);
     /// a running `mlrig serve --model-config FILE` applies it at its next poll or on SIGHUP.
     #[command(
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Serve(args) => commands::serve::run(args, cli.format),
+        Command::Monitor(args) => commands::monitor::run(args),
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Schema(args) => commands::schema::run(args),
     };

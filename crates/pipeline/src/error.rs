@@ -223,6 +223,22 @@ pub enum PipelineError {
         /// Which thread.
         what: String,
     },
+    /// A request log file (or the offline monitor's options) cannot be used.
+    #[error("{}: not a usable request log: {reason}", path.display())]
+    InvalidRequestLog {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An option of a job is out of range.
+    #[error("{option}: {reason}")]
+    InvalidOption {
+        /// The option.
+        option: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -294,7 +310,9 @@ impl PipelineError {
             | PipelineError::ModelsNotVersions { .. }
             | PipelineError::OutputOverwrites { .. }
             | PipelineError::VersionOfVersion { .. }
-            | PipelineError::OutputDirMissing { .. } => true,
+            | PipelineError::OutputDirMissing { .. }
+            | PipelineError::InvalidRequestLog { .. }
+            | PipelineError::InvalidOption { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

@@ -32,6 +32,10 @@
 //!            ─▶ .csv/.parquet/.jsonl table, written atomically
 //! hybrid:    table ─load_prediction_table (DataReader; key as text)─▶ PredictionTable, checked against
 //!            the served model (serving_extras, + the RequestLog) ─▶ server_app_with = serve::router_with + …
+//! offline monitor (OfflineMonitorJob, `mlrig monitor`): request log files ─entry by entry─▶
+//!            records_to_batch (input schema) ─▶ epoch-aligned windows of StatisticsAccumulators
+//!            (+ delayed labels joined by request id/row or a field) ─▶ skew vs statistics.json, drift
+//!            vs the previous window, prediction drift, quality per window/slice ─▶ MonitorReport
 //! ```
 //!
 //! ## Quick start
@@ -55,7 +59,9 @@
 //!
 //! ## Feature flags
 //!
-//! None.
+//! | feature | enables |
+//! |---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`MonitorReport`] and its parts (the CLI publishes the schema) |
 
 mod batch_predict;
 mod bundle_files;
@@ -64,6 +70,7 @@ mod error;
 mod evaluating;
 mod gates;
 mod hybrid_serving;
+mod offline_monitor;
 mod prediction_table;
 mod scoring;
 mod serving;
@@ -83,6 +90,11 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
+pub use offline_monitor::{
+    FeatureChange, FeatureComparison, LabelTotals, MonitorReport, MonitoringThresholds,
+    OfflineMonitorJob, PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals,
+    SliceDrop, SliceQuality, WindowReport,
+};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,

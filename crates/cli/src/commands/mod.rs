@@ -7,6 +7,7 @@ pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
 pub(crate) mod model_lifecycle;
+pub(crate) mod monitor;
 pub(crate) mod predict;
 pub(crate) mod rollback;
 pub(crate) mod schema;

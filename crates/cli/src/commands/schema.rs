@@ -1,5 +1,6 @@
 //! `mlrig schema`: the JSON Schemas of the files users write by hand (feature
-//! spec, blessing thresholds, server config, model spec), as committed in `docs/schemas/`.
+//! spec, blessing thresholds, server config, model spec), and of the
+//! `mlrig monitor --format json` report, as committed in `docs/schemas/`.
 //!
 //! The schemas come from the types' `schemars::JsonSchema` derives (their doc
 //! comments are the descriptions an editor shows), cleaned of rustdoc markup,
@@ -49,15 +50,18 @@ pub(crate) enum SchemaName {
     ModelSpec,
     /// Served models, version policies and labels (`mlrig serve --model-config FILE`, JSON or TOML).
     ModelConfig,
+    /// The report `mlrig monitor --format json` prints (an output, not a hand-written file).
+    MonitorReport,
 }
 
 impl SchemaName {
-    const ALL: [SchemaName; 5] = [
+    const ALL: [SchemaName; 6] = [
         SchemaName::FeatureSpec,
         SchemaName::BlessingThresholds,
         SchemaName::ServerConfig,
         SchemaName::ModelSpec,
         SchemaName::ModelConfig,
+        SchemaName::MonitorReport,
     ];
 
     /// The name on the command line and in the file name (`feature-spec`).
@@ -68,6 +72,7 @@ impl SchemaName {
             SchemaName::ServerConfig => "server-config",
             SchemaName::ModelSpec => "model-spec",
             SchemaName::ModelConfig => "model-config",
+            SchemaName::MonitorReport => "monitor-report",
         }
     }
 
@@ -82,6 +87,7 @@ impl SchemaName {
             SchemaName::ServerConfig => "mlrig server config",
             SchemaName::ModelSpec => "mlrig model spec",
             SchemaName::ModelConfig => "mlrig model config",
+            SchemaName::MonitorReport => "mlrig monitor report",
         }
     }
 
@@ -93,6 +99,7 @@ impl SchemaName {
             SchemaName::ServerConfig => generate::<mlrig_serve::ServerConfig>(),
             SchemaName::ModelSpec => generate::<mlrig_train::ModelSpec>(),
             SchemaName::ModelConfig => generate::<mlrig_serve::ModelConfig>(),
+            SchemaName::MonitorReport => generate::<mlrig_pipeline::MonitorReport>(),
         };
         let mut document = schema.to_value();
         if let Value::Object(object) = &mut document {
@@ -287,6 +294,9 @@ mod tests {
                 "{}: a rustdoc link is left",
                 name.name()
             );
+            if name == SchemaName::MonitorReport {
+                continue; // printed by mlrig, not written by hand: no `$schema` key
+            }
             let key = &document["properties"]["$schema"];
             assert_eq!(
                 key["type"],

@@ -1,0 +1,722 @@
+//! The sliding window of one model version: panes of mergeable
+//! [`StatisticsAccumulator`]s, closed by time or row count, merged into the
+//! window's statistics and compared at every pane close. Deterministic:
+//! every time is passed in (the live monitor's worker owns one per version).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arrow_select::concat::concat_batches;
+use mlrig_core::Accumulator;
+use mlrig_core::arrow_array::{Array, Float32Array, Float64Array, RecordBatch};
+use mlrig_core::arrow_schema::{DataType, SchemaRef};
+use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
+
+use crate::comparison::served_prediction_batch;
+use crate::{
+    MonitoringBaseline, MonitoringConfig, SCORE_FEATURE, WindowComparison, compare_windows,
+};
+
+/// `side` label of input values in `mlrig_nonfinite_values_total`.
+pub(crate) const SIDE_INPUT: &str = "input";
+/// `side` label of output values (scores).
+pub(crate) const SIDE_OUTPUT: &str = "output";
+
+/// One served response, as the worker sees it (copied on the request path
+/// without any computation: the prediction batch is built by the worker).
+#[derive(Debug, Clone)]
+pub(crate) struct Observation {
+    /// When it was served.
+    pub(crate) time: SystemTime,
+    /// The request's input rows, when the server passes them on.
+    pub(crate) inputs: Option<Arc<RecordBatch>>,
+    /// Classifiers: rows per predicted class.
+    pub(crate) class_counts: Vec<(String, u64)>,
+    /// One score per row.
+    pub(crate) scores: Vec<f64>,
+    /// `true` for a classifier.
+    pub(crate) is_classification: bool,
+    /// Rows predicted.
+    pub(crate) rows: u64,
+}
+
+impl Observation {
+    /// The observation of `served` at `time`.
+    pub(crate) fn of(served: &mlrig_core::ServedPredictions, time: SystemTime) -> Self {
+        Self {
+            time,
+            inputs: served.inputs.clone(),
+            class_counts: served.class_counts.clone(),
+            scores: served.scores.clone(),
+            is_classification: served.is_classification,
+            rows: served
+                .inputs
+                .as_ref()
+                .map_or(served.rows, |b| b.num_rows() as u64),
+        }
+    }
+
+    /// The prediction dataset (`predicted_class`, `score`); `None` without scores.
+    fn prediction_batch(&self) -> Option<RecordBatch> {
+        if self.scores.is_empty() {
+            return None;
+        }
+        served_prediction_batch(self.is_classification, &self.class_counts, &self.scores).ok()
+    }
+}
+
+/// Rows of one observation on their way into a pane.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    /// The training features of the inputs.
+    inputs: Option<RecordBatch>,
+    /// The prediction dataset.
+    predictions: Option<RecordBatch>,
+    rows: u64,
+}
+
+impl Part {
+    /// The first `k` rows and the rest.
+    fn split(self, k: u64) -> (Part, Part) {
+        if self.rows <= k {
+            return (self, Part::default());
+        }
+        let cut = |b: &RecordBatch| {
+            let at = usize::try_from(k).unwrap_or(usize::MAX).min(b.num_rows());
+            (b.slice(0, at), b.slice(at, b.num_rows() - at))
+        };
+        let (hi, ti) = match &self.inputs {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        let (hp, tp) = match &self.predictions {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        (
+            Part {
+                inputs: hi,
+                predictions: hp,
+                rows: k,
+            },
+            Part {
+                inputs: ti,
+                predictions: tp,
+                rows: self.rows - k,
+            },
+        )
+    }
+}
+
+/// What a window comparison published: read by `/metrics` and the JSON report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Published {
+    /// The last comparison (`None` before the first pane closed, or when the
+    /// window emptied).
+    pub(crate) comparison: Option<Arc<WindowComparison>>,
+    /// `true` when the last comparison had a previous window (drift).
+    pub(crate) drift_compared: bool,
+    /// `true` when the last comparison had prediction statistics on both sides.
+    pub(crate) predictions_compared: bool,
+    /// First and last time of the compared window.
+    pub(crate) window_start: Option<SystemTime>,
+    /// End of the compared window (the close of its last pane).
+    pub(crate) window_end: Option<SystemTime>,
+    /// Rows in the compared window.
+    pub(crate) window_rows: u64,
+    /// Windows compared so far (one per pane close).
+    pub(crate) windows_compared: u64,
+    /// NaN/±∞ values seen: (side, feature) → count.
+    pub(crate) nonfinite: BTreeMap<(&'static str, String), u64>,
+    /// Request batches whose inputs did not match the window's columns and
+    /// were skipped.
+    pub(crate) skipped_batches: u64,
+}
+
+/// A pane: accumulators of inputs and predictions over a span of time.
+#[derive(Debug, Clone)]
+struct Pane {
+    start: SystemTime,
+    end: SystemTime,
+    rows: u64,
+    inputs: Option<StatisticsAccumulator>,
+    predictions: Option<StatisticsAccumulator>,
+}
+
+impl Pane {
+    fn new(start: SystemTime) -> Self {
+        Self {
+            start,
+            end: start,
+            rows: 0,
+            inputs: None,
+            predictions: None,
+        }
+    }
+}
+
+/// The sliding window of one model version.
+#[derive(Debug)]
+pub(crate) struct VersionWindow {
+    baseline: Arc<MonitoringBaseline>,
+    config: MonitoringConfig,
+    params: StatisticsParams,
+    /// Input schema → (columns kept, their schema): the training features only.
+    projection: Option<(SchemaRef, Vec<usize>, SchemaRef)>,
+    open: Option<Pane>,
+    /// Closed panes, oldest first: at most `2 × panes` (window + previous window).
+    closed: VecDeque<Pane>,
+    pending: Vec<Part>,
+    pending_rows: u64,
+    /// Panes in the last published window.
+    published_panes: usize,
+    published: Published,
+}
+
+impl VersionWindow {
+    pub(crate) fn new(baseline: Arc<MonitoringBaseline>, config: MonitoringConfig) -> Self {
+        Self {
+            baseline,
+            config,
+            params: StatisticsParams::default(),
+            projection: None,
+            open: None,
+            closed: VecDeque::new(),
+            pending: Vec::new(),
+            pending_rows: 0,
+            published_panes: 0,
+            published: Published::default(),
+        }
+    }
+
+    pub(crate) fn baseline(&self) -> &Arc<MonitoringBaseline> {
+        &self.baseline
+    }
+
+    pub(crate) fn published(&self) -> &Published {
+        &self.published
+    }
+
+    /// Adds observations (in time order); closes panes that are due by time
+    /// or full by rows (a batch that fills a pane is split at the pane's row
+    /// bound), comparing the window at each close. Returns `true` when
+    /// something was published.
+    pub(crate) fn observe(&mut self, observations: impl IntoIterator<Item = Observation>) -> bool {
+        let pane_duration = self.config.pane_duration();
+        let pane_rows = self.config.pane_rows();
+        let mut changed = false;
+        for observation in observations {
+            changed |= self.count_nonfinite(&observation);
+            if let Some(pane) = &self.open
+                && is_due(pane.start, pane_duration, observation.time)
+            {
+                let end = pane_end(pane.start, pane_duration);
+                self.close_pane(end);
+                changed = true;
+            }
+            let mut part = self.part_of(&observation);
+            while part.rows > 0 {
+                if self.open.is_none() {
+                    self.open = Some(Pane::new(observation.time));
+                }
+                let filled = self.open.as_ref().map_or(0, |p| p.rows) + self.pending_rows;
+                let room = pane_rows.saturating_sub(filled).max(1);
+                let (head, tail) = part.split(room);
+                let head_rows = head.rows;
+                self.pending_rows += head_rows;
+                self.pending.push(head);
+                if filled + head_rows >= pane_rows {
+                    self.close_pane(observation.time);
+                    changed = true;
+                }
+                part = tail;
+            }
+        }
+        self.flush_pending();
+        changed
+    }
+
+    /// The rows of `observation` this window keeps: the training features of
+    /// its inputs and its prediction dataset.
+    fn part_of(&mut self, observation: &Observation) -> Part {
+        let inputs = observation.inputs.as_deref().and_then(|b| self.project(b));
+        let predictions = observation.prediction_batch();
+        let rows = inputs
+            .as_ref()
+            .map(|b| b.num_rows() as u64)
+            .or_else(|| predictions.as_ref().map(|b| b.num_rows() as u64))
+            .unwrap_or(observation.rows);
+        Part {
+            inputs,
+            predictions,
+            rows,
+        }
+    }
+
+    /// Closes the open pane if it is due at `now`, and compares the window
+    /// again when panes left it by time. Returns `true` when something was
+    /// published.
+    pub(crate) fn tick(&mut self, now: SystemTime) -> bool {
+        if let Some(pane) = &self.open
+            && is_due(pane.start, self.config.pane_duration(), now)
+        {
+            let end = pane_end(pane.start, self.config.pane_duration());
+            self.close_pane(end);
+            return true;
+        }
+        let in_window = self
+            .current_range(now)
+            .map_or(0, |(first, last)| last - first);
+        if in_window < self.published_panes {
+            self.compare(now);
+            return true;
+        }
+        false
+    }
+
+    /// Counts the NaN/±∞ inputs (float columns of training features) and scores.
+    fn count_nonfinite(&mut self, observation: &Observation) -> bool {
+        let mut changed = false;
+        if let Some(inputs) = &observation.inputs {
+            for (field, column) in inputs.schema().fields().iter().zip(inputs.columns()) {
+                if self.baseline.training.feature(field.name()).is_none() {
+                    continue;
+                }
+                let n = nonfinite_count(column.as_ref());
+                if n > 0 {
+                    *self
+                        .published
+                        .nonfinite
+                        .entry((SIDE_INPUT, field.name().clone()))
+                        .or_insert(0) += n;
+                    changed = true;
+                }
+            }
+        }
+        {
+            let n = observation.scores.iter().filter(|x| !x.is_finite()).count() as u64;
+            if n > 0 {
+                *self
+                    .published
+                    .nonfinite
+                    .entry((SIDE_OUTPUT, SCORE_FEATURE.to_string()))
+                    .or_insert(0) += n;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// The input columns that training has statistics of.
+    fn project(&mut self, batch: &RecordBatch) -> Option<RecordBatch> {
+        let schema = batch.schema();
+        let stale = self
+            .projection
+            .as_ref()
+            .is_none_or(|(seen, _, _)| *seen != schema);
+        if stale {
+            let indices: Vec<usize> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| self.baseline.training.feature(f.name()).is_some())
+                .map(|(i, _)| i)
+                .collect();
+            let projected = Arc::new(schema.project(&indices).ok()?);
+            self.projection = Some((schema.clone(), indices, projected));
+        }
+        let (_, indices, _) = self.projection.as_ref()?;
+        batch.project(indices).ok()
+    }
+
+    /// Adds the pending observations to the open pane: one concatenated batch
+    /// per side, so the accumulators' per-batch cost is paid once.
+    fn flush_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let rows = std::mem::take(&mut self.pending_rows);
+        let inputs: Vec<RecordBatch> = pending.iter().filter_map(|p| p.inputs.clone()).collect();
+        let predictions: Vec<RecordBatch> =
+            pending.into_iter().filter_map(|p| p.predictions).collect();
+        let params = self.params.clone();
+        let Some(pane) = self.open.as_mut() else {
+            return;
+        };
+        pane.rows += rows;
+        let skipped = add_batches(&mut pane.inputs, &inputs, &params)
+            + add_batches(&mut pane.predictions, &predictions, &params);
+        self.published.skipped_batches += skipped;
+    }
+
+    /// Closes the open pane at `end` and compares the window.
+    fn close_pane(&mut self, end: SystemTime) {
+        self.flush_pending();
+        let Some(mut pane) = self.open.take() else {
+            return;
+        };
+        pane.end = end.max(pane.start);
+        self.closed.push_back(pane);
+        let keep = self.config.panes.max(1).saturating_mul(2);
+        while self.closed.len() > keep {
+            self.closed.pop_front();
+        }
+        self.compare(end);
+    }
+
+    /// Indices `[first, last)` of the closed panes in the window at `now`:
+    /// the last `panes` panes that ended less than `window` ago.
+    fn current_range(&self, now: SystemTime) -> Option<(usize, usize)> {
+        let len = self.closed.len();
+        let mut first = len;
+        while first > 0
+            && len - first < self.config.panes.max(1)
+            && within(self.closed[first - 1].end, self.config.window, now)
+        {
+            first -= 1;
+        }
+        (first < len).then_some((first, len))
+    }
+
+    /// Compares the window at `now` with training, the previous window and
+    /// the evaluation's predictions, and publishes the result.
+    fn compare(&mut self, now: SystemTime) {
+        let panes = self.config.panes.max(1);
+        // Panes older than two windows are of no use any more.
+        while self
+            .closed
+            .front()
+            .is_some_and(|p| !within(p.end, self.config.window.saturating_mul(2), now))
+        {
+            self.closed.pop_front();
+        }
+        let Some((first, last)) = self.current_range(now) else {
+            self.published_panes = 0;
+            self.published.comparison = None;
+            self.published.window_rows = 0;
+            self.published.window_start = None;
+            self.published.window_end = None;
+            return;
+        };
+        self.published_panes = last - first;
+        let current: Vec<&Pane> = self.closed.range(first..last).collect();
+        let previous: Vec<&Pane> = self
+            .closed
+            .range(first.saturating_sub(panes)..first)
+            .filter(|p| within(p.end, self.config.window.saturating_mul(2), now))
+            .collect();
+        let inputs = merged(current.iter().map(|p| p.inputs.as_ref()));
+        let predictions = merged(current.iter().map(|p| p.predictions.as_ref()));
+        let previous_inputs = merged(previous.iter().map(|p| p.inputs.as_ref()));
+        let current_stats = inputs.unwrap_or_default();
+        let comparison = compare_windows(
+            &self.baseline,
+            previous_inputs.as_ref(),
+            &current_stats,
+            predictions.as_ref(),
+            &self.config.thresholds,
+        );
+        self.published.drift_compared = previous_inputs.is_some();
+        self.published.predictions_compared =
+            predictions.is_some() && self.baseline.predictions.is_some();
+        self.published.window_rows = current.iter().map(|p| p.rows).sum();
+        self.published.window_start = current.first().map(|p| p.start);
+        self.published.window_end = current.last().map(|p| p.end);
+        self.published.windows_compared += 1;
+        self.published.comparison = Some(Arc::new(comparison));
+    }
+}
+
+/// `true` when a pane that started at `start` and lasts `span` is due at `now`.
+fn is_due(start: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    start.checked_add(span).is_some_and(|end| now >= end)
+}
+
+/// The end of a pane that started at `start` and lasts `span`.
+fn pane_end(start: SystemTime, span: std::time::Duration) -> SystemTime {
+    start.checked_add(span).unwrap_or(start)
+}
+
+/// `true` when `end + span` is still after `now` (or beyond what a time can hold).
+fn within(end: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    end.checked_add(span).is_none_or(|limit| limit > now)
+}
+
+/// Adds `batches` (concatenated) to `accumulator`, creating it for their
+/// schema; returns how many batches were skipped (schema mismatch).
+fn add_batches(
+    accumulator: &mut Option<StatisticsAccumulator>,
+    batches: &[RecordBatch],
+    params: &StatisticsParams,
+) -> u64 {
+    let Some(first) = batches.first() else {
+        return 0;
+    };
+    let schema = first.schema();
+    let (same, other): (Vec<&RecordBatch>, Vec<&RecordBatch>) =
+        batches.iter().partition(|b| b.schema() == schema);
+    let mut skipped = other.len() as u64;
+    let acc =
+        accumulator.get_or_insert_with(|| StatisticsAccumulator::new(&schema, params.clone()));
+    let update = match concat_batches(&schema, same.iter().copied()) {
+        Ok(batch) => acc.update(&batch).is_ok(),
+        Err(_) => false,
+    };
+    if !update {
+        skipped += same.len() as u64;
+    }
+    skipped
+}
+
+/// The statistics of the merged accumulators (clones: the panes stay).
+fn merged<'a>(
+    accumulators: impl Iterator<Item = Option<&'a StatisticsAccumulator>>,
+) -> Option<DatasetStatistics> {
+    let mut total: Option<StatisticsAccumulator> = None;
+    for acc in accumulators.flatten() {
+        match &mut total {
+            None => total = Some(acc.clone()),
+            Some(t) => {
+                // Panes of one version share a schema; a pane whose inputs
+                // changed shape cannot be merged and is left out.
+                let _ = t.merge(acc.clone());
+            }
+        }
+    }
+    total.map(Accumulator::finish)
+}
+
+/// NaN and ±∞ values of a float column (0 for other types).
+fn nonfinite_count(column: &dyn Array) -> u64 {
+    match column.data_type() {
+        DataType::Float64 => column
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .map_or(0, |a| {
+                a.iter().flatten().filter(|x| !x.is_finite()).count() as u64
+            }),
+        DataType::Float32 => column
+            .as_any()
+            .downcast_ref::<Float32Array>()
+            .map_or(0, |a| {
+                a.iter().flatten().filter(|x| !x.is_finite()).count() as u64
+            }),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlrig_core::arrow_array::{ArrayRef, Int64Array, StringArray};
+    use mlrig_validate::{SchemaInferenceParams, compute_statistics, infer_schema};
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    use crate::ComparisonTest;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + seconds)
+    }
+
+    fn batch(jobs: &[&str]) -> RecordBatch {
+        let n = jobs.len() as i64;
+        RecordBatch::try_from_iter([
+            (
+                "job",
+                Arc::new(StringArray::from(jobs.to_vec())) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn observation(jobs: &[&str], time: SystemTime) -> Observation {
+        let scores = vec![0.5; jobs.len()];
+        Observation {
+            time,
+            inputs: Some(Arc::new(batch(jobs))),
+            class_counts: vec![("yes".into(), jobs.len() as u64)],
+            scores,
+            is_classification: true,
+            rows: jobs.len() as u64,
+        }
+    }
+
+    /// A window over training data of jobs `a` and `b`, with `panes` panes of
+    /// `pane_rows` rows or 10 s.
+    fn window(panes: usize, pane_rows: u64) -> VersionWindow {
+        let training = batch(&["a", "b", "a", "b"]);
+        let stats = compute_statistics(
+            std::slice::from_ref(&training),
+            &training.schema(),
+            &StatisticsParams::default(),
+        )
+        .unwrap();
+        let schema = infer_schema(&stats, &SchemaInferenceParams::default());
+        let config = MonitoringConfig::default()
+            .with_panes(panes)
+            .with_max_rows(pane_rows * panes as u64)
+            .with_window(Duration::from_secs(10 * panes as u64));
+        VersionWindow::new(Arc::new(MonitoringBaseline::new(stats, schema)), config)
+    }
+
+    fn linf(published: &Published, drift: bool) -> f64 {
+        let c = published.comparison.as_ref().unwrap();
+        let list = if drift { &c.drift } else { &c.skew };
+        list.iter()
+            .find(|c| c.feature == "job" && c.test == ComparisonTest::Linf)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn panes_close_by_row_count_and_split_batches_at_the_bound() {
+        let mut w = window(3, 10);
+        assert!(!w.observe([observation(&["a"; 6], at(0))]));
+        assert!(w.published().comparison.is_none());
+        // 6 + 6 rows: the pane closes at 10, 2 rows go to the next pane.
+        assert!(w.observe([observation(&["b"; 6], at(1))]));
+        assert_eq!(
+            (w.published().windows_compared, w.published().window_rows),
+            (1, 10)
+        );
+        // One batch of 25 rows closes two more panes (10 + 10), 7 rows wait.
+        assert!(w.observe([observation(&["a"; 25], at(2))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (3, 30));
+        assert_eq!(w.open.as_ref().unwrap().rows, 7);
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(2))));
+        // The window holds the last 3 panes only.
+        assert!(w.observe([observation(&["a"; 3], at(3))]));
+        assert_eq!(w.published().window_rows, 30);
+        assert_eq!(w.published().windows_compared, 4);
+    }
+
+    #[test]
+    fn panes_close_by_time_and_old_panes_leave_the_window() {
+        let mut w = window(3, 1000);
+        w.observe([observation(&["a", "b"], at(0))]);
+        // 11 s later: the first pane (0–10 s) closes before the new rows join.
+        assert!(w.observe([observation(&["a", "a", "a"], at(11))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (1, 2));
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(10))));
+        assert_eq!(linf(p, false), 0.0);
+        // Nothing due at 20 s; at 21 s the second pane (11–21 s) closes.
+        assert!(!w.tick(at(20)));
+        assert!(w.tick(at(21)));
+        assert_eq!(w.published().window_rows, 5);
+        // The 30-s window forgets the first pane at 40 s, the second at 51 s.
+        assert!(!w.tick(at(39)));
+        assert!(w.tick(at(40)));
+        assert_eq!(w.published().window_rows, 3);
+        assert!(!w.tick(at(45)));
+        assert!(w.tick(at(51)));
+        assert!(w.published().comparison.is_none());
+        assert_eq!(w.published().window_rows, 0);
+        assert!(!w.tick(at(1000)));
+    }
+
+    #[test]
+    fn drift_compares_with_the_previous_non_overlapping_window() {
+        let mut w = window(2, 4);
+        w.observe([observation(&["a"; 4], at(0))]);
+        w.observe([observation(&["a"; 4], at(1))]);
+        // Two panes: one window, nothing before it.
+        assert!(!w.published().drift_compared);
+        assert!(w.published().comparison.as_ref().unwrap().drift.is_empty());
+        w.observe([observation(&["b"; 4], at(2))]);
+        assert!(w.published().drift_compared);
+        // Window = panes 2–3 (a, b), previous = pane 1 (a).
+        assert_eq!(linf(w.published(), true), 0.5);
+        w.observe([observation(&["b"; 4], at(3))]);
+        // Window = panes 3–4 (b, b), previous = panes 1–2 (a, a).
+        assert_eq!(linf(w.published(), true), 1.0);
+        assert_eq!(linf(w.published(), false), 0.5);
+        assert_eq!(w.closed.len(), 4);
+        w.observe([observation(&["b"; 4], at(4))]);
+        assert_eq!(w.closed.len(), 4, "at most two windows of panes are kept");
+        // Predictions are compared only when the baseline has them.
+        assert!(!w.published().predictions_compared);
+    }
+
+    #[test]
+    fn inputs_of_another_shape_are_skipped_and_counted() {
+        let mut w = window(1, 100);
+        w.observe([observation(&["a", "b"], at(0))]);
+        let odd = RecordBatch::try_from_iter([(
+            "job",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut o = observation(&["a", "b"], at(1));
+        o.inputs = Some(Arc::new(odd));
+        w.observe([o]);
+        w.tick(at(100));
+        assert_eq!(w.published().skipped_batches, 1);
+        assert_eq!(w.published().window_rows, 4);
+    }
+
+    #[test]
+    fn nonfinite_values_of_training_features_and_scores_are_counted() {
+        let mut w = window(1, 100);
+        let mut o = observation(&["a"], at(0));
+        o.scores = vec![f64::NAN];
+        o.inputs = Some(Arc::new(
+            RecordBatch::try_from_iter([(
+                "n",
+                Arc::new(Float64Array::from(vec![f64::INFINITY])) as ArrayRef,
+            )])
+            .unwrap(),
+        ));
+        assert!(w.observe([o]));
+        let counts = &w.published().nonfinite;
+        assert_eq!(counts.get(&(SIDE_INPUT, "n".to_string())), Some(&1));
+        assert_eq!(
+            counts.get(&(SIDE_OUTPUT, SCORE_FEATURE.to_string())),
+            Some(&1)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Whatever the request sizes and pane bounds, the panes of a window
+        /// merge to the statistics of its rows in one pass.
+        #[test]
+        fn panes_merge_to_the_single_pass_statistics(
+            sizes in proptest::collection::vec(1usize..30, 1..20),
+            pane_rows in 1u64..40,
+        ) {
+            let total: usize = sizes.iter().sum();
+            let mut w = window(100_000, pane_rows);
+            let jobs: Vec<String> = (0..total).map(|i| format!("j{}", i % 7)).collect();
+            let all = batch(&jobs.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut offset = 0;
+            for (i, size) in sizes.iter().enumerate() {
+                let slice = all.slice(offset, *size);
+                let mut o = observation(&vec!["x"; *size], at(i as u64 / 1000));
+                o.inputs = Some(Arc::new(slice));
+                w.observe([o]);
+                offset += size;
+            }
+            let closed = w.closed.len() as u64;
+            prop_assert_eq!(closed, total as u64 / pane_rows);
+            let merged = merged(w.closed.iter().chain(w.open.iter()).map(|p| p.inputs.as_ref())).unwrap();
+            let single = compute_statistics(std::slice::from_ref(&all), &all.schema(), &StatisticsParams::default()).unwrap();
+            prop_assert_eq!(merged, single);
+        }
+    }
+}
