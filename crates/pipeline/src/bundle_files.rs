@@ -1,10 +1,7 @@
 //! File names inside a model bundle (DESIGN.md "Model bundle") and the
 //! monitoring baselines read from them ([`BundleBaselines`]).
 
-use std::sync::Arc;
-
-use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use mlrig_core::arrow_schema::{DataType, Field, Schema as ArrowSchema};
+use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::{ModelBundle, Predictions, ServedPredictions};
 use mlrig_validate::{DatasetStatistics, Schema, StatisticsParams, compute_statistics};
 
@@ -127,22 +124,16 @@ pub(crate) fn bundle_statistics_params() -> StatisticsParams {
 /// ```
 pub fn prediction_batch(predictions: &Predictions) -> Result<RecordBatch, PipelineError> {
     let served = ServedPredictions::new("", 0, predictions);
-    let mut fields = Vec::with_capacity(2);
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(2);
-    if let (Predictions::Classification { classes, .. }, Some(labels)) =
-        (predictions, predictions.labels())
-    {
-        let names: Vec<Option<&str>> = labels
-            .iter()
-            .map(|&l| classes.get(l).map(String::as_str))
-            .collect();
-        fields.push(Field::new(PREDICTED_CLASS_FEATURE, DataType::Utf8, true));
-        columns.push(Arc::new(StringArray::from(names)));
-    }
-    fields.push(Field::new(SCORE_FEATURE, DataType::Float64, true));
-    columns.push(Arc::new(Float64Array::from(served.scores)));
-    RecordBatch::try_new(Arc::new(ArrowSchema::new(fields)), columns)
-        .map_err(|e| PipelineError::from(mlrig_core::Error::from(e)))
+    let labels: Option<Vec<&str>> = match predictions {
+        Predictions::Classification { classes, .. } => predictions.labels().map(|labels| {
+            labels
+                .iter()
+                .map(|&l| classes.get(l).map_or("", String::as_str))
+                .collect()
+        }),
+        Predictions::Regression { .. } => None,
+    };
+    mlrig_monitor::prediction_batch(labels.as_deref(), &served.scores).map_err(PipelineError::from)
 }
 
 /// The statistics of `predictions` written as `prediction_statistics.json`.

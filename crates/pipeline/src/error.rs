@@ -24,6 +24,9 @@ pub enum PipelineError {
     /// A prediction table or the request log of a server cannot be set up.
     #[error(transparent)]
     Serve(#[from] mlrig_serve::ServeError),
+    /// A monitoring error (e.g. predictions that cannot form a prediction dataset).
+    #[error(transparent)]
+    Monitor(#[from] mlrig_monitor::MonitorError),
     /// The target column is not in the data.
     #[error("{}: no target column `{target}`; the columns are: {available}", file.display())]
     MissingTarget {
