@@ -18,7 +18,7 @@
 //!   ┌─────────────────────────── worker thread ◀──────────────────────────────────────────┘
 //!   │ per version: concat queued batches → open pane's StatisticsAccumulators (inputs, predictions)
 //!   │ pane closes after window/panes of time or max_rows/panes rows
-//!   │ window = merge of the last `panes` panes; previous window = the `panes` before them
+//!   │ window = merge of the last `panes` panes; previous window = the window compared `panes` closes ago
 //!   └─ compare_windows(baseline, previous, window, predictions, thresholds) → WindowComparison
 //!        skew vs statistics.json · drift vs previous window · prediction drift vs prediction_statistics.json
 //! GET /metrics ─▶ ServingMetrics::render ─▶ gauges read from the last comparison (mlrig_feature_skew, …)

@@ -184,7 +184,7 @@ enum Message {
 /// at every pane close (after `window / panes` or `max_rows / panes` rows),
 /// merges the last `panes` panes into the window's statistics and runs
 /// [`compare_windows`](crate::compare_windows) against the training
-/// statistics, the previous `panes` panes and the evaluation's predictions.
+/// statistics, the previous non-overlapping window (compared `panes` closes ago) and the evaluation's predictions.
 ///
 /// Gauges (`mlrig_feature_skew`, `mlrig_feature_drift`,
 /// `mlrig_prediction_drift` and their `_p_value`, `_threshold`,
@@ -280,7 +280,7 @@ impl LiveMonitor {
             .spawn(move || run_worker(&worker_shared, &receiver))
             .map_err(MonitorError::Thread)?;
         metrics.set_live_collector(Arc::new(LiveCollector {
-            shared: shared.clone(),
+            shared: Arc::downgrade(&shared),
         }));
         Ok(Self {
             shared,
@@ -692,10 +692,11 @@ struct VersionLabels {
     version: String,
 }
 
-/// Encodes the live monitoring metrics when `/metrics` is scraped.
+/// Encodes the live monitoring metrics when `/metrics` is scraped (nothing
+/// once the monitor is dropped).
 #[derive(Debug)]
 struct LiveCollector {
-    shared: Arc<Shared>,
+    shared: std::sync::Weak<Shared>,
 }
 
 /// Which comparisons of a window a gauge family reads.
@@ -740,8 +741,10 @@ type Snapshot = Vec<(String, u64, Arc<Registered>, Published)>;
 
 impl Collector for LiveCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let snapshot: Snapshot = self
-            .shared
+        let Some(shared) = self.shared.upgrade() else {
+            return Ok(());
+        };
+        let snapshot: Snapshot = shared
             .all()
             .into_iter()
             .map(|(m, v, r)| {
@@ -779,7 +782,7 @@ impl Collector for LiveCollector {
                     .encode_counter::<NoLabelSet, _, u64>(count, None)?;
             }
         }
-        let now = self.shared.clock.now();
+        let now = shared.clock.now();
         let mut data_age = encoder.encode_descriptor(
             "mlrig_data_age",
             "Time since the newest row of the model's training data",
@@ -821,10 +824,8 @@ impl Collector for LiveCollector {
             None,
             MetricType::Counter,
         )?;
-        dropped.encode_counter::<NoLabelSet, _, u64>(
-            &self.shared.dropped.load(Ordering::Relaxed),
-            None,
-        )?;
+        dropped
+            .encode_counter::<NoLabelSet, _, u64>(&shared.dropped.load(Ordering::Relaxed), None)?;
         Ok(())
     }
 }

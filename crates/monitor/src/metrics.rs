@@ -176,6 +176,7 @@ pub struct RequestLabelValues {
 /// | `mlrig_model_versions_available` | gauge, computed at scrape time: registered versions | `model` |
 /// | `mlrig_model_load_failures_total` | counter ([`ServingMetrics::record_model_load_failure`]) | `model` |
 /// | `mlrig_build_info` | info (`1`) | `version` (of mlrig) |
+/// | `mlrig_feature_skew`, `mlrig_feature_drift`, `mlrig_prediction_drift` (+ `_p_value`, `_threshold`, `_over_threshold`), `mlrig_nonfinite_values_total`, `mlrig_data_age_seconds`, `mlrig_monitoring_*` | read at scrape time from a [`crate::LiveMonitor`] created with these metrics | see [`crate::LiveMonitor`] |
 ///
 /// Label semantics, all with bounded cardinality:
 /// * `protocol`, `endpoint`: from the request path, fixed sets (see [`Route`]).

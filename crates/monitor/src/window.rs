@@ -144,7 +144,6 @@ pub(crate) struct Published {
 #[derive(Debug, Clone)]
 struct Pane {
     start: SystemTime,
-    end: SystemTime,
     rows: u64,
     inputs: Option<StatisticsAccumulator>,
     predictions: Option<StatisticsAccumulator>,
@@ -154,10 +153,74 @@ impl Pane {
     fn new(start: SystemTime) -> Self {
         Self {
             start,
-            end: start,
             rows: 0,
             inputs: None,
             predictions: None,
+        }
+    }
+}
+
+/// A closed pane's place in time.
+#[derive(Debug, Clone, Copy)]
+struct PaneSpan {
+    start: SystemTime,
+    end: SystemTime,
+    rows: u64,
+}
+
+/// The merge of a sliding sequence of accumulators ("two stacks"): pushing
+/// at the back and popping at the front cost O(1) merges amortized, and
+/// the total costs two clones and a merge, instead of merging every pane
+/// again at each slide. Merges are exact and order-independent, so the
+/// total is the same bits as merging the panes one by one.
+#[derive(Debug, Default)]
+struct SlidingMerge {
+    /// Oldest last: each entry merges its pane and every newer pane of `front`.
+    front: Vec<Option<StatisticsAccumulator>>,
+    /// Panes pushed since the last flip, oldest first.
+    back: Vec<Option<StatisticsAccumulator>>,
+    /// The merge of `back`.
+    back_total: Option<StatisticsAccumulator>,
+}
+
+impl SlidingMerge {
+    fn push(&mut self, accumulator: Option<StatisticsAccumulator>) {
+        if let Some(a) = &accumulator {
+            merge_into(&mut self.back_total, a.clone());
+        }
+        self.back.push(accumulator);
+    }
+
+    fn pop_front(&mut self) {
+        if self.front.is_empty() {
+            let mut running: Option<StatisticsAccumulator> = None;
+            for accumulator in self.back.drain(..).rev() {
+                if let Some(a) = accumulator {
+                    merge_into(&mut running, a);
+                }
+                self.front.push(running.clone());
+            }
+            self.back_total = None;
+        }
+        self.front.pop();
+    }
+
+    fn total(&self) -> Option<StatisticsAccumulator> {
+        let mut total = self.front.last().cloned().flatten();
+        if let Some(b) = &self.back_total {
+            merge_into(&mut total, b.clone());
+        }
+        total
+    }
+}
+
+/// Merges `accumulator` into `total` (a pane whose inputs changed shape
+/// cannot be merged and is left out).
+fn merge_into(total: &mut Option<StatisticsAccumulator>, accumulator: StatisticsAccumulator) {
+    match total {
+        None => *total = Some(accumulator),
+        Some(t) => {
+            let _ = t.merge(accumulator);
         }
     }
 }
@@ -171,12 +234,19 @@ pub(crate) struct VersionWindow {
     /// Input schema → (columns kept, their schema): the training features only.
     projection: Option<(SchemaRef, Vec<usize>, SchemaRef)>,
     open: Option<Pane>,
-    /// Closed panes, oldest first: at most `2 × panes` (window + previous window).
-    closed: VecDeque<Pane>,
+    /// The window's closed panes, oldest first (at most `panes`).
+    closed: VecDeque<PaneSpan>,
+    /// Their input accumulators, merged as the window slides.
+    inputs: SlidingMerge,
+    /// Their prediction accumulators.
+    predictions: SlidingMerge,
+    /// Input statistics of the windows compared at the last `panes` pane
+    /// closes, oldest first: the oldest is the previous non-overlapping window.
+    history: VecDeque<(SystemTime, Arc<DatasetStatistics>)>,
+    /// The previous window of the last pane close.
+    previous: Option<Arc<DatasetStatistics>>,
     pending: Vec<Part>,
     pending_rows: u64,
-    /// Panes in the last published window.
-    published_panes: usize,
     published: Published,
 }
 
@@ -189,9 +259,12 @@ impl VersionWindow {
             projection: None,
             open: None,
             closed: VecDeque::new(),
+            inputs: SlidingMerge::default(),
+            predictions: SlidingMerge::default(),
+            history: VecDeque::new(),
+            previous: None,
             pending: Vec::new(),
             pending_rows: 0,
-            published_panes: 0,
             published: Published::default(),
         }
     }
@@ -271,11 +344,12 @@ impl VersionWindow {
             self.close_pane(end);
             return true;
         }
-        let in_window = self
-            .current_range(now)
-            .map_or(0, |(first, last)| last - first);
-        if in_window < self.published_panes {
-            self.compare(now);
+        if self
+            .closed
+            .front()
+            .is_some_and(|p| !within(p.end, self.config.window, now))
+        {
+            self.compare(now, false);
             return true;
         }
         false
@@ -360,76 +434,77 @@ impl VersionWindow {
     /// Closes the open pane at `end` and compares the window.
     fn close_pane(&mut self, end: SystemTime) {
         self.flush_pending();
-        let Some(mut pane) = self.open.take() else {
+        let Some(pane) = self.open.take() else {
             return;
         };
-        pane.end = end.max(pane.start);
-        self.closed.push_back(pane);
-        let keep = self.config.panes.max(1).saturating_mul(2);
-        while self.closed.len() > keep {
-            self.closed.pop_front();
-        }
-        self.compare(end);
+        self.closed.push_back(PaneSpan {
+            start: pane.start,
+            end: end.max(pane.start),
+            rows: pane.rows,
+        });
+        self.inputs.push(pane.inputs);
+        self.predictions.push(pane.predictions);
+        self.compare(end, true);
     }
 
-    /// Indices `[first, last)` of the closed panes in the window at `now`:
-    /// the last `panes` panes that ended less than `window` ago.
-    fn current_range(&self, now: SystemTime) -> Option<(usize, usize)> {
-        let len = self.closed.len();
-        let mut first = len;
-        while first > 0
-            && len - first < self.config.panes.max(1)
-            && within(self.closed[first - 1].end, self.config.window, now)
-        {
-            first -= 1;
-        }
-        (first < len).then_some((first, len))
-    }
-
-    /// Compares the window at `now` with training, the previous window and
-    /// the evaluation's predictions, and publishes the result.
-    fn compare(&mut self, now: SystemTime) {
+    /// Compares the window at `now` (after dropping the panes that left it)
+    /// with training, the previous window and the evaluation's predictions,
+    /// and publishes the result. `closed`: a pane just closed (the window
+    /// moved on; else panes only expired).
+    fn compare(&mut self, now: SystemTime, closed: bool) {
         let panes = self.config.panes.max(1);
-        // Panes older than two windows are of no use any more.
-        while self
-            .closed
-            .front()
-            .is_some_and(|p| !within(p.end, self.config.window.saturating_mul(2), now))
+        while self.closed.len() > panes
+            || self
+                .closed
+                .front()
+                .is_some_and(|p| !within(p.end, self.config.window, now))
         {
             self.closed.pop_front();
+            self.inputs.pop_front();
+            self.predictions.pop_front();
         }
-        let Some((first, last)) = self.current_range(now) else {
-            self.published_panes = 0;
+        if self.closed.is_empty() {
             self.published.comparison = None;
             self.published.window_rows = 0;
             self.published.window_start = None;
             self.published.window_end = None;
             return;
-        };
-        self.published_panes = last - first;
-        let current: Vec<&Pane> = self.closed.range(first..last).collect();
-        let previous: Vec<&Pane> = self
-            .closed
-            .range(first.saturating_sub(panes)..first)
-            .filter(|p| within(p.end, self.config.window.saturating_mul(2), now))
-            .collect();
-        let inputs = merged(current.iter().map(|p| p.inputs.as_ref()));
-        let predictions = merged(current.iter().map(|p| p.predictions.as_ref()));
-        let previous_inputs = merged(previous.iter().map(|p| p.inputs.as_ref()));
-        let current_stats = inputs.unwrap_or_default();
+        }
+        if closed {
+            // The window compared `panes` closes ago ended before this one
+            // started; one older than two windows is of no use.
+            self.previous = (self.history.len() >= panes)
+                .then(|| self.history.front())
+                .flatten()
+                .filter(|(end, _)| within(*end, self.config.window.saturating_mul(2), now))
+                .map(|(_, stats)| stats.clone());
+        }
+        let current = Arc::new(
+            self.inputs
+                .total()
+                .map(Accumulator::finish)
+                .unwrap_or_default(),
+        );
+        let predictions = self.predictions.total().map(Accumulator::finish);
         let comparison = compare_windows(
             &self.baseline,
-            previous_inputs.as_ref(),
-            &current_stats,
+            self.previous.as_deref(),
+            &current,
             predictions.as_ref(),
             &self.config.thresholds,
         );
-        self.published.drift_compared = previous_inputs.is_some();
+        if closed {
+            self.history.push_back((now, current));
+            while self.history.len() > panes {
+                self.history.pop_front();
+            }
+        }
+        self.published.drift_compared = self.previous.is_some();
         self.published.predictions_compared =
             predictions.is_some() && self.baseline.predictions.is_some();
-        self.published.window_rows = current.iter().map(|p| p.rows).sum();
-        self.published.window_start = current.first().map(|p| p.start);
-        self.published.window_end = current.last().map(|p| p.end);
+        self.published.window_rows = self.closed.iter().map(|p| p.rows).sum();
+        self.published.window_start = self.closed.front().map(|p| p.start);
+        self.published.window_end = self.closed.back().map(|p| p.end);
         self.published.windows_compared += 1;
         self.published.comparison = Some(Arc::new(comparison));
     }
@@ -474,24 +549,6 @@ fn add_batches(
         skipped += same.len() as u64;
     }
     skipped
-}
-
-/// The statistics of the merged accumulators (clones: the panes stay).
-fn merged<'a>(
-    accumulators: impl Iterator<Item = Option<&'a StatisticsAccumulator>>,
-) -> Option<DatasetStatistics> {
-    let mut total: Option<StatisticsAccumulator> = None;
-    for acc in accumulators.flatten() {
-        match &mut total {
-            None => total = Some(acc.clone()),
-            Some(t) => {
-                // Panes of one version share a schema; a pane whose inputs
-                // changed shape cannot be merged and is left out.
-                let _ = t.merge(acc.clone());
-            }
-        }
-    }
-    total.map(Accumulator::finish)
 }
 
 /// NaN and ±∞ values of a float column (0 for other types).
@@ -645,9 +702,15 @@ mod tests {
         // Window = panes 3–4 (b, b), previous = panes 1–2 (a, a).
         assert_eq!(linf(w.published(), true), 1.0);
         assert_eq!(linf(w.published(), false), 0.5);
-        assert_eq!(w.closed.len(), 4);
+        assert_eq!((w.closed.len(), w.history.len()), (2, 2));
         w.observe([observation(&["b"; 4], at(4))]);
-        assert_eq!(w.closed.len(), 4, "at most two windows of panes are kept");
+        assert_eq!(
+            (w.closed.len(), w.history.len()),
+            (2, 2),
+            "one window of panes is kept"
+        );
+        // Window = panes 4–5 (b, b), previous = panes 2–3 (a, b).
+        assert_eq!(linf(w.published(), true), 0.5);
         // Predictions are compared only when the baseline has them.
         assert!(!w.published().predictions_compared);
     }
@@ -714,9 +777,45 @@ mod tests {
             }
             let closed = w.closed.len() as u64;
             prop_assert_eq!(closed, total as u64 / pane_rows);
-            let merged = merged(w.closed.iter().chain(w.open.iter()).map(|p| p.inputs.as_ref())).unwrap();
+            let mut merged = w.inputs.total();
+            if let Some(open) = w.open.as_ref().and_then(|p| p.inputs.clone()) {
+                merge_into(&mut merged, open);
+            }
+            let merged = merged.unwrap().finish();
             let single = compute_statistics(std::slice::from_ref(&all), &all.schema(), &StatisticsParams::default()).unwrap();
             prop_assert_eq!(merged, single);
+        }
+
+        /// As the window slides, its merged panes are the statistics of
+        /// exactly the rows of its last `panes` panes.
+        #[test]
+        fn the_sliding_window_holds_the_rows_of_its_last_panes(
+            sizes in proptest::collection::vec(1usize..30, 1..30),
+            pane_rows in 1u64..20,
+            panes in 1usize..5,
+        ) {
+            let total: usize = sizes.iter().sum();
+            let mut w = window(panes, pane_rows);
+            let values: Vec<i64> = (0..total as i64).map(|i| (i * 7919) % 101).collect();
+            let all = RecordBatch::try_from_iter([
+                ("job", Arc::new(StringArray::from(values.iter().map(|v| format!("j{}", v % 5)).collect::<Vec<_>>())) as ArrayRef),
+                ("n", Arc::new(Int64Array::from(values.clone())) as ArrayRef),
+            ]).unwrap();
+            let mut offset = 0;
+            for size in &sizes {
+                let mut o = observation(&vec!["x"; *size], at(0));
+                o.inputs = Some(Arc::new(all.slice(offset, *size)));
+                w.observe([o]);
+                offset += size;
+            }
+            let closes = total / pane_rows as usize;
+            prop_assume!(closes > 0);
+            let first = closes.saturating_sub(panes) * pane_rows as usize;
+            let last = closes * pane_rows as usize;
+            let expected = all.slice(first, last - first);
+            let single = compute_statistics(std::slice::from_ref(&expected), &expected.schema(), &StatisticsParams::default()).unwrap();
+            prop_assert_eq!(w.inputs.total().unwrap().finish(), single);
+            prop_assert_eq!(w.published().window_rows, (last - first) as u64);
         }
     }
 }
