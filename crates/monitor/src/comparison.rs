@@ -18,20 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{MonitorError, MonitoringThresholds};
 
-/// Name of the predicted-class column of prediction statistics (the
-/// predicted label of a classifier).
-///
-/// ```
-/// assert_eq!(mlrig_monitor::PREDICTED_CLASS_FEATURE, "predicted_class");
-/// ```
-pub const PREDICTED_CLASS_FEATURE: &str = "predicted_class";
-/// Name of the score column of prediction statistics (the predicted class's
-/// probability, or the predicted value of a regression model).
-///
-/// ```
-/// assert_eq!(mlrig_monitor::SCORE_FEATURE, "score");
-/// ```
-pub const SCORE_FEATURE: &str = "score";
+// The prediction dataset's column names are the bundle's (one definition, in core).
+pub use mlrig_core::{PREDICTED_CLASS_FEATURE, SCORE_FEATURE};
 
 /// The tfmd environment of serving data: training features not in it (e.g.
 /// the label) are not expected in requests.
