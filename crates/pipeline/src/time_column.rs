@@ -23,7 +23,7 @@ use mlrig_core::arrow_array::types::{
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use mlrig_core::arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray, RecordBatch};
-use mlrig_core::arrow_schema::{DataType, TimeUnit};
+use mlrig_core::arrow_schema::{DataType, Schema as ArrowSchema, TimeUnit};
 use serde::Serialize;
 
 use crate::PipelineError;
@@ -85,13 +85,7 @@ pub(crate) fn newest_row(
     let mut scan = Scan::default();
     for batch in batches.iter().flat_map(|b| b.iter()) {
         let Some(array) = batch.column_by_name(column) else {
-            return Err(PipelineError::TimeColumn {
-                column: column.to_string(),
-                reason: format!(
-                    "not in the data; the columns are: {}",
-                    mlrig_core::column_list(&batch.schema())
-                ),
-            });
+            return Err(not_in_data(column, &batch.schema()));
         };
         scan_array(column, array.as_ref(), &mut scan)?;
     }
@@ -123,6 +117,17 @@ pub(crate) fn newest_row(
         unparseable: scan.unparseable,
         unparseable_example: scan.example,
     })
+}
+
+/// The error for a time column the data does not have.
+pub(crate) fn not_in_data(column: &str, schema: &ArrowSchema) -> PipelineError {
+    PipelineError::TimeColumn {
+        column: column.to_string(),
+        reason: format!(
+            "not in the data; the columns are: {}",
+            mlrig_core::column_list(schema)
+        ),
+    }
 }
 
 #[derive(Default)]

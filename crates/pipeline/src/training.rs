@@ -41,7 +41,7 @@ use crate::bundle_files::{
 use crate::gates::{gate_check, serveability_problems, stability_problems};
 use crate::scoring::{self, column_arrays, score};
 use crate::serving::{BundleServable, latest_blessed};
-use crate::time_column::{TimeColumnSummary, newest_row};
+use crate::time_column::{self, TimeColumnSummary, newest_row};
 
 /// Everything a training run needs; build with [`TrainingJob::new`] and the `with_*` methods.
 ///
@@ -534,13 +534,7 @@ impl TrainingJob {
             .as_ref()
             .filter(|c| schema.field_with_name(c).is_err())
         {
-            return Err(PipelineError::TimeColumn {
-                column: column.clone(),
-                reason: format!(
-                    "not in the data; the columns are: {}",
-                    mlrig_core::column_list(&schema)
-                ),
-            });
+            return Err(time_column::not_in_data(column, &schema));
         }
         let (mut train, mut eval) = (Vec::new(), Vec::new());
         let mut first_row = 0u64;
