@@ -30,6 +30,12 @@ use crate::PipelineError;
 
 /// 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
 const MAX_UNIX: i64 = 253_402_300_799;
+/// A newest time this far past the training run's clock (a day, for
+/// clocks and time zones that disagree) is reported as in the future.
+const FUTURE_SLACK_SECONDS: i64 = 86_400;
+/// 1980-01-01T00:00:00Z: a newest time before it suggests integers that are
+/// not epoch seconds.
+const IMPLAUSIBLY_OLD_UNIX: i64 = 315_532_800;
 /// Unreadable values quoted in messages are cut to this many characters.
 const EXAMPLE_CHARS: usize = 40;
 
@@ -61,10 +67,14 @@ pub struct TimeColumnSummary {
 }
 
 impl TimeColumnSummary {
-    /// A one-line notice for the user when some values were ignored.
-    pub(crate) fn notice(&self) -> Option<String> {
-        (self.unparseable > 0).then(|| {
-            format!(
+    /// One-line notices for the user: values that were ignored, and a
+    /// newest time that is implausible at `now_unix` (in the future, so the
+    /// data age would be negative; or before 1980, as integers that are not
+    /// epoch seconds read: `20240301` or a year).
+    pub(crate) fn notices(&self, now_unix: i64) -> Vec<String> {
+        let mut notices = Vec::new();
+        if self.unparseable > 0 {
+            notices.push(format!(
                 "time column `{}`: {} of {} values could not be read as a time (e.g. `{}`) and were ignored; the newest of the {} others is {}",
                 self.column,
                 self.unparseable,
@@ -72,8 +82,20 @@ impl TimeColumnSummary {
                 self.unparseable_example.as_deref().unwrap_or_default(),
                 self.parsed,
                 self.newest
-            )
-        })
+            ));
+        }
+        if self.newest_unix > now_unix.saturating_add(FUTURE_SLACK_SECONDS) {
+            notices.push(format!(
+                "time column `{}`: the newest value, {}, is in the future, so the data age a server reports stays negative until then; check the column for typos or a unit other than seconds",
+                self.column, self.newest
+            ));
+        } else if self.newest_unix < IMPLAUSIBLY_OLD_UNIX {
+            notices.push(format!(
+                "time column `{}`: the newest value, {}, is before 1980; integers are read as seconds since the Unix epoch, not as YYYYMMDD dates or years",
+                self.column, self.newest
+            ));
+        }
+        notices
     }
 }
 
@@ -441,6 +463,27 @@ mod tests {
         let err =
             newest_row("t", &[&[batch(Arc::new(BooleanArray::from(vec![true])))]]).unwrap_err();
         assert!(err.to_string().contains("has type Boolean"), "{err}");
+    }
+
+    #[test]
+    fn implausible_newest_times_get_a_notice() {
+        let now = 1_765_000_000; // 2025-12-06
+        let summary = |values: Vec<i64>| {
+            let column: mlrig_core::arrow_array::ArrayRef =
+                std::sync::Arc::new(mlrig_core::arrow_array::Int64Array::from(values));
+            newest_row("t", &[&[batch(column)]]).unwrap()
+        };
+        assert!(summary(vec![now - 10, now + 3_600]).notices(now).is_empty());
+        let future = summary(vec![now, now + 2 * 86_400]).notices(now);
+        assert_eq!(future.len(), 1);
+        assert!(future[0].contains("is in the future"), "{future:?}");
+        // YYYYMMDD integers read as seconds: 1970-08-23.
+        let old = summary(vec![20_240_301, 20_231_231]).notices(now);
+        assert_eq!(old.len(), 1);
+        assert!(
+            old[0].contains("1970-08-23T06:18:21Z, is before 1980"),
+            "{old:?}"
+        );
     }
 
     proptest! {

@@ -409,7 +409,14 @@ impl TrainingJob {
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         drop(x_train);
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
-        notices.extend(time_column.as_ref().and_then(TimeColumnSummary::notice));
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        notices.extend(
+            time_column
+                .iter()
+                .flat_map(|t| TimeColumnSummary::notices(t, now_unix)),
+        );
         if let Some(c) = model.convergence().filter(|c| !c.converged) {
             notices.push(format!(
                 "{} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
