@@ -10,9 +10,12 @@
 //! fraction, `Z` or a `±HH:MM` offset) or `YYYY-MM-DD[ HH:MM:SS]` (UTC when no
 //! offset is given), strings of digits and integer columns as seconds since
 //! the Unix epoch, float columns and decimal strings (`1709294400.5`) as
-//! fractional epoch seconds, Arrow timestamps and dates. A value that cannot be read is counted, not fatal:
-//! one bad row must not stop a training run, and the report says how many
-//! there were. Only a column with no readable value at all is an error.
+//! fractional epoch seconds. Arrow timestamps and dates are read in their
+//! units too, for batches that carry them (mlrig-ingest does not produce
+//! them yet: its Parquet reader refuses such columns). A value that cannot
+//! be read is counted, not fatal: one bad row must not stop a training run,
+//! and the report says how many there were. Only a column with no readable
+//! value at all is an error.
 
 use std::time::{Duration, UNIX_EPOCH};
 

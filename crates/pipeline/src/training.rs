@@ -275,9 +275,10 @@ impl TrainingJob {
     /// (training and evaluation) in the bundle manifest as
     /// `data_newest_row`, the origin of the data age a server reports.
     /// Values are RFC 3339 or `YYYY-MM-DD[ HH:MM:SS]` strings (UTC unless
-    /// they carry an offset), epoch seconds (integers or decimals), or Arrow
-    /// timestamps/dates; unreadable values are counted in
-    /// [`TrainingReport::time_column`] and ignored, and the job fails only
+    /// they carry an offset) or epoch seconds (integers or decimals), the
+    /// types a data file is read as (a Parquet timestamp column is not read
+    /// yet: store it as strings or epoch seconds); unreadable values are
+    /// counted in [`TrainingReport::time_column`] and ignored, and the job fails only
     /// when the column is missing or holds no readable time. The column
     /// stays a model input unless the feature spec leaves it out.
     ///
