@@ -89,7 +89,11 @@ impl ServedPredictions {
                     if let Some(count) = counts.get_mut(label) {
                         *count += 1;
                     }
-                    served.scores.push(probabilities[[row, label]]);
+                    // NaN, not a panic, for a row without probabilities
+                    // (a classification with no class columns).
+                    served
+                        .scores
+                        .push(probabilities.get((row, label)).copied().unwrap_or(f64::NAN));
                 }
                 served.class_counts = classes.iter().cloned().zip(counts).collect();
             }
@@ -158,5 +162,23 @@ impl ServedPredictions {
     pub fn with_inputs(mut self, inputs: Arc<RecordBatch>) -> Self {
         self.inputs = Some(inputs);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_classification_without_class_columns_scores_nan_instead_of_panicking() {
+        let p = Predictions::Classification {
+            classes: Vec::new(),
+            probabilities: ndarray::Array2::zeros((2, 0)),
+        };
+        let served = ServedPredictions::new("m", 1, &p);
+        assert_eq!(served.rows, 2);
+        assert!(served.class_counts.is_empty());
+        assert_eq!(served.scores.len(), 2);
+        assert!(served.scores.iter().all(|s| s.is_nan()));
     }
 }

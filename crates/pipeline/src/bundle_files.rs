@@ -148,3 +148,81 @@ pub(crate) fn prediction_statistics(
         &bundle_statistics_params(),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlrig_core::arrow_array::Array;
+    use mlrig_core::arrow_array::cast::AsArray;
+    use mlrig_core::arrow_array::types::Float64Type;
+    use mlrig_core::ndarray::Array2;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_classification_without_class_columns_is_null_classes_not_a_panic() {
+        let predictions = Predictions::Classification {
+            classes: Vec::new(),
+            probabilities: Array2::zeros((3, 0)),
+        };
+        let batch = prediction_batch(&predictions).unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        assert_eq!(batch.column(0).null_count(), 3);
+        let scores = batch.column(1).as_primitive::<Float64Type>();
+        assert!(scores.values().iter().all(|s| s.is_nan()));
+    }
+
+    proptest! {
+        /// The rows of `prediction_statistics.json` are what a server
+        /// summarises for the same predictions: one predicted class per
+        /// row whose counts are `ServedPredictions::class_counts`, and the
+        /// scores `ServedPredictions::scores`, row by row (ties included:
+        /// probabilities come from a few levels so rows often tie).
+        #[test]
+        fn prediction_rows_match_served_predictions(
+            classes in 2usize..5,
+            levels in proptest::collection::vec(0u8..4, 1..60),
+        ) {
+            let rows = levels.len() / classes;
+            prop_assume!(rows > 0);
+            let values: Vec<f64> = levels[..rows * classes].iter().map(|&l| f64::from(l) / 4.0).collect();
+            let predictions = Predictions::Classification {
+                classes: (0..classes).map(|c| format!("c{c}")).collect(),
+                probabilities: Array2::from_shape_vec((rows, classes), values).unwrap(),
+            };
+            let served = ServedPredictions::new("m", 1, &predictions);
+            let batch = prediction_batch(&predictions).unwrap();
+            prop_assert_eq!(batch.num_rows(), rows);
+            let names = batch.column_by_name(PREDICTED_CLASS_FEATURE).unwrap().as_string::<i32>();
+            prop_assert_eq!(names.null_count(), 0);
+            let counts: Vec<(String, u64)> = served
+                .class_counts
+                .iter()
+                .map(|(class, _)| {
+                    let n = names.iter().filter(|n| *n == Some(class.as_str())).count();
+                    (class.clone(), n as u64)
+                })
+                .collect();
+            prop_assert_eq!(counts, served.class_counts.clone());
+            let scores = batch.column_by_name(SCORE_FEATURE).unwrap().as_primitive::<Float64Type>();
+            prop_assert_eq!(scores.values().to_vec(), served.scores.clone());
+            // The score is the probability of the named class.
+            if let Predictions::Classification { probabilities, .. } = &predictions {
+                for (row, name) in names.iter().enumerate() {
+                    let class: usize = name.unwrap()[1..].parse().unwrap();
+                    prop_assert_eq!(probabilities[[row, class]], scores.value(row));
+                }
+            }
+        }
+
+        /// Regression: one `score` column, the predicted values.
+        #[test]
+        fn regression_rows_are_the_values(values in proptest::collection::vec(-1e9f64..1e9, 1..40)) {
+            let predictions = Predictions::Regression { values: values.clone().into() };
+            let batch = prediction_batch(&predictions).unwrap();
+            prop_assert_eq!(batch.num_columns(), 1);
+            let scores = batch.column_by_name(SCORE_FEATURE).unwrap().as_primitive::<Float64Type>();
+            prop_assert_eq!(scores.values().to_vec(), values.clone());
+            prop_assert_eq!(ServedPredictions::new("m", 1, &predictions).scores, values);
+        }
+    }
+}

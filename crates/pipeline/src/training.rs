@@ -41,7 +41,7 @@ use crate::bundle_files::{
 use crate::gates::{gate_check, serveability_problems, stability_problems};
 use crate::scoring::{self, column_arrays, score};
 use crate::serving::{BundleServable, latest_blessed};
-use crate::time_column::{TimeColumnSummary, newest_row};
+use crate::time_column::{self, TimeColumnSummary, newest_row};
 
 /// Everything a training run needs; build with [`TrainingJob::new`] and the `with_*` methods.
 ///
@@ -275,9 +275,10 @@ impl TrainingJob {
     /// (training and evaluation) in the bundle manifest as
     /// `data_newest_row`, the origin of the data age a server reports.
     /// Values are RFC 3339 or `YYYY-MM-DD[ HH:MM:SS]` strings (UTC unless
-    /// they carry an offset), integer epoch seconds, or Arrow
-    /// timestamps/dates; unreadable values are counted in
-    /// [`TrainingReport::time_column`] and ignored, and the job fails only
+    /// they carry an offset) or epoch seconds (integers or decimals), the
+    /// types a data file is read as (a Parquet timestamp column is not read
+    /// yet: store it as strings or epoch seconds); unreadable values are
+    /// counted in [`TrainingReport::time_column`] and ignored, and the job fails only
     /// when the column is missing or holds no readable time. The column
     /// stays a model input unless the feature spec leaves it out.
     ///
@@ -409,7 +410,14 @@ impl TrainingJob {
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         drop(x_train);
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
-        notices.extend(time_column.as_ref().and_then(TimeColumnSummary::notice));
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        notices.extend(
+            time_column
+                .iter()
+                .flat_map(|t| TimeColumnSummary::notices(t, now_unix)),
+        );
         if let Some(c) = model.convergence().filter(|c| !c.converged) {
             notices.push(format!(
                 "{} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
@@ -534,13 +542,7 @@ impl TrainingJob {
             .as_ref()
             .filter(|c| schema.field_with_name(c).is_err())
         {
-            return Err(PipelineError::TimeColumn {
-                column: column.clone(),
-                reason: format!(
-                    "not in the data; the columns are: {}",
-                    mlrig_core::column_list(&schema)
-                ),
-            });
+            return Err(time_column::not_in_data(column, &schema));
         }
         let (mut train, mut eval) = (Vec::new(), Vec::new());
         let mut first_row = 0u64;

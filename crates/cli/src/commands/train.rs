@@ -70,7 +70,7 @@ pub(crate) struct Args {
     allow_leakage: Vec<String>,
 
     /// Record the newest value of COLUMN (RFC 3339 or YYYY-MM-DD[ HH:MM:SS]
-    /// strings, or integer epoch seconds) in the bundle manifest as
+    /// strings, or epoch seconds) in the bundle manifest as
     /// `data_newest_row`, from which a server reports the data's age.
     /// Unreadable values are counted and ignored.
     #[arg(long, value_name = "COLUMN")]
