@@ -57,10 +57,10 @@ fn monitor(rows: &RecordBatch, config: MonitoringConfig) -> LiveMonitor {
     .unwrap();
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
     let served = ServedPredictions::new("adult", 1, &predictions(1000));
-    let labels: Vec<&str> = served
+    let labels: Vec<Option<&str>> = served
         .class_counts
         .iter()
-        .flat_map(|(c, n)| std::iter::repeat_n(c.as_str(), *n as usize))
+        .flat_map(|(c, n)| std::iter::repeat_n(Some(c.as_str()), *n as usize))
         .collect();
     let p = prediction_batch(Some(&labels), &served.scores).unwrap();
     let p = compute_statistics(

@@ -690,15 +690,16 @@ fn value_counts(feature: &FeatureStatistics) -> BTreeMap<String, f64> {
 /// [`MonitorError::PredictionShape`] when `labels` and `scores` differ in length.
 ///
 /// ```
-/// let batch = mlrig_monitor::prediction_batch(Some(&["no", "yes"]), &[0.9, 0.7])?;
-/// assert_eq!(batch.num_rows(), 2);
+/// let batch = mlrig_monitor::prediction_batch(Some(&[Some("no"), Some("yes"), None]), &[0.9, 0.7, 0.5])?;
+/// assert_eq!(batch.num_rows(), 3);
 /// assert_eq!(batch.schema().field(0).name(), "predicted_class");
+/// assert_eq!(batch.column(0).null_count(), 1); // a row without a class is missing, not ""
 /// assert_eq!(mlrig_monitor::prediction_batch(None, &[1.5])?.num_columns(), 1);
-/// assert!(mlrig_monitor::prediction_batch(Some(&["no"]), &[]).is_err());
+/// assert!(mlrig_monitor::prediction_batch(Some(&[Some("no")]), &[]).is_err());
 /// # Ok::<(), mlrig_monitor::MonitorError>(())
 /// ```
 pub fn prediction_batch(
-    labels: Option<&[&str]>,
+    labels: Option<&[Option<&str>]>,
     scores: &[f64],
 ) -> Result<RecordBatch, MonitorError> {
     let mut fields = Vec::with_capacity(2);
@@ -730,10 +731,10 @@ pub(crate) fn served_prediction_batch(
     if !is_classification {
         return prediction_batch(None, scores);
     }
-    let mut labels: Vec<&str> = Vec::with_capacity(scores.len());
+    let mut labels: Vec<Option<&str>> = Vec::with_capacity(scores.len());
     for (class, count) in class_counts {
         let count = usize::try_from(*count).unwrap_or(usize::MAX);
-        labels.extend(std::iter::repeat_n(class.as_str(), count));
+        labels.extend(std::iter::repeat_n(Some(class.as_str()), count));
     }
     labels.truncate(scores.len());
     if labels.len() < scores.len() {
@@ -1015,8 +1016,8 @@ mod tests {
     #[test]
     fn prediction_drift_compares_classes_and_scores() {
         let reference = {
-            let labels: Vec<&str> = (0..400)
-                .map(|i| if i % 4 == 0 { "yes" } else { "no" })
+            let labels: Vec<Option<&str>> = (0..400)
+                .map(|i| Some(if i % 4 == 0 { "yes" } else { "no" }))
                 .collect();
             let scores: Vec<f64> = (0..400).map(|i| 0.5 + f64::from(i % 50) / 100.0).collect();
             stats_of(&[prediction_batch(Some(&labels), &scores).unwrap()])
@@ -1031,8 +1032,8 @@ mod tests {
             same.prediction_drift
         );
         assert!(same.prediction_drift.iter().all(|c| !c.over_threshold));
-        let labels: Vec<&str> = (0..400)
-            .map(|i| if i % 2 == 0 { "yes" } else { "no" })
+        let labels: Vec<Option<&str>> = (0..400)
+            .map(|i| Some(if i % 2 == 0 { "yes" } else { "no" }))
             .collect();
         let scores: Vec<f64> = (0..400).map(|i| 0.9 + f64::from(i % 10) / 100.0).collect();
         let shifted = stats_of(&[prediction_batch(Some(&labels), &scores).unwrap()]);

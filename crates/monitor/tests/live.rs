@@ -78,10 +78,10 @@ fn baseline(training: &RecordBatch) -> MonitoringBaseline {
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
     // The evaluation's predictions: the same made-up model on 2,000 rows.
     let served = ServedPredictions::new(MODEL, 1, &predictions(2000, 0));
-    let labels: Vec<&str> = served
+    let labels: Vec<Option<&str>> = served
         .class_counts
         .iter()
-        .flat_map(|(c, n)| std::iter::repeat_n(c.as_str(), *n as usize))
+        .flat_map(|(c, n)| std::iter::repeat_n(Some(c.as_str()), *n as usize))
         .collect();
     let p = prediction_batch(Some(&labels), &served.scores).unwrap();
     let prediction_stats = compute_statistics(

@@ -124,12 +124,14 @@ pub(crate) fn bundle_statistics_params() -> StatisticsParams {
 /// ```
 pub fn prediction_batch(predictions: &Predictions) -> Result<RecordBatch, PipelineError> {
     let served = ServedPredictions::new("", 0, predictions);
-    let labels: Option<Vec<&str>> = match predictions {
-        Predictions::Classification { classes, .. } => predictions.labels().map(|labels| {
-            labels
+    // A classifier's row without a class (no class columns) is a missing class.
+    let labels: Option<Vec<Option<&str>>> = match predictions {
+        Predictions::Classification { classes, .. } => Some(match predictions.labels() {
+            Some(labels) => labels
                 .iter()
-                .map(|&l| classes.get(l).map_or("", String::as_str))
-                .collect()
+                .map(|&l| classes.get(l).map(String::as_str))
+                .collect(),
+            None => vec![None; served.scores.len()],
         }),
         Predictions::Regression { .. } => None,
     };

@@ -445,7 +445,7 @@ fn read_schema(bundle: &ModelBundle) -> Result<Option<Schema>, PipelineError> {
 /// The schema of a window's prediction dataset (`predicted_class` for
 /// classifiers, `score`).
 fn prediction_schema(classifier: bool) -> Result<SchemaRef, PipelineError> {
-    let no_labels: &[&str] = &[];
+    let no_labels: &[Option<&str>] = &[];
     Ok(prediction_batch(classifier.then_some(no_labels), &[])
         .map_err(monitor_error)?
         .schema())
@@ -639,9 +639,9 @@ fn read_output(output: &Value, classes: &[String]) -> Option<Output> {
 }
 
 fn predictions_of(outputs: &[Output], classifier: bool) -> Result<RecordBatch, PipelineError> {
-    let labels: Vec<&str> = outputs
+    let labels: Vec<Option<&str>> = outputs
         .iter()
-        .map(|o| o.predicted_class.as_deref().unwrap_or_default())
+        .map(|o| o.predicted_class.as_deref())
         .collect();
     let scores: Vec<f64> = outputs.iter().map(|o| o.score).collect();
     prediction_batch(classifier.then_some(labels.as_slice()), &scores).map_err(monitor_error)
