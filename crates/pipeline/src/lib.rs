@@ -53,6 +53,7 @@
 //!
 //! None.
 
+mod alert_rules;
 mod batch_predict;
 mod bundle_files;
 mod bundle_loader;
@@ -65,6 +66,10 @@ mod scoring;
 mod serving;
 mod training;
 
+pub use alert_rules::{
+    AlertRule, AlertRuleGroup, AlertRulesParams, DEFAULT_THRESHOLDS, FeatureThresholds,
+    MonitoredModel, TestThreshold, alert_rules,
+};
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
