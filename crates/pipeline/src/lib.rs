@@ -28,6 +28,8 @@
 //!            ─▶ .csv/.parquet/.jsonl table, written atomically
 //! hybrid:    table ─load_prediction_table (DataReader; key as text)─▶ PredictionTable, checked against
 //!            the served model (serving_extras, + the RequestLog) ─▶ server_app_with = serve::router_with + …
+//! alerting:  bundle (manifest, schema.json comparators, features' inputs, task) ─alert_rules─▶
+//!            Prometheus rules over the server's metrics (AlertRuleGroup::to_yaml, `mlrig alerts`)
 //! ```
 //!
 //! ## Quick start
