@@ -81,8 +81,10 @@ fn alerts_writes_rules_for_every_input_column_with_the_limits_given() {
         r#"expr: "mlrig_feature_skew{model=\"adult\",feature=\"workclass\",test=\"linf\"} > 0.1""#
     ));
     assert!(yaml.contains(
-        r#"mlrig_feature_drift_p_value{model=\"adult\",feature=\"age\",test=\"ks\"} < 0.05"#
+        r#"mlrig_feature_drift{model=\"adult\",feature=\"age\",test=\"jsd\"} > 0.1 or mlrig_feature_drift{model=\"adult\",feature=\"age\",test=\"psi\"} > 0.1""#
     ));
+    // KS and Wasserstein do not set the server's over_threshold by default: no rule.
+    assert!(!yaml.contains(r#"test=\"ks\""#) && !yaml.contains(r#"test=\"wasserstein\""#));
     // The target is not a served input; a classifier's predicted class drifts.
     assert!(!yaml.contains(r#"feature=\"income\""#));
     assert!(yaml.contains(
@@ -159,4 +161,49 @@ fn alerts_refuses_bad_limits_and_missing_models_in_one_line() {
     let help = mlrig(["alerts", "--help"]);
     assert_status(&help, 0);
     assert!(stdout(&help).contains("promtool check rules"));
+}
+
+#[test]
+fn alerts_takes_the_thresholds_of_the_servers_config() {
+    let dir = tempfile::tempdir().unwrap();
+    train_adult(dir.path());
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        "max_body_bytes = 1000000\n[monitoring]\nwindow = \"1m\"\n[monitoring.thresholds]\nlinf = 0.2\nks = 0.01\nalerting_tests = [\"linf\", \"ks\"]\n",
+    )
+    .unwrap();
+    let model = dir.path().join("adult");
+    let output = mlrig([
+        "alerts",
+        "--model",
+        model.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_status(&output, 0);
+    let yaml = stdout(&output);
+    assert!(yaml.contains(
+        r#"expr: "mlrig_feature_skew{model=\"adult\",feature=\"workclass\",test=\"linf\"} > 0.2""#
+    ));
+    assert!(yaml.contains(
+        r#"expr: "mlrig_feature_skew_p_value{model=\"adult\",feature=\"age\",test=\"ks\"} < 0.01""#
+    ));
+    assert!(
+        !yaml.contains(r#"test=\"jsd\""#),
+        "jsd is not an alerting test here"
+    );
+
+    // A typo in the section is refused as the server refuses it.
+    std::fs::write(&config, "[monitoring]\nwindw = \"1m\"\n").unwrap();
+    let output = mlrig([
+        "alerts",
+        "--model",
+        model.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_status(&output, 2);
+    let error = assert_one_line_error(&output);
+    assert!(error.contains("windw"), "{error}");
 }

@@ -14,9 +14,11 @@
 //! (`mlrig_feature_skew{model="adult",feature="workclass",test="linf"} > 0.1`)
 //! so people can edit them in the file; they are those the live monitor
 //! uses when the rules are written: the schema's `skewComparator` /
-//! `driftComparator` threshold when set, else the monitor's defaults
-//! ([`DEFAULT_THRESHOLDS`]). Regenerate the rules when a new version
-//! changes its schema.
+//! `driftComparator` threshold when set (L∞, JSD), else the monitor's
+//! [`MonitoringThresholds`] (the defaults, or a server config's
+//! `[monitoring] thresholds`), for the tests that set the server's
+//! `over_threshold` (`alerting_tests`: L∞, JSD and PSI by default).
+//! Regenerate the rules when a new version changes its schema.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,6 +27,7 @@ use std::time::Duration;
 
 use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{ModelBundle, Servable, Task};
+use mlrig_monitor::{ComparisonTest, MonitoringThresholds, PREDICTED_CLASS_FEATURE, SCORE_FEATURE};
 use mlrig_validate::{FeatureComparator, Schema};
 use serde::Serialize;
 use serde::ser::SerializeMap;
@@ -33,21 +36,15 @@ use crate::PipelineError;
 use crate::bundle_files::SCHEMA_FILE;
 use crate::serving::{BundleServable, latest_blessed};
 
-/// The live monitor's thresholds for a test when the schema sets none:
-/// `(test, threshold)`; `ks` is a p-value (alert when below), the others
-/// are statistics (alert when above).
-pub const DEFAULT_THRESHOLDS: [(&str, f64); 5] = [
-    ("linf", 0.1),
-    ("jsd", 0.1),
-    ("psi", 0.1),
-    ("wasserstein", 0.1),
-    ("ks", 0.05),
-];
-
 /// The tests the live monitor runs on a categorical column.
-const CATEGORICAL_TESTS: [&str; 1] = ["linf"];
+const CATEGORICAL_TESTS: [ComparisonTest; 2] = [ComparisonTest::Linf, ComparisonTest::Chisquare];
 /// The tests the live monitor runs on a numeric column.
-const NUMERIC_TESTS: [&str; 4] = ["jsd", "psi", "ks", "wasserstein"];
+const NUMERIC_TESTS: [ComparisonTest; 4] = [
+    ComparisonTest::Jsd,
+    ComparisonTest::Psi,
+    ComparisonTest::Ks,
+    ComparisonTest::Wasserstein,
+];
 
 /// The limits of the rules that do not come from the bundle.
 ///
@@ -65,6 +62,7 @@ pub struct AlertRulesParams {
     max_model_age: Duration,
     max_data_age: Duration,
     pending: Duration,
+    thresholds: MonitoringThresholds,
 }
 
 impl Default for AlertRulesParams {
@@ -77,6 +75,7 @@ impl Default for AlertRulesParams {
             max_model_age: Duration::from_secs(30 * 86_400),
             max_data_age: Duration::from_secs(90 * 86_400),
             pending: Duration::from_secs(300),
+            thresholds: MonitoringThresholds::default(),
         }
     }
 }
@@ -142,6 +141,29 @@ impl AlertRulesParams {
     pub fn with_pending(mut self, pending: Duration) -> Self {
         self.pending = pending;
         self
+    }
+
+    /// The live monitor's thresholds and alerting tests (a server config's
+    /// `[monitoring] thresholds`), for columns whose schema sets none.
+    ///
+    /// ```
+    /// let mut thresholds = mlrig_monitor::MonitoringThresholds::default();
+    /// thresholds.psi = 0.25;
+    /// let params = mlrig_pipeline::AlertRulesParams::default().with_thresholds(thresholds);
+    /// assert_eq!(params.thresholds().psi, 0.25);
+    /// ```
+    pub fn with_thresholds(mut self, thresholds: MonitoringThresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// The monitor's thresholds the rules use.
+    ///
+    /// ```
+    /// assert_eq!(mlrig_pipeline::AlertRulesParams::default().thresholds().linf, 0.1);
+    /// ```
+    pub fn thresholds(&self) -> &MonitoringThresholds {
+        &self.thresholds
     }
 
     /// The error-rate limit (a fraction of requests).
@@ -214,13 +236,14 @@ impl AlertRulesParams {
 /// monitor applies it.
 ///
 /// ```
-/// let t = mlrig_pipeline::TestThreshold { test: "ks".into(), threshold: 0.05 };
+/// use mlrig_monitor::ComparisonTest;
+/// let t = mlrig_pipeline::TestThreshold { test: ComparisonTest::Ks, threshold: 0.05 };
 /// assert!(t.is_p_value());
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestThreshold {
-    /// `linf`, `jsd`, `psi`, `ks` or `wasserstein` (the gauges' `test` label).
-    pub test: String,
+    /// The test (its name is the gauges' `test` label).
+    pub test: ComparisonTest,
     /// Above it (below it for a p-value test) the test alerts.
     pub threshold: f64,
 }
@@ -230,18 +253,18 @@ impl TestThreshold {
     /// rather than a statistic from above.
     ///
     /// ```
-    /// let t = mlrig_pipeline::TestThreshold { test: "linf".into(), threshold: 0.1 };
+    /// let t = mlrig_pipeline::TestThreshold { test: mlrig_monitor::ComparisonTest::Linf, threshold: 0.1 };
     /// assert!(!t.is_p_value());
     /// ```
     pub fn is_p_value(&self) -> bool {
-        matches!(self.test.as_str(), "ks" | "chisquare")
+        self.test.uses_p_value()
     }
 
     /// The PromQL comparison of the `prefix` gauges (`mlrig_feature_skew`,
     /// `mlrig_feature_drift`, `mlrig_prediction_drift`) for this test,
     /// `selector` being the label matchers of the model and feature.
     fn promql(&self, prefix: &str, selector: &str) -> String {
-        let test = promql_string(&self.test);
+        let test = promql_string(self.test.name());
         let threshold = number(self.threshold);
         if self.is_p_value() {
             format!("{prefix}_p_value{{{selector},test={test}}} < {threshold}")
@@ -263,7 +286,10 @@ impl TestThreshold {
 ///
 /// ```
 /// use mlrig_pipeline::{FeatureThresholds, TestThreshold};
-/// let f = FeatureThresholds { feature: "workclass".into(), tests: vec![TestThreshold { test: "linf".into(), threshold: 0.1 }] };
+/// let f = FeatureThresholds {
+///     feature: "workclass".into(),
+///     tests: vec![TestThreshold { test: mlrig_monitor::ComparisonTest::Linf, threshold: 0.1 }],
+/// };
 /// assert_eq!(f.tests.len(), 1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -281,13 +307,17 @@ enum Comparison {
     Drift,
 }
 
-/// The thresholds of `tests` for `feature` under `comparison`: the schema's
-/// comparator when it sets one for the test, else [`DEFAULT_THRESHOLDS`].
+/// The alerting tests among `tests` for `feature` under `comparison`, each
+/// with the threshold the live monitor applies (mlrig-monitor's
+/// `compare_windows`): the schema comparator's L∞ or JSD threshold when set,
+/// else `thresholds`'; tests outside `thresholds.alerting_tests` never set
+/// the server's `over_threshold`, so they get no rule either.
 fn resolve(
     schema: Option<&Schema>,
     feature: &str,
-    tests: &[&str],
+    tests: &[ComparisonTest],
     comparison: Comparison,
+    thresholds: &MonitoringThresholds,
 ) -> Vec<TestThreshold> {
     let comparator = schema
         .and_then(|s| s.feature(feature))
@@ -297,34 +327,28 @@ fn resolve(
         });
     tests
         .iter()
+        .filter(|test| thresholds.alerts_on(**test))
         .map(|test| TestThreshold {
-            test: (*test).to_string(),
+            test: *test,
             threshold: comparator
-                .and_then(|c| schema_threshold(c, test))
-                .unwrap_or_else(|| default_threshold(test)),
+                .and_then(|c| schema_threshold(c, *test))
+                .unwrap_or_else(|| thresholds.threshold(*test)),
         })
         .collect()
 }
 
-fn schema_threshold(comparator: &FeatureComparator, test: &str) -> Option<f64> {
+fn schema_threshold(comparator: &FeatureComparator, test: ComparisonTest) -> Option<f64> {
     match test {
-        "linf" => comparator.infinity_norm.as_ref()?.threshold,
-        "jsd" => comparator.jensen_shannon_divergence.as_ref()?.threshold,
+        ComparisonTest::Linf => comparator.infinity_norm.as_ref()?.threshold,
+        ComparisonTest::Jsd => comparator.jensen_shannon_divergence.as_ref()?.threshold,
         _ => None,
     }
 }
 
-fn default_threshold(test: &str) -> f64 {
-    DEFAULT_THRESHOLDS
-        .iter()
-        .find(|(name, _)| *name == test)
-        .map_or(0.1, |(_, threshold)| *threshold)
-}
-
 /// The monitor's tests of a column of this Arrow type: L∞ for categorical
-/// (string, boolean, dictionary) columns, JSD/PSI/KS/Wasserstein for
-/// numeric ones; none for other types (not compared).
-fn tests_of(data_type: &DataType) -> &'static [&'static str] {
+/// (string, boolean, dictionary) columns (and χ²), JSD/PSI/KS/Wasserstein
+/// for numeric ones; none for other types (not compared).
+fn tests_of(data_type: &DataType) -> &'static [ComparisonTest] {
     match data_type {
         DataType::Utf8
         | DataType::LargeUtf8
@@ -602,7 +626,10 @@ fn prometheus_duration(duration: Duration) -> String {
 /// let model = MonitoredModel {
 ///     name: "adult".into(),
 ///     version: 1,
-///     skew: vec![FeatureThresholds { feature: "workclass".into(), tests: vec![TestThreshold { test: "linf".into(), threshold: 0.1 }] }],
+///     skew: vec![FeatureThresholds {
+///         feature: "workclass".into(),
+///         tests: vec![TestThreshold { test: mlrig_monitor::ComparisonTest::Linf, threshold: 0.1 }],
+///     }],
 ///     drift: vec![],
 ///     prediction_drift: vec![],
 ///     has_data_age: false,
@@ -631,15 +658,20 @@ impl MonitoredModel {
     /// Reads what the rules need from an opened bundle: the columns the
     /// model reads (features.json), their thresholds (schema.json, when
     /// the bundle has one), the task (for prediction drift) and whether the
-    /// manifest records `data_newest_row`.
+    /// manifest records `data_newest_row`; `thresholds` are the live
+    /// monitor's (for columns whose schema sets none, and which tests alert).
     ///
     /// ```no_run
     /// let bundle = mlrig_core::ModelBundle::open(std::path::Path::new("models/adult/1"))?;
-    /// let model = mlrig_pipeline::MonitoredModel::from_bundle(&bundle)?;
+    /// let thresholds = mlrig_monitor::MonitoringThresholds::default();
+    /// let model = mlrig_pipeline::MonitoredModel::from_bundle(&bundle, &thresholds)?;
     /// assert_eq!(model.name, "adult");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_bundle(bundle: &ModelBundle) -> Result<Self, PipelineError> {
+    pub fn from_bundle(
+        bundle: &ModelBundle,
+        thresholds: &MonitoringThresholds,
+    ) -> Result<Self, PipelineError> {
         let servable = BundleServable::open(bundle)?;
         let schema = read_schema(bundle)?;
         let manifest = bundle.manifest();
@@ -652,7 +684,13 @@ impl MonitoredModel {
                     let tests = tests_of(field.data_type());
                     (!tests.is_empty()).then(|| FeatureThresholds {
                         feature: field.name().clone(),
-                        tests: resolve(schema.as_ref(), field.name(), tests, comparison),
+                        tests: resolve(
+                            schema.as_ref(),
+                            field.name(),
+                            tests,
+                            comparison,
+                            thresholds,
+                        ),
                     })
                 })
                 .collect::<Vec<_>>()
@@ -660,13 +698,13 @@ impl MonitoredModel {
         let mut prediction_drift = Vec::new();
         if matches!(servable.info().task, Task::Classification { .. }) {
             prediction_drift.push(FeatureThresholds {
-                feature: "predicted_class".into(),
-                tests: resolve(None, "", &CATEGORICAL_TESTS, Comparison::Drift),
+                feature: PREDICTED_CLASS_FEATURE.into(),
+                tests: resolve(None, "", &CATEGORICAL_TESTS, Comparison::Skew, thresholds),
             });
         }
         prediction_drift.push(FeatureThresholds {
-            feature: "score".into(),
-            tests: resolve(None, "", &NUMERIC_TESTS, Comparison::Drift),
+            feature: SCORE_FEATURE.into(),
+            tests: resolve(None, "", &NUMERIC_TESTS, Comparison::Skew, thresholds),
         });
         Ok(Self {
             name: manifest.name.clone(),
@@ -973,7 +1011,7 @@ pub fn alert_rules(
     path: &Path,
     params: &AlertRulesParams,
 ) -> Result<AlertRuleGroup, PipelineError> {
-    MonitoredModel::from_bundle(&open_served_bundle(path)?)?.rules(params)
+    MonitoredModel::from_bundle(&open_served_bundle(path)?, &params.thresholds)?.rules(params)
 }
 
 fn open_served_bundle(path: &Path) -> Result<ModelBundle, PipelineError> {
@@ -1006,7 +1044,7 @@ mod tests {
                 FeatureThresholds {
                     feature: "workclass".into(),
                     tests: vec![TestThreshold {
-                        test: "linf".into(),
+                        test: ComparisonTest::Linf,
                         threshold: 0.2,
                     }],
                 },
@@ -1014,11 +1052,11 @@ mod tests {
                     feature: "age".into(),
                     tests: vec![
                         TestThreshold {
-                            test: "jsd".into(),
+                            test: ComparisonTest::Jsd,
                             threshold: 0.1,
                         },
                         TestThreshold {
-                            test: "ks".into(),
+                            test: ComparisonTest::Ks,
                             threshold: 0.05,
                         },
                     ],
@@ -1028,7 +1066,7 @@ mod tests {
             prediction_drift: vec![FeatureThresholds {
                 feature: "score".into(),
                 tests: vec![TestThreshold {
-                    test: "psi".into(),
+                    test: ComparisonTest::Psi,
                     threshold: 0.25,
                 }],
             }],
@@ -1140,21 +1178,68 @@ mod tests {
         let mut x = Feature::new("x", mlrig_validate::FeatureType::Float);
         x.drift_comparator = Some(FeatureComparator::jensen_shannon_divergence(0.02));
         schema.features.push(x);
-        let skew = resolve(Some(&schema), "job", &CATEGORICAL_TESTS, Comparison::Skew);
-        assert_eq!(skew[0].threshold, 0.3);
-        let drift = resolve(Some(&schema), "job", &CATEGORICAL_TESTS, Comparison::Drift);
-        assert_eq!(drift[0].threshold, 0.1, "no drift comparator: the default");
-        let x = resolve(Some(&schema), "x", &NUMERIC_TESTS, Comparison::Drift);
-        let by_test: BTreeMap<_, _> = x.iter().map(|t| (t.test.as_str(), t.threshold)).collect();
-        assert_eq!(
-            by_test,
-            BTreeMap::from([
-                ("jsd", 0.02),
-                ("ks", 0.05),
-                ("psi", 0.1),
-                ("wasserstein", 0.1)
-            ])
+        let defaults = MonitoringThresholds::default();
+        let skew = resolve(
+            Some(&schema),
+            "job",
+            &CATEGORICAL_TESTS,
+            Comparison::Skew,
+            &defaults,
         );
+        assert_eq!(
+            skew,
+            vec![TestThreshold {
+                test: ComparisonTest::Linf,
+                threshold: 0.3
+            }]
+        );
+        let drift = resolve(
+            Some(&schema),
+            "job",
+            &CATEGORICAL_TESTS,
+            Comparison::Drift,
+            &defaults,
+        );
+        assert_eq!(drift[0].threshold, 0.1, "no drift comparator: the default");
+        let by_test = |tests: Vec<TestThreshold>| -> BTreeMap<&'static str, f64> {
+            tests.iter().map(|t| (t.test.name(), t.threshold)).collect()
+        };
+        // By default only L∞, JSD and PSI set over_threshold (KS and
+        // Wasserstein are reported, not alerted on).
+        let x = resolve(
+            Some(&schema),
+            "x",
+            &NUMERIC_TESTS,
+            Comparison::Drift,
+            &defaults,
+        );
+        assert_eq!(by_test(x), BTreeMap::from([("jsd", 0.02), ("psi", 0.1)]));
+        let mut custom = MonitoringThresholds::default();
+        custom.psi = 0.25;
+        custom.ks = 0.01;
+        custom.jsd = 0.3;
+        custom.alerting_tests = vec![ComparisonTest::Jsd, ComparisonTest::Psi, ComparisonTest::Ks];
+        let x = resolve(
+            Some(&schema),
+            "x",
+            &NUMERIC_TESTS,
+            Comparison::Drift,
+            &custom,
+        );
+        assert_eq!(
+            by_test(x),
+            BTreeMap::from([("jsd", 0.02), ("ks", 0.01), ("psi", 0.25)]),
+            "the schema's JSD wins over the config's"
+        );
+        let x = resolve(
+            Some(&schema),
+            "x",
+            &NUMERIC_TESTS,
+            Comparison::Skew,
+            &custom,
+        );
+        assert_eq!(by_test(x)["jsd"], 0.3, "no skew comparator: the config's");
+        assert!(resolve(None, "job", &CATEGORICAL_TESTS, Comparison::Skew, &custom).is_empty());
         assert_eq!(tests_of(&DataType::Utf8), &CATEGORICAL_TESTS);
         assert_eq!(tests_of(&DataType::Int64), &NUMERIC_TESTS);
         assert!(tests_of(&DataType::Binary).is_empty());

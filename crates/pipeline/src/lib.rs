@@ -69,8 +69,8 @@ mod serving;
 mod training;
 
 pub use alert_rules::{
-    AlertRule, AlertRuleGroup, AlertRulesParams, DEFAULT_THRESHOLDS, FeatureThresholds,
-    MonitoredModel, TestThreshold, alert_rules,
+    AlertRule, AlertRuleGroup, AlertRulesParams, FeatureThresholds, MonitoredModel, TestThreshold,
+    alert_rules,
 };
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use mlrig_core::write_atomic;
+use mlrig_monitor::{MonitoringConfig, MonitoringThresholds};
 use mlrig_pipeline::{AlertRulesParams, alert_rules};
 
-use crate::CommandResult;
-use crate::output::{Format, Outcome};
+use crate::output::{CliError, Format, Outcome};
+use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig alerts`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,11 @@ pub(crate) struct Args {
     /// (YAML, or with `--format json` the same rules document in JSON).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+
+    /// The server config file `mlrig serve --config` runs with (JSON or TOML): its
+    /// `[monitoring] thresholds` (default thresholds and `alerting_tests`) are the rules' too.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 
     /// Alert when more than this fraction of the model's requests fail over 5 minutes.
     #[arg(long, default_value_t = 0.05, value_name = "FRACTION")]
@@ -53,7 +59,8 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         .with_max_p99_latency(args.max_p99_latency)
         .with_max_model_age(args.max_model_age)
         .with_max_data_age(args.max_data_age)
-        .with_pending(args.pending);
+        .with_pending(args.pending)
+        .with_thresholds(thresholds(args.config.as_deref())?);
     let group = alert_rules(&args.model, &params)?;
     let document = serde_json::to_value(&group)?;
     let Some(out) = &args.out else {
@@ -86,4 +93,19 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         }),
         text,
     ))
+}
+
+/// The monitoring thresholds of the server config at `path` (its
+/// `monitoring` section, checked as the server checks it), or the defaults.
+fn thresholds(path: Option<&std::path::Path>) -> Result<MonitoringThresholds, CliError> {
+    let Some(path) = path else {
+        return Ok(MonitoringThresholds::default());
+    };
+    let config: serde_json::Value = config_file::read("--config", path)?;
+    let Some(section) = config.get("monitoring") else {
+        return Ok(MonitoringThresholds::default());
+    };
+    let monitoring: MonitoringConfig = serde_json::from_value(section.clone())
+        .map_err(|e| format!("--config {}: [monitoring]: {e}", path.display()))?;
+    Ok(monitoring.thresholds)
 }
