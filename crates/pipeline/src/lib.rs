@@ -15,6 +15,10 @@
 //!                  + checks (label_leakage, numerical_stability, serveability) ─▶ blessing
 //!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
 //!               + warmup.jsonl (≤ 8 evaluation rows as JSON records, the server's warm-up requests)
+//!               + prediction_statistics.json (statistics of the evaluation predictions: predicted_class, score)
+//!               + manifest data_newest_row (newest value of the --time-column, when named)
+//! monitoring baselines: version dir ─BundleBaselines::read─▶ training statistics + schema,
+//!            prediction statistics, data_newest_row (each None in older bundles)
 //! evaluation: version dir + data (+ baseline dir) ─▶ the same scoring ─▶ Evaluation (EvaluationJob, `mlrig evaluate`)
 //! serving:   bundle ─▶ BundleServable (features + model as one `Servable`; gbdt models also
 //!            answer `Servable::contributions`, TreeSHAP, for `"contributions": true` requests)
@@ -63,13 +67,16 @@ mod hybrid_serving;
 mod prediction_table;
 mod scoring;
 mod serving;
+mod time_column;
 mod training;
 
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
 pub use bundle_files::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
+    BundleBaselines, EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, PREDICTED_CLASS_FEATURE,
+    PREDICTION_STATISTICS_FILE, SCHEMA_FILE, SCORE_FEATURE, STATISTICS_FILE, WARMUP_FILE,
+    prediction_batch,
 };
 pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
@@ -80,6 +87,7 @@ pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
 };
+pub use time_column::TimeColumnSummary;
 pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see
