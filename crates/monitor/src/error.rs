@@ -15,6 +15,20 @@ pub enum MonitorError {
     /// An error from `mlrig-core`.
     #[error(transparent)]
     Core(#[from] mlrig_core::Error),
+    /// Computing or comparing statistics failed (`mlrig-validate`).
+    #[error(transparent)]
+    Validate(#[from] mlrig_validate::ValidateError),
+    /// Prediction labels and scores of different lengths.
+    #[error("{labels} predicted classes but {scores} scores: expected one of each per row")]
+    PredictionShape {
+        /// Number of labels.
+        labels: usize,
+        /// Number of scores.
+        scores: usize,
+    },
+    /// The live monitor's background thread could not be started.
+    #[error("cannot start the live monitoring thread")]
+    Thread(#[source] std::io::Error),
 }
 
 impl MonitorError {
@@ -30,8 +44,10 @@ impl MonitorError {
     /// ```
     pub fn is_invalid_input(&self) -> bool {
         match self {
-            MonitorError::Encode => false,
+            MonitorError::Encode | MonitorError::Thread(_) => false,
             MonitorError::Core(e) => e.is_invalid_input(),
+            MonitorError::Validate(e) => e.is_invalid_input(),
+            MonitorError::PredictionShape { .. } => true,
         }
     }
 }

@@ -59,19 +59,34 @@
 //!
 //! `mlrig-monitor` has none.
 
+mod comparison;
 mod error;
 mod exposition;
 mod layer;
+mod live;
 mod metrics;
+mod monitoring_config;
+mod report;
 mod route;
+mod window;
 
+pub use comparison::{
+    ComparisonTest, FeatureComparison, MonitoringBaseline, PREDICTED_CLASS_FEATURE, SCORE_FEATURE,
+    WindowComparison, compare_windows, prediction_batch,
+};
 pub use error::MonitorError;
 pub use exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, metrics_router};
 pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
+pub use live::{Clock, LiveMonitor, ManualClock, SystemClock};
 pub use metrics::{
     LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, SCORE_BUCKETS, ServingMetrics, UNKNOWN,
     VALUE_BUCKETS,
 };
+pub use monitoring_config::{
+    DEFAULT_MAX_ROWS, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY, DEFAULT_WINDOW, MonitoringConfig,
+    MonitoringThresholds,
+};
+pub use report::{ComparisonSection, MonitoringReport, NonFiniteCounts, WindowSummary};
 pub use route::Route;
 
 // What users need to name this crate's inputs and outputs, so that depending
@@ -80,6 +95,7 @@ pub use route::Route;
 pub use axum;
 pub use mlrig_core::Error as CoreError;
 pub use mlrig_core::{ServableInfo, ServedPredictions, Task};
+pub use mlrig_validate::{Anomalies, DatasetStatistics, Schema};
 
 /// The README's code, compiled and run by `cargo test --doc`.
 #[cfg(doctest)]
