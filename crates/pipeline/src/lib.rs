@@ -26,6 +26,10 @@
 //! hot reload: base path ─serve::ModelManager (poll, version policy, labels)─▶ BundleLoader: open
 //!            (fingerprints), manifest name/version == directory, warm-up on warmup.jsonl
 //!            ─▶ ModelRegistry (only then available); MetricsObserver ─▶ ServingMetrics
+//! live monitoring: MonitoredBundleLoader (= BundleLoader + monitor_bundle: the version's
+//!            monitoring_baseline registered with monitor::LiveMonitor; unregistered on unload)
+//!            server_app_monitored = server_app_with + ServingExtras::with_monitoring (inputs
+//!            attached to ServedPredictions, GET …/monitoring) + MetricsLayer::with_live_monitor
 //! static inference (BatchPredictJob, `mlrig predict`): data ─DataReader (model's input types
 //!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
 //!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
@@ -64,6 +68,7 @@ mod error;
 mod evaluating;
 mod gates;
 mod hybrid_serving;
+mod live_monitoring;
 mod prediction_table;
 mod scoring;
 mod serving;
@@ -83,6 +88,9 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
+pub use live_monitoring::{
+    MonitoredBundleLoader, monitor_bundle, monitoring_baseline, server_app_monitored,
+};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
