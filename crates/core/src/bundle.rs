@@ -14,6 +14,32 @@ use crate::{Error, Result};
 pub const BUNDLE_FORMAT_VERSION: u32 = 1;
 /// The manifest's file name inside a bundle.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The statistics of the model's predictions on the evaluation rows
+/// (tensorflow-metadata `DatasetFeatureStatisticsList` JSON, computed like
+/// `statistics.json`): the reference for prediction drift at serving. Its
+/// features are [`PREDICTED_CLASS_FEATURE`] (classifiers only) and
+/// [`SCORE_FEATURE`]. Bundles written before it existed do not have it.
+///
+/// ```
+/// assert_eq!(mlrig_core::PREDICTION_STATISTICS_FILE, "prediction_statistics.json");
+/// ```
+pub const PREDICTION_STATISTICS_FILE: &str = "prediction_statistics.json";
+/// The feature of [`PREDICTION_STATISTICS_FILE`] holding a classifier's
+/// predicted label (a string: one of the model's classes, as
+/// [`ServedPredictions::class_counts`](crate::ServedPredictions::class_counts) names them).
+///
+/// ```
+/// assert_eq!(mlrig_core::PREDICTED_CLASS_FEATURE, "predicted_class");
+/// ```
+pub const PREDICTED_CLASS_FEATURE: &str = "predicted_class";
+/// The feature of [`PREDICTION_STATISTICS_FILE`] holding each row's score:
+/// the predicted class's probability (classifiers) or the predicted value
+/// (regression), as [`ServedPredictions::scores`](crate::ServedPredictions::scores) carries it.
+///
+/// ```
+/// assert_eq!(mlrig_core::SCORE_FEATURE, "score");
+/// ```
+pub const SCORE_FEATURE: &str = "score";
 
 /// One file of a bundle as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +70,16 @@ pub struct BundleManifest {
     /// Fingerprints of the data the model was trained on.
     #[serde(default)]
     pub lineage: Vec<Fingerprint>,
+    /// The newest value of the training data's time column (RFC 3339 UTC,
+    /// whole seconds), the origin of the data age a server reports; absent
+    /// when training named no time column (and in bundles written before
+    /// this field existed). See [`ModelBundle::data_newest_row_unix`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_newest_row: Option<String>,
 }
+
+/// 9999-12-31T23:59:59Z, the last second RFC 3339 (a four-digit year) can write.
+const MAX_RFC3339_UNIX: u64 = 253_402_300_799;
 
 /// Builds a bundle in a staging directory; nothing is visible until [`commit`](Self::commit).
 ///
@@ -117,6 +152,7 @@ impl BundleWriter {
                 created_by: concat!("mlrig-core ", env!("CARGO_PKG_VERSION")).to_string(),
                 files: BTreeMap::new(),
                 lineage: Vec::new(),
+                data_newest_row: None,
             },
         })
     }
@@ -157,6 +193,36 @@ impl BundleWriter {
         self.manifest.lineage.push(input);
     }
 
+    /// Records the newest row of the training data, as seconds since the
+    /// Unix epoch (the manifest's `data_newest_row`, written as RFC 3339
+    /// UTC). Fails for a time before 1970 or after 9999.
+    ///
+    /// ```
+    /// let base = tempfile::tempdir().unwrap();
+    /// let mut writer = mlrig_core::BundleWriter::new(base.path(), "m", None).unwrap();
+    /// writer.set_data_newest_row(1_700_000_000).unwrap();
+    /// assert!(writer.set_data_newest_row(-1).is_err());
+    /// let bundle = writer.commit().unwrap();
+    /// assert_eq!(bundle.manifest().data_newest_row.as_deref(), Some("2023-11-14T22:13:20Z"));
+    /// assert_eq!(bundle.data_newest_row_unix().unwrap(), Some(1_700_000_000));
+    /// ```
+    pub fn set_data_newest_row(&mut self, unix_seconds: i64) -> Result<()> {
+        let text = u64::try_from(unix_seconds)
+            .ok()
+            .filter(|&s| s <= MAX_RFC3339_UNIX)
+            .map(|s| {
+                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(s)).to_string()
+            })
+            .ok_or_else(|| Error::InvalidParameter {
+                name: "data_newest_row".into(),
+                reason: format!(
+                    "{unix_seconds} s since the Unix epoch is outside 1970-01-01..9999-12-31"
+                ),
+            })?;
+        self.manifest.data_newest_row = Some(text);
+        Ok(())
+    }
+
     /// Writes the manifest and moves the bundle into place.
     pub fn commit(self) -> Result<ModelBundle> {
         let mut bytes =
@@ -195,7 +261,14 @@ impl BundleWriter {
 ///   model.json                 the fitted model (an Artifact)
 ///   evaluation.json            metrics and the blessing decision (an Artifact)
 ///   warmup.jsonl               (mlrig-pipeline) a few evaluation rows, a server's warm-up requests
+///   prediction_statistics.json (mlrig-pipeline) statistics of the model's predictions on the
+///                              evaluation rows: `predicted_class` (classifiers) and `score`;
+///                              the reference for prediction drift (absent in older bundles)
 /// ```
+///
+/// The manifest's optional `data_newest_row` is the newest value of the
+/// training data's time column, when training named one (the data age a
+/// server reports is measured from it).
 ///
 /// [`BundleWriter`] fills a hidden staging directory and renames it into place
 /// on [`BundleWriter::commit`], so a server polling the base path never sees
@@ -309,6 +382,30 @@ impl ModelBundle {
             .as_secs())
     }
 
+    /// The manifest's `data_newest_row` (the newest row of the training
+    /// data) as seconds since the Unix epoch; `None` when the bundle does
+    /// not record it.
+    ///
+    /// ```
+    /// let base = tempfile::tempdir().unwrap();
+    /// let bundle = mlrig_core::BundleWriter::new(base.path(), "m", None).unwrap().commit().unwrap();
+    /// assert_eq!(bundle.data_newest_row_unix().unwrap(), None);
+    /// ```
+    pub fn data_newest_row_unix(&self) -> Result<Option<i64>> {
+        let Some(text) = &self.manifest.data_newest_row else {
+            return Ok(None);
+        };
+        let t = humantime::parse_rfc3339(text).map_err(|e| Error::InvalidBundle {
+            path: self.dir.join(MANIFEST_FILE),
+            reason: format!("data_newest_row `{text}`: {e}"),
+        })?;
+        let secs = t
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        Ok(Some(i64::try_from(secs).unwrap_or(i64::MAX)))
+    }
+
     /// The path of a file listed in the manifest.
     pub fn file_path(&self, file_name: &str) -> Result<PathBuf> {
         if !self.manifest.files.contains_key(file_name) {
@@ -402,6 +499,43 @@ mod tests {
         );
         drop(w); // abandoned: the staging directory is removed
         assert_eq!(std::fs::read_dir(base.path().join("m")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn data_newest_row_is_optional_and_round_trips() {
+        let base = tempfile::tempdir().unwrap();
+        // Written without a time column: no key at all (manifests stay as before).
+        let plain = BundleWriter::new(base.path(), "m", None)
+            .unwrap()
+            .commit()
+            .unwrap();
+        let text = std::fs::read_to_string(plain.dir().join(MANIFEST_FILE)).unwrap();
+        assert!(!text.contains("data_newest_row"), "{text}");
+        assert_eq!(plain.data_newest_row_unix().unwrap(), None);
+
+        let mut w = BundleWriter::new(base.path(), "m", None).unwrap();
+        assert!(w.set_data_newest_row(MAX_RFC3339_UNIX as i64 + 1).is_err());
+        w.set_data_newest_row(MAX_RFC3339_UNIX as i64).unwrap();
+        w.set_data_newest_row(1_400_269_500).unwrap();
+        let dated = w.commit().unwrap();
+        let reopened = ModelBundle::open(dated.dir()).unwrap();
+        assert_eq!(
+            reopened.manifest().data_newest_row.as_deref(),
+            Some("2014-05-16T19:45:00Z")
+        );
+        assert_eq!(
+            reopened.data_newest_row_unix().unwrap(),
+            Some(1_400_269_500)
+        );
+
+        // An unreadable value is an error naming the manifest, not a silent None.
+        let mut bad = reopened.clone();
+        bad.manifest.data_newest_row = Some("yesterday".into());
+        let err = bad.data_newest_row_unix().unwrap_err();
+        assert!(
+            err.to_string().contains("data_newest_row `yesterday`"),
+            "{err}"
+        );
     }
 
     #[test]

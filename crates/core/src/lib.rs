@@ -103,6 +103,7 @@ pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored};
 pub use atomic_file::{AtomicFile, write_atomic};
 pub use bundle::{
     BUNDLE_FORMAT_VERSION, BundleFile, BundleManifest, BundleWriter, MANIFEST_FILE, ModelBundle,
+    PREDICTED_CLASS_FEATURE, PREDICTION_STATISTICS_FILE, SCORE_FEATURE,
 };
 pub use contributions::Contributions;
 pub use error::{Error, Result};

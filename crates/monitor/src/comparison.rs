@@ -734,23 +734,24 @@ pub fn prediction_batch(
 /// The prediction dataset of a served response ([`prediction_batch`]): a
 /// classifier's per-class counts expanded to one label per row (rows are
 /// not aligned with the scores; only each column's distribution is used).
-#[allow(dead_code)] // used by the live monitor
 pub(crate) fn served_prediction_batch(
-    served: &mlrig_core::ServedPredictions,
+    is_classification: bool,
+    class_counts: &[(String, u64)],
+    scores: &[f64],
 ) -> Result<RecordBatch, MonitorError> {
-    if !served.is_classification {
-        return prediction_batch(None, &served.scores);
+    if !is_classification {
+        return prediction_batch(None, scores);
     }
-    let mut labels: Vec<&str> = Vec::with_capacity(served.scores.len());
-    for (class, count) in &served.class_counts {
+    let mut labels: Vec<&str> = Vec::with_capacity(scores.len());
+    for (class, count) in class_counts {
         let count = usize::try_from(*count).unwrap_or(usize::MAX);
         labels.extend(std::iter::repeat_n(class.as_str(), count));
     }
-    labels.truncate(served.scores.len());
-    if labels.len() < served.scores.len() {
-        return prediction_batch(None, &served.scores);
+    labels.truncate(scores.len());
+    if labels.len() < scores.len() {
+        return prediction_batch(None, scores);
     }
-    prediction_batch(Some(&labels), &served.scores)
+    prediction_batch(Some(&labels), scores)
 }
 
 /// Serde of an `f64` that may be NaN or infinite: a JSON number, or the
@@ -1084,7 +1085,8 @@ mod tests {
             classes: vec!["no".into(), "yes".into()],
             probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
         };
-        let batch = served_prediction_batch(&ServedPredictions::new("m", 1, &p)).unwrap();
+        let served = ServedPredictions::new("m", 1, &p);
+        let batch = served_prediction_batch(true, &served.class_counts, &served.scores).unwrap();
         let stats = stats_of(&[batch]);
         let class = stats.feature(PREDICTED_CLASS_FEATURE).unwrap();
         assert_eq!(
@@ -1098,7 +1100,8 @@ mod tests {
         let r = Predictions::Regression {
             values: array![1.0, 2.0],
         };
-        let batch = served_prediction_batch(&ServedPredictions::new("m", 1, &r)).unwrap();
+        let served = ServedPredictions::new("m", 1, &r);
+        let batch = served_prediction_batch(false, &served.class_counts, &served.scores).unwrap();
         assert_eq!((batch.num_columns(), batch.num_rows()), (1, 2));
     }
 

@@ -12,7 +12,7 @@ use tower::{Layer, Service};
 
 use mlrig_core::ServedPredictions;
 
-use crate::{Outcome, RequestLabelValues, ServingMetrics};
+use crate::{LiveMonitor, Outcome, RequestLabelValues, ServingMetrics};
 
 /// A [`tower::Layer`] that counts every request, observes its latency and
 /// counts errors in [`ServingMetrics`], with labels derived from the request
@@ -42,6 +42,7 @@ use crate::{Outcome, RequestLabelValues, ServingMetrics};
 #[derive(Debug, Clone)]
 pub struct MetricsLayer {
     metrics: Arc<ServingMetrics>,
+    live: Option<Arc<LiveMonitor>>,
 }
 
 impl MetricsLayer {
@@ -52,7 +53,26 @@ impl MetricsLayer {
     /// let layer = mlrig_monitor::MetricsLayer::new(Arc::new(mlrig_monitor::ServingMetrics::new()));
     /// ```
     pub fn new(metrics: Arc<ServingMetrics>) -> Self {
-        Self { metrics }
+        Self {
+            metrics,
+            live: None,
+        }
+    }
+
+    /// Also feeds every response carrying a [`ServedPredictions`] to `live`
+    /// ([`LiveMonitor::observe`]: a non-blocking queue push).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use mlrig_monitor::{LiveMonitor, MetricsLayer, ServingMetrics};
+    /// let metrics = Arc::new(ServingMetrics::new());
+    /// let live = Arc::new(LiveMonitor::new(Default::default(), metrics.clone())?);
+    /// let layer = MetricsLayer::new(metrics).with_live_monitor(live);
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn with_live_monitor(mut self, live: Arc<LiveMonitor>) -> Self {
+        self.live = Some(live);
+        self
     }
 }
 
@@ -63,6 +83,7 @@ impl<S> Layer<S> for MetricsLayer {
         MetricsService {
             inner,
             metrics: self.metrics.clone(),
+            live: self.live.clone(),
         }
     }
 }
@@ -79,6 +100,7 @@ impl<S> Layer<S> for MetricsLayer {
 pub struct MetricsService<S> {
     inner: S,
     metrics: Arc<ServingMetrics>,
+    live: Option<Arc<LiveMonitor>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MetricsService<S>
@@ -98,6 +120,7 @@ where
         self.metrics.request_started();
         let record = InFlight {
             metrics: self.metrics.clone(),
+            live: self.live.clone(),
             labels,
             started: Instant::now(),
             finished: false,
@@ -155,6 +178,7 @@ where
 /// A request being handled; records itself exactly once.
 struct InFlight {
     metrics: Arc<ServingMetrics>,
+    live: Option<Arc<LiveMonitor>>,
     labels: RequestLabelValues,
     started: Instant,
     finished: bool,
@@ -164,6 +188,9 @@ impl InFlight {
     /// Records the predictions and labels the request with the version that answered.
     fn served(&mut self, served: &ServedPredictions) {
         self.metrics.record_served(served);
+        if let Some(live) = &self.live {
+            live.observe(served);
+        }
         if let Some((model, version)) = self.metrics.served_labels(served) {
             self.labels.model = model;
             self.labels.version = version;

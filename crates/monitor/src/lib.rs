@@ -63,9 +63,12 @@ mod comparison;
 mod error;
 mod exposition;
 mod layer;
+mod live;
 mod metrics;
 mod monitoring_config;
+mod report;
 mod route;
+mod window;
 
 pub use comparison::{
     ComparisonTest, FeatureComparison, MonitoringBaseline, PREDICTED_CLASS_FEATURE, SCORE_FEATURE,
@@ -74,6 +77,7 @@ pub use comparison::{
 pub use error::MonitorError;
 pub use exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, metrics_router};
 pub use layer::{MetricsLayer, MetricsService, ResponseFuture};
+pub use live::{Clock, LiveMonitor, ManualClock, SystemClock};
 pub use metrics::{
     LATENCY_BUCKETS_SECONDS, Outcome, RequestLabelValues, SCORE_BUCKETS, ServingMetrics, UNKNOWN,
     VALUE_BUCKETS,
@@ -82,6 +86,7 @@ pub use monitoring_config::{
     DEFAULT_MAX_ROWS, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY, DEFAULT_WINDOW, MonitoringConfig,
     MonitoringThresholds,
 };
+pub use report::{ComparisonSection, MonitoringReport, NonFiniteCounts, WindowSummary};
 pub use route::Route;
 
 // What users need to name this crate's inputs and outputs, so that depending

@@ -224,7 +224,11 @@ pub struct ServingMetrics {
     models: ModelTable,
     request_log: RequestLogSlot,
     load_failures: Family<ModelNameLabels, Counter>,
+    live: LiveSlot,
 }
+
+/// The live monitor's collector, once a `LiveMonitor` uses these metrics.
+type LiveSlot = Arc<RwLock<Option<Arc<dyn Collector>>>>;
 
 /// The request log's counters, once registered.
 type RequestLogSlot = Arc<RwLock<Option<Arc<RequestLogCounters>>>>;
@@ -325,6 +329,8 @@ impl ServingMetrics {
         registry.register_collector(Box::new(RequestLogCollector {
             counters: request_log.clone(),
         }));
+        let live = LiveSlot::default();
+        registry.register_collector(Box::new(LiveSlotCollector { live: live.clone() }));
         registry.register(
             "mlrig_build",
             "Build information of mlrig",
@@ -343,7 +349,13 @@ impl ServingMetrics {
             models,
             request_log,
             load_failures,
+            live,
         }
+    }
+
+    /// Exports a live monitor's metrics (a second call replaces the first).
+    pub(crate) fn set_live_collector(&self, collector: Arc<dyn Collector>) {
+        *self.live.write().unwrap_or_else(PoisonError::into_inner) = Some(collector);
     }
 
     /// Reports a request log's counters as `mlrig_request_log_written_total`
@@ -732,6 +744,26 @@ impl Collector for ModelAgeCollector {
             available.encode_family(&labels)?.encode_gauge(&count)?;
         }
         Ok(())
+    }
+}
+
+/// Encodes the live monitor's metrics when scraped (nothing without one).
+#[derive(Debug)]
+struct LiveSlotCollector {
+    live: LiveSlot,
+}
+
+impl Collector for LiveSlotCollector {
+    fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let live = self
+            .live
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        match live {
+            Some(collector) => collector.encode(encoder),
+            None => Ok(()),
+        }
     }
 }
 

@@ -94,6 +94,16 @@ pub enum PipelineError {
         /// The columns found, comma separated.
         available: String,
     },
+    /// The time column named for the data age
+    /// ([`TrainingJob::with_time_column`](crate::TrainingJob::with_time_column))
+    /// is missing, has a type that is not a time, or holds no readable time.
+    #[error("time column `{column}`: {reason}")]
+    TimeColumn {
+        /// The column.
+        column: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A slice column has a type that cannot be sliced on.
     #[error(
         "cannot slice on column `{column}` of type {found}; slice on a string, integer, float or boolean column"
@@ -283,6 +293,7 @@ impl PipelineError {
             | PipelineError::InvalidAlertLimit { .. }
             | PipelineError::ModelTaskMismatch { .. }
             | PipelineError::MissingColumn { .. }
+            | PipelineError::TimeColumn { .. }
             | PipelineError::UnsupportedSlice { .. }
             | PipelineError::UnsupportedOutput { .. }
             | PipelineError::MissingKey { .. }

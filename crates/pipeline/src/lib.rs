@@ -15,6 +15,10 @@
 //!                  + checks (label_leakage, numerical_stability, serveability) ─▶ blessing
 //!            ─▶ BundleWriter ─▶ <out>/<name>/<version>/{manifest,schema,statistics,features,model,evaluation}.json
 //!               + warmup.jsonl (≤ 8 evaluation rows as JSON records, the server's warm-up requests)
+//!               + prediction_statistics.json (statistics of the evaluation predictions: predicted_class, score)
+//!               + manifest data_newest_row (newest value of the --time-column, when named)
+//! monitoring baselines: version dir ─BundleBaselines::read─▶ training statistics + schema,
+//!            prediction statistics, data_newest_row (each None in older bundles)
 //! evaluation: version dir + data (+ baseline dir) ─▶ the same scoring ─▶ Evaluation (EvaluationJob, `mlrig evaluate`)
 //! serving:   bundle ─▶ BundleServable (features + model as one `Servable`; gbdt models also
 //!            answer `Servable::contributions`, TreeSHAP, for `"contributions": true` requests)
@@ -22,6 +26,10 @@
 //! hot reload: base path ─serve::ModelManager (poll, version policy, labels)─▶ BundleLoader: open
 //!            (fingerprints), manifest name/version == directory, warm-up on warmup.jsonl
 //!            ─▶ ModelRegistry (only then available); MetricsObserver ─▶ ServingMetrics
+//! live monitoring: MonitoredBundleLoader (= BundleLoader + monitor_bundle: the version's
+//!            monitoring_baseline registered with monitor::LiveMonitor; unregistered on unload)
+//!            server_app_monitored = server_app_with + ServingExtras::with_monitoring (inputs
+//!            attached to ServedPredictions, GET …/monitoring) + MetricsLayer::with_live_monitor
 //! static inference (BatchPredictJob, `mlrig predict`): data ─DataReader (model's input types
 //!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
 //!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
@@ -63,9 +71,11 @@ mod error;
 mod evaluating;
 mod gates;
 mod hybrid_serving;
+mod live_monitoring;
 mod prediction_table;
 mod scoring;
 mod serving;
+mod time_column;
 mod training;
 
 pub use alert_rules::{
@@ -76,17 +86,23 @@ pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
 pub use bundle_files::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
+    BundleBaselines, EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, PREDICTED_CLASS_FEATURE,
+    PREDICTION_STATISTICS_FILE, SCHEMA_FILE, SCORE_FEATURE, STATISTICS_FILE, WARMUP_FILE,
+    prediction_batch,
 };
 pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
+pub use live_monitoring::{
+    MonitoredBundleLoader, monitor_bundle, monitoring_baseline, server_app_monitored,
+};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
 };
+pub use time_column::TimeColumnSummary;
 pub use training::{Baseline, Progress, TrainingJob, TrainingReport};
 
 // What users need to name this crate's inputs and outputs (one path each; see

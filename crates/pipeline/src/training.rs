@@ -7,7 +7,9 @@
 //!   train ─▶ fit feature pipeline ─▶ Features, batch by batch, CSR when one-hot makes them sparse
 //!         (each Arrow batch is dropped once transformed) ─▶ ModelSpec::fit ─▶ model
 //!   eval  ─▶ same pipeline ─▶ Features ─▶ predict ─▶ metrics ─▶ blessing
-//!   schema + statistics + features + model + evaluation ─▶ <out>/<name>/<version>/
+//!   eval predictions ─▶ prediction statistics (predicted_class, score)
+//!   train + eval ─time column (optional)─▶ newest row ─▶ manifest data_newest_row
+//!   schema + statistics + features + model + evaluation + prediction statistics ─▶ <out>/<name>/<version>/
 //! ```
 //!
 //! Peak memory is the training rows as Arrow columns plus their feature
@@ -27,17 +29,19 @@ use mlrig_train::{
     BlessingThresholds, Convergence, Evaluation, GateCheck, LeakageParams, LeakageReport, Model,
     ModelSpec, SplitRule, TaskChoice, TaskKind, TrainingTarget, infer_task, metric_names,
 };
-use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
+use mlrig_validate::{SchemaInferenceParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PipelineError;
 use crate::bundle_files::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, STATISTICS_FILE, WARMUP_FILE,
+    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, PREDICTION_STATISTICS_FILE, SCHEMA_FILE,
+    STATISTICS_FILE, WARMUP_FILE, bundle_statistics_params, prediction_statistics,
 };
 use crate::gates::{gate_check, serveability_problems, stability_problems};
 use crate::scoring::{self, column_arrays, score};
 use crate::serving::{BundleServable, latest_blessed};
+use crate::time_column::{TimeColumnSummary, newest_row};
 
 /// Everything a training run needs; build with [`TrainingJob::new`] and the `with_*` methods.
 ///
@@ -67,6 +71,7 @@ pub struct TrainingJob {
     baseline: Baseline,
     warm_start: Option<PathBuf>,
     leakage: LeakageParams,
+    time_column: Option<String>,
     progress: Option<Progress>,
 }
 
@@ -139,6 +144,10 @@ pub struct TrainingReport {
     pub leakage: LeakageReport,
     /// Metrics on the evaluation rows and the blessing decision.
     pub evaluation: Evaluation,
+    /// The time column's newest value and how many of its values were
+    /// read (`None` when no time column was named; see
+    /// [`TrainingJob::with_time_column`]).
+    pub time_column: Option<TimeColumnSummary>,
 }
 
 impl TrainingJob {
@@ -174,6 +183,7 @@ impl TrainingJob {
             baseline: Baseline::LatestBlessed,
             warm_start: None,
             leakage: LeakageParams::default(),
+            time_column: None,
             progress: None,
         }
     }
@@ -261,6 +271,32 @@ impl TrainingJob {
         self
     }
 
+    /// Records the newest value of `column` among the accepted rows
+    /// (training and evaluation) in the bundle manifest as
+    /// `data_newest_row`, the origin of the data age a server reports.
+    /// Values are RFC 3339 or `YYYY-MM-DD[ HH:MM:SS]` strings (UTC unless
+    /// they carry an offset), integer epoch seconds, or Arrow
+    /// timestamps/dates; unreadable values are counted in
+    /// [`TrainingReport::time_column`] and ignored, and the job fails only
+    /// when the column is missing or holds no readable time. The column
+    /// stays a model input unless the feature spec leaves it out.
+    ///
+    /// ```
+    /// let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/california_sample.csv");
+    /// let out = tempfile::tempdir()?;
+    /// let err = mlrig_pipeline::TrainingJob::new(data, "MedHouseVal")
+    ///     .with_output_dir(out.path())
+    ///     .with_time_column("day")
+    ///     .run()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().starts_with("time column `day`: not in the data"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_time_column(mut self, column: impl Into<String>) -> Self {
+        self.time_column = Some(column.into());
+        self
+    }
+
     /// Reports each stage as the job enters it (see [`Progress`]).
     pub fn with_progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
@@ -297,13 +333,20 @@ impl TrainingJob {
             });
         }
 
+        // Before the training batches are consumed by the transform.
+        let time_column = self
+            .time_column
+            .as_deref()
+            .map(|column| newest_row(column, &[&train, &eval]))
+            .transpose()?;
+
         let warm = match &self.warm_start {
             Some(dir) => Some(BundleServable::open(&ModelBundle::open(dir)?)?),
             None => None,
         };
         let (choice, model_spec) = self.decide_model(warm.as_ref(), &train)?;
 
-        let statistics = compute_statistics(&train, &schema, &StatisticsParams::default())?;
+        let statistics = compute_statistics(&train, &schema, &bundle_statistics_params())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
 
         let y_train = TrainingTarget::from_arrays(
@@ -366,6 +409,7 @@ impl TrainingJob {
         let fit_seconds = fit_started.elapsed().as_secs_f64();
         drop(x_train);
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
+        notices.extend(time_column.as_ref().and_then(TimeColumnSummary::notice));
         if let Some(c) = model.convergence().filter(|c| !c.converged) {
             notices.push(format!(
                 "{} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
@@ -403,14 +447,16 @@ impl TrainingJob {
         let evaluation = self.compare_with_baseline(evaluation, &eval)?;
 
         self.stage("writing bundle");
-        let bundle_dir = self.write_bundle(
-            &statistics,
-            &data_schema,
-            &features,
-            &model,
-            &evaluation,
-            &eval,
-        )?;
+        let bundle_dir = self.write_bundle(BundleContents {
+            statistics: &statistics,
+            schema: &data_schema,
+            features: &features,
+            model: &model,
+            evaluation: &evaluation,
+            eval: &eval,
+            predictions: &scored.predictions,
+            newest_row_unix: time_column.as_ref().map(|t| t.newest_unix),
+        })?;
         let version = bundle_dir.manifest().version;
         Ok(TrainingReport {
             bundle_dir: bundle_dir.dir().to_path_buf(),
@@ -428,6 +474,7 @@ impl TrainingJob {
             notices,
             leakage,
             evaluation,
+            time_column,
         })
     }
 
@@ -480,6 +527,19 @@ impl TrainingJob {
             return Err(PipelineError::MissingColumn {
                 column: column.clone(),
                 available: mlrig_core::column_list(&schema),
+            });
+        }
+        if let Some(column) = self
+            .time_column
+            .as_ref()
+            .filter(|c| schema.field_with_name(c).is_err())
+        {
+            return Err(PipelineError::TimeColumn {
+                column: column.clone(),
+                reason: format!(
+                    "not in the data; the columns are: {}",
+                    mlrig_core::column_list(&schema)
+                ),
             });
         }
         let (mut train, mut eval) = (Vec::new(), Vec::new());
@@ -565,13 +625,18 @@ impl TrainingJob {
 
     fn write_bundle(
         &self,
-        statistics: &mlrig_validate::DatasetStatistics,
-        schema: &mlrig_validate::Schema,
-        features: &FittedFeaturePipeline,
-        model: &Model,
-        evaluation: &Evaluation,
-        eval: &[RecordBatch],
+        contents: BundleContents<'_>,
     ) -> Result<mlrig_core::ModelBundle, PipelineError> {
+        let BundleContents {
+            statistics,
+            schema,
+            features,
+            model,
+            evaluation,
+            eval,
+            predictions,
+            newest_row_unix,
+        } = contents;
         let data = Fingerprint::of_file(&self.data)?;
         let mut writer = BundleWriter::new(&self.output_dir, &self.name, self.version)?;
         writer.add_lineage(data.clone());
@@ -593,12 +658,36 @@ impl TrainingJob {
         let model_fp = writer.add_artifact(MODEL_FILE, model, &[data.clone(), features_fp])?;
         writer.add_artifact(EVALUATION_FILE, evaluation, &[data, model_fp])?;
         writer.add_bytes(
+            PREDICTION_STATISTICS_FILE,
+            "tensorflow_metadata.DatasetFeatureStatisticsList",
+            prediction_statistics(predictions)?
+                .to_tfmd_json()?
+                .as_bytes(),
+        )?;
+        if let Some(newest) = newest_row_unix {
+            writer.set_data_newest_row(newest)?;
+        }
+        writer.add_bytes(
             WARMUP_FILE,
             crate::bundle_loader::WARMUP_KIND,
             &crate::bundle_loader::warmup_lines(&features.input_schema(), eval)?,
         )?;
         Ok(writer.commit()?)
     }
+}
+
+/// What [`TrainingJob::write_bundle`] writes.
+struct BundleContents<'a> {
+    statistics: &'a mlrig_validate::DatasetStatistics,
+    schema: &'a mlrig_validate::Schema,
+    features: &'a FittedFeaturePipeline,
+    model: &'a Model,
+    evaluation: &'a Evaluation,
+    eval: &'a [RecordBatch],
+    /// The model's predictions on `eval` (for `prediction_statistics.json`).
+    predictions: &'a mlrig_core::Predictions,
+    /// The newest row of the time column, seconds since the Unix epoch.
+    newest_row_unix: Option<i64>,
 }
 
 /// The data file read and split: the training and evaluation batches.
