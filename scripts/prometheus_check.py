@@ -327,10 +327,11 @@ def main():
             for feature in UNCHANGED:
                 others = query(prom, f'ALERTS{{alertname="MlrigFeatureSkew",model="{MODEL}",'
                                      f'feature="{feature}"}}')
-                values = query(prom, f'mlrig_feature_skew{{model="{MODEL}",feature="{feature}"}}')
-                check(not others and values,
-                      f"unchanged `{feature}` is scraped "
-                      f"({[v['value'][1] for v in values]}) and not alerting")
+                values = [float(v["value"][1]) for v in query(
+                    prom, f'mlrig_feature_skew{{model="{MODEL}",feature="{feature}",test="linf"}}')]
+                check(not others and values and all(v <= threshold for v in values),
+                      f"unchanged `{feature}` is scraped (linf {values}, threshold {threshold}) "
+                      f"and not alerting")
             promtool_check_metrics(promtool, base, "with monitoring gauges")
         finally:
             stop(prometheus)

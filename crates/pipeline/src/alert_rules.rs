@@ -712,7 +712,7 @@ impl MonitoredModel {
             skew: per_feature(Comparison::Skew),
             drift: per_feature(Comparison::Drift),
             prediction_drift,
-            has_data_age: has_data_newest_row(bundle)?,
+            has_data_age: manifest.data_newest_row.is_some(),
         })
     }
 
@@ -978,21 +978,6 @@ fn read_schema(bundle: &ModelBundle) -> Result<Option<Schema>, PipelineError> {
             path: bundle.dir().to_path_buf(),
             reason: format!("{SCHEMA_FILE}: {e}"),
         })
-}
-
-/// Whether the manifest records the newest training row (`data_newest_row`).
-fn has_data_newest_row(bundle: &ModelBundle) -> Result<bool, PipelineError> {
-    // Read as JSON: the field is optional and newer than some bundles.
-    let path = bundle.dir().join(mlrig_core::MANIFEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
-    let manifest: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| PipelineError::InconsistentBundle {
-            path: bundle.dir().to_path_buf(),
-            reason: format!("{}: {e}", mlrig_core::MANIFEST_FILE),
-        })?;
-    Ok(manifest
-        .get("data_newest_row")
-        .is_some_and(|v| !v.is_null()))
 }
 
 /// The alerting rules of the model at `path`: a version directory (its
