@@ -23,6 +23,12 @@ Runs, all in one invocation:
    Reports how long until `/v1/models/adult` lists version 2, and wrk's
    non-2xx responses and socket errors (both should be 0).
 3. memory: RSS of a fresh `mlrig serve` after 10k requests and after 1M.
+4. the cost of live monitoring (skew/drift of the inputs, on by default):
+   `mlrig serve` with and without `--no-monitoring` on the same workloads —
+   one adult record per request and a batch of --batch-rows records — sides
+   interleaved per round, --repeat rounds of a --duration-s wrk run each
+   after a 2-s warm-up; reports each side's median requests/s and the
+   throughput lost with monitoring on. `--monitoring-only` runs just this.
 
 Timings depend on the machine; nothing here is a pass/fail threshold. wrk and
 the servers share the machine's cores, as they would on one host.
@@ -208,6 +214,90 @@ def train_mlrig(binary, out, version):
     )
 
 
+def sample_records(count):
+    """`count` adult records spread over the sample (every k-th complete row), as JSON objects."""
+    import csv
+
+    with open(ADULT, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if "?" not in r.values()]
+    step = max(1, len(rows) // count)
+    records = []
+    for row in rows[::step][:count]:
+        row.pop(TARGET)
+        records.append({k: int(v) if v.lstrip("-").isdigit() else v for k, v in row.items()})
+    return records
+
+
+def write_lua(path, body):
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        f.write(f"wrk.body = {json.dumps(body)}\n")
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def monitoring_cost(binary, models, workloads, repeat, duration):
+    """Requests/s of `mlrig serve` with monitoring on (the default) and off, per workload."""
+    runs = {(w, side): [] for w, _ in workloads for side in ("on", "off")}
+    for round_ in range(repeat):
+        # Alternate which side goes first, so a drift in the machine's load hits both.
+        sides = ("off", "on") if round_ % 2 == 0 else ("on", "off")
+        for workload, lua in workloads:
+            for side in sides:
+                cmd = [binary, "serve", "--model", os.path.join(models, MODEL), "--port", str(MLRIG_PORT)]
+                if side == "off":
+                    cmd.append("--no-monitoring")
+                proc = start(cmd, MLRIG_PORT, "/metrics")
+                try:
+                    wrk(MLRIG_PORT, lua, 2)  # warm-up
+                    result = wrk(MLRIG_PORT, lua, duration)
+                finally:
+                    stop(proc)
+                if result["non2xx"] or result["socket_errors"]:
+                    raise SystemExit(f"monitoring {side}, {workload}: {result}")
+                runs[(workload, side)].append(result)
+                print(f"  round {round_ + 1}, {workload}, monitoring {side}: {result['rps']:,.0f} req/s, "
+                      f"p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms", flush=True)
+    table = {}
+    for workload, _ in workloads:
+        on = [r["rps"] for r in runs[(workload, "on")]]
+        off = [r["rps"] for r in runs[(workload, "off")]]
+        table[workload] = {
+            "on": median(on), "off": median(off),
+            "on_p99": median([r["p99_ms"] for r in runs[(workload, "on")]]),
+            "off_p99": median([r["p99_ms"] for r in runs[(workload, "off")]]),
+            "on_all": on, "off_all": off,
+        }
+    return table
+
+
+def monitoring_lines(table, repeat, duration, batch_rows):
+    lines = [
+        f"Live monitoring on vs `--no-monitoring` (wrk -t1 -c8, {repeat} interleaved rounds of "
+        f"{duration} s a side, median):",
+        "",
+        "| workload | monitoring off (req/s) | on (req/s) | rows/s on | throughput lost | p99 off / on |",
+        "|---|---|---|---|---|---|",
+    ]
+    for workload, row in table.items():
+        rows = batch_rows if workload.startswith("batch") else 1
+        lines.append(
+            f"| {workload} | {row['off']:,.0f} | {row['on']:,.0f} | {row['on'] * rows:,.0f} | "
+            f"{100.0 * (1 - row['on'] / row['off']):.1f} % | {row['off_p99']:.3f} / {row['on_p99']:.3f} ms |"
+        )
+    lines.append("")
+    for workload, row in table.items():
+        lines.append(
+            f"{workload}: off {', '.join(f'{r:,.0f}' for r in row['off_all'])}; "
+            f"on {', '.join(f'{r:,.0f}' for r in row['on_all'])} req/s"
+        )
+    return lines
+
+
 def throughput(binary, models, peer_model, lua, repeat, duration):
     best = {}
     for _ in range(repeat):
@@ -278,6 +368,9 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests of the memory run")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--batch-rows", type=int, default=100, help="records per request of the batch workload")
+    parser.add_argument("--monitoring-only", action="store_true",
+                        help="only measure the throughput cost of live monitoring")
     parser.add_argument("--peer-server", metavar="MODEL_PICKLE", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=PEER_PORT, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -293,13 +386,32 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         models = os.path.join(tmp, "models")
         train_mlrig(binary, models, 1)
+        records = sample_records(args.batch_rows)
+        single_lua = os.path.join(tmp, "single.lua")
+        write_lua(single_lua, json.dumps({"instances": records[:1]}))
+        batch_lua = os.path.join(tmp, "batch.lua")
+        write_lua(batch_lua, json.dumps({"instances": records}))
+        workloads = [("single record", single_lua), (f"batch of {len(records)} records", batch_lua)]
+        if args.monitoring_only:
+            print(f"monitoring cost: wrk -t1 -c8 -d{args.duration}s, {args.repeat} interleaved rounds", flush=True)
+            table = monitoring_cost(binary, models, workloads, args.repeat, args.duration)
+            lines = [
+                f"{time.strftime('%Y-%m-%d')}, {platform.machine()} ({os.cpu_count()} cores), "
+                f"`python scripts/bench_serve.py --monitoring-only --repeat {args.repeat} "
+                f"--duration {args.duration} --batch-rows {args.batch_rows}`",
+                "",
+            ] + monitoring_lines(table, args.repeat, args.duration, len(records))
+            text = "\n".join(lines)
+            print(text)
+            if args.markdown:
+                with open(args.markdown, "w") as f:
+                    f.write(text + "\n")
+            return
         peer_model = os.path.join(tmp, "peer.pickle")
         record = train_peer(peer_model)
         body = json.dumps({"instances": [record]})
         lua = os.path.join(tmp, "predict.lua")
-        with open(lua, "w") as f:
-            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-            f.write(f"wrk.body = {json.dumps(body)}\n")
+        write_lua(lua, body)
 
         print(f"throughput: wrk -t1 -c8 -d{args.duration}s, {args.repeat} interleaved runs a side", flush=True)
         best = throughput(binary, models, peer_model, lua, args.repeat, args.duration)
@@ -307,6 +419,8 @@ def main():
         reload = hot_reload(binary, tmp, lua)
         print(f"memory: RSS after 10k and after {args.requests:,} requests", flush=True)
         mem = memory(binary, models, body, lua, args.requests)
+        print(f"monitoring cost: {args.repeat} interleaved rounds", flush=True)
+        monitoring = monitoring_cost(binary, models, workloads, args.repeat, args.duration)
 
     mlrig, peer = best["mlrig"], best["peer"]
     lines = [
@@ -326,7 +440,8 @@ def main():
         "",
         f"RSS after 10k requests {mem['rss_10k_kib'] / 1024:.1f} MiB, after {mem['requests']:,} requests "
         f"{mem['rss_total_kib'] / 1024:.1f} MiB ({100.0 * (mem['rss_total_kib'] / mem['rss_10k_kib'] - 1):+.1f} %).",
-    ]
+        "",
+    ] + monitoring_lines(monitoring, args.repeat, args.duration, len(records))
     text = "\n".join(lines)
     print(text)
     if args.markdown:

@@ -63,6 +63,11 @@ if [ -z "$mlrig_bin" ]; then
 fi
 timeout 900 python3 scripts/protocol_clients.py "$mlrig_bin"
 
+step "Prometheus (promtool check rules/metrics; a real Prometheus scrapes mlrig serve and fires the skew alert)"
+# promtool and prometheus from PATH (Debian: apt-get install prometheus), else Debian's package
+# fetched with apt-get download and unpacked under ${TMPDIR:-/tmp}/mlrig-prometheus-deb (no root).
+timeout 600 python3 scripts/prometheus_check.py "$mlrig_bin"
+
 step "examples run (one per component crate, and the end-to-end one)"
 # Built once with the workspace's features (cargo test above compiled them already), then run:
 # each must finish by itself with exit status 0 on the shipped samples.

@@ -104,6 +104,12 @@ enum Command {
         after_help = "Examples:\n  mlrig rollback --model-config models.toml --model adult --label stable\n  mlrig rollback --model-config models.json --model adult --label stable --to 3 --format json"
     )]
     Rollback(commands::rollback::Args),
+    /// Write Prometheus alerting rules for a model: feature skew and drift above the schema's
+    /// thresholds, prediction drift, error rate, p99 latency, model and data age, NaN outputs.
+    #[command(
+        after_help = "Examples:\n  mlrig alerts --model models/adult --out adult-rules.yml\n  mlrig alerts --model models/adult/3 --max-error-rate 0.01 --max-p99-latency 250ms --for 10m --out rules.yml\n  promtool check rules adult-rules.yml\n\nThresholds are written into the rules (edit them there); regenerate when a new version changes\nits schema's skewComparator/driftComparator."
+    )]
+    Alerts(commands::alerts::Args),
     /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec, model config).
     #[command(
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
@@ -133,6 +139,7 @@ fn main() -> ExitCode {
         Command::Monitor(args) => commands::monitor::run(args),
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Schema(args) => commands::schema::run(args),
+        Command::Alerts(args) => commands::alerts::run(args, cli.format),
     };
     match result {
         Ok(outcome) => output::emit(cli.format, &outcome),

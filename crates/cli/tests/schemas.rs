@@ -337,6 +337,28 @@ fn schemas_agree_with_the_parsers() {
         let parsed = serde_json::from_value::<mlrig_serve::ServerConfig>(document.clone());
         assert_eq!(parsed.is_ok(), *valid, "mlrig on {document}");
     }
+    // The `monitoring` section is read by `mlrig serve` as the monitor's
+    // MonitoringConfig, whose schema the server config's embeds.
+    let monitoring_cases = [
+        (
+            json!({"monitoring": {"window": "1h", "max_rows": 400, "thresholds": {"psi": 0.2, "alerting_tests": ["linf", "ks"]}}}),
+            true,
+        ),
+        (json!({"monitoring": {"enabled": false}}), true),
+        (json!({"monitoring": {"windw": "1h"}}), false),
+        (json!({"monitoring": {"max_rows": "many"}}), false),
+        (
+            json!({"monitoring": {"thresholds": {"alerting_tests": ["auc"]}}}),
+            false,
+        ),
+    ];
+    for (document, valid) in &monitoring_cases {
+        assert_eq!(server.is_valid(document), *valid, "schema on {document}");
+        let parsed = serde_json::from_value::<mlrig_monitor::MonitoringConfig>(
+            document["monitoring"].clone(),
+        );
+        assert_eq!(parsed.is_ok(), *valid, "mlrig on {document}");
+    }
 }
 
 // ------------------------------------------------------------ the verbs

@@ -10,7 +10,7 @@ use std::time::Instant;
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::SchemaRef;
 use mlrig_core::{ModelBundle, Servable, ServableInfo};
-use mlrig_monitor::ServingMetrics;
+use mlrig_monitor::{LiveMonitor, ServingMetrics};
 use mlrig_serve::{LifecycleObserver, VersionLoader};
 
 use crate::PipelineError;
@@ -76,21 +76,31 @@ pub struct BundleLoader;
 
 impl VersionLoader for BundleLoader {
     fn load(&self, name: &str, version: u64, dir: &Path) -> Result<Arc<dyn Servable>, String> {
-        let bundle = ModelBundle::open(dir).map_err(|e| e.to_string())?;
-        let manifest = bundle.manifest();
-        if manifest.name != name || manifest.version != version {
-            return Err(format!(
-                "{}: manifest.json says model `{}` version {}, but the directory is model `{name}` version {version}; \
-                 a bundle must be in <base_path>/<its version> of its own model",
-                dir.display(),
-                manifest.name,
-                manifest.version
-            ));
-        }
-        let servable = BundleServable::open(&bundle).map_err(|e| e.to_string())?;
-        warm_up(&bundle, &servable)?;
+        let (_, servable) = open_version(name, version, dir)?;
         Ok(Arc::new(servable))
     }
+}
+
+/// Steps 1–4 of [`BundleLoader`]: the opened bundle and its warmed-up servable.
+pub(crate) fn open_version(
+    name: &str,
+    version: u64,
+    dir: &Path,
+) -> Result<(ModelBundle, BundleServable), String> {
+    let bundle = ModelBundle::open(dir).map_err(|e| e.to_string())?;
+    let manifest = bundle.manifest();
+    if manifest.name != name || manifest.version != version {
+        return Err(format!(
+            "{}: manifest.json says model `{}` version {}, but the directory is model `{name}` version {version}; \
+             a bundle must be in <base_path>/<its version> of its own model",
+            dir.display(),
+            manifest.name,
+            manifest.version
+        ));
+    }
+    let servable = BundleServable::open(&bundle).map_err(|e| e.to_string())?;
+    warm_up(&bundle, &servable)?;
+    Ok((bundle, servable))
 }
 
 /// Sends the bundle's warm-up records through `servable`, one per request.
@@ -161,26 +171,69 @@ fn warm_up(bundle: &ModelBundle, servable: &BundleServable) -> Result<(), String
 /// assert!(metrics.render()?.contains("mlrig_model_load_failures_total{model=\"adult\"} 1"));
 /// # Ok::<(), mlrig_monitor::MonitorError>(())
 /// ```
-#[derive(Debug, Clone)]
-pub struct MetricsObserver(Arc<ServingMetrics>);
+#[derive(Clone)]
+pub struct MetricsObserver {
+    metrics: Arc<ServingMetrics>,
+    live: Option<Arc<LiveMonitor>>,
+}
+
+impl std::fmt::Debug for MetricsObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsObserver")
+            .field("live_monitoring", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 impl MetricsObserver {
     /// An observer recording into `metrics`.
     pub fn new(metrics: Arc<ServingMetrics>) -> Self {
-        Self(metrics)
+        Self {
+            metrics,
+            live: None,
+        }
+    }
+
+    /// Also unregisters versions from `live` when they are unloaded or fail
+    /// to become available (they were registered by a
+    /// [`MonitoredBundleLoader`](crate::MonitoredBundleLoader) as they loaded),
+    /// so their monitoring gauges go away with them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlrig_monitor::{LiveMonitor, MonitoringBaseline, MonitoringConfig};
+    /// use mlrig_serve::LifecycleObserver;
+    /// let metrics = Arc::new(mlrig_pipeline::ServingMetrics::new());
+    /// let live = Arc::new(LiveMonitor::new(MonitoringConfig::default(), metrics.clone())?);
+    /// live.register_version("adult", 4, MonitoringBaseline::new(Default::default(), Default::default()));
+    /// assert!(live.is_monitored("adult", 4));
+    /// let observer = mlrig_pipeline::MetricsObserver::new(metrics).with_live_monitor(live.clone());
+    /// observer.unloaded("adult", 4);
+    /// assert!(!live.is_monitored("adult", 4));
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn with_live_monitor(mut self, live: Arc<LiveMonitor>) -> Self {
+        self.live = Some(live);
+        self
     }
 }
 
 impl LifecycleObserver for MetricsObserver {
     fn available(&self, info: &ServableInfo) {
-        self.0.register_servable(info);
+        self.metrics.register_servable(info);
     }
 
     fn unloaded(&self, name: &str, version: u64) {
-        self.0.unregister_model(name, version);
+        self.metrics.unregister_model(name, version);
+        if let Some(live) = &self.live {
+            live.unregister_version(name, version);
+        }
     }
 
-    fn load_failed(&self, name: &str, _version: u64, _reason: &str) {
-        self.0.record_model_load_failure(name);
+    fn load_failed(&self, name: &str, version: u64, _reason: &str) {
+        self.metrics.record_model_load_failure(name);
+        if let Some(live) = &self.live {
+            live.unregister_version(name, version);
+        }
     }
 }

@@ -73,6 +73,14 @@ pub enum PipelineError {
         /// The versions found.
         versions: Vec<u64>,
     },
+    /// A limit of the alerting rules (`mlrig alerts`) is out of range.
+    #[error("alert rules: {name}: {reason}")]
+    InvalidAlertLimit {
+        /// The limit (or threshold) named.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A blessing threshold names a metric the task does not compute.
     #[error("threshold on unknown metric `{metric}`; this task computes: {available}")]
     UnknownMetric {
@@ -301,6 +309,7 @@ impl PipelineError {
             | PipelineError::NoModel { .. }
             | PipelineError::NoBlessedModel { .. }
             | PipelineError::UnknownMetric { .. }
+            | PipelineError::InvalidAlertLimit { .. }
             | PipelineError::ModelTaskMismatch { .. }
             | PipelineError::MissingColumn { .. }
             | PipelineError::TimeColumn { .. }

@@ -26,6 +26,10 @@
 //! hot reload: base path ─serve::ModelManager (poll, version policy, labels)─▶ BundleLoader: open
 //!            (fingerprints), manifest name/version == directory, warm-up on warmup.jsonl
 //!            ─▶ ModelRegistry (only then available); MetricsObserver ─▶ ServingMetrics
+//! live monitoring: MonitoredBundleLoader (= BundleLoader + monitor_bundle: the version's
+//!            monitoring_baseline registered with monitor::LiveMonitor; unregistered on unload)
+//!            server_app_monitored = server_app_with + ServingExtras::with_monitoring (inputs
+//!            attached to ServedPredictions, GET …/monitoring) + MetricsLayer::with_live_monitor
 //! static inference (BatchPredictJob, `mlrig predict`): data ─DataReader (model's input types
 //!            forced; bad rows quarantined)─▶ reader thread ─bounded channel─▶ BundleServable::predict
 //!            per batch on rayon ─in input order─▶ key/inputs + `prediction` (+ `score_<class>`)
@@ -36,6 +40,8 @@
 //!            records_to_batch (input schema) ─▶ epoch-aligned windows of StatisticsAccumulators
 //!            (+ delayed labels joined by request id/row or a field) ─▶ skew vs statistics.json, drift
 //!            vs the previous window, prediction drift, quality per window/slice ─▶ MonitorReport
+//! alerting:  bundle (manifest, schema.json comparators, features' inputs, task) ─alert_rules─▶
+//!            Prometheus rules over the server's metrics (AlertRuleGroup::to_yaml, `mlrig alerts`)
 //! ```
 //!
 //! ## Quick start
@@ -63,6 +69,7 @@
 //! |---|---|
 //! | `schemars` | `schemars::JsonSchema` for [`MonitorReport`] and its parts (the CLI publishes the schema) |
 
+mod alert_rules;
 mod batch_predict;
 mod bundle_files;
 mod bundle_loader;
@@ -70,6 +77,7 @@ mod error;
 mod evaluating;
 mod gates;
 mod hybrid_serving;
+mod live_monitoring;
 mod offline_monitor;
 mod prediction_table;
 mod scoring;
@@ -77,6 +85,10 @@ mod serving;
 mod time_column;
 mod training;
 
+pub use alert_rules::{
+    AlertRule, AlertRuleGroup, AlertRulesParams, FeatureThresholds, MonitoredModel, TestThreshold,
+    alert_rules,
+};
 pub use batch_predict::{
     BatchPredictJob, BatchPredictReport, REJECTED_KEEP, RejectedRow, RowProgress,
 };
@@ -90,6 +102,9 @@ pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
+pub use live_monitoring::{
+    MonitoredBundleLoader, monitor_bundle, monitoring_baseline, server_app_monitored,
+};
 pub use offline_monitor::{
     FeatureChange, FeatureComparison, LabelTotals, MonitorReport, MonitoringThresholds,
     OfflineMonitorJob, PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals,

@@ -13,7 +13,7 @@ use mlrig_core::{
     Transform,
 };
 use mlrig_features::FittedFeaturePipeline;
-use mlrig_monitor::ServingMetrics;
+use mlrig_monitor::{LiveMonitor, ServingMetrics};
 use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras};
 use mlrig_train::{Evaluation, Model};
 
@@ -350,6 +350,17 @@ pub fn server_app_with(
     config: &ServerConfig,
     extras: ServingExtras,
 ) -> Router {
+    server_app_parts(registry, metrics, config, extras, None)
+}
+
+/// The server app, with the metrics layer feeding `live` when given.
+pub(crate) fn server_app_parts(
+    registry: Arc<ModelRegistry>,
+    metrics: Arc<ServingMetrics>,
+    config: &ServerConfig,
+    extras: ServingExtras,
+    live: Option<Arc<LiveMonitor>>,
+) -> Router {
     if let Some(log) = extras.request_log() {
         metrics.register_request_log(log.counters());
     }
@@ -360,9 +371,14 @@ pub fn server_app_with(
             }
         }
     }
+    let layer = mlrig_monitor::MetricsLayer::new(metrics.clone());
+    let layer = match live {
+        Some(live) => layer.with_live_monitor(live),
+        None => layer,
+    };
     mlrig_serve::router_with(registry, config, extras)
-        .merge(mlrig_monitor::metrics_router(metrics.clone()))
-        .layer(mlrig_monitor::MetricsLayer::new(metrics))
+        .merge(mlrig_monitor::metrics_router(metrics))
+        .layer(layer)
 }
 
 #[cfg(test)]

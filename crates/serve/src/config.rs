@@ -123,6 +123,14 @@ pub struct ServerConfig {
     /// and an out-of-range number is scored and counted.
     #[serde(skip_serializing_if = "InputContractConfig::is_default")]
     pub input_contract: InputContractConfig,
+    /// Live monitoring settings (the `[monitoring]` section: `enabled`,
+    /// `window`, `max_rows`, `panes`, `queue_capacity`, `thresholds`), kept
+    /// as written: the router does not read them; `mlrig serve` hands them to
+    /// `mlrig-monitor`'s `MonitoringConfig`, which checks them (this crate
+    /// does not depend on it). Default: absent (monitoring on, with its
+    /// defaults, for every version whose bundle has training statistics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<serde_json::Map<String, serde_json::Value>>,
     /// The JSON Schema of this file, for editors; accepted and ignored.
     #[serde(
         rename = "$schema",
@@ -151,6 +159,7 @@ impl Default for ServerConfig {
             prediction_tables: Vec::new(),
             request_log: None,
             input_contract: InputContractConfig::default(),
+            monitoring: None,
             schema_reference: (),
         }
     }
@@ -335,6 +344,26 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_monitoring_section_is_kept_as_written_in_json_and_toml() {
+        let from_toml: ServerConfig =
+            toml::from_str("max_body_bytes = 10\n[monitoring]\nwindow = \"1h\"\nmax_rows = 400\n")
+                .unwrap();
+        let section = from_toml.monitoring.clone().unwrap();
+        assert_eq!(section["window"], "1h");
+        assert_eq!(section["max_rows"], 400);
+        let from_json: ServerConfig = serde_json::from_str(
+            r#"{"max_body_bytes": 10, "monitoring": {"window": "1h", "max_rows": 400}}"#,
+        )
+        .unwrap();
+        assert_eq!(from_json, from_toml);
+        assert_eq!(
+            serde_json::to_value(&from_json).unwrap()["monitoring"]["max_rows"],
+            400
+        );
+        assert!(serde_json::from_str::<ServerConfig>(r#"{"monitoring": 5}"#).is_err());
+    }
 
     #[test]
     fn file_round_trip_defaults_and_errors() {

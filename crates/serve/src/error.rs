@@ -59,6 +59,18 @@ pub enum ServeError {
         /// The loaded versions of the model, ascending.
         available: Vec<u64>,
     },
+    /// A loaded model version has no live monitoring report: the server
+    /// was started without monitoring, or the version is served
+    /// unmonitored (its bundle has no training statistics).
+    #[error("no monitoring report for model `{name}` version {version}: {reason}")]
+    NotMonitored {
+        /// The model name.
+        name: String,
+        /// The version that was asked for (resolved from a label or latest).
+        version: u64,
+        /// Why there is none.
+        reason: &'static str,
+    },
     /// The server has no model at all (MLflow's `/ping` answers 404 then).
     #[error("no model is loaded; start the server with at least one model")]
     NoModelLoaded,
@@ -236,6 +248,7 @@ impl ServeError {
             ServeError::ModelNotFound { .. }
             | ServeError::VersionNotFound { .. }
             | ServeError::NoModelLoaded
+            | ServeError::NotMonitored { .. }
             | ServeError::EndpointNotFound { .. } => StatusCode::NOT_FOUND,
             ServeError::BadRequest { .. }
             | ServeError::LabelNotFound { .. }
@@ -280,6 +293,7 @@ impl ServeError {
             | ServeError::LabelNotFound { .. }
             | ServeError::InvalidLabel { .. }
             | ServeError::NoModelLoaded
+            | ServeError::NotMonitored { .. }
             | ServeError::EndpointNotFound { .. }
             | ServeError::MethodNotAllowed { .. }
             | ServeError::PayloadTooLarge { .. }

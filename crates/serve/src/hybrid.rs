@@ -29,17 +29,20 @@ pub(crate) struct Answer {
 /// servable's task (a version with other classes). Rows answered from the
 /// table are not converted or checked against the input schema; the key
 /// field is taken out of the rows the model answers when it is not one of
-/// the model's inputs.
+/// the model's inputs. With `capture_inputs`, what was served carries the
+/// input rows the model predicted (not the table's rows).
 pub(crate) fn answer(
     servable: &dyn Servable,
     table: Option<&PredictionTable>,
     records: &[Value],
     explain: bool,
     contract: &InputContractConfig,
+    capture_inputs: bool,
 ) -> Result<Answer, ServeError> {
     let table = table.filter(|t| !explain && t.fits(&servable.info().task));
     let Some(table) = table else {
-        let (predictions, contributions, served) = run(servable, records, explain, contract)?;
+        let (predictions, contributions, served) =
+            run(servable, records, explain, contract, capture_inputs)?;
         return Ok(Answer {
             predictions,
             contributions,
@@ -49,7 +52,7 @@ pub(crate) fn answer(
     };
     if records.is_empty() {
         // The model path's message for an empty request.
-        run(servable, records, false, contract)?;
+        run(servable, records, false, contract, false)?;
     }
     check_rows(records.len(), "the request")?;
     let key = table.key();
@@ -75,18 +78,24 @@ pub(crate) fn answer(
         None
     } else {
         let (predictions, _, served) =
-            run(servable, &model_records, false, contract).map_err(|e| renumber(e, &model_rows))?;
-        Some((predictions, served.input_anomalies))
+            run(servable, &model_records, false, contract, capture_inputs)
+                .map_err(|e| renumber(e, &model_rows))?;
+        Some((predictions, served.input_anomalies, served.inputs))
     };
     let from_lookup = table.predictions(&table_rows);
-    let (predictions, anomalies) = match from_model {
-        None => (from_lookup, Vec::new()),
-        Some((model, anomalies)) if table_rows.is_empty() => (model, anomalies),
-        Some((model, anomalies)) => (merge(model, from_lookup, &from_table)?, anomalies),
+    let (predictions, anomalies, inputs) = match from_model {
+        None => (from_lookup, Vec::new(), None),
+        Some((model, anomalies, inputs)) if table_rows.is_empty() => (model, anomalies, inputs),
+        Some((model, anomalies, inputs)) => {
+            (merge(model, from_lookup, &from_table)?, anomalies, inputs)
+        }
     };
-    let served = served_by(servable, &predictions)
+    let mut served = served_by(servable, &predictions)
         .with_table_rows(&predictions, &from_table)
         .with_input_anomalies(anomalies);
+    if let Some(inputs) = inputs {
+        served = served.with_inputs(inputs);
+    }
     Ok(Answer {
         predictions,
         contributions: None,

@@ -6,6 +6,8 @@
 //! their request format into records and the [`Predictions`] into their
 //! response format, so a row scores the same whichever protocol carried it.
 
+use std::sync::Arc;
+
 use axum::http::header::{CONTENT_TYPE, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use mlrig_core::arrow_schema::{DataType, Schema};
@@ -130,12 +132,15 @@ pub(crate) fn unencodable_predictions() -> ServeError {
 /// contract with `contract`'s rules) and, when `explain`, computes the
 /// contributions of the same batch (after the predictions, so a bad record
 /// is reported the same way with or without them). Also returns what was
-/// served, for the metrics layer (input anomalies included).
+/// served, for the metrics layer (input anomalies included, and with
+/// `capture_inputs` the batch the model predicted, shared rather than
+/// copied, for live monitoring).
 pub(crate) fn run(
     servable: &dyn Servable,
     records: &[Value],
     explain: bool,
     contract: &InputContractConfig,
+    capture_inputs: bool,
 ) -> Result<(Predictions, Option<Contributions>, ServedPredictions), ServeError> {
     if records.is_empty() {
         return Err(ServeError::bad_request(
@@ -172,7 +177,11 @@ pub(crate) fn run(
             ),
         });
     }
-    let served = served_by(servable, &predictions).with_input_anomalies(anomalies);
+    let mut served = served_by(servable, &predictions).with_input_anomalies(anomalies);
+    let batch = Arc::new(batch);
+    if capture_inputs {
+        served = served.with_inputs(Arc::clone(&batch));
+    }
     if !explain {
         return Ok((predictions, None, served));
     }

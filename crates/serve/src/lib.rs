@@ -27,7 +27,7 @@
 //!   ▼ (inline for small bodies, tokio blocking pool for large ones)
 //! Servable::predict(&batch) ──▶ Predictions ──▶ the module formats them: {"predictions"} / {"outputs"} / {"results"},
 //!   │                                             v2 output tensors (`predictions`, or `label` + `scores`), MLflow {"predictions"}
-//!   ├──▶ ServedPredictions in the response's extensions (model, version, classes, scores, table rows, input anomalies: read by mlrig-monitor)
+//!   ├──▶ ServedPredictions in the response's extensions (model, version, classes, scores, table rows, input anomalies, with monitoring the input rows: read by mlrig-monitor)
 //!   └──▶ sampled requests: RequestLogEntry ─try_send─▶ RequestLog's bounded queue ─▶ writer thread ─▶ rotating JSONL / Parquet files
 //! ```
 //!
@@ -60,7 +60,11 @@
 //! * [`router_with`] adds [`ServingExtras`]: [`PredictionTable`]s answering
 //!   known keys (hybrid inference; the `mlrig-prediction-source` header says
 //!   which source answered) and a [`RequestLog`] (sampled requests and their
-//!   predictions in rotating files, never blocking serving; `x-request-id`).
+//!   predictions in rotating files, never blocking serving; `x-request-id`)
+//!   and live monitoring ([`ServingExtras::with_monitoring`]: the rows each
+//!   model predicted ride along in [`ServedPredictions::inputs`] for a
+//!   monitoring metrics layer, and `GET /v1/models/{name}[/versions/{n}|/labels/{l}]/monitoring`
+//!   answers a [`MonitoringSource`](mlrig_core::MonitoringSource)'s report).
 //! * [`serve_with`] runs any router on a listener with the connection limits
 //!   of a [`ServerConfig`] (header-read and idle timeouts, max connections)
 //!   and graceful shutdown ([`serve`]: the default limits);

@@ -7,6 +7,7 @@
 //! ```text
 //! {name}[/versions/{n}|/labels/{l}]                 model status      (GET)
 //! {name}[/versions/{n}|/labels/{l}]/metadata        model metadata    (GET)
+//! {name}[/versions/{n}|/labels/{l}]/monitoring      live monitoring   (GET, an mlrig extension)
 //! {name}[/versions/{n}|/labels/{l}]:predict         predict           (POST)
 //! {name}[/versions/{n}|/labels/{l}]:classify        classify          (POST)
 //! {name}[/versions/{n}|/labels/{l}]:regress         regress           (POST)
@@ -19,7 +20,7 @@ use crate::{ServeError, VersionSelector};
 
 /// What a TF Serving path below `/v1/models/` addresses.
 pub(crate) const TF_SERVING_ENDPOINTS: &str = "TF Serving endpoints are \
-     GET /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata] and \
+     GET /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|/monitoring] and \
      POST /v1/models/{name}[/versions/{n}|/labels/{l}]:predict|:classify|:regress";
 
 /// An inference method of the TF Serving REST API.
@@ -35,6 +36,8 @@ pub(crate) enum Verb {
 pub(crate) enum ModelEndpoint {
     Status,
     Metadata,
+    /// The live monitoring report (an mlrig extension).
+    Monitoring,
     Infer(Verb),
 }
 
@@ -73,11 +76,16 @@ pub(crate) fn parse_model_path(rest: &str, full_path: &str) -> Result<ModelPath,
         None => (rest, None),
     };
     let segments: Vec<&str> = resource.split('/').collect();
-    let (name, version, metadata) = match segments.as_slice() {
-        [name] => (*name, None, false),
-        [name, "metadata"] => (*name, None, true),
-        [name, kind @ ("versions" | "labels"), v] => (*name, Some((*kind, *v)), false),
-        [name, kind @ ("versions" | "labels"), v, "metadata"] => (*name, Some((*kind, *v)), true),
+    let (name, version, resource) = match segments.as_slice() {
+        [name] => (*name, None, None),
+        [name, r @ ("metadata" | "monitoring")] => (*name, None, Some(*r)),
+        [name, kind @ ("versions" | "labels"), v] => (*name, Some((*kind, *v)), None),
+        [
+            name,
+            kind @ ("versions" | "labels"),
+            v,
+            r @ ("metadata" | "monitoring"),
+        ] => (*name, Some((*kind, *v)), Some(*r)),
         _ => return Err(not_found()),
     };
     if name.is_empty() {
@@ -89,11 +97,12 @@ pub(crate) fn parse_model_path(rest: &str, full_path: &str) -> Result<ModelPath,
         Some((_, "")) => return Err(not_found()),
         Some((_, label)) => VersionSelector::Label(label.to_string()),
     };
-    let endpoint = match (metadata, verb) {
-        (false, None) => ModelEndpoint::Status,
-        (true, None) => ModelEndpoint::Metadata,
-        (false, Some(verb)) => ModelEndpoint::Infer(verb),
-        (true, Some(_)) => return Err(not_found()),
+    let endpoint = match (resource, verb) {
+        (None, None) => ModelEndpoint::Status,
+        (Some("metadata"), None) => ModelEndpoint::Metadata,
+        (Some(_), None) => ModelEndpoint::Monitoring,
+        (None, Some(verb)) => ModelEndpoint::Infer(verb),
+        (Some(_), Some(_)) => return Err(not_found()),
     };
     Ok(ModelPath {
         name: name.to_string(),
@@ -164,6 +173,17 @@ mod tests {
         let label = parse("iris/labels/canary/metadata").unwrap();
         assert_eq!(label.version, VersionSelector::Label("canary".into()));
         assert_eq!(label.endpoint, Metadata);
+        assert_eq!(
+            parse("iris/monitoring").unwrap(),
+            ok("iris", None, Monitoring)
+        );
+        assert_eq!(
+            parse("iris/versions/3/monitoring").unwrap(),
+            ok("iris", Some(3), Monitoring)
+        );
+        let label = parse("iris/labels/stable/monitoring").unwrap();
+        assert_eq!(label.version, VersionSelector::Label("stable".into()));
+        assert_eq!(label.endpoint, Monitoring);
     }
 
     #[test]
@@ -180,6 +200,8 @@ mod tests {
         assert_eq!(status("iris/versions/0"), 400);
         assert_eq!(status("iris/labels/:predict"), 404);
         assert_eq!(status("iris/metadata:predict"), 404);
+        assert_eq!(status("iris/monitoring:predict"), 404);
+        assert_eq!(status("iris/monitoring/metadata"), 404);
         assert_eq!(status("iris/other"), 404);
         assert_eq!(status(":predict"), 404);
         assert_eq!(status("/versions/1"), 404);

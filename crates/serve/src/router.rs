@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Every endpoint of the three protocols, for 404 messages.
-const ALL_ENDPOINTS: &str = "endpoints are TF Serving's /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|:predict|:classify|:regress], \
+const ALL_ENDPOINTS: &str = "endpoints are TF Serving's /v1/models/{name}[/versions/{n}|/labels/{l}][/metadata|/monitoring|:predict|:classify|:regress], \
      Open Inference Protocol's /v2, /v2/health/live|ready and /v2/models/{name}[/versions/{n}][/ready|/infer], \
      MLflow's /invocations, /ping, /health, /version, and /metrics when metrics are enabled";
 
@@ -84,6 +84,7 @@ impl ApiState {
 /// | TF Serving | POST | `/v1/models/{name}[/versions/{n}\|/labels/{l}]:regress` | `{"results": [value, ...]}` |
 /// | TF Serving | GET | `/v1/models/{name}[/versions/{n}\|/labels/{l}]` | model version status, newest first |
 /// | TF Serving | GET | `/v1/models/{name}[/versions/{n}\|/labels/{l}]/metadata` | model spec, `signature_def` (`DT_*` dtypes), task, classes |
+/// | mlrig (TF Serving style) | GET | `/v1/models/{name}[/versions/{n}\|/labels/{l}]/monitoring` | the version's live monitoring report (with [`ServingExtras::with_monitoring`]; 404 otherwise) |
 /// | Open Inference v2 | GET | `/v2/health/live`, `/v2/health/ready` | 200, empty body |
 /// | Open Inference v2 | GET | `/v2` | server metadata (extension `binary_tensor_data`) |
 /// | Open Inference v2 | GET | `/v2/models/{name}[/versions/{n}]` | model metadata: inputs (one tensor per field), outputs |
@@ -201,7 +202,7 @@ pub fn router_with(
             config.request_timeout,
             enforce_timeout,
         ));
-    let app = if extras.is_empty() {
+    let app = if !extras.annotates() {
         app
     } else {
         app.layer(middleware::from_fn_with_state(extras, annotate))

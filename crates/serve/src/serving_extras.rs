@@ -1,5 +1,6 @@
 //! [`ServingExtras`]: what a router may add to answering from the live
-//! model — prediction tables (hybrid inference) and a request log — and
+//! model — prediction tables (hybrid inference), a request log and live
+//! monitoring — and
 //! how each request uses them ([`RequestContext`], and the middleware that
 //! sets the `x-request-id` and `mlrig-prediction-source` response headers).
 
@@ -12,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use mlrig_core::{Contributions, Predictions, Servable, ServedPredictions};
+use mlrig_core::{Contributions, MonitoringSource, Predictions, Servable, ServedPredictions};
 use serde_json::{Map, Value};
 
 use crate::InputContractConfig;
@@ -44,10 +45,21 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// assert_eq!(extras.prediction_table("price").map(|t| t.len()), Some(2));
 /// assert!(extras.request_log().is_none());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ServingExtras {
     tables: HashMap<String, Arc<PredictionTable>>,
     request_log: Option<Arc<RequestLog>>,
+    monitoring: Option<Arc<dyn MonitoringSource>>,
+}
+
+impl std::fmt::Debug for ServingExtras {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServingExtras")
+            .field("tables", &self.tables)
+            .field("request_log", &self.request_log)
+            .field("monitoring", &self.monitoring.is_some())
+            .finish()
+    }
 }
 
 impl ServingExtras {
@@ -93,6 +105,41 @@ impl ServingExtras {
         self
     }
 
+    /// Turns live monitoring on: every prediction's response extension
+    /// ([`ServedPredictions`]) carries the input rows the model saw
+    /// ([`ServedPredictions::inputs`], shared, not copied) for a metrics
+    /// layer that accumulates them, and
+    /// `GET /v1/models/{name}[/versions/{n}|/labels/{l}]/monitoring`
+    /// answers `source`'s report of the addressed version (404 when it has
+    /// none). Without it (the default) inputs are not attached and the
+    /// endpoint answers 404.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mlrig_core::MonitoringSource;
+    /// struct Reports;
+    /// impl MonitoringSource for Reports {
+    ///     fn monitoring_report(&self, model: &str, version: u64) -> Option<serde_json::Value> {
+    ///         Some(serde_json::json!({ "model": model, "version": version }))
+    ///     }
+    /// }
+    /// let extras = mlrig_serve::ServingExtras::new().with_monitoring(Arc::new(Reports));
+    /// assert!(extras.monitoring().is_some());
+    /// ```
+    pub fn with_monitoring(mut self, source: Arc<dyn MonitoringSource>) -> Self {
+        self.monitoring = Some(source);
+        self
+    }
+
+    /// The monitoring source, when live monitoring is on.
+    ///
+    /// ```
+    /// assert!(mlrig_serve::ServingExtras::new().monitoring().is_none());
+    /// ```
+    pub fn monitoring(&self) -> Option<&Arc<dyn MonitoringSource>> {
+        self.monitoring.as_ref()
+    }
+
     /// The prediction table of model `model`.
     ///
     /// ```
@@ -127,13 +174,19 @@ impl ServingExtras {
         self.request_log.as_ref()
     }
 
-    /// `true` when there is neither a table nor a log.
+    /// `true` when there is no table, no log and no monitoring.
     ///
     /// ```
     /// assert!(mlrig_serve::ServingExtras::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.request_log.is_none()
+        self.tables.is_empty() && self.request_log.is_none() && self.monitoring.is_none()
+    }
+
+    /// `true` when responses need the [`annotate`] middleware (a table or a
+    /// log; monitoring needs no header).
+    pub(crate) fn annotates(&self) -> bool {
+        !self.tables.is_empty() || self.request_log.is_some()
     }
 
     /// What one request to model `model` uses: its table, and the log with
@@ -153,6 +206,7 @@ impl ServingExtras {
         RequestContext {
             table: self.tables.get(model).cloned(),
             log,
+            capture_inputs: self.monitoring.is_some(),
         }
     }
 }
@@ -162,6 +216,8 @@ pub(crate) struct RequestContext {
     table: Option<Arc<PredictionTable>>,
     /// The log and the request id, when this request is logged.
     log: Option<(Arc<RequestLog>, String)>,
+    /// Attach the model's input rows to what was served (live monitoring).
+    capture_inputs: bool,
 }
 
 impl RequestContext {
@@ -179,7 +235,14 @@ impl RequestContext {
         explain: bool,
         contract: &InputContractConfig,
     ) -> Result<(Predictions, Option<Contributions>, ServedPredictions), ServeError> {
-        let answer = answer(servable, self.table.as_deref(), records, explain, contract)?;
+        let answer = answer(
+            servable,
+            self.table.as_deref(),
+            records,
+            explain,
+            contract,
+            self.capture_inputs,
+        )?;
         if let Some((log, id)) = &self.log {
             let info = servable.info();
             let source = source_kind(answer.served.table_rows, answer.served.rows);

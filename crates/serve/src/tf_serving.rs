@@ -79,7 +79,7 @@ pub(crate) async fn handle(
     let target = parse_model_path(&rest, uri.path())?;
     let expected = match target.endpoint {
         ModelEndpoint::Infer(_) => Method::POST,
-        ModelEndpoint::Status | ModelEndpoint::Metadata => Method::GET,
+        ModelEndpoint::Status | ModelEndpoint::Metadata | ModelEndpoint::Monitoring => Method::GET,
     };
     check_method(&method, expected, &uri)?;
     match target.endpoint {
@@ -90,6 +90,11 @@ pub(crate) async fn handle(
         ModelEndpoint::Metadata => {
             let servable = state.registry.select(&target.name, &target.version)?;
             Ok(Json(crate::model_status::model_metadata(servable.as_ref())).into_response())
+        }
+        ModelEndpoint::Monitoring => {
+            let servable = state.registry.select(&target.name, &target.version)?;
+            let info = servable.info();
+            Ok(Json(monitoring_report(&state, &info.name, info.version)?).into_response())
         }
         ModelEndpoint::Infer(verb) => {
             let body = body.map_err(|rejection| body_error(&rejection, state.max_body_bytes))?;
@@ -104,6 +109,25 @@ pub(crate) async fn handle(
             Ok(json_response(encoded, served))
         }
     }
+}
+
+/// The live monitoring report of `name` at `version` (a loaded version):
+/// 404 when the server has no monitoring or the version is not monitored.
+fn monitoring_report(state: &ApiState, name: &str, version: u64) -> Result<Value, ServeError> {
+    let not_monitored = |reason| ServeError::NotMonitored {
+        name: name.to_string(),
+        version,
+        reason,
+    };
+    let source = state
+        .extras
+        .monitoring()
+        .ok_or_else(|| not_monitored("live monitoring is off on this server"))?;
+    source.monitoring_report(name, version).ok_or_else(|| {
+        not_monitored(
+            "the version is served unmonitored (its bundle has no training statistics to compare with)",
+        )
+    })
 }
 
 /// The versions a status request lists, newest first (as TF Serving):

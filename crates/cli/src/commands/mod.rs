@@ -1,5 +1,6 @@
 //! One module per verb. Each exposes `Args` (clap) and `run(args) -> CommandResult`.
 
+pub(crate) mod alerts;
 pub(crate) mod blessing;
 pub(crate) mod drift;
 pub(crate) mod evaluate;

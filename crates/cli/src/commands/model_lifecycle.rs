@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mlrig_core::ServableInfo;
-use mlrig_monitor::ServingMetrics;
-use mlrig_pipeline::{BundleLoader, MetricsObserver};
-use mlrig_serve::{ModelConfig, ModelEntry, ModelManager, ModelRegistry};
+use mlrig_monitor::{LiveMonitor, ServingMetrics};
+use mlrig_pipeline::{BundleLoader, MetricsObserver, MonitoredBundleLoader};
+use mlrig_serve::{ModelConfig, ModelEntry, ModelManager, ModelRegistry, VersionLoader};
 
 use crate::output::CliError;
 
@@ -20,8 +20,14 @@ pub(crate) fn manager(
     poll_interval: Option<Duration>,
     registry: &Arc<ModelRegistry>,
     metrics: &Arc<ServingMetrics>,
+    live: Option<&Arc<LiveMonitor>>,
 ) -> Result<Option<ModelManager>, CliError> {
-    let loader = Arc::new(BundleLoader);
+    // With live monitoring, each version's baseline is registered as it
+    // loads and unregistered (by the observer) when it is unloaded.
+    let loader: Arc<dyn VersionLoader> = match live {
+        Some(live) => Arc::new(MonitoredBundleLoader::new(live.clone())),
+        None => Arc::new(BundleLoader),
+    };
     let manager = match config_file {
         Some(path) => ModelManager::from_file(path, registry.clone(), loader)?,
         None if base_paths.is_empty() => return Ok(None),
@@ -49,9 +55,11 @@ pub(crate) fn manager(
             ModelManager::new(config, registry.clone(), loader)
         }
     };
-    Ok(Some(manager.with_observer(Arc::new(MetricsObserver::new(
-        metrics.clone(),
-    )))))
+    let mut observer = MetricsObserver::new(metrics.clone());
+    if let Some(live) = live {
+        observer = observer.with_live_monitor(live.clone());
+    }
+    Ok(Some(manager.with_observer(Arc::new(observer))))
 }
 
 /// Checks that no `--model` shares a name with a managed model, then runs

@@ -102,6 +102,9 @@ impl SchemaName {
             SchemaName::MonitorReport => generate::<mlrig_pipeline::MonitorReport>(),
         };
         let mut document = schema.to_value();
+        if self == SchemaName::ServerConfig {
+            splice_monitoring(&mut document);
+        }
         if let Value::Object(object) = &mut document {
             object.insert(
                 "$id".into(),
@@ -151,6 +154,49 @@ pub(crate) fn run(args: Args) -> CommandResult {
         serde_json::json!({ "written": json }),
         text,
     ))
+}
+
+/// The server config's `monitoring` section is kept as written by
+/// `mlrig-serve` (which does not know the monitor's types) and read by
+/// `mlrig serve` as `mlrig_monitor::MonitoringConfig`: the published schema
+/// describes it with that type's schema (under `$defs`), keeping the field's
+/// description.
+fn splice_monitoring(document: &mut Value) {
+    let Value::Object(monitoring) = generate::<mlrig_monitor::MonitoringConfig>().to_value() else {
+        return;
+    };
+    let Value::Object(server) = document else {
+        return;
+    };
+    let mut monitoring = monitoring;
+    let defs = server
+        .entry("$defs")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let (Value::Object(defs), Some(Value::Object(own))) = (defs, monitoring.remove("$defs")) {
+        defs.extend(own);
+    }
+    monitoring.remove("$schema");
+    let title = monitoring
+        .remove("title")
+        .and_then(|t| t.as_str().map(String::from))
+        .unwrap_or_else(|| "MonitoringConfig".into());
+    if let Some(Value::Object(defs)) = server.get_mut("$defs") {
+        defs.insert(title.clone(), Value::Object(monitoring));
+    }
+    if let Some(Value::Object(field)) = server
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("monitoring"))
+    {
+        let description = field.remove("description");
+        field.clear();
+        if let Some(description) = description {
+            field.insert("description".into(), description);
+        }
+        field.insert(
+            "anyOf".into(),
+            serde_json::json!([{"$ref": format!("#/$defs/{title}")}, {"type": "null"}]),
+        );
+    }
 }
 
 /// The JSON Schema (draft 2020-12, deserialization contract) of `T` with

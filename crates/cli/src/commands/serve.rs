@@ -2,15 +2,15 @@
 //! MLflow scoring requests for model bundles.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlrig_monitor::ServingMetrics;
+use mlrig_monitor::{LiveMonitor, MonitoringConfig, ServingMetrics};
 use mlrig_serve::{
     ModelRegistry, PredictionTableConfig, RequestLogConfig, RequestLogFormat, ServerConfig,
 };
 
-use crate::output::{Format, Outcome};
+use crate::output::{CliError, Format, Outcome};
 use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig serve`.
@@ -54,7 +54,8 @@ pub(crate) struct Args {
 
     /// Server limits file, JSON or TOML (`max_body_bytes`, `request_timeout = "30s"`,
     /// `max_instances_per_request`, `max_connections`, `header_read_timeout`, `idle_timeout`,
-    /// `max_concurrent_predictions`, `queue_timeout`, ...; schema: `mlrig schema server-config`).
+    /// `max_concurrent_predictions`, `queue_timeout`, ..., and a `[monitoring]` section;
+    /// schema: `mlrig schema server-config`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -82,6 +83,57 @@ pub(crate) struct Args {
     /// Fraction of prediction requests logged, 0 to 1 (default 1).
     #[arg(long, value_name = "RATE", requires = "request_log")]
     request_log_sample_rate: Option<f64>,
+
+    /// Turn live monitoring off: no input statistics, skew/drift gauges or
+    /// /monitoring reports (by default every version whose bundle has
+    /// statistics.json is monitored; the config file's `[monitoring]` section
+    /// sets `enabled`, `window`, `max_rows`, `panes`, `queue_capacity`, `thresholds`).
+    #[arg(long, conflicts_with_all = ["monitoring_window", "monitoring_max_rows"])]
+    no_monitoring: bool,
+
+    /// Span of live monitoring's sliding window (default 5m); overrides the config file.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    monitoring_window: Option<std::time::Duration>,
+
+    /// Most rows in live monitoring's window (default 10000): under heavy traffic
+    /// the window is the latest N rows; overrides the config file.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    monitoring_max_rows: Option<u64>,
+}
+
+/// The `[monitoring]` section of a `--config` file, read on its own so its
+/// errors name the line and column like the rest of the file's.
+#[derive(Debug, Default, serde::Deserialize)]
+struct MonitoringSection {
+    #[serde(default)]
+    monitoring: Option<MonitoringConfig>,
+}
+
+/// The live monitoring settings: the config file's `[monitoring]` section
+/// with the command line on top; `None` when monitoring is off.
+fn monitoring_config(
+    config: &ServerConfig,
+    args: &Args,
+) -> Result<Option<MonitoringConfig>, CliError> {
+    let mut monitoring = match (&args.config, &config.monitoring) {
+        (Some(path), Some(_)) => config_file::read::<MonitoringSection>("--config", path)?
+            .monitoring
+            .unwrap_or_default(),
+        _ => MonitoringConfig::default(),
+    };
+    if args.no_monitoring || !monitoring.enabled {
+        return Ok(None);
+    }
+    if let Some(window) = args.monitoring_window {
+        monitoring = monitoring.with_window(window);
+    }
+    if let Some(rows) = args.monitoring_max_rows {
+        monitoring = monitoring.with_max_rows(rows);
+    }
+    if monitoring.window.is_zero() {
+        return Err("the monitoring window must be longer than zero (--monitoring-window, or `window` in [monitoring])".into());
+    }
+    Ok(Some(monitoring))
 }
 
 fn parse_log_format(text: &str) -> Result<RequestLogFormat, String> {
@@ -115,6 +167,23 @@ fn request_log_config(config: &mut ServerConfig, args: &Args) -> Result<(), Stri
     Ok(())
 }
 
+/// Registers the bundle a `--model DIR` serves as `servable` (the
+/// directory itself, or its version) with `live`.
+fn monitor_model_dir(
+    live: &LiveMonitor,
+    dir: &Path,
+    servable: &dyn mlrig_core::Servable,
+) -> Result<(), CliError> {
+    let version_dir = if dir.join(mlrig_core::MANIFEST_FILE).is_file() {
+        dir.to_path_buf()
+    } else {
+        dir.join(servable.info().version.to_string())
+    };
+    let bundle = mlrig_core::ModelBundle::open(&version_dir)?;
+    mlrig_pipeline::monitor_bundle(live, &bundle, servable);
+    Ok(())
+}
+
 pub(crate) fn run(args: Args, format: Format) -> CommandResult {
     let mut config: ServerConfig = match &args.config {
         Some(path) => config_file::read("--config", path)?,
@@ -123,21 +192,33 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
     if let Some(bytes) = args.max_body_bytes {
         config = config.with_max_body_bytes(bytes);
     }
+    let monitoring = monitoring_config(&config, &args)?;
+    let metrics = Arc::new(ServingMetrics::new());
+    let live = match &monitoring {
+        Some(monitoring) => Some(Arc::new(
+            LiveMonitor::new(monitoring.clone(), metrics.clone())
+                .map_err(|e| format!("cannot start live monitoring: {e}"))?,
+        )),
+        None => None,
+    };
     let registry = Arc::new(ModelRegistry::new());
     let mut loaded = Vec::new();
     for dir in &args.models {
         let servable = mlrig_pipeline::load_model_dir(dir)?;
         let info = servable.info().clone();
+        if let Some(live) = &live {
+            monitor_model_dir(live, dir, servable.as_ref())?;
+        }
         registry.insert(servable)?;
         loaded.push(info);
     }
-    let metrics = Arc::new(ServingMetrics::new());
     let mut manager = crate::commands::model_lifecycle::manager(
         &args.model_base_paths,
         args.model_config.as_deref(),
         args.poll_interval,
         &registry,
         &metrics,
+        live.as_ref(),
     )?;
     let mut failed = Vec::new();
     if let Some(manager) = manager.as_mut() {
@@ -164,7 +245,18 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         .map(|t| serde_json::json!({"model": t.model(), "table": t.origin(), "key": t.key(), "rows": t.len(), "memory_bytes": t.memory_bytes()}))
         .collect();
     let request_log = extras.request_log().cloned();
-    let app = mlrig_pipeline::server_app_with(registry, metrics, &config, extras);
+    let app = match live {
+        Some(live) => {
+            mlrig_pipeline::server_app_monitored(registry, metrics, &config, extras, live)
+        }
+        None => mlrig_pipeline::server_app_with(registry, metrics, &config, extras),
+    };
+    let monitoring_json = monitoring.as_ref().map(|m| {
+        serde_json::json!({
+            "window": humantime::format_duration(m.window).to_string(),
+            "max_rows": m.max_rows,
+        })
+    });
     let address = SocketAddr::new(args.host, args.port);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -184,6 +276,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
             "listening": format!("http://{bound}"),
             "models": loaded.iter().map(|i| serde_json::json!({"name": i.name, "version": i.version})).collect::<Vec<_>>(),
             "prediction_tables": tables,
+            "monitoring": monitoring_json,
             "failed": failed.iter().map(|(name, version, reason)| serde_json::json!({"name": name, "version": version, "error": reason})).collect::<Vec<_>>(),
         });
         match format {
@@ -198,6 +291,14 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
                 println!("also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
                 for table in &tables {
                     println!("answering known `{}` keys of `{}` from {} ({} rows)", table["key"].as_str().unwrap_or_default(), table["model"].as_str().unwrap_or_default(), table["table"].as_str().unwrap_or_default(), table["rows"]);
+                }
+                match &monitoring {
+                    Some(m) => println!(
+                        "live monitoring: {} window (at most {} rows) at http://{bound}/v1/models/{{name}}/monitoring",
+                        humantime::format_duration(m.window),
+                        m.max_rows
+                    ),
+                    None => println!("live monitoring off"),
                 }
                 println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
             }
