@@ -1,63 +1,103 @@
 //! # mlrig-monitor
 //!
-//! Prometheus metrics for an mlrig model server: request counts, latency,
-//! errors, requests in flight, predictions per class, score histograms and
-//! model age, exposed at `GET /metrics` in the Prometheus text format 0.0.4
-//! or, when the scraper's `Accept` asks for it, OpenMetrics.
+//! Monitoring for an mlrig model server: Prometheus metrics of requests,
+//! latency, errors, predictions and model age at `GET /metrics` (Prometheus
+//! text 0.0.4 or OpenMetrics), and **live training/serving skew, drift and
+//! prediction drift** of every served model version, computed with the same
+//! mergeable statistics accumulators and comparators as `mlrig stats` /
+//! `mlrig validate` (mlrig-validate).
 //!
 //! ## Data flow
 //!
 //! ```text
-//! request ──MetricsLayer──▶ server router (e.g. mlrig-serve) ──▶ response
-//!   │ path → Route (protocol, endpoint, model, version)    │ status → outcome, code
-//!   │                                                       │ extensions: ServedPredictions (model, version, classes, scores)
-//!   └──────────── ServingMetrics::record_request ◀──────────┘  (count, latency, errors; labelled by the answering version)
-//!                 ServingMetrics::record_served  ◀──────────┘  (predictions per class, score / value histograms)
-//! register_model(name, version, created_at) ─▶ known models (label values, model age)
-//! GET /metrics ──metrics_router──▶ ServingMetrics::render (OpenMetrics) | render_prometheus_text (0.0.4)
+//! request ──MetricsLayer──▶ server router (e.g. mlrig-serve) ──▶ response + ServedPredictions
+//!   │ path → Route (protocol, endpoint, model, version)          │ (model, version, classes, scores, inputs)
+//!   └─ ServingMetrics::record_request / record_served ◀───────────┤ counts, latency, errors, per-class predictions
+//!                                                                 ▼
+//!      LiveMonitor::observe ── try_send (bounded; full → mlrig_monitoring_dropped_total) ──┐  request path ends here
+//!   ┌─────────────────────────── worker thread ◀──────────────────────────────────────────┘
+//!   │ per version: concat queued batches → open pane's StatisticsAccumulators (inputs, predictions)
+//!   │ pane closes after window/panes of time or max_rows/panes rows
+//!   │ window = merge of the last `panes` panes; previous window = the window compared `panes` closes ago
+//!   └─ compare_windows(baseline, previous, window, predictions, thresholds) → WindowComparison
+//!        skew vs statistics.json · drift vs previous window · prediction drift vs prediction_statistics.json
+//! GET /metrics ─▶ ServingMetrics::render ─▶ gauges read from the last comparison (mlrig_feature_skew, …)
+//! GET /v1/models/{m}/monitoring ─▶ LiveMonitor::report (MonitoringSource) ─▶ MonitoringReport JSON
 //! ```
 //!
 //! * [`ServingMetrics`] owns a `prometheus_client` registry; its docs list the
-//!   metrics and what every label means.
-//! * [`MetricsLayer`] is a tower layer for any HTTP service. It does not know
-//!   the server's types: it reads the protocol, endpoint, model and version
-//!   from the request path ([`Route`]) and the outcome from the status code.
-//!   Only models registered with [`ServingMetrics::register_model`] appear by
-//!   name, so arbitrary paths cannot blow up the number of series.
+//!   request metrics and what every label means; [`LiveMonitor`]'s docs list
+//!   the monitoring metrics.
+//! * [`MetricsLayer`] is a tower layer for any HTTP service. It reads the
+//!   protocol, endpoint, model and version from the request path ([`Route`])
+//!   and the outcome from the status code; only models registered with
+//!   [`ServingMetrics::register_model`] appear by name, so arbitrary paths
+//!   cannot blow up the number of series. [`MetricsLayer::with_live_monitor`]
+//!   also feeds the [`LiveMonitor`].
+//! * [`compare_windows`] is pure: offline tools compare logged windows with it
+//!   and get the live monitor's numbers. Its tests and thresholds:
+//!   [`MonitoringThresholds`]; the window: [`MonitoringConfig`].
 //! * [`metrics_router`] serves `GET /metrics`; merge it into the server's router.
 //!
-//! This crate does not depend on `mlrig-serve`: the application composes them.
+//! This crate does not depend on `mlrig-serve`: the application composes them
+//! (mlrig-serve answers `/monitoring` from any `mlrig_core::MonitoringSource`).
 //!
 //! ## Quick start
 //!
 //! ```
 //! use std::sync::Arc;
 //! use axum::{Router, body::Body, http::Request, routing::post};
-//! use mlrig_monitor::{MetricsLayer, ServingMetrics, metrics_router};
+//! use mlrig_core::arrow_array::{ArrayRef, RecordBatch, StringArray};
+//! use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+//! use mlrig_monitor::{LiveMonitor, MetricsLayer, MonitoringBaseline, MonitoringConfig, ServingMetrics, metrics_router};
+//! use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 //! use tower::ServiceExt;
 //!
 //! let metrics = Arc::new(ServingMetrics::new());
 //! metrics.register_model("iris", 1, 1_700_000_000);
 //!
-//! // Any server router; in mlrig it is `mlrig_serve::router(..)`.
-//! let server = Router::new().route("/v1/models/{*rest}", post(|| async { "{\"predictions\":[1]}" }));
-//! let app = server.merge(metrics_router(metrics.clone())).layer(MetricsLayer::new(metrics.clone()));
+//! // Live monitoring against the training statistics (a bundle's statistics.json and schema.json).
+//! let batch = |v: Vec<&str>| RecordBatch::try_from_iter([("color", Arc::new(StringArray::from(v)) as ArrayRef)]).unwrap();
+//! let training = batch(vec!["red", "blue", "red", "blue"]);
+//! let stats = compute_statistics(&[training.clone()], &training.schema(), &StatisticsParams::default())?;
+//! let schema = infer_schema(&stats, &SchemaInferenceParams::default());
+//! let live = Arc::new(LiveMonitor::new(MonitoringConfig::default().with_max_rows(20), metrics.clone())?);
+//! live.register_version("iris", 1, MonitoringBaseline::new(stats, schema));
+//!
+//! // Any server router; in mlrig it is `mlrig_serve::router(..)`, which attaches ServedPredictions.
+//! let server = Router::new().route("/v1/models/{*rest}", post(|| async {
+//!     let p = Predictions::Regression { values: array![1.0, 2.0] };
+//!     let inputs = RecordBatch::try_from_iter([("color", Arc::new(StringArray::from(vec!["green", "green"])) as ArrayRef)]).unwrap();
+//!     let mut response = axum::response::Response::new(Body::from("{\"predictions\":[1,2]}"));
+//!     response.extensions_mut().insert(ServedPredictions::new("iris", 1, &p).with_inputs(Arc::new(inputs)));
+//!     response
+//! }));
+//! let app = server
+//!     .merge(metrics_router(metrics.clone()))
+//!     .layer(MetricsLayer::new(metrics.clone()).with_live_monitor(live.clone()));
 //!
 //! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 //! let request = Request::post("/v1/models/iris:predict").body(Body::from("{}"))?;
 //! assert_eq!(runtime.block_on(app.oneshot(request))?.status(), 200);
+//! live.flush(); // the worker has seen the request (a pane is 2 rows here: 20 / 10)
 //!
 //! let text = metrics.render()?;
 //! assert!(text.contains(
 //!     "mlrig_requests_total{protocol=\"tf_serving\",endpoint=\"predict\",model=\"iris\",version=\"1\",outcome=\"success\"} 1"
 //! ));
-//! assert!(text.contains("mlrig_model_age_seconds{model=\"iris\",version=\"1\"}"));
+//! assert!(text.contains(
+//!     "mlrig_feature_skew_over_threshold{model=\"iris\",version=\"1\",feature=\"color\",test=\"linf\"} 1"
+//! ));
+//! let report = live.report("iris", 1).unwrap();
+//! assert_eq!(report.over_threshold().next().unwrap().feature, "color");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Feature flags
 //!
-//! `mlrig-monitor` has none.
+//! | feature | enables |
+//! |---|---|
+//! | `schemars` | `schemars::JsonSchema` for [`MonitoringConfig`] (the server config's JSON Schema) |
 
 mod comparison;
 mod error;

@@ -184,7 +184,7 @@ enum Message {
 /// at every pane close (after `window / panes` or `max_rows / panes` rows),
 /// merges the last `panes` panes into the window's statistics and runs
 /// [`compare_windows`](crate::compare_windows) against the training
-/// statistics, the previous `panes` panes and the evaluation's predictions.
+/// statistics, the previous non-overlapping window (compared `panes` closes ago) and the evaluation's predictions.
 ///
 /// Gauges (`mlrig_feature_skew`, `mlrig_feature_drift`,
 /// `mlrig_prediction_drift` and their `_p_value`, `_threshold`,

@@ -66,6 +66,55 @@ impl Observation {
     }
 }
 
+/// Rows of one observation on their way into a pane.
+#[derive(Debug, Clone, Default)]
+struct Part {
+    /// The training features of the inputs.
+    inputs: Option<RecordBatch>,
+    /// The prediction dataset.
+    predictions: Option<RecordBatch>,
+    rows: u64,
+}
+
+impl Part {
+    /// The first `k` rows and the rest.
+    fn split(self, k: u64) -> (Part, Part) {
+        if self.rows <= k {
+            return (self, Part::default());
+        }
+        let cut = |b: &RecordBatch| {
+            let at = usize::try_from(k).unwrap_or(usize::MAX).min(b.num_rows());
+            (b.slice(0, at), b.slice(at, b.num_rows() - at))
+        };
+        let (hi, ti) = match &self.inputs {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        let (hp, tp) = match &self.predictions {
+            Some(b) => {
+                let (h, t) = cut(b);
+                (Some(h), Some(t))
+            }
+            None => (None, None),
+        };
+        (
+            Part {
+                inputs: hi,
+                predictions: hp,
+                rows: k,
+            },
+            Part {
+                inputs: ti,
+                predictions: tp,
+                rows: self.rows - k,
+            },
+        )
+    }
+}
+
 /// What a window comparison published: read by `/metrics` and the JSON report.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Published {
@@ -95,7 +144,6 @@ pub(crate) struct Published {
 #[derive(Debug, Clone)]
 struct Pane {
     start: SystemTime,
-    end: SystemTime,
     rows: u64,
     inputs: Option<StatisticsAccumulator>,
     predictions: Option<StatisticsAccumulator>,
@@ -105,10 +153,74 @@ impl Pane {
     fn new(start: SystemTime) -> Self {
         Self {
             start,
-            end: start,
             rows: 0,
             inputs: None,
             predictions: None,
+        }
+    }
+}
+
+/// A closed pane's place in time.
+#[derive(Debug, Clone, Copy)]
+struct PaneSpan {
+    start: SystemTime,
+    end: SystemTime,
+    rows: u64,
+}
+
+/// The merge of a sliding sequence of accumulators ("two stacks"): pushing
+/// at the back and popping at the front cost O(1) merges amortized, and
+/// the total costs two clones and a merge, instead of merging every pane
+/// again at each slide. Merges are exact and order-independent, so the
+/// total is the same bits as merging the panes one by one.
+#[derive(Debug, Default)]
+struct SlidingMerge {
+    /// Oldest last: each entry merges its pane and every newer pane of `front`.
+    front: Vec<Option<StatisticsAccumulator>>,
+    /// Panes pushed since the last flip, oldest first.
+    back: Vec<Option<StatisticsAccumulator>>,
+    /// The merge of `back`.
+    back_total: Option<StatisticsAccumulator>,
+}
+
+impl SlidingMerge {
+    fn push(&mut self, accumulator: Option<StatisticsAccumulator>) {
+        if let Some(a) = &accumulator {
+            merge_into(&mut self.back_total, a.clone());
+        }
+        self.back.push(accumulator);
+    }
+
+    fn pop_front(&mut self) {
+        if self.front.is_empty() {
+            let mut running: Option<StatisticsAccumulator> = None;
+            for accumulator in self.back.drain(..).rev() {
+                if let Some(a) = accumulator {
+                    merge_into(&mut running, a);
+                }
+                self.front.push(running.clone());
+            }
+            self.back_total = None;
+        }
+        self.front.pop();
+    }
+
+    fn total(&self) -> Option<StatisticsAccumulator> {
+        let mut total = self.front.last().cloned().flatten();
+        if let Some(b) = &self.back_total {
+            merge_into(&mut total, b.clone());
+        }
+        total
+    }
+}
+
+/// Merges `accumulator` into `total` (a pane whose inputs changed shape
+/// cannot be merged and is left out).
+fn merge_into(total: &mut Option<StatisticsAccumulator>, accumulator: StatisticsAccumulator) {
+    match total {
+        None => *total = Some(accumulator),
+        Some(t) => {
+            let _ = t.merge(accumulator);
         }
     }
 }
@@ -122,12 +234,19 @@ pub(crate) struct VersionWindow {
     /// Input schema → (columns kept, their schema): the training features only.
     projection: Option<(SchemaRef, Vec<usize>, SchemaRef)>,
     open: Option<Pane>,
-    /// Closed panes, oldest first: at most `2 × panes` (window + previous window).
-    closed: VecDeque<Pane>,
-    pending: Vec<Observation>,
+    /// The window's closed panes, oldest first (at most `panes`).
+    closed: VecDeque<PaneSpan>,
+    /// Their input accumulators, merged as the window slides.
+    inputs: SlidingMerge,
+    /// Their prediction accumulators.
+    predictions: SlidingMerge,
+    /// Input statistics of the windows compared at the last `panes` pane
+    /// closes, oldest first: the oldest is the previous non-overlapping window.
+    history: VecDeque<(SystemTime, Arc<DatasetStatistics>)>,
+    /// The previous window of the last pane close.
+    previous: Option<Arc<DatasetStatistics>>,
+    pending: Vec<Part>,
     pending_rows: u64,
-    /// Panes in the last published window.
-    published_panes: usize,
     published: Published,
 }
 
@@ -140,9 +259,12 @@ impl VersionWindow {
             projection: None,
             open: None,
             closed: VecDeque::new(),
+            inputs: SlidingMerge::default(),
+            predictions: SlidingMerge::default(),
+            history: VecDeque::new(),
+            previous: None,
             pending: Vec::new(),
             pending_rows: 0,
-            published_panes: 0,
             published: Published::default(),
         }
     }
@@ -156,8 +278,9 @@ impl VersionWindow {
     }
 
     /// Adds observations (in time order); closes panes that are due by time
-    /// or full by rows, comparing the window at each close. Returns `true`
-    /// when something was published.
+    /// or full by rows (a batch that fills a pane is split at the pane's row
+    /// bound), comparing the window at each close. Returns `true` when
+    /// something was published.
     pub(crate) fn observe(&mut self, observations: impl IntoIterator<Item = Observation>) -> bool {
         let pane_duration = self.config.pane_duration();
         let pane_rows = self.config.pane_rows();
@@ -165,26 +288,49 @@ impl VersionWindow {
         for observation in observations {
             changed |= self.count_nonfinite(&observation);
             if let Some(pane) = &self.open
-                && observation.time >= pane.start + pane_duration
+                && is_due(pane.start, pane_duration, observation.time)
             {
-                let end = pane.start + pane_duration;
+                let end = pane_end(pane.start, pane_duration);
                 self.close_pane(end);
                 changed = true;
             }
-            if self.open.is_none() {
-                self.open = Some(Pane::new(observation.time));
-            }
-            let time = observation.time;
-            self.pending_rows += observation.rows;
-            self.pending.push(observation);
-            let open_rows = self.open.as_ref().map_or(0, |p| p.rows);
-            if open_rows + self.pending_rows >= pane_rows {
-                self.close_pane(time);
-                changed = true;
+            let mut part = self.part_of(&observation);
+            while part.rows > 0 {
+                if self.open.is_none() {
+                    self.open = Some(Pane::new(observation.time));
+                }
+                let filled = self.open.as_ref().map_or(0, |p| p.rows) + self.pending_rows;
+                let room = pane_rows.saturating_sub(filled).max(1);
+                let (head, tail) = part.split(room);
+                let head_rows = head.rows;
+                self.pending_rows += head_rows;
+                self.pending.push(head);
+                if filled + head_rows >= pane_rows {
+                    self.close_pane(observation.time);
+                    changed = true;
+                }
+                part = tail;
             }
         }
         self.flush_pending();
         changed
+    }
+
+    /// The rows of `observation` this window keeps: the training features of
+    /// its inputs and its prediction dataset.
+    fn part_of(&mut self, observation: &Observation) -> Part {
+        let inputs = observation.inputs.as_deref().and_then(|b| self.project(b));
+        let predictions = observation.prediction_batch();
+        let rows = inputs
+            .as_ref()
+            .map(|b| b.num_rows() as u64)
+            .or_else(|| predictions.as_ref().map(|b| b.num_rows() as u64))
+            .unwrap_or(observation.rows);
+        Part {
+            inputs,
+            predictions,
+            rows,
+        }
     }
 
     /// Closes the open pane if it is due at `now`, and compares the window
@@ -192,17 +338,18 @@ impl VersionWindow {
     /// published.
     pub(crate) fn tick(&mut self, now: SystemTime) -> bool {
         if let Some(pane) = &self.open
-            && now >= pane.start + self.config.pane_duration()
+            && is_due(pane.start, self.config.pane_duration(), now)
         {
-            let end = pane.start + self.config.pane_duration();
+            let end = pane_end(pane.start, self.config.pane_duration());
             self.close_pane(end);
             return true;
         }
-        let in_window = self
-            .current_range(now)
-            .map_or(0, |(first, last)| last - first);
-        if in_window < self.published_panes {
-            self.compare(now);
+        if self
+            .closed
+            .front()
+            .is_some_and(|p| !within(p.end, self.config.window, now))
+        {
+            self.compare(now, false);
             return true;
         }
         false
@@ -271,15 +418,9 @@ impl VersionWindow {
         }
         let pending = std::mem::take(&mut self.pending);
         let rows = std::mem::take(&mut self.pending_rows);
-        let inputs: Vec<RecordBatch> = pending
-            .iter()
-            .filter_map(|o| o.inputs.as_deref())
-            .filter_map(|b| self.project(b))
-            .collect();
-        let predictions: Vec<RecordBatch> = pending
-            .iter()
-            .filter_map(Observation::prediction_batch)
-            .collect();
+        let inputs: Vec<RecordBatch> = pending.iter().filter_map(|p| p.inputs.clone()).collect();
+        let predictions: Vec<RecordBatch> =
+            pending.into_iter().filter_map(|p| p.predictions).collect();
         let params = self.params.clone();
         let Some(pane) = self.open.as_mut() else {
             return;
@@ -293,79 +434,95 @@ impl VersionWindow {
     /// Closes the open pane at `end` and compares the window.
     fn close_pane(&mut self, end: SystemTime) {
         self.flush_pending();
-        let Some(mut pane) = self.open.take() else {
+        let Some(pane) = self.open.take() else {
             return;
         };
-        pane.end = end.max(pane.start);
-        self.closed.push_back(pane);
-        let keep = 2 * self.config.panes.max(1);
-        while self.closed.len() > keep {
-            self.closed.pop_front();
-        }
-        self.compare(end);
+        self.closed.push_back(PaneSpan {
+            start: pane.start,
+            end: end.max(pane.start),
+            rows: pane.rows,
+        });
+        self.inputs.push(pane.inputs);
+        self.predictions.push(pane.predictions);
+        self.compare(end, true);
     }
 
-    /// Indices `[first, last)` of the closed panes in the window at `now`:
-    /// the last `panes` panes that ended less than `window` ago.
-    fn current_range(&self, now: SystemTime) -> Option<(usize, usize)> {
-        let len = self.closed.len();
-        let mut first = len;
-        while first > 0
-            && len - first < self.config.panes.max(1)
-            && self.closed[first - 1].end + self.config.window > now
-        {
-            first -= 1;
-        }
-        (first < len).then_some((first, len))
-    }
-
-    /// Compares the window at `now` with training, the previous window and
-    /// the evaluation's predictions, and publishes the result.
-    fn compare(&mut self, now: SystemTime) {
+    /// Compares the window at `now` (after dropping the panes that left it)
+    /// with training, the previous window and the evaluation's predictions,
+    /// and publishes the result. `closed`: a pane just closed (the window
+    /// moved on; else panes only expired).
+    fn compare(&mut self, now: SystemTime, closed: bool) {
         let panes = self.config.panes.max(1);
-        // Panes older than two windows are of no use any more.
-        while self
-            .closed
-            .front()
-            .is_some_and(|p| p.end + 2 * self.config.window <= now)
+        while self.closed.len() > panes
+            || self
+                .closed
+                .front()
+                .is_some_and(|p| !within(p.end, self.config.window, now))
         {
             self.closed.pop_front();
+            self.inputs.pop_front();
+            self.predictions.pop_front();
         }
-        let Some((first, last)) = self.current_range(now) else {
-            self.published_panes = 0;
+        if self.closed.is_empty() {
             self.published.comparison = None;
             self.published.window_rows = 0;
             self.published.window_start = None;
             self.published.window_end = None;
             return;
-        };
-        self.published_panes = last - first;
-        let current: Vec<&Pane> = self.closed.range(first..last).collect();
-        let previous: Vec<&Pane> = self
-            .closed
-            .range(first.saturating_sub(panes)..first)
-            .filter(|p| p.end + 2 * self.config.window > now)
-            .collect();
-        let inputs = merged(current.iter().map(|p| p.inputs.as_ref()));
-        let predictions = merged(current.iter().map(|p| p.predictions.as_ref()));
-        let previous_inputs = merged(previous.iter().map(|p| p.inputs.as_ref()));
-        let current_stats = inputs.unwrap_or_default();
+        }
+        if closed {
+            // The window compared `panes` closes ago ended before this one
+            // started; one older than two windows is of no use.
+            self.previous = (self.history.len() >= panes)
+                .then(|| self.history.front())
+                .flatten()
+                .filter(|(end, _)| within(*end, self.config.window.saturating_mul(2), now))
+                .map(|(_, stats)| stats.clone());
+        }
+        let current = Arc::new(
+            self.inputs
+                .total()
+                .map(Accumulator::finish)
+                .unwrap_or_default(),
+        );
+        let predictions = self.predictions.total().map(Accumulator::finish);
         let comparison = compare_windows(
             &self.baseline,
-            previous_inputs.as_ref(),
-            &current_stats,
+            self.previous.as_deref(),
+            &current,
             predictions.as_ref(),
             &self.config.thresholds,
         );
-        self.published.drift_compared = previous_inputs.is_some();
+        if closed {
+            self.history.push_back((now, current));
+            while self.history.len() > panes {
+                self.history.pop_front();
+            }
+        }
+        self.published.drift_compared = self.previous.is_some();
         self.published.predictions_compared =
             predictions.is_some() && self.baseline.predictions.is_some();
-        self.published.window_rows = current.iter().map(|p| p.rows).sum();
-        self.published.window_start = current.first().map(|p| p.start);
-        self.published.window_end = current.last().map(|p| p.end);
+        self.published.window_rows = self.closed.iter().map(|p| p.rows).sum();
+        self.published.window_start = self.closed.front().map(|p| p.start);
+        self.published.window_end = self.closed.back().map(|p| p.end);
         self.published.windows_compared += 1;
         self.published.comparison = Some(Arc::new(comparison));
     }
+}
+
+/// `true` when a pane that started at `start` and lasts `span` is due at `now`.
+fn is_due(start: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    start.checked_add(span).is_some_and(|end| now >= end)
+}
+
+/// The end of a pane that started at `start` and lasts `span`.
+fn pane_end(start: SystemTime, span: std::time::Duration) -> SystemTime {
+    start.checked_add(span).unwrap_or(start)
+}
+
+/// `true` when `end + span` is still after `now` (or beyond what a time can hold).
+fn within(end: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
+    end.checked_add(span).is_none_or(|limit| limit > now)
 }
 
 /// Adds `batches` (concatenated) to `accumulator`, creating it for their
@@ -394,24 +551,6 @@ fn add_batches(
     skipped
 }
 
-/// The statistics of the merged accumulators (clones: the panes stay).
-fn merged<'a>(
-    accumulators: impl Iterator<Item = Option<&'a StatisticsAccumulator>>,
-) -> Option<DatasetStatistics> {
-    let mut total: Option<StatisticsAccumulator> = None;
-    for acc in accumulators.flatten() {
-        match &mut total {
-            None => total = Some(acc.clone()),
-            Some(t) => {
-                // Panes of one version share a schema; a pane whose inputs
-                // changed shape cannot be merged and is left out.
-                let _ = t.merge(acc.clone());
-            }
-        }
-    }
-    total.map(Accumulator::finish)
-}
-
 /// NaN and ±∞ values of a float column (0 for other types).
 fn nonfinite_count(column: &dyn Array) -> u64 {
     match column.data_type() {
@@ -428,5 +567,255 @@ fn nonfinite_count(column: &dyn Array) -> u64 {
                 a.iter().flatten().filter(|x| !x.is_finite()).count() as u64
             }),
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlrig_core::arrow_array::{ArrayRef, Int64Array, StringArray};
+    use mlrig_validate::{SchemaInferenceParams, compute_statistics, infer_schema};
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    use crate::ComparisonTest;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + seconds)
+    }
+
+    fn batch(jobs: &[&str]) -> RecordBatch {
+        let n = jobs.len() as i64;
+        RecordBatch::try_from_iter([
+            (
+                "job",
+                Arc::new(StringArray::from(jobs.to_vec())) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from((0..n).collect::<Vec<_>>())) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    fn observation(jobs: &[&str], time: SystemTime) -> Observation {
+        let scores = vec![0.5; jobs.len()];
+        Observation {
+            time,
+            inputs: Some(Arc::new(batch(jobs))),
+            class_counts: vec![("yes".into(), jobs.len() as u64)],
+            scores,
+            is_classification: true,
+            rows: jobs.len() as u64,
+        }
+    }
+
+    /// A window over training data of jobs `a` and `b`, with `panes` panes of
+    /// `pane_rows` rows or 10 s.
+    fn window(panes: usize, pane_rows: u64) -> VersionWindow {
+        let training = batch(&["a", "b", "a", "b"]);
+        let stats = compute_statistics(
+            std::slice::from_ref(&training),
+            &training.schema(),
+            &StatisticsParams::default(),
+        )
+        .unwrap();
+        let schema = infer_schema(&stats, &SchemaInferenceParams::default());
+        let config = MonitoringConfig::default()
+            .with_panes(panes)
+            .with_max_rows(pane_rows * panes as u64)
+            .with_window(Duration::from_secs(10 * panes as u64));
+        VersionWindow::new(Arc::new(MonitoringBaseline::new(stats, schema)), config)
+    }
+
+    fn linf(published: &Published, drift: bool) -> f64 {
+        let c = published.comparison.as_ref().unwrap();
+        let list = if drift { &c.drift } else { &c.skew };
+        list.iter()
+            .find(|c| c.feature == "job" && c.test == ComparisonTest::Linf)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn panes_close_by_row_count_and_split_batches_at_the_bound() {
+        let mut w = window(3, 10);
+        assert!(!w.observe([observation(&["a"; 6], at(0))]));
+        assert!(w.published().comparison.is_none());
+        // 6 + 6 rows: the pane closes at 10, 2 rows go to the next pane.
+        assert!(w.observe([observation(&["b"; 6], at(1))]));
+        assert_eq!(
+            (w.published().windows_compared, w.published().window_rows),
+            (1, 10)
+        );
+        // One batch of 25 rows closes two more panes (10 + 10), 7 rows wait.
+        assert!(w.observe([observation(&["a"; 25], at(2))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (3, 30));
+        assert_eq!(w.open.as_ref().unwrap().rows, 7);
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(2))));
+        // The window holds the last 3 panes only.
+        assert!(w.observe([observation(&["a"; 3], at(3))]));
+        assert_eq!(w.published().window_rows, 30);
+        assert_eq!(w.published().windows_compared, 4);
+    }
+
+    #[test]
+    fn panes_close_by_time_and_old_panes_leave_the_window() {
+        let mut w = window(3, 1000);
+        w.observe([observation(&["a", "b"], at(0))]);
+        // 11 s later: the first pane (0–10 s) closes before the new rows join.
+        assert!(w.observe([observation(&["a", "a", "a"], at(11))]));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (1, 2));
+        assert_eq!((p.window_start, p.window_end), (Some(at(0)), Some(at(10))));
+        assert_eq!(linf(p, false), 0.0);
+        // Nothing due at 20 s; at 21 s the second pane (11–21 s) closes.
+        assert!(!w.tick(at(20)));
+        assert!(w.tick(at(21)));
+        assert_eq!(w.published().window_rows, 5);
+        // The 30-s window forgets the first pane at 40 s, the second at 51 s.
+        assert!(!w.tick(at(39)));
+        assert!(w.tick(at(40)));
+        assert_eq!(w.published().window_rows, 3);
+        assert!(!w.tick(at(45)));
+        assert!(w.tick(at(51)));
+        assert!(w.published().comparison.is_none());
+        assert_eq!(w.published().window_rows, 0);
+        assert!(!w.tick(at(1000)));
+    }
+
+    #[test]
+    fn drift_compares_with_the_previous_non_overlapping_window() {
+        let mut w = window(2, 4);
+        w.observe([observation(&["a"; 4], at(0))]);
+        w.observe([observation(&["a"; 4], at(1))]);
+        // Two panes: one window, nothing before it.
+        assert!(!w.published().drift_compared);
+        assert!(w.published().comparison.as_ref().unwrap().drift.is_empty());
+        w.observe([observation(&["b"; 4], at(2))]);
+        assert!(w.published().drift_compared);
+        // Window = panes 2–3 (a, b), previous = pane 1 (a).
+        assert_eq!(linf(w.published(), true), 0.5);
+        w.observe([observation(&["b"; 4], at(3))]);
+        // Window = panes 3–4 (b, b), previous = panes 1–2 (a, a).
+        assert_eq!(linf(w.published(), true), 1.0);
+        assert_eq!(linf(w.published(), false), 0.5);
+        assert_eq!((w.closed.len(), w.history.len()), (2, 2));
+        w.observe([observation(&["b"; 4], at(4))]);
+        assert_eq!(
+            (w.closed.len(), w.history.len()),
+            (2, 2),
+            "one window of panes is kept"
+        );
+        // Window = panes 4–5 (b, b), previous = panes 2–3 (a, b).
+        assert_eq!(linf(w.published(), true), 0.5);
+        // Predictions are compared only when the baseline has them.
+        assert!(!w.published().predictions_compared);
+    }
+
+    #[test]
+    fn inputs_of_another_shape_are_skipped_and_counted() {
+        let mut w = window(1, 100);
+        w.observe([observation(&["a", "b"], at(0))]);
+        let odd = RecordBatch::try_from_iter([(
+            "job",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut o = observation(&["a", "b"], at(1));
+        o.inputs = Some(Arc::new(odd));
+        w.observe([o]);
+        w.tick(at(100));
+        assert_eq!(w.published().skipped_batches, 1);
+        assert_eq!(w.published().window_rows, 4);
+    }
+
+    #[test]
+    fn nonfinite_values_of_training_features_and_scores_are_counted() {
+        let mut w = window(1, 100);
+        let mut o = observation(&["a"], at(0));
+        o.scores = vec![f64::NAN];
+        o.inputs = Some(Arc::new(
+            RecordBatch::try_from_iter([(
+                "n",
+                Arc::new(Float64Array::from(vec![f64::INFINITY])) as ArrayRef,
+            )])
+            .unwrap(),
+        ));
+        assert!(w.observe([o]));
+        let counts = &w.published().nonfinite;
+        assert_eq!(counts.get(&(SIDE_INPUT, "n".to_string())), Some(&1));
+        assert_eq!(
+            counts.get(&(SIDE_OUTPUT, SCORE_FEATURE.to_string())),
+            Some(&1)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Whatever the request sizes and pane bounds, the panes of a window
+        /// merge to the statistics of its rows in one pass.
+        #[test]
+        fn panes_merge_to_the_single_pass_statistics(
+            sizes in proptest::collection::vec(1usize..30, 1..20),
+            pane_rows in 1u64..40,
+        ) {
+            let total: usize = sizes.iter().sum();
+            let mut w = window(100_000, pane_rows);
+            let jobs: Vec<String> = (0..total).map(|i| format!("j{}", i % 7)).collect();
+            let all = batch(&jobs.iter().map(String::as_str).collect::<Vec<_>>());
+            let mut offset = 0;
+            for (i, size) in sizes.iter().enumerate() {
+                let slice = all.slice(offset, *size);
+                let mut o = observation(&vec!["x"; *size], at(i as u64 / 1000));
+                o.inputs = Some(Arc::new(slice));
+                w.observe([o]);
+                offset += size;
+            }
+            let closed = w.closed.len() as u64;
+            prop_assert_eq!(closed, total as u64 / pane_rows);
+            let mut merged = w.inputs.total();
+            if let Some(open) = w.open.as_ref().and_then(|p| p.inputs.clone()) {
+                merge_into(&mut merged, open);
+            }
+            let merged = merged.unwrap().finish();
+            let single = compute_statistics(std::slice::from_ref(&all), &all.schema(), &StatisticsParams::default()).unwrap();
+            prop_assert_eq!(merged, single);
+        }
+
+        /// As the window slides, its merged panes are the statistics of
+        /// exactly the rows of its last `panes` panes.
+        #[test]
+        fn the_sliding_window_holds_the_rows_of_its_last_panes(
+            sizes in proptest::collection::vec(1usize..30, 1..30),
+            pane_rows in 1u64..20,
+            panes in 1usize..5,
+        ) {
+            let total: usize = sizes.iter().sum();
+            let mut w = window(panes, pane_rows);
+            let values: Vec<i64> = (0..total as i64).map(|i| (i * 7919) % 101).collect();
+            let all = RecordBatch::try_from_iter([
+                ("job", Arc::new(StringArray::from(values.iter().map(|v| format!("j{}", v % 5)).collect::<Vec<_>>())) as ArrayRef),
+                ("n", Arc::new(Int64Array::from(values.clone())) as ArrayRef),
+            ]).unwrap();
+            let mut offset = 0;
+            for size in &sizes {
+                let mut o = observation(&vec!["x"; *size], at(0));
+                o.inputs = Some(Arc::new(all.slice(offset, *size)));
+                w.observe([o]);
+                offset += size;
+            }
+            let closes = total / pane_rows as usize;
+            prop_assume!(closes > 0);
+            let first = closes.saturating_sub(panes) * pane_rows as usize;
+            let last = closes * pane_rows as usize;
+            let expected = all.slice(first, last - first);
+            let single = compute_statistics(std::slice::from_ref(&expected), &expected.schema(), &StatisticsParams::default()).unwrap();
+            prop_assert_eq!(w.inputs.total().unwrap().finish(), single);
+            prop_assert_eq!(w.published().window_rows, (last - first) as u64);
+        }
     }
 }
