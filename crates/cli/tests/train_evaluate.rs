@@ -401,3 +401,58 @@ fn a_gbdt_bundle_warm_started_on_new_rows_adds_rounds() {
         "the feature pipeline is kept"
     );
 }
+
+#[test]
+fn time_column_records_the_newest_row_and_a_missing_one_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("dated.csv");
+    let mut text = String::from("x,day,y\n");
+    for i in 0..50 {
+        let day = if i == 3 {
+            "soon".to_string()
+        } else {
+            format!("2025-06-{:02}", i % 28 + 1)
+        };
+        text.push_str(&format!("{i},{day},{}\n", 3 * i + 1));
+    }
+    std::fs::write(&data, text).unwrap();
+    let data = data.to_str().unwrap();
+
+    let output = train(
+        dir.path(),
+        data,
+        "y",
+        &[
+            "--name",
+            "m",
+            "--time-column",
+            "day",
+            "--allow-leakage",
+            "x",
+        ],
+    );
+    let report = success_json(&output);
+    assert_eq!(report["time_column"]["newest"], "2025-06-28T00:00:00Z");
+    assert_eq!(report["time_column"]["unparseable"], 1);
+    assert!(
+        stderr(&output).contains("time column `day`: 1 of 50 values"),
+        "{}",
+        stderr(&output)
+    );
+    let manifest = common::read_json(&dir.path().join("m/1/manifest.json"));
+    assert_eq!(manifest["data_newest_row"], "2025-06-28T00:00:00Z");
+    assert!(dir.path().join("m/1/prediction_statistics.json").is_file());
+
+    let output = train(
+        dir.path(),
+        data,
+        "y",
+        &["--name", "m", "--time-column", "dya"],
+    );
+    assert_status(&output, 2);
+    let message = common::assert_one_line_error(&output);
+    assert!(
+        message.contains("time column `dya`: not in the data"),
+        "{message}"
+    );
+}

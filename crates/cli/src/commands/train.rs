@@ -69,6 +69,13 @@ pub(crate) struct Args {
     #[arg(long = "allow-leakage", value_name = "COLUMN")]
     allow_leakage: Vec<String>,
 
+    /// Record the newest value of COLUMN (RFC 3339 or YYYY-MM-DD[ HH:MM:SS]
+    /// strings, or integer epoch seconds) in the bundle manifest as
+    /// `data_newest_row`, from which a server reports the data's age.
+    /// Unreadable values are counted and ignored.
+    #[arg(long, value_name = "COLUMN")]
+    time_column: Option<String>,
+
     #[command(flatten)]
     gate: GateArgs,
 
@@ -123,6 +130,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
     if let Some(version) = args.bundle_version {
         job = job.with_version(version);
     }
+    if let Some(column) = &args.time_column {
+        job = job.with_time_column(column);
+    }
     let spinner = crate::progress::stage_spinner(&format!(
         "training on {} (target `{}`)",
         args.file.display(),
@@ -173,6 +183,13 @@ pub(crate) fn run(args: Args) -> CommandResult {
                 "NOT converged"
             },
             c.iterations
+        );
+    }
+    if let Some(time) = &report.time_column {
+        let _ = writeln!(
+            text,
+            "newest row: {} (`{}`: {} read, {} missing, {} unreadable)",
+            time.newest, time.column, time.parsed, time.missing, time.unparseable
         );
     }
     text.push_str(&evaluation_text(&report.evaluation));
