@@ -325,7 +325,9 @@ impl PipelineError {
             | PipelineError::OutputDirMissing { .. }
             | PipelineError::InvalidRequestLog { .. }
             | PipelineError::InvalidOption { .. } => true,
-            PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
+            PipelineError::Json { .. }
+            | PipelineError::Panicked { .. }
+            | PipelineError::Monitor(_) => false,
         }
     }
 }
