@@ -599,6 +599,12 @@ fn run_worker(shared: &Shared, receiver: &Receiver<Message>) {
                 }
                 Message::Flush(ack) => {
                     observe_groups(shared, &mut windows, std::mem::take(&mut groups));
+                    let now = shared.clock.now();
+                    for (registered, window) in windows.values_mut() {
+                        if window.compare_if_dirty(now) {
+                            publish(registered, window);
+                        }
+                    }
                     let _ = ack.send(());
                 }
             }
