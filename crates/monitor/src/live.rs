@@ -179,12 +179,15 @@ enum Message {
 /// response carrying [`ServedPredictions`] with inputs) only copies `Arc`s
 /// and the scores into a bounded queue (`try_send`: a full queue drops the
 /// batch and counts it in `mlrig_monitoring_dropped_total`). A background
-/// thread concatenates queued batches per version, feeds the open pane's
-/// [`StatisticsAccumulator`](mlrig_validate::StatisticsAccumulator)s and,
-/// at every pane close (after `window / panes` or `max_rows / panes` rows),
-/// merges the last `panes` panes into the window's statistics and runs
+/// thread feeds queued batches per version (small ones concatenated) to the
+/// open pane's [`StatisticsAccumulator`](mlrig_validate::StatisticsAccumulator)s;
+/// panes close after `window / panes` or `max_rows / panes` rows, and at a
+/// pane close or idle tick — at most once a second per version (or pane
+/// duration, if shorter), and at [`flush`](Self::flush) — the worker merges
+/// the last `panes` panes into the window's statistics and runs
 /// [`compare_windows`](crate::compare_windows) against the training
-/// statistics, the previous non-overlapping window (compared `panes` closes ago) and the evaluation's predictions.
+/// statistics, the previous non-overlapping compared window and the
+/// evaluation's predictions.
 ///
 /// Gauges (`mlrig_feature_skew`, `mlrig_feature_drift`,
 /// `mlrig_prediction_drift` and their `_p_value`, `_threshold`,
@@ -445,7 +448,8 @@ impl LiveMonitor {
     }
 
     /// Waits until the worker has processed everything queued before this
-    /// call (tests, graceful shutdown).
+    /// call and compared every window a pane closed in since its last
+    /// comparison (tests, graceful shutdown).
     ///
     /// ```
     /// # use std::sync::Arc;
