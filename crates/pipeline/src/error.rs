@@ -213,6 +213,16 @@ pub enum PipelineError {
         /// Which thread.
         what: String,
     },
+    /// A report input is not what its option expects.
+    #[error("{}: {reason}; expected {expected}", path.display())]
+    ReportInput {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the option expects (e.g. `the JSON output of mlrig drift`).
+        expected: String,
+        /// What is wrong with the file.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -283,7 +293,8 @@ impl PipelineError {
             | PipelineError::ModelsNotVersions { .. }
             | PipelineError::OutputOverwrites { .. }
             | PipelineError::VersionOfVersion { .. }
-            | PipelineError::OutputDirMissing { .. } => true,
+            | PipelineError::OutputDirMissing { .. }
+            | PipelineError::ReportInput { .. } => true,
             PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
         }
     }

@@ -28,6 +28,8 @@
 //!            ─▶ .csv/.parquet/.jsonl table, written atomically
 //! hybrid:    table ─load_prediction_table (DataReader; key as text)─▶ PredictionTable, checked against
 //!            the served model (serving_extras, + the RequestLog) ─▶ server_app_with = serve::router_with + …
+//! reports:   statistics (one or two data sets), drift JSON, anomalies, evaluation.json ─report::load_*─▶
+//!            report::Report ─render─▶ one self-contained HTML page (inline CSS, SVG, script), written atomically
 //! ```
 //!
 //! ## Quick start
@@ -61,6 +63,7 @@ mod evaluating;
 mod gates;
 mod hybrid_serving;
 mod prediction_table;
+pub mod report;
 mod scoring;
 mod serving;
 mod training;

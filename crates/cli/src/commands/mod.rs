@@ -8,6 +8,7 @@ pub(crate) mod infer_schema;
 pub(crate) mod ingest;
 pub(crate) mod model_lifecycle;
 pub(crate) mod predict;
+pub(crate) mod report;
 pub(crate) mod rollback;
 pub(crate) mod schema;
 pub(crate) mod serve;
