@@ -92,3 +92,21 @@ fn errors_name_the_file_and_what_was_expected() {
     assert!(assert_one_line_error(&nothing).contains("nothing to report"));
     assert!(!dir.path().join("r.html").exists());
 }
+
+#[test]
+fn help_has_an_example() {
+    let output = mlrig(["report", "--help"]);
+    assert_status(&output, 0);
+    let help = common::stdout(&output);
+    for needle in [
+        "Usage: mlrig",
+        "Example",
+        "mlrig report",
+        "--format",
+        "--compare-data",
+        "--model",
+    ] {
+        assert!(help.contains(needle), "{needle}:\n{help}");
+    }
+    assert!(common::stdout(&mlrig(["--help"])).contains("report"));
+}

@@ -194,7 +194,7 @@ pub(crate) fn line_chart(
     diagonal: bool,
 ) -> String {
     let (width, height) = (320.0, 260.0);
-    let (left, right, top, bottom) = (44.0, 10.0, 10.0, 36.0);
+    let (left, right, top, bottom) = (44.0, 16.0, 10.0, 36.0);
     let points = lines
         .iter()
         .flat_map(|l| l.points.iter())
