@@ -13,21 +13,27 @@ use crate::output::{CliError, Outcome};
 
 /// Arguments of `mlrig report`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("first").args(["stats", "data"])))]
 pub(crate) struct Args {
     /// Statistics of a data set (`mlrig stats --out`, a bundle's statistics.json; .json/.pbtxt/.pb).
-    #[arg(long, value_name = "FILE", conflicts_with = "data")]
+    #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Statistics of a second data set, shown side by side with --stats.
-    #[arg(long, value_name = "FILE", requires = "stats")]
+    /// Statistics of a second data set, shown side by side with the first (--stats or --data).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "first",
+        conflicts_with = "compare_data"
+    )]
     compare: Option<PathBuf>,
 
     /// A data file (CSV, JSON Lines, Parquet) whose statistics to show.
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
 
-    /// A second data file, shown side by side with --data.
-    #[arg(long, value_name = "FILE", requires = "data")]
+    /// A second data file, shown side by side with the first (--stats or --data).
+    #[arg(long, value_name = "FILE", requires = "first")]
     compare_data: Option<PathBuf>,
 
     /// Drift results: the JSON output of `mlrig drift --format json`, or a monitoring report.
@@ -62,11 +68,14 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let mut report = Report::new(&args.title);
     let mut inputs: Vec<serde_json::Value> = Vec::new();
     let mut add_statistics = |report: Report, path: &Path, kind: &str, data: bool| {
-        let stats = if data {
+        let mut stats = if data {
             statistics_of_data(path, &args.csv)?
         } else {
             load_statistics(path)?
         };
+        if stats.name.trim().is_empty() {
+            stats.name = path.display().to_string();
+        }
         inputs.push(serde_json::json!({"kind": kind, "path": path}));
         Ok::<_, CliError>(
             report
@@ -74,17 +83,18 @@ pub(crate) fn run(args: Args) -> CommandResult {
                 .with_source(path.display().to_string()),
         )
     };
-    if let Some(path) = &args.stats {
-        report = add_statistics(report, path, "statistics", false)?;
-    }
-    if let Some(path) = &args.compare {
-        report = add_statistics(report, path, "statistics", false)?;
-    }
-    if let Some(path) = &args.data {
-        report = add_statistics(report, path, "data", true)?;
-    }
-    if let Some(path) = &args.compare_data {
-        report = add_statistics(report, path, "data", true)?;
+    // The first data set (--stats or --data), then the second (--compare or --compare-data).
+    let data_sets = [
+        (&args.stats, false),
+        (&args.data, true),
+        (&args.compare, false),
+        (&args.compare_data, true),
+    ];
+    for (path, is_data) in data_sets {
+        if let Some(path) = path {
+            let kind = if is_data { "data" } else { "statistics" };
+            report = add_statistics(report, path, kind, is_data)?;
+        }
     }
     if let Some(path) = &args.drift {
         for group in load_drift(path)? {
@@ -130,9 +140,5 @@ pub(crate) fn run(args: Args) -> CommandResult {
 }
 
 fn statistics_of_data(path: &Path, csv: &CsvArgs) -> Result<DatasetStatistics, CliError> {
-    let (mut stats, _) = super::stats::compute(&[path.display().to_string()], csv)?;
-    if stats.name.is_empty() {
-        stats.name = path.display().to_string();
-    }
-    Ok(stats)
+    Ok(super::stats::compute(&[path.display().to_string()], csv)?.0)
 }
