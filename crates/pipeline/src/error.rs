@@ -299,6 +299,7 @@ impl PipelineError {
             PipelineError::Features(e) => e.is_invalid_input(),
             PipelineError::Train(e) => e.is_invalid_input(),
             PipelineError::Core(e) => e.is_invalid_input(),
+            PipelineError::Monitor(e) => e.is_invalid_input(),
             // A bad table file is the caller's input.
             PipelineError::Serve(e) => {
                 e.is_invalid_input() || matches!(e, mlrig_serve::ServeError::PredictionTable { .. })
