@@ -133,7 +133,6 @@ pub fn prediction_batch(predictions: &Predictions) -> Result<RecordBatch, Pipeli
                 .collect(),
             None => vec![None; served.scores.len()],
         }),
-        // Regression (and any future non-classification task): scores only.
         _ => None,
     };
     mlrig_monitor::prediction_batch(labels.as_deref(), &served.scores).map_err(PipelineError::from)

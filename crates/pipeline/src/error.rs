@@ -299,7 +299,6 @@ impl PipelineError {
             PipelineError::Features(e) => e.is_invalid_input(),
             PipelineError::Train(e) => e.is_invalid_input(),
             PipelineError::Core(e) => e.is_invalid_input(),
-            PipelineError::Monitor(e) => e.is_invalid_input(),
             // A bad table file is the caller's input.
             PipelineError::Serve(e) => {
                 e.is_invalid_input() || matches!(e, mlrig_serve::ServeError::PredictionTable { .. })
@@ -326,7 +325,9 @@ impl PipelineError {
             | PipelineError::OutputDirMissing { .. }
             | PipelineError::InvalidRequestLog { .. }
             | PipelineError::InvalidOption { .. } => true,
-            PipelineError::Json { .. } | PipelineError::Panicked { .. } => false,
+            PipelineError::Json { .. }
+            | PipelineError::Panicked { .. }
+            | PipelineError::Monitor(_) => false,
         }
     }
 }
