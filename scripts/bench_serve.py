@@ -28,7 +28,10 @@ Runs, all in one invocation:
    one adult record per request and a batch of --batch-rows records — sides
    interleaved per round, --repeat rounds of a --duration-s wrk run each
    after a 2-s warm-up; reports each side's median requests/s and the
-   throughput lost with monitoring on. `--monitoring-only` runs just this.
+   throughput lost with monitoring on. `--monitoring-only` runs just this,
+   with a third side whose window is compared only by time (a huge
+   `--monitoring-max-rows`), which separates the cost of accumulating rows
+   from the cost of comparing windows.
 
 Timings depend on the machine; nothing here is a pass/fail threshold. wrk and
 the servers share the machine's cores, as they would on one host.
@@ -240,17 +243,27 @@ def median(values):
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
-def monitoring_cost(binary, models, workloads, repeat, duration):
+# Server flags of each side of the monitoring comparison: off, on with the
+# defaults, and on with a window so large that it is compared only by time
+# (isolates the cost of accumulating rows from the cost of comparing windows).
+MONITORING_SIDES = {
+    "off": ["--no-monitoring"],
+    "on": [],
+    "on, few comparisons": ["--monitoring-max-rows", "100000000", "--monitoring-window", "1h"],
+}
+
+
+def monitoring_cost(binary, models, workloads, repeat, duration, sides_wanted):
     """Requests/s of `mlrig serve` with monitoring on (the default) and off, per workload."""
-    runs = {(w, side): [] for w, _ in workloads for side in ("on", "off")}
+    runs = {(w, side): [] for w, _ in workloads for side in sides_wanted}
     for round_ in range(repeat):
-        # Alternate which side goes first, so a drift in the machine's load hits both.
-        sides = ("off", "on") if round_ % 2 == 0 else ("on", "off")
+        # Rotate which side goes first, so a drift in the machine's load hits all.
+        shift = round_ % len(sides_wanted)
+        sides = sides_wanted[shift:] + sides_wanted[:shift]
         for workload, lua in workloads:
             for side in sides:
                 cmd = [binary, "serve", "--model", os.path.join(models, MODEL), "--port", str(MLRIG_PORT)]
-                if side == "off":
-                    cmd.append("--no-monitoring")
+                cmd += MONITORING_SIDES[side]
                 proc = start(cmd, MLRIG_PORT, "/metrics")
                 try:
                     wrk(MLRIG_PORT, lua, 2)  # warm-up
@@ -264,13 +277,13 @@ def monitoring_cost(binary, models, workloads, repeat, duration):
                       f"p50 {result['p50_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms", flush=True)
     table = {}
     for workload, _ in workloads:
-        on = [r["rps"] for r in runs[(workload, "on")]]
-        off = [r["rps"] for r in runs[(workload, "off")]]
         table[workload] = {
-            "on": median(on), "off": median(off),
-            "on_p99": median([r["p99_ms"] for r in runs[(workload, "on")]]),
-            "off_p99": median([r["p99_ms"] for r in runs[(workload, "off")]]),
-            "on_all": on, "off_all": off,
+            side: {
+                "rps": median([r["rps"] for r in runs[(workload, side)]]),
+                "p99": median([r["p99_ms"] for r in runs[(workload, side)]]),
+                "all": [r["rps"] for r in runs[(workload, side)]],
+            }
+            for side in sides_wanted
         }
     return table
 
@@ -278,22 +291,27 @@ def monitoring_cost(binary, models, workloads, repeat, duration):
 def monitoring_lines(table, repeat, duration, batch_rows):
     lines = [
         f"Live monitoring on vs `--no-monitoring` (wrk -t1 -c8, {repeat} interleaved rounds of "
-        f"{duration} s a side, median):",
+        f"{duration} s a side, median requests/s; p99 latency):",
         "",
-        "| workload | monitoring off (req/s) | on (req/s) | rows/s on | throughput lost | p99 off / on |",
+        "| workload | server | requests/s | rows/s | throughput lost | p99 |",
         "|---|---|---|---|---|---|",
     ]
-    for workload, row in table.items():
+    for workload, sides in table.items():
         rows = batch_rows if workload.startswith("batch") else 1
-        lines.append(
-            f"| {workload} | {row['off']:,.0f} | {row['on']:,.0f} | {row['on'] * rows:,.0f} | "
-            f"{100.0 * (1 - row['on'] / row['off']):.1f} % | {row['off_p99']:.3f} / {row['on_p99']:.3f} ms |"
-        )
+        off = sides["off"]["rps"]
+        for side, row in sides.items():
+            flags = " ".join(MONITORING_SIDES[side]) or "(defaults)"
+            lost = "" if side == "off" else f"{100.0 * (1 - row['rps'] / off):.1f} %"
+            lines.append(
+                f"| {workload} | monitoring {side}: `{flags}` | {row['rps']:,.0f} | {row['rps'] * rows:,.0f} | "
+                f"{lost} | {row['p99']:.3f} ms |"
+            )
     lines.append("")
-    for workload, row in table.items():
+    for workload, sides in table.items():
         lines.append(
-            f"{workload}: off {', '.join(f'{r:,.0f}' for r in row['off_all'])}; "
-            f"on {', '.join(f'{r:,.0f}' for r in row['on_all'])} req/s"
+            f"{workload}: " + "; ".join(
+                f"{side} {', '.join(f'{r:,.0f}' for r in row['all'])}" for side, row in sides.items()
+            ) + " req/s"
         )
     return lines
 
@@ -394,7 +412,9 @@ def main():
         workloads = [("single record", single_lua), (f"batch of {len(records)} records", batch_lua)]
         if args.monitoring_only:
             print(f"monitoring cost: wrk -t1 -c8 -d{args.duration}s, {args.repeat} interleaved rounds", flush=True)
-            table = monitoring_cost(binary, models, workloads, args.repeat, args.duration)
+            table = monitoring_cost(
+                binary, models, workloads, args.repeat, args.duration, list(MONITORING_SIDES)
+            )
             lines = [
                 f"{time.strftime('%Y-%m-%d')}, {platform.machine()} ({os.cpu_count()} cores), "
                 f"`python scripts/bench_serve.py --monitoring-only --repeat {args.repeat} "
@@ -420,7 +440,7 @@ def main():
         print(f"memory: RSS after 10k and after {args.requests:,} requests", flush=True)
         mem = memory(binary, models, body, lua, args.requests)
         print(f"monitoring cost: {args.repeat} interleaved rounds", flush=True)
-        monitoring = monitoring_cost(binary, models, workloads, args.repeat, args.duration)
+        monitoring = monitoring_cost(binary, models, workloads, args.repeat, args.duration, ["off", "on"])
 
     mlrig, peer = best["mlrig"], best["peer"]
     lines = [

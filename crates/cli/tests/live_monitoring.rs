@@ -351,3 +351,96 @@ fn the_config_files_monitoring_section_is_checked_with_line_and_column() {
     assert!(line.contains("unknown field `windw`"), "{line}");
     assert!(line.contains("line 3"), "{line}");
 }
+
+const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
+
+fn train_iris(out: &Path, version: u64) {
+    let output = mlrig([
+        "train",
+        IRIS,
+        "--target",
+        "species",
+        "--name",
+        "iris",
+        "--out",
+        out.to_str().unwrap(),
+        "--bundle-version",
+        &version.to_string(),
+        "--no-baseline",
+    ]);
+    assert_status(&output, 0);
+}
+
+/// Series of `name` labelled with model iris and `version`.
+fn iris_series(samples: &[Sample], name: &str, version: &str) -> usize {
+    samples
+        .iter()
+        .filter(|s| {
+            s.name == name
+                && s.labels.get("model").map(String::as_str) == Some("iris")
+                && s.labels.get("version").map(String::as_str) == Some(version)
+        })
+        .count()
+}
+
+#[cfg(unix)]
+#[test]
+fn managed_versions_are_monitored_as_they_load_and_forgotten_when_unloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    train_iris(dir.path(), 1);
+    let base = dir.path().join("iris");
+    let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(["--format", "json", "serve", "--model-base-path"])
+        .arg(&base)
+        .args(["--port", "0", "--poll-interval", "100ms"])
+        .args(["--monitoring-max-rows", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = ServerGuard(child);
+    let mut stdout = BufReader::new(guard.0.stdout.take().unwrap());
+    let mut started = String::new();
+    stdout.read_line(&mut started).unwrap();
+    let started: Value = serde_json::from_str(&started).unwrap();
+    let address = started["listening"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_string();
+    let (status, body) = request(&address, "GET", "/v1/models/iris/monitoring", "");
+    assert_eq!(status, 200, "{body}");
+    let rows: Vec<Value> = (0..20)
+        .map(|i| json!({"sepal_length_cm": 5.0 + f64::from(i) / 10.0, "sepal_width_cm": 3.0, "petal_length_cm": 1.5, "petal_width_cm": 0.2}))
+        .collect();
+    let body = json!({ "instances": rows }).to_string();
+    let (status, answer) = request(&address, "POST", "/v1/models/iris:predict", &body);
+    assert_eq!(status, 200, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while iris_series(&metrics(&address), "mlrig_feature_skew", "1") == 0 {
+        assert!(Instant::now() < deadline, "no skew gauges for version 1");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Version 2 replaces version 1 (policy latest 1): 1 is unregistered.
+    train_iris(dir.path(), 2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, _) = request(&address, "GET", "/v1/models/iris/versions/1", "");
+        if status == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "version 1 was never unloaded");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let samples = metrics(&address);
+    assert_eq!(iris_series(&samples, "mlrig_feature_skew", "1"), 0);
+    assert_eq!(
+        iris_series(&samples, "mlrig_monitoring_window_rows", "1"),
+        0
+    );
+    let (status, body) = request(&address, "GET", "/v1/models/iris/monitoring", "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["version"], 2);
+}
