@@ -68,6 +68,14 @@ step "Prometheus (promtool check rules/metrics; a real Prometheus scrapes mlrig 
 # fetched with apt-get download and unpacked under ${TMPDIR:-/tmp}/mlrig-prometheus-deb (no root).
 timeout 600 python3 scripts/prometheus_check.py "$mlrig_bin"
 
+step "HTML reports in a real browser (headless Chromium: no console errors; screenshots)"
+# Installs Debian's chromium when missing (as root: apt-get update && apt-get install chromium),
+# generates every report kind from data/samples with the binary built above, opens each over the
+# DevTools protocol and fails on a console error, an uncaught exception or a network request.
+# It first checks that it catches a planted console.error and throw.
+timeout 900 python3 scripts/report_browser_check.py "$mlrig_bin" \
+  --screenshots "${TMPDIR:-/tmp}/mlrig-report-screenshots"
+
 step "examples run (one per component crate, and the end-to-end one)"
 # Built once with the workspace's features (cargo test above compiled them already), then run:
 # each must finish by itself with exit status 0 on the shipped samples.

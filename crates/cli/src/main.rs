@@ -115,6 +115,12 @@ enum Command {
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
     )]
     Schema(commands::schema::Args),
+    /// Write statistics, drift results, anomalies and evaluations as one self-contained HTML page
+    /// (inline CSS and SVG charts; opens offline in any browser).
+    #[command(
+        after_help = "Examples:\n  mlrig report --data data/samples/adult_sample.csv --compare-data data/samples/adult_shifted.csv --out compare.html\n  mlrig report --stats train_stats.json --drift drift.json --anomalies anomalies.json --out data.html\n  mlrig report --model models/adult/1 --out evaluation.html --title 'adult v1'"
+    )]
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -140,6 +146,7 @@ fn main() -> ExitCode {
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Alerts(args) => commands::alerts::run(args, cli.format),
+        Command::Report(args) => commands::report::run(args),
     };
     match result {
         Ok(outcome) => output::emit(cli.format, &outcome),

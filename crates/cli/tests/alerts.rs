@@ -8,21 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{ADULT, assert_one_line_error, assert_status, json_stdout, mlrig, stdout};
-
-fn train_adult(out: &Path) {
-    let output = mlrig([
-        "train",
-        ADULT,
-        "--target",
-        "income",
-        "--name",
-        "adult",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_status(&output, 0);
-}
+use common::{assert_one_line_error, assert_status, json_stdout, mlrig, stdout, train_adult_model};
 
 /// `promtool check rules FILE` when promtool is installed; says SKIPPED otherwise.
 fn promtool_check(file: &Path) {
@@ -48,7 +34,7 @@ fn promtool_check(file: &Path) {
 #[test]
 fn alerts_writes_rules_for_every_input_column_with_the_limits_given() {
     let dir = tempfile::tempdir().unwrap();
-    train_adult(dir.path());
+    train_adult_model(dir.path(), &[]);
     let rules = dir.path().join("rules.yml");
     let output = mlrig([
         "alerts",
@@ -147,7 +133,7 @@ fn alerts_refuses_bad_limits_and_missing_models_in_one_line() {
     let error = assert_one_line_error(&missing);
     assert!(error.contains("no model version found"), "{error}");
 
-    train_adult(dir.path());
+    train_adult_model(dir.path(), &[]);
     let model = dir.path().join("adult");
     for (flag, value, expected) in [
         ("--max-error-rate", "1.5", "max_error_rate"),
@@ -166,7 +152,7 @@ fn alerts_refuses_bad_limits_and_missing_models_in_one_line() {
 #[test]
 fn alerts_takes_the_thresholds_of_the_servers_config() {
     let dir = tempfile::tempdir().unwrap();
-    train_adult(dir.path());
+    train_adult_model(dir.path(), &[]);
     let config = dir.path().join("server.toml");
     std::fs::write(
         &config,
@@ -174,13 +160,16 @@ fn alerts_takes_the_thresholds_of_the_servers_config() {
     )
     .unwrap();
     let model = dir.path().join("adult");
-    let output = mlrig([
-        "alerts",
-        "--model",
-        model.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+    let alerts = || {
+        mlrig([
+            "alerts",
+            "--model",
+            model.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+    };
+    let output = alerts();
     assert_status(&output, 0);
     let yaml = stdout(&output);
     assert!(yaml.contains(
@@ -196,14 +185,21 @@ fn alerts_takes_the_thresholds_of_the_servers_config() {
 
     // A typo in the section is refused as the server refuses it.
     std::fs::write(&config, "[monitoring]\nwindw = \"1m\"\n").unwrap();
-    let output = mlrig([
-        "alerts",
-        "--model",
-        model.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-    ]);
+    let output = alerts();
     assert_status(&output, 2);
     let error = assert_one_line_error(&output);
     assert!(error.contains("windw"), "{error}");
+
+    // So is a threshold that could never be crossed.
+    for (bad, says) in [
+        ("linf = nan", "expected f64"), // NaN reaches serde as null
+        ("ks = 2.0", "p-value threshold"),
+        ("psi = -1", "threshold"),
+    ] {
+        std::fs::write(&config, format!("[monitoring.thresholds]\n{bad}\n")).unwrap();
+        let output = alerts();
+        assert_status(&output, 2);
+        let error = assert_one_line_error(&output);
+        assert!(error.contains(says), "{bad}: {error}");
+    }
 }

@@ -5,54 +5,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{ServerGuard, assert_status, mlrig};
+use common::{assert_status, mlrig, post, start_server};
 use serde_json::{Value, json};
 
 const HOUSING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../data/samples/california_sample.csv"
 );
-
-/// One POST over a fresh connection: status, headers (lowercase names), body.
-fn post(
-    address: &str,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> (u16, Vec<(String, String)>, Value) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    (status, headers, serde_json::from_str(body).unwrap())
-}
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
     headers
@@ -114,30 +76,18 @@ fn serve_answers_known_keys_from_the_table_and_logs_requests() {
     assert_status(&output, 0);
 
     let log_dir = dir.path().join("requests");
-    let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(["--format", "json", "serve", "--model"])
-        .arg(&model)
-        .args(["--port", "0", "--prediction-table"])
-        .arg(format!("housing={}:id", table.display()))
-        .arg("--request-log")
-        .arg(&log_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = ServerGuard(child);
-    let mut stdout = BufReader::new(guard.0.stdout.take().unwrap());
-    let mut started = String::new();
-    stdout.read_line(&mut started).unwrap();
-    let started: Value = serde_json::from_str(&started).unwrap();
+    let (mut guard, started, address) = start_server([
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--prediction-table".as_ref(),
+        std::ffi::OsStr::new(&format!("housing={}:id", table.display())),
+        "--request-log".as_ref(),
+        log_dir.as_os_str(),
+    ]);
     assert_eq!(started["prediction_tables"][0]["rows"], 2580, "{started}");
     assert_eq!(started["prediction_tables"][0]["key"], "id");
-    let address = started["listening"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_string();
 
     let mut keyed_row = first.clone();
     keyed_row.insert("id".into(), json!(1000));

@@ -7,13 +7,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{ADULT, ServerGuard, assert_one_line_error, assert_status, json_stdout, mlrig};
+use common::{
+    ADULT, assert_one_line_error, assert_status, json_stdout, mlrig, start_server,
+    train_adult_model,
+};
 use serde_json::{Map, Value, json};
 
 const INTS: [&str; 6] = [
@@ -53,41 +54,35 @@ fn adult_rows() -> Vec<(Map<String, Value>, String)> {
 }
 
 fn train(dir: &Path) -> std::path::PathBuf {
-    let out = dir.join("models");
+    train_adult_model(&dir.join("models"), &["--slice", "gender"])
+}
+
+/// `mlrig predict --with-input` of the whole Adult sample by `model`: the CSV text.
+fn predictions_with_inputs(model: &Path, dir: &Path) -> String {
+    let table = dir.join("predictions.csv");
     assert_status(
         &mlrig([
-            "train",
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
             ADULT,
-            "--target",
-            "income",
-            "--name",
-            "adult",
-            "--slice",
-            "gender",
+            "--with-input",
             "--out",
-            out.to_str().unwrap(),
+            table.to_str().unwrap(),
         ]),
         0,
     );
-    out.join("adult")
+    std::fs::read_to_string(&table).unwrap()
 }
 
 fn post(address: &str, path: &str, request_id: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nX-Request-Id: {request_id}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+    let (status, _, body) = common::post(
+        address,
+        path,
+        &format!("X-Request-Id: {request_id}\r\n"),
+        body,
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap())
+    (status, body)
 }
 
 /// A request id and the instance's index in the request.
@@ -119,26 +114,14 @@ fn monitor_reports_quality_per_window_and_slice_from_a_served_log_and_delayed_la
     let dir = tempfile::tempdir().unwrap();
     let model = train(dir.path());
     let log_dir = dir.path().join("requests");
-    let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(["--format", "json", "serve", "--model"])
-        .arg(&model)
-        .args(["--port", "0", "--request-log"])
-        .arg(&log_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = ServerGuard(child);
-    let mut stdout = BufReader::new(guard.0.stdout.take().unwrap());
-    let mut started = String::new();
-    stdout.read_line(&mut started).unwrap();
-    let started: Value = serde_json::from_str(&started).unwrap();
-    let address = started["listening"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_string();
+    let (mut guard, _, address) = start_server([
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--port".as_ref(),
+        "0".as_ref(),
+        "--request-log".as_ref(),
+        log_dir.as_os_str(),
+    ]);
 
     // 60 requests of 4 instances; the label of every 7th instance never arrives.
     let rows = adult_rows();
@@ -406,20 +389,7 @@ fn log_lines(table: &str, range: std::ops::Range<usize>, hour: u32, shift: Optio
 fn a_window_whose_workclass_shifted_fails_and_names_workclass() {
     let dir = tempfile::tempdir().unwrap();
     let model = train(dir.path());
-    let table = dir.path().join("predictions.csv");
-    assert_status(
-        &mlrig([
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            ADULT,
-            "--with-input",
-            "--out",
-            table.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let table = std::fs::read_to_string(&table).unwrap();
+    let table = predictions_with_inputs(&model, dir.path());
     let steady = dir.path().join("requests-1.jsonl");
     std::fs::write(&steady, log_lines(&table, 0..1000, 10, None)).unwrap();
     let shifted = dir.path().join("requests-2.jsonl");
@@ -515,40 +485,12 @@ fn usage_and_input_errors_exit_2() {
 #[test]
 fn quality_below_the_blessing_thresholds_fails_and_names_the_slice_that_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("models");
     // Blessed at training (accuracy ≈ 0.84 on the evaluation rows).
-    assert_status(
-        &mlrig([
-            "train",
-            ADULT,
-            "--target",
-            "income",
-            "--name",
-            "adult",
-            "--slice",
-            "gender",
-            "--min",
-            "accuracy=0.7",
-            "--out",
-            out.to_str().unwrap(),
-        ]),
-        0,
+    let model = train_adult_model(
+        &dir.path().join("models"),
+        &["--slice", "gender", "--min", "accuracy=0.7"],
     );
-    let model = out.join("adult");
-    let table_file = dir.path().join("predictions.csv");
-    assert_status(
-        &mlrig([
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            ADULT,
-            "--with-input",
-            "--out",
-            table_file.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let table = std::fs::read_to_string(&table_file).unwrap();
+    let table = predictions_with_inputs(&model, dir.path());
     let log = dir.path().join("requests.jsonl");
     std::fs::write(&log, log_lines(&table, 0..1000, 10, None)).unwrap();
     // The outcomes of women arrive inverted (a broken label pipeline for one slice).
@@ -614,20 +556,7 @@ fn quality_below_the_blessing_thresholds_fails_and_names_the_slice_that_dropped(
 fn presence_lists_features_never_and_always_missing_in_serving() {
     let dir = tempfile::tempdir().unwrap();
     let model = train(dir.path());
-    let table_file = dir.path().join("predictions.csv");
-    assert_status(
-        &mlrig([
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            ADULT,
-            "--with-input",
-            "--out",
-            table_file.to_str().unwrap(),
-        ]),
-        0,
-    );
-    let table = std::fs::read_to_string(&table_file).unwrap();
+    let table = predictions_with_inputs(&model, dir.path());
     // Every request has a workclass (training has 5.8 % missing) and none has a native-country.
     let log: String = log_lines(&table, 0..500, 10, Some("Private"))
         .lines()

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{ADULT, assert_status, json_stdout, mlrig, stderr, success_json};
+use common::{ADULT, assert_status, json_stdout, mlrig, stderr, success_json, train_adult_model};
 use mlrig_core::Predictions;
 use proptest::prelude::*;
 
@@ -18,18 +18,7 @@ fn adult_model() -> &'static Path {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let output = mlrig([
-            "train",
-            ADULT,
-            "--target",
-            "income",
-            "--name",
-            "adult",
-            "--out",
-            dir.path().to_str().unwrap(),
-        ]);
-        assert_status(&output, 0);
-        let model = dir.path().join("adult");
+        let model = train_adult_model(dir.path(), &[]);
         (dir, model)
     })
     .1

@@ -23,7 +23,7 @@ use mlrig_core::ndarray::Array2;
 use mlrig_core::{Predictions, ServedPredictions};
 use mlrig_monitor::{
     LiveMonitor, ManualClock, MonitoringBaseline, MonitoringConfig, ServingMetrics,
-    prediction_batch,
+    served_prediction_batch,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 
@@ -57,12 +57,7 @@ fn monitor(rows: &RecordBatch, config: MonitoringConfig) -> LiveMonitor {
     .unwrap();
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
     let served = ServedPredictions::new("adult", 1, &predictions(1000));
-    let labels: Vec<Option<&str>> = served
-        .class_counts
-        .iter()
-        .flat_map(|(c, n)| std::iter::repeat_n(Some(c.as_str()), *n as usize))
-        .collect();
-    let p = prediction_batch(Some(&labels), &served.scores).unwrap();
+    let p = served_prediction_batch(&served).unwrap();
     let p = compute_statistics(
         std::slice::from_ref(&p),
         &p.schema(),

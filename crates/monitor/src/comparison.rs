@@ -3,16 +3,16 @@
 //! evaluation's predictions (prediction drift). Pure: the live monitor and
 //! offline tools (`mlrig monitor` over request logs) share it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use mlrig_core::ServedPredictions;
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use mlrig_core::arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use mlrig_validate::{
     Anomalies, Anomaly, AnomalyKind, DatasetStatistics, DriftTest, DriftTestParams,
     FeatureComparator, FeatureStatistics, InfinityNorm, JensenShannonDivergence, Schema,
     SchemaInferenceParams, ValueStatistics, compare, compare_skew, drift_tests, infer_schema,
-    l_infinity_distance, sketch_jensen_shannon_divergence,
+    l_infinity_distance, sketch_jensen_shannon_divergence, value_counts,
 };
 use serde::{Deserialize, Serialize};
 
@@ -630,18 +630,12 @@ fn compare_features(
         };
         match (&r.stats, &c.stats) {
             (ValueStatistics::String(_), ValueStatistics::String(_)) => {
-                let threshold = comparator
-                    .and_then(|c| c.infinity_norm.as_ref())
-                    .and_then(|n| n.threshold)
-                    .unwrap_or(thresholds.linf);
+                let threshold = thresholds.resolve(comparator, ComparisonTest::Linf);
                 let (_, distance) = l_infinity_distance(&value_counts(r), &value_counts(c));
                 push(&mut out, ComparisonTest::Linf, distance, None, threshold);
             }
             (ValueStatistics::Numeric(_), ValueStatistics::Numeric(_)) => {
-                let threshold = comparator
-                    .and_then(|c| c.jensen_shannon_divergence.as_ref())
-                    .and_then(|j| j.threshold)
-                    .unwrap_or(thresholds.jsd);
+                let threshold = thresholds.resolve(comparator, ComparisonTest::Jsd);
                 match sketch_jensen_shannon_divergence(r, c) {
                     Ok(Some(divergence)) => {
                         push(&mut out, ComparisonTest::Jsd, divergence, None, threshold);
@@ -673,7 +667,7 @@ fn compare_features(
                             test,
                             result.statistic,
                             result.p_value,
-                            thresholds.threshold(test),
+                            thresholds.resolve(comparator, test),
                         );
                     }
                 }
@@ -699,27 +693,6 @@ fn single(dataset: &DatasetStatistics, feature: &FeatureStatistics) -> DatasetSt
     one.num_examples = dataset.num_examples;
     one.features.push(feature.clone());
     one
-}
-
-/// Value → count of a categorical feature (its rank histogram, else its top
-/// values), as TFDV's L∞ comparator reads them.
-fn value_counts(feature: &FeatureStatistics) -> BTreeMap<String, f64> {
-    let mut counts = BTreeMap::new();
-    if let Some(s) = feature.string() {
-        match &s.rank_histogram {
-            Some(rank) if !rank.buckets.is_empty() => {
-                for b in &rank.buckets {
-                    *counts.entry(b.label.clone()).or_insert(0.0) += b.sample_count;
-                }
-            }
-            _ => {
-                for v in &s.top_values {
-                    *counts.entry(v.value.clone()).or_insert(0.0) += v.frequency;
-                }
-            }
-        }
-    }
-    counts
 }
 
 /// The prediction dataset whose statistics prediction drift compares: a
@@ -765,7 +738,29 @@ pub fn prediction_batch(
 /// The prediction dataset of a served response ([`prediction_batch`]): a
 /// classifier's per-class counts expanded to one label per row (rows are
 /// not aligned with the scores; only each column's distribution is used).
-pub(crate) fn served_prediction_batch(
+/// Rows the counts do not cover have a missing class: a classifier's
+/// dataset always has both columns, so every batch of a window merges.
+///
+/// ```
+/// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+/// let p = Predictions::Classification {
+///     classes: vec!["no".into(), "yes".into()],
+///     probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
+/// };
+/// let batch = mlrig_monitor::served_prediction_batch(&ServedPredictions::new("m", 1, &p))?;
+/// assert_eq!((batch.num_rows(), batch.num_columns()), (3, 2));
+/// # Ok::<(), mlrig_monitor::MonitorError>(())
+/// ```
+pub fn served_prediction_batch(served: &ServedPredictions) -> Result<RecordBatch, MonitorError> {
+    prediction_batch_of_counts(
+        served.is_classification,
+        &served.class_counts,
+        &served.scores,
+    )
+}
+
+/// [`served_prediction_batch`] of a response's parts.
+pub(crate) fn prediction_batch_of_counts(
     is_classification: bool,
     class_counts: &[(String, u64)],
     scores: &[f64],
@@ -775,13 +770,13 @@ pub(crate) fn served_prediction_batch(
     }
     let mut labels: Vec<Option<&str>> = Vec::with_capacity(scores.len());
     for (class, count) in class_counts {
-        let count = usize::try_from(*count).unwrap_or(usize::MAX);
+        // Never more labels than scores, whatever the counts claim.
+        let count = usize::try_from(*count)
+            .unwrap_or(usize::MAX)
+            .min(scores.len().saturating_sub(labels.len()));
         labels.extend(std::iter::repeat_n(Some(class.as_str()), count));
     }
-    labels.truncate(scores.len());
-    if labels.len() < scores.len() {
-        return prediction_batch(None, scores);
-    }
+    labels.resize(scores.len(), None);
     prediction_batch(Some(&labels), scores)
 }
 
@@ -1172,6 +1167,28 @@ mod tests {
     }
 
     #[test]
+    fn a_classifiers_prediction_dataset_keeps_its_class_column_whatever_the_counts() {
+        let scores = [0.9, 0.8, 0.7];
+        // Counts short of the scores: the rest is missing, the column stays.
+        let short = prediction_batch_of_counts(true, &[("yes".into(), 1)], &scores).unwrap();
+        assert_eq!(short.num_columns(), 2);
+        assert_eq!((short.num_rows(), short.column(0).null_count()), (3, 2));
+        // Counts beyond the scores (even u64::MAX) are cut, not allocated.
+        let long = prediction_batch_of_counts(
+            true,
+            &[("no".into(), u64::MAX), ("yes".into(), 5)],
+            &scores,
+        )
+        .unwrap();
+        assert_eq!((long.num_rows(), long.column(0).null_count()), (3, 0));
+        assert_eq!(
+            short.schema(),
+            long.schema(),
+            "one schema: the batches merge"
+        );
+    }
+
+    #[test]
     fn served_predictions_expand_to_one_label_per_row() {
         use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
         let p = Predictions::Classification {
@@ -1179,12 +1196,12 @@ mod tests {
             probabilities: array![[0.9, 0.1], [0.3, 0.7], [0.2, 0.8]],
         };
         let served = ServedPredictions::new("m", 1, &p);
-        let batch = served_prediction_batch(true, &served.class_counts, &served.scores).unwrap();
+        let batch = served_prediction_batch(&served).unwrap();
         let stats = stats_of(&[batch]);
         let class = stats.feature(PREDICTED_CLASS_FEATURE).unwrap();
         assert_eq!(
             value_counts(class),
-            BTreeMap::from([("no".into(), 1.0), ("yes".into(), 2.0)])
+            std::collections::BTreeMap::from([("no".into(), 1.0), ("yes".into(), 2.0)])
         );
         assert_eq!(
             stats.feature(SCORE_FEATURE).unwrap().numeric().unwrap().max,
@@ -1194,7 +1211,7 @@ mod tests {
             values: array![1.0, 2.0],
         };
         let served = ServedPredictions::new("m", 1, &r);
-        let batch = served_prediction_batch(false, &served.class_counts, &served.scores).unwrap();
+        let batch = served_prediction_batch(&served).unwrap();
         assert_eq!((batch.num_columns(), batch.num_rows()), (1, 2));
     }
 

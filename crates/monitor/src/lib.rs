@@ -114,7 +114,7 @@ mod window;
 
 pub use comparison::{
     ComparisonTest, FeatureComparison, MonitoringBaseline, PREDICTED_CLASS_FEATURE, SCORE_FEATURE,
-    WindowComparison, compare_windows, prediction_batch,
+    WindowComparison, compare_windows, prediction_batch, served_prediction_batch,
 };
 pub use error::MonitorError;
 pub use exposition::{OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE, metrics_router};

@@ -497,7 +497,8 @@ impl LiveMonitor {
         let section = |features: &[FeatureComparison], anomalies: &mlrig_validate::Anomalies| {
             ComparisonSection::new(features.to_vec(), anomalies.clone())
         };
-        let rfc3339 = |t: SystemTime| humantime::format_rfc3339_millis(t).to_string();
+        let rfc3339 =
+            |t: SystemTime| humantime::format_rfc3339_millis(rfc3339_range(t)).to_string();
         Some(MonitoringReport {
             model: model.to_string(),
             version,
@@ -529,6 +530,15 @@ impl LiveMonitor {
                 .map(|t| age_seconds(now, t as f64)),
         })
     }
+}
+
+/// `t` clamped to the times RFC 3339 writes (1970 to 9999): humantime
+/// panics before 1970 and fails after 9999, and a replay
+/// ([`LiveMonitor::observe_at`]) may pass any time.
+fn rfc3339_range(t: SystemTime) -> SystemTime {
+    // 9999-12-31T23:59:59.999Z.
+    let last = UNIX_EPOCH + Duration::from_millis(253_402_300_799_999);
+    t.clamp(UNIX_EPOCH, last)
 }
 
 /// `now − then` in seconds (negative when `then` is in the future).

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use mlrig_validate::FeatureComparator;
 use serde::{Deserialize, Serialize};
 
 use crate::ComparisonTest;
@@ -185,6 +186,10 @@ impl MonitoringConfig {
 /// `driftComparator` thresholds win for `linf` and `jsd`), and which tests
 /// decide `over_threshold`.
 ///
+/// Read from a configuration, a statistic's threshold must be a finite
+/// number ≥ 0 and a p-value's one in \[0, 1\] (a NaN threshold would
+/// silently never be crossed).
+///
 /// Every test is computed and reported with its threshold; only the tests in
 /// [`alerting_tests`](Self::alerting_tests) (default: `linf`, `jsd`, `psi`)
 /// can set `over_threshold`. KS and χ² p-values on windows of thousands of
@@ -206,16 +211,22 @@ impl MonitoringConfig {
 #[non_exhaustive]
 pub struct MonitoringThresholds {
     /// L∞ distance of categorical features' value frequencies (default 0.1).
+    #[serde(deserialize_with = "non_negative")]
     pub linf: f64,
     /// Jensen–Shannon divergence of numeric features' histograms (default 0.1).
+    #[serde(deserialize_with = "non_negative")]
     pub jsd: f64,
     /// Population stability index of numeric features (default 0.1).
+    #[serde(deserialize_with = "non_negative")]
     pub psi: f64,
     /// Wasserstein-1 distance / reference standard deviation (default 0.1).
+    #[serde(deserialize_with = "non_negative")]
     pub wasserstein: f64,
     /// Kolmogorov–Smirnov p-value: over the threshold when below it (default 0.05).
+    #[serde(deserialize_with = "probability")]
     pub ks: f64,
     /// χ² p-value of categorical features: over when below it (default 0.05).
+    #[serde(deserialize_with = "probability")]
     pub chisquare: f64,
     /// The tests whose verdict sets `over_threshold` (default `linf`, `jsd`, `psi`).
     pub alerting_tests: Vec<ComparisonTest>,
@@ -257,6 +268,32 @@ impl MonitoringThresholds {
         }
     }
 
+    /// The threshold in force for `test` of a feature whose schema has
+    /// `comparator` (its `skewComparator` for skew, `driftComparator` for
+    /// drift): the comparator's L∞ (`linf`) or JSD (`jsd`) threshold when it
+    /// sets one, else [`threshold`](Self::threshold). The one resolution
+    /// the live monitor ([`compare_windows`](crate::compare_windows)), the
+    /// offline monitor and the alerting rules share.
+    ///
+    /// ```
+    /// use mlrig_monitor::{ComparisonTest, MonitoringThresholds};
+    /// use mlrig_validate::FeatureComparator;
+    /// let t = MonitoringThresholds::default();
+    /// let schema_says = FeatureComparator::infinity_norm(0.3);
+    /// assert_eq!(t.resolve(Some(&schema_says), ComparisonTest::Linf), 0.3);
+    /// assert_eq!(t.resolve(Some(&schema_says), ComparisonTest::Jsd), 0.1); // no JSD threshold
+    /// assert_eq!(t.resolve(Some(&schema_says), ComparisonTest::Psi), 0.1); // schemas set only L∞/JSD
+    /// assert_eq!(t.resolve(None, ComparisonTest::Ks), 0.05);
+    /// ```
+    pub fn resolve(&self, comparator: Option<&FeatureComparator>, test: ComparisonTest) -> f64 {
+        let from_schema = comparator.and_then(|c| match test {
+            ComparisonTest::Linf => c.infinity_norm.as_ref()?.threshold,
+            ComparisonTest::Jsd => c.jensen_shannon_divergence.as_ref()?.threshold,
+            _ => None,
+        });
+        from_schema.unwrap_or_else(|| self.threshold(test))
+    }
+
     /// `true` when `test`'s verdict sets `over_threshold`.
     ///
     /// ```
@@ -267,6 +304,30 @@ impl MonitoringThresholds {
     /// ```
     pub fn alerts_on(&self, test: ComparisonTest) -> bool {
         self.alerting_tests.contains(&test)
+    }
+}
+
+/// A statistic's threshold: finite and ≥ 0.
+fn non_negative<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let x = f64::deserialize(d)?;
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{x} is not a threshold: a finite number ≥ 0 is"
+        )))
+    }
+}
+
+/// A p-value's threshold: in [0, 1].
+fn probability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let x = f64::deserialize(d)?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{x} is not a p-value threshold: a number from 0 to 1 is"
+        )))
     }
 }
 
@@ -304,6 +365,27 @@ mod tests {
         let t: MonitoringThresholds =
             serde_json::from_str(r#"{"alerting_tests":["ks","linf"]}"#).unwrap();
         assert!(t.alerts_on(ComparisonTest::Ks) && !t.alerts_on(ComparisonTest::Psi));
+    }
+
+    #[test]
+    fn thresholds_that_could_never_be_crossed_are_refused() {
+        for bad in [
+            r#"{"linf": -0.1}"#,
+            r#"{"ks": 1.5}"#,
+            r#"{"chisquare": -0.01}"#,
+        ] {
+            let e = serde_json::from_str::<MonitoringThresholds>(bad).unwrap_err();
+            assert!(e.to_string().contains("threshold"), "{bad}: {e}");
+        }
+        // TOML can spell NaN and infinity; neither is a threshold.
+        for bad in ["jsd = nan", "wasserstein = inf"] {
+            assert!(
+                toml::from_str::<MonitoringThresholds>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let ok: MonitoringThresholds = serde_json::from_str(r#"{"ks": 0, "linf": 2}"#).unwrap();
+        assert_eq!((ok.ks, ok.linf), (0.0, 2.0));
     }
 
     #[test]

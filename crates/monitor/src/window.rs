@@ -17,7 +17,7 @@ use mlrig_core::arrow_array::{Array, Float32Array, Float64Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, SchemaRef};
 use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
 
-use crate::comparison::served_prediction_batch;
+use crate::comparison::prediction_batch_of_counts;
 use crate::{
     MonitoringBaseline, MonitoringConfig, SCORE_FEATURE, WindowComparison, compare_windows,
 };
@@ -76,7 +76,7 @@ impl Observation {
         if self.scores.is_empty() {
             return None;
         }
-        served_prediction_batch(self.is_classification, &self.class_counts, &self.scores).ok()
+        prediction_batch_of_counts(self.is_classification, &self.class_counts, &self.scores).ok()
     }
 }
 

@@ -10,7 +10,7 @@ use mlrig_core::ndarray::Array2;
 use mlrig_core::{Predictions, ServedPredictions};
 use mlrig_monitor::{
     ComparisonTest, LiveMonitor, ManualClock, MonitoringBaseline, MonitoringConfig,
-    MonitoringThresholds, ServingMetrics, prediction_batch,
+    MonitoringThresholds, ServingMetrics, served_prediction_batch,
 };
 use mlrig_validate::{SchemaInferenceParams, StatisticsParams, compute_statistics, infer_schema};
 
@@ -78,12 +78,7 @@ fn baseline(training: &RecordBatch) -> MonitoringBaseline {
     let schema = infer_schema(&stats, &SchemaInferenceParams::default());
     // The evaluation's predictions: the same made-up model on 2,000 rows.
     let served = ServedPredictions::new(MODEL, 1, &predictions(2000, 0));
-    let labels: Vec<Option<&str>> = served
-        .class_counts
-        .iter()
-        .flat_map(|(c, n)| std::iter::repeat_n(Some(c.as_str()), *n as usize))
-        .collect();
-    let p = prediction_batch(Some(&labels), &served.scores).unwrap();
+    let p = served_prediction_batch(&served).unwrap();
     let prediction_stats = compute_statistics(
         std::slice::from_ref(&p),
         &p.schema(),
@@ -390,4 +385,29 @@ fn the_metrics_layer_feeds_the_live_monitor() {
     let json = mlrig_core::MonitoringSource::monitoring_report(live.as_ref(), MODEL, 1).unwrap();
     assert_eq!(json["window"]["rows"], 4);
     assert_eq!(json["model"], "adult");
+}
+
+#[test]
+fn a_replay_timed_outside_rfc3339_years_reports_clamped_times() {
+    let rows = without_label(&adult_rows()).slice(0, 40);
+    for time in [
+        UNIX_EPOCH - Duration::from_secs(86_400),
+        UNIX_EPOCH + Duration::from_secs(300_000_000_000),
+    ] {
+        let config = MonitoringConfig::default().with_max_rows(20).with_panes(2);
+        let clock = Arc::new(ManualClock::new(time));
+        let live = LiveMonitor::with_clock(config, Arc::new(ServingMetrics::new()), clock).unwrap();
+        live.register_version(MODEL, 1, baseline(&adult_rows()));
+        let served = ServedPredictions::new(MODEL, 1, &predictions(40, 0))
+            .with_inputs(Arc::new(rows.clone()));
+        live.observe_at(&served, time);
+        live.flush();
+        let report = live.report(MODEL, 1).unwrap();
+        assert_eq!(report.window.rows, 20, "{time:?}");
+        let start = report.window.start.unwrap();
+        assert!(
+            start == "1970-01-01T00:00:00.000Z" || start == "9999-12-31T23:59:59.999Z",
+            "{start}"
+        );
+    }
 }

@@ -28,12 +28,12 @@ use std::time::Duration;
 use mlrig_core::arrow_schema::DataType;
 use mlrig_core::{ModelBundle, Servable, Task};
 use mlrig_monitor::{ComparisonTest, MonitoringThresholds, PREDICTED_CLASS_FEATURE, SCORE_FEATURE};
-use mlrig_validate::{FeatureComparator, Schema};
+use mlrig_validate::Schema;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::PipelineError;
-use crate::bundle_files::SCHEMA_FILE;
+use crate::bundle_files::{SCHEMA_FILE, read_tfmd};
 use crate::serving::{BundleServable, latest_blessed};
 
 /// The tests the live monitor runs on a categorical column.
@@ -330,19 +330,9 @@ fn resolve(
         .filter(|test| thresholds.alerts_on(**test))
         .map(|test| TestThreshold {
             test: *test,
-            threshold: comparator
-                .and_then(|c| schema_threshold(c, *test))
-                .unwrap_or_else(|| thresholds.threshold(*test)),
+            threshold: thresholds.resolve(comparator, *test),
         })
         .collect()
-}
-
-fn schema_threshold(comparator: &FeatureComparator, test: ComparisonTest) -> Option<f64> {
-    match test {
-        ComparisonTest::Linf => comparator.infinity_norm.as_ref()?.threshold,
-        ComparisonTest::Jsd => comparator.jensen_shannon_divergence.as_ref()?.threshold,
-        _ => None,
-    }
 }
 
 /// The monitor's tests of a column of this Arrow type: L∞ for categorical
@@ -673,7 +663,7 @@ impl MonitoredModel {
         thresholds: &MonitoringThresholds,
     ) -> Result<Self, PipelineError> {
         let servable = BundleServable::open(bundle)?;
-        let schema = read_schema(bundle)?;
+        let schema = read_tfmd(bundle, SCHEMA_FILE, Schema::from_tfmd_json)?;
         let manifest = bundle.manifest();
         let inputs = servable.input_schema();
         let per_feature = |comparison| {
@@ -965,21 +955,6 @@ fn percentage(fraction: f64) -> String {
     format!("{}%", number(fraction * 100.0))
 }
 
-/// The bundle's training schema, when it has one.
-fn read_schema(bundle: &ModelBundle) -> Result<Option<Schema>, PipelineError> {
-    if !bundle.manifest().files.contains_key(SCHEMA_FILE) {
-        return Ok(None);
-    }
-    let path = bundle.file_path(SCHEMA_FILE)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
-    Schema::from_tfmd_json(&text)
-        .map(Some)
-        .map_err(|e| PipelineError::InconsistentBundle {
-            path: bundle.dir().to_path_buf(),
-            reason: format!("{SCHEMA_FILE}: {e}"),
-        })
-}
-
 /// The alerting rules of the model at `path`: a version directory (its
 /// thresholds), or a model directory (the version a server would serve: the
 /// highest blessed one).
@@ -1018,7 +993,7 @@ fn open_served_bundle(path: &Path) -> Result<ModelBundle, PipelineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mlrig_validate::Feature;
+    use mlrig_validate::{Feature, FeatureComparator};
     use proptest::prelude::*;
 
     fn model() -> MonitoredModel {

@@ -79,7 +79,7 @@ impl BundleBaselines {
 }
 
 /// Parses `file` of `bundle` when the manifest lists it.
-fn read_tfmd<T>(
+pub(crate) fn read_tfmd<T>(
     bundle: &ModelBundle,
     file: &str,
     parse: impl FnOnce(&str) -> Result<T, mlrig_validate::ValidateError>,

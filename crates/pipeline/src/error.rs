@@ -250,6 +250,16 @@ pub enum PipelineError {
         /// What is wrong.
         reason: String,
     },
+    /// A report input is not what its option expects.
+    #[error("{}: {reason}; expected {expected}", path.display())]
+    ReportInput {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the option expects (e.g. `the JSON output of mlrig drift`).
+        expected: String,
+        /// What is wrong with the file.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -324,7 +334,8 @@ impl PipelineError {
             | PipelineError::VersionOfVersion { .. }
             | PipelineError::OutputDirMissing { .. }
             | PipelineError::InvalidRequestLog { .. }
-            | PipelineError::InvalidOption { .. } => true,
+            | PipelineError::InvalidOption { .. }
+            | PipelineError::ReportInput { .. } => true,
             PipelineError::Json { .. }
             | PipelineError::Panicked { .. }
             | PipelineError::Monitor(_) => false,

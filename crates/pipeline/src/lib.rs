@@ -42,6 +42,8 @@
 //!            vs the previous window, prediction drift, quality per window/slice ─▶ MonitorReport
 //! alerting:  bundle (manifest, schema.json comparators, features' inputs, task) ─alert_rules─▶
 //!            Prometheus rules over the server's metrics (AlertRuleGroup::to_yaml, `mlrig alerts`)
+//! reports:   statistics (one or two data sets), drift JSON, anomalies, evaluation.json ─report::load_*─▶
+//!            report::Report ─render─▶ one self-contained HTML page (inline CSS, SVG, script), written atomically
 //! ```
 //!
 //! ## Quick start
@@ -80,6 +82,7 @@ mod hybrid_serving;
 mod live_monitoring;
 mod offline_monitor;
 mod prediction_table;
+pub mod report;
 mod scoring;
 mod serving;
 mod time_column;

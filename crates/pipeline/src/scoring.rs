@@ -10,7 +10,7 @@ use mlrig_core::{Predict, Predictions, Task};
 use mlrig_features::FittedFeaturePipeline;
 use mlrig_train::{
     BlessingThresholds, ClassTarget, Evaluation, Model, RegressionTarget, SliceColumn, Truth,
-    slice_metrics, task_metrics,
+    evaluation_curves, slice_metrics, task_metrics,
 };
 
 use crate::PipelineError;
@@ -58,7 +58,8 @@ pub(crate) fn evaluation(
         eval_rows,
         thresholds.clone(),
     )?
-    .with_importances(model.importances().unwrap_or_default());
+    .with_importances(model.importances().unwrap_or_default())
+    .with_curves(evaluation_curves(&scored.predictions, &scored.truth)?);
     if slices.is_empty() {
         return Ok(evaluation);
     }

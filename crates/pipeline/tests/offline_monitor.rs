@@ -277,3 +277,55 @@ fn parquet_and_gzip_logs_read_like_json_lines_and_labels_join_on_an_input_field(
         .sum();
     assert_eq!(per_window, 15);
 }
+
+#[test]
+fn parquet_rows_timed_outside_rfc3339_years_are_skipped_not_a_panic() {
+    use mlrig_core::arrow_array::{ArrayRef, RecordBatch, TimestampMillisecondArray};
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_log(
+        &dir.path().join("parquet"),
+        mlrig_serve::RequestLogFormat::Parquet,
+    );
+    let file = std::fs::File::open(&written[0]).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let batch = arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap();
+    // A log written elsewhere: two rows before 1970, one in year 10000+.
+    let index = batch.schema().index_of("timestamp").unwrap();
+    let timestamps = batch
+        .column(index)
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+        .unwrap();
+    let mut values: Vec<i64> = timestamps.values().to_vec();
+    values[0] = -86_400_000;
+    values[1] = i64::MIN;
+    values[2] = i64::MAX;
+    let column = TimestampMillisecondArray::from(values).with_timezone_opt(timestamps.timezone());
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns[index] = std::sync::Arc::new(column);
+    let batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let path = dir.path().join("edited.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let report = run(&[path], Duration::from_secs(600));
+    let rows = &report.rows;
+    assert_eq!(rows.rows_read, 30);
+    assert_eq!(
+        rows.skipped.get("invalid_timestamp"),
+        Some(&3),
+        "{:?}",
+        rows.skipped
+    );
+    assert_eq!(rows.rows_used + rows.rows_skipped, rows.rows_read);
+}

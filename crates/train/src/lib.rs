@@ -126,11 +126,13 @@ pub use class_weight::ClassWeight;
 pub use dataset::Dataset;
 pub use error::{Result, TrainError};
 pub use evaluation::{
-    BaselineComparison, BlessingThresholds, CALIBRATION_BINS, CLASSIFIER_METRICS, DEFAULT_MAX_DROP,
-    DEFAULT_MAX_SLICE_VALUES, Evaluation, GateCheck, MIN_SLICE_ROWS_FOR_DROP, MISSING_SLICE_VALUE,
+    BaselineComparison, BlessingThresholds, CALIBRATION_BINS, CLASSIFIER_METRICS, CalibrationPoint,
+    ConfusionMatrix, CurvePoint, DEFAULT_MAX_DROP, DEFAULT_MAX_SLICE_VALUES, Evaluation,
+    EvaluationCurves, GateCheck, MAX_CURVE_POINTS, MIN_SLICE_ROWS_FOR_DROP, MISSING_SLICE_VALUE,
     MetricDelta, OTHER_SLICE_VALUE, REGRESSOR_METRICS, SliceColumn, SliceMetrics, SliceThresholds,
     TaskMetrics, Truth, UNKNOWN_CLASS_ROWS, evaluate_classifier, evaluate_regressor,
-    headline_metric, higher_is_better, metric_names, slice_metrics, task_metrics,
+    evaluation_curves, headline_metric, higher_is_better, metric_names, slice_metrics,
+    task_metrics,
 };
 pub use gbdt::{
     Child, Condition, EarlyStopping, FeatureImportance, GbdtLoss, GbdtTarget, GradientBoosting,

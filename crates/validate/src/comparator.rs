@@ -267,8 +267,24 @@ fn histogram_divergence(
 }
 
 /// Value → count of a feature with string statistics (the rank histogram,
-/// else the top values); empty for other features.
-fn value_counts(feature: &FeatureStatistics) -> BTreeMap<String, f64> {
+/// else the top values), as TFDV's L∞ comparator reads them; empty for
+/// other features. The input of [`l_infinity_distance`] and
+/// [`normalized_absolute_difference`].
+///
+/// ```
+/// use mlrig_core::arrow_array::{ArrayRef, RecordBatch, StringArray};
+/// use mlrig_validate::{StatisticsParams, compute_statistics, value_counts};
+/// use std::sync::Arc;
+/// let batch = RecordBatch::try_from_iter([(
+///     "job",
+///     Arc::new(StringArray::from(vec!["a", "b", "b"])) as ArrayRef,
+/// )])?;
+/// let stats = compute_statistics(&[batch.clone()], &batch.schema(), &StatisticsParams::default())?;
+/// let counts = value_counts(stats.feature("job").unwrap());
+/// assert_eq!((counts["a"], counts["b"]), (1.0, 2.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn value_counts(feature: &FeatureStatistics) -> BTreeMap<String, f64> {
     let mut counts = BTreeMap::new();
     if let ValueStatistics::String(s) = &feature.stats {
         match &s.rank_histogram {

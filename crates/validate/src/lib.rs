@@ -136,7 +136,7 @@ mod weighted_statistics;
 pub use anomalies::{Anomalies, Anomaly, AnomalyKind, Severity};
 pub use comparator::{
     compare, compare_skew, jensen_shannon_divergence, l_infinity_distance,
-    normalized_absolute_difference,
+    normalized_absolute_difference, value_counts,
 };
 pub use dataset_constraints::{NumExamples, check_dataset_constraints};
 pub use drift::{

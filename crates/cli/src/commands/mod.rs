@@ -10,6 +10,7 @@ pub(crate) mod ingest;
 pub(crate) mod model_lifecycle;
 pub(crate) mod monitor;
 pub(crate) mod predict;
+pub(crate) mod report;
 pub(crate) mod rollback;
 pub(crate) mod schema;
 pub(crate) mod serve;

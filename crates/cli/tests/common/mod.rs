@@ -4,8 +4,11 @@
 // Each test file uses a part of these.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -116,4 +119,98 @@ impl Drop for ServerGuard {
             let _ = self.0.wait();
         }
     }
+}
+
+/// Trains the Adult sample (`--target income --name adult`, plus `extra`)
+/// into `out`; the model directory `out/adult`.
+pub fn train_adult_model(out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "train",
+        ADULT,
+        "--target",
+        "income",
+        "--name",
+        "adult",
+        "--out",
+        out.to_str().expect("a UTF-8 temporary path"),
+    ];
+    args.extend_from_slice(extra);
+    assert_status(&mlrig(args), 0);
+    out.join("adult")
+}
+
+/// Starts `mlrig --format json serve ARGS` (give it `--port 0`); the guard,
+/// the startup JSON line and the `host:port` address it listens on.
+pub fn start_server<I, S>(args: I) -> (ServerGuard, Value, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(["--format", "json", "serve"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the mlrig binary starts");
+    let mut guard = ServerGuard(child);
+    let mut stdout = BufReader::new(guard.0.stdout.take().expect("stdout is piped"));
+    let mut started = String::new();
+    stdout
+        .read_line(&mut started)
+        .expect("the server says it started");
+    let started: Value = serde_json::from_str(&started)
+        .unwrap_or_else(|e| panic!("the startup line is not JSON ({e}): {started:?}"));
+    let address = started["listening"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `listening` address: {started}"))
+        .trim_start_matches("http://")
+        .to_string();
+    // Keep the pipe open: a server writing to a closed stdout (its
+    // shutdown line) would die of EPIPE.
+    guard.0.stdout = Some(stdout.into_inner());
+    (guard, started, address)
+}
+
+/// One POST over a fresh connection (`headers`: extra header lines, each
+/// ending in `\r\n`): status, headers (lowercase names), JSON body.
+pub fn post(
+    address: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (u16, Vec<(String, String)>, Value) {
+    let mut stream = TcpStream::connect(address).expect("the server accepts connections");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a read timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("the request is sent");
+    let mut raw = String::new();
+    stream
+        .read_to_string(&mut raw)
+        .expect("the response is read");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head: {raw:?}"));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body:?}"));
+    (status, headers, body)
 }

@@ -26,16 +26,13 @@ use std::time::Duration;
 
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::arrow_schema::{Schema as ArrowSchema, SchemaRef};
-use mlrig_core::{
-    Accumulator, ModelBundle, PREDICTION_STATISTICS_FILE, Predictions, Servable, Task,
-    records_to_batch,
-};
+use mlrig_core::{Accumulator, ModelBundle, Predictions, Servable, Task, records_to_batch};
 use mlrig_monitor::{MonitoringBaseline, compare_windows, prediction_batch};
 use mlrig_train::{
     DEFAULT_MAX_DROP, Evaluation, SliceColumn, Truth, headline_metric, higher_is_better,
     slice_metrics, task_metrics,
 };
-use mlrig_validate::{DatasetStatistics, Schema, StatisticsAccumulator, StatisticsParams};
+use mlrig_validate::{DatasetStatistics, StatisticsAccumulator, StatisticsParams};
 use serde_json::Value;
 
 pub use comparison::FeatureComparison;
@@ -48,7 +45,7 @@ pub use report::{
 };
 
 use crate::batch_predict::RowProgress;
-use crate::bundle_files::{EVALUATION_FILE, SCHEMA_FILE, STATISTICS_FILE};
+use crate::bundle_files::{BundleBaselines, EVALUATION_FILE, STATISTICS_FILE};
 use crate::serving::BundleServable;
 use crate::{PREDICTION_COLUMN, PipelineError, SCORE_PREFIX};
 use comparison::{
@@ -300,19 +297,21 @@ impl OfflineMonitorJob {
                 });
             }
         }
-        let training = read_statistics(&bundle, STATISTICS_FILE)?;
-        let schema = read_schema(&bundle)?.unwrap_or_default();
+        let baselines = BundleBaselines::read(&bundle)?;
+        let Some(training) = baselines.statistics else {
+            return Err(PipelineError::InconsistentBundle {
+                path: bundle.dir().to_path_buf(),
+                reason: format!(
+                    "no {STATISTICS_FILE}: the bundle has no training statistics to compare with"
+                ),
+            });
+        };
         // Requests do not carry the label: it is neither compared nor missing.
-        let mut baseline =
-            MonitoringBaseline::new(training, schema).without_features(&[info.target.as_str()]);
-        if bundle
-            .manifest()
-            .files
-            .contains_key(PREDICTION_STATISTICS_FILE)
-        {
-            baseline =
-                baseline.with_predictions(read_statistics(&bundle, PREDICTION_STATISTICS_FILE)?);
-        }
+        let mut baseline = MonitoringBaseline::new(training, baselines.schema.unwrap_or_default())
+            .without_features(&[info.target.as_str()]);
+        baseline.predictions = baselines.predictions;
+        baseline.data_newest_row_unix = baselines.data_newest_row_unix;
+        baseline.created_at_unix = baselines.created_at_unix;
         let evaluation = bundle
             .load::<Evaluation>(EVALUATION_FILE)
             .ok()
@@ -419,29 +418,6 @@ fn open_bundle(path: &Path) -> Result<ModelBundle, PipelineError> {
     }
 }
 
-fn read_statistics(bundle: &ModelBundle, file: &str) -> Result<DatasetStatistics, PipelineError> {
-    let path = bundle.file_path(file)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
-    DatasetStatistics::from_tfmd_json(&text).map_err(|e| PipelineError::InconsistentBundle {
-        path: bundle.dir().to_path_buf(),
-        reason: format!("{file}: {e}"),
-    })
-}
-
-fn read_schema(bundle: &ModelBundle) -> Result<Option<Schema>, PipelineError> {
-    if !bundle.manifest().files.contains_key(SCHEMA_FILE) {
-        return Ok(None);
-    }
-    let path = bundle.file_path(SCHEMA_FILE)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
-    Schema::from_tfmd_json(&text)
-        .map(Some)
-        .map_err(|e| PipelineError::InconsistentBundle {
-            path: bundle.dir().to_path_buf(),
-            reason: format!("{SCHEMA_FILE}: {e}"),
-        })
-}
-
 /// The schema of a window's prediction dataset (`predicted_class` for
 /// classifiers, `score`).
 fn prediction_schema(classifier: bool) -> Result<SchemaRef, PipelineError> {
@@ -506,6 +482,9 @@ impl Reading<'_> {
         }
         if request.version != target.version {
             return Ok(Err("other_version"));
+        }
+        if !(0..MAX_RFC3339_MILLIS).contains(&request.unix_millis) {
+            return Ok(Err("invalid_timestamp"));
         }
         if request.inputs.is_empty() {
             return Ok(Ok(()));
@@ -988,12 +967,15 @@ fn crossed(alerts: &mut Vec<String>, what: &str, comparisons: &[FeatureCompariso
 }
 
 /// Unix milliseconds as RFC 3339 UTC (seconds precision when whole).
+/// 10000-01-01T00:00:00Z in Unix milliseconds: RFC 3339 years have four digits.
+const MAX_RFC3339_MILLIS: i64 = 253_402_300_800_000;
+
+/// RFC 3339 text of a time in Unix milliseconds, clamped to the years RFC
+/// 3339 can write (1970 to 9999: a request's time is checked to be in them,
+/// a window end past 9999 says 9999-12-31T23:59:59.999Z).
 fn rfc3339(unix_millis: i64) -> String {
-    let time = if unix_millis >= 0 {
-        std::time::UNIX_EPOCH + Duration::from_millis(unix_millis.unsigned_abs())
-    } else {
-        std::time::UNIX_EPOCH - Duration::from_millis(unix_millis.unsigned_abs())
-    };
+    let unix_millis = unix_millis.clamp(0, MAX_RFC3339_MILLIS - 1);
+    let time = std::time::UNIX_EPOCH + Duration::from_millis(unix_millis.unsigned_abs());
     if unix_millis % 1000 == 0 {
         humantime::format_rfc3339_seconds(time).to_string()
     } else {
@@ -1006,6 +988,16 @@ mod tests {
     use super::*;
     use mlrig_core::arrow_array::{ArrayRef, Float64Array};
     use std::sync::Arc;
+
+    #[test]
+    fn times_outside_rfc3339_years_are_written_clamped_never_panicking() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.500Z");
+        assert_eq!(rfc3339(-1), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MIN), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339(MAX_RFC3339_MILLIS), "9999-12-31T23:59:59.999Z");
+    }
 
     #[test]
     fn a_window_buffering_requests_accumulates_like_one_pass() {

@@ -91,7 +91,8 @@ pub struct RowTotals {
     pub rows_skipped: u64,
     /// Skipped rows by reason: `other_model`, `other_version`,
     /// `invalid_input` (a record the model's input schema rejects),
-    /// `invalid_output` (outputs missing or not the model's).
+    /// `invalid_output` (outputs missing or not the model's),
+    /// `invalid_timestamp` (before 1970 or after 9999).
     pub skipped: BTreeMap<String, u64>,
     /// Used rows with a label.
     pub labelled: u64,

@@ -6,6 +6,7 @@ use mlrig_core::{Artifact, Task};
 use serde::{Deserialize, Serialize};
 
 use super::baseline::BaselineComparison;
+use super::curves::EvaluationCurves;
 use super::slices::SliceMetrics;
 use super::task_metrics::{DEFAULT_MAX_DROP, TaskMetrics, headline_metric, metric_names};
 use super::thresholds::{BlessingThresholds, bound_failures, why};
@@ -113,6 +114,9 @@ pub struct Evaluation {
     /// Split and gain importances (tree models; empty otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     importances: Vec<FeatureImportance>,
+    /// ROC, precision–recall, calibration and confusion-matrix points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    curves: Option<EvaluationCurves>,
 }
 
 impl Evaluation {
@@ -156,6 +160,7 @@ impl Evaluation {
             blessed: false,
             reasons: Vec::new(),
             importances: Vec::new(),
+            curves: None,
         };
         evaluation.decide();
         Ok(evaluation)
@@ -338,6 +343,30 @@ impl Evaluation {
     /// Feature importances, most gain first (see [`Self::with_importances`]).
     pub fn importances(&self) -> &[FeatureImportance] {
         &self.importances
+    }
+
+    /// Records the points of the evaluation's charts (replacing earlier
+    /// ones); they do not take part in the blessing.
+    ///
+    /// ```
+    /// use mlrig_train::{BlessingThresholds, Evaluation, Predictions, Truth, evaluation_curves};
+    /// use mlrig_train::{ndarray::array, task_metrics};
+    /// let predictions = Predictions::Regression { values: array![1.0, 2.0, 3.0] };
+    /// let truth = Truth::Values(vec![1.0, 2.5, 3.0]);
+    /// let e = Evaluation::new(mlrig_train::Task::Regression, task_metrics(&predictions, &truth)?,
+    ///                         30, 3, BlessingThresholds::default())?
+    ///     .with_curves(evaluation_curves(&predictions, &truth)?);
+    /// assert_eq!(e.curves().map(|c| c.calibration.len()), Some(3));
+    /// # Ok::<(), mlrig_train::TrainError>(())
+    /// ```
+    pub fn with_curves(mut self, curves: EvaluationCurves) -> Self {
+        self.curves = Some(curves);
+        self
+    }
+
+    /// The charts' points, when recorded (see [`Self::with_curves`]).
+    pub fn curves(&self) -> Option<&EvaluationCurves> {
+        self.curves.as_ref()
     }
 
     /// The slices' metrics, sorted by column, then value.

@@ -13,6 +13,8 @@
 //! * [`slice_metrics`]: the same per value of slice columns.
 //! * [`BlessingThresholds`]: `min`/`max` bounds, `max_drop` against a
 //!   baseline, per-slice thresholds.
+//! * [`evaluation_curves`]: ROC, precision–recall, calibration and
+//!   confusion-matrix points for reports.
 //! * [`Evaluation`]: the `evaluation.json` artifact and the decision.
 //!
 //! A complete gate:
@@ -51,6 +53,7 @@
 
 mod artifact;
 mod baseline;
+mod curves;
 mod slices;
 mod task_metrics;
 mod thresholds;
@@ -62,6 +65,10 @@ mod tests;
 
 pub use artifact::{Evaluation, GateCheck, MIN_SLICE_ROWS_FOR_DROP};
 pub use baseline::{BaselineComparison, MetricDelta};
+pub use curves::{
+    CalibrationPoint, ConfusionMatrix, CurvePoint, EvaluationCurves, MAX_CURVE_POINTS,
+    evaluation_curves,
+};
 pub use slices::{
     DEFAULT_MAX_SLICE_VALUES, MISSING_SLICE_VALUE, OTHER_SLICE_VALUE, SliceColumn, SliceMetrics,
     slice_metrics,
