@@ -125,8 +125,8 @@ pub use metrics::{
     VALUE_BUCKETS,
 };
 pub use monitoring_config::{
-    DEFAULT_MAX_ROWS, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY, DEFAULT_WINDOW, MonitoringConfig,
-    MonitoringThresholds,
+    DEFAULT_MAX_ROWS, DEFAULT_MAX_ROWS_PER_SECOND, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_WINDOW, MonitoringConfig, MonitoringThresholds,
 };
 pub use report::{ComparisonSection, MonitoringReport, NonFiniteCounts, WindowSummary};
 pub use route::Route;
