@@ -9,10 +9,10 @@ use mlrig_core::ServedPredictions;
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use mlrig_core::arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use mlrig_validate::{
-    Anomalies, DatasetStatistics, DriftTest, DriftTestParams, FeatureComparator, FeatureStatistics,
-    HistogramSelectionType, HistogramType, InfinityNorm, JensenShannonDivergence, Schema,
+    Anomalies, Anomaly, AnomalyKind, DatasetStatistics, DriftTest, DriftTestParams,
+    FeatureComparator, FeatureStatistics, InfinityNorm, JensenShannonDivergence, Schema,
     SchemaInferenceParams, ValueStatistics, compare, compare_skew, drift_tests, infer_schema,
-    jensen_shannon_divergence, l_infinity_distance, value_counts,
+    l_infinity_distance, sketch_jensen_shannon_divergence, value_counts,
 };
 use serde::{Deserialize, Serialize};
 
@@ -456,8 +456,8 @@ pub fn compare_windows(
         thresholds,
         &mut result.errors,
     );
-    match compare_skew(&baseline.training, current, &skew_schema) {
-        Ok(anomalies) => result.skew_anomalies = anomalies,
+    match compare_skew(&baseline.training, current, &without_jsd(&skew_schema)) {
+        Ok(anomalies) => result.skew_anomalies = with_jsd_anomalies(anomalies, &result.skew),
         Err(e) => result.errors.push(format!("skew anomalies: {e}")),
     }
     if let Some(previous) = previous {
@@ -475,8 +475,8 @@ pub fn compare_windows(
             thresholds,
             &mut result.errors,
         );
-        match compare(previous, current, &drift_schema) {
-            Ok(anomalies) => result.drift_anomalies = anomalies,
+        match compare(previous, current, &without_jsd(&drift_schema)) {
+            Ok(anomalies) => result.drift_anomalies = with_jsd_anomalies(anomalies, &result.drift),
             Err(e) => result.errors.push(format!("drift anomalies: {e}")),
         }
     }
@@ -491,8 +491,11 @@ pub fn compare_windows(
             thresholds,
             &mut result.errors,
         );
-        match compare_skew(reference, current_predictions, &schema) {
-            Ok(anomalies) => result.prediction_drift_anomalies = anomalies,
+        match compare_skew(reference, current_predictions, &without_jsd(&schema)) {
+            Ok(anomalies) => {
+                result.prediction_drift_anomalies =
+                    with_jsd_anomalies(anomalies, &result.prediction_drift);
+            }
             Err(e) => result
                 .errors
                 .push(format!("prediction drift anomalies: {e}")),
@@ -509,6 +512,48 @@ pub fn compare_windows(
             .collect();
     }
     result
+}
+
+/// `schema` without JSD comparators: the monitor computes JSD itself on the
+/// quantile sketches (see [`with_jsd_anomalies`]), not on TFDV's histograms.
+fn without_jsd(schema: &Schema) -> Schema {
+    let mut schema = schema.clone();
+    for feature in &mut schema.features {
+        for comparator in [&mut feature.skew_comparator, &mut feature.drift_comparator]
+            .into_iter()
+            .flatten()
+        {
+            comparator.jensen_shannon_divergence = None;
+        }
+    }
+    schema
+}
+
+/// `anomalies` plus a `COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH` anomaly
+/// for every `jsd` comparison over its threshold, so that the report's
+/// anomalies name exactly the features its gauges flag.
+fn with_jsd_anomalies(mut anomalies: Anomalies, comparisons: &[FeatureComparison]) -> Anomalies {
+    for c in comparisons
+        .iter()
+        .filter(|c| c.test == ComparisonTest::Jsd && c.over_threshold)
+    {
+        let found = format!("{:.6}", c.value);
+        let anomaly = Anomaly::new(
+            &c.feature,
+            AnomalyKind::ComparatorJensenShannonDivergenceHigh,
+            format!("Jensen-Shannon divergence at most {}", c.threshold),
+            found.clone(),
+            1,
+            Vec::new(),
+        )
+        .with_description(format!(
+            "The Jensen-Shannon divergence between the two quantile sketches (on the \
+             reference's deciles) is {found}, above the threshold {}.",
+            c.threshold
+        ));
+        anomalies.push(anomaly);
+    }
+    anomalies
 }
 
 /// `schema` with a `linf` (categorical) or `jsd` (numeric) threshold on the
@@ -589,20 +634,14 @@ fn compare_features(
                 let (_, distance) = l_infinity_distance(&value_counts(r), &value_counts(c));
                 push(&mut out, ComparisonTest::Linf, distance, None, threshold);
             }
-            (ValueStatistics::Numeric(rn), ValueStatistics::Numeric(cn)) => {
-                let jsd = comparator.and_then(|c| c.jensen_shannon_divergence.as_ref());
+            (ValueStatistics::Numeric(_), ValueStatistics::Numeric(_)) => {
                 let threshold = thresholds.resolve(comparator, ComparisonTest::Jsd);
-                let kind = match jsd
-                    .and_then(|j| j.source.as_ref())
-                    .and_then(|s| s.selection_type)
-                {
-                    Some(HistogramSelectionType::Quantiles) => HistogramType::Quantiles,
-                    _ => HistogramType::Standard,
-                };
-                if let (Some(a), Some(b)) = (rn.histogram(kind), cn.histogram(kind))
-                    && let Some(divergence) = jensen_shannon_divergence(a, b)
-                {
-                    push(&mut out, ComparisonTest::Jsd, divergence, None, threshold);
+                match sketch_jensen_shannon_divergence(r, c) {
+                    Ok(Some(divergence)) => {
+                        push(&mut out, ComparisonTest::Jsd, divergence, None, threshold);
+                    }
+                    Ok(None) => {}
+                    Err(e) => errors.push(format!("{}: jsd: {e}", r.name)),
                 }
             }
             (ValueStatistics::Numeric(_), ValueStatistics::String(_))
@@ -892,6 +931,68 @@ mod tests {
         assert_eq!((ks.value, ks.p_value), (0.0, Some(1.0)));
         // 14 training features: 6 numeric × 4 tests + 9 categorical × 2.
         assert_eq!(c.skew.len(), 6 * 4 + 9 * 2, "{:#?}", c.skew);
+    }
+
+    /// Rows `from..from + n` of the adult sample, with `age` moved by `shift`.
+    fn adult_rows(from: usize, n: usize, shift: i64) -> RecordBatch {
+        let all = sample("adult_sample.csv");
+        let batch = arrow_select::concat::concat_batches(&all[0].schema(), &all).unwrap();
+        let batch = batch.slice(from, n);
+        let schema = batch.schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| {
+                match c
+                    .as_any()
+                    .downcast_ref::<mlrig_core::arrow_array::Int64Array>()
+                {
+                    Some(ints) if f.name() == "age" => {
+                        Arc::new(mlrig_core::arrow_array::Int64Array::from_iter(
+                            ints.iter().map(|x| x.map(|x| x + shift)),
+                        )) as ArrayRef
+                    }
+                    _ => c.clone(),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    #[test]
+    fn unchanged_integer_features_stay_under_the_jsd_threshold() {
+        let baseline = adult_baseline();
+        let t = MonitoringThresholds::default();
+        let window = stats_of(&[adult_rows(1000, 500, 0)]);
+        let c = compare_windows(&baseline, None, &window, None, &t);
+        let jsd: Vec<&FeatureComparison> = c
+            .skew
+            .iter()
+            .filter(|c| c.test == ComparisonTest::Jsd)
+            .collect();
+        assert_eq!(jsd.len(), 6, "{jsd:#?}");
+        for j in &jsd {
+            assert!(j.value < 0.1 && !j.over_threshold, "{j:?}");
+        }
+        assert!(
+            c.skew_anomalies
+                .iter()
+                .all(|a| a.kind != AnomalyKind::ComparatorJensenShannonDivergenceHigh),
+            "{:?}",
+            c.skew_anomalies
+        );
+        // Still caught: the same rows 30 years older.
+        let shifted = stats_of(&[adult_rows(1000, 500, 30)]);
+        let c = compare_windows(&baseline, None, &shifted, None, &t);
+        let age = find(&c.skew, "age", ComparisonTest::Jsd);
+        assert!(age.value > 0.1 && age.over_threshold, "{age:?}");
+        assert!(
+            c.skew_anomalies
+                .get("age", &AnomalyKind::ComparatorJensenShannonDivergenceHigh)
+                .is_some()
+        );
+        assert!(find(&c.skew, "hours-per-week", ComparisonTest::Jsd).value < 0.1);
     }
 
     #[test]

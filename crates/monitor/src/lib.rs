@@ -16,9 +16,11 @@
 //!                                                                 ▼
 //!      LiveMonitor::observe ── try_send (bounded; full → mlrig_monitoring_dropped_total) ──┐  request path ends here
 //!   ┌─────────────────────────── worker thread ◀──────────────────────────────────────────┘
-//!   │ per version: concat queued batches → open pane's StatisticsAccumulators (inputs, predictions)
+//!   │ per version: queued batches (small ones concatenated) → open pane's StatisticsAccumulators
 //!   │ pane closes after window/panes of time or max_rows/panes rows
-//!   │ window = merge of the last `panes` panes; previous window = the window compared `panes` closes ago
+//!   │ window = merge of the last `panes` panes, compared at a pane close or tick at most once per
+//!   │ second (or pane duration, if shorter; `flush` compares what closed since)
+//!   │ previous window = the newest compared window that ended before this one's first pane
 //!   └─ compare_windows(baseline, previous, window, predictions, thresholds) → WindowComparison
 //!        skew vs statistics.json · drift vs previous window · prediction drift vs prediction_statistics.json
 //! GET /metrics ─▶ ServingMetrics::render ─▶ gauges read from the last comparison (mlrig_feature_skew, …)
@@ -123,8 +125,8 @@ pub use metrics::{
     VALUE_BUCKETS,
 };
 pub use monitoring_config::{
-    DEFAULT_MAX_ROWS, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY, DEFAULT_WINDOW, MonitoringConfig,
-    MonitoringThresholds,
+    DEFAULT_MAX_ROWS, DEFAULT_MAX_ROWS_PER_SECOND, DEFAULT_PANES, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_WINDOW, MonitoringConfig, MonitoringThresholds,
 };
 pub use report::{ComparisonSection, MonitoringReport, NonFiniteCounts, WindowSummary};
 pub use route::Route;

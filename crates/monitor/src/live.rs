@@ -140,6 +140,44 @@ struct Shared {
     clock: Arc<dyn Clock>,
     versions: RwLock<Versions>,
     dropped: AtomicU64,
+    budget: RowBudget,
+}
+
+/// The rows-per-second budget of [`MonitoringConfig::max_rows_per_second`]:
+/// each second's first rows are monitored, the rest only counted. Two
+/// atomics on the request path; a race at a second's turn may let a few
+/// rows more through, which only makes the sample a little larger.
+#[derive(Debug, Default)]
+struct RowBudget {
+    second: AtomicU64,
+    used: AtomicU64,
+    sampled_out: AtomicU64,
+}
+
+impl RowBudget {
+    /// Whether a batch of `rows` at `time` is monitored; a batch is taken
+    /// whole while the second's budget is not yet spent.
+    fn admit(&self, limit: u64, rows: u64, time: SystemTime) -> bool {
+        if limit == 0 {
+            return true;
+        }
+        let second = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let current = self.second.load(Ordering::Relaxed);
+        if current != second
+            && self
+                .second
+                .compare_exchange(current, second, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.used.store(0, Ordering::Relaxed);
+        }
+        if self.used.fetch_add(rows, Ordering::Relaxed) < limit {
+            true
+        } else {
+            self.sampled_out.fetch_add(rows, Ordering::Relaxed);
+            false
+        }
+    }
 }
 
 impl Shared {
@@ -179,12 +217,15 @@ enum Message {
 /// response carrying [`ServedPredictions`] with inputs) only copies `Arc`s
 /// and the scores into a bounded queue (`try_send`: a full queue drops the
 /// batch and counts it in `mlrig_monitoring_dropped_total`). A background
-/// thread concatenates queued batches per version, feeds the open pane's
-/// [`StatisticsAccumulator`](mlrig_validate::StatisticsAccumulator)s and,
-/// at every pane close (after `window / panes` or `max_rows / panes` rows),
-/// merges the last `panes` panes into the window's statistics and runs
+/// thread feeds queued batches per version (small ones concatenated) to the
+/// open pane's [`StatisticsAccumulator`](mlrig_validate::StatisticsAccumulator)s;
+/// panes close after `window / panes` or `max_rows / panes` rows, and at a
+/// pane close or idle tick — at most once a second per version (or pane
+/// duration, if shorter), and at [`flush`](Self::flush) — the worker merges
+/// the last `panes` panes into the window's statistics and runs
 /// [`compare_windows`](crate::compare_windows) against the training
-/// statistics, the previous non-overlapping window (compared `panes` closes ago) and the evaluation's predictions.
+/// statistics, the previous non-overlapping compared window and the
+/// evaluation's predictions.
 ///
 /// Gauges (`mlrig_feature_skew`, `mlrig_feature_drift`,
 /// `mlrig_prediction_drift` and their `_p_value`, `_threshold`,
@@ -273,6 +314,7 @@ impl LiveMonitor {
             clock,
             versions: RwLock::default(),
             dropped: AtomicU64::new(0),
+            budget: RowBudget::default(),
         });
         let worker_shared = shared.clone();
         let worker = std::thread::Builder::new()
@@ -404,6 +446,10 @@ impl LiveMonitor {
         let Some(sender) = &self.sender else {
             return;
         };
+        let limit = self.shared.config.max_rows_per_second;
+        if !self.shared.budget.admit(limit, served.rows, time) {
+            return;
+        }
         let message = Message::Observe {
             model: served.model.clone(),
             version: served.version,
@@ -427,6 +473,27 @@ impl LiveMonitor {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
+    /// Rows left unmonitored so far because the second's
+    /// [`max_rows_per_second`](MonitoringConfig::max_rows_per_second) budget
+    /// was spent.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
+    /// let config = mlrig_monitor::MonitoringConfig::default().with_max_rows_per_second(2);
+    /// let live = mlrig_monitor::LiveMonitor::new(config, Arc::new(mlrig_monitor::ServingMetrics::new()))?;
+    /// live.register_version("m", 1, mlrig_monitor::MonitoringBaseline::new(Default::default(), Default::default()));
+    /// let p = Predictions::Regression { values: array![1.0, 2.0] };
+    /// let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(100);
+    /// live.observe_at(&ServedPredictions::new("m", 1, &p), now); // the second's budget: monitored
+    /// live.observe_at(&ServedPredictions::new("m", 1, &p), now); // over it: counted only
+    /// assert_eq!(live.sampled_out_rows(), 2);
+    /// # Ok::<(), mlrig_monitor::MonitorError>(())
+    /// ```
+    pub fn sampled_out_rows(&self) -> u64 {
+        self.shared.budget.sampled_out.load(Ordering::Relaxed)
+    }
+
     /// Asks the worker to close the panes that are due at the clock's time
     /// (it also does so on its own when the queue is idle). Blocks only if
     /// the queue is full.
@@ -445,7 +512,8 @@ impl LiveMonitor {
     }
 
     /// Waits until the worker has processed everything queued before this
-    /// call (tests, graceful shutdown).
+    /// call and compared every window a pane closed in since its last
+    /// comparison (tests, graceful shutdown).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -519,6 +587,7 @@ impl LiveMonitor {
             errors: comparison.map_or_else(Vec::new, |c| c.errors.clone()),
             nonfinite,
             dropped_batches: self.dropped_batches(),
+            sampled_out_rows: self.sampled_out_rows(),
             skipped_batches: published.skipped_batches,
             model_age_seconds: age_seconds(now, baseline.created_at_unix as f64),
             data_age_seconds: baseline
@@ -609,6 +678,12 @@ fn run_worker(shared: &Shared, receiver: &Receiver<Message>) {
                 }
                 Message::Flush(ack) => {
                     observe_groups(shared, &mut windows, std::mem::take(&mut groups));
+                    let now = shared.clock.now();
+                    for (registered, window) in windows.values_mut() {
+                        if window.compare_if_dirty(now) {
+                            publish(registered, window);
+                        }
+                    }
                     let _ = ack.send(());
                 }
             }
@@ -836,6 +911,16 @@ impl Collector for LiveCollector {
         )?;
         dropped
             .encode_counter::<NoLabelSet, _, u64>(&shared.dropped.load(Ordering::Relaxed), None)?;
+        let mut sampled_out = encoder.encode_descriptor(
+            "mlrig_monitoring_sampled_out_rows",
+            "Rows not monitored because the monitoring row budget (max_rows_per_second) was spent",
+            None,
+            MetricType::Counter,
+        )?;
+        sampled_out.encode_counter::<NoLabelSet, _, u64>(
+            &shared.budget.sampled_out.load(Ordering::Relaxed),
+            None,
+        )?;
         Ok(())
     }
 }
@@ -897,4 +982,58 @@ fn encode_comparisons(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn at(second: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(second)
+    }
+
+    #[test]
+    fn the_row_budget_takes_each_seconds_first_rows_and_counts_the_rest() {
+        let budget = RowBudget::default();
+        assert!(budget.admit(10, 6, at(5)));
+        assert!(
+            budget.admit(10, 6, at(5)),
+            "taken whole while the budget is not spent"
+        );
+        assert!(!budget.admit(10, 1, at(5)));
+        assert!(!budget.admit(10, 3, at(5)));
+        assert_eq!(budget.sampled_out.load(Ordering::Relaxed), 4);
+        assert!(budget.admit(10, 1, at(6)), "a new second, a new budget");
+        assert!(budget.admit(0, u64::MAX, at(6)), "0: every row");
+        assert_eq!(budget.sampled_out.load(Ordering::Relaxed), 4);
+    }
+
+    proptest::proptest! {
+        /// Rows are either monitored or counted as sampled out, and no
+        /// second monitors more batches than start within its budget.
+        #[test]
+        fn every_row_is_monitored_or_counted(
+            batches in proptest::collection::vec((0u64..4, 1u64..50), 0..200),
+            limit in 1u64..200,
+        ) {
+            let budget = RowBudget::default();
+            let mut seconds: Vec<_> = batches.clone();
+            seconds.sort_by_key(|(s, _)| *s);
+            let (mut admitted, mut total) = (0u64, 0u64);
+            let mut per_second = std::collections::BTreeMap::<u64, (u64, u64)>::new();
+            for (second, rows) in seconds {
+                total += rows;
+                let entry = per_second.entry(second).or_default();
+                if budget.admit(limit, rows, at(second)) {
+                    proptest::prop_assert!(entry.0 < limit);
+                    admitted += rows;
+                    entry.0 += rows;
+                }
+                entry.1 += rows;
+            }
+            proptest::prop_assert_eq!(admitted + budget.sampled_out.load(Ordering::Relaxed), total);
+        }
+    }
 }

@@ -34,6 +34,13 @@ pub const DEFAULT_PANES: usize = 10;
 /// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 4096;
 
+/// Default [`MonitoringConfig::max_rows_per_second`].
+///
+/// ```
+/// assert_eq!(mlrig_monitor::DEFAULT_MAX_ROWS_PER_SECOND, 2000);
+/// ```
+pub const DEFAULT_MAX_ROWS_PER_SECOND: u64 = 2000;
+
 /// Live skew/drift monitoring settings of a model server (the `[monitoring]`
 /// section of its config). Durations are humantime text (`"5m"`, `"30s"`).
 ///
@@ -76,6 +83,13 @@ pub struct MonitoringConfig {
     /// 4096); beyond it batches are dropped and counted in
     /// `mlrig_monitoring_dropped_total`, never waited for.
     pub queue_capacity: usize,
+    /// Rows monitored per second at most (default 2,000; 0: every row).
+    /// Under heavier traffic the monitor takes each second's first rows up
+    /// to this budget and counts the rest in
+    /// `mlrig_monitoring_sampled_out_rows_total`: the window stays a sample
+    /// of the traffic, and the monitoring thread's CPU — which a busy server
+    /// would otherwise lose to it — stays bounded.
+    pub max_rows_per_second: u64,
     /// Default thresholds, for features whose schema has no comparator.
     pub thresholds: MonitoringThresholds,
 }
@@ -88,6 +102,7 @@ impl Default for MonitoringConfig {
             max_rows: DEFAULT_MAX_ROWS,
             panes: DEFAULT_PANES,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_rows_per_second: DEFAULT_MAX_ROWS_PER_SECOND,
             thresholds: MonitoringThresholds::default(),
         }
     }
@@ -124,6 +139,17 @@ impl MonitoringConfig {
     /// ```
     pub fn with_panes(mut self, panes: usize) -> Self {
         self.panes = panes.max(1);
+        self
+    }
+
+    /// Sets [`max_rows_per_second`](Self::max_rows_per_second) (0: no limit).
+    ///
+    /// ```
+    /// let c = mlrig_monitor::MonitoringConfig::default().with_max_rows_per_second(0);
+    /// assert_eq!(c.max_rows_per_second, 0);
+    /// ```
+    pub fn with_max_rows_per_second(mut self, rows: u64) -> Self {
+        self.max_rows_per_second = rows;
         self
     }
 

@@ -23,7 +23,7 @@ use crate::comparison::tfmd_anomalies;
 ///     "drift": null, "prediction_drift": null,
 ///     "missing_features": [], "errors": [],
 ///     "nonfinite": {"input": {}, "output": {}},
-///     "dropped_batches": 0, "skipped_batches": 0,
+///     "dropped_batches": 0, "sampled_out_rows": 0, "skipped_batches": 0,
 ///     "model_age_seconds": 60.0, "data_age_seconds": null
 /// });
 /// let report: MonitoringReport = serde_json::from_value(json.clone())?;
@@ -57,6 +57,10 @@ pub struct MonitoringReport {
     pub nonfinite: NonFiniteCounts,
     /// Request batches dropped because the monitoring queue was full (all models).
     pub dropped_batches: u64,
+    /// Rows left unmonitored because the monitoring row budget was spent (all
+    /// models; absent in reports written before the budget existed).
+    #[serde(default)]
+    pub sampled_out_rows: u64,
     /// Request batches left out because their columns did not match the window's.
     pub skipped_batches: u64,
     /// Time since training (seconds).

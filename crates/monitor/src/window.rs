@@ -1,6 +1,10 @@
 //! The sliding window of one model version: panes of mergeable
 //! [`StatisticsAccumulator`]s, closed by time or row count, merged into the
-//! window's statistics and compared at every pane close. Deterministic:
+//! window's statistics and compared when a pane closes — at most once per
+//! [`MIN_COMPARE_INTERVAL`] (or pane duration, if shorter): under heavy
+//! traffic panes close by row count many times a second, and a pane that
+//! closes sooner only rolls the accumulators; the window is compared at the
+//! next close or tick after the interval (or at a flush). Deterministic:
 //! every time is passed in (the live monitor's worker owns one per version).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -17,6 +21,16 @@ use crate::comparison::prediction_batch_of_counts;
 use crate::{
     MonitoringBaseline, MonitoringConfig, SCORE_FEATURE, WindowComparison, compare_windows,
 };
+
+/// Least time between two comparisons of a version's window (capped by the
+/// pane duration): comparing costs ~100 µs per feature set, and under load
+/// panes close by row count far more often than gauges are scraped.
+pub(crate) const MIN_COMPARE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Batches averaging fewer rows than this are concatenated before they are
+/// added to a pane's accumulators (the accumulators' per-batch cost is paid
+/// once); bigger ones are added one by one, without a copy.
+const CONCAT_BELOW_ROWS: usize = 64;
 
 /// `side` label of input values in `mlrig_nonfinite_values_total`.
 pub(crate) const SIDE_INPUT: &str = "input";
@@ -240,11 +254,22 @@ pub(crate) struct VersionWindow {
     inputs: SlidingMerge,
     /// Their prediction accumulators.
     predictions: SlidingMerge,
-    /// Input statistics of the windows compared at the last `panes` pane
-    /// closes, oldest first: the oldest is the previous non-overlapping window.
-    history: VecDeque<(SystemTime, Arc<DatasetStatistics>)>,
-    /// The previous window of the last pane close.
+    /// Input statistics of the last compared windows (time, sequence number
+    /// of their last pane, statistics), oldest first: the oldest is the
+    /// newest that does not overlap the window (the previous window).
+    history: VecDeque<(SystemTime, u64, Arc<DatasetStatistics>)>,
+    /// The previous window of the last comparison.
     previous: Option<Arc<DatasetStatistics>>,
+    /// Sequence number of the next pane to close (panes are numbered from 0).
+    next_seq: u64,
+    /// Sequence numbers of the closed panes in `closed`.
+    closed_seqs: VecDeque<u64>,
+    /// Least time between two comparisons.
+    compare_interval: std::time::Duration,
+    /// When the window was last compared after a pane closed.
+    last_compared: Option<SystemTime>,
+    /// A pane closed since the last comparison.
+    dirty: bool,
     pending: Vec<Part>,
     pending_rows: u64,
     published: Published,
@@ -252,6 +277,7 @@ pub(crate) struct VersionWindow {
 
 impl VersionWindow {
     pub(crate) fn new(baseline: Arc<MonitoringBaseline>, config: MonitoringConfig) -> Self {
+        let compare_interval = MIN_COMPARE_INTERVAL.min(config.pane_duration());
         Self {
             baseline,
             config,
@@ -263,10 +289,35 @@ impl VersionWindow {
             predictions: SlidingMerge::default(),
             history: VecDeque::new(),
             previous: None,
+            next_seq: 0,
+            closed_seqs: VecDeque::new(),
+            compare_interval,
+            last_compared: None,
+            dirty: false,
             pending: Vec::new(),
             pending_rows: 0,
             published: Published::default(),
         }
+    }
+
+    /// Sets the least time between two comparisons (tests: zero compares
+    /// at every pane close).
+    #[cfg(test)]
+    pub(crate) fn with_compare_interval(mut self, interval: std::time::Duration) -> Self {
+        self.compare_interval = interval;
+        self
+    }
+
+    /// Compares the window now if a pane closed since its last comparison
+    /// (a flush: the report then reflects every closed pane). Returns `true`
+    /// when something was published.
+    pub(crate) fn compare_if_dirty(&mut self, now: SystemTime) -> bool {
+        if !self.dirty {
+            return false;
+        }
+        let end = self.closed.back().map_or(now, |p| p.end);
+        self.compare(end, true);
+        true
     }
 
     pub(crate) fn baseline(&self) -> &Arc<MonitoringBaseline> {
@@ -291,8 +342,7 @@ impl VersionWindow {
                 && is_due(pane.start, pane_duration, observation.time)
             {
                 let end = pane_end(pane.start, pane_duration);
-                self.close_pane(end);
-                changed = true;
+                changed |= self.close_pane(end);
             }
             let mut part = self.part_of(&observation);
             while part.rows > 0 {
@@ -306,8 +356,7 @@ impl VersionWindow {
                 self.pending_rows += head_rows;
                 self.pending.push(head);
                 if filled + head_rows >= pane_rows {
-                    self.close_pane(observation.time);
-                    changed = true;
+                    changed |= self.close_pane(observation.time);
                 }
                 part = tail;
             }
@@ -341,7 +390,10 @@ impl VersionWindow {
             && is_due(pane.start, self.config.pane_duration(), now)
         {
             let end = pane_end(pane.start, self.config.pane_duration());
-            self.close_pane(end);
+            return self.close_pane(end);
+        }
+        if self.dirty && self.may_compare(now) {
+            self.compare(now, true);
             return true;
         }
         if self
@@ -431,20 +483,51 @@ impl VersionWindow {
         self.published.skipped_batches += skipped;
     }
 
-    /// Closes the open pane at `end` and compares the window.
-    fn close_pane(&mut self, end: SystemTime) {
+    /// Closes the open pane at `end` and compares the window if the last
+    /// comparison is at least the compare interval old (else the window is
+    /// compared later: at a tick, the next close or a flush). Returns `true`
+    /// when it compared.
+    fn close_pane(&mut self, end: SystemTime) -> bool {
         self.flush_pending();
         let Some(pane) = self.open.take() else {
-            return;
+            return false;
         };
         self.closed.push_back(PaneSpan {
             start: pane.start,
             end: end.max(pane.start),
             rows: pane.rows,
         });
+        self.closed_seqs.push_back(self.next_seq);
+        self.next_seq += 1;
         self.inputs.push(pane.inputs);
         self.predictions.push(pane.predictions);
-        self.compare(end, true);
+        self.dirty = true;
+        if self.may_compare(end) {
+            self.compare(end, true);
+            return true;
+        }
+        // Panes beyond the window's count leave it without waiting for the
+        // comparison, so the merged accumulators stay bounded.
+        while self.closed.len() > self.config.panes.max(1) {
+            self.pop_pane();
+        }
+        false
+    }
+
+    /// `true` when the window may be compared at `now` (interval elapsed).
+    fn may_compare(&self, now: SystemTime) -> bool {
+        self.last_compared.is_none_or(|last| {
+            last.checked_add(self.compare_interval)
+                .is_none_or(|due| now >= due)
+        })
+    }
+
+    /// Drops the oldest closed pane.
+    fn pop_pane(&mut self) {
+        self.closed.pop_front();
+        self.closed_seqs.pop_front();
+        self.inputs.pop_front();
+        self.predictions.pop_front();
     }
 
     /// Compares the window at `now` (after dropping the panes that left it)
@@ -459,9 +542,7 @@ impl VersionWindow {
                 .front()
                 .is_some_and(|p| !within(p.end, self.config.window, now))
         {
-            self.closed.pop_front();
-            self.inputs.pop_front();
-            self.predictions.pop_front();
+            self.pop_pane();
         }
         if self.closed.is_empty() {
             self.published.comparison = None;
@@ -470,14 +551,24 @@ impl VersionWindow {
             self.published.window_end = None;
             return;
         }
+        let first_seq = self.closed_seqs.front().copied().unwrap_or(0);
         if closed {
-            // The window compared `panes` closes ago ended before this one
-            // started; one older than two windows is of no use.
-            self.previous = (self.history.len() >= panes)
-                .then(|| self.history.front())
-                .flatten()
-                .filter(|(end, _)| within(*end, self.config.window.saturating_mul(2), now))
-                .map(|(_, stats)| stats.clone());
+            // The previous window: the newest compared window whose last
+            // pane closed before this one's first pane (non-overlapping);
+            // one older than two windows is of no use.
+            while self
+                .history
+                .get(1)
+                .is_some_and(|(_, last, _)| *last < first_seq)
+            {
+                self.history.pop_front();
+            }
+            self.previous = self
+                .history
+                .front()
+                .filter(|(_, last, _)| *last < first_seq)
+                .filter(|(end, _, _)| within(*end, self.config.window.saturating_mul(2), now))
+                .map(|(_, _, stats)| stats.clone());
         }
         let current = Arc::new(
             self.inputs
@@ -494,10 +585,14 @@ impl VersionWindow {
             &self.config.thresholds,
         );
         if closed {
-            self.history.push_back((now, current));
-            while self.history.len() > panes {
+            let last_seq = self.closed_seqs.back().copied().unwrap_or(0);
+            self.history.push_back((now, last_seq, current));
+            // Bounded even when no window qualifies as previous yet.
+            while self.history.len() > panes + 1 {
                 self.history.pop_front();
             }
+            self.last_compared = Some(now);
+            self.dirty = false;
         }
         self.published.drift_compared = self.previous.is_some();
         self.published.predictions_compared =
@@ -525,8 +620,9 @@ fn within(end: SystemTime, span: std::time::Duration, now: SystemTime) -> bool {
     end.checked_add(span).is_none_or(|limit| limit > now)
 }
 
-/// Adds `batches` (concatenated) to `accumulator`, creating it for their
-/// schema; returns how many batches were skipped (schema mismatch).
+/// Adds `batches` to `accumulator` (concatenated when they are small, see
+/// [`CONCAT_BELOW_ROWS`]), creating it for their schema; returns how many
+/// batches were skipped (schema mismatch).
 fn add_batches(
     accumulator: &mut Option<StatisticsAccumulator>,
     batches: &[RecordBatch],
@@ -541,12 +637,17 @@ fn add_batches(
     let mut skipped = other.len() as u64;
     let acc =
         accumulator.get_or_insert_with(|| StatisticsAccumulator::new(&schema, params.clone()));
-    let update = match concat_batches(&schema, same.iter().copied()) {
-        Ok(batch) => acc.update(&batch).is_ok(),
-        Err(_) => false,
-    };
-    if !update {
-        skipped += same.len() as u64;
+    let rows: usize = same.iter().map(|b| b.num_rows()).sum();
+    if same.len() > 1 && rows < CONCAT_BELOW_ROWS * same.len() {
+        let update = match concat_batches(&schema, same.iter().copied()) {
+            Ok(batch) => acc.update(&batch).is_ok(),
+            Err(_) => false,
+        };
+        if !update {
+            skipped += same.len() as u64;
+        }
+    } else {
+        skipped += same.iter().filter(|b| acc.update(b).is_err()).count() as u64;
     }
     skipped
 }
@@ -627,6 +728,31 @@ mod tests {
             .with_max_rows(pane_rows * panes as u64)
             .with_window(Duration::from_secs(10 * panes as u64));
         VersionWindow::new(Arc::new(MonitoringBaseline::new(stats, schema)), config)
+            .with_compare_interval(Duration::ZERO)
+    }
+
+    #[test]
+    fn row_closed_panes_are_compared_at_most_once_per_interval() {
+        let mut w = window(2, 2).with_compare_interval(Duration::from_secs(1));
+        // Three panes close at t = 0: one comparison; the window keeps two panes.
+        assert!(w.observe([observation(&["a"; 6], at(0))]));
+        assert_eq!(w.published().windows_compared, 1);
+        assert_eq!(w.published().window_rows, 2);
+        assert_eq!(w.closed.len(), 2);
+        // Within the interval: rolled, not compared; a tick after it compares.
+        assert!(!w.observe([observation(&["b"; 2], at(0))]));
+        assert!(!w.tick(at(0)));
+        assert!(w.tick(at(1)));
+        let p = w.published();
+        assert_eq!((p.windows_compared, p.window_rows), (2, 4));
+        // The latest panes (a, b) are compared.
+        assert_eq!(linf(p, false), 0.0);
+        // A flush compares what closed since.
+        w.observe([observation(&["b"; 2], at(1))]);
+        assert!(w.compare_if_dirty(at(1)));
+        assert!(!w.compare_if_dirty(at(1)));
+        assert_eq!(w.published().windows_compared, 3);
+        assert_eq!(linf(w.published(), false), 0.5);
     }
 
     fn linf(published: &Published, drift: bool) -> f64 {
@@ -702,12 +828,12 @@ mod tests {
         // Window = panes 3–4 (b, b), previous = panes 1–2 (a, a).
         assert_eq!(linf(w.published(), true), 1.0);
         assert_eq!(linf(w.published(), false), 0.5);
-        assert_eq!((w.closed.len(), w.history.len()), (2, 2));
+        assert_eq!((w.closed.len(), w.history.len()), (2, 3));
         w.observe([observation(&["b"; 4], at(4))]);
         assert_eq!(
             (w.closed.len(), w.history.len()),
-            (2, 2),
-            "one window of panes is kept"
+            (2, 3),
+            "one window of panes (and the previous window's comparison) is kept"
         );
         // Window = panes 4–5 (b, b), previous = panes 2–3 (a, b).
         assert_eq!(linf(w.published(), true), 0.5);

@@ -130,7 +130,9 @@ fn a_shifted_workclass_crosses_its_skew_threshold_within_one_window_and_nothing_
     let text = metrics.render().unwrap();
     let report = live.report(MODEL, 1).unwrap();
     assert_eq!(report.window.rows, 1000);
-    assert_eq!(report.windows_compared, 10);
+    // The clock does not move: the first pane close and the flush compare
+    // (panes closing by row count within a second only roll the window).
+    assert_eq!(report.windows_compared, 2);
     assert!(
         report.missing_features.is_empty(),
         "{:?}",
@@ -247,7 +249,8 @@ fn a_shifted_workclass_crosses_its_skew_threshold_within_one_window_and_nothing_
             "mlrig_monitoring_windows_total",
             r#"model="adult",version="1""#
         ),
-        Some(20.0)
+        Some(3.0),
+        "the first close and the two flushes compared"
     );
     assert_eq!(sample(&text, "mlrig_monitoring_dropped_total", ""), None);
     assert!(text.contains("mlrig_monitoring_dropped_total 0"), "{text}");
@@ -310,8 +313,8 @@ fn nonfinite_inputs_and_outputs_are_counted() {
 
 #[test]
 fn a_full_queue_drops_batches_and_counts_them() {
-    // One row per pane: every processed batch closes a pane, so processed +
-    // dropped = sent, whatever the worker's speed.
+    // One row per pane: every processed batch closes a pane (comparisons are
+    // at most one a second, plus the flush's).
     let metrics = Arc::new(ServingMetrics::new());
     let config = MonitoringConfig::default()
         .with_max_rows(1)
@@ -328,10 +331,9 @@ fn a_full_queue_drops_batches_and_counts_them() {
     }
     live.flush();
     let report = live.report(MODEL, 1).unwrap();
-    assert_eq!(
-        report.windows_compared + report.dropped_batches,
-        sent as u64
-    );
+    assert!(report.dropped_batches < sent as u64);
+    assert!(report.windows_compared >= 1);
+    assert_eq!(report.window.rows, 1);
     assert_eq!(live.dropped_batches(), report.dropped_batches);
     let text = metrics.render().unwrap();
     assert!(text.contains(&format!(

@@ -141,7 +141,7 @@ pub use comparator::{
 pub use dataset_constraints::{NumExamples, check_dataset_constraints};
 pub use drift::{
     DriftTest, DriftTestParams, DriftTestResult, UntestedFeature, UntestedReason, chi_squared,
-    chi_squared_two_sample, drift_tests, untested_features,
+    chi_squared_two_sample, drift_tests, sketch_jensen_shannon_divergence, untested_features,
 };
 pub use error::ValidateError;
 pub use schema::{

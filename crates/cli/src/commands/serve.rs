@@ -87,7 +87,7 @@ pub(crate) struct Args {
     /// Turn live monitoring off: no input statistics, skew/drift gauges or
     /// /monitoring reports (by default every version whose bundle has
     /// statistics.json is monitored; the config file's `[monitoring]` section
-    /// sets `enabled`, `window`, `max_rows`, `panes`, `queue_capacity`, `thresholds`).
+    /// sets `enabled`, `window`, `max_rows`, `panes`, `queue_capacity`, `max_rows_per_second`, `thresholds`).
     #[arg(long, conflicts_with_all = ["monitoring_window", "monitoring_max_rows"])]
     no_monitoring: bool,
 
