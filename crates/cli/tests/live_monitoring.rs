@@ -36,19 +36,7 @@ fn adult_model() -> &'static Path {
     static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let output = mlrig([
-            "train",
-            ADULT,
-            "--target",
-            "income",
-            "--name",
-            "adult",
-            "--out",
-            dir.path().to_str().unwrap(),
-            "--no-baseline",
-        ]);
-        assert_status(&output, 0);
-        let model = dir.path().join("adult");
+        let model = common::train_adult_model(dir.path(), &["--no-baseline"]);
         (dir, model)
     })
     .1
@@ -57,27 +45,9 @@ fn adult_model() -> &'static Path {
 /// Starts `mlrig serve --model <adult> --port 0 <extra>`; returns the guard,
 /// the address and the start-up document.
 fn serve(extra: &[&str]) -> (ServerGuard, String, Value) {
-    let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
-        .args(["--format", "json", "serve", "--model"])
-        .arg(adult_model())
-        .args(["--port", "0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut guard = ServerGuard(child);
-    let mut stdout = BufReader::new(guard.0.stdout.take().unwrap());
-    let mut started = String::new();
-    stdout.read_line(&mut started).unwrap();
-    let started: Value = serde_json::from_str(&started)
-        .unwrap_or_else(|e| panic!("start-up line is not JSON ({e}): {started:?}"));
-    let address = started["listening"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_string();
+    let mut args: Vec<std::ffi::OsString> = vec!["--model".into(), adult_model().into()];
+    args.extend(["--port", "0"].iter().chain(extra).map(Into::into));
+    let (guard, started, address) = common::start_server(args);
     (guard, address, started)
 }
 
