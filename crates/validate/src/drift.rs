@@ -548,27 +548,11 @@ fn wasserstein_distance(reference: &[SketchBucket], current: &[SketchBucket]) ->
 /// PSI over bins bounded by the reference's deciles.
 fn population_stability_index(reference: &[SketchBucket], current: &[SketchBucket]) -> f64 {
     const MIN_PROPORTION: f64 = 0.0001;
-    let mut edges: Vec<f64> = (1..10)
-        .filter_map(|j| {
-            quantile_of_buckets(
-                reference,
-                f64::from(j) / 10.0,
-                f64::NEG_INFINITY,
-                f64::INFINITY,
-            )
-        })
-        .collect();
-    edges.dedup();
+    let edges = decile_edges(reference);
     let proportions = |buckets: &[SketchBucket]| -> Vec<f64> {
-        let mut counts = vec![0.0f64; edges.len() + 1];
-        for b in buckets {
-            let bin = edges.partition_point(|e| *e < b.value);
-            counts[bin] += b.count as f64;
-        }
-        let total: f64 = counts.iter().sum();
-        counts
-            .iter()
-            .map(|c| (c / total).max(MIN_PROPORTION))
+        bin_proportions(&edges, buckets)
+            .into_iter()
+            .map(|p| p.max(MIN_PROPORTION))
             .collect()
     };
     let (r, c) = (proportions(reference), proportions(current));
