@@ -18,7 +18,7 @@ use mlrig_serve::{ModelRegistry, ServerConfig, ServingExtras};
 use mlrig_train::{Evaluation, Model};
 
 use crate::PipelineError;
-use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE};
+use crate::bundle_files::{EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, SCHEMA_FILE, read_tfmd};
 
 /// A model bundle ready to serve: the fitted feature pipeline and the model,
 /// run one after the other on the request's one-row (or n-row) batch — the
@@ -103,21 +103,8 @@ fn input_contract_of(
     bundle: &ModelBundle,
     features: &FittedFeaturePipeline,
 ) -> Result<Option<InputContract>, PipelineError> {
-    if !bundle.manifest().files.contains_key(SCHEMA_FILE) {
-        return Ok(None);
-    }
-    let path = bundle.file_path(SCHEMA_FILE)?;
-    let text = std::fs::read_to_string(&path).map_err(|e| mlrig_core::Error::io(&path, e))?;
-    let schema = mlrig_validate::Schema::from_tfmd_json(&text).map_err(|e| {
-        PipelineError::InconsistentBundle {
-            path: bundle.dir().to_path_buf(),
-            reason: format!("{SCHEMA_FILE}: {e}"),
-        }
-    })?;
-    Ok(Some(mlrig_validate::input_contract(
-        &schema,
-        &features.input_schema(),
-    )))
+    let schema = read_tfmd(bundle, SCHEMA_FILE, mlrig_validate::Schema::from_tfmd_json)?;
+    Ok(schema.map(|schema| mlrig_validate::input_contract(&schema, &features.input_schema())))
 }
 
 impl BundleServable {
