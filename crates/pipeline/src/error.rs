@@ -260,6 +260,22 @@ pub enum PipelineError {
         /// What is wrong with the file.
         reason: String,
     },
+    /// The pipeline config (`mlrig.toml`) is not valid.
+    #[error("{}: {message}", file.display())]
+    Config {
+        /// The config file.
+        file: PathBuf,
+        /// Where (line, column or key) and what is wrong.
+        message: String,
+    },
+    /// The pipeline's state (its artifact store, run records) cannot be used.
+    #[error("{}: {reason}", path.display())]
+    PipelineState {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -335,9 +351,11 @@ impl PipelineError {
             | PipelineError::OutputDirMissing { .. }
             | PipelineError::InvalidRequestLog { .. }
             | PipelineError::InvalidOption { .. }
-            | PipelineError::ReportInput { .. } => true,
+            | PipelineError::ReportInput { .. }
+            | PipelineError::Config { .. } => true,
             PipelineError::Json { .. }
             | PipelineError::Panicked { .. }
+            | PipelineError::PipelineState { .. }
             | PipelineError::Monitor(_) => false,
         }
     }

@@ -81,6 +81,7 @@ mod gates;
 mod hybrid_serving;
 mod live_monitoring;
 mod offline_monitor;
+mod pipeline_config;
 mod prediction_table;
 pub mod report;
 mod scoring;
@@ -112,6 +113,11 @@ pub use offline_monitor::{
     FeatureChange, FeatureComparison, LabelTotals, MonitorReport, MonitoringThresholds,
     OfflineMonitorJob, PresenceChange, QualityReport, REQUEST_ID_KEY, ROW_COLUMN, RowTotals,
     SliceDrop, SliceQuality, WindowReport,
+};
+pub use pipeline_config::{
+    AnomalyPolicy, BaselinePolicy, ColumnType, DataConfig, FeaturesConfig, GatesConfig,
+    LeakagePolicy, ModelConfig, PipelineConfig, PushConfig, RollbackConfig, SchemaConfig,
+    WatchConfig,
 };
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use serving::{

@@ -1,0 +1,611 @@
+//! [`PipelineConfig`]: the one file (`mlrig.toml`) that declares a pipeline —
+//! its data, curated schema, features, model, gates, push target, rollback
+//! and watch settings. Typed with serde (unknown keys are errors) and, with
+//! the `schemars` feature, published as `docs/schemas/pipeline.schema.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mlrig_core::SplitRule;
+use mlrig_features::FeatureSpec;
+use mlrig_ingest::{CsvFormat, DataType, FileSet, InferenceOptions, ReadOptions};
+use mlrig_train::{BlessingThresholds, LeakageParams, ModelSpec, TaskKind};
+use serde::{Deserialize, Serialize};
+
+use crate::PipelineError;
+
+/// A pipeline, as declared in `mlrig.toml`. Relative paths are relative to
+/// the directory of the config file.
+///
+/// ```
+/// use mlrig_pipeline::PipelineConfig;
+/// let config = PipelineConfig::from_toml_str(r#"
+/// name = "adult"
+/// [data]
+/// files = ["data/adult_*.csv"]
+/// target = "income"
+/// [push]
+/// base_path = "models"
+/// "#, "mlrig.toml")?;
+/// assert_eq!(config.name, "adult");
+/// assert_eq!(config.root, std::path::PathBuf::from("pipeline"));
+/// assert_eq!(config.schema.path, std::path::PathBuf::from("schema.json"));
+///
+/// let typo = PipelineConfig::from_toml_str("name = \"m\"\n[data]\nfiles = []\ntarget = \"y\"\ntarget_col = 1\n", "mlrig.toml");
+/// let message = typo.unwrap_err().to_string();
+/// assert!(message.contains("mlrig.toml") && message.contains("line 5, column 1"), "{message}");
+/// # Ok::<(), mlrig_pipeline::PipelineError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PipelineConfig {
+    /// The model name: versions are pushed to `<push.base_path>/<name>/<version>`.
+    pub name: String,
+    /// Where the pipeline keeps its state: artifacts of every step, run
+    /// records, the rollback history (default `pipeline`).
+    #[serde(default = "default_root")]
+    pub root: PathBuf,
+    /// The training data.
+    pub data: DataConfig,
+    /// The curated schema the data is validated against.
+    #[serde(default)]
+    pub schema: SchemaConfig,
+    /// The feature pipeline (default: inferred from the column types).
+    #[serde(default)]
+    pub features: FeaturesConfig,
+    /// The model (default: the task's default model).
+    #[serde(default)]
+    pub model: ModelConfig,
+    /// What blocks a run: anomalies, blessing thresholds, the baseline, leakage.
+    #[serde(default)]
+    pub gates: GatesConfig,
+    /// Where blessed versions go.
+    pub push: PushConfig,
+    /// When a pushed version is rolled back.
+    #[serde(default)]
+    pub rollback: RollbackConfig,
+    /// How `mlrig run --watch` looks for new data.
+    #[serde(default)]
+    pub watch: WatchConfig,
+    /// The JSON Schema of this file, for editors; accepted and ignored.
+    #[serde(
+        rename = "$schema",
+        default,
+        skip_serializing,
+        deserialize_with = "mlrig_core::ignore_schema_reference"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String"))]
+    schema_reference: (),
+}
+
+fn default_root() -> PathBuf {
+    PathBuf::from("pipeline")
+}
+
+/// The training data: files or glob patterns (CSV, JSON Lines, Parquet, by
+/// extension, optionally gzip-compressed), the target and how to read them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DataConfig {
+    /// Paths or glob patterns, e.g. `["spans/day-*.csv"]`. Every matching
+    /// file is a span; spans are ordered by file name.
+    pub files: Vec<String>,
+    /// The column to predict.
+    pub target: String,
+    /// Train on the newest `window` spans only (default: all of them). With
+    /// `mlrig run --watch`, a new span moves the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<usize>,
+    /// How rows are split into training and evaluation rows (default: row
+    /// `i` is held out iff `i % 5 == 4`).
+    #[serde(default = "default_split")]
+    pub split: SplitRule,
+    /// CSV field delimiter, one ASCII character (default `,`; `\t` for tab).
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    /// Whether CSV files start with a header row (default true).
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Tokens read as missing values (default: "", NA, N/A, NaN, null, ?).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
+    /// Forced column types, e.g. `{ zip = "utf8" }`: bool, int64, float64 or utf8.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub column_types: BTreeMap<String, ColumnType>,
+    /// Rows read to infer column types (default 10,000).
+    #[serde(default = "default_infer_rows")]
+    pub infer_rows: usize,
+    /// A timestamp column whose newest value is recorded in the bundle (the
+    /// data age at serving).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_column: Option<String>,
+    /// Columns whose values slice the evaluation (per-slice metrics and thresholds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<String>,
+}
+
+fn default_split() -> SplitRule {
+    SplitRule::Modulo {
+        modulus: 5,
+        eval_remainders: vec![4],
+    }
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_infer_rows() -> usize {
+    10_000
+}
+
+/// A column type users can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// `true`/`false`.
+    Bool,
+    /// 64-bit integers.
+    Int64,
+    /// 64-bit floats.
+    Float64,
+    /// Text.
+    Utf8,
+}
+
+impl ColumnType {
+    fn data_type(self) -> DataType {
+        match self {
+            ColumnType::Bool => DataType::Boolean,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Utf8 => DataType::Utf8,
+        }
+    }
+}
+
+/// The curated schema (tensorflow-metadata JSON). The first run writes it,
+/// inferred from the training statistics; afterwards the pipeline only reads
+/// it, so changing it is a reviewed edit (`mlrig schema update`), never a
+/// side effect of new data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SchemaConfig {
+    /// The schema file (default `schema.json`).
+    #[serde(default = "default_schema_path")]
+    pub path: PathBuf,
+}
+
+impl Default for SchemaConfig {
+    fn default() -> Self {
+        SchemaConfig {
+            path: default_schema_path(),
+        }
+    }
+}
+
+fn default_schema_path() -> PathBuf {
+    PathBuf::from("schema.json")
+}
+
+/// The feature pipeline: a spec inline (`[features.spec]`) or in a file
+/// (`file = "features.json"`), or neither to infer one from the column types.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FeaturesConfig {
+    /// The spec, inline (schema: `feature-spec.schema.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<FeatureSpec>,
+    /// A JSON or TOML file holding the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+/// The model to fit.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ModelConfig {
+    /// `classification`, `regression` or `auto` (default: from the target).
+    #[serde(default)]
+    pub task: TaskKind,
+    /// The model family and its parameters, e.g. `[model.spec.gbdt]`
+    /// (schema: `model-spec.schema.json`; default: the task's default model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ModelSpec>,
+    /// Continue training the serving version on the new window instead of
+    /// fitting from scratch (SGD models: more epochs; gbdt: added rounds).
+    /// The feature pipeline is then the serving version's.
+    #[serde(default)]
+    pub warm_start: bool,
+}
+
+/// What blocks a run.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct GatesConfig {
+    /// Which anomalies found against the curated schema block the run.
+    #[serde(default)]
+    pub anomalies: AnomalyPolicy,
+    /// Metric thresholds the candidate must meet, overall and per slice, and
+    /// the largest drop against the baseline (schema: `blessing-thresholds.schema.json`).
+    #[serde(default)]
+    pub blessing: BlessingThresholds,
+    /// What the candidate is compared with (default: the serving version).
+    #[serde(default)]
+    pub baseline: BaselinePolicy,
+    /// How input columns are screened for label leakage.
+    #[serde(default)]
+    pub leakage: LeakageParams,
+    /// Whether a suspected leak blocks the run (default) or is only reported.
+    #[serde(default)]
+    pub leakage_policy: LeakagePolicy,
+}
+
+/// Which anomaly kinds (tensorflow-metadata names such as
+/// `SCHEMA_MISSING_COLUMN`, or `"all"`) block a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AnomalyPolicy {
+    /// Kinds that block (default `["all"]`).
+    #[serde(default = "default_block")]
+    pub block: Vec<String>,
+    /// Kinds that are reported but never block, e.g. `["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+}
+
+impl Default for AnomalyPolicy {
+    fn default() -> Self {
+        AnomalyPolicy {
+            block: default_block(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+fn default_block() -> Vec<String> {
+    vec!["all".into()]
+}
+
+impl AnomalyPolicy {
+    /// Whether an anomaly of `kind` (its tensorflow-metadata name) blocks.
+    ///
+    /// ```
+    /// let policy = mlrig_pipeline::AnomalyPolicy::default();
+    /// assert!(policy.blocks("SCHEMA_MISSING_COLUMN"));
+    /// ```
+    pub fn blocks(&self, kind: &str) -> bool {
+        let named = |list: &[String]| list.iter().any(|k| k == "all" || k == kind);
+        named(&self.block) && !self.allow.iter().any(|k| k == kind)
+    }
+}
+
+/// What a candidate is compared with before blessing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BaselinePolicy {
+    /// The version serving now (the `push.label` version, else the highest
+    /// pushed one); no comparison before the first push.
+    #[default]
+    Serving,
+    /// No comparison.
+    None,
+}
+
+/// Whether a suspected label leak blocks a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LeakagePolicy {
+    /// The `label_leakage` check fails the blessing.
+    #[default]
+    Block,
+    /// Reported in the run record only.
+    Warn,
+}
+
+/// Where blessed versions go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PushConfig {
+    /// The servers' model base path: a version lands in
+    /// `<base_path>/<name>/<version>` by an atomic rename, so a polling
+    /// `mlrig serve` picks it up whole.
+    pub base_path: PathBuf,
+    /// A server model config file (`mlrig serve --model-config`) whose
+    /// `label` the pipeline moves to each pushed version and back on rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_config: Option<PathBuf>,
+    /// The label moved on push and rollback (default `stable`).
+    #[serde(default = "default_label")]
+    pub label: String,
+}
+
+fn default_label() -> String {
+    "stable".into()
+}
+
+/// When a pushed version is rolled back: within `grace_period` of its push,
+/// each run first scores it and the version before it on the newest span
+/// (whose labels have arrived); if it is worse by more than `max_drop`, or
+/// the server's live monitoring flags it, the pipeline moves it out of the
+/// base path, points the label back and records why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RollbackConfig {
+    /// How long after its push a version can still be rolled back (default `"7d"`).
+    #[serde(
+        default = "default_grace_period",
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["1h", "7d"])))]
+    pub grace_period: Duration,
+    /// The most each metric may be worse than the previous version's on the
+    /// newest span, e.g. `{ roc_auc = 0.02 }` (default: 0.01 on the task's
+    /// headline metric).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_drop: BTreeMap<String, f64>,
+    /// A running `mlrig serve` (e.g. `http://127.0.0.1:8501`) whose live
+    /// monitoring of the new version is consulted: a feature or the
+    /// predictions over their drift/skew thresholds roll it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring_url: Option<String>,
+    /// Whether rollback is on (default true).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Default for RollbackConfig {
+    fn default() -> Self {
+        RollbackConfig {
+            grace_period: default_grace_period(),
+            max_drop: BTreeMap::new(),
+            monitoring_url: None,
+            enabled: true,
+        }
+    }
+}
+
+fn default_grace_period() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+
+/// How `mlrig run --watch` looks for new spans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct WatchConfig {
+    /// How often the data files are listed (default `"10s"`).
+    #[serde(
+        default = "default_poll_interval",
+        serialize_with = "serialize_duration",
+        deserialize_with = "deserialize_duration"
+    )]
+    #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["10s", "1m"])))]
+    pub poll_interval: Duration,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            poll_interval: default_poll_interval(),
+        }
+    }
+}
+
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "invalid duration {text:?} ({e}); expected a number and a unit, e.g. \"10s\", \"5m\", \"7d\""
+        ))
+    })
+}
+
+impl PipelineConfig {
+    /// Reads and checks `mlrig.toml` at `path`.
+    ///
+    /// # Errors
+    /// [`PipelineError::Config`] naming the file, line and column of a
+    /// syntax error, an unknown key or a wrong value, or the key of a value
+    /// that fails [`PipelineConfig::check`].
+    pub fn from_file(path: &Path) -> Result<Self, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Config {
+            file: path.to_path_buf(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Self::from_toml_str(&text, path)
+    }
+
+    /// Parses and checks a config held in memory; `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`PipelineConfig::from_file`].
+    pub fn from_toml_str(text: &str, path: impl AsRef<Path>) -> Result<Self, PipelineError> {
+        let path = path.as_ref();
+        let config: PipelineConfig = toml::from_str(text).map_err(|e| PipelineError::Config {
+            file: path.to_path_buf(),
+            message: mlrig_core::toml_error_message(&e),
+        })?;
+        config.check().map_err(|message| PipelineError::Config {
+            file: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: names, one feature source, the window,
+    /// the delimiter, the split rule, the anomaly kinds.
+    ///
+    /// # Errors
+    /// The key and what is wrong with its value.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || self.name.contains(['/', '\\', ':'])
+            || self.name.starts_with('.')
+        {
+            return Err(format!(
+                "name: expected a model name without `/`, `\\` or `:` that does not start with `.`, found {:?}",
+                self.name
+            ));
+        }
+        if self.data.files.is_empty() {
+            return Err("data.files: expected at least one path or glob pattern, found []".into());
+        }
+        if self.data.window == Some(0) {
+            return Err("data.window: expected at least 1 span, found 0".into());
+        }
+        self.data.delimiter_byte()?;
+        self.data
+            .split
+            .check()
+            .map_err(|e| format!("data.split: {e}"))?;
+        if self.features.spec.is_some() && self.features.file.is_some() {
+            return Err("features: expected either `spec` (inline) or `file`, found both".into());
+        }
+        for (key, kinds) in [
+            ("gates.anomalies.block", &self.gates.anomalies.block),
+            ("gates.anomalies.allow", &self.gates.anomalies.allow),
+        ] {
+            if let Some(kind) = kinds.iter().find(|k| {
+                k.as_str() != "all"
+                    && matches!(
+                        mlrig_validate::AnomalyKind::from_name(k),
+                        mlrig_validate::AnomalyKind::Other(_)
+                    )
+            }) {
+                return Err(format!(
+                    "{key}: expected \"all\" or a tensorflow-metadata anomaly kind such as SCHEMA_MISSING_COLUMN, found {kind:?}"
+                ));
+            }
+        }
+        if self.push.label.is_empty() || self.push.label.contains(['/', ':']) {
+            return Err(format!(
+                "push.label: expected a label without `/` or `:`, found {:?}",
+                self.push.label
+            ));
+        }
+        if let Some((metric, drop)) = self
+            .rollback
+            .max_drop
+            .iter()
+            .find(|(_, d)| !(d.is_finite() && **d >= 0.0))
+        {
+            return Err(format!(
+                "rollback.max_drop.{metric}: expected a finite number ≥ 0, found {drop}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The options the data files are read with.
+    ///
+    /// # Errors
+    /// An invalid delimiter (already refused by [`PipelineConfig::check`]).
+    pub fn read_options(&self) -> Result<ReadOptions, PipelineError> {
+        let data = &self.data;
+        let delimiter = data
+            .delimiter_byte()
+            .map_err(|reason| PipelineError::InvalidOption {
+                option: "data.delimiter".into(),
+                reason,
+            })?;
+        let mut inference = InferenceOptions::default().with_infer_rows(data.infer_rows);
+        if let Some(missing) = &data.missing {
+            inference = inference.with_missing_tokens(missing.clone());
+        }
+        for (column, column_type) in &data.column_types {
+            inference = inference.with_column_type(column, column_type.data_type());
+        }
+        Ok(ReadOptions::default()
+            .with_csv_format(
+                CsvFormat::default()
+                    .with_delimiter(delimiter)
+                    .with_header(data.header),
+            )
+            .with_inference(inference)
+            .with_threads(rayon::current_num_threads()))
+    }
+
+    /// The spans the next run trains on: every file matching `data.files`
+    /// (relative to `base`, the config's directory), ordered by name, the
+    /// newest `data.window` of them.
+    ///
+    /// # Errors
+    /// A pattern matching no file, or an unreadable directory.
+    pub fn spans(&self, base: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+        let patterns: Vec<String> = self
+            .data
+            .files
+            .iter()
+            .map(|p| resolve(base, Path::new(p)).to_string_lossy().into_owned())
+            .collect();
+        let mut files = FileSet::new(&patterns)?.files().to_vec();
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
+        files.dedup();
+        if let Some(window) = self.data.window {
+            let skip = files.len().saturating_sub(window);
+            files.drain(..skip);
+        }
+        Ok(files)
+    }
+}
+
+impl DataConfig {
+    fn delimiter_byte(&self) -> Result<u8, String> {
+        match self.delimiter.as_str() {
+            "\\t" | "\t" | "tab" => Ok(b'\t'),
+            d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+            other => Err(format!(
+                "data.delimiter: expected one ASCII character (or \"\\t\"), found {other:?}"
+            )),
+        }
+    }
+}
+
+/// `path` if absolute, else `base/path`.
+pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
