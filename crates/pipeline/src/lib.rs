@@ -84,6 +84,7 @@ mod offline_monitor;
 mod pipeline_config;
 mod prediction_table;
 pub mod report;
+mod runner;
 mod scoring;
 mod serving;
 mod time_column;
@@ -120,6 +121,7 @@ pub use pipeline_config::{
     WatchConfig,
 };
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
+pub use runner::{HISTORY_FILE, PushHistory, PushRecord, RollbackRecord};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
 };
