@@ -75,6 +75,7 @@ mod alert_rules;
 mod batch_predict;
 mod bundle_files;
 mod bundle_loader;
+mod candidate;
 mod error;
 mod evaluating;
 mod gates;

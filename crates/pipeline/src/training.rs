@@ -24,22 +24,22 @@ use mlrig_core::{
     Transform,
 };
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
-use mlrig_ingest::{DataReader, IngestError, IngestSummary, ReadOptions};
+use mlrig_ingest::{DataReader, IngestSummary, ReadOptions};
 use mlrig_train::{
-    BlessingThresholds, Convergence, Evaluation, GateCheck, LeakageParams, LeakageReport, Model,
-    ModelSpec, SplitRule, TaskChoice, TaskKind, TrainingTarget, infer_task, metric_names,
+    BlessingThresholds, Convergence, Evaluation, LeakageParams, LeakageReport, ModelSpec,
+    SplitRule, TaskKind, TrainingTarget,
 };
 use mlrig_validate::{SchemaInferenceParams, compute_statistics, infer_schema};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PipelineError;
-use crate::bundle_files::{
-    EVALUATION_FILE, FEATURES_FILE, MODEL_FILE, PREDICTION_STATISTICS_FILE, SCHEMA_FILE,
-    STATISTICS_FILE, WARMUP_FILE, bundle_statistics_params, prediction_statistics,
+use crate::bundle_files::{bundle_statistics_params, prediction_statistics};
+use crate::candidate::{
+    BundleParts, EvaluationInputs, FittedModel, check_threshold_metrics, convergence_notice,
+    decide_model, feature_spec, fit_model, leakage_reasons, split_batches, write_bundle,
 };
-use crate::gates::{gate_check, serveability_problems, stability_problems};
-use crate::scoring::{self, column_arrays, score};
+use crate::scoring::column_arrays;
 use crate::serving::{BundleServable, latest_blessed};
 use crate::time_column::{self, TimeColumnSummary, newest_row};
 
@@ -345,7 +345,13 @@ impl TrainingJob {
             Some(dir) => Some(BundleServable::open(&ModelBundle::open(dir)?)?),
             None => None,
         };
-        let (choice, model_spec) = self.decide_model(warm.as_ref(), &train)?;
+        let (choice, model_spec) = decide_model(
+            &self.target,
+            self.task,
+            self.model.as_ref(),
+            warm.as_ref().map(|w| w.model()),
+            &train,
+        )?;
 
         let statistics = compute_statistics(&train, &schema, &bundle_statistics_params())?;
         let data_schema = infer_schema(&statistics, &SchemaInferenceParams::default());
@@ -361,7 +367,7 @@ impl TrainingJob {
             },
             _ => Task::Regression,
         };
-        self.check_threshold_metrics(&task)?;
+        check_threshold_metrics(&self.thresholds, &task)?;
         // Before the training batches are consumed by the transform.
         self.stage("checking leakage");
         let leakage = self
@@ -373,42 +379,25 @@ impl TrainingJob {
         let features = match &warm {
             Some(w) => w.features().clone(),
             None => {
-                let spec = match &self.spec {
-                    Some(spec) => spec.clone(),
-                    // Trees split raw numbers and category codes.
-                    None if model_spec.splits_categories() => {
-                        FeatureSpec::infer_for_trees(&schema, &self.target)?
-                    }
-                    None => {
-                        FeatureSpec::infer(&schema, &self.target)?.with_output(OutputLayout::Auto)
-                    }
-                };
+                let spec = feature_spec(self.spec.as_ref(), &model_spec, &schema, &self.target)?;
                 FeaturePipelineParams::new(spec)
                     .check()?
                     .fit(train.as_slice())?
             }
         };
-        let model_spec = model_spec.with_categorical_features(
-            features
-                .categorical_outputs()
-                .into_iter()
-                .map(|(name, _)| name),
-        );
         self.stage("transforming");
-        let x_train = transform_draining(&features, train)?;
-        let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
-        self.stage("fitting model");
-        let fit_started = std::time::Instant::now();
-        let model = match warm {
-            Some(w) => {
-                let mut model = w.into_model();
-                model.partial_fit(&x_train, &y_train, None)?;
-                model
-            }
-            None => model_spec.fit(&x_train, &y_train, None)?,
-        };
-        let fit_seconds = fit_started.elapsed().as_secs_f64();
-        drop(x_train);
+        let FittedModel {
+            model,
+            fit_seconds,
+            sparse_features,
+        } = fit_model(
+            &features,
+            &model_spec,
+            warm.map(BundleServable::into_model),
+            train,
+            &y_train,
+            |stage| self.stage(stage),
+        )?;
         let mut notices: Vec<String> = choice.notice.into_iter().collect();
         let now_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -418,53 +407,39 @@ impl TrainingJob {
                 .iter()
                 .flat_map(|t| TimeColumnSummary::notices(t, now_unix)),
         );
-        if let Some(c) = model.convergence().filter(|c| !c.converged) {
-            notices.push(format!(
-                "{} did not converge in {} iterations; raise max_iterations (max_iter for SGD) in --model, or scale the features",
-                model.name(),
-                c.iterations
-            ));
-        }
+        notices.extend(convergence_notice(&model));
 
         self.stage("evaluating");
-        let scored = score(&features, &model, &eval, &self.target)?;
-        let evaluation = scoring::evaluation(
-            &model,
-            &scored,
-            &eval,
-            &self.slices,
-            train_rows as u64,
-            &self.thresholds,
-        )?
-        .with_check(gate_check(
-            "numerical_stability",
-            stability_problems(&model, &scored.predictions),
-        ))
-        .with_check(gate_check(
-            "serveability",
-            serveability_problems(&features, &model, &eval, &scored.predictions)?,
-        ))
-        .with_check(gate_check(
-            "label_leakage",
-            leakage
-                .suspects()
-                .iter()
-                .map(|s| s.reason.clone())
-                .collect(),
-        ));
-        let evaluation = self.compare_with_baseline(evaluation, &eval)?;
-
-        self.stage("writing bundle");
-        let bundle_dir = self.write_bundle(BundleContents {
-            statistics: &statistics,
-            schema: &data_schema,
+        let candidate = EvaluationInputs {
             features: &features,
             model: &model,
-            evaluation: &evaluation,
             eval: &eval,
-            predictions: &scored.predictions,
-            newest_row_unix: time_column.as_ref().map(|t| t.newest_unix),
-        })?;
+            target: &self.target,
+            slices: &self.slices,
+            thresholds: &self.thresholds,
+        };
+        let (evaluation, predictions) =
+            candidate.evaluate(train_rows as u64, Some(leakage_reasons(&leakage)))?;
+        let evaluation = match self.baseline_bundle()? {
+            Some(bundle) => candidate.compare_with_baseline(evaluation, &bundle),
+            None => evaluation,
+        };
+
+        self.stage("writing bundle");
+        let bundle_dir = write_bundle(
+            BundleWriter::new(&self.output_dir, &self.name, self.version)?,
+            &BundleParts {
+                data_lineage: vec![Fingerprint::of_file(&self.data)?],
+                statistics_json: statistics.to_tfmd_json()?,
+                schema_json: data_schema.to_tfmd_json()?,
+                features: &features,
+                model: &model,
+                evaluation: &evaluation,
+                prediction_statistics_json: prediction_statistics(&predictions)?.to_tfmd_json()?,
+                warmup: crate::bundle_loader::warmup_lines(&features.input_schema(), &eval)?,
+                newest_row_unix: time_column.as_ref().map(|t| t.newest_unix),
+            },
+        )?;
         let version = bundle_dir.manifest().version;
         Ok(TrainingReport {
             bundle_dir: bundle_dir.dir().to_path_buf(),
@@ -484,35 +459,6 @@ impl TrainingJob {
             evaluation,
             time_column,
         })
-    }
-
-    /// The task (inferred unless asked for; a warm start's model or an
-    /// explicit spec decides it when `--task` does not) and the model spec,
-    /// which must solve that task.
-    fn decide_model(
-        &self,
-        warm: Option<&BundleServable>,
-        train: &[RecordBatch],
-    ) -> Result<(TaskChoice, ModelSpec), PipelineError> {
-        let requested = match (warm, &self.model, self.task) {
-            (Some(w), _, TaskKind::Auto) => task_kind(&w.model().task()),
-            (None, Some(model), TaskKind::Auto) => model.task(),
-            _ => self.task,
-        };
-        let choice = infer_task(&self.target, requested, column_arrays(&self.target, train));
-        let spec = self
-            .model
-            .clone()
-            .unwrap_or_else(|| ModelSpec::for_task(choice.task));
-        if warm.is_none() && ![TaskKind::Auto, choice.task].contains(&spec.task()) {
-            let name = |task: TaskKind| format!("{task:?}").to_lowercase();
-            return Err(PipelineError::ModelTaskMismatch {
-                model: spec.name().to_string(),
-                model_task: name(spec.task()),
-                task: name(choice.task),
-            });
-        }
-        Ok((choice, spec))
     }
 
     /// Reads the file batch by batch and splits every batch as it arrives.
@@ -544,18 +490,7 @@ impl TrainingJob {
         {
             return Err(time_column::not_in_data(column, &schema));
         }
-        let (mut train, mut eval) = (Vec::new(), Vec::new());
-        let mut first_row = 0u64;
-        for batch in reader.by_ref() {
-            let batch = batch.map_err(IngestError::from)?;
-            let (t, e) = self.split.split_batch(&batch, first_row, None)?;
-            first_row += batch.num_rows() as u64;
-            for (side, part) in [(&mut train, t), (&mut eval, e)] {
-                if part.num_rows() > 0 {
-                    side.push(part);
-                }
-            }
-        }
+        let (train, eval) = split_batches(&mut reader, &self.split)?;
         let report = reader.finish()?;
         Ok(SplitData {
             schema,
@@ -565,134 +500,16 @@ impl TrainingJob {
         })
     }
 
-    /// Refuses, before any fitting, a threshold on a metric the task does not compute.
-    fn check_threshold_metrics(&self, task: &Task) -> Result<(), PipelineError> {
-        let available = metric_names(task);
-        let t = &self.thresholds;
-        let per_slice = t
-            .slices
-            .values()
-            .flat_map(|s| s.min.keys().chain(s.max.keys()).chain(s.max_drop.keys()));
-        let mut named = t
-            .min
-            .keys()
-            .chain(t.max.keys())
-            .chain(t.max_drop.keys())
-            .chain(per_slice);
-        match named.find(|m| !available.contains(&m.as_str())) {
-            Some(metric) => Err(PipelineError::UnknownMetric {
-                metric: metric.clone(),
-                available: available.join(", "),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// Scores the baseline on the same evaluation rows and records the
-    /// comparison; a baseline that cannot be scored on them fails the
-    /// `baseline` check (pass another one, or none, to go on).
-    fn compare_with_baseline(
-        &self,
-        evaluation: Evaluation,
-        eval: &[RecordBatch],
-    ) -> Result<Evaluation, PipelineError> {
-        let bundle = match &self.baseline {
-            Baseline::None => return Ok(evaluation),
-            Baseline::Version(dir) => ModelBundle::open(dir)?,
-            Baseline::LatestBlessed => match latest_blessed(&self.output_dir.join(&self.name))? {
-                Some(bundle) => bundle,
-                None => return Ok(evaluation),
-            },
-        };
-        let label = format!("version {}", bundle.manifest().version);
-        let scored = BundleServable::open(&bundle).and_then(|baseline| {
-            let scored = score(baseline.features(), baseline.model(), eval, &self.target)?;
-            scoring::evaluation(
-                baseline.model(),
-                &scored,
-                eval,
-                &self.slices,
-                0,
-                &BlessingThresholds::default(),
-            )
-        });
-        Ok(match scored {
-            Ok(baseline) => evaluation.against_baseline(&baseline, label),
-            Err(e) => evaluation.with_check(GateCheck::fail(
-                "baseline",
-                [format!("{label} ({}) could not be scored on these evaluation rows: {e}; pass --baseline DIR or --no-baseline", bundle.dir().display())],
-            )),
+    /// The version the candidate is compared with, if any.
+    fn baseline_bundle(&self) -> Result<Option<ModelBundle>, PipelineError> {
+        Ok(match &self.baseline {
+            Baseline::None => None,
+            Baseline::Version(dir) => Some(ModelBundle::open(dir)?),
+            Baseline::LatestBlessed => latest_blessed(&self.output_dir.join(&self.name))?,
         })
     }
-
-    fn write_bundle(
-        &self,
-        contents: BundleContents<'_>,
-    ) -> Result<mlrig_core::ModelBundle, PipelineError> {
-        let BundleContents {
-            statistics,
-            schema,
-            features,
-            model,
-            evaluation,
-            eval,
-            predictions,
-            newest_row_unix,
-        } = contents;
-        let data = Fingerprint::of_file(&self.data)?;
-        let mut writer = BundleWriter::new(&self.output_dir, &self.name, self.version)?;
-        writer.add_lineage(data.clone());
-        let schema_fp = writer.add_bytes(
-            SCHEMA_FILE,
-            "tensorflow_metadata.Schema",
-            schema.to_tfmd_json()?.as_bytes(),
-        )?;
-        let stats_fp = writer.add_bytes(
-            STATISTICS_FILE,
-            "tensorflow_metadata.DatasetFeatureStatisticsList",
-            statistics.to_tfmd_json()?.as_bytes(),
-        )?;
-        let features_fp = writer.add_artifact(
-            FEATURES_FILE,
-            features,
-            &[data.clone(), schema_fp, stats_fp],
-        )?;
-        let model_fp = writer.add_artifact(MODEL_FILE, model, &[data.clone(), features_fp])?;
-        writer.add_artifact(EVALUATION_FILE, evaluation, &[data, model_fp])?;
-        writer.add_bytes(
-            PREDICTION_STATISTICS_FILE,
-            "tensorflow_metadata.DatasetFeatureStatisticsList",
-            prediction_statistics(predictions)?
-                .to_tfmd_json()?
-                .as_bytes(),
-        )?;
-        if let Some(newest) = newest_row_unix {
-            writer.set_data_newest_row(newest)?;
-        }
-        writer.add_bytes(
-            WARMUP_FILE,
-            crate::bundle_loader::WARMUP_KIND,
-            &crate::bundle_loader::warmup_lines(&features.input_schema(), eval)?,
-        )?;
-        Ok(writer.commit()?)
-    }
 }
 
-/// What [`TrainingJob::write_bundle`] writes.
-struct BundleContents<'a> {
-    statistics: &'a mlrig_validate::DatasetStatistics,
-    schema: &'a mlrig_validate::Schema,
-    features: &'a FittedFeaturePipeline,
-    model: &'a Model,
-    evaluation: &'a Evaluation,
-    eval: &'a [RecordBatch],
-    /// The model's predictions on `eval` (for `prediction_statistics.json`).
-    predictions: &'a mlrig_core::Predictions,
-    /// The newest row of the time column, seconds since the Unix epoch.
-    newest_row_unix: Option<i64>,
-}
-
-/// The data file read and split: the training and evaluation batches.
 struct SplitData {
     schema: mlrig_core::arrow_schema::SchemaRef,
     train: Vec<RecordBatch>,
@@ -706,7 +523,7 @@ const TRANSFORM_WAVE: usize = 8;
 /// Transforms the batches in order, a wave at a time in parallel, appending
 /// their rows to one matrix and dropping each Arrow batch once it is
 /// transformed: the Arrow data shrinks while the (sparse) matrix grows.
-fn transform_draining(
+pub(crate) fn transform_draining(
     features: &FittedFeaturePipeline,
     batches: Vec<RecordBatch>,
 ) -> Result<Features, PipelineError> {
@@ -737,13 +554,5 @@ fn stored_entries(features: &Features) -> usize {
     match features.matrix() {
         mlrig_core::FeatureMatrix::Dense(m) => m.len(),
         mlrig_core::FeatureMatrix::Sparse(m) => m.nnz(),
-    }
-}
-
-/// The task kind of a fitted model's task.
-fn task_kind(task: &Task) -> TaskKind {
-    match task {
-        Task::Regression => TaskKind::Regression,
-        _ => TaskKind::Classification,
     }
 }
