@@ -122,7 +122,10 @@ pub use pipeline_config::{
     WatchConfig,
 };
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
-pub use runner::{HISTORY_FILE, PushHistory, PushRecord, RollbackRecord};
+pub use runner::{
+    GateDecision, HISTORY_FILE, Pipeline, PushHistory, PushRecord, RollbackRecord, RunOutcome,
+    RunRecord, StepName, StepRecord, StepStatus,
+};
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,
 };

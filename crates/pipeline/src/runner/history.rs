@@ -14,11 +14,19 @@ pub const HISTORY_FILE: &str = "history.json";
 /// Every push and rollback of a pipeline, oldest first.
 ///
 /// ```
-/// use mlrig_pipeline::{PushHistory, PushRecord};
-/// let mut history = PushHistory::default();
-/// history.pushes.push(PushRecord { version: 1, pushed_at_unix: 100, previous: None, run_id: "r1".into(), model_fingerprint: "ab".into() });
-/// assert_eq!(history.last_push().map(|p| p.version), Some(1));
-/// assert_eq!(history.highest_version(), 1);
+/// use mlrig_pipeline::PushHistory;
+/// let history: PushHistory = serde_json::from_str(r#"{"pushes": [
+///     {"version": 1, "pushed_at_unix": 100, "previous": null, "run_id": "r1", "model_fingerprint": "sha256:ab"},
+///     {"version": 2, "pushed_at_unix": 200, "previous": 1, "run_id": "r2", "model_fingerprint": "sha256:cd"}]}"#)?;
+/// assert_eq!(history.last_push().map(|p| p.version), Some(2));
+/// assert_eq!(history.highest_version(), 2);
+/// assert!(!history.is_rolled_back(2));
+///
+/// let dir = tempfile::tempdir()?;
+/// assert_eq!(PushHistory::read(dir.path())?, PushHistory::default());
+/// history.write(dir.path())?;
+/// assert_eq!(PushHistory::read(dir.path())?, history);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -49,6 +57,7 @@ pub struct PushRecord {
 
 /// One rollback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RollbackRecord {
     /// The version taken out of service.
@@ -94,6 +103,7 @@ impl PushHistory {
             context: "push history".into(),
             source,
         })?;
+        std::fs::create_dir_all(root).map_err(|e| mlrig_core::Error::io(root, e))?;
         mlrig_core::write_atomic(&root.join(HISTORY_FILE), text.as_bytes())?;
         Ok(())
     }

@@ -1,5 +1,605 @@
 //! The pipeline runner: `mlrig.toml` → cached steps → a pushed version.
+//!
+//! ```text
+//! spans (data.files, newest data.window) ─ingest─▶ train/eval Parquet + quarantine
+//!   ─statistics─▶ tfmd statistics ─(first run: curated schema.json written)
+//!   ─validate (gate: anomaly policy)─▶ anomalies ─features─▶ features.json ─train─▶ model.json
+//!   ─evaluate (gate: blessing, baseline = the serving version)─▶ evaluation.json
+//!   ─infra_validate (gate: loads and warms up)─▶ bundle ─push─▶ <base_path>/<name>/<version>
+//! ```
+//!
+//! Every step's outputs live in `<root>/artifacts/<step>/<key>/`, the key
+//! being the fingerprint of its inputs (data files, upstream keys, config
+//! sections): a step whose directory exists is "cached". Each run writes a
+//! [`RunRecord`] to `<root>/runs/`; pushes and rollbacks go to
+//! `<root>/history.json` ([`PushHistory`]).
 
 mod history;
+mod record;
+mod steps;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use mlrig_core::{Fingerprint, ModelBundle};
+use serde::Serialize;
 
 pub use history::{HISTORY_FILE, PushHistory, PushRecord, RollbackRecord};
+pub use record::{GateDecision, RunOutcome, RunRecord, StepName, StepRecord, StepStatus};
+
+use crate::pipeline_config::resolve;
+use crate::{PipelineConfig, PipelineError, Progress};
+use steps::BundleSources;
+use store::{ArtifactStore, StepInputs, StepMeta, StepOutcome};
+
+/// A pipeline ready to run: its config and where it lives.
+///
+/// ```no_run
+/// let record = mlrig_pipeline::Pipeline::from_config("mlrig.toml")?.run()?;
+/// println!("{:?}", record.outcome);
+/// # Ok::<(), mlrig_pipeline::PipelineError>(())
+/// ```
+#[derive(Clone)]
+pub struct Pipeline {
+    config: PipelineConfig,
+    config_path: PathBuf,
+    base: PathBuf,
+    root: PathBuf,
+    store: ArtifactStore,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("config_path", &self.config_path)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    /// Reads `mlrig.toml` at `path`; relative paths in it are relative to its directory.
+    ///
+    /// # Errors
+    /// [`PipelineError::Config`] for an invalid config.
+    pub fn from_config(path: impl AsRef<Path>) -> Result<Self, PipelineError> {
+        let path = path.as_ref();
+        let config = PipelineConfig::from_file(path)?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Ok(Self::new(config, base).with_config_path(path))
+    }
+
+    /// A pipeline from a config held in memory; relative paths are relative to `base`.
+    pub fn new(config: PipelineConfig, base: impl Into<PathBuf>) -> Self {
+        let base = base.into();
+        let root = resolve(&base, &config.root);
+        Pipeline {
+            store: ArtifactStore::new(&root),
+            config_path: base.join("mlrig.toml"),
+            config,
+            base,
+            root,
+            progress: None,
+        }
+    }
+
+    fn with_config_path(mut self, path: &Path) -> Self {
+        self.config_path = path.to_path_buf();
+        self
+    }
+
+    /// Called with the name of each step as it starts (a progress display).
+    #[must_use]
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The config.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// The pipeline's state directory (artifacts, runs, history).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The directory versions are pushed to: `<push.base_path>/<name>`.
+    pub fn model_dir(&self) -> PathBuf {
+        resolve(&self.base, &self.config.push.base_path).join(&self.config.name)
+    }
+
+    /// Runs every step; cached ones are skipped. A gate that blocks ends the
+    /// run with [`RunOutcome::Blocked`] (not an error). The record is also
+    /// written to `<root>/runs/<run_id>.json`.
+    ///
+    /// # Errors
+    /// A step that fails (unreadable data, a fit that fails…); the record,
+    /// with outcome `failed`, is written first.
+    pub fn run(&self) -> Result<RunRecord, PipelineError> {
+        self.execute(None)
+    }
+
+    /// Runs one step, for an external orchestrator; the steps before it must
+    /// have run on the same inputs (else an error names the one to run first).
+    ///
+    /// # Errors
+    /// As [`Pipeline::run`], and a missing upstream artifact.
+    pub fn run_step(&self, step: StepName) -> Result<RunRecord, PipelineError> {
+        self.execute(Some(step))
+    }
+
+    fn execute(&self, only: Option<StepName>) -> Result<RunRecord, PipelineError> {
+        let started = SystemTime::now();
+        let mut run = RunState {
+            run_id: run_id(started),
+            pipeline: self,
+            only,
+            steps: Vec::new(),
+            current: StepName::Ingest,
+        };
+        let spans = self.config.spans(&self.base);
+        let result = spans.and_then(|spans| {
+            let outcome = run.steps(&spans);
+            outcome.map(|o| (spans, o))
+        });
+        let (spans, outcome, error) = match result {
+            Ok((spans, outcome)) => (spans, outcome, None),
+            Err(error) => (
+                Vec::new(),
+                RunOutcome::Failed {
+                    step: run.current,
+                    error: error.to_string(),
+                },
+                Some(error),
+            ),
+        };
+        let record = RunRecord {
+            run_id: run.run_id.clone(),
+            config: self.config_path.clone(),
+            config_fingerprint: Fingerprint::of_file(&self.config_path)
+                .map(|f| f.to_string())
+                .unwrap_or_default(),
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            spans,
+            steps: run.steps,
+            rollback: None,
+            outcome,
+        };
+        record.write(&self.root)?;
+        match error {
+            Some(error) => Err(error),
+            None => Ok(record),
+        }
+    }
+
+    /// The version serving now: the `push.label` version of the model config
+    /// when one is configured and sets it, else the highest version in the
+    /// model directory.
+    fn serving_version(&self) -> Result<Option<u64>, PipelineError> {
+        if let Some(file) = &self.config.push.model_config {
+            let path = resolve(&self.base, file);
+            if path.exists() {
+                let config = mlrig_serve::ModelConfig::from_file(&path)?;
+                let labelled = config
+                    .models
+                    .iter()
+                    .find(|m| m.name == self.config.name)
+                    .and_then(|m| m.labels.get(&self.config.push.label).copied());
+                if labelled.is_some() {
+                    return Ok(labelled);
+                }
+            }
+        }
+        let base = resolve(&self.base, &self.config.push.base_path);
+        Ok(ModelBundle::versions(&base, &self.config.name)?
+            .last()
+            .copied())
+    }
+
+    /// The version a new push gets: above every version on disk and every
+    /// version ever pushed (a rolled-back number is never reused).
+    fn next_version(&self, history: &PushHistory) -> Result<u64, PipelineError> {
+        let base = resolve(&self.base, &self.config.push.base_path);
+        let on_disk = ModelBundle::versions(&base, &self.config.name)?
+            .last()
+            .copied()
+            .unwrap_or(0);
+        Ok(on_disk.max(history.highest_version()) + 1)
+    }
+
+    fn stage(&self, step: StepName) {
+        if let Some(progress) = &self.progress {
+            progress(step.as_str());
+        }
+    }
+}
+
+/// A run in progress.
+struct RunState<'a> {
+    run_id: String,
+    pipeline: &'a Pipeline,
+    only: Option<StepName>,
+    steps: Vec<StepRecord>,
+    current: StepName,
+}
+
+/// Step settings that change what the ingest step produces.
+#[derive(Serialize)]
+struct IngestParams<'a> {
+    target: &'a str,
+    split: &'a mlrig_core::SplitRule,
+    delimiter: &'a str,
+    header: bool,
+    missing: &'a Option<Vec<String>>,
+    column_types: &'a std::collections::BTreeMap<String, crate::ColumnType>,
+    infer_rows: usize,
+    time_column: &'a Option<String>,
+    slices: &'a [String],
+}
+
+impl RunState<'_> {
+    fn steps(&mut self, spans: &[PathBuf]) -> Result<RunOutcome, PipelineError> {
+        let p = self.pipeline;
+        let config = &p.config;
+        if spans.is_empty() {
+            return Err(PipelineError::Config {
+                file: p.config_path.clone(),
+                message: format!("data.files: no file matches {:?}", config.data.files),
+            });
+        }
+        // ingest
+        let span_fingerprints = spans
+            .iter()
+            .map(|s| {
+                Ok((
+                    s.display().to_string(),
+                    Fingerprint::of_file(s)?.to_string(),
+                ))
+            })
+            .collect::<Result<Vec<_>, PipelineError>>()?;
+        let data = &config.data;
+        let inputs = StepInputs::new()
+            .with_json("spans", &span_fingerprints)?
+            .with_json(
+                "data",
+                &IngestParams {
+                    target: &data.target,
+                    split: &data.split,
+                    delimiter: &data.delimiter,
+                    header: data.header,
+                    missing: &data.missing,
+                    column_types: &data.column_types,
+                    infer_rows: data.infer_rows,
+                    time_column: &data.time_column,
+                    slices: &data.slices,
+                },
+            )?;
+        let (ingest_key, ingest) = self.step(StepName::Ingest, inputs, |dir| {
+            steps::ingest(config, spans, dir)
+        })?;
+        let ingest_dir = p.store.path("ingest", &ingest_key);
+        if let Some(done) = self.after(StepName::Ingest, &ingest) {
+            return Ok(done);
+        }
+
+        // statistics
+        let inputs = StepInputs::new().with("ingest", &ingest_key);
+        let (statistics_key, statistics) = self.step(StepName::Statistics, inputs, |dir| {
+            steps::statistics(&ingest_dir, dir)
+        })?;
+        let statistics_dir = p.store.path("statistics", &statistics_key);
+        if let Some(done) = self.after(StepName::Statistics, &statistics) {
+            return Ok(done);
+        }
+
+        // validate, against the curated schema (written on the first run)
+        self.current = StepName::Validate;
+        let schema_path = resolve(&p.base, &config.schema.path);
+        let created = steps::create_schema_if_missing(&schema_path, &ingest_dir)?;
+        let inputs = StepInputs::new()
+            .with("ingest", &ingest_key)
+            .with("schema", Fingerprint::of_file(&schema_path)?)
+            .with_json("anomalies", &config.gates.anomalies)?;
+        let (_, mut validate) = self.step(StepName::Validate, inputs, |dir| {
+            steps::validate(config, &schema_path, &ingest_dir, dir)
+        })?;
+        if created {
+            validate.notes.insert(
+                0,
+                format!(
+                    "curated schema created at {} from the statistics of this data; review it, later runs validate against it",
+                    schema_path.display()
+                ),
+            );
+            if let Some(last) = self.steps.last_mut() {
+                last.notes.clone_from(&validate.notes);
+                last.outputs.push(schema_path.clone());
+            }
+        }
+        if let Some(done) = self.after(StepName::Validate, &validate) {
+            return Ok(done);
+        }
+
+        // features and train (from the serving version when warm-starting)
+        let history = PushHistory::read(&p.root)?;
+        let serving = p.serving_version()?;
+        let model_dir = p.model_dir();
+        let warm = match (config.model.warm_start, serving) {
+            (true, Some(version)) => Some(model_dir.join(version.to_string())),
+            _ => None,
+        };
+        let warm_fingerprint = match &warm {
+            Some(dir) => Fingerprint::of_file(&dir.join(crate::MODEL_FILE))?.to_string(),
+            None => "none".into(),
+        };
+        let features_config = match &config.features.file {
+            Some(file) => Fingerprint::of_file(&resolve(&p.base, file))?.to_string(),
+            None => Fingerprint::of_json(&config.features.spec)?.to_string(),
+        };
+        let inputs = StepInputs::new()
+            .with("ingest", &ingest_key)
+            .with("features", features_config)
+            .with_json("model", &config.model)?
+            .with("warm_start", &warm_fingerprint);
+        let (features_key, features) = self.step(StepName::Features, inputs, |dir| {
+            steps::features(config, &p.base, &ingest_dir, warm.as_deref(), dir)
+        })?;
+        let features_dir = p.store.path("features", &features_key);
+        if let Some(done) = self.after(StepName::Features, &features) {
+            return Ok(done);
+        }
+        let inputs = StepInputs::new()
+            .with("ingest", &ingest_key)
+            .with("features", &features_key)
+            .with_json("model", &config.model)?
+            .with_json("blessing", &config.gates.blessing)?
+            .with("warm_start", &warm_fingerprint);
+        let (train_key, train) = self.step(StepName::Train, inputs, |dir| {
+            steps::train(config, &ingest_dir, &features_dir, warm.as_deref(), dir)
+        })?;
+        let train_dir = p.store.path("train", &train_key);
+        if let Some(done) = self.after(StepName::Train, &train) {
+            return Ok(done);
+        }
+        let candidate = train.summary["model_fingerprint"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+
+        // evaluate, against the serving version (or, when the serving
+        // version is this very candidate, the one it replaced)
+        self.current = StepName::Evaluate;
+        let pushed = history.pushes.iter().rev().find(|push| {
+            push.model_fingerprint == candidate && !history.is_rolled_back(push.version)
+        });
+        let baseline = match config.gates.baseline {
+            crate::BaselinePolicy::None => None,
+            _ => match (serving, pushed) {
+                (Some(s), Some(push)) if push.version == s => push.previous,
+                (serving, _) => serving,
+            },
+        }
+        .map(|v| model_dir.join(v.to_string()))
+        .filter(|dir| dir.is_dir());
+        let baseline_fingerprint = match &baseline {
+            Some(dir) => format!(
+                "{}:{}",
+                dir.display(),
+                Fingerprint::of_file(&dir.join(crate::MODEL_FILE))?
+            ),
+            None => "none".into(),
+        };
+        let inputs = StepInputs::new()
+            .with("ingest", &ingest_key)
+            .with("train", &train_key)
+            .with_json("blessing", &config.gates.blessing)?
+            .with_json("slices", &config.data.slices)?
+            .with_json("leakage", &config.gates.leakage)?
+            .with_json("leakage_policy", &config.gates.leakage_policy)?
+            .with("baseline", baseline_fingerprint);
+        let (evaluate_key, evaluate) = self.step(StepName::Evaluate, inputs, |dir| {
+            steps::evaluate(
+                config,
+                &ingest_dir,
+                &features_dir,
+                &train_dir,
+                baseline.as_deref(),
+                dir,
+            )
+        })?;
+        let evaluate_dir = p.store.path("evaluate", &evaluate_key);
+        if let Some(done) = self.after(StepName::Evaluate, &evaluate) {
+            return Ok(done);
+        }
+
+        // infra_validate: the bundle as it will be pushed
+        self.current = StepName::InfraValidate;
+        let already = pushed.filter(|push| model_dir.join(push.version.to_string()).is_dir());
+        let version = match already {
+            Some(push) => push.version,
+            None => p.next_version(&history)?,
+        };
+        let inputs = StepInputs::new()
+            .with("ingest", &ingest_key)
+            .with("statistics", &statistics_key)
+            .with("schema", Fingerprint::of_file(&schema_path)?)
+            .with("features", &features_key)
+            .with("train", &train_key)
+            .with("evaluate", &evaluate_key)
+            .with("name", &config.name)
+            .with("version", version);
+        let newest_row_unix = ingest.summary["newest_row_unix"].as_i64();
+        let (infra_key, infra) = self.step(StepName::InfraValidate, inputs, |dir| {
+            let sources = BundleSources {
+                spans,
+                schema: &schema_path,
+                statistics: &statistics_dir,
+                features: &features_dir,
+                train: &train_dir,
+                evaluate: &evaluate_dir,
+                newest_row_unix,
+            };
+            steps::infra_validate(&config.name, version, &sources, dir)
+        })?;
+        if let Some(done) = self.after(StepName::InfraValidate, &infra) {
+            return Ok(done);
+        }
+
+        // push
+        self.current = StepName::Push;
+        p.stage(StepName::Push);
+        let started = Instant::now();
+        let target = model_dir.join(version.to_string());
+        let (status, outcome, gate) = if let Some(push) = already {
+            (
+                StepStatus::Cached,
+                RunOutcome::Unchanged {
+                    version: push.version,
+                },
+                GateDecision::from_reasons(Vec::new()),
+            )
+        } else if let Some(rolled) = history.pushes.iter().find(|push| {
+            push.model_fingerprint == candidate && history.is_rolled_back(push.version)
+        }) {
+            let reasons = vec![format!(
+                "this candidate is version {}, which was rolled back (see {}); change the data or the config to train another",
+                rolled.version,
+                p.root.join(HISTORY_FILE).display()
+            )];
+            (
+                StepStatus::Ran,
+                RunOutcome::Blocked {
+                    step: StepName::Push,
+                    reasons: reasons.clone(),
+                },
+                GateDecision::from_reasons(reasons),
+            )
+        } else {
+            if self.only.is_some_and(|only| only != StepName::Push) {
+                return Ok(RunOutcome::StepDone {
+                    step: StepName::InfraValidate,
+                });
+            }
+            let bundle = p
+                .store
+                .path("infra_validate", &infra_key)
+                .join(steps::BUNDLE_DIR)
+                .join(&config.name)
+                .join(version.to_string());
+            let dir = steps::push(&bundle, &model_dir, version)?;
+            let mut history = history.clone();
+            history.pushes.push(PushRecord {
+                version,
+                pushed_at_unix: unix_now(),
+                previous: serving.filter(|&s| s != version),
+                run_id: self.run_id.clone(),
+                model_fingerprint: candidate.clone(),
+            });
+            history.write(&p.root)?;
+            (
+                StepStatus::Ran,
+                RunOutcome::Pushed { version, dir },
+                GateDecision::from_reasons(Vec::new()),
+            )
+        };
+        self.steps.push(StepRecord {
+            step: StepName::Push,
+            status,
+            key: infra_key,
+            inputs: [("infra_validate".to_string(), candidate)].into(),
+            outputs: vec![target],
+            seconds: started.elapsed().as_secs_f64(),
+            gate: Some(gate),
+            notes: Vec::new(),
+            summary: serde_json::json!({ "version": version }),
+        });
+        if self.only == Some(StepName::Push) && !outcome.is_blocked() {
+            return Ok(RunOutcome::StepDone {
+                step: StepName::Push,
+            });
+        }
+        Ok(outcome)
+    }
+
+    /// Runs `step` unless its artifact for `inputs` exists; records it.
+    fn step(
+        &mut self,
+        step: StepName,
+        inputs: StepInputs,
+        produce: impl FnOnce(&Path) -> Result<StepOutcome, PipelineError>,
+    ) -> Result<(String, StepMeta), PipelineError> {
+        self.current = step;
+        let p = self.pipeline;
+        let name = step.as_str();
+        let key = inputs.key(name)?;
+        let started = Instant::now();
+        let (status, meta) = match p.store.get(name, &key)? {
+            Some(meta) => (StepStatus::Cached, meta),
+            None => {
+                if self.only.is_some_and(|only| only != step) {
+                    return Err(PipelineError::PipelineState {
+                        path: p.store.path(name, &key),
+                        reason: format!(
+                            "step `{name}` has not run on these inputs; run `mlrig run {} --step {name}` first",
+                            p.config_path.display()
+                        ),
+                    });
+                }
+                p.stage(step);
+                (
+                    StepStatus::Ran,
+                    p.store.put(name, &key, inputs.into_map(), produce)?,
+                )
+            }
+        };
+        self.steps.push(StepRecord {
+            step,
+            status,
+            key: key.clone(),
+            inputs: meta.inputs.clone(),
+            outputs: vec![PathBuf::from("artifacts").join(name).join(&key)],
+            seconds: started.elapsed().as_secs_f64(),
+            gate: meta.gate.clone(),
+            notes: meta.notes.clone(),
+            summary: meta.summary.clone(),
+        });
+        Ok((key, meta))
+    }
+
+    /// Where the run stops after `step`: a gate that blocked, or the step
+    /// `--step` asked for.
+    fn after(&self, step: StepName, meta: &StepMeta) -> Option<RunOutcome> {
+        if let Some(gate) = meta.gate.as_ref().filter(|g| !g.passed) {
+            return Some(RunOutcome::Blocked {
+                step,
+                reasons: gate.reasons.clone(),
+            });
+        }
+        (self.only == Some(step)).then_some(RunOutcome::StepDone { step })
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `YYYYMMDDTHHMMSSZ-<pid>-<nanos>`: sortable by time, unique per process.
+fn run_id(started: SystemTime) -> String {
+    let stamp = humantime::format_rfc3339_seconds(started)
+        .to_string()
+        .replace(['-', ':'], "");
+    let nanos = started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{stamp}-{}-{nanos:09}", std::process::id())
+}

@@ -1,0 +1,177 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The pipeline runner on the shipped adult sample: a first run trains,
+//! gates and pushes; a second run is fully cached; editing the feature spec
+//! re-runs only what depends on it; `run_step` drives one step at a time.
+
+use std::path::Path;
+
+use mlrig_pipeline::{Pipeline, RunOutcome, RunRecord, StepName, StepStatus};
+
+const ADULT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/samples/adult_sample.csv"
+);
+
+fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    std::fs::copy(ADULT, dir.join("adult.csv")).unwrap();
+    let path = dir.join("mlrig.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+name = "adult"
+[data]
+files = ["adult.csv"]
+target = "income"
+[push]
+base_path = "models"
+{extra}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn statuses(record: &RunRecord) -> Vec<(StepName, StepStatus)> {
+    record.steps.iter().map(|s| (s.step, s.status)).collect()
+}
+
+#[test]
+fn first_run_pushes_second_is_cached_and_a_spec_edit_reruns_its_dependents() {
+    let dir = tempfile::tempdir().unwrap();
+    // A smaller feature set may score lower than version 1: allow it.
+    let gates = "[gates.blessing.max_drop]\nroc_auc = 0.3\n";
+    let config = write_config(dir.path(), gates);
+
+    let first = Pipeline::from_config(&config).unwrap().run().unwrap();
+    let RunOutcome::Pushed {
+        version,
+        dir: pushed,
+    } = &first.outcome
+    else {
+        panic!("{:#?}", first);
+    };
+    assert_eq!(*version, 1);
+    assert!(pushed.join("manifest.json").is_file());
+    assert!(
+        dir.path().join("schema.json").is_file(),
+        "curated schema written"
+    );
+    assert!(first.steps.iter().all(|s| s.status == StepStatus::Ran));
+    assert_eq!(first.steps.len(), StepName::ALL.len());
+    let records = std::fs::read_dir(dir.path().join("pipeline/runs"))
+        .unwrap()
+        .count();
+    assert_eq!(records, 1);
+
+    let second = Pipeline::from_config(&config).unwrap().run().unwrap();
+    assert_eq!(second.outcome, RunOutcome::Unchanged { version: 1 });
+    assert!(
+        second.steps.iter().all(|s| s.status == StepStatus::Cached),
+        "{:?}",
+        statuses(&second)
+    );
+
+    // An inline feature spec: features and everything after re-run.
+    let spec = r#"
+[features.spec]
+columns = [
+  { name = "age", encode = "standard_scale" },
+  { name = "hours-per-week", encode = "standard_scale" },
+  { name = "education", encode = "one_hot" },
+]
+"#;
+    let config = write_config(dir.path(), &format!("{gates}{spec}"));
+    let third = Pipeline::from_config(&config).unwrap().run().unwrap();
+    let ran: Vec<StepName> = third
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Ran)
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            StepName::Features,
+            StepName::Train,
+            StepName::Evaluate,
+            StepName::InfraValidate,
+            StepName::Push
+        ],
+        "{:?}",
+        statuses(&third)
+    );
+    // Three features cannot match the full model: the baseline gate decides.
+    let evaluate = third.step(StepName::Evaluate).unwrap();
+    assert_eq!(evaluate.summary["baseline_version"], 1);
+    match &third.outcome {
+        RunOutcome::Pushed { version, .. } => assert_eq!(*version, 2),
+        RunOutcome::Blocked { step, reasons } => {
+            assert_eq!(*step, StepName::Evaluate);
+            assert!(
+                reasons.iter().any(|r| r.contains("version 1")),
+                "{reasons:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn one_step_at_a_time_needs_its_upstream_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let pipeline = Pipeline::from_config(&config).unwrap();
+
+    let err = pipeline
+        .run_step(StepName::Statistics)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("step `ingest` has not run"), "{err}");
+    assert!(err.contains("--step ingest"), "{err}");
+
+    for step in StepName::ALL {
+        let record = pipeline.run_step(step).unwrap();
+        assert_eq!(record.outcome, RunOutcome::StepDone { step }, "{record:#?}");
+        assert_eq!(record.step(step).unwrap().status, StepStatus::Ran);
+        assert!(
+            record
+                .steps
+                .iter()
+                .filter(|s| s.step != step)
+                .all(|s| s.status == StepStatus::Cached)
+        );
+    }
+    assert!(dir.path().join("models/adult/1/manifest.json").is_file());
+    let again = pipeline.run().unwrap();
+    assert_eq!(again.outcome, RunOutcome::Unchanged { version: 1 });
+}
+
+#[test]
+fn broken_data_is_blocked_by_the_curated_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    Pipeline::from_config(&config).unwrap().run().unwrap();
+
+    // The same rows without the `age` column.
+    let text = std::fs::read_to_string(ADULT).unwrap();
+    let without_age: String = text
+        .lines()
+        .map(|line| line.split_once(',').unwrap().1.to_string() + "\n")
+        .collect();
+    std::fs::write(dir.path().join("adult.csv"), without_age).unwrap();
+    let record = Pipeline::from_config(&config).unwrap().run().unwrap();
+    let RunOutcome::Blocked { step, reasons } = &record.outcome else {
+        panic!("{record:#?}");
+    };
+    assert_eq!(*step, StepName::Validate);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("age: SCHEMA_MISSING_COLUMN")),
+        "{reasons:?}"
+    );
+    assert!(!dir.path().join("models/adult/2").exists());
+    assert!(record.outcome.is_blocked());
+}
