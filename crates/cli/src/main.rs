@@ -121,6 +121,10 @@ enum Command {
         after_help = "Examples:\n  mlrig report --data data/samples/adult_sample.csv --compare-data data/samples/adult_shifted.csv --out compare.html\n  mlrig report --stats train_stats.json --drift drift.json --anomalies anomalies.json --out data.html\n  mlrig report --model models/adult/1 --out evaluation.html --title 'adult v1'"
     )]
     Report(commands::report::Args),
+    #[command(
+        after_help = "Examples:\n  mlrig run mlrig.toml\n  mlrig run mlrig.toml --step validate --format json   # one step, for Airflow/Argo/cron\n  mlrig run mlrig.toml --watch                          # retrain when new spans arrive\n  mlrig run mlrig.toml --every 1h\n\nSteps: ingest, statistics, validate (gate), features, train, evaluate (gate), infra_validate\n(gate), push. A step whose inputs did not change is cached. Exit status: 0 pushed, unchanged or\nstep done; 1 a gate blocked or a version was rolled back; 2 a config or input error.\nThe run record (lineage) is <root>/runs/<run_id>.json."
+    )]
+    Run(commands::run::Args),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
         Command::Schema(args) => commands::schema::run(args),
         Command::Alerts(args) => commands::alerts::run(args, cli.format),
         Command::Report(args) => commands::report::run(args),
+        Command::Run(args) => commands::run::run(args, cli.format),
     };
     match result {
         Ok(outcome) => output::emit(cli.format, &outcome),

@@ -63,8 +63,12 @@ pub(crate) fn emit(format: Format, outcome: &Outcome) -> ExitCode {
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&outcome.json)
-                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            if outcome.json_line {
+                serde_json::to_string(&outcome.json)
+            } else {
+                serde_json::to_string_pretty(&outcome.json)
+            }
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
         ),
         Format::Text => print!("{}", outcome.text),
     }

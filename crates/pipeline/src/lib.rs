@@ -124,7 +124,7 @@ pub use pipeline_config::{
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use runner::{
     GateDecision, HISTORY_FILE, Pipeline, PushHistory, PushRecord, RollbackRecord, RunOutcome,
-    RunRecord, StepName, StepRecord, StepStatus,
+    RunRecord, StepName, StepRecord, StepStatus, WatchOptions,
 };
 pub use serving::{
     BundleServable, load_model_dir, load_model_version, server_app, server_app_with,

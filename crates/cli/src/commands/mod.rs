@@ -12,6 +12,7 @@ pub(crate) mod monitor;
 pub(crate) mod predict;
 pub(crate) mod report;
 pub(crate) mod rollback;
+pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod serve;
 pub(crate) mod stats;

@@ -18,6 +18,7 @@ mod history;
 mod record;
 mod steps;
 mod store;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 pub use history::{HISTORY_FILE, PushHistory, PushRecord, RollbackRecord};
 pub use record::{GateDecision, RunOutcome, RunRecord, StepName, StepRecord, StepStatus};
+pub use watch::WatchOptions;
 
 use crate::pipeline_config::resolve;
 use crate::{PipelineConfig, PipelineError, Progress};

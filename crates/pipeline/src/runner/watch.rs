@@ -1,0 +1,102 @@
+//! Dynamic training: [`Pipeline::watch`] runs the pipeline again whenever
+//! new spans arrive (or on a fixed period). Every run starts from the files
+//! under the pipeline root, so stopping and restarting the watcher loses
+//! nothing; runs with nothing new are fully cached.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{Pipeline, RunRecord};
+use crate::PipelineError;
+
+/// When [`Pipeline::watch`] runs.
+///
+/// ```
+/// use std::time::Duration;
+/// let on_new_data = mlrig_pipeline::WatchOptions::default();
+/// assert_eq!(on_new_data.every, None);
+/// let hourly = mlrig_pipeline::WatchOptions::default().with_every(Duration::from_secs(3600));
+/// assert_eq!(hourly.every, Some(Duration::from_secs(3600)));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WatchOptions {
+    /// Run every period whether or not spans changed (cached steps make an
+    /// unchanged run cheap; the rollback check runs each time). `None`: run
+    /// when the spans of the window change, checked every `watch.poll_interval`.
+    pub every: Option<Duration>,
+}
+
+impl WatchOptions {
+    /// Runs every `period` instead of on new data.
+    #[must_use]
+    pub fn with_every(mut self, period: Duration) -> Self {
+        self.every = Some(period);
+        self
+    }
+}
+
+/// What identifies the window's files between polls: their paths, sizes
+/// and modification times (no hashing until a run needs it).
+type SpanStamp = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+impl Pipeline {
+    /// Runs the pipeline at once and then whenever the window's spans change
+    /// (or every `options.every`), calling `on_run` with each run's result;
+    /// stops when `on_run` returns [`ControlFlow::Break`]. A failed run is
+    /// reported to `on_run` and the watch goes on.
+    ///
+    /// ```no_run
+    /// use std::ops::ControlFlow;
+    /// let pipeline = mlrig_pipeline::Pipeline::from_config("mlrig.toml")?;
+    /// pipeline.watch(&mlrig_pipeline::WatchOptions::default(), |run| {
+    ///     match run {
+    ///         Ok(record) => println!("{:?}", record.outcome),
+    ///         Err(e) => eprintln!("run failed: {e}"),
+    ///     }
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// # Ok::<(), mlrig_pipeline::PipelineError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// None of its own today (runs report their errors to `on_run`); the
+    /// `Result` leaves room for watch-level failures.
+    pub fn watch(
+        &self,
+        options: &WatchOptions,
+        mut on_run: impl FnMut(&Result<RunRecord, PipelineError>) -> ControlFlow<()>,
+    ) -> Result<(), PipelineError> {
+        let poll = options.every.unwrap_or(self.config.watch.poll_interval);
+        let mut last: Option<SpanStamp> = None;
+        loop {
+            let started = Instant::now();
+            let stamp = self.span_stamp();
+            let due = options.every.is_some() || last.as_ref() != Some(&stamp);
+            if due {
+                last = Some(stamp);
+                if on_run(&self.run()).is_break() {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(poll.saturating_sub(started.elapsed()));
+        }
+    }
+
+    /// The window's files as they are now; an unreadable pattern gives an
+    /// empty stamp (the run then reports the error).
+    fn span_stamp(&self) -> SpanStamp {
+        self.config
+            .spans(&self.base)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|path| {
+                let meta = std::fs::metadata(&path).ok();
+                let len = meta.as_ref().map_or(0, std::fs::Metadata::len);
+                let modified = meta.and_then(|m| m.modified().ok());
+                (path, len, modified)
+            })
+            .collect()
+    }
+}
