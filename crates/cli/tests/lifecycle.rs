@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ServerGuard, assert_status, mlrig, stderr, success_json};
+use common::{ServerGuard, assert_status, get, mlrig, stderr, success_json, wait_until};
 use serde_json::Value;
 
 const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
@@ -32,28 +32,6 @@ fn train_iris(out: &Path) {
     assert_status(&output, 0);
 }
 
-/// GET `path` over a fresh connection: (status, JSON body or null).
-fn get(address: &str, path: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let status = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 fn newest(address: &str) -> (String, String) {
     let (_, body) = get(address, "/v1/models/iris");
     let first = &body["model_version_status"][0];
@@ -61,18 +39,6 @@ fn newest(address: &str) -> (String, String) {
         first["version"].as_str().unwrap_or_default().to_string(),
         first["state"].as_str().unwrap_or_default().to_string(),
     )
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    started.elapsed()
 }
 
 #[cfg(unix)]

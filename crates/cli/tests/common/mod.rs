@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -213,4 +213,41 @@ pub fn post(
     let body =
         serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body:?}"));
     (status, headers, body)
+}
+
+/// GET `path` over a fresh connection: (status, JSON body or null).
+pub fn get(address: &str, path: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(address).expect("a GET over a fresh connection");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a GET over a fresh connection");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("a GET over a fresh connection");
+    let mut raw = String::new();
+    stream
+        .read_to_string(&mut raw)
+        .expect("a GET over a fresh connection");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Polls `done` every 50 ms until it holds (at most 60 s); the time it took.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    started.elapsed()
 }
