@@ -41,6 +41,8 @@ use crate::PipelineError;
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
+// The private unit field is the ignored `$schema` key, not a non-exhaustive marker.
+#[allow(clippy::manual_non_exhaustive)]
 pub struct PipelineConfig {
     /// The model name: versions are pushed to `<push.base_path>/<name>/<version>`.
     pub name: String,
