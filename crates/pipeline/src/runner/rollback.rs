@@ -331,6 +331,10 @@ fn monitoring_check(url: &str, name: &str, version: u64, check: &mut RollbackChe
     let endpoint = format!("{}{path}", url.trim_end_matches('/'));
     match http_get(url, &path, MONITORING_TIMEOUT) {
         Ok((200, body)) => match serde_json::from_slice::<MonitoringReport>(&body) {
+            Ok(report) if report.windows_compared == 0 => check.notes.push(format!(
+                "{endpoint}: no window compared yet ({} rows so far); no live check",
+                report.window.rows
+            )),
             Ok(report) => check.reasons.extend(monitoring_reasons(&report)),
             Err(e) => check.notes.push(format!(
                 "{endpoint}: not a monitoring report ({e}); no live check"

@@ -341,9 +341,10 @@ fn a_taken_destination_is_refused_before_anything_moves() {
     assert!(fixture.history.rollbacks.is_empty());
 }
 
-/// A real live-monitoring report of version 2 of `m`: its `job` column was
-/// all `a`/`b` in training and is mostly `c` in traffic.
-fn skewed_report() -> MonitoringReport {
+/// Real live-monitoring reports of model `m`: version 2's `job` column was
+/// all `a`/`b` in training and is mostly `c` in traffic; version 5 has seen
+/// no traffic yet.
+fn reports() -> (MonitoringReport, MonitoringReport) {
     use mlrig_core::arrow_array::{ArrayRef, RecordBatch, StringArray};
     use mlrig_core::{Predictions, ServedPredictions, ndarray::array};
     use mlrig_monitor::{LiveMonitor, MonitoringBaseline, MonitoringConfig, ServingMetrics};
@@ -367,7 +368,13 @@ fn skewed_report() -> MonitoringReport {
         Arc::new(ServingMetrics::new()),
     )
     .unwrap();
-    live.register_version("m", 2, MonitoringBaseline::new(stats, schema));
+    for version in [2, 5] {
+        live.register_version(
+            "m",
+            version,
+            MonitoringBaseline::new(stats.clone(), schema.clone()),
+        );
+    }
     let predictions = Predictions::Regression {
         values: array![1.0, 2.0, 3.0, 4.0],
     };
@@ -375,7 +382,7 @@ fn skewed_report() -> MonitoringReport {
         .with_inputs(Arc::new(batch(vec!["c", "c", "c", "a"])));
     live.observe(&served);
     live.flush();
-    live.report("m", 2).unwrap()
+    (live.report("m", 2).unwrap(), live.report("m", 5).unwrap())
 }
 
 #[test]
@@ -383,18 +390,20 @@ fn live_monitoring_over_threshold_is_a_reason_and_an_unreachable_server_a_note()
     let fixture = Fixture::new();
     // Day-2-like data: version 2 passes the quality check.
     fixture.write_span("day4.csv", span(4, true));
-    let report = skewed_report();
+    let (report, fresh) = reports();
     assert!(report.over_threshold().count() > 0);
-    let body = serde_json::to_string(&report).unwrap();
-    let app = axum::Router::new().route(
-        "/v1/models/m/versions/2/monitoring",
+    let json = |report: &MonitoringReport| {
+        let body = serde_json::to_string(report).unwrap();
         axum::routing::get(move || async move {
             (
                 [(axum::http::header::CONTENT_TYPE, "application/json")],
                 body,
             )
-        }),
-    );
+        })
+    };
+    let app = axum::Router::new()
+        .route("/v1/models/m/versions/2/monitoring", json(&report))
+        .route("/v1/models/m/versions/5/monitoring", json(&fresh));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -424,6 +433,17 @@ fn live_monitoring_over_threshold_is_a_reason_and_an_unreachable_server_a_note()
     monitoring_check(&url, "m", 3, &mut other);
     assert!(other.reasons.is_empty());
     assert!(other.notes[0].contains("HTTP 404"), "{:?}", other.notes);
+
+    // A version without a compared window yet: a note.
+    let mut fresh_check = other.clone();
+    fresh_check.notes.clear();
+    monitoring_check(&url, "m", 5, &mut fresh_check);
+    assert!(fresh_check.reasons.is_empty());
+    assert!(
+        fresh_check.notes[0].contains("no window compared yet (0 rows so far)"),
+        "{:?}",
+        fresh_check.notes
+    );
 
     // Nobody listening: a note, no rollback.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
