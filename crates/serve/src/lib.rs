@@ -174,6 +174,7 @@ mod lifecycle;
 mod limits;
 mod mlflow;
 mod model_config;
+mod model_config_label;
 mod model_path;
 mod model_status;
 mod open_inference;
@@ -199,6 +200,7 @@ pub use lifecycle::{
     parse_version_dir, reload_on_sighup,
 };
 pub use model_config::{ConfigFormat, ModelConfig, ModelEntry, VersionPolicy};
+pub use model_config_label::set_model_config_label;
 pub use prediction_table::{
     PREDICTION_COLUMN, PredictionTable, PredictionTableConfig, SCORE_PREFIX,
 };

@@ -386,7 +386,7 @@ impl ConfigFormat {
     }
 }
 
-fn invalid(path: impl AsRef<Path>, reason: impl ToString) -> ServeError {
+pub(crate) fn invalid(path: impl AsRef<Path>, reason: impl ToString) -> ServeError {
     ServeError::InvalidConfig {
         path: path.as_ref().to_path_buf(),
         reason: reason.to_string(),

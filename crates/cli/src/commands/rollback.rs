@@ -2,10 +2,11 @@
 //! earlier version (a running `mlrig serve --model-config FILE` applies it at
 //! its next poll, or at once on SIGHUP).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use mlrig_core::write_atomic;
-use mlrig_serve::{ConfigFormat, ModelConfig, ModelEntry, VersionPolicy, parse_version_dir};
+use mlrig_serve::{
+    ModelConfig, ModelEntry, VersionPolicy, parse_version_dir, set_model_config_label,
+};
 
 use crate::CommandResult;
 use crate::output::{CliError, Outcome};
@@ -86,7 +87,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
             .into());
         }
     };
-    rewrite(path, &args.model, &args.label, to)?;
+    set_model_config_label(path, &args.model, &args.label, to)?;
     let text = format!(
         "label `{}` of `{}`: {} -> {to} in {}; a running server applies it at its next poll (or now: kill -HUP <pid>)\n",
         args.label,
@@ -147,80 +148,4 @@ fn list(versions: &[u64]) -> String {
         .map(u64::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Sets `models[name == model].labels[label] = to` in the file, keeping the
-/// rest of the document (TOML keeps its comments and layout; JSON is
-/// rewritten pretty-printed with sorted keys), checks the result and writes
-/// it atomically.
-fn rewrite(path: &Path, model: &str, label: &str, to: u64) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let new_text = match ConfigFormat::of_path(path)? {
-        ConfigFormat::Toml => set_toml_label(&text, model, label, to)
-            .map_err(|reason| format!("{}: {reason}", path.display()))?,
-        ConfigFormat::Json => {
-            let mut doc: serde_json::Value = serde_json::from_str(&text)?;
-            let entry = doc
-                .get_mut("models")
-                .and_then(serde_json::Value::as_array_mut)
-                .and_then(|models| {
-                    models
-                        .iter_mut()
-                        .find(|m| m.get("name").and_then(serde_json::Value::as_str) == Some(model))
-                })
-                .and_then(serde_json::Value::as_object_mut)
-                .ok_or_else(|| format!("{}: no model `{model}`", path.display()))?;
-            let labels = entry
-                .entry("labels")
-                .or_insert_with(|| serde_json::json!({}));
-            let labels = labels.as_object_mut().ok_or_else(|| {
-                format!("{}: `labels` of `{model}` is not an object", path.display())
-            })?;
-            labels.insert(label.to_string(), serde_json::json!(to));
-            serde_json::to_string_pretty(&doc)? + "\n"
-        }
-    };
-    // What is written must still be a valid config.
-    match ConfigFormat::of_path(path)? {
-        ConfigFormat::Toml => ModelConfig::from_toml_str(&new_text).map(drop)?,
-        ConfigFormat::Json => ModelConfig::from_json_str(&new_text).map(drop)?,
-    }
-    write_atomic(path, new_text.as_bytes())?;
-    Ok(())
-}
-
-/// The TOML document with `labels.<label> = to` set in the model entry named
-/// `model` (`[[models]]` tables or an inline array), comments and layout kept.
-fn set_toml_label(text: &str, model: &str, label: &str, to: u64) -> Result<String, String> {
-    use toml_edit::{DocumentMut, InlineTable, Item, TableLike, Value};
-    let to = i64::try_from(to).map_err(|e| e.to_string())?;
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("not TOML: {e}"))?;
-    let entries: Vec<&mut dyn TableLike> = match doc.get_mut("models") {
-        Some(Item::ArrayOfTables(tables)) => {
-            tables.iter_mut().map(|t| t as &mut dyn TableLike).collect()
-        }
-        Some(Item::Value(Value::Array(array))) => array
-            .iter_mut()
-            .filter_map(|v| v.as_inline_table_mut().map(|t| t as &mut dyn TableLike))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let entry = entries
-        .into_iter()
-        .find(|t| t.get("name").and_then(Item::as_str) == Some(model))
-        .ok_or_else(|| format!("no model `{model}`"))?;
-    match entry.get_mut("labels") {
-        Some(labels) => {
-            labels
-                .as_table_like_mut()
-                .ok_or_else(|| format!("`labels` of `{model}` is not a table"))?
-                .insert(label, toml_edit::value(to));
-        }
-        None => {
-            let mut labels = InlineTable::new();
-            labels.insert(label, to.into());
-            entry.insert("labels", Item::Value(Value::InlineTable(labels)));
-        }
-    }
-    Ok(doc.to_string())
 }

@@ -16,6 +16,7 @@
 
 mod history;
 mod record;
+mod rollback;
 mod steps;
 mod store;
 mod watch;
@@ -146,8 +147,15 @@ impl Pipeline {
             steps: Vec::new(),
             current: StepName::Ingest,
         };
+        let mut rollback = None;
+        let mut notes = Vec::new();
         let spans = self.config.spans(&self.base);
         let result = spans.and_then(|spans| {
+            if only.is_none()
+                && let Some(done) = self.roll_back_if_worse(&mut rollback, &mut notes)?
+            {
+                return Ok((spans, done));
+            }
             let outcome = run.steps(&spans);
             outcome.map(|o| (spans, o))
         });
@@ -172,7 +180,8 @@ impl Pipeline {
             finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             spans,
             steps: run.steps,
-            rollback: None,
+            notes,
+            rollback,
             outcome,
         };
         record.write(&self.root)?;
@@ -180,6 +189,38 @@ impl Pipeline {
             Some(error) => Err(error),
             None => Ok(record),
         }
+    }
+
+    /// The rollback check of the newest push (within its grace period): when
+    /// it fails, the version is rolled back and the run ends there.
+    fn roll_back_if_worse(
+        &self,
+        rollback: &mut Option<RollbackRecord>,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<RunOutcome>, PipelineError> {
+        let mut history = PushHistory::read(&self.root)?;
+        let now = unix_now();
+        let Some(check) = rollback::rollback_check(&self.config, &self.base, &history, now)? else {
+            return Ok(None);
+        };
+        notes.extend(check.notes);
+        if check.reasons.is_empty() {
+            return Ok(None);
+        }
+        let record = rollback::apply_rollback(
+            &self.config,
+            &self.base,
+            &mut history,
+            &check.push,
+            check.reasons,
+            now,
+        )?;
+        let outcome = RunOutcome::RolledBack {
+            version: record.version,
+            to: record.to,
+        };
+        *rollback = Some(record);
+        Ok(Some(outcome))
     }
 
     /// The version serving now: the `push.label` version of the model config
@@ -497,6 +538,14 @@ impl RunState<'_> {
                 .join(&config.name)
                 .join(version.to_string());
             let dir = steps::push(&bundle, &model_dir, version)?;
+            if let Some(file) = &config.push.model_config {
+                mlrig_serve::set_model_config_label(
+                    &resolve(&p.base, file),
+                    &config.name,
+                    &config.push.label,
+                    version,
+                )?;
+            }
             let mut history = history.clone();
             history.pushes.push(PushRecord {
                 version,

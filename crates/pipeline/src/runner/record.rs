@@ -242,6 +242,10 @@ pub struct RunRecord {
     pub spans: Vec<PathBuf>,
     /// The steps, in order, as far as the run went.
     pub steps: Vec<StepRecord>,
+    /// What the run could not check (e.g. the rollback check's unreachable
+    /// monitoring server) and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// A rollback done at the start of this run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackRecord>,
