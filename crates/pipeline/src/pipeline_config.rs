@@ -189,12 +189,18 @@ pub struct SchemaConfig {
     /// The schema file (default `schema.json`).
     #[serde(default = "default_schema_path")]
     pub path: PathBuf,
+    /// Whether the first run's schema bounds numeric features by the ranges
+    /// seen (default false: new spans move numbers, and a range is then a
+    /// reviewed edit, not a side effect of the first span).
+    #[serde(default)]
+    pub infer_numeric_ranges: bool,
 }
 
 impl Default for SchemaConfig {
     fn default() -> Self {
         SchemaConfig {
             path: default_schema_path(),
+            infer_numeric_ranges: false,
         }
     }
 }

@@ -346,7 +346,12 @@ impl RunState<'_> {
         // validate, against the curated schema (written on the first run)
         self.current = StepName::Validate;
         let schema_path = resolve(&p.base, &config.schema.path);
-        let created = steps::create_schema_if_missing(&schema_path, &ingest_dir)?;
+        let created = steps::create_schema_if_missing(
+            &schema_path,
+            &mlrig_validate::SchemaInferenceParams::default()
+                .with_infer_numeric_ranges(config.schema.infer_numeric_ranges),
+            &ingest_dir,
+        )?;
         let inputs = StepInputs::new()
             .with("ingest", &ingest_key)
             .with("schema", Fingerprint::of_file(&schema_path)?)

@@ -146,6 +146,7 @@ pub(crate) fn statistics(ingest_dir: &Path, dir: &Path) -> Result<StepOutcome, P
 /// whether it did.
 pub(crate) fn create_schema_if_missing(
     schema_path: &Path,
+    params: &SchemaInferenceParams,
     ingest_dir: &Path,
 ) -> Result<bool, PipelineError> {
     if schema_path.exists() {
@@ -154,7 +155,7 @@ pub(crate) fn create_schema_if_missing(
     let (schema, mut batches) = read_parquet(&ingest_dir.join(TRAIN_FILE))?;
     batches.extend(read_parquet(&ingest_dir.join(EVAL_FILE))?.1);
     let statistics = compute_statistics(&batches, &schema, &bundle_statistics_params())?;
-    let schema = infer_schema(&statistics, &SchemaInferenceParams::default());
+    let schema = infer_schema(&statistics, params);
     if let Some(parent) = schema_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| mlrig_core::Error::io(parent, e))?;
     }
