@@ -175,3 +175,135 @@ fn broken_data_is_blocked_by_the_curated_schema() {
     assert!(!dir.path().join("models/adult/2").exists());
     assert!(record.outcome.is_blocked());
 }
+
+#[test]
+fn a_failed_step_leaves_no_artifact_and_the_next_run_resumes_after_the_last_good_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[model.spec.sgd_classifier]\nalpha = -1.0\n");
+    let err = Pipeline::from_config(&config).unwrap().run().unwrap_err();
+    assert!(err.to_string().contains("alpha"), "{err}");
+    let runs: Vec<_> = std::fs::read_dir(dir.path().join("pipeline/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let failed: RunRecord = serde_json::from_slice(&std::fs::read(&runs[0]).unwrap()).unwrap();
+    assert!(
+        matches!(
+            &failed.outcome,
+            RunOutcome::Failed {
+                step: StepName::Train,
+                ..
+            }
+        ),
+        "{failed:#?}"
+    );
+    let train_dir = dir.path().join("pipeline/artifacts/train");
+    let complete = std::fs::read_dir(&train_dir)
+        .map(|d| {
+            d.filter(|e| {
+                !e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(complete, 0, "no half-written train artifact");
+
+    let config = write_config(dir.path(), "[model.spec.sgd_classifier]\nalpha = 0.0001\n");
+    let resumed = Pipeline::from_config(&config).unwrap().run().unwrap();
+    let ran: Vec<StepName> = resumed
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Ran)
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(
+        ran,
+        [
+            StepName::Train,
+            StepName::Evaluate,
+            StepName::InfraValidate,
+            StepName::Push
+        ],
+        "{:?}",
+        statuses(&resumed)
+    );
+}
+
+#[test]
+fn warm_start_continues_the_serving_version_on_the_new_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let spans = dir.path().join("spans");
+    std::fs::create_dir_all(&spans).unwrap();
+    let text = std::fs::read_to_string(ADULT).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let half = rows.len() / 2;
+    for (name, part) in [("day-1.csv", &rows[..half]), ("day-2.csv", &rows[half..])] {
+        std::fs::write(spans.join(name), format!("{header}\n{}\n", part.join("\n"))).unwrap();
+    }
+    std::fs::remove_file(spans.join("day-2.csv")).unwrap();
+    let config = dir.path().join("mlrig.toml");
+    std::fs::write(
+        &config,
+        r#"name = "adult"
+[data]
+files = ["spans/day-*.csv"]
+target = "income"
+window = 1
+[model]
+warm_start = true
+[model.spec.sgd_classifier]
+max_iter = 5
+[gates.anomalies]
+allow = ["ENUM_TYPE_UNEXPECTED_STRING_VALUES"]
+[gates.blessing.max_drop]
+roc_auc = 0.2
+[push]
+base_path = "models"
+"#,
+    )
+    .unwrap();
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let first = pipeline.run().unwrap();
+    assert!(
+        matches!(first.outcome, RunOutcome::Pushed { version: 1, .. }),
+        "{first:#?}"
+    );
+    assert_eq!(
+        first.step(StepName::Train).unwrap().summary["warm_start"],
+        false
+    );
+
+    std::fs::write(
+        spans.join("day-2.csv"),
+        format!("{header}\n{}\n", rows[half..].join("\n")),
+    )
+    .unwrap();
+    let second = pipeline.run().unwrap();
+    assert!(
+        matches!(second.outcome, RunOutcome::Pushed { version: 2, .. }),
+        "{second:#?}"
+    );
+    let train = second.step(StepName::Train).unwrap();
+    assert_eq!(train.summary["warm_start"], true);
+    let v1_model =
+        mlrig_core::Fingerprint::of_file(&dir.path().join("models/adult/1/model.json")).unwrap();
+    assert_eq!(train.inputs["warm_start"], v1_model.to_string());
+    // The feature pipeline is version 1's, unchanged (same content fingerprint).
+    let features = |v: &str| {
+        let path = dir.path().join(format!("models/adult/{v}/features.json"));
+        <mlrig_features::FittedFeaturePipeline as mlrig_core::Artifact>::load(&path)
+            .unwrap()
+            .header
+            .fingerprint
+    };
+    assert!(
+        features("1") == features("2"),
+        "version 2 refitted the features"
+    );
+    assert_eq!(second.spans.len(), 1);
+}

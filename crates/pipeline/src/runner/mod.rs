@@ -392,10 +392,18 @@ impl RunState<'_> {
             Some(file) => Fingerprint::of_file(&resolve(&p.base, file))?.to_string(),
             None => Fingerprint::of_json(&config.features.spec)?.to_string(),
         };
+        // Without a spec, the inferred one depends on the model family only
+        // through whether trees split raw category codes.
+        let tree_encoding = config
+            .model
+            .spec
+            .as_ref()
+            .is_some_and(mlrig_train::ModelSpec::splits_categories);
         let inputs = StepInputs::new()
             .with("ingest", &ingest_key)
             .with("features", features_config)
-            .with_json("model", &config.model)?
+            .with("target", &config.data.target)
+            .with("tree_encoding", tree_encoding)
             .with("warm_start", &warm_fingerprint);
         let (features_key, features) = self.step(StepName::Features, inputs, |dir| {
             steps::features(config, &p.base, &ingest_dir, warm.as_deref(), dir)
