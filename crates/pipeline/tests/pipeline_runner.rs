@@ -33,6 +33,16 @@ base_path = "models"
     path
 }
 
+/// The steps that ran (were not cached), in order.
+fn ran(record: &RunRecord) -> Vec<StepName> {
+    record
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Ran)
+        .map(|s| s.step)
+        .collect()
+}
+
 fn statuses(record: &RunRecord) -> Vec<(StepName, StepStatus)> {
     record.steps.iter().map(|s| (s.step, s.status)).collect()
 }
@@ -84,14 +94,8 @@ columns = [
 "#;
     let config = write_config(dir.path(), &format!("{gates}{spec}"));
     let third = Pipeline::from_config(&config).unwrap().run().unwrap();
-    let ran: Vec<StepName> = third
-        .steps
-        .iter()
-        .filter(|s| s.status == StepStatus::Ran)
-        .map(|s| s.step)
-        .collect();
     assert_eq!(
-        ran,
+        ran(&third),
         [
             StepName::Features,
             StepName::Train,
@@ -214,14 +218,8 @@ fn a_failed_step_leaves_no_artifact_and_the_next_run_resumes_after_the_last_good
 
     let config = write_config(dir.path(), "[model.spec.sgd_classifier]\nalpha = 0.0001\n");
     let resumed = Pipeline::from_config(&config).unwrap().run().unwrap();
-    let ran: Vec<StepName> = resumed
-        .steps
-        .iter()
-        .filter(|s| s.status == StepStatus::Ran)
-        .map(|s| s.step)
-        .collect();
     assert_eq!(
-        ran,
+        ran(&resumed),
         [
             StepName::Train,
             StepName::Evaluate,
