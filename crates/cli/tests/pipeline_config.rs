@@ -28,6 +28,13 @@ fn pipeline_schema() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap()
 }
 
+/// The `$id` of the committed pipeline schema (its published URL).
+fn committed_schema_id() -> String {
+    let path = repo_root().join("docs/schemas/pipeline.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    schema["$id"].as_str().unwrap().to_string()
+}
+
 /// The schema's complaints about a TOML text (none when it is valid).
 fn schema_errors(text: &str) -> Vec<String> {
     let document: Value = toml::from_str(text).unwrap();
@@ -48,6 +55,9 @@ fn init_prints_a_config_that_matches_the_schema_and_loads() {
         assert_status(&output, 0);
         let text = stdout(&output);
         assert_eq!(schema_errors(&text), Vec::<String>::new(), "{text}");
+        // The `#:schema` line names the published schema.
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, format!("#:schema {}", committed_schema_id()));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mlrig.toml");
         std::fs::write(&path, &text).unwrap();
