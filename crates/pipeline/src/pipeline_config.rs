@@ -842,6 +842,7 @@ mod tests {
                 "[a-z]{1,6}(/[a-z]{1,6})?",
                 data(),
                 "[a-z]{1,8}\\.json",
+                any::<bool>(),
             ),
             (
                 0u8..3,
@@ -876,7 +877,7 @@ mod tests {
         )
             .prop_map(
                 |(
-                    (name, root, data, schema_path),
+                    (name, root, data, schema_path, infer_numeric_ranges),
                     (features, task, model, warm_start),
                     (block, allow, min, max_drop, baseline, warn),
                     (base_path, model_config, label),
@@ -887,6 +888,7 @@ mod tests {
                     data,
                     schema: SchemaConfig {
                         path: PathBuf::from(schema_path),
+                        infer_numeric_ranges,
                     },
                     features: match features {
                         0 => FeaturesConfig::default(),

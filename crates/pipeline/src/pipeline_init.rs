@@ -401,6 +401,8 @@ impl Starter<'_> {
                 "it (by hand or with `mlrig infer-schema --update`), so new data never relaxes it.",
             )
             .active("path = \"schema.json\"")
+            .prose("Bound numeric columns by the ranges of the first run's data (default: numbers may move).")
+            .example("infer_numeric_ranges = true")
             .blank();
     }
 
@@ -603,6 +605,7 @@ mod tests {
             ));
             assert!(config.model.warm_start);
             assert_eq!(config.data.window, Some(7));
+            assert!(config.schema.infer_numeric_ranges);
             assert_eq!(config.rollback.grace_period.as_secs(), 7 * 24 * 3600);
             assert_eq!(config.watch.poll_interval.as_secs(), 10);
             let metric = if task == TaskKind::Regression {
