@@ -1,7 +1,7 @@
 //! `mlrig init` and the shipped pipeline config: what init prints is a valid
 //! `mlrig.toml` (JSON Schema and mlrig's reader agree), errors name the file,
 //! line and column, and `examples/pipeline/adult/mlrig.toml` loads, matches
-//! the schema and passes its own gates on the sample.
+//! the schema, and runs (`mlrig run`) through its own gates on the sample.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{ADULT, assert_one_line_error, assert_status, mlrig, stdout, success_json};
-use mlrig_pipeline::{PipelineConfig, TrainingJob};
+use mlrig_pipeline::PipelineConfig;
 use serde_json::Value;
 
 fn repo_root() -> PathBuf {
@@ -199,31 +199,76 @@ fn adult_example_matches_the_schema_loads_and_ignores_its_outputs() {
     }
 }
 
-/// The example's features, model, slices and thresholds bless a model of the
-/// sample (what its first `mlrig run` gates on), through the training job.
+/// The example runs with one command and its gates pass on the sample: run
+/// from a copy whose data path points at the sample (a test writes nothing
+/// into the repository), then again, fully cached.
 #[test]
-fn adult_example_settings_bless_a_model_of_the_sample() {
-    let config = PipelineConfig::from_file(&example()).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let mut job = TrainingJob::new(ADULT, &config.data.target)
-        .with_name(&config.name)
-        .with_output_dir(out.path())
-        .with_read_options(config.read_options().unwrap())
-        .with_split(config.data.split.clone())
-        .with_feature_spec(config.features.spec.clone().unwrap())
-        .with_task(config.model.task)
-        .with_model(config.model.spec.clone().unwrap())
-        .with_thresholds(config.gates.blessing.clone())
-        .with_leakage(config.gates.leakage.clone());
-    for slice in &config.data.slices {
-        job = job.with_slice(slice);
-    }
-    let report = job.run().unwrap();
-    let evaluation = &report.evaluation;
+fn adult_example_runs_pushes_and_reruns_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(example()).unwrap();
+    let files = "files = [\"../../../data/samples/adult_sample.csv\"]";
+    assert!(text.contains(files));
+    let data = toml::Value::String(ADULT.into()).to_string();
+    let config = dir.path().join("mlrig.toml");
+    std::fs::write(&config, text.replace(files, &format!("files = [{data}]"))).unwrap();
+
+    let record = success_json(&mlrig([
+        "run",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(record["outcome"]["status"], "pushed", "{record}");
+    assert!(dir.path().join("models/adult/1/manifest.json").is_file());
+    assert!(dir.path().join("schema.json").is_file());
+    let evaluate = record["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "evaluate")
+        .unwrap();
+    assert_eq!(evaluate["gate"]["passed"], true, "{evaluate}");
+
+    let again = success_json(&mlrig([
+        "run",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(again["outcome"]["status"], "unchanged", "{again}");
     assert!(
-        evaluation.blessed(),
-        "the example's gates refuse the sample: {:?}",
-        evaluation.metrics()
+        again["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "cached"),
+        "{again}"
     );
-    assert_eq!(evaluation.slices().len(), 2);
+}
+
+/// `mlrig init DATA --target COL > mlrig.toml && mlrig run mlrig.toml`
+/// trains, gates and pushes as it is.
+#[test]
+fn init_then_run_pushes_a_version() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("data/samples/iris.csv"),
+        dir.path().join("iris.csv"),
+    )
+    .unwrap();
+    let init = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(["init", "iris.csv", "--target", "species"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_status(&init, 0);
+    std::fs::write(dir.path().join("mlrig.toml"), &init.stdout).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(["run", "mlrig.toml", "--format", "json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let record = success_json(&run);
+    assert_eq!(record["outcome"]["status"], "pushed", "{record}");
+    assert!(dir.path().join("models/iris/1/manifest.json").is_file());
 }
