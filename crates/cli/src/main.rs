@@ -20,7 +20,8 @@ use output::{Format, Outcome};
 
 /// Production ML components: read data (ingest), verify it (stats, infer-schema, validate,
 /// drift), transform it (features), train, evaluate and serve models (train, evaluate, serve,
-/// rollback), score files offline (predict).
+/// rollback), score files offline (predict), and run the whole loop from one config (init writes
+/// a starter mlrig.toml, run runs its pipeline).
 #[derive(Debug, Parser)]
 #[command(name = "mlrig", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -110,7 +111,13 @@ enum Command {
         after_help = "Examples:\n  mlrig alerts --model models/adult --out adult-rules.yml\n  mlrig alerts --model models/adult/3 --max-error-rate 0.01 --max-p99-latency 250ms --for 10m --out rules.yml\n  promtool check rules adult-rules.yml\n\nThresholds are written into the rules (edit them there); regenerate when a new version changes\nits schema's skewComparator/driftComparator."
     )]
     Alerts(commands::alerts::Args),
-    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec, model config).
+    /// Write a commented starter pipeline config (`mlrig.toml`) for a data file to stdout:
+    /// data, target, inferred task, schema, gates and push sections, with examples over its columns.
+    #[command(
+        after_help = "Examples:\n  mlrig init data/samples/adult_sample.csv --target income > mlrig.toml\n  mlrig init spans/day-1.csv --target label --name churn --base-path /srv/models > mlrig.toml\n  mlrig init data.parquet --target y --format json   # {\"config\": \"<toml>\", \"task\": …, \"columns\": […]}\n\nThe data path is written as given: save the config in the directory it is relative to."
+    )]
+    Init(commands::init::Args),
+    /// Print or write the JSON Schema of a hand-written file (feature spec, blessing thresholds, server config, model spec, model config, pipeline config).
     #[command(
         after_help = "Examples:\n  mlrig schema feature-spec > feature-spec.schema.json\n  mlrig schema --out-dir docs/schemas\n\nPoint an editor at a schema with a \"$schema\" key (JSON) or a `#:schema URL` first line (TOML, taplo)."
     )]
@@ -148,6 +155,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args, cli.format),
         Command::Monitor(args) => commands::monitor::run(args),
         Command::Rollback(args) => commands::rollback::run(args),
+        Command::Init(args) => commands::init::run(args),
         Command::Schema(args) => commands::schema::run(args),
         Command::Alerts(args) => commands::alerts::run(args, cli.format),
         Command::Report(args) => commands::report::run(args),

@@ -13,12 +13,13 @@ use mlrig_core::ParamGuard;
 use serde_json::{Value, json};
 
 /// The schemas `mlrig schema` knows, by name.
-const SCHEMAS: [&str; 5] = [
+const SCHEMAS: [&str; 6] = [
     "feature-spec",
     "blessing-thresholds",
     "server-config",
     "model-spec",
     "model-config",
+    "pipeline",
 ];
 
 /// The schemas of JSON documents mlrig prints (no hand-written example files).
@@ -162,6 +163,10 @@ fn load_in_mlrig(file: &ShippedFile) -> Result<(), String> {
         "server-config" => parse::<mlrig_serve::ServerConfig>(&text, toml),
         "model-spec" => parse::<mlrig_train::ModelSpec>(&text, toml),
         "model-config" => parse::<mlrig_serve::ModelConfig>(&text, toml),
+        // The pipeline config is TOML only, read with its checks.
+        "pipeline" => mlrig_pipeline::PipelineConfig::from_file(&file.path)
+            .map(drop)
+            .map_err(|e| e.to_string()),
         other => Err(format!("unknown schema {other}")),
     }
 }
@@ -358,6 +363,68 @@ fn schemas_agree_with_the_parsers() {
             document["monitoring"].clone(),
         );
         assert_eq!(parsed.is_ok(), *valid, "mlrig on {document}");
+    }
+
+    // Pipeline configs, read as mlrig reads mlrig.toml (TOML, then the
+    // checks); the cases stay within what the schema can express.
+    let minimal = json!({"name": "m", "data": {"files": ["d.csv"], "target": "y"}, "push": {"base_path": "models"}});
+    // `minimal` with `value` at the `/`-separated path (tables created).
+    let with = |path: &str, value: Value| {
+        let mut document = minimal.clone();
+        let keys: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (last, parents) = keys.split_last().unwrap();
+        let mut table = &mut document;
+        for key in parents {
+            table = table
+                .as_object_mut()
+                .unwrap()
+                .entry(*key)
+                .or_insert_with(|| json!({}));
+        }
+        table.as_object_mut().unwrap().insert((*last).into(), value);
+        document
+    };
+    let pipeline_cases = [
+        (minimal.clone(), true),
+        (with("/$schema", json!("pipeline.schema.json")), true),
+        (with("/data/window", json!(3)), true),
+        (
+            with(
+                "/data/split",
+                json!({"type": "hash_key", "eval_fraction": 0.1}),
+            ),
+            true,
+        ),
+        (with("/gates/baseline", json!("none")), true),
+        (with("/model/spec", json!({"gbdt": {"rounds": 50}})), true),
+        (
+            with(
+                "/features/spec",
+                json!({"columns": [{"name": "a", "encode": "one_hot"}]}),
+            ),
+            true,
+        ),
+        (with("/rollback/grace_period", json!("2h")), true),
+        (with("/data/taget", json!("y")), false),
+        (with("/root", json!(3)), false),
+        (with("/gates/baseline", json!("best")), false),
+        (with("/gates/leakage_policy", json!("ignore")), false),
+        (with("/model/task", json!("ranking")), false),
+        (with("/data/column_types", json!({"zip": "text"})), false),
+        (with("/rollback/grace_period", json!(3600)), false),
+        (with("/push/labels", json!("stable")), false),
+        (with("/model/spec", json!({"gbdt": {"round": 50}})), false),
+        (
+            json!({"name": "m", "data": {"files": ["d.csv"], "target": "y"}}),
+            false,
+        ),
+    ];
+    let pipeline = validator("pipeline");
+    for (document, valid) in &pipeline_cases {
+        assert_eq!(pipeline.is_valid(document), *valid, "schema on {document}");
+        let text = toml::to_string(document).unwrap();
+        let parsed = mlrig_pipeline::PipelineConfig::from_toml_str(&text, "mlrig.toml");
+        assert_eq!(parsed.is_ok(), *valid, "mlrig on {text}: {parsed:?}");
     }
 }
 

@@ -83,6 +83,7 @@ mod hybrid_serving;
 mod live_monitoring;
 mod offline_monitor;
 mod pipeline_config;
+mod pipeline_init;
 mod prediction_table;
 pub mod report;
 mod runner;
@@ -121,6 +122,7 @@ pub use pipeline_config::{
     LeakagePolicy, ModelConfig, PipelineConfig, PushConfig, RollbackConfig, SchemaConfig,
     WatchConfig,
 };
+pub use pipeline_init::{PIPELINE_SCHEMA_URL, StarterConfig, StarterOptions, starter_config};
 pub use prediction_table::{PREDICTION_COLUMN, SCORE_PREFIX, TableFormat};
 pub use runner::{
     GateDecision, HISTORY_FILE, Pipeline, PushHistory, PushRecord, RollbackRecord, RunOutcome,

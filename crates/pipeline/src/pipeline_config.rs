@@ -373,7 +373,7 @@ pub struct RollbackConfig {
     #[serde(
         default = "default_grace_period",
         serialize_with = "serialize_duration",
-        deserialize_with = "deserialize_duration"
+        deserialize_with = "deserialize_grace_period"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["1h", "7d"])))]
     pub grace_period: Duration,
@@ -417,7 +417,7 @@ pub struct WatchConfig {
     #[serde(
         default = "default_poll_interval",
         serialize_with = "serialize_duration",
-        deserialize_with = "deserialize_duration"
+        deserialize_with = "deserialize_poll_interval"
     )]
     #[cfg_attr(feature = "schemars", schemars(with = "String", extend("examples" = ["10s", "1m"])))]
     pub poll_interval: Duration,
@@ -439,11 +439,24 @@ fn serialize_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok,
     s.serialize_str(&humantime::format_duration(*d).to_string())
 }
 
-fn deserialize_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+fn deserialize_grace_period<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    deserialize_duration(d, "rollback.grace_period")
+}
+
+fn deserialize_poll_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    deserialize_duration(d, "watch.poll_interval")
+}
+
+/// A humantime duration; the error names `key` (serde's custom errors only
+/// carry the value's position).
+fn deserialize_duration<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    key: &str,
+) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
     humantime::parse_duration(&text).map_err(|e| {
         serde::de::Error::custom(format!(
-            "invalid duration {text:?} ({e}); expected a number and a unit, e.g. \"10s\", \"5m\", \"7d\""
+            "{key}: invalid duration {text:?} ({e}); expected a number and a unit, e.g. \"10s\", \"5m\", \"7d\""
         ))
     })
 }
@@ -615,5 +628,368 @@ pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
         path.to_path_buf()
     } else {
         base.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use mlrig_features::ColumnSpec;
+    use proptest::prelude::*;
+
+    const MINIMAL: &str = "name = \"m\"\n[data]\nfiles = [\"d.csv\"]\ntarget = \"y\"\n[push]\nbase_path = \"models\"\n";
+
+    fn config_error(text: &str) -> String {
+        PipelineConfig::from_toml_str(text, "conf/mlrig.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn pipeline_config_defaults() {
+        let config = PipelineConfig::from_toml_str(MINIMAL, "mlrig.toml").unwrap();
+        assert_eq!(config.root, PathBuf::from("pipeline"));
+        assert_eq!(config.data.split, default_split());
+        assert_eq!(config.data.delimiter, ",");
+        assert!(config.data.header);
+        assert_eq!(config.data.infer_rows, 10_000);
+        assert_eq!(config.model.task, TaskKind::Auto);
+        assert_eq!(config.gates.anomalies, AnomalyPolicy::default());
+        assert_eq!(config.gates.baseline, BaselinePolicy::Serving);
+        assert_eq!(config.gates.leakage_policy, LeakagePolicy::Block);
+        assert_eq!(config.push.label, "stable");
+        assert_eq!(config.rollback, RollbackConfig::default());
+        assert_eq!(config.watch.poll_interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn pipeline_config_typos_and_wrong_types_name_file_line_and_column() {
+        let message = config_error(&MINIMAL.replace("target = ", "targte = "));
+        assert!(message.starts_with("conf/mlrig.toml: "), "{message}");
+        assert!(message.contains("line 4, column 1"), "{message}");
+        assert!(message.contains("unknown field `targte`"), "{message}");
+        assert!(message.contains("expected one of"), "{message}");
+
+        let message = config_error(&MINIMAL.replace("base_path = \"models\"", "base_path = 7"));
+        assert!(message.contains("line 6, column 13"), "{message}");
+        assert!(message.contains("invalid type: integer `7`"), "{message}");
+
+        let message = config_error(&format!("{MINIMAL}[watch]\npoll_interval = \"soon\"\n"));
+        assert!(message.contains("line 8, column 17"), "{message}");
+        assert!(
+            message.contains("watch.poll_interval: invalid duration \"soon\""),
+            "{message}"
+        );
+        let message = config_error(&format!(
+            "{MINIMAL}[rollback]\ngrace_period = \"3 fortnights\"\n"
+        ));
+        assert!(
+            message.contains("rollback.grace_period: invalid duration"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn pipeline_config_checks_name_the_key() {
+        let cases = [
+            (
+                format!("{MINIMAL}[gates.anomalies]\nblock = [\"SCHEMA_MISSING_COLUMNS\"]\n"),
+                "gates.anomalies.block: expected \"all\" or a tensorflow-metadata anomaly kind",
+            ),
+            (
+                format!("{MINIMAL}[gates.anomalies]\nallow = [\"drift\"]\n"),
+                "gates.anomalies.allow:",
+            ),
+            (
+                format!(
+                    "{MINIMAL}[features]\nfile = \"f.json\"\n[features.spec]\ncolumns = [{{ name = \"a\", encode = \"one_hot\" }}]\n"
+                ),
+                "features: expected either `spec` (inline) or `file`, found both",
+            ),
+            (
+                MINIMAL.replace("name = \"m\"", "name = \"a/b\""),
+                "name: expected",
+            ),
+            (
+                MINIMAL.replace("[\"d.csv\"]", "[]"),
+                "data.files: expected at least one",
+            ),
+            (
+                MINIMAL.replace("target", "window = 0\ntarget"),
+                "data.window: expected at least 1",
+            ),
+            (
+                MINIMAL.replace("target", "delimiter = \";;\"\ntarget"),
+                "data.delimiter:",
+            ),
+            (
+                MINIMAL.replace(
+                    "target",
+                    "split = { type = \"modulo\", modulus = 2, eval_remainders = [3] }\ntarget",
+                ),
+                "data.split:",
+            ),
+            (format!("{MINIMAL}label = \"a:b\"\n"), "push.label:"),
+            (
+                format!("{MINIMAL}[rollback]\nmax_drop = {{ accuracy = -0.5 }}\n"),
+                "rollback.max_drop.accuracy: expected a finite number",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = config_error(&text);
+            assert!(message.starts_with("conf/mlrig.toml: "), "{message}");
+            assert!(message.contains(expected), "{text}\n{message}");
+        }
+    }
+
+    #[test]
+    fn pipeline_config_read_from_a_missing_file_names_it() {
+        let message = PipelineConfig::from_file(Path::new("no/such/mlrig.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("no/such/mlrig.toml: cannot read it"),
+            "{message}"
+        );
+    }
+
+    fn kinds() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("all"),
+                Just("SCHEMA_MISSING_COLUMN"),
+                Just("ENUM_TYPE_UNEXPECTED_STRING_VALUES"),
+            ]
+            .prop_map(String::from),
+            0..3,
+        )
+    }
+
+    fn metrics() -> impl Strategy<Value = BTreeMap<String, f64>> {
+        proptest::collection::btree_map(
+            prop_oneof![Just("accuracy"), Just("roc_auc"), Just("rmse")].prop_map(String::from),
+            0.0..1.0f64,
+            0..3,
+        )
+    }
+
+    fn data() -> impl Strategy<Value = DataConfig> {
+        (
+            proptest::collection::vec("[a-z]{1,6}/(day-\\*|[a-z]{1,4})\\.csv", 1..3),
+            "[a-z][a-z_ ]{0,6}",
+            proptest::option::of(1usize..30),
+            prop_oneof![
+                (1u64..10, 0u64..10).prop_map(|(m, r)| SplitRule::Modulo {
+                    modulus: m,
+                    eval_remainders: vec![r % m],
+                }),
+                (0.0..=1.0f64).prop_map(|f| SplitRule::HashKey { eval_fraction: f }),
+            ],
+            prop_oneof![Just(","), Just(";"), Just("\t")].prop_map(String::from),
+            any::<bool>(),
+            proptest::option::of(proptest::collection::vec("[A-Z?]{0,3}", 0..3)),
+            proptest::collection::btree_map(
+                "[a-z]{1,4}",
+                prop_oneof![
+                    Just(ColumnType::Bool),
+                    Just(ColumnType::Int64),
+                    Just(ColumnType::Float64),
+                    Just(ColumnType::Utf8),
+                ],
+                0..3,
+            ),
+            (
+                1usize..100_000,
+                proptest::option::of("[a-z]{1,5}"),
+                proptest::collection::vec("[a-z]{1,5}", 0..3),
+            ),
+        )
+            .prop_map(
+                |(
+                    files,
+                    target,
+                    window,
+                    split,
+                    delimiter,
+                    header,
+                    missing,
+                    column_types,
+                    (infer_rows, time_column, slices),
+                )| {
+                    DataConfig {
+                        files,
+                        target,
+                        window,
+                        split,
+                        delimiter,
+                        header,
+                        missing,
+                        column_types,
+                        infer_rows,
+                        time_column,
+                        slices,
+                    }
+                },
+            )
+    }
+
+    fn config() -> impl Strategy<Value = PipelineConfig> {
+        (
+            (
+                "[a-z][a-z0-9_-]{0,8}",
+                "[a-z]{1,6}(/[a-z]{1,6})?",
+                data(),
+                "[a-z]{1,8}\\.json",
+                any::<bool>(),
+            ),
+            (
+                0u8..3,
+                prop_oneof![
+                    Just(TaskKind::Auto),
+                    Just(TaskKind::Classification),
+                    Just(TaskKind::Regression)
+                ],
+                0u8..4,
+                any::<bool>(),
+            ),
+            (
+                kinds(),
+                kinds(),
+                metrics(),
+                metrics(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            (
+                "[a-z]{1,8}",
+                proptest::option::of("[a-z]{1,6}\\.toml"),
+                "[a-z]{1,8}",
+            ),
+            (
+                0u64..10_000_000,
+                metrics(),
+                proptest::option::of(1u16..65535),
+                any::<bool>(),
+                1u64..100_000,
+            ),
+        )
+            .prop_map(
+                |(
+                    (name, root, data, schema_path, infer_numeric_ranges),
+                    (features, task, model, warm_start),
+                    (block, allow, min, max_drop, baseline, warn),
+                    (base_path, model_config, label),
+                    (grace, rollback_drop, port, enabled, poll),
+                )| PipelineConfig {
+                    name,
+                    root: PathBuf::from(root),
+                    data,
+                    schema: SchemaConfig {
+                        path: PathBuf::from(schema_path),
+                        infer_numeric_ranges,
+                    },
+                    features: match features {
+                        0 => FeaturesConfig::default(),
+                        1 => FeaturesConfig {
+                            spec: Some(
+                                FeatureSpec::new()
+                                    .with_column(ColumnSpec::standard_scale("age"))
+                                    .with_column(ColumnSpec::one_hot("city")),
+                            ),
+                            file: None,
+                        },
+                        _ => FeaturesConfig {
+                            spec: None,
+                            file: Some(PathBuf::from("features.toml")),
+                        },
+                    },
+                    model: ModelConfig {
+                        task,
+                        spec: match model {
+                            0 => None,
+                            1 => Some(ModelSpec::for_task(TaskKind::Classification)),
+                            2 => Some(ModelSpec::for_task(TaskKind::Regression)),
+                            _ => Some(ModelSpec::Gbdt(
+                                mlrig_train::GradientBoostingParams::default(),
+                            )),
+                        },
+                        warm_start,
+                    },
+                    gates: GatesConfig {
+                        anomalies: AnomalyPolicy { block, allow },
+                        blessing: max_drop.iter().fold(
+                            min.iter()
+                                .fold(BlessingThresholds::default(), |t, (m, v)| t.with_min(m, *v)),
+                            |t, (m, v)| t.with_max_drop(m, *v),
+                        ),
+                        baseline: if baseline {
+                            BaselinePolicy::Serving
+                        } else {
+                            BaselinePolicy::None
+                        },
+                        leakage: LeakageParams::default().with_allowed(["tips"]),
+                        leakage_policy: if warn {
+                            LeakagePolicy::Warn
+                        } else {
+                            LeakagePolicy::Block
+                        },
+                    },
+                    push: PushConfig {
+                        base_path: PathBuf::from(base_path),
+                        model_config: model_config.map(PathBuf::from),
+                        label,
+                    },
+                    rollback: RollbackConfig {
+                        grace_period: Duration::from_secs(grace),
+                        max_drop: rollback_drop,
+                        monitoring_url: port.map(|p| format!("http://127.0.0.1:{p}")),
+                        enabled,
+                    },
+                    watch: WatchConfig {
+                        poll_interval: Duration::from_millis(poll),
+                    },
+                    schema_reference: (),
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// A config written as TOML reads back equal (and passes its checks).
+        #[test]
+        fn pipeline_config_toml_round_trip(config in config()) {
+            prop_assert!(config.check().is_ok(), "{:?}", config.check());
+            let text = toml::to_string(&config).unwrap();
+            let back = PipelineConfig::from_toml_str(&text, "mlrig.toml")
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(back, config, "{}", text);
+        }
+
+        #[test]
+        fn pipeline_config_never_panics_on_arbitrary_text(text in "\\PC{0,200}") {
+            let _ = PipelineConfig::from_toml_str(&text, "mlrig.toml");
+        }
+
+        /// Edits of a valid config (a slice replaced by arbitrary text) are
+        /// read or refused, never a panic, and refusals name the file.
+        #[test]
+        fn pipeline_config_never_panics_on_edited_configs(
+            start in 0usize..200,
+            len in 0usize..8,
+            insert in "[a-z0-9=\\[\\]\"{},. \\n#-]{0,12}",
+        ) {
+            let full = format!(
+                "{MINIMAL}[gates.anomalies]\nblock = [\"all\"]\n[rollback]\ngrace_period = \"1h\"\nmax_drop = {{ accuracy = 0.1 }}\n[watch]\npoll_interval = \"5s\"\n"
+            );
+            let start = start.min(full.len());
+            let end = (start + len).min(full.len());
+            let edited = format!("{}{insert}{}", &full[..start], &full[end..]);
+            if let Err(e) = PipelineConfig::from_toml_str(&edited, "mlrig.toml") {
+                prop_assert!(e.to_string().starts_with("mlrig.toml: "), "{}", e);
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod evaluate;
 pub(crate) mod features;
 pub(crate) mod infer_schema;
 pub(crate) mod ingest;
+pub(crate) mod init;
 pub(crate) mod model_lifecycle;
 pub(crate) mod monitor;
 pub(crate) mod predict;

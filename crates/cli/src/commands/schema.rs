@@ -1,5 +1,6 @@
 //! `mlrig schema`: the JSON Schemas of the files users write by hand (feature
-//! spec, blessing thresholds, server config, model spec), and of the
+//! spec, blessing thresholds, server config, model spec, model config,
+//! pipeline config), and of the
 //! `mlrig monitor --format json` report, as committed in `docs/schemas/`.
 //!
 //! The schemas come from the types' `schemars::JsonSchema` derives (their doc
@@ -52,16 +53,19 @@ pub(crate) enum SchemaName {
     ModelConfig,
     /// The report `mlrig monitor --format json` prints (an output, not a hand-written file).
     MonitorReport,
+    /// A pipeline config (`mlrig run mlrig.toml`; `mlrig init` writes a starter).
+    Pipeline,
 }
 
 impl SchemaName {
-    const ALL: [SchemaName; 6] = [
+    const ALL: [SchemaName; 7] = [
         SchemaName::FeatureSpec,
         SchemaName::BlessingThresholds,
         SchemaName::ServerConfig,
         SchemaName::ModelSpec,
         SchemaName::ModelConfig,
         SchemaName::MonitorReport,
+        SchemaName::Pipeline,
     ];
 
     /// The name on the command line and in the file name (`feature-spec`).
@@ -73,6 +77,7 @@ impl SchemaName {
             SchemaName::ModelSpec => "model-spec",
             SchemaName::ModelConfig => "model-config",
             SchemaName::MonitorReport => "monitor-report",
+            SchemaName::Pipeline => "pipeline",
         }
     }
 
@@ -88,6 +93,7 @@ impl SchemaName {
             SchemaName::ModelSpec => "mlrig model spec",
             SchemaName::ModelConfig => "mlrig model config",
             SchemaName::MonitorReport => "mlrig monitor report",
+            SchemaName::Pipeline => "mlrig pipeline config",
         }
     }
 
@@ -100,6 +106,7 @@ impl SchemaName {
             SchemaName::ModelSpec => generate::<mlrig_train::ModelSpec>(),
             SchemaName::ModelConfig => generate::<mlrig_serve::ModelConfig>(),
             SchemaName::MonitorReport => generate::<mlrig_pipeline::MonitorReport>(),
+            SchemaName::Pipeline => generate::<mlrig_pipeline::PipelineConfig>(),
         };
         let mut document = schema.to_value();
         if self == SchemaName::ServerConfig {
