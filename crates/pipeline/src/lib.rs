@@ -42,6 +42,14 @@
 //!            vs the previous window, prediction drift, quality per window/slice ─▶ MonitorReport
 //! alerting:  bundle (manifest, schema.json comparators, features' inputs, task) ─alert_rules─▶
 //!            Prometheus rules over the server's metrics (AlertRuleGroup::to_yaml, `mlrig alerts`)
+//! runner (Pipeline, `mlrig run`): mlrig.toml (PipelineConfig) ─spans (newest data.window files)─▶
+//!            ingest (Parquet splits) ─▶ statistics ─▶ validate vs the curated schema (gate)
+//!            ─▶ features ─▶ train (warm start: the serving version) ─▶ evaluate vs the serving
+//!            version (gate) ─▶ infra_validate (the bundle loads and warms up; gate) ─▶ push
+//!            (rename into the base path, label moved); each step cached in
+//!            <root>/artifacts/<step>/<fingerprint of its inputs>/, RunRecord in <root>/runs/;
+//!            rollback (first in a run): the newest push scored against the one it replaced on
+//!            the newest span (+ live monitoring) ─worse─▶ moved to <root>/rolled_back/, label back
 //! reports:   statistics (one or two data sets), drift JSON, anomalies, evaluation.json ─report::load_*─▶
 //!            report::Report ─render─▶ one self-contained HTML page (inline CSS, SVG, script), written atomically
 //! ```
@@ -69,7 +77,7 @@
 //!
 //! | feature | enables |
 //! |---|---|
-//! | `schemars` | `schemars::JsonSchema` for [`MonitorReport`] and its parts (the CLI publishes the schema) |
+//! | `schemars` | `schemars::JsonSchema` for [`PipelineConfig`], [`RunRecord`] and [`MonitorReport`] (the CLI publishes the schemas of the config and the report) |
 
 mod alert_rules;
 mod batch_predict;

@@ -657,7 +657,7 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// `YYYYMMDDTHHMMSSZ-<pid>-<nanos>`: sortable by time, unique per process.
+/// `YYYYMMDDTHHMMSSZ-<pid>-<nanoseconds>`: sorts by start time, unique per run.
 fn run_id(started: SystemTime) -> String {
     let stamp = humantime::format_rfc3339_seconds(started)
         .to_string()

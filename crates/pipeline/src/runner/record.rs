@@ -228,7 +228,7 @@ impl RunOutcome {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct RunRecord {
-    /// `YYYYMMDDTHHMMSSZ-<pid>`, unique per run.
+    /// `YYYYMMDDTHHMMSSZ-<pid>-<nanoseconds>`: sorts by start time, unique per run.
     pub run_id: String,
     /// The config file.
     pub config: PathBuf,
