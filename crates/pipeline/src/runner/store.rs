@@ -153,10 +153,15 @@ impl ArtifactStore {
         mlrig_core::write_atomic(&tmp.path().join(STEP_FILE), &bytes)?;
         let final_dir = self.path(step, key);
         let tmp = tmp.keep();
-        std::fs::rename(&tmp, &final_dir).map_err(|e| {
+        if let Err(e) = std::fs::rename(&tmp, &final_dir) {
             let _ = std::fs::remove_dir_all(&tmp);
-            mlrig_core::Error::io(&final_dir, e)
-        })?;
+            // A concurrent run produced the same artifact first: same
+            // inputs, same outputs, so its copy serves.
+            return match self.get(step, key)? {
+                Some(theirs) => Ok(theirs),
+                None => Err(mlrig_core::Error::io(&final_dir, e).into()),
+            };
+        }
         Ok(meta)
     }
 }
@@ -202,6 +207,39 @@ mod tests {
         assert_eq!(a.key("ingest").unwrap().len(), 16);
         let c = a.clone().with_json("split", &[4, 5]).unwrap();
         assert_ne!(a.key("ingest").unwrap(), c.key("ingest").unwrap());
+    }
+
+    #[test]
+    fn a_concurrent_producer_of_the_same_artifact_is_not_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::new(root.path());
+        let outer = store
+            .put("ingest", "k", BTreeMap::new(), |_| {
+                // Another run finishes the same step while this one works.
+                store
+                    .put("ingest", "k", BTreeMap::new(), |dir| {
+                        std::fs::write(dir.join("data"), b"first").unwrap();
+                        Ok(StepOutcome::default())
+                    })
+                    .unwrap();
+                Ok(StepOutcome {
+                    notes: vec!["second".into()],
+                    ..StepOutcome::default()
+                })
+            })
+            .unwrap();
+        assert!(
+            outer.notes.is_empty(),
+            "the first artifact is kept: {outer:?}"
+        );
+        assert_eq!(
+            std::fs::read(store.path("ingest", "k").join("data")).unwrap(),
+            b"first"
+        );
+        let leftovers = std::fs::read_dir(root.path().join("artifacts/ingest"))
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 1, "the losing temporary directory is removed");
     }
 
     #[test]
