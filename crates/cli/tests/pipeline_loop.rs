@@ -156,6 +156,7 @@ task = "classification"
 [push]
 base_path = "models"
 model_config = "serving.toml"
+alert_rules = "alerts/loop.yml"
 [rollback]
 grace_period = "1d"
 "#,
@@ -174,6 +175,8 @@ grace_period = "1d"
         model_config.starts_with("# The server's models"),
         "comments kept"
     );
+    let rules = || std::fs::read_to_string(dir.path().join("alerts/loop.yml")).unwrap();
+    assert!(rules().contains("from version 1."), "{}", rules());
 
     let (_server, _, address) =
         start_server(["--model-config", serving.to_str().unwrap(), "--port", "0"]);
@@ -217,6 +220,7 @@ grace_period = "1d"
         .find(|s| s["step"] == "evaluate")
         .unwrap();
     assert_eq!(evaluate["summary"]["baseline_version"], 1, "{evaluate:#}");
+    assert!(rules().contains("from version 2."), "{}", rules());
     wait_until("the server serves version 2 as stable", || {
         available(&address).contains(&"2".to_string()) && stable(&address) == "2"
     });

@@ -353,6 +353,11 @@ pub struct PushConfig {
     /// The label moved on push and rollback (default `stable`).
     #[serde(default = "default_label")]
     pub label: String,
+    /// A Prometheus rules file (as `mlrig alerts` writes) for the version
+    /// serving, rewritten on each push and rollback; point Prometheus's
+    /// `rule_files` at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_rules: Option<PathBuf>,
 }
 
 fn default_label() -> String {
@@ -938,8 +943,9 @@ mod tests {
                     },
                     push: PushConfig {
                         base_path: PathBuf::from(base_path),
-                        model_config: model_config.map(PathBuf::from),
+                        model_config: model_config.clone().map(PathBuf::from),
                         label,
+                        alert_rules: model_config.map(|c| PathBuf::from(c).with_extension("yml")),
                     },
                     rollback: RollbackConfig {
                         grace_period: Duration::from_secs(grace),

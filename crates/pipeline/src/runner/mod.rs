@@ -215,12 +215,27 @@ impl Pipeline {
             check.reasons,
             now,
         )?;
+        self.write_alert_rules(&self.model_dir().join(record.to.to_string()))?;
         let outcome = RunOutcome::RolledBack {
             version: record.version,
             to: record.to,
         };
         *rollback = Some(record);
         Ok(Some(outcome))
+    }
+
+    /// Writes `push.alert_rules`, when configured, for the version in `version_dir`.
+    fn write_alert_rules(&self, version_dir: &Path) -> Result<(), PipelineError> {
+        let Some(file) = &self.config.push.alert_rules else {
+            return Ok(());
+        };
+        let rules = crate::alert_rules(version_dir, &crate::AlertRulesParams::default())?;
+        let path = resolve(&self.base, file);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| mlrig_core::Error::io(parent, e))?;
+        }
+        mlrig_core::write_atomic(&path, rules.to_yaml().as_bytes())?;
+        Ok(())
     }
 
     /// The version serving now: the `push.label` version of the model config
@@ -559,6 +574,7 @@ impl RunState<'_> {
                     version,
                 )?;
             }
+            p.write_alert_rules(&dir)?;
             let mut history = history.clone();
             history.pushes.push(PushRecord {
                 version,
@@ -579,7 +595,15 @@ impl RunState<'_> {
             status,
             key: infra_key,
             inputs: [("infra_validate".to_string(), candidate)].into(),
-            outputs: vec![target],
+            outputs: std::iter::once(target)
+                .chain(
+                    config
+                        .push
+                        .alert_rules
+                        .as_ref()
+                        .map(|f| resolve(&p.base, f)),
+                )
+                .collect(),
             seconds: started.elapsed().as_secs_f64(),
             gate: Some(gate),
             notes: Vec::new(),
