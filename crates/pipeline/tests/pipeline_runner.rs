@@ -305,3 +305,63 @@ base_path = "models"
     );
     assert_eq!(second.spans.len(), 1);
 }
+
+#[test]
+fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_pushed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // Generous blessing, strict rollback (its default: 0.01 of roc_auc).
+    let gates = "[gates.blessing.max_drop]\nroc_auc = 0.5\n";
+    let config = write_config(dir.path(), gates);
+    let first = Pipeline::from_config(&config).unwrap().run().unwrap();
+    assert!(matches!(
+        first.outcome,
+        RunOutcome::Pushed { version: 1, .. }
+    ));
+    let weak = format!(
+        "{gates}[features.spec]\ncolumns = [{{ name = \"age\", encode = \"standard_scale\" }}]\n"
+    );
+    let config = write_config(dir.path(), &weak);
+    let pipeline = Pipeline::from_config(&config).unwrap();
+    let second = pipeline.run().unwrap();
+    assert!(
+        matches!(second.outcome, RunOutcome::Pushed { version: 2, .. }),
+        "{second:#?}"
+    );
+
+    let record = pipeline
+        .check_rollback()
+        .unwrap()
+        .expect("version 2 is rolled back");
+    assert_eq!(record.outcome, RunOutcome::RolledBack { version: 2, to: 1 });
+    assert!(record.steps.is_empty());
+    let rollback = record.rollback.as_ref().unwrap();
+    assert!(
+        rollback
+            .reasons
+            .iter()
+            .any(|r| r.contains("roc_auc") && r.contains("below version 1")),
+        "{rollback:#?}"
+    );
+    assert!(!dir.path().join("models/adult/2").exists());
+    assert!(
+        dir.path()
+            .join("pipeline/rolled_back/adult/2/manifest.json")
+            .is_file()
+    );
+    assert!(
+        pipeline.check_rollback().unwrap().is_none(),
+        "rolled back once"
+    );
+
+    // The same candidate again: refused at push, not pushed as version 3.
+    let again = pipeline.run().unwrap();
+    let RunOutcome::Blocked { step, reasons } = &again.outcome else {
+        panic!("{again:#?}");
+    };
+    assert_eq!(*step, StepName::Push);
+    assert!(
+        reasons[0].contains("version 2, which was rolled back"),
+        "{reasons:?}"
+    );
+    assert!(!dir.path().join("models/adult/3").exists());
+}

@@ -162,7 +162,7 @@ impl Pipeline {
         let (spans, outcome, error) = match result {
             Ok((spans, outcome)) => (spans, outcome, None),
             Err(error) => (
-                Vec::new(),
+                self.config.spans(&self.base).unwrap_or_default(),
                 RunOutcome::Failed {
                     step: run.current,
                     error: error.to_string(),
@@ -171,7 +171,54 @@ impl Pipeline {
             ),
         };
         let record = RunRecord {
-            run_id: run.run_id.clone(),
+            steps: run.steps,
+            notes,
+            rollback,
+            ..self.record(&run.run_id, started, spans, outcome)
+        };
+        record.write(&self.root)?;
+        match error {
+            Some(error) => Err(error),
+            None => Ok(record),
+        }
+    }
+
+    /// Runs only the rollback check of the newest push (see [`Pipeline::run`],
+    /// which starts with it): `Some(record)` when it rolled a version back
+    /// (the record is also written to `<root>/runs/`), `None` when nothing
+    /// was rolled back. `--watch` calls it between runs when
+    /// `rollback.monitoring_url` is set, so the server's live monitoring can
+    /// roll a version back before new data arrives.
+    ///
+    /// # Errors
+    /// The history cannot be read, or the rollback cannot be applied.
+    pub fn check_rollback(&self) -> Result<Option<RunRecord>, PipelineError> {
+        let started = SystemTime::now();
+        let (mut rollback, mut notes) = (None, Vec::new());
+        let Some(outcome) = self.roll_back_if_worse(&mut rollback, &mut notes)? else {
+            return Ok(None);
+        };
+        let spans = self.config.spans(&self.base).unwrap_or_default();
+        let record = RunRecord {
+            notes,
+            rollback,
+            ..self.record(&run_id(started), started, spans, outcome)
+        };
+        record.write(&self.root)?;
+        Ok(Some(record))
+    }
+
+    /// A record of a run that started at `started` and ends now, without
+    /// steps, notes or rollback.
+    fn record(
+        &self,
+        run_id: &str,
+        started: SystemTime,
+        spans: Vec<PathBuf>,
+        outcome: RunOutcome,
+    ) -> RunRecord {
+        RunRecord {
+            run_id: run_id.to_string(),
             config: self.config_path.clone(),
             config_fingerprint: Fingerprint::of_file(&self.config_path)
                 .map(|f| f.to_string())
@@ -179,15 +226,10 @@ impl Pipeline {
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
             finished_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             spans,
-            steps: run.steps,
-            notes,
-            rollback,
+            steps: Vec::new(),
+            notes: Vec::new(),
+            rollback: None,
             outcome,
-        };
-        record.write(&self.root)?;
-        match error {
-            Some(error) => Err(error),
-            None => Ok(record),
         }
     }
 

@@ -44,6 +44,8 @@ type SpanStamp = Vec<(PathBuf, u64, Option<SystemTime>)>;
 impl Pipeline {
     /// Runs the pipeline at once and then whenever the window's spans change
     /// (or every `options.every`), calling `on_run` with each run's result;
+    /// between runs, with `rollback.monitoring_url` set, it also runs the
+    /// rollback check on each poll ([`Pipeline::check_rollback`]);
     /// stops when `on_run` returns [`ControlFlow::Break`]. A failed run is
     /// reported to `on_run` and the watch goes on.
     ///
@@ -74,11 +76,20 @@ impl Pipeline {
             let started = Instant::now();
             let stamp = self.span_stamp();
             let due = options.every.is_some() || last.as_ref() != Some(&stamp);
-            if due {
+            let flow = if due {
                 last = Some(stamp);
-                if on_run(&self.run()).is_break() {
-                    return Ok(());
+                on_run(&self.run())
+            } else if self.config.rollback.monitoring_url.is_some() {
+                // Live monitoring can flag a version before new data arrives.
+                match self.check_rollback().transpose() {
+                    Some(rolled_back) => on_run(&rolled_back),
+                    None => ControlFlow::Continue(()),
                 }
+            } else {
+                ControlFlow::Continue(())
+            };
+            if flow.is_break() {
+                return Ok(());
             }
             std::thread::sleep(poll.saturating_sub(started.elapsed()));
         }
