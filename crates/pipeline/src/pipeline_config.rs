@@ -32,6 +32,9 @@ use crate::PipelineError;
 /// assert_eq!(config.root, std::path::PathBuf::from("pipeline"));
 /// assert_eq!(config.schema.path, std::path::PathBuf::from("schema.json"));
 ///
+/// let zero = PipelineConfig::from_toml_str("name = \"m\"\n[push]\nbase_path = \"models\"\n[data]\nfiles = [\"d.csv\"]\ntarget = \"y\"\nwindow = 0\n", "mlrig.toml");
+/// assert!(zero.unwrap_err().to_string().contains("line 7, column 1: data.window: expected at least 1 span"));
+///
 /// let typo = PipelineConfig::from_toml_str("name = \"m\"\n[data]\nfiles = []\ntarget = \"y\"\ntarget_col = 1\n", "mlrig.toml");
 /// let message = typo.unwrap_err().to_string();
 /// assert!(message.contains("mlrig.toml") && message.contains("line 5, column 1"), "{message}");
@@ -493,7 +496,10 @@ impl PipelineConfig {
         })?;
         config.check().map_err(|message| PipelineError::Config {
             file: path.to_path_buf(),
-            message,
+            message: match key_location(text, &message) {
+                Some((line, column)) => format!("line {line}, column {column}: {message}"),
+                None => message,
+            },
         })?;
         Ok(config)
     }
@@ -627,6 +633,28 @@ impl DataConfig {
     }
 }
 
+/// Where the key a [`PipelineConfig::check`] message starts with (`data.window: …`)
+/// is written in `text`: its 1-based line and column.
+fn key_location(text: &str, message: &str) -> Option<(usize, usize)> {
+    let (path, _) = message.split_once(": ")?;
+    let document = toml_edit::Document::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = document.as_table();
+    let mut span = None;
+    for segment in path.split('.') {
+        let (key, item) = table.get_key_value(segment)?;
+        span = key.span();
+        match item.as_table_like() {
+            Some(inner) => table = inner,
+            None => break,
+        }
+    }
+    let offset = span?.start;
+    let before = text.get(..offset)?;
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, column))
+}
+
 /// `path` if absolute, else `base/path`.
 pub(crate) fn resolve(base: &Path, path: &Path) -> PathBuf {
     if path.is_absolute() {
@@ -746,6 +774,23 @@ mod tests {
             let message = config_error(&text);
             assert!(message.starts_with("conf/mlrig.toml: "), "{message}");
             assert!(message.contains(expected), "{text}\n{message}");
+            // The key's own line and column come first.
+            let (key, _) = expected.split_once(':').unwrap();
+            let last = key.rsplit('.').next().unwrap();
+            let (line, column) = text
+                .lines()
+                .enumerate()
+                .find_map(|(i, l)| {
+                    let header = l.find(&format!("[{last}]")).map(|c| c + 1);
+                    header
+                        .or_else(|| l.find(&format!("{last} ")))
+                        .map(|c| (i + 1, c + 1))
+                })
+                .unwrap_or_else(|| panic!("{last} not in {text}"));
+            assert!(
+                message.contains(&format!("line {line}, column {column}: {key}:")),
+                "{text}\n{message}"
+            );
         }
     }
 
