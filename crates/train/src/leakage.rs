@@ -959,7 +959,9 @@ impl ColumnLeakage {
             return None;
         }
         let name = &self.name;
-        let advice = format!("drop it or pass --allow-leakage {name}");
+        let advice = format!(
+            "drop it, or allow it: --allow-leakage {name} (mlrig train), `allowed = [\"{name}\"]` under [gates.leakage] (mlrig.toml)"
+        );
         if self.function {
             return Some(Suspect {
                 column: name.clone(),
