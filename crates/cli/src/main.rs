@@ -131,6 +131,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  mlrig run mlrig.toml\n  mlrig run mlrig.toml --step validate --format json   # one step, for Airflow/Argo/cron\n  mlrig run mlrig.toml --watch                          # retrain when new spans arrive\n  mlrig run mlrig.toml --every 1h\n\nSteps: ingest, statistics, validate (gate), features, train, evaluate (gate), infra_validate\n(gate), push. A step whose inputs did not change is cached. Exit status: 0 pushed, unchanged or\nstep done; 1 a gate blocked or a version was rolled back; 2 a config or input error.\nThe run record (lineage) is <root>/runs/<run_id>.json."
     )]
+    /// Run the pipeline of a mlrig.toml: ingest → validate → train → evaluate → push, cached steps.
     Run(commands::run::Args),
 }
 

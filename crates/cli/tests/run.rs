@@ -124,3 +124,23 @@ fn every_runs_again_and_stops_after_max_runs() {
     assert_eq!(lines[1]["outcome"]["status"], "unchanged");
     assert_eq!(lines[2], serde_json::json!({"stopped": true, "runs": 2}));
 }
+
+#[test]
+fn flags_that_make_no_sense_alone_are_refused_and_the_rollback_check_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = adult_pipeline(dir.path(), "");
+    let config = config.to_str().unwrap();
+    let alone = mlrig(["run", config, "--max-runs", "2"]);
+    assert!(
+        assert_one_line_error(&alone).contains("--max-runs counts the runs of --watch or --every")
+    );
+    let zero = mlrig(["run", config, "--every", "0s"]);
+    assert!(assert_one_line_error(&zero).contains("--every: expected a positive duration"));
+
+    let check = mlrig(["--format", "json", "run", config, "--check-rollback"]);
+    assert_status(&check, 0);
+    assert_eq!(
+        json_stdout(&check),
+        serde_json::json!({"rolled_back": false})
+    );
+}

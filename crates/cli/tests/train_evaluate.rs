@@ -78,7 +78,7 @@ fn integer_classes_are_trained_as_classes_with_a_notice_and_task_wins() {
     assert_eq!(report["task"], "classification");
     assert_eq!(report["model"], "logistic_regression");
     assert!(
-        stderr(&output).contains("pass --task regression"),
+        stderr(&output).contains("--task regression for mlrig train"),
         "{}",
         stderr(&output)
     );
@@ -98,7 +98,7 @@ fn integer_classes_are_trained_as_classes_with_a_notice_and_task_wins() {
     );
     let report = success_json(&output);
     assert_eq!(report["task"], "regression");
-    assert!(!stderr(&output).contains("pass --task regression"));
+    assert!(!stderr(&output).contains("--task regression for mlrig train"));
 }
 
 #[test]

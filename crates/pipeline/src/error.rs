@@ -119,7 +119,7 @@ pub enum PipelineError {
     },
     /// The model asked for solves another task than the one asked for.
     #[error(
-        "model `{model}` solves {model_task} but the task is {task}; drop --task or pick a {task} model"
+        "model `{model}` solves {model_task} but the task is {task}; pick a {task} model, or change the task (--task for mlrig train, model.task in mlrig.toml)"
     )]
     ModelTaskMismatch {
         /// The model family.

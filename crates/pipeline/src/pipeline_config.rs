@@ -182,7 +182,7 @@ impl ColumnType {
 
 /// The curated schema (tensorflow-metadata JSON). The first run writes it,
 /// inferred from the training statistics; afterwards the pipeline only reads
-/// it, so changing it is a reviewed edit (`mlrig schema update`), never a
+/// it, so changing it is a reviewed edit (by hand, or `mlrig infer-schema DATA --update schema.json --out schema.json`), never a
 /// side effect of new data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
@@ -555,6 +555,11 @@ impl PipelineConfig {
                 self.push.label
             ));
         }
+        if self.watch.poll_interval.is_zero() {
+            return Err(
+                "watch.poll_interval: expected a positive duration such as \"10s\", found 0".into(),
+            );
+        }
         if let Some((metric, drop)) = self
             .rollback
             .max_drop
@@ -598,8 +603,9 @@ impl PipelineConfig {
     }
 
     /// The spans the next run trains on: every file matching `data.files`
-    /// (relative to `base`, the config's directory), ordered by name, the
-    /// newest `data.window` of them.
+    /// (relative to `base`, the config's directory), ordered by name with
+    /// numbers compared as numbers (`day-9` before `day-10`), the newest
+    /// `data.window` of them.
     ///
     /// # Errors
     /// A pattern matching no file, or an unreadable directory.
@@ -610,8 +616,18 @@ impl PipelineConfig {
             .iter()
             .map(|p| resolve(base, Path::new(p)).to_string_lossy().into_owned())
             .collect();
-        let mut files = FileSet::new(&patterns)?.files().to_vec();
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
+        let mut files = FileSet::new(&patterns)
+            .map_err(|e| PipelineError::InvalidOption {
+                option: "data.files".into(),
+                reason: e.to_string(),
+            })?
+            .files()
+            .to_vec();
+        files.sort_by(|a, b| {
+            let name = |p: &PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned());
+            natural_order(&name(a).unwrap_or_default(), &name(b).unwrap_or_default())
+                .then_with(|| a.cmp(b))
+        });
         files.dedup();
         if let Some(window) = self.data.window {
             let skip = files.len().saturating_sub(window);
@@ -653,6 +669,38 @@ fn key_location(text: &str, message: &str) -> Option<(usize, usize)> {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     Some((line, column))
+}
+
+/// Orders names with their runs of digits compared as numbers, so that
+/// `day-9.csv` comes before `day-10.csv` (and `day-09` equals `day-9` only
+/// when everything else does).
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (left, right) = (chunks(a), chunks(b));
+    for (x, y) in left.iter().zip(&right) {
+        let order = match (x, y) {
+            ((true, x), (true, y)) => {
+                let (x, y) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+            }
+            ((_, x), (_, y)) => x.cmp(y),
+        };
+        if order.is_ne() {
+            return order;
+        }
+    }
+    left.len().cmp(&right.len()).then_with(|| a.cmp(b))
 }
 
 /// `path` if absolute, else `base/path`.
@@ -791,6 +839,55 @@ mod tests {
                 message.contains(&format!("line {line}, column {column}: {key}:")),
                 "{text}\n{message}"
             );
+        }
+    }
+
+    #[test]
+    fn spans_sort_with_numbers_as_numbers() {
+        let mut names = vec![
+            "day-10.csv",
+            "day-9.csv",
+            "day-1.csv",
+            "day-09b.csv",
+            "a.csv",
+        ];
+        names.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(
+            names,
+            [
+                "a.csv",
+                "day-1.csv",
+                "day-9.csv",
+                "day-09b.csv",
+                "day-10.csv"
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for day in [1, 2, 9, 10, 11] {
+            std::fs::write(dir.path().join(format!("day-{day}.csv")), "y\n1\n").unwrap();
+        }
+        let config = PipelineConfig::from_toml_str(
+            &MINIMAL.replace("[\"d.csv\"]", "[\"day-*.csv\"]\nwindow = 2"),
+            "mlrig.toml",
+        )
+        .unwrap();
+        let spans = config.spans(dir.path()).unwrap();
+        let names: Vec<_> = spans
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["day-10.csv", "day-11.csv"]);
+    }
+
+    proptest! {
+        #[test]
+        fn natural_order_is_a_total_order(a in "[a-c0-9é]{0,6}", b in "[a-c0-9é]{0,6}", c in "[a-c0-9é]{0,6}") {
+            use std::cmp::Ordering;
+            prop_assert_eq!(natural_order(&a, &b), natural_order(&b, &a).reverse());
+            prop_assert_eq!(natural_order(&a, &b) == Ordering::Equal, a == b);
+            if natural_order(&a, &b).is_le() && natural_order(&b, &c).is_le() {
+                prop_assert!(natural_order(&a, &c).is_le());
+            }
         }
     }
 

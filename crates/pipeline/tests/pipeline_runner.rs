@@ -309,26 +309,47 @@ base_path = "models"
 #[test]
 fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_pushed_again() {
     let dir = tempfile::tempdir().unwrap();
+    let spans = dir.path().join("spans");
+    std::fs::create_dir_all(&spans).unwrap();
+    let text = std::fs::read_to_string(ADULT).unwrap();
+    let (header, rows) = text.split_once('\n').unwrap();
+    let rows: Vec<&str> = rows.lines().collect();
+    let span = |name: &str, part: &[&str]| {
+        std::fs::write(spans.join(name), format!("{header}\n{}\n", part.join("\n"))).unwrap();
+    };
+    span("a.csv", &rows[..2500]);
     // Generous blessing, strict rollback (its default: 0.01 of roc_auc).
-    let gates = "[gates.blessing.max_drop]\nroc_auc = 0.5\n";
-    let config = write_config(dir.path(), gates);
-    let first = Pipeline::from_config(&config).unwrap().run().unwrap();
+    let config = |features: &str| {
+        let path = dir.path().join("mlrig.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"adult\"\n[data]\nfiles = [\"spans/*.csv\"]\ntarget = \"income\"\nwindow = 1\n\
+                 [gates.anomalies]\nallow = [\"ENUM_TYPE_UNEXPECTED_STRING_VALUES\"]\n\
+                 [gates.blessing.max_drop]\nroc_auc = 0.5\n[push]\nbase_path = \"models\"\n{features}"
+            ),
+        )
+        .unwrap();
+        Pipeline::from_config(&path).unwrap()
+    };
+    let first = config("").run().unwrap();
     assert!(matches!(
         first.outcome,
         RunOutcome::Pushed { version: 1, .. }
     ));
-    let weak = format!(
-        "{gates}[features.spec]\ncolumns = [{{ name = \"age\", encode = \"standard_scale\" }}]\n"
-    );
-    let config = write_config(dir.path(), &weak);
-    let pipeline = Pipeline::from_config(&config).unwrap();
-    let second = pipeline.run().unwrap();
+    let weak =
+        config("[features.spec]\ncolumns = [{ name = \"age\", encode = \"standard_scale\" }]\n");
+    let second = weak.run().unwrap();
     assert!(
         matches!(second.outcome, RunOutcome::Pushed { version: 2, .. }),
         "{second:#?}"
     );
 
-    let record = pipeline
+    // The newest span is what version 2 trained on: no verdict yet.
+    assert!(weak.check_rollback().unwrap().is_none());
+    // Labelled rows that arrived after the push show version 2 worse.
+    span("b.csv", &rows[2500..]);
+    let record = weak
         .check_rollback()
         .unwrap()
         .expect("version 2 is rolled back");
@@ -348,13 +369,11 @@ fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_push
             .join("pipeline/rolled_back/adult/2/manifest.json")
             .is_file()
     );
-    assert!(
-        pipeline.check_rollback().unwrap().is_none(),
-        "rolled back once"
-    );
+    assert!(weak.check_rollback().unwrap().is_none(), "rolled back once");
 
-    // The same candidate again: refused at push, not pushed as version 3.
-    let again = pipeline.run().unwrap();
+    // The same candidate again (the same span, the same config): refused at push.
+    std::fs::remove_file(spans.join("b.csv")).unwrap();
+    let again = weak.run().unwrap();
     let RunOutcome::Blocked { step, reasons } = &again.outcome else {
         panic!("{again:#?}");
     };
@@ -364,4 +383,43 @@ fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_push
         "{reasons:?}"
     );
     assert!(!dir.path().join("models/adult/3").exists());
+}
+
+#[test]
+fn rows_without_a_label_are_quarantined_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(ADULT).unwrap();
+    // Every 10th row loses its label (the last field).
+    let unlabelled: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match line.rsplit_once(',') {
+            Some((rest, _)) if i > 0 && i % 10 == 0 => format!("{rest},\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(dir.path().join("adult.csv"), unlabelled).unwrap();
+    let record = Pipeline::from_config(&config).unwrap().run().unwrap();
+    assert!(
+        matches!(record.outcome, RunOutcome::Pushed { .. }),
+        "{record:#?}"
+    );
+    let ingest = record.step(StepName::Ingest).unwrap();
+    let summary = &ingest.summary;
+    assert_eq!(summary["rows_unlabelled"], 407, "{summary}");
+    assert_eq!(
+        summary["rows_read"].as_u64().unwrap(),
+        summary["rows_accepted"].as_u64().unwrap() + summary["rows_quarantined"].as_u64().unwrap()
+    );
+    assert_eq!(
+        summary["rows_accepted"].as_u64().unwrap(),
+        summary["train_rows"].as_u64().unwrap() + summary["eval_rows"].as_u64().unwrap()
+    );
+    let file = dir
+        .path()
+        .join("pipeline")
+        .join(&ingest.outputs[0])
+        .join("unlabelled.csv");
+    assert_eq!(std::fs::read_to_string(file).unwrap().lines().count(), 408);
 }

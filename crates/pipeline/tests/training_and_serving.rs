@@ -240,7 +240,11 @@ fn forced_regression_on_an_integer_target() {
         .with_output_dir(out.path())
         .run()
         .unwrap_err();
-    assert!(e.to_string().contains("drop --task"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("change the task (--task for mlrig train"),
+        "{e}"
+    );
 }
 
 async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (StatusCode, String) {

@@ -104,7 +104,8 @@ pub fn infer_task<'a>(
                     task: TaskKind::Classification,
                     notice: Some(format!(
                         "target `{column}` is an integer column with {} distinct values ({}): \
-                         training a classifier; pass --task regression to predict it as a number",
+                         training a classifier; to predict it as a number set the task to regression \
+                         (--task regression for mlrig train, task = \"regression\" under [model] in mlrig.toml)",
                         values.len(),
                         values.join(", ")
                     )),

@@ -41,16 +41,38 @@ pub(crate) struct Args {
     /// With --watch/--every: stop after N runs (exit status of the last run).
     #[arg(long, value_name = "N")]
     max_runs: Option<usize>,
+
+    /// Only the rollback check of the newest push (a full run starts with it), for an
+    /// orchestrator that drives the steps with --step: exit 1 when it rolled a version back.
+    #[arg(long, conflicts_with_all = ["step", "watch", "every"])]
+    check_rollback: bool,
 }
 
 pub(crate) fn run(args: Args, format: Format) -> CommandResult {
+    let repeating = args.watch || args.every.is_some();
+    if args.max_runs.is_some() && !repeating {
+        return Err("--max-runs counts the runs of --watch or --every; add one of them".into());
+    }
+    if args.every.is_some_and(|period| period.is_zero()) {
+        return Err("--every: expected a positive duration such as 1h or 10m, found 0".into());
+    }
     let pipeline = Pipeline::from_config(&args.config)?;
+    if args.check_rollback {
+        return match pipeline.check_rollback()? {
+            Some(record) => outcome(&record),
+            None => Ok(Outcome::from_json(
+                serde_json::json!({ "rolled_back": false }),
+                "no rollback: the newest push passes its checks, or none is within its grace period\n"
+                    .into(),
+            )),
+        };
+    }
     let spinner = stage_spinner(&format!("pipeline `{}`", pipeline.config().name));
     let progress_bar = spinner.clone();
     let pipeline = pipeline.with_progress(Arc::new(move |step: &str| {
         progress_bar.set_message(step.to_string());
     }));
-    if !(args.watch || args.every.is_some()) {
+    if !repeating {
         let record = match args.step {
             Some(step) => pipeline.run_step(step),
             None => pipeline.run(),
@@ -63,7 +85,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         None => WatchOptions::default(),
     };
     let mut runs = 0;
-    let mut last: Option<Outcome> = None;
+    let mut last: Option<Result<Outcome, String>> = None;
     pipeline.watch(&options, |result: &Result<RunRecord, PipelineError>| {
         spinner.set_message("waiting for new data");
         runs += 1;
@@ -80,7 +102,7 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
             (Err(e), Format::Json) => println!("{}", serde_json::json!({ "error": e.to_string() })),
             (Err(e), Format::Text) => eprintln!("error: {e}"),
         }
-        last = this.ok();
+        last = Some(this.map_err(|e| e.to_string()));
         if args.max_runs.is_some_and(|max| runs >= max) {
             ControlFlow::Break(())
         } else {
@@ -89,7 +111,11 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
     })?;
     spinner.finish_and_clear();
     // Each run is printed already: a closing line, and the last run's exit status.
-    let failed = last.as_ref().is_none_or(|o| o.check_failed);
+    let failed = match last {
+        Some(Ok(outcome)) => outcome.check_failed,
+        Some(Err(error)) => return Err(format!("the last run failed: {error}").into()),
+        None => false,
+    };
     Ok(Outcome::from_json(
         serde_json::Value::Null,
         format!("stopped after {runs} runs\n"),
@@ -135,7 +161,7 @@ fn outcome(record: &RunRecord) -> CommandResult {
         }
         RunOutcome::Unchanged { version } => writeln!(
             text,
-            "unchanged: version {version} is already this candidate (every step cached)"
+            "unchanged: version {version}, serving, is already this candidate; nothing to push"
         ),
         RunOutcome::Blocked { step, reasons } => {
             writeln!(text, "blocked at {step}:\n  {}", reasons.join("\n  "))

@@ -53,6 +53,17 @@ pub struct PushRecord {
     pub run_id: String,
     /// The fingerprint of its `model.json`.
     pub model_fingerprint: String,
+    /// The key of the ingest step it was trained on (its window of spans
+    /// and read options).
+    #[serde(default)]
+    pub ingest_key: String,
+    /// The content fingerprints of the spans it was trained on (the
+    /// post-push check waits for a span that is not among them).
+    #[serde(default)]
+    pub span_fingerprints: Vec<String>,
+    /// The version it continued training from (`model.warm_start`).
+    #[serde(default)]
+    pub warm_start_version: Option<u64>,
 }
 
 /// One rollback.

@@ -220,7 +220,7 @@ impl Pipeline {
         RunRecord {
             run_id: run_id.to_string(),
             config: self.config_path.clone(),
-            config_fingerprint: Fingerprint::of_file(&self.config_path)
+            config_fingerprint: Fingerprint::of_json(&self.config)
                 .map(|f| f.to_string())
                 .unwrap_or_default(),
             started_at: humantime::format_rfc3339_seconds(started).to_string(),
@@ -264,6 +264,55 @@ impl Pipeline {
         };
         *rollback = Some(record);
         Ok(Some(outcome))
+    }
+
+    /// Checks that `push.model_config`, when configured, serves this model,
+    /// so that a push never lands without its label.
+    fn check_model_config(&self) -> Result<(), PipelineError> {
+        let Some(file) = &self.config.push.model_config else {
+            return Ok(());
+        };
+        let path = resolve(&self.base, file);
+        let invalid = |reason: String| PipelineError::InvalidOption {
+            option: "push.model_config".into(),
+            reason,
+        };
+        let served = mlrig_serve::ModelConfig::from_file(&path)
+            .map_err(|e| invalid(format!("{e}; create it, or remove push.model_config")))?;
+        if served.models.iter().any(|m| m.name == self.config.name) {
+            return Ok(());
+        }
+        Err(invalid(format!(
+            "{} has no model `{}`; add a [[models]] entry with name = \"{}\" and base_path = the push base path's `{}` directory",
+            path.display(),
+            self.config.name,
+            self.config.name,
+            self.config.name
+        )))
+    }
+
+    /// Points `push.label` of `push.model_config` (when configured) at
+    /// `version`, unless it already does.
+    fn point_label_at(&self, version: u64) -> Result<(), PipelineError> {
+        let Some(file) = &self.config.push.model_config else {
+            return Ok(());
+        };
+        self.check_model_config()?;
+        let path = resolve(&self.base, file);
+        let current = mlrig_serve::ModelConfig::from_file(&path)?
+            .models
+            .iter()
+            .find(|m| m.name == self.config.name)
+            .and_then(|m| m.labels.get(&self.config.push.label).copied());
+        if current != Some(version) {
+            mlrig_serve::set_model_config_label(
+                &path,
+                &self.config.name,
+                &self.config.push.label,
+                version,
+            )?;
+        }
+        Ok(())
     }
 
     /// Writes `push.alert_rules`, when configured, for the version in `version_dir`.
@@ -320,6 +369,13 @@ impl Pipeline {
             progress(step.as_str());
         }
     }
+
+    /// A stage within a long step (`train: fitting model`).
+    fn stage_detail(&self, step: StepName, stage: &str) {
+        if let Some(progress) = &self.progress {
+            progress(&format!("{step}: {stage}"));
+        }
+    }
 }
 
 /// A run in progress.
@@ -342,7 +398,6 @@ struct IngestParams<'a> {
     column_types: &'a std::collections::BTreeMap<String, crate::ColumnType>,
     infer_rows: usize,
     time_column: &'a Option<String>,
-    slices: &'a [String],
 }
 
 impl RunState<'_> {
@@ -379,7 +434,6 @@ impl RunState<'_> {
                     column_types: &data.column_types,
                     infer_rows: data.infer_rows,
                     time_column: &data.time_column,
-                    slices: &data.slices,
                 },
             )?;
         let (ingest_key, ingest) = self.step(StepName::Ingest, inputs, |dir| {
@@ -434,19 +488,38 @@ impl RunState<'_> {
         }
 
         // features and train (from the serving version when warm-starting)
+        self.current = StepName::Features;
         let history = PushHistory::read(&p.root)?;
         let serving = p.serving_version()?;
+        let serving_push = serving.and_then(|s| {
+            (history.pushes.iter().rev())
+                .find(|push| push.version == s && !history.is_rolled_back(s))
+        });
         let model_dir = p.model_dir();
         let warm = match (config.model.warm_start, serving) {
-            (true, Some(version)) => Some(model_dir.join(version.to_string())),
+            (true, Some(version)) => match serving_push {
+                // The serving version was trained on this very window: start
+                // from where it started, so the candidate is the same one.
+                Some(push) if push.ingest_key == ingest_key => push.warm_start_version,
+                _ => Some(version),
+            },
             _ => None,
-        };
+        }
+        .map(|version| (version, model_dir.join(version.to_string())))
+        .filter(|(_, dir)| dir.is_dir());
+        let warm_version = warm.as_ref().map(|(version, _)| *version);
+        let warm = warm.map(|(_, dir)| dir);
         let warm_fingerprint = match &warm {
             Some(dir) => Fingerprint::of_file(&dir.join(crate::MODEL_FILE))?.to_string(),
             None => "none".into(),
         };
         let features_config = match &config.features.file {
-            Some(file) => Fingerprint::of_file(&resolve(&p.base, file))?.to_string(),
+            Some(file) => Fingerprint::of_file(&resolve(&p.base, file))
+                .map_err(|e| PipelineError::InvalidOption {
+                    option: "features.file".into(),
+                    reason: e.to_string(),
+                })?
+                .to_string(),
             None => Fingerprint::of_json(&config.features.spec)?.to_string(),
         };
         // Without a spec, the inferred one depends on the model family only
@@ -473,10 +546,18 @@ impl RunState<'_> {
             .with("ingest", &ingest_key)
             .with("features", &features_key)
             .with_json("model", &config.model)?
-            .with_json("blessing", &config.gates.blessing)?
             .with("warm_start", &warm_fingerprint);
         let (train_key, train) = self.step(StepName::Train, inputs, |dir| {
-            steps::train(config, &ingest_dir, &features_dir, warm.as_deref(), dir)
+            steps::train(
+                config,
+                &ingest_dir,
+                &features_dir,
+                warm.as_deref(),
+                dir,
+                |stage| {
+                    p.stage_detail(StepName::Train, stage);
+                },
+            )
         })?;
         let train_dir = p.store.path("train", &train_key);
         if let Some(done) = self.after(StepName::Train, &train) {
@@ -490,9 +571,8 @@ impl RunState<'_> {
         // evaluate, against the serving version (or, when the serving
         // version is this very candidate, the one it replaced)
         self.current = StepName::Evaluate;
-        let pushed = history.pushes.iter().rev().find(|push| {
-            push.model_fingerprint == candidate && !history.is_rolled_back(push.version)
-        });
+        // This candidate is what serves now (pushed by an earlier run).
+        let pushed = serving_push.filter(|push| push.model_fingerprint == candidate);
         let baseline = match config.gates.baseline {
             crate::BaselinePolicy::None => None,
             _ => match (serving, pushed) {
@@ -572,6 +652,8 @@ impl RunState<'_> {
         let started = Instant::now();
         let target = model_dir.join(version.to_string());
         let (status, outcome, gate) = if let Some(push) = already {
+            // A label moved away by hand, or a config added since, is set again.
+            p.point_label_at(push.version)?;
             (
                 StepStatus::Cached,
                 RunOutcome::Unchanged {
@@ -607,16 +689,10 @@ impl RunState<'_> {
                 .join(steps::BUNDLE_DIR)
                 .join(&config.name)
                 .join(version.to_string());
+            // Refuse before the version lands, not after: a pushed version
+            // is always in the history.
+            p.check_model_config()?;
             let dir = steps::push(&bundle, &model_dir, version)?;
-            if let Some(file) = &config.push.model_config {
-                mlrig_serve::set_model_config_label(
-                    &resolve(&p.base, file),
-                    &config.name,
-                    &config.push.label,
-                    version,
-                )?;
-            }
-            p.write_alert_rules(&dir)?;
             let mut history = history.clone();
             history.pushes.push(PushRecord {
                 version,
@@ -624,8 +700,13 @@ impl RunState<'_> {
                 previous: serving.filter(|&s| s != version),
                 run_id: self.run_id.clone(),
                 model_fingerprint: candidate.clone(),
+                ingest_key: ingest_key.clone(),
+                span_fingerprints: span_fingerprints.iter().map(|(_, f)| f.clone()).collect(),
+                warm_start_version: warm_version,
             });
             history.write(&p.root)?;
+            p.point_label_at(version)?;
+            p.write_alert_rules(&dir)?;
             (
                 StepStatus::Ran,
                 RunOutcome::Pushed { version, dir },
@@ -635,8 +716,12 @@ impl RunState<'_> {
         self.steps.push(StepRecord {
             step: StepName::Push,
             status,
-            key: infra_key,
-            inputs: [("infra_validate".to_string(), candidate)].into(),
+            key: infra_key.clone(),
+            inputs: [
+                ("infra_validate".to_string(), infra_key.clone()),
+                ("model".to_string(), candidate),
+            ]
+            .into(),
             outputs: std::iter::once(target)
                 .chain(
                     config

@@ -232,7 +232,8 @@ pub struct RunRecord {
     pub run_id: String,
     /// The config file.
     pub config: PathBuf,
-    /// The config file's fingerprint.
+    /// The fingerprint of the config as it ran (its values, whatever the
+    /// file's comments and layout).
     pub config_fingerprint: String,
     /// RFC 3339 start time.
     pub started_at: String,

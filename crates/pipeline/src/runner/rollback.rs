@@ -18,6 +18,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use mlrig_core::Fingerprint;
 use mlrig_monitor::MonitoringReport;
 use mlrig_train::{DEFAULT_MAX_DROP, headline_metric};
 
@@ -233,6 +234,16 @@ fn quality_check(
         return Ok(());
     };
     let span_name = span.strip_prefix(base_dir).unwrap_or(span).display();
+    // Scoring on the data the version was trained on says nothing about it:
+    // wait for a span whose labels arrived after the push.
+    let trained_on = Fingerprint::of_file(span)
+        .is_ok_and(|f| check.push.span_fingerprints.contains(&f.to_string()));
+    if trained_on {
+        check.notes.push(format!(
+            "the newest span {span_name} is data version {version} was trained on; the post-push check waits for a newer span"
+        ));
+        return Ok(());
+    }
     let mut job = EvaluationJob::new(pushed_dir, span)
         .with_baseline(previous_dir)
         .with_read_options(config.read_options()?);

@@ -5,12 +5,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::arrow_array::RecordBatchReader;
+use mlrig_core::arrow_array::{Array, BooleanArray, RecordBatch};
 use mlrig_core::arrow_schema::SchemaRef;
-use mlrig_core::{Artifact, BundleWriter, Fit, ModelBundle, ParamGuard, Task};
+use mlrig_core::{Artifact, BundleWriter, Fit, ModelBundle, ParamGuard};
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
-use mlrig_ingest::{DataReader, FileSet, QuarantineFormat, QuarantineOptions};
+use mlrig_ingest::{
+    CsvWriter, DataReader, FileSet, QuarantineFormat, QuarantineOptions, ReadOptions,
+};
 use mlrig_serve::VersionLoader;
 use mlrig_train::{Model, TrainingTarget};
 use mlrig_validate::{
@@ -18,7 +19,6 @@ use mlrig_validate::{
     validate_batches,
 };
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
 use super::record::GateDecision;
@@ -37,6 +37,8 @@ use crate::{BundleLoader, LeakagePolicy, PipelineConfig, PipelineError};
 pub(crate) const TRAIN_FILE: &str = "train.parquet";
 pub(crate) const EVAL_FILE: &str = "eval.parquet";
 const QUARANTINE_FILE: &str = "quarantine.jsonl";
+/// Rows whose target is missing, as CSV.
+const UNLABELLED_FILE: &str = "unlabelled.csv";
 /// Files of the statistics step.
 pub(crate) const TRAIN_STATISTICS_FILE: &str = "train_statistics.json";
 const EVAL_STATISTICS_FILE: &str = "eval_statistics.json";
@@ -72,18 +74,23 @@ pub(crate) fn ingest(
             available: mlrig_core::column_list(&schema),
         });
     }
-    let named = data.slices.iter().chain(&data.time_column);
-    if let Some(column) = named
-        .into_iter()
-        .find(|c| schema.field_with_name(c).is_err())
+    if let Some(column) = data
+        .time_column
+        .as_ref()
+        .filter(|c| schema.field_with_name(c).is_err())
     {
-        return Err(PipelineError::MissingColumn {
-            column: column.clone(),
-            available: mlrig_core::column_list(&schema),
-        });
+        return Err(crate::time_column::not_in_data(column, &schema));
     }
     let (train, eval) = split_batches(&mut reader, &data.split)?;
     let report = reader.finish()?;
+    // A row without a label can be neither trained on nor scored: quarantined too.
+    let mut unlabelled = None;
+    let train = drop_unlabelled(train, &data.target, dir, &mut unlabelled)?;
+    let eval = drop_unlabelled(eval, &data.target, dir, &mut unlabelled)?;
+    let unlabelled_rows = match unlabelled {
+        Some(writer) => writer.commit()?,
+        None => 0,
+    };
     let rows = |b: &[RecordBatch]| b.iter().map(RecordBatch::num_rows).sum::<usize>();
     let (train_rows, eval_rows) = (rows(&train), rows(&eval));
     if train_rows == 0 || eval_rows == 0 {
@@ -108,18 +115,63 @@ pub(crate) fn ingest(
             summary.rows_quarantined, summary.rows_read
         ));
     }
+    if unlabelled_rows > 0 {
+        notes.push(format!(
+            "{unlabelled_rows} rows without a `{}` value quarantined ({UNLABELLED_FILE})",
+            data.target
+        ));
+    }
     Ok(StepOutcome {
         gate: None,
         notes,
         summary: json!({
             "rows_read": summary.rows_read,
-            "rows_accepted": summary.rows_accepted,
-            "rows_quarantined": summary.rows_quarantined,
+            "rows_accepted": summary.rows_accepted - unlabelled_rows,
+            "rows_quarantined": summary.rows_quarantined + unlabelled_rows,
+            "rows_unlabelled": unlabelled_rows,
             "train_rows": train_rows,
             "eval_rows": eval_rows,
             "newest_row_unix": newest.map(|t| t.newest_unix),
         }),
     })
+}
+
+/// `batches` without the rows whose `target` is null; those go to
+/// `<dir>/unlabelled.csv` (its writer created at the first one).
+fn drop_unlabelled(
+    batches: Vec<RecordBatch>,
+    target: &str,
+    dir: &Path,
+    unlabelled: &mut Option<CsvWriter>,
+) -> Result<Vec<RecordBatch>, PipelineError> {
+    let mut kept = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let Some(column) = batch.column_by_name(target).filter(|c| c.null_count() > 0) else {
+            kept.push(batch);
+            continue;
+        };
+        let labelled: BooleanArray = (0..column.len())
+            .map(|i| Some(column.is_valid(i)))
+            .collect();
+        let missing: BooleanArray = (0..column.len()).map(|i| Some(column.is_null(i))).collect();
+        let rows = |mask: &BooleanArray| {
+            arrow_select::filter::filter_record_batch(&batch, mask)
+                .map_err(|e| PipelineError::from(mlrig_core::Error::from(e)))
+        };
+        let writer = match unlabelled {
+            Some(writer) => writer,
+            None => unlabelled.insert(CsvWriter::create(
+                dir.join(UNLABELLED_FILE),
+                batch.schema(),
+            )?),
+        };
+        writer.write(&rows(&missing)?)?;
+        let part = rows(&labelled)?;
+        if part.num_rows() > 0 {
+            kept.push(part);
+        }
+    }
+    Ok(kept)
 }
 
 /// Statistics of both splits, tensorflow-metadata JSON.
@@ -197,7 +249,7 @@ pub(crate) fn validate(
     }
     if !reasons.is_empty() {
         reasons.push(format!(
-            "the data does not match the curated schema {}: fix the data, or update the schema on purpose (mlrig schema update), or allow these kinds in gates.anomalies.allow",
+            "the data does not match the curated schema {}: fix the data, or update the schema on purpose (mlrig infer-schema DATA --update SCHEMA --out SCHEMA, or by hand), or allow these kinds in gates.anomalies.allow",
             schema_path.display()
         ));
     }
@@ -280,6 +332,7 @@ pub(crate) fn train(
     features_dir: &Path,
     warm: Option<&Path>,
     dir: &Path,
+    stage: impl Fn(&str),
 ) -> Result<StepOutcome, PipelineError> {
     let (_, train) = read_parquet(&ingest_dir.join(TRAIN_FILE))?;
     let train_rows: usize = train.iter().map(RecordBatch::num_rows).sum();
@@ -299,15 +352,9 @@ pub(crate) fn train(
         &train,
     )?;
     let y_train = TrainingTarget::from_arrays(choice.task, target, column_arrays(target, &train))?;
-    let task = match &y_train {
-        TrainingTarget::Classes(y) => Task::Classification {
-            classes: y.classes().to_vec(),
-        },
-        _ => Task::Regression,
-    };
-    check_threshold_metrics(&config.gates.blessing, &task)?;
     let warm_start = warm.is_some();
-    let fitted = fit_model(&features, &model_spec, warm, train, &y_train, |_| {})?;
+    stage("transforming");
+    let fitted = fit_model(&features, &model_spec, warm, train, &y_train, stage)?;
     let model = &fitted.model;
     model.save(&dir.join(MODEL_FILE), &[])?;
     let notes = choice
@@ -346,6 +393,26 @@ pub(crate) fn evaluate(
     let features = FittedFeaturePipeline::load(&features_dir.join(FEATURES_FILE))?.value;
     let model = Model::load(&train_dir.join(MODEL_FILE))?.value;
     let target = &config.data.target;
+    check_threshold_metrics(&config.gates.blessing, &model.task()).map_err(|e| {
+        PipelineError::InvalidOption {
+            option: "gates.blessing".into(),
+            reason: e.to_string(),
+        }
+    })?;
+    if let Some(column) = (config.data.slices.iter()).find(|c| {
+        eval.first()
+            .is_some_and(|b| b.schema().field_with_name(c).is_err())
+    }) {
+        return Err(PipelineError::InvalidOption {
+            option: "data.slices".into(),
+            reason: format!(
+                "no column `{column}` in the data; the columns are: {}",
+                eval.first()
+                    .map(|b| mlrig_core::column_list(&b.schema()))
+                    .unwrap_or_default()
+            ),
+        });
+    }
     let leakage =
         config
             .gates
@@ -519,21 +586,7 @@ fn write_parquet(
 
 /// Reads one split back: its schema and batches.
 pub(crate) fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), PipelineError> {
-    let parquet = |e: String| PipelineError::PipelineState {
-        path: path.to_path_buf(),
-        reason: format!(
-            "cannot read the split ({e}); delete its artifact directory to recompute it"
-        ),
-    };
-    let file = File::open(path).map_err(|e| mlrig_core::Error::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| parquet(e.to_string()))?
-        .build()
-        .map_err(|e| parquet(e.to_string()))?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| parquet(e.to_string()))?;
+    let (schema, batches, _) = mlrig_ingest::read_parquet(path, ReadOptions::default())?;
     Ok((schema, batches))
 }
 

@@ -134,7 +134,7 @@ impl ArtifactStore {
         std::fs::create_dir_all(&step_dir).map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
         remove_leftovers(&step_dir);
         let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
+            .prefix(&format!(".tmp-{}-", std::process::id()))
             .tempdir_in(&step_dir)
             .map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
         let outcome = produce(tmp.path())?;
@@ -174,23 +174,41 @@ pub(crate) struct StepOutcome {
     pub(crate) summary: serde_json::Value,
 }
 
-/// Removes `.tmp-*` directories left by crashed attempts. Only directories
-/// older than a minute go, so a concurrent run's work in progress survives.
+/// Removes `.tmp-<pid>-*` directories left by crashed attempts: those of
+/// processes that are gone (known on Linux through `/proc`), elsewhere those
+/// older than a day, so a concurrent run's work in progress survives.
 fn remove_leftovers(step_dir: &Path) {
     let Ok(entries) = std::fs::read_dir(step_dir) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() > 60);
-        if entry.file_name().to_string_lossy().starts_with(".tmp-") && stale {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(".tmp-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !process_alive(pid)) || older_than_a_day(&entry) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
+}
+
+/// Whether process `pid` runs; `true` where that cannot be known.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+fn older_than_a_day(entry: &std::fs::DirEntry) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > 24 * 3600)
 }
 
 #[cfg(test)]
@@ -240,6 +258,21 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(leftovers, 1, "the losing temporary directory is removed");
+    }
+
+    #[test]
+    fn leftovers_of_gone_processes_are_removed_and_live_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let step_dir = root.path().join("artifacts/train");
+        let live = step_dir.join(format!(".tmp-{}-abc", std::process::id()));
+        // Far above any pid_max: no such process.
+        let gone = step_dir.join(".tmp-4294967295-abc");
+        for dir in [&live, &gone] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        remove_leftovers(&step_dir);
+        assert!(live.is_dir());
+        assert_eq!(!gone.exists(), cfg!(target_os = "linux"));
     }
 
     #[test]

@@ -77,12 +77,21 @@ impl Pipeline {
             let stamp = self.span_stamp();
             let due = options.every.is_some() || last.as_ref() != Some(&stamp);
             let flow = if due {
-                last = Some(stamp);
-                on_run(&self.run())
+                let result = self.run();
+                // After a rollback, train on the window at once, against the
+                // version serving again.
+                let rolled_back = result
+                    .as_ref()
+                    .is_ok_and(|r| matches!(r.outcome, super::RunOutcome::RolledBack { .. }));
+                last = (!rolled_back).then_some(stamp);
+                on_run(&result)
             } else if self.config.rollback.monitoring_url.is_some() {
                 // Live monitoring can flag a version before new data arrives.
                 match self.check_rollback().transpose() {
-                    Some(rolled_back) => on_run(&rolled_back),
+                    Some(rolled_back) => {
+                        last = None;
+                        on_run(&rolled_back)
+                    }
                     None => ControlFlow::Continue(()),
                 }
             } else {

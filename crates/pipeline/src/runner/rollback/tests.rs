@@ -72,6 +72,9 @@ impl Fixture {
                 previous,
                 run_id: format!("run{version}"),
                 model_fingerprint: format!("fp{version}"),
+                ingest_key: format!("ingest{version}"),
+                span_fingerprints: Vec::new(),
+                warm_start_version: None,
             });
         }
         fixture
@@ -110,6 +113,19 @@ fn a_version_worse_on_the_newest_span_is_rolled_back() {
     assert_eq!((push.version, push.previous), (2, Some(1)));
     assert_eq!(reasons.len(), 1, "{reasons:?}");
     let reason = &reasons[0];
+
+    // The same span as version 2's own training data proves nothing: no verdict.
+    let mut trained_on_it = fixture.history.clone();
+    let day4 = mlrig_core::Fingerprint::of_file(&fixture.path().join("spans/day4.csv")).unwrap();
+    trained_on_it.pushes[1].span_fingerprints = vec![day4.to_string()];
+    let check = rollback_check(&config, fixture.path(), &trained_on_it, NOW)
+        .unwrap()
+        .unwrap();
+    assert!(check.reasons.is_empty(), "{check:?}");
+    assert!(
+        check.notes[0].contains("version 2 was trained on"),
+        "{check:?}"
+    );
     for part in [
         "version 2 roc_auc ",
         " on spans/day4.csv is ",
