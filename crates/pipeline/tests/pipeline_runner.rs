@@ -304,6 +304,15 @@ base_path = "models"
         "version 2 refitted the features"
     );
     assert_eq!(second.spans.len(), 1);
+
+    // Nothing new: version 2 is not trained further on the same window.
+    let third = pipeline.run().unwrap();
+    assert_eq!(
+        third.outcome,
+        RunOutcome::Unchanged { version: 2 },
+        "{third:#?}"
+    );
+    assert!(ran(&third).is_empty(), "{:?}", statuses(&third));
 }
 
 #[test]

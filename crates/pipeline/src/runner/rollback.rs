@@ -559,24 +559,9 @@ fn copy_then_remove(from: &Path, to: &Path) -> Result<(), PipelineError> {
         // rename, so this is never the only copy.
         std::fs::remove_dir_all(&temp).map_err(|e| mlrig_core::Error::io(&temp, e))?;
     }
-    copy_tree(from, &temp)?;
+    super::steps::copy_tree(from, &temp)?;
     std::fs::rename(&temp, to).map_err(|e| mlrig_core::Error::io(to, e))?;
     std::fs::remove_dir_all(from).map_err(|e| mlrig_core::Error::io(from, e))?;
-    Ok(())
-}
-
-fn copy_tree(from: &Path, to: &Path) -> Result<(), PipelineError> {
-    std::fs::create_dir_all(to).map_err(|e| mlrig_core::Error::io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| mlrig_core::Error::io(from, e))? {
-        let entry = entry.map_err(|e| mlrig_core::Error::io(from, e))?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| mlrig_core::Error::io(entry.path(), e))?;
-        }
-    }
     Ok(())
 }
 

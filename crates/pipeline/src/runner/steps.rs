@@ -544,11 +544,7 @@ pub(crate) fn push(
         .prefix(".push-")
         .tempdir_in(model_dir)
         .map_err(|e| mlrig_core::Error::io(model_dir, e))?;
-    for entry in std::fs::read_dir(bundle_dir).map_err(|e| mlrig_core::Error::io(bundle_dir, e))? {
-        let entry = entry.map_err(|e| mlrig_core::Error::io(bundle_dir, e))?;
-        let to = staging.path().join(entry.file_name());
-        std::fs::copy(entry.path(), &to).map_err(|e| mlrig_core::Error::io(&to, e))?;
-    }
+    copy_tree(bundle_dir, staging.path())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -563,6 +559,22 @@ pub(crate) fn push(
     // The bundle as pushed must open (fingerprints intact after the copy).
     ModelBundle::open(&final_dir)?;
     Ok(final_dir)
+}
+
+/// Copies the directory tree `from` into `to` (created if needed).
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), PipelineError> {
+    std::fs::create_dir_all(to).map_err(|e| mlrig_core::Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| mlrig_core::Error::io(from, e))? {
+        let entry = entry.map_err(|e| mlrig_core::Error::io(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| mlrig_core::Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
 }
 
 fn write_parquet(
