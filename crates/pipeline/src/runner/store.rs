@@ -132,7 +132,7 @@ impl ArtifactStore {
     ) -> Result<StepMeta, PipelineError> {
         let step_dir = self.dir.join(step);
         std::fs::create_dir_all(&step_dir).map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
-        remove_leftovers(&step_dir);
+        remove_leftovers(&step_dir, ".tmp-");
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".tmp-{}-", std::process::id()))
             .tempdir_in(&step_dir)
@@ -174,16 +174,17 @@ pub(crate) struct StepOutcome {
     pub(crate) summary: serde_json::Value,
 }
 
-/// Removes `.tmp-<pid>-*` directories left by crashed attempts: those of
-/// processes that are gone (known on Linux through `/proc`), elsewhere those
-/// older than a day, so a concurrent run's work in progress survives.
-fn remove_leftovers(step_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(step_dir) else {
+/// Removes `<prefix><pid>-*` directories in `dir` left by crashed
+/// attempts: those of processes that are gone (known on Linux through
+/// `/proc`), elsewhere those older than a day, so a concurrent run's work in
+/// progress survives.
+pub(crate) fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(".tmp-") else {
+        let Some(rest) = name.strip_prefix(prefix) else {
             continue;
         };
         let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
@@ -270,7 +271,7 @@ mod tests {
         for dir in [&live, &gone] {
             std::fs::create_dir_all(dir).unwrap();
         }
-        remove_leftovers(&step_dir);
+        remove_leftovers(&step_dir, ".tmp-");
         assert!(live.is_dir());
         assert_eq!(!gone.exists(), cfg!(target_os = "linux"));
     }
