@@ -33,6 +33,33 @@ base_path = "models"
     path
 }
 
+/// The adult sample's rows, written as spans into `<dir>/spans/`.
+struct AdultSpans {
+    dir: std::path::PathBuf,
+    header: String,
+    rows: Vec<String>,
+}
+
+impl AdultSpans {
+    fn new(root: &Path) -> Self {
+        let dir = root.join("spans");
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = std::fs::read_to_string(ADULT).unwrap();
+        let (header, rows) = text.split_once('\n').unwrap();
+        AdultSpans {
+            dir,
+            header: header.to_string(),
+            rows: rows.lines().map(String::from).collect(),
+        }
+    }
+
+    /// Writes the rows in `range` as the span `name`.
+    fn write(&self, name: &str, range: impl std::slice::SliceIndex<[String], Output = [String]>) {
+        let rows = self.rows[range].join("\n");
+        std::fs::write(self.dir.join(name), format!("{}\n{rows}\n", self.header)).unwrap();
+    }
+}
+
 /// The steps that ran (were not cached), in order.
 fn ran(record: &RunRecord) -> Vec<StepName> {
     record
@@ -234,16 +261,9 @@ fn a_failed_step_leaves_no_artifact_and_the_next_run_resumes_after_the_last_good
 #[test]
 fn warm_start_continues_the_serving_version_on_the_new_window() {
     let dir = tempfile::tempdir().unwrap();
-    let spans = dir.path().join("spans");
-    std::fs::create_dir_all(&spans).unwrap();
-    let text = std::fs::read_to_string(ADULT).unwrap();
-    let (header, rows) = text.split_once('\n').unwrap();
-    let rows: Vec<&str> = rows.lines().collect();
-    let half = rows.len() / 2;
-    for (name, part) in [("day-1.csv", &rows[..half]), ("day-2.csv", &rows[half..])] {
-        std::fs::write(spans.join(name), format!("{header}\n{}\n", part.join("\n"))).unwrap();
-    }
-    std::fs::remove_file(spans.join("day-2.csv")).unwrap();
+    let spans = AdultSpans::new(dir.path());
+    let half = spans.rows.len() / 2;
+    spans.write("day-1.csv", ..half);
     let config = dir.path().join("mlrig.toml");
     std::fs::write(
         &config,
@@ -276,11 +296,7 @@ base_path = "models"
         false
     );
 
-    std::fs::write(
-        spans.join("day-2.csv"),
-        format!("{header}\n{}\n", rows[half..].join("\n")),
-    )
-    .unwrap();
+    spans.write("day-2.csv", half..);
     let second = pipeline.run().unwrap();
     assert!(
         matches!(second.outcome, RunOutcome::Pushed { version: 2, .. }),
@@ -318,15 +334,8 @@ base_path = "models"
 #[test]
 fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_pushed_again() {
     let dir = tempfile::tempdir().unwrap();
-    let spans = dir.path().join("spans");
-    std::fs::create_dir_all(&spans).unwrap();
-    let text = std::fs::read_to_string(ADULT).unwrap();
-    let (header, rows) = text.split_once('\n').unwrap();
-    let rows: Vec<&str> = rows.lines().collect();
-    let span = |name: &str, part: &[&str]| {
-        std::fs::write(spans.join(name), format!("{header}\n{}\n", part.join("\n"))).unwrap();
-    };
-    span("a.csv", &rows[..2500]);
+    let spans = AdultSpans::new(dir.path());
+    spans.write("a.csv", ..2500);
     // Generous blessing, strict rollback (its default: 0.01 of roc_auc).
     let config = |features: &str| {
         let path = dir.path().join("mlrig.toml");
@@ -357,7 +366,7 @@ fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_push
     // The newest span is what version 2 trained on: no verdict yet.
     assert!(weak.check_rollback().unwrap().is_none());
     // Labelled rows that arrived after the push show version 2 worse.
-    span("b.csv", &rows[2500..]);
+    spans.write("b.csv", 2500..);
     let record = weak
         .check_rollback()
         .unwrap()
@@ -381,7 +390,7 @@ fn a_pushed_version_worse_than_the_one_it_replaced_is_rolled_back_and_never_push
     assert!(weak.check_rollback().unwrap().is_none(), "rolled back once");
 
     // The same candidate again (the same span, the same config): refused at push.
-    std::fs::remove_file(spans.join("b.csv")).unwrap();
+    std::fs::remove_file(spans.dir.join("b.csv")).unwrap();
     let again = weak.run().unwrap();
     let RunOutcome::Blocked { step, reasons } = &again.outcome else {
         panic!("{again:#?}");

@@ -88,6 +88,23 @@ impl Fixture {
         std::fs::write(self.path().join("spans").join(name), text).unwrap();
     }
 
+    /// [`apply_rollback`] of `push` at `NOW`.
+    fn apply(
+        &mut self,
+        config: &PipelineConfig,
+        push: &PushRecord,
+        reasons: Vec<String>,
+    ) -> Result<RollbackRecord, PipelineError> {
+        apply_rollback(
+            config,
+            self.dir.path(),
+            &mut self.history,
+            push,
+            reasons,
+            NOW,
+        )
+    }
+
     /// The pipeline config, with `extra` TOML appended.
     fn config(&self, extra: &str) -> PipelineConfig {
         let text = format!(
@@ -135,15 +152,7 @@ fn a_version_worse_on_the_newest_span_is_rolled_back() {
         assert!(reason.contains(part), "{reason}");
     }
 
-    let record = apply_rollback(
-        &config,
-        fixture.dir.path(),
-        &mut fixture.history,
-        &push,
-        reasons.clone(),
-        NOW,
-    )
-    .unwrap();
+    let record = fixture.apply(&config, &push, reasons.clone()).unwrap();
     let moved = fixture.path().join("pipeline/rolled_back/m/2");
     assert_eq!((record.version, record.to), (2, 1));
     assert_eq!(record.moved_to, moved);
@@ -296,15 +305,7 @@ fn an_interrupted_rollback_is_finished() {
     assert_eq!(check.reasons.len(), 1);
     assert!(check.reasons[0].starts_with("an interrupted rollback moved version 2"));
     let push = check.push.clone();
-    let record = apply_rollback(
-        &config,
-        fixture.dir.path(),
-        &mut fixture.history,
-        &push,
-        check.reasons,
-        NOW,
-    )
-    .unwrap();
+    let record = fixture.apply(&config, &push, check.reasons).unwrap();
     assert_eq!(record.moved_to, moved);
     assert!(moved.join("manifest.json").is_file());
     assert_eq!(
@@ -316,15 +317,7 @@ fn an_interrupted_rollback_is_finished() {
     // Neither in the base path nor moved: an error, and the history is kept.
     std::fs::remove_dir_all(&moved).unwrap();
     let before = fixture.history.clone();
-    let error = apply_rollback(
-        &config,
-        fixture.dir.path(),
-        &mut fixture.history,
-        &push,
-        vec![],
-        NOW,
-    )
-    .unwrap_err();
+    let error = fixture.apply(&config, &push, vec![]).unwrap_err();
     assert!(
         error.to_string().contains("nothing to roll back"),
         "{error}"
@@ -339,15 +332,7 @@ fn a_taken_destination_is_refused_before_anything_moves() {
     let moved = fixture.path().join("pipeline/rolled_back/m/2");
     std::fs::create_dir_all(&moved).unwrap();
     let push = fixture.history.pushes[1].clone();
-    let error = apply_rollback(
-        &config,
-        fixture.dir.path(),
-        &mut fixture.history,
-        &push,
-        vec![],
-        NOW,
-    )
-    .unwrap_err();
+    let error = fixture.apply(&config, &push, vec![]).unwrap_err();
     assert!(
         error.to_string().contains("the directory exists"),
         "{error}"
