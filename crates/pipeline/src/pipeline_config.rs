@@ -626,7 +626,7 @@ impl PipelineConfig {
         files.sort_by(|a, b| {
             let name = |p: &PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned());
             natural_order(&name(a).unwrap_or_default(), &name(b).unwrap_or_default())
-                .then_with(|| a.cmp(b))
+                .then_with(|| natural_order(&a.to_string_lossy(), &b.to_string_lossy()))
         });
         files.dedup();
         if let Some(window) = self.data.window {

@@ -441,3 +441,67 @@ fn rows_without_a_label_are_quarantined_and_counted() {
         .join("unlabelled.csv");
     assert_eq!(std::fs::read_to_string(file).unwrap().lines().count(), 408);
 }
+
+#[test]
+fn a_label_moved_back_by_hand_stays_and_an_unfinished_label_move_is_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = dir.path().join("serving.toml");
+    std::fs::write(
+        &serving,
+        "[[models]]\nname = \"adult\"\nbase_path = \"models/adult\"\nversion_policy = { all = {} }\n",
+    )
+    .unwrap();
+    let push = "[gates.blessing.max_drop]\nroc_auc = 0.5\n[push]\nbase_path = \"models\"\nmodel_config = \"serving.toml\"\n";
+    let config = |features: &str| {
+        let path = write_config(dir.path(), "");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "[push]\nbase_path = \"models\"\n",
+            &format!("{push}{features}"),
+        );
+        std::fs::write(&path, text).unwrap();
+        Pipeline::from_config(&path).unwrap()
+    };
+    let label = || {
+        mlrig_serve::ModelConfig::from_file(&serving)
+            .unwrap()
+            .models[0]
+            .labels
+            .get("stable")
+            .copied()
+    };
+    config("").run().unwrap();
+    assert_eq!(label(), Some(1));
+    let weak =
+        config("[features.spec]\ncolumns = [{ name = \"age\", encode = \"standard_scale\" }]\n");
+    assert!(matches!(
+        weak.run().unwrap().outcome,
+        RunOutcome::Pushed { version: 2, .. }
+    ));
+    assert_eq!(label(), Some(2));
+
+    // An operator rolls back by hand: the next run does not push version 2 again.
+    mlrig_serve::set_model_config_label(&serving, "adult", "stable", 1).unwrap();
+    let record = weak.run().unwrap();
+    assert_eq!(
+        record.outcome,
+        RunOutcome::Unchanged { version: 2 },
+        "{record:#?}"
+    );
+    let push = record.step(StepName::Push).unwrap();
+    assert!(push.notes[0].contains("moved by hand"), "{push:#?}");
+    assert_eq!(label(), Some(1));
+    assert!(!dir.path().join("models/adult/3").exists());
+
+    // A run that stopped between the history and the label: the next one finishes it.
+    let history_path = dir.path().join("pipeline/history.json");
+    let mut history: mlrig_pipeline::PushHistory =
+        serde_json::from_slice(&std::fs::read(&history_path).unwrap()).unwrap();
+    history.pushes[1].label_set = false;
+    history.write(&dir.path().join("pipeline")).unwrap();
+    let record = weak.run().unwrap();
+    assert_eq!(record.outcome, RunOutcome::Unchanged { version: 2 });
+    assert_eq!(label(), Some(2));
+    let history = mlrig_pipeline::PushHistory::read(&dir.path().join("pipeline")).unwrap();
+    assert!(history.pushes[1].label_set);
+}

@@ -53,6 +53,9 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
     if args.max_runs.is_some() && !repeating {
         return Err("--max-runs counts the runs of --watch or --every; add one of them".into());
     }
+    if args.max_runs == Some(0) {
+        return Err("--max-runs: expected at least 1 run, found 0".into());
+    }
     if args.every.is_some_and(|period| period.is_zero()) {
         return Err("--every: expected a positive duration such as 1h or 10m, found 0".into());
     }

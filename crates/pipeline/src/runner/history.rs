@@ -64,6 +64,15 @@ pub struct PushRecord {
     /// The version it continued training from (`model.warm_start`).
     #[serde(default)]
     pub warm_start_version: Option<u64>,
+    /// Whether `push.label` was moved to it (a run that stopped in between
+    /// leaves `false`; the next run finishes the move).
+    #[serde(default = "label_set_default")]
+    pub label_set: bool,
+}
+
+/// Records written before the flag existed had their label moved.
+fn label_set_default() -> bool {
+    true
 }
 
 /// One rollback.
@@ -128,6 +137,13 @@ impl PushHistory {
     /// version's number is never reused.
     pub fn highest_version(&self) -> u64 {
         self.pushes.iter().map(|p| p.version).max().unwrap_or(0)
+    }
+
+    /// Marks the push of `version` as having its label moved.
+    pub fn mark_label_set(&mut self, version: u64) {
+        for push in self.pushes.iter_mut().filter(|p| p.version == version) {
+            push.label_set = true;
+        }
     }
 
     /// Whether `version` was rolled back.

@@ -615,7 +615,7 @@ impl RunState<'_> {
 
         // infra_validate: the bundle as it will be pushed
         self.current = StepName::InfraValidate;
-        let already = pushed.filter(|push| model_dir.join(push.version.to_string()).is_dir());
+        let already = already_pushed(&history, &candidate, serving, &model_dir);
         let version = match already {
             Some(push) => push.version,
             None => p.next_version(&history)?,
@@ -651,9 +651,25 @@ impl RunState<'_> {
         p.stage(StepName::Push);
         let started = Instant::now();
         let target = model_dir.join(version.to_string());
+        let mut notes = Vec::new();
         let (status, outcome, gate) = if let Some(push) = already {
-            // A label moved away by hand, or a config added since, is set again.
-            p.point_label_at(push.version)?;
+            if Some(push.version) == serving || !push.label_set {
+                // Serving, or pushed by a run that stopped before moving the label.
+                p.point_label_at(push.version)?;
+                if !push.label_set {
+                    let mut history = history.clone();
+                    history.mark_label_set(push.version);
+                    history.write(&p.root)?;
+                }
+            } else {
+                notes.push(format!(
+                    "this candidate is version {}, but `{}` points at version {} (moved by hand?); left as it is — `mlrig rollback --to {}` serves it",
+                    push.version,
+                    config.push.label,
+                    serving.map_or_else(|| "none".into(), |s| s.to_string()),
+                    push.version
+                ));
+            }
             (
                 StepStatus::Cached,
                 RunOutcome::Unchanged {
@@ -703,9 +719,12 @@ impl RunState<'_> {
                 ingest_key: ingest_key.clone(),
                 span_fingerprints: span_fingerprints.iter().map(|(_, f)| f.clone()).collect(),
                 warm_start_version: warm_version,
+                label_set: false,
             });
             history.write(&p.root)?;
             p.point_label_at(version)?;
+            history.mark_label_set(version);
+            history.write(&p.root)?;
             p.write_alert_rules(&dir)?;
             (
                 StepStatus::Ran,
@@ -733,7 +752,7 @@ impl RunState<'_> {
                 .collect(),
             seconds: started.elapsed().as_secs_f64(),
             gate: Some(gate),
-            notes: Vec::new(),
+            notes,
             summary: serde_json::json!({ "version": version }),
         });
         if self.only == Some(StepName::Push) && !outcome.is_blocked() {
@@ -800,6 +819,28 @@ impl RunState<'_> {
         }
         (self.only == Some(step)).then_some(RunOutcome::StepDone { step })
     }
+}
+
+/// The earlier push of `candidate` that makes pushing it again wrong: the
+/// version serving now; one whose run stopped before moving the label (the
+/// label move is finished); or one above the serving version (its label was
+/// moved back by hand: left so). An older version of the same model (a
+/// config changed and changed back) is pushed anew, as the newest version.
+fn already_pushed<'h>(
+    history: &'h PushHistory,
+    candidate: &str,
+    serving: Option<u64>,
+    model_dir: &Path,
+) -> Option<&'h PushRecord> {
+    let push = history.pushes.iter().rev().find(|push| {
+        push.model_fingerprint == candidate
+            && !history.is_rolled_back(push.version)
+            && model_dir.join(push.version.to_string()).is_dir()
+    })?;
+    let wanted = Some(push.version) == serving
+        || !push.label_set
+        || serving.is_some_and(|s| push.version > s);
+    wanted.then_some(push)
 }
 
 fn unix_now() -> i64 {

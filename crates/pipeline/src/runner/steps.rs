@@ -542,7 +542,7 @@ pub(crate) fn push(
     }
     super::store::remove_leftovers(model_dir, ".push-");
     let staging = tempfile::Builder::new()
-        .prefix(&format!(".push-{}-", std::process::id()))
+        .prefix(&super::store::owned_prefix(".push-"))
         .tempdir_in(model_dir)
         .map_err(|e| mlrig_core::Error::io(model_dir, e))?;
     copy_tree(bundle_dir, staging.path())?;
@@ -552,13 +552,13 @@ pub(crate) fn push(
         std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))
             .map_err(|e| mlrig_core::Error::io(staging.path(), e))?;
     }
+    // The copy must open (fingerprints intact) before it becomes a version.
+    ModelBundle::open(staging.path())?;
     let staging = staging.keep();
     std::fs::rename(&staging, &final_dir).map_err(|e| {
         let _ = std::fs::remove_dir_all(&staging);
         mlrig_core::Error::io(&final_dir, e)
     })?;
-    // The bundle as pushed must open (fingerprints intact after the copy).
-    ModelBundle::open(&final_dir)?;
     Ok(final_dir)
 }
 

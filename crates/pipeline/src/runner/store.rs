@@ -134,7 +134,7 @@ impl ArtifactStore {
         std::fs::create_dir_all(&step_dir).map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
         remove_leftovers(&step_dir, ".tmp-");
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".tmp-{}-", std::process::id()))
+            .prefix(&owned_prefix(".tmp-"))
             .tempdir_in(&step_dir)
             .map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
         let outcome = produce(tmp.path())?;
@@ -174,33 +174,55 @@ pub(crate) struct StepOutcome {
     pub(crate) summary: serde_json::Value,
 }
 
-/// Removes `<prefix><pid>-*` directories in `dir` left by crashed
-/// attempts: those of processes that are gone (known on Linux through
-/// `/proc`), elsewhere those older than a day, so a concurrent run's work in
-/// progress survives.
+/// `<prefix><host>-<pid>-`: the name start of a temporary directory this
+/// process owns, so that [`remove_leftovers`] can tell whose it is.
+pub(crate) fn owned_prefix(prefix: &str) -> String {
+    format!("{prefix}{}-{}-", host_name(), std::process::id())
+}
+
+/// This machine's name (Linux: the kernel's; elsewhere `$HOSTNAME`), reduced
+/// to characters safe in a file name.
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let safe: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    if safe.is_empty() { "host".into() } else { safe }
+}
+
+/// Removes `<prefix><host>-<pid>-*` directories in `dir` left by crashed
+/// attempts: on this host, those of processes that are gone (known on Linux
+/// through `/proc`); otherwise (another host sharing the directory, or no
+/// `/proc`) those older than a day — a live run's work is never removed.
 pub(crate) fn remove_leftovers(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let ours = format!("{prefix}{}-", host_name());
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(prefix) else {
+        if !name.starts_with(prefix) {
             continue;
-        };
-        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
-        if pid.is_some_and(|pid| !process_alive(pid)) || older_than_a_day(&entry) {
+        }
+        let pid = name
+            .strip_prefix(&ours)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok());
+        let gone = pid.is_some_and(|pid| cfg!(target_os = "linux") && !process_alive(pid));
+        if gone || older_than_a_day(&entry) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-/// Whether process `pid` runs; `true` where that cannot be known.
+/// Whether process `pid` of this host runs (Linux: its `/proc` entry).
 fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
-    }
+    Path::new("/proc").join(pid.to_string()).exists()
 }
 
 fn older_than_a_day(entry: &std::fs::DirEntry) -> bool {
@@ -265,14 +287,17 @@ mod tests {
     fn leftovers_of_gone_processes_are_removed_and_live_ones_kept() {
         let root = tempfile::tempdir().unwrap();
         let step_dir = root.path().join("artifacts/train");
-        let live = step_dir.join(format!(".tmp-{}-abc", std::process::id()));
+        let live = step_dir.join(format!("{}abc", owned_prefix(".tmp-")));
         // Far above any pid_max: no such process.
-        let gone = step_dir.join(".tmp-4294967295-abc");
-        for dir in [&live, &gone] {
+        let gone = step_dir.join(format!(".tmp-{}-4294967295-abc", host_name()));
+        // Another host's: its processes cannot be seen from here.
+        let elsewhere = step_dir.join(".tmp-otherhost-4294967295-abc");
+        for dir in [&live, &gone, &elsewhere] {
             std::fs::create_dir_all(dir).unwrap();
         }
         remove_leftovers(&step_dir, ".tmp-");
         assert!(live.is_dir());
+        assert!(elsewhere.is_dir());
         assert_eq!(!gone.exists(), cfg!(target_os = "linux"));
     }
 

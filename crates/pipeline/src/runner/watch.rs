@@ -63,14 +63,19 @@ impl Pipeline {
     /// ```
     ///
     /// # Errors
-    /// None of its own today (runs report their errors to `on_run`); the
-    /// `Result` leaves room for watch-level failures.
+    /// A zero period; the runs report their own errors to `on_run`.
     pub fn watch(
         &self,
         options: &WatchOptions,
         mut on_run: impl FnMut(&Result<RunRecord, PipelineError>) -> ControlFlow<()>,
     ) -> Result<(), PipelineError> {
         let poll = options.every.unwrap_or(self.config.watch.poll_interval);
+        if poll.is_zero() {
+            return Err(PipelineError::InvalidOption {
+                option: "every".into(),
+                reason: "expected a positive period, found 0".into(),
+            });
+        }
         let mut last: Option<SpanStamp> = None;
         loop {
             let started = Instant::now();
@@ -89,7 +94,9 @@ impl Pipeline {
                 // Live monitoring can flag a version before new data arrives.
                 match self.check_rollback().transpose() {
                     Some(rolled_back) => {
-                        last = None;
+                        if rolled_back.is_ok() {
+                            last = None;
+                        }
                         on_run(&rolled_back)
                     }
                     None => ControlFlow::Continue(()),

@@ -75,6 +75,7 @@ impl Fixture {
                 ingest_key: format!("ingest{version}"),
                 span_fingerprints: Vec::new(),
                 warm_start_version: None,
+                label_set: true,
             });
         }
         fixture
