@@ -15,6 +15,7 @@
 //! `<root>/history.json` ([`PushHistory`]).
 
 mod history;
+mod push_lock;
 mod record;
 mod rollback;
 mod steps;
@@ -646,10 +647,16 @@ impl RunState<'_> {
             return Ok(done);
         }
 
-        // push
+        // push, one run at a time: what the history and the base path say
+        // now, not when this run started
         self.current = StepName::Push;
         p.stage(StepName::Push);
         let started = Instant::now();
+        let _lock = push_lock::PushLock::acquire(&p.root)?;
+        let history = PushHistory::read(&p.root)?;
+        let serving = p.serving_version()?;
+        let already = already_pushed(&history, &candidate, serving, &model_dir);
+        let version = already.map_or(version, |push| push.version);
         let target = model_dir.join(version.to_string());
         let mut notes = Vec::new();
         let (status, outcome, gate) = if let Some(push) = already {
@@ -705,6 +712,16 @@ impl RunState<'_> {
                 .join(steps::BUNDLE_DIR)
                 .join(&config.name)
                 .join(version.to_string());
+            let next = p.next_version(&history)?;
+            if next != version {
+                return Err(PipelineError::PipelineState {
+                    path: model_dir.clone(),
+                    reason: format!(
+                        "another run pushed version {} while this one ran; run again to evaluate against it",
+                        next - 1
+                    ),
+                });
+            }
             // Refuse before the version lands, not after: a pushed version
             // is always in the history.
             p.check_model_config()?;

@@ -196,38 +196,39 @@ fn host_name() -> String {
 }
 
 /// Removes `<prefix><host>-<pid>-*` directories in `dir` left by crashed
-/// attempts: on this host, those of processes that are gone (known on Linux
-/// through `/proc`); otherwise (another host sharing the directory, or no
-/// `/proc`) those older than a day — a live run's work is never removed.
+/// attempts (see [`is_abandoned`]): a live run's work is never removed.
 pub(crate) fn remove_leftovers(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let ours = format!("{prefix}{}-", host_name());
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(prefix) {
-            continue;
-        }
-        let pid = name
-            .strip_prefix(&ours)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok());
-        let gone = pid.is_some_and(|pid| cfg!(target_os = "linux") && !process_alive(pid));
-        if gone || older_than_a_day(&entry) {
+        if name
+            .strip_prefix(prefix)
+            .is_some_and(|owner| is_abandoned(owner, &entry.path()))
+        {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-/// Whether process `pid` of this host runs (Linux: its `/proc` entry).
-fn process_alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+/// Whether the file or directory at `path`, owned by `owner`
+/// (`<host>-<pid>-…`, as [`owned_prefix`] writes), is left over: on this
+/// host, its process is gone (known on Linux through `/proc`); otherwise
+/// (another host sharing the directory, or no `/proc`) it is older than a day.
+pub(crate) fn is_abandoned(owner: &str, path: &Path) -> bool {
+    let pid = owner
+        .strip_prefix(&format!("{}-", host_name()))
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    let gone = pid.is_some_and(|pid| {
+        cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists()
+    });
+    gone || older_than_a_day(path)
 }
 
-fn older_than_a_day(entry: &std::fs::DirEntry) -> bool {
-    entry
-        .metadata()
+fn older_than_a_day(path: &Path) -> bool {
+    std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.elapsed().ok())
