@@ -5,7 +5,8 @@
 //! text for people, `--format json` on stdout for scripts. Progress and logs
 //! go to stderr. Exit status: 0 success, 1 the data failed a check
 //! (anomalies, drift or features that could not be compared, gate not
-//! passed), 2 usage or input error.
+//! passed), 2 usage or input error; a closed stdout (`… | head`) ends a verb
+//! quietly with status 0 (`output::print_out`).
 
 use std::process::ExitCode;
 

@@ -61,16 +61,16 @@ impl Outcome {
 
 pub(crate) fn emit(format: Format, outcome: &Outcome) -> ExitCode {
     match format {
-        Format::Json => println!(
-            "{}",
-            if outcome.json_line {
+        Format::Json => {
+            let json = if outcome.json_line {
                 serde_json::to_string(&outcome.json)
             } else {
                 serde_json::to_string_pretty(&outcome.json)
             }
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        ),
-        Format::Text => print!("{}", outcome.text),
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+            print_out(&format!("{json}\n"));
+        }
+        Format::Text => print_out(&outcome.text),
     }
     if outcome.check_failed {
         ExitCode::from(1)
@@ -94,10 +94,41 @@ pub(crate) fn fail(format: Format, error: &(dyn std::error::Error + 'static)) ->
     }
     let message = message.replace('\n', " ");
     if format == Format::Json {
-        println!("{}", serde_json::json!({ "error": message }));
+        print_out(&format!("{}\n", serde_json::json!({ "error": message })));
     }
-    eprintln!("error: {message}");
+    print_err(&format!("error: {message}\n"));
     ExitCode::from(2)
+}
+
+/// Writes `text` to stdout. When the reader has gone away (`mlrig … | head`)
+/// the process ends quietly with status 0, as `head` users expect of a Unix
+/// tool; any other write error (a full disk behind a redirect) is one line
+/// on stderr and status 2.
+pub(crate) fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        print_err(&format!("error: writing the output to stdout: {e}\n"));
+        std::process::exit(2);
+    }
+}
+
+/// Writes `text` to stdout and ignores a closed or failing stdout (a server
+/// keeps serving when nobody reads its log lines).
+pub(crate) fn print_out_best_effort(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Writes `text` to stderr; a closed stderr is ignored (there is nowhere
+/// left to say so).
+pub(crate) fn print_err(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The widest value or name text output shows; JSON output is never shortened.

@@ -7,7 +7,7 @@ use mlrig_pipeline::{StarterOptions, starter_config};
 use serde_json::json;
 
 use crate::CommandResult;
-use crate::output::Outcome;
+use crate::output::{Outcome, print_err};
 
 /// Arguments of `mlrig init`.
 #[derive(Debug, clap::Args)]
@@ -36,7 +36,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     let starter = starter_config(&args.data, &args.target, &options)?;
     if let Some(notice) = &starter.task_notice {
-        eprintln!("note: {notice}");
+        print_err(&format!("note: {notice}\n"));
     }
     let json = json!({
         "config": starter.toml,

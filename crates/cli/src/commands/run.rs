@@ -13,7 +13,7 @@ use mlrig_pipeline::{
 };
 
 use crate::CommandResult;
-use crate::output::{Format, Outcome};
+use crate::output::{Format, Outcome, print_err, print_out};
 use crate::progress::stage_spinner;
 
 /// Arguments of `mlrig run`.
@@ -98,12 +98,16 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
         };
         // Each run is one line (JSON) or block (text) as it ends.
         match (&this, format) {
-            (Ok(o), Format::Json) => {
-                println!("{}", serde_json::to_string(&o.json).unwrap_or_default())
-            }
-            (Ok(o), Format::Text) => print!("{}", o.text),
-            (Err(e), Format::Json) => println!("{}", serde_json::json!({ "error": e.to_string() })),
-            (Err(e), Format::Text) => eprintln!("error: {e}"),
+            (Ok(o), Format::Json) => print_out(&format!(
+                "{}\n",
+                serde_json::to_string(&o.json).unwrap_or_default()
+            )),
+            (Ok(o), Format::Text) => print_out(&o.text),
+            (Err(e), Format::Json) => print_out(&format!(
+                "{}\n",
+                serde_json::json!({ "error": e.to_string() })
+            )),
+            (Err(e), Format::Text) => print_err(&format!("error: {e}\n")),
         }
         last = Some(this.map_err(|e| e.to_string()));
         if args.max_runs.is_some_and(|max| runs >= max) {

@@ -10,7 +10,9 @@ use mlrig_serve::{
     ModelRegistry, PredictionTableConfig, RequestLogConfig, RequestLogFormat, ServerConfig,
 };
 
-use crate::output::{CliError, Format, Outcome};
+use std::fmt::Write as _;
+
+use crate::output::{CliError, Format, Outcome, print_out_best_effort};
 use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig serve`.
@@ -279,30 +281,33 @@ pub(crate) fn run(args: Args, format: Format) -> CommandResult {
             "monitoring": monitoring_json,
             "failed": failed.iter().map(|(name, version, reason)| serde_json::json!({"name": name, "version": version, "error": reason})).collect::<Vec<_>>(),
         });
+        // Nobody reading these lines is no reason to stop serving.
+        let mut lines = String::new();
         match format {
-            Format::Json => println!("{started}"),
+            Format::Json => lines = format!("{started}\n"),
             Format::Text => {
                 for info in &loaded {
-                    println!("serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
+                    let _ = writeln!(lines, "serving `{}` version {} at http://{bound}/v1/models/{}", info.name, info.version, info.name);
                 }
                 for (name, version, reason) in &failed {
-                    println!("not serving `{name}` version {version}: {reason}");
+                    let _ = writeln!(lines, "not serving `{name}` version {version}: {reason}");
                 }
-                println!("also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
+                let _ = writeln!(lines, "also Open Inference v2 at http://{bound}/v2/models/{{name}} and MLflow at http://{bound}/invocations");
                 for table in &tables {
-                    println!("answering known `{}` keys of `{}` from {} ({} rows)", table["key"].as_str().unwrap_or_default(), table["model"].as_str().unwrap_or_default(), table["table"].as_str().unwrap_or_default(), table["rows"]);
+                    let _ = writeln!(lines, "answering known `{}` keys of `{}` from {} ({} rows)", table["key"].as_str().unwrap_or_default(), table["model"].as_str().unwrap_or_default(), table["table"].as_str().unwrap_or_default(), table["rows"]);
                 }
-                match &monitoring {
-                    Some(m) => println!(
+                let _ = match &monitoring {
+                    Some(m) => writeln!(lines,
                         "live monitoring: {} window (at most {} rows) at http://{bound}/v1/models/{{name}}/monitoring",
                         humantime::format_duration(m.window),
                         m.max_rows
                     ),
-                    None => println!("live monitoring off"),
-                }
-                println!("metrics at http://{bound}/metrics; Ctrl-C to stop");
+                    None => writeln!(lines, "live monitoring off"),
+                };
+                let _ = writeln!(lines, "metrics at http://{bound}/metrics; Ctrl-C to stop");
             }
         }
+        print_out_best_effort(&lines);
         mlrig_serve::serve_with(listener, app, &config, mlrig_serve::shutdown_signal()).await?;
         Ok::<_, crate::output::CliError>(())
     })?;

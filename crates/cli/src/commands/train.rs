@@ -8,7 +8,7 @@ use mlrig_train::SplitRule;
 
 use super::CsvArgs;
 use super::blessing::{GateArgs, evaluation_text};
-use crate::output::{CliError, Outcome};
+use crate::output::{CliError, Outcome, print_err};
 use crate::{CommandResult, config_file};
 
 /// Arguments of `mlrig train`.
@@ -147,7 +147,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
     spinner.finish_and_clear();
     let report = report?;
     for notice in &report.notices {
-        eprintln!("note: {notice}");
+        print_err(&format!("note: {notice}\n"));
     }
 
     let mut text = format!(
