@@ -6,31 +6,14 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ServerGuard, assert_status, get, mlrig, stderr, success_json, wait_until};
+use common::{
+    ServerGuard, assert_status, get, mlrig, stderr, success_json, train_iris, wait_until,
+};
 use serde_json::Value;
-
-const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
-
-fn train_iris(out: &Path) {
-    // No baseline: the base path may hold a broken version.
-    let output = mlrig([
-        "train",
-        IRIS,
-        "--target",
-        "species",
-        "--name",
-        "iris",
-        "--out",
-        out.to_str().unwrap(),
-        "--no-baseline",
-    ]);
-    assert_status(&output, 0);
-}
 
 fn newest(address: &str) -> (String, String) {
     let (_, body) = get(address, "/v1/models/iris");
@@ -45,7 +28,7 @@ fn newest(address: &str) -> (String, String) {
 #[test]
 fn serve_model_base_path_loads_new_versions_and_survives_broken_ones_and_sighup() {
     let dir = tempfile::tempdir().unwrap();
-    train_iris(dir.path());
+    train_iris(dir.path(), None);
     let base = dir.path().join("iris");
     // A broken version directory at start-up: a manifest that is not JSON.
     std::fs::create_dir_all(base.join("2")).unwrap();
@@ -101,7 +84,7 @@ fn serve_model_base_path_loads_new_versions_and_survives_broken_ones_and_sighup(
     assert_eq!(newest(&address), ("2".into(), "END".into()));
 
     // `mlrig train` into the served directory: version 3 is picked up.
-    train_iris(dir.path());
+    train_iris(dir.path(), None);
     let took = wait_until("version 3 is available", || {
         newest(&address) == ("3".into(), "AVAILABLE".into())
     });
@@ -167,9 +150,9 @@ fn serve_model_base_path_loads_new_versions_and_survives_broken_ones_and_sighup(
 #[test]
 fn rollback_moves_a_label_in_a_toml_or_json_config() {
     let dir = tempfile::tempdir().unwrap();
-    train_iris(dir.path());
-    train_iris(dir.path());
-    train_iris(dir.path());
+    train_iris(dir.path(), None);
+    train_iris(dir.path(), None);
+    train_iris(dir.path(), None);
     let toml_path = dir.path().join("models.toml");
     let original = "#:schema ../docs/schemas/model-config.schema.json\n\
         # Served models.\n\
@@ -281,7 +264,7 @@ fn rollback_moves_a_label_in_a_toml_or_json_config() {
 fn rollback_never_picks_a_version_the_server_cannot_load() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..3 {
-        train_iris(dir.path());
+        train_iris(dir.path(), None);
     }
     // Version 2 is half-written: its manifest is there, a file it lists is not.
     std::fs::remove_file(dir.path().join("iris/2").join(mlrig_pipeline::MODEL_FILE)).unwrap();

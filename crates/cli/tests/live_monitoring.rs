@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{ADULT, ServerGuard, assert_one_line_error, assert_status, mlrig};
+use common::{ADULT, ServerGuard, assert_one_line_error, mlrig, train_iris};
 use serde_json::{Map, Value, json};
 
 /// Features the shifted rows keep as sampled, each expected under its
@@ -327,25 +327,6 @@ fn the_config_files_monitoring_section_is_checked_with_line_and_column() {
     assert!(line.contains("line 3"), "{line}");
 }
 
-const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
-
-fn train_iris(out: &Path, version: u64) {
-    let output = mlrig([
-        "train",
-        IRIS,
-        "--target",
-        "species",
-        "--name",
-        "iris",
-        "--out",
-        out.to_str().unwrap(),
-        "--bundle-version",
-        &version.to_string(),
-        "--no-baseline",
-    ]);
-    assert_status(&output, 0);
-}
-
 /// Series of `name` labelled with model iris and `version`.
 fn iris_series(samples: &[Sample], name: &str, version: &str) -> usize {
     samples
@@ -362,7 +343,7 @@ fn iris_series(samples: &[Sample], name: &str, version: &str) -> usize {
 #[test]
 fn managed_versions_are_monitored_as_they_load_and_forgotten_when_unloaded() {
     let dir = tempfile::tempdir().unwrap();
-    train_iris(dir.path(), 1);
+    train_iris(dir.path(), Some(1));
     let base = dir.path().join("iris");
     let child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
         .args(["--format", "json", "serve", "--model-base-path"])
@@ -399,7 +380,7 @@ fn managed_versions_are_monitored_as_they_load_and_forgotten_when_unloaded() {
     }
 
     // Version 2 replaces version 1 (policy latest 1): 1 is unregistered.
-    train_iris(dir.path(), 2);
+    train_iris(dir.path(), Some(2));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, _) = request(&address, "GET", "/v1/models/iris/versions/1", "");

@@ -251,3 +251,28 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     }
     started.elapsed()
 }
+
+/// `data/samples/iris.csv`: 150 rows, target `species`.
+pub const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
+
+/// Trains the iris sample as model `iris` into `out` (version `version`,
+/// else the next), without a baseline: the base path may hold a broken version.
+pub fn train_iris(out: &Path, version: Option<u64>) {
+    let out = out.to_str().expect("a UTF-8 temporary path");
+    let version = version.map(|v| v.to_string());
+    let mut args = vec![
+        "train",
+        IRIS,
+        "--target",
+        "species",
+        "--name",
+        "iris",
+        "--out",
+        out,
+        "--no-baseline",
+    ];
+    if let Some(version) = &version {
+        args.extend(["--bundle-version", version.as_str()]);
+    }
+    assert_status(&mlrig(args), 0);
+}

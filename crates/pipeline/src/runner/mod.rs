@@ -270,8 +270,17 @@ impl Pipeline {
     /// Checks that `push.model_config`, when configured, serves this model,
     /// so that a push never lands without its label.
     fn check_model_config(&self) -> Result<(), PipelineError> {
+        self.served_label().map(drop)
+    }
+
+    /// `push.model_config` (when configured) and the version its
+    /// `push.label` points at for this model.
+    ///
+    /// # Errors
+    /// The file cannot be read, or it does not serve this model.
+    fn served_label(&self) -> Result<Option<(PathBuf, Option<u64>)>, PipelineError> {
         let Some(file) = &self.config.push.model_config else {
-            return Ok(());
+            return Ok(None);
         };
         let path = resolve(&self.base, file);
         let invalid = |reason: String| PipelineError::InvalidOption {
@@ -280,40 +289,34 @@ impl Pipeline {
         };
         let served = mlrig_serve::ModelConfig::from_file(&path)
             .map_err(|e| invalid(format!("{e}; create it, or remove push.model_config")))?;
-        if served.models.iter().any(|m| m.name == self.config.name) {
-            return Ok(());
-        }
-        Err(invalid(format!(
-            "{} has no model `{}`; add a [[models]] entry with name = \"{}\" and base_path = the push base path's `{}` directory",
-            path.display(),
-            self.config.name,
-            self.config.name,
-            self.config.name
-        )))
+        let Some(entry) = served.models.iter().find(|m| m.name == self.config.name) else {
+            return Err(invalid(format!(
+                "{} has no model `{}`; add a [[models]] entry with name = \"{}\" and base_path = the push base path's `{}` directory",
+                path.display(),
+                self.config.name,
+                self.config.name,
+                self.config.name
+            )));
+        };
+        let label = entry.labels.get(&self.config.push.label).copied();
+        Ok(Some((path, label)))
     }
 
     /// Points `push.label` of `push.model_config` (when configured) at
     /// `version`, unless it already does.
     fn point_label_at(&self, version: u64) -> Result<(), PipelineError> {
-        let Some(file) = &self.config.push.model_config else {
-            return Ok(());
-        };
-        self.check_model_config()?;
-        let path = resolve(&self.base, file);
-        let current = mlrig_serve::ModelConfig::from_file(&path)?
-            .models
-            .iter()
-            .find(|m| m.name == self.config.name)
-            .and_then(|m| m.labels.get(&self.config.push.label).copied());
-        if current != Some(version) {
-            mlrig_serve::set_model_config_label(
-                &path,
-                &self.config.name,
-                &self.config.push.label,
-                version,
-            )?;
+        match self.served_label()? {
+            Some((path, current)) if current != Some(version) => {
+                mlrig_serve::set_model_config_label(
+                    &path,
+                    &self.config.name,
+                    &self.config.push.label,
+                    version,
+                )?;
+                Ok(())
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Writes `push.alert_rules`, when configured, for the version in `version_dir`.

@@ -204,8 +204,7 @@ pub(crate) fn create_schema_if_missing(
     if schema_path.exists() {
         return Ok(false);
     }
-    let (schema, mut batches) = read_parquet(&ingest_dir.join(TRAIN_FILE))?;
-    batches.extend(read_parquet(&ingest_dir.join(EVAL_FILE))?.1);
+    let (schema, batches) = read_both_splits(ingest_dir)?;
     let statistics = compute_statistics(&batches, &schema, &bundle_statistics_params())?;
     let schema = infer_schema(&statistics, params);
     if let Some(parent) = schema_path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -224,8 +223,7 @@ pub(crate) fn validate(
     dir: &Path,
 ) -> Result<StepOutcome, PipelineError> {
     let schema = Schema::load(schema_path)?;
-    let (batch_schema, mut batches) = read_parquet(&ingest_dir.join(TRAIN_FILE))?;
-    batches.extend(read_parquet(&ingest_dir.join(EVAL_FILE))?.1);
+    let (batch_schema, batches) = read_both_splits(ingest_dir)?;
     let anomalies = validate_batches(
         &schema,
         &batch_schema,
@@ -595,6 +593,13 @@ fn write_parquet(
     }
     writer.close().map_err(parquet)?;
     Ok(())
+}
+
+/// Every ingested row: the training batches, then the evaluation ones.
+fn read_both_splits(ingest_dir: &Path) -> Result<(SchemaRef, Vec<RecordBatch>), PipelineError> {
+    let (schema, mut batches) = read_parquet(&ingest_dir.join(TRAIN_FILE))?;
+    batches.extend(read_parquet(&ingest_dir.join(EVAL_FILE))?.1);
+    Ok((schema, batches))
 }
 
 /// Reads one split back: its schema and batches.
