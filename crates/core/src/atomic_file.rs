@@ -8,11 +8,17 @@ use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+use crate::temp_owner::{TEMP_FILE_PREFIX, owned_temp_prefix, remove_abandoned_temps};
 
 /// A file written under a temporary name in its target's directory and
 /// renamed into place by [`commit`](Self::commit) after an `fsync`: a reader
 /// sees the old file or the new one, never half of it. Dropped without a
 /// commit, the temporary file is deleted and the target is untouched.
+///
+/// The temporary file is named `.mlrig-tmp-<host>-<pid>-<random>`
+/// ([`owned_temp_prefix`](crate::owned_temp_prefix)); creating an
+/// `AtomicFile` first removes such files of processes that are gone (a killed
+/// writer cannot remove its own), never those of a live one.
 ///
 /// ```
 /// use std::io::Write;
@@ -60,9 +66,11 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        // Temporary files of killed writers (ours are named after their owner).
+        remove_abandoned_temps(dir, TEMP_FILE_PREFIX);
         // Temporary files are created private (0600).
         let file = tempfile::Builder::new()
-            .prefix(".mlrig-tmp-")
+            .prefix(&owned_temp_prefix(TEMP_FILE_PREFIX))
             .tempfile_in(dir)
             .map_err(|e| Error::io(target, e))?;
         #[cfg(unix)]

@@ -8,10 +8,19 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::artifact::{Artifact, Fingerprint, Stored};
 use crate::atomic_file::write_atomic;
+use crate::temp_owner::{owned_temp_prefix, remove_abandoned_temps};
 use crate::{Error, Result};
 
 /// The manifest format version this build writes and reads.
 pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+/// The prefix of a bundle's staging directory beside the versions
+/// (`.staging-<host>-<pid>-<random>`); [`BundleWriter::new`] removes those of
+/// writers that are gone.
+///
+/// ```
+/// assert_eq!(mlrig_core::BUNDLE_STAGING_PREFIX, ".staging-");
+/// ```
+pub const BUNDLE_STAGING_PREFIX: &str = ".staging-";
 /// The manifest's file name inside a bundle.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// The statistics of the model's predictions on the evaluation rows
@@ -108,6 +117,7 @@ pub struct BundleWriter {
 impl BundleWriter {
     /// Starts `<base>/<name>/<version>`; with `version = None`, one more than
     /// the highest existing version (1 for a new model). Fails if the version exists.
+    /// Staging directories left by killed writers of this model are removed first.
     pub fn new(base: &Path, name: &str, version: Option<u64>) -> Result<Self> {
         if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
             return Err(Error::InvalidParameter {
@@ -136,8 +146,9 @@ impl BundleWriter {
                 reason: "this version already exists; choose another version or remove it".into(),
             });
         }
+        remove_abandoned_temps(&model_dir, BUNDLE_STAGING_PREFIX);
         let staging = tempfile::Builder::new()
-            .prefix(".staging-")
+            .prefix(&owned_temp_prefix(BUNDLE_STAGING_PREFIX))
             .tempdir_in(&model_dir)
             .map_err(|e| Error::io(&model_dir, e))?;
         let now = SystemTime::now();

@@ -23,6 +23,9 @@
 //!   of order — so statistics are the same bits however the data is split.
 //! * [`ParamGuard`] / [`Fit`]: params → checked params → fitted value.
 //! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
+//! * Crash consistency: an [`AtomicFile`] or a [`StagedDir`] appears complete
+//!   or not at all; their temporary names record the owner (host and pid), so
+//!   the next writer removes what a killed one left ([`remove_abandoned_temps`]).
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
 //!   server runs, and its [`InputContract`] (built from the training schema)
 //!   what a request must look like: [`InputContract::check`] refuses a wrong
@@ -96,14 +99,16 @@ mod schema_reference;
 mod served;
 mod split;
 mod stable_hash;
+mod staged_dir;
+mod temp_owner;
 mod transform;
 
 pub use accumulator::{Accumulator, ParallelAccumulation, accumulate_par};
 pub use artifact::{Artifact, ArtifactHeader, Fingerprint, Stored};
 pub use atomic_file::{AtomicFile, write_atomic};
 pub use bundle::{
-    BUNDLE_FORMAT_VERSION, BundleFile, BundleManifest, BundleWriter, MANIFEST_FILE, ModelBundle,
-    PREDICTED_CLASS_FEATURE, PREDICTION_STATISTICS_FILE, SCORE_FEATURE,
+    BUNDLE_FORMAT_VERSION, BUNDLE_STAGING_PREFIX, BundleFile, BundleManifest, BundleWriter,
+    MANIFEST_FILE, ModelBundle, PREDICTED_CLASS_FEATURE, PREDICTION_STATISTICS_FILE, SCORE_FEATURE,
 };
 pub use contributions::Contributions;
 pub use error::{Error, Result};
@@ -133,6 +138,11 @@ pub use schema_reference::toml_error_message;
 pub use served::ServedPredictions;
 pub use split::{SplitRule, is_key_type, key_hash};
 pub use stable_hash::{Fnv1a64, fnv1a_64};
+pub use staged_dir::StagedDir;
+pub use temp_owner::{
+    STAGED_DIR_PREFIX, TEMP_FILE_PREFIX, is_abandoned_temp, owned_temp_prefix,
+    remove_abandoned_temps,
+};
 pub use transform::{Predict, Servable, ServableInfo, Task, Transform};
 
 /// The README's code, compiled and run by `cargo test --doc`.

@@ -35,8 +35,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FRACTION", requires = "out_dir")]
     eval_fraction: Option<f64>,
 
-    /// Directory for train.csv and eval.csv (created if missing; each file appears complete or
-    /// not at all).
+    /// Directory for train.csv and eval.csv (and the --quarantine file when it is named inside
+    /// it): replaced as a whole when complete, so it holds the previous split or the new one,
+    /// never a mix. It may hold nothing else.
     #[arg(long, value_name = "DIR", requires = "eval_fraction")]
     out_dir: Option<PathBuf>,
 
@@ -65,7 +66,19 @@ impl SplitOutput {
     }
 }
 
-pub(crate) fn run(args: Args) -> CommandResult {
+pub(crate) fn run(mut args: Args) -> CommandResult {
+    // The split is staged beside --out-dir and swapped into place when complete.
+    let staged = match &args.out_dir {
+        Some(dir) => Some(stage_out_dir(dir, args.stream.quarantine.as_deref())?),
+        None => None,
+    };
+    let quarantine_file = args.stream.quarantine.clone();
+    if let (Some(staged), Some(quarantine)) = (&staged, &args.stream.quarantine)
+        && let Some(name) = quarantine.file_name()
+        && is_inside(staged.target(), quarantine)
+    {
+        args.stream.quarantine = Some(staged.path().join(name));
+    }
     let mut options = args.stream.apply(args.csv.options()?)?;
     let split = match args.eval_fraction {
         Some(fraction) => {
@@ -86,8 +99,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
     let set = mlrig_ingest::FileSet::new(&args.files)?;
     let mut reader = DataReader::open_files(&set, options)?;
     let schema = reader.schema();
-    let mut output = match (&split, &args.out_dir) {
-        (Some(split), Some(dir)) => Some(open_split_output(split, dir, &schema)?),
+    let mut output = match (&split, &staged, &args.out_dir) {
+        (Some(split), Some(staged), Some(dir)) => {
+            Some(open_split_output(split, staged.path(), dir, &schema)?)
+        }
         _ => None,
     };
     let spinner = rows_spinner(&format!("reading {}", args.files.join(" ")));
@@ -104,6 +119,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
         Some(output) => {
             let train_rows = output.train.commit()?;
             let eval_rows = output.eval.commit()?;
+            if let Some(staged) = staged {
+                staged.commit()?;
+            }
             Some(serde_json::json!({
                 "rule": output.split.rule,
                 "key_column": output.split.key_column,
@@ -152,7 +170,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
             let _ = writeln!(text, "  line {:<6} {column}{}", row.line, row.reason);
         }
     }
-    if let Some(path) = &args.stream.quarantine {
+    if let Some(path) = &quarantine_file {
         let _ = writeln!(text, "quarantine written to {}", path.display());
     }
     let columns: Vec<_> = schema
@@ -164,7 +182,7 @@ pub(crate) fn run(args: Args) -> CommandResult {
         "summary": report.summary,
         "columns": columns,
         "quarantined": report.quarantined,
-        "quarantine_file": args.stream.quarantine,
+        "quarantine_file": quarantine_file,
     });
     if let Some(split) = split_json {
         json["split"] = split;
@@ -172,19 +190,73 @@ pub(crate) fn run(args: Args) -> CommandResult {
     Ok(Outcome::from_json(json, text))
 }
 
-/// Creates `dir` and the two (temporary until committed) output files.
+/// The files of a split directory.
+const TRAIN_FILE: &str = "train.csv";
+const EVAL_FILE: &str = "eval.csv";
+
+/// Starts the new content of `--out-dir`, after checking that the directory
+/// holds only what a split writes (its two files, the quarantine file when
+/// named inside it, and temporary files of mlrig): replacing it must not
+/// delete anything else.
+fn stage_out_dir(dir: &Path, quarantine: Option<&Path>) -> Result<mlrig_core::StagedDir, CliError> {
+    let quarantine_name = quarantine
+        .filter(|q| is_inside(dir, q))
+        .and_then(Path::file_name);
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("--out-dir {}: {e}", dir.display()))?;
+                let name = entry.file_name();
+                let ours = name == TRAIN_FILE
+                    || name == EVAL_FILE
+                    || Some(name.as_os_str()) == quarantine_name
+                    || name
+                        .to_string_lossy()
+                        .starts_with(mlrig_core::TEMP_FILE_PREFIX);
+                if !ours {
+                    return Err(format!(
+                        "--out-dir {}: holds `{}`, which is not part of a split; the directory is \
+                         replaced as a whole (so a crash leaves the previous split or the new one), \
+                         so give the split a directory of its own",
+                        dir.display(),
+                        name.to_string_lossy()
+                    )
+                    .into());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("--out-dir {}: {e}", dir.display()).into()),
+    }
+    Ok(mlrig_core::StagedDir::create(dir)?)
+}
+
+/// Whether `file` is directly inside `dir`.
+fn is_inside(dir: &Path, file: &Path) -> bool {
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), std::fs::canonicalize(parent)) {
+        (Ok(dir), Ok(parent)) => dir == parent,
+        _ => parent == dir,
+    }
+}
+
+/// The two (temporary until committed) output files in the staging
+/// directory; the report names them by their place in `dir`.
 fn open_split_output(
     split: &Split,
+    staging: &Path,
     dir: &Path,
     schema: &mlrig_core::arrow_schema::SchemaRef,
 ) -> Result<SplitOutput, CliError> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("--out-dir {}: {e}", dir.display()))?;
-    let train_path = dir.join("train.csv");
-    let eval_path = dir.join("eval.csv");
+    let train_path = dir.join(TRAIN_FILE);
+    let eval_path = dir.join(EVAL_FILE);
     Ok(SplitOutput {
         split: split.clone(),
-        train: CsvWriter::create(&train_path, schema.clone())?,
-        eval: CsvWriter::create(&eval_path, schema.clone())?,
+        train: CsvWriter::create(staging.join(TRAIN_FILE), schema.clone())?,
+        eval: CsvWriter::create(staging.join(EVAL_FILE), schema.clone())?,
         train_path,
         eval_path,
         next_row: 0,

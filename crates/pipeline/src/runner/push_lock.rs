@@ -28,7 +28,7 @@ impl PushLock {
     pub(crate) fn acquire(root: &Path) -> Result<Self, PipelineError> {
         std::fs::create_dir_all(root).map_err(|e| mlrig_core::Error::io(root, e))?;
         let path = root.join(LOCK_FILE);
-        let owner = super::store::owned_prefix("");
+        let owner = mlrig_core::owned_temp_prefix("");
         let started = Instant::now();
         loop {
             match std::fs::OpenOptions::new()
@@ -43,7 +43,7 @@ impl PushLock {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                    if super::store::is_abandoned(&holder, &path) {
+                    if mlrig_core::is_abandoned_temp(&holder, &path) {
                         let _ = std::fs::remove_file(&path);
                         continue;
                     }
@@ -94,7 +94,7 @@ mod tests {
 
         if cfg!(target_os = "linux") {
             // A gone process of this host (far above any pid_max).
-            let host = super::super::store::owned_prefix("");
+            let host = mlrig_core::owned_temp_prefix("");
             let host = host.rsplitn(3, '-').nth(2).unwrap().to_string();
             std::fs::write(&path, format!("{host}-4294967295-")).unwrap();
             drop(PushLock::acquire(root.path()).unwrap());

@@ -538,9 +538,9 @@ pub(crate) fn push(
             reason: "this version already exists in the model base path (pushed by another process?); run again to push as the next version".into(),
         });
     }
-    super::store::remove_leftovers(model_dir, ".push-");
+    mlrig_core::remove_abandoned_temps(model_dir, ".push-");
     let staging = tempfile::Builder::new()
-        .prefix(&super::store::owned_prefix(".push-"))
+        .prefix(&mlrig_core::owned_temp_prefix(".push-"))
         .tempdir_in(model_dir)
         .map_err(|e| mlrig_core::Error::io(model_dir, e))?;
     copy_tree(bundle_dir, staging.path())?;

@@ -132,9 +132,9 @@ impl ArtifactStore {
     ) -> Result<StepMeta, PipelineError> {
         let step_dir = self.dir.join(step);
         std::fs::create_dir_all(&step_dir).map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
-        remove_leftovers(&step_dir, ".tmp-");
+        mlrig_core::remove_abandoned_temps(&step_dir, ".tmp-");
         let tmp = tempfile::Builder::new()
-            .prefix(&owned_prefix(".tmp-"))
+            .prefix(&mlrig_core::owned_temp_prefix(".tmp-"))
             .tempdir_in(&step_dir)
             .map_err(|e| mlrig_core::Error::io(&step_dir, e))?;
         let outcome = produce(tmp.path())?;
@@ -172,67 +172,6 @@ pub(crate) struct StepOutcome {
     pub(crate) gate: Option<GateDecision>,
     pub(crate) notes: Vec<String>,
     pub(crate) summary: serde_json::Value,
-}
-
-/// `<prefix><host>-<pid>-`: the name start of a temporary directory this
-/// process owns, so that [`remove_leftovers`] can tell whose it is.
-pub(crate) fn owned_prefix(prefix: &str) -> String {
-    format!("{prefix}{}-{}-", host_name(), std::process::id())
-}
-
-/// This machine's name (Linux: the kernel's; elsewhere `$HOSTNAME`), reduced
-/// to characters safe in a file name.
-fn host_name() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let safe: String = name
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
-        .collect();
-    if safe.is_empty() { "host".into() } else { safe }
-}
-
-/// Removes `<prefix><host>-<pid>-*` directories in `dir` left by crashed
-/// attempts (see [`is_abandoned`]): a live run's work is never removed.
-pub(crate) fn remove_leftovers(dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name
-            .strip_prefix(prefix)
-            .is_some_and(|owner| is_abandoned(owner, &entry.path()))
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Whether the file or directory at `path`, owned by `owner`
-/// (`<host>-<pid>-…`, as [`owned_prefix`] writes), is left over: on this
-/// host, its process is gone (known on Linux through `/proc`); otherwise
-/// (another host sharing the directory, or no `/proc`) it is older than a day.
-pub(crate) fn is_abandoned(owner: &str, path: &Path) -> bool {
-    let pid = owner
-        .strip_prefix(&format!("{}-", host_name()))
-        .and_then(|rest| rest.split('-').next())
-        .and_then(|p| p.parse::<u32>().ok());
-    let gone = pid.is_some_and(|pid| {
-        cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists()
-    });
-    gone || older_than_a_day(path)
-}
-
-fn older_than_a_day(path: &Path) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age.as_secs() > 24 * 3600)
 }
 
 #[cfg(test)]
@@ -288,15 +227,17 @@ mod tests {
     fn leftovers_of_gone_processes_are_removed_and_live_ones_kept() {
         let root = tempfile::tempdir().unwrap();
         let step_dir = root.path().join("artifacts/train");
-        let live = step_dir.join(format!("{}abc", owned_prefix(".tmp-")));
+        let live = step_dir.join(format!("{}abc", mlrig_core::owned_temp_prefix(".tmp-")));
         // Far above any pid_max: no such process.
-        let gone = step_dir.join(format!(".tmp-{}-4294967295-abc", host_name()));
+        let host = mlrig_core::owned_temp_prefix("");
+        let host = host.split('-').next().unwrap();
+        let gone = step_dir.join(format!(".tmp-{host}-4294967295-abc"));
         // Another host's: its processes cannot be seen from here.
         let elsewhere = step_dir.join(".tmp-otherhost-4294967295-abc");
         for dir in [&live, &gone, &elsewhere] {
             std::fs::create_dir_all(dir).unwrap();
         }
-        remove_leftovers(&step_dir, ".tmp-");
+        mlrig_core::remove_abandoned_temps(&step_dir, ".tmp-");
         assert!(live.is_dir());
         assert!(elsewhere.is_dir());
         assert_eq!(!gone.exists(), cfg!(target_os = "linux"));

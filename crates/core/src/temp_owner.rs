@@ -1,0 +1,221 @@
+//! Temporary files and directories that name their owner, and the removal of
+//! those a crashed process left behind: [`owned_temp_prefix`],
+//! [`remove_abandoned_temps`], [`is_abandoned_temp`].
+//!
+//! A writer that is killed (SIGKILL, power loss) cannot delete its temporary
+//! file or staging directory. Every temporary name mlrig creates therefore
+//! starts with `<prefix><host>-<pid>-`: the next writer into the same
+//! directory removes the names whose process is gone on this host, and never
+//! those of a live process (a concurrent writer) or of another host sharing
+//! the directory (unless a day old).
+
+use std::path::Path;
+
+/// The prefix of [`AtomicFile`](crate::AtomicFile)'s temporary files.
+///
+/// ```
+/// assert_eq!(mlrig_core::TEMP_FILE_PREFIX, ".mlrig-tmp-");
+/// ```
+pub const TEMP_FILE_PREFIX: &str = ".mlrig-tmp-";
+
+/// The prefix of [`StagedDir`](crate::StagedDir)'s staging directories (and
+/// of a replaced directory's old content until it is removed).
+///
+/// ```
+/// assert_eq!(mlrig_core::STAGED_DIR_PREFIX, ".mlrig-staging-");
+/// ```
+pub const STAGED_DIR_PREFIX: &str = ".mlrig-staging-";
+
+/// Leftovers of a host that cannot be checked for live processes (another
+/// machine sharing the directory, or no `/proc`) are removed after this long.
+const FOREIGN_LEFTOVER_AGE_SECS: u64 = 24 * 3600;
+
+/// `<prefix><host>-<pid>-`: the start of the name of a temporary file or
+/// directory this process owns, so that [`remove_abandoned_temps`] can tell
+/// whose it is. The host is this machine's name reduced to ASCII letters,
+/// digits and dots (so `-` separates the parts).
+///
+/// ```
+/// let prefix = mlrig_core::owned_temp_prefix(".tmp-");
+/// assert!(prefix.starts_with(".tmp-"));
+/// assert!(prefix.ends_with(&format!("-{}-", std::process::id())));
+/// ```
+pub fn owned_temp_prefix(prefix: &str) -> String {
+    format!("{prefix}{}-{}-", host_name(), std::process::id())
+}
+
+/// This machine's name (Linux: the kernel's; elsewhere `$HOSTNAME`), reduced
+/// to characters safe in a file name; `host` when unknown.
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let safe: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+        .collect();
+    if safe.is_empty() { "host".into() } else { safe }
+}
+
+/// Removes the entries `<prefix><owner>` of `dir` whose owner is gone (see
+/// [`is_abandoned_temp`]): files and whole directories left by killed
+/// writers. Entries of live processes and names without `prefix` are never
+/// touched; errors (a vanished entry, no permission) are ignored, as the
+/// cleanup is best effort. Returns how many entries were removed.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// // pid 4294967295 exceeds any pid_max: that process is gone.
+/// let host = mlrig_core::owned_temp_prefix("").split('-').next().unwrap_or_default().to_string();
+/// let dead = dir.path().join(format!(".mlrig-tmp-{host}-4294967295-x1"));
+/// let live = dir.path().join(format!("{}x2", mlrig_core::owned_temp_prefix(".mlrig-tmp-")));
+/// let other = dir.path().join("notes.txt");
+/// for path in [&dead, &live, &other] {
+///     std::fs::write(path, b"")?;
+/// }
+/// let removed = mlrig_core::remove_abandoned_temps(dir.path(), ".mlrig-tmp-");
+/// assert!(live.exists() && other.exists());
+/// if cfg!(target_os = "linux") {
+///     assert_eq!(removed, 1);
+///     assert!(!dead.exists());
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn remove_abandoned_temps(dir: &Path, prefix: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if !name
+            .strip_prefix(prefix)
+            .is_some_and(|owner| is_abandoned_temp(owner, &path))
+        {
+            continue;
+        }
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        let gone = if is_dir {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether the temporary file or directory at `path`, owned by `owner`
+/// (`<host>-<pid>-…`, the part of its name after the prefix, as
+/// [`owned_temp_prefix`] writes it), is left over: on this host its process is
+/// gone (known on Linux through `/proc`, so a killed process must have been
+/// reaped), or — for another host's, an unreadable owner or without `/proc` —
+/// it was last modified more than a day ago.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let mine = mlrig_core::owned_temp_prefix("");
+/// // This process is alive, and the file is new.
+/// assert!(!mlrig_core::is_abandoned_temp(&format!("{mine}abc"), dir.path()));
+/// assert!(!mlrig_core::is_abandoned_temp("otherhost-1-abc", dir.path()));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn is_abandoned_temp(owner: &str, path: &Path) -> bool {
+    let pid = owner
+        .strip_prefix(&format!("{}-", host_name()))
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    let gone = pid.is_some_and(|pid| {
+        cfg!(target_os = "linux")
+            && Path::new("/proc/self").exists()
+            && !Path::new("/proc").join(pid.to_string()).exists()
+    });
+    gone || older_than(path, FOREIGN_LEFTOVER_AGE_SECS)
+}
+
+fn older_than(path: &Path, seconds: u64) -> bool {
+    std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() > seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A pid above any `pid_max` (at most 2^22 on Linux): no such process.
+    const DEAD_PID: u32 = u32::MAX;
+
+    #[test]
+    fn leftovers_of_gone_processes_are_removed_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let live_file = dir.path().join(format!("{}a", owned_temp_prefix(".p-")));
+        let live_dir = dir.path().join(format!("{}b", owned_temp_prefix(".p-")));
+        let dead_file = dir.path().join(format!(".p-{}-{DEAD_PID}-c", host_name()));
+        let dead_dir = dir.path().join(format!(".p-{}-{DEAD_PID}-d", host_name()));
+        // Another host's: its processes cannot be seen from here.
+        let elsewhere = dir.path().join(format!(".p-otherhost-{DEAD_PID}-e"));
+        // Other names, even with a dead owner, are not ours to remove.
+        let foreign = dir.path().join(format!(".q-{}-{DEAD_PID}-f", host_name()));
+        let plain = dir.path().join("data.csv");
+        for file in [&live_file, &dead_file, &elsewhere, &foreign, &plain] {
+            std::fs::write(file, b"x").unwrap();
+        }
+        for d in [&live_dir, &dead_dir] {
+            std::fs::create_dir_all(d.join("inner")).unwrap();
+            std::fs::write(d.join("inner/file"), b"x").unwrap();
+        }
+        let removed = remove_abandoned_temps(dir.path(), ".p-");
+        for kept in [&live_file, &live_dir, &elsewhere, &foreign, &plain] {
+            assert!(kept.exists(), "{} was removed", kept.display());
+        }
+        if cfg!(target_os = "linux") {
+            assert_eq!(removed, 2);
+            assert!(!dead_file.exists() && !dead_dir.exists());
+        }
+    }
+
+    #[test]
+    fn a_child_that_exited_and_was_reaped_is_gone() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join(format!(".p-{}-{pid}-x", host_name()));
+        std::fs::write(&theirs, b"x").unwrap();
+        remove_abandoned_temps(dir.path(), ".p-");
+        assert_eq!(theirs.exists(), !cfg!(target_os = "linux"));
+    }
+
+    #[test]
+    fn a_missing_directory_removes_nothing() {
+        assert_eq!(
+            remove_abandoned_temps(Path::new("/nonexistent-mlrig-dir"), ".p-"),
+            0
+        );
+    }
+
+    #[test]
+    fn unreadable_owners_are_only_removed_when_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".p-Xy12z");
+        std::fs::write(&path, b"x").unwrap();
+        assert!(!is_abandoned_temp("Xy12z", &path));
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 24 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(is_abandoned_temp("Xy12z", &path));
+    }
+}
