@@ -190,6 +190,9 @@ impl<T: Artifact> Stored<T> {
     }
 }
 
+/// The `created_by` of the files this build writes.
+const CREATED_BY: &str = concat!("mlrig-core ", env!("CARGO_PKG_VERSION"));
+
 #[derive(Serialize)]
 struct EnvelopeRef<'a, T> {
     mlrig_artifact: &'a ArtifactHeader,
@@ -329,7 +332,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
             format_version: Self::FORMAT_VERSION,
             fingerprint: self.fingerprint()?,
             inputs: inputs.to_vec(),
-            created_by: concat!("mlrig-core ", env!("CARGO_PKG_VERSION")).to_string(),
+            created_by: CREATED_BY.to_string(),
         };
         let mut bytes = serde_json::to_vec_pretty(&EnvelopeRef {
             mlrig_artifact: &header,
@@ -369,6 +372,21 @@ pub trait Artifact: Serialize + DeserializeOwned {
                 supported: Self::FORMAT_VERSION,
             });
         }
+        // A body this build cannot read names the writer when it was another build
+        // (e.g. a newer one whose types this build does not know).
+        let body_context = if header.created_by == CREATED_BY {
+            origin.display().to_string()
+        } else {
+            format!(
+                "{} (written by {}, read by {CREATED_BY})",
+                origin.display(),
+                header.created_by
+            )
+        };
+        let body_error = |source| Error::Json {
+            context: body_context.clone(),
+            source,
+        };
         let written = Fingerprint::of_json_text(envelope.body.get());
         if version < Self::FORMAT_VERSION {
             if written != header.fingerprint {
@@ -384,7 +402,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
                     supported: Self::FORMAT_VERSION,
                     reason: e.to_string(),
                 })?;
-            let value = Self::deserialize(migrated).map_err(json_error)?;
+            let value = Self::deserialize(migrated).map_err(body_error)?;
             tracing::warn!(
                 file = %origin.display(),
                 "`{}` format_version {version} migrated to version {} on loading; \
@@ -403,7 +421,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
         // re-serializes to the recorded fingerprint (the earlier rule).
         let parsed = serde_json::from_str::<Self>(envelope.body.get());
         let value = if written == header.fingerprint {
-            parsed.map_err(json_error)?
+            parsed.map_err(body_error)?
         } else {
             match parsed {
                 Ok(value) if value.fingerprint()? == header.fingerprint => value,
@@ -627,6 +645,24 @@ mod tests {
         assert_eq!(stored.value.weights, sample().weights);
         assert_eq!(stored.migrated_from, None);
         assert_eq!(stored.note(), None);
+    }
+
+    #[test]
+    fn an_unreadable_body_from_another_build_names_the_writer() {
+        let body = r#"{"weights":"many","names":{}}"#;
+        let file = format!(
+            r#"{{"mlrig_artifact":{{"kind":"test.sample","format_version":2,"fingerprint":"{}","created_by":"mlrig-core 9.0.0"}},"body":{body}}}"#,
+            Fingerprint::of_json_text(body)
+        );
+        let err = Sample::from_artifact_bytes(file.as_bytes(), Path::new("s.json")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("s.json (written by mlrig-core 9.0.0, read by mlrig-core "),
+            "{err}"
+        );
+        let ours = file.replace("mlrig-core 9.0.0", CREATED_BY);
+        let err = Sample::from_artifact_bytes(ours.as_bytes(), Path::new("s.json")).unwrap_err();
+        assert!(err.to_string().starts_with("s.json: invalid JSON"), "{err}");
     }
 
     #[test]

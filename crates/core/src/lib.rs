@@ -22,7 +22,9 @@
 //! * [`Accumulator`]s merge exactly — [`ExactSum`] makes float sums independent
 //!   of order — so statistics are the same bits however the data is split.
 //! * [`ParamGuard`] / [`Fit`]: params → checked params → fitted value.
-//! * [`Artifact`]: format version, content [`Fingerprint`], lineage, atomic writes.
+//! * [`Artifact`]: format version (a newer one refused, an older one migrated
+//!   through [`Artifact::migrate`]), content [`Fingerprint`] of the body as
+//!   written, lineage, atomic writes.
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
 //!   server runs, and its [`InputContract`] (built from the training schema)
 //!   what a request must look like: [`InputContract::check`] refuses a wrong
