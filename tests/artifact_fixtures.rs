@@ -18,6 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use mlrig::core::{Artifact, ArtifactHeader, Fingerprint, ModelBundle, records_to_batch};
 use mlrig::features::FittedFeaturePipeline;
@@ -73,13 +74,25 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The fixtures of every release; with `MLRIG_REGENERATE_FIXTURES` set, the
+/// current release's are rewritten first, once, before any test reads them.
 fn fixtures() -> PathBuf {
-    root().join("tests/fixtures/artifacts")
+    static REGENERATED: OnceLock<()> = OnceLock::new();
+    let dir = root().join("tests/fixtures/artifacts");
+    REGENERATED.get_or_init(|| {
+        if std::env::var_os(REGENERATE).is_some() {
+            regenerate(&dir.join(RELEASE));
+        }
+    });
+    dir
 }
+
+/// The directory of this release's fixtures.
+const RELEASE: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
 /// This release's fixtures.
 fn current() -> PathBuf {
-    fixtures().join(concat!("v", env!("CARGO_PKG_VERSION")))
+    fixtures().join(RELEASE)
 }
 
 fn iris() -> PathBuf {
@@ -253,9 +266,6 @@ fn regenerate(dir: &Path) {
 
 #[test]
 fn every_artifact_kind_of_this_release_has_a_fixture() {
-    if std::env::var_os(REGENERATE).is_some() {
-        regenerate(&current());
-    }
     let dir = current();
     assert!(
         dir.is_dir(),
