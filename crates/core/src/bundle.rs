@@ -304,19 +304,7 @@ impl ModelBundle {
             });
         }
         let bytes = std::fs::read(&manifest_path).map_err(|e| Error::io(&manifest_path, e))?;
-        let manifest: BundleManifest =
-            serde_json::from_slice(&bytes).map_err(|source| Error::Json {
-                context: manifest_path.display().to_string(),
-                source,
-            })?;
-        if manifest.format_version != BUNDLE_FORMAT_VERSION {
-            return Err(Error::UnsupportedFormatVersion {
-                path: manifest_path,
-                kind: "mlrig.bundle.manifest".into(),
-                found: manifest.format_version,
-                supported: BUNDLE_FORMAT_VERSION,
-            });
-        }
+        let manifest = parse_manifest(&bytes, &manifest_path)?;
         for (file_name, entry) in &manifest.files {
             let path = dir.join(file_name);
             let content = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
@@ -452,6 +440,69 @@ impl ModelBundle {
     }
 }
 
+/// The manifest's kind in version errors.
+const MANIFEST_KIND: &str = "mlrig.bundle.manifest";
+
+/// Parses a manifest: its `format_version` is read first, so a manifest
+/// from a newer mlrig gets [`Error::NewerFormatVersion`] even when its other
+/// fields changed shape; an older version goes through [`migrate_manifest`].
+/// Unknown fields are ignored (a newer writer may add optional ones).
+fn parse_manifest(bytes: &[u8], path: &Path) -> Result<BundleManifest> {
+    let json_error = |source| Error::Json {
+        context: path.display().to_string(),
+        source,
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json_error)?;
+    let version = value
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| Error::InvalidBundle {
+            path: path.to_path_buf(),
+            reason: "the manifest has no `format_version` (a positive integer); \
+                     re-create the bundle with `mlrig train`"
+                .into(),
+        })?;
+    if version > BUNDLE_FORMAT_VERSION {
+        return Err(Error::NewerFormatVersion {
+            path: path.to_path_buf(),
+            kind: MANIFEST_KIND.into(),
+            found: version,
+            supported: BUNDLE_FORMAT_VERSION,
+        });
+    }
+    let value = if version < BUNDLE_FORMAT_VERSION {
+        let migrated =
+            migrate_manifest(version, value).map_err(|e| Error::UnsupportedFormatVersion {
+                path: path.to_path_buf(),
+                kind: MANIFEST_KIND.into(),
+                found: version,
+                supported: BUNDLE_FORMAT_VERSION,
+                reason: e.to_string(),
+            })?;
+        tracing::warn!(
+            file = %path.display(),
+            "bundle manifest format_version {version} migrated to version {BUNDLE_FORMAT_VERSION} on loading"
+        );
+        migrated
+    } else {
+        value
+    };
+    serde_json::from_value(value).map_err(json_error)
+}
+
+/// Turns a manifest of an older format version into the current one.
+/// Version 1 is the first manifest format, so there is no older version to
+/// migrate yet; when version 2 comes, version 1 is migrated here.
+fn migrate_manifest(from_version: u32, value: serde_json::Value) -> Result<serde_json::Value> {
+    drop(value);
+    Err(Error::NoMigration {
+        kind: MANIFEST_KIND.into(),
+        from: from_version,
+        to: BUNDLE_FORMAT_VERSION,
+    })
+}
+
 /// Version numbers (directory names that are positive integers), ascending.
 fn list_versions(model_dir: &Path) -> Result<Vec<u64>> {
     let mut versions = Vec::new();
@@ -547,6 +598,68 @@ mod tests {
             err.to_string().contains("data_newest_row `yesterday`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn manifest_versions_newer_refused_older_unknown_refused_extra_fields_ignored() {
+        let base = tempfile::tempdir().unwrap();
+        let mut w = BundleWriter::new(base.path(), "m", None).unwrap();
+        w.add_bytes("a.json", "x", b"1").unwrap();
+        let bundle = w.commit().unwrap();
+        let path = bundle.dir().join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let set_version = |v: &str| text.replace("\"format_version\": 1", v);
+
+        // A newer writer that changed a field's shape: still the version message.
+        let newer =
+            set_version("\"format_version\": 7").replace("\"lineage\": []", "\"lineage\": {}");
+        assert_ne!(newer, text);
+        std::fs::write(&path, &newer).unwrap();
+        let err = ModelBundle::open(bundle.dir()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NewerFormatVersion {
+                    found: 7,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&path.display().to_string()),
+            "{message}"
+        );
+        assert!(
+            message.contains("upgrade mlrig to a release that reads version 7"),
+            "{message}"
+        );
+
+        std::fs::write(&path, set_version("\"format_version\": 0")).unwrap();
+        let err = ModelBundle::open(bundle.dir()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::UnsupportedFormatVersion {
+                    found: 0,
+                    supported: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
+        std::fs::write(&path, set_version("\"format_version\": \"one\"")).unwrap();
+        let err = ModelBundle::open(bundle.dir()).unwrap_err();
+        assert!(err.to_string().contains("no `format_version`"), "{err}");
+
+        // An optional field a newer writer adds at the same version is ignored.
+        let extra = text.replacen('{', "{\n  \"signed_by\": \"ci\",", 1);
+        std::fs::write(&path, extra).unwrap();
+        let reopened = ModelBundle::open(bundle.dir()).unwrap();
+        assert_eq!(reopened.manifest(), bundle.manifest());
     }
 
     #[test]

@@ -53,21 +53,75 @@ pub enum Error {
         /// The kind written in the file.
         found: String,
     },
-    /// An artifact was written by a format version this build cannot read.
+    /// An artifact or manifest was written in an older format version that
+    /// this build cannot migrate (see [`crate::Artifact::migrate`]).
+    ///
+    /// ```
+    /// let e = mlrig_core::Error::UnsupportedFormatVersion {
+    ///     path: "m.json".into(), kind: "k".into(), found: 1, supported: 3,
+    ///     reason: "no migration from version 1".into(),
+    /// };
+    /// assert_eq!(e.to_string(), "m.json: `k` format_version 1 is older than this build reads \
+    ///     (version 3) and cannot be migrated: no migration from version 1; \
+    ///     re-create the file with this version of mlrig");
+    /// ```
     #[error(
-        "{}: `{kind}` format_version {found} is not supported (this build reads version {supported}); \
-         re-create the artifact with this version of mlrig or upgrade mlrig",
+        "{}: `{kind}` format_version {found} is older than this build reads (version {supported}) \
+         and cannot be migrated: {reason}; re-create the file with this version of mlrig",
         path.display()
     )]
     UnsupportedFormatVersion {
-        /// The artifact file.
+        /// The artifact or manifest file.
         path: PathBuf,
         /// The artifact kind.
         kind: String,
         /// The version found in the file.
         found: u32,
-        /// The version this build reads.
+        /// The version this build writes and reads.
         supported: u32,
+        /// Why the migration failed.
+        reason: String,
+    },
+    /// An artifact or manifest was written by a newer mlrig, in a format
+    /// version this build does not know.
+    ///
+    /// ```
+    /// let e = mlrig_core::Error::NewerFormatVersion {
+    ///     path: "m.json".into(), kind: "k".into(), found: 4, supported: 3,
+    /// };
+    /// assert!(e.to_string().contains("upgrade mlrig to a release that reads version 4"));
+    /// ```
+    #[error(
+        "{}: `{kind}` format_version {found} was written by a newer mlrig; this build reads \
+         versions up to {supported}: upgrade mlrig to a release that reads version {found}, \
+         or re-create the file with this one",
+        path.display()
+    )]
+    NewerFormatVersion {
+        /// The artifact or manifest file.
+        path: PathBuf,
+        /// The artifact kind.
+        kind: String,
+        /// The version found in the file.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// [`crate::Artifact::migrate`] knows no way from an older format
+    /// version to the current one (the default for every version).
+    ///
+    /// ```
+    /// let e = mlrig_core::Error::NoMigration { kind: "k".into(), from: 1, to: 2 };
+    /// assert_eq!(e.to_string(), "no migration of `k` from format_version 1 to 2 is known");
+    /// ```
+    #[error("no migration of `{kind}` from format_version {from} to {to} is known")]
+    NoMigration {
+        /// The artifact kind.
+        kind: String,
+        /// The version found in the file.
+        from: u32,
+        /// The version this build reads.
+        to: u32,
     },
     /// A file's content does not hash to the fingerprint recorded for it.
     #[error(

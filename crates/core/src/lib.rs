@@ -26,6 +26,9 @@
 //! * Crash consistency: an [`AtomicFile`] or a [`StagedDir`] appears complete
 //!   or not at all; their temporary names record the owner (host and pid), so
 //!   the next writer removes what a killed one left ([`remove_abandoned_temps`]).
+//! * [`Artifact`]: format version (a newer one refused, an older one migrated
+//!   through [`Artifact::migrate`]), content [`Fingerprint`] of the body as
+//!   written, lineage, atomic writes.
 //! * [`ModelBundle`]: the directory a model travels as; [`Servable`] is what a
 //!   server runs, and its [`InputContract`] (built from the training schema)
 //!   what a request must look like: [`InputContract::check`] refuses a wrong

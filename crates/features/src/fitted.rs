@@ -19,7 +19,6 @@ use crate::spec::OutputLayout;
 
 /// The artifact body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PipelineBody {
     /// Rows of the training data.
     training_rows: u64,

@@ -17,7 +17,7 @@ use crate::spec::{DatePart, MAX_HASH_BUCKETS};
 
 /// The value that fills a missing input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum FillValue {
     /// For numeric encodings.
     Number(f64),
@@ -27,7 +27,7 @@ pub(crate) enum FillValue {
 
 /// A fitted encoding with its statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum FittedEncoding {
     /// `(x − mean) / scale`.
     StandardScale { mean: f64, scale: f64 },
@@ -75,7 +75,6 @@ fn is_zero(value: &u32) -> bool {
 
 /// The fitted transform of one input column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct FittedColumn {
     pub(crate) name: String,
     pub(crate) input_type: ColumnType,
@@ -547,7 +546,6 @@ impl FittedColumn {
 
 /// A fitted feature cross.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct FittedCross {
     pub(crate) columns: [String; 2],
     pub(crate) input_types: [ColumnType; 2],

@@ -275,7 +275,6 @@ pub struct SgdClassifier {
 
 /// [`SgdClassifier`] as read from JSON, before its shapes are checked.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct StoredSgdClassifier {
     feature_names: Vec<String>,
     target: String,

@@ -229,7 +229,6 @@ pub struct SgdRegressor {
 
 /// [`SgdRegressor`] as read from JSON, before its shapes are checked.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct StoredSgdRegressor {
     feature_names: Vec<String>,
     target: String,
