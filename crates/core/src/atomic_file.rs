@@ -93,7 +93,10 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames the file to its target.
     pub fn commit(mut self) -> Result<()> {
-        self.file.flush().map_err(|e| Error::io(&self.target, e))?;
+        self.file
+            .as_file_mut()
+            .flush()
+            .map_err(|e| Error::io(&self.target, e))?;
         self.file
             .as_file()
             .sync_all()
@@ -106,13 +109,16 @@ impl AtomicFile {
     }
 }
 
+// Through the plain `File`: `NamedTempFile`'s own `Write` adds the temporary
+// path to every error, and an error should name the target, not a file that
+// is deleted by then.
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.write(buf)
+        self.file.as_file_mut().write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        self.file.as_file_mut().flush()
     }
 }
 
