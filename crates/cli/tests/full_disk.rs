@@ -90,13 +90,14 @@ fn mount_namespace(probe: &Path) -> Option<Vec<&'static str>> {
     None
 }
 
-/// Inside the namespace: mount an 8 KiB tmpfs on $1, write "previous" to
-/// the destination file $DEST (when set), run the command, and record its
+/// Inside the namespace: mount an 8 KiB tmpfs on $1, write "previous" (or
+/// $CONTENT) to the destination file $DEST (when set), run the command, and record its
 /// status, stderr, the tmpfs's contents and the destination's content in $2.
 const SCRIPT: &str = r#"
 full=$1; out=$2; shift 2
 mount -t tmpfs -o size=8k tmpfs "$full" || exit 99
-if [ -n "$DEST" ]; then printf 'previous\n' > "$full/$DEST" || exit 98; fi
+if [ -n "$DEST" ] && [ -n "$CONTENT" ]; then printf '%s' "$CONTENT" > "$full/$DEST" || exit 98;
+elif [ -n "$DEST" ]; then printf 'previous\n' > "$full/$DEST" || exit 98; fi
 "$@" >"$out/stdout" 2>"$out/stderr"
 echo $? >"$out/status"
 (cd "$full" && find . -mindepth 1 | sort) >"$out/listing"
@@ -121,7 +122,7 @@ fn run_on_full_disk(
     unshare: &[&str],
     work: &Path,
     full: &Path,
-    dest: &str,
+    (dest, content): (&str, &str),
     args: &[String],
 ) -> FullDiskRun {
     let out = tempfile::tempdir_in(work).unwrap();
@@ -133,6 +134,7 @@ fn run_on_full_disk(
         .arg(env!("CARGO_BIN_EXE_mlrig"))
         .args(args)
         .env("DEST", dest)
+        .env("CONTENT", content)
         .current_dir(work)
         .stdin(Stdio::null())
         .status()
@@ -335,6 +337,15 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
             ],
         ),
         (
+            "pipeline.schema.json",
+            vec![
+                "schema".into(),
+                "pipeline".into(),
+                "--out".into(),
+                in_full("pipeline.schema.json"),
+            ],
+        ),
+        (
             "rules.yml",
             vec![
                 "alerts".into(),
@@ -346,7 +357,7 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
         ),
     ];
     for (dest, args) in cases {
-        let run = run_on_full_disk(&unshare, work.path(), &full, dest, &args);
+        let run = run_on_full_disk(&unshare, work.path(), &full, (dest, ""), &args);
         let what = format!("{args:?}\n--- stderr ---\n{}", run.stderr);
         assert_eq!(run.status, 2, "{what}");
         let lines: Vec<&str> = run.stderr.lines().collect();
@@ -381,4 +392,36 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
             assert_eq!(run.dest.as_deref(), Some("previous\n"), "{what}");
         }
     }
+
+    // A pipeline whose root (the config's directory) is on the full disk:
+    // the run fails with one line, its record is kept (complete), no
+    // artifact or staging directory is half-written.
+    let config = format!(
+        "name = \"iris\"\n[data]\nfiles = [\"{IRIS}\"]\ntarget = \"species\"\n[push]\nbase_path = \"models\"\n"
+    );
+    let run = run_on_full_disk(
+        &unshare,
+        work.path(),
+        &full,
+        ("mlrig.toml", &config),
+        &["run".into(), in_full("mlrig.toml")],
+    );
+    let what = format!("{:?}\n--- stderr ---\n{}", run.listing, run.stderr);
+    assert_eq!(run.status, 2, "{what}");
+    assert_eq!(run.stderr.lines().count(), 1, "{what}");
+    assert!(run.stderr.contains("No space left on device"), "{what}");
+    assert_eq!(run.dest.as_deref(), Some(config.as_str()), "{what}");
+    for file in &run.files {
+        assert!(
+            file == "./mlrig.toml"
+                || (file.starts_with("./pipeline/runs/") && file.ends_with(".json")),
+            "{what}"
+        );
+    }
+    assert!(
+        run.listing
+            .iter()
+            .all(|entry| !entry.contains("/.tmp") && !entry.contains(".mlrig-tmp")),
+        "{what}"
+    );
 }
