@@ -90,19 +90,22 @@ fn mount_namespace(probe: &Path) -> Option<Vec<&'static str>> {
     None
 }
 
-/// Inside the namespace: mount an 8 KiB tmpfs on $1, write "previous" (or
-/// $CONTENT) to the destination file $DEST (when set), run the command, and record its
-/// status, stderr, the tmpfs's contents and the destination's content in $2.
+/// Inside the namespace: mount a tmpfs of $SIZE (default 8 KiB) on $1, write
+/// "previous" (or $CONTENT) to the destination file $DEST (when set), run
+/// $SETUP, run the command, and record its status, stderr, the tmpfs's
+/// contents, the destination's content and a copy of the tmpfs in $2.
 const SCRIPT: &str = r#"
 full=$1; out=$2; shift 2
-mount -t tmpfs -o size=8k tmpfs "$full" || exit 99
+mount -t tmpfs -o "size=${SIZE:-8k}" tmpfs "$full" || exit 99
 if [ -n "$DEST" ] && [ -n "$CONTENT" ]; then printf '%s' "$CONTENT" > "$full/$DEST" || exit 98;
 elif [ -n "$DEST" ]; then printf 'previous\n' > "$full/$DEST" || exit 98; fi
+eval "$SETUP" || exit 97
 "$@" >"$out/stdout" 2>"$out/stderr"
 echo $? >"$out/status"
 (cd "$full" && find . -mindepth 1 | sort) >"$out/listing"
 (cd "$full" && find . -mindepth 1 -type f | sort) >"$out/files"
 if [ -n "$DEST" ] && [ -f "$full/$DEST" ]; then cat "$full/$DEST" >"$out/dest"; fi
+mkdir "$out/after" && cp -a "$full/." "$out/after/"
 exit 0
 "#;
 
@@ -116,6 +119,8 @@ struct FullDiskRun {
     files: Vec<String>,
     /// The destination's content afterwards, if it exists.
     dest: Option<String>,
+    /// The record, with a copy of the tmpfs afterwards in `after/`.
+    out: tempfile::TempDir,
 }
 
 fn run_on_full_disk(
@@ -123,6 +128,19 @@ fn run_on_full_disk(
     work: &Path,
     full: &Path,
     (dest, content): (&str, &str),
+    args: &[String],
+) -> FullDiskRun {
+    run_on_full_disk_with(unshare, work, full, (dest, content), ("8k", ""), args)
+}
+
+/// [`run_on_full_disk`] with a tmpfs of `size` and a `setup` shell command
+/// (`$full` is the tmpfs) run before the command.
+fn run_on_full_disk_with(
+    unshare: &[&str],
+    work: &Path,
+    full: &Path,
+    (dest, content): (&str, &str),
+    (size, setup): (&str, &str),
     args: &[String],
 ) -> FullDiskRun {
     let out = tempfile::tempdir_in(work).unwrap();
@@ -135,6 +153,8 @@ fn run_on_full_disk(
         .args(args)
         .env("DEST", dest)
         .env("CONTENT", content)
+        .env("SIZE", size)
+        .env("SETUP", setup)
         .current_dir(work)
         .stdin(Stdio::null())
         .status()
@@ -147,6 +167,7 @@ fn run_on_full_disk(
         listing: read("listing").lines().map(str::to_string).collect(),
         files: read("files").lines().map(str::to_string).collect(),
         dest: std::fs::read_to_string(out.path().join("dest")).ok(),
+        out,
     }
 }
 
@@ -424,4 +445,42 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
             .all(|entry| !entry.contains("/.tmp") && !entry.contains(".mlrig-tmp")),
         "{what}"
     );
+
+    // A train/eval split where train fits and eval does not: both files are
+    // synced before either is renamed, so the previous pair stays whole
+    // (never a new train.csv beside an old eval.csv).
+    let run = run_on_full_disk_with(
+        &unshare,
+        work.path(),
+        &full,
+        ("", ""),
+        (
+            "400k",
+            r#"mkdir "$full/split" && echo old > "$full/split/train.csv" && echo old > "$full/split/eval.csv""#,
+        ),
+        &[
+            "ingest".into(),
+            ADULT.into(),
+            "--out-dir".into(),
+            in_full("split"),
+            "--eval-fraction".into(),
+            "0.2".into(),
+        ],
+    );
+    let what = format!("{:?}\n--- stderr ---\n{}", run.listing, run.stderr);
+    assert_eq!(run.status, 2, "{what}");
+    assert!(run.stderr.contains("No space left on device"), "{what}");
+    assert_eq!(
+        run.files,
+        ["./split/eval.csv", "./split/train.csv"],
+        "{what}"
+    );
+    for file in ["train.csv", "eval.csv"] {
+        let after = run.out.path().join("after/split").join(file);
+        assert_eq!(
+            std::fs::read_to_string(after).unwrap(),
+            "old\n",
+            "{file}: {what}"
+        );
+    }
 }

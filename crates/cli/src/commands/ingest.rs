@@ -101,7 +101,11 @@ pub(crate) fn run(args: Args) -> CommandResult {
     spinner.finish_and_clear();
     let report = reader.finish()?;
     let split_json = match output {
-        Some(output) => {
+        Some(mut output) => {
+            // Both files on disk before either is renamed: a full disk
+            // leaves the previous pair, never a new train with an old eval.
+            output.train.sync()?;
+            output.eval.sync()?;
             let train_rows = output.train.commit()?;
             let eval_rows = output.eval.commit()?;
             Some(serde_json::json!({
