@@ -5,8 +5,10 @@
 //! text for people, `--format json` on stdout for scripts. Progress and logs
 //! go to stderr. Exit status: 0 success, 1 the data failed a check
 //! (anomalies, drift or features that could not be compared, gate not
-//! passed), 2 usage or input error; a closed stdout (`… | head`) ends a verb
-//! quietly with status 0 (`output::print_out`).
+//! passed), 2 usage or input error. A closed stdout (`… | head`) ends a
+//! verb quietly with the status it would have had (0 when it succeeded), a
+//! closed stderr changes nothing, and a full disk is one `error:` line
+//! naming the file, status 2 (`output`).
 
 use std::process::ExitCode;
 
@@ -170,13 +172,16 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr, quiet by default; `RUST_LOG=info` (or `debug`, or a
-/// per-crate filter) turns them up.
+/// per-crate filter) turns them up. A log line that cannot be written (a
+/// closed stderr) is dropped: tracing-subscriber would report it with
+/// `eprintln!`, which panics when stderr is closed.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .try_init();
 }
 

@@ -99,13 +99,40 @@ impl AtomicFile {
         self.file.reopen().map_err(|e| Error::io(&self.target, e))
     }
 
-    /// Flushes, syncs and renames the file to its target.
-    pub fn commit(mut self) -> Result<()> {
-        self.file.flush().map_err(|e| Error::io(&self.target, e))?;
+    /// Flushes and syncs the temporary file without renaming it: with
+    /// several files that belong together, sync each before committing any,
+    /// so a full disk fails before the first one is renamed into place.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let dir = tempfile::tempdir()?;
+    /// let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    /// let mut first = mlrig_core::AtomicFile::create(&a)?;
+    /// let mut second = mlrig_core::AtomicFile::create(&b)?;
+    /// first.write_all(b"x\n")?;
+    /// second.write_all(b"y\n")?;
+    /// first.sync()?;
+    /// second.sync()?;
+    /// assert!(!a.exists() && !b.exists());
+    /// first.commit()?;
+    /// second.commit()?;
+    /// assert_eq!(std::fs::read_to_string(&b)?, "y\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&mut self) -> Result<()> {
+        self.file
+            .as_file_mut()
+            .flush()
+            .map_err(|e| Error::io(&self.target, e))?;
         self.file
             .as_file()
             .sync_all()
-            .map_err(|e| Error::io(&self.target, e))?;
+            .map_err(|e| Error::io(&self.target, e))
+    }
+
+    /// Flushes, syncs and renames the file to its target.
+    pub fn commit(mut self) -> Result<()> {
+        self.sync()?;
         let target = self.target;
         self.file
             .persist(&target)
@@ -114,13 +141,16 @@ impl AtomicFile {
     }
 }
 
+// Through the plain `File`: `NamedTempFile`'s own `Write` adds the temporary
+// path to every error, and an error should name the target, not a file that
+// is deleted by then.
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file.write(buf)
+        self.file.as_file_mut().write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        self.file.as_file_mut().flush()
     }
 }
 

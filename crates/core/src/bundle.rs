@@ -187,7 +187,7 @@ impl BundleWriter {
                 reason: format!("`{file_name}` is reserved or not a plain file name"),
             });
         }
-        write_atomic(&self.staging.path().join(file_name), bytes)?;
+        self.write_staged(file_name, bytes)?;
         let fingerprint = Fingerprint::of_bytes(bytes);
         self.manifest.files.insert(
             file_name.to_string(),
@@ -197,6 +197,16 @@ impl BundleWriter {
             },
         );
         Ok(fingerprint)
+    }
+
+    /// Writes `file_name` into the staging directory; an error names the
+    /// file's place in the bundle (`<base>/<name>/<version>/<file>`), not the
+    /// staging directory, which is deleted when the writer is dropped.
+    fn write_staged(&self, file_name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.staging.path().join(file_name), bytes).map_err(|e| match e {
+            Error::Io { source, .. } => Error::io(self.final_dir.join(file_name), source),
+            other => other,
+        })
     }
 
     /// Records the fingerprint of training data (lineage).
@@ -242,7 +252,7 @@ impl BundleWriter {
                 source,
             })?;
         bytes.push(b'\n');
-        write_atomic(&self.staging.path().join(MANIFEST_FILE), &bytes)?;
+        self.write_staged(MANIFEST_FILE, &bytes)?;
         // The staging directory is private (0700); the bundle is an ordinary, readable directory.
         #[cfg(unix)]
         {
@@ -250,8 +260,11 @@ impl BundleWriter {
             std::fs::set_permissions(self.staging.path(), std::fs::Permissions::from_mode(0o755))
                 .map_err(|e| Error::io(self.staging.path(), e))?;
         }
-        let staging = self.staging.keep();
-        std::fs::rename(&staging, &self.final_dir).map_err(|e| Error::io(&self.final_dir, e))?;
+        // Renamed before `keep`: if the rename fails, dropping the staging
+        // directory deletes it.
+        std::fs::rename(self.staging.path(), &self.final_dir)
+            .map_err(|e| Error::io(&self.final_dir, e))?;
+        let _moved = self.staging.keep();
         Ok(ModelBundle {
             dir: self.final_dir,
             manifest: self.manifest,

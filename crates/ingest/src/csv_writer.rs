@@ -200,6 +200,35 @@ impl CsvWriter {
         self.rows
     }
 
+    /// Flushes and syncs the temporary file without renaming it. Files that
+    /// belong together (a train/eval split) are each synced before any is
+    /// committed, so a full disk fails before the first rename and leaves
+    /// the previous pair as it was.
+    ///
+    /// ```
+    /// use mlrig_ingest::{CsvWriter, ReadOptions, read_csv};
+    /// let dir = tempfile::tempdir()?;
+    /// let input = dir.path().join("in.csv");
+    /// std::fs::write(&input, "id\n1\n2\n")?;
+    /// let (schema, batches, _) = read_csv(&input, ReadOptions::default())?;
+    /// let mut train = CsvWriter::create(dir.path().join("train.csv"), schema.clone())?;
+    /// let mut eval = CsvWriter::create(dir.path().join("eval.csv"), schema)?;
+    /// train.write(&batches[0].slice(0, 1))?;
+    /// eval.write(&batches[0].slice(1, 1))?;
+    /// train.sync()?;
+    /// eval.sync()?;
+    /// assert!(!dir.path().join("train.csv").exists());
+    /// assert_eq!((train.commit()?, eval.commit()?), (1, 1));
+    /// assert_eq!(std::fs::read_to_string(dir.path().join("eval.csv"))?, "id\n2\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(&mut self) -> Result<(), IngestError> {
+        self.out
+            .flush()
+            .map_err(|e| IngestError::io(&self.path, e))?;
+        Ok(self.out.get_mut().sync()?)
+    }
+
     /// Flushes, syncs and renames the file into place; returns the number of
     /// data rows.
     ///

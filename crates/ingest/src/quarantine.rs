@@ -143,10 +143,14 @@ impl QuarantineSink {
                 .map_err(|e| csv_error(&self.path, e)),
             SinkWriter::JsonLines(w) => {
                 serde_json::to_writer(&mut *w, row).map_err(|e| {
-                    IngestError::from(mlrig_core::Error::Json {
-                        context: self.path.display().to_string(),
-                        source: e,
-                    })
+                    // A write that failed (a full disk) is an I/O error on the file.
+                    match e.io_error_kind() {
+                        Some(_) => IngestError::io(&self.path, std::io::Error::from(e)),
+                        None => IngestError::from(mlrig_core::Error::Json {
+                            context: self.path.display().to_string(),
+                            source: e,
+                        }),
+                    }
                 })?;
                 w.write_all(b"\n")
                     .map_err(|e| IngestError::io(&self.path, e))

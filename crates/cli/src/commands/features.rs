@@ -126,18 +126,22 @@ fn apply(args: ApplyArgs) -> CommandResult {
     let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
     let mut reader = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?;
     let output = mlrig_core::AtomicFile::create(&args.out)?;
-    let mut writer = FeatureWriter::create(&args.out, output.reopen()?, pipeline.output_names())?;
+    // Writer errors (a full disk) name the output file; the temporary file is
+    // deleted when `output` is dropped uncommitted.
+    let out_error = |e: CliError| -> CliError { format!("{}: {e}", args.out.display()).into() };
+    let mut writer = FeatureWriter::create(&args.out, output.reopen()?, pipeline.output_names())
+        .map_err(out_error)?;
     let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
     let mut rows = 0u64;
     for batch in reader.by_ref() {
         let features = pipeline.transform(&batch.map_err(mlrig_ingest::IngestError::from)?)?;
-        writer.write(&features)?;
+        writer.write(&features).map_err(out_error)?;
         rows += features.nrows() as u64;
         spinner.inc(features.nrows() as u64);
     }
     spinner.finish_and_clear();
     let report = reader.finish()?;
-    writer.finish()?;
+    writer.finish().map_err(out_error)?;
     output.commit()?;
     let text = format!(
         "{} rows × {} features written to {} ({} rows quarantined)\n",
@@ -198,7 +202,7 @@ impl FeatureWriter {
                 writer.write_record(names)?;
                 Ok(Self::Csv(writer))
             }
-            _ => Err(format!("--out {}: use a .csv or .parquet file name", path.display()).into()),
+            _ => Err("use a .csv or .parquet file name for --out".into()),
         }
     }
 

@@ -116,7 +116,11 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     spinner.finish_and_clear();
     let report = reader.finish()?;
     let split_json = match output {
-        Some(output) => {
+        Some(mut output) => {
+            // Both files on disk before the split directory is swapped in:
+            // a full disk fails here and leaves the previous split whole.
+            output.train.sync()?;
+            output.eval.sync()?;
             let train_rows = output.train.commit()?;
             let eval_rows = output.eval.commit()?;
             if let Some(staged) = staged {
