@@ -450,10 +450,11 @@ fn schema_verb_writes_files_and_reports_json() {
         "`schema --out` differs from docs/schemas/feature-spec.schema.json"
     );
 
-    let output = mlrig(["schema", "--out-dir", dir.path().to_str().unwrap()]);
+    let schemas = dir.path().join("new/schemas");
+    let output = mlrig(["schema", "--out-dir", schemas.to_str().unwrap()]);
     assert_status(&output, 0);
     for name in SCHEMAS {
-        assert!(dir.path().join(format!("{name}.schema.json")).is_file());
+        assert!(schemas.join(format!("{name}.schema.json")).is_file());
         assert!(stdout(&output).contains(name));
     }
 

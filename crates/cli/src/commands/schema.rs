@@ -33,7 +33,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
     out: Option<PathBuf>,
 
-    /// Write every schema (or NAME's) to DIR/<name>.schema.json.
+    /// Write every schema (or NAME's) to DIR/<name>.schema.json (DIR is created if missing).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 }
@@ -146,6 +146,10 @@ pub(crate) fn run(args: Args) -> CommandResult {
             return Ok(Outcome::from_json(document, text));
         }
     };
+    if let Some(dir) = &args.out_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("creating --out-dir {}: {e}", dir.display()))?;
+    }
     let mut text = String::new();
     let mut json = Vec::new();
     for (name, path) in &written {
