@@ -20,7 +20,8 @@ the same requests:
 * every kind of bad request: malformed JSON, deeply nested JSON, invalid UTF-8, an empty
   body, wrong JSON types, an unknown field, a missing required field, NaN / Infinity in an
   integer field, an unseen category, a huge (1 MiB) field, wrong shapes (per protocol),
-  unknown model / version / label, `:regress` on a classifier, an unsupported tensor datatype,
+  unknown model / version / label / route (a new name on every request, so nothing kept per
+  name may grow), `:regress` on a classifier, an unsupported tensor datatype,
   an oversized body (`Content-Length` over the 4-MiB limit: the server answers 413 at once and
   closes), a wrong content type, a wrong method, an unknown route, an over-long header (431),
   an unparsable request line;
@@ -36,7 +37,10 @@ that says `Connection: close` is followed by a new connection.
 Memory: the server's resident set size (VmRSS in /proc/<pid>/status) is read after the first
 10,000 requests (every client stops there until it is read), every second during the run and
 at the end; the end RSS must be within --rss-tolerance (default 10 %) of the RSS at 10k. The
-peak (VmHWM) is reported too.
+peak (VmHWM) is reported too. Each cycle of the schedule opens with a burst of large batches on
+every connection at once, so the server meets its memory high-water before the checkpoint
+(and again in every cycle). `mlrig serve` bounds glibc's malloc arenas to one
+(MALLOC_ARENA_MAX=1, unless set in its environment); the report says which value it ran with.
 
 Exit status 0 when every check held, 1 when any did (each violation is reported with the
 request kind, status and the start of the body), 2 on a setup error. `--format json` prints
@@ -71,7 +75,8 @@ VIOLATIONS_KEPT = 20
 # head is checked against only between reads: a head of up to 48 KiB sent in one write gets
 # through (see docs/benchmarks.md, "Server soak"). 64 KiB is over the limit however it is read.
 HEAD_TOO_LARGE = 64 * 1024
-SMALL_WEIGHT_SCALE = 6  # per client process
+SMALL_WEIGHT_SCALE = 6
+LARGE_BURST = 10  # large batches at the start of each cycle of the schedule (about 5,000 requests)  # per client process
 
 
 def log(message):
@@ -322,6 +327,7 @@ class Kind:
     """One kind of request: its bytes, the status it must get and how its body is checked."""
 
     def __init__(self, name, group, weight, raw, status, check, json_body=True):
+        # `raw`: the request's bytes, or a function of the request's index returning them.
         self.name, self.group, self.weight, self.raw = name, group, weight, raw
         self.status, self.check, self.json_body = status, check, json_body
 
@@ -438,11 +444,15 @@ def build_kinds(records):
     add("bad_datatype_v2", "bad", 5,
         post(f"{v2}/infer", dumps({"inputs": [{"name": "age", "shape": [1], "datatype": "FP16", "data": [25]}]})),
         400, tf_error)
-    add("unknown_model", "bad", 10, post("/v1/models/nope:predict", dumps({"instances": one})), 404, tf_error)
-    add("unknown_model_v2", "bad", 5, post("/v2/models/nope/infer", dumps(v2_tensors(one))), 404, tf_error)
-    add("unknown_version", "bad", 10, post(f"{tf}/versions/9:predict", dumps({"instances": one})), 404,
+    # Names that differ on every request: nothing the server keeps per name (metric labels,
+    # caches, log de-duplication) may grow with them.
+    predict_one = dumps({"instances": one})
+    v2_one = dumps(v2_tensors(one))
+    add("unknown_model", "bad", 10, lambda i: post(f"/v1/models/nope-{i}:predict", predict_one), 404, tf_error)
+    add("unknown_model_v2", "bad", 5, lambda i: post(f"/v2/models/nope-{i}/infer", v2_one), 404, tf_error)
+    add("unknown_version", "bad", 10, lambda i: post(f"{tf}/versions/{1000 + i}:predict", predict_one), 404,
         tf_error)
-    add("unknown_label", "bad", 5, post(f"{tf}/labels/canary:predict", dumps({"instances": one})), 400,
+    add("unknown_label", "bad", 5, lambda i: post(f"{tf}/labels/canary-{i}:predict", predict_one), 400,
         tf_error)
     add("regress_on_classifier", "bad", 5, post(f"{tf}:regress", dumps({"examples": one})), 400, tf_error)
     add("oversized_body", "bad", 2,
@@ -451,7 +461,7 @@ def build_kinds(records):
         post("/invocations", b"<instances/>", content_type="application/xml"), 415, mlflow_error)
     add("wrong_method", "bad", 10, get(f"{tf}:predict"), 405, tf_error)
     add("wrong_method_v2", "bad", 5, http_request("DELETE", f"{v2}/infer"), 405, tf_error)
-    add("unknown_route", "bad", 10, get("/v3/models"), 404, tf_error)
+    add("unknown_route", "bad", 10, lambda i: get(f"/v3/models/{i}"), 404, tf_error)
     add("header_too_large", "bad", 1,
         http_request("GET", f"{tf}", headers={"X-Padding": "p" * HEAD_TOO_LARGE}), 431, tf_error)
     add("bad_request_line", "bad", 1, b"GARBAGE / HTTP/9\r\n\r\n", 400, tf_error)
@@ -459,16 +469,22 @@ def build_kinds(records):
 
 
 def build_schedule(kinds):
-    """Kind indices in a fixed interleaved cycle, each kind spread evenly over it: `weight`
-    times for a large batch, SMALL_WEIGHT_SCALE × `weight` times for the others (about one
-    request in a thousand is a large batch)."""
+    """Kind indices in a fixed cycle. It opens with a burst of LARGE_BURST large batches (each
+    large kind in turn), so that every connection sends large batches at the same moment,
+    then spreads every other kind evenly, SMALL_WEIGHT_SCALE × `weight` times each. With four
+    connections the server meets its memory high-water — all connections' large batches in
+    flight at once — in the first cycle, before the RSS checkpoint, and again in every cycle."""
+    large = [index for index, kind in enumerate(kinds) if kind.group == "large"]
+    burst = [large[j % len(large)] for j in range(LARGE_BURST)]
     slots = []
     for index, kind in enumerate(kinds):
-        weight = kind.weight * (1 if kind.group == "large" else SMALL_WEIGHT_SCALE)
+        if kind.group == "large":
+            continue
+        weight = kind.weight * SMALL_WEIGHT_SCALE
         for j in range(weight):
             slots.append(((j + 0.5) / weight, index))
     slots.sort()
-    return [index for _, index in slots]
+    return burst + [index for _, index in slots]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,7 +607,8 @@ def client(worker, workers, port, phases, barrier, progress, results, kinds_args
                 kind = kinds[schedule[i % len(schedule)]]
                 sent_at = time.perf_counter()
                 try:
-                    status, headers, body = conn.exchange(kind.raw)
+                    raw = kind.raw(i) if callable(kind.raw) else kind.raw
+                    status, headers, body = conn.exchange(raw)
                     problem = check_response(kind, status, headers, body)
                 except (Closed, OSError, ValueError) as error:
                     status, problem = 0, f"transport: {error}"
@@ -653,6 +670,13 @@ def proc_status(pid):
     return values["VmRSS"], values["VmHWM"]
 
 
+def server_environment(pid):
+    """The environment of the serving process (`mlrig serve` sets MALLOC_ARENA_MAX on glibc)."""
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        entries = f.read().split(b"\0")
+    return dict(e.decode("utf-8", "replace").split("=", 1) for e in entries if b"=" in e)
+
+
 def wait_ready(proc, port, timeout=60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -693,9 +717,11 @@ def run(args):
         port = free_port()
         server_log = open(os.path.join(tmp, "serve.log"), "wb")
         server = subprocess.Popen([binary, "serve", "--model", os.path.join(models, MODEL),
-                                   "--port", str(port)], stdout=server_log, stderr=server_log)
+                                   "--port", str(port)] + args.serve_arg,
+                                  stdout=server_log, stderr=server_log)
         try:
             wait_ready(server, port)
+            arena_max = server_environment(server.pid).get("MALLOC_ARENA_MAX")
             report = drive(args, server, port, kinds, schedule, records)
         finally:
             server.send_signal(signal.SIGTERM)
@@ -716,6 +742,7 @@ def run(args):
             report["violations"].append({"kind": "server", "problem": "the server log holds a panic"})
             report["violation_count"] += 1
     report["mlrig_version"] = version
+    report["server_malloc_arena_max"] = arena_max
     report["command"] = " ".join(["python3", "scripts/soak_serve.py"] + sys.argv[1:])
     return report
 
@@ -833,7 +860,8 @@ def print_text(report):
     out = sys.stdout
     print(f"mlrig serve soak, {report['date']} ({report['mlrig_version']})", file=out)
     m = report["machine"]
-    print(f"machine: nproc {m['nproc']}, {m['cpu']}, {m['platform']}", file=out)
+    print(f"machine: nproc {m['nproc']}, {m['cpu']}, {m['platform']}; server's MALLOC_ARENA_MAX: "
+          f"{report['server_malloc_arena_max']}", file=out)
     print(f"{report['requests']:,} requests over {report['connections']} keep-alive connections "
           f"({report['connections_opened']:,} opened) in {report['duration_seconds']:.1f} s: "
           f"{report['requests_per_second']:,.0f} requests/s", file=out)
@@ -867,6 +895,8 @@ def main():
     parser.add_argument("--rss-tolerance", type=float, default=0.10,
                         help="largest relative change of RSS from the 10k checkpoint to the end (default 0.10)")
     parser.add_argument("--sample-interval", type=float, default=1.0, help="seconds between RSS samples")
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="one more argument for `mlrig serve` (repeat; e.g. --serve-arg=--no-monitoring)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
     if args.requests < 1 or args.connections < 1:
