@@ -71,9 +71,7 @@ MODEL = "adult"
 RSS_CHECKPOINT = 10_000
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the server's default limit
 VIOLATIONS_KEPT = 20
-# The server's max_header_bytes is 32 KiB, enforced through hyper's read buffer limit, which a
-# head is checked against only between reads: a head of up to 48 KiB sent in one write gets
-# through (see docs/benchmarks.md, "Server soak"). 64 KiB is over the limit however it is read.
+# Twice the server's default max_header_bytes (32 KiB).
 HEAD_TOO_LARGE = 64 * 1024
 SMALL_WEIGHT_SCALE = 6
 LARGE_BURST = 10  # large batches at the start of each cycle of the schedule (about 5,000 requests)  # per client process
