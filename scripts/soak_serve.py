@@ -37,10 +37,12 @@ that says `Connection: close` is followed by a new connection.
 Memory: the server's resident set size (VmRSS in /proc/<pid>/status) is read after the first
 10,000 requests (every client stops there until it is read), every second during the run and
 at the end; the end RSS must be within --rss-tolerance (default 10 %) of the RSS at 10k. The
-peak (VmHWM) is reported too. Each cycle of the schedule opens with a burst of large batches on
-every connection at once, so the server meets its memory high-water before the checkpoint
-(and again in every cycle). `mlrig serve` bounds glibc's malloc arenas to one
-(MALLOC_ARENA_MAX=1, unless set in its environment); the report says which value it ran with.
+peak (VmHWM) is reported too. Before the schedule, every connection sends the largest batch at
+the same moment, PEAK_ROUNDS times (these requests are counted apart), so the server's memory
+high-water is in the baseline and growth after it is a leak; each cycle of the schedule then
+opens with a burst of large batches spread over the connections. `mlrig serve` bounds glibc's
+malloc arenas to one (MALLOC_ARENA_MAX=1, unless set in its environment); the report says which
+value it ran with.
 
 Exit status 0 when every check held, 1 when any did (each violation is reported with the
 request kind, status and the start of the body), 2 on a setup error. `--format json` prints
@@ -70,12 +72,12 @@ TARGET = "income"
 MODEL = "adult"
 RSS_CHECKPOINT = 10_000
 MAX_BODY_BYTES = 4 * 1024 * 1024  # the server's default limit
-VIOLATIONS_KEPT = 20
+VIOLATIONS_KEPT = 20  # per client process
 # Twice the server's default max_header_bytes (32 KiB).
 HEAD_TOO_LARGE = 64 * 1024
 SMALL_WEIGHT_SCALE = 6
 PEAK_ROUNDS = 2  # rounds of the largest batch on every connection at once, before the schedule
-LARGE_BURST = 10  # large batches at the start of each cycle of the schedule (about 5,000 requests)  # per client process
+LARGE_BURST = 10  # large batches at the start of each cycle of the schedule (about 5,000 requests)
 
 
 def log(message):
@@ -469,10 +471,8 @@ def build_kinds(records):
 
 def build_schedule(kinds):
     """Kind indices in a fixed cycle. It opens with a burst of LARGE_BURST large batches (each
-    large kind in turn), so that every connection sends large batches at the same moment,
-    then spreads every other kind evenly, SMALL_WEIGHT_SCALE × `weight` times each. With four
-    connections the server meets its memory high-water — all connections' large batches in
-    flight at once — in the first cycle, before the RSS checkpoint, and again in every cycle."""
+    large kind in turn, spread over the connections), then spreads every other kind evenly,
+    SMALL_WEIGHT_SCALE × `weight` times each."""
     large = [index for index, kind in enumerate(kinds) if kind.group == "large"]
     burst = [large[j % len(large)] for j in range(LARGE_BURST)]
     slots = []
