@@ -68,6 +68,10 @@ step "Prometheus (promtool check rules/metrics; a real Prometheus scrapes mlrig 
 # fetched with apt-get download and unpacked under ${TMPDIR:-/tmp}/mlrig-prometheus-deb (no root).
 timeout 600 python3 scripts/prometheus_check.py "$mlrig_bin"
 
+step "server soak, short (every response of 20,000 mixed requests checked; RSS flat after 10,000)"
+# The full run (1M requests, release build) is in docs/benchmarks.md ("Server soak"); about 25 s.
+timeout 300 python3 scripts/soak_serve.py --mlrig "$mlrig_bin" --requests 20000
+
 step "HTML reports in a real browser (headless Chromium: no console errors; screenshots)"
 # Installs Debian's chromium when missing (as root: apt-get update && apt-get install chromium),
 # generates every report kind from data/samples with the binary built above, opens each over the

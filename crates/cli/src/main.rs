@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod config_file;
+mod glibc_arenas;
 mod output;
 mod progress;
 
@@ -141,6 +142,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if matches!(cli.command, Command::Serve(_)) {
+        // Before any thread starts: may re-execute the process (same pid).
+        glibc_arenas::limit_to_one();
+    }
     if let Some(threads) = cli.threads
         && let Err(e) = rayon_pool(threads)
     {

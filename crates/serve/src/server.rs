@@ -129,7 +129,7 @@ where
 
     let mut http = http1::Builder::new();
     http.keep_alive(true)
-        .max_buf_size(config.max_header_bytes.max(8192));
+        .max_buf_size(head_limit(config.max_header_bytes));
     let http = Arc::new(http);
     let timeouts = Timeouts {
         header: enabled(config.header_read_timeout),
@@ -185,6 +185,12 @@ where
     done.closed().await;
     tracing::info!(%address, "server stopped");
     Ok(())
+}
+
+/// The largest request head for `max_header_bytes`: hyper's smallest
+/// `max_buf_size` is 8192.
+fn head_limit(max_header_bytes: usize) -> usize {
+    max_header_bytes.max(8192)
 }
 
 /// A connection timeout of zero disables it: it stands for a year, so the
@@ -286,6 +292,12 @@ impl Activity {
             self.rearm.notify_one();
         }
         started
+    }
+
+    /// No request is being served: bytes read now belong to a request
+    /// head (the next one, or one arriving).
+    fn reading_head(&self) -> bool {
+        self.with(|state| !matches!(state.phase, Phase::Busy(_)))
     }
 
     /// A head is arriving and no request is being served (so whatever
@@ -398,6 +410,12 @@ struct TrackedStream {
     activity: Arc<Activity>,
     /// Replaces hyper's empty-bodied answers to heads it refuses.
     errors: HeadErrors,
+    /// The largest request head: hyper's `max_buf_size`, which hyper checks
+    /// only between reads, so a read is capped to keep a head's bytes within
+    /// it (one read could otherwise bring a head of 1.5 times the limit).
+    head_limit: usize,
+    /// Bytes of the current head read so far (0 while a request is served).
+    head_bytes: usize,
 }
 
 impl TrackedStream {
@@ -421,9 +439,33 @@ impl AsyncRead for TrackedStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let result = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+        let reading_head = self.activity.reading_head();
+        if !reading_head {
+            self.head_bytes = 0;
+        }
+        // At least one byte: hyper refuses a head that filled its limit
+        // before reading again, and a zero-byte read would mean EOF.
+        let cap = self.head_limit.saturating_sub(self.head_bytes).max(1);
+        let result = if reading_head && cap < buf.remaining() {
+            // Read into a part of `buf` at most `cap` long (zeroed first, so
+            // no unsafe code is needed to mark it filled).
+            let mut limited = ReadBuf::new(buf.initialize_unfilled_to(cap));
+            let result = Pin::new(&mut self.stream).poll_read(cx, &mut limited);
+            let n = limited.filled().len();
+            buf.advance(n);
+            result
+        } else {
+            Pin::new(&mut self.stream).poll_read(cx, buf)
+        };
+        let n = buf.filled().len() - before;
+        if matches!(result, Poll::Ready(Ok(()))) && n > 0 {
             let new_head = self.activity.bytes_read();
+            if new_head {
+                self.head_bytes = 0;
+            }
+            if reading_head {
+                self.head_bytes += n;
+            }
             self.errors.read(new_head, &buf.filled()[before..]);
         }
         result
@@ -497,6 +539,8 @@ async fn serve_connection(
         stream,
         activity: Arc::clone(&activity),
         errors: HeadErrors::new(max_header_bytes),
+        head_limit: head_limit(max_header_bytes),
+        head_bytes: 0,
     });
     let tracked = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {

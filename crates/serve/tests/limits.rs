@@ -578,6 +578,44 @@ async fn headers_over_the_limit_are_431() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_over_the_limit_is_431_however_it_is_read() {
+    let limit = ServerConfig::default().max_header_bytes;
+    let server = Server::start(ServerConfig::default()).await;
+    // One write each: under the limit 200, over it 431 (hyper checks its
+    // buffer limit only between reads, which let heads of up to 1.5 times
+    // the limit through when they came in one read).
+    for (padding, status) in [
+        (limit - 1024, 200),
+        (limit + 1024, 431),
+        (limit * 3 / 2 - 1024, 431),
+    ] {
+        let header = format!("X-Padding: {}\r\n", "p".repeat(padding));
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let _ = stream
+            .write_all(&request("POST", GOOD_PATH, GOOD_BODY, &header))
+            .await;
+        let response = read_response(&mut stream).await.unwrap();
+        assert_eq!(response.status, status, "a header of {padding} bytes");
+    }
+    // After a large body on the same keep-alive connection (hyper's read
+    // buffer grew), the limit still holds.
+    let instances = vec![r#"{"x": 1.5}"#; 20_000].join(",");
+    let large = format!(r#"{{"instances": [{instances}]}}"#);
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream
+        .write_all(&request("POST", GOOD_PATH, &large, ""))
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut stream).await.unwrap().status, 200);
+    let header = format!("X-Padding: {}\r\n", "p".repeat(limit + 1024));
+    let _ = stream
+        .write_all(&request("POST", GOOD_PATH, GOOD_BODY, &header))
+        .await;
+    assert_eq!(read_response(&mut stream).await.unwrap().status, 431);
+    server.shutdown().await;
+}
+
 /// A model whose `predict` says it started, then waits to be released.
 struct Latch {
     info: ServableInfo,
