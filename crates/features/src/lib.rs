@@ -179,9 +179,9 @@ pub use fitted::FittedFeaturePipeline;
 pub use params::{FeaturePipelineParams, FeaturePipelineValidParams};
 pub use spec::{
     BucketizeParams, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart, DatePartsParams,
-    Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MinMaxScaleParams,
-    OutputLayout, QuantileBucketizeParams, RobustScaleParams, SPARSE_DENSITY_THRESHOLD,
-    VocabularyParams,
+    Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MAX_OUTPUT_COLUMNS,
+    MinMaxScaleParams, OutputLayout, QuantileBucketizeParams, RobustScaleParams,
+    SPARSE_DENSITY_THRESHOLD, VocabularyParams,
 };
 
 // What users need to name this crate's inputs and outputs, so that depending
