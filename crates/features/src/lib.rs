@@ -46,6 +46,9 @@
 //! * Output names are stable and readable: `age`, `workclass=Private`,
 //!   `color=__oov_0__`, `age_bucket[3]`, `city_hash[5]`, `a_x_b[7]`,
 //!   `ts_weekday`, `age_missing`.
+//! * Width: a fitted pipeline has at most [`MAX_OUTPUT_COLUMNS`] (2²⁰)
+//!   outputs, checked before any output name is built; more is
+//!   [`FeaturesError::TooManyOutputs`].
 //! * Storage: [`OutputLayout`] `dense` (default), `sparse` (CSR) or `auto`
 //!   (CSR when the expected density is below [`SPARSE_DENSITY_THRESHOLD`] =
 //!   0.3, decided once at fit so every batch has the same storage).

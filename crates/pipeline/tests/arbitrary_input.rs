@@ -9,13 +9,22 @@
 //! parses also takes one optimiser step on 64 rows ([`smoke_step`]), so its
 //! parameters (iterations, bins, leaves, rates) are fuzzed too.
 //!
+//! Request logs (`mlrig monitor`, JSON Lines and Parquet) are fuzzed here
+//! too: a corrupt log is a `PipelineError::InvalidRequestLog` naming the
+//! file, or lines skipped with their line number, never a panic.
+//!
 //! This crate composes the others, so their config types are all reachable
 //! from here. Case counts follow `PROPTEST_CASES` when it is set.
 
+mod common;
+
 use std::alloc::System;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use cap::Cap;
-use mlrig_pipeline::{PipelineConfig, PipelineError};
+use mlrig_pipeline::{OfflineMonitorJob, PipelineConfig, PipelineError, TrainingJob};
 use mlrig_serve::{ModelConfig, ServerConfig};
 use mlrig_train::{BlessingThresholds, ModelSpec, smoke_step};
 use proptest::prelude::*;
@@ -55,14 +64,53 @@ enum Edit {
 
 fn edit() -> impl Strategy<Value = Edit> {
     let token = prop::sample::select(vec![
-        "\"", "'", "{", "}", "[", "]", "[[", "]]", ":", ",", "=", "\n", "#", "-", "0", "9", ".5",
-        "e308", "nan", "inf", "-inf", "NaN", "Infinity", "1e999999", "4294967296",
-        "18446744073709551615", "9223372036854775807", "-9223372036854775808", "null", "true",
-        "\\u0000", "\\ud800", "\"\"\"", "'''", "0x7fffffffffffffff", "1979-05-27T07:32:00Z",
-        "\"10000000000000000h\"", "\"0s\"", "\"-1s\"", "\"1ns\"",
-        "max_iter = 18446744073709551615\n", "max_bins = 4294967295\n",
-        "max_leaf_nodes = 4294967295\n", "num_versions = 18446744073709551615\n",
-        "buckets = 4294967295\n", "window = \"100000000000y\"\n", "max_rows = 0\n",
+        "\"",
+        "'",
+        "{",
+        "}",
+        "[",
+        "]",
+        "[[",
+        "]]",
+        ":",
+        ",",
+        "=",
+        "\n",
+        "#",
+        "-",
+        "0",
+        "9",
+        ".5",
+        "e308",
+        "nan",
+        "inf",
+        "-inf",
+        "NaN",
+        "Infinity",
+        "1e999999",
+        "4294967296",
+        "18446744073709551615",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "null",
+        "true",
+        "\\u0000",
+        "\\ud800",
+        "\"\"\"",
+        "'''",
+        "0x7fffffffffffffff",
+        "1979-05-27T07:32:00Z",
+        "\"10000000000000000h\"",
+        "\"0s\"",
+        "\"-1s\"",
+        "\"1ns\"",
+        "max_iter = 18446744073709551615\n",
+        "max_bins = 4294967295\n",
+        "max_leaf_nodes = 4294967295\n",
+        "num_versions = 18446744073709551615\n",
+        "buckets = 4294967295\n",
+        "window = \"100000000000y\"\n",
+        "max_rows = 0\n",
         "a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
         "x = { y = { z = { w = { v = { u = { t = { s = {\n",
         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
@@ -135,7 +183,10 @@ fn mutated(valid: &'static str) -> impl Strategy<Value = String> {
 /// A TOML error names its line and column.
 fn toml_located(error: &toml::de::Error, text: &str) -> Result<(), TestCaseError> {
     let message = error.to_string();
-    prop_assert!(error.span().is_some() || message.contains("line "), "{message}\n---\n{text}");
+    prop_assert!(
+        error.span().is_some() || message.contains("line "),
+        "{message}\n---\n{text}"
+    );
     Ok(())
 }
 
@@ -252,9 +303,14 @@ fn the_examples_parse() {
 fn config_errors_name_the_line() {
     let text = PIPELINE_TOML.replacen("[data]", "[data]\nbogus_key = 1", 1);
     let err = PipelineConfig::from_toml_str(&text, "mlrig.toml").unwrap_err();
-    let line = text.lines().position(|l| l.starts_with("bogus_key")).unwrap() + 1;
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("bogus_key"))
+        .unwrap()
+        + 1;
     assert!(err.to_string().contains(&format!("line {line}")), "{err}");
-    let err = ModelConfig::from_toml_str("[[models]]\nname = \"a\"\nbase_pth = \"x\"\n").unwrap_err();
+    let err =
+        ModelConfig::from_toml_str("[[models]]\nname = \"a\"\nbase_pth = \"x\"\n").unwrap_err();
     assert!(err.to_string().contains("line 3"), "{err}");
 }
 
@@ -266,4 +322,138 @@ fn deep_nesting_in_a_config_is_an_error() {
     assert!(ModelConfig::from_toml_str(&toml).is_err());
     let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(ModelConfig::from_json_str(&json).is_err());
+}
+
+/// A housing bundle trained once for the request-log cases.
+fn model_dir() -> &'static PathBuf {
+    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &MODEL
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            TrainingJob::new(common::sample("california_sample.csv"), "MedHouseVal")
+                .with_name("housing")
+                .with_output_dir(dir.path())
+                .run()
+                .unwrap();
+            let model = dir.path().join("housing");
+            (dir, model)
+        })
+        .1
+}
+
+/// The bytes of a small request log in `format`, as `mlrig serve` writes it.
+fn valid_log(format: mlrig_serve::RequestLogFormat) -> Vec<u8> {
+    static LOGS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    let (jsonl, parquet) = LOGS.get_or_init(|| {
+        let write = |format| {
+            let dir = tempfile::tempdir().unwrap();
+            let log = mlrig_serve::RequestLog::start(
+                &mlrig_serve::RequestLogConfig::new(dir.path()).with_format(format),
+            )
+            .unwrap();
+            for i in 0..12 {
+                let mut entry = mlrig_serve::RequestLogEntry::new(
+                    &format!("r{i}"),
+                    "housing",
+                    1,
+                    "model",
+                    vec![serde_json::json!({"MedInc": 2.0 + f64::from(i) / 10.0, "HouseAge": 10 + i})],
+                    vec![serde_json::json!({"prediction": 1.0 + f64::from(i) / 20.0})],
+                );
+                entry.timestamp =
+                    std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + 60 * u64::from(i as u32));
+                log.submit(entry);
+            }
+            log.close();
+            let file = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+            std::fs::read(file).unwrap()
+        };
+        (
+            write(mlrig_serve::RequestLogFormat::Jsonl),
+            write(mlrig_serve::RequestLogFormat::Parquet),
+        )
+    });
+    match format {
+        mlrig_serve::RequestLogFormat::Parquet => parquet.clone(),
+        _ => jsonl.clone(),
+    }
+}
+
+/// Runs the offline monitor over `bytes` saved as `name`.
+fn monitored(name: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    match OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+        .with_window(Duration::from_secs(600))
+        .run()
+    {
+        Ok(report) => {
+            let rows = &report.rows;
+            prop_assert_eq!(rows.rows_used + rows.rows_skipped, rows.rows_read);
+        }
+        Err(PipelineError::InvalidRequestLog { path: named, .. }) => prop_assert_eq!(named, path),
+        Err(e) => prop_assert!(e.is_invalid_input(), "{e}"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(cases(48))]
+
+    #[test]
+    fn mutated_request_logs_never_panic(
+        edits in prop::collection::vec(edit(), 1..4),
+        parquet in any::<bool>(),
+    ) {
+        let format = if parquet {
+            mlrig_serve::RequestLogFormat::Parquet
+        } else {
+            mlrig_serve::RequestLogFormat::Jsonl
+        };
+        let mut bytes = valid_log(format);
+        for e in &edits {
+            apply(&mut bytes, e);
+        }
+        monitored(if parquet { "log.parquet" } else { "log.jsonl" }, &bytes)?;
+    }
+}
+
+#[test]
+fn the_valid_request_logs_are_read() {
+    for (format, name) in [
+        (mlrig_serve::RequestLogFormat::Jsonl, "log.jsonl"),
+        (mlrig_serve::RequestLogFormat::Parquet, "log.parquet"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, valid_log(format)).unwrap();
+        let report = OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+            .with_window(Duration::from_secs(600))
+            .run()
+            .unwrap();
+        assert_eq!(report.rows.rows_read, 12, "{name}");
+    }
+}
+
+#[test]
+fn a_log_line_that_is_not_utf8_is_skipped_with_its_line() {
+    // Found by `mutated_request_logs_never_panic`: one byte flipped to 0x80
+    // used to end the whole run with "stream did not contain valid UTF-8".
+    let mut bytes = valid_log(mlrig_serve::RequestLogFormat::Jsonl);
+    bytes[0] ^= 0x80;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    std::fs::write(&path, &bytes).unwrap();
+    let report = OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+        .with_window(Duration::from_secs(600))
+        .run()
+        .unwrap();
+    assert_eq!(report.rows.rows_read, 11);
+    assert_eq!(report.rows.unreadable_entries, 1);
+    assert!(
+        report.rows.unreadable[0].contains("log.jsonl:1: not UTF-8 text"),
+        "{:?}",
+        report.rows.unreadable
+    );
 }

@@ -94,32 +94,105 @@ fn well_formed(
     Ok(())
 }
 
-/// A valid request of each protocol: path, headers, body.
-fn valid_requests() -> Vec<(&'static str, Vec<(&'static str, String)>, Vec<u8>)> {
+/// A request: path, headers, body.
+type HttpRequest = (&'static str, Vec<(&'static str, String)>, Vec<u8>);
+
+/// A valid request of each protocol.
+fn valid_requests() -> Vec<HttpRequest> {
     let json = |s: &str| s.as_bytes().to_vec();
-    let binary_header = r#"{"inputs":[{"name":"x","datatype":"FP64","shape":[2],"parameters":{"binary_data_size":16}}],"outputs":[{"name":"scores","parameters":{"binary_data":true}}]}"#;
+    let binary_header = r#"{"inputs":[{"name":"x","datatype":"FP64","shape":[2],"parameters":{"binary_data_size":16}}],"outputs":[{"name":"predictions","parameters":{"binary_data":true}}]}"#;
     let mut binary = binary_header.as_bytes().to_vec();
     binary.extend(1.5f64.to_le_bytes());
     binary.extend((-2.0f64).to_le_bytes());
-    let bytes_header = r#"{"inputs":[{"name":"sender","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":8}},{"name":"links","datatype":"FP64","shape":[1],"data":[2]}]}"#;
+    let bytes_header = r#"{"inputs":[{"name":"sender","datatype":"BYTES","shape":[1],"parameters":{"binary_data_size":8}},{"name":"links","datatype":"FP64","shape":[1],"data":[2]},{"name":"score","datatype":"FP64","shape":[1],"data":[0.5]},{"name":"urgent","datatype":"BOOL","shape":[1],"data":[true]}]}"#;
     let mut bytes = bytes_header.as_bytes().to_vec();
     bytes.extend(4u32.to_le_bytes());
     bytes.extend(b"boss");
     vec![
-        ("/v1/models/linear:predict", vec![], json(r#"{"instances": [{"x": 1.5}, {"x": -2}]}"#)),
-        ("/v1/models/linear:predict", vec![], json(r#"{"inputs": {"x": [1.5, 2.5]}}"#)),
-        ("/v1/models/colors:predict", vec![], json(r#"{"signature_name": "serving_default", "instances": [{"x": 3}]}"#)),
-        ("/v1/models/spam:classify", vec![], json(r#"{"examples": [{"sender": "boss", "urgent": true, "links": 2, "score": 0.5}], "context": {"links": 1}}"#)),
-        ("/v1/models/linear:regress", vec![], json(r#"{"examples": [{"x": 1e300}, {"x": -0.0}]}"#)),
-        ("/v2/models/linear/infer", vec![], json(r#"{"id": "1", "inputs": [{"name": "x", "datatype": "FP64", "shape": [2, 1], "data": [[1.5], [2.5]]}]}"#)),
-        ("/v2/models/colors/versions/1/infer", vec![], json(r#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1, "NaN", "-Infinity"]}], "outputs": [{"name": "scores"}]}"#)),
-        ("/v2/models/linear/infer", vec![("inference-header-content-length", binary_header.len().to_string())], binary),
-        ("/v2/models/spam/infer", vec![("inference-header-content-length", bytes_header.len().to_string())], bytes),
-        ("/invocations?model=linear", vec![("content-type", "application/json".into())], json(r#"{"dataframe_split": {"columns": ["x"], "data": [[1.5], [2]]}}"#)),
-        ("/invocations?model=spam", vec![("content-type", "application/json".into())], json(r#"{"dataframe_records": [{"sender": "boss", "urgent": false, "links": 1, "score": 0.1}]}"#)),
-        ("/invocations?model=linear", vec![("content-type", "application/json".into())], json(r#"{"instances": [{"x": 1}], "params": {}}"#)),
-        ("/invocations?model=linear", vec![("content-type", "text/csv".into())], json("x\n1.5\n\"2\"\n")),
-        ("/invocations?model=spam", vec![("content-type", "text/csv; charset=utf-8".into())], json("sender,urgent,links,score\nboss,true,2,0.5\n\"a,b\",false,,1e3\n")),
+        (
+            "/v1/models/linear:predict",
+            vec![],
+            json(r#"{"instances": [{"x": 1.5}, {"x": -2}]}"#),
+        ),
+        (
+            "/v1/models/linear:predict",
+            vec![],
+            json(r#"{"inputs": {"x": [1.5, 2.5]}}"#),
+        ),
+        (
+            "/v1/models/colors:predict",
+            vec![],
+            json(r#"{"signature_name": "serving_default", "instances": [{"x": 3}]}"#),
+        ),
+        (
+            "/v1/models/spam:classify",
+            vec![],
+            json(
+                r#"{"examples": [{"sender": "boss", "urgent": true, "score": 0.5}], "context": {"links": 1}}"#,
+            ),
+        ),
+        (
+            "/v1/models/linear:regress",
+            vec![],
+            json(r#"{"examples": [{"x": 1e300}, {"x": -0.0}]}"#),
+        ),
+        (
+            "/v2/models/linear/infer",
+            vec![],
+            json(
+                r#"{"id": "1", "inputs": [{"name": "x", "datatype": "FP64", "shape": [2, 1], "data": [[1.5], [2.5]]}]}"#,
+            ),
+        ),
+        (
+            "/v2/models/colors/versions/1/infer",
+            vec![],
+            json(
+                r#"{"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "data": [1, "NaN", "-Infinity"]}], "outputs": [{"name": "scores"}]}"#,
+            ),
+        ),
+        (
+            "/v2/models/linear/infer",
+            vec![(
+                "inference-header-content-length",
+                binary_header.len().to_string(),
+            )],
+            binary,
+        ),
+        (
+            "/v2/models/spam/infer",
+            vec![(
+                "inference-header-content-length",
+                bytes_header.len().to_string(),
+            )],
+            bytes,
+        ),
+        (
+            "/invocations?model=linear",
+            vec![("content-type", "application/json".into())],
+            json(r#"{"dataframe_split": {"columns": ["x"], "data": [[1.5], [2]]}}"#),
+        ),
+        (
+            "/invocations?model=spam",
+            vec![("content-type", "application/json".into())],
+            json(
+                r#"{"dataframe_records": [{"sender": "boss", "urgent": false, "links": 1, "score": 0.1}]}"#,
+            ),
+        ),
+        (
+            "/invocations?model=linear",
+            vec![("content-type", "application/json".into())],
+            json(r#"{"instances": [{"x": 1}], "params": {}}"#),
+        ),
+        (
+            "/invocations?model=linear",
+            vec![("content-type", "text/csv".into())],
+            json("x\n1.5\n\"2\"\n"),
+        ),
+        (
+            "/invocations?model=spam",
+            vec![("content-type", "text/csv; charset=utf-8".into())],
+            json("sender,urgent,links,score\nboss,true,2,0.5\n\"a,b\",false,,1e3\n"),
+        ),
     ]
 }
 
@@ -135,12 +208,38 @@ enum Edit {
 
 fn edit() -> impl Strategy<Value = Edit> {
     let token = prop::sample::select(vec![
-        "\"", "{", "}", "[", "]", ":", ",", "\n", "\r\n", "-", "0", "1e999999", "-1e999999",
-        "NaN", "\"NaN\"", "Infinity", "\"Infinity\"", "null", "true", "\\u0000", "\\ud800",
-        "18446744073709551615", "9223372036854775807", "-9223372036854775808",
-        "1000000000, 1000000000, ", "[1000000000, 1000000000]", "4294967295",
-        "\"binary_data_size\": 18446744073709551615, ", "\"shape\": [-1], ",
-        "\"datatype\": \"BYTES\", ", "\"x\": 1, \"x\": 2, ", "\"instances\": [], ",
+        "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        "\n",
+        "\r\n",
+        "-",
+        "0",
+        "1e999999",
+        "-1e999999",
+        "NaN",
+        "\"NaN\"",
+        "Infinity",
+        "\"Infinity\"",
+        "null",
+        "true",
+        "\\u0000",
+        "\\ud800",
+        "18446744073709551615",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1000000000, 1000000000, ",
+        "[1000000000, 1000000000]",
+        "4294967295",
+        "\"binary_data_size\": 18446744073709551615, ",
+        "\"shape\": [-1], ",
+        "\"datatype\": \"BYTES\", ",
+        "\"x\": 1, \"x\": 2, ",
+        "\"instances\": [], ",
         "\u{fffd}\u{ffff}",
         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
         "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
