@@ -138,6 +138,24 @@ pub enum FeaturesError {
     /// `fit` was given no record batch.
     #[error("no training data: fitting needs at least one record batch")]
     NoTrainingData,
+    /// A pipeline would have more output columns than
+    /// [`MAX_OUTPUT_COLUMNS`](crate::MAX_OUTPUT_COLUMNS) (hash, cross and
+    /// out-of-vocabulary buckets, one-hot categories and the rest, summed).
+    ///
+    /// ```
+    /// let e = mlrig_features::FeaturesError::TooManyOutputs { outputs: 2_000_000, max: 1 << 20 };
+    /// assert!(e.to_string().contains("2000000 output columns"));
+    /// ```
+    #[error(
+        "the pipeline would have {outputs} output columns, more than the {max} allowed; \
+         use fewer hash or cross buckets, or cap the vocabularies (top_k)"
+    )]
+    TooManyOutputs {
+        /// Output columns the pipeline would have.
+        outputs: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A fitted pipeline read from a file breaks an invariant of the format.
     #[error("invalid fitted feature pipeline: {reason}")]
     InvalidArtifact {

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::FeaturesError;
+use crate::MAX_OUTPUT_COLUMNS;
 use crate::category_index::CategoryIndex;
 use crate::fitted_column::{FittedColumn, FittedCross, FittedEncoding};
 use crate::input_column::BatchInputs;
@@ -95,7 +96,7 @@ impl FittedFeaturePipeline {
         output: OutputLayout,
         training_rows: u64,
     ) -> Result<Self, FeaturesError> {
-        let output_names = derived_names(&columns, &crosses);
+        let output_names = derived_names(&columns, &crosses)?;
         Self::try_from(PipelineBody {
             training_rows,
             output_names,
@@ -395,7 +396,7 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
         if body.output == OutputLayout::Auto {
             return Err(invalid("output must be dense or sparse".to_string()));
         }
-        let derived = derived_names(&body.columns, &body.crosses);
+        let derived = derived_names(&body.columns, &body.crosses)?;
         if derived != body.output_names {
             return Err(invalid(
                 "output_names do not match the fitted columns".to_string(),
@@ -424,13 +425,29 @@ impl TryFrom<PipelineBody> for FittedFeaturePipeline {
     }
 }
 
-/// The output names of columns then crosses.
-fn derived_names(columns: &[FittedColumn], crosses: &[FittedCross]) -> Vec<String> {
-    columns
+/// The output names of columns then crosses; more than
+/// [`MAX_OUTPUT_COLUMNS`] is an error before any name is built (a few
+/// bytes of spec must not cost gigabytes of names).
+fn derived_names(
+    columns: &[FittedColumn],
+    crosses: &[FittedCross],
+) -> Result<Vec<String>, FeaturesError> {
+    let outputs = columns
+        .iter()
+        .map(FittedColumn::width)
+        .chain(crosses.iter().map(|c| c.buckets as usize))
+        .fold(0usize, usize::saturating_add);
+    if outputs > MAX_OUTPUT_COLUMNS {
+        return Err(FeaturesError::TooManyOutputs {
+            outputs,
+            max: MAX_OUTPUT_COLUMNS,
+        });
+    }
+    Ok(columns
         .iter()
         .flat_map(FittedColumn::output_names)
         .chain(crosses.iter().flat_map(FittedCross::output_names))
-        .collect()
+        .collect())
 }
 
 impl Serialize for FittedFeaturePipeline {

@@ -46,6 +46,9 @@
 //! * Output names are stable and readable: `age`, `workclass=Private`,
 //!   `color=__oov_0__`, `age_bucket[3]`, `city_hash[5]`, `a_x_b[7]`,
 //!   `ts_weekday`, `age_missing`.
+//! * Width: a fitted pipeline has at most [`MAX_OUTPUT_COLUMNS`] (2²⁰)
+//!   outputs, checked before any output name is built; more is
+//!   [`FeaturesError::TooManyOutputs`].
 //! * Storage: [`OutputLayout`] `dense` (default), `sparse` (CSR) or `auto`
 //!   (CSR when the expected density is below [`SPARSE_DENSITY_THRESHOLD`] =
 //!   0.3, decided once at fit so every batch has the same storage).
@@ -179,9 +182,9 @@ pub use fitted::FittedFeaturePipeline;
 pub use params::{FeaturePipelineParams, FeaturePipelineValidParams};
 pub use spec::{
     BucketizeParams, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart, DatePartsParams,
-    Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MinMaxScaleParams,
-    OutputLayout, QuantileBucketizeParams, RobustScaleParams, SPARSE_DENSITY_THRESHOLD,
-    VocabularyParams,
+    Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MAX_OUTPUT_COLUMNS,
+    MinMaxScaleParams, OutputLayout, QuantileBucketizeParams, RobustScaleParams,
+    SPARSE_DENSITY_THRESHOLD, VocabularyParams,
 };
 
 // What users need to name this crate's inputs and outputs, so that depending

@@ -223,7 +223,15 @@ impl ParquetReader {
                 self.current = Some((path, reader));
                 continue;
             };
-            let Some(batch) = reader.next() else {
+            let next = match without_panics(path, || reader.next()) {
+                Ok(next) => next,
+                Err(e) => {
+                    // The decoder's state is unknown after a panic: drop it.
+                    self.current = None;
+                    return Err(e);
+                }
+            };
+            let Some(batch) = next else {
                 self.current = None;
                 continue;
             };
@@ -369,16 +377,32 @@ fn format_error(path: &Path, error: impl std::error::Error + Send + Sync + 'stat
     }
 }
 
+/// Runs a call into the `parquet` decoder, turning a panic on corrupt input
+/// (the decoder asserts on some inconsistent page and level data instead of
+/// returning an error) into [`IngestError::Format`] naming the file.
+fn without_panics<T>(path: &Path, call: impl FnOnce() -> T) -> Result<T, IngestError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        IngestError::Format {
+            path: path.to_path_buf(),
+            source: format!("corrupt Parquet data (the decoder failed: {message})").into(),
+        }
+    })
+}
+
 fn open_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>, IngestError> {
     let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))
+    without_panics(path, || ParquetRecordBatchReaderBuilder::try_new(file))?
+        .map_err(|e| format_error(path, e))
 }
 
 fn open_reader(path: &Path, batch_size: usize) -> Result<ParquetRecordBatchReader, IngestError> {
-    open_builder(path)?
-        .with_batch_size(batch_size)
-        .build()
-        .map_err(|e| format_error(path, e))
+    let builder = open_builder(path)?.with_batch_size(batch_size);
+    without_panics(path, || builder.build())?.map_err(|e| format_error(path, e))
 }
 
 /// The schema of `path` after conversion (reads only the footer).

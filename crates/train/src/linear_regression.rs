@@ -470,6 +470,7 @@ fit_after_check!(LinearRegressionParams, RegressionTarget => LinearRegression);
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredLinearRegression")]
 pub struct LinearRegression {
     feature_names: Vec<String>,
     target: String,
@@ -477,6 +478,38 @@ pub struct LinearRegression {
     intercept: f64,
     l2_penalty: f64,
     stabilizing_ridge: f64,
+}
+
+/// [`LinearRegression`] as read from JSON, before its shape is checked.
+#[derive(Deserialize)]
+struct StoredLinearRegression {
+    feature_names: Vec<String>,
+    target: String,
+    coefficients: Vec<f64>,
+    intercept: f64,
+    l2_penalty: f64,
+    stabilizing_ridge: f64,
+}
+
+impl TryFrom<StoredLinearRegression> for LinearRegression {
+    type Error = TrainError;
+
+    fn try_from(s: StoredLinearRegression) -> Result<Self> {
+        if s.coefficients.len() != s.feature_names.len() {
+            return Err(TrainError::ShapeMismatch {
+                expected: format!("{} coefficients (one per feature)", s.feature_names.len()),
+                got: format!("{} coefficients", s.coefficients.len()),
+            });
+        }
+        Ok(Self {
+            feature_names: s.feature_names,
+            target: s.target,
+            coefficients: s.coefficients,
+            intercept: s.intercept,
+            l2_penalty: s.l2_penalty,
+            stabilizing_ridge: s.stabilizing_ridge,
+        })
+    }
 }
 
 impl LinearRegression {

@@ -558,6 +558,7 @@ fit_after_check!(LogisticRegressionParams, ClassTarget => LogisticRegression);
 /// # Ok::<(), mlrig_train::TrainError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredLogisticRegression")]
 pub struct LogisticRegression {
     feature_names: Vec<String>,
     target: String,
@@ -571,6 +572,70 @@ pub struct LogisticRegression {
     converged: bool,
     stop: StopReason,
     gradient_norm: f64,
+}
+
+/// [`LogisticRegression`] as read from JSON, before its shapes are checked
+/// (an edited `model.json` must be an error, not an index out of range at
+/// the first prediction).
+#[derive(Deserialize)]
+struct StoredLogisticRegression {
+    feature_names: Vec<String>,
+    target: String,
+    classes: Vec<String>,
+    coefficients: Vec<Vec<f64>>,
+    intercepts: Vec<f64>,
+    c: f64,
+    class_weight: ClassWeight,
+    iterations: usize,
+    converged: bool,
+    stop: StopReason,
+    gradient_norm: f64,
+}
+
+impl TryFrom<StoredLogisticRegression> for LogisticRegression {
+    type Error = TrainError;
+
+    fn try_from(s: StoredLogisticRegression) -> Result<Self> {
+        let functions = if s.classes.len() == 2 {
+            1
+        } else {
+            s.classes.len()
+        };
+        // A model without features is written with no coefficient rows.
+        let rows_ok = (s.coefficients.len() == functions
+            && s.coefficients
+                .iter()
+                .all(|row| row.len() == s.feature_names.len()))
+            || (s.feature_names.is_empty() && s.coefficients.is_empty());
+        let shape_ok = s.classes.len() >= 2 && s.intercepts.len() == functions && rows_ok;
+        if !shape_ok {
+            return Err(TrainError::ShapeMismatch {
+                expected: format!(
+                    "at least 2 classes, {functions} coefficient rows of {} and {functions} intercepts",
+                    s.feature_names.len()
+                ),
+                got: format!(
+                    "{} classes, {} coefficient rows and {} intercepts",
+                    s.classes.len(),
+                    s.coefficients.len(),
+                    s.intercepts.len()
+                ),
+            });
+        }
+        Ok(Self {
+            feature_names: s.feature_names,
+            target: s.target,
+            classes: s.classes,
+            coefficients: s.coefficients,
+            intercepts: s.intercepts,
+            c: s.c,
+            class_weight: s.class_weight,
+            iterations: s.iterations,
+            converged: s.converged,
+            stop: s.stop,
+            gradient_norm: s.gradient_norm,
+        })
+    }
 }
 
 impl LogisticRegression {

@@ -9,6 +9,28 @@ use super::Encoding;
 /// buckets (2²⁴ output columns).
 pub const MAX_HASH_BUCKETS: u32 = 1 << 24;
 
+/// The largest number of output columns of a whole fitted pipeline (2²⁰,
+/// scikit-learn's `FeatureHasher` default): every output column has a name
+/// held in memory, so a spec of a few bytes asking for more (several
+/// 2²⁴-bucket hashes) would cost gigabytes. Fitting a spec that needs more is
+/// [`FeaturesError::TooManyOutputs`](crate::FeaturesError::TooManyOutputs),
+/// and so is loading such an artifact.
+///
+/// ```
+/// use mlrig_features::{FeaturePipelineParams, FeatureSpec, FeaturesError, Fit, ParamGuard, MAX_OUTPUT_COLUMNS};
+/// use mlrig_features::arrow_array::{ArrayRef, RecordBatch, StringArray};
+/// use std::sync::Arc;
+/// let batch = RecordBatch::try_from_iter([("c", Arc::new(StringArray::from(vec!["a"])) as ArrayRef)])?;
+/// let spec = FeatureSpec::from_json(&format!(
+///     r#"{{"columns": [{{"name": "c", "encode": {{"hash": {{"buckets": {}}}}}}}]}}"#,
+///     MAX_OUTPUT_COLUMNS + 1
+/// ))?;
+/// let err = FeaturePipelineParams::new(spec).check()?.fit(&[batch]).unwrap_err();
+/// assert!(matches!(err, FeaturesError::TooManyOutputs { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub const MAX_OUTPUT_COLUMNS: usize = 1 << 20;
+
 /// Parameters of the `min_max_scale` encoding, [`Encoding::MinMaxScale`] (scikit-learn's `MinMaxScaler`).
 ///
 /// ```

@@ -48,7 +48,8 @@ pub use encoding::Encoding;
 pub(crate) use encoding::InputKind;
 pub use encoding_params::{
     BucketizeParams, ClipParams, DatePart, DatePartsParams, HashParams, MAX_HASH_BUCKETS,
-    MinMaxScaleParams, QuantileBucketizeParams, RobustScaleParams, VocabularyParams,
+    MAX_OUTPUT_COLUMNS, MinMaxScaleParams, QuantileBucketizeParams, RobustScaleParams,
+    VocabularyParams,
 };
 pub use imputation::{ConstantValue, Imputation};
 

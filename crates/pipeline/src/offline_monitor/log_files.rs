@@ -86,26 +86,33 @@ fn read_jsonl(
         Box::new(opened)
     };
     let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut number = 0u64;
     loop {
         line.clear();
         let read = reader
-            .read_line(&mut line)
+            .read_until(b'\n', &mut line)
             .map_err(|e| mlrig_core::Error::io(file, e))?;
         if read == 0 {
             return Ok(());
         }
         number += 1;
-        if line.trim().is_empty() {
+        if line.trim_ascii().is_empty() {
             continue;
         }
-        let item = match serde_json::from_str::<RequestLogEntry>(&line) {
+        // A line that is not UTF-8 is one unreadable line, not the end of the file.
+        let parsed = std::str::from_utf8(&line)
+            .map_err(|e| format!("not UTF-8 text: {e}"))
+            .and_then(|text| {
+                serde_json::from_str::<RequestLogEntry>(text)
+                    .map_err(|e| format!("not a request log entry: {e}"))
+            });
+        let item = match parsed {
             Ok(entry) => LogItem::Request(entry.into()),
-            Err(e) => LogItem::Unreadable {
+            Err(reason) => LogItem::Unreadable {
                 file: file.to_path_buf(),
                 line: number,
-                reason: format!("not a request log entry: {e}"),
+                reason,
             },
         };
         visit(item)?;
@@ -121,11 +128,14 @@ fn read_parquet(
         reason,
     };
     let opened = File::open(file).map_err(|e| mlrig_core::Error::io(file, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(opened)
-        .and_then(|b| b.with_batch_size(1024).build())
-        .map_err(|e| invalid(e.to_string()))?;
+    let mut reader = without_panics(|| {
+        ParquetRecordBatchReaderBuilder::try_new(opened)
+            .and_then(|b| b.with_batch_size(1024).build())
+    })
+    .map_err(&invalid)?
+    .map_err(|e| invalid(e.to_string()))?;
     let mut row = 0u64;
-    for batch in reader {
+    while let Some(batch) = without_panics(|| reader.next()).map_err(&invalid)? {
         let batch = batch.map_err(|e| invalid(e.to_string()))?;
         let columns = ParquetColumns::of(&batch).map_err(invalid)?;
         for i in 0..batch.num_rows() {
@@ -142,6 +152,20 @@ fn read_parquet(
         }
     }
     Ok(())
+}
+
+/// Runs a call into the `parquet` decoder, which asserts on some corrupt
+/// page and level data instead of returning an error: the panic becomes
+/// the reason of an [`PipelineError::InvalidRequestLog`].
+fn without_panics<T>(call: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".to_string());
+        format!("corrupt Parquet data (the decoder failed: {message})")
+    })
 }
 
 /// The columns of a Parquet request log batch, typed.

@@ -154,6 +154,17 @@ impl GradientBoosting {
     pub fn raw_scores(&self, features: &Features) -> Result<Array2<f64>> {
         check_feature_names(&self.feature_names, features)?;
         let groups = self.groups();
+        // An edited file may carry more or fewer base scores than score
+        // groups; each row takes exactly `groups` scores below.
+        if groups == 0 || self.base_scores.len() != groups {
+            return Err(TrainError::invalid_parameter(
+                "base_scores",
+                format!(
+                    "{} base scores for {groups} score groups",
+                    self.base_scores.len()
+                ),
+            ));
+        }
         let forest = self
             .forest
             .get(&self.trees, self.feature_names.len())
