@@ -142,6 +142,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // A decoder panic that is caught and reported as an error prints nothing else.
+    mlrig_core::quiet_caught_panics();
     if matches!(cli.command, Command::Serve(_)) {
         // Before any thread starts: may re-execute the process (same pid).
         glibc_arenas::limit_to_one();

@@ -85,6 +85,7 @@ mod accumulator;
 mod artifact;
 mod atomic_file;
 mod bundle;
+mod caught_panic;
 mod contributions;
 mod error;
 mod exact_sum;
@@ -113,6 +114,7 @@ pub use bundle::{
     BUNDLE_FORMAT_VERSION, BUNDLE_STAGING_PREFIX, BundleFile, BundleManifest, BundleWriter,
     MANIFEST_FILE, ModelBundle, PREDICTED_CLASS_FEATURE, PREDICTION_STATISTICS_FILE, SCORE_FEATURE,
 };
+pub use caught_panic::{catch_panic, quiet_caught_panics};
 pub use contributions::Contributions;
 pub use error::{Error, Result};
 pub use exact_sum::ExactSum;

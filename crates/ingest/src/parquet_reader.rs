@@ -381,16 +381,9 @@ fn format_error(path: &Path, error: impl std::error::Error + Send + Sync + 'stat
 /// (the decoder asserts on some inconsistent page and level data instead of
 /// returning an error) into [`IngestError::Format`] naming the file.
 fn without_panics<T>(path: &Path, call: impl FnOnce() -> T) -> Result<T, IngestError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown cause".to_string());
-        IngestError::Format {
-            path: path.to_path_buf(),
-            source: format!("corrupt Parquet data (the decoder failed: {message})").into(),
-        }
+    mlrig_core::catch_panic(call).map_err(|message| IngestError::Format {
+        path: path.to_path_buf(),
+        source: format!("corrupt Parquet data (the decoder failed: {message})").into(),
     })
 }
 

@@ -3,7 +3,6 @@
 //! (poll, version policy, load before serve, labels, drain, hot reload).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};
@@ -618,10 +617,8 @@ impl ModelManager {
         }
         let stamp = dir_stamp(dir);
         let started = Instant::now();
-        let loaded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.loader.load(name, version, dir)
-        }))
-        .unwrap_or_else(|_| Err("the loader panicked".to_string()))
+        let loaded = mlrig_core::catch_panic(|| self.loader.load(name, version, dir))
+            .unwrap_or_else(|message| Err(format!("the loader panicked: {message}")))
         .and_then(|servable| {
             let info = servable.info();
             if info.name != name || info.version != version {

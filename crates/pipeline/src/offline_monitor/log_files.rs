@@ -158,14 +158,8 @@ fn read_parquet(
 /// page and level data instead of returning an error: the panic becomes
 /// the reason of an [`PipelineError::InvalidRequestLog`].
 fn without_panics<T>(call: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown cause".to_string());
-        format!("corrupt Parquet data (the decoder failed: {message})")
-    })
+    mlrig_core::catch_panic(call)
+        .map_err(|message| format!("corrupt Parquet data (the decoder failed: {message})"))
 }
 
 /// The columns of a Parquet request log batch, typed.
