@@ -89,18 +89,20 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--mlrig", default="target/release/mlrig")
     parser.add_argument("--cap-mb", type=float, default=200.0)
+    parser.add_argument(
+        "--data",
+        help="reuse this CSV (written first if missing) instead of a temporary one",
+    )
     args = parser.parse_args()
     mlrig = os.path.abspath(args.mlrig)
 
     with tempfile.TemporaryDirectory(prefix="mlrig-cardinality-") as tmp:
-        data = os.path.join(tmp, "unique.csv")
+        data = args.data or os.path.join(tmp, "unique.csv")
         start = time.monotonic()
-        write_csv(data, args.rows)
+        if not os.path.exists(data):
+            write_csv(data, args.rows)
         size_mb = os.path.getsize(data) / 1e6
-        print(
-            f"generated {args.rows:,} rows ({size_mb:.0f} MB) in {time.monotonic() - start:.0f} s",
-            file=sys.stderr,
-        )
+        print(f"data ready ({size_mb:.0f} MB) in {time.monotonic() - start:.0f} s", file=sys.stderr)
         vocabulary = os.path.join(tmp, "vocabulary.json")
         hashing = os.path.join(tmp, "hashing.json")
         with open(vocabulary, "w") as f:

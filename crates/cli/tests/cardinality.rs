@@ -3,22 +3,18 @@
 //! (a capped vocabulary, and hashing) and `drift`, measuring each child's
 //! peak resident set (`VmHWM` in `/proc/<pid>/status`, Linux only).
 //!
-//! * **flat** (`features fit`, whose counts and whole-file read were
-//!   unbounded): the peak at `N` rows exceeds the peak at `N/2` rows by less
+//! * **flat**: the peak at `N` rows exceeds the peak at `N/2` rows by less
 //!   than what unbounded code must add for the extra `N/2` rows: keeping one
 //!   entry per distinct value costs at least [`BYTES_PER_UNIQUE`] (a
-//!   `String` header, its bytes, a map node), and holding the whole file at
-//!   least [`BYTES_PER_ROW`] (the Arrow columns of a row). The specs set
-//!   `max_distinct_values` to 4,096 — the same cap logic as the default
-//!   65,536, reached at this small `N` — so both sizes run with full
-//!   counters.
-//! * **absolute** (every verb): the peak stays under [`CAP_MB`], the issue's
-//!   200 MB. `stats`, `infer-schema` and `drift` count at most 1,000
-//!   distinct strings per column (mlrig-validate's cap); their peak still
-//!   creeps up by a few MB per doubling of small inputs (reader pipeline and
-//!   allocator warm-up, not cardinality: 50, 56, 60 MB at 0.3, 0.6, 1.2M
-//!   rows in debug), so they are held to the cap here and to their 10M-row
-//!   figures in docs/benchmarks.md.
+//!   `String` header, its bytes, a map node), and holding the whole file (as
+//!   `features fit` did) at least [`BYTES_PER_ROW`] (the Arrow columns of a
+//!   row). The feature specs set `max_distinct_values` to 4,096 — the same
+//!   cap logic as the default 65,536, reached at this small `N` — so both
+//!   sizes run with full counters (`stats`, `infer-schema` and `drift` count
+//!   at most 1,000 distinct strings, mlrig-validate's cap). `--threads 1`
+//!   keeps the number of batches in flight, and so the run-to-run noise,
+//!   small (about 1–3 MB; up to 10 MB with two threads).
+//! * **absolute**: every peak stays under [`CAP_MB`], the 200 MB.
 //!
 //! `scripts/bench_cardinality.py` runs the same verbs on 10M rows with the
 //! release binary (figures in `docs/benchmarks.md`).
@@ -36,7 +32,7 @@ use std::time::Duration;
 use common::*;
 
 /// Rows of the large file (the small one has half).
-const ROWS: usize = 200_000;
+const ROWS: usize = 400_000;
 /// The least an unbounded counter keeps per distinct string.
 const BYTES_PER_UNIQUE: f64 = 60.0;
 /// The least a reader that holds the whole file keeps per row (the `id`
@@ -76,10 +72,11 @@ fn peak_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Runs `mlrig args` to completion (status 0), polling its peak resident
+/// Runs `mlrig --threads 1 args` to completion (status 0 or 1), polling its peak resident
 /// set; returns the last (largest) value read.
 fn peak_of(args: &[String]) -> f64 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mlrig"))
+        .args(["--threads", "1"])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -110,9 +107,8 @@ fn peak_of(args: &[String]) -> f64 {
 }
 
 /// The verbs measured, on `data` (and `other` for drift), writing into `dir`.
-/// Each verb with the least bytes per extra row its unbounded form keeps
-/// (`None`: only the absolute cap is checked).
-fn verbs(data: &str, other: &str, dir: &Path) -> Vec<(&'static str, Option<f64>, Vec<String>)> {
+/// Each verb with the least bytes per extra row its unbounded form keeps.
+fn verbs(data: &str, other: &str, dir: &Path) -> Vec<(&'static str, f64, Vec<String>)> {
     let vocabulary = dir.join("vocabulary.json");
     std::fs::write(
         &vocabulary,
@@ -136,15 +132,19 @@ fn verbs(data: &str, other: &str, dir: &Path) -> Vec<(&'static str, Option<f64>,
     let out = |name: &str| dir.join(name).to_string_lossy().into_owned();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
-        ("stats", None, strings(&["stats", data, "--format", "json"])),
+        (
+            "stats",
+            BYTES_PER_UNIQUE,
+            strings(&["stats", data, "--format", "json"]),
+        ),
         (
             "infer-schema",
-            None,
+            BYTES_PER_UNIQUE,
             strings(&["infer-schema", data, "--format", "json"]),
         ),
         (
             "features fit (vocabulary top_k)",
-            Some(BYTES_PER_UNIQUE + BYTES_PER_ROW),
+            BYTES_PER_UNIQUE + BYTES_PER_ROW,
             strings(&[
                 "features",
                 "fit",
@@ -157,7 +157,7 @@ fn verbs(data: &str, other: &str, dir: &Path) -> Vec<(&'static str, Option<f64>,
         ),
         (
             "features fit (hash)",
-            Some(BYTES_PER_ROW),
+            BYTES_PER_ROW,
             strings(&[
                 "features",
                 "fit",
@@ -170,7 +170,7 @@ fn verbs(data: &str, other: &str, dir: &Path) -> Vec<(&'static str, Option<f64>,
         ),
         (
             "drift",
-            None,
+            BYTES_PER_UNIQUE,
             strings(&[
                 "drift",
                 "--reference",
@@ -202,7 +202,7 @@ fn unique_strings_keep_every_verb_flat_and_under_the_cap() {
     for ((name, per_row, small_args), (_, _, large_args)) in at_small.iter().zip(&at_large) {
         let low = peak_of(small_args);
         let high = peak_of(large_args);
-        let margin = per_row.map_or(f64::INFINITY, |b| (ROWS / 2) as f64 * b / 1_048_576.0);
+        let margin = (ROWS / 2) as f64 * per_row / 1_048_576.0;
         let line = format!(
             "{name}: {low:.1} MB at {} rows, {high:.1} MB at {ROWS} rows (may grow < {margin:.1} MB)\n",
             ROWS / 2
