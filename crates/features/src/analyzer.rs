@@ -5,7 +5,8 @@
 //! Fitting takes two passes. [`SummaryAnalyzer`] counts missing values,
 //! sums values with [`ExactSum`], tracks min/max and counts values
 //! (categories, or numeric values for most-frequent imputation) in
-//! `BTreeMap`s, and feeds a [`QuantileSketch`] where a median or quantiles
+//! [`ValueCounts`] (exact up to a capacity of distinct values, a bounded
+//! Misra–Gries summary beyond, so memory never grows with the rows), and feeds a [`QuantileSketch`] where a median or quantiles
 //! are needed. [`SpreadAnalyzer`] then sums squared deviations from the
 //! mean found by the first pass, which keeps the variance accurate when the
 //! mean is large relative to the spread (a one-pass `Σx² − (Σx)²/n` loses
@@ -21,6 +22,7 @@ use crate::FeaturesError;
 use crate::category_index::FastMap;
 use crate::input_column::{CategoricalColumn, Category, CategoryValue, ColumnType, NumericColumn};
 use crate::sketch::QuantileSketch;
+use crate::value_counts::ValueCounts;
 
 /// Value counts, serialized as a list of `[value, count]` pairs (JSON object
 /// keys can only be strings).
@@ -61,12 +63,6 @@ pub(crate) fn most_frequent<K: Ord>(counts: &BTreeMap<K, u64>) -> Option<&K> {
     best.map(|(key, _)| key)
 }
 
-fn add_counts<K: Ord>(into: &mut BTreeMap<K, u64>, from: BTreeMap<K, u64>) {
-    for (key, count) in from {
-        *into.entry(key).or_insert(0) += count;
-    }
-}
-
 /// First-pass summary of a numeric column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct NumericSummary {
@@ -80,8 +76,7 @@ pub(crate) struct NumericSummary {
     pub(crate) sum: ExactSum,
     pub(crate) min: Option<OrderedF64>,
     pub(crate) max: Option<OrderedF64>,
-    #[serde(with = "count_pairs")]
-    pub(crate) counts: BTreeMap<OrderedF64, u64>,
+    pub(crate) counts: ValueCounts<OrderedF64>,
     /// The quantile sketch, when the column needs quantiles.
     pub(crate) sketch: Option<QuantileSketch>,
 }
@@ -95,8 +90,7 @@ pub(crate) struct CategoricalSummary {
     pub(crate) count_values: bool,
     /// Nulls seen.
     pub(crate) missing: u64,
-    #[serde(with = "count_pairs")]
-    pub(crate) counts: BTreeMap<Category, u64>,
+    pub(crate) counts: ValueCounts<Category>,
 }
 
 /// First-pass summary of one column.
@@ -107,8 +101,9 @@ pub(crate) enum ColumnSummary {
 }
 
 impl ColumnSummary {
-    /// An empty numeric summary; `sketch` keeps a quantile sketch.
-    pub(crate) fn numeric(name: &str, count_values: bool, sketch: bool) -> Self {
+    /// An empty numeric summary; `sketch` keeps a quantile sketch; value
+    /// counts are exact up to `capacity` distinct values.
+    pub(crate) fn numeric(name: &str, count_values: bool, sketch: bool, capacity: usize) -> Self {
         ColumnSummary::Numeric(Box::new(NumericSummary {
             name: name.to_string(),
             count_values,
@@ -117,20 +112,32 @@ impl ColumnSummary {
             sum: ExactSum::default(),
             min: None,
             max: None,
-            counts: BTreeMap::new(),
+            counts: ValueCounts::with_capacity(capacity),
             sketch: sketch.then(QuantileSketch::default),
         }))
     }
 
     /// An empty categorical summary of a column of type `column_type`;
-    /// `count_values` keeps the value counts.
+    /// `count_values` keeps the value counts, exact up to the default
+    /// capacity of distinct values.
     pub(crate) fn categorical(name: &str, column_type: ColumnType, count_values: bool) -> Self {
+        Self::categorical_with_capacity(name, column_type, count_values, ValueCounts::default())
+    }
+
+    /// As [`categorical`](Self::categorical), counting into `counts` (empty,
+    /// with the capacity the encoding needs).
+    pub(crate) fn categorical_with_capacity(
+        name: &str,
+        column_type: ColumnType,
+        count_values: bool,
+        counts: ValueCounts<Category>,
+    ) -> Self {
         ColumnSummary::Categorical(CategoricalSummary {
             name: name.to_string(),
             column_type,
             count_values,
             missing: 0,
-            counts: BTreeMap::new(),
+            counts,
         })
     }
 
@@ -148,7 +155,7 @@ impl ColumnSummary {
                             s.min = Some(s.min.map_or(key, |m| m.min(key)));
                             s.max = Some(s.max.map_or(key, |m| m.max(key)));
                             if s.count_values {
-                                *s.counts.entry(key).or_insert(0) += 1;
+                                s.counts.add(key, 1);
                             }
                             if let Some(sketch) = &mut s.sketch {
                                 sketch.add(v);
@@ -181,7 +188,7 @@ impl ColumnSummary {
                 })?;
                 s.missing += missing;
                 for (value, count) in local {
-                    *s.counts.entry(value.to_owned()).or_insert(0) += count;
+                    s.counts.add(value.to_owned(), count);
                 }
                 Ok(())
             }
@@ -209,7 +216,7 @@ impl ColumnSummary {
                     (Some(x), Some(y)) => Some(x.max(y)),
                     (x, y) => x.or(y),
                 };
-                add_counts(&mut a.counts, b.counts);
+                a.counts.merge(b.counts);
                 Ok(())
             }
             (ColumnSummary::Categorical(a), ColumnSummary::Categorical(b))
@@ -218,7 +225,7 @@ impl ColumnSummary {
                     && a.count_values == b.count_values =>
             {
                 a.missing += b.missing;
-                add_counts(&mut a.counts, b.counts);
+                a.counts.merge(b.counts);
                 Ok(())
             }
             (a, b) => Err(incompatible(format!(
@@ -384,7 +391,7 @@ mod tests {
 
     fn analyzer() -> SummaryAnalyzer {
         SummaryAnalyzer::new(vec![
-            ColumnSummary::numeric("x", true, true),
+            ColumnSummary::numeric("x", true, true, 1000),
             ColumnSummary::categorical("s", ColumnType::Utf8, true),
             ColumnSummary::categorical("s", ColumnType::Utf8, false),
         ])
@@ -412,19 +419,22 @@ mod tests {
         };
         assert_eq!((x.observed, x.missing), (3, 2));
         assert_eq!(x.sum.value(), 1.0);
-        assert_eq!(x.counts.get(&OrderedF64::new(0.0)), Some(&2));
+        assert_eq!(x.counts.counts().get(&OrderedF64::new(0.0)), Some(&2));
         assert_eq!(x.min.unwrap().get().to_bits(), 0.0f64.to_bits());
         let ColumnSummary::Categorical(s) = &a.columns[1] else {
             panic!("categorical")
         };
         assert_eq!(s.missing, 1);
-        assert_eq!(s.counts.get(&Category::Text("b".into())), Some(&2));
-        assert_eq!(s.counts.get(&Category::Text(String::new())), Some(&1));
+        assert_eq!(s.counts.counts().get(&Category::Text("b".into())), Some(&2));
+        assert_eq!(
+            s.counts.counts().get(&Category::Text(String::new())),
+            Some(&1)
+        );
         let ColumnSummary::Categorical(uncounted) = &a.columns[2] else {
             panic!("categorical")
         };
         assert_eq!(uncounted.missing, 1);
-        assert!(uncounted.counts.is_empty());
+        assert!(uncounted.counts.counts().is_empty());
         let ColumnSummary::Numeric(x) = &a.columns[0] else {
             panic!("numeric")
         };
@@ -434,11 +444,11 @@ mod tests {
     #[test]
     fn merge_of_differently_configured_analyzers_fails() {
         let mut a = analyzer();
-        let b = SummaryAnalyzer::new(vec![ColumnSummary::numeric("x", true, true)]);
+        let b = SummaryAnalyzer::new(vec![ColumnSummary::numeric("x", true, true, 1000)]);
         assert!(a.merge(b).is_err());
         let mut a = analyzer();
         let b = SummaryAnalyzer::new(vec![
-            ColumnSummary::numeric("x", false, true),
+            ColumnSummary::numeric("x", false, true, 1000),
             ColumnSummary::categorical("s", ColumnType::Utf8, true),
             ColumnSummary::categorical("s", ColumnType::Utf8, false),
         ]);

@@ -135,6 +135,20 @@ pub enum FeaturesError {
         /// The statistic, e.g. `standard deviation`.
         statistic: String,
     },
+    /// A `one_hot` or `ordinal` column has more distinct training values
+    /// than are counted exactly, so its category list cannot be fitted in
+    /// bounded memory.
+    #[error(
+        "column `{column}`: more than {limit} distinct training values, too many for `{encoding}` (which keeps every category); use `{{\"vocabulary\": {{\"top_k\": K}}}}` to keep the K most frequent, or `hash`"
+    )]
+    TooManyCategories {
+        /// The column.
+        column: String,
+        /// The encoding, `one_hot` or `ordinal`.
+        encoding: String,
+        /// The number of distinct values counted exactly.
+        limit: usize,
+    },
     /// `fit` was given no record batch.
     #[error("no training data: fitting needs at least one record batch")]
     NoTrainingData,

@@ -32,7 +32,24 @@
 //!   target) in any order; a missing column or a wrong Arrow type is an error
 //!   naming the column and the expected and found types.
 //! * Every analyzer is an exactly-mergeable [`Accumulator`]:
-//!   fitting on any split of the data gives the same pipeline bit for bit.
+//!   fitting on any split of the data gives the same pipeline bit for bit
+//!   (for value counts: while a column has at most 65,536 distinct values,
+//!   see the next point).
+//! * **Bounded memory.** No analyzer grows with the rows. Value counts
+//!   (`one_hot`, `ordinal`, `vocabulary`, most-frequent imputation) are exact
+//!   up to 65,536 distinct values per column (`2 · top_k` for a larger
+//!   `vocabulary` `top_k`); beyond that they become a mergeable Misra–Gries
+//!   summary with bound `b ≤ N / (capacity/2 + 1)` over `N` counted values:
+//!   a kept count is at most `b` below the true count, a dropped value
+//!   occurred at most `b` times, so every value seen more than `b` times is
+//!   kept and a `vocabulary` `top_k` holds the true top values whose counts
+//!   exceed `b` (which values survive then depends on the split, within the
+//!   bound). `one_hot` and `ordinal` keep every category, so past the
+//!   capacity they fail with [`FeaturesError::TooManyCategories`] naming
+//!   `vocabulary` / `hash` instead; `hash` keeps no vocabulary at all.
+//!   [`FeaturePipelineValidParams::fit_scan`] fits on a stream read once per
+//!   pass, so the data need not fit in memory either (`mlrig features fit`
+//!   uses it).
 //!   Quantiles (median, robust scaling, quantile buckets) come from a
 //!   DDSketch-style log-bucket sketch ([`mlrig_core::QuantileSketch`],
 //!   merge = add counts): exact while a column has at most 1,024 distinct
@@ -173,13 +190,14 @@ mod output_sink;
 mod params;
 mod sketch;
 mod spec;
+mod value_counts;
 
 pub use check::{
     BOUND_TOLERANCE, CheckKind, CheckViolation, FeatureCheckReport, STANDARDIZED_TOLERANCE,
 };
 pub use error::FeaturesError;
 pub use fitted::FittedFeaturePipeline;
-pub use params::{FeaturePipelineParams, FeaturePipelineValidParams};
+pub use params::{BatchSink, FeaturePipelineParams, FeaturePipelineValidParams};
 pub use spec::{
     BucketizeParams, ClipParams, ColumnSpec, ConstantValue, CrossSpec, DatePart, DatePartsParams,
     Encoding, FeatureSpec, HashParams, Imputation, MAX_HASH_BUCKETS, MAX_OUTPUT_COLUMNS,

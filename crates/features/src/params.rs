@@ -2,7 +2,10 @@
 //! [`FittedFeaturePipeline`]: declaring, checking and fitting a pipeline.
 
 use mlrig_core::arrow_array::RecordBatch;
-use mlrig_core::{Accumulator, ExactSum, Fit, OrderedF64, ParamGuard, accumulate_par};
+use mlrig_core::arrow_schema::Schema;
+use mlrig_core::{
+    Accumulator, ExactSum, Fit, OrderedF64, ParallelAccumulation, ParamGuard, accumulate_par,
+};
 
 use crate::FeaturesError;
 use crate::analyzer::{
@@ -15,6 +18,7 @@ use crate::spec::{
     ColumnSpec, ConstantValue, CrossSpec, Encoding, FeatureSpec, Imputation, InputKind,
     OutputLayout, SPARSE_DENSITY_THRESHOLD, column_list,
 };
+use crate::value_counts::{DEFAULT_COUNT_CAPACITY, ValueCounts};
 
 /// Parameters of a feature pipeline: a [`FeatureSpec`], not yet checked.
 ///
@@ -129,18 +133,131 @@ impl Fit<[RecordBatch]> for FeaturePipelineValidParams {
     type Error = FeaturesError;
 
     fn fit(&self, batches: &[RecordBatch]) -> Result<FittedFeaturePipeline, FeaturesError> {
-        let (plan, crosses) = self.plan(batches)?;
+        let schema = batches
+            .first()
+            .ok_or(FeaturesError::NoTrainingData)?
+            .schema();
+        self.fit_from(&schema, &mut TrainingData::Batches(batches))
+    }
+}
+
+/// What the caller of [`FeaturePipelineValidParams::fit_scan`] gets to feed
+/// one pass: call it with each batch, in any number; an error (a batch
+/// without a column the spec needs, say) ends the pass.
+///
+/// ```
+/// use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+/// use mlrig_features::{BatchSink, FeaturesError};
+/// use std::sync::Arc;
+///
+/// fn feed(sink: &mut BatchSink<'_>) -> Result<(), FeaturesError> {
+///     let x = Arc::new(Float64Array::from(vec![1.0, 2.0])) as ArrayRef;
+///     sink(RecordBatch::try_from_iter([("x", x)]).map_err(mlrig_core::Error::from)?)
+/// }
+/// let mut rows = 0;
+/// feed(&mut |batch: RecordBatch| { rows += batch.num_rows(); Ok(()) })?;
+/// assert_eq!(rows, 2);
+/// # Ok::<(), FeaturesError>(())
+/// ```
+pub type BatchSink<'a> = dyn FnMut(RecordBatch) -> Result<(), FeaturesError> + 'a;
+
+/// Where the training batches come from.
+enum TrainingData<'a, E> {
+    /// All in memory.
+    Batches(&'a [RecordBatch]),
+    /// Streamed by the caller, once per pass.
+    Scan(&'a mut dyn FnMut(&mut BatchSink<'_>) -> Result<(), E>),
+}
+
+impl<E: From<FeaturesError>> TrainingData<'_, E> {
+    fn is_scan(&self) -> bool {
+        matches!(self, TrainingData::Scan(_))
+    }
+
+    /// One pass of an accumulator over the data, in parallel on the rayon
+    /// pool.
+    fn run<A>(&mut self, template: A) -> Result<A, E>
+    where
+        A: Accumulator<Error = FeaturesError> + Clone + Send + Sync + 'static,
+    {
+        match self {
+            TrainingData::Batches(batches) => Ok(accumulate_par(|| template.clone(), batches)?),
+            TrainingData::Scan(scan) => {
+                let mut accumulation = ParallelAccumulation::new(move || template.clone());
+                scan(&mut |batch| accumulation.push(batch))?;
+                Ok(accumulation.finish()?)
+            }
+        }
+    }
+}
+
+impl FeaturePipelineValidParams {
+    /// Fits on data too large to hold in memory: `scan` streams the training
+    /// batches (e.g. reads a file) into the sink it is given, and is called
+    /// once per pass (once or twice: standard scaling needs a second pass).
+    /// Every scan must yield the same rows with the `schema` given; batches
+    /// are accumulated on the rayon pool, at most one per thread in flight,
+    /// so memory stays bounded by the batch size and the accumulators'
+    /// bounded state. The result is the one [`Fit::fit`] gives on the same
+    /// batches. Errors of `scan` are returned as they are; a scan that yields
+    /// no row gives [`FeaturesError::NoTrainingData`].
+    ///
+    /// ```
+    /// use mlrig_core::{Fit, ParamGuard};
+    /// use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
+    /// use mlrig_features::{ColumnSpec, FeaturePipelineParams, FeatureSpec, FeaturesError};
+    /// use std::sync::Arc;
+    ///
+    /// let spec = FeatureSpec::new().with_column(ColumnSpec::standard_scale("x"));
+    /// let params = FeaturePipelineParams::new(spec).check()?;
+    /// let batch = |v: Vec<f64>| RecordBatch::try_from_iter([("x", Arc::new(Float64Array::from(v)) as ArrayRef)]);
+    /// let batches = vec![batch(vec![1.0, 2.0])?, batch(vec![4.0])?];
+    /// let mut passes = 0;
+    /// let streamed = params.fit_scan(&batches[0].schema(), |sink| {
+    ///     passes += 1;
+    ///     batches.iter().try_for_each(|b| sink(b.clone()))
+    /// })?;
+    /// assert_eq!(passes, 2);
+    /// assert_eq!(streamed, params.fit(&batches)?);
+    ///
+    /// let empty = params.fit_scan::<FeaturesError>(&batches[0].schema(), |_| Ok(()));
+    /// assert!(matches!(empty, Err(FeaturesError::NoTrainingData)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fit_scan<E: From<FeaturesError>>(
+        &self,
+        schema: &Schema,
+        mut scan: impl FnMut(&mut BatchSink<'_>) -> Result<(), E>,
+    ) -> Result<FittedFeaturePipeline, E> {
+        self.fit_from(schema, &mut TrainingData::Scan(&mut scan))
+    }
+
+    /// The two passes of a fit over `source`, whose batches have `schema`.
+    fn fit_from<E: From<FeaturesError>>(
+        &self,
+        schema: &Schema,
+        source: &mut TrainingData<'_, E>,
+    ) -> Result<FittedFeaturePipeline, E> {
+        let (plan, crosses) = self.plan(schema)?;
 
         // Pass 1: counts, exact sums, min/max, value counts, quantile
         // sketches; cross inputs are read to check their type in every batch.
-        let mut summaries: Vec<ColumnSummary> = plan.iter().map(summary_for).collect();
+        let capacity = self
+            .spec
+            .max_distinct_values
+            .unwrap_or(DEFAULT_COUNT_CAPACITY);
+        let mut summaries: Vec<ColumnSummary> =
+            plan.iter().map(|p| summary_for(p, capacity)).collect();
         for cross in &crosses {
             for (name, column_type) in cross.spec.columns.iter().zip(cross.column_types) {
                 summaries.push(ColumnSummary::categorical(name, column_type, false));
             }
         }
         let template = SummaryAnalyzer::new(summaries);
-        let summary = accumulate_par(|| template.clone(), batches)?.finish();
+        let summary = source.run(template)?.finish();
+        if summary.rows == 0 && source.is_scan() {
+            return Err(FeaturesError::NoTrainingData.into());
+        }
 
         let mut columns = Vec::with_capacity(plan.len());
         let mut pending = Vec::new();
@@ -161,7 +278,7 @@ impl Fit<[RecordBatch]> for FeaturePipelineValidParams {
         if !pending.is_empty() {
             let template =
                 SpreadAnalyzer::new(pending.iter().map(|(_, s)| (s.name.clone(), s.mean)));
-            let spreads = accumulate_par(|| template.clone(), batches)?.finish();
+            let spreads = source.run(template)?.finish();
             for ((index, pending), spread) in pending.into_iter().zip(spreads) {
                 let scale = pending.scale(spread.squares)?;
                 if let Some(FittedColumn {
@@ -200,12 +317,18 @@ impl Fit<[RecordBatch]> for FeaturePipelineValidParams {
             }
             layout => layout,
         };
-        FittedFeaturePipeline::new(columns, crosses, output, summary.rows)
+        Ok(FittedFeaturePipeline::new(
+            columns,
+            crosses,
+            output,
+            summary.rows,
+        )?)
     }
 }
 
-/// The empty first-pass summary a planned column needs.
-fn summary_for(planned: &PlannedColumn<'_>) -> ColumnSummary {
+/// The empty first-pass summary a planned column needs; value counts are
+/// exact up to `capacity` distinct values.
+fn summary_for(planned: &PlannedColumn<'_>, capacity: usize) -> ColumnSummary {
     let spec = planned.spec;
     let most_frequent = spec.impute == Some(Imputation::MostFrequent);
     match spec.encode.input_kind() {
@@ -214,7 +337,20 @@ fn summary_for(planned: &PlannedColumn<'_>) -> ColumnSummary {
                 spec.encode,
                 Encoding::OneHot | Encoding::Ordinal | Encoding::Vocabulary(_)
             );
-            ColumnSummary::categorical(&spec.name, planned.column_type, vocabulary || most_frequent)
+            // A `top_k` vocabulary keeps at least `top_k` values after a
+            // prune (which keeps half the capacity).
+            let capacity = match &spec.encode {
+                Encoding::Vocabulary(p) => p
+                    .top_k
+                    .map_or(capacity, |k| k.saturating_mul(2).max(capacity)),
+                _ => capacity,
+            };
+            ColumnSummary::categorical_with_capacity(
+                &spec.name,
+                planned.column_type,
+                vocabulary || most_frequent,
+                ValueCounts::with_capacity(capacity),
+            )
         }
         InputKind::DateText | InputKind::Unread => {
             ColumnSummary::categorical(&spec.name, planned.column_type, false)
@@ -225,7 +361,7 @@ fn summary_for(planned: &PlannedColumn<'_>) -> ColumnSummary {
                     spec.encode,
                     Encoding::RobustScale(_) | Encoding::QuantileBucketize(_)
                 );
-            ColumnSummary::numeric(&spec.name, most_frequent, sketch)
+            ColumnSummary::numeric(&spec.name, most_frequent, sketch, capacity)
         }
     }
 }
@@ -236,18 +372,14 @@ impl FeaturePipelineValidParams {
     /// and have a type the encoding reads.
     fn plan(
         &self,
-        batches: &[RecordBatch],
+        schema: &Schema,
     ) -> Result<(Vec<PlannedColumn<'_>>, Vec<PlannedCross<'_>>), FeaturesError> {
-        let schema = batches
-            .first()
-            .ok_or(FeaturesError::NoTrainingData)?
-            .schema();
         let resolve = |name: &str, kind: InputKind, encoding: &str| {
             let field = schema
                 .field_with_name(name)
                 .map_err(|_| FeaturesError::MissingColumn {
                     column: name.to_string(),
-                    available: column_list(&schema),
+                    available: column_list(schema),
                 })?;
             let found = ColumnType::from_arrow(field.data_type());
             let (accepted, expected) = match kind {
@@ -323,6 +455,22 @@ fn no_values(name: &str, statistic: &str) -> FeaturesError {
     FeaturesError::NoTrainingValues {
         column: name.to_string(),
         statistic: statistic.to_string(),
+    }
+}
+
+/// The error for a most-frequent value that cannot be found: no value at
+/// all, or (beyond the exact capacity) none that stands out.
+fn no_mode<K: Ord>(name: &str, counts: &ValueCounts<K>) -> FeaturesError {
+    if counts.is_exact() {
+        return no_values(name, "most frequent value");
+    }
+    FeaturesError::InvalidSpec {
+        column: name.to_string(),
+        reason: format!(
+            "most_frequent imputation: more than {} distinct training values and none occurs more than {} times, so there is no most frequent value; impute a constant instead",
+            counts.capacity(),
+            counts.error_bound()
+        ),
     }
 }
 
@@ -412,9 +560,9 @@ fn numeric_fill(
         Some(Imputation::Mean) => Some(mean(s)?),
         Some(Imputation::Median) => Some(quantile(s, 0.5, "median")?),
         Some(Imputation::MostFrequent) => Some(
-            most_frequent(&s.counts)
+            most_frequent(s.counts.counts())
                 .map(|v| v.get())
-                .ok_or_else(|| no_values(name, "most frequent value"))?,
+                .ok_or_else(|| no_mode(name, &s.counts))?,
         ),
         Some(Imputation::Constant(ConstantValue::Int(v))) => Some(*v as f64),
         Some(Imputation::Constant(ConstantValue::Float(v))) => Some(*v),
@@ -425,16 +573,16 @@ fn numeric_fill(
 /// The categorical fill value of an imputation.
 fn category_fill(
     spec: &ColumnSpec,
-    counts: &std::collections::BTreeMap<Category, u64>,
+    counts: &ValueCounts<Category>,
     column_type: ColumnType,
 ) -> Result<Option<Category>, FeaturesError> {
     let name = &spec.name;
     Ok(match &spec.impute {
         None => None,
         Some(Imputation::MostFrequent) => Some(
-            most_frequent(counts)
+            most_frequent(counts.counts())
                 .cloned()
-                .ok_or_else(|| no_values(name, "most frequent value"))?,
+                .ok_or_else(|| no_mode(name, counts))?,
         ),
         Some(Imputation::Constant(value)) => Some(match (value, column_type) {
             (ConstantValue::Bool(b), ColumnType::Boolean) => Category::Bool(*b),
@@ -454,9 +602,21 @@ fn category_fill(
 
 /// Every category seen in training, sorted (numbers in order, `false <
 /// true`, text by code point, as scikit-learn sorts them): the outputs of
-/// `one_hot` and the codes of `ordinal`.
-fn training_categories(counts: std::collections::BTreeMap<Category, u64>) -> Vec<Category> {
-    counts.into_keys().collect()
+/// `one_hot` and the codes of `ordinal`. Too many distinct values to count
+/// exactly is an error naming the alternatives.
+fn training_categories(
+    name: &str,
+    encoding: &Encoding,
+    counts: ValueCounts<Category>,
+) -> Result<Vec<Category>, FeaturesError> {
+    if !counts.is_exact() {
+        return Err(FeaturesError::TooManyCategories {
+            column: name.to_string(),
+            encoding: encoding.name().to_string(),
+            limit: counts.capacity(),
+        });
+    }
+    Ok(counts.into_counts().into_keys().collect())
 }
 
 /// The fitted vocabulary: values seen at least `min_frequency` times, the
@@ -619,14 +779,14 @@ fn fit_column(
                         alternate_sign: p.alternate_sign,
                     },
                     Encoding::Vocabulary(p) => FittedEncoding::OneHot {
-                        categories: vocabulary(s.counts, p.top_k, p.min_frequency),
+                        categories: vocabulary(s.counts.into_counts(), p.top_k, p.min_frequency),
                         oov_buckets: p.oov_buckets,
                     },
                     Encoding::Ordinal => FittedEncoding::Ordinal {
-                        categories: training_categories(s.counts),
+                        categories: training_categories(&spec.name, encoding, s.counts)?,
                     },
                     _ => FittedEncoding::OneHot {
-                        categories: training_categories(s.counts),
+                        categories: training_categories(&spec.name, encoding, s.counts)?,
                         oov_buckets: 0,
                     },
                 };

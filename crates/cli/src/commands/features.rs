@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
-use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, Fit, ParamGuard, Transform};
+use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, ParamGuard, Transform};
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
 
 use super::{CsvArgs, describe_output};
@@ -95,16 +95,49 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
 }
 
+/// Fits by streaming the data file once per pass (two when a column is
+/// standard-scaled), so memory is bounded by the batch size and the
+/// analyzers' bounded state, not by the rows.
 fn fit(args: FitArgs) -> CommandResult {
-    let (schema, batches, report) = super::read_data(&args.data, &args.csv)?;
+    let schema = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?.schema();
     let spec = match (&args.spec, &args.target) {
         (Some(path), _) => FeatureSpec::load(path)?,
         (None, Some(target)) => FeatureSpec::infer(&schema, target)?,
         (None, None) => return Err("give --spec FILE, or --infer --target COLUMN".into()),
     };
+    let mut report = None;
     let fitted = FeaturePipelineParams::new(spec)
         .check()?
-        .fit(batches.as_slice())?;
+        .fit_scan::<CliError>(&schema, |sink| {
+            let mut reader = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?;
+            if reader.schema() != schema {
+                return Err(format!(
+                    "{}: the schema changed between two reads of the file",
+                    args.data.display()
+                )
+                .into());
+            }
+            let spinner = rows_spinner(&format!("fitting on {}", args.data.display()));
+            for batch in reader.by_ref() {
+                let batch = batch.map_err(mlrig_ingest::IngestError::from)?;
+                spinner.inc(batch.num_rows() as u64);
+                sink(batch)?;
+            }
+            spinner.finish_and_clear();
+            let finished = reader.finish()?;
+            if finished.summary.rows_accepted == 0 {
+                return Err(format!(
+                    "{}: no usable rows ({} read, {} quarantined); nothing to work on",
+                    args.data.display(),
+                    finished.summary.rows_read,
+                    finished.summary.rows_quarantined
+                )
+                .into());
+            }
+            report.get_or_insert(finished);
+            Ok(())
+        })?;
+    let report = report.ok_or("no data was read")?;
     let header = fitted.save(&args.out, &[Fingerprint::of_file(&args.data)?])?;
     let text = format!(
         "fitted on {} rows of {} → {} output columns; pipeline {}\n",

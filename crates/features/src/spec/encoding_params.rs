@@ -155,6 +155,9 @@ pub struct QuantileBucketizeParams {
 #[serde(default, deny_unknown_fields)]
 pub struct VocabularyParams {
     /// Keep only the `k` most frequent values (ties to the smallest value).
+    /// Exact while the column has at most max(65,536, 2k) distinct values;
+    /// beyond, the counts come from a bounded summary and the values kept
+    /// are the most frequent up to its error bound (see the crate docs).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schemars", schemars(range(min = 1)))]
     pub top_k: Option<usize>,

@@ -129,6 +129,15 @@ pub struct FeatureSpec {
     /// Dense, sparse or automatic output storage (default dense).
     #[serde(default, skip_serializing_if = "is_dense")]
     pub output: OutputLayout,
+    /// Distinct values counted exactly per column for `one_hot`, `ordinal`,
+    /// `vocabulary` (at least `2 · top_k`) and most-frequent imputation
+    /// (default 65,536; at least 2). Beyond it the counts become a bounded
+    /// Misra–Gries summary: `one_hot` and `ordinal` fail, `vocabulary` keeps
+    /// the values more frequent than the summary's error bound (see the
+    /// crate docs). Memory is about 100 bytes per counted value and column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schemars", schemars(range(min = 2)))]
+    pub max_distinct_values: Option<usize>,
     /// The JSON Schema of this file, for editors, e.g.
     /// `"$schema": "https://raw.githubusercontent.com/mlrig/mlrig/main/docs/schemas/feature-spec.schema.json"`;
     /// accepted and ignored.
@@ -178,6 +187,21 @@ impl FeatureSpec {
     /// ```
     pub fn with_cross(mut self, cross: CrossSpec) -> Self {
         self.crosses.push(cross);
+        self
+    }
+
+    /// The spec with at most `n` distinct values counted exactly per column
+    /// (see [`FeatureSpec::max_distinct_values`]).
+    ///
+    /// ```
+    /// # use mlrig_features::FeatureSpec;
+    /// let spec = FeatureSpec::new().with_max_distinct_values(1000);
+    /// assert_eq!(spec.max_distinct_values, Some(1000));
+    /// let json = r#"{"columns": [], "max_distinct_values": 1000}"#;
+    /// assert_eq!(FeatureSpec::from_json(json).unwrap(), spec);
+    /// ```
+    pub fn with_max_distinct_values(mut self, n: usize) -> Self {
+        self.max_distinct_values = Some(n);
         self
     }
 
@@ -363,6 +387,14 @@ impl FeatureSpec {
     /// Checks every entry, that no column is listed twice, no cross twice,
     /// and that something produces features.
     pub(crate) fn check(&self) -> Result<(), FeaturesError> {
+        if let Some(n) = self.max_distinct_values
+            && n < 2
+        {
+            return Err(FeaturesError::InvalidSpec {
+                column: "(all)".into(),
+                reason: format!("max_distinct_values = {n} must be at least 2"),
+            });
+        }
         let mut seen = BTreeSet::new();
         for column in &self.columns {
             column.check()?;
