@@ -7,9 +7,11 @@
 //! request: in the soak (`scripts/soak_serve.py`, `docs/benchmarks.md`
 //! "Server soak") resident memory grew by a quarter after the first 10,000
 //! requests before levelling off, while with one arena it stays within 2 %.
-//! glibc reads `MALLOC_ARENA_MAX` only when the process starts, so the
-//! server re-executes itself once with the variable set, before it starts
-//! any thread. A value the user set is kept (`MALLOC_ARENA_MAX=4 mlrig
+//! glibc reads `MALLOC_ARENA_MAX` only when the process starts (setting the
+//! limit at run time takes `mallopt`, a C call that the workspace's
+//! `forbid(unsafe_code)` rules out), so the server re-executes itself once
+//! with the variable set, before it starts any thread (not when it was
+//! started through the dynamic loader, `ld-linux….so mlrig serve`). A value the user set is kept (`MALLOC_ARENA_MAX=4 mlrig
 //! serve ...` for a many-core machine where the allocator's lock matters
 //! more than the retained memory). Other C libraries: nothing to do.
 
@@ -32,6 +34,12 @@ pub(crate) fn limit_to_one() {
             return;
         }
     };
+    if is_dynamic_loader(&exe) {
+        // Started as `ld-linux….so mlrig serve …`: the executable is the
+        // loader, which would not find mlrig again from these arguments.
+        tracing::debug!("started through the dynamic loader; glibc's default arenas");
+        return;
+    }
     let error = std::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(VARIABLE, "1")
@@ -39,6 +47,28 @@ pub(crate) fn limit_to_one() {
     tracing::debug!(%error, "cannot re-execute mlrig with {VARIABLE}=1; glibc's default arenas");
 }
 
+/// Whether `exe` is glibc's dynamic loader (`ld-linux-x86-64.so.2`, `ld.so`, …).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn is_dynamic_loader(exe: &std::path::Path) -> bool {
+    exe.file_name()
+        .map(|name| name.to_string_lossy())
+        .is_some_and(|name| name.starts_with("ld-") || name.starts_with("ld.so"))
+}
+
 /// Other C libraries than glibc: nothing to do.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub(crate) fn limit_to_one() {}
+
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+mod tests {
+    use super::is_dynamic_loader;
+    use std::path::Path;
+
+    #[test]
+    fn the_loader_is_recognised_and_mlrig_is_not() {
+        assert!(is_dynamic_loader(Path::new("/lib64/ld-linux-x86-64.so.2")));
+        assert!(is_dynamic_loader(Path::new("/usr/lib/ld.so")));
+        assert!(!is_dynamic_loader(Path::new("/usr/local/bin/mlrig")));
+        assert!(!is_dynamic_loader(Path::new("target/debug/mlrig")));
+    }
+}

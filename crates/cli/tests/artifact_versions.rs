@@ -118,4 +118,23 @@ fn predict_serves_every_bundle_fixture_and_refuses_a_newer_manifest() {
         line.contains("upgrade mlrig to a release that reads version 2"),
         "{line}"
     );
+
+    // The same bundle through its model directory (the usual `--model DIR`):
+    // no version opens, so the newest one's reason is the error, not "no
+    // blessed version".
+    let model_dir = dir.path().join("gbdt");
+    let output = mlrig([
+        "predict",
+        "--model",
+        model_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        IRIS,
+    ]);
+    let line = assert_one_line_error(&output);
+    assert!(
+        line.contains("upgrade mlrig to a release that reads version 2"),
+        "{line}"
+    );
+    assert!(!out.exists(), "no output from a refused model");
 }

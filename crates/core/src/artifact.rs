@@ -207,6 +207,36 @@ struct EnvelopeRaw<'a> {
     body: &'a serde_json::value::RawValue,
 }
 
+/// Just the version of a file's header, read when the whole header does not
+/// parse: a newer mlrig may have changed the header's shape, and then the
+/// version is what the user needs to hear about, not the JSON error.
+#[derive(Deserialize)]
+struct VersionProbe {
+    mlrig_artifact: ProbedHeader,
+}
+
+#[derive(Deserialize)]
+struct ProbedHeader {
+    kind: String,
+    format_version: u32,
+}
+
+impl VersionProbe {
+    /// `Some(NewerFormatVersion)` when `bytes` is a `kind` file of a version above `supported`.
+    fn newer_version(bytes: &[u8], origin: &Path, kind: &str, supported: u32) -> Option<Error> {
+        let probe: Self = serde_json::from_slice(bytes).ok()?;
+        let header = probe.mlrig_artifact;
+        (header.kind == kind && header.format_version > supported).then(|| {
+            Error::NewerFormatVersion {
+                path: origin.to_path_buf(),
+                kind: header.kind,
+                found: header.format_version,
+                supported,
+            }
+        })
+    }
+}
+
 /// Something fitted or computed that is saved, versioned and traced:
 /// statistics, schemas, feature pipelines, models, evaluations.
 ///
@@ -238,7 +268,9 @@ struct EnvelopeRaw<'a> {
 /// a newer mlrig with an optional field this build does not know, or an older
 /// body missing a field this build fills with a `#[serde(default)]`, still
 /// verifies, while any edit of a value (a digit, a key, a string) is detected.
-/// Re-indenting is allowed; a tool that reorders keys or respells numbers
+/// Re-indenting a standalone artifact file is allowed (inside a model
+/// bundle it is not: the manifest fingerprints every file's raw bytes); a
+/// tool that reorders keys or respells numbers
 /// changes the text, and such a file is still accepted when the value this
 /// build reads re-serializes to the recorded fingerprint (the earlier rule,
 /// kept as a fallback for the current format version). Types that are
@@ -354,7 +386,10 @@ pub trait Artifact: Serialize + DeserializeOwned {
             context: origin.display().to_string(),
             source,
         };
-        let envelope: EnvelopeRaw<'_> = serde_json::from_slice(bytes).map_err(json_error)?;
+        let envelope: EnvelopeRaw<'_> = serde_json::from_slice(bytes).map_err(|source| {
+            VersionProbe::newer_version(bytes, origin, Self::KIND, Self::FORMAT_VERSION)
+                .unwrap_or_else(|| json_error(source))
+        })?;
         let header = envelope.mlrig_artifact;
         if header.kind != Self::KIND {
             return Err(Error::WrongArtifactKind {
@@ -511,6 +546,19 @@ mod tests {
             message.contains("upgrade mlrig to a release that reads version 3"),
             "{message}"
         );
+        // A newer header of another shape (here `inputs` of objects): still
+        // the version message, not a JSON error.
+        let reshaped = newer.replace("\"inputs\": []", "\"inputs\": [{\"sha256\": \"ab\"}]");
+        assert_ne!(reshaped, newer);
+        let err = Sample::from_artifact_bytes(reshaped.as_bytes(), &path).unwrap_err();
+        assert!(
+            matches!(err, Error::NewerFormatVersion { found: 3, .. }),
+            "{err}"
+        );
+        // The same shape at this version is a JSON error naming the file.
+        let broken = reshaped.replace("\"format_version\": 3", "\"format_version\": 2");
+        let err = Sample::from_artifact_bytes(broken.as_bytes(), &path).unwrap_err();
+        assert!(matches!(err, Error::Json { .. }), "{err}");
 
         // An older version this type cannot migrate: refused, naming both versions.
         let older = text.replace("\"format_version\": 2", "\"format_version\": 1");

@@ -127,30 +127,64 @@ impl BundleServable {
 /// The highest version under the model directory `dir` whose evaluation
 /// blessed it; `None` when there is none (or no directory yet). A version
 /// directory that cannot be opened or whose evaluation cannot be read
-/// (half-written, corrupt) is logged and skipped: one broken version stops
-/// neither a training job's default baseline nor a server.
+/// (half-written, corrupt, written by a newer mlrig) is logged and skipped:
+/// one broken version stops neither a training job's default baseline nor a
+/// server.
 pub(crate) fn latest_blessed(dir: &Path) -> Result<Option<ModelBundle>, PipelineError> {
+    let search = search_blessed(dir)?;
+    search.warn_skipped(dir);
+    Ok(search.blessed)
+}
+
+/// What [`search_blessed`] found under a model directory.
+struct BlessedSearch {
+    /// The highest blessed version.
+    blessed: Option<ModelBundle>,
+    /// How many versions opened but were not blessed.
+    unblessed: usize,
+    /// The versions above the blessed one that could not be opened, newest first.
+    unopened: Vec<(u64, mlrig_core::Error)>,
+}
+
+impl BlessedSearch {
+    /// Logs the versions that were skipped because they could not be opened.
+    fn warn_skipped(&self, dir: &Path) {
+        for (version, error) in &self.unopened {
+            tracing::warn!(
+                model_dir = %dir.display(),
+                version,
+                %error,
+                "skipping a version that cannot be opened"
+            );
+        }
+    }
+}
+
+fn search_blessed(dir: &Path) -> Result<BlessedSearch, PipelineError> {
+    let mut search = BlessedSearch {
+        blessed: None,
+        unblessed: 0,
+        unopened: Vec::new(),
+    };
     let (base, name) = base_and_name(dir);
     if !dir.is_dir() {
-        return Ok(None);
+        return Ok(search);
     }
-    for version in ModelBundle::versions(base, name)?.iter().rev() {
+    for &version in ModelBundle::versions(base, name)?.iter().rev() {
         let opened = ModelBundle::open(&dir.join(version.to_string())).and_then(|bundle| {
             let blessed = bundle.load::<Evaluation>(EVALUATION_FILE)?.value.blessed();
             Ok((bundle, blessed))
         });
         match opened {
-            Ok((bundle, true)) => return Ok(Some(bundle)),
-            Ok((_, false)) => {}
-            Err(error) => tracing::warn!(
-                model_dir = %dir.display(),
-                version,
-                %error,
-                "skipping a version that cannot be opened"
-            ),
+            Ok((bundle, true)) => {
+                search.blessed = Some(bundle);
+                return Ok(search);
+            }
+            Ok((_, false)) => search.unblessed += 1,
+            Err(error) => search.unopened.push((version, error)),
         }
     }
-    Ok(None)
+    Ok(search)
 }
 
 /// The model must read exactly the columns the feature pipeline writes.
@@ -220,12 +254,21 @@ fn group_names(task: &Task, target: &str, n: usize) -> Vec<String> {
 ///   TF Serving serves the highest version that TFX's pusher let through.
 ///   Versions whose evaluation did not pass the gate are skipped, and so are
 ///   version directories that cannot be opened (half-written, corrupt;
-///   logged): one broken version does not stop the server.
+///   logged): one broken version does not stop the server. When no version
+///   opens at all, the error is the newest version's.
 pub fn load_model_dir(path: &Path) -> Result<Arc<dyn Servable>, PipelineError> {
     if path.join(mlrig_core::MANIFEST_FILE).is_file() {
         return Ok(Arc::new(BundleServable::open(&ModelBundle::open(path)?)?));
     }
-    if let Some(bundle) = latest_blessed(path)? {
+    let mut search = search_blessed(path)?;
+    if search.blessed.is_none() && search.unblessed == 0 && !search.unopened.is_empty() {
+        // No version opened at all: why the newest did not is the answer (a
+        // newer format_version, a corrupt file), not "none was blessed".
+        let (_, error) = search.unopened.swap_remove(0);
+        return Err(error.into());
+    }
+    search.warn_skipped(path);
+    if let Some(bundle) = search.blessed {
         return Ok(Arc::new(BundleServable::open(&bundle)?));
     }
     let (base, name) = base_and_name(path);
