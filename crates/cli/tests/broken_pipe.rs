@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{
-    ADULT, ADULT_SHIFTED, BROKEN, IRIS, ServerGuard, assert_status, get, mlrig, post, stdout,
-    train_iris, wait_until,
+    ADULT, ADULT_SHIFTED, BROKEN, IRIS, ServerGuard, assert_status, fit_features, get, mlrig, post,
+    stdout, train_iris, wait_until,
 };
 
 /// Verbs run by a test of their own rather than [`runs`] (a server does
@@ -95,19 +95,7 @@ impl Fixture {
             &mlrig(["infer-schema", ADULT, "--out", &fixture.path("schema.json")]),
             0,
         );
-        assert_status(
-            &mlrig([
-                "features",
-                "fit",
-                IRIS,
-                "--infer",
-                "--target",
-                "species",
-                "--out",
-                &fixture.path("transformer.json"),
-            ]),
-            0,
-        );
+        fit_features(IRIS, "species", fixture.path("transformer.json"));
         std::fs::write(fixture.path("requests.jsonl"), iris_request_log()).unwrap();
         std::fs::copy(IRIS, fixture.dir.path().join("iris.csv")).unwrap();
         std::fs::write(

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{IRIS, assert_status, mlrig};
+use common::{IRIS, assert_status, fit_features, mlrig};
 
 /// The names of temporary files and staging directories (mlrig-core's
 /// `TEMP_FILE_PREFIX`, `STAGED_DIR_PREFIX`, `BUNDLE_STAGING_PREFIX`): never
@@ -422,19 +422,7 @@ fn ingest_out_dir_is_the_previous_or_the_new_split() {
 fn features_apply_out_is_the_previous_or_the_new_table() {
     let (dir, inputs, root) = setup();
     let transformer = dir.path().join("transformer.json");
-    assert_status(
-        &mlrig([
-            "features",
-            "fit",
-            IRIS,
-            "--infer",
-            "--target",
-            "species",
-            "--out",
-            &s(&transformer),
-        ]),
-        0,
-    );
+    fit_features(IRIS, "species", s(&transformer));
     let out = root.join("features.csv");
     crash_test(
         Verb {

@@ -13,7 +13,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{ADULT, IRIS, assert_one_line_error, assert_status, mlrig, train_iris};
+use common::{ADULT, IRIS, assert_one_line_error, fit_features, train_iris};
 
 /// Runs `mlrig ARGS` with stdout on `/dev/full` (every write: ENOSPC).
 fn to_dev_full(args: &[&str]) -> Option<Output> {
@@ -187,25 +187,20 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
     let path = |name: &str| work.path().join(name);
     let text = |p: PathBuf| p.to_str().unwrap().to_string();
     train_iris(work.path(), None);
-    assert_status(
-        &mlrig([
-            "features",
-            "fit",
-            ADULT,
-            "--infer",
-            "--target",
-            "income",
-            "--out",
-            &text(path("transformer.json")),
-        ]),
-        0,
-    );
+    fit_features(ADULT, "income", text(path("transformer.json")));
     let mut bad = String::from("id,name,score,active\n");
     for i in 0..2_000 {
         bad.push_str(&format!("{i},n{i},not-a-number-{i},true\n"));
     }
     std::fs::write(path("bad.csv"), bad).unwrap();
     let in_full = |name: &str| text(full.join(name));
+    // `mlrig ingest` of the Adult sample into a train/eval split in the tmpfs.
+    let split_adult = || {
+        let out = in_full("split");
+        ["ingest", ADULT, "--out-dir", &out, "--eval-fraction", "0.2"]
+            .map(String::from)
+            .to_vec()
+    };
     let model = text(path("iris"));
     let transformer = text(path("transformer.json"));
     let bad = text(path("bad.csv"));
@@ -230,17 +225,7 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
                 in_full("schema.json"),
             ],
         ),
-        (
-            "",
-            vec![
-                "ingest".into(),
-                ADULT.into(),
-                "--out-dir".into(),
-                in_full("split"),
-                "--eval-fraction".into(),
-                "0.2".into(),
-            ],
-        ),
+        ("", split_adult()),
         (
             "quarantine.csv",
             vec![
@@ -458,14 +443,7 @@ fn writing_files_to_a_full_disk_fails_cleanly() {
             "400k",
             r#"mkdir "$full/split" && echo old > "$full/split/train.csv" && echo old > "$full/split/eval.csv""#,
         ),
-        &[
-            "ingest".into(),
-            ADULT.into(),
-            "--out-dir".into(),
-            in_full("split"),
-            "--eval-fraction".into(),
-            "0.2".into(),
-        ],
+        &split_adult(),
     );
     let what = format!("{:?}\n--- stderr ---\n{}", run.listing, run.stderr);
     assert_eq!(run.status, 2, "{what}");

@@ -8,30 +8,18 @@
 //!
 //! Case counts follow `PROPTEST_CASES` when it is set.
 
-use std::alloc::System;
 use std::sync::Arc;
 
-use cap::Cap;
 use mlrig_features::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use mlrig_features::{
     FeaturePipelineParams, FeatureSpec, FeaturesError, Fit, FittedFeaturePipeline, ParamGuard,
     Transform,
 };
+use mlrig_testkit::{Mix, apply_all, cases};
 use proptest::prelude::*;
 
-/// The whole test binary may hold at most this much heap at once.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
+// The whole test binary may hold at most this much heap at once.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 const SPEC_JSON: &str = r#"{
   "columns": [
@@ -252,122 +240,51 @@ fn applied(fitted: &FittedFeaturePipeline, train: &RecordBatch) {
     let _ = fitted.check(std::slice::from_ref(train));
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Truncate(usize),
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Splice(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        ",",
-        "=",
-        "\n",
-        "-",
-        "0",
-        "1",
-        "9",
-        ".5",
-        "e308",
-        "NaN",
-        "nan",
-        "inf",
-        "-inf",
-        "Infinity",
-        "1e999999",
-        "4294967295",
-        "4294967296",
-        "18446744073709551616",
-        "-9223372036854775809",
-        "null",
-        "true",
-        "\\u0000",
-        "\\ud800",
-        "[[columns]]\n",
-        "\"name\": \"age\", ",
-        "name = \"age\"\n",
-        "\"buckets\": 4294967295, ",
-        "\"top_k\": 18446744073709551615, ",
-        "\"boundaries\": [1e308, -1e308, 0], ",
-        "\"feature_range\": [1, 1], ",
-        "\"quantile_range\": [90, 10], ",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
-        "a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
-        "x = { y = { z = { w = { v = { u = { t = { s = {\n",
-    ]);
-    prop_oneof![
-        1 => any::<usize>().prop_map(Edit::Truncate),
-        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        1 => (
-            any::<usize>(),
-            prop_oneof![
-                prop::collection::vec(any::<u8>(), 1..8),
-                (any::<u8>(), 1usize..4096).prop_map(|(b, n)| vec![b; n]),
-            ]
-        )
-            .prop_map(|(i, bytes)| Edit::Insert(i, bytes)),
-        1 => (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (any::<usize>(), 1usize..256).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-        4 => (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| i % (len + 1);
-    match edit {
-        Edit::Truncate(i) => {
-            let n = at(*i, bytes.len());
-            bytes.truncate(n);
-        }
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Insert(i, new) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, new.iter().copied());
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::Duplicate(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            let run = bytes[n..end].to_vec();
-            bytes.splice(end..end, run);
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
+fn mix() -> Mix {
+    Mix {
+        ..Mix::splicing(vec![
+            "=",
+            "\n",
+            "-",
+            "0",
+            "1",
+            "9",
+            ".5",
+            "e308",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "Infinity",
+            "1e999999",
+            "4294967295",
+            "4294967296",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "null",
+            "true",
+            "\\u0000",
+            "\\ud800",
+            "[[columns]]\n",
+            "\"name\": \"age\", ",
+            "name = \"age\"\n",
+            "\"buckets\": 4294967295, ",
+            "\"top_k\": 18446744073709551615, ",
+            "\"boundaries\": [1e308, -1e308, 0], ",
+            "\"feature_range\": [1, 1], ",
+            "\"quantile_range\": [90, 10], ",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+            "a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            "x = { y = { z = { w = { v = { u = { t = { s = {\n",
+        ])
     }
 }
 
 /// `valid` after 1–4 edits, as text (invalid UTF-8 replaced, as a file
 /// reader that takes `&str` would have to).
 fn mutated(valid: &'static str) -> impl Strategy<Value = String> {
-    prop::collection::vec(edit(), 1..5).prop_map(move |edits| {
-        let mut bytes = valid.as_bytes().to_vec();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+    mix().mutate_text(valid, 1..5)
 }
 
 /// A JSON or TOML spec error names where it is.
@@ -413,25 +330,18 @@ proptest! {
     }
 
     #[test]
-    fn mutated_fitted_pipelines_never_panic(edits in prop::collection::vec(edit(), 1..4)) {
+    fn mutated_fitted_pipelines_never_panic(edits in mix().edits(1..4)) {
         // The fitted pipeline's JSON body (what `features.json` carries):
         // an edited one that still deserializes must transform without a panic.
         let train = batch();
         let spec = FeatureSpec::from_json(SPEC_JSON).unwrap();
         let fitted = FeaturePipelineParams::new(spec).check().unwrap().fit(std::slice::from_ref(&train)).unwrap();
         let mut bytes = serde_json::to_vec(&fitted).unwrap();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
+        apply_all(&mut bytes, &edits);
         if let Ok(fitted) = serde_json::from_slice::<FittedFeaturePipeline>(&bytes) {
             applied(&fitted, &train);
         }
     }
-}
-
-#[test]
-fn the_allocation_cap_is_armed() {
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
 }
 
 #[test]

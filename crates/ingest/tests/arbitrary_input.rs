@@ -6,34 +6,22 @@
 //!
 //! Case counts follow `PROPTEST_CASES` when it is set.
 
-use std::alloc::System;
 use std::io::Cursor;
 use std::path::Path;
 use std::sync::Arc;
 
-use cap::Cap;
 use mlrig_core::arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use mlrig_ingest::{
     CsvReader, IngestError, IngestReport, JsonLinesReader, ParquetReader, ReadOptions,
 };
+use mlrig_testkit::{Edit, Mix, cases};
 use proptest::prelude::*;
 
-/// The whole test binary may hold at most this much heap at once: every
-/// input here is under 64 KiB, so a decoder that trusts a length field from
-/// its input (a Parquet footer, a row-group size) hits the limit, and the
-/// failed allocation aborts the binary instead of passing.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
+// The whole test binary may hold at most this much heap at once: every
+// input here is under 64 KiB, so a decoder that trusts a length field from
+// its input (a Parquet footer, a row-group size) hits the limit, and the
+// failed allocation aborts the binary instead of passing.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 /// Small reads, so the readers' batch buffers stay small too.
 fn options() -> ReadOptions {
@@ -81,121 +69,47 @@ const VALID_JSONL: &str = concat!(
     "{\"id\": 3, \"age\": 28, \"name\": \"x\", \"score\": -2.25, \"extra\": {\"a\": true}}\n",
 );
 
-/// One edit of a valid input: the mutations a fuzzer would make, plus the
+/// Edits of a valid input: the mutations a fuzzer would make, plus the
 /// structure-aware ones (duplicated lines, huge numbers, deep nesting, long
 /// strings, invalid UTF-8, NaN/Inf literals).
-#[derive(Debug, Clone)]
-enum Edit {
-    Truncate(usize),
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    DuplicateLine(usize),
-    Splice(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        ",",
-        "\n",
-        "\r",
-        "\r\n",
-        "\"\"\"",
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        "NaN",
-        "Infinity",
-        "-inf",
-        "1e999999",
-        "-1e-999999",
-        "99999999999999999999999999999999999999",
-        "-9223372036854775809",
-        "18446744073709551616",
-        "0x10",
-        "true",
-        "null",
-        "\u{feff}",
-        "\u{0}",
-        "\\u0000",
-        "\\ud800",
-        "\"id\": 7, \"id\": 8, ",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
-    ]);
-    prop_oneof![
-        any::<usize>().prop_map(Edit::Truncate),
-        (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        (
-            any::<usize>(),
-            prop_oneof![
-                prop::collection::vec(any::<u8>(), 1..8),
-                // long strings and invalid UTF-8 runs
-                (any::<u8>(), 1usize..4096).prop_map(|(b, n)| vec![b; n]),
-                Just(vec![0xff, 0xfe, 0xc3, 0x28]),
-            ]
-        )
-            .prop_map(|(i, bytes)| Edit::Insert(i, bytes)),
-        (any::<usize>(), 1usize..16).prop_map(|(i, n)| Edit::Delete(i, n)),
-        any::<usize>().prop_map(Edit::DuplicateLine),
-        (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| if len == 0 { 0 } else { i % (len + 1) };
-    match edit {
-        Edit::Truncate(i) => {
-            let n = at(*i, bytes.len());
-            bytes.truncate(n);
-        }
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Insert(i, new) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, new.iter().copied());
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::DuplicateLine(i) => {
-            let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
-            if !lines.is_empty() {
-                let line = lines[*i % lines.len()].to_vec();
-                let mut out = Vec::with_capacity(bytes.len() + line.len());
-                for (k, l) in lines.iter().enumerate() {
-                    out.extend_from_slice(l);
-                    if k == *i % lines.len() {
-                        out.extend_from_slice(&line);
-                    }
-                }
-                *bytes = out;
-            }
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
+fn mix() -> Mix {
+    Mix {
+        // every kind equally often; whole lines duplicated
+        flip: 1,
+        insert_invalid_utf8: true,
+        delete_max: 16,
+        duplicate: 0,
+        duplicate_line: 1,
+        splice: 1,
+        ..Mix::splicing(vec![
+            "\n",
+            "\r",
+            "\r\n",
+            "\"\"\"",
+            "NaN",
+            "Infinity",
+            "-inf",
+            "1e999999",
+            "-1e-999999",
+            "99999999999999999999999999999999999999",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "0x10",
+            "true",
+            "null",
+            "\u{feff}",
+            "\u{0}",
+            "\\u0000",
+            "\\ud800",
+            "\"id\": 7, \"id\": 8, ",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+        ])
     }
 }
 
 fn mutated(valid: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(edit(), 1..6).prop_map(move |edits| {
-        let mut bytes = valid.as_bytes().to_vec();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
-        bytes
-    })
+    mix().mutate(valid.as_bytes().to_vec(), 1..6)
 }
 
 /// Every quarantined row names a line of the input.
@@ -252,6 +166,17 @@ proptest! {
     }
 }
 
+/// Binary edits: mostly flips, no tokens.
+fn parquet_mix() -> Mix {
+    Mix {
+        insert_runs: false,
+        delete_max: 16,
+        duplicate: 0,
+        splice: 0,
+        ..Mix::splicing(Vec::new())
+    }
+}
+
 /// A small valid Parquet file (two row groups, dictionary and plain pages).
 fn valid_parquet() -> Vec<u8> {
     use parquet::arrow::ArrowWriter;
@@ -292,16 +217,7 @@ proptest! {
     #![proptest_config(cases(256))]
 
     #[test]
-    fn parquet_mutations_never_panic(edits in prop::collection::vec(
-        prop_oneof![
-            3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-            1 => any::<usize>().prop_map(Edit::Truncate),
-            1 => (any::<usize>(), prop::collection::vec(any::<u8>(), 1..8))
-                .prop_map(|(i, b)| Edit::Insert(i, b)),
-            1 => (any::<usize>(), 1usize..16).prop_map(|(i, n)| Edit::Delete(i, n)),
-        ],
-        1..4,
-    ), tail_flip in any::<bool>()) {
+    fn parquet_mutations_never_panic(edits in parquet_mix().edits(1..4), tail_flip in any::<bool>()) {
         let mut bytes = valid_parquet();
         for e in &edits {
             // Half the cases aim at the footer (metadata lengths, row-group
@@ -313,7 +229,7 @@ proptest! {
                 }
                 _ => e.clone(),
             };
-            apply(&mut bytes, &e);
+            e.apply(&mut bytes);
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fuzz.parquet");
@@ -348,13 +264,6 @@ fn the_valid_inputs_read() {
     let path = dir.path().join("ok.parquet");
     std::fs::write(&path, valid_parquet()).unwrap();
     assert_eq!(read_parquet_file(&path).unwrap(), 4);
-}
-
-#[test]
-fn the_allocation_cap_is_armed() {
-    // Without the cap this reservation would succeed on any test machine.
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
-    assert!(ALLOCATOR.allocated() < HEAP_LIMIT);
 }
 
 #[test]
@@ -406,8 +315,8 @@ fn a_parquet_decoder_panic_is_an_error_naming_the_file() {
     // Found by `parquet_mutations_never_panic`: the parquet crate asserts
     // ("offset + len out of bounds") on these definition levels.
     let mut bytes = valid_parquet();
-    apply(&mut bytes, &Edit::Delete(36962694797268616, 7));
-    apply(&mut bytes, &Edit::Flip(2470310873743761315, 128));
+    Edit::Delete(36962694797268616, 7).apply(&mut bytes);
+    Edit::Flip(2470310873743761315, 128).apply(&mut bytes);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("corrupt.parquet");
     std::fs::write(&path, &bytes).unwrap();

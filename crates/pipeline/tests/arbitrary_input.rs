@@ -18,30 +18,17 @@
 
 mod common;
 
-use std::alloc::System;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use cap::Cap;
-use mlrig_pipeline::{OfflineMonitorJob, PipelineConfig, PipelineError, TrainingJob};
+use mlrig_pipeline::{OfflineMonitorJob, PipelineConfig, PipelineError};
 use mlrig_serve::{ModelConfig, ServerConfig};
+use mlrig_testkit::{Mix, apply_all, cases};
 use mlrig_train::{BlessingThresholds, ModelSpec, smoke_step};
 use proptest::prelude::*;
 
-/// The whole test binary may hold at most this much heap at once.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
+// The whole test binary may hold at most this much heap at once.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 const PIPELINE_TOML: &str = include_str!("../../../examples/pipeline/adult/mlrig.toml");
 const SERVER_TOML: &str = include_str!("../../../examples/config/server.toml");
@@ -52,132 +39,61 @@ const SGD_TOML: &str = include_str!("../../../examples/config/adult.model.toml")
 const GBDT_TOML: &str = include_str!("../../../examples/config/gbdt.model.toml");
 const WINE_JSON: &str = include_str!("../../../examples/config/wine.model.json");
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Truncate(usize),
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Splice(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        "'",
-        "{",
-        "}",
-        "[",
-        "]",
-        "[[",
-        "]]",
-        ":",
-        ",",
-        "=",
-        "\n",
-        "#",
-        "-",
-        "0",
-        "9",
-        ".5",
-        "e308",
-        "nan",
-        "inf",
-        "-inf",
-        "NaN",
-        "Infinity",
-        "1e999999",
-        "4294967296",
-        "18446744073709551615",
-        "9223372036854775807",
-        "-9223372036854775808",
-        "null",
-        "true",
-        "\\u0000",
-        "\\ud800",
-        "\"\"\"",
-        "'''",
-        "0x7fffffffffffffff",
-        "1979-05-27T07:32:00Z",
-        "\"10000000000000000h\"",
-        "\"0s\"",
-        "\"-1s\"",
-        "\"1ns\"",
-        "max_iter = 18446744073709551615\n",
-        "max_bins = 4294967295\n",
-        "max_leaf_nodes = 4294967295\n",
-        "num_versions = 18446744073709551615\n",
-        "buckets = 4294967295\n",
-        "window = \"100000000000y\"\n",
-        "max_rows = 0\n",
-        "a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
-        "x = { y = { z = { w = { v = { u = { t = { s = {\n",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
-    ]);
-    prop_oneof![
-        1 => any::<usize>().prop_map(Edit::Truncate),
-        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        1 => (
-            any::<usize>(),
-            prop_oneof![
-                prop::collection::vec(any::<u8>(), 1..8),
-                (any::<u8>(), 1usize..4096).prop_map(|(b, n)| vec![b; n]),
-            ]
-        )
-            .prop_map(|(i, bytes)| Edit::Insert(i, bytes)),
-        1 => (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (any::<usize>(), 1usize..256).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-        4 => (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| i % (len + 1);
-    match edit {
-        Edit::Truncate(i) => {
-            let n = at(*i, bytes.len());
-            bytes.truncate(n);
-        }
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Insert(i, new) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, new.iter().copied());
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::Duplicate(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            let run = bytes[n..end].to_vec();
-            bytes.splice(end..end, run);
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
+fn mix() -> Mix {
+    Mix {
+        ..Mix::splicing(vec![
+            "'",
+            "[[",
+            "]]",
+            "=",
+            "\n",
+            "#",
+            "-",
+            "0",
+            "9",
+            ".5",
+            "e308",
+            "nan",
+            "inf",
+            "-inf",
+            "NaN",
+            "Infinity",
+            "1e999999",
+            "4294967296",
+            "18446744073709551615",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "null",
+            "true",
+            "\\u0000",
+            "\\ud800",
+            "\"\"\"",
+            "'''",
+            "0x7fffffffffffffff",
+            "1979-05-27T07:32:00Z",
+            "\"10000000000000000h\"",
+            "\"0s\"",
+            "\"-1s\"",
+            "\"1ns\"",
+            "max_iter = 18446744073709551615\n",
+            "max_bins = 4294967295\n",
+            "max_leaf_nodes = 4294967295\n",
+            "num_versions = 18446744073709551615\n",
+            "buckets = 4294967295\n",
+            "window = \"100000000000y\"\n",
+            "max_rows = 0\n",
+            "a = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            "x = { y = { z = { w = { v = { u = { t = { s = {\n",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+        ])
     }
 }
 
 /// `valid` after 1–4 edits, as text (invalid UTF-8 replaced, as
 /// `read_to_string` callers must).
 fn mutated(valid: &'static str) -> impl Strategy<Value = String> {
-    prop::collection::vec(edit(), 1..5).prop_map(move |edits| {
-        let mut bytes = valid.as_bytes().to_vec();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+    mix().mutate_text(valid, 1..5)
 }
 
 /// A TOML error names its line and column.
@@ -282,11 +198,6 @@ impl FromTomlForTests for ServerConfig {
 }
 
 #[test]
-fn the_allocation_cap_is_armed() {
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
-}
-
-#[test]
 fn the_examples_parse() {
     PipelineConfig::from_toml_str(PIPELINE_TOML, "mlrig.toml").unwrap();
     toml::from_str::<ServerConfig>(SERVER_TOML).unwrap();
@@ -322,23 +233,6 @@ fn deep_nesting_in_a_config_is_an_error() {
     assert!(ModelConfig::from_toml_str(&toml).is_err());
     let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert!(ModelConfig::from_json_str(&json).is_err());
-}
-
-/// A housing bundle trained once for the request-log cases.
-fn model_dir() -> &'static PathBuf {
-    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &MODEL
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            TrainingJob::new(common::sample("california_sample.csv"), "MedHouseVal")
-                .with_name("housing")
-                .with_output_dir(dir.path())
-                .run()
-                .unwrap();
-            let model = dir.path().join("housing");
-            (dir, model)
-        })
-        .1
 }
 
 /// The bytes of a small request log in `format`, as `mlrig serve` writes it.
@@ -384,7 +278,7 @@ fn monitored(name: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    match OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+    match OfflineMonitorJob::new(common::housing_model(), [path.display().to_string()])
         .with_window(Duration::from_secs(600))
         .run()
     {
@@ -403,7 +297,7 @@ proptest! {
 
     #[test]
     fn mutated_request_logs_never_panic(
-        edits in prop::collection::vec(edit(), 1..4),
+        edits in mix().edits(1..4),
         parquet in any::<bool>(),
     ) {
         let format = if parquet {
@@ -412,9 +306,7 @@ proptest! {
             mlrig_serve::RequestLogFormat::Jsonl
         };
         let mut bytes = valid_log(format);
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
+        apply_all(&mut bytes, &edits);
         monitored(if parquet { "log.parquet" } else { "log.jsonl" }, &bytes)?;
     }
 }
@@ -428,7 +320,7 @@ fn the_valid_request_logs_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, valid_log(format)).unwrap();
-        let report = OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+        let report = OfflineMonitorJob::new(common::housing_model(), [path.display().to_string()])
             .with_window(Duration::from_secs(600))
             .run()
             .unwrap();
@@ -445,7 +337,7 @@ fn a_log_line_that_is_not_utf8_is_skipped_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("log.jsonl");
     std::fs::write(&path, &bytes).unwrap();
-    let report = OfflineMonitorJob::new(model_dir(), [path.display().to_string()])
+    let report = OfflineMonitorJob::new(common::housing_model(), [path.display().to_string()])
         .with_window(Duration::from_secs(600))
         .run()
         .unwrap();

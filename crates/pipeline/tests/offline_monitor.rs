@@ -8,29 +8,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use mlrig_pipeline::{MonitorReport, OfflineMonitorJob, TrainingJob};
+use mlrig_pipeline::{MonitorReport, OfflineMonitorJob};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-
-/// A housing bundle trained once for all cases.
-fn model_dir() -> &'static PathBuf {
-    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &MODEL
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            TrainingJob::new(common::sample("california_sample.csv"), "MedHouseVal")
-                .with_name("housing")
-                .with_output_dir(dir.path())
-                .run()
-                .unwrap();
-            let model = dir.path().join("housing");
-            (dir, model)
-        })
-        .1
-}
 
 /// What a generated entry is.
 #[derive(Debug, Clone, Copy)]
@@ -81,10 +63,13 @@ fn line(i: usize, second: u32, rows: usize, kind: Kind) -> String {
 }
 
 fn run(files: &[PathBuf], window: Duration) -> MonitorReport {
-    OfflineMonitorJob::new(model_dir(), files.iter().map(|f| f.display().to_string()))
-        .with_window(window)
-        .run()
-        .unwrap()
+    OfflineMonitorJob::new(
+        common::housing_model(),
+        files.iter().map(|f| f.display().to_string()),
+    )
+    .with_window(window)
+    .run()
+    .unwrap()
 }
 
 proptest! {
@@ -233,11 +218,14 @@ fn parquet_and_gzip_logs_read_like_json_lines_and_labels_join_on_an_input_field(
     std::fs::write(&labels_file, labels).unwrap();
 
     let run = |files: &[PathBuf]| {
-        OfflineMonitorJob::new(model_dir(), files.iter().map(|f| f.display().to_string()))
-            .with_window(Duration::from_secs(600))
-            .with_labels(&labels_file, "block")
-            .run()
-            .unwrap()
+        OfflineMonitorJob::new(
+            common::housing_model(),
+            files.iter().map(|f| f.display().to_string()),
+        )
+        .with_window(Duration::from_secs(600))
+        .with_labels(&labels_file, "block")
+        .run()
+        .unwrap()
     };
     let from_jsonl = run(&jsonl);
     let from_parquet = run(&parquet);

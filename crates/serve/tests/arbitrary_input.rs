@@ -13,59 +13,13 @@
 
 mod fakes;
 
-use std::alloc::System;
-
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use cap::Cap;
+use axum::http::StatusCode;
+use mlrig_testkit::{Mix, apply_all, cases};
 use proptest::prelude::*;
 use serde_json::Value;
-use tower::ServiceExt;
 
-/// The whole test binary may hold at most this much heap at once.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
-
-/// Status, the binary header length (Open Inference) and the body.
-fn send(
-    path: &str,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> (StatusCode, Option<usize>, Vec<u8>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut request = Request::post(path);
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let response = fakes::app()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let header_length = response
-            .headers()
-            .get("inference-header-content-length")
-            .and_then(|v| v.to_str().ok()?.parse().ok());
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, header_length, bytes.to_vec())
-    })
-}
+// The whole test binary may hold at most this much heap at once.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 /// Not a 500; an error answer is the protocol's JSON error document.
 fn well_formed(
@@ -196,103 +150,40 @@ fn valid_requests() -> Vec<HttpRequest> {
     ]
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Truncate(usize),
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Splice(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        ",",
-        "\n",
-        "\r\n",
-        "-",
-        "0",
-        "1e999999",
-        "-1e999999",
-        "NaN",
-        "\"NaN\"",
-        "Infinity",
-        "\"Infinity\"",
-        "null",
-        "true",
-        "\\u0000",
-        "\\ud800",
-        "18446744073709551615",
-        "9223372036854775807",
-        "-9223372036854775808",
-        "1000000000, 1000000000, ",
-        "[1000000000, 1000000000]",
-        "4294967295",
-        "\"binary_data_size\": 18446744073709551615, ",
-        "\"shape\": [-1], ",
-        "\"datatype\": \"BYTES\", ",
-        "\"x\": 1, \"x\": 2, ",
-        "\"instances\": [], ",
-        "\u{fffd}\u{ffff}",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
-    ]);
-    prop_oneof![
-        1 => any::<usize>().prop_map(Edit::Truncate),
-        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        1 => (
-            any::<usize>(),
-            prop_oneof![
-                prop::collection::vec(any::<u8>(), 1..8),
-                (any::<u8>(), 1usize..4096).prop_map(|(b, n)| vec![b; n]),
-            ]
-        )
-            .prop_map(|(i, bytes)| Edit::Insert(i, bytes)),
-        1 => (any::<usize>(), 1usize..32).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (any::<usize>(), 1usize..128).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-        4 => (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| i % (len + 1);
-    match edit {
-        Edit::Truncate(i) => {
-            let n = at(*i, bytes.len());
-            bytes.truncate(n);
-        }
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Insert(i, new) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, new.iter().copied());
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::Duplicate(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            let run = bytes[n..end].to_vec();
-            bytes.splice(end..end, run);
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
+fn mix() -> Mix {
+    Mix {
+        delete_max: 32,
+        duplicate_max: 128,
+        ..Mix::splicing(vec![
+            "\n",
+            "\r\n",
+            "-",
+            "0",
+            "1e999999",
+            "-1e999999",
+            "NaN",
+            "\"NaN\"",
+            "Infinity",
+            "\"Infinity\"",
+            "null",
+            "true",
+            "\\u0000",
+            "\\ud800",
+            "18446744073709551615",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1000000000, 1000000000, ",
+            "[1000000000, 1000000000]",
+            "4294967295",
+            "\"binary_data_size\": 18446744073709551615, ",
+            "\"shape\": [-1], ",
+            "\"datatype\": \"BYTES\", ",
+            "\"x\": 1, \"x\": 2, ",
+            "\"instances\": [], ",
+            "\u{fffd}\u{ffff}",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+        ])
     }
 }
 
@@ -302,33 +193,26 @@ proptest! {
     #[test]
     fn mutated_requests_never_500(
         which in any::<prop::sample::Index>(),
-        edits in prop::collection::vec(edit(), 1..4),
+        edits in mix().edits(1..4),
         header_delta in prop::option::of(-8i64..8),
     ) {
         let requests = valid_requests();
         let (path, mut headers, mut body) = requests[which.index(requests.len())].clone();
-        for e in &edits {
-            apply(&mut body, e);
-        }
+        apply_all(&mut body, &edits);
         // Sometimes the binary header length no longer matches the body.
         if let (Some(delta), Some((_, length))) = (header_delta, headers.iter_mut().find(|(n, _)| *n == "inference-header-content-length")) {
             let n: i64 = length.parse().unwrap();
             *length = (n + delta).max(0).to_string();
         }
-        let (status, header_length, answer) = send(path, &headers, body);
+        let (status, header_length, answer) = fakes::send_raw(path, &headers, body);
         well_formed(path, status, header_length, &answer)?;
     }
 }
 
 #[test]
-fn the_allocation_cap_is_armed() {
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
-}
-
-#[test]
 fn the_valid_requests_succeed() {
     for (path, headers, body) in valid_requests() {
-        let (status, header_length, answer) = send(path, &headers, body);
+        let (status, header_length, answer) = fakes::send_raw(path, &headers, body);
         assert_eq!(
             status,
             StatusCode::OK,
@@ -363,7 +247,7 @@ fn claimed_sizes_do_not_size_buffers() {
     for (path, header, payload) in cases {
         let headers = [("inference-header-content-length", header.len().to_string())];
         let body = [header.as_bytes(), &payload].concat();
-        let (status, header_length, answer) = send(path, &headers, body);
+        let (status, header_length, answer) = fakes::send_raw(path, &headers, body);
         assert_eq!(
             status,
             StatusCode::BAD_REQUEST,
@@ -378,7 +262,7 @@ fn claimed_sizes_do_not_size_buffers() {
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
-    let (status, _, answer) = send("/v1/models/linear:predict", &[], deep.into_bytes());
+    let (status, _, answer) = fakes::send_raw("/v1/models/linear:predict", &[], deep.into_bytes());
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let document: Value = serde_json::from_slice(&answer).unwrap();
     assert!(

@@ -5,42 +5,9 @@
 
 mod fakes;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-/// Status, response header length (binary answers) and body.
-fn send(
-    path: &str,
-    headers: &[(&str, String)],
-    body: Vec<u8>,
-) -> (StatusCode, Option<usize>, Vec<u8>) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut request = Request::post(path);
-        for (name, value) in headers {
-            request = request.header(*name, value);
-        }
-        let response = fakes::app()
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let header_length = response
-            .headers()
-            .get("inference-header-content-length")
-            .map(|v| v.to_str().unwrap().parse().unwrap());
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, header_length, bytes.to_vec())
-    })
-}
 
 fn element() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -141,7 +108,7 @@ proptest! {
         let header = json!({"inputs": tensors, "parameters": {"binary_data_output": binary_output}}).to_string();
         let body = [header.as_bytes(), &binary.concat(), &trailing].concat();
         let (status, length, answer) =
-            send(path, &[("inference-header-content-length", header.len().to_string())], body);
+            fakes::send_raw(path, &[("inference-header-content-length", header.len().to_string())], body);
         check_v2(status, length, &answer)?;
     }
 
@@ -153,14 +120,14 @@ proptest! {
     ) {
         let headers: Vec<(&str, String)> =
             length.map(|n| ("inference-header-content-length", n.to_string())).into_iter().collect();
-        let (status, length, answer) = send(path, &headers, bytes);
+        let (status, length, answer) = fakes::send_raw(path, &headers, bytes);
         check_v2(status, length, &answer)?;
     }
 
     /// One tensor per field, JSON or binary: the same numbers as TF Serving's `:predict`.
     #[test]
     fn infer_equals_tf_serving(xs in prop::collection::vec(-300f64..300.0, 1..20), binary in any::<bool>()) {
-        let (status, _, tf) = send(
+        let (status, _, tf) = fakes::send_raw(
             "/v1/models/colors:predict",
             &[],
             json!({"instances": xs.iter().map(|x| json!({"x": x})).collect::<Vec<_>>()}).to_string().into_bytes(),
@@ -183,7 +150,7 @@ proptest! {
                 "outputs": [{"name": "scores"}]}), vec![])
         };
         let header = header.to_string();
-        let (status, length, answer) = send(
+        let (status, length, answer) = fakes::send_raw(
             "/v2/models/colors/infer",
             &[("inference-header-content-length", header.len().to_string())],
             [header.as_bytes(), &payload].concat(),
@@ -218,7 +185,7 @@ proptest! {
         };
         let content_type = if csv { "text/csv" } else { "application/json" };
         for model in ["linear", "spam", "colors"] {
-            let (status, _, answer) = send(
+            let (status, _, answer) = fakes::send_raw(
                 &format!("/invocations?model={model}"),
                 &[("content-type", content_type.to_string())],
                 body.clone(),

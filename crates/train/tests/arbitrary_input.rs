@@ -10,28 +10,16 @@
 //!
 //! Case counts follow `PROPTEST_CASES` when it is set.
 
-use std::alloc::System;
 use std::sync::OnceLock;
 
-use cap::Cap;
 use mlrig_core::ndarray::Array2;
 use mlrig_core::{Features, Predict};
+use mlrig_testkit::{Edit, Mix, apply_all, cases};
 use mlrig_train::{ClassTarget, Model, ModelSpec, RegressionTarget, TrainingTarget};
 use proptest::prelude::*;
 
-/// The whole test binary may hold at most this much heap at once.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
+// The whole test binary may hold at most this much heap at once.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 fn features(rows: usize, columns: usize) -> Features {
     let names: Vec<String> = (0..columns).map(|j| format!("f{j}")).collect();
@@ -73,112 +61,47 @@ fn model_files() -> &'static Vec<Vec<u8>> {
     })
 }
 
-#[derive(Debug, Clone)]
-enum Edit {
-    Flip(usize, u8),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Splice(usize, &'static str),
-    /// Replace the `n`-th number of the document.
-    Number(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        ",",
-        "-",
-        "0",
-        "null",
-        "1e308",
-        "-1e308",
-        "18446744073709551615",
-        "4294967295",
-        "-1",
-        "1e999999",
-    ]);
-    let number = prop::sample::select(vec![
-        "0",
-        "-1",
-        "1",
-        "2",
-        "3",
-        "7",
-        "255",
-        "65535",
-        "4294967295",
-        "18446744073709551615",
-        "9223372036854775807",
-        "-9223372036854775808",
-        "1e308",
-        "-1e308",
-        "0.5",
-        "1e-320",
-        "NaN",
-        "null",
-        "[]",
-        "[1, 2, 3, 4, 5]",
-    ]);
-    prop_oneof![
-        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        1 => (any::<usize>(), 1usize..16).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-        2 => (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-        6 => (any::<usize>(), number).prop_map(|(i, t)| Edit::Number(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| i % (len + 1);
-    match edit {
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::Duplicate(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            let run = bytes[n..end].to_vec();
-            bytes.splice(end..end, run);
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
-        Edit::Number(i, replacement) => {
-            // Numbers: maximal runs of [-0-9.eE+] that start with a digit or '-'.
-            let mut spans = Vec::new();
-            let mut k = 0;
-            while k < bytes.len() {
-                if bytes[k].is_ascii_digit() || bytes[k] == b'-' {
-                    let start = k;
-                    while k < bytes.len()
-                        && matches!(bytes[k], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                    {
-                        k += 1;
-                    }
-                    spans.push(start..k);
-                } else {
-                    k += 1;
-                }
-            }
-            if !spans.is_empty() {
-                let span = spans[*i % spans.len()].clone();
-                bytes.splice(span, replacement.bytes());
-            }
-        }
+fn mix() -> Mix {
+    Mix {
+        numbers: vec![
+            "0",
+            "-1",
+            "1",
+            "2",
+            "3",
+            "7",
+            "255",
+            "65535",
+            "4294967295",
+            "18446744073709551615",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "1e308",
+            "-1e308",
+            "0.5",
+            "1e-320",
+            "NaN",
+            "null",
+            "[]",
+            "[1, 2, 3, 4, 5]",
+        ],
+        truncate: 0,
+        insert: 0,
+        delete_max: 16,
+        duplicate_max: 64,
+        splice: 2,
+        number: 6,
+        ..Mix::splicing(vec![
+            "-",
+            "0",
+            "null",
+            "1e308",
+            "-1e308",
+            "18446744073709551615",
+            "4294967295",
+            "-1",
+            "1e999999",
+        ])
     }
 }
 
@@ -200,13 +123,11 @@ proptest! {
     #[test]
     fn mutated_models_never_panic(
         which in any::<prop::sample::Index>(),
-        edits in prop::collection::vec(edit(), 1..4),
+        edits in mix().edits(1..4),
     ) {
         let files = model_files();
         let mut bytes = files[which.index(files.len())].clone();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
+        apply_all(&mut bytes, &edits);
         if let Ok(model) = serde_json::from_slice::<Model>(&bytes) {
             used(&model);
         }
@@ -218,11 +139,6 @@ proptest! {
             used(&model);
         }
     }
-}
-
-#[test]
-fn the_allocation_cap_is_armed() {
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
 }
 
 #[test]
@@ -243,7 +159,7 @@ fn most_number_edits_still_load_so_the_property_reaches_predict() {
         for i in 0..40 {
             for replacement in ["0", "-1", "4294967295", "1e308", "7"] {
                 let mut bytes = file.clone();
-                apply(&mut bytes, &Edit::Number(i * 31 + k, replacement));
+                Edit::Number(i * 31 + k, replacement).apply(&mut bytes);
                 tried += 1;
                 if let Ok(model) = serde_json::from_slice::<Model>(&bytes) {
                     loaded += 1;

@@ -8,30 +8,17 @@
 //!
 //! Case counts follow `PROPTEST_CASES` when it is set.
 
-use std::alloc::System;
-
-use cap::Cap;
+use mlrig_testkit::{Mix, cases};
 use mlrig_validate::{
     Anomalies, DatasetStatistics, DriftTestParams, Schema, TfmdFile, TfmdFormat, ValidateError,
     compare, compare_skew, drift_tests,
 };
 use proptest::prelude::*;
 
-/// The whole test binary may hold at most this much heap at once: every
-/// input is under 100 KiB, so a decoder that trusts a length or count from
-/// its input hits the limit and the failed allocation aborts the binary.
-const HEAP_LIMIT: usize = 256 * 1024 * 1024;
-
-#[global_allocator]
-static ALLOCATOR: Cap<System> = Cap::new(System, HEAP_LIMIT);
-
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig::with_cases(cases)
-}
+// The whole test binary may hold at most this much heap at once: every
+// input is under 100 KiB, so a decoder that trusts a length or count from
+// its input hits the limit and the failed allocation aborts the binary.
+mlrig_testkit::capped_allocator!(256 MiB);
 
 const SCHEMA_PBTXT: &str = include_str!("fixtures/tfdv/california_sample.schema.pbtxt");
 const SCHEMA_JSON: &str = include_str!("fixtures/tfdv/california_sample.schema.json");
@@ -46,121 +33,49 @@ fn valid_schema() -> Schema {
     Schema::from_bytes(SCHEMA_PBTXT.as_bytes(), TfmdFormat::Text).unwrap()
 }
 
-/// One fuzzer-style or structure-aware edit of a valid document.
-#[derive(Debug, Clone)]
-enum Edit {
-    Truncate(usize),
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Splice(usize, &'static str),
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
-    let token = prop::sample::select(vec![
-        "\"",
-        "{",
-        "}",
-        "[",
-        "]",
-        ":",
-        ",",
-        "<",
-        ">",
-        "#",
-        "\n",
-        "-",
-        "NaN",
-        "nan",
-        "inf",
-        "-inf",
-        "Infinity",
-        "\"NaN\"",
-        "\"-Infinity\"",
-        "1e999999",
-        "99999999999999999999999999999999",
-        "-9223372036854775809",
-        "18446744073709551616",
-        "\"18446744073709551616\"",
-        "0x7fffffffffffffff",
-        "null",
-        "true",
-        "\\u0000",
-        "\\ud800",
-        "\\377\\377",
-        "\"numBuckets\": 4294967295, ",
-        "num_buckets: 4294967295 ",
-        "\"numExamples\": \"-1\", ",
-        "feature { name: \"dup\" } feature { name: \"dup\" } ",
-        "\"feature\": [], \"feature\": [{}], ",
-        "struct_domain { feature { struct_domain { ",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
-    ]);
-    prop_oneof![
-        1 => any::<usize>().prop_map(Edit::Truncate),
-        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
-        1 => (
-            any::<usize>(),
-            prop_oneof![
-                prop::collection::vec(any::<u8>(), 1..8),
-                (any::<u8>(), 1usize..4096).prop_map(|(b, n)| vec![b; n]),
-                Just(vec![0xff, 0xfe, 0xc3, 0x28]),
-            ]
-        )
-            .prop_map(|(i, bytes)| Edit::Insert(i, bytes)),
-        1 => (any::<usize>(), 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (any::<usize>(), 1usize..256).prop_map(|(i, n)| Edit::Duplicate(i, n)),
-        3 => (any::<usize>(), token).prop_map(|(i, t)| Edit::Splice(i, t)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, edit: &Edit) {
-    let at = |i: usize, len: usize| i % (len + 1);
-    match edit {
-        Edit::Truncate(i) => {
-            let n = at(*i, bytes.len());
-            bytes.truncate(n);
-        }
-        Edit::Flip(i, b) => {
-            if !bytes.is_empty() {
-                let n = *i % bytes.len();
-                bytes[n] ^= b | 1;
-            }
-        }
-        Edit::Insert(i, new) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, new.iter().copied());
-        }
-        Edit::Delete(i, len) => {
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            bytes.drain(n..end);
-        }
-        Edit::Duplicate(i, len) => {
-            // A run of the document repeated in place: duplicate fields,
-            // duplicate list elements, broken structure.
-            let n = at(*i, bytes.len());
-            let end = (n + len).min(bytes.len());
-            let run = bytes[n..end].to_vec();
-            bytes.splice(end..end, run);
-        }
-        Edit::Splice(i, token) => {
-            let n = at(*i, bytes.len());
-            bytes.splice(n..n, token.bytes());
-        }
+/// Fuzzer-style and structure-aware edits of a valid document.
+fn mix() -> Mix {
+    Mix {
+        insert_invalid_utf8: true,
+        splice: 3,
+        ..Mix::splicing(vec![
+            "<",
+            ">",
+            "#",
+            "\n",
+            "-",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "Infinity",
+            "\"NaN\"",
+            "\"-Infinity\"",
+            "1e999999",
+            "99999999999999999999999999999999",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "\"18446744073709551616\"",
+            "0x7fffffffffffffff",
+            "null",
+            "true",
+            "\\u0000",
+            "\\ud800",
+            "\\377\\377",
+            "\"numBuckets\": 4294967295, ",
+            "num_buckets: 4294967295 ",
+            "\"numExamples\": \"-1\", ",
+            "feature { name: \"dup\" } feature { name: \"dup\" } ",
+            "\"feature\": [], \"feature\": [{}], ",
+            "struct_domain { feature { struct_domain { ",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":",
+        ])
     }
 }
 
 fn mutated(valid: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(edit(), 1..5).prop_map(move |edits| {
-        let mut bytes = valid.clone();
-        for e in &edits {
-            apply(&mut bytes, e);
-        }
-        bytes
-    })
+    mix().mutate(valid, 1..5)
 }
 
 fn any_format() -> impl Strategy<Value = TfmdFormat> {
@@ -279,11 +194,6 @@ fn located(error: &ValidateError, format: TfmdFormat) -> Result<(), TestCaseErro
         _ => {}
     }
     Ok(())
-}
-
-#[test]
-fn the_allocation_cap_is_armed() {
-    assert!(Vec::<u8>::new().try_reserve_exact(HEAP_LIMIT + 1).is_err());
 }
 
 #[test]

@@ -276,3 +276,13 @@ pub fn train_iris(out: &Path, version: Option<u64>) {
     }
     assert_status(&mlrig(args), 0);
 }
+
+/// `mlrig features fit <data> --infer --target <target> --out <out>`, which
+/// must succeed.
+pub fn fit_features(data: &str, target: &str, out: impl AsRef<Path>) {
+    let out = out.as_ref().to_str().expect("a UTF-8 temporary path");
+    let args = [
+        "features", "fit", data, "--infer", "--target", target, "--out", out,
+    ];
+    assert_status(&mlrig(args), 0);
+}

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
@@ -16,6 +17,24 @@ pub fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/samples")
         .join(name)
+}
+
+/// A housing bundle (`california_sample.csv`, target `MedHouseVal`, name
+/// `housing`) trained once per test binary; its directory.
+pub fn housing_model() -> &'static PathBuf {
+    static MODEL: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &MODEL
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            mlrig_pipeline::TrainingJob::new(sample("california_sample.csv"), "MedHouseVal")
+                .with_name("housing")
+                .with_output_dir(dir.path())
+                .run()
+                .unwrap();
+            let model = dir.path().join("housing");
+            (dir, model)
+        })
+        .1
 }
 
 /// One request through `app`: its status, headers and body text.

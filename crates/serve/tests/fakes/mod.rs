@@ -361,6 +361,40 @@ pub async fn get(path: &str) -> (StatusCode, Value) {
     call(app(), "GET", path, Body::empty()).await
 }
 
+/// POSTs raw `body` bytes with `headers` through `app` on a runtime of its
+/// own; returns the status, the Open Inference binary header length
+/// (`inference-header-content-length`, which must be a number when present)
+/// and the body.
+pub fn send_raw(
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (StatusCode, Option<usize>, Vec<u8>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut request = Request::post(path);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = app()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let header_length = response
+            .headers()
+            .get("inference-header-content-length")
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, header_length, bytes.to_vec())
+    })
+}
+
 /// The `error` message of an error response.
 pub fn error_of(json: &Value) -> &str {
     json["error"]
