@@ -221,7 +221,7 @@ mod tests {
         let host = host.split('-').next().unwrap();
         let crashed = dir
             .path()
-            .join(format!("{STAGED_DIR_PREFIX}{host}-4294967295-z"));
+            .join(format!("{STAGED_DIR_PREFIX}{host}-4294967295-zzzzzz"));
         std::fs::create_dir(&crashed).unwrap();
         std::fs::write(crashed.join("train.csv"), b"half").unwrap();
         let live = StagedDir::create(dir.path().join("one")).unwrap();
