@@ -323,6 +323,10 @@ fn restore_or_remove_aside(parent: &Path, target: &Path, target_name: &str) {
 /// Puts `staging` at `target`; the old target, if any, ends at `staging` and
 /// is removed.
 fn swap_into_place(staging: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(test)]
+    if let Some(errno) = tests::FAIL_SWAP.with(std::cell::Cell::get) {
+        return Err(std::io::Error::from_raw_os_error(errno));
+    }
     match std::fs::symlink_metadata(target) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return std::fs::rename(staging, target);
@@ -394,10 +398,14 @@ mod tests {
         pub(super) static NO_EXCHANGE: Cell<bool> = const { Cell::new(false) };
         /// The rename of the new directory into place fails.
         pub(super) static FAIL_SECOND_RENAME: Cell<bool> = const { Cell::new(false) };
+        /// Swapping the directory fails with this errno (a mount point).
+        pub(super) static FAIL_SWAP: Cell<Option<i32>> = const { Cell::new(None) };
     }
 
     const EACCES: i32 = 13;
     const EROFS: i32 = 30;
+    const EBUSY: i32 = 16;
+    const EXDEV: i32 = 18;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -617,5 +625,21 @@ mod tests {
         staged.commit().unwrap();
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o2770);
+    }
+
+    #[test]
+    fn a_directory_that_cannot_be_swapped_gets_the_files_copied_in() {
+        for errno in [EBUSY, EXDEV] {
+            FAIL_SWAP.with(|f| f.set(Some(errno)));
+            let dir = tempfile::tempdir().unwrap();
+            let out = old_split(dir.path());
+            let staged = StagedDir::create(&out).unwrap();
+            std::fs::write(staged.path().join("x"), b"new").unwrap();
+            std::fs::write(staged.path().join("y"), b"new").unwrap();
+            staged.commit().unwrap();
+            assert_eq!(names(&out), ["x", "y"]);
+            assert_eq!(std::fs::read(out.join("y")).unwrap(), b"new");
+            assert_eq!(names(dir.path()), ["out"]);
+        }
     }
 }
