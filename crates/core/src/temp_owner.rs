@@ -66,7 +66,7 @@ pub(crate) const RANDOM_SUFFIX_LEN: usize = 6;
 
 /// Removes the entries of `dir` named exactly as this crate names its
 /// temporary files and directories (`<prefix><host>-<pid>-` and
-/// [`RANDOM_SUFFIX_LEN`] ASCII letters or digits) whose owner is gone (see
+/// six ASCII letters or digits, `tempfile`'s default) whose owner is gone (see
 /// [`is_abandoned_temp`]): files and whole directories left by killed
 /// writers. Entries of live processes and any other name (a user's
 /// `.mlrig-tmp-keep`) are never touched; errors (a vanished entry, no
