@@ -117,7 +117,8 @@ fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     let mut message = message.replace('\n', " ");
-    if disk_full || message.contains(DISK_FULL_TEXT) {
+    // (unless the error already says what to do, naming its own flag)
+    if (disk_full || message.contains(DISK_FULL_TEXT)) && !message.contains("; free space on ") {
         message.push_str(&disk_full_advice(&message));
     }
     message

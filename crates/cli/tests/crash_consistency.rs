@@ -528,7 +528,7 @@ fn a_run_removes_temporaries_of_gone_writers_only() {
     ));
     // No process has a pid above pid_max (at most 2^22).
     let dead = root.join(format!(
-        "{}{host}-4294967295-dead",
+        "{}{host}-4294967295-dead00",
         mlrig_core::TEMP_FILE_PREFIX
     ));
     let other = root.join("notes.txt");

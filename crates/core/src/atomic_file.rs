@@ -130,13 +130,20 @@ impl AtomicFile {
             .map_err(|e| Error::io(&self.target, e))
     }
 
-    /// Flushes, syncs and renames the file to its target.
+    /// Flushes, syncs and renames the file to its target, then syncs the
+    /// directory (best effort) so the rename survives a power loss.
     pub fn commit(mut self) -> Result<()> {
         self.sync()?;
         let target = self.target;
         self.file
             .persist(&target)
             .map_err(|e| Error::io(&target, e.error))?;
+        // The rename itself on disk, so a power loss after the commit keeps it.
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        crate::staged_dir::sync_dir(dir);
         Ok(())
     }
 }

@@ -7,7 +7,8 @@
 //! starts with `<prefix><host>-<pid>-`: the next writer into the same
 //! directory removes the names whose process is gone on this host, and never
 //! those of a live process (a concurrent writer) or of another host sharing
-//! the directory (unless a day old).
+//! the directory (unless a day old). Names not exactly of that shape are
+//! never touched.
 
 use std::path::Path;
 
@@ -59,24 +60,32 @@ fn host_name() -> String {
     if safe.is_empty() { "host".into() } else { safe }
 }
 
-/// Removes the entries `<prefix><owner>` of `dir` whose owner is gone (see
+/// How many random characters follow `<prefix><host>-<pid>-` in the names
+/// this crate creates (`tempfile`'s default: ASCII letters and digits).
+pub(crate) const RANDOM_SUFFIX_LEN: usize = 6;
+
+/// Removes the entries of `dir` named exactly as this crate names its
+/// temporary files and directories (`<prefix><host>-<pid>-` and
+/// six ASCII letters or digits, `tempfile`'s default) whose owner is gone (see
 /// [`is_abandoned_temp`]): files and whole directories left by killed
-/// writers. Entries of live processes and names without `prefix` are never
-/// touched; errors (a vanished entry, no permission) are ignored, as the
-/// cleanup is best effort. Returns how many entries were removed.
+/// writers. Entries of live processes and any other name (a user's
+/// `.mlrig-tmp-keep`) are never touched; errors (a vanished entry, no
+/// permission) are ignored, as the cleanup is best effort. Returns how many
+/// entries were removed.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// // pid 4294967295 exceeds any pid_max: that process is gone.
 /// let host = mlrig_core::owned_temp_prefix("").split('-').next().unwrap_or_default().to_string();
-/// let dead = dir.path().join(format!(".mlrig-tmp-{host}-4294967295-x1"));
-/// let live = dir.path().join(format!("{}x2", mlrig_core::owned_temp_prefix(".mlrig-tmp-")));
+/// let dead = dir.path().join(format!(".mlrig-tmp-{host}-4294967295-x1Ab9Z"));
+/// let live = dir.path().join(format!("{}x2Ab9Z", mlrig_core::owned_temp_prefix(".mlrig-tmp-")));
+/// let user = dir.path().join(format!(".mlrig-tmp-{host}-4294967295-keep"));
 /// let other = dir.path().join("notes.txt");
-/// for path in [&dead, &live, &other] {
+/// for path in [&dead, &live, &user, &other] {
 ///     std::fs::write(path, b"")?;
 /// }
 /// let removed = mlrig_core::remove_abandoned_temps(dir.path(), ".mlrig-tmp-");
-/// assert!(live.exists() && other.exists());
+/// assert!(live.exists() && user.exists() && other.exists());
 /// if cfg!(target_os = "linux") {
 ///     assert_eq!(removed, 1);
 ///     assert!(!dead.exists());
@@ -91,10 +100,7 @@ pub fn remove_abandoned_temps(dir: &Path, prefix: &str) -> usize {
     for entry in entries.filter_map(std::result::Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if !name
-            .strip_prefix(prefix)
-            .is_some_and(|owner| is_abandoned_temp(owner, &path))
-        {
+        if !is_abandoned_temp_name(&name, prefix, &path) {
             continue;
         }
         let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
@@ -110,12 +116,40 @@ pub fn remove_abandoned_temps(dir: &Path, prefix: &str) -> usize {
     removed
 }
 
+/// Whether `name` (of the entry at `path`) is exactly a temporary name this
+/// crate creates with `prefix` (see [`remove_abandoned_temps`]) and its
+/// owner is gone ([`is_abandoned_temp`]).
+pub(crate) fn is_abandoned_temp_name(name: &str, prefix: &str, path: &Path) -> bool {
+    name.strip_prefix(prefix)
+        .filter(|owner| is_generated_owner(owner))
+        .is_some_and(|owner| is_abandoned_temp(owner, path))
+}
+
+/// `<host>-<pid>-<random>` exactly as [`owned_temp_prefix`] and `tempfile`
+/// write it.
+fn is_generated_owner(owner: &str) -> bool {
+    let mut parts = owner.split('-');
+    let (Some(host), Some(pid), Some(random), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        && !pid.is_empty()
+        && pid.chars().all(|c| c.is_ascii_digit())
+        && pid.parse::<u32>().is_ok()
+        && random.len() == RANDOM_SUFFIX_LEN
+        && random.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// Whether the temporary file or directory at `path`, owned by `owner`
 /// (`<host>-<pid>-…`, the part of its name after the prefix, as
-/// [`owned_temp_prefix`] writes it), is left over: on this host its process is
-/// gone (known on Linux through `/proc`, so a killed process must have been
-/// reaped), or — for another host's, an unreadable owner or without `/proc` —
-/// it was last modified more than a day ago.
+/// [`owned_temp_prefix`] writes it), is left over. On this host: iff its
+/// process is gone (known on Linux through `/proc`, so a killed process must
+/// have been reaped; never by age, so a writer running for days keeps its
+/// temporaries; without `/proc` never). For another host's, or an owner
+/// that does not name this host: when last modified more than a day ago.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
@@ -130,12 +164,14 @@ pub fn is_abandoned_temp(owner: &str, path: &Path) -> bool {
         .strip_prefix(&format!("{}-", host_name()))
         .and_then(|rest| rest.split('-').next())
         .and_then(|p| p.parse::<u32>().ok());
-    let gone = pid.is_some_and(|pid| {
-        cfg!(target_os = "linux")
-            && Path::new("/proc/self").exists()
-            && !Path::new("/proc").join(pid.to_string()).exists()
-    });
-    gone || older_than(path, FOREIGN_LEFTOVER_AGE_SECS)
+    match pid {
+        Some(pid) => {
+            cfg!(target_os = "linux")
+                && Path::new("/proc/self").exists()
+                && !Path::new("/proc").join(pid.to_string()).exists()
+        }
+        None => older_than(path, FOREIGN_LEFTOVER_AGE_SECS),
+    }
 }
 
 fn older_than(path: &Path, seconds: u64) -> bool {
@@ -157,14 +193,24 @@ mod tests {
     #[test]
     fn leftovers_of_gone_processes_are_removed_and_the_rest_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let live_file = dir.path().join(format!("{}a", owned_temp_prefix(".p-")));
-        let live_dir = dir.path().join(format!("{}b", owned_temp_prefix(".p-")));
-        let dead_file = dir.path().join(format!(".p-{}-{DEAD_PID}-c", host_name()));
-        let dead_dir = dir.path().join(format!(".p-{}-{DEAD_PID}-d", host_name()));
+        let live_file = dir
+            .path()
+            .join(format!("{}aaaaaa", owned_temp_prefix(".p-")));
+        let live_dir = dir
+            .path()
+            .join(format!("{}bbbbbb", owned_temp_prefix(".p-")));
+        let dead_file = dir
+            .path()
+            .join(format!(".p-{}-{DEAD_PID}-cccccc", host_name()));
+        let dead_dir = dir
+            .path()
+            .join(format!(".p-{}-{DEAD_PID}-dddddd", host_name()));
         // Another host's: its processes cannot be seen from here.
-        let elsewhere = dir.path().join(format!(".p-otherhost-{DEAD_PID}-e"));
+        let elsewhere = dir.path().join(format!(".p-otherhost-{DEAD_PID}-eeeeee"));
         // Other names, even with a dead owner, are not ours to remove.
-        let foreign = dir.path().join(format!(".q-{}-{DEAD_PID}-f", host_name()));
+        let foreign = dir
+            .path()
+            .join(format!(".q-{}-{DEAD_PID}-ffffff", host_name()));
         let plain = dir.path().join("data.csv");
         for file in [&live_file, &dead_file, &elsewhere, &foreign, &plain] {
             std::fs::write(file, b"x").unwrap();
@@ -189,10 +235,66 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let theirs = dir.path().join(format!(".p-{}-{pid}-x", host_name()));
+        let theirs = dir.path().join(format!(".p-{}-{pid}-xxxxxx", host_name()));
         std::fs::write(&theirs, b"x").unwrap();
         remove_abandoned_temps(dir.path(), ".p-");
         assert_eq!(theirs.exists(), !cfg!(target_os = "linux"));
+    }
+
+    fn age(path: &Path, days: u64) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(days * 24 * 3600);
+        let file = std::fs::File::open(path).unwrap();
+        file.set_modified(old).unwrap();
+    }
+
+    #[test]
+    fn a_live_writer_keeps_its_temporaries_however_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir
+            .path()
+            .join(format!("{}AbC123", owned_temp_prefix(".p-")));
+        std::fs::create_dir(&live).unwrap();
+        std::fs::write(live.join("train.csv"), b"x").unwrap();
+        age(&live, 3);
+        assert_eq!(remove_abandoned_temps(dir.path(), ".p-"), 0);
+        assert!(live.join("train.csv").exists());
+    }
+
+    #[test]
+    fn names_we_do_not_generate_are_never_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_name();
+        let names = [
+            ".p-keep".to_string(),
+            format!(".p-{host}-{DEAD_PID}-short"),
+            format!(".p-{host}-{DEAD_PID}-toolong1"),
+            format!(".p-{host}-{DEAD_PID}-ab_cde"),
+            format!(".p-{host}-{DEAD_PID}-abcdef-extra"),
+            format!(".p-{host}-x{DEAD_PID}-abcdef"),
+            format!(".p-otherhost-{DEAD_PID}-abc"),
+        ];
+        for name in &names {
+            let path = dir.path().join(name);
+            std::fs::create_dir(&path).unwrap();
+            std::fs::write(path.join("mine"), b"x").unwrap();
+            age(&path, 30);
+        }
+        assert_eq!(remove_abandoned_temps(dir.path(), ".p-"), 0);
+        for name in &names {
+            assert!(dir.path().join(name).join("mine").exists(), "{name}");
+        }
+    }
+
+    #[test]
+    fn another_hosts_temporaries_are_removed_when_a_day_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let recent = dir.path().join(".p-otherhost-12-abcdef");
+        let old = dir.path().join(".p-otherhost-12-ghijkl");
+        std::fs::write(&recent, b"x").unwrap();
+        std::fs::write(&old, b"x").unwrap();
+        age(&old, 2);
+        assert_eq!(remove_abandoned_temps(dir.path(), ".p-"), 1);
+        assert!(recent.exists() && !old.exists());
     }
 
     #[test]

@@ -99,9 +99,14 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
     let set = mlrig_ingest::FileSet::new(&args.files)?;
     let mut reader = DataReader::open_files(&set, options)?;
     let schema = reader.schema();
+    // Errors about the staged files name their destination in --out-dir.
+    let at_dest = |e: CliError| match (&staged, &args.out_dir) {
+        (Some(staged), Some(dir)) => at_destination(&*e, staged.path(), dir),
+        _ => e,
+    };
     let mut output = match (&split, &staged, &args.out_dir) {
         (Some(split), Some(staged), Some(dir)) => {
-            Some(open_split_output(split, staged.path(), dir, &schema)?)
+            Some(open_split_output(split, staged.path(), dir, &schema).map_err(at_dest)?)
         }
         _ => None,
     };
@@ -110,19 +115,21 @@ pub(crate) fn run(mut args: Args) -> CommandResult {
         let batch = batch.map_err(IngestError::from)?;
         spinner.inc(batch.num_rows() as u64);
         if let Some(output) = output.as_mut() {
-            output.write(&batch)?;
+            output.write(&batch).map_err(at_dest)?;
         }
     }
     spinner.finish_and_clear();
-    let report = reader.finish()?;
+    let report = reader.finish().map_err(|e| at_dest(e.into()))?;
     let split_json = match output {
         Some(mut output) => {
             // Both files on disk before the split directory is swapped in:
             // a full disk fails here and leaves the previous split whole.
-            output.train.sync()?;
-            output.eval.sync()?;
-            let train_rows = output.train.commit()?;
-            let eval_rows = output.eval.commit()?;
+            let committed = (|| -> Result<(u64, u64), CliError> {
+                output.train.sync()?;
+                output.eval.sync()?;
+                Ok((output.train.commit()?, output.eval.commit()?))
+            })();
+            let (train_rows, eval_rows) = committed.map_err(at_dest)?;
             if let Some(staged) = staged {
                 staged.commit()?;
             }
@@ -199,31 +206,42 @@ const TRAIN_FILE: &str = "train.csv";
 const EVAL_FILE: &str = "eval.csv";
 
 /// Starts the new content of `--out-dir`, after checking that the directory
-/// holds only what a split writes (its two files, the quarantine file when
-/// named inside it, and temporary files of mlrig): replacing it must not
-/// delete anything else.
+/// holds only what a split writes (its two files and the quarantine file when
+/// named inside it, as regular files; temporaries of crashed mlrig runs are
+/// removed first): replacing it must not delete anything else.
 fn stage_out_dir(dir: &Path, quarantine: Option<&Path>) -> Result<mlrig_core::StagedDir, CliError> {
     let quarantine_name = quarantine
         .filter(|q| is_inside(dir, q))
         .and_then(Path::file_name);
+    // Only names exactly as mlrig makes them, of processes that are gone.
+    mlrig_core::remove_abandoned_temps(dir, mlrig_core::TEMP_FILE_PREFIX);
+    mlrig_core::remove_abandoned_temps(dir, mlrig_core::STAGED_DIR_PREFIX);
+    let replaced = "the directory is replaced as a whole (so a crash leaves the previous split or \
+                    the new one)";
     match std::fs::read_dir(dir) {
         Ok(entries) => {
             for entry in entries {
                 let entry = entry.map_err(|e| format!("--out-dir {}: {e}", dir.display()))?;
                 let name = entry.file_name();
-                let ours = name == TRAIN_FILE
+                let shown = name.to_string_lossy();
+                let split_file = name == TRAIN_FILE
                     || name == EVAL_FILE
-                    || Some(name.as_os_str()) == quarantine_name
-                    || name
-                        .to_string_lossy()
-                        .starts_with(mlrig_core::TEMP_FILE_PREFIX);
-                if !ours {
+                    || Some(name.as_os_str()) == quarantine_name;
+                let regular = entry.file_type().is_ok_and(|t| t.is_file());
+                if split_file && !regular {
                     return Err(format!(
-                        "--out-dir {}: holds `{}`, which is not part of a split; the directory is \
-                         replaced as a whole (so a crash leaves the previous split or the new one), \
-                         so give the split a directory of its own",
+                        "--out-dir {}: `{shown}` is not a regular file, so not a split's; {replaced}, \
+                         so move it away or give the split a directory of its own",
                         dir.display(),
-                        name.to_string_lossy()
+                    )
+                    .into());
+                }
+                if !split_file {
+                    return Err(format!(
+                        "--out-dir {}: holds `{shown}`, which is not part of this split; {replaced}: \
+                         delete `{shown}` (or, if it is the quarantine file of an earlier run, pass \
+                         the same --quarantine), or give the split a directory of its own",
+                        dir.display(),
                     )
                     .into());
                 }
@@ -235,7 +253,8 @@ fn stage_out_dir(dir: &Path, quarantine: Option<&Path>) -> Result<mlrig_core::St
     Ok(mlrig_core::StagedDir::create(dir)?)
 }
 
-/// Whether `file` is directly inside `dir`.
+/// Whether `file` is directly inside `dir` (compared as real paths when both
+/// exist, else as absolute paths).
 fn is_inside(dir: &Path, file: &Path) -> bool {
     let parent = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -243,7 +262,47 @@ fn is_inside(dir: &Path, file: &Path) -> bool {
     };
     match (std::fs::canonicalize(dir), std::fs::canonicalize(parent)) {
         (Ok(dir), Ok(parent)) => dir == parent,
-        _ => parent == dir,
+        _ => match (std::path::absolute(dir), std::path::absolute(parent)) {
+            (Ok(dir), Ok(parent)) => dir == parent,
+            _ => parent == dir,
+        },
+    }
+}
+
+/// `error` as one line, with the staging directory's paths replaced by their
+/// destination in `dir` (what the user named), and, for a full disk, advice
+/// naming `--out-dir`.
+fn at_destination(
+    error: &(dyn std::error::Error + 'static),
+    staging: &Path,
+    dir: &Path,
+) -> CliError {
+    let mut message = error.to_string();
+    let mut disk_full = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        disk_full |= cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        });
+        source = cause.source();
+    }
+    let message = message.replace(&staging.display().to_string(), &dir.display().to_string());
+    if disk_full || message.contains("No space left on device") {
+        format!(
+            "{message}; free space on the disk holding {} or choose another --out-dir",
+            dir.display()
+        )
+        .into()
+    } else {
+        message.into()
     }
 }
 

@@ -231,9 +231,9 @@ mod tests {
         // Far above any pid_max: no such process.
         let host = mlrig_core::owned_temp_prefix("");
         let host = host.split('-').next().unwrap();
-        let gone = step_dir.join(format!(".tmp-{host}-4294967295-abc"));
+        let gone = step_dir.join(format!(".tmp-{host}-4294967295-abcdef"));
         // Another host's: its processes cannot be seen from here.
-        let elsewhere = step_dir.join(".tmp-otherhost-4294967295-abc");
+        let elsewhere = step_dir.join(".tmp-otherhost-4294967295-abcdef");
         for dir in [&live, &gone, &elsewhere] {
             std::fs::create_dir_all(dir).unwrap();
         }
