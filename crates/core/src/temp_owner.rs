@@ -46,18 +46,22 @@ pub fn owned_temp_prefix(prefix: &str) -> String {
 }
 
 /// This machine's name (Linux: the kernel's; elsewhere `$HOSTNAME`), reduced
-/// to characters safe in a file name; `host` when unknown.
-fn host_name() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_default();
-    let safe: String = name
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
-        .collect();
-    if safe.is_empty() { "host".into() } else { safe }
+/// to characters safe in a file name; `host` when unknown. Read once: every
+/// temporary name and every entry a cleanup looks at needs it.
+fn host_name() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default();
+        let safe: String = name
+            .trim()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect();
+        if safe.is_empty() { "host".into() } else { safe }
+    })
 }
 
 /// How many random characters follow `<prefix><host>-<pid>-` in the names
@@ -161,7 +165,8 @@ fn is_generated_owner(owner: &str) -> bool {
 /// ```
 pub fn is_abandoned_temp(owner: &str, path: &Path) -> bool {
     let pid = owner
-        .strip_prefix(&format!("{}-", host_name()))
+        .strip_prefix(host_name())
+        .and_then(|rest| rest.strip_prefix('-'))
         .and_then(|rest| rest.split('-').next())
         .and_then(|p| p.parse::<u32>().ok());
     match pid {
