@@ -104,6 +104,17 @@ pub(crate) fn fail(format: Format, error: &(dyn std::error::Error + 'static)) ->
 
 /// `error` and its causes as one line; a full disk adds what to do next.
 fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let (mut message, disk_full) = one_line(error);
+    // (unless the error already says what to do, naming its own flag)
+    if disk_full && !message.contains("; free space on ") {
+        message.push_str(&disk_full_advice(&message));
+    }
+    message
+}
+
+/// `error` and its causes as one line, and whether one of them says the
+/// disk (or the user's quota) is full.
+pub(crate) fn one_line(error: &(dyn std::error::Error + 'static)) -> (String, bool) {
     let mut message = error.to_string();
     let mut disk_full = is_disk_full(error);
     let mut source = error.source();
@@ -116,12 +127,9 @@ fn error_message(error: &(dyn std::error::Error + 'static)) -> String {
         disk_full |= is_disk_full(cause);
         source = cause.source();
     }
-    let mut message = message.replace('\n', " ");
-    // (unless the error already says what to do, naming its own flag)
-    if (disk_full || message.contains(DISK_FULL_TEXT)) && !message.contains("; free space on ") {
-        message.push_str(&disk_full_advice(&message));
-    }
-    message
+    let message = message.replace('\n', " ");
+    let disk_full = disk_full || message.contains(DISK_FULL_TEXT);
+    (message, disk_full)
 }
 
 /// How the C library (and so `std::io::Error`'s `Display`) says ENOSPC: the

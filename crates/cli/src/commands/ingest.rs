@@ -277,25 +277,9 @@ fn at_destination(
     staging: &Path,
     dir: &Path,
 ) -> CliError {
-    let mut message = error.to_string();
-    let mut disk_full = false;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        disk_full |= cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
-            )
-        });
-        source = cause.source();
-    }
+    let (message, disk_full) = crate::output::one_line(error);
     let message = message.replace(&staging.display().to_string(), &dir.display().to_string());
-    if disk_full || message.contains("No space left on device") {
+    if disk_full {
         format!(
             "{message}; free space on the disk holding {} or choose another --out-dir",
             dir.display()
