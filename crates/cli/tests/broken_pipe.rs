@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use common::{
     ADULT, ADULT_SHIFTED, BROKEN, IRIS, ServerGuard, assert_status, fit_features, get, mlrig, post,
-    stdout, train_iris, wait_until,
+    stdout, train_iris, train_iris_args, wait_until,
 };
 
 /// Verbs run by a test of their own rather than [`runs`] (a server does
@@ -199,20 +199,7 @@ fn runs(f: &Fixture) -> Vec<(&'static str, Vec<String>)> {
             "features check",
             list(&["features", "check", &transformer, IRIS]),
         ),
-        (
-            "train",
-            list(&[
-                "train",
-                IRIS,
-                "--target",
-                "species",
-                "--name",
-                "iris",
-                "--out",
-                &f.path("trained"),
-                "--no-baseline",
-            ]),
-        ),
+        ("train", train_iris_args(&f.path("trained"))),
         ("evaluate", list(&["evaluate", "--model", &version, IRIS])),
         (
             "predict",

@@ -255,12 +255,10 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
 /// `data/samples/iris.csv`: 150 rows, target `species`.
 pub const IRIS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/iris.csv");
 
-/// Trains the iris sample as model `iris` into `out` (version `version`,
-/// else the next), without a baseline: the base path may hold a broken version.
-pub fn train_iris(out: &Path, version: Option<u64>) {
-    let out = out.to_str().expect("a UTF-8 temporary path");
-    let version = version.map(|v| v.to_string());
-    let mut args = vec![
+/// The arguments of `mlrig train` for the iris sample as model `iris` into
+/// `out`, without a baseline (the base path may hold a broken version).
+pub fn train_iris_args(out: &str) -> Vec<String> {
+    [
         "train",
         IRIS,
         "--target",
@@ -270,9 +268,17 @@ pub fn train_iris(out: &Path, version: Option<u64>) {
         "--out",
         out,
         "--no-baseline",
-    ];
-    if let Some(version) = &version {
-        args.extend(["--bundle-version", version.as_str()]);
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Trains the iris sample as model `iris` into `out` (version `version`,
+/// else the next), without a baseline: the base path may hold a broken version.
+pub fn train_iris(out: &Path, version: Option<u64>) {
+    let mut args = train_iris_args(out.to_str().expect("a UTF-8 temporary path"));
+    if let Some(version) = version {
+        args.extend(["--bundle-version".to_string(), version.to_string()]);
     }
     assert_status(&mlrig(args), 0);
 }
