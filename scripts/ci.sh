@@ -63,6 +63,9 @@ if [ -z "$mlrig_bin" ]; then
 fi
 timeout 900 python3 scripts/protocol_clients.py "$mlrig_bin"
 
+step "feature files (real scikit-learn load_svmlight_file and pyarrow read mlrig's svmlight and Parquet)"
+timeout 600 python3 scripts/check_feature_files.py "$mlrig_bin"
+
 step "Prometheus (promtool check rules/metrics; a real Prometheus scrapes mlrig serve and fires the skew alert)"
 # promtool and prometheus from PATH (Debian: apt-get install prometheus), else Debian's package
 # fetched with apt-get download and unpacked under ${TMPDIR:-/tmp}/mlrig-prometheus-deb (no root).

@@ -18,7 +18,6 @@ default ${TMPDIR:-/tmp}/mlrig-protocol-venv-<pins>, so a new pin gets a new venv
 """
 
 import csv
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -26,7 +25,8 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
-import venv
+
+from pinned_venv import check_pins, ensure_venv
 
 # Distribution → exact version (extras are added when installing).
 PINS = {"tritonclient": "2.73.0", "numpy": "2.4.6", "prometheus-client": "0.26.0"}
@@ -35,36 +35,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "data", "samples", "adult_sample.csv")
 TARGET = "income"
 ROWS = 25
-
-
-def pins_installed():
-    """Whether this Python has exactly the pinned versions."""
-    try:
-        return all(importlib.metadata.version(name) == version for name, version in PINS.items())
-    except importlib.metadata.PackageNotFoundError:
-        return False
-
-
-def ensure_venv():
-    """Re-runs this script with the venv's Python, creating the venv if needed."""
-    tag = "-".join(f"{name}-{version}" for name, version in PINS.items())
-    home = os.environ.get("MLRIG_PROTOCOL_VENV") or os.path.join(
-        os.environ.get("TMPDIR", "/tmp"), f"mlrig-protocol-venv-{tag}"
-    )
-    python = os.path.join(home, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(home):
-        if not pins_installed():
-            sys.exit(f"{home} does not have the pinned versions {PINS} after installing them")
-        return
-    pinned = os.path.exists(python) and subprocess.run(
-        [python, os.path.abspath(__file__), "--check-pins"], capture_output=True
-    ).returncode == 0
-    if not pinned:
-        print(f"creating {home} with {PINS}", flush=True)
-        venv.create(home, with_pip=True, clear=True)
-        requirements = [f"{n}{EXTRAS.get(n, '')}=={v}" for n, v in PINS.items()]
-        subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], check=True)
-    os.execv(python, [python, os.path.abspath(__file__), *sys.argv[1:]])
 
 
 def http(method, url, body=None, content_type=None, accept=None):
@@ -134,9 +104,8 @@ def start_server(mlrig, model, log):
 
 
 def main():
-    if sys.argv[1:] == ["--check-pins"]:
-        sys.exit(0 if pins_installed() else 1)
-    ensure_venv()
+    check_pins(PINS)
+    ensure_venv(PINS, "mlrig-protocol-venv", "MLRIG_PROTOCOL_VENV", EXTRAS)
     import numpy as np
     import tritonclient.http as triton
 

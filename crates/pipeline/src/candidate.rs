@@ -22,7 +22,6 @@ use crate::bundle_files::{
 use crate::gates::{gate_check, serveability_problems, stability_problems};
 use crate::scoring::{self, score};
 use crate::serving::BundleServable;
-use crate::training::transform_draining;
 
 /// The feature spec to fit: the user's, else one inferred from the column
 /// types — raw numbers and category codes for trees, encodings otherwise.
@@ -107,13 +106,13 @@ pub(crate) struct FittedModel {
     pub(crate) sparse_features: bool,
 }
 
-/// Transforms the training batches (dropping each once transformed) and fits
-/// `model_spec`, or continues training `warm` (`Model::partial_fit`).
+/// Fits `model_spec` on the transformed training rows, or continues training
+/// `warm` (`Model::partial_fit`).
 pub(crate) fn fit_model(
     features: &FittedFeaturePipeline,
     model_spec: &ModelSpec,
     warm: Option<Model>,
-    train: Vec<RecordBatch>,
+    x_train: mlrig_core::Features,
     y_train: &TrainingTarget,
     stage: impl Fn(&str),
 ) -> Result<FittedModel, PipelineError> {
@@ -123,7 +122,6 @@ pub(crate) fn fit_model(
             .into_iter()
             .map(|(name, _)| name),
     );
-    let x_train = transform_draining(features, train)?;
     let sparse_features = matches!(x_train.matrix(), mlrig_core::FeatureMatrix::Sparse(_));
     stage("fitting model");
     let fit_started = std::time::Instant::now();

@@ -276,6 +276,14 @@ pub enum PipelineError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A feature file that cannot be written or read as asked.
+    #[error("{}: {reason}", path.display())]
+    FeatureFile {
+        /// The feature file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// JSON could not be written.
     #[error("{context}: {source}")]
     Json {
@@ -352,7 +360,8 @@ impl PipelineError {
             | PipelineError::InvalidRequestLog { .. }
             | PipelineError::InvalidOption { .. }
             | PipelineError::ReportInput { .. }
-            | PipelineError::Config { .. } => true,
+            | PipelineError::Config { .. }
+            | PipelineError::FeatureFile { .. } => true,
             PipelineError::Json { .. }
             | PipelineError::Panicked { .. }
             | PipelineError::PipelineState { .. }

@@ -86,6 +86,8 @@ mod bundle_loader;
 mod candidate;
 mod error;
 mod evaluating;
+mod feature_apply;
+mod feature_file;
 mod gates;
 mod hybrid_serving;
 mod live_monitoring;
@@ -115,6 +117,13 @@ pub use bundle_files::{
 pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
+pub use feature_apply::{
+    APPLY_BATCH_ROWS, FeatureApplyJob, FeatureApplyReport, TRANSFORM_WAVE, WAVE_BYTES,
+};
+pub use feature_file::{
+    FEATURE_FILE_FORMAT_VERSION, FeatureFileFormat, FeatureFileHeader, FeatureFileLayout,
+    FeatureFileSummary, FeatureFileWriter, FeatureRows, read_feature_file,
+};
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};
 pub use live_monitoring::{

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use mlrig_core::arrow_array::RecordBatch;
 use mlrig_core::{
-    BundleWriter, Features, FeaturesBuilder, Fingerprint, Fit, ModelBundle, ParamGuard, Task,
-    Transform,
+    Artifact, BundleWriter, Features, FeaturesBuilder, Fingerprint, Fit, ModelBundle, ParamGuard,
+    Task, Transform,
 };
 use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
 use mlrig_ingest::{DataReader, IngestSummary, ReadOptions};
@@ -39,6 +39,7 @@ use crate::candidate::{
     BundleParts, EvaluationInputs, FittedModel, check_threshold_metrics, convergence_notice,
     decide_model, feature_spec, fit_model, leakage_reasons, split_batches, write_bundle,
 };
+use crate::feature_file::read_feature_file;
 use crate::scoring::column_arrays;
 use crate::serving::{BundleServable, latest_blessed};
 use crate::time_column::{self, TimeColumnSummary, newest_row};
@@ -72,6 +73,7 @@ pub struct TrainingJob {
     warm_start: Option<PathBuf>,
     leakage: LeakageParams,
     time_column: Option<String>,
+    features_file: Option<(PathBuf, PathBuf)>,
     progress: Option<Progress>,
 }
 
@@ -184,6 +186,7 @@ impl TrainingJob {
             warm_start: None,
             leakage: LeakageParams::default(),
             time_column: None,
+            features_file: None,
             progress: None,
         }
     }
@@ -298,6 +301,24 @@ impl TrainingJob {
         self
     }
 
+    /// Trains on the rows of `file`, a feature file written from this data by
+    /// [`FeatureApplyJob`](crate::FeatureApplyJob) with the pipeline saved at
+    /// `transformer`, instead of fitting a pipeline and transforming the
+    /// training rows: the pipeline goes into the bundle as it is, the data
+    /// still gives the split, the statistics, the leakage check and the
+    /// evaluation rows. The file must be Parquet or svmlight (CSV has no
+    /// metadata to check), written by that pipeline from this very data file
+    /// (fingerprints) with the same rows accepted; not with
+    /// [`with_warm_start`](Self::with_warm_start) or a feature spec.
+    pub fn with_features_file(
+        mut self,
+        file: impl Into<PathBuf>,
+        transformer: impl Into<PathBuf>,
+    ) -> Self {
+        self.features_file = Some((file.into(), transformer.into()));
+        self
+    }
+
     /// Reports each stage as the job enters it (see [`Progress`]).
     pub fn with_progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
@@ -317,6 +338,12 @@ impl TrainingJob {
 
     /// Runs the job and writes the bundle (atomically: staging dir + rename).
     pub fn run(&self) -> Result<TrainingReport, PipelineError> {
+        if self.features_file.is_some() && (self.warm_start.is_some() || self.spec.is_some()) {
+            return Err(PipelineError::InvalidOption {
+                option: "features file".into(),
+                reason: "a feature file brings its own pipeline: train with it, or with a warm start / feature spec, not both".into(),
+            });
+        }
         self.stage("reading");
         let SplitData {
             schema,
@@ -376,16 +403,35 @@ impl TrainingJob {
             .check()?
             .run(&train, &eval, &self.target, &task)?;
         self.stage("fitting features");
-        let features = match &warm {
-            Some(w) => w.features().clone(),
-            None => {
+        let (features, materialized) = match (&self.features_file, &warm) {
+            (Some((file, transformer)), _) => {
+                let stored = FittedFeaturePipeline::load(transformer)?;
+                (
+                    stored.value,
+                    Some((file, transformer, stored.header.fingerprint)),
+                )
+            }
+            (None, Some(w)) => (w.features().clone(), None),
+            (None, None) => {
                 let spec = feature_spec(self.spec.as_ref(), &model_spec, &schema, &self.target)?;
-                FeaturePipelineParams::new(spec)
+                let fitted = FeaturePipelineParams::new(spec)
                     .check()?
-                    .fit(train.as_slice())?
+                    .fit(train.as_slice())?;
+                (fitted, None)
             }
         };
         self.stage("transforming");
+        let x_train = match materialized {
+            Some((file, transformer, fingerprint)) => {
+                drop(train);
+                self.read_features_file(
+                    file,
+                    (transformer, &fingerprint, &features),
+                    ingest.summary.rows_accepted,
+                )?
+            }
+            None => transform_draining(&features, train)?,
+        };
         let FittedModel {
             model,
             fit_seconds,
@@ -394,7 +440,7 @@ impl TrainingJob {
             &features,
             &model_spec,
             warm.map(BundleServable::into_model),
-            train,
+            x_train,
             &y_train,
             |stage| self.stage(stage),
         )?;
@@ -459,6 +505,53 @@ impl TrainingJob {
             evaluation,
             time_column,
         })
+    }
+
+    /// The training rows of a feature file, checked against the pipeline
+    /// (fingerprint, output names) and the data (fingerprint, accepted rows).
+    fn read_features_file(
+        &self,
+        file: &Path,
+        (transformer, fingerprint, features): (&Path, &Fingerprint, &FittedFeaturePipeline),
+        rows_accepted: u64,
+    ) -> Result<Features, PipelineError> {
+        let refuse = |reason: String| PipelineError::FeatureFile {
+            path: file.to_path_buf(),
+            reason,
+        };
+        let split = &self.split;
+        let rows = read_feature_file(file, &|row| !split.is_eval(row, None))?;
+        if &rows.header.transformer != fingerprint {
+            return Err(refuse(format!(
+                "written by the pipeline {}, not by {} ({}); pass the transformer `mlrig features apply` used, or apply this one again",
+                rows.header.transformer,
+                transformer.display(),
+                fingerprint
+            )));
+        }
+        if rows.header.feature_names != features.output_names() {
+            return Err(refuse(format!(
+                "its feature names are not the outputs of {}",
+                transformer.display()
+            )));
+        }
+        let data = Fingerprint::of_file(&self.data)?;
+        if rows.summary.data != data {
+            return Err(refuse(format!(
+                "transformed from the data {}, not from {} ({data}); apply the pipeline to this file again",
+                rows.summary.data,
+                self.data.display()
+            )));
+        }
+        if rows.summary.rows != rows_accepted {
+            return Err(refuse(format!(
+                "{} rows, but {} rows of {} are accepted with these read options; read the data the way `mlrig features apply` did",
+                rows.summary.rows,
+                rows_accepted,
+                self.data.display()
+            )));
+        }
+        Ok(rows.features)
     }
 
     /// Reads the file batch by batch and splits every batch as it arrives.

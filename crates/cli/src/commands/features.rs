@@ -1,14 +1,12 @@
 //! `mlrig features fit | apply | check`: fitted feature pipelines from the command line.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use mlrig_core::arrow_array::{ArrayRef, Float64Array, RecordBatch};
-use mlrig_core::arrow_schema::{DataType, Field, Schema, SchemaRef};
-use mlrig_core::{Artifact, FeatureMatrix, Features, Fingerprint, ParamGuard, Transform};
-use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline};
+use mlrig_core::{Artifact, Fingerprint, ParamGuard};
+use mlrig_features::{FeaturePipelineParams, FeatureSpec, FittedFeaturePipeline, OutputLayout};
+use mlrig_pipeline::{FeatureApplyJob, FeatureFileLayout};
 
 use super::{CsvArgs, describe_output};
 use crate::CommandResult;
@@ -29,9 +27,9 @@ enum FeaturesCommand {
         after_help = "Examples:\n  mlrig features fit data.csv --spec spec.toml --out transformer.json\n  mlrig features fit data/samples/adult_sample.csv --infer --target income --out transformer.json"
     )]
     Fit(FitArgs),
-    /// Transform a data file with a fitted pipeline and write the features (CSV or Parquet).
+    /// Transform a data file with a fitted pipeline and write the features (Parquet, svmlight or CSV; dense or sparse).
     #[command(
-        after_help = "Example:\n  mlrig features apply transformer.json data.csv --out features.csv"
+        after_help = "Examples:\n  mlrig features apply transformer.json data.csv --out features.parquet --target income\n  mlrig features apply transformer.json data.csv --out features.svm --target income\n  mlrig features apply transformer.json data.csv --out features.csv --layout dense"
     )]
     Apply(ApplyArgs),
     /// Check a fitted pipeline on data: scaled columns, one-hot groups, no NaN, bounds; exit 1 on violations.
@@ -51,7 +49,7 @@ struct FitArgs {
         conflicts_with = "infer"
     )]
     spec: Option<PathBuf>,
-    /// Infer the spec from the column types (numbers: mean impute + scale; strings: most-frequent + one-hot); needs --target.
+    /// Infer the spec from the column types (numbers: mean impute + scale; strings: most-frequent + one-hot; output sparse when mostly zeros); needs --target.
     #[arg(long, requires = "target")]
     infer: bool,
     /// With --infer (required there): the label column, left out of the features.
@@ -70,11 +68,38 @@ struct ApplyArgs {
     transformer: PathBuf,
     /// The data to transform (CSV, JSON Lines or Parquet, by extension).
     data: PathBuf,
-    /// Where to write the features: `.csv` or `.parquet`, one column per output name.
+    /// Where to write the features: `.parquet` (dense or sparse), `.svm` /
+    /// `.svmlight` / `.libsvm` (sparse text) or `.csv` (dense).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Dense (every value, one column per output name) or sparse (each row's
+    /// indices and values); auto: sparse when the pipeline's output is sparse
+    /// and the format holds it.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    layout: LayoutArg,
+    /// Copy this column into the file as the target (first column; the
+    /// svmlight label, text classes numbered in order of appearance).
+    #[arg(long, value_name = "COLUMN")]
+    target: Option<String>,
     #[command(flatten)]
     csv: CsvArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LayoutArg {
+    Auto,
+    Dense,
+    Sparse,
+}
+
+impl LayoutArg {
+    fn chosen(self) -> Option<FeatureFileLayout> {
+        match self {
+            LayoutArg::Auto => None,
+            LayoutArg::Dense => Some(FeatureFileLayout::Dense),
+            LayoutArg::Sparse => Some(FeatureFileLayout::Sparse),
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -102,7 +127,9 @@ fn fit(args: FitArgs) -> CommandResult {
     let schema = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?.schema();
     let spec = match (&args.spec, &args.target) {
         (Some(path), _) => FeatureSpec::load(path)?,
-        (None, Some(target)) => FeatureSpec::infer(&schema, target)?,
+        (None, Some(target)) => {
+            FeatureSpec::infer(&schema, target)?.with_output(OutputLayout::Auto)
+        }
         (None, None) => return Err("give --spec FILE, or --infer --target COLUMN".into()),
     };
     let mut report = None;
@@ -156,35 +183,34 @@ fn fit(args: FitArgs) -> CommandResult {
 }
 
 fn apply(args: ApplyArgs) -> CommandResult {
-    let pipeline = FittedFeaturePipeline::load(&args.transformer)?.value;
-    let mut reader = mlrig_ingest::DataReader::open(&args.data, args.csv.options()?)?;
-    let output = mlrig_core::AtomicFile::create(&args.out)?;
-    // Writer errors (a full disk) name the output file; the temporary file is
-    // deleted when `output` is dropped uncommitted.
-    let out_error = |e: CliError| -> CliError { format!("{}: {e}", args.out.display()).into() };
-    let mut writer = FeatureWriter::create(&args.out, output.reopen()?, pipeline.output_names())
-        .map_err(out_error)?;
-    let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
-    let mut rows = 0u64;
-    for batch in reader.by_ref() {
-        let features = pipeline.transform(&batch.map_err(mlrig_ingest::IngestError::from)?)?;
-        writer.write(&features).map_err(out_error)?;
-        rows += features.nrows() as u64;
-        spinner.inc(features.nrows() as u64);
+    let mut job = FeatureApplyJob::new(&args.transformer, &args.data, &args.out)
+        .with_read_options(args.csv.options()?);
+    if let Some(layout) = args.layout.chosen() {
+        job = job.with_layout(layout);
     }
+    if let Some(target) = &args.target {
+        job = job.with_target(target);
+    }
+    let spinner = rows_spinner(&format!("transforming {}", args.data.display()));
+    let shown = spinner.clone();
+    let report = job
+        .with_progress(Arc::new(move |rows| shown.inc(rows)))
+        .run();
     spinner.finish_and_clear();
-    let report = reader.finish()?;
-    writer.finish().map_err(out_error)?;
-    output.commit()?;
+    let report = report?;
     let text = format!(
-        "{} rows × {} features written to {} ({} rows quarantined)\n",
-        rows,
-        pipeline.output_names().len(),
+        "{} rows × {} features written to {} ({}, {} values stored; {} rows quarantined)\n",
+        report.rows,
+        report.columns,
         args.out.display(),
-        report.summary.rows_quarantined
+        match report.layout {
+            FeatureFileLayout::Dense => "dense",
+            FeatureFileLayout::Sparse => "sparse",
+        },
+        report.stored_values,
+        report.ingest.rows_quarantined
     );
-    let json = serde_json::json!({"out": args.out, "rows": rows, "columns": pipeline.output_names().len(), "ingest": report.summary});
-    Ok(Outcome::from_json(json, text))
+    Outcome::new(&report, text)
 }
 
 fn check(args: CheckArgs) -> CommandResult {
@@ -206,76 +232,4 @@ fn check(args: CheckArgs) -> CommandResult {
     }
     let failed = !report.violations.is_empty();
     Ok(Outcome::new(&report, text)?.failed_check(failed))
-}
-
-/// Where `features apply` writes: CSV (one column per output name, shortest
-/// round-trip floats) or Parquet (one `Float64` column per output name),
-/// chosen by the output file's extension.
-enum FeatureWriter {
-    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
-    Parquet(parquet::arrow::ArrowWriter<std::fs::File>, SchemaRef),
-}
-
-impl FeatureWriter {
-    fn create(path: &Path, file: std::fs::File, names: &[String]) -> Result<Self, CliError> {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("parquet") => {
-                let fields: Vec<Field> = names
-                    .iter()
-                    .map(|n| Field::new(n, DataType::Float64, false))
-                    .collect();
-                let schema = Arc::new(Schema::new(fields));
-                Ok(Self::Parquet(
-                    parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?,
-                    schema,
-                ))
-            }
-            Some("csv") => {
-                let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(file));
-                writer.write_record(names)?;
-                Ok(Self::Csv(writer))
-            }
-            _ => Err("use a .csv or .parquet file name for --out".into()),
-        }
-    }
-
-    fn write(&mut self, features: &Features) -> Result<(), CliError> {
-        let dense;
-        let matrix = match features.matrix() {
-            FeatureMatrix::Dense(m) => m,
-            FeatureMatrix::Sparse(_) => {
-                dense = features.to_dense();
-                &dense
-            }
-        };
-        match self {
-            Self::Csv(writer) => {
-                let mut record = Vec::with_capacity(matrix.ncols());
-                for row in matrix.rows() {
-                    record.clear();
-                    record.extend(row.iter().map(|v| v.to_string()));
-                    writer.write_record(&record)?;
-                }
-            }
-            Self::Parquet(writer, schema) => {
-                let columns: Vec<ArrayRef> = matrix
-                    .columns()
-                    .into_iter()
-                    .map(|c| Arc::new(Float64Array::from(c.to_vec())) as ArrayRef)
-                    .collect();
-                writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<(), CliError> {
-        match self {
-            Self::Csv(mut writer) => writer.flush()?,
-            Self::Parquet(writer, _) => {
-                writer.close()?;
-            }
-        }
-        Ok(())
-    }
 }

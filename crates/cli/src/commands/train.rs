@@ -76,6 +76,22 @@ pub(crate) struct Args {
     #[arg(long, value_name = "COLUMN")]
     time_column: Option<String>,
 
+    /// Train on the rows of this feature file (.parquet or .svm, from `mlrig
+    /// features apply` on this data file) instead of fitting and applying a
+    /// pipeline; needs --transformer, the pipeline that wrote it.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "transformer",
+        conflicts_with = "warm_start"
+    )]
+    features: Option<PathBuf>,
+
+    /// With --features: the fitted pipeline that wrote the feature file (it
+    /// goes into the bundle).
+    #[arg(long, value_name = "FILE", requires = "features")]
+    transformer: Option<PathBuf>,
+
     #[command(flatten)]
     gate: GateArgs,
 
@@ -132,6 +148,9 @@ pub(crate) fn run(args: Args) -> CommandResult {
     }
     if let Some(column) = &args.time_column {
         job = job.with_time_column(column);
+    }
+    if let (Some(features), Some(transformer)) = (&args.features, &args.transformer) {
+        job = job.with_features_file(features, transformer);
     }
     let spinner = crate::progress::stage_spinner(&format!(
         "training on {} (target `{}`)",

@@ -352,7 +352,8 @@ pub(crate) fn train(
     let y_train = TrainingTarget::from_arrays(choice.task, target, column_arrays(target, &train))?;
     let warm_start = warm.is_some();
     stage("transforming");
-    let fitted = fit_model(&features, &model_spec, warm, train, &y_train, stage)?;
+    let x_train = crate::training::transform_draining(&features, train)?;
+    let fitted = fit_model(&features, &model_spec, warm, x_train, &y_train, stage)?;
     let model = &fitted.model;
     model.save(&dir.join(MODEL_FILE), &[])?;
     let notes = choice
