@@ -44,11 +44,11 @@ pub const APPLY_BATCH_ROWS: usize = 8_192;
 /// ```
 /// use mlrig_pipeline::{FeatureApplyJob, FeatureFileLayout, read_feature_file};
 /// use mlrig_features::{FeaturePipelineParams, FeatureSpec, OutputLayout};
-/// use mlrig_core::{Fit, ParamGuard};
+/// use mlrig_core::{Artifact, Fit, ParamGuard};
 /// let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/samples/adult_sample.csv");
 /// let dir = tempfile::tempdir()?;
-/// let batches = mlrig_ingest::read_csv(data, &Default::default())?;
-/// let spec = FeatureSpec::infer(&batches[0].schema(), "income")?.with_output(OutputLayout::Sparse);
+/// let (schema, batches, _) = mlrig_ingest::read_csv(data, Default::default())?;
+/// let spec = FeatureSpec::infer(&schema, "income")?.with_output(OutputLayout::Sparse);
 /// let fitted = FeaturePipelineParams::new(spec).check()?.fit(&batches)?;
 /// let transformer = dir.path().join("t.json");
 /// fitted.save(&transformer, &[])?;
