@@ -366,11 +366,18 @@ def benches_to_run(rows: list[Row], args, notes: list[str]) -> list[Bench]:
     return out
 
 
-def run_all(benches: list[Bench], args, files: Files) -> dict:
+def run_all(benches: list[Bench], args, files: Files, notes: list[str]) -> dict:
+    """Measures every bench; one that fails is left out of the table with a note."""
     results = {}
     for b in benches:
         runs = args.slow_runs if b.slow else args.runs
-        results[b.key] = measure(b.key, b.argv(args, files), args, runs, accept=b.accept, peer=b.peer)
+        try:
+            results[b.key] = measure(b.key, b.argv(args, files), args, runs, accept=b.accept, peer=b.peer)
+        except RuntimeError as e:
+            log(f"  {b.key} failed: {e}")
+            status = re.search(r"exited with -?\d+", str(e))
+            notes.append(f"`{b.key}` failed ({status.group(0) if status else 'error'}; its output is in "
+                         "stderr.log in the --workdir) and is left out.")
     return results
 
 
@@ -385,7 +392,7 @@ def callgrind_ir(cmd: list[str], out_file: str, args, accept) -> int:
     raise RuntimeError(f"no totals in {out_file}")
 
 
-def instructions_per_row(benches: list[Bench], args) -> dict:
+def instructions_per_row(benches: list[Bench], results: dict, args) -> dict:
     """Ir per row of every mlrig bench: (Ir(N rows) - Ir(1 row)) / (N - 1) per file read."""
     n = args.callgrind_rows
     sizes = {}
@@ -396,7 +403,7 @@ def instructions_per_row(benches: list[Bench], args) -> dict:
         sizes[rows] = Files(big, drifted, outdir, args.workdir)
     out = {}
     for b in benches:
-        if b.peer:
+        if b.peer or b.key not in results:
             continue
         ir = {}
         for rows, files in sizes.items():
@@ -561,8 +568,8 @@ def main() -> None:
     benches = benches_to_run(rows, args, notes)
 
     big, drifted = make_pair(args.rows, args.workdir, args.gen_python)
-    results = run_all(benches, args, Files(big, drifted, args.workdir, args.workdir))
-    ir = {} if args.no_callgrind else instructions_per_row(benches, args)
+    results = run_all(benches, args, Files(big, drifted, args.workdir, args.workdir), notes)
+    ir = {} if args.no_callgrind else instructions_per_row(benches, results, args)
 
     versions = collect_versions(args, results)
     report = markdown(rows, results, ir, versions, notes, args)
