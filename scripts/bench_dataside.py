@@ -302,6 +302,7 @@ def table_spec(sparse: bool) -> list[Row]:
     if sparse:
         apply = mlrig("features", "apply", "art:t.json", "{big}", "--out", "out:f.parquet")
         dense = mlrig("features", "apply", "art:t.json", "{big}", "--out", "out:f_dense.parquet", "--layout", "dense")
+        dense.slow = True  # no target; --slow-runs times (about 30 s a run at 1M rows)
         svm = mlrig("features", "apply", "art:t.json", "{big}", "--out", "out:f.svm")
         applies = [("`mlrig features apply --out f.parquet` (sparse)", apply),
                    ("`mlrig features apply --out f.svm` (libsvm text)", svm),
@@ -529,7 +530,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--mlrig-label", help="how the report names the binary (e.g. `0.1.0 at commit abc1234`)")
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the generated file")
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (median wall)")
-    ap.add_argument("--slow-runs", type=int, default=1, help="runs of TFDV and Evidently")
+    ap.add_argument("--slow-runs", type=int, default=1, help="runs of TFDV, Evidently and the dense feature file")
     ap.add_argument("--skip-slow", action="store_true", help="skip TFDV and Evidently")
     ap.add_argument("--sk-python", default=venv_python("venv-sk"),
                     help="python with polars, pyarrow, pandas, scikit-learn (default ../venv-sk)")
