@@ -193,26 +193,24 @@ class Row:
     check: Optional[Check] = None
 
 
-def mlrig(*verb: str, accept=(0,), files_read=1, key: str = "") -> Bench:
-    """A mlrig verb; `{big}`, `{drifted}`, `out:NAME` and `art:NAME` in verb are replaced per Files."""
-    def argv(args, files: Files) -> list[str]:
-        out = []
-        for a in verb:
-            if a.startswith("out:"):
-                a = files.out(a[4:])
-            elif a.startswith("art:"):
-                a = files.art(a[4:])
-            out.append(a.format(big=files.big, drifted=files.drifted))
-        return [args.mlrig, *out]
-    return Bench(key or "mlrig " + " ".join(verb), argv, accept=accept, files_read=files_read)
+def expand(params: tuple[str, ...], files: Files) -> list[str]:
+    """Command arguments for files: `out:NAME` is an output of this run, `art:NAME` an artifact
+    of the timed runs, `{big}`, `{drifted}` and `{scripts}` the inputs and this directory."""
+    return [files.out(a[4:]) if a.startswith("out:") else files.art(a[4:]) if a.startswith("art:") else
+            a.format(big=files.big, drifted=files.drifted, scripts=SCRIPTS) for a in params]
+
+
+def mlrig(*verb: str, accept=(0,), files_read=1) -> Bench:
+    """A mlrig verb (run as --mlrig); its key is the command with the files' short names."""
+    key = "mlrig " + " ".join(re.sub(r"^(out|art):", "", a).format(big="big.csv", drifted="drifted.csv") for a in verb)
+    return Bench(key, lambda args, files: [args.mlrig, *expand(verb, files)],
+                 accept=accept, files_read=files_read)
 
 
 def peer(key: str, python: str, code: str, *params: str, slow=False) -> Bench:
-    def argv(args, files: Files) -> list[str]:
-        p = [files.out(a[4:]) if a.startswith("out:") else files.art(a[4:]) if a.startswith("art:") else
-             a.format(big=files.big, drifted=files.drifted, scripts=SCRIPTS) for a in params]
-        return [getattr(args, python + "_python"), "-c", code, *p]
-    return Bench(key, argv, python=python, slow=slow)
+    """A peer: `code` run by the --<python>-python interpreter with params."""
+    return Bench(key, lambda args, files: [getattr(args, python + "_python"), "-c", code, *expand(params, files)],
+                 python=python, slow=slow)
 
 
 def ratio(results: dict, row_key: str, time_key: str, mlrig_key: str) -> Optional[float]:
