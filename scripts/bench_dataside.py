@@ -229,8 +229,10 @@ def at_least(factor: float, peer_key: str, time_key: str, mlrig_key: str) -> Che
 def rss_below(mb: int, key: str) -> Check:
     """Peak RSS at most `mb` megabytes (10^6 bytes, as the issue states them)."""
     def check(results):
-        return None if key not in results else (results[key]["max_rss_kb"] * 1024 <= mb * 1e6,
-                                                fmt_mib(results[key]["max_rss_kb"]))
+        if key not in results:
+            return None
+        peak = results[key]["max_rss_kb"] * 1024
+        return peak <= mb * 1e6, f"{peak / 1e6:.1f} MB ({peak / 2**20:.1f} MiB)"
     return check
 
 
