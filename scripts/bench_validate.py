@@ -171,12 +171,15 @@ def last_json(stdout: str) -> dict:
 def measure(name: str, cmd: list[str], args, repeats: int, accept=(0,), peer=False) -> dict:
     """Runs cmd `repeats` times; keeps the median wall (and median op time for peers) and the max RSS."""
     runs = []
+    reported: list[str] = []
     for i in range(repeats):
         load = wait_for_low_load(args.max_load)
         r = run_measured(cmd, args.workdir, accept)
         r["load"] = load
         if peer:
-            r.update(last_json(r["stdout"]))
+            peer_result = last_json(r["stdout"])
+            reported = list(peer_result)
+            r.update(peer_result)
         log(f"  {name} [{i + 1}/{repeats}]: {r['wall_s']:.3f} s wall"
             + (f", {r['op_s']:.3f} s operation" if peer else "")
             + f", {r['max_rss_kb'] / 1024:.0f} MiB peak RSS, load {load:.2f}")
@@ -190,33 +193,35 @@ def measure(name: str, cmd: list[str], args, repeats: int, accept=(0,), peer=Fal
         "load": [round(r["load"], 2) for r in runs],
         "stdout": runs[-1]["stdout"],
     }
-    if peer:
-        for key in ("op_s", "read_s", "describe_s", "drift_s", "import_s"):
-            if key in runs[0]:
-                result[key] = statistics.median(r[key] for r in runs)
-        for key in ("versions", "rows", "features", "columns", "drifted_columns", "drifted", "rss_before_op_kb"):
-            if key in runs[-1]:
-                result[key] = runs[-1][key]
+    # What a peer reports: times (keys ending in `_s`) as medians, anything else from the last run.
+    for key in reported:
+        if key.endswith("_s"):
+            result[key] = statistics.median(r[key] for r in runs)
+        else:
+            result[key] = runs[-1][key]
     return result
 
 
+def make_pair(rows: int, workdir: str, gen_python: str) -> tuple[str, str]:
+    """`big_<rows>.csv` (make_big.py, seed 42) and `drifted_<rows>.csv` (DRIFT_CODE) in workdir,
+    generated unless present, and read once into the page cache."""
+    base = os.path.join(workdir, f"big_{rows}.csv")
+    drifted = os.path.join(workdir, f"drifted_{rows}.csv")
+    if not os.path.exists(base):
+        log(f"generating {base}")
+        subprocess.run([gen_python, MAKE_BIG, "--rows", str(rows), "--seed", "42", "--out", base], check=True)
+    if not os.path.exists(drifted):
+        log(f"generating {drifted}")
+        subprocess.run([gen_python, "-c", DRIFT_CODE, os.path.dirname(MAKE_BIG), str(rows), drifted], check=True)
+    for path in (base, drifted):
+        with open(path, "rb") as f:  # into the page cache
+            while f.read(1 << 20):
+                pass
+    return base, drifted
+
+
 def generate(args) -> dict[int, tuple[str, str]]:
-    files = {}
-    for rows in args.sizes:
-        base = os.path.join(args.workdir, f"big_{rows}.csv")
-        drifted = os.path.join(args.workdir, f"drifted_{rows}.csv")
-        if not os.path.exists(base):
-            log(f"generating {base}")
-            subprocess.run([args.gen_python, MAKE_BIG, "--rows", str(rows), "--seed", "42", "--out", base], check=True)
-        if not os.path.exists(drifted):
-            log(f"generating {drifted}")
-            subprocess.run([args.gen_python, "-c", DRIFT_CODE, os.path.dirname(MAKE_BIG), str(rows), drifted], check=True)
-        for path in (base, drifted):
-            with open(path, "rb") as f:  # into the page cache
-                while f.read(1 << 24):
-                    pass
-        files[rows] = (base, drifted)
-    return files
+    return {rows: make_pair(rows, args.workdir, args.gen_python) for rows in args.sizes}
 
 
 def command_output(cmd: list[str]) -> str:
