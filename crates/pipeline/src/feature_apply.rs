@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Memory is bounded whatever the row count: batches of at most
-//! [`APPLY_BATCH_ROWS`] rows; a wave holds at most
+//! [`APPLY_BATCH_ROWS`] rows (dense output: at most [`DENSE_BATCH_BYTES`]
+//! of it per batch); a wave holds at most
 //! [`TRANSFORM_WAVE`] batches and at most [`WAVE_BYTES`] of transformed
 //! output (fewer batches when the output is wide and dense), the channel
 //! one more wave, the writer one Parquet row group (32 MiB) or 1 MiB of text.
@@ -38,6 +39,9 @@ pub const WAVE_BYTES: usize = 32 << 20;
 /// Largest batch the data is read in: small enough that a wave of
 /// [`TRANSFORM_WAVE`] batches of sparse output stays within tens of MiB.
 pub const APPLY_BATCH_ROWS: usize = 8_192;
+/// Largest dense output of one batch, in bytes: a dense layout of `w`
+/// columns reads `DENSE_BATCH_BYTES / 8w` rows per batch (at least 16).
+pub const DENSE_BATCH_BYTES: usize = 4 << 20;
 
 /// Streams a data file through a fitted pipeline into a feature file.
 ///
@@ -159,10 +163,17 @@ impl FeatureApplyJob {
         let layout = self.layout.unwrap_or_else(|| {
             format.default_layout(pipeline.output_layout() == OutputLayout::Sparse)
         });
+        let width = pipeline.output_names().len();
+        let batch_rows = match layout {
+            FeatureFileLayout::Sparse => APPLY_BATCH_ROWS,
+            FeatureFileLayout::Dense => {
+                (DENSE_BATCH_BYTES / (8 * width.max(1))).clamp(16, APPLY_BATCH_ROWS)
+            }
+        };
         let read = self
             .read
             .clone()
-            .with_batch_size(self.read.batch_size().min(APPLY_BATCH_ROWS));
+            .with_batch_size(self.read.batch_size().min(batch_rows));
         let mut reader = DataReader::open(&self.data, read)?;
         let schema = reader.schema();
         let target = match &self.target {

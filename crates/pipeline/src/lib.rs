@@ -118,7 +118,8 @@ pub use bundle_loader::{BundleLoader, MetricsObserver, WARMUP_RECORDS};
 pub use error::PipelineError;
 pub use evaluating::{EvaluationJob, EvaluationReport};
 pub use feature_apply::{
-    APPLY_BATCH_ROWS, FeatureApplyJob, FeatureApplyReport, TRANSFORM_WAVE, WAVE_BYTES,
+    APPLY_BATCH_ROWS, DENSE_BATCH_BYTES, FeatureApplyJob, FeatureApplyReport, TRANSFORM_WAVE,
+    WAVE_BYTES,
 };
 pub use feature_file::{
     FEATURE_FILE_FORMAT_VERSION, FeatureFileFormat, FeatureFileHeader, FeatureFileLayout,

@@ -17,7 +17,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::{
     FeatureFileFormat, FeatureFileHeader, FeatureFileLayout, FeatureFileSummary, FeatureRows,
@@ -29,6 +29,9 @@ use crate::PipelineError;
 pub(crate) const INDICES_COLUMN: &str = "indices";
 /// The sparse layout's column of values.
 pub(crate) const VALUES_COLUMN: &str = "values";
+
+/// Largest data page of a dense column (the default is 1 MiB).
+const DENSE_PAGE_BYTES: usize = 32 << 10;
 
 /// Largest Parquet row group the writer buffers, in bytes.
 const ROW_GROUP_BYTES: usize = 32 << 20;
@@ -89,7 +92,15 @@ impl TableSink {
         let writer = match format {
             FeatureFileFormat::Csv => TableWriter::Csv(CsvWriter::create(path, schema.clone())?),
             _ => {
+                // Every column keeps an open page (and a dictionary) until it is
+                // full: with a thousand dense columns those, not the row group,
+                // fill memory. Small plain pages keep them to a few MiB.
+                let sparse = header.layout == FeatureFileLayout::Sparse;
                 let properties = WriterProperties::builder()
+                    .set_dictionary_enabled(sparse)
+                    .set_data_page_size_limit(if sparse { 1 << 20 } else { DENSE_PAGE_BYTES })
+                    // Page statistics stay in memory until the file closes.
+                    .set_statistics_enabled(EnabledStatistics::Chunk)
                     .set_compression(Compression::SNAPPY)
                     .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
                     .set_key_value_metadata(Some(vec![KeyValue::new(
