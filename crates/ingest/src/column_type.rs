@@ -10,6 +10,8 @@ use mlrig_core::arrow_array::builder::{
 };
 use mlrig_core::arrow_schema::DataType;
 
+use crate::decimal_text::{parse_f64, parse_i64};
+
 /// A column type of an ingested table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColumnType {
@@ -43,6 +45,7 @@ impl ColumnType {
 
     /// Parses one field that is valid UTF-8. `None` when the value does not
     /// parse as this type; missing tokens are [`Cell::Null`] in every type.
+    #[inline]
     pub(crate) fn parse(self, value: &str, missing: &MissingTokens) -> Option<Cell> {
         let trimmed = value.trim_ascii();
         if missing.contains(trimmed) {
@@ -50,8 +53,8 @@ impl ColumnType {
         }
         match self {
             ColumnType::Boolean => parse_bool(trimmed).map(Cell::Bool),
-            ColumnType::Int64 => trimmed.parse::<i64>().ok().map(Cell::Int),
-            ColumnType::Float64 => trimmed.parse::<f64>().ok().map(Cell::Float),
+            ColumnType::Int64 => parse_i64(trimmed).map(Cell::Int),
+            ColumnType::Float64 => parse_f64(trimmed).map(Cell::Float),
             ColumnType::Utf8 => Some(Cell::Text),
         }
     }
@@ -81,9 +84,9 @@ pub(crate) enum ValueKind {
 pub(crate) fn classify(trimmed: &str) -> ValueKind {
     if parse_bool(trimmed).is_some() {
         ValueKind::Boolean
-    } else if trimmed.parse::<i64>().is_ok() {
+    } else if parse_i64(trimmed).is_some() {
         ValueKind::Int
-    } else if trimmed.parse::<f64>().is_ok() {
+    } else if parse_f64(trimmed).is_some() {
         ValueKind::Float
     } else {
         ValueKind::Text
@@ -172,6 +175,7 @@ impl ColumnBuilder {
 
     /// Appends a cell produced by [`ColumnType::parse`] for this column's
     /// type; `text` is the field, used for [`Cell::Text`].
+    #[inline]
     pub(crate) fn append(&mut self, cell: Cell, text: &str) {
         match (self, cell) {
             (ColumnBuilder::Boolean(b), Cell::Bool(v)) => b.append_value(v),
