@@ -189,6 +189,61 @@ impl ColumnBuilder {
         }
     }
 
+    /// Parses every value of one column of type `column_type` (this
+    /// builder's type) and appends it, with the type dispatched once for
+    /// the column instead of once per value: the same cells
+    /// ([`ColumnType::parse`]) and the same appends as value by value.
+    /// `false` (stop) at a value that is `None` (not text), does not parse,
+    /// or is missing when the column is not `nullable`.
+    pub(crate) fn append_column<'t>(
+        &mut self,
+        column_type: ColumnType,
+        values: impl Iterator<Item = Option<&'t str>>,
+        missing: &MissingTokens,
+        nullable: bool,
+    ) -> bool {
+        match (column_type, self) {
+            (ColumnType::Boolean, ColumnBuilder::Boolean(b)) => fill(
+                values,
+                nullable,
+                |v| ColumnType::Boolean.parse(v, missing),
+                |cell, _| match cell {
+                    Cell::Bool(v) => b.append_value(v),
+                    _ => b.append_null(),
+                },
+            ),
+            (ColumnType::Int64, ColumnBuilder::Int64(b)) => fill(
+                values,
+                nullable,
+                |v| ColumnType::Int64.parse(v, missing),
+                |cell, _| match cell {
+                    Cell::Int(v) => b.append_value(v),
+                    _ => b.append_null(),
+                },
+            ),
+            (ColumnType::Float64, ColumnBuilder::Float64(b)) => fill(
+                values,
+                nullable,
+                |v| ColumnType::Float64.parse(v, missing),
+                |cell, _| match cell {
+                    Cell::Float(v) => b.append_value(v),
+                    _ => b.append_null(),
+                },
+            ),
+            (ColumnType::Utf8, ColumnBuilder::Utf8(b)) => fill(
+                values,
+                nullable,
+                |v| ColumnType::Utf8.parse(v, missing),
+                |cell, text| match cell {
+                    Cell::Text => b.append_value(text),
+                    _ => b.append_null(),
+                },
+            ),
+            // A builder of another type: let the caller go value by value.
+            _ => false,
+        }
+    }
+
     /// The array built so far; the builder starts over empty.
     pub(crate) fn finish(&mut self) -> ArrayRef {
         match self {
@@ -198,6 +253,27 @@ impl ColumnBuilder {
             ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
         }
     }
+}
+
+/// The loop of [`ColumnBuilder::append_column`] for one type.
+#[inline(always)]
+fn fill<'t>(
+    values: impl Iterator<Item = Option<&'t str>>,
+    nullable: bool,
+    parse: impl Fn(&str) -> Option<Cell>,
+    mut append: impl FnMut(Cell, &str),
+) -> bool {
+    for value in values {
+        let Some(value) = value else {
+            return false;
+        };
+        match parse(value) {
+            Some(Cell::Null) if !nullable => return false,
+            Some(cell) => append(cell, value),
+            None => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -320,23 +320,7 @@ fn parse_chunk_by_columns(chunk: &RecordChunk, context: &ParseContext) -> Option
         let mut builder = ColumnBuilder::new(column_type, rows.len());
         let nullable = context.split_key != Some(i);
         let values = rows.iter().map(|&k| block.plain_field(text, k, i));
-        let missing = &context.missing;
-        // One loop per type, so that parsing and appending are not
-        // dispatched per value.
-        let complete = match column_type {
-            ColumnType::Boolean => append_column(values, nullable, &mut builder, |v| {
-                ColumnType::Boolean.parse(v, missing)
-            }),
-            ColumnType::Int64 => append_column(values, nullable, &mut builder, |v| {
-                ColumnType::Int64.parse(v, missing)
-            }),
-            ColumnType::Float64 => append_column(values, nullable, &mut builder, |v| {
-                ColumnType::Float64.parse(v, missing)
-            }),
-            ColumnType::Utf8 => append_column(values, nullable, &mut builder, |v| {
-                ColumnType::Utf8.parse(v, missing)
-            }),
-        };
+        let complete = builder.append_column(column_type, values, &context.missing, nullable);
         if !complete {
             return None;
         }
@@ -356,29 +340,6 @@ fn parse_chunk_by_columns(chunk: &RecordChunk, context: &ParseContext) -> Option
         accepted_lines: rows.iter().map(|&k| block.line(k)).collect(),
         rejections: Vec::new(),
     })
-}
-
-/// Parses every value of one column with `parse` and appends it to
-/// `builder`; `false` (stop) at a value that does not parse, or a missing
-/// one when the column is not `nullable`.
-#[inline]
-fn append_column<'t>(
-    values: impl Iterator<Item = Option<&'t str>>,
-    nullable: bool,
-    builder: &mut ColumnBuilder,
-    parse: impl Fn(&str) -> Option<Cell>,
-) -> bool {
-    for value in values {
-        let Some(value) = value else {
-            return false;
-        };
-        match parse(value) {
-            Some(Cell::Null) if !nullable => return false,
-            Some(cell) => builder.append(cell, value),
-            None => return false,
-        }
-    }
-    true
 }
 
 /// [`parse_chunk`] record by record: each record checked whole, then
