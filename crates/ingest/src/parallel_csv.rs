@@ -250,8 +250,14 @@ fn produce(
                 chunk.records.push(&record);
                 index += 1;
                 if chunk.records.len() >= chunk_records {
-                    let full =
-                        std::mem::replace(&mut chunk, RecordChunk::new(None, index, chunk_records));
+                    // The next chunk starts with the room this one needed
+                    // (records are alike): no growing by copies.
+                    let next = RecordChunk {
+                        file_start: None,
+                        first_index: index,
+                        records: RecordBlock::with_room_of(&chunk.records),
+                    };
+                    let full = std::mem::replace(&mut chunk, next);
                     if !dispatch(full) {
                         return;
                     }

@@ -294,6 +294,16 @@ impl RecordBlock {
         }
     }
 
+    /// An empty block with room for as many records, bytes and fields as
+    /// `other` holds.
+    pub(crate) fn with_room_of(other: &RecordBlock) -> Self {
+        RecordBlock {
+            data: Vec::with_capacity(other.data.len()),
+            ends: Vec::with_capacity(other.ends.len()),
+            entries: Vec::with_capacity(other.entries.len()),
+        }
+    }
+
     /// Appends a copy of `record`.
     pub(crate) fn push(&mut self, record: &RawRecord) {
         let data_start = self.data.len();
