@@ -147,6 +147,7 @@ mod csv_format;
 mod csv_source;
 mod csv_writer;
 mod data_reader;
+mod decimal_text;
 mod error;
 mod file_set;
 mod header;

@@ -40,8 +40,8 @@ pub(crate) fn check_record<'r>(
     }
     cells.clear();
     let text = record.text();
-    for (i, (name, column_type)) in names.iter().zip(types).enumerate() {
-        let range = record.field_range(i);
+    let ranges = record.field_ranges();
+    for (i, ((name, column_type), range)) in names.iter().zip(types).zip(ranges).enumerate() {
         let value = match text.and_then(|t| t.get(range.clone())) {
             Some(value) => value,
             None => {

@@ -65,19 +65,7 @@ impl RawRecord {
             self.data.resize(line.len(), 0);
         }
         self.data[..line.len()].copy_from_slice(line);
-        let mut fields = 0;
-        let ends = line
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &b)| (b == delimiter).then_some(k))
-            .chain(std::iter::once(line.len()));
-        for end in ends {
-            if fields == self.ends.len() {
-                self.ends.resize((fields * 2).max(INITIAL_FIELDS), 0);
-            }
-            self.ends[fields] = end;
-            fields += 1;
-        }
+        let fields = delimiter_positions(line, delimiter, &mut self.ends);
         self.used = line.len();
         self.fields = fields;
         self.delimited = true;
@@ -89,6 +77,50 @@ impl RawRecord {
             .map(|f| String::from_utf8_lossy(f).into_owned())
             .collect()
     }
+}
+
+/// Writes the position of every `delimiter` in `line`, then `line.len()`,
+/// to the front of `ends` (grown as needed, never shrunk): the field ends of
+/// a record without quotes. Returns how many were written.
+///
+/// Eight bytes at a time: a word with a zero byte wherever `line` holds the
+/// delimiter, turned into one bit per such byte, whose positions are read
+/// off with `trailing_zeros` — a few instructions per word and per field
+/// instead of a compare and branch per byte.
+fn delimiter_positions(line: &[u8], delimiter: u8, ends: &mut Vec<usize>) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = ONES * u64::from(delimiter);
+    let mut fields = 0;
+    let mut push = |end: usize, ends: &mut Vec<usize>| {
+        if fields == ends.len() {
+            ends.resize((fields * 2).max(INITIAL_FIELDS), 0);
+        }
+        ends[fields] = end;
+        fields += 1;
+    };
+    let mut words = line.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes) ^ pattern;
+        // High bit set exactly in the bytes of `x` that are zero (no carries
+        // cross bytes: each byte adds at most 0x7f + 0x7f).
+        let mut matches = !(((x & LOW7) + LOW7) | x | LOW7);
+        while matches != 0 {
+            push(base + (matches.trailing_zeros() / 8) as usize, ends);
+            matches &= matches - 1;
+        }
+        base += 8;
+    }
+    for (k, &b) in words.remainder().iter().enumerate() {
+        if b == delimiter {
+            push(base + k, ends);
+        }
+    }
+    push(line.len(), ends);
+    fields
 }
 
 /// Read access to one parsed CSV record, wherever its bytes are stored.
@@ -123,6 +155,10 @@ pub(crate) trait CsvRecord {
         self.bytes()
     }
 
+    /// [`CsvRecord::field_range`] of every field in order (none for an
+    /// oversized record), computed in one walk over the field ends.
+    fn field_ranges(&self) -> FieldRanges<'_>;
+
     /// The fields in order (none for an oversized record).
     fn fields(&self) -> impl Iterator<Item = &[u8]> {
         let n = if self.oversize().is_some() {
@@ -131,6 +167,47 @@ pub(crate) trait CsvRecord {
             self.len()
         };
         (0..n).map(|i| self.field(i))
+    }
+}
+
+/// The ranges of a record's fields, relative to the record's bytes: what
+/// [`field_range_in`] gives for each field in turn.
+pub(crate) struct FieldRanges<'a> {
+    ends: std::slice::Iter<'a, usize>,
+    /// Where the next field starts (absolute).
+    start: usize,
+    record_start: usize,
+    /// Bytes between one field's end and the next one's start.
+    gap: usize,
+}
+
+impl<'a> FieldRanges<'a> {
+    fn new(ends: &'a [usize], record_start: usize, delimited: bool) -> Self {
+        FieldRanges {
+            ends: ends.iter(),
+            start: record_start,
+            record_start,
+            gap: usize::from(delimited),
+        }
+    }
+}
+
+impl Iterator for FieldRanges<'_> {
+    type Item = Range<usize>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Range<usize>> {
+        let &end = self.ends.next()?;
+        let start = self.start;
+        self.start = end + self.gap;
+        Some(
+            start.saturating_sub(self.record_start)
+                ..end.max(start).saturating_sub(self.record_start),
+        )
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ends.size_hint()
     }
 }
 
@@ -172,6 +249,14 @@ impl CsvRecord for RawRecord {
             i,
         )
     }
+    fn field_ranges(&self) -> FieldRanges<'_> {
+        let ends = if self.oversize.is_some() {
+            &[]
+        } else {
+            &self.ends[..self.fields.min(self.ends.len())]
+        };
+        FieldRanges::new(ends, 0, self.delimited)
+    }
 }
 
 /// Many records stored back to back in three flat buffers (few
@@ -209,6 +294,16 @@ impl RecordBlock {
         }
     }
 
+    /// An empty block with room for as many records, bytes and fields as
+    /// `other` holds.
+    pub(crate) fn with_room_of(other: &RecordBlock) -> Self {
+        RecordBlock {
+            data: Vec::with_capacity(other.data.len()),
+            ends: Vec::with_capacity(other.ends.len()),
+            entries: Vec::with_capacity(other.entries.len()),
+        }
+    }
+
     /// Appends a copy of `record`.
     pub(crate) fn push(&mut self, record: &RawRecord) {
         let data_start = self.data.len();
@@ -236,6 +331,45 @@ impl RecordBlock {
     /// The number of records.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// All the block's bytes as text, `None` when they are not UTF-8.
+    pub(crate) fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.data).ok()
+    }
+
+    /// Whether record `k` can be typed column by column from the block's
+    /// text `text` ([`RecordBlock::text`]): it is not oversized, has
+    /// `fields` fields and its bytes are text on their own (its bounds are
+    /// character boundaries, so its fields read from the block's text are
+    /// the fields read from its own).
+    pub(crate) fn is_plain(&self, k: usize, fields: usize, text: &str) -> bool {
+        self.entries.get(k).is_some_and(|e| {
+            e.oversize.is_none()
+                && e.fields == fields
+                && e.first_end + fields <= self.ends.len()
+                && text.get(e.data_start..e.data_end).is_some()
+        })
+    }
+
+    /// Field `i` of record `k` in the block's text `text`: the same text as
+    /// [`CsvRecord::field_range`] of the record gives, for a record that
+    /// [`is_plain`](Self::is_plain); `None` when it does not lie on
+    /// character boundaries.
+    #[inline]
+    pub(crate) fn plain_field<'t>(&self, text: &'t str, k: usize, i: usize) -> Option<&'t str> {
+        let e = self.entries.get(k)?;
+        let start = match i.checked_sub(1) {
+            None => e.data_start,
+            Some(previous) => *self.ends.get(e.first_end + previous)? + usize::from(e.delimited),
+        };
+        let end = (*self.ends.get(e.first_end + i)?).max(start);
+        text.get(start..end)
+    }
+
+    /// The 1-based starting line of record `k`.
+    pub(crate) fn line(&self, k: usize) -> u64 {
+        self.entries.get(k).map_or(0, |e| e.line)
     }
 
     /// The records in order. The block's bytes are checked to be UTF-8 once
@@ -285,6 +419,18 @@ impl CsvRecord for BlockRecord<'_> {
             .get(first..first + self.entry.fields)
             .unwrap_or(&[]);
         field_range_in(ends, self.entry.data_start, self.entry.delimited, i)
+    }
+    fn field_ranges(&self) -> FieldRanges<'_> {
+        let first = self.entry.first_end;
+        let ends = match self.entry.oversize {
+            Some(_) => &[],
+            None => self
+                .block
+                .ends
+                .get(first..first + self.entry.fields)
+                .unwrap_or(&[]),
+        };
+        FieldRanges::new(ends, self.entry.data_start, self.entry.delimited)
     }
     fn text(&self) -> Option<&str> {
         // A record of a UTF-8 block is UTF-8 unless a character straddles
@@ -575,6 +721,25 @@ mod tests {
     use super::*;
     use proptest::prelude::{Just, Strategy, prop, prop_oneof};
 
+    proptest::proptest! {
+        #[test]
+        fn delimiter_positions_are_those_of_a_byte_scan(
+            line in prop::collection::vec(prop_oneof![Just(b','), Just(b';'), Just(0u8), Just(0xffu8), proptest::num::u8::ANY], 0..200),
+            delimiter in prop_oneof![Just(b','), Just(b'\t'), Just(0u8), Just(0xffu8), Just(0x80u8), proptest::num::u8::ANY],
+            initial in 0usize..3,
+        ) {
+            let expected: Vec<usize> = line
+                .iter()
+                .enumerate()
+                .filter_map(|(k, &b)| (b == delimiter).then_some(k))
+                .chain(std::iter::once(line.len()))
+                .collect();
+            let mut ends = vec![usize::MAX; initial];
+            let n = delimiter_positions(&line, delimiter, &mut ends);
+            proptest::prop_assert_eq!(&ends[..n], &expected[..]);
+        }
+    }
+
     fn read_all(input: &[u8], max: usize) -> Vec<(u64, Vec<String>, Option<u64>)> {
         let mut reader = RecordReader::new(
             Box::new(std::io::Cursor::new(input.to_vec())),
@@ -750,6 +915,10 @@ mod tests {
             // What check_record reads: a field through the record's text is
             // the field itself (when absent, the field is checked alone).
             let text = r.text();
+            // The one-walk ranges are the ranges field by field.
+            let n = if r.oversize().is_some() { 0 } else { r.len() };
+            let one_by_one: Vec<Range<usize>> = (0..n).map(|i| r.field_range(i)).collect();
+            assert_eq!(r.field_ranges().collect::<Vec<_>>(), one_by_one);
             for i in 0..r.len() {
                 if let Some(value) = text.and_then(|t| t.get(r.field_range(i))) {
                     assert_eq!(value.as_bytes(), r.field(i));

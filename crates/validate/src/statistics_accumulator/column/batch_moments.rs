@@ -89,10 +89,21 @@ fn add_wide_integer(target: &mut ExactSum, magnitude: u128, negative: bool) {
 
 /// Exact sums of the floats of one batch (at most
 /// [`MAX_VALUES_PER_FLUSH`] between flushes).
+///
+/// Values are first summed per binary exponent: for each exponent seen,
+/// `Σm` of the positive values, `Σm` of the negative ones and `Σm²` (`m` the
+/// 53-bit integer mantissa; at most 2²⁰ values keep them below 2⁷³ and
+/// 2¹²⁶), so a value costs two additions and a multiplication. At the flush
+/// each exponent's sums go to the digits at that exponent's position: the
+/// same exact integers as adding every value there, so the same digits.
 pub(super) struct FloatSums {
     /// Magnitudes of the positive (`[0]`) and negative (`[1]`) values.
     sums: [[i64; DIGITS]; 2],
     squares: [i64; DIGITS],
+    /// `[Σm positive, Σm negative, Σm²]` of the values whose biased exponent
+    /// is `first_exponent + i`, for a range of exponents grown as met.
+    by_exponent: Vec<[u128; 3]>,
+    first_exponent: u64,
 }
 
 impl FloatSums {
@@ -100,6 +111,8 @@ impl FloatSums {
         Self {
             sums: [[0; DIGITS]; 2],
             squares: [0; DIGITS],
+            by_exponent: Vec::new(),
+            first_exponent: 0,
         }
     }
 
@@ -113,27 +126,59 @@ impl FloatSums {
             return false;
         }
         let mantissa = u128::from((bits & FRACTION_MASK) | (1 << 52));
-        // x = mantissa · 2^(position − 1074), as in ExactSum.
-        let position = (biased_exponent - 1) as usize;
-        add_at(&mut self.sums[(bits >> 63) as usize], position, mantissa);
-        // x² = mantissa² · 2^((2·position − 1074) − 1074), mantissa² < 2¹⁰⁶.
-        let square = mantissa * mantissa;
-        let square_position = 2 * position - 1074;
-        add_at(
-            &mut self.squares,
-            square_position,
-            square & u128::from(u64::MAX),
-        );
-        add_at(&mut self.squares, square_position + 64, square >> 64);
+        let mut index = biased_exponent.wrapping_sub(self.first_exponent) as usize;
+        if index >= self.by_exponent.len() {
+            index = self.make_room(biased_exponent);
+        }
+        if let Some(bucket) = self.by_exponent.get_mut(index) {
+            bucket[(bits >> 63) as usize] += mantissa;
+            bucket[2] += mantissa * mantissa;
+        }
         true
+    }
+
+    /// Grows the exponent range to hold `biased_exponent`; its index.
+    #[cold]
+    fn make_room(&mut self, biased_exponent: u64) -> usize {
+        if self.by_exponent.is_empty() {
+            self.first_exponent = biased_exponent;
+            self.by_exponent.push([0; 3]);
+        } else if biased_exponent < self.first_exponent {
+            let missing = (self.first_exponent - biased_exponent) as usize;
+            self.by_exponent
+                .splice(0..0, std::iter::repeat_n([0; 3], missing));
+            self.first_exponent = biased_exponent;
+        } else {
+            let len = (biased_exponent - self.first_exponent) as usize + 1;
+            self.by_exponent.resize(len, [0; 3]);
+        }
+        (biased_exponent - self.first_exponent) as usize
     }
 
     /// Adds what was gathered to `moments` and starts over.
     pub(super) fn flush(&mut self, moments: &mut Moments) {
+        for (offset, bucket) in self.by_exponent.iter_mut().enumerate() {
+            let [positive, negative, squares] = std::mem::take(bucket);
+            // x = m · 2^(position − 1074), as in ExactSum.
+            let position = (self.first_exponent + offset as u64 - 1) as usize;
+            add_wide_at(&mut self.sums[0], position, positive);
+            add_wide_at(&mut self.sums[1], position, negative);
+            // x² = m² · 2^((2·position − 1074) − 1074).
+            add_wide_at(&mut self.squares, 2 * position - 1074, squares);
+        }
         let [positive, negative] = &mut self.sums;
         flush_digits(positive, false, &mut moments.sum);
         flush_digits(negative, true, &mut moments.sum);
         flush_digits(&mut self.squares, false, &mut moments.sum_squares);
+    }
+}
+
+/// Adds `value · 2^(position − 1074)` (any `u128`) to `digits`, in two
+/// 64-bit halves.
+fn add_wide_at(digits: &mut [i64; DIGITS], position: usize, value: u128) {
+    if value != 0 {
+        add_at(digits, position, value & u128::from(u64::MAX));
+        add_at(digits, position + 64, value >> 64);
     }
 }
 
