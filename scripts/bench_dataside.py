@@ -60,6 +60,7 @@ from bench_validate import (
     measure,
     run_measured,
     verdict,
+    write_outputs,
 )
 
 SCRIPTS = os.path.dirname(os.path.abspath(__file__))
@@ -579,13 +580,7 @@ def main() -> None:
 
     versions = collect_versions(args, results)
     report = markdown(rows, results, ir, versions, notes, args)
-    print(report)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"versions": versions, "results": results, "instructions": ir, "notes": notes}, f, indent=2)
+    write_outputs(args, report, {"versions": versions, "results": results, "instructions": ir, "notes": notes})
     if not args.no_docs:
         update_docs(args.docs, report)
         log(f"updated {args.docs}")

@@ -250,6 +250,17 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+
+def write_outputs(args, report, payload):
+    """Prints the report and writes it to --markdown, and payload to --json, when given."""
+    print(report)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(report)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(payload, f, indent=2)
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mlrig", default=os.path.join(REPO, "target", "release", "mlrig"))
@@ -314,13 +325,7 @@ def main() -> None:
     for r in results.values():
         versions.update(r.get("versions", {}))
     report = markdown(args, results, files, versions, drift_text[0] if drift_text else "")
-    print(report)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(report)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"versions": versions, "results": results}, f, indent=2)
+    write_outputs(args, report, {"versions": versions, "results": results})
 
 
 def linear_fit(points: list[tuple[int, float]]) -> tuple[float, float, float]:

@@ -23,10 +23,13 @@
 mod parquet_file;
 mod svmlight;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use mlrig_core::arrow_array::ArrayRef;
-use mlrig_core::{Features, Fingerprint};
+use mlrig_core::ndarray::Array2;
+use mlrig_core::sprs::CsMat;
+use mlrig_core::{FeatureMatrix, Features, Fingerprint};
 use serde::{Deserialize, Serialize};
 
 use crate::PipelineError;
@@ -306,6 +309,22 @@ pub(crate) fn check_rows_read(
         ));
     }
     Ok(())
+}
+
+/// The rows as CSR, converted only when they are dense.
+pub(crate) fn as_csr(features: &Features) -> Cow<'_, CsMat<f64>> {
+    match features.matrix() {
+        FeatureMatrix::Sparse(m) => Cow::Borrowed(m),
+        FeatureMatrix::Dense(_) => Cow::Owned(features.to_sparse()),
+    }
+}
+
+/// The rows as a dense matrix, converted only when they are CSR.
+pub(crate) fn as_dense(features: &Features) -> Cow<'_, Array2<f64>> {
+    match features.matrix() {
+        FeatureMatrix::Dense(m) => Cow::Borrowed(m),
+        FeatureMatrix::Sparse(_) => Cow::Owned(features.to_dense()),
+    }
 }
 
 pub(crate) fn feature_file_error(path: &Path, reason: &str) -> PipelineError {

@@ -11,7 +11,7 @@ use mlrig_core::arrow_array::{ArrayRef, Float64Array, ListArray, RecordBatch, UI
 use mlrig_core::arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use mlrig_core::ndarray::Array2;
 use mlrig_core::sprs::CsMat;
-use mlrig_core::{AtomicFile, FeatureMatrix, Features};
+use mlrig_core::{AtomicFile, Features};
 use mlrig_ingest::CsvWriter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -21,7 +21,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::{
     FeatureFileFormat, FeatureFileHeader, FeatureFileLayout, FeatureFileSummary, FeatureRows,
-    HEADER_KEY, SUMMARY_KEY, check_rows_read, feature_file_error, missing_metadata, parse_metadata,
+    HEADER_KEY, SUMMARY_KEY, as_csr, as_dense, check_rows_read, feature_file_error,
+    missing_metadata, parse_metadata,
 };
 use crate::PipelineError;
 
@@ -134,14 +135,7 @@ impl TableSink {
         let mut columns: Vec<ArrayRef> = target.cloned().into_iter().collect();
         let stored = match self.layout {
             FeatureFileLayout::Dense => {
-                let dense;
-                let matrix = match features.matrix() {
-                    FeatureMatrix::Dense(m) => m,
-                    FeatureMatrix::Sparse(_) => {
-                        dense = features.to_dense();
-                        &dense
-                    }
-                };
+                let matrix = as_dense(features);
                 columns.extend(
                     matrix
                         .columns()
@@ -151,15 +145,8 @@ impl TableSink {
                 matrix.len()
             }
             FeatureFileLayout::Sparse => {
-                let sparse;
-                let matrix = match features.matrix() {
-                    FeatureMatrix::Sparse(m) => m,
-                    FeatureMatrix::Dense(_) => {
-                        sparse = features.to_sparse();
-                        &sparse
-                    }
-                };
-                let (indices, values) = sparse_columns(&self.path, matrix)?;
+                let matrix = as_csr(features);
+                let (indices, values) = sparse_columns(&self.path, &matrix)?;
                 columns.push(indices);
                 columns.push(values);
                 matrix.nnz()

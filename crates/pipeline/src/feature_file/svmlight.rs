@@ -10,12 +10,12 @@ use mlrig_core::arrow_array::cast::AsArray;
 use mlrig_core::arrow_array::types::{Float64Type, Int64Type};
 use mlrig_core::arrow_array::{Array, ArrayRef};
 use mlrig_core::arrow_schema::DataType;
-use mlrig_core::{AtomicFile, FeatureMatrix, Features};
+use mlrig_core::{AtomicFile, Features};
 
 use super::parquet_file::SparseRows;
 use super::{
-    FeatureFileHeader, FeatureFileSummary, FeatureRows, HEADER_KEY, SUMMARY_KEY, check_rows_read,
-    feature_file_error, missing_metadata, parse_metadata,
+    FeatureFileHeader, FeatureFileSummary, FeatureRows, HEADER_KEY, SUMMARY_KEY, as_csr,
+    check_rows_read, feature_file_error, missing_metadata, parse_metadata,
 };
 use crate::PipelineError;
 
@@ -52,14 +52,7 @@ impl SvmlightWriter {
         features: &Features,
         target: Option<&ArrayRef>,
     ) -> Result<u64, PipelineError> {
-        let sparse;
-        let matrix = match features.matrix() {
-            FeatureMatrix::Sparse(m) => m,
-            FeatureMatrix::Dense(_) => {
-                sparse = features.to_sparse();
-                &sparse
-            }
-        };
+        let matrix = as_csr(features);
         let mut numbers = ryu::Buffer::new();
         let mut integers = itoa::Buffer::new();
         for (r, row) in matrix.outer_iterator().enumerate() {
