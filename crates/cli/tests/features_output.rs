@@ -181,8 +181,20 @@ fn a_feature_file_of_other_data_or_another_pipeline_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     common::fit_features(ADULT, "income", path("t.json"));
-    // Another pipeline that reads the same columns.
-    common::fit_features(ADULT, "gender", path("other.json"));
+    // Another pipeline over the same columns (fitted on zeros read as missing).
+    let other = [
+        "features",
+        "fit",
+        ADULT,
+        "--infer",
+        "--target",
+        "income",
+        "--missing",
+        "0",
+        "--out",
+        &path("other.json"),
+    ];
+    assert_status(&mlrig(other), 0);
     apply(&path("t.json"), ADULT, &path("f.parquet"), &[]);
     apply(&path("t.json"), ADULT, &path("f.csv"), &[]);
     apply(&path("other.json"), ADULT, &path("o.svm"), &[]);
@@ -217,6 +229,33 @@ fn a_feature_file_of_other_data_or_another_pipeline_is_refused() {
         let line = assert_one_line_error(&output);
         assert!(line.contains(expected), "{line}");
     }
+    // A pipeline that reads the target; the data read with other missing tokens.
+    common::fit_features(ADULT, "age", path("reads_income.json"));
+    apply(&path("reads_income.json"), ADULT, &path("r.svm"), &[]);
+    apply(&path("t.json"), ADULT, &path("m.svm"), &["--missing", "0"]);
+    for (output, expected) in [
+        (
+            train(ADULT, "r.svm", "reads_income.json"),
+            "reads the target column `income`",
+        ),
+        (
+            train(ADULT, "m.svm", "t.json"),
+            "was read with other options",
+        ),
+    ] {
+        assert_status(&output, 2);
+        let line = assert_one_line_error(&output);
+        assert!(line.contains(expected), "{line}");
+    }
+    // The output may not replace the data it is computed from.
+    let copy = dir.path().join("data.csv");
+    std::fs::copy(ADULT, &copy).unwrap();
+    let copy = copy.display().to_string();
+    let overwrite = mlrig(["features", "apply", &path("t.json"), &copy, "--out", &copy]);
+    assert_status(&overwrite, 2);
+    assert!(assert_one_line_error(&overwrite).contains("data.csv"));
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(ADULT).unwrap());
+
     let no_transformer = mlrig([
         "train",
         ADULT,

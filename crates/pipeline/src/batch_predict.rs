@@ -234,7 +234,12 @@ impl BatchPredictJob {
         }
         let read = forced_types(&self.read, &input_schema, &columns, data_format);
         let mut reader = DataReader::open(&self.data, read)?;
-        check_out_path(&self.out, reader.files(), self.read.quarantine())?;
+        check_out_path(
+            &self.out,
+            reader.files(),
+            self.read.quarantine(),
+            "_predictions",
+        )?;
         let schema = reader.schema();
         let layout = TableLayout::new(
             &schema,
@@ -413,11 +418,13 @@ fn forced_types(
 }
 
 /// `out` must be in an existing directory, and neither a data file nor the
-/// quarantine file: the table's commit would replace it.
-fn check_out_path(
+/// quarantine file: the output's commit would replace it. The suggestion
+/// adds `suffix` to the file stem.
+pub(crate) fn check_out_path(
     out: &Path,
     data: &[PathBuf],
     quarantine: &QuarantineOptions,
+    suffix: &str,
 ) -> Result<(), PipelineError> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.is_dir()
@@ -433,7 +440,7 @@ fn check_out_path(
             what: what.into(),
             other: other.to_path_buf(),
             suggestion: out.with_file_name(format!(
-                "{}_predictions.{}",
+                "{}{suffix}.{}",
                 out.file_stem().and_then(|s| s.to_str()).unwrap_or("table"),
                 out.extension().and_then(|e| e.to_str()).unwrap_or("csv")
             )),

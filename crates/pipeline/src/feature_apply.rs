@@ -26,10 +26,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::PipelineError;
-use crate::batch_predict::RowProgress;
+use crate::batch_predict::{RowProgress, check_out_path};
 use crate::feature_file::{
     FEATURE_FILE_FORMAT_VERSION, FeatureFileFormat, FeatureFileHeader, FeatureFileLayout,
-    FeatureFileWriter,
+    FeatureFileWriter, read_options_fingerprint,
 };
 
 /// Most batches transformed in parallel at a time.
@@ -175,6 +175,12 @@ impl FeatureApplyJob {
             .clone()
             .with_batch_size(self.read.batch_size().min(batch_rows));
         let mut reader = DataReader::open(&self.data, read)?;
+        check_out_path(
+            &self.out,
+            reader.files(),
+            self.read.quarantine(),
+            "_features",
+        )?;
         let schema = reader.schema();
         let target = match &self.target {
             Some(name) => Some(schema.field_with_name(name).cloned().map_err(|_| {
@@ -191,6 +197,7 @@ impl FeatureApplyJob {
             layout,
             feature_names: pipeline.output_names().to_vec(),
             transformer: stored.header.fingerprint.clone(),
+            read_options: read_options_fingerprint(&self.read),
             target: self.target.clone(),
         };
         let mut writer = FeatureFileWriter::create(&self.out, format, header, target.as_ref())?;

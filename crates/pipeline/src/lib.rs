@@ -124,6 +124,7 @@ pub use feature_apply::{
 pub use feature_file::{
     FEATURE_FILE_FORMAT_VERSION, FeatureFileFormat, FeatureFileHeader, FeatureFileLayout,
     FeatureFileSummary, FeatureFileWriter, FeatureRows, read_feature_file,
+    read_options_fingerprint,
 };
 pub use gates::{MAX_STABLE_WEIGHT, WARMUP_ROWS};
 pub use hybrid_serving::{load_prediction_table, serving_extras};

@@ -39,7 +39,7 @@ use crate::candidate::{
     BundleParts, EvaluationInputs, FittedModel, check_threshold_metrics, convergence_notice,
     decide_model, feature_spec, fit_model, leakage_reasons, split_batches, write_bundle,
 };
-use crate::feature_file::read_feature_file;
+use crate::feature_file::{read_feature_file, read_options_fingerprint};
 use crate::scoring::column_arrays;
 use crate::serving::{BundleServable, latest_blessed};
 use crate::time_column::{self, TimeColumnSummary, newest_row};
@@ -420,6 +420,20 @@ impl TrainingJob {
                 (fitted, None)
             }
         };
+        if features
+            .input_schema()
+            .fields()
+            .iter()
+            .any(|f| f.name() == &self.target)
+        {
+            return Err(PipelineError::InvalidOption {
+                option: "feature pipeline".into(),
+                reason: format!(
+                    "it reads the target column `{}`, so the model would learn the answer from the question and could not be served without it; fit the pipeline without it (`mlrig features fit --target {}`)",
+                    self.target, self.target
+                ),
+            });
+        }
         self.stage("transforming");
         let x_train = match materialized {
             Some((file, transformer, fingerprint)) => {
@@ -533,6 +547,12 @@ impl TrainingJob {
             return Err(refuse(format!(
                 "its feature names are not the outputs of {}",
                 transformer.display()
+            )));
+        }
+        if rows.header.read_options != read_options_fingerprint(&self.read) {
+            return Err(refuse(format!(
+                "{} was read with other options (delimiter, missing tokens, column types, sampling) when the file was written; pass the read options `mlrig features apply` had",
+                self.data.display()
             )));
         }
         let data = Fingerprint::of_file(&self.data)?;

@@ -30,6 +30,7 @@ use mlrig_core::arrow_array::ArrayRef;
 use mlrig_core::ndarray::Array2;
 use mlrig_core::sprs::CsMat;
 use mlrig_core::{FeatureMatrix, Features, Fingerprint};
+use mlrig_ingest::ReadOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::PipelineError;
@@ -118,6 +119,8 @@ pub struct FeatureFileHeader {
     pub feature_names: Vec<String>,
     /// Fingerprint of the fitted pipeline (its artifact header's) that made the rows.
     pub transformer: Fingerprint,
+    /// [`read_options_fingerprint`] of how the data was read.
+    pub read_options: Fingerprint,
     /// The target column copied into the file, if any.
     pub target: Option<String>,
 }
@@ -258,6 +261,23 @@ pub fn read_feature_file(
             "a CSV feature file has no metadata to check it against the data and the pipeline; write the features as .parquet or .svm with `mlrig features apply`",
         )),
     }
+}
+
+/// A fingerprint of what decides the values read from a data file: the CSV
+/// format, type inference (column types, missing tokens, rows inspected),
+/// sampling, the split and the record limit — not batch size, threads or
+/// where the quarantine goes. Equal options give equal fingerprints within
+/// one mlrig release.
+pub fn read_options_fingerprint(read: &ReadOptions) -> Fingerprint {
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{}",
+        read.csv_format(),
+        read.inference(),
+        read.sample(),
+        read.split(),
+        read.max_record_bytes()
+    );
+    Fingerprint::of_bytes(text.as_bytes())
 }
 
 /// The error for a header or summary that is not in the file.

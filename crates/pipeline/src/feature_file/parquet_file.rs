@@ -283,16 +283,19 @@ pub(crate) fn read(path: &Path, keep: &dyn Fn(u64) -> bool) -> Result<FeatureRow
                 let indices = batch.column(indices_at).as_list::<i32>();
                 let values = batch.column(values_at).as_list::<i32>();
                 for r in 0..batch.num_rows() {
-                    if keep(rows_read) {
-                        let (i, v) = (indices.value(r), values.value(r));
-                        let (i, v) = (
-                            i.as_primitive::<UInt32Type>(),
-                            v.as_primitive::<Float64Type>(),
-                        );
-                        rows.push(i.values(), v.values(), width).map_err(|reason| {
-                            feature_file_error(path, &format!("row {rows_read}: {reason}"))
-                        })?;
-                    }
+                    let (i, v) = (indices.value(r), values.value(r));
+                    let (i, v) = (
+                        i.as_primitive::<UInt32Type>().values(),
+                        v.as_primitive::<Float64Type>().values(),
+                    );
+                    let checked = if keep(rows_read) {
+                        rows.push(i, v, width, 0)
+                    } else {
+                        SparseRows::check(i, v, width, 0)
+                    };
+                    checked.map_err(|reason| {
+                        feature_file_error(path, &format!("row {rows_read}: {reason}"))
+                    })?;
                     rows_read += 1;
                 }
             }
@@ -343,12 +346,14 @@ pub(crate) struct SparseRows {
 }
 
 impl SparseRows {
-    /// Appends one row; its indices must be ascending and below `width`.
-    pub(crate) fn push(
-        &mut self,
+    /// Checks one row: as many indices as values, indices ascending and
+    /// below `width`. Messages give indices as the file writes them
+    /// (`base` added: 1 for svmlight).
+    pub(crate) fn check(
         indices: &[u32],
         values: &[f64],
         width: usize,
+        base: usize,
     ) -> Result<(), String> {
         if indices.len() != values.len() {
             return Err(format!(
@@ -357,26 +362,40 @@ impl SparseRows {
                 values.len()
             ));
         }
-        if self.indptr.is_empty() {
-            self.indptr.push(0);
-        }
-        let mut previous = None;
+        let mut previous: Option<usize> = None;
         for &i in indices {
             let i = i as usize;
             if i >= width {
                 return Err(format!(
-                    "column index {i} out of range: the file has {width} columns"
+                    "column index {} out of range: the file has {width} columns",
+                    i + base
                 ));
             }
-            if previous.is_some_and(|p| p >= i) {
+            if let Some(p) = previous.filter(|&p| p >= i) {
                 return Err(format!(
-                    "column indices not ascending: {i} after {}",
-                    previous.unwrap_or(0)
+                    "column indices not ascending: {} after {}",
+                    i + base,
+                    p + base
                 ));
             }
             previous = Some(i);
-            self.indices.push(i);
         }
+        Ok(())
+    }
+
+    /// Appends one row after [`SparseRows::check`].
+    pub(crate) fn push(
+        &mut self,
+        indices: &[u32],
+        values: &[f64],
+        width: usize,
+        base: usize,
+    ) -> Result<(), String> {
+        Self::check(indices, values, width, base)?;
+        if self.indptr.is_empty() {
+            self.indptr.push(0);
+        }
+        self.indices.extend(indices.iter().map(|&i| i as usize));
         self.data.extend_from_slice(values);
         self.indptr.push(self.indices.len());
         Ok(())

@@ -216,40 +216,38 @@ pub(crate) fn read(path: &Path, keep: &dyn Fn(u64) -> bool) -> Result<FeatureRow
         }
         // Comments may also end a data line.
         let text = text.split('#').next().unwrap_or_default();
-        if keep(rows_read) {
-            indices.clear();
-            values.clear();
-            let mut fields = text.split_ascii_whitespace();
-            let label = fields.next().unwrap_or_default();
-            if label.parse::<f64>().is_err() {
-                return Err(at(format!("label: expected a number, found {label:?}")));
-            }
-            for pair in fields {
-                let parsed = pair
-                    .split_once(':')
-                    .and_then(|(i, v)| Some((i.parse::<u32>().ok()?, v.parse::<f64>().ok()?)));
-                match parsed {
-                    Some((i, v)) if i >= 1 => {
-                        indices.push(i - 1);
-                        values.push(v);
-                    }
-                    Some(_) => {
-                        return Err(at("column index 0: svmlight indices start at 1".into()));
-                    }
-                    None if pair.starts_with("qid:") => {}
-                    None => {
-                        return Err(at(format!(
-                            "expected index:value (a positive integer and a number), found {pair:?}"
-                        )));
-                    }
+        indices.clear();
+        values.clear();
+        let mut fields = text.split_ascii_whitespace();
+        let label = fields.next().unwrap_or_default();
+        if label.parse::<f64>().is_err() {
+            return Err(at(format!("label: expected a number, found {label:?}")));
+        }
+        for pair in fields {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(i, v)| Some((i.parse::<u32>().ok()?, v.parse::<f64>().ok()?)));
+            match parsed {
+                Some((i, v)) if i >= 1 => {
+                    indices.push(i - 1);
+                    values.push(v);
+                }
+                Some(_) => return Err(at("column index 0: svmlight indices start at 1".into())),
+                None if pair.starts_with("qid:") => {}
+                None => {
+                    return Err(at(format!(
+                        "expected index:value (a positive integer and a number), found {pair:?}"
+                    )));
                 }
             }
-            let width = header.feature_names.len();
-            rows.push(&indices, &values, width).map_err(|reason| {
-                // The file's indices are 1-based: say so in its terms.
-                at(reason.replace("column index ", "column index (0-based) "))
-            })?;
         }
+        let width = header.feature_names.len();
+        if keep(rows_read) {
+            rows.push(&indices, &values, width, 1)
+        } else {
+            SparseRows::check(&indices, &values, width, 1)
+        }
+        .map_err(at)?;
         rows_read += 1;
     }
     let header = header.ok_or_else(|| missing_metadata(path, HEADER_KEY))?;

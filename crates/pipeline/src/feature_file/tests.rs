@@ -16,6 +16,7 @@ fn header(layout: FeatureFileLayout, width: usize, target: Option<&str>) -> Feat
         layout,
         feature_names: (0..width).map(|i| format!("f{i}")).collect(),
         transformer: Fingerprint::of_bytes(b"t"),
+        read_options: read_options_fingerprint(&Default::default()),
         target: target.map(str::to_string),
     }
 }
@@ -154,7 +155,7 @@ fn bad_files_are_refused_with_their_line() {
     let cases = [
         (
             good.replace("0 1:1\n", "0 3:1\n"),
-            "line 2: column index (0-based) 2 out of range",
+            "line 2: column index 3 out of range",
         ),
         (
             good.replace("0 1:1\n", "0 1:x\n"),
@@ -195,6 +196,12 @@ fn bad_files_are_refused_with_their_line() {
         assert!(error.contains(expected), "{error} lacks {expected}");
         assert!(error.starts_with(&path.display().to_string()), "{error}");
     }
+    // Rows a reader does not keep are checked all the same.
+    std::fs::write(&path, good.replace("0 1:1\n", "0 1:x\n")).unwrap();
+    let error = read_feature_file(&path, &|_| false)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("line 2: expected index:value"), "{error}");
     let csv = dir.path().join("f.csv");
     std::fs::write(&csv, "a\n1\n").unwrap();
     assert!(
