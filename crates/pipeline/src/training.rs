@@ -434,6 +434,8 @@ impl TrainingJob {
                 ),
             });
         }
+        // Hashed once: the bundle's lineage, and the feature file's check.
+        let data_fingerprint = Fingerprint::of_file(&self.data)?;
         self.stage("transforming");
         let x_train = match materialized {
             Some((file, transformer, fingerprint)) => {
@@ -441,7 +443,7 @@ impl TrainingJob {
                 self.read_features_file(
                     file,
                     (transformer, &fingerprint, &features),
-                    ingest.summary.rows_accepted,
+                    (&data_fingerprint, ingest.summary.rows_accepted),
                 )?
             }
             None => transform_draining(&features, train)?,
@@ -489,7 +491,7 @@ impl TrainingJob {
         let bundle_dir = write_bundle(
             BundleWriter::new(&self.output_dir, &self.name, self.version)?,
             &BundleParts {
-                data_lineage: vec![Fingerprint::of_file(&self.data)?],
+                data_lineage: vec![data_fingerprint],
                 statistics_json: statistics.to_tfmd_json()?,
                 schema_json: data_schema.to_tfmd_json()?,
                 features: &features,
@@ -527,7 +529,7 @@ impl TrainingJob {
         &self,
         file: &Path,
         (transformer, fingerprint, features): (&Path, &Fingerprint, &FittedFeaturePipeline),
-        rows_accepted: u64,
+        (data, rows_accepted): (&Fingerprint, u64),
     ) -> Result<Features, PipelineError> {
         let refuse = |reason: String| PipelineError::FeatureFile {
             path: file.to_path_buf(),
@@ -555,8 +557,7 @@ impl TrainingJob {
                 self.data.display()
             )));
         }
-        let data = Fingerprint::of_file(&self.data)?;
-        if rows.summary.data != data {
+        if &rows.summary.data != data {
             return Err(refuse(format!(
                 "transformed from the data {}, not from {} ({data}); apply the pipeline to this file again",
                 rows.summary.data,
